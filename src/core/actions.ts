@@ -1,0 +1,127 @@
+import { type Clock, systemClock } from './clock.js';
+import type { Device, DeviceRegistry } from './devices.js';
+import type { ActionResult, AnyDriver, DeviceSession, DriverContext, ExecuteOptions } from './driver.js';
+import { NotFoundError, ValidationError } from './errors.js';
+import type { EventEmitter } from './events.js';
+import { type MacroRunResult, runMacro } from './macro.js';
+import { type ActionSpec, type ControlSpec, findAction, validateParams } from './spec.js';
+
+/**
+ * The action runner: `execute(deviceId, actionId, params)` → validated against the spec → driver → typed
+ * result. Used by the REST API, CLI, rules, macros and broadcasts alike. Sessions are opened lazily, one
+ * per device, and reopened when the device changes.
+ */
+export class ActionRunner {
+  private sessions = new Map<string, { session: DeviceSession; updatedAt: string }>();
+
+  constructor(
+    private readonly registry: DeviceRegistry,
+    private readonly drivers: Map<string, AnyDriver>,
+    private readonly ctxFor: (device: Device) => DriverContext,
+    private readonly bus?: EventEmitter,
+    private readonly clock: Clock = systemClock,
+  ) {
+    registry.onChange(({ type, device }) => {
+      if (type !== 'added') void this.closeSession(device.id);
+    });
+  }
+
+  driver(kind: string): AnyDriver {
+    const d = this.drivers.get(kind);
+    if (!d) throw new NotFoundError('DRIVER_NOT_FOUND', `no driver for device kind ${JSON.stringify(kind)}`, { field: 'kind' });
+    return d;
+  }
+
+  specFor(deviceId: string): ControlSpec {
+    return this.driver(this.registry.require(deviceId).kind).spec;
+  }
+
+  /** Returns the device's open session, opening it if needed. */
+  session(deviceId: string): DeviceSession {
+    const device = this.registry.require(deviceId);
+    const cur = this.sessions.get(deviceId);
+    if (cur && cur.updatedAt === device.updatedAt) return cur.session;
+    if (cur) void cur.session.close();
+    const session = this.driver(device.kind).open(device, this.ctxFor(device));
+    this.sessions.set(deviceId, { session, updatedAt: device.updatedAt });
+    return session;
+  }
+
+  private resolve(deviceId: string, actionId: string, kind: 'action' | 'query' | 'any'): { device: Device; action: ActionSpec } {
+    const device = this.registry.require(deviceId);
+    const spec = this.driver(device.kind).spec;
+    const action = findAction(spec, actionId);
+    if (!action || (kind !== 'any' && action.kind !== kind)) {
+      throw new NotFoundError(
+        'ACTION_NOT_FOUND',
+        `${device.kind} devices have no ${kind === 'any' ? 'action or query' : kind} ${JSON.stringify(actionId)}`,
+        { field: 'actionId' },
+      );
+    }
+    return { device, action };
+  }
+
+  /** Validates params for an action without running it (used by rule validation and the console). */
+  validate(deviceId: string, actionId: string, params: unknown): Record<string, unknown> {
+    const { action } = this.resolve(deviceId, actionId, 'any');
+    return validateParams(action, params);
+  }
+
+  /** Runs an action or query (by the spec's `kind`). */
+  async execute(deviceId: string, actionId: string, params: unknown, opts: ExecuteOptions = {}): Promise<ActionResult> {
+    const { device, action } = this.resolve(deviceId, actionId, 'any');
+    const valid = validateParams(action, params);
+    const session = this.session(device.id);
+    const started = this.clock.now();
+    const result =
+      action.kind === 'query' ? await session.query(action.id, valid, opts) : await session.execute(action.id, valid, opts);
+    this.bus?.emit({
+      source: device.id,
+      type: action.kind === 'query' ? 'device.query' : 'device.action',
+      data: { deviceId: device.id, actionId: action.id, ok: result.ok, outcome: result.outcome ?? null, ms: this.clock.now() - started },
+    });
+    return result;
+  }
+
+  async runMacro(deviceId: string, macroId: string, params: unknown, opts: { signal?: AbortSignal; subscribe?: MacroEventSource } = {}): Promise<MacroRunResult> {
+    const device = this.registry.require(deviceId);
+    const spec = this.driver(device.kind).spec;
+    const macro = spec.macros?.find((m) => m.id === macroId);
+    if (!macro) throw new NotFoundError('MACRO_NOT_FOUND', `${device.kind} devices have no macro ${JSON.stringify(macroId)}`, { field: 'macroId' });
+    const valid = macro.params ? validateParams({ id: macro.id, params: macro.params }, params) : {};
+    if (!macro.params && params && typeof params === 'object' && Object.keys(params).length > 0) {
+      throw new ValidationError('ACTION_PARAMS_INVALID', `macro ${macro.id} takes no parameters`, { field: 'params' });
+    }
+    return runMacro(macro, valid, {
+      session: this.session(deviceId),
+      run: (id, p, o) => this.execute(deviceId, id, p, o),
+      clock: this.clock,
+      deviceId,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.subscribe ? { events: opts.subscribe } : {}),
+    });
+  }
+
+  variables(deviceId: string): Record<string, unknown> {
+    return this.session(deviceId).variables();
+  }
+
+  async closeSession(deviceId: string): Promise<void> {
+    const cur = this.sessions.get(deviceId);
+    if (!cur) return;
+    this.sessions.delete(deviceId);
+    await cur.session.close();
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.allSettled(all.map((s) => s.session.close()));
+  }
+}
+
+/** Lets macros wait for bus events from their device. */
+export type MacroEventSource = (
+  filter: { type: string; source: string },
+  handler: (data: Record<string, unknown>) => void,
+) => () => void;

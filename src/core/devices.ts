@@ -1,0 +1,281 @@
+import { randomUUID } from 'node:crypto';
+import { Type } from 'typebox';
+import type { Clock } from './clock.js';
+import { systemClock } from './clock.js';
+import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+import type { EventEmitter } from './events.js';
+import { formatProblems, schemaProblems } from './schema-errors.js';
+import type { DeviceStore, GroupStore } from './store.js';
+
+/** Where a device is: used in alerts (Kari's Law "dispatchable location") and for filtering. */
+export interface Location {
+  site?: string;
+  building?: string;
+  floor?: string;
+  room?: string;
+  description?: string;
+}
+
+export interface Device<S = Record<string, unknown>> {
+  id: string;
+  kind: string;
+  name: string;
+  /** Host or host:port (`10.0.0.5`, `127.0.0.1:18001`). */
+  address: string;
+  labels: string[];
+  groups: string[];
+  location: Location;
+  /** Driver-specific settings, validated by the driver's `configSchema`. */
+  settings: S;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Group {
+  id: string;
+  name: string;
+  description?: string;
+}
+
+export const LocationSchema = Type.Object(
+  {
+    site: Type.Optional(Type.String({ maxLength: 200 })),
+    building: Type.Optional(Type.String({ maxLength: 200 })),
+    floor: Type.Optional(Type.String({ maxLength: 200 })),
+    room: Type.Optional(Type.String({ maxLength: 200 })),
+    description: Type.Optional(Type.String({ maxLength: 1000 })),
+  },
+  { additionalProperties: false },
+);
+
+const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
+
+export const DeviceInputSchema = Type.Object(
+  {
+    id: Type.Optional(Type.String({ pattern: ID_PATTERN })),
+    kind: Type.String({ minLength: 1, maxLength: 64 }),
+    name: Type.Optional(Type.String({ maxLength: 200 })),
+    address: Type.String({ minLength: 1, maxLength: 255 }),
+    labels: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 64 })),
+    groups: Type.Optional(Type.Array(Type.String({ pattern: ID_PATTERN }), { maxItems: 64 })),
+    location: Type.Optional(LocationSchema),
+    settings: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { additionalProperties: false },
+);
+
+export type DeviceInput = {
+  id?: string;
+  kind: string;
+  name?: string;
+  address: string;
+  labels?: string[];
+  groups?: string[];
+  location?: Location;
+  settings?: Record<string, unknown>;
+};
+
+export type DevicePatch = Partial<Omit<DeviceInput, 'id' | 'kind'>>;
+
+export const GroupInputSchema = Type.Object(
+  {
+    id: Type.String({ pattern: ID_PATTERN }),
+    name: Type.Optional(Type.String({ maxLength: 200 })),
+    description: Type.Optional(Type.String({ maxLength: 1000 })),
+  },
+  { additionalProperties: false },
+);
+
+/** What the registry needs to know about drivers: settings schema and defaults per kind. */
+export interface DeviceKindInfo {
+  kind: string;
+  /** JSON schema of `settings`. */
+  configSchema: object;
+  /** Keys of `settings` never shown back through the API (passwords). */
+  secretKeys?: string[];
+}
+
+const SECRET_KEY = /(password|secret|token|passphrase|privatekey)$/i;
+
+/** Copy of a device safe to show: secret settings replaced by `"********"`. */
+export function redactDevice(d: Device, info?: DeviceKindInfo): Device {
+  const settings: Record<string, unknown> = {};
+  const secrets = new Set(info?.secretKeys ?? []);
+  for (const [k, v] of Object.entries(d.settings ?? {})) {
+    settings[k] = (secrets.has(k) || SECRET_KEY.test(k)) && v !== undefined && v !== '' ? '********' : v;
+  }
+  return { ...d, settings };
+}
+
+/**
+ * The device registry: CRUD with validation (device fields, and settings through the driver's schema),
+ * `device.added` / `device.updated` / `device.removed` events, and groups.
+ */
+export class DeviceRegistry {
+  private listeners = new Set<(change: { type: 'added' | 'updated' | 'removed'; device: Device }) => void>();
+
+  constructor(
+    private readonly store: DeviceStore,
+    private readonly groupStore: GroupStore,
+    private readonly kinds: Map<string, DeviceKindInfo>,
+    private readonly bus?: EventEmitter,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  kindInfo(kind: string): DeviceKindInfo | undefined {
+    return this.kinds.get(kind);
+  }
+
+  knownKinds(): string[] {
+    return [...this.kinds.keys()].sort();
+  }
+
+  list(q?: { kind?: string; group?: string; label?: string; site?: string }): Device[] {
+    return this.store.list(q);
+  }
+
+  get(id: string): Device | undefined {
+    return this.store.get(id);
+  }
+
+  require(id: string): Device {
+    const d = this.store.get(id);
+    if (!d) throw new NotFoundError('DEVICE_NOT_FOUND', `no device with id ${JSON.stringify(id)}`, { field: 'id' });
+    return d;
+  }
+
+  onChange(fn: (change: { type: 'added' | 'updated' | 'removed'; device: Device }) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private notify(type: 'added' | 'updated' | 'removed', device: Device): void {
+    for (const l of this.listeners) l({ type, device });
+    this.bus?.emit({
+      source: 'hub',
+      type: `device.${type}`,
+      data: { id: device.id, kind: device.kind, name: device.name, address: device.address },
+    });
+  }
+
+  private validateInput(input: unknown, partial: boolean): void {
+    const schema = partial ? Type.Partial(DeviceInputSchema) : DeviceInputSchema;
+    const problems = schemaProblems(schema, input);
+    if (problems.length > 0) {
+      const first = problems[0]!;
+      throw new ValidationError('DEVICE_INVALID', formatProblems(problems).join('; '), { field: first.path });
+    }
+  }
+
+  private validateSettings(kind: string, settings: Record<string, unknown>): Record<string, unknown> {
+    const info = this.kinds.get(kind);
+    if (!info) {
+      throw new ValidationError(
+        'DEVICE_UNKNOWN_KIND',
+        `kind: ${JSON.stringify(kind)} is not a known device kind (known: ${this.knownKinds().join(', ') || 'none'})`,
+        { field: 'kind' },
+      );
+    }
+    const problems = schemaProblems(info.configSchema as Record<string, unknown>, settings, 'settings');
+    if (problems.length > 0) {
+      throw new ValidationError('DEVICE_SETTINGS_INVALID', formatProblems(problems).join('; '), {
+        field: problems[0]!.path,
+      });
+    }
+    return settings;
+  }
+
+  add(input: DeviceInput): Device {
+    this.validateInput(input, false);
+    const id = input.id ?? `${input.kind}-${randomUUID().slice(0, 8)}`;
+    if (this.store.get(id)) throw new ConflictError('DEVICE_EXISTS', `a device with id ${JSON.stringify(id)} exists`, { field: 'id' });
+    const settings = this.validateSettings(input.kind, input.settings ?? {});
+    const now = new Date(this.clock.now()).toISOString();
+    const d: Device = {
+      id,
+      kind: input.kind,
+      name: input.name ?? id,
+      address: input.address,
+      labels: dedupe(input.labels ?? []),
+      groups: dedupe(input.groups ?? []),
+      location: input.location ?? {},
+      settings,
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.store.insert(d);
+    this.notify('added', d);
+    return d;
+  }
+
+  update(id: string, patch: DevicePatch): Device {
+    this.validateInput(patch, true);
+    const cur = this.require(id);
+    const settings =
+      patch.settings === undefined ? cur.settings : this.validateSettings(cur.kind, { ...cur.settings, ...patch.settings });
+    const d: Device = {
+      ...cur,
+      ...(patch.name !== undefined ? { name: patch.name } : {}),
+      ...(patch.address !== undefined ? { address: patch.address } : {}),
+      ...(patch.labels !== undefined ? { labels: dedupe(patch.labels) } : {}),
+      ...(patch.groups !== undefined ? { groups: dedupe(patch.groups) } : {}),
+      ...(patch.location !== undefined ? { location: patch.location } : {}),
+      settings,
+      updatedAt: new Date(this.clock.now()).toISOString(),
+    };
+    this.store.update(d);
+    this.notify('updated', d);
+    return d;
+  }
+
+  /** Insert or update by id (used by discovery, e.g. Avaya subscription). */
+  upsert(input: DeviceInput & { id: string }): { device: Device; created: boolean } {
+    const cur = this.store.get(input.id);
+    if (!cur) return { device: this.add(input), created: true };
+    const { id: _id, kind: _kind, ...patch } = input;
+    return { device: this.update(input.id, patch), created: false };
+  }
+
+  remove(id: string): void {
+    const d = this.require(id);
+    this.store.remove(id);
+    this.notify('removed', d);
+  }
+
+  // ---- groups
+  listGroups(): Array<Group & { members: number }> {
+    const devices = this.store.list();
+    const known = new Map(this.groupStore.list().map((g) => [g.id, g] as const));
+    for (const d of devices) for (const g of d.groups) if (!known.has(g)) known.set(g, { id: g, name: g });
+    return [...known.values()]
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .map((g) => ({ ...g, members: devices.filter((d) => d.groups.includes(g.id)).length }));
+  }
+
+  getGroup(id: string): Group & { members: Device[] } {
+    const g = this.groupStore.get(id);
+    const members = this.store.list({ group: id });
+    if (!g && members.length === 0) throw new NotFoundError('GROUP_NOT_FOUND', `no group with id ${JSON.stringify(id)}`, { field: 'id' });
+    return { ...(g ?? { id, name: id }), members };
+  }
+
+  putGroup(input: { id: string; name?: string; description?: string }): Group {
+    const problems = schemaProblems(GroupInputSchema, input);
+    if (problems.length > 0) throw new ValidationError('GROUP_INVALID', formatProblems(problems).join('; '), { field: problems[0]!.path });
+    const g: Group = { id: input.id, name: input.name ?? input.id, ...(input.description ? { description: input.description } : {}) };
+    this.groupStore.upsert(g);
+    return g;
+  }
+
+  removeGroup(id: string): void {
+    const members = this.store.list({ group: id });
+    if (members.length > 0) {
+      throw new ConflictError('GROUP_NOT_EMPTY', `group ${JSON.stringify(id)} still has ${members.length} device(s)`, { field: 'id' });
+    }
+    if (!this.groupStore.remove(id)) throw new NotFoundError('GROUP_NOT_FOUND', `no group with id ${JSON.stringify(id)}`, { field: 'id' });
+  }
+}
+
+function dedupe(xs: string[]): string[] {
+  return [...new Set(xs)];
+}

@@ -1,0 +1,72 @@
+import type { Device, DeviceInput, Group } from './devices.js';
+import type { EventFilter, HubEvent } from './events.js';
+
+/**
+ * Store interfaces. `core` depends only on these; `store/sqlite` (embedded default) implements them and a
+ * Redis implementation will satisfy the same contracts later.
+ */
+export interface EventStore {
+  /** Appends events that already carry their `seq`, atomically. */
+  append(events: HubEvent[]): void;
+  /** Highest stored seq (0 when empty). */
+  lastSeq(): number;
+  /** Events with seq > after, oldest first. */
+  list(q: { after?: number; limit?: number; filter?: EventFilter; before?: number }): HubEvent[];
+}
+
+export interface DeviceStore {
+  list(q?: { kind?: string; group?: string; label?: string; site?: string }): Device[];
+  get(id: string): Device | undefined;
+  insert(d: Device): void;
+  update(d: Device): void;
+  remove(id: string): boolean;
+}
+
+export interface GroupStore {
+  list(): Group[];
+  get(id: string): Group | undefined;
+  upsert(g: Group): void;
+  remove(id: string): boolean;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  name: string;
+  /** Short non-secret prefix shown in listings (`sbk_ab12…`). */
+  prefix: string;
+  /** scrypt hash of the secret part, hex. */
+  hash: string;
+  salt: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface ApiKeyStore {
+  list(): ApiKeyRecord[];
+  get(id: string): ApiKeyRecord | undefined;
+  insert(k: ApiKeyRecord): void;
+  revoke(id: string, at: string): boolean;
+  touch(id: string, at: string): void;
+}
+
+/** Small persistent key/value space for modules that need a few settings (per namespace). */
+export interface KvStore {
+  get<T>(ns: string, key: string): T | undefined;
+  set(ns: string, key: string, value: unknown): void;
+  delete(ns: string, key: string): void;
+  list<T>(ns: string): Array<{ key: string; value: T }>;
+}
+
+export interface CoreStores {
+  events: EventStore;
+  devices: DeviceStore;
+  groups: GroupStore;
+  apiKeys: ApiKeyStore;
+  kv: KvStore;
+  /** True once the store is open and migrations are applied. */
+  ready(): boolean;
+  close(): void;
+}
+
+export type { Device, DeviceInput, Group };

@@ -1,0 +1,6 @@
+import type { HubModule } from './hub.js';
+
+/**
+ * The modules the hub is composed of, in start order. Each feature module adds one line here.
+ */
+export const MODULES: HubModule[] = [];

@@ -1,0 +1,219 @@
+import type { Device, Group } from '../../core/devices.js';
+import type { EventFilter, HubEvent } from '../../core/events.js';
+import type { ApiKeyRecord, ApiKeyStore, CoreStores, DeviceStore, EventStore, GroupStore, KvStore } from '../../core/store.js';
+import { type Db, migrationsApplied } from './database.js';
+
+type Row = Record<string, unknown>;
+
+function typeClause(filter: EventFilter | undefined, args: unknown[]): string {
+  const parts: string[] = [];
+  if (filter?.types && filter.types.length > 0 && !filter.types.includes('*')) {
+    const ors: string[] = [];
+    for (const t of filter.types) {
+      if (t.endsWith('.*')) {
+        ors.push('type LIKE ? ESCAPE \'\\\'');
+        args.push(`${t.slice(0, -1).replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      } else {
+        ors.push('type = ?');
+        args.push(t);
+      }
+    }
+    parts.push(`(${ors.join(' OR ')})`);
+  }
+  if (filter?.source) {
+    parts.push('source = ?');
+    args.push(filter.source);
+  }
+  return parts.length ? ` AND ${parts.join(' AND ')}` : '';
+}
+
+class SqliteEventStore implements EventStore {
+  private insert;
+  constructor(private readonly db: Db) {
+    this.insert = db.prepare('INSERT INTO events (seq, id, time, source, type, data) VALUES (?, ?, ?, ?, ?, ?)');
+  }
+  append(events: HubEvent[]): void {
+    this.db.transaction((evs: HubEvent[]) => {
+      for (const e of evs) this.insert.run(e.seq, e.id, e.time, e.source, e.type, JSON.stringify(e.data));
+    })(events);
+  }
+  lastSeq(): number {
+    return (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM events').get() as { s: number }).s;
+  }
+  list(q: { after?: number; limit?: number; filter?: EventFilter; before?: number }): HubEvent[] {
+    const args: unknown[] = [q.after ?? 0];
+    let sql = 'SELECT seq, id, time, source, type, data FROM events WHERE seq > ?';
+    if (q.before !== undefined) {
+      sql += ' AND seq < ?';
+      args.push(q.before);
+    }
+    sql += typeClause(q.filter, args);
+    sql += ' ORDER BY seq LIMIT ?';
+    args.push(Math.max(1, Math.min(q.limit ?? 100, 10_000)));
+    return (this.db.prepare(sql).all(...args) as Row[]).map((r) => ({
+      seq: r.seq as number,
+      id: r.id as string,
+      time: r.time as string,
+      source: r.source as string,
+      type: r.type as string,
+      data: JSON.parse(r.data as string) as Record<string, unknown>,
+    }));
+  }
+}
+
+function rowToDevice(r: Row): Device {
+  return {
+    id: r.id as string,
+    kind: r.kind as string,
+    name: r.name as string,
+    address: r.address as string,
+    labels: JSON.parse(r.labels as string) as string[],
+    groups: JSON.parse(r.groups_json as string) as string[],
+    location: JSON.parse(r.location as string) as Device['location'],
+    settings: JSON.parse(r.settings as string) as Record<string, unknown>,
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+  };
+}
+
+class SqliteDeviceStore implements DeviceStore {
+  constructor(private readonly db: Db) {}
+  list(q: { kind?: string; group?: string; label?: string; site?: string } = {}): Device[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (q.kind) {
+      where.push('kind = ?');
+      args.push(q.kind);
+    }
+    if (q.group) {
+      where.push('EXISTS (SELECT 1 FROM json_each(groups_json) WHERE value = ?)');
+      args.push(q.group);
+    }
+    if (q.label) {
+      where.push('EXISTS (SELECT 1 FROM json_each(labels) WHERE value = ?)');
+      args.push(q.label);
+    }
+    if (q.site) {
+      where.push("json_extract(location, '$.site') = ?");
+      args.push(q.site);
+    }
+    const sql = `SELECT * FROM devices${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
+    return (this.db.prepare(sql).all(...args) as Row[]).map(rowToDevice);
+  }
+  get(id: string): Device | undefined {
+    const r = this.db.prepare('SELECT * FROM devices WHERE id = ?').get(id) as Row | undefined;
+    return r ? rowToDevice(r) : undefined;
+  }
+  private params(d: Device): unknown[] {
+    return [d.kind, d.name, d.address, JSON.stringify(d.labels), JSON.stringify(d.groups), JSON.stringify(d.location), JSON.stringify(d.settings), d.createdAt, d.updatedAt, d.id];
+  }
+  insert(d: Device): void {
+    this.db
+      .prepare('INSERT INTO devices (kind, name, address, labels, groups_json, location, settings, created_at, updated_at, id) VALUES (?,?,?,?,?,?,?,?,?,?)')
+      .run(...this.params(d));
+  }
+  update(d: Device): void {
+    this.db
+      .prepare('UPDATE devices SET kind=?, name=?, address=?, labels=?, groups_json=?, location=?, settings=?, created_at=?, updated_at=? WHERE id=?')
+      .run(...this.params(d));
+  }
+  remove(id: string): boolean {
+    return this.db.prepare('DELETE FROM devices WHERE id = ?').run(id).changes > 0;
+  }
+}
+
+class SqliteGroupStore implements GroupStore {
+  constructor(private readonly db: Db) {}
+  list(): Group[] {
+    return (this.db.prepare('SELECT * FROM groups ORDER BY id').all() as Row[]).map((r) => ({
+      id: r.id as string,
+      name: r.name as string,
+      ...(r.description ? { description: r.description as string } : {}),
+    }));
+  }
+  get(id: string): Group | undefined {
+    const r = this.db.prepare('SELECT * FROM groups WHERE id = ?').get(id) as Row | undefined;
+    return r ? { id: r.id as string, name: r.name as string, ...(r.description ? { description: r.description as string } : {}) } : undefined;
+  }
+  upsert(g: Group): void {
+    this.db
+      .prepare('INSERT INTO groups (id, name, description) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, description = excluded.description')
+      .run(g.id, g.name, g.description ?? null);
+  }
+  remove(id: string): boolean {
+    return this.db.prepare('DELETE FROM groups WHERE id = ?').run(id).changes > 0;
+  }
+}
+
+function rowToKey(r: Row): ApiKeyRecord {
+  return {
+    id: r.id as string,
+    name: r.name as string,
+    prefix: r.prefix as string,
+    hash: r.hash as string,
+    salt: r.salt as string,
+    createdAt: r.created_at as string,
+    lastUsedAt: (r.last_used_at as string | null) ?? null,
+    revokedAt: (r.revoked_at as string | null) ?? null,
+  };
+}
+
+class SqliteApiKeyStore implements ApiKeyStore {
+  constructor(private readonly db: Db) {}
+  list(): ApiKeyRecord[] {
+    return (this.db.prepare('SELECT * FROM api_keys ORDER BY created_at, id').all() as Row[]).map(rowToKey);
+  }
+  get(id: string): ApiKeyRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as Row | undefined;
+    return r ? rowToKey(r) : undefined;
+  }
+  insert(k: ApiKeyRecord): void {
+    this.db
+      .prepare('INSERT INTO api_keys (id, name, prefix, hash, salt, created_at, last_used_at, revoked_at) VALUES (?,?,?,?,?,?,?,?)')
+      .run(k.id, k.name, k.prefix, k.hash, k.salt, k.createdAt, k.lastUsedAt, k.revokedAt);
+  }
+  revoke(id: string, at: string): boolean {
+    return this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id).changes > 0;
+  }
+  touch(id: string, at: string): void {
+    this.db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(at, id);
+  }
+}
+
+class SqliteKvStore implements KvStore {
+  constructor(private readonly db: Db) {}
+  get<T>(ns: string, key: string): T | undefined {
+    const r = this.db.prepare('SELECT value FROM kv WHERE ns = ? AND key = ?').get(ns, key) as { value: string } | undefined;
+    return r ? (JSON.parse(r.value) as T) : undefined;
+  }
+  set(ns: string, key: string, value: unknown): void {
+    this.db.prepare('INSERT INTO kv (ns, key, value) VALUES (?, ?, ?) ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value').run(ns, key, JSON.stringify(value));
+  }
+  delete(ns: string, key: string): void {
+    this.db.prepare('DELETE FROM kv WHERE ns = ? AND key = ?').run(ns, key);
+  }
+  list<T>(ns: string): Array<{ key: string; value: T }> {
+    return (this.db.prepare('SELECT key, value FROM kv WHERE ns = ? ORDER BY key').all(ns) as Array<{ key: string; value: string }>).map((r) => ({
+      key: r.key,
+      value: JSON.parse(r.value) as T,
+    }));
+  }
+}
+
+/** The SQLite implementation of the core store interfaces over one open database. */
+export function sqliteCoreStores(db: Db): CoreStores {
+  let open = true;
+  return {
+    events: new SqliteEventStore(db),
+    devices: new SqliteDeviceStore(db),
+    groups: new SqliteGroupStore(db),
+    apiKeys: new SqliteApiKeyStore(db),
+    kv: new SqliteKvStore(db),
+    ready: () => open && db.open && migrationsApplied(db),
+    close: () => {
+      if (!open) return;
+      open = false;
+      if (db.open) db.close();
+    },
+  };
+}

@@ -1,0 +1,12 @@
+import { coreMigrations } from './core.js';
+import type { Migration } from './types.js';
+
+/**
+ * Migrations per module. Each module numbers its own (so modules evolve independently); the
+ * `schema_migrations` table records (module, version). Add a module with one line here.
+ */
+export const MIGRATIONS: Record<string, Migration[]> = {
+  core: coreMigrations,
+};
+
+export type { Migration };
