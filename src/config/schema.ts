@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { BroadcastConfigSchema, EmergencyConfigSchema, RulesConfigSchema } from '../broadcast/config.js';
 
 /**
  * The configuration file schema (`switchboard.yaml`). Every key has a default. Modules add their own
@@ -92,6 +93,9 @@ export const ConfigSchema = Type.Object(
     log: LogSchema,
     shutdown: ShutdownSchema,
     auth: AuthSchema,
+    broadcast: BroadcastConfigSchema,
+    emergency: EmergencyConfigSchema,
+    rules: RulesConfigSchema,
   },
   { additionalProperties: false, default: {} },
 );

@@ -466,7 +466,8 @@ export class BroadcastEngine {
       const planner = this.deps.planner(device.kind);
       if (!planner?.multicastAudio) continue;
       const group = groups.find((g) => device.groups.includes(g)) ?? '*';
-      const key = `${group}`;
+      const own = planner.streamsOwnMulticast === true;
+      const key = own ? `${group}|${device.kind}` : group;
       let s = run.sessions.get(key);
       if (!s) {
         const [a, b2, c, d0] = this.options.multicast.baseAddress.split('.').map(Number) as [
@@ -482,7 +483,8 @@ export class BroadcastEngine {
         };
         n++;
         run.sessions.set(key, s);
-        if (this.deps.audio) {
+        if (own) run.audioSessions++;
+        else if (this.deps.audio) {
           try {
             const h = await this.deps.audio.start(b.audio, { ...s, leadMs: this.options.multicast.leadMs });
             run.audioStops.push(() => h.stop());

@@ -167,6 +167,8 @@ export interface AlertPlanner {
   ackPage?(text: string): { contentType: string; body: string };
   /** Can this kind join a multicast RTP session (so audio goes once per group)? */
   multicastAudio?: boolean;
+  /** The driver streams a multicast session itself (once per address:port): the hub must not stream too. */
+  streamsOwnMulticast?: boolean;
 }
 
 /** Starts the one multicast audio stream of a group; the media module provides it. */
