@@ -27,6 +27,21 @@ export class SettingsWriter {
     return this.stmt('ADD', name, value);
   }
 
+  /** `SET NAME <raw>` with the value text written exactly as given (e.g. `"911","9911"`). */
+  setRaw(name: string, raw: string): this {
+    if (!NAME_RE.test(name))
+      throw new SettingsFileError('SETTINGS_BAD_NAME', `SET: bad parameter name ${JSON.stringify(name)}`, {
+        field: name,
+      });
+    if (/[\r\n\0]/.test(raw) || raw !== raw.trim()) {
+      throw new SettingsFileError('SETTINGS_VALUE_NEWLINE', `${name}: raw value must be one trimmed line`, {
+        field: name,
+      });
+    }
+    this.lines.push(`SET ${name} ${raw}`);
+    return this;
+  }
+
   tag(tag: string): this {
     checkTag(tag);
     this.lines.push(`# ${tag}`);
@@ -105,6 +120,10 @@ export interface SettingLine {
   name: string;
   value: string;
   op?: 'set' | 'add';
+  /** Write the value text as is (a list of quoted strings such as `"911","9911"`). */
+  raw?: boolean;
+  /** Quote the value even when it has no spaces (IP Office quotes URLs and names). */
+  quoted?: boolean;
 }
 
 export interface Section {
@@ -156,7 +175,13 @@ export function renderSectioned(f: SectionedFile): string {
       need(g.tag, i, s.tag);
       w.ifSeq(g.variable, g.operand, g.tag);
     }
-    for (const l of s.settings) l.op === 'add' ? w.add(l.name, l.value) : w.set(l.name, l.value);
+    for (const l of s.settings) {
+      if (l.raw) w.setRaw(l.name, l.value);
+      else if (l.quoted && l.op !== 'add' && !l.value.includes('"'))
+        w.setRaw(l.name, `"${formatValue(l.value, l.name).replace(/^"|"$/g, '')}"`);
+      else if (l.op === 'add') w.add(l.name, l.value);
+      else w.set(l.name, l.value);
+    }
     for (const r of s.routes ?? []) {
       need(r.tag, i, s.tag);
       w.ifModels(r.models, r.tag);

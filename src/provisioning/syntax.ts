@@ -132,7 +132,9 @@ export function formatValue(value: string, field = 'value'): string {
     return value;
   }
   // Contains quotes: only writable raw, and only if reading it back gives the same value.
-  if (value !== value.trim() || unquoteValue(value) !== value) {
+  const unterminated = value.startsWith('"') && (value.length === 1 || !value.endsWith('"'));
+  const unquotedSpace = !value.startsWith('"') && /[\s,]/.test(value);
+  if (value !== value.trim() || unterminated || unquotedSpace || unquoteValue(value) !== value) {
     throw new SettingsFileError(
       'SETTINGS_VALUE_UNREPRESENTABLE',
       `${field}: the value ${JSON.stringify(value)} cannot be written in a settings file (quotes around a single string would be removed)`,
