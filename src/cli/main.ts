@@ -7,6 +7,7 @@ import { registerDemoCommand } from './demo.js';
 import { registerDevicesCommands } from './devices.js';
 import { registerKeysCommands } from './keys.js';
 import { startHub } from './serve.js';
+import { registerSettingsCommands } from './settings.js';
 
 const program = new Command();
 program
@@ -48,6 +49,7 @@ withConfigOptions(
 registerDemoCommand(program);
 registerKeysCommands(program);
 registerDevicesCommands(program);
+registerSettingsCommands(program);
 
 program.parseAsync(process.argv).catch((e) => {
   process.stderr.write(`switchboard: ${(e as Error).message}\n`);

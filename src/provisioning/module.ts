@@ -223,14 +223,12 @@ export function settingsModule(): HubModule {
           const f = await svc.serve(name, ua);
           const text = f ? await svc.text(name, ua) : undefined;
           if (!f || text === undefined) {
-            return reply
-              .code(404)
-              .send({
-                error: {
-                  code: 'SETTINGS_FILE_NOT_FOUND',
-                  message: `no settings file ${name} (or too large to show)`,
-                },
-              });
+            return reply.code(404).send({
+              error: {
+                code: 'SETTINGS_FILE_NOT_FOUND',
+                message: `no settings file ${name} (or too large to show)`,
+              },
+            });
           }
           return { name, source: f.source, size: f.size, lastModified: f.lastModified.toISOString(), text };
         },
@@ -267,14 +265,12 @@ export function settingsModule(): HubModule {
           const name = b.name ?? b.file ?? '46xxsettings.txt';
           const text = b.text ?? (b.file ? await svc.text(b.file, '') : undefined);
           if (text === undefined) {
-            return reply
-              .code(b.file ? 404 : 400)
-              .send({
-                error: {
-                  code: b.file ? 'SETTINGS_FILE_NOT_FOUND' : 'REQUEST_INVALID',
-                  message: b.file ? `no settings file ${b.file}` : 'give text or file',
-                },
-              });
+            return reply.code(b.file ? 404 : 400).send({
+              error: {
+                code: b.file ? 'SETTINGS_FILE_NOT_FOUND' : 'REQUEST_INVALID',
+                message: b.file ? `no settings file ${b.file}` : 'give text or file',
+              },
+            });
           }
           const r = lintSettings({ name, text });
           if (b.previous !== undefined) {
