@@ -145,6 +145,28 @@ describe('auto-generated 46xxsettings.txt', () => {
   });
 });
 
+describe('User-Agent rules', () => {
+  it('a matching rule overrides preferred ports and push notifications', async () => {
+    const cfg = provisioningConfig({ pushNotifications: false });
+    const rule = {
+      match: 'Avaya',
+      ignoreCase: false,
+      label: 'remote',
+      settings: [],
+      preferredPhonePorts: true,
+      pushNotifications: true,
+    };
+    const text = generateSettingsFile(cfg, { hub, rule });
+    expect(text).toContain('## User-Agent rule: remote\r\n');
+    const r = await evaluateSettings({ name: '46xxsettings.txt', text }, { MODEL4: 'aci' });
+    expect(r.values).toMatchObject({
+      HTTPPORT: '8411',
+      PUSH_NOTIFICATION_ENABLED: '1',
+      TELEPHONY_PUSH_NOTIFICATION_SERVICE_URL: 'https://sip.example.com:411/PushNotification',
+    });
+  });
+});
+
 describe('auto-generated 46xxspecials.txt', () => {
   it('is the seed sample skeleton line for line (header aside)', () => {
     const seed = splitLines(read('46xxspecials.txt'))
