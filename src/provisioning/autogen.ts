@@ -2,6 +2,7 @@ import { ValidationError } from '../core/errors.js';
 import type { ClientFamily, ExtraSetting, ProvisioningConfig, UserAgentRule } from './config.js';
 import { renderSectioned, type Section, type SettingLine } from './generate.js';
 import { translateNoUserSourceNumbers } from './nouser.js';
+import { formatValue } from './syntax.js';
 
 /**
  * Auto-generation of 46xxsettings.txt and 46xxspecials.txt from the `provisioning` configuration, in the
@@ -121,6 +122,14 @@ function parsePublicUrl(u: string): URL {
  * push lists. Throws a `ValidationError` naming the field.
  */
 export function checkProvisioningConfig(cfg: ProvisioningConfig, hub: HubFacts): void {
+  cfg.extraSettings.forEach((e, i) => {
+    formatValue(e.value, `provisioning.extraSettings[${i}].value`);
+  });
+  cfg.userAgentRules.forEach((r, i) => {
+    r.settings.forEach((e, k) => {
+      formatValue(e.value, `provisioning.userAgentRules[${i}].settings[${k}].value`);
+    });
+  });
   translateNoUserSourceNumbers(cfg.noUserSourceNumbers);
   compileRules(cfg);
   deskphonePushSettings(cfg, hub);

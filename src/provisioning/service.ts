@@ -175,7 +175,17 @@ export class SettingsService {
         `no file ${file} in the settings directory and none is generated`,
         { field: 'file', status: 404 },
       );
-    const text = (await this.text(file, userAgent)) ?? '';
+    const text = await this.text(file, userAgent);
+    if (text === undefined) {
+      throw new ValidationError(
+        'SETTINGS_FILE_TOO_LARGE',
+        `${file} is larger than ${MAX_TEXT_FILE} bytes; not evaluated`,
+        {
+          field: 'file',
+          status: 413,
+        },
+      );
+    }
     const r = await evaluateSettings({ name: file, text }, inputs, (n) => this.text(n, userAgent));
     return { ...r, source: first.source };
   }

@@ -241,6 +241,22 @@ describe('NoUser source numbers', () => {
         field: 'provisioning.userAgentRules[0].match',
       }),
     );
+    expect(() =>
+      checkProvisioningConfig(
+        provisioningConfig({
+          extraSettings: [
+            { name: 'A', value: 'x' },
+            { name: 'B', value: 'say "hi" now' },
+          ],
+        }),
+        hub,
+      ),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'SETTINGS_VALUE_UNREPRESENTABLE',
+        field: 'provisioning.extraSettings[1].value',
+      }),
+    );
     const many = Array.from({ length: 16 }, (_, i) => `push${i}.example.com/avaya`);
     expect(() =>
       checkProvisioningConfig(provisioningConfig({ deskphonePush: { extraTrustedServers: many } }), hub),

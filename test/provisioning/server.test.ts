@@ -114,6 +114,13 @@ describe('settings server over HTTP', () => {
     expect(again.status).toBe(304);
     const up = await get('/J100Supgrade.txt', J179_UA);
     expect(up.text()).toBe('GET 46xxsettings.txt\n');
+    const head = await httpRequest({
+      url: `${hub.url}/J100Supgrade.txt`,
+      method: 'HEAD',
+      headers: { 'user-agent': J179_UA },
+    });
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe(String(up.body.length));
     expect((await get('/nope.txt', J179_UA)).status).toBe(404);
     expect((await get('/..%2Fswitchboard.db', J179_UA)).status).toBe(404);
 
