@@ -85,6 +85,7 @@ export function settingsModule(): HubModule {
         reply.header('connection', 'close');
         const done = (status: number, bytes: number, source: string) => {
           svc.record(req.ip, ua, name, status);
+          if (!svc.shouldEmit(req.ip, ua, name, status)) return;
           hub.bus.emit({
             source: 'provisioning',
             type: 'settings.requested',

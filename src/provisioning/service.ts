@@ -78,12 +78,16 @@ export function modelFromUserAgent(ua: string): string {
   return '';
 }
 
+/** Minimum time between two `settings.requested` events for the same client, file and status. */
+export const EVENT_INTERVAL_MS = 10_000;
+
 export class SettingsService {
   readonly dir: string;
   private readonly rules: CompiledRule[];
   private readonly avaya: RegExp;
   private readonly started: Date;
   private readonly clients = new Map<string, ClientRecord>();
+  private readonly lastEvent = new Map<string, number>();
 
   constructor(
     readonly cfg: ProvisioningConfig,
@@ -227,6 +231,27 @@ export class SettingsService {
   ruleLabel(userAgent: string): string {
     const r = this.ruleFor(userAgent);
     return r ? r.rule.label || r.rule.match : '';
+  }
+
+  /**
+   * Whether this request should become a `settings.requested` event: at most one per client, file and
+   * status every `EVENT_INTERVAL_MS`, so that a client (or anyone) hammering the server cannot flood the
+   * event store. The per-client log still counts every request.
+   */
+  shouldEmit(address: string, userAgent: string, file: string, status: number): boolean {
+    const key = `${address} ${userAgent.slice(0, 256)} ${file} ${status}`;
+    const now = this.clock.now();
+    const last = this.lastEvent.get(key);
+    if (last !== undefined && now - last < EVENT_INTERVAL_MS) return false;
+    this.lastEvent.delete(key);
+    this.lastEvent.set(key, now);
+    const cap = Math.max(100, this.cfg.requestLogSize * 4);
+    while (this.lastEvent.size > cap) {
+      const oldest = this.lastEvent.keys().next().value;
+      if (oldest === undefined) break;
+      this.lastEvent.delete(oldest);
+    }
+    return true;
   }
 
   /** Most recent first. */

@@ -205,3 +205,32 @@ describe('Avaya HTTP clients only', () => {
     expect(a.status).toBe(200);
   });
 });
+
+describe('request events are rate-limited per client and file', () => {
+  let hub: TestHub;
+  beforeAll(async () => {
+    hub = await startTestHub();
+  });
+  afterAll(async () => {
+    await hub?.close();
+  });
+  it('ten fetches give one event but ten counted requests', async () => {
+    for (let i = 0; i < 10; i++) {
+      const r = await httpRequest({
+        url: `${hub.url}/46xxspecials.txt`,
+        headers: { 'user-agent': 'Avaya J139 flood' },
+      });
+      expect(r.status).toBe(200);
+    }
+    const ev = await hub.api<{ events: Array<{ data: { userAgent: string } }> }>(
+      'GET',
+      '/api/events?types=settings.requested',
+    );
+    expect(ev.body.events.filter((e) => e.data.userAgent === 'Avaya J139 flood')).toHaveLength(1);
+    const c = await hub.api<{ clients: Array<{ userAgent: string; requests: number }> }>(
+      'GET',
+      '/api/settings/clients',
+    );
+    expect(c.body.clients.find((x) => x.userAgent === 'Avaya J139 flood')?.requests).toBe(10);
+  });
+});
