@@ -306,6 +306,24 @@ export const ProvisioningSchema = Type.Object(
       maxItems: 64,
       description: 'File name extensions served from settingsDir at the root path.',
     }),
+    https: Type.Object(
+      {
+        enabled: Type.Boolean({
+          default: false,
+          description:
+            'Also serve the settings files over HTTPS on their own port (e.g. 443, or 411 with preferred phone ports).',
+        }),
+        host: Type.String({ default: '0.0.0.0' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 443, description: '0 picks a free port.' }),
+        certFile: Type.String({ default: '', description: 'PEM certificate (chain) file.' }),
+        keyFile: Type.String({ default: '', description: 'PEM private key file.' }),
+      },
+      {
+        additionalProperties: false,
+        default: {},
+        description: 'HTTPS listener for the settings files only (not the API).',
+      },
+    ),
     requestLogSize: Type.Integer({
       minimum: 0,
       maximum: 100_000,

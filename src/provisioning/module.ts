@@ -1,5 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { isAbsolute, resolve } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { ValidationError } from '../core/errors.js';
 import type { HubContext, HubModule } from '../server/hub.js';
 import type { EvalInputs } from './evaluate.js';
 import { lintRemovals, lintSettings } from './lint.js';
@@ -72,11 +77,108 @@ function extPattern(exts: readonly string[]): string {
   return `^[A-Za-z0-9_][A-Za-z0-9_.-]{0,120}\\.(?:${safe.join('|')})$`;
 }
 
-export function settingsModule(): HubModule {
+export interface SettingsModule extends HubModule {
+  /** Address of this hub's HTTPS listener for settings files, when enabled and started. */
+  httpsAddress(hub: HubContext): AddressInfo | undefined;
+}
+
+function readPem(file: string, dataDir: string, field: string): Buffer {
+  if (!file)
+    throw new ValidationError(
+      'PROVISIONING_HTTPS_FILE_MISSING',
+      `${field}: required when provisioning.https.enabled is true`,
+      { field },
+    );
+  const path = isAbsolute(file) ? file : resolve(dataDir, file);
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new ValidationError(
+      'PROVISIONING_HTTPS_FILE_UNREADABLE',
+      `${field}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      { field },
+    );
+  }
+}
+
+export function settingsModule(): SettingsModule {
+  // Per-hub state (one module object may serve several hubs in one process, as in tests).
+  const state = new WeakMap<
+    HubContext,
+    { scope?: FastifyInstance; tls?: Server; pem?: { key: Buffer; cert: Buffer } }
+  >();
+  const of = (hub: HubContext) => {
+    let s = state.get(hub);
+    if (!s) {
+      s = {};
+      state.set(hub, s);
+    }
+    return s;
+  };
   return {
     name: 'provisioning',
+    httpsAddress(hub) {
+      const a = state.get(hub)?.tls?.address();
+      return a && typeof a === 'object' ? a : undefined;
+    },
+    async start(hub: HubContext) {
+      const cfg = hub.config.provisioning;
+      const st = of(hub);
+      if (!cfg.enabled || !cfg.https.enabled || !st.scope || !st.pem) return;
+      const app = st.scope;
+      const { key, cert } = st.pem;
+      const fileRe = new RegExp(
+        `^/(?:46xxsettings\\.txt|46xxspecials\\.txt|${extPattern(cfg.staticExtensions).slice(1, -1)})(?:\\?.*)?$`,
+      );
+      // Only the settings files are reachable on this port; everything else (the API included) is 404.
+      const server = createServer({ key, cert, minVersion: 'TLSv1.2' }, (req, res) => {
+        if ((req.method === 'GET' || req.method === 'HEAD') && fileRe.test(req.url ?? '')) {
+          app.routing(req, res);
+          return;
+        }
+        res.writeHead(404, {
+          'content-type': 'text/plain; charset=utf-8',
+          'content-length': '10',
+          connection: 'close',
+        });
+        res.end(req.method === 'HEAD' ? undefined : 'Not Found\n');
+      });
+      server.headersTimeout = 15_000;
+      server.requestTimeout = 30_000;
+      server.keepAliveTimeout = 5_000;
+      await new Promise<void>((ok, fail) => {
+        server.once('error', fail);
+        server.listen(cfg.https.port, cfg.https.host, () => {
+          server.off('error', fail);
+          ok();
+        });
+      });
+      st.tls = server;
+      hub.logger
+        .child({ module: 'provisioning' })
+        .info({ address: server.address() }, 'settings files served over HTTPS');
+    },
+    async stop(hub: HubContext) {
+      const st = of(hub);
+      const server = st.tls;
+      st.tls = undefined;
+      if (!server) return;
+      await new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      });
+    },
     async routes(app: FastifyInstance, hub: HubContext) {
       const cfg = hub.config.provisioning;
+      const st = of(hub);
+      st.scope = app;
+      if (cfg.enabled && cfg.https.enabled) {
+        // Read the key pair now, so that a bad path fails the start before anything listens.
+        st.pem = {
+          key: readPem(cfg.https.keyFile, hub.config.dataDir, 'provisioning.https.keyFile'),
+          cert: readPem(cfg.https.certFile, hub.config.dataDir, 'provisioning.https.certFile'),
+        };
+      }
       const svc = new SettingsService(cfg, hub.config.dataDir, hub.hub, hub.clock);
       const log = hub.logger.child({ module: 'provisioning' });
 
@@ -298,4 +400,4 @@ export function settingsModule(): HubModule {
   };
 }
 
-export const provisioningModule: HubModule = settingsModule();
+export const provisioningModule: SettingsModule = settingsModule();
