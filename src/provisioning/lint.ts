@@ -30,6 +30,9 @@ export const VALUE_LIMITS: Record<string, number> = {
   SIP_CONTROLLER_LIST: 255,
   PUSHCAP: 5,
 };
+/** Workplace IPv6 settings that must not go into 46xxspecials.txt (seed 002, "Sample 46xxspecials.txt file"). */
+export const IPV6_SETTINGS = ['SIGNALING_ADDR_MODE', 'MEDIA_ADDR_MODE'];
+
 /** Limit for any other value. */
 export const GENERIC_VALUE_LIMIT = 1023;
 
@@ -52,6 +55,7 @@ export function lintSettings(
     out.push({ severity, code, message, file: file.name, line });
   const sts = file.statements;
   const flagged = new Set(file.diagnostics.map((d) => d.line));
+  const isSpecials = /46xxspecials/i.test(file.name);
 
   // Per-statement checks.
   let blockSets = new Map<string, number>();
@@ -118,6 +122,14 @@ export function lintSettings(
             'warning',
             'SETTINGS_UNQUOTED_VALUE',
             `${st.name}: a value with spaces or commas must be in double quotes`,
+          );
+        }
+        if (isSpecials && IPV6_SETTINGS.includes(st.name)) {
+          add(
+            st.line,
+            'warning',
+            'SETTINGS_IPV6_IN_SPECIALS',
+            `${st.name}: do not put Workplace IPv6 settings in 46xxspecials.txt; local Workplace extensions would try to use them`,
           );
         }
         const limit = VALUE_LIMITS[st.name] ?? GENERIC_VALUE_LIMIT;

@@ -52,6 +52,13 @@ describe('linter', () => {
     expect(codes.filter((c) => c.startsWith('1:'))).toEqual([]);
   });
 
+  it('warns about Workplace IPv6 settings in 46xxspecials.txt only', () => {
+    const text = 'SET SIGNALING_ADDR_MODE 6\nSET MEDIA_ADDR_MODE 6\n';
+    const sp = lintSettings({ name: '46xxspecials.txt', text }).diagnostics.map((d) => `${d.line}:${d.code}`);
+    expect(sp).toEqual(['1:SETTINGS_IPV6_IN_SPECIALS', '2:SETTINGS_IPV6_IN_SPECIALS']);
+    expect(lintSettings({ name: '46xxsettings.txt', text }).diagnostics).toEqual([]);
+  });
+
   it('warns when a setting Workplace clients had disappears (they keep the old value)', async () => {
     const hub = { publicUrl: 'http://192.0.2.10:8080', version: '1' };
     const before = generateSettingsFile(provisioningConfig({ pushNotifications: true }), { hub });
