@@ -1,7 +1,8 @@
 import { broadcastModule } from '../broadcast/module.js';
+import { provisioningModule } from '../provisioning/module.js';
 import type { HubModule } from './hub.js';
 
 /**
  * The modules the hub is composed of, in start order. Each feature module adds one line here.
  */
-export const MODULES: HubModule[] = [broadcastModule];
+export const MODULES: HubModule[] = [provisioningModule, broadcastModule];
