@@ -64,11 +64,12 @@ export function broadcastHarness(
       ...o.options,
     },
   });
+  let n = 0;
   const phone = (id: string, behavior = 'ok', groups: string[] = ['security'], labels: string[] = []) =>
     devices.add({
       id,
       kind: 'testphone',
-      address: `127.0.0.1:${1000 + devices.list().length}`,
+      address: `127.0.0.1:${1000 + n++}`,
       groups,
       labels,
       settings: { behavior },
