@@ -401,8 +401,16 @@ function body(o: CiscoObject): string {
 export function buildObject(o: CiscoObject, opts: { charset?: Charset; inputPost?: boolean } = {}): string {
   validateObject(o, opts);
   const charset = opts.charset ?? 'utf-8';
-  const xml = `${xmlProlog(charset)}\n${body(o)}`;
-  return charset === 'iso-8859-1' ? transliterateLatin1(xml) : xml;
+  // Transliterate values before escaping, so that a produced quote is escaped like any other.
+  const obj = charset === 'iso-8859-1' ? (mapStrings(o, transliterateLatin1) as CiscoObject) : o;
+  return `${xmlProlog(charset)}\n${body(obj)}`;
+}
+
+function mapStrings(v: unknown, fn: (s: string) => string): unknown {
+  if (typeof v === 'string') return fn(v);
+  if (Array.isArray(v)) return v.map((x) => mapStrings(x, fn));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mapStrings(x, fn)]));
+  return v;
 }
 
 /** A CiscoIPPhoneError object (what the hub answers a phone with, and what a phone answers a push with). */
