@@ -47,7 +47,7 @@ describe('XML object builders (golden, seed 003)', () => {
   it('Latin-1 phones get an ISO-8859-1 declaration and transliterated text', () => {
     const xml = buildObject({ type: 'CiscoIPPhoneText', text: 'Café – “Łódź” €5 …' }, { charset: 'iso-8859-1' });
     expect(xml).toContain('encoding="ISO-8859-1"');
-    expect(xml).toContain('<Text>Café - &quot;Lodz&quot; EUR5 ...</Text>');
+    expect(xml).toContain('<Text>Café - &quot;Lódz&quot; EUR5 ...</Text>');
     expect([...xml].every((c) => c.codePointAt(0)! <= 0xff)).toBe(true);
     const body = encodePushBody(xml, 'iso-8859-1').body;
     expect(body).toContain('Caf%E9');
