@@ -25,7 +25,11 @@ export const CiscoConfigSchema = Type.Object(
     ),
     services: Type.Object(
       {
-        title: Type.String({ default: 'Switchboard', maxLength: 64, description: 'Title of the services menu phones GET from /cisco/services.' }),
+        title: Type.String({
+          default: 'Switchboard',
+          maxLength: 64,
+          description: 'Title of the services menu phones GET from /cisco/services.',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

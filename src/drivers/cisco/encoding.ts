@@ -68,7 +68,15 @@ export function encodeXml(xml: string, charset: Charset): Buffer {
 export function formEncodeBytes(bytes: Buffer): string {
   let out = '';
   for (const b of bytes) {
-    if ((b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2a || b === 0x2d || b === 0x2e || b === 0x5f) {
+    if (
+      (b >= 0x30 && b <= 0x39) ||
+      (b >= 0x41 && b <= 0x5a) ||
+      (b >= 0x61 && b <= 0x7a) ||
+      b === 0x2a ||
+      b === 0x2d ||
+      b === 0x2e ||
+      b === 0x5f
+    ) {
       out += String.fromCharCode(b);
     } else if (b === 0x20) out += '+';
     else out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
@@ -110,11 +118,15 @@ export function parseFormBytes(body: string): Map<string, Buffer> {
 export function encodePushBody(xml: string, charset: Charset): { body: string; objectBytes: number } {
   const bytes = encodeXml(xml, charset);
   if (bytes.length > MAX_POST_BYTES) {
-    throw new LimitError('CISCO_POST_TOO_LARGE', `the XML object is ${bytes.length} bytes; a phone accepts at most ${MAX_POST_BYTES} bytes (40 KB) per POST`, {
-      status: 413,
-      field: 'xml',
-      details: { bytes: bytes.length, limit: MAX_POST_BYTES },
-    });
+    throw new LimitError(
+      'CISCO_POST_TOO_LARGE',
+      `the XML object is ${bytes.length} bytes; a phone accepts at most ${MAX_POST_BYTES} bytes (40 KB) per POST`,
+      {
+        status: 413,
+        field: 'xml',
+        details: { bytes: bytes.length, limit: MAX_POST_BYTES },
+      },
+    );
   }
   return { body: `XML=${formEncodeBytes(bytes)}`, objectBytes: bytes.length };
 }

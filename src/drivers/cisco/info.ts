@@ -10,8 +10,21 @@ import { decodeEntities, readXml } from './xml-read.js';
  * parsers for the driver: XML → typed JSON, every field optional (real pages vary per model and firmware;
  * research A8: trust the prolog, tolerate both encodings).
  */
-export type InfoPage = 'DeviceInformation' | 'NetworkConfiguration' | 'EthernetInformation' | 'PortInformation' | 'DeviceLog' | 'StreamingStatistics';
-export const INFO_PAGES: InfoPage[] = ['DeviceInformation', 'NetworkConfiguration', 'EthernetInformation', 'PortInformation', 'DeviceLog', 'StreamingStatistics'];
+export type InfoPage =
+  | 'DeviceInformation'
+  | 'NetworkConfiguration'
+  | 'EthernetInformation'
+  | 'PortInformation'
+  | 'DeviceLog'
+  | 'StreamingStatistics';
+export const INFO_PAGES: InfoPage[] = [
+  'DeviceInformation',
+  'NetworkConfiguration',
+  'EthernetInformation',
+  'PortInformation',
+  'DeviceLog',
+  'StreamingStatistics',
+];
 
 export type InfoFields = Array<[string, string]>;
 
@@ -21,7 +34,9 @@ export function buildInfoXml(page: InfoPage, fields: InfoFields, charset: Charse
 }
 
 export function buildInfoHtml(page: InfoPage, title: string, fields: InfoFields): string {
-  const rows = fields.map(([k, v]) => `<tr><td><b>${escapeXml(k)}</b></td><td>${escapeXml(v)}</td></tr>`).join('\n');
+  const rows = fields
+    .map(([k, v]) => `<tr><td><b>${escapeXml(k)}</b></td><td>${escapeXml(v)}</td></tr>`)
+    .join('\n');
   return `<html><head><title>${escapeXml(title)}</title></head><body><h2>${escapeXml(page)}</h2>\n<table>\n${rows}\n</table></body></html>\n`;
 }
 
@@ -34,12 +49,19 @@ export interface InfoRecord {
 const MAX_FIELDS = 500;
 
 export function parseInfoXml(body: Buffer | string, expected?: InfoPage): InfoRecord {
-  const root = readXml(body, { code: 'CISCO_INFO_INVALID', what: 'information page', maxBytes: 512 * 1024, maxDepth: 8 });
-  if (expected && root.name !== expected) throw new ProtocolError('CISCO_INFO_INVALID', `expected <${expected}>, got <${root.name.slice(0, 64)}>`);
+  const root = readXml(body, {
+    code: 'CISCO_INFO_INVALID',
+    what: 'information page',
+    maxBytes: 512 * 1024,
+    maxDepth: 8,
+  });
+  if (expected && root.name !== expected)
+    throw new ProtocolError('CISCO_INFO_INVALID', `expected <${expected}>, got <${root.name.slice(0, 64)}>`);
   const fields: Record<string, string | string[]> = {};
   let n = 0;
   for (const c of root.children) {
-    if (++n > MAX_FIELDS) throw new ProtocolError('CISCO_INFO_INVALID', `information page has more than ${MAX_FIELDS} fields`);
+    if (++n > MAX_FIELDS)
+      throw new ProtocolError('CISCO_INFO_INVALID', `information page has more than ${MAX_FIELDS} fields`);
     const v = c.text.trim();
     const cur = fields[c.name];
     if (cur === undefined) fields[c.name] = v;
@@ -54,7 +76,10 @@ export function parseInfoHtml(html: string): { title: string; fields: Record<str
   const text = html.slice(0, 512 * 1024);
   const title = decodeEntities(/<title>([^<]{0,200})<\/title>/i.exec(text)?.[1] ?? '').trim();
   const fields: Record<string, string> = {};
-  const strip = (s: string) => decodeEntities(s.replace(/<[^>]{0,500}>/g, '')).replace(/\s+/g, ' ').trim();
+  const strip = (s: string) =>
+    decodeEntities(s.replace(/<[^>]{0,500}>/g, ''))
+      .replace(/\s+/g, ' ')
+      .trim();
   const rowRe = /<tr[^>]{0,200}>([\s\S]{0,4000}?)<\/tr>/gi;
   let count = 0;
   for (let m = rowRe.exec(text); m !== null && count < MAX_FIELDS; m = rowRe.exec(text)) {

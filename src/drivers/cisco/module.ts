@@ -33,7 +33,8 @@ function fields(req: FastifyRequest): Fields {
   const b = req.body && typeof req.body === 'object' ? (req.body as Fields) : {};
   return { ...q, ...b };
 }
-const one = (v: unknown): string | undefined => (Array.isArray(v) ? one(v[0]) : typeof v === 'string' ? v : undefined);
+const one = (v: unknown): string | undefined =>
+  Array.isArray(v) ? one(v[0]) : typeof v === 'string' ? v : undefined;
 
 function ciscoDevices(hub: HubContext): Array<Device<Partial<CiscoSettings>>> {
   return hub.devices.list({ kind: 'cisco' }) as Array<Device<Partial<CiscoSettings>>>;
@@ -46,9 +47,15 @@ function deviceByName(hub: HubContext, name: string | undefined): Device<Partial
 }
 
 /** Is (user, password) a push credential for this phone? Config users, or the device's own settings. */
-export function checkPushCredentials(hub: HubContext, user: string, pass: string, devicename: string | undefined): boolean {
+export function checkPushCredentials(
+  hub: HubContext,
+  user: string,
+  pass: string,
+  devicename: string | undefined,
+): boolean {
   if (!user || !pass) return false;
-  for (const u of hub.config.cisco.authentication.users) if (same(u.username, user) && same(u.password, pass)) return true;
+  for (const u of hub.config.cisco.authentication.users)
+    if (same(u.username, user) && same(u.password, pass)) return true;
   const d = deviceByName(hub, devicename);
   const candidates = d ? [d] : [];
   return candidates.some((c) => {
@@ -78,7 +85,8 @@ export function phoneCharset(headers: Record<string, string | string[] | undefin
   const model = profileByModelName(one(headers['x-ciscoipphonemodelname']));
   if (model) return model.charset;
   const ac = one(headers['accept-charset'])?.toLowerCase() ?? '';
-  if (ac && !/utf-8(?!;q=0(\.0*)?\b)/.test(ac.split(',')[0] ?? '') && ac.includes('iso-8859-1')) return 'iso-8859-1';
+  if (ac && !/utf-8(?!;q=0(\.0*)?\b)/.test(ac.split(',')[0] ?? '') && ac.includes('iso-8859-1'))
+    return 'iso-8859-1';
   return 'utf-8';
 }
 
@@ -110,13 +118,27 @@ const TextBody = Type.Object(
     title: Type.Optional(Type.String({ maxLength: 512 })),
     prompt: Type.Optional(Type.String({ maxLength: 512 })),
     text: Type.String({ maxLength: 40960 }),
-    softkeys: Type.Optional(Type.Array(Type.Object({ name: Type.String(), url: Type.String(), url_down: Type.Optional(Type.String()), position: Type.Optional(Type.Integer()) }), { maxItems: 8 })),
+    softkeys: Type.Optional(
+      Type.Array(
+        Type.Object({
+          name: Type.String(),
+          url: Type.String(),
+          url_down: Type.Optional(Type.String()),
+          position: Type.Optional(Type.Integer()),
+        }),
+        { maxItems: 8 },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
 const ExecuteBody = Type.Object(
   {
-    uris: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { minItems: 1, maxItems: 3, description: 'Up to 3 ExecuteItems: one HTTP URL + two URIs, or three URIs.' }),
+    uris: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
+      minItems: 1,
+      maxItems: 3,
+      description: 'Up to 3 ExecuteItems: one HTTP URL + two URIs, or three URIs.',
+    }),
     priority: Type.Optional(Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2)])),
   },
   { additionalProperties: false },
@@ -131,7 +153,12 @@ const ActionResultSchema = Type.Object({
 
 function requireCisco(hub: HubContext, id: string): void {
   const d = hub.devices.require(id);
-  if (d.kind !== 'cisco') throw new NotFoundError('DEVICE_NOT_CISCO', `device ${JSON.stringify(id)} is a ${d.kind} device, not a Cisco phone`, { field: 'id' });
+  if (d.kind !== 'cisco')
+    throw new NotFoundError(
+      'DEVICE_NOT_CISCO',
+      `device ${JSON.stringify(id)} is a ${d.kind} device, not a Cisco phone`,
+      { field: 'id' },
+    );
 }
 
 export function registerCiscoRoutes(app: FastifyInstance, hub: HubContext): void {
@@ -160,19 +187,31 @@ export function registerCiscoRoutes(app: FastifyInstance, hub: HubContext): void
   app.post('/cisco/events/application', { schema: { hide: true } }, async (req, reply) => {
     const ev = parseApplicationEvent(postedXml(req));
     const s = source(req);
-    hub.bus.emit({ source: s.source, type: APP_EVENT_BUS[ev.type], data: { device: s.device, appId: ev.appId, type: ev.type } });
+    hub.bus.emit({
+      source: s.source,
+      type: APP_EVENT_BUS[ev.type],
+      data: { device: s.device, appId: ev.appId, type: ev.type },
+    });
     return reply.header('Content-Type', 'text/plain').send('OK');
   });
   app.post('/cisco/events/media', { schema: { hide: true } }, async (req, reply) => {
     const ev = parseMediaEvent(postedXml(req));
     const s = source(req);
-    hub.bus.emit({ source: s.source, type: 'cisco.media.stopped', data: { device: s.device, streamId: ev.streamId, origin: ev.origin, type: ev.type } });
+    hub.bus.emit({
+      source: s.source,
+      type: 'cisco.media.stopped',
+      data: { device: s.device, streamId: ev.streamId, origin: ev.origin, type: ev.type },
+    });
     return reply.header('Content-Type', 'text/plain').send('OK');
   });
   app.post('/cisco/events/notify', { schema: { hide: true } }, async (req, reply) => {
     const s = source(req);
     const raw = typeof req.body === 'string' ? req.body : JSON.stringify(req.body ?? '');
-    hub.bus.emit({ source: s.source, type: 'cisco.notify', data: { device: s.device, data: raw.slice(0, 1024) } });
+    hub.bus.emit({
+      source: s.source,
+      type: 'cisco.notify',
+      data: { device: s.device, data: raw.slice(0, 1024) },
+    });
     return reply.header('Content-Type', 'text/plain').send('OK');
   });
 
@@ -207,14 +246,26 @@ export function registerCiscoRoutes(app: FastifyInstance, hub: HubContext): void
     const text = d
       ? `Device: ${d.name}\nId: ${d.id}\nName: ${name}\nModel: ${modelProfile(resolveSettings(d.settings).model)?.modelNumber ?? '?'}\nLocation: ${loc || 'not set'}\nExtension: ${d.settings.extension ?? '-'}`
       : `This phone (${name ?? 'unknown'}) is not registered in Switchboard.`;
-    return sendObject(reply, { type: 'CiscoIPPhoneText', title: 'Phone information', text: `${text}${display ? `\nDisplay: ${display}` : ''}` }, phoneCharset(req.headers));
+    return sendObject(
+      reply,
+      {
+        type: 'CiscoIPPhoneText',
+        title: 'Phone information',
+        text: `${text}${display ? `\nDisplay: ${display}` : ''}`,
+      },
+      phoneCharset(req.headers),
+    );
   });
   app.get('/cisco/services/directory', { schema: { hide: true } }, async (req, reply) => {
     const entries = ciscoDevices(hub)
       .filter((d) => d.settings.extension)
       .slice(0, 32)
       .map((d) => ({ name: d.name.slice(0, 64), telephone: d.settings.extension! }));
-    return sendObject(reply, { type: 'CiscoIPPhoneDirectory', title: 'Directory', prompt: `${entries.length} phones`, entries }, phoneCharset(req.headers));
+    return sendObject(
+      reply,
+      { type: 'CiscoIPPhoneDirectory', title: 'Directory', prompt: `${entries.length} phones`, entries },
+      phoneCharset(req.headers),
+    );
   });
 
   // ---- REST shortcuts
@@ -242,7 +293,8 @@ export function registerCiscoRoutes(app: FastifyInstance, hub: HubContext): void
       schema: {
         tags: ['cisco'],
         summary: 'Push a CiscoIPPhoneExecute (1-3 URIs) to a Cisco phone',
-        description: 'Shortcut for POST /api/devices/{id}/actions/push_execute. Notify URIs are refused (not allowed inside Execute).',
+        description:
+          'Shortcut for POST /api/devices/{id}/actions/push_execute. Notify URIs are refused (not allowed inside Execute).',
         params: Type.Object({ id: Type.String() }),
         body: ExecuteBody,
         response: { 200: ActionResultSchema },
@@ -252,7 +304,8 @@ export function registerCiscoRoutes(app: FastifyInstance, hub: HubContext): void
       const id = (req.params as { id: string }).id;
       requireCisco(hub, id);
       const b = req.body as { uris: string[]; priority?: 0 | 1 | 2 };
-      if (b.uris.length === 0) throw new ValidationError('CISCO_EXECUTE_EMPTY', 'uris: at least one URI', { field: 'uris' });
+      if (b.uris.length === 0)
+        throw new ValidationError('CISCO_EXECUTE_EMPTY', 'uris: at least one URI', { field: 'uris' });
       const [first, ...more] = b.uris;
       return hub.actions.execute(id, 'push_execute', {
         uri: first,

@@ -78,8 +78,16 @@ export type CiscoObject =
   | ({ type: 'CiscoIPPhoneDirectory'; entries: DirectoryEntry[] } & Screen)
   | ({ type: 'CiscoIPPhoneImage' } & Screen & Located & Bitmap)
   | ({ type: 'CiscoIPPhoneImageFile'; url: string } & Screen & Located)
-  | ({ type: 'CiscoIPPhoneGraphicMenu'; windowMode?: 'Normal' | 'Wide'; items: MenuItem[] } & Screen & Located & Bitmap)
-  | ({ type: 'CiscoIPPhoneGraphicFileMenu'; windowMode?: 'Normal' | 'Wide'; url: string; items: MenuItem[] } & Screen & Located)
+  | ({ type: 'CiscoIPPhoneGraphicMenu'; windowMode?: 'Normal' | 'Wide'; items: MenuItem[] } & Screen &
+      Located &
+      Bitmap)
+  | ({
+      type: 'CiscoIPPhoneGraphicFileMenu';
+      windowMode?: 'Normal' | 'Wide';
+      url: string;
+      items: MenuItem[];
+    } & Screen &
+      Located)
   | ({ type: 'CiscoIPPhoneIconMenu'; items: MenuItem[]; icons: IconItem[] } & Screen)
   | ({ type: 'CiscoIPPhoneIconFileMenu'; items: MenuItem[]; icons: IconItem[] } & Screen)
   | ({ type: 'CiscoIPPhoneStatus'; text: string; timer: number } & Located & Bitmap)
@@ -116,35 +124,71 @@ const fail = (code: string, message: string, field: string, details?: Record<str
 const isHttp = (u: string) => /^https?:\/\//i.test(u);
 
 function checkName(name: string, field: string): void {
-  if (name.length > LIMITS.nameLength) throw fail('CISCO_NAME_TOO_LONG', `${field}: ${name.length} characters; a Name holds at most ${LIMITS.nameLength}`, field);
+  if (name.length > LIMITS.nameLength)
+    throw fail(
+      'CISCO_NAME_TOO_LONG',
+      `${field}: ${name.length} characters; a Name holds at most ${LIMITS.nameLength}`,
+      field,
+    );
 }
 
 function checkUrl(url: string | undefined, field: string): void {
-  if (url !== undefined && url.length > LIMITS.urlLength) throw fail('CISCO_URL_TOO_LONG', `${field}: ${url.length} characters; URLs are limited to ${LIMITS.urlLength}`, field);
+  if (url !== undefined && url.length > LIMITS.urlLength)
+    throw fail(
+      'CISCO_URL_TOO_LONG',
+      `${field}: ${url.length} characters; URLs are limited to ${LIMITS.urlLength}`,
+      field,
+    );
 }
 
 function checkSoftkeys(sk: SoftKey[] | undefined): void {
   if (!sk) return;
-  if (sk.length > LIMITS.softKeys) throw fail('CISCO_TOO_MANY_SOFTKEYS', `softkeys: ${sk.length} SoftKeyItems; at most ${LIMITS.softKeys}`, 'softkeys');
+  if (sk.length > LIMITS.softKeys)
+    throw fail(
+      'CISCO_TOO_MANY_SOFTKEYS',
+      `softkeys: ${sk.length} SoftKeyItems; at most ${LIMITS.softKeys}`,
+      'softkeys',
+    );
   sk.forEach((k, i) => {
     checkName(k.name, `softkeys.${i}.name`);
     checkUrl(k.url, `softkeys.${i}.url`);
     if (k.urlDown !== undefined && isHttp(k.urlDown)) {
-      throw fail('CISCO_URLDOWN_HTTP', `softkeys.${i}.url_down: URLDown can only carry internal URIs, never an HTTP URL`, `softkeys.${i}.url_down`);
+      throw fail(
+        'CISCO_URLDOWN_HTTP',
+        `softkeys.${i}.url_down: URLDown can only carry internal URIs, never an HTTP URL`,
+        `softkeys.${i}.url_down`,
+      );
     }
-    if (k.position !== undefined && (!Number.isInteger(k.position) || k.position < 1 || k.position > LIMITS.softKeys)) {
-      throw fail('CISCO_SOFTKEY_POSITION_INVALID', `softkeys.${i}.position: ${k.position} is not 1-${LIMITS.softKeys}`, `softkeys.${i}.position`);
+    if (
+      k.position !== undefined &&
+      (!Number.isInteger(k.position) || k.position < 1 || k.position > LIMITS.softKeys)
+    ) {
+      throw fail(
+        'CISCO_SOFTKEY_POSITION_INVALID',
+        `softkeys.${i}.position: ${k.position} is not 1-${LIMITS.softKeys}`,
+        `softkeys.${i}.position`,
+      );
     }
   });
 }
 
 function checkMenuItems(items: MenuItem[], max: number, code: string, what: string): void {
-  if (items.length > max) throw fail(code, `items: ${items.length} MenuItems; ${what} holds at most ${max}`, 'items', { limit: max });
+  if (items.length > max)
+    throw fail(code, `items: ${items.length} MenuItems; ${what} holds at most ${max}`, 'items', {
+      limit: max,
+    });
   items.forEach((it, i) => {
     checkName(it.name, `items.${i}.name`);
     checkUrl(it.url, `items.${i}.url`);
-    if (it.iconIndex !== undefined && (!Number.isInteger(it.iconIndex) || it.iconIndex < 0 || it.iconIndex > LIMITS.iconIndexMax)) {
-      throw fail('CISCO_ICON_INDEX_INVALID', `items.${i}.icon_index: ${it.iconIndex} is not 0-${LIMITS.iconIndexMax}`, `items.${i}.icon_index`);
+    if (
+      it.iconIndex !== undefined &&
+      (!Number.isInteger(it.iconIndex) || it.iconIndex < 0 || it.iconIndex > LIMITS.iconIndexMax)
+    ) {
+      throw fail(
+        'CISCO_ICON_INDEX_INVALID',
+        `items.${i}.icon_index: ${it.iconIndex} is not 0-${LIMITS.iconIndexMax}`,
+        `items.${i}.icon_index`,
+      );
     }
   });
 }
@@ -156,22 +200,40 @@ export function bitmapHexLength(width: number, height: number, depth: number): n
 
 function checkBitmap(b: Bitmap, field: string): void {
   if (!Number.isInteger(b.depth) || b.depth < 1 || b.depth > LIMITS.imageDepthMax) {
-    throw fail('CISCO_IMAGE_DEPTH_INVALID', `${field}depth: ${b.depth}; Depth is bits per pixel, max value ${LIMITS.imageDepthMax}`, `${field}depth`);
+    throw fail(
+      'CISCO_IMAGE_DEPTH_INVALID',
+      `${field}depth: ${b.depth}; Depth is bits per pixel, max value ${LIMITS.imageDepthMax}`,
+      `${field}depth`,
+    );
   }
   if (!Number.isInteger(b.width) || !Number.isInteger(b.height) || b.width < 1 || b.height < 1) {
-    throw fail('CISCO_IMAGE_SIZE_INVALID', `${field}width/height: ${b.width}x${b.height} is not a positive size`, `${field}width`);
+    throw fail(
+      'CISCO_IMAGE_SIZE_INVALID',
+      `${field}width/height: ${b.width}x${b.height} is not a positive size`,
+      `${field}width`,
+    );
   }
-  if (!/^[0-9A-Fa-f]*$/.test(b.data)) throw fail('CISCO_IMAGE_DATA_INVALID', `${field}data: must be hex digits`, `${field}data`);
+  if (!/^[0-9A-Fa-f]*$/.test(b.data))
+    throw fail('CISCO_IMAGE_DATA_INVALID', `${field}data: must be hex digits`, `${field}data`);
   const need = bitmapHexLength(b.width, b.height, b.depth);
   if (b.data.length !== need) {
-    throw fail('CISCO_IMAGE_DATA_LENGTH', `${field}data: ${b.data.length} hex digits; ${b.width}x${b.height} at depth ${b.depth} needs ${need}`, `${field}data`);
+    throw fail(
+      'CISCO_IMAGE_DATA_LENGTH',
+      `${field}data: ${b.data.length} hex digits; ${b.width}x${b.height} at depth ${b.depth} needs ${need}`,
+      `${field}data`,
+    );
   }
 }
 
 function checkLocation(o: Located): void {
   for (const k of ['x', 'y'] as const) {
     const v = o[k];
-    if (v !== undefined && (!Number.isInteger(v) || v < -1)) throw fail('CISCO_LOCATION_INVALID', `location_${k}: ${v}; use pixels >= 0 or -1 (centered)`, `location_${k}`);
+    if (v !== undefined && (!Number.isInteger(v) || v < -1))
+      throw fail(
+        'CISCO_LOCATION_INVALID',
+        `location_${k}: ${v}; use pixels >= 0 or -1 (centered)`,
+        `location_${k}`,
+      );
   }
 }
 
@@ -181,102 +243,204 @@ const INPUT_FLAGS = /^[ATNEUL]?P?$/;
 export function validateObject(o: CiscoObject, opts: { inputPost?: boolean } = {}): void {
   switch (o.type) {
     case 'CiscoIPPhoneExecute': {
-      if (o.items.length === 0) throw fail('CISCO_EXECUTE_EMPTY', 'items: a CiscoIPPhoneExecute needs at least one ExecuteItem', 'items');
+      if (o.items.length === 0)
+        throw fail(
+          'CISCO_EXECUTE_EMPTY',
+          'items: a CiscoIPPhoneExecute needs at least one ExecuteItem',
+          'items',
+        );
       if (o.items.length > LIMITS.executeItems) {
-        throw fail('CISCO_TOO_MANY_EXECUTE_ITEMS', `items: ${o.items.length} ExecuteItems; a CiscoIPPhoneExecute holds at most 3 (one HTTP URL + two URIs, or three URIs)`, 'items');
+        throw fail(
+          'CISCO_TOO_MANY_EXECUTE_ITEMS',
+          `items: ${o.items.length} ExecuteItems; a CiscoIPPhoneExecute holds at most 3 (one HTTP URL + two URIs, or three URIs)`,
+          'items',
+        );
       }
       const http = o.items.filter((i) => isHttp(i.url)).length;
-      if (http > LIMITS.executeHttpUrls) throw fail('CISCO_TOO_MANY_HTTP_URLS', `items: ${http} HTTP URLs; an Execute object may hold at most one HTTP URL`, 'items');
+      if (http > LIMITS.executeHttpUrls)
+        throw fail(
+          'CISCO_TOO_MANY_HTTP_URLS',
+          `items: ${http} HTTP URLs; an Execute object may hold at most one HTTP URL`,
+          'items',
+        );
       o.items.forEach((it, i) => {
         if (it.url === '') throw fail('CISCO_URI_INVALID', `items.${i}.uri: empty`, `items.${i}.uri`);
         checkUrl(it.url, `items.${i}.uri`);
-        if (/^Notify:/i.test(it.url)) throw fail('CISCO_NOTIFY_IN_EXECUTE', `items.${i}.uri: Notify URIs are not allowed inside an Execute object (only in event handlers and softkeys)`, `items.${i}.uri`);
-        if (it.priority !== undefined && ![0, 1, 2].includes(it.priority)) throw fail('CISCO_PRIORITY_INVALID', `items.${i}.priority: ${it.priority} is not 0, 1 or 2`, `items.${i}.priority`);
+        if (/^Notify:/i.test(it.url))
+          throw fail(
+            'CISCO_NOTIFY_IN_EXECUTE',
+            `items.${i}.uri: Notify URIs are not allowed inside an Execute object (only in event handlers and softkeys)`,
+            `items.${i}.uri`,
+          );
+        if (it.priority !== undefined && ![0, 1, 2].includes(it.priority))
+          throw fail(
+            'CISCO_PRIORITY_INVALID',
+            `items.${i}.priority: ${it.priority} is not 0, 1 or 2`,
+            `items.${i}.priority`,
+          );
       });
       return;
     }
     case 'CiscoIPPhoneMenu':
       checkMenuItems(o.items, LIMITS.menuItems, 'CISCO_TOO_MANY_MENU_ITEMS', 'a CiscoIPPhoneMenu');
-      return checkSoftkeys(o.softkeys);
+      checkSoftkeys(o.softkeys);
+      return;
     case 'CiscoIPPhoneText':
-      return checkSoftkeys(o.softkeys);
+      checkSoftkeys(o.softkeys);
+      return;
     case 'CiscoIPPhoneInput':
-      if (o.items.length > LIMITS.inputItems) throw fail('CISCO_TOO_MANY_INPUT_ITEMS', `items: ${o.items.length} InputItems; at most ${LIMITS.inputItems}`, 'items');
+      if (o.items.length > LIMITS.inputItems)
+        throw fail(
+          'CISCO_TOO_MANY_INPUT_ITEMS',
+          `items: ${o.items.length} InputItems; at most ${LIMITS.inputItems}`,
+          'items',
+        );
       checkUrl(o.url, 'url');
       if (o.method === 'post' && opts.inputPost === false) {
-        throw fail('CISCO_INPUT_POST_UNSUPPORTED', 'method: HTTP POST input is supported only on 7800, 8800, 7832 and 8832 phones', 'method');
+        throw fail(
+          'CISCO_INPUT_POST_UNSUPPORTED',
+          'method: HTTP POST input is supported only on 7800, 8800, 7832 and 8832 phones',
+          'method',
+        );
       }
       o.items.forEach((it, i) => {
         checkName(it.displayName, `items.${i}.display_name`);
         if (it.inputFlags !== undefined && (it.inputFlags === '' || !INPUT_FLAGS.test(it.inputFlags))) {
-          throw fail('CISCO_INPUT_FLAGS_INVALID', `items.${i}.input_flags: ${JSON.stringify(it.inputFlags)}; use one of A, T, N, E, U, L optionally followed by P (e.g. AP)`, `items.${i}.input_flags`);
+          throw fail(
+            'CISCO_INPUT_FLAGS_INVALID',
+            `items.${i}.input_flags: ${JSON.stringify(it.inputFlags)}; use one of A, T, N, E, U, L optionally followed by P (e.g. AP)`,
+            `items.${i}.input_flags`,
+          );
         }
       });
-      return checkSoftkeys(o.softkeys);
+      checkSoftkeys(o.softkeys);
+      return;
     case 'CiscoIPPhoneDirectory':
       if (o.entries.length > LIMITS.directoryEntries) {
-        throw fail('CISCO_TOO_MANY_DIRECTORY_ENTRIES', `entries: ${o.entries.length} DirectoryEntry objects; at most ${LIMITS.directoryEntries}`, 'entries');
+        throw fail(
+          'CISCO_TOO_MANY_DIRECTORY_ENTRIES',
+          `entries: ${o.entries.length} DirectoryEntry objects; at most ${LIMITS.directoryEntries}`,
+          'entries',
+        );
       }
       o.entries.forEach((e, i) => {
         checkName(e.name, `entries.${i}.name`);
-        if (!/^[0-9#*ABCD,+]+$/.test(e.telephone)) throw fail('CISCO_DIAL_STRING_INVALID', `entries.${i}.telephone: ${JSON.stringify(e.telephone)} is not a dial string (0-9 # * A-D , +)`, `entries.${i}.telephone`);
+        if (!/^[0-9#*ABCD,+]+$/.test(e.telephone))
+          throw fail(
+            'CISCO_DIAL_STRING_INVALID',
+            `entries.${i}.telephone: ${JSON.stringify(e.telephone)} is not a dial string (0-9 # * A-D , +)`,
+            `entries.${i}.telephone`,
+          );
       });
-      return checkSoftkeys(o.softkeys);
+      checkSoftkeys(o.softkeys);
+      return;
     case 'CiscoIPPhoneImage':
       checkLocation(o);
       checkBitmap(o, '');
-      return checkSoftkeys(o.softkeys);
+      checkSoftkeys(o.softkeys);
+      return;
     case 'CiscoIPPhoneImageFile':
       checkLocation(o);
       checkUrl(o.url, 'url');
-      return checkSoftkeys(o.softkeys);
+      checkSoftkeys(o.softkeys);
+      return;
     case 'CiscoIPPhoneGraphicMenu':
       checkLocation(o);
       checkBitmap(o, '');
-      checkMenuItems(o.items, LIMITS.graphicMenuItems, 'CISCO_TOO_MANY_GRAPHIC_MENU_ITEMS', 'a CiscoIPPhoneGraphicMenu');
-      return checkSoftkeys(o.softkeys);
+      checkMenuItems(
+        o.items,
+        LIMITS.graphicMenuItems,
+        'CISCO_TOO_MANY_GRAPHIC_MENU_ITEMS',
+        'a CiscoIPPhoneGraphicMenu',
+      );
+      checkSoftkeys(o.softkeys);
+      return;
     case 'CiscoIPPhoneGraphicFileMenu':
       checkLocation(o);
       checkUrl(o.url, 'url');
-      checkMenuItems(o.items, LIMITS.graphicFileMenuItems, 'CISCO_TOO_MANY_GRAPHIC_MENU_ITEMS', 'a CiscoIPPhoneGraphicFileMenu');
-      return checkSoftkeys(o.softkeys);
+      checkMenuItems(
+        o.items,
+        LIMITS.graphicFileMenuItems,
+        'CISCO_TOO_MANY_GRAPHIC_MENU_ITEMS',
+        'a CiscoIPPhoneGraphicFileMenu',
+      );
+      checkSoftkeys(o.softkeys);
+      return;
     case 'CiscoIPPhoneIconMenu':
     case 'CiscoIPPhoneIconFileMenu': {
       checkMenuItems(o.items, LIMITS.iconMenuItems, 'CISCO_TOO_MANY_ICON_MENU_ITEMS', `a ${o.type}`);
       const max = o.type === 'CiscoIPPhoneIconMenu' ? LIMITS.iconMenuIcon : LIMITS.iconFileMenuIcon;
-      if (o.icons.length > LIMITS.iconIndexMax + 1) throw fail('CISCO_TOO_MANY_ICONS', `icons: ${o.icons.length} IconItems; indexes run 0-9`, 'icons');
+      if (o.icons.length > LIMITS.iconIndexMax + 1)
+        throw fail('CISCO_TOO_MANY_ICONS', `icons: ${o.icons.length} IconItems; indexes run 0-9`, 'icons');
       o.icons.forEach((ic, i) => {
         if (!Number.isInteger(ic.index) || ic.index < 0 || ic.index > LIMITS.iconIndexMax) {
-          throw fail('CISCO_ICON_INDEX_INVALID', `icons.${i}.index: ${ic.index} is not 0-${LIMITS.iconIndexMax}`, `icons.${i}.index`);
+          throw fail(
+            'CISCO_ICON_INDEX_INVALID',
+            `icons.${i}.index: ${ic.index} is not 0-${LIMITS.iconIndexMax}`,
+            `icons.${i}.index`,
+          );
         }
         if ((ic.width ?? 0) > max.width || (ic.height ?? 0) > max.height) {
-          throw fail('CISCO_ICON_TOO_LARGE', `icons.${i}: ${ic.width}x${ic.height} px; ${o.type} icons are at most ${max.width}x${max.height} px`, `icons.${i}`);
+          throw fail(
+            'CISCO_ICON_TOO_LARGE',
+            `icons.${i}: ${ic.width}x${ic.height} px; ${o.type} icons are at most ${max.width}x${max.height} px`,
+            `icons.${i}`,
+          );
         }
-        if (o.type === 'CiscoIPPhoneIconMenu') checkBitmap({ width: ic.width ?? 0, height: ic.height ?? 0, depth: ic.depth ?? 0, data: ic.data ?? '' }, `icons.${i}.`);
+        if (o.type === 'CiscoIPPhoneIconMenu')
+          checkBitmap(
+            { width: ic.width ?? 0, height: ic.height ?? 0, depth: ic.depth ?? 0, data: ic.data ?? '' },
+            `icons.${i}.`,
+          );
         else checkUrl(ic.url, `icons.${i}.url`);
       });
-      return checkSoftkeys(o.softkeys);
+      checkSoftkeys(o.softkeys);
+      return;
     }
     case 'CiscoIPPhoneStatus':
     case 'CiscoIPPhoneStatusFile':
-      if (o.text.length > LIMITS.statusTextLength) throw fail('CISCO_STATUS_TEXT_TOO_LONG', `text: ${o.text.length} characters; at most ${LIMITS.statusTextLength}`, 'text');
-      if (!Number.isInteger(o.timer) || o.timer < 0) throw fail('CISCO_STATUS_TIMER_INVALID', `timer: ${o.timer} is not a whole number of seconds >= 0`, 'timer');
+      if (o.text.length > LIMITS.statusTextLength)
+        throw fail(
+          'CISCO_STATUS_TEXT_TOO_LONG',
+          `text: ${o.text.length} characters; at most ${LIMITS.statusTextLength}`,
+          'text',
+        );
+      if (!Number.isInteger(o.timer) || o.timer < 0)
+        throw fail(
+          'CISCO_STATUS_TIMER_INVALID',
+          `timer: ${o.timer} is not a whole number of seconds >= 0`,
+          'timer',
+        );
       checkLocation(o);
       if (o.type === 'CiscoIPPhoneStatus') checkBitmap(o, '');
       else checkUrl(o.url, 'url');
       return;
     case 'startMedia': {
       const s = o.stream;
-      if (!['G.711', 'G.729', 'G.722'].includes(s.codec)) throw fail('CISCO_CODEC_INVALID', `codec: ${s.codec}; only G.711, G.729 and G.722 are supported`, 'codec');
-      if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535) throw fail('CISCO_PORT_INVALID', `port: ${s.port} is not 1-65535`, 'port');
-      if (s.receiveVolume !== undefined && (!Number.isInteger(s.receiveVolume) || s.receiveVolume < 0 || s.receiveVolume > 100)) {
+      if (!['G.711', 'G.729', 'G.722'].includes(s.codec))
+        throw fail(
+          'CISCO_CODEC_INVALID',
+          `codec: ${s.codec}; only G.711, G.729 and G.722 are supported`,
+          'codec',
+        );
+      if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535)
+        throw fail('CISCO_PORT_INVALID', `port: ${s.port} is not 1-65535`, 'port');
+      if (
+        s.receiveVolume !== undefined &&
+        (!Number.isInteger(s.receiveVolume) || s.receiveVolume < 0 || s.receiveVolume > 100)
+      ) {
         throw fail('CISCO_VOLUME_INVALID', `volume: ${s.receiveVolume} is not 0-100`, 'volume');
       }
       checkUrl(s.onStopped, 'notifyURI');
       return;
     }
     case 'stopMedia':
-      if (!/^[A-Za-z0-9_-]{1,64}$/.test(o.id)) throw fail('CISCO_STREAM_ID_INVALID', `streamId: ${JSON.stringify(o.id)} is not a stream id`, 'streamId');
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(o.id))
+        throw fail(
+          'CISCO_STREAM_ID_INVALID',
+          `streamId: ${JSON.stringify(o.id)} is not a stream id`,
+          'streamId',
+        );
       return;
     case 'getDeviceCaps':
       return;
@@ -285,17 +449,22 @@ export function validateObject(o: CiscoObject, opts: { inputPost?: boolean } = {
 
 // ---------------------------------------------------------------------------------------------- builder
 
-const el = (name: string, value: unknown) => (value === undefined || value === null || value === '' ? '' : `<${name}>${escapeXml(value)}</${name}>`);
-const att = (name: string, value: unknown) => (value === undefined || value === null ? '' : ` ${name}="${escapeXml(value)}"`);
+const el = (name: string, value: unknown) =>
+  value === undefined || value === null || value === '' ? '' : `<${name}>${escapeXml(value)}</${name}>`;
+const att = (name: string, value: unknown) =>
+  value === undefined || value === null ? '' : ` ${name}="${escapeXml(value)}"`;
 
 function softkeysXml(sk: SoftKey[] | undefined): string[] {
   return (sk ?? []).map(
-    (k, i) => `<SoftKeyItem>${el('Name', k.name)}${el('URL', k.url)}${el('URLDown', k.urlDown)}<Position>${k.position ?? i + 1}</Position></SoftKeyItem>`,
+    (k, i) =>
+      `<SoftKeyItem>${el('Name', k.name)}${el('URL', k.url)}${el('URLDown', k.urlDown)}<Position>${k.position ?? i + 1}</Position></SoftKeyItem>`,
   );
 }
 
 function menuItemXml(it: MenuItem): string {
-  const touch = it.touchArea ? `<TouchArea${att('X1', it.touchArea.x1)}${att('Y1', it.touchArea.y1)}${att('X2', it.touchArea.x2)}${att('Y2', it.touchArea.y2)}/>` : '';
+  const touch = it.touchArea
+    ? `<TouchArea${att('X1', it.touchArea.x1)}${att('Y1', it.touchArea.y1)}${att('X2', it.touchArea.x2)}${att('Y2', it.touchArea.y2)}/>`
+    : '';
   return `<MenuItem>${el('IconIndex', it.iconIndex)}${el('Name', it.name)}${el('URL', it.url)}${touch}</MenuItem>`;
 }
 
@@ -306,7 +475,12 @@ function location(o: Located): string[] {
   return [el('LocationX', o.x ?? 0), el('LocationY', o.y ?? 0)];
 }
 function bitmap(b: Bitmap): string[] {
-  return [el('Width', b.width), el('Height', b.height), el('Depth', b.depth), el('Data', b.data.toUpperCase())];
+  return [
+    el('Width', b.width),
+    el('Height', b.height),
+    el('Depth', b.depth),
+    el('Data', b.data.toUpperCase()),
+  ];
 }
 
 function wrap(open: string, close: string, parts: string[]): string {
@@ -316,11 +490,23 @@ function wrap(open: string, close: string, parts: string[]): string {
 function body(o: CiscoObject): string {
   switch (o.type) {
     case 'CiscoIPPhoneExecute':
-      return wrap('<CiscoIPPhoneExecute>', '</CiscoIPPhoneExecute>', o.items.map((i) => `<ExecuteItem${att('Priority', i.priority ?? 0)}${att('URL', i.url)}/>`));
+      return wrap(
+        '<CiscoIPPhoneExecute>',
+        '</CiscoIPPhoneExecute>',
+        o.items.map((i) => `<ExecuteItem${att('Priority', i.priority ?? 0)}${att('URL', i.url)}/>`),
+      );
     case 'CiscoIPPhoneMenu':
-      return wrap('<CiscoIPPhoneMenu>', '</CiscoIPPhoneMenu>', [...screenHead(o), ...o.items.map(menuItemXml), ...softkeysXml(o.softkeys)]);
+      return wrap('<CiscoIPPhoneMenu>', '</CiscoIPPhoneMenu>', [
+        ...screenHead(o),
+        ...o.items.map(menuItemXml),
+        ...softkeysXml(o.softkeys),
+      ]);
     case 'CiscoIPPhoneText':
-      return wrap('<CiscoIPPhoneText>', '</CiscoIPPhoneText>', [...screenHead(o), el('Text', o.text), ...softkeysXml(o.softkeys)]);
+      return wrap('<CiscoIPPhoneText>', '</CiscoIPPhoneText>', [
+        ...screenHead(o),
+        el('Text', o.text),
+        ...softkeysXml(o.softkeys),
+      ]);
     case 'CiscoIPPhoneInput':
       return wrap('<CiscoIPPhoneInput>', '</CiscoIPPhoneInput>', [
         ...screenHead(o),
@@ -334,34 +520,57 @@ function body(o: CiscoObject): string {
     case 'CiscoIPPhoneDirectory':
       return wrap('<CiscoIPPhoneDirectory>', '</CiscoIPPhoneDirectory>', [
         ...screenHead(o),
-        ...o.entries.map((e) => `<DirectoryEntry>${el('Name', e.name)}${el('Telephone', e.telephone)}</DirectoryEntry>`),
+        ...o.entries.map(
+          (e) => `<DirectoryEntry>${el('Name', e.name)}${el('Telephone', e.telephone)}</DirectoryEntry>`,
+        ),
         ...softkeysXml(o.softkeys),
       ]);
     case 'CiscoIPPhoneImage':
-      return wrap('<CiscoIPPhoneImage>', '</CiscoIPPhoneImage>', [...screenHead(o), ...location(o), ...bitmap(o), ...softkeysXml(o.softkeys)]);
-    case 'CiscoIPPhoneImageFile':
-      return wrap('<CiscoIPPhoneImageFile>', '</CiscoIPPhoneImageFile>', [...screenHead(o), ...location(o), el('URL', o.url), ...softkeysXml(o.softkeys)]);
-    case 'CiscoIPPhoneGraphicMenu':
-      return wrap(`<CiscoIPPhoneGraphicMenu${att('WindowMode', o.windowMode)}>`, '</CiscoIPPhoneGraphicMenu>', [
+      return wrap('<CiscoIPPhoneImage>', '</CiscoIPPhoneImage>', [
         ...screenHead(o),
         ...location(o),
         ...bitmap(o),
-        ...o.items.map(menuItemXml),
         ...softkeysXml(o.softkeys),
       ]);
-    case 'CiscoIPPhoneGraphicFileMenu':
-      return wrap(`<CiscoIPPhoneGraphicFileMenu${att('WindowMode', o.windowMode)}>`, '</CiscoIPPhoneGraphicFileMenu>', [
+    case 'CiscoIPPhoneImageFile':
+      return wrap('<CiscoIPPhoneImageFile>', '</CiscoIPPhoneImageFile>', [
         ...screenHead(o),
         ...location(o),
         el('URL', o.url),
-        ...o.items.map(menuItemXml),
         ...softkeysXml(o.softkeys),
       ]);
+    case 'CiscoIPPhoneGraphicMenu':
+      return wrap(
+        `<CiscoIPPhoneGraphicMenu${att('WindowMode', o.windowMode)}>`,
+        '</CiscoIPPhoneGraphicMenu>',
+        [
+          ...screenHead(o),
+          ...location(o),
+          ...bitmap(o),
+          ...o.items.map(menuItemXml),
+          ...softkeysXml(o.softkeys),
+        ],
+      );
+    case 'CiscoIPPhoneGraphicFileMenu':
+      return wrap(
+        `<CiscoIPPhoneGraphicFileMenu${att('WindowMode', o.windowMode)}>`,
+        '</CiscoIPPhoneGraphicFileMenu>',
+        [
+          ...screenHead(o),
+          ...location(o),
+          el('URL', o.url),
+          ...o.items.map(menuItemXml),
+          ...softkeysXml(o.softkeys),
+        ],
+      );
     case 'CiscoIPPhoneIconMenu':
       return wrap('<CiscoIPPhoneIconMenu>', '</CiscoIPPhoneIconMenu>', [
         ...screenHead(o),
         ...o.items.map(menuItemXml),
-        ...o.icons.map((i) => `<IconItem>${el('Index', i.index)}${el('Height', i.height)}${el('Width', i.width)}${el('Depth', i.depth)}${el('Data', i.data?.toUpperCase())}</IconItem>`),
+        ...o.icons.map(
+          (i) =>
+            `<IconItem>${el('Index', i.index)}${el('Height', i.height)}${el('Width', i.width)}${el('Depth', i.depth)}${el('Data', i.data?.toUpperCase())}</IconItem>`,
+        ),
         ...softkeysXml(o.softkeys),
       ]);
     case 'CiscoIPPhoneIconFileMenu':
@@ -372,9 +581,19 @@ function body(o: CiscoObject): string {
         ...softkeysXml(o.softkeys),
       ]);
     case 'CiscoIPPhoneStatus':
-      return wrap('<CiscoIPPhoneStatus>', '</CiscoIPPhoneStatus>', [el('Text', o.text), el('Timer', o.timer), ...location(o), ...bitmap(o)]);
+      return wrap('<CiscoIPPhoneStatus>', '</CiscoIPPhoneStatus>', [
+        el('Text', o.text),
+        el('Timer', o.timer),
+        ...location(o),
+        ...bitmap(o),
+      ]);
     case 'CiscoIPPhoneStatusFile':
-      return wrap('<CiscoIPPhoneStatusFile>', '</CiscoIPPhoneStatusFile>', [el('Text', o.text), el('Timer', o.timer), ...location(o), el('URL', o.url)]);
+      return wrap('<CiscoIPPhoneStatusFile>', '</CiscoIPPhoneStatusFile>', [
+        el('Text', o.text),
+        el('Timer', o.timer),
+        ...location(o),
+        el('URL', o.url),
+      ]);
     case 'startMedia': {
       const s = o.stream;
       return wrap('<startMedia>', '</startMedia>', [
@@ -409,7 +628,8 @@ export function buildObject(o: CiscoObject, opts: { charset?: Charset; inputPost
 function mapStrings(v: unknown, fn: (s: string) => string): unknown {
   if (typeof v === 'string') return fn(v);
   if (Array.isArray(v)) return v.map((x) => mapStrings(x, fn));
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mapStrings(x, fn)]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mapStrings(x, fn)]));
   return v;
 }
 
@@ -446,7 +666,13 @@ function parseMenuItems(n: XmlNode): MenuItem[] {
     const ii = int(childText(m, 'IconIndex'));
     if (ii !== undefined) it.iconIndex = ii;
     const t = child(m, 'TouchArea');
-    if (t) it.touchArea = { x1: int(t.attrs.X1) ?? 0, y1: int(t.attrs.Y1) ?? 0, x2: int(t.attrs.X2) ?? 0, y2: int(t.attrs.Y2) ?? 0 };
+    if (t)
+      it.touchArea = {
+        x1: int(t.attrs.X1) ?? 0,
+        y1: int(t.attrs.Y1) ?? 0,
+        x2: int(t.attrs.X2) ?? 0,
+        y2: int(t.attrs.Y2) ?? 0,
+      };
     return it;
   });
 }
@@ -531,16 +757,33 @@ export function objectFromXml(root: XmlNode): CiscoObject | undefined {
       return {
         type: 'CiscoIPPhoneDirectory',
         ...screen(n),
-        entries: childrenNamed(n, 'DirectoryEntry').map((e) => ({ name: childText(e, 'Name') ?? '', telephone: childText(e, 'Telephone') ?? '' })),
+        entries: childrenNamed(n, 'DirectoryEntry').map((e) => ({
+          name: childText(e, 'Name') ?? '',
+          telephone: childText(e, 'Telephone') ?? '',
+        })),
       };
     case 'CiscoIPPhoneImage':
       return { type: 'CiscoIPPhoneImage', ...screen(n), ...located(n), ...bits(n) };
     case 'CiscoIPPhoneImageFile':
       return { type: 'CiscoIPPhoneImageFile', ...screen(n), ...located(n), url: childText(n, 'URL') ?? '' };
     case 'CiscoIPPhoneGraphicMenu':
-      return { type: 'CiscoIPPhoneGraphicMenu', ...wm(n), ...screen(n), ...located(n), ...bits(n), items: parseMenuItems(n) };
+      return {
+        type: 'CiscoIPPhoneGraphicMenu',
+        ...wm(n),
+        ...screen(n),
+        ...located(n),
+        ...bits(n),
+        items: parseMenuItems(n),
+      };
     case 'CiscoIPPhoneGraphicFileMenu':
-      return { type: 'CiscoIPPhoneGraphicFileMenu', ...wm(n), ...screen(n), ...located(n), url: childText(n, 'URL') ?? '', items: parseMenuItems(n) };
+      return {
+        type: 'CiscoIPPhoneGraphicFileMenu',
+        ...wm(n),
+        ...screen(n),
+        ...located(n),
+        url: childText(n, 'URL') ?? '',
+        items: parseMenuItems(n),
+      };
     case 'CiscoIPPhoneIconMenu':
     case 'CiscoIPPhoneIconFileMenu':
       return {
@@ -563,9 +806,21 @@ export function objectFromXml(root: XmlNode): CiscoObject | undefined {
         }),
       };
     case 'CiscoIPPhoneStatus':
-      return { type: 'CiscoIPPhoneStatus', text: childText(n, 'Text') ?? '', timer: int(childText(n, 'Timer')) ?? 0, ...located(n), ...bits(n) };
+      return {
+        type: 'CiscoIPPhoneStatus',
+        text: childText(n, 'Text') ?? '',
+        timer: int(childText(n, 'Timer')) ?? 0,
+        ...located(n),
+        ...bits(n),
+      };
     case 'CiscoIPPhoneStatusFile':
-      return { type: 'CiscoIPPhoneStatusFile', text: childText(n, 'Text') ?? '', timer: int(childText(n, 'Timer')) ?? 0, ...located(n), url: childText(n, 'URL') ?? '' };
+      return {
+        type: 'CiscoIPPhoneStatusFile',
+        text: childText(n, 'Text') ?? '',
+        timer: int(childText(n, 'Timer')) ?? 0,
+        ...located(n),
+        url: childText(n, 'URL') ?? '',
+      };
     case 'startMedia': {
       const m = child(n, 'mediaStream');
       if (!m) return undefined;

@@ -1,6 +1,11 @@
 import { ValidationError } from '../../core/errors.js';
 import type { ActionSpec } from '../../core/spec.js';
-import { type ModelProfile, type ObjectType, objectUnsupportedReason, uriUnsupportedReason } from './models.js';
+import {
+  type ModelProfile,
+  type ObjectType,
+  objectUnsupportedReason,
+  uriUnsupportedReason,
+} from './models.js';
 import type { CiscoObject, InputItem, MenuItem, SoftKey } from './objects.js';
 import { buildErrorObject, validateObject } from './objects.js';
 import {
@@ -59,7 +64,9 @@ function menuItems(v: unknown): MenuItem[] {
     name: String(m.name ?? ''),
     ...(m.url !== undefined ? { url: String(m.url) } : {}),
     ...(m.icon_index !== undefined ? { iconIndex: Number(m.icon_index) } : {}),
-    ...(m.touch_area ? { touchArea: m.touch_area as { x1: number; y1: number; x2: number; y2: number } } : {}),
+    ...(m.touch_area
+      ? { touchArea: m.touch_area as { x1: number; y1: number; x2: number; y2: number } }
+      : {}),
   }));
 }
 
@@ -71,8 +78,16 @@ function screen(p: P): { title?: string; prompt?: string; softkeys?: SoftKey[] }
   if (sk) out.softkeys = sk;
   return out;
 }
-const loc = (p: P) => ({ x: p.location_x === undefined ? 0 : Number(p.location_x), y: p.location_y === undefined ? 0 : Number(p.location_y) });
-const bmp = (p: P) => ({ width: Number(p.width), height: Number(p.height), depth: Number(p.depth), data: String(p.data ?? '') });
+const loc = (p: P) => ({
+  x: p.location_x === undefined ? 0 : Number(p.location_x),
+  y: p.location_y === undefined ? 0 : Number(p.location_y),
+});
+const bmp = (p: P) => ({
+  width: Number(p.width),
+  height: Number(p.height),
+  depth: Number(p.depth),
+  data: String(p.data ?? ''),
+});
 
 const NUMBERED: Record<string, string> = {
   key_feature: 'Feature',
@@ -83,7 +98,12 @@ const NUMBERED: Record<string, string> = {
   key_soft: 'Soft',
   settings_key_digit: 'Key_',
 };
-const APP: Record<string, AppVerb> = { app_request_focus: 'RequestFocus', app_release_focus: 'ReleaseFocus', app_minimize: 'Minimize', app_close: 'Close' };
+const APP: Record<string, AppVerb> = {
+  app_request_focus: 'RequestFocus',
+  app_release_focus: 'ReleaseFocus',
+  app_minimize: 'Minimize',
+  app_close: 'Close',
+};
 const INFO: Record<string, [string, 'xml' | 'html']> = {
   query_device_information: ['/DeviceInformation', 'html'],
   query_device_information_xml: ['/DeviceInformationX', 'xml'],
@@ -110,7 +130,10 @@ export function planAction(action: Pick<ActionSpec, 'id' | 'command'>, p: P, opt
   const plan = planRaw(action, p, opts);
   const prof = opts.profile;
   if (prof) {
-    if (plan.kind === 'uri' || (plan.kind === 'render' && /^[A-Za-z]+:/.test(plan.text) && !plan.text.startsWith('<'))) {
+    if (
+      plan.kind === 'uri' ||
+      (plan.kind === 'render' && /^[A-Za-z]+:/.test(plan.text) && !plan.text.startsWith('<'))
+    ) {
       const uri = plan.kind === 'uri' ? plan.uri : plan.text;
       const why = uriUnsupportedReason(prof, uri);
       if (why) throw new UnsupportedByModelError(action.id, why, prof.id);
@@ -127,14 +150,26 @@ export function planAction(action: Pick<ActionSpec, 'id' | 'command'>, p: P, opt
       validateObject(plan.object, { inputPost: prof.inputPost });
     }
     if (action.id === 'object_error' && !prof.xmlResponses) {
-      throw new UnsupportedByModelError(action.id, `CiscoIPPhoneError is not supported on Multiplatform model ${prof.id}`, prof.id);
+      throw new UnsupportedByModelError(
+        action.id,
+        `CiscoIPPhoneError is not supported on Multiplatform model ${prof.id}`,
+        prof.id,
+      );
     }
     if (action.id === 'dial') {
       if (!prof.dialAppUi && (p.useAppUI === true || p.audibleFeedback === false)) {
-        throw new UnsupportedByModelError(action.id, `useAppUI/audibleFeedback are 8800 Series fields (model ${prof.id})`, prof.id);
+        throw new UnsupportedByModelError(
+          action.id,
+          `useAppUI/audibleFeedback are 8800 Series fields (model ${prof.id})`,
+          prof.id,
+        );
       }
       if (!prof.dialApplicationId && p.applicationId) {
-        throw new UnsupportedByModelError(action.id, `applicationId is supported on 7900/8800/8900/9900 only (model ${prof.id})`, prof.id);
+        throw new UnsupportedByModelError(
+          action.id,
+          `applicationId is supported on 7900/8800/8900/9900 only (model ${prof.id})`,
+          prof.id,
+        );
       }
     }
   } else if (plan.kind === 'object') validateObject(plan.object);
@@ -146,9 +181,14 @@ function planRaw(action: Pick<ActionSpec, 'id' | 'command'>, p: P, opts: PlanOpt
   const numbered = NUMBERED[id];
   if (numbered) return { kind: 'uri', uri: numberedKeyUri(numbered, p.n) };
   const app = APP[id];
-  if (app) return { kind: 'uri', uri: appUri(app, { priority: p.priority, idleTimer: p.idleTimer, applicationId: p.applicationId }) };
+  if (app)
+    return {
+      kind: 'uri',
+      uri: appUri(app, { priority: p.priority, idleTimer: p.idleTimer, applicationId: p.applicationId }),
+    };
   const info = INFO[id];
-  if (info) return { kind: 'get', path: p.n === undefined ? info[0] : `${info[0]}?${Number(p.n)}`, format: info[1] };
+  if (info)
+    return { kind: 'get', path: p.n === undefined ? info[0] : `${info[0]}?${Number(p.n)}`, format: info[1] };
   switch (id) {
     case 'push_execute': {
       const more = Array.isArray(p.more) ? (p.more as P[]) : [];
@@ -158,15 +198,24 @@ function planRaw(action: Pick<ActionSpec, 'id' | 'command'>, p: P, opts: PlanOpt
           type: 'CiscoIPPhoneExecute',
           items: [
             { url: String(p.uri ?? ''), priority: Number(p.priority ?? 0) as 0 | 1 | 2 },
-            ...more.map((m) => ({ url: String(m.uri ?? ''), priority: Number(m.priority ?? 0) as 0 | 1 | 2 })),
+            ...more.map((m) => ({
+              url: String(m.uri ?? ''),
+              priority: Number(m.priority ?? 0) as 0 | 1 | 2,
+            })),
           ],
         },
       };
     }
     case 'object_menu':
-      return { kind: 'object', object: { type: 'CiscoIPPhoneMenu', ...screen(p), items: menuItems(p.items) } };
+      return {
+        kind: 'object',
+        object: { type: 'CiscoIPPhoneMenu', ...screen(p), items: menuItems(p.items) },
+      };
     case 'object_text':
-      return { kind: 'object', object: { type: 'CiscoIPPhoneText', ...screen(p), text: String(p.text ?? '') } };
+      return {
+        kind: 'object',
+        object: { type: 'CiscoIPPhoneText', ...screen(p), text: String(p.text ?? '') },
+      };
     case 'object_input': {
       const items: InputItem[] = (Array.isArray(p.items) ? (p.items as P[]) : []).map((i) => ({
         displayName: String(i.display_name ?? ''),
@@ -174,7 +223,16 @@ function planRaw(action: Pick<ActionSpec, 'id' | 'command'>, p: P, opts: PlanOpt
         ...(i.default_value !== undefined ? { defaultValue: String(i.default_value) } : {}),
         inputFlags: String(i.input_flags ?? p.input_flags ?? 'A'),
       }));
-      return { kind: 'object', object: { type: 'CiscoIPPhoneInput', ...screen(p), url: String(p.url ?? ''), method: p.method === 'post' ? 'post' : 'get', items } };
+      return {
+        kind: 'object',
+        object: {
+          type: 'CiscoIPPhoneInput',
+          ...screen(p),
+          url: String(p.url ?? ''),
+          method: p.method === 'post' ? 'post' : 'get',
+          items,
+        },
+      };
     }
     case 'object_directory':
       return {
@@ -182,22 +240,42 @@ function planRaw(action: Pick<ActionSpec, 'id' | 'command'>, p: P, opts: PlanOpt
         object: {
           type: 'CiscoIPPhoneDirectory',
           ...screen(p),
-          entries: (Array.isArray(p.entries) ? (p.entries as P[]) : []).map((e) => ({ name: String(e.name ?? ''), telephone: String(e.telephone ?? '') })),
+          entries: (Array.isArray(p.entries) ? (p.entries as P[]) : []).map((e) => ({
+            name: String(e.name ?? ''),
+            telephone: String(e.telephone ?? ''),
+          })),
         },
       };
     case 'object_image':
       return { kind: 'object', object: { type: 'CiscoIPPhoneImage', ...screen(p), ...loc(p), ...bmp(p) } };
     case 'object_image_file':
-      return { kind: 'object', object: { type: 'CiscoIPPhoneImageFile', ...screen(p), ...loc(p), url: String(p.url ?? '') } };
+      return {
+        kind: 'object',
+        object: { type: 'CiscoIPPhoneImageFile', ...screen(p), ...loc(p), url: String(p.url ?? '') },
+      };
     case 'object_graphic_menu':
       return {
         kind: 'object',
-        object: { type: 'CiscoIPPhoneGraphicMenu', ...(p.window_mode ? { windowMode: p.window_mode as 'Normal' } : {}), ...screen(p), ...loc(p), ...bmp(p), items: menuItems(p.items) },
+        object: {
+          type: 'CiscoIPPhoneGraphicMenu',
+          ...(p.window_mode ? { windowMode: p.window_mode as 'Normal' } : {}),
+          ...screen(p),
+          ...loc(p),
+          ...bmp(p),
+          items: menuItems(p.items),
+        },
       };
     case 'object_graphic_file_menu':
       return {
         kind: 'object',
-        object: { type: 'CiscoIPPhoneGraphicFileMenu', ...(p.window_mode ? { windowMode: p.window_mode as 'Normal' } : {}), ...screen(p), ...loc(p), url: String(p.url ?? ''), items: menuItems(p.items) },
+        object: {
+          type: 'CiscoIPPhoneGraphicFileMenu',
+          ...(p.window_mode ? { windowMode: p.window_mode as 'Normal' } : {}),
+          ...screen(p),
+          ...loc(p),
+          url: String(p.url ?? ''),
+          items: menuItems(p.items),
+        },
       };
     case 'object_icon_menu':
     case 'object_icon_file_menu':
@@ -218,12 +296,33 @@ function planRaw(action: Pick<ActionSpec, 'id' | 'command'>, p: P, opts: PlanOpt
         },
       };
     case 'object_status_push':
-      return { kind: 'object', object: { type: 'CiscoIPPhoneStatus', text: String(p.text ?? ''), timer: Number(p.timer ?? 0), ...loc(p), ...bmp(p) } };
+      return {
+        kind: 'object',
+        object: {
+          type: 'CiscoIPPhoneStatus',
+          text: String(p.text ?? ''),
+          timer: Number(p.timer ?? 0),
+          ...loc(p),
+          ...bmp(p),
+        },
+      };
     case 'object_status_file_push':
-      return { kind: 'object', object: { type: 'CiscoIPPhoneStatusFile', text: String(p.text ?? ''), timer: Number(p.timer ?? 0), ...loc(p), url: String(p.url ?? '') } };
+      return {
+        kind: 'object',
+        object: {
+          type: 'CiscoIPPhoneStatusFile',
+          text: String(p.text ?? ''),
+          timer: Number(p.timer ?? 0),
+          ...loc(p),
+          url: String(p.url ?? ''),
+        },
+      };
     case 'object_error': {
       const n = Number(p.number);
-      if (![1, 2, 3, 4].includes(n)) throw new ValidationError('CISCO_ERROR_NUMBER_INVALID', `number: ${p.number} is not 1-4`, { field: 'number' });
+      if (![1, 2, 3, 4].includes(n))
+        throw new ValidationError('CISCO_ERROR_NUMBER_INVALID', `number: ${p.number} is not 1-4`, {
+          field: 'number',
+        });
       return { kind: 'render', text: buildErrorObject(n as 1 | 2 | 3 | 4) };
     }
     case 'display_off':
@@ -231,7 +330,10 @@ function planRaw(action: Pick<ActionSpec, 'id' | 'command'>, p: P, opts: PlanOpt
     case 'display_on':
       return { kind: 'uri', uri: displayUri('On', p.interval) };
     case 'dial':
-      return { kind: 'uri', uri: dialUri(p as { dialSequence: unknown }, { long: opts.profile ? opts.profile.dialAppUi : true }) };
+      return {
+        kind: 'uri',
+        uri: dialUri(p as { dialSequence: unknown }, { long: opts.profile ? opts.profile.dialAppUi : true }),
+      };
     case 'edit_dial':
       return { kind: 'uri', uri: editDialUri(p.n) };
     case 'send_digits':
@@ -282,7 +384,9 @@ function planRaw(action: Pick<ActionSpec, 'id' | 'command'>, p: P, opts: PlanOpt
       // Fixed URIs: the seed's command is the URI itself (Key:Services, SoftKey:<<, Init:AppStatus, RTPRx:Stop …).
       const cmd = action.command?.trim() ?? '';
       if (/^[A-Za-z]+:[^\s{}]+$/.test(cmd)) return { kind: 'uri', uri: cmd };
-      throw new ValidationError('CISCO_ACTION_UNKNOWN', `no Cisco command for action ${JSON.stringify(id)}`, { field: 'actionId' });
+      throw new ValidationError('CISCO_ACTION_UNKNOWN', `no Cisco command for action ${JSON.stringify(id)}`, {
+        field: 'actionId',
+      });
     }
   }
 }

@@ -34,7 +34,9 @@ export const ERROR_HINTS: Record<number, string> = {
 export const STATUS = { success: 0, parseError: 1, internalError: 6 } as const;
 
 export function buildResponse(items: ResponseItem[], charset: Charset = 'utf-8'): string {
-  const lines = items.map((i) => `<ResponseItem Status="${i.status}" Data="${escapeXml(i.data)}" URL="${escapeXml(i.url)}"/>`);
+  const lines = items.map(
+    (i) => `<ResponseItem Status="${i.status}" Data="${escapeXml(i.data)}" URL="${escapeXml(i.url)}"/>`,
+  );
   return `${xmlProlog(charset)}\n<CiscoIPPhoneResponse>\n${lines.map((l) => `${l}\n`).join('')}</CiscoIPPhoneResponse>\n`;
 }
 
@@ -68,7 +70,13 @@ export function buildMediaStreamResponse(id: string, charset: Charset = 'utf-8')
 }
 
 /** RTP Streaming API errors (seed rtp_error_response): the phone answers HTTP 400 with this body (format inferred). */
-export const MEDIA_ERRORS = ['InvalidURL', 'InvalidResource', 'InvalidResourceID', 'UnavailableResource', 'InvalidXML'] as const;
+export const MEDIA_ERRORS = [
+  'InvalidURL',
+  'InvalidResource',
+  'InvalidResourceID',
+  'UnavailableResource',
+  'InvalidXML',
+] as const;
 export type MediaErrorName = (typeof MEDIA_ERRORS)[number];
 export function buildMediaError(error: MediaErrorName, charset: Charset = 'utf-8'): string {
   return `${xmlProlog(charset)}\n<mediaStreamError type="${error}"/>\n`;
@@ -76,13 +84,19 @@ export function buildMediaError(error: MediaErrorName, charset: Charset = 'utf-8
 
 const num = (s: string | undefined, what: string): number => {
   const n = Number(s);
-  if (s === undefined || s.trim() === '' || !Number.isInteger(n)) throw new ProtocolError('CISCO_RESPONSE_INVALID', `${what}: ${JSON.stringify(s)} is not a number`);
+  if (s === undefined || s.trim() === '' || !Number.isInteger(n))
+    throw new ProtocolError('CISCO_RESPONSE_INVALID', `${what}: ${JSON.stringify(s)} is not a number`);
   return n;
 };
 
 /** Parses whatever a phone answers a POST to /CGI/Execute with. Throws ProtocolError CISCO_RESPONSE_INVALID. */
 export function parseExecuteAnswer(body: Buffer | string): ExecuteAnswer {
-  const root = readXml(body, { code: 'CISCO_RESPONSE_INVALID', what: 'phone response', maxBytes: 256 * 1024, maxDepth: 16 });
+  const root = readXml(body, {
+    code: 'CISCO_RESPONSE_INVALID',
+    what: 'phone response',
+    maxBytes: 256 * 1024,
+    maxDepth: 16,
+  });
   return answerFromXml(root);
 }
 
@@ -94,7 +108,8 @@ export function answerFromXml(root: XmlNode): ExecuteAnswer {
         data: i.attrs.Data ?? '',
         url: i.attrs.URL ?? '',
       }));
-      if (items.length > 16) throw new ProtocolError('CISCO_RESPONSE_INVALID', `phone response has ${items.length} ResponseItems`);
+      if (items.length > 16)
+        throw new ProtocolError('CISCO_RESPONSE_INVALID', `phone response has ${items.length} ResponseItems`);
       return { kind: 'response', items };
     }
     case 'CiscoIPPhoneError': {
@@ -128,7 +143,10 @@ export function answerFromXml(root: XmlNode): ExecuteAnswer {
       };
     }
     default:
-      throw new ProtocolError('CISCO_RESPONSE_INVALID', `unexpected root element <${root.name.slice(0, 64)}> in the phone's answer`);
+      throw new ProtocolError(
+        'CISCO_RESPONSE_INVALID',
+        `unexpected root element <${root.name.slice(0, 64)}> in the phone's answer`,
+      );
   }
 }
 
@@ -156,29 +174,59 @@ export interface MediaEvent {
 }
 
 export function parseApplicationEvent(xml: string | Buffer): ApplicationEvent {
-  const root = readXml(xml, { code: 'CISCO_EVENT_INVALID', what: 'notifyApplicationEvent', maxBytes: 8192, maxDepth: 4 });
-  if (root.name !== 'notifyApplicationEvent') throw new ProtocolError('CISCO_EVENT_INVALID', `expected <notifyApplicationEvent>, got <${root.name.slice(0, 64)}>`, { status: 400 });
+  const root = readXml(xml, {
+    code: 'CISCO_EVENT_INVALID',
+    what: 'notifyApplicationEvent',
+    maxBytes: 8192,
+    maxDepth: 4,
+  });
+  if (root.name !== 'notifyApplicationEvent')
+    throw new ProtocolError(
+      'CISCO_EVENT_INVALID',
+      `expected <notifyApplicationEvent>, got <${root.name.slice(0, 64)}>`,
+      { status: 400 },
+    );
   const type = root.attrs.type as AppEventType;
-  if (!APP_EVENT_TYPES.includes(type)) throw new ProtocolError('CISCO_EVENT_INVALID', `notifyApplicationEvent type ${JSON.stringify(root.attrs.type)} is not one of ${APP_EVENT_TYPES.join(', ')}`, { status: 400 });
+  if (!APP_EVENT_TYPES.includes(type))
+    throw new ProtocolError(
+      'CISCO_EVENT_INVALID',
+      `notifyApplicationEvent type ${JSON.stringify(root.attrs.type)} is not one of ${APP_EVENT_TYPES.join(', ')}`,
+      { status: 400 },
+    );
   return { appId: root.attrs.appId ?? '', type };
 }
 
 export function parseMediaEvent(xml: string | Buffer): MediaEvent {
-  const root = readXml(xml, { code: 'CISCO_EVENT_INVALID', what: 'notifyMediaEvent', maxBytes: 8192, maxDepth: 4 });
-  if (root.name !== 'notifyMediaEvent') throw new ProtocolError('CISCO_EVENT_INVALID', `expected <notifyMediaEvent>, got <${root.name.slice(0, 64)}>`, { status: 400 });
+  const root = readXml(xml, {
+    code: 'CISCO_EVENT_INVALID',
+    what: 'notifyMediaEvent',
+    maxBytes: 8192,
+    maxDepth: 4,
+  });
+  if (root.name !== 'notifyMediaEvent')
+    throw new ProtocolError(
+      'CISCO_EVENT_INVALID',
+      `expected <notifyMediaEvent>, got <${root.name.slice(0, 64)}>`,
+      { status: 400 },
+    );
   const ms = child(root, 'mediaStream');
   return { type: root.attrs.type ?? '', origin: root.attrs.origin ?? '', streamId: ms?.attrs.id ?? '' };
 }
 
 // ------------------------------------------------------------------------------------ PRT (8821) answers
 
-export type PrtStatus = { state: 'generating' } | { state: 'generated'; url: string } | { state: 'no_pending' } | { state: 'unknown'; data: string };
+export type PrtStatus =
+  | { state: 'generating' }
+  | { state: 'generated'; url: string }
+  | { state: 'no_pending' }
+  | { state: 'unknown'; data: string };
 
 /** Reads a Device:PRTStatus ResponseItem (seed prt_status_response). */
 export function prtStatusFrom(item: ResponseItem): PrtStatus {
   if (item.status === 0 && item.data === 'Generating PRT') return { state: 'generating' };
   const m = /^Generated PRT at (https:\/\/\S+)$/.exec(item.data);
   if (item.status === 0 && m) return { state: 'generated', url: m[1]! };
-  if (item.status === 6 && item.data === 'There is no pending PRT invoked from XSI') return { state: 'no_pending' };
+  if (item.status === 6 && item.data === 'There is no pending PRT invoked from XSI')
+    return { state: 'no_pending' };
   return { state: 'unknown', data: item.data };
 }

@@ -75,7 +75,12 @@ function convert(raw: Raw[], depth: number): XmlNode[] {
     const kids = (entry[name] as Raw[] | undefined) ?? [];
     let text = '';
     for (const k of kids) if ('#text' in k) text += String(k['#text']);
-    out.push({ name, attrs, children: depth > 0 ? convert(kids, depth - 1) : [], text: decodeEntities(text) });
+    out.push({
+      name,
+      attrs,
+      children: depth > 0 ? convert(kids, depth - 1) : [],
+      text: decodeEntities(text),
+    });
   }
   return out;
 }
@@ -86,12 +91,19 @@ export function readXml(input: string | Buffer, opts: ReadXmlOptions = {}): XmlN
   const what = opts.what ?? 'XML document';
   const maxBytes = opts.maxBytes ?? 256 * 1024;
   const size = typeof input === 'string' ? Buffer.byteLength(input) : input.length;
-  if (size > maxBytes) throw new ProtocolError(code, `${what} is ${size} bytes, above the limit of ${maxBytes}`);
+  if (size > maxBytes)
+    throw new ProtocolError(code, `${what} is ${size} bytes, above the limit of ${maxBytes}`);
   const text = typeof input === 'string' ? input : decodeXmlBytes(input);
-  if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new ProtocolError(code, `${what}: DOCTYPE and entity declarations are not accepted`);
-  if (!maxNesting(text, opts.maxDepth ?? 32)) throw new ProtocolError(code, `${what} nests deeper than ${opts.maxDepth ?? 32} levels`);
+  if (/<!DOCTYPE|<!ENTITY/i.test(text))
+    throw new ProtocolError(code, `${what}: DOCTYPE and entity declarations are not accepted`);
+  if (!maxNesting(text, opts.maxDepth ?? 32))
+    throw new ProtocolError(code, `${what} nests deeper than ${opts.maxDepth ?? 32} levels`);
   const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
-  if (valid !== true) throw new ProtocolError(code, `${what} is not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`);
+  if (valid !== true)
+    throw new ProtocolError(
+      code,
+      `${what} is not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`,
+    );
   let raw: Raw[];
   try {
     raw = parser.parse(text) as Raw[];
@@ -99,7 +111,8 @@ export function readXml(input: string | Buffer, opts: ReadXmlOptions = {}): XmlN
     throw new ProtocolError(code, `${what} is not well-formed XML: ${(e as Error).message.split('\n')[0]}`);
   }
   const roots = convert(raw, opts.maxDepth ?? 32);
-  if (roots.length !== 1) throw new ProtocolError(code, `${what} must have exactly one root element (found ${roots.length})`);
+  if (roots.length !== 1)
+    throw new ProtocolError(code, `${what} must have exactly one root element (found ${roots.length})`);
   return roots[0]!;
 }
 
@@ -108,7 +121,8 @@ export function decodeXmlBytes(buf: Buffer): string {
   const head = buf.subarray(0, 100).toString('latin1');
   const m = /^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_-]+)["']/.exec(head);
   const enc = m?.[1]?.toLowerCase();
-  if (enc === 'iso-8859-1' || enc === 'latin1' || enc === 'latin-1' || enc === 'us-ascii') return buf.toString('latin1');
+  if (enc === 'iso-8859-1' || enc === 'latin1' || enc === 'latin-1' || enc === 'us-ascii')
+    return buf.toString('latin1');
   return buf.toString('utf8');
 }
 

@@ -25,19 +25,31 @@ export interface CiscoSimOptions {
 
 export class CiscoSimFleet {
   readonly phones: SimPhone[] = [];
-  constructor(private readonly opts: CiscoSimOptions) {
+  constructor(opts: CiscoSimOptions) {
     const models = Array.isArray(opts.model) ? opts.model : [opts.model ?? '8845'];
-    for (const m of models) if (!MODEL_IDS.includes(m)) throw new Error(`unknown Cisco model ${JSON.stringify(m)} (known: ${MODEL_IDS.join(', ')})`);
+    for (const m of models)
+      if (!MODEL_IDS.includes(m))
+        throw new Error(`unknown Cisco model ${JSON.stringify(m)} (known: ${MODEL_IDS.join(', ')})`);
     if (!(opts.phones >= 1 && opts.phones <= 5000)) throw new Error('phones must be 1-5000');
     for (let k = 0; k < opts.phones; k++) {
       const o: SimPhoneOptions = {
         model: models[k % models.length]!,
-        host: opts.distinctHosts ? `127.0.${1 + Math.floor(k / 250)}.${1 + (k % 250)}` : (opts.host ?? '127.0.0.1'),
+        host: opts.distinctHosts
+          ? `127.0.${1 + Math.floor(k / 250)}.${1 + (k % 250)}`
+          : (opts.host ?? '127.0.0.1'),
         port: opts.basePort ? opts.basePort + k : 0,
         mac: `00CAFE${k.toString(16).toUpperCase().padStart(6, '0')}`,
         dn: String((opts.firstDn ?? 2000) + k),
       };
-      for (const key of ['authUrl', 'username', 'password', 'servicesUrl', 'appEventUrl', 'clock', 'prtDelayMs'] as const) {
+      for (const key of [
+        'authUrl',
+        'username',
+        'password',
+        'servicesUrl',
+        'appEventUrl',
+        'clock',
+        'prtDelayMs',
+      ] as const) {
         if (opts[key] !== undefined) (o as Record<string, unknown>)[key] = opts[key];
       }
       this.phones.push(new SimPhone(o));
@@ -46,7 +58,8 @@ export class CiscoSimFleet {
 
   async start(): Promise<void> {
     // Start in batches so a large fleet does not open thousands of listen() calls at once.
-    for (let i = 0; i < this.phones.length; i += 100) await Promise.all(this.phones.slice(i, i + 100).map((p) => p.start()));
+    for (let i = 0; i < this.phones.length; i += 100)
+      await Promise.all(this.phones.slice(i, i + 100).map((p) => p.start()));
   }
 
   async stop(): Promise<void> {
@@ -54,7 +67,12 @@ export class CiscoSimFleet {
   }
 
   summary(): Array<{ deviceName: string; model: string; address: string; dn: string }> {
-    return this.phones.map((p) => ({ deviceName: p.deviceName, model: p.profile.id, address: p.address, dn: p.dn }));
+    return this.phones.map((p) => ({
+      deviceName: p.deviceName,
+      model: p.profile.id,
+      address: p.address,
+      dn: p.dn,
+    }));
   }
 }
 

@@ -5,8 +5,20 @@ import { type Clock, systemClock } from '../../core/clock.js';
 import { isSwitchboardError } from '../../core/errors.js';
 import { encodePushBody, parseFormBytes, transliterateLatin1 } from '../../drivers/cisco/encoding.js';
 import { buildInfoHtml, buildInfoXml, type InfoFields, type InfoPage } from '../../drivers/cisco/info.js';
-import { displayHeader, type ModelProfile, modelProfile, type ObjectType, objectUnsupportedReason, uriUnsupportedReason } from '../../drivers/cisco/models.js';
-import { buildErrorObject, type CiscoObject, objectFromXml, validateObject } from '../../drivers/cisco/objects.js';
+import {
+  displayHeader,
+  type ModelProfile,
+  modelProfile,
+  type ObjectType,
+  objectUnsupportedReason,
+  uriUnsupportedReason,
+} from '../../drivers/cisco/models.js';
+import {
+  buildErrorObject,
+  type CiscoObject,
+  objectFromXml,
+  validateObject,
+} from '../../drivers/cisco/objects.js';
 import {
   buildApplicationEvent,
   buildDeviceCapsResponse,
@@ -18,9 +30,9 @@ import {
   type ResponseItem,
 } from '../../drivers/cisco/response.js';
 import { isIpv4, isMulticast, parseUri, RTP_PORT_MAX, RTP_PORT_MIN } from '../../drivers/cisco/uri.js';
-import { decodeXmlBytes, declaredEncoding, readXml } from '../../drivers/cisco/xml-read.js';
+import { declaredEncoding, decodeXmlBytes, readXml } from '../../drivers/cisco/xml-read.js';
 import { httpRequest } from '../../net/http-client.js';
-import { type RtpReceiveStats, RtpReceiver, RtpSender } from './rtp.js';
+import { RtpReceiver, type RtpReceiveStats, RtpSender } from './rtp.js';
 import { renderScreen, type ScreenView } from './screen.js';
 
 /**
@@ -61,7 +73,12 @@ interface Screen {
   entries?: Array<{ name: string; telephone: string }>;
   softkeys: Array<{ name: string; url: string; position: number }>;
   selected: number;
-  input?: { url: string; method: 'get' | 'post'; fields: Array<{ name: string; param: string; value: string; flags: string }>; focus: number };
+  input?: {
+    url: string;
+    method: 'get' | 'post';
+    fields: Array<{ name: string; param: string; value: string; flags: string }>;
+    focus: number;
+  };
   url?: string;
 }
 
@@ -91,7 +108,15 @@ const DEFAULT_SOFTKEYS: Record<string, string[]> = {
   CiscoIPPhoneGraphicFileMenu: ['Select', 'Exit'],
 };
 
-const idle = (): Screen => ({ kind: 'Idle', title: '', prompt: '', lines: [], items: [], softkeys: [], selected: 0 });
+const idle = (): Screen => ({
+  kind: 'Idle',
+  title: '',
+  prompt: '',
+  lines: [],
+  items: [],
+  softkeys: [],
+  selected: 0,
+});
 
 export class SimPhone {
   readonly profile: ModelProfile;
@@ -104,7 +129,11 @@ export class SimPhone {
   private screen: Screen = idle();
   private stack: Screen[] = [];
   private status: { text: string; timer: number; shownAt: number; object: CiscoObject } | undefined;
-  private display: { on: boolean; until: number | null; mode: 'default' | 'on' | 'off' } = { on: true, until: null, mode: 'default' };
+  private display: { on: boolean; until: number | null; mode: 'default' | 'on' | 'off' } = {
+    on: true,
+    until: null,
+    mode: 'default',
+  };
   private call: Call = { state: 'idle', number: '', digits: '', hold: false, startedAt: null };
   private history = { placed: [] as string[], received: [] as string[], missed: [] as string[] };
   private played: Array<{ file: string; at: number }> = [];
@@ -114,15 +143,30 @@ export class SimPhone {
   private muted = false;
   private volume = 50;
   private line = 1;
-  private prt: { state: 'none' | 'generating' | 'generated'; readyAt: number; file: string } = { state: 'none', readyAt: 0, file: '' };
+  private prt: { state: 'none' | 'generating' | 'generated'; readyAt: number; file: string } = {
+    state: 'none',
+    readyAt: 0,
+    file: '',
+  };
   private apps = new Map<string, { state: 'focused' | 'background' | 'minimized' | 'closed' }>();
-  private settings: { path: string[]; entry: string; values: Record<string, string> } = { path: [], entry: '', values: {} };
+  private settings: { path: string[]; entry: string; values: Record<string, string> } = {
+    path: [],
+    entry: '',
+    values: {},
+  };
   private rtpRx: RtpReceiver | undefined;
   private rtpTx: { sender: RtpSender; address: string; port: number; multicast: boolean } | undefined;
   private media = new Map<string, MediaStream>();
   private queued: string[] = [];
   private lastQueryString = '';
-  private counters = { execute: 0, executeOk: 0, authFailures: 0, screenshots: 0, infoRequests: 0, fetches: 0 };
+  private counters = {
+    execute: 0,
+    executeOk: 0,
+    authFailures: 0,
+    screenshots: 0,
+    infoRequests: 0,
+    fetches: 0,
+  };
   private bytesReceived = 0;
   private readonly credentials: { username: string; password: string };
 
@@ -187,8 +231,19 @@ export class SimPhone {
 
   // ------------------------------------------------------------------------------------------- HTTP
 
-  private send(res: http.ServerResponse, status: number, body: string | Buffer, type = 'text/xml', extra: Record<string, string> = {}): void {
-    const buf = typeof body === 'string' ? (this.profile.charset === 'iso-8859-1' ? Buffer.from(body, 'latin1') : Buffer.from(body, 'utf8')) : body;
+  private send(
+    res: http.ServerResponse,
+    status: number,
+    body: string | Buffer,
+    type = 'text/xml',
+    extra: Record<string, string> = {},
+  ): void {
+    const buf =
+      typeof body === 'string'
+        ? this.profile.charset === 'iso-8859-1'
+          ? Buffer.from(body, 'latin1')
+          : Buffer.from(body, 'utf8')
+        : body;
     res.writeHead(status, {
       'Content-Type': type,
       'Content-Length': String(buf.length),
@@ -200,7 +255,12 @@ export class SimPhone {
   }
 
   private sendXml(res: http.ServerResponse, xml: string, status = 200): void {
-    this.send(res, status, xml, this.profile.charset === 'iso-8859-1' ? 'text/xml; charset=ISO-8859-1' : 'text/xml; charset=utf-8');
+    this.send(
+      res,
+      status,
+      xml,
+      this.profile.charset === 'iso-8859-1' ? 'text/xml; charset=ISO-8859-1' : 'text/xml; charset=utf-8',
+    );
   }
 
   private async readBody(req: http.IncomingMessage, max: number): Promise<Buffer | undefined> {
@@ -219,7 +279,10 @@ export class SimPhone {
     const path = url.pathname;
     if (req.headers.expect) {
       // Research A2/A12: some stacks send Expect: 100-continue; phones answer an undocumented error 6.
-      return this.sendXml(res, `<?xml version="1.0" encoding="${this.profile.charset === 'utf-8' ? 'UTF-8' : 'ISO-8859-1'}"?>\n<CiscoIPPhoneError Number="6"/>\n`);
+      return this.sendXml(
+        res,
+        `<?xml version="1.0" encoding="${this.profile.charset === 'utf-8' ? 'UTF-8' : 'ISO-8859-1'}"?>\n<CiscoIPPhoneError Number="6"/>\n`,
+      );
     }
     if (path === '/CGI/Execute') return this.handleExecute(req, res);
     if (path === '/CGI/Screenshot') return this.handleScreenshot(req, res);
@@ -229,15 +292,30 @@ export class SimPhone {
       const ok = await this.userStopsMedia(id);
       return this.send(res, ok ? 200 : 404, JSON.stringify({ ok }), 'application/json');
     }
-    if (path === '/') return this.send(res, 200, `<html><head><title>Cisco ${this.profile.modelNumber}</title></head><body><h1>${this.deviceName}</h1></body></html>`, 'text/html');
-    const page = /^\/(DeviceInformation|NetworkConfiguration|EthernetInformation|PortInformation|DeviceLog|StreamingStatistics)(X?)$/.exec(path);
+    if (path === '/')
+      return this.send(
+        res,
+        200,
+        `<html><head><title>Cisco ${this.profile.modelNumber}</title></head><body><h1>${this.deviceName}</h1></body></html>`,
+        'text/html',
+      );
+    const page =
+      /^\/(DeviceInformation|NetworkConfiguration|EthernetInformation|PortInformation|DeviceLog|StreamingStatistics)(X?)$/.exec(
+        path,
+      );
     if (page && req.method === 'GET') {
       this.counters.infoRequests++;
       const n = url.search.length > 1 ? Number(url.search.slice(1)) : undefined;
       const fields = this.infoFields(page[1] as InfoPage, n);
       if (!fields) return this.send(res, 404, '<html><body>Not Found</body></html>', 'text/html');
-      if (page[2] === 'X') return this.sendXml(res, buildInfoXml(page[1] as InfoPage, fields, this.profile.charset));
-      return this.send(res, 200, buildInfoHtml(page[1] as InfoPage, `${page[1]} - ${this.deviceName}`, fields), 'text/html');
+      if (page[2] === 'X')
+        return this.sendXml(res, buildInfoXml(page[1] as InfoPage, fields, this.profile.charset));
+      return this.send(
+        res,
+        200,
+        buildInfoHtml(page[1] as InfoPage, `${page[1]} - ${this.deviceName}`, fields),
+        'text/html',
+      );
     }
     this.send(res, 404, '<html><body>Not Found</body></html>', 'text/html');
   }
@@ -251,13 +329,19 @@ export class SimPhone {
     if (i < 0) return 'denied';
     const user = decoded.slice(0, i);
     const pass = decoded.slice(i + 1);
-    if (!this.opts.authUrl) return user === this.credentials.username && pass === this.credentials.password ? 'ok' : 'denied';
+    if (!this.opts.authUrl)
+      return user === this.credentials.username && pass === this.credentials.password ? 'ok' : 'denied';
     try {
       const u = new URL(this.opts.authUrl);
       u.searchParams.set('UserID', user);
       u.searchParams.set('Password', pass);
       u.searchParams.set('devicename', this.deviceName);
-      const r = await httpRequest({ url: u.toString(), timeoutMs: this.opts.fetchTimeoutMs ?? 5000, maxResponseBytes: 1024, headers: this.clientHeaders() });
+      const r = await httpRequest({
+        url: u.toString(),
+        timeoutMs: this.opts.fetchTimeoutMs ?? 5000,
+        maxResponseBytes: 1024,
+        headers: this.clientHeaders(),
+      });
       // Exactly AUTHORIZED: any extra byte (newline, whitespace) fails, as on real phones.
       return r.status === 200 && r.body.toString('latin1') === 'AUTHORIZED' ? 'ok' : 'denied';
     } catch {
@@ -269,26 +353,39 @@ export class SimPhone {
     const mpp = !this.profile.xmlResponses;
     if (req.method !== 'POST') return this.send(res, 405, '', 'text/plain', { Allow: 'POST' });
     const body = await this.readBody(req, 256 * 1024);
-    if (!body) return mpp ? this.send(res, 413, '', 'text/plain') : this.sendXml(res, buildErrorObject(1, this.profile.charset));
+    if (!body)
+      return mpp
+        ? this.send(res, 413, '', 'text/plain')
+        : this.sendXml(res, buildErrorObject(1, this.profile.charset));
     this.bytesReceived += body.length;
     this.counters.execute++;
     const auth = await this.authorized(req);
-    if (auth === 'missing') return this.send(res, 401, '', 'text/plain', { 'WWW-Authenticate': `Basic realm="${this.profile.modelNumber}"` });
+    if (auth === 'missing')
+      return this.send(res, 401, '', 'text/plain', {
+        'WWW-Authenticate': `Basic realm="${this.profile.modelNumber}"`,
+      });
     if (auth === 'denied') {
       this.counters.authFailures++;
-      return mpp ? this.send(res, 401, '', 'text/plain') : this.sendXml(res, buildErrorObject(4, this.profile.charset));
+      return mpp
+        ? this.send(res, 401, '', 'text/plain')
+        : this.sendXml(res, buildErrorObject(4, this.profile.charset));
     }
     const fail = (prompt: string) => {
       this.screen.prompt = prompt;
-      return mpp ? this.send(res, 400, '', 'text/plain') : this.sendXml(res, buildErrorObject(1, this.profile.charset));
+      return mpp
+        ? this.send(res, 400, '', 'text/plain')
+        : this.sendXml(res, buildErrorObject(1, this.profile.charset));
     };
     // Form field name is case-sensitive (`XML`).
     const xmlBytes = parseFormBytes(body.toString('latin1')).get('XML');
     if (!xmlBytes) return fail('XML Error [4]: Parse Error');
     if (xmlBytes.length > 40960) return fail('Data too large!');
-    let text = declaredEncoding(xmlBytes.subarray(0, 100).toString('latin1')) ? decodeXmlBytes(xmlBytes) : xmlBytes.toString(this.profile.charset === 'utf-8' ? 'utf8' : 'latin1');
+    let text = declaredEncoding(xmlBytes.subarray(0, 100).toString('latin1'))
+      ? decodeXmlBytes(xmlBytes)
+      : xmlBytes.toString(this.profile.charset === 'utf-8' ? 'utf8' : 'latin1');
     // A Latin-1 phone renders only what its locale charset can show.
-    if (this.profile.charset === 'iso-8859-1') text = [...text].map((c) => (c.codePointAt(0)! > 0xff ? '?' : c)).join('');
+    if (this.profile.charset === 'iso-8859-1')
+      text = [...text].map((c) => (c.codePointAt(0)! > 0xff ? '?' : c)).join('');
     let obj: CiscoObject | undefined;
     try {
       obj = objectFromXml(readXml(text, { maxBytes: 64 * 1024, code: 'SIM_PARSE' }));
@@ -296,16 +393,25 @@ export class SimPhone {
       return fail('XML Error [4]: Parse Error');
     }
     if (!obj) return fail('XML Error[5] = Unsupported XML Object');
-    if (objectUnsupportedReason(this.profile, obj.type as ObjectType)) return fail('XML Error[5] = Unsupported XML Object');
+    if (objectUnsupportedReason(this.profile, obj.type as ObjectType))
+      return fail('XML Error[5] = Unsupported XML Object');
     try {
       validateObject(obj, { inputPost: this.profile.inputPost });
     } catch (e) {
       // Notify inside Execute and other limit violations: the phone rejects the object.
-      if (isSwitchboardError(e) && e.code === 'CISCO_NOTIFY_IN_EXECUTE' && obj.type === 'CiscoIPPhoneExecute') {
-        const items = obj.items.map((it) => (/^Notify:/i.test(it.url) ? { status: 1, data: 'Invalid URI', url: it.url } : undefined));
+      if (
+        isSwitchboardError(e) &&
+        e.code === 'CISCO_NOTIFY_IN_EXECUTE' &&
+        obj.type === 'CiscoIPPhoneExecute'
+      ) {
+        const items = obj.items.map((it) =>
+          /^Notify:/i.test(it.url) ? { status: 1, data: 'Invalid URI', url: it.url } : undefined,
+        );
         if (items.every((x) => x)) {
           this.counters.executeOk++;
-          return mpp ? this.send(res, 400, '', 'text/plain') : this.sendXml(res, buildResponse(items as ResponseItem[], this.profile.charset));
+          return mpp
+            ? this.send(res, 400, '', 'text/plain')
+            : this.sendXml(res, buildResponse(items as ResponseItem[], this.profile.charset));
         }
       }
       return fail('XML Error [4]: Parse Error');
@@ -315,7 +421,9 @@ export class SimPhone {
       case 'CiscoIPPhoneExecute': {
         const items: ResponseItem[] = [];
         for (const it of obj.items) items.push(await this.execute(it.url, it.priority ?? 0));
-        return mpp ? this.send(res, 200, '', 'text/plain') : this.sendXml(res, buildResponse(items, this.profile.charset));
+        return mpp
+          ? this.send(res, 200, '', 'text/plain')
+          : this.sendXml(res, buildResponse(items, this.profile.charset));
       }
       case 'startMedia':
         return this.startMedia(obj, res);
@@ -332,7 +440,12 @@ export class SimPhone {
           buildDeviceCapsResponse(
             {
               modelNumber: this.profile.modelNumber,
-              display: { width: this.profile.display.width, height: this.profile.display.height, bitDepth: this.profile.display.depth, isColor: this.profile.display.color },
+              display: {
+                width: this.profile.display.width,
+                height: this.profile.display.height,
+                bitDepth: this.profile.display.depth,
+                isColor: this.profile.display.color,
+              },
               sdkVersion: this.profile.sdkVersion,
               browser: { charset: this.profile.acceptCharset, softKeys: String(this.profile.softKeys) },
             },
@@ -341,7 +454,9 @@ export class SimPhone {
         );
       default:
         this.show(obj);
-        return mpp ? this.send(res, 200, '', 'text/plain') : this.sendXml(res, buildResponse([{ status: 0, data: 'Success', url: '' }], this.profile.charset));
+        return mpp
+          ? this.send(res, 200, '', 'text/plain')
+          : this.sendXml(res, buildResponse([{ status: 0, data: 'Success', url: '' }], this.profile.charset));
     }
   }
 
@@ -349,7 +464,9 @@ export class SimPhone {
     const auth = await this.authorized(req);
     if (auth !== 'ok') {
       this.counters.authFailures += auth === 'denied' ? 1 : 0;
-      return this.send(res, 401, '', 'text/plain', { 'WWW-Authenticate': `Basic realm="${this.profile.modelNumber}"` });
+      return this.send(res, 401, '', 'text/plain', {
+        'WWW-Authenticate': `Basic realm="${this.profile.modelNumber}"`,
+      });
     }
     this.counters.screenshots++;
     this.send(res, 200, renderScreen(this.view(), this.profile.display), 'image/png');
@@ -357,8 +474,12 @@ export class SimPhone {
 
   // ------------------------------------------------------------------------------------- screen
 
-  private softkeysFor(kind: string, given?: Array<{ name: string; url: string; position?: number }>): Screen['softkeys'] {
-    if (given && given.length > 0) return given.map((k, i) => ({ name: k.name, url: k.url, position: k.position ?? i + 1 }));
+  private softkeysFor(
+    kind: string,
+    given?: Array<{ name: string; url: string; position?: number }>,
+  ): Screen['softkeys'] {
+    if (given && given.length > 0)
+      return given.map((k, i) => ({ name: k.name, url: k.url, position: k.position ?? i + 1 }));
     return (DEFAULT_SOFTKEYS[kind] ?? []).map((n, i) => ({ name: n, url: `SoftKey:${n}`, position: i + 1 }));
   }
 
@@ -367,23 +488,52 @@ export class SimPhone {
       this.status = { text: o.text, timer: o.timer, shownAt: this.clock.now(), object: o };
       return;
     }
-    const s: Screen = { kind: o.type, object: o, title: '', prompt: '', lines: [], items: [], softkeys: [], selected: 0 };
+    const s: Screen = {
+      kind: o.type,
+      object: o,
+      title: '',
+      prompt: '',
+      lines: [],
+      items: [],
+      softkeys: [],
+      selected: 0,
+    };
     if (url) s.url = url;
     if ('title' in o && o.title !== undefined) s.title = o.title;
     else s.title = this.screen.items[this.screen.selected]?.name ?? this.screen.title;
     if ('prompt' in o && o.prompt !== undefined) s.prompt = o.prompt;
     if (o.type === 'CiscoIPPhoneText') s.lines = o.text.split(/\r\n|\r|\n/);
-    if ('items' in o && o.type !== 'CiscoIPPhoneExecute' && o.type !== 'CiscoIPPhoneInput') s.items = o.items.map((i) => ({ name: i.name, ...(i.url !== undefined ? { url: i.url } : {}) }));
+    if ('items' in o && o.type !== 'CiscoIPPhoneExecute' && o.type !== 'CiscoIPPhoneInput')
+      s.items = o.items.map((i) => ({ name: i.name, ...(i.url !== undefined ? { url: i.url } : {}) }));
     if (o.type === 'CiscoIPPhoneDirectory') {
       s.entries = o.entries;
       s.items = o.entries.map((e) => ({ name: `${e.name} ${e.telephone}` }));
     }
     if (o.type === 'CiscoIPPhoneInput') {
-      s.input = { url: o.url, method: o.method ?? 'get', focus: 0, fields: o.items.map((i) => ({ name: i.displayName, param: i.queryStringParam, value: i.defaultValue ?? '', flags: i.inputFlags ?? 'A' })) };
+      s.input = {
+        url: o.url,
+        method: o.method ?? 'get',
+        focus: 0,
+        fields: o.items.map((i) => ({
+          name: i.displayName,
+          param: i.queryStringParam,
+          value: i.defaultValue ?? '',
+          flags: i.inputFlags ?? 'A',
+        })),
+      };
       s.items = o.items.map((i) => ({ name: i.displayName }));
     }
-    if (o.type === 'CiscoIPPhoneImage' || o.type === 'CiscoIPPhoneImageFile' || o.type === 'CiscoIPPhoneGraphicMenu' || o.type === 'CiscoIPPhoneGraphicFileMenu') {
-      s.lines = [o.type === 'CiscoIPPhoneImage' || o.type === 'CiscoIPPhoneGraphicMenu' ? `[image ${o.width}x${o.height}x${o.depth}]` : `[image ${o.url}]`];
+    if (
+      o.type === 'CiscoIPPhoneImage' ||
+      o.type === 'CiscoIPPhoneImageFile' ||
+      o.type === 'CiscoIPPhoneGraphicMenu' ||
+      o.type === 'CiscoIPPhoneGraphicFileMenu'
+    ) {
+      s.lines = [
+        o.type === 'CiscoIPPhoneImage' || o.type === 'CiscoIPPhoneGraphicMenu'
+          ? `[image ${o.width}x${o.height}x${o.depth}]`
+          : `[image ${o.url}]`,
+      ];
     }
     s.softkeys = this.softkeysFor(o.type, 'softkeys' in o ? o.softkeys : undefined);
     if (this.screen.kind !== 'Idle') this.stack.push(this.screen);
@@ -393,7 +543,15 @@ export class SimPhone {
 
   private builtin(kind: string, title: string, items: string[] = [], lines: string[] = []): void {
     if (this.screen.kind !== 'Idle') this.stack.push(this.screen);
-    this.screen = { kind, title, prompt: '', lines, items: items.map((n) => ({ name: n })), softkeys: this.softkeysFor('CiscoIPPhoneMenu'), selected: 0 };
+    this.screen = {
+      kind,
+      title,
+      prompt: '',
+      lines,
+      items: items.map((n) => ({ name: n })),
+      softkeys: this.softkeysFor('CiscoIPPhoneMenu'),
+      selected: 0,
+    };
   }
 
   private back(): void {
@@ -402,16 +560,22 @@ export class SimPhone {
 
   private refreshTimers(): void {
     const now = this.clock.now();
-    if (this.status && this.status.timer > 0 && now >= this.status.shownAt + this.status.timer * 1000) this.status = undefined;
+    if (this.status && this.status.timer > 0 && now >= this.status.shownAt + this.status.timer * 1000)
+      this.status = undefined;
     // A timed Display:Off/On ends: back to the default behaviour (display on).
-    if (this.display.until !== null && now >= this.display.until) this.display = { on: true, until: null, mode: 'default' };
+    if (this.display.until !== null && now >= this.display.until)
+      this.display = { on: true, until: null, mode: 'default' };
   }
 
   private view(): ScreenView {
     this.refreshTimers();
     const s = this.screen;
     const lines = [...s.lines];
-    if (s.input) s.input.fields.forEach((f, i) => lines.push(`${i === s.input!.focus ? '>' : ' '}${f.name}: ${f.flags.includes('P') ? '*'.repeat(f.value.length) : f.value}`));
+    for (const [i, f] of (s.input?.fields ?? []).entries()) {
+      lines.push(
+        `${i === s.input!.focus ? '>' : ' '}${f.name}: ${f.flags.includes('P') ? '*'.repeat(f.value.length) : f.value}`,
+      );
+    }
     return {
       displayOn: this.display.on,
       title: s.kind === 'Idle' ? `${this.dn}  ${this.profile.modelNumber}` : s.title,
@@ -421,7 +585,10 @@ export class SimPhone {
       selected: s.selected,
       softkeys: s.softkeys.sort((a, b) => a.position - b.position).map((k) => k.name),
       status: this.status ? { text: this.status.text } : undefined,
-      call: this.call.state === 'idle' ? undefined : `${this.call.state}${this.call.hold ? ' (hold)' : ''} ${this.call.number || this.call.digits}`,
+      call:
+        this.call.state === 'idle'
+          ? undefined
+          : `${this.call.state}${this.call.hold ? ' (hold)' : ''} ${this.call.number || this.call.digits}`,
     };
   }
 
@@ -445,7 +612,9 @@ export class SimPhone {
         input: this.screen.input ?? null,
         depth: this.stack.length,
       },
-      status: this.status ? { text: this.status.text, timer: this.status.timer, shownAt: this.status.shownAt } : null,
+      status: this.status
+        ? { text: this.status.text, timer: this.status.timer, shownAt: this.status.shownAt }
+        : null,
       display: this.display,
       call: this.call,
       history: this.history,
@@ -461,9 +630,21 @@ export class SimPhone {
       settings: this.settings,
       rtp: {
         rx: this.rtpRx ? { ...this.rtpRx.stats } : null,
-        tx: this.rtpTx ? { address: this.rtpTx.address, port: this.rtpTx.port, multicast: this.rtpTx.multicast, packets: this.rtpTx.sender.packets } : null,
+        tx: this.rtpTx
+          ? {
+              address: this.rtpTx.address,
+              port: this.rtpTx.port,
+              multicast: this.rtpTx.multicast,
+              packets: this.rtpTx.sender.packets,
+            }
+          : null,
       },
-      media: [...this.media.values()].map((m) => ({ id: m.id, ...m.spec, rx: m.rx ? { ...m.rx.stats } : null, txPackets: m.tx?.packets ?? null })),
+      media: [...this.media.values()].map((m) => ({
+        id: m.id,
+        ...m.spec,
+        rx: m.rx ? { ...m.rx.stats } : null,
+        txPackets: m.tx?.packets ?? null,
+      })),
       queued: this.queued,
       lastQueryString: this.lastQueryString,
       counters: this.counters,
@@ -519,7 +700,8 @@ export class SimPhone {
           return this.ok(uri);
         }
         const n = Number(a[1]);
-        if ((a[0] !== 'On' && a[0] !== 'Off') || a.length !== 2 || !Number.isInteger(n) || n < 0 || n > 1440) return this.invalid(uri);
+        if ((a[0] !== 'On' && a[0] !== 'Off') || a.length !== 2 || !Number.isInteger(n) || n < 0 || n > 1440)
+          return this.invalid(uri);
         const until = n === 0 ? null : this.clock.now() + n * 60_000;
         this.display = a[0] === 'Off' ? { on: false, until, mode: 'off' } : { on: true, until, mode: 'on' };
         return this.ok(uri);
@@ -535,7 +717,11 @@ export class SimPhone {
           case 'Services':
           case 'Messages':
           case 'Directories':
-            if (this.screen.kind === a[0] || this.stack.some((s) => s.kind === a[0]) || (a[0] === 'Services' && this.screen.kind.startsWith('CiscoIPPhone'))) {
+            if (
+              this.screen.kind === a[0] ||
+              this.stack.some((s) => s.kind === a[0]) ||
+              (a[0] === 'Services' && this.screen.kind.startsWith('CiscoIPPhone'))
+            ) {
               this.screen = idle();
               this.stack = [];
             }
@@ -548,7 +734,13 @@ export class SimPhone {
       case 'Dial': {
         if (!a[0] || !/^[0-9#*ABCD,]+$/.test(a[0])) return this.invalid(uri);
         this.endCall();
-        this.call = { state: 'connected', number: a[0], digits: '', hold: false, startedAt: this.clock.now() };
+        this.call = {
+          state: 'connected',
+          number: a[0],
+          digits: '',
+          hold: false,
+          startedAt: this.clock.now(),
+        };
         this.history.placed.push(a[0]);
         return this.ok(uri);
       }
@@ -598,9 +790,15 @@ export class SimPhone {
     } catch {
       return this.invalid(url);
     }
-    if (!/^127\./.test(target.hostname) && target.hostname !== 'localhost') return this.notFound(url, 'Host Not Found');
+    if (!/^127\./.test(target.hostname) && target.hostname !== 'localhost')
+      return this.notFound(url, 'Host Not Found');
     try {
-      const r = await httpRequest({ url: target.toString(), timeoutMs: this.opts.fetchTimeoutMs ?? 5000, maxResponseBytes: 64 * 1024, headers: this.clientHeaders() });
+      const r = await httpRequest({
+        url: target.toString(),
+        timeoutMs: this.opts.fetchTimeoutMs ?? 5000,
+        maxResponseBytes: 64 * 1024,
+        headers: this.clientHeaders(),
+      });
       if (r.status !== 200) {
         this.screen.prompt = `HTTP Error[${r.status === 404 ? 'File Not Found' : 8}]`;
         return this.notFound(url, 'HTTP connection failed');
@@ -616,7 +814,8 @@ export class SimPhone {
         for (const it of obj.items) await this.execute(it.url, it.priority ?? 0);
         return this.ok(url);
       }
-      if (obj.type === 'CiscoIPPhoneStatus' || obj.type === 'CiscoIPPhoneStatusFile') return this.notFound(url, 'Unsupported XML Object'); // push-only
+      if (obj.type === 'CiscoIPPhoneStatus' || obj.type === 'CiscoIPPhoneStatusFile')
+        return this.notFound(url, 'Unsupported XML Object'); // push-only
       this.show(obj, url);
       return this.ok(url);
     } catch {
@@ -642,37 +841,49 @@ export class SimPhone {
     this.keyLog.push(name);
     if (this.keyLog.length > 200) this.keyLog.shift();
     const s = this.screen;
-    let m: RegExpExecArray | null;
-    if ((m = /^KeyPad([0-9])$/.exec(name)) || name === 'KeyPadStar' || name === 'KeyPadPound') {
-      const d = m ? m[1]! : name === 'KeyPadStar' ? '*' : '#';
+    const pad = /^KeyPad([0-9])$/.exec(name);
+    if (pad || name === 'KeyPadStar' || name === 'KeyPadPound') {
+      const d = pad ? pad[1]! : name === 'KeyPadStar' ? '*' : '#';
       if (s.input) {
         const f = s.input.fields[s.input.focus];
         if (f) f.value += d;
       } else if (this.call.state === 'connected') this.call.digits += d;
       else {
-        if (this.call.state === 'idle') this.call = { state: 'dialing', number: '', digits: '', hold: false, startedAt: null };
+        if (this.call.state === 'idle')
+          this.call = { state: 'dialing', number: '', digits: '', hold: false, startedAt: null };
         this.call.digits += d;
       }
       return this.ok(uri);
     }
-    if ((m = /^Soft([0-9])$/.exec(name))) {
-      const sk = s.softkeys.find((k) => k.position === Number(m![1]));
+    const soft = /^Soft([0-9])$/.exec(name);
+    if (soft) {
+      const sk = s.softkeys.find((k) => k.position === Number(soft[1]));
       if (!sk) return this.ok(uri);
       return this.runSoftkeyUrl(sk.url, uri);
     }
-    if ((m = /^Line([0-9]+)$/.exec(name))) {
-      const n = Number(m[1]);
+    const line = /^Line([0-9]+)$/.exec(name);
+    if (line) {
+      const n = Number(line[1]);
       if (n < 1 || n > 120) return this.invalid(uri);
       this.line = n;
       return this.ok(uri);
     }
-    if ((m = /^(Feature|Session|FixedFeature)([0-9]+)$/.exec(name))) {
-      const n = Number(m[2]);
-      const max = m[1] === 'Feature' ? 120 : m[1] === 'Session' ? 6 : 3;
+    const feat = /^(Feature|Session|FixedFeature)([0-9]+)$/.exec(name);
+    if (feat) {
+      const n = Number(feat[2]);
+      const max = feat[1] === 'Feature' ? 120 : feat[1] === 'Session' ? 6 : 3;
       return n >= 1 && n <= max ? this.ok(uri) : this.invalid(uri);
     }
-    if ((m = /^Key_([0-9]|Asterisk|Period|NumberSign)$/.exec(name))) {
-      const ch = m[1] === 'Asterisk' ? '*' : m[1] === 'Period' ? '.' : m[1] === 'NumberSign' ? '#' : m[1]!;
+    const k8875 = /^Key_([0-9]|Asterisk|Period|NumberSign)$/.exec(name);
+    if (k8875) {
+      const ch =
+        k8875[1] === 'Asterisk'
+          ? '*'
+          : k8875[1] === 'Period'
+            ? '.'
+            : k8875[1] === 'NumberSign'
+              ? '#'
+              : k8875[1]!;
       if (this.settings.path.length === 0) return this.notFound(uri);
       this.settings.entry += ch;
       return this.ok(uri);
@@ -706,7 +917,12 @@ export class SimPhone {
         return this.ok(uri);
       case 'Directories':
       case 'Contacts':
-        this.builtin('Directories', 'Directories', ['Missed calls', 'Received calls', 'Placed calls', 'Corporate directory']);
+        this.builtin('Directories', 'Directories', [
+          'Missed calls',
+          'Received calls',
+          'Placed calls',
+          'Corporate directory',
+        ]);
         return this.ok(uri);
       case 'Messages':
         this.builtin('Messages', 'Messages', ['Voicemail']);
@@ -714,8 +930,13 @@ export class SimPhone {
       case 'Settings':
       case 'Applications':
       case 'AppMenu':
-        this.builtin('Applications', this.profile.series === '8875' ? 'Settings' : 'Applications', ['Network connection', 'Bluetooth', 'About this device']);
-        this.settings.path = this.profile.series === '8875' && name === 'Applications' ? ['applications'] : this.settings.path;
+        this.builtin('Applications', this.profile.series === '8875' ? 'Settings' : 'Applications', [
+          'Network connection',
+          'Bluetooth',
+          'About this device',
+        ]);
+        this.settings.path =
+          this.profile.series === '8875' && name === 'Applications' ? ['applications'] : this.settings.path;
         this.settings.entry = '';
         return this.ok(uri);
       case 'Info':
@@ -725,7 +946,8 @@ export class SimPhone {
       case 'NavOffhook':
       case 'Speaker':
       case 'Headset':
-        if (this.call.state === 'idle') this.call = { state: 'offhook', number: '', digits: '', hold: false, startedAt: null };
+        if (this.call.state === 'idle')
+          this.call = { state: 'offhook', number: '', digits: '', hold: false, startedAt: null };
         else if (name === 'Speaker' || name === 'Headset') this.endCall();
         return this.ok(uri);
       case 'Onhook':
@@ -777,11 +999,20 @@ export class SimPhone {
     const [, , host, port, path, cred, ...rest] = url.split(':');
     const data = rest.join(':');
     if (!host || !/^127\.|^localhost$/.test(host)) return;
-    const headers: Record<string, string> = { ...this.clientHeaders(), 'Content-Type': 'application/x-www-form-urlencoded' };
+    const headers: Record<string, string> = {
+      ...this.clientHeaders(),
+      'Content-Type': 'application/x-www-form-urlencoded',
+    };
     if (cred) headers.Authorization = `Basic ${cred}`;
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        const r = await httpRequest({ url: `http://${host}:${port}${path?.startsWith('/') ? path : `/${path}`}`, method: 'POST', body: data, headers, timeoutMs: 3000 });
+        const r = await httpRequest({
+          url: `http://${host}:${port}${path?.startsWith('/') ? path : `/${path}`}`,
+          method: 'POST',
+          body: data,
+          headers,
+          timeoutMs: 3000,
+        });
         if (r.status < 500) return;
       } catch {
         // The seed: Notify retries 3 times before failing.
@@ -821,11 +1052,22 @@ export class SimPhone {
         return this.ok(uri);
       case 'Submit': {
         if (!s.input) return this.notFound(uri);
-        const q = new URLSearchParams(s.input.fields.map((f): [string, string] => [f.param, f.value])).toString();
-        const target = s.input.method === 'post' ? s.input.url : `${s.input.url}${s.input.url.includes('?') ? '&' : '?'}${q}`;
+        const q = new URLSearchParams(
+          s.input.fields.map((f): [string, string] => [f.param, f.value]),
+        ).toString();
+        const target =
+          s.input.method === 'post'
+            ? s.input.url
+            : `${s.input.url}${s.input.url.includes('?') ? '&' : '?'}${q}`;
         if (s.input.method === 'post') {
           try {
-            await httpRequest({ url: target, method: 'POST', body: q, headers: { ...this.clientHeaders(), 'Content-Type': 'application/x-www-form-urlencoded' }, timeoutMs: 5000 });
+            await httpRequest({
+              url: target,
+              method: 'POST',
+              body: q,
+              headers: { ...this.clientHeaders(), 'Content-Type': 'application/x-www-form-urlencoded' },
+              timeoutMs: 5000,
+            });
           } catch {
             return this.notFound(uri, 'HTTP connection failed');
           }
@@ -844,7 +1086,9 @@ export class SimPhone {
         // Seed: Directory objects only.
         const e = s.entries?.[s.selected];
         if (!e) return this.notFound(uri);
-        return name === 'Dial' ? this.execute(`Dial:${e.telephone}`).then((r) => ({ ...r, url: uri })) : this.execute(`EditDial:${e.telephone}`).then((r) => ({ ...r, url: uri }));
+        return name === 'Dial'
+          ? this.execute(`Dial:${e.telephone}`).then((r) => ({ ...r, url: uri }))
+          : this.execute(`EditDial:${e.telephone}`).then((r) => ({ ...r, url: uri }));
       }
       default:
         return this.notFound(uri);
@@ -863,7 +1107,11 @@ export class SimPhone {
           const d = new Date(this.clock.now());
           const p2 = (n: number) => String(n).padStart(2, '0');
           const stamp = `${d.getUTCFullYear()}${p2(d.getUTCMonth() + 1)}${p2(d.getUTCDate())}-${p2(d.getUTCHours())}${p2(d.getUTCMinutes())}${p2(d.getUTCSeconds())}`;
-          this.prt = { state: 'generating', readyAt: this.clock.now() + (this.opts.prtDelayMs ?? 3000), file: `prt-${stamp}-${this.mac}.tar.gz` };
+          this.prt = {
+            state: 'generating',
+            readyAt: this.clock.now() + (this.opts.prtDelayMs ?? 3000),
+            file: `prt-${stamp}-${this.mac}.tar.gz`,
+          };
         }
         return this.ok(uri);
       case 'PRTStatus':
@@ -898,11 +1146,17 @@ export class SimPhone {
     const [ip, p, v, s] = a;
     const port = Number(p);
     if (!ip || !isIpv4(ip) || multicast !== isMulticast(ip)) return this.invalid(uri);
-    if (!Number.isInteger(port) || port < RTP_PORT_MIN || port > RTP_PORT_MAX || port % 2 !== 0) return this.invalid(uri);
+    if (!Number.isInteger(port) || port < RTP_PORT_MIN || port > RTP_PORT_MAX || port % 2 !== 0)
+      return this.invalid(uri);
     if (v !== undefined && v !== '' && !(Number(v) >= 0 && Number(v) <= 100)) return this.invalid(uri);
     if (s !== undefined && s !== '' && !['0', '1', '2'].includes(s)) return this.invalid(uri);
     await this.rtpRx?.close();
-    const rx = new RtpReceiver({ bindAddress: this.host, port, ...(multicast ? { group: ip } : { source: ip }), now: () => this.clock.now() });
+    const rx = new RtpReceiver({
+      bindAddress: this.host,
+      port,
+      ...(multicast ? { group: ip } : { source: ip }),
+      now: () => this.clock.now(),
+    });
     try {
       await rx.start();
     } catch {
@@ -923,7 +1177,8 @@ export class SimPhone {
     const [ip, p] = a;
     const port = Number(p);
     if (!ip || !isIpv4(ip) || multicast !== isMulticast(ip) || a.length !== 2) return this.invalid(uri);
-    if (!Number.isInteger(port) || port < RTP_PORT_MIN || port > RTP_PORT_MAX || port % 2 !== 0) return this.invalid(uri);
+    if (!Number.isInteger(port) || port < RTP_PORT_MIN || port > RTP_PORT_MAX || port % 2 !== 0)
+      return this.invalid(uri);
     if (!multicast && !/^127\./.test(ip)) return this.notFound(uri, 'UnavailableResource');
     await this.rtpTx?.sender.close();
     const sender = new RtpSender({ address: ip, port, bindAddress: this.host, multicast });
@@ -935,8 +1190,15 @@ export class SimPhone {
   private async app(uri: string, a: string[]): Promise<ResponseItem> {
     const [verb, pr, idleTimer, ...rest] = a;
     const id = rest.join(':');
-    if (!verb || !['RequestFocus', 'ReleaseFocus', 'Minimize', 'Close'].includes(verb)) return this.invalid(uri);
-    if (!['0', '1', '2'].includes(pr ?? '') || !(Number(idleTimer) >= 10 && Number(idleTimer) <= 86400) || id === '' || id.length > 64) return this.invalid(uri);
+    if (!verb || !['RequestFocus', 'ReleaseFocus', 'Minimize', 'Close'].includes(verb))
+      return this.invalid(uri);
+    if (
+      !['0', '1', '2'].includes(pr ?? '') ||
+      !(Number(idleTimer) >= 10 && Number(idleTimer) <= 86400) ||
+      id === '' ||
+      id.length > 64
+    )
+      return this.invalid(uri);
     const app = this.apps.get(id);
     if (!app) {
       if (verb !== 'RequestFocus') return this.notFound(uri, 'Unknown Application ID');
@@ -968,7 +1230,10 @@ export class SimPhone {
     return this.ok(uri);
   }
 
-  private async appEvent(appId: string, type: 'focusLost' | 'focusGained' | 'minimized' | 'closed'): Promise<void> {
+  private async appEvent(
+    appId: string,
+    type: 'focusLost' | 'focusGained' | 'minimized' | 'closed',
+  ): Promise<void> {
     if (!this.opts.appEventUrl) return;
     try {
       await httpRequest({
@@ -1016,21 +1281,35 @@ export class SimPhone {
 
   // ----------------------------------------------------------------------------------- RTP streaming API
 
-  private async startMedia(obj: Extract<CiscoObject, { type: 'startMedia' }>, res: http.ServerResponse): Promise<void> {
+  private async startMedia(
+    obj: Extract<CiscoObject, { type: 'startMedia' }>,
+    res: http.ServerResponse,
+  ): Promise<void> {
     const s = obj.stream;
     const err = (e: MediaErrorName) => this.sendXml(res, buildMediaError(e, this.profile.charset), 400);
-    if (s.type !== 'audio' || !['sendReceive', 'sendOnly', 'receiveOnly'].includes(s.mode)) return err('InvalidResource');
+    if (s.type !== 'audio' || !['sendReceive', 'sendOnly', 'receiveOnly'].includes(s.mode))
+      return err('InvalidResource');
     if (!isIpv4(s.address) || !(s.port >= 1 && s.port <= 65535)) return err('InvalidURL');
     if (this.media.size >= 2) return err('UnavailableResource');
     const id = randomBytes(3).toString('hex');
     const m: MediaStream = { id, spec: s };
     try {
       if (s.mode !== 'sendOnly') {
-        m.rx = new RtpReceiver({ bindAddress: this.host, port: s.port, ...(isMulticast(s.address) ? { group: s.address } : { source: s.address }), now: () => this.clock.now() });
+        m.rx = new RtpReceiver({
+          bindAddress: this.host,
+          port: s.port,
+          ...(isMulticast(s.address) ? { group: s.address } : { source: s.address }),
+          now: () => this.clock.now(),
+        });
         await m.rx.start();
       }
       if (s.mode !== 'receiveOnly') {
-        m.tx = new RtpSender({ address: s.address, port: s.port, bindAddress: this.host, multicast: isMulticast(s.address) });
+        m.tx = new RtpSender({
+          address: s.address,
+          port: s.port,
+          bindAddress: this.host,
+          multicast: isMulticast(s.address),
+        });
         await m.tx.start();
       }
     } catch {
@@ -1137,8 +1416,12 @@ export class SimPhone {
       }
       case 'DeviceLog': {
         if (n === undefined || !Number.isInteger(n) || n < 0 || n > 2) return undefined;
-        const lines: InfoFields = this.uriLog.slice(-20).map((u) => ['LogMessage', `${new Date(u.at).toISOString()} XSI ${u.uri} status=${u.status}`]);
-        return lines.length ? lines : [['LogMessage', `${new Date(this.clock.now()).toISOString()} log ${n} empty`]];
+        const lines: InfoFields = this.uriLog
+          .slice(-20)
+          .map((u) => ['LogMessage', `${new Date(u.at).toISOString()} XSI ${u.uri} status=${u.status}`]);
+        return lines.length
+          ? lines
+          : [['LogMessage', `${new Date(this.clock.now()).toISOString()} log ${n} empty`]];
       }
       case 'StreamingStatistics': {
         if (n === undefined || !Number.isInteger(n) || n < 1 || n > 3) return undefined;
@@ -1173,4 +1456,3 @@ export class SimPhone {
     return this.profile.charset === 'iso-8859-1' ? transliterateLatin1(s) : s;
   }
 }
-

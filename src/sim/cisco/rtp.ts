@@ -62,7 +62,15 @@ export function parseRtpHeader(b: Buffer): RtpHeader | undefined {
     len += 4 + b.readUInt16BE(len + 2) * 4;
   }
   if (b.length < len) return undefined;
-  return { version, payloadType: b[1]! & 0x7f, marker: (b[1]! & 0x80) !== 0, sequence: b.readUInt16BE(2), timestamp: b.readUInt32BE(4), ssrc: b.readUInt32BE(8), headerLength: len };
+  return {
+    version,
+    payloadType: b[1]! & 0x7f,
+    marker: (b[1]! & 0x80) !== 0,
+    sequence: b.readUInt16BE(2),
+    timestamp: b.readUInt32BE(4),
+    ssrc: b.readUInt32BE(8),
+    headerLength: len,
+  };
 }
 
 export interface RtpReceiveStats {
@@ -92,7 +100,13 @@ export class RtpReceiver {
   readonly stats: RtpReceiveStats;
 
   constructor(
-    private readonly opts: { bindAddress: string; port: number; group?: string; source?: string; now?: () => number },
+    private readonly opts: {
+      bindAddress: string;
+      port: number;
+      group?: string;
+      source?: string;
+      now?: () => number;
+    },
   ) {
     this.stats = {
       address: opts.group ?? opts.bindAddress,
@@ -125,7 +139,11 @@ export class RtpReceiver {
         sock.off('error', reject);
         sock.on('error', () => {});
         try {
-          if (this.opts.group) sock.addMembership(this.opts.group, this.opts.bindAddress.startsWith('127.') ? '127.0.0.1' : this.opts.bindAddress);
+          if (this.opts.group)
+            sock.addMembership(
+              this.opts.group,
+              this.opts.bindAddress.startsWith('127.') ? '127.0.0.1' : this.opts.bindAddress,
+            );
           resolve();
         } catch (e) {
           sock.close();
@@ -157,7 +175,16 @@ export class RtpReceiver {
     }
     this.lastSeq = h.sequence;
     const decode = h.payloadType === 0 ? ulawToLinear : h.payloadType === 8 ? alawToLinear : undefined;
-    s.codec = h.payloadType === 0 ? 'G.711 u-law' : h.payloadType === 8 ? 'G.711 A-law' : h.payloadType === 9 ? 'G.722' : h.payloadType === 18 ? 'G.729' : `PT ${h.payloadType}`;
+    s.codec =
+      h.payloadType === 0
+        ? 'G.711 u-law'
+        : h.payloadType === 8
+          ? 'G.711 A-law'
+          : h.payloadType === 9
+            ? 'G.722'
+            : h.payloadType === 18
+              ? 'G.729'
+              : `PT ${h.payloadType}`;
     if (decode) {
       for (let i = h.headerLength; i < msg.length; i++) {
         const v = decode(msg[i]!);
@@ -186,7 +213,9 @@ export class RtpSender {
   private readonly ssrc = Math.floor(Math.random() * 0xffffffff) >>> 0;
   packets = 0;
 
-  constructor(private readonly opts: { address: string; port: number; bindAddress: string; multicast: boolean }) {}
+  constructor(
+    private readonly opts: { address: string; port: number; bindAddress: string; multicast: boolean },
+  ) {}
 
   async start(): Promise<void> {
     const sock = dgram.createSocket('udp4');
@@ -194,7 +223,9 @@ export class RtpSender {
     sock.on('error', () => {});
     await new Promise<void>((resolve) => sock.bind(0, this.opts.bindAddress, () => resolve()));
     if (this.opts.multicast) {
-      sock.setMulticastInterface(this.opts.bindAddress.startsWith('127.') ? '127.0.0.1' : this.opts.bindAddress);
+      sock.setMulticastInterface(
+        this.opts.bindAddress.startsWith('127.') ? '127.0.0.1' : this.opts.bindAddress,
+      );
       sock.setMulticastLoopback(true);
       sock.setMulticastTTL(1);
     }
@@ -209,7 +240,8 @@ export class RtpSender {
     pkt.writeUInt16BE(this.seq & 0xffff, 2);
     pkt.writeUInt32BE(this.ts >>> 0, 4);
     pkt.writeUInt32BE(this.ssrc, 8);
-    for (let i = 0; i < 160; i++) pkt[12 + i] = linearToUlaw(8000 * Math.sin((2 * Math.PI * 440 * (this.ts + i)) / 8000));
+    for (let i = 0; i < 160; i++)
+      pkt[12 + i] = linearToUlaw(8000 * Math.sin((2 * Math.PI * 440 * (this.ts + i)) / 8000));
     this.seq++;
     this.ts += 160;
     this.packets++;

@@ -13,7 +13,9 @@ const FONT_HEX =
   '0003070800 2054547840 7F28444438 3844444428 384444287F 3854545418 00087E0902 18A4A49C78 7F08040478 00447D4000 2040403D00 7F10284400 00417F4000 7C04780478 7C08040478 3844444438 ' +
   'FC18242418 18242418FC 7C08040408 4854545424 04043F4424 3C4040207C 1C2040201C 3C4030403C 4428102844 4C9090907C 4464544C44 0008364100 0000770000 0041360800 0201020402';
 
-const GLYPHS: number[][] = FONT_HEX.split(' ').map((h) => [0, 2, 4, 6, 8].map((i) => Number.parseInt(h.slice(i, i + 2), 16)));
+const GLYPHS: number[][] = FONT_HEX.split(' ').map((h) =>
+  [0, 2, 4, 6, 8].map((i) => Number.parseInt(h.slice(i, i + 2), 16)),
+);
 
 export interface ScreenView {
   displayOn: boolean;
@@ -61,7 +63,8 @@ class Canvas {
       const code = ch.charCodeAt(0);
       const g = GLYPHS[code >= 32 && code <= 126 ? code - 32 : 31]!;
       for (let col = 0; col < 5; col++) {
-        for (let row = 0; row < 8; row++) if ((g[col]! >> row) & 1) this.fill(cx + col * scale, y + row * scale, scale, scale, c);
+        for (let row = 0; row < 8; row++)
+          if ((g[col]! >> row) & 1) this.fill(cx + col * scale, y + row * scale, scale, scale, c);
       }
       cx += 6 * scale;
     }
@@ -95,18 +98,19 @@ export function renderScreen(v: ScreenView, size: { width: number; height: numbe
     c.text(pad, y, line, sc, BLACK, width - 2 * pad);
     y += lh;
   }
-  v.items.forEach((it, i) => {
-    if (y + lh > bottom) return;
+  for (const [i, it] of v.items.entries()) {
+    if (y + lh > bottom) break;
     if (i === v.selected) c.fill(0, y - sc, width, lh, SEL);
     c.text(pad, y, `${i + 1} ${it}`, sc, BLACK, width - 2 * pad);
     y += lh;
-  });
+  }
   if (v.call) c.text(pad, bottom - lh, v.call, sc, BAR, width - 2 * pad);
   c.text(pad, height - 2 * (lh + pad), v.prompt, sc, BLACK, width - 2 * pad);
   const n = Math.max(1, v.softkeys.length);
   const w = Math.floor(width / n);
   c.fill(0, height - lh - 2 * pad, width, lh + 2 * pad, [230, 230, 230]);
-  v.softkeys.forEach((k, i) => c.text(i * w + pad, height - lh - pad, k, sc, BLACK, w - 2 * pad));
+  for (const [i, k] of v.softkeys.entries())
+    c.text(i * w + pad, height - lh - pad, k, sc, BLACK, w - 2 * pad);
   if (v.status) {
     const bw = Math.min(width - 4 * pad, 60 * sc * 6);
     const bx = Math.floor((width - bw) / 2);

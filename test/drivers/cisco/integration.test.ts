@@ -15,10 +15,15 @@ let t: TestHub;
 let fleet: Awaited<ReturnType<typeof startCiscoSim>>;
 const phone = (model: string): SimPhone => fleet.phones.find((p) => p.profile.id === model)!;
 const devId = (model: string) => `cisco-${model}`;
+// biome-ignore lint/suspicious/noExplicitAny: tests read the simulator's JSON state freely.
 type St = Record<string, any>;
 const st = (model: string): St => phone(model).state() as St;
 
-async function act(model: string, actionId: string, params: Record<string, unknown> = {}): Promise<{ status: number; body: ActionResult & { error?: { code: string; message: string } } }> {
+async function act(
+  model: string,
+  actionId: string,
+  params: Record<string, unknown> = {},
+): Promise<{ status: number; body: ActionResult & { error?: { code: string; message: string } } }> {
   return t.api('POST', `/api/devices/${devId(model)}/actions/${actionId}`, params);
 }
 
@@ -47,7 +52,13 @@ beforeAll(async () => {
       name: `Phone ${p.profile.id}`,
       address: p.address,
       groups: p.profile.id === '8845' ? ['security'] : [],
-      settings: { model: p.profile.id, username: 'pushuser', password: 's3cret!', deviceName: p.deviceName, extension: p.dn },
+      settings: {
+        model: p.profile.id,
+        username: 'pushuser',
+        password: 's3cret!',
+        deviceName: p.deviceName,
+        extension: p.dn,
+      },
     });
     expect(r.status).toBe(201);
   }
@@ -62,10 +73,20 @@ afterAll(async () => {
 const PREP: Record<string, () => Promise<void>> = {
   send_digits: async () => void (await act('8845', 'dial', { dialSequence: '1000' })),
   settings_menu_open: async () => void (await act('8875', 'key_applications')),
-  softkey_submit: async () => void (await act('8845', 'object_input', { url: `${t.url}/cisco/services/info`, items: [{ display_name: 'Name', query_string_param: 'name', default_value: 'SEP00CAFE000000' }] })),
-  softkey_backspace: async () => void (await act('8845', 'object_input', { url: `${t.url}/cisco/services/info`, items: [{ display_name: 'PIN', query_string_param: 'pin', default_value: '12', input_flags: 'NP' }] })),
-  softkey_dial: async () => void (await act('8845', 'object_directory', { entries: [{ name: 'Security desk', telephone: '2000' }] })),
-  softkey_editdial: async () => void (await act('8845', 'object_directory', { entries: [{ name: 'Security desk', telephone: '2000' }] })),
+  softkey_submit: async () =>
+    void (await act('8845', 'object_input', {
+      url: `${t.url}/cisco/services/info`,
+      items: [{ display_name: 'Name', query_string_param: 'name', default_value: 'SEP00CAFE000000' }],
+    })),
+  softkey_backspace: async () =>
+    void (await act('8845', 'object_input', {
+      url: `${t.url}/cisco/services/info`,
+      items: [{ display_name: 'PIN', query_string_param: 'pin', default_value: '12', input_flags: 'NP' }],
+    })),
+  softkey_dial: async () =>
+    void (await act('8845', 'object_directory', { entries: [{ name: 'Security desk', telephone: '2000' }] })),
+  softkey_editdial: async () =>
+    void (await act('8845', 'object_directory', { entries: [{ name: 'Security desk', telephone: '2000' }] })),
 };
 const OVERRIDE = (): Record<string, Record<string, unknown>> => ({
   push_execute: { priority: 0, uri: `${t.url}/cisco/services?name=${phone('8845').deviceName}` },
@@ -108,14 +129,19 @@ describe('every action and query of the spec against the simulator', () => {
       }
       if (a.id === 'softkey_submit') expect(st('8845').screen.text).toContain('Name: SEP00CAFE000000');
       if (a.id === 'softkey_backspace') expect(st('8845').screen.input.fields[0].value).toBe('1');
-      if (a.id === 'softkey_dial') expect(st('8845').call).toMatchObject({ state: 'connected', number: '2000' });
+      if (a.id === 'softkey_dial')
+        expect(st('8845').call).toMatchObject({ state: 'connected', number: '2000' });
     });
   }
 });
 
 describe('pushes change the simulated screen', () => {
   it('CiscoIPPhoneText via the /api/cisco shortcut, screenshot shows it', async () => {
-    const r = await t.api<ActionResult>('POST', `/api/cisco/${devId('8845')}/text`, { title: 'EMERGENCY', prompt: '911 call', text: 'Ext 2001 dialled 911\nBuilding A, floor 2' });
+    const r = await t.api<ActionResult>('POST', `/api/cisco/${devId('8845')}/text`, {
+      title: 'EMERGENCY',
+      prompt: '911 call',
+      text: 'Ext 2001 dialled 911\nBuilding A, floor 2',
+    });
     expect(r.body.ok).toBe(true);
     expect(r.body.data).toEqual({ items: [{ status: 0, data: 'Success', url: '' }] });
     const s = st('8845');
@@ -129,12 +155,15 @@ describe('pushes change the simulated screen', () => {
     expect([png.width, png.height]).toEqual([800, 480]);
     // The title bar is drawn and carries white glyph pixels on the bar colour.
     let white = 0;
-    for (let x = 0; x < 200; x++) for (let y = 0; y < 20; y++) if (png.data[(y * 800 + x) * 4] === 255) white++;
+    for (let x = 0; x < 200; x++)
+      for (let y = 0; y < 20; y++) if (png.data[(y * 800 + x) * 4] === 255) white++;
     expect(white).toBeGreaterThan(20);
   });
 
   it('Execute with keys navigates a pulled menu (services with x-CiscoIPPhone headers and #DEVICENAME#)', async () => {
-    const r = await t.api<ActionResult>('POST', `/api/cisco/${devId('8845')}/execute`, { uris: ['Key:Services'] });
+    const r = await t.api<ActionResult>('POST', `/api/cisco/${devId('8845')}/execute`, {
+      uris: ['Key:Services'],
+    });
     expect(r.body.ok).toBe(true);
     let s = st('8845');
     expect(s.screen.object).toBe('CiscoIPPhoneMenu');
@@ -145,7 +174,9 @@ describe('pushes change the simulated screen', () => {
     s = st('8845');
     expect(s.screen.object).toBe('CiscoIPPhoneDirectory');
     expect(s.screen.items.length).toBeGreaterThanOrEqual(6);
-    await t.api('POST', `/api/cisco/${devId('8845')}/execute`, { uris: ['SoftKey:Exit', 'Key:NavUp', 'Key:NavSelect'] });
+    await t.api('POST', `/api/cisco/${devId('8845')}/execute`, {
+      uris: ['SoftKey:Exit', 'Key:NavUp', 'Key:NavSelect'],
+    });
     s = st('8845');
     expect(s.screen.object).toBe('CiscoIPPhoneText');
     expect(s.screen.text).toContain('Model: CP-8845');
@@ -153,7 +184,11 @@ describe('pushes change the simulated screen', () => {
   });
 
   it('status window with timer, Init:AppStatus clears it; Display off/on', async () => {
-    await act('8845', 'object_status_file_push', { text: 'Lockdown', timer: 0, url: 'http://127.0.0.1/s.png' });
+    await act('8845', 'object_status_file_push', {
+      text: 'Lockdown',
+      timer: 0,
+      url: 'http://127.0.0.1/s.png',
+    });
     expect(st('8845').status.text).toBe('Lockdown');
     await act('8845', 'init_app_status');
     expect(st('8845').status).toBeNull();
@@ -195,17 +230,30 @@ describe('pushes change the simulated screen', () => {
 describe('credentials and model support', () => {
   it('the authentication URL answers exactly AUTHORIZED / UN-AUTHORIZED', async () => {
     const p = phone('8845');
-    const ok = await fetch(`${t.url}/cisco/authenticate?UserID=pushuser&Password=s3cret!&devicename=${p.deviceName}`);
+    const ok = await fetch(
+      `${t.url}/cisco/authenticate?UserID=pushuser&Password=s3cret!&devicename=${p.deviceName}`,
+    );
     expect(await ok.text()).toBe('AUTHORIZED');
-    const bad = await fetch(`${t.url}/cisco/authenticate`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `UserID=pushuser&Password=nope&devicename=${p.deviceName}` });
+    const bad = await fetch(`${t.url}/cisco/authenticate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `UserID=pushuser&Password=nope&devicename=${p.deviceName}`,
+    });
     expect(await bad.text()).toBe('UN-AUTHORIZED');
   });
 
   it('wrong credentials give CiscoIPPhoneError 4 with its meaning', async () => {
     const p = phone('8845');
-    await t.api('POST', '/api/devices', { id: 'cisco-wrong', kind: 'cisco', address: p.address, settings: { model: '8845', username: 'pushuser', password: 'wrong', deviceName: p.deviceName } });
+    await t.api('POST', '/api/devices', {
+      id: 'cisco-wrong',
+      kind: 'cisco',
+      address: p.address,
+      settings: { model: '8845', username: 'pushuser', password: 'wrong', deviceName: p.deviceName },
+    });
     const fails = st('8845').counters.authFailures;
-    const r = await t.api<ActionResult>('POST', '/api/devices/cisco-wrong/actions/object_text', { text: 'x' });
+    const r = await t.api<ActionResult>('POST', '/api/devices/cisco-wrong/actions/object_text', {
+      text: 'x',
+    });
     expect(r.body).toMatchObject({ ok: false, outcome: 'CISCO_ERROR_4' });
     expect(r.body.message).toContain('Authentication error');
     expect(st('8845').counters.authFailures).toBe(fails + 1);
@@ -229,7 +277,9 @@ describe('credentials and model support', () => {
       const before = st(model).counters.execute;
       const r = await act(model, id, params);
       expect(r.status, `${model} ${id}`).toBe(400);
-      expect(r.body.error?.code, `${model} ${id}`).toBe(id === 'object_input' ? 'CISCO_INPUT_POST_UNSUPPORTED' : 'CISCO_UNSUPPORTED_BY_MODEL');
+      expect(r.body.error?.code, `${model} ${id}`).toBe(
+        id === 'object_input' ? 'CISCO_INPUT_POST_UNSUPPORTED' : 'CISCO_UNSUPPORTED_BY_MODEL',
+      );
       if (id !== 'object_input') expect(r.body.error?.message).toContain(model);
       expect(st(model).counters.execute).toBe(before);
     }
@@ -244,16 +294,26 @@ describe('credentials and model support', () => {
 
 describe('macros on the generic runner', () => {
   it('generate_problem_report polls Device:PRTStatus until the PRT is generated (8821)', async () => {
-    const r = await t.api<{ ok: boolean; steps: Array<{ verb: string; attempts?: number }>; last: ActionResult }>('POST', `/api/devices/${devId('8821')}/macros/generate_problem_report`, {});
+    const r = await t.api<{
+      ok: boolean;
+      steps: Array<{ verb: string; attempts?: number }>;
+      last: ActionResult;
+    }>('POST', `/api/devices/${devId('8821')}/macros/generate_problem_report`, {});
     expect(r.status).toBe(200);
     expect(r.body.ok).toBe(true);
     expect(r.body.steps.map((s) => s.verb)).toEqual(['push', 'wait_for', 'poll']);
     expect(r.body.last.outcome).toBe('generated');
-    expect(JSON.stringify(r.body.last.data)).toMatch(/Generated PRT at https:\/\/127\.0\.0\.1\/FS\/prt-\d{8}-\d{6}-[0-9A-F]{12}\.tar\.gz/);
+    expect(JSON.stringify(r.body.last.data)).toMatch(
+      /Generated PRT at https:\/\/127\.0\.0\.1\/FS\/prt-\d{8}-\d{6}-[0-9A-F]{12}\.tar\.gz/,
+    );
   }, 20_000);
 
   it('set_tftp_server_address_8875 types the address into the settings menu', async () => {
-    const r = await t.api<{ ok: boolean; steps: unknown[] }>('POST', `/api/devices/${devId('8875')}/macros/set_tftp_server_address_8875`, {});
+    const r = await t.api<{ ok: boolean; steps: unknown[] }>(
+      'POST',
+      `/api/devices/${devId('8875')}/macros/set_tftp_server_address_8875`,
+      {},
+    );
     expect(r.body.ok).toBe(true);
     expect(r.body.steps).toHaveLength(17);
     expect(st('8875').settings.values.tftpserver1).toBe('1.00.7.34.1');
@@ -266,7 +326,8 @@ describe('RTP', () => {
   it('RTPMRx on 239.x receives and decodes real G.711 packets on 127.0.0.1', async () => {
     const group = '239.255.42.42';
     const port = 20600;
-    for (const m of ['8845', '8821']) expect((await act(m, 'rtp_mrx', { i: group, p: port, v: 60 })).body.ok).toBe(true);
+    for (const m of ['8845', '8821'])
+      expect((await act(m, 'rtp_mrx', { i: group, p: port, v: 60 })).body.ok).toBe(true);
     const sock = dgram.createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
     sock.setMulticastInterface('127.0.0.1');
@@ -278,13 +339,20 @@ describe('RTP', () => {
       pkt.writeUInt16BE(i, 2);
       pkt.writeUInt32BE(i * 160, 4);
       pkt.writeUInt32BE(0x1234, 8);
-      for (let k = 0; k < 160; k++) pkt[12 + k] = linearToUlaw(10000 * Math.sin((2 * Math.PI * 1000 * (i * 160 + k)) / 8000));
+      for (let k = 0; k < 160; k++)
+        pkt[12 + k] = linearToUlaw(10000 * Math.sin((2 * Math.PI * 1000 * (i * 160 + k)) / 8000));
       await new Promise<void>((r) => sock.send(pkt, port, group, () => r()));
     }
     sock.close();
     await until(() => st('8845').rtp.rx?.packets === 25 && st('8821').rtp.rx?.packets === 25);
     const rx = st('8845').rtp.rx;
-    expect(rx).toMatchObject({ multicast: true, codec: 'G.711 u-law', lost: 0, ssrc: 0x1234, samples: 25 * 160 });
+    expect(rx).toMatchObject({
+      multicast: true,
+      codec: 'G.711 u-law',
+      lost: 0,
+      ssrc: 0x1234,
+      samples: 25 * 160,
+    });
     expect(rx.peak).toBeGreaterThan(9000);
     const q = await act('8845', 'query_streaming_statistics_xml', { n: 1 });
     expect(q.body.data).toMatchObject({ rcvrPackets: 25, streamStatus: 'Active', rcvrCodec: 'G.711 u-law' });
@@ -302,15 +370,28 @@ describe('RTP', () => {
   });
 
   it('startMedia → mediaStream id; the user stopping it posts notifyMediaEvent → bus event', async () => {
-    const r = await act('8845', 'start_media', { codec: 'G.711', mode: 'receiveOnly', ip: '127.0.0.1', port: 20800 });
+    const r = await act('8845', 'start_media', {
+      codec: 'G.711',
+      mode: 'receiveOnly',
+      ip: '127.0.0.1',
+      port: 20800,
+    });
     expect(r.body.outcome).toBe('media_started');
     const id = (r.body.data as { streamId: string }).streamId;
     expect(id).toMatch(/^[0-9a-f]{6}$/);
     expect(await phone('8845').userStopsMedia(id)).toBe(true);
     await until(() => t.hub.bus.list({ filter: { types: ['cisco.media.stopped'] } }).length > 0);
     const ev = t.hub.bus.list({ filter: { types: ['cisco.media.stopped'] } }).at(-1)!;
-    expect(ev).toMatchObject({ source: devId('8845'), data: { streamId: id, origin: 'user', type: 'stopped' } });
-    const again = await act('8845', 'start_media', { codec: 'G.711', mode: 'receiveOnly', ip: '127.0.0.1', port: 20802 });
+    expect(ev).toMatchObject({
+      source: devId('8845'),
+      data: { streamId: id, origin: 'user', type: 'stopped' },
+    });
+    const again = await act('8845', 'start_media', {
+      codec: 'G.711',
+      mode: 'receiveOnly',
+      ip: '127.0.0.1',
+      port: 20802,
+    });
     const sid = (again.body.data as { streamId: string }).streamId;
     expect((await act('8845', 'stop_media', { streamId: sid })).body.ok).toBe(true);
   });
@@ -318,8 +399,16 @@ describe('RTP', () => {
   it('App URIs post notifyApplicationEvent → bus events', async () => {
     await act('8845', 'app_request_focus', { applicationId: 'Acme/Alerts' });
     await act('8845', 'app_minimize', { applicationId: 'Acme/Alerts' });
-    await until(() => t.hub.bus.list({ filter: { types: ['cisco.app.minimized'] } }).some((e) => e.data.appId === 'Acme/Alerts'));
-    expect(t.hub.bus.list({ filter: { types: ['cisco.app.focus_gained'] } }).some((e) => e.data.appId === 'Acme/Alerts')).toBe(true);
+    await until(() =>
+      t.hub.bus
+        .list({ filter: { types: ['cisco.app.minimized'] } })
+        .some((e) => e.data.appId === 'Acme/Alerts'),
+    );
+    expect(
+      t.hub.bus
+        .list({ filter: { types: ['cisco.app.focus_gained'] } })
+        .some((e) => e.data.appId === 'Acme/Alerts'),
+    ).toBe(true);
     const r = await act('8845', 'app_close', { applicationId: 'Unknown/App' });
     expect(r.body).toMatchObject({ ok: false, outcome: 'status_6' });
     expect(r.body.message).toContain('Unknown Application ID');
@@ -330,11 +419,21 @@ describe('queries', () => {
   it('DeviceInformationX → typed JSON; HTML twin → fields', async () => {
     const p = phone('8845');
     const x = await act('8845', 'query_device_information_xml');
-    expect(x.body.data).toMatchObject({ page: 'DeviceInformation', macAddress: p.mac, hostName: p.deviceName, modelNumber: 'CP-8845', phoneDN: p.dn, messageWaiting: false });
+    expect(x.body.data).toMatchObject({
+      page: 'DeviceInformation',
+      macAddress: p.mac,
+      hostName: p.deviceName,
+      modelNumber: 'CP-8845',
+      phoneDN: p.dn,
+      messageWaiting: false,
+    });
     const h = await act('8845', 'query_device_information');
     expect((h.body.data as { fields: Record<string, string> }).fields.HostName).toBe(p.deviceName);
     const caps = await act('8821', 'get_device_caps');
-    expect(caps.body.data).toMatchObject({ modelNumber: 'CP-8821', display: { width: 240, height: 320, isColor: true } });
+    expect(caps.body.data).toMatchObject({
+      modelNumber: 'CP-8821',
+      display: { width: 240, height: 320, isColor: true },
+    });
     const missing = await act('8845', 'query_port_information_xml', { n: 3 });
     expect(missing.body).toMatchObject({ ok: false, outcome: 'not_found' });
   });

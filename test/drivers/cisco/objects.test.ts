@@ -1,9 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SwitchboardError } from '../../../src/core/errors.js';
-import { encodePushBody, formEncodeBytes, parseFormBytes, transliterateLatin1 } from '../../../src/drivers/cisco/encoding.js';
+import {
+  encodePushBody,
+  formEncodeBytes,
+  parseFormBytes,
+  transliterateLatin1,
+} from '../../../src/drivers/cisco/encoding.js';
 import { modelProfile, uriUnsupportedReason } from '../../../src/drivers/cisco/models.js';
-import { buildErrorObject, buildObject, type CiscoObject, objectFromXml } from '../../../src/drivers/cisco/objects.js';
+import {
+  buildErrorObject,
+  buildObject,
+  type CiscoObject,
+  objectFromXml,
+} from '../../../src/drivers/cisco/objects.js';
 import {
   appUri,
   dialUri,
@@ -45,7 +55,10 @@ describe('XML object builders (golden, seed 003)', () => {
   });
 
   it('Latin-1 phones get an ISO-8859-1 declaration and transliterated text', () => {
-    const xml = buildObject({ type: 'CiscoIPPhoneText', text: 'Café – “Łódź” €5 …' }, { charset: 'iso-8859-1' });
+    const xml = buildObject(
+      { type: 'CiscoIPPhoneText', text: 'Café – “Łódź” €5 …' },
+      { charset: 'iso-8859-1' },
+    );
     expect(xml).toContain('encoding="ISO-8859-1"');
     expect(xml).toContain('<Text>Café - &quot;Lódz&quot; EUR5 ...</Text>');
     expect([...xml].every((c) => c.codePointAt(0)! <= 0xff)).toBe(true);
@@ -65,12 +78,54 @@ describe('XML object builders (golden, seed 003)', () => {
 
   it('builders and the simulator parser agree (round trip of every object type)', () => {
     const objs: CiscoObject[] = [
-      { type: 'CiscoIPPhoneMenu', title: 'M', prompt: 'p', items: [item(1), item(2)], softkeys: [{ name: 'Select', url: 'SoftKey:Select', position: 1 }] },
-      { type: 'CiscoIPPhoneInput', title: 'I', url: 'http://h/in', method: 'post', items: [{ displayName: 'PIN', queryStringParam: 'pin', defaultValue: '', inputFlags: 'NP' }] },
+      {
+        type: 'CiscoIPPhoneMenu',
+        title: 'M',
+        prompt: 'p',
+        items: [item(1), item(2)],
+        softkeys: [{ name: 'Select', url: 'SoftKey:Select', position: 1 }],
+      },
+      {
+        type: 'CiscoIPPhoneInput',
+        title: 'I',
+        url: 'http://h/in',
+        method: 'post',
+        items: [{ displayName: 'PIN', queryStringParam: 'pin', defaultValue: '', inputFlags: 'NP' }],
+      },
       { type: 'CiscoIPPhoneDirectory', title: 'D', entries: [{ name: 'A', telephone: '1000' }] },
-      { type: 'CiscoIPPhoneImage', title: 'Img', x: -1, y: -1, width: 8, height: 2, depth: 2, data: 'FFFF0000' },
-      { type: 'CiscoIPPhoneStatus', text: 'S', timer: 5, x: 0, y: 0, width: 4, height: 1, depth: 1, data: '0F' },
-      { type: 'startMedia', stream: { type: 'audio', codec: 'G.711', mode: 'receiveOnly', address: '127.0.0.1', port: 24000, onStopped: 'http://h/m', receiveVolume: 50 } },
+      {
+        type: 'CiscoIPPhoneImage',
+        title: 'Img',
+        x: -1,
+        y: -1,
+        width: 8,
+        height: 2,
+        depth: 2,
+        data: 'FFFF0000',
+      },
+      {
+        type: 'CiscoIPPhoneStatus',
+        text: 'S',
+        timer: 5,
+        x: 0,
+        y: 0,
+        width: 4,
+        height: 1,
+        depth: 1,
+        data: '0F',
+      },
+      {
+        type: 'startMedia',
+        stream: {
+          type: 'audio',
+          codec: 'G.711',
+          mode: 'receiveOnly',
+          address: '127.0.0.1',
+          port: 24000,
+          onStopped: 'http://h/m',
+          receiveVolume: 50,
+        },
+      },
       { type: 'stopMedia', id: 'abc123' },
       { type: 'getDeviceCaps' },
     ];
@@ -78,36 +133,180 @@ describe('XML object builders (golden, seed 003)', () => {
   });
 
   it('CiscoIPPhoneError', () => {
-    expect(buildErrorObject(4)).toBe('<?xml version="1.0" encoding="UTF-8"?>\n<CiscoIPPhoneError Number="4"/>\n');
+    expect(buildErrorObject(4)).toBe(
+      '<?xml version="1.0" encoding="UTF-8"?>\n<CiscoIPPhoneError Number="4"/>\n',
+    );
   });
 });
 
 describe('every limit of the seed has its own error code', () => {
   const cases: Array<[string, () => unknown]> = [
-    ['CISCO_TOO_MANY_EXECUTE_ITEMS', () => buildObject({ type: 'CiscoIPPhoneExecute', items: [1, 2, 3, 4].map(() => ({ url: 'Key:Services' })) })],
-    ['CISCO_TOO_MANY_HTTP_URLS', () => buildObject({ type: 'CiscoIPPhoneExecute', items: [{ url: 'http://a/1' }, { url: 'https://a/2' }] })],
+    [
+      'CISCO_TOO_MANY_EXECUTE_ITEMS',
+      () =>
+        buildObject({
+          type: 'CiscoIPPhoneExecute',
+          items: [1, 2, 3, 4].map(() => ({ url: 'Key:Services' })),
+        }),
+    ],
+    [
+      'CISCO_TOO_MANY_HTTP_URLS',
+      () =>
+        buildObject({ type: 'CiscoIPPhoneExecute', items: [{ url: 'http://a/1' }, { url: 'https://a/2' }] }),
+    ],
     ['CISCO_EXECUTE_EMPTY', () => buildObject({ type: 'CiscoIPPhoneExecute', items: [] })],
-    ['CISCO_NOTIFY_IN_EXECUTE', () => buildObject({ type: 'CiscoIPPhoneExecute', items: [{ url: 'Notify:http:h:80:p::' }] })],
-    ['CISCO_TOO_MANY_MENU_ITEMS', () => buildObject({ type: 'CiscoIPPhoneMenu', items: Array.from({ length: 101 }, (_, i) => item(i)) })],
-    ['CISCO_NAME_TOO_LONG', () => buildObject({ type: 'CiscoIPPhoneMenu', items: [{ name: 'x'.repeat(65) }] })],
-    ['CISCO_TOO_MANY_INPUT_ITEMS', () => buildObject({ type: 'CiscoIPPhoneInput', url: 'http://h', items: Array.from({ length: 6 }, (_, i) => ({ displayName: `d${i}`, queryStringParam: `q${i}` })) })],
-    ['CISCO_INPUT_FLAGS_INVALID', () => buildObject({ type: 'CiscoIPPhoneInput', url: 'http://h', items: [{ displayName: 'd', queryStringParam: 'q', inputFlags: 'X' }] })],
-    ['CISCO_INPUT_POST_UNSUPPORTED', () => buildObject({ type: 'CiscoIPPhoneInput', url: 'http://h', method: 'post', items: [] }, { inputPost: false })],
-    ['CISCO_TOO_MANY_DIRECTORY_ENTRIES', () => buildObject({ type: 'CiscoIPPhoneDirectory', entries: Array.from({ length: 33 }, (_, i) => ({ name: `n${i}`, telephone: '1' })) })],
-    ['CISCO_DIAL_STRING_INVALID', () => buildObject({ type: 'CiscoIPPhoneDirectory', entries: [{ name: 'n', telephone: '12x' }] })],
-    ['CISCO_ICON_TOO_LARGE', () => buildObject({ type: 'CiscoIPPhoneIconMenu', items: [], icons: [{ index: 0, width: 17, height: 10, depth: 1, data: '00' }] })],
-    ['CISCO_ICON_TOO_LARGE', () => buildObject({ type: 'CiscoIPPhoneIconFileMenu', items: [], icons: [{ index: 0, width: 18, height: 19, url: 'http://h/i.png' }] })],
-    ['CISCO_TOO_MANY_ICON_MENU_ITEMS', () => buildObject({ type: 'CiscoIPPhoneIconMenu', items: Array.from({ length: 33 }, (_, i) => item(i)), icons: [] })],
-    ['CISCO_ICON_INDEX_INVALID', () => buildObject({ type: 'CiscoIPPhoneIconFileMenu', items: [{ name: 'a', iconIndex: 10 }], icons: [] })],
-    ['CISCO_IMAGE_DEPTH_INVALID', () => buildObject({ type: 'CiscoIPPhoneImage', width: 1, height: 1, depth: 3, data: '00' })],
-    ['CISCO_IMAGE_DATA_LENGTH', () => buildObject({ type: 'CiscoIPPhoneImage', width: 8, height: 2, depth: 2, data: 'FF' })],
-    ['CISCO_IMAGE_DATA_INVALID', () => buildObject({ type: 'CiscoIPPhoneImage', width: 4, height: 1, depth: 2, data: 'ZZ' })],
-    ['CISCO_TOO_MANY_GRAPHIC_MENU_ITEMS', () => buildObject({ type: 'CiscoIPPhoneGraphicMenu', width: 4, height: 1, depth: 2, data: '00', items: Array.from({ length: 13 }, (_, i) => item(i)) })],
-    ['CISCO_URLDOWN_HTTP', () => buildObject({ type: 'CiscoIPPhoneText', text: 't', softkeys: [{ name: 'x', url: 'SoftKey:Exit', urlDown: 'http://h/x' }] })],
-    ['CISCO_TOO_MANY_SOFTKEYS', () => buildObject({ type: 'CiscoIPPhoneText', text: 't', softkeys: Array.from({ length: 9 }, (_, i) => ({ name: `k${i}`, url: 'SoftKey:Exit' })) })],
-    ['CISCO_STATUS_TEXT_TOO_LONG', () => buildObject({ type: 'CiscoIPPhoneStatusFile', text: 'x'.repeat(65), timer: 0, url: 'http://h/s.png' })],
-    ['CISCO_CODEC_INVALID', () => buildObject({ type: 'startMedia', stream: { type: 'audio', codec: 'G.723' as 'G.711', mode: 'receiveOnly', address: '1.2.3.4', port: 2 } })],
-    ['CISCO_POST_TOO_LARGE', () => encodePushBody(buildObject({ type: 'CiscoIPPhoneText', text: 'x'.repeat(41_000) }), 'utf-8')],
+    [
+      'CISCO_NOTIFY_IN_EXECUTE',
+      () => buildObject({ type: 'CiscoIPPhoneExecute', items: [{ url: 'Notify:http:h:80:p::' }] }),
+    ],
+    [
+      'CISCO_TOO_MANY_MENU_ITEMS',
+      () => buildObject({ type: 'CiscoIPPhoneMenu', items: Array.from({ length: 101 }, (_, i) => item(i)) }),
+    ],
+    [
+      'CISCO_NAME_TOO_LONG',
+      () => buildObject({ type: 'CiscoIPPhoneMenu', items: [{ name: 'x'.repeat(65) }] }),
+    ],
+    [
+      'CISCO_TOO_MANY_INPUT_ITEMS',
+      () =>
+        buildObject({
+          type: 'CiscoIPPhoneInput',
+          url: 'http://h',
+          items: Array.from({ length: 6 }, (_, i) => ({ displayName: `d${i}`, queryStringParam: `q${i}` })),
+        }),
+    ],
+    [
+      'CISCO_INPUT_FLAGS_INVALID',
+      () =>
+        buildObject({
+          type: 'CiscoIPPhoneInput',
+          url: 'http://h',
+          items: [{ displayName: 'd', queryStringParam: 'q', inputFlags: 'X' }],
+        }),
+    ],
+    [
+      'CISCO_INPUT_POST_UNSUPPORTED',
+      () =>
+        buildObject(
+          { type: 'CiscoIPPhoneInput', url: 'http://h', method: 'post', items: [] },
+          { inputPost: false },
+        ),
+    ],
+    [
+      'CISCO_TOO_MANY_DIRECTORY_ENTRIES',
+      () =>
+        buildObject({
+          type: 'CiscoIPPhoneDirectory',
+          entries: Array.from({ length: 33 }, (_, i) => ({ name: `n${i}`, telephone: '1' })),
+        }),
+    ],
+    [
+      'CISCO_DIAL_STRING_INVALID',
+      () => buildObject({ type: 'CiscoIPPhoneDirectory', entries: [{ name: 'n', telephone: '12x' }] }),
+    ],
+    [
+      'CISCO_ICON_TOO_LARGE',
+      () =>
+        buildObject({
+          type: 'CiscoIPPhoneIconMenu',
+          items: [],
+          icons: [{ index: 0, width: 17, height: 10, depth: 1, data: '00' }],
+        }),
+    ],
+    [
+      'CISCO_ICON_TOO_LARGE',
+      () =>
+        buildObject({
+          type: 'CiscoIPPhoneIconFileMenu',
+          items: [],
+          icons: [{ index: 0, width: 18, height: 19, url: 'http://h/i.png' }],
+        }),
+    ],
+    [
+      'CISCO_TOO_MANY_ICON_MENU_ITEMS',
+      () =>
+        buildObject({
+          type: 'CiscoIPPhoneIconMenu',
+          items: Array.from({ length: 33 }, (_, i) => item(i)),
+          icons: [],
+        }),
+    ],
+    [
+      'CISCO_ICON_INDEX_INVALID',
+      () =>
+        buildObject({ type: 'CiscoIPPhoneIconFileMenu', items: [{ name: 'a', iconIndex: 10 }], icons: [] }),
+    ],
+    [
+      'CISCO_IMAGE_DEPTH_INVALID',
+      () => buildObject({ type: 'CiscoIPPhoneImage', width: 1, height: 1, depth: 3, data: '00' }),
+    ],
+    [
+      'CISCO_IMAGE_DATA_LENGTH',
+      () => buildObject({ type: 'CiscoIPPhoneImage', width: 8, height: 2, depth: 2, data: 'FF' }),
+    ],
+    [
+      'CISCO_IMAGE_DATA_INVALID',
+      () => buildObject({ type: 'CiscoIPPhoneImage', width: 4, height: 1, depth: 2, data: 'ZZ' }),
+    ],
+    [
+      'CISCO_TOO_MANY_GRAPHIC_MENU_ITEMS',
+      () =>
+        buildObject({
+          type: 'CiscoIPPhoneGraphicMenu',
+          width: 4,
+          height: 1,
+          depth: 2,
+          data: '00',
+          items: Array.from({ length: 13 }, (_, i) => item(i)),
+        }),
+    ],
+    [
+      'CISCO_URLDOWN_HTTP',
+      () =>
+        buildObject({
+          type: 'CiscoIPPhoneText',
+          text: 't',
+          softkeys: [{ name: 'x', url: 'SoftKey:Exit', urlDown: 'http://h/x' }],
+        }),
+    ],
+    [
+      'CISCO_TOO_MANY_SOFTKEYS',
+      () =>
+        buildObject({
+          type: 'CiscoIPPhoneText',
+          text: 't',
+          softkeys: Array.from({ length: 9 }, (_, i) => ({ name: `k${i}`, url: 'SoftKey:Exit' })),
+        }),
+    ],
+    [
+      'CISCO_STATUS_TEXT_TOO_LONG',
+      () =>
+        buildObject({
+          type: 'CiscoIPPhoneStatusFile',
+          text: 'x'.repeat(65),
+          timer: 0,
+          url: 'http://h/s.png',
+        }),
+    ],
+    [
+      'CISCO_CODEC_INVALID',
+      () =>
+        buildObject({
+          type: 'startMedia',
+          stream: {
+            type: 'audio',
+            codec: 'G.723' as 'G.711',
+            mode: 'receiveOnly',
+            address: '1.2.3.4',
+            port: 2,
+          },
+        }),
+    ],
+    [
+      'CISCO_POST_TOO_LARGE',
+      () => encodePushBody(buildObject({ type: 'CiscoIPPhoneText', text: 'x'.repeat(41_000) }), 'utf-8'),
+    ],
     ['CISCO_RTP_PORT_INVALID', () => rtpReceiveUri(false, { i: '10.0.0.1', p: 20481 })],
     ['CISCO_RTP_PORT_INVALID', () => rtpSendUri(false, { i: '10.0.0.1', p: 20478 })],
     ['CISCO_RTP_PORT_INVALID', () => rtpSendUri(true, { i: '239.0.0.1', p: 32770 })],
@@ -140,16 +339,36 @@ describe('every limit of the seed has its own error code', () => {
     expect(displayUri('Off', 0)).toBe('Display:Off:0');
     expect(displayUri('On', 1440)).toBe('Display:On:1440');
     expect(dialUri({ dialSequence: '9,1#*ABCD' })).toBe('Dial:9,1#*ABCD');
-    expect(appUri('RequestFocus', { applicationId: 'x'.repeat(64), idleTimer: 86400, priority: 2 })).toBe(`App:RequestFocus:2:86400:${'x'.repeat(64)}`);
-    expect(buildObject({ type: 'CiscoIPPhoneMenu', items: Array.from({ length: 100 }, (_, i) => ({ name: 'x'.repeat(64), url: `http://h/${i}` })) })).toContain('<MenuItem>');
-    expect(buildObject({ type: 'CiscoIPPhoneExecute', items: [{ url: 'http://h/1', priority: 1 }, { url: 'Play:chime.raw' }, { url: 'Key:Services' }] })).toContain('Play:chime.raw');
+    expect(appUri('RequestFocus', { applicationId: 'x'.repeat(64), idleTimer: 86400, priority: 2 })).toBe(
+      `App:RequestFocus:2:86400:${'x'.repeat(64)}`,
+    );
+    expect(
+      buildObject({
+        type: 'CiscoIPPhoneMenu',
+        items: Array.from({ length: 100 }, (_, i) => ({ name: 'x'.repeat(64), url: `http://h/${i}` })),
+      }),
+    ).toContain('<MenuItem>');
+    expect(
+      buildObject({
+        type: 'CiscoIPPhoneExecute',
+        items: [{ url: 'http://h/1', priority: 1 }, { url: 'Play:chime.raw' }, { url: 'Key:Services' }],
+      }),
+    ).toContain('Play:chime.raw');
   });
 });
 
 describe('model profiles', () => {
   it('Multiplatform phones refuse the URI families the seed lists', () => {
     const mpp = modelProfile('8845-mpp')!;
-    for (const u of ['Display:Default', 'Notify:http:h:1:p::', 'SendDigits:1:1::', 'App:Close:0:60:a', 'QueryStringParam:a', 'RTPRx:1.2.3.4:20480', 'RTPMRx:239.1.1.1:20480']) {
+    for (const u of [
+      'Display:Default',
+      'Notify:http:h:1:p::',
+      'SendDigits:1:1::',
+      'App:Close:0:60:a',
+      'QueryStringParam:a',
+      'RTPRx:1.2.3.4:20480',
+      'RTPMRx:239.1.1.1:20480',
+    ]) {
       expect(uriUnsupportedReason(mpp, u), u).toMatch(/not supported on model 8845-mpp/);
     }
     expect(uriUnsupportedReason(mpp, 'Key:Services')).toBeUndefined();
@@ -170,14 +389,25 @@ describe('model profiles', () => {
 describe('fuzzing', () => {
   it('readXml/objectFromXml never crash: typed error or a value', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 300 }), fc.constantFrom('<CiscoIPPhoneText><Text>a</Text>', '<a><b></a>', '<!DOCTYPE x [<!ENTITY e "x">]><a>&e;</a>', `${'<a>'.repeat(100)}`)), (s) => {
-        try {
-          const root = readXml(s);
-          objectFromXml(root);
-        } catch (e) {
-          expect(e).toBeInstanceOf(SwitchboardError);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 300 }),
+          fc.constantFrom(
+            '<CiscoIPPhoneText><Text>a</Text>',
+            '<a><b></a>',
+            '<!DOCTYPE x [<!ENTITY e "x">]><a>&e;</a>',
+            `${'<a>'.repeat(100)}`,
+          ),
+        ),
+        (s) => {
+          try {
+            const root = readXml(s);
+            objectFromXml(root);
+          } catch (e) {
+            expect(e).toBeInstanceOf(SwitchboardError);
+          }
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -195,11 +425,19 @@ describe('fuzzing', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), (a) => {
         const b = Buffer.from(a);
-        expect(parseFormBytes(`XML=${formEncodeBytes(b)}`).get('XML')!.equals(b)).toBe(true);
+        expect(
+          parseFormBytes(`XML=${formEncodeBytes(b)}`)
+            .get('XML')!
+            .equals(b),
+        ).toBe(true);
       }),
     );
   });
   it('transliteration always yields Latin-1', () => {
-    fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 50 }), (s) => [...transliterateLatin1(s)].every((c) => c.codePointAt(0)! <= 0xff)));
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 50 }), (s) =>
+        [...transliterateLatin1(s)].every((c) => c.codePointAt(0)! <= 0xff),
+      ),
+    );
   });
 });

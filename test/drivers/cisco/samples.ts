@@ -3,14 +3,43 @@ export const SAMPLE_PARAMS: Record<string, Record<string, unknown>> = {
   push_execute: { priority: 1, uri: 'http://10.0.0.5/alert.xml' },
   object_menu: { title: 'T', prompt: 'P', items: [{ name: 'N', url: 'http://x/y' }] },
   object_text: { prompt: 'P', text: 'Hello' },
-  object_input: { title: 'T', url: 'http://x/in', method: 'post', items: [{ display_name: 'D', query_string_param: 'q', default_value: 'v', input_flags: 'A' }] },
+  object_input: {
+    title: 'T',
+    url: 'http://x/in',
+    method: 'post',
+    items: [{ display_name: 'D', query_string_param: 'q', default_value: 'v', input_flags: 'A' }],
+  },
   object_directory: { title: 'T', entries: [{ name: 'Alice', telephone: '1000' }] },
   object_image: { title: 'T', location_x: -1, location_y: -1, width: 4, height: 2, depth: 2, data: 'FF00' },
   object_image_file: { title: 'T', location_x: 0, location_y: 0, url: 'http://x/i.png' },
-  object_graphic_menu: { window_mode: 'Normal', title: 'T', prompt: 'P', width: 4, height: 2, depth: 1, data: '0F0F', items: [{ name: 'N', url: 'http://x/1' }] },
-  object_graphic_file_menu: { window_mode: 'Wide', title: 'T', prompt: 'P', url: 'http://x/m.png', items: [{ name: 'N', url: 'http://x/1', touch_area: { x1: 0, y1: 0, x2: 10, y2: 10 } }] },
-  object_icon_menu: { title: 'T', items: [{ name: 'N', url: 'http://x/1', icon_index: 0 }], icons: [{ index: 0, width: 4, height: 2, depth: 2, data: 'AAAA' }], softkeys: [{ name: 'Select', url: 'SoftKey:Select', position: 1 }] },
-  object_icon_file_menu: { title: 'T', items: [{ name: 'N', url: 'http://x/1', icon_index: 1 }], icons: [{ index: 1, url: 'Resource:Icon.Connected' }] },
+  object_graphic_menu: {
+    window_mode: 'Normal',
+    title: 'T',
+    prompt: 'P',
+    width: 4,
+    height: 2,
+    depth: 1,
+    data: '0F0F',
+    items: [{ name: 'N', url: 'http://x/1' }],
+  },
+  object_graphic_file_menu: {
+    window_mode: 'Wide',
+    title: 'T',
+    prompt: 'P',
+    url: 'http://x/m.png',
+    items: [{ name: 'N', url: 'http://x/1', touch_area: { x1: 0, y1: 0, x2: 10, y2: 10 } }],
+  },
+  object_icon_menu: {
+    title: 'T',
+    items: [{ name: 'N', url: 'http://x/1', icon_index: 0 }],
+    icons: [{ index: 0, width: 4, height: 2, depth: 2, data: 'AAAA' }],
+    softkeys: [{ name: 'Select', url: 'SoftKey:Select', position: 1 }],
+  },
+  object_icon_file_menu: {
+    title: 'T',
+    items: [{ name: 'N', url: 'http://x/1', icon_index: 1 }],
+    icons: [{ index: 1, url: 'Resource:Icon.Connected' }],
+  },
   object_status_push: { text: 'Alert', timer: 30, width: 4, height: 1, depth: 2, data: 'AA' },
   object_status_file_push: { text: 'Alert', timer: 30, url: 'http://x/s.png' },
   object_error: { number: 4 },
@@ -30,13 +59,28 @@ export const SAMPLE_PARAMS: Record<string, Record<string, unknown>> = {
   rtp_tx_start: { i: '10.0.0.9', p: 20482 },
   rtp_mrx: { i: '239.1.1.1', p: 32768, v: 100, s: 0 },
   rtp_mtx: { i: '239.1.1.1', p: 24000 },
-  start_media: { type: 'audio', codec: 'G.722', mode: 'receiveOnly', ip: '10.0.0.9', port: 24000, notifyURI: 'http://hub/cisco/events/media', volume: 80 },
+  start_media: {
+    type: 'audio',
+    codec: 'G.722',
+    mode: 'receiveOnly',
+    ip: '10.0.0.9',
+    port: 24000,
+    notifyURI: 'http://hub/cisco/events/media',
+    volume: 80,
+  },
   stop_media: { streamId: 'abc123' },
   app_request_focus: { priority: 0, idleTimer: 60, applicationId: 'Acme/App' },
   app_release_focus: { priority: 1, idleTimer: 10, applicationId: 'Acme/App' },
   app_minimize: { priority: 2, idleTimer: 86400, applicationId: 'Acme/App' },
   app_close: { priority: 0, idleTimer: 120, applicationId: 'Acme/App' },
-  notify: { protocol: 'http', host: '10.0.0.2', port: 8080, path: '/cisco/notify', credentials: 'dXNlcjpwYXNz', data: 'alert=1' },
+  notify: {
+    protocol: 'http',
+    host: '10.0.0.2',
+    port: 8080,
+    path: '/cisco/notify',
+    credentials: 'dXNlcjpwYXNz',
+    data: 'alert=1',
+  },
   query_string_param: { data: 'x=1' },
   settings_menu_open: { menuname: 'Network settings' },
   settings_key_digit: { n: 4 },
@@ -52,7 +96,8 @@ export const SAMPLE_PARAMS: Record<string, Record<string, unknown>> = {
 
 /** The model whose profile supports an action (most run on the 8845). */
 export function modelFor(id: string): string {
-  if (['key_offhook', 'key_onhook', 'key_ptt', 'device_generate_prt', 'device_prt_status'].includes(id)) return '8821';
+  if (['key_offhook', 'key_onhook', 'key_ptt', 'device_generate_prt', 'device_prt_status'].includes(id))
+    return '8821';
   if (id.startsWith('settings_')) return '8875';
   if (id === 'key_fixed_feature') return '9841';
   return '8845';
@@ -68,4 +113,3 @@ export function skeleton(xml: string): string {
     .replace(/>([^<]+)</g, '>...<')
     .trim();
 }
-

@@ -22,19 +22,26 @@ export function readSeedActions(): SeedEntry[] {
     block = undefined;
   };
   for (const line of body) {
-    if (block && (line.startsWith('# =====') || line.startsWith('- id: ') || /^(params:|notes:|- name:)/.test(line))) endBlock();
+    if (
+      block &&
+      (line.startsWith('# =====') || line.startsWith('- id: ') || /^(params:|notes:|- name:)/.test(line))
+    )
+      endBlock();
     if (block) {
       block.push(line);
       continue;
     }
-    let m: RegExpExecArray | null;
-    if ((m = /^- id: (.*)$/.exec(line))) {
-      cur = { id: m[1]!, label: '', kind: '', command: '' };
+    const id = /^- id: (.*)$/.exec(line);
+    const label = /^label: (.*)$/.exec(line);
+    const kind = /^kind: (.*)$/.exec(line);
+    const command = /^command: (.*)$/.exec(line);
+    if (id) {
+      cur = { id: id[1]!, label: '', kind: '', command: '' };
       out.push(cur);
-    } else if (cur && (m = /^label: (.*)$/.exec(line))) cur.label = unq(m[1]!);
-    else if (cur && (m = /^kind: (.*)$/.exec(line))) cur.kind = m[1]!;
+    } else if (cur && label) cur.label = unq(label[1]!);
+    else if (cur && kind) cur.kind = kind[1]!;
     else if (cur && line === 'command: |') block = [];
-    else if (cur && (m = /^command: (.*)$/.exec(line))) cur.command = unq(m[1]!);
+    else if (cur && command) cur.command = unq(command[1]!);
   }
   endBlock();
   return out;

@@ -7,8 +7,10 @@ import { ciscoSpec } from '../../../src/drivers/cisco/spec.js';
 import { modelFor, SAMPLE_PARAMS, skeleton } from './samples.js';
 import { readSeedActions } from './seed.js';
 
-const names = (xml: string) => new Set([...xml.matchAll(/<([A-Za-z][A-Za-z0-9]*)|\s([A-Za-z][A-Za-z0-9]*)="/g)].map((m) => m[1] ?? m[2]));
-const boolsAsBits = (p: Record<string, unknown>) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, typeof v === 'boolean' ? (v ? 1 : 0) : v]));
+const names = (xml: string) =>
+  new Set([...xml.matchAll(/<([A-Za-z][A-Za-z0-9]*)|\s([A-Za-z][A-Za-z0-9]*)="/g)].map((m) => m[1] ?? m[2]));
+const boolsAsBits = (p: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(p).map(([k, v]) => [k, typeof v === 'boolean' ? (v ? 1 : 0) : v]));
 
 describe('specs/cisco.yaml covers seed 003', () => {
   const spec = ciscoSpec();
@@ -25,34 +27,37 @@ describe('specs/cisco.yaml covers seed 003', () => {
     }
   });
 
-  it.each(readSeedActions().map((s) => [s.id, s] as const))('%s is implemented and produces the seed command text', (id, s) => {
-    const action = spec.actions.find((a) => a.id === id)!;
-    const params = validateParams(action, SAMPLE_PARAMS[id] ?? {});
-    const profile = modelProfile(modelFor(id))!;
-    const plan = planAction(action, params, { profile });
-    const expected = renderCommand(s.command, boolsAsBits(params));
-    switch (plan.kind) {
-      case 'uri':
-        expect(plan.uri).toBe(expected);
-        break;
-      case 'render':
-        if (id === 'object_error') expect(skeleton(plan.text)).toBe(skeleton(s.command));
-        else expect(plan.text).toBe(expected);
-        break;
-      case 'get':
-        expect(`GET ${plan.path}`).toBe(expected);
-        break;
-      case 'object': {
-        const xml = buildObject(plan.object, { charset: profile.charset, inputPost: profile.inputPost });
-        if (id === 'object_icon_menu' || id === 'object_icon_file_menu') {
-          for (const n of names(s.command)) expect(names(xml), `${id} lacks ${n}`).toContain(n);
-        } else if (id === 'push_execute') {
-          expect(xml.replace(/^<\?xml[^>]*\?>\n/, '')).toBe(expected);
-        } else {
-          expect(skeleton(xml)).toBe(skeleton(s.command));
+  it.each(readSeedActions().map((s) => [s.id, s] as const))(
+    '%s is implemented and produces the seed command text',
+    (id, s) => {
+      const action = spec.actions.find((a) => a.id === id)!;
+      const params = validateParams(action, SAMPLE_PARAMS[id] ?? {});
+      const profile = modelProfile(modelFor(id))!;
+      const plan = planAction(action, params, { profile });
+      const expected = renderCommand(s.command, boolsAsBits(params));
+      switch (plan.kind) {
+        case 'uri':
+          expect(plan.uri).toBe(expected);
+          break;
+        case 'render':
+          if (id === 'object_error') expect(skeleton(plan.text)).toBe(skeleton(s.command));
+          else expect(plan.text).toBe(expected);
+          break;
+        case 'get':
+          expect(`GET ${plan.path}`).toBe(expected);
+          break;
+        case 'object': {
+          const xml = buildObject(plan.object, { charset: profile.charset, inputPost: profile.inputPost });
+          if (id === 'object_icon_menu' || id === 'object_icon_file_menu') {
+            for (const n of names(s.command)) expect(names(xml), `${id} lacks ${n}`).toContain(n);
+          } else if (id === 'push_execute') {
+            expect(xml.replace(/^<\?xml[^>]*\?>\n/, '')).toBe(expected);
+          } else {
+            expect(skeleton(xml)).toBe(skeleton(s.command));
+          }
+          break;
         }
-        break;
       }
-    }
-  });
+    },
+  );
 });
