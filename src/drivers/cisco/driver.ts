@@ -44,13 +44,11 @@ import { readXml } from './xml-read.js';
 export const CiscoSettingsSchema = Type.Object(
   {
     model: Type.Optional(
-      Type.Union(
-        MODEL_IDS.map((m) => Type.Literal(m)),
-        {
-          default: '8845',
-          description: 'Model profile (decides charset, supported objects/URIs, soft keys).',
-        },
-      ),
+      Type.String({
+        enum: MODEL_IDS,
+        default: '8845',
+        description: 'Model profile (decides charset, supported objects/URIs, soft keys).',
+      }),
     ),
     username: Type.Optional(
       Type.String({
