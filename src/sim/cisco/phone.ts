@@ -1362,7 +1362,7 @@ export class SimPhone {
           ['MACAddress', this.mac],
           ['HostName', this.deviceName],
           ['phoneDN', this.dn],
-          ['appLoadID', `sip88xx.${p.sdkVersion.replace(/\./g, '-')}-1`],
+          ['appLoadID', `sip${p.series.slice(0, 2)}xx.${p.sdkVersion.replace(/\./g, '-')}-1`],
           ['bootLoadID', 'boot-sim'],
           ['versionID', p.sdkVersion],
           ['addonModule1', ''],
