@@ -742,6 +742,7 @@ export class SimPhone {
           startedAt: this.clock.now(),
         };
         this.history.placed.push(a[0]);
+        if (this.history.placed.length > 100) this.history.placed.shift();
         return this.ok(uri);
       }
       case 'EditDial':
@@ -782,7 +783,20 @@ export class SimPhone {
     }
   }
 
-  private async fetchAndShow(url: string, depth = 0): Promise<ResponseItem> {
+  private fetchDepth = 0;
+
+  private async fetchAndShow(url: string): Promise<ResponseItem> {
+    // An Execute fetched from a server may point at another URL: bound the chain.
+    if (this.fetchDepth >= 3) return this.notFound(url, 'HTTP connection failed');
+    this.fetchDepth++;
+    try {
+      return await this.fetchAndShowInner(url);
+    } finally {
+      this.fetchDepth--;
+    }
+  }
+
+  private async fetchAndShowInner(url: string): Promise<ResponseItem> {
     this.counters.fetches++;
     let target: URL;
     try {
@@ -810,7 +824,6 @@ export class SimPhone {
       }
       validateObject(obj, { inputPost: this.profile.inputPost });
       if (obj.type === 'CiscoIPPhoneExecute') {
-        if (depth > 2) return this.notFound(url);
         for (const it of obj.items) await this.execute(it.url, it.priority ?? 0);
         return this.ok(url);
       }

@@ -139,4 +139,27 @@ describe('simulated phone on the wire', () => {
     expect(got).toEqual(['/ack Basic dXNlcjpwdw== alert=42']);
     await new Promise<void>((r) => srv.close(() => r()));
   });
+
+  it('an Execute fetched from a server that points back at itself is bounded', async () => {
+    let hits = 0;
+    const srv = http.createServer((_req, res) => {
+      hits++;
+      const port = (srv.address() as { port: number }).port;
+      const body = `<CiscoIPPhoneExecute><ExecuteItem URL="http://127.0.0.1:${port}/loop"/></CiscoIPPhoneExecute>`;
+      res.writeHead(200, { 'Content-Type': 'text/xml', 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const port = (srv.address() as { port: number }).port;
+    const r = await push(
+      0,
+      encodePushBody(
+        buildObject({ type: 'CiscoIPPhoneExecute', items: [{ url: `http://127.0.0.1:${port}/loop` }] }),
+        'utf-8',
+      ).body,
+    );
+    expect(r.status).toBe(200);
+    expect(hits).toBe(3);
+    await new Promise<void>((res) => srv.close(() => res()));
+  });
 });
