@@ -7,6 +7,7 @@
  * Note: phones and the hub share this process (and the machine's cores), so the figures include the
  * simulators' work; a real deployment spreads that over the phones.
  */
+import os from 'node:os';
 import { systemClock } from '../src/core/clock.js';
 import type { Device } from '../src/core/devices.js';
 import type { DriverContext } from '../src/core/driver.js';
@@ -94,4 +95,10 @@ console.log(
   `cisco push bench: CiscoIPPhoneText (${model}) via POST /CGI/Execute, simulated phones in-process`,
 );
 console.log(machineLine());
+console.log(
+  `load average at start: ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} (other processes share these cores)`,
+);
 for (const n of phones) for (const c of concurrencies) await round(n, c, model);
