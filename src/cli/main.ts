@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { configKeys } from '../config/load.js';
 import { VERSION } from '../version.js';
+import { registerCiscoCommands } from './cisco.js';
 import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
 import { registerDemoCommand } from './demo.js';
 import { registerDevicesCommands } from './devices.js';
@@ -50,6 +51,7 @@ registerDemoCommand(program);
 registerKeysCommands(program);
 registerDevicesCommands(program);
 registerSettingsCommands(program);
+registerCiscoCommands(program);
 
 program.parseAsync(process.argv).catch((e) => {
   process.stderr.write(`switchboard: ${(e as Error).message}\n`);

@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { CiscoConfigSchema } from '../drivers/cisco/config.js';
 import { ProvisioningSchema } from '../provisioning/config.js';
 
 /**
@@ -94,6 +95,7 @@ export const ConfigSchema = Type.Object(
     shutdown: ShutdownSchema,
     auth: AuthSchema,
     provisioning: ProvisioningSchema,
+    cisco: CiscoConfigSchema,
   },
   { additionalProperties: false, default: {} },
 );
