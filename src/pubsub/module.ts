@@ -588,6 +588,8 @@ export const pubsubModule: HubModule = {
   async routes(app, hub) {
     if (!hub.config.pubsub.enabled) return;
     const rt = pubsubRuntime(hub);
+    // Shutdown: answer every waiting long-poll at once so that the server can close.
+    hub.signal.addEventListener('abort', () => rt.service.stop(), { once: true });
     await registerAdminRoutes(app, rt);
     await app.register(async (relay) => registerRelayRoutes(relay, rt));
   },

@@ -359,7 +359,7 @@ export class PubSubService {
     await this.dispatch(p.accountSid, p.queue).catch((e) =>
       this.log.warn({ err: errorMessage(e) }, 'pubsub dispatch failed'),
     );
-    if (this.stopped) w.finish();
+    if (this.stopped || p.timeoutMs <= 0) w.finish();
 
     let settled = false;
     const settle = () => {
