@@ -29,6 +29,7 @@ import {
   parseFormParams,
   parseJsonParams,
   parseQueueName,
+  setParam,
 } from './protocol.js';
 import { internalSession, PubSubService } from './service.js';
 import type { PubSubStore } from './store.js';
@@ -312,7 +313,7 @@ export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntim
     let body: string | undefined;
     const looksXml = rawBody.trimStart().startsWith('<');
     if (type === 'application/json' || type.endsWith('+json')) {
-      if (rawBody.trim() !== '') Object.assign(params, parseJsonParams(rawBody));
+      if (rawBody.trim() !== '') for (const [k, v] of Object.entries(parseJsonParams(rawBody))) setParam(params, k, v);
     } else if (
       (type === 'application/x-www-form-urlencoded' || type === '') &&
       !(looksXml && isReplyQueue(queue))

@@ -191,17 +191,19 @@ export function formatCreated(ms: number, offsetMinutes = -new Date(ms).getTimez
   return `${base}${frac}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
 }
 
+/** Sets a key as an own data property (safe for `__proto__`, `constructor` …). */
+export function setParam(o: Record<string, JsonValue>, k: string, v: JsonValue): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
 /** Form body (`application/x-www-form-urlencoded`) → FormParams. A repeated key becomes a list. */
-export function parseFormParams(
-  body: string,
-  into: Record<string, JsonValue> = {},
-): Record<string, JsonValue> {
+export function parseFormParams(body: string, into: Record<string, JsonValue> = {}): Record<string, JsonValue> {
   const out = into;
   for (const [k, v] of new URLSearchParams(body)) {
-    const prev = out[k];
-    if (prev === undefined || !Object.hasOwn(out, k)) out[k] = v;
+    const prev = Object.hasOwn(out, k) ? out[k] : undefined;
+    if (prev === undefined) setParam(out, k, v);
     else if (Array.isArray(prev)) prev.push(v);
-    else out[k] = [prev, v];
+    else setParam(out, k, [prev, v]);
   }
   return out;
 }
@@ -225,9 +227,9 @@ export function parseJsonParams(body: string): Record<string, JsonValue> {
       { field: 'body' },
     );
   }
-  const out: Record<string, JsonValue> = Object.create(null);
-  for (const [k, val] of Object.entries(v as Record<string, JsonValue>)) out[k] = val;
-  return { ...out };
+  const out: Record<string, JsonValue> = {};
+  for (const [k, val] of Object.entries(v as Record<string, JsonValue>)) setParam(out, k, val);
+  return out;
 }
 
 /** Encodes one message as it travels on the wire (compact JSON, seed field order). */
