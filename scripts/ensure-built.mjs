@@ -19,7 +19,10 @@ if (!existsSync(main) || newest('src') > statSync(main).mtimeMs) {
   execSync('npm run build', { stdio: 'inherit' });
 }
 if (existsSync('console/package.json') || existsSync('console/index.html')) {
-  if (!existsSync('console/dist/index.html') || newest('console/src') > statSync('console/dist/index.html').mtimeMs) {
+  if (
+    !existsSync('console/dist/index.html') ||
+    newest('console/src') > statSync('console/dist/index.html').mtimeMs
+  ) {
     console.error('switchboard: building the web console…');
     execSync('npm run build:console', { stdio: 'inherit' });
   }

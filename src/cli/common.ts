@@ -30,7 +30,9 @@ export function configFromFlags(flags: ConfigFlags, extra: Record<string, unknow
 /** Prints a clean one-line-per-problem error and exits non-zero, for any failure of a CLI command. */
 export function fail(e: unknown): never {
   if (e instanceof ConfigError) {
-    process.stderr.write(`switchboard: invalid configuration\n${e.problems.map((p) => `  ${p}`).join('\n')}\n`);
+    process.stderr.write(
+      `switchboard: invalid configuration\n${e.problems.map((p) => `  ${p}`).join('\n')}\n`,
+    );
     process.exit(2);
   }
   if (isSwitchboardError(e)) {
@@ -42,7 +44,9 @@ export function fail(e: unknown): never {
 }
 
 /** Wraps a command action so that errors print cleanly. */
-export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
+export function action<A extends unknown[]>(
+  fn: (...args: A) => Promise<void> | void,
+): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       await fn(...args);
@@ -68,19 +72,30 @@ export interface ApiFlags {
 export async function callApi<T>(flags: ApiFlags, method: string, path: string, body?: unknown): Promise<T> {
   const base = (flags.url ?? process.env.SWITCHBOARD_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
   const key = flags.key ?? process.env.SWITCHBOARD_API_KEY;
-  if (!key) throw new Error('no API key: pass --key or set SWITCHBOARD_API_KEY (create one with `switchboard keys create --name cli`)');
+  if (!key)
+    throw new Error(
+      'no API key: pass --key or set SWITCHBOARD_API_KEY (create one with `switchboard keys create --name cli`)',
+    );
   let res: Response;
   try {
     res = await fetch(`${base}${path}`, {
       method,
-      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch (e) {
-    throw new Error(`cannot reach the hub at ${base} (${(e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message}); is it running? Use --url`);
+    throw new Error(
+      `cannot reach the hub at ${base} (${(e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message}); is it running? Use --url`,
+    );
   }
   const text = await res.text();
-  const json = text ? (JSON.parse(text) as T & { error?: { code: string; message: string } }) : ({} as T & { error?: { code: string; message: string } });
-  if (!res.ok) throw new Error(json.error ? `${json.error.message} [${json.error.code}]` : `HTTP ${res.status}`);
+  const json = text
+    ? (JSON.parse(text) as T & { error?: { code: string; message: string } })
+    : ({} as T & { error?: { code: string; message: string } });
+  if (!res.ok)
+    throw new Error(json.error ? `${json.error.message} [${json.error.code}]` : `HTTP ${res.status}`);
   return json;
 }

@@ -16,13 +16,18 @@ export interface DemoPart {
  * Demo parts: each module's simulators, started against the running hub and registered as devices.
  * Modules add their starter here (one line each).
  */
-export const DEMO_STARTERS: Array<{ name: string; start: (hub: HubContext) => Promise<{ stop(): Promise<void> }> }> = [];
+export const DEMO_STARTERS: Array<{
+  name: string;
+  start: (hub: HubContext) => Promise<{ stop(): Promise<void> }>;
+}> = [];
 
 export function registerDemoCommand(program: Command): void {
   withConfigOptions(
     program
       .command('demo')
-      .description('Run the hub with a throw-away data directory and simulated PBX and phones (what `npm start` runs)')
+      .description(
+        'Run the hub with a throw-away data directory and simulated PBX and phones (what `npm start` runs)',
+      )
       .option('-p, --port <port>', 'HTTP port', '8080')
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--keep', 'keep the throw-away data directory on exit')
@@ -31,7 +36,10 @@ export function registerDemoCommand(program: Command): void {
   ).action(
     action(async (o: ConfigFlags & { keep?: boolean; sims: boolean }) => {
       const tmp = o.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'switchboard-demo-'));
-      const config = configFromFlags({ ...o, dataDir: o.dataDir ?? tmp }, { 'log.level': process.env.SWITCHBOARD_LOG_LEVEL ?? 'warn' });
+      const config = configFromFlags(
+        { ...o, dataDir: o.dataDir ?? tmp },
+        { 'log.level': process.env.SWITCHBOARD_LOG_LEVEL ?? 'warn' },
+      );
       const running = await startHub(config, { handleSignals: false });
       const key = running.hub.apiKeys.create('demo');
       const parts: DemoPart[] = [];

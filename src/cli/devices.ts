@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Device } from '../core/devices.js';
-import { action, type ApiFlags, apiClientOptions, callApi } from './common.js';
+import { type ApiFlags, action, apiClientOptions, callApi } from './common.js';
 
 function parseKv(list: string[] | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -9,7 +9,14 @@ function parseKv(list: string[] | undefined): Record<string, unknown> {
     if (i <= 0) throw new Error(`expected key=value, got ${JSON.stringify(item)}`);
     const k = item.slice(0, i);
     const v = item.slice(i + 1);
-    out[k] = v === 'true' ? true : v === 'false' ? false : v !== '' && Number.isFinite(Number(v)) && !/^0\d/.test(v) ? Number(v) : v;
+    out[k] =
+      v === 'true'
+        ? true
+        : v === 'false'
+          ? false
+          : v !== '' && Number.isFinite(Number(v)) && !/^0\d/.test(v)
+            ? Number(v)
+            : v;
   }
   return out;
 }
@@ -34,23 +41,33 @@ export function registerDevicesCommands(program: Command): void {
       .option('--site <site>')
       .option('--json', 'print JSON'),
   ).action(
-    action(async (o: ApiFlags & { kind?: string; group?: string; label?: string; site?: string; json?: boolean }) => {
-      const q = new URLSearchParams();
-      for (const k of ['kind', 'group', 'label', 'site'] as const) if (o[k]) q.set(k, o[k]!);
-      const { devices: list } = await callApi<{ devices: Device[] }>(o, 'GET', `/api/devices${q.size ? `?${q}` : ''}`);
-      if (o.json) {
-        process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
-        return;
-      }
-      if (list.length === 0) {
-        process.stdout.write('no devices\n');
-        return;
-      }
-      for (const d of list) {
-        const loc = [d.location.building, d.location.floor, d.location.room].filter(Boolean).join(' / ');
-        process.stdout.write(`${d.id.padEnd(20)} ${d.kind.padEnd(9)} ${d.address.padEnd(22)} ${d.groups.join(',').padEnd(14)} ${loc}\n`);
-      }
-    }),
+    action(
+      async (
+        o: ApiFlags & { kind?: string; group?: string; label?: string; site?: string; json?: boolean },
+      ) => {
+        const q = new URLSearchParams();
+        for (const k of ['kind', 'group', 'label', 'site'] as const) if (o[k]) q.set(k, o[k]!);
+        const { devices: list } = await callApi<{ devices: Device[] }>(
+          o,
+          'GET',
+          `/api/devices${q.size ? `?${q}` : ''}`,
+        );
+        if (o.json) {
+          process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+          return;
+        }
+        if (list.length === 0) {
+          process.stdout.write('no devices\n');
+          return;
+        }
+        for (const d of list) {
+          const loc = [d.location.building, d.location.floor, d.location.room].filter(Boolean).join(' / ');
+          process.stdout.write(
+            `${d.id.padEnd(20)} ${d.kind.padEnd(9)} ${d.address.padEnd(22)} ${d.groups.join(',').padEnd(14)} ${loc}\n`,
+          );
+        }
+      },
+    ),
   );
   apiClientOptions(
     devices
@@ -70,7 +87,8 @@ export function registerDevicesCommands(program: Command): void {
   ).action(
     action(async (o: ApiFlags & Record<string, string | string[] | undefined>) => {
       const location: Record<string, string> = {};
-      for (const k of ['site', 'building', 'floor', 'room'] as const) if (typeof o[k] === 'string') location[k] = o[k] as string;
+      for (const k of ['site', 'building', 'floor', 'room'] as const)
+        if (typeof o[k] === 'string') location[k] = o[k] as string;
       const body = {
         kind: o.kind,
         address: o.address,

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ApiKeyService } from '../core/apikeys.js';
-import { openDatabase } from '../store/sqlite/database.js';
 import { sqliteCoreStores } from '../store/sqlite/core-stores.js';
+import { openDatabase } from '../store/sqlite/database.js';
 import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
 
 function withKeys<T>(flags: ConfigFlags, fn: (svc: ApiKeyService) => T): T {
@@ -18,8 +18,13 @@ function withKeys<T>(flags: ConfigFlags, fn: (svc: ApiKeyService) => T): T {
 export function registerKeysCommands(program: Command): void {
   const keys = program
     .command('keys')
-    .description('Manage API keys for /api (stored as hashes in the data directory; works while the hub runs)')
-    .addHelpText('after', '\nExamples:\n  switchboard keys create --name ops\n  switchboard keys list\n  switchboard keys revoke ab12cd34\n');
+    .description(
+      'Manage API keys for /api (stored as hashes in the data directory; works while the hub runs)',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  switchboard keys create --name ops\n  switchboard keys list\n  switchboard keys revoke ab12cd34\n',
+    );
   withConfigOptions(
     keys
       .command('create')
@@ -33,7 +38,12 @@ export function registerKeysCommands(program: Command): void {
       else process.stdout.write(`API key for ${k.name} (id ${k.id}) — shown once, store it now:\n${k.key}\n`);
     }),
   );
-  withConfigOptions(keys.command('list').description('List keys (id, name, created, last used, revoked)').option('--json', 'print JSON')).action(
+  withConfigOptions(
+    keys
+      .command('list')
+      .description('List keys (id, name, created, last used, revoked)')
+      .option('--json', 'print JSON'),
+  ).action(
     action((o: ConfigFlags & { json?: boolean }) => {
       const list = withKeys(o, (s) => s.list());
       if (o.json) {
@@ -45,11 +55,18 @@ export function registerKeysCommands(program: Command): void {
         return;
       }
       for (const k of list) {
-        process.stdout.write(`${k.id}  ${k.name.padEnd(20)}  created ${k.createdAt}  last used ${k.lastUsedAt ?? 'never'}${k.revokedAt ? `  REVOKED ${k.revokedAt}` : ''}\n`);
+        process.stdout.write(
+          `${k.id}  ${k.name.padEnd(20)}  created ${k.createdAt}  last used ${k.lastUsedAt ?? 'never'}${k.revokedAt ? `  REVOKED ${k.revokedAt}` : ''}\n`,
+        );
       }
     }),
   );
-  withConfigOptions(keys.command('revoke').description('Revoke a key by id').argument('<id>', 'key id (or the sbk_<id> prefix)')).action(
+  withConfigOptions(
+    keys
+      .command('revoke')
+      .description('Revoke a key by id')
+      .argument('<id>', 'key id (or the sbk_<id> prefix)'),
+  ).action(
     action((id: string, o: ConfigFlags) => {
       const k = withKeys(o, (s) => s.revoke(id));
       process.stdout.write(`revoked ${k.id} (${k.name})\n`);

@@ -11,10 +11,15 @@ import { startHub } from './serve.js';
 const program = new Command();
 program
   .name('switchboard')
-  .description('On-premises hub for IP Office call events, Cisco and Avaya desk phones, settings files and a long-poll PubSub relay.')
+  .description(
+    'On-premises hub for IP Office call events, Cisco and Avaya desk phones, settings files and a long-poll PubSub relay.',
+  )
   .version(VERSION, '-v, --version', 'print the version')
   .showHelpAfterError('(run with --help for usage)')
-  .addHelpText('after', '\nStart here:\n  switchboard demo            hub + simulated PBX and phones, throw-away data\n  switchboard serve -c switchboard.yaml\n  switchboard keys create --name ops\n');
+  .addHelpText(
+    'after',
+    '\nStart here:\n  switchboard demo            hub + simulated PBX and phones, throw-away data\n  switchboard serve -c switchboard.yaml\n  switchboard keys create --name ops\n',
+  );
 
 withConfigOptions(
   program
@@ -33,7 +38,10 @@ withConfigOptions(
   action(async (o: ConfigFlags) => {
     const config = configFromFlags(o);
     const running = await startHub(config, { handleSignals: true });
-    running.hub.logger.info({ url: running.url, publicUrl: running.hub.hub.publicUrl, dataDir: config.dataDir }, 'switchboard listening');
+    running.hub.logger.info(
+      { url: running.url, publicUrl: running.hub.hub.publicUrl, dataDir: config.dataDir },
+      'switchboard listening',
+    );
   }),
 );
 

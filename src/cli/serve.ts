@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { buildApp } from '../server/app.js';
-import { createHub, type CreateHubOptions, type Hub } from '../server/compose.js';
+import { type CreateHubOptions, createHub, type Hub } from '../server/compose.js';
 import type { HubModule } from '../server/hub.js';
 import { createLogger } from '../server/logger.js';
 import { PACKAGE_ROOT } from '../version.js';

@@ -40,13 +40,29 @@ export class ApiKeyService {
 
   create(name: string): CreatedKey {
     const clean = name.trim();
-    if (!clean || clean.length > 100) throw new ValidationError('APIKEY_NAME_INVALID', 'name: must be 1 to 100 characters', { field: 'name' });
-    const id = randomBytes(6).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, 'x').slice(0, 8);
+    if (!clean || clean.length > 100)
+      throw new ValidationError('APIKEY_NAME_INVALID', 'name: must be 1 to 100 characters', {
+        field: 'name',
+      });
+    const id = randomBytes(6)
+      .toString('base64url')
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, 'x')
+      .slice(0, 8);
     const secret = randomBytes(32).toString('base64url');
     const salt = randomBytes(16).toString('hex');
     const createdAt = this.now().toISOString();
     const prefix = `sbk_${id}`;
-    this.store.insert({ id, name: clean, prefix, hash: digest(salt, secret).toString('hex'), salt, createdAt, lastUsedAt: null, revokedAt: null });
+    this.store.insert({
+      id,
+      name: clean,
+      prefix,
+      hash: digest(salt, secret).toString('hex'),
+      salt,
+      createdAt,
+      lastUsedAt: null,
+      revokedAt: null,
+    });
     return { id, name: clean, key: `sbk_${id}_${secret}`, prefix, createdAt };
   }
 
@@ -57,7 +73,10 @@ export class ApiKeyService {
   revoke(idOrPrefix: string): PublicKeyInfo {
     const id = idOrPrefix.replace(/^sbk_/, '').split('_')[0] ?? '';
     const k = this.store.get(id);
-    if (!k) throw new NotFoundError('APIKEY_NOT_FOUND', `no API key with id ${JSON.stringify(idOrPrefix)}`, { field: 'id' });
+    if (!k)
+      throw new NotFoundError('APIKEY_NOT_FOUND', `no API key with id ${JSON.stringify(idOrPrefix)}`, {
+        field: 'id',
+      });
     this.store.revoke(id, this.now().toISOString());
     const { hash: _h, salt: _s, ...rest } = this.store.get(id)!;
     return rest;
@@ -68,7 +87,8 @@ export class ApiKeyService {
    * `APIKEY_REVOKED`). Never says which part was wrong beyond that.
    */
   verify(presented: string | undefined): { id: string; name: string } {
-    if (!presented) throw new AuthError('APIKEY_MISSING', 'missing API key: send Authorization: Bearer <key>');
+    if (!presented)
+      throw new AuthError('APIKEY_MISSING', 'missing API key: send Authorization: Bearer <key>');
     for (const s of this.staticKeys) {
       const h = digest(s.salt, presented);
       if (timingSafeEqual(h, s.hash)) return { id: 'config', name: 'config' };
@@ -80,7 +100,8 @@ export class ApiKeyService {
     const got = digest(rec?.salt ?? 'z', m?.[2] ?? presented);
     const ok = timingSafeEqual(got, expected) && rec !== undefined;
     if (!ok || !rec) throw new AuthError('APIKEY_INVALID', 'invalid API key');
-    if (rec.revokedAt) throw new AuthError('APIKEY_REVOKED', `API key ${rec.prefix} was revoked at ${rec.revokedAt}`);
+    if (rec.revokedAt)
+      throw new AuthError('APIKEY_REVOKED', `API key ${rec.prefix} was revoked at ${rec.revokedAt}`);
     const at = this.now().toISOString();
     if (!rec.lastUsedAt || rec.lastUsedAt.slice(0, 16) !== at.slice(0, 16)) this.store.touch(rec.id, at);
     return { id: rec.id, name: rec.name };

@@ -3,7 +3,7 @@ import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { SwitchboardError } from '../core/errors.js';
 import { VERSION } from '../version.js';
 import type { Hub } from './compose.js';
@@ -32,7 +32,9 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
     forceCloseConnections: 'idle',
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addHook('onSend', async (req, reply) => {
@@ -41,7 +43,11 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
 
   await app.register(formbody, { bodyLimit: config.http.bodyLimit });
   // Plain-text and XML bodies arrive as strings (Call XML answers, phone callbacks).
-  app.addContentTypeParser(['text/plain', 'text/xml', 'application/xml'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(
+    ['text/plain', 'text/xml', 'application/xml'],
+    { parseAs: 'string' },
+    (_req, body, done) => done(null, body),
+  );
 
   app.setErrorHandler((err: FastifyError | SwitchboardError, req, reply) => {
     if (err instanceof SwitchboardError) {
@@ -51,17 +57,29 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
     const fe = err as FastifyError;
     if (fe.validation) {
       const v = fe.validation[0];
-      const field = [fe.validationContext, ...(v?.instancePath ?? '').split('/').filter(Boolean)].filter(Boolean).join('.');
-      return reply.status(400).send({ error: { code: 'REQUEST_INVALID', message: `${field || 'request'}: ${v?.message ?? fe.message}`, field } });
+      const field = [fe.validationContext, ...(v?.instancePath ?? '').split('/').filter(Boolean)]
+        .filter(Boolean)
+        .join('.');
+      return reply.status(400).send({
+        error: {
+          code: 'REQUEST_INVALID',
+          message: `${field || 'request'}: ${v?.message ?? fe.message}`,
+          field,
+        },
+      });
     }
     if (fe.statusCode && fe.statusCode < 500) {
-      return reply.status(fe.statusCode).send({ error: { code: fe.code ?? 'REQUEST_INVALID', message: fe.message } });
+      return reply
+        .status(fe.statusCode)
+        .send({ error: { code: fe.code ?? 'REQUEST_INVALID', message: fe.message } });
     }
     req.log.error({ err }, 'unhandled error');
     return reply.status(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.url.split('?')[0]}` } });
+    reply
+      .status(404)
+      .send({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.url.split('?')[0]}` } });
   });
 
   setupMetrics(app);
@@ -69,7 +87,11 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'Switchboard API', version: VERSION, description: 'Devices, actions, events, broadcasts and more. Send `Authorization: Bearer <API key>`.' },
+      info: {
+        title: 'Switchboard API',
+        version: VERSION,
+        description: 'Devices, actions, events, broadcasts and more. Send `Authorization: Bearer <API key>`.',
+      },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
       security: [{ apiKey: [] }],
     },

@@ -4,11 +4,11 @@ import { ActionRunner } from '../core/actions.js';
 import { ApiKeyService } from '../core/apikeys.js';
 import { EventBus } from '../core/bus.js';
 import { type Clock, systemClock } from '../core/clock.js';
-import { DeviceRegistry, type DeviceKindInfo } from '../core/devices.js';
+import { type DeviceKindInfo, DeviceRegistry } from '../core/devices.js';
 import type { AnyDriver, DriverContext } from '../core/driver.js';
 import type { Logger } from '../core/logger.js';
-import { openDatabase } from '../store/sqlite/database.js';
 import { sqliteCoreStores } from '../store/sqlite/core-stores.js';
+import { openDatabase } from '../store/sqlite/database.js';
 import { MIGRATIONS, type Migration } from '../store/sqlite/migrations/index.js';
 import { VERSION } from '../version.js';
 import type { HubContext, HubModule } from './hub.js';
@@ -49,13 +49,19 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
   const logger = opts.logger;
   const db = openDatabase({ dataDir: config.dataDir, migrations: opts.migrations ?? MIGRATIONS });
   const stores = sqliteCoreStores(db);
-  const bus = new EventBus(stores.events, { clock, onError: (e) => logger.error({ err: e }, 'event bus subscriber failed') });
+  const bus = new EventBus(stores.events, {
+    clock,
+    onError: (e) => logger.error({ err: e }, 'event bus subscriber failed'),
+  });
   const modules = opts.replaceModules ? (opts.modules ?? []) : [...MODULES, ...(opts.modules ?? [])];
   const drivers = new Map<string, AnyDriver>();
   for (const m of modules) for (const d of m.drivers?.({ config }) ?? []) drivers.set(d.kind, d);
   for (const d of opts.drivers ?? []) drivers.set(d.kind, d);
   const kinds = new Map<string, DeviceKindInfo>(
-    [...drivers.values()].map((d) => [d.kind, { kind: d.kind, configSchema: d.configSchema, ...(d.secretKeys ? { secretKeys: d.secretKeys } : {}) }]),
+    [...drivers.values()].map((d) => [
+      d.kind,
+      { kind: d.kind, configSchema: d.configSchema, ...(d.secretKeys ? { secretKeys: d.secretKeys } : {}) },
+    ]),
   );
   const devices = new DeviceRegistry(stores.devices, stores.groups, kinds, bus, clock);
   const abort = new AbortController();
@@ -88,7 +94,8 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
     abort,
     setListening(port: number) {
       if (!config.http.publicUrl) {
-        const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? defaultHost() : config.http.host;
+        const host =
+          config.http.host === '0.0.0.0' || config.http.host === '::' ? defaultHost() : config.http.host;
         hubInfo.publicUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
       }
     },

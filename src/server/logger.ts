@@ -43,8 +43,19 @@ export function createLogger(o: LoggerOptions): pino.Logger & Logger {
       level: o.level,
       redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
       serializers: {
-        req(req: { method: string; url: string; id: string; ip?: string; socket?: { remoteAddress?: string } }) {
-          return { method: req.method, url: redactUrl(req.url), id: req.id, remoteAddress: req.ip ?? req.socket?.remoteAddress };
+        req(req: {
+          method: string;
+          url: string;
+          id: string;
+          ip?: string;
+          socket?: { remoteAddress?: string };
+        }) {
+          return {
+            method: req.method,
+            url: redactUrl(req.url),
+            id: req.id,
+            remoteAddress: req.ip ?? req.socket?.remoteAddress,
+          };
         },
         err: pino.stdSerializers.err,
       },

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startHub, type RunningHub } from '../../src/cli/serve.js';
+import { type RunningHub, startHub } from '../../src/cli/serve.js';
 import { defaultConfig } from '../../src/config/load.js';
 import type { Clock } from '../../src/core/clock.js';
 import type { AnyDriver } from '../../src/core/driver.js';
@@ -13,7 +13,12 @@ export interface TestHub extends RunningHub {
   key: string;
   dataDir: string;
   /** Calls the API with the key; returns status and parsed JSON (or text). */
-  api<T = unknown>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T; headers: Headers }>;
+  api<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: T; headers: Headers }>;
   close(): Promise<void>;
 }
 
@@ -31,7 +36,13 @@ export interface TestHubOptions {
 /** Starts a real hub on 127.0.0.1 with an ephemeral port and a throw-away data directory. */
 export async function startTestHub(o: TestHubOptions = {}): Promise<TestHub> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'sb-test-'));
-  const config = defaultConfig({ dataDir, 'http.host': '127.0.0.1', 'http.port': 0, 'log.level': 'silent', ...(o.config ?? {}) });
+  const config = defaultConfig({
+    dataDir,
+    'http.host': '127.0.0.1',
+    'http.port': 0,
+    'log.level': 'silent',
+    ...(o.config ?? {}),
+  });
   const running = await startHub(config, {
     logger: silentLogger,
     ...(o.modules ? { modules: o.modules } : {}),
@@ -47,7 +58,11 @@ export async function startTestHub(o: TestHubOptions = {}): Promise<TestHub> {
     async api<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
       const res = await fetch(`${running.url}${path}`, {
         method,
-        headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        headers: {
+          authorization: `Bearer ${key}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const text = await res.text();

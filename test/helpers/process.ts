@@ -19,8 +19,14 @@ export interface SpawnedHub {
  */
 export function spawnSwitchboard(args: string[], env: Record<string, string> = {}): SpawnedHub {
   const useDist = process.env.SWITCHBOARD_BIN === 'dist';
-  const cmd = useDist ? [fileURLToPath(new URL('dist/cli/main.js', `file://${ROOT}`))] : ['--import', 'tsx', fileURLToPath(new URL('src/cli/main.ts', `file://${ROOT}`))];
-  const proc = spawn(process.execPath, [...cmd, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const cmd = useDist
+    ? [fileURLToPath(new URL('dist/cli/main.js', `file://${ROOT}`))]
+    : ['--import', 'tsx', fileURLToPath(new URL('src/cli/main.ts', `file://${ROOT}`))];
+  const proc = spawn(process.execPath, [...cmd, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const stdout: string[] = [];
   const stderr: string[] = [];
   const waiters = new Set<{ re: RegExp; resolve: (m: RegExpMatchArray) => void }>();
@@ -44,7 +50,9 @@ export function spawnSwitchboard(args: string[], env: Record<string, string> = {
   };
   proc.stdout!.on('data', feed(stdout));
   proc.stderr!.on('data', feed(stderr));
-  const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    proc.on('exit', (code, sig) => resolve(code ?? sig ?? -1)),
+  );
   return {
     proc,
     stdout,
@@ -60,7 +68,11 @@ export function spawnSwitchboard(args: string[], env: Record<string, string> = {
         waiters.add(w);
         const t = setTimeout(() => {
           waiters.delete(w);
-          reject(new Error(`timed out waiting for ${re}; stdout: ${stdout.slice(-5).join(' | ')}; stderr: ${stderr.slice(-5).join(' | ')}`));
+          reject(
+            new Error(
+              `timed out waiting for ${re}; stdout: ${stdout.slice(-5).join(' | ')}; stderr: ${stderr.slice(-5).join(' | ')}`,
+            ),
+          );
         }, timeoutMs);
         void exited.then(() => {
           if (waiters.has(w)) {

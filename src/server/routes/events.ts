@@ -14,8 +14,11 @@ export const HubEventSchema = Type.Object({
 });
 
 function parseTypes(t: string | undefined): string[] | undefined {
-  const list = t?.split(',').map((s) => s.trim()).filter(Boolean);
-  return list && list.length ? list : undefined;
+  const list = t
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return list?.length ? list : undefined;
 }
 
 /** Max bytes buffered for a slow SSE client before it is disconnected (it can resume with Last-Event-ID). */
@@ -34,14 +37,21 @@ export function registerEventRoutes(app: FastifyInstance, hub: Hub): void {
       schema: {
         tags: ['events'],
         summary: 'Page through stored events',
-        description: 'Events with seq > after, oldest first. Pass the last seq you saw as `after` to get the next page.',
+        description:
+          'Events with seq > after, oldest first. Pass the last seq you saw as `after` to get the next page.',
         querystring: Type.Object({
           after: Type.Integer({ minimum: 0, default: 0 }),
           limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
           type: Type.Optional(Type.String({ description: 'Comma-separated types or prefixes (`call.*`).' })),
           source: Type.Optional(Type.String()),
         }),
-        response: { 200: Type.Object({ events: Type.Array(HubEventSchema), next: Type.Integer(), last: Type.Integer() }) },
+        response: {
+          200: Type.Object({
+            events: Type.Array(HubEventSchema),
+            next: Type.Integer(),
+            last: Type.Integer(),
+          }),
+        },
       },
     },
     async (req) => {
@@ -49,7 +59,11 @@ export function registerEventRoutes(app: FastifyInstance, hub: Hub): void {
       const types = parseTypes(q.type);
       const filter: EventFilter = { ...(types ? { types } : {}), ...(q.source ? { source: q.source } : {}) };
       const events = hub.bus.list({ after: q.after, limit: q.limit, filter });
-      return { events, next: events.length ? events[events.length - 1]!.seq : q.after, last: hub.bus.lastSeq };
+      return {
+        events,
+        next: events.length ? events[events.length - 1]!.seq : q.after,
+        last: hub.bus.lastSeq,
+      };
     },
   );
 

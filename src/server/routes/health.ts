@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { Type } from 'typebox';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Type } from 'typebox';
 import { VERSION } from '../../version.js';
 import type { Hub } from '../compose.js';
 
@@ -30,7 +30,12 @@ export function setupMetrics(app: FastifyInstance): Registry {
 }
 
 export function registerHealthRoutes(app: FastifyInstance, hub: Hub): void {
-  const events = new Counter({ name: 'switchboard_events_total', help: 'Events emitted on the bus, by type', labelNames: ['type'] as const, registers: [app.metrics] });
+  const events = new Counter({
+    name: 'switchboard_events_total',
+    help: 'Events emitted on the bus, by type',
+    labelNames: ['type'] as const,
+    registers: [app.metrics],
+  });
   hub.bus.subscribe((e) => events.inc({ type: e.type }));
   new Gauge({
     name: 'switchboard_devices',
@@ -45,13 +50,33 @@ export function registerHealthRoutes(app: FastifyInstance, hub: Hub): void {
       for (const [k, n] of counts) this.set({ kind: k }, n);
     },
   });
-  new Gauge({ name: 'switchboard_event_seq', help: 'Last event sequence number', registers: [app.metrics], collect() { this.set(hub.bus.lastSeq); } });
+  new Gauge({
+    name: 'switchboard_event_seq',
+    help: 'Last event sequence number',
+    registers: [app.metrics],
+    collect() {
+      this.set(hub.bus.lastSeq);
+    },
+  });
 
   const hide = { schema: { hide: true } } as const;
-  app.get('/healthz', { schema: { hide: true, response: { 200: Type.Object({ status: Type.Literal('ok'), version: Type.String() }) } } }, async () => ({ status: 'ok' as const, version: VERSION }));
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        hide: true,
+        response: { 200: Type.Object({ status: Type.Literal('ok'), version: Type.String() }) },
+      },
+    },
+    async () => ({ status: 'ok' as const, version: VERSION }),
+  );
   app.get('/readyz', hide, async (_req, reply) => {
     const ready = hub.stores.ready() && !hub.signal.aborted;
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', store: hub.stores.ready() ? 'open' : 'closed', shuttingDown: hub.signal.aborted });
+    return reply.status(ready ? 200 : 503).send({
+      status: ready ? 'ready' : 'not ready',
+      store: hub.stores.ready() ? 'open' : 'closed',
+      shuttingDown: hub.signal.aborted,
+    });
   });
   app.get('/metrics', hide, async (_req, reply) => {
     reply.header('content-type', app.metrics.contentType);
