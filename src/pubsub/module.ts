@@ -313,7 +313,8 @@ export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntim
     let body: string | undefined;
     const looksXml = rawBody.trimStart().startsWith('<');
     if (type === 'application/json' || type.endsWith('+json')) {
-      if (rawBody.trim() !== '') for (const [k, v] of Object.entries(parseJsonParams(rawBody))) setParam(params, k, v);
+      if (rawBody.trim() !== '')
+        for (const [k, v] of Object.entries(parseJsonParams(rawBody))) setParam(params, k, v);
     } else if (
       (type === 'application/x-www-form-urlencoded' || type === '') &&
       !(looksXml && isReplyQueue(queue))
@@ -372,15 +373,12 @@ export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntim
 
     const callSid = callSidOf(queue, params);
     if (!callSid) {
-      reply
-        .headers(CORS)
-        .code(200)
-        .send({
-          Id: published.id,
-          Queue: queue,
-          Delivered: published.delivered,
-          Duplicate: published.duplicate,
-        });
+      reply.headers(CORS).code(200).send({
+        Id: published.id,
+        Queue: queue,
+        Delivered: published.delivered,
+        Duplicate: published.duplicate,
+      });
       return reply;
     }
     return callControl(req, reply, rt, sid, replyQueue(queue, callSid));

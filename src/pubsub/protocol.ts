@@ -197,7 +197,10 @@ export function setParam(o: Record<string, JsonValue>, k: string, v: JsonValue):
 }
 
 /** Form body (`application/x-www-form-urlencoded`) → FormParams. A repeated key becomes a list. */
-export function parseFormParams(body: string, into: Record<string, JsonValue> = {}): Record<string, JsonValue> {
+export function parseFormParams(
+  body: string,
+  into: Record<string, JsonValue> = {},
+): Record<string, JsonValue> {
   const out = into;
   for (const [k, v] of new URLSearchParams(body)) {
     const prev = Object.hasOwn(out, k) ? out[k] : undefined;

@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SwitchboardError } from '../../src/core/errors.js';
-import { callSidOf, computeSignature, isReplyQueue, keepAliveXml, validateCallXml, verifySignature } from '../../src/pubsub/callxml.js';
+import {
+  callSidOf,
+  computeSignature,
+  isReplyQueue,
+  keepAliveXml,
+  validateCallXml,
+  verifySignature,
+} from '../../src/pubsub/callxml.js';
 import {
   decodeMessage,
   encodeMessage,
@@ -81,10 +88,14 @@ describe('queue names and message fields', () => {
   });
   it('rejects empty, dot segments and odd characters', () => {
     expect(() => parseQueueName('')).toThrow(expect.objectContaining({ code: 'PUBSUB_QUEUE_NAME_REQUIRED' }));
-    expect(() => parseQueueName('a/../b')).toThrow(expect.objectContaining({ code: 'PUBSUB_BAD_QUEUE_NAME' }));
+    expect(() => parseQueueName('a/../b')).toThrow(
+      expect.objectContaining({ code: 'PUBSUB_BAD_QUEUE_NAME' }),
+    );
     expect(() => parseQueueName('a%2')).toThrow(expect.objectContaining({ code: 'PUBSUB_BAD_QUEUE_NAME' }));
     expect(() => parseQueueName('a/b c')).toThrow(expect.objectContaining({ code: 'PUBSUB_BAD_QUEUE_NAME' }));
-    expect(() => parseQueueName('x/'.repeat(40))).toThrow(expect.objectContaining({ code: 'PUBSUB_QUEUE_NAME_TOO_DEEP' }));
+    expect(() => parseQueueName('x/'.repeat(40))).toThrow(
+      expect.objectContaining({ code: 'PUBSUB_QUEUE_NAME_TOO_DEEP' }),
+    );
   });
   it('queue names survive fuzzing', () => {
     fc.assert(
@@ -106,7 +117,9 @@ describe('queue names and message fields', () => {
     expect(isAccountSid('api')).toBe(false);
   });
   it('Url drops the session parameter and keeps the rest', () => {
-    expect(messageUrl(SID, 'a/b', new URLSearchParams('session=x&event-type=gather-action&callId=1'))).toBe(`/${SID}/a/b?event-type=gather-action&callId=1`);
+    expect(messageUrl(SID, 'a/b', new URLSearchParams('session=x&event-type=gather-action&callId=1'))).toBe(
+      `/${SID}/a/b?event-type=gather-action&callId=1`,
+    );
     expect(messageUrl(SID, 'SMS', undefined)).toBe(`/${SID}/SMS`);
   });
   it('Created is RFC 3339 with the offset, like Go prints it', () => {
@@ -128,16 +141,24 @@ describe('queue names and message fields', () => {
 describe('message codec', () => {
   it('encodes the seed shape in the seed field order, compact (grep-able)', () => {
     const text = encodeMessage(SMS);
-    expect(text.startsWith('{"Hostname":"","AccountSid":"AC948550ad81934a1a9bcd33b689c0c236","Url":')).toBe(true);
+    expect(text.startsWith('{"Hostname":"","AccountSid":"AC948550ad81934a1a9bcd33b689c0c236","Url":')).toBe(
+      true,
+    );
     expect(text).toContain('"SmsSid":"SM8f889084f5aa1b237844487f86ff699d"');
     expect(decodeMessage(text)).toEqual(SMS);
   });
   it('rejects malformed stored messages', () => {
-    expect(() => decodeMessage('{"Hostname":1}')).toThrow(expect.objectContaining({ code: 'PUBSUB_BAD_MESSAGE' }));
+    expect(() => decodeMessage('{"Hostname":1}')).toThrow(
+      expect.objectContaining({ code: 'PUBSUB_BAD_MESSAGE' }),
+    );
     expect(() => decodeMessage('nope')).toThrow(expect.objectContaining({ code: 'PUBSUB_BAD_MESSAGE' }));
   });
   it('the streamed list is valid JSON and parses incrementally, chunk by chunk', () => {
-    const msgs = [SMS, { ...SMS, Id: 'MS2', Body: '<Response>"}{</Response>' }, { ...SMS, Id: 'MS3', FormParams: { a: ['x', '}'] } }];
+    const msgs = [
+      SMS,
+      { ...SMS, Id: 'MS2', Body: '<Response>"}{</Response>' },
+      { ...SMS, Id: 'MS3', FormParams: { a: ['x', '}'] } },
+    ];
     const text = LIST_OPEN + msgs.map((m, i) => listItem(m, i)).join('') + LIST_CLOSE;
     expect(JSON.parse(text)).toEqual(msgs);
     fc.assert(
@@ -166,7 +187,9 @@ describe('message codec', () => {
         }
       }),
     );
-    expect(() => new MessageListParser(100).push(`[{"a":"${'x'.repeat(200)}`)).toThrow(expect.objectContaining({ code: 'PUBSUB_BAD_LIST' }));
+    expect(() => new MessageListParser(100).push(`[{"a":"${'x'.repeat(200)}`)).toThrow(
+      expect.objectContaining({ code: 'PUBSUB_BAD_LIST' }),
+    );
   });
 });
 
@@ -182,7 +205,9 @@ describe('Call XML', () => {
     expect(isReplyQueue('a/b')).toBe(false);
   });
   it('accepts the seed Hello World and Gather documents', () => {
-    expect(() => validateCallXml('<Response>\n    <Say>Unit test successful</Say>\n</Response>')).not.toThrow();
+    expect(() =>
+      validateCallXml('<Response>\n    <Say>Unit test successful</Say>\n</Response>'),
+    ).not.toThrow();
     const gather = `<Response>
   <Gather action="http://h/AC1/calls/events/NodeId-11/CA1.xml?event-type=gather-action&amp;callId=callID&amp;routeId=routeId&amp;mediaRequestID=requestId" timeout="10" finishOnKey="#" numDigits="2">
     <Say loop="2" voice="woman">hello hello I am here</Say>
@@ -211,23 +236,37 @@ describe('Call XML', () => {
   });
   it('the validator survives fuzzing', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.constantFrom('<Response>', '<Response><Say>', '<Response a="<">')), (s) => {
-        try {
-          validateCallXml(s);
-        } catch (e) {
-          expect(e).toBeInstanceOf(SwitchboardError);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 200 }),
+          fc.constantFrom('<Response>', '<Response><Say>', '<Response a="<">'),
+        ),
+        (s) => {
+          try {
+            validateCallXml(s);
+          } catch (e) {
+            expect(e).toBeInstanceOf(SwitchboardError);
+          }
+        },
+      ),
       { numRuns: 500 },
     );
   });
   it('keep-alive XML escapes the URL and redirects back', () => {
-    expect(keepAliveXml('http://h/AC1/call.xml?a=1&b=2', 1)).toContain('<Pause length="1"/><Redirect method="POST">http://h/AC1/call.xml?a=1&amp;b=2</Redirect>');
+    expect(keepAliveXml('http://h/AC1/call.xml?a=1&b=2', 1)).toContain(
+      '<Pause length="1"/><Redirect method="POST">http://h/AC1/call.xml?a=1&amp;b=2</Redirect>',
+    );
   });
   it('signature: Twilio-style HMAC-SHA1 over URL + sorted params (known vector)', () => {
     // Vector from Twilio's public security docs (same algorithm): auth token 12345.
     const url = 'https://mycompany.com/myapp.php?foo=1&bar=2';
-    const params = { CallSid: 'CA1234567890ABCDE', Caller: '+12349013030', Digits: '1234', From: '+12349013030', To: '+18005551212' };
+    const params = {
+      CallSid: 'CA1234567890ABCDE',
+      Caller: '+12349013030',
+      Digits: '1234',
+      From: '+12349013030',
+      To: '+18005551212',
+    };
     const sig = computeSignature('12345', url, params);
     expect(sig).toBe('0/KCTR6DLpKmkAf8muzZqo1nDgQ=');
     expect(verifySignature('12345', url, params, sig)).toBe(true);

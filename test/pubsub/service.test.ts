@@ -46,7 +46,11 @@ afterEach(() => {
 });
 
 let n = 0;
-const pub = (queue: string, params: Record<string, string> = { N: String(++n) }, extra: { key?: string; svc?: PubSubService } = {}) =>
+const pub = (
+  queue: string,
+  params: Record<string, string> = { N: String(++n) },
+  extra: { key?: string; svc?: PubSubService } = {},
+) =>
   (extra.svc ?? svc).publish({
     accountSid: sid,
     queue,
@@ -58,7 +62,14 @@ const pub = (queue: string, params: Record<string, string> = { N: String(++n) },
 
 async function pollOnce(queue: string, session: string, timeoutMs = 0, over: Partial<PollInput> = {}) {
   const streamed: PubSubMessage[] = [];
-  const p = await svc.poll({ accountSid: sid, queue, session, timeoutMs, onMessage: (m) => streamed.push(m), ...over });
+  const p = await svc.poll({
+    accountSid: sid,
+    queue,
+    session,
+    timeoutMs,
+    onMessage: (m) => streamed.push(m),
+    ...over,
+  });
   if (timeoutMs > 0) clock.advance(timeoutMs);
   const msgs = await p.result;
   expect(msgs).toEqual(streamed);
@@ -101,7 +112,13 @@ describe('queue service', () => {
 
   it('a waiting subscriber gets the message published later, and the publish says so', async () => {
     const got: PubSubMessage[] = [];
-    const p = await svc.poll({ accountSid: sid, queue: 'a/b', session: 's1', timeoutMs: 5000, onMessage: (m) => got.push(m) });
+    const p = await svc.poll({
+      accountSid: sid,
+      queue: 'a/b',
+      session: 's1',
+      timeoutMs: 5000,
+      onMessage: (m) => got.push(m),
+    });
     expect(svc.waiting(sid, 'a/b')).toBe(1);
     const r = await pub('a/b', { Custom: '123', Param: 'abc' });
     expect(r.delivered).toBe(true);
@@ -111,7 +128,13 @@ describe('queue service', () => {
   });
 
   it('times out with an empty list', async () => {
-    const p = await svc.poll({ accountSid: sid, queue: 'x', session: 's1', timeoutMs: 5000, onMessage: () => {} });
+    const p = await svc.poll({
+      accountSid: sid,
+      queue: 'x',
+      session: 's1',
+      timeoutMs: 5000,
+      onMessage: () => {},
+    });
     clock.advance(4999);
     let done = false;
     void p.result.then(() => {
@@ -125,7 +148,15 @@ describe('queue service', () => {
 
   it('competing subscribers each get distinct messages', async () => {
     const polls = await Promise.all(
-      Array.from({ length: 5 }, (_, i) => svc.poll({ accountSid: sid, queue: 'work', session: `s${i}`, timeoutMs: 10_000, onMessage: () => {} })),
+      Array.from({ length: 5 }, (_, i) =>
+        svc.poll({
+          accountSid: sid,
+          queue: 'work',
+          session: `s${i}`,
+          timeoutMs: 10_000,
+          onMessage: () => {},
+        }),
+      ),
     );
     for (let i = 0; i < 5; i++) await pub('work', { I: String(i) });
     const results = await Promise.all(polls.map((p) => p.result));
@@ -159,7 +190,13 @@ describe('queue service', () => {
     await pub('q', { I: 'a' });
     (await pollOnce('q', 's1')).p.delivered();
     const got: PubSubMessage[] = [];
-    const p = await svc.poll({ accountSid: sid, queue: 'q', session: 's2', timeoutMs: 60_000, onMessage: (m) => got.push(m) });
+    const p = await svc.poll({
+      accountSid: sid,
+      queue: 'q',
+      session: 's2',
+      timeoutMs: 60_000,
+      onMessage: (m) => got.push(m),
+    });
     clock.advance(29_000);
     await new Promise((r) => setTimeout(r, 5));
     expect(got).toEqual([]);
@@ -183,7 +220,13 @@ describe('queue service', () => {
     await pub('q', { I: 'a' });
     const first = await pollOnce('q', 's1');
     const got: PubSubMessage[] = [];
-    await svc.poll({ accountSid: sid, queue: 'q', session: 's2', timeoutMs: 60_000, onMessage: (m) => got.push(m) });
+    await svc.poll({
+      accountSid: sid,
+      queue: 'q',
+      session: 's2',
+      timeoutMs: 60_000,
+      onMessage: (m) => got.push(m),
+    });
     first.p.cancel();
     await new Promise((r) => setTimeout(r, 20));
     expect(got.map((m) => m.FormParams.I)).toEqual(['a']);
@@ -222,30 +265,73 @@ describe('queue service', () => {
   });
 
   it('enforces limits with typed errors', async () => {
-    const small = make({ maxQueueLength: 3, maxQueuesPerAccount: 2, maxMessageBytes: 400, maxPollsPerSession: 1, maxTimeoutMs: 1000 });
+    const small = make({
+      maxQueueLength: 3,
+      maxQueuesPerAccount: 2,
+      maxMessageBytes: 400,
+      maxPollsPerSession: 1,
+      maxTimeoutMs: 1000,
+    });
     for (let i = 0; i < 3; i++) await pub('full', { I: String(i) }, { svc: small });
-    await expect(pub('full', { I: 'x' }, { svc: small })).rejects.toMatchObject({ code: 'PUBSUB_QUEUE_FULL', status: 429 });
+    await expect(pub('full', { I: 'x' }, { svc: small })).rejects.toMatchObject({
+      code: 'PUBSUB_QUEUE_FULL',
+      status: 429,
+    });
     await pub('second', { I: '1' }, { svc: small });
-    await expect(pub('third', { I: '1' }, { svc: small })).rejects.toMatchObject({ code: 'PUBSUB_TOO_MANY_QUEUES' });
-    await expect(pub('full', { Big: 'x'.repeat(500) }, { svc: small })).rejects.toMatchObject({ code: 'PUBSUB_MESSAGE_TOO_LARGE', status: 413 });
-    await expect(small.poll({ accountSid: sid, queue: 'z', session: 's', timeoutMs: 2000, onMessage: () => {} })).rejects.toMatchObject({
+    await expect(pub('third', { I: '1' }, { svc: small })).rejects.toMatchObject({
+      code: 'PUBSUB_TOO_MANY_QUEUES',
+    });
+    await expect(pub('full', { Big: 'x'.repeat(500) }, { svc: small })).rejects.toMatchObject({
+      code: 'PUBSUB_MESSAGE_TOO_LARGE',
+      status: 413,
+    });
+    await expect(
+      small.poll({ accountSid: sid, queue: 'z', session: 's', timeoutMs: 2000, onMessage: () => {} }),
+    ).rejects.toMatchObject({
       code: 'PUBSUB_TIMEOUT_TOO_LONG',
     });
-    const held = await small.poll({ accountSid: sid, queue: 'z', session: 's', timeoutMs: 1000, onMessage: () => {} });
-    await expect(small.poll({ accountSid: sid, queue: 'z', session: 's', timeoutMs: 1000, onMessage: () => {} })).rejects.toMatchObject({
+    const held = await small.poll({
+      accountSid: sid,
+      queue: 'z',
+      session: 's',
+      timeoutMs: 1000,
+      onMessage: () => {},
+    });
+    await expect(
+      small.poll({ accountSid: sid, queue: 'z', session: 's', timeoutMs: 1000, onMessage: () => {} }),
+    ).rejects.toMatchObject({
       code: 'PUBSUB_TOO_MANY_POLLS',
     });
     held.cancel();
-    const again = await small.poll({ accountSid: sid, queue: 'z', session: 's', timeoutMs: 0, onMessage: () => {} });
+    const again = await small.poll({
+      accountSid: sid,
+      queue: 'z',
+      session: 's',
+      timeoutMs: 0,
+      onMessage: () => {},
+    });
     again.delivered();
     small.stop();
   });
 
   it('a concurrent poll of the same session does not acknowledge messages still being delivered', async () => {
     await pub('q', { I: 'a' });
-    const p1 = await svc.poll({ accountSid: sid, queue: 'q', session: 's1', timeoutMs: 10, onMessage: () => {}, maxMessages: 1 });
+    const p1 = await svc.poll({
+      accountSid: sid,
+      queue: 'q',
+      session: 's1',
+      timeoutMs: 10,
+      onMessage: () => {},
+      maxMessages: 1,
+    });
     // p1 took 'a' but its response has not completed; a second poll of s1 must not delete 'a'.
-    const p2 = await svc.poll({ accountSid: sid, queue: 'q', session: 's1', timeoutMs: 0, onMessage: () => {} });
+    const p2 = await svc.poll({
+      accountSid: sid,
+      queue: 'q',
+      session: 's1',
+      timeoutMs: 0,
+      onMessage: () => {},
+    });
     p2.delivered();
     expect(await store.depth(sid, 'q')).toBe(1);
     p1.cancel();
