@@ -26,6 +26,15 @@ async function setup(config: Record<string, unknown> = {}, clock?: ManualClock) 
 }
 
 const form = (o: Record<string, string>) => new URLSearchParams(o).toString();
+interface Json {
+  error: { code: string; message: string };
+  Id: string;
+  Queue: string;
+  Delivered: boolean;
+  Duplicate: boolean;
+}
+const json = async (r: Response): Promise<Json> => (await r.json()) as Json;
+
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
 describe('PubSub HTTP API (seed 001)', () => {
@@ -36,7 +45,7 @@ describe('PubSub HTTP API (seed 001)', () => {
     });
     expect(bad.status).toBe(401);
     expect(bad.headers.get('www-authenticate')).toMatch(/^Basic/);
-    expect((await bad.json()).error.code).toBe('PUBSUB_BAD_CREDENTIALS');
+    expect((await json(bad)).error.code).toBe('PUBSUB_BAD_CREDENTIALS');
     expect((await fetch(`${h.url}/auth`)).status).toBe(401);
     const ok = await fetch(`${h.url}/auth?ttl=10m`, { headers: { authorization: basic } });
     expect(ok.status).toBe(200);
@@ -50,9 +59,9 @@ describe('PubSub HTTP API (seed 001)', () => {
     expect(post.status).toBe(200);
     const long = await fetch(`${h.url}/auth?ttl=90d`, { headers: { authorization: basic } });
     expect(long.status).toBe(400);
-    expect((await long.json()).error.code).toBe('PUBSUB_DURATION_TOO_LONG');
+    expect((await json(long)).error.code).toBe('PUBSUB_DURATION_TOO_LONG');
     const junk = await fetch(`${h.url}/auth?ttl=soon`, { headers: { authorization: basic } });
-    expect((await junk.json()).error.code).toBe('PUBSUB_BAD_DURATION');
+    expect((await json(junk)).error.code).toBe('PUBSUB_BAD_DURATION');
   });
 
   it('subscribe + publish form params: the seed headers, message shape, and streaming', async () => {
@@ -90,7 +99,7 @@ describe('PubSub HTTP API (seed 001)', () => {
     });
     expect(pub.status).toBe(200);
     expect(pub.headers.get('access-control-allow-origin')).toBe('*');
-    const pubBody = await pub.json();
+    const pubBody = await json(pub);
     expect(pubBody).toMatchObject({ Queue: 'a/b', Delivered: true, Duplicate: false });
     await done;
     expect(headers['access-control-allow-origin']).toBe('*');
@@ -126,7 +135,7 @@ describe('PubSub HTTP API (seed 001)', () => {
     const session = await token();
     const r = await fetch(`${h.url}/${other.accountSid}/q?timeout=0&session=${session}`);
     expect(r.status).toBe(403);
-    expect((await r.json()).error.code).toBe('PUBSUB_WRONG_ACCOUNT');
+    expect((await json(r)).error.code).toBe('PUBSUB_WRONG_ACCOUNT');
     const p = await fetch(`${h.url}/${other.accountSid}/q?session=${session}`, {
       method: 'POST',
       headers: FORM,
@@ -153,7 +162,7 @@ describe('PubSub HTTP API (seed 001)', () => {
     clock.advance(1);
     const r = await fetch(`${h.url}/${sid}/q?timeout=0&session=${session}`);
     expect(r.status).toBe(401);
-    expect((await r.json()).error.code).toBe('PUBSUB_SESSION_EXPIRED');
+    expect((await json(r)).error.code).toBe('PUBSUB_SESSION_EXPIRED');
   });
 
   it('a client disconnect before the response completes returns its messages at once', async () => {
@@ -191,7 +200,7 @@ describe('PubSub HTTP API (seed 001)', () => {
     const r = await fetch(`${h.url}/auth`, { headers: { authorization: basic } });
     expect(r.status).toBe(429);
     expect(r.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect((await r.json()).error.code).toBe('PUBSUB_AUTH_RATE_LIMITED');
+    expect((await json(r)).error.code).toBe('PUBSUB_AUTH_RATE_LIMITED');
   });
 
   it('per-AccountSid failure limit', async () => {
@@ -224,8 +233,8 @@ describe('PubSub HTTP API (seed 001)', () => {
       headers: { 'content-type': 'application/json', 'idempotency-key': 'k1' },
       body: '{"n":2}',
     });
-    const ja = await a.json();
-    const jb = await b.json();
+    const ja = await json(a);
+    const jb = await json(b);
     expect(jb).toMatchObject({ Duplicate: true, Id: ja.Id });
     const session = await token();
     const list = JSON.parse(await (await fetch(`${h.url}/${sid}/j?timeout=0&session=${session}`)).text());
@@ -241,7 +250,7 @@ describe('PubSub HTTP API (seed 001)', () => {
     expect(big.status).toBe(413);
     const longPoll = await fetch(`${h.url}/${sid}/j?timeout=2m&session=${session}`);
     expect(longPoll.status).toBe(400);
-    expect((await longPoll.json()).error.code).toBe('PUBSUB_DURATION_TOO_LONG');
+    expect((await json(longPoll)).error.code).toBe('PUBSUB_DURATION_TOO_LONG');
     const badJson = await fetch(`${h.url}/${sid}/j`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -311,14 +320,14 @@ describe('PubSub HTTP API (seed 001)', () => {
       body: '<Response><Dance/></Response>',
     });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error.message).toMatch(/not an InboundXML verb/);
+    expect((await json(bad)).error.message).toMatch(/not an InboundXML verb/);
     const ok = await fetch(`${h.url}/${sid}/call.xml/${callSid}`, {
       method: 'POST',
       headers: { 'content-type': 'application/xml' },
       body: '<Response>\n    <Say>Unit test successful</Say>\n</Response>',
     });
     expect(ok.status).toBe(200);
-    expect((await ok.json()).Delivered).toBe(true);
+    expect((await json(ok)).Delivered).toBe(true);
     const answer = await platform;
     expect(answer.status).toBe(200);
     expect(answer.headers.get('content-type')).toMatch(/^application\/xml/);
@@ -353,7 +362,7 @@ describe('PubSub HTTP API (seed 001)', () => {
       body: form(params),
     });
     expect(unsigned.status).toBe(401);
-    expect((await unsigned.json()).error.code).toBe('PUBSUB_SIGNATURE_INVALID');
+    expect((await json(unsigned)).error.code).toBe('PUBSUB_SIGNATURE_INVALID');
     const sig = computeSignature('platform-secret', `${h.url}/${sid}/SMS`, params);
     const signed = await fetch(`${h.url}/${sid}/SMS`, {
       method: 'POST',
