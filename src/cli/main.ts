@@ -6,6 +6,7 @@ import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './
 import { registerDemoCommand } from './demo.js';
 import { registerDevicesCommands } from './devices.js';
 import { registerKeysCommands } from './keys.js';
+import { registerPubsubCommands } from './pubsub.js';
 import { startHub } from './serve.js';
 
 const program = new Command();
@@ -48,6 +49,7 @@ withConfigOptions(
 registerDemoCommand(program);
 registerKeysCommands(program);
 registerDevicesCommands(program);
+registerPubsubCommands(program);
 
 program.parseAsync(process.argv).catch((e) => {
   process.stderr.write(`switchboard: ${(e as Error).message}\n`);
