@@ -469,7 +469,7 @@ export class PubSubService {
       if (this.waiting(q.accountSid, q.queue) > 0) await this.dispatch(q.accountSid, q.queue);
   }
 
-  async sweep(): Promise<{ messages: number; sessions: number; dedup: number }> {
+  async sweep(): Promise<{ messages: number; sessions: number; dedup: number; queues: number }> {
     const r = await this.store.sweep(this.clock.now());
     if (r.messages > 0) this.log.info({ expired: r.messages }, 'pubsub expired messages deleted');
     return r;

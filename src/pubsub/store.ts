@@ -93,8 +93,8 @@ export interface PubSubStore {
   expiredLeaseQueues(now: number, limit: number): Promise<Array<{ accountSid: string; queue: string }>>;
   /** Clears ran-out leases so they are ready again; returns how many. */
   resetExpiredLeases(now: number): Promise<number>;
-  /** Deletes expired messages, sessions and dedup entries; returns counts. */
-  sweep(now: number): Promise<{ messages: number; sessions: number; dedup: number }>;
+  /** Deletes expired messages, sessions and dedup entries (and forgets empty queues); returns counts. */
+  sweep(now: number): Promise<{ messages: number; sessions: number; dedup: number; queues: number }>;
   queueStats(accountSid?: string, limit?: number): Promise<QueueStats[]>;
   depth(accountSid: string, queue: string): Promise<number>;
 }

@@ -20,7 +20,7 @@ const BUILTIN: Record<string, string> = {
   '&quot;': '"',
   '&apos;': "'",
 };
-function unescape(s: string): string {
+function unescapeXml(s: string): string {
   return s
     .replace(/&(amp|lt|gt|quot|apos);/g, (m) => BUILTIN[m] ?? m)
     .replace(/&#(x[0-9a-fA-F]{1,6}|[0-9]{1,7});/g, (m, n: string) => {
@@ -35,7 +35,7 @@ function toVerb(n: Node): Verb {
   const name = Object.keys(n).find((k) => k !== ':@') ?? '';
   const attrs: Record<string, string> = {};
   for (const [k, v] of Object.entries((n[':@'] as Record<string, unknown> | undefined) ?? {})) {
-    attrs[k.replace(/^@_/, '')] = unescape(String(v));
+    attrs[k.replace(/^@_/, '')] = unescapeXml(String(v));
   }
   const kids = (n[name] as Node[] | undefined) ?? [];
   let text = '';
@@ -44,7 +44,7 @@ function toVerb(n: Node): Verb {
     if ('#text' in k) text += String(k['#text']);
     else if (!('#comment' in k)) children.push(toVerb(k));
   }
-  return { name, attrs, text: unescape(text).trim(), children };
+  return { name, attrs, text: unescapeXml(text).trim(), children };
 }
 
 /** Parses an InboundXML document into the verbs of its <Response>. Throws `PUBSUB_BAD_CALL_XML`. */

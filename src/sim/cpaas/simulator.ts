@@ -332,7 +332,7 @@ export async function startCpaasControlServer(
 
 /** Human-readable transcript lines. */
 export function formatTranscript(t: TranscriptEntry[]): string[] {
-  return t.map((e) => {
+  return t.map((e): string => {
     switch (e.verb) {
       case 'Request':
         return `→ ${e.method} ${e.url} (${e.status})`;
@@ -352,6 +352,8 @@ export function formatTranscript(t: TranscriptEntry[]): string[] {
         return `Reject (${e.reason})`;
       case 'Unsupported':
         return `(ignored <${e.name}>)`;
+      default:
+        return JSON.stringify(e);
     }
   });
 }

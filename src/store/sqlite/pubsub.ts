@@ -83,13 +83,9 @@ export class SqlitePubSubStore implements PubSubStore {
       dedupPut: p(
         'INSERT OR REPLACE INTO pubsub_dedup (account_sid, queue, key, message_id, expires_at) VALUES (?, ?, ?, ?, ?)',
       ),
-      queueExists: p('SELECT 1 FROM pubsub_messages WHERE account_sid = ? AND queue = ? LIMIT 1'),
-      queueCount: p(
-        'SELECT COUNT(*) AS n FROM (SELECT DISTINCT queue FROM pubsub_messages WHERE account_sid = ? AND expires_at > ?)',
-      ),
-      depthBounded: p(
-        'SELECT COUNT(*) AS n FROM (SELECT 1 FROM pubsub_messages WHERE account_sid = ? AND queue = ? AND expires_at > ? LIMIT ?)',
-      ),
+      queueDepth: p('SELECT depth FROM pubsub_queues WHERE account_sid = ? AND queue = ?'),
+      queueCount: p('SELECT COUNT(*) AS n FROM pubsub_queues WHERE account_sid = ? AND depth > 0'),
+      queuesDropEmpty: p('DELETE FROM pubsub_queues WHERE depth <= 0'),
       depth: p('SELECT COUNT(*) AS n FROM pubsub_messages WHERE account_sid = ? AND queue = ?'),
       msgInsert: p(
         'INSERT INTO pubsub_messages (id, account_sid, queue, payload, bytes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -129,9 +125,10 @@ export class SqlitePubSubStore implements PubSubStore {
           | undefined;
         if (d && d.expires_at > o.now) return { stored: false, duplicateOf: d.message_id };
       }
-      const exists = this.s.queueExists.get(m.accountSid, m.queue) !== undefined;
-      if (!exists) {
-        const n = (this.s.queueCount.get(m.accountSid, o.now) as { n: number }).n;
+      const depth =
+        (this.s.queueDepth.get(m.accountSid, m.queue) as { depth: number } | undefined)?.depth ?? 0;
+      if (depth <= 0) {
+        const n = (this.s.queueCount.get(m.accountSid) as { n: number }).n;
         if (n >= o.maxQueuesPerAccount) {
           throw new PubSubLimitError(
             'PUBSUB_TOO_MANY_QUEUES',
@@ -140,8 +137,7 @@ export class SqlitePubSubStore implements PubSubStore {
           );
         }
       } else {
-        const n = (this.s.depthBounded.get(m.accountSid, m.queue, o.now, o.maxQueueLength) as { n: number })
-          .n;
+        const n = depth;
         if (n >= o.maxQueueLength) {
           throw new PubSubLimitError(
             'PUBSUB_QUEUE_FULL',
@@ -278,11 +274,12 @@ export class SqlitePubSubStore implements PubSubStore {
   async resetExpiredLeases(now: number): Promise<number> {
     return this.s.resetLeases.run(now).changes;
   }
-  async sweep(now: number): Promise<{ messages: number; sessions: number; dedup: number }> {
+  async sweep(now: number): Promise<{ messages: number; sessions: number; dedup: number; queues: number }> {
     return this.db.transaction(() => ({
       messages: this.s.sweepMsgs.run(now).changes,
       sessions: this.s.sweepSess.run(now).changes,
       dedup: this.s.sweepDedup.run(now).changes,
+      queues: this.s.queuesDropEmpty.run().changes,
     }))();
   }
   async queueStats(accountSid?: string, limit = 1000): Promise<QueueStats[]> {

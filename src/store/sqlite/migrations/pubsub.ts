@@ -48,6 +48,21 @@ export const pubsubMigrations: Migration[] = [
         PRIMARY KEY (account_sid, queue, key)
       );
       CREATE INDEX pubsub_dedup_expires ON pubsub_dedup(expires_at);
+      -- Per-queue message counts kept by triggers, so that limit checks are O(1) instead of a scan.
+      CREATE TABLE pubsub_queues (
+        account_sid TEXT NOT NULL REFERENCES pubsub_accounts(sid) ON DELETE CASCADE,
+        queue TEXT NOT NULL,
+        depth INTEGER NOT NULL,
+        PRIMARY KEY (account_sid, queue)
+      );
+      CREATE INDEX pubsub_queues_nonempty ON pubsub_queues(account_sid) WHERE depth > 0;
+      CREATE TRIGGER pubsub_messages_count_ins AFTER INSERT ON pubsub_messages BEGIN
+        INSERT INTO pubsub_queues (account_sid, queue, depth) VALUES (NEW.account_sid, NEW.queue, 1)
+          ON CONFLICT (account_sid, queue) DO UPDATE SET depth = depth + 1;
+      END;
+      CREATE TRIGGER pubsub_messages_count_del AFTER DELETE ON pubsub_messages BEGIN
+        UPDATE pubsub_queues SET depth = depth - 1 WHERE account_sid = OLD.account_sid AND queue = OLD.queue;
+      END;
     `,
   },
 ];
