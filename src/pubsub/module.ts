@@ -381,7 +381,7 @@ export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntim
       });
       return reply;
     }
-    return callControl(req, reply, rt, sid, replyQueue(queue, callSid));
+    return callControl(req, reply, rt, sid, replyQueue(queue, callSid), published.id);
   });
 }
 
@@ -392,6 +392,7 @@ async function callControl(
   rt: PubSubRuntime,
   sid: string,
   queue: string,
+  eventId: string,
 ): Promise<FastifyReply> {
   const poll = await rt.service.poll({
     accountSid: sid,
@@ -413,9 +414,15 @@ async function callControl(
     return reply;
   }
   const xml = msgs[0]?.Body ?? keepAliveXml(publicUrlOf(req), rt.settings.keepAlivePause);
+  const answered = msgs.length > 0;
   raw.once('finish', () => {
     raw.off('close', onClose);
-    void poll.ack().catch((e) => rt.logger.warn({ err: String(e) }, 'pubsub call xml ack failed'));
+    // The application answered the call: its XML is consumed, and so is the call event it answered
+    // (a call event is only redelivered while the call still waits for an answer).
+    void poll
+      .ack()
+      .then(() => (answered ? rt.store.ack([eventId]) : 0))
+      .catch((e) => rt.logger.warn({ err: String(e) }, 'pubsub call xml ack failed'));
   });
   reply
     .headers({ 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-cache' })

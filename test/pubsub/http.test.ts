@@ -332,6 +332,10 @@ describe('PubSub HTTP API (seed 001)', () => {
     expect(answer.status).toBe(200);
     expect(answer.headers.get('content-type')).toMatch(/^application\/xml/);
     expect(await answer.text()).toBe('<Response>\n    <Say>Unit test successful</Say>\n</Response>');
+    // Answering the call consumed both the app's XML and the call event it answered.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await pubsubRuntime(h.hub).store.depth(sid, 'call.xml')).toBe(0);
+    expect(await pubsubRuntime(h.hub).store.depth(sid, `call.xml/${callSid}`)).toBe(0);
   });
 
   it('Call XML: keep-alive XML on timeout that redirects back; the retry is not a new event', async () => {
