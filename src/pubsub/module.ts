@@ -99,6 +99,9 @@ export function createPubSubRuntime(opts: {
   };
 }
 
+/** OpenAPI description of a relay route (no validation: the handlers parse the seed's formats). */
+const doc = (description: string) => ({ tags: ['pubsub relay (seed 001)'], description, security: [] });
+
 const CORS = {
   'Access-Control-Allow-Origin': '*',
   'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
@@ -235,7 +238,14 @@ export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntim
       .type('text/plain; charset=utf-8')
       .send(token);
   };
-  app.route({ method: ['GET', 'POST'], url: '/auth', handler: auth });
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/auth',
+    schema: doc(
+      'Get a session token (HTTP Basic AccountSid:AuthToken; optional ttl such as 10m, 2h). Answers the token as raw text.',
+    ),
+    handler: auth,
+  });
   app.options('/auth', options);
 
   const sidRoute = `/:sid(${ACCOUNT_SID_ROUTE_RE})`;
@@ -250,139 +260,155 @@ export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntim
     await checkAccount((req.params as { sid: string }).sid);
     parseQueueName('');
   };
-  app.route({ method: ['GET', 'POST'], url: sidRoute, handler: noQueue });
+  app.route({ method: ['GET', 'POST'], url: sidRoute, schema: { hide: true }, handler: noQueue });
   app.options(`${sidRoute}/*`, options);
 
-  app.get(`${sidRoute}/*`, async (req, reply) => {
-    const { sid } = req.params as { sid: string; '*': string };
-    const token = tokenOf(req);
-    if (!token)
-      throw new PubSubAuthError(
-        'PUBSUB_SESSION_REQUIRED',
-        'a session token is required: get one from /auth and pass it in the Authorization header or the session parameter',
-      );
-    const session = await rt.sessions.authorize(token, sid);
-    const queue = parseQueueName((req.params as { '*': string })['*']);
-    const timeoutText = firstQuery(req.query, 'timeout');
-    const timeoutMs =
-      timeoutText === undefined
-        ? s.defaultTimeoutMs
-        : parseBoundedDuration(timeoutText, 'timeout', 0, s.maxTimeoutMs);
-
-    const raw = reply.raw;
-    const pending: string[] = [];
-    let open = false;
-    const poll = await rt.service.poll({
-      accountSid: sid,
-      queue,
-      session: session.id,
-      timeoutMs,
-      onMessage: (m, i) => {
-        const chunk = listItem(m, i);
-        if (open) raw.write(chunk);
-        else pending.push(chunk);
-      },
-    });
-    reply.hijack();
-    raw.on('close', () => {
-      if (!raw.writableFinished) poll.cancel();
-    });
-    if (raw.destroyed) poll.cancel();
-    raw.writeHead(200, STREAM_HEADERS);
-    raw.write(LIST_OPEN + pending.join(''));
-    open = true;
-    await poll.result;
-    if (raw.destroyed) {
-      poll.cancel();
-      return;
-    }
-    raw.end(LIST_CLOSE, () => poll.delivered());
-  });
-
-  app.post(`${sidRoute}/*`, async (req, reply) => {
-    const { sid } = req.params as { sid: string };
-    await checkAccount(sid);
-    const queue = parseQueueName((req.params as { '*': string })['*']);
-    const qi = req.url.indexOf('?');
-    const query = new URLSearchParams(qi >= 0 ? req.url.slice(qi + 1) : '');
-    const rawBody = typeof req.body === 'string' ? req.body : '';
-    const type = mediaType(req);
-    const params: Record<string, JsonValue> = {};
-    for (const [k, v] of query)
-      if (k !== 'session') parseFormParams(new URLSearchParams([[k, v]]).toString(), params);
-    let body: string | undefined;
-    const looksXml = rawBody.trimStart().startsWith('<');
-    if (type === 'application/json' || type.endsWith('+json')) {
-      if (rawBody.trim() !== '')
-        for (const [k, v] of Object.entries(parseJsonParams(rawBody))) setParam(params, k, v);
-    } else if (
-      (type === 'application/x-www-form-urlencoded' || type === '') &&
-      !(looksXml && isReplyQueue(queue))
-    ) {
-      parseFormParams(rawBody, params);
-    } else if (rawBody !== '') body = rawBody;
-    if (isReplyQueue(queue)) {
-      if (body === undefined) {
-        throw new PubSubValidationError(
-          'PUBSUB_BAD_CALL_XML',
-          `queue ${queue} answers a call: POST an InboundXML document (Content-Type: application/xml), e.g. <Response><Say>Hello</Say></Response>`,
-          { field: 'body' },
-        );
-      }
-      validateCallXml(body);
-    }
-
-    // Who may publish: a session of this account; or (when enabled) a correctly signed platform webhook;
-    // or anyone who knows the AccountSid when requirePublishAuth is off (the seed's scripts).
-    const token = tokenOf(req);
-    if (token) await rt.sessions.authorize(token, sid);
-    else {
-      const sigKey = s.signature.keys[sid] ?? s.signature.key;
-      const sigHeader = req.headers[s.signature.header.toLowerCase()];
-      const signed =
-        s.signature.enabled &&
-        typeof sigHeader === 'string' &&
-        verifySignature(sigKey, publicUrlOf(req), params, sigHeader);
-      if (s.signature.enabled && body === undefined && !signed) {
-        throw new PubSubAuthError(
-          'PUBSUB_SIGNATURE_INVALID',
-          `missing or wrong ${s.signature.header} signature on this webhook`,
-          {
-            field: s.signature.header,
-          },
-        );
-      }
-      if ((s.requirePublishAuth || (s.signature.enabled && body !== undefined)) && !signed) {
+  app.get(
+    `${sidRoute}/*`,
+    {
+      schema: doc(
+        'Subscribe: long-poll a queue (timeout=5s; session token in Authorization or session). Streams a JSON list of up to 10 messages.',
+      ),
+    },
+    async (req, reply) => {
+      const { sid } = req.params as { sid: string; '*': string };
+      const token = tokenOf(req);
+      if (!token)
         throw new PubSubAuthError(
           'PUBSUB_SESSION_REQUIRED',
-          'publishing here needs a session token (Authorization header or session parameter)',
+          'a session token is required: get one from /auth and pass it in the Authorization header or the session parameter',
         );
-      }
-    }
+      const session = await rt.sessions.authorize(token, sid);
+      const queue = parseQueueName((req.params as { '*': string })['*']);
+      const timeoutText = firstQuery(req.query, 'timeout');
+      const timeoutMs =
+        timeoutText === undefined
+          ? s.defaultTimeoutMs
+          : parseBoundedDuration(timeoutText, 'timeout', 0, s.maxTimeoutMs);
 
-    const idem = req.headers['idempotency-key'];
-    const published = await rt.service.publish({
-      accountSid: sid,
-      queue,
-      url: messageUrl(sid, queue, query),
-      formParams: params,
-      body,
-      dedupContent: `${type}\n${body ?? JSON.stringify(params)}`,
-      idempotencyKey: typeof idem === 'string' ? idem : undefined,
-    });
-
-    const callSid = callSidOf(queue, params);
-    if (!callSid) {
-      reply.headers(CORS).code(200).send({
-        Id: published.id,
-        Queue: queue,
-        Delivered: published.delivered,
-        Duplicate: published.duplicate,
+      const raw = reply.raw;
+      const pending: string[] = [];
+      let open = false;
+      const poll = await rt.service.poll({
+        accountSid: sid,
+        queue,
+        session: session.id,
+        timeoutMs,
+        onMessage: (m, i) => {
+          const chunk = listItem(m, i);
+          if (open) raw.write(chunk);
+          else pending.push(chunk);
+        },
       });
-      return reply;
-    }
-    return callControl(req, reply, rt, sid, replyQueue(queue, callSid), published.id);
-  });
+      reply.hijack();
+      raw.on('close', () => {
+        if (!raw.writableFinished) poll.cancel();
+      });
+      if (raw.destroyed) poll.cancel();
+      raw.writeHead(200, STREAM_HEADERS);
+      raw.write(LIST_OPEN + pending.join(''));
+      open = true;
+      await poll.result;
+      if (raw.destroyed) {
+        poll.cancel();
+        return;
+      }
+      raw.end(LIST_CLOSE, () => poll.delivered());
+    },
+  );
+
+  app.post(
+    `${sidRoute}/*`,
+    {
+      schema: doc(
+        'Publish form parameters, JSON or Call XML to a queue. A POST to a .xml queue with CallSid is a call-control request answered with the application XML.',
+      ),
+    },
+    async (req, reply) => {
+      const { sid } = req.params as { sid: string };
+      await checkAccount(sid);
+      const queue = parseQueueName((req.params as { '*': string })['*']);
+      const qi = req.url.indexOf('?');
+      const query = new URLSearchParams(qi >= 0 ? req.url.slice(qi + 1) : '');
+      const rawBody = typeof req.body === 'string' ? req.body : '';
+      const type = mediaType(req);
+      const params: Record<string, JsonValue> = {};
+      for (const [k, v] of query)
+        if (k !== 'session') parseFormParams(new URLSearchParams([[k, v]]).toString(), params);
+      let body: string | undefined;
+      const looksXml = rawBody.trimStart().startsWith('<');
+      if (type === 'application/json' || type.endsWith('+json')) {
+        if (rawBody.trim() !== '')
+          for (const [k, v] of Object.entries(parseJsonParams(rawBody))) setParam(params, k, v);
+      } else if (
+        (type === 'application/x-www-form-urlencoded' || type === '') &&
+        !(looksXml && isReplyQueue(queue))
+      ) {
+        parseFormParams(rawBody, params);
+      } else if (rawBody !== '') body = rawBody;
+      if (isReplyQueue(queue)) {
+        if (body === undefined) {
+          throw new PubSubValidationError(
+            'PUBSUB_BAD_CALL_XML',
+            `queue ${queue} answers a call: POST an InboundXML document (Content-Type: application/xml), e.g. <Response><Say>Hello</Say></Response>`,
+            { field: 'body' },
+          );
+        }
+        validateCallXml(body);
+      }
+
+      // Who may publish: a session of this account; or (when enabled) a correctly signed platform webhook;
+      // or anyone who knows the AccountSid when requirePublishAuth is off (the seed's scripts).
+      const token = tokenOf(req);
+      if (token) await rt.sessions.authorize(token, sid);
+      else {
+        const sigKey = s.signature.keys[sid] ?? s.signature.key;
+        const sigHeader = req.headers[s.signature.header.toLowerCase()];
+        const signed =
+          s.signature.enabled &&
+          typeof sigHeader === 'string' &&
+          verifySignature(sigKey, publicUrlOf(req), params, sigHeader);
+        if (s.signature.enabled && body === undefined && !signed) {
+          throw new PubSubAuthError(
+            'PUBSUB_SIGNATURE_INVALID',
+            `missing or wrong ${s.signature.header} signature on this webhook`,
+            {
+              field: s.signature.header,
+            },
+          );
+        }
+        if ((s.requirePublishAuth || (s.signature.enabled && body !== undefined)) && !signed) {
+          throw new PubSubAuthError(
+            'PUBSUB_SESSION_REQUIRED',
+            'publishing here needs a session token (Authorization header or session parameter)',
+          );
+        }
+      }
+
+      const idem = req.headers['idempotency-key'];
+      const published = await rt.service.publish({
+        accountSid: sid,
+        queue,
+        url: messageUrl(sid, queue, query),
+        formParams: params,
+        body,
+        dedupContent: `${type}\n${body ?? JSON.stringify(params)}`,
+        idempotencyKey: typeof idem === 'string' ? idem : undefined,
+      });
+
+      const callSid = callSidOf(queue, params);
+      if (!callSid) {
+        reply.headers(CORS).code(200).send({
+          Id: published.id,
+          Queue: queue,
+          Delivered: published.delivered,
+          Duplicate: published.duplicate,
+        });
+        return reply;
+      }
+      return callControl(req, reply, rt, sid, replyQueue(queue, callSid), published.id);
+    },
+  );
 }
 
 /** Long-polls `<queue>/<CallSid>` and answers the platform with the application's XML (or keep-alive). */
