@@ -215,3 +215,38 @@ describe('PubSub relay, real process, seed curl scripts', () => {
     expect(lost).toEqual([]);
   });
 });
+
+describe('switchboard pubsub accounts (CLI)', () => {
+  it('lists, rotates and deletes accounts in the data directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-cli-pubsub-'));
+    try {
+      const runCli = async (...a: string[]) => {
+        const p = spawnSwitchboard(['pubsub', 'accounts', ...a, '--data-dir', dir]);
+        const code = await p.exited;
+        return { code, out: p.stdout.join('\n'), err: p.stderr.join('\n') };
+      };
+      const created = JSON.parse((await runCli('create', '--name', 'ops', '--json')).out) as {
+        accountSid: string;
+        authToken: string;
+      };
+      const listed = JSON.parse((await runCli('list', '--json')).out) as Array<{
+        accountSid: string;
+        name: string;
+      }>;
+      expect(listed).toEqual([expect.objectContaining({ accountSid: created.accountSid, name: 'ops' })]);
+      expect(JSON.stringify(listed)).not.toContain(created.authToken);
+      const rotated = JSON.parse((await runCli('rotate', created.accountSid, '--json')).out) as {
+        authToken: string;
+      };
+      expect(rotated.authToken).toMatch(/^[0-9a-f]{32}$/);
+      expect(rotated.authToken).not.toBe(created.authToken);
+      expect((await runCli('delete', created.accountSid)).out).toContain(`deleted ${created.accountSid}`);
+      const again = await runCli('delete', created.accountSid);
+      expect(again.code).toBe(1);
+      expect(again.err).toContain('PUBSUB_UNKNOWN_ACCOUNT');
+      expect((await runCli('list')).out).toContain('no PubSub accounts');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
