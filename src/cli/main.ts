@@ -7,6 +7,7 @@ import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './
 import { registerDemoCommand } from './demo.js';
 import { registerDevicesCommands } from './devices.js';
 import { registerKeysCommands } from './keys.js';
+import { registerPubsubCommands } from './pubsub.js';
 import { startHub } from './serve.js';
 import { registerSettingsCommands } from './settings.js';
 
@@ -52,6 +53,7 @@ registerKeysCommands(program);
 registerDevicesCommands(program);
 registerSettingsCommands(program);
 registerCiscoCommands(program);
+registerPubsubCommands(program);
 
 program.parseAsync(process.argv).catch((e) => {
   process.stderr.write(`switchboard: ${(e as Error).message}\n`);
