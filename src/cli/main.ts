@@ -3,10 +3,12 @@ import { Command } from 'commander';
 import { configKeys } from '../config/load.js';
 import { VERSION } from '../version.js';
 import { registerBroadcastCommands } from './broadcast.js';
+import { registerCiscoCommands } from './cisco.js';
 import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
 import { registerDemoCommand } from './demo.js';
 import { registerDevicesCommands } from './devices.js';
 import { registerKeysCommands } from './keys.js';
+import { registerPubsubCommands } from './pubsub.js';
 import { startHub } from './serve.js';
 import { registerSettingsCommands } from './settings.js';
 
@@ -51,6 +53,8 @@ registerDemoCommand(program);
 registerKeysCommands(program);
 registerDevicesCommands(program);
 registerSettingsCommands(program);
+registerCiscoCommands(program);
+registerPubsubCommands(program);
 registerBroadcastCommands(program);
 
 program.parseAsync(process.argv).catch((e) => {

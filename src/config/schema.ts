@@ -1,6 +1,8 @@
 import { type Static, Type } from 'typebox';
 import { BroadcastConfigSchema, EmergencyConfigSchema, RulesConfigSchema } from '../broadcast/config.js';
+import { CiscoConfigSchema } from '../drivers/cisco/config.js';
 import { ProvisioningSchema } from '../provisioning/config.js';
+import { PubSubConfigSchema } from '../pubsub/config.js';
 
 /**
  * The configuration file schema (`switchboard.yaml`). Every key has a default. Modules add their own
@@ -98,6 +100,8 @@ export const ConfigSchema = Type.Object(
     broadcast: BroadcastConfigSchema,
     emergency: EmergencyConfigSchema,
     rules: RulesConfigSchema,
+    cisco: CiscoConfigSchema,
+    pubsub: PubSubConfigSchema,
   },
   { additionalProperties: false, default: {} },
 );

@@ -57,5 +57,5 @@ describe('switchboard broadcast CLI', () => {
     const bad = spawnSwitchboard(['broadcast', 'send', '--text', 'x', '--device', 'nope'], env);
     expect(await bad.exited).toBe(1);
     expect(bad.stderr.join('\n')).toContain('targets.devices.0: no device "nope"');
-  });
+  }, 180_000);
 });
