@@ -11,6 +11,7 @@ import { avayaAlertPlanner } from '../drivers/avaya/alert.js';
 import { ciscoAlertPlanner } from '../drivers/cisco/alert.js';
 import type { HubContext, HubModule } from '../server/hub.js';
 import { type BroadcastStores, sqliteBroadcastStores } from '../store/sqlite/broadcast.js';
+import { pubsubPublisher } from './pubsub-publisher.js';
 import { registerBroadcastRoutes } from './routes.js';
 import { WebhookSender } from './webhook.js';
 
@@ -159,6 +160,7 @@ export const broadcastModule: HubModule = {
     const rt = broadcastRuntime(hub);
     const n = rt.engine.recover();
     if (n > 0) hub.logger.warn({ broadcasts: n }, 'broadcasts interrupted by the last shutdown were closed');
+    if (hub.config.pubsub.enabled && !rt.publisher) rt.publisher = pubsubPublisher(hub);
     rt.presence.start(hub.bus);
     rt.rules.start();
     rt.emergency.start();
