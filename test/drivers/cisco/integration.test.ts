@@ -429,6 +429,15 @@ describe('queries', () => {
     });
     const h = await act('8845', 'query_device_information');
     expect((h.body.data as { fields: Record<string, string> }).fields.HostName).toBe(p.deviceName);
+    const vars = await t.api<{ variables: Record<string, unknown> }>(
+      'GET',
+      `/api/devices/${devId('8845')}/variables`,
+    );
+    expect(vars.body.variables).toMatchObject({
+      device_name_substitution: p.deviceName,
+      content_type: 'text/xml; charset=utf-8',
+      model: '8845',
+    });
     const caps = await act('8821', 'get_device_caps');
     expect(caps.body.data).toMatchObject({
       modelNumber: 'CP-8821',
