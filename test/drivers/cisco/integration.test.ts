@@ -435,7 +435,7 @@ describe('queries', () => {
     );
     expect(vars.body.variables).toMatchObject({
       device_name_substitution: p.deviceName,
-      content_type: 'text/xml; charset=utf-8',
+      content_type: 'text/html',
       model: '8845',
     });
     const caps = await act('8821', 'get_device_caps');
