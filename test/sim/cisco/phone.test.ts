@@ -1,4 +1,5 @@
 import http from 'node:http';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePushBody } from '../../../src/drivers/cisco/encoding.js';
 import { buildObject } from '../../../src/drivers/cisco/objects.js';
@@ -161,5 +162,52 @@ describe('simulated phone on the wire', () => {
     expect(r.status).toBe(200);
     expect(hits).toBe(3);
     await new Promise<void>((res) => srv.close(() => res()));
+  });
+
+  it('fuzz: any XML field gets a well-formed answer (Response or Error 1), never a 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string({ maxLength: 300 }),
+          fc.constantFrom(
+            '<CiscoIPPhoneExecute><ExecuteItem URL="Key:',
+            '<CiscoIPPhoneMenu><MenuItem><Name>x</Name></MenuItem>',
+            '<CiscoIPPhoneText><Text>&#xD800;</Text></CiscoIPPhoneText>',
+          ),
+          fc
+            .array(
+              fc.constantFrom(
+                'Key:Services',
+                'SoftKey:<<',
+                'Display:On:1',
+                'RTPMRx:239.1.1.1:20480',
+                'App:Close:0:60:x',
+                'Dial:1',
+                'Init:Foo',
+                ':::',
+                'Play:',
+              ),
+              { minLength: 1, maxLength: 3 },
+            )
+            .map(
+              (uris) =>
+                `<CiscoIPPhoneExecute>${uris.map((u) => `<ExecuteItem URL="${u.replace(/</g, '&lt;')}"/>`).join('')}</CiscoIPPhoneExecute>`,
+            ),
+        ),
+        async (xml) => {
+          const r = await push(0, `XML=${encodeURIComponent(xml)}`);
+          expect(r.status).toBe(200);
+          expect(r.text()).toMatch(
+            /^<\?xml version="1.0" encoding="UTF-8"\?>\n<(CiscoIPPhoneResponse>|CiscoIPPhoneError Number="1"\/>)/,
+          );
+        },
+      ),
+      { numRuns: 60 },
+    );
+    await push(
+      0,
+      encodePushBody(buildObject({ type: 'CiscoIPPhoneExecute', items: [{ url: 'RTPRx:Stop' }] }), 'utf-8')
+        .body,
+    );
   });
 });
