@@ -8,6 +8,7 @@ import { registerDemoCommand } from './demo.js';
 import { registerDevicesCommands } from './devices.js';
 import { registerKeysCommands } from './keys.js';
 import { startHub } from './serve.js';
+import { registerSettingsCommands } from './settings.js';
 
 const program = new Command();
 program
@@ -49,6 +50,7 @@ withConfigOptions(
 registerDemoCommand(program);
 registerKeysCommands(program);
 registerDevicesCommands(program);
+registerSettingsCommands(program);
 registerCiscoCommands(program);
 
 program.parseAsync(process.argv).catch((e) => {

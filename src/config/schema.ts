@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { CiscoConfigSchema } from '../drivers/cisco/config.js';
+import { ProvisioningSchema } from '../provisioning/config.js';
 
 /**
  * The configuration file schema (`switchboard.yaml`). Every key has a default. Modules add their own
@@ -93,6 +94,7 @@ export const ConfigSchema = Type.Object(
     log: LogSchema,
     shutdown: ShutdownSchema,
     auth: AuthSchema,
+    provisioning: ProvisioningSchema,
     cisco: CiscoConfigSchema,
   },
   { additionalProperties: false, default: {} },
