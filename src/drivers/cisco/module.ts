@@ -80,14 +80,25 @@ function postedXml(req: FastifyRequest): string {
   return '';
 }
 
-/** What a phone accepts, from its request headers (x-CiscoIPPhoneModelName, Accept-Charset). */
+/**
+ * The charset to answer a phone in: its model profile (x-CiscoIPPhoneModelName) when known, else its
+ * Accept-Charset preference (research A5: old phones send `iso-8859-1, utf-8;q=0.8` — they parse UTF-8 but
+ * render only Latin-1, so the higher-ranked Latin-1 wins).
+ */
 export function phoneCharset(headers: Record<string, string | string[] | undefined>): Charset {
   const model = profileByModelName(one(headers['x-ciscoipphonemodelname']));
   if (model) return model.charset;
-  const ac = one(headers['accept-charset'])?.toLowerCase() ?? '';
-  if (ac && !/utf-8(?!;q=0(\.0*)?\b)/.test(ac.split(',')[0] ?? '') && ac.includes('iso-8859-1'))
-    return 'iso-8859-1';
-  return 'utf-8';
+  const ranked = (one(headers['accept-charset']) ?? '')
+    .toLowerCase()
+    .split(',')
+    .map((part, i) => {
+      const [name, ...params] = part.split(';').map((x) => x.trim());
+      const q = Number(params.find((x) => x.startsWith('q='))?.slice(2) ?? '1');
+      return { name: name ?? '', q: Number.isFinite(q) ? q : 0, i };
+    })
+    .filter((c) => c.q > 0 && (c.name === 'utf-8' || c.name === 'iso-8859-1'))
+    .sort((a, b) => b.q - a.q || a.i - b.i);
+  return ranked[0]?.name === 'iso-8859-1' ? 'iso-8859-1' : 'utf-8';
 }
 
 function sendObject(reply: FastifyReply, obj: CiscoObject, charset: Charset): FastifyReply {
