@@ -117,6 +117,7 @@ export class EmergencyService {
   locate(
     extension: string,
     pbxLocationId: string,
+    pbxSite?: Location,
   ): { location: Incident['location']; entry: LocationEntry | undefined } {
     const entry = extension ? this.deps.locations.get(extension) : undefined;
     const pick = (l: Location) => ({
@@ -136,8 +137,15 @@ export class EmergencyService {
       : undefined;
     if (dev && Object.keys(pick(dev.location)).length > 0)
       return { location: { ...pick(dev.location), from: 'device' }, entry };
-    if (pbxLocationId && pbxLocationId !== '-1' && pbxLocationId !== '0')
-      return { location: { description: `PBX emergency location ${pbxLocationId}`, from: 'pbx' }, entry };
+    // Last resort: the PBX's own site (the IP Office device's location) and its emergency location id.
+    const site = pbxSite ? pick(pbxSite) : {};
+    const locId = pbxLocationId && pbxLocationId !== '-1' && pbxLocationId !== '0' ? pbxLocationId : '';
+    if (locId || Object.keys(site).length > 0) {
+      const desc = [site.description, locId ? `PBX emergency location ${locId}` : '']
+        .filter(Boolean)
+        .join('; ');
+      return { location: { ...site, ...(desc ? { description: desc } : {}), from: 'pbx' }, entry };
+    }
     return { location: { from: 'none' }, entry };
   }
 
@@ -175,7 +183,8 @@ export class EmergencyService {
     if (callKey && (this.open.has(callKey) || this.deps.incidents.byCallKey(callKey))) return;
     const now = this.clock.now();
     const extension = s(d.callerExtension ?? d.extension);
-    const { location, entry } = this.locate(extension, s(d.emergencyLocationId));
+    const pbx = (d.pbx ?? {}) as { location?: Location };
+    const { location, entry } = this.locate(extension, s(d.emergencyLocationId), pbx.location);
     const incident: Incident = {
       id: `inc_${randomUUID()}`,
       createdAt: new Date(now).toISOString(),
