@@ -126,13 +126,19 @@ export function renderStep(text: string, ctx: TemplateContext, ids: Map<string, 
       if (kind === 'call') {
         const k = `call:${name ?? ''}`;
         let v = ids.get(k);
-        if (!v) ids.set(k, (v = String(ctx.newCallId())));
+        if (!v) {
+          v = String(ctx.newCallId());
+          ids.set(k, v);
+        }
         return v;
       }
       if (kind === 'e' && name) {
         const k = `e:${name}`;
         let v = ids.get(k);
-        if (!v) ids.set(k, (v = ctx.node + ctx.newEndSuffix().toString(16).padStart(8, '0')));
+        if (!v) {
+          v = ctx.node + ctx.newEndSuffix().toString(16).padStart(8, '0');
+          ids.set(k, v);
+        }
         return v;
       }
       if (name === undefined && kind in ctx.vars) return ctx.vars[kind]!;
