@@ -11,13 +11,9 @@ import { type Config, ConfigSchema } from './schema.js';
 export class ConfigError extends ValidationError {
   readonly problems: string[];
   constructor(problems: string[], source: string) {
-    super(
-      'CONFIG_INVALID',
-      `invalid configuration (${source}):\n${problems.map((p) => `  ${p}`).join('\n')}`,
-      {
-        details: { problems },
-      },
-    );
+    super('CONFIG_INVALID', `invalid configuration (${source}):\n${problems.map((p) => `  ${p}`).join('\n')}`, {
+      details: { problems },
+    });
     this.problems = problems;
   }
 }
@@ -39,10 +35,7 @@ function toEnvName(path: string[]): string {
 }
 
 /** Lists every leaf key of the schema with its env var name (for docs and `--help`). */
-export function configKeys(
-  schema: TSchema = ConfigSchema,
-  prefix: string[] = [],
-): Array<{ path: string; env: string; schema: Json }> {
+export function configKeys(schema: TSchema = ConfigSchema, prefix: string[] = []): Array<{ path: string; env: string; schema: Json }> {
   const out: Array<{ path: string; env: string; schema: Json }> = [];
   const props = (schema as Json).properties as Record<string, Json> | undefined;
   for (const [k, s] of Object.entries(props ?? {})) {
@@ -55,10 +48,8 @@ export function configKeys(
 
 function coerceEnv(value: string, s: Json): unknown {
   const t = s.type ?? (Array.isArray(s.anyOf) ? 'union' : undefined);
-  if (t === 'integer' || t === 'number')
-    return value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
-  if (t === 'boolean')
-    return value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
+  if (t === 'integer' || t === 'number') return value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+  if (t === 'boolean') return value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
   if (t === 'array') {
     const trimmed = value.trim();
     if (trimmed.startsWith('[')) {
@@ -103,9 +94,7 @@ function resolveSecretFiles(obj: unknown, baseDir: string, path: string[], probl
       try {
         o[target] = readFileSync(resolve(baseDir, v), 'utf8').trim();
       } catch (e) {
-        problems.push(
-          `${[...path, k].join('.')}: cannot read ${JSON.stringify(v)} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
-        );
+        problems.push(`${[...path, k].join('.')}: cannot read ${JSON.stringify(v)} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
       }
       delete o[k];
     } else resolveSecretFiles(v, baseDir, [...path, k], problems);
@@ -122,10 +111,7 @@ export function loadConfig(opts: LoadOptions = {}): { config: Config; path: stri
     try {
       text = readFileSync(explicit, 'utf8');
     } catch (e) {
-      throw new ConfigError(
-        [`config file ${explicit}: cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`],
-        explicit,
-      );
+      throw new ConfigError([`config file ${explicit}: cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`], explicit);
     }
   } else if (opts.searchDefaultFile !== false) {
     try {
@@ -139,13 +125,9 @@ export function loadConfig(opts: LoadOptions = {}): { config: Config; path: stri
     try {
       raw = parseYaml(text, { maxAliasCount: 100 }) ?? {};
     } catch (e) {
-      throw new ConfigError(
-        [`${path}: not valid YAML: ${(e as Error).message.split('\n')[0]}`],
-        path ?? 'config',
-      );
+      throw new ConfigError([`${path}: not valid YAML: ${(e as Error).message.split('\n')[0]}`], path ?? 'config');
     }
-    if (typeof raw !== 'object' || Array.isArray(raw))
-      throw new ConfigError(['(root): must be a mapping of keys'], path ?? 'config');
+    if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(['(root): must be a mapping of keys'], path ?? 'config');
   }
   const doc = structuredClone(raw) as Json;
   const problems: string[] = [];
@@ -154,8 +136,7 @@ export function loadConfig(opts: LoadOptions = {}): { config: Config; path: stri
     const v = env[k.env];
     if (v !== undefined) setPath(doc, k.path.split('.'), coerceEnv(v, k.schema));
   }
-  for (const [k, v] of Object.entries(opts.overrides ?? {}))
-    if (v !== undefined) setPath(doc, k.split('.'), v);
+  for (const [k, v] of Object.entries(opts.overrides ?? {})) if (v !== undefined) setPath(doc, k.split('.'), v);
   const withDefaults = Value.Default(ConfigSchema, doc) as Json;
   problems.push(...formatProblems(schemaProblems(ConfigSchema, withDefaults)));
   if (problems.length > 0) throw new ConfigError(problems, path ?? 'environment');
@@ -168,12 +149,7 @@ export function loadConfig(opts: LoadOptions = {}): { config: Config; path: stri
         .filter((l) => l && !l.startsWith('#'));
       config.auth.apiKeys = [...config.auth.apiKeys, ...keys];
     } catch (e) {
-      throw new ConfigError(
-        [
-          `auth.apiKeysFile: cannot read ${JSON.stringify(config.auth.apiKeysFile)} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
-        ],
-        path ?? 'config',
-      );
+      throw new ConfigError([`auth.apiKeysFile: cannot read ${JSON.stringify(config.auth.apiKeysFile)} (${(e as NodeJS.ErrnoException).code ?? 'error'})`], path ?? 'config');
     }
   }
   return { config, path };

@@ -157,15 +157,7 @@ export function schemaProblems(schema: TSchema | Json, value: unknown, prefix = 
   }
   // Problems inside a failed anyOf branch are noise when the anyOf itself was reported.
   return problems.filter(
-    (p, i) =>
-      !problems.some(
-        (q, j) =>
-          j !== i &&
-          q.path === p.path &&
-          q.message.includes('not allowed') &&
-          p !== q &&
-          !p.message.includes('not allowed'),
-      ),
+    (p, i) => !problems.some((q, j) => j !== i && q.path === p.path && q.message.includes('not allowed') && p !== q && !p.message.includes('not allowed')),
   );
 }
 
