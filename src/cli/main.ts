@@ -5,6 +5,7 @@ import { VERSION } from '../version.js';
 import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
 import { registerDemoCommand } from './demo.js';
 import { registerDevicesCommands } from './devices.js';
+import { registerIpofficeCommands } from './ipoffice.js';
 import { registerKeysCommands } from './keys.js';
 import { startHub } from './serve.js';
 
@@ -48,6 +49,7 @@ withConfigOptions(
 registerDemoCommand(program);
 registerKeysCommands(program);
 registerDevicesCommands(program);
+registerIpofficeCommands(program);
 
 program.parseAsync(process.argv).catch((e) => {
   process.stderr.write(`switchboard: ${(e as Error).message}\n`);

@@ -1,6 +1,7 @@
+import { ipofficeModule } from '../drivers/ipoffice/module.js';
 import type { HubModule } from './hub.js';
 
 /**
  * The modules the hub is composed of, in start order. Each feature module adds one line here.
  */
-export const MODULES: HubModule[] = [];
+export const MODULES: HubModule[] = [ipofficeModule];
