@@ -182,23 +182,32 @@ interface XNode {
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
-function scanXml(s: string): XNode {
-  let i = 0;
-  const n = s.length;
-  const skipWs = () => {
-    while (i < n) {
+class XmlScanner {
+  i = 0;
+  readonly n: number;
+  constructor(readonly s: string) {
+    this.n = s.length;
+  }
+
+  skipWs(): void {
+    const s = this.s;
+    let i = this.i;
+    while (i < this.n) {
       const c = s.charCodeAt(i);
       if (c === 32 || c === 9 || c === 10 || c === 13) i++;
       else break;
     }
-  };
-  const el = (depth: number): XNode => {
+    this.i = i;
+  }
+
+  el(depth: number): XNode {
+    const s = this.s;
     if (depth > 4) throw new Devlink3RecordError('Delta3: elements nested too deeply');
-    if (s.charCodeAt(i) !== 60 /* < */)
-      throw new Devlink3RecordError(`Delta3: expected an element at offset ${i}`);
-    const close = s.indexOf('>', i);
+    if (s.charCodeAt(this.i) !== 60 /* < */)
+      throw new Devlink3RecordError(`Delta3: expected an element at offset ${this.i}`);
+    const close = s.indexOf('>', this.i);
     if (close < 0) throw new Devlink3RecordError('Delta3: unterminated element tag');
-    let name = s.slice(i + 1, close);
+    let name = s.slice(this.i + 1, close);
     let selfClosing = false;
     if (name.endsWith('/')) {
       selfClosing = true;
@@ -206,49 +215,55 @@ function scanXml(s: string): XNode {
     }
     if (!NAME_RE.test(name))
       throw new Devlink3RecordError(`Delta3: bad element name ${JSON.stringify(name.slice(0, 40))}`);
-    i = close + 1;
+    this.i = close + 1;
     const node: XNode = { name, text: '', children: [] };
     if (selfClosing) return node;
-    const save = i;
-    skipWs();
-    if (s.charCodeAt(i) === 60 && s.charCodeAt(i + 1) !== 47 /* / */) {
+    const save = this.i;
+    this.skipWs();
+    if (s.charCodeAt(this.i) === 60 && s.charCodeAt(this.i + 1) !== 47 /* / */) {
       while (true) {
-        skipWs();
-        if (i >= n) throw new Devlink3RecordError(`Delta3: <${name}> is not closed`);
-        if (s.charCodeAt(i) === 60 && s.charCodeAt(i + 1) === 47) break;
+        this.skipWs();
+        if (this.i >= this.n) throw new Devlink3RecordError(`Delta3: <${name}> is not closed`);
+        if (s.charCodeAt(this.i) === 60 && s.charCodeAt(this.i + 1) === 47) break;
         if (node.children.length > MAX_TARGETS)
           throw new Devlink3RecordError(`Delta3: <${name}> has too many children`);
-        node.children.push(el(depth + 1));
+        node.children.push(this.el(depth + 1));
       }
     } else {
-      i = save;
-      const end = s.indexOf('</', i);
+      this.i = save;
+      const end = s.indexOf('</', this.i);
       if (end < 0) throw new Devlink3RecordError(`Delta3: <${name}> is not closed`);
-      node.text = s.slice(i, end);
+      node.text = s.slice(this.i, end);
       if (node.text.includes('<')) throw new Devlink3RecordError(`Delta3: unexpected '<' inside <${name}>`);
-      i = end;
+      this.i = end;
     }
-    const endTag = `</${name}>`;
-    if (!s.startsWith(endTag, i)) {
-      // allow whitespace before '>'
-      const gt = s.indexOf('>', i);
-      if (gt < 0 || s.slice(i + 2, gt).trim() !== name)
+    // `</name>` (whitespace allowed before '>')
+    if (s.startsWith(name, this.i + 2) && s.charCodeAt(this.i + 2 + name.length) === 62) {
+      this.i += name.length + 3;
+    } else {
+      const gt = s.indexOf('>', this.i);
+      if (gt < 0 || s.slice(this.i + 2, gt).trim() !== name) {
         throw new Devlink3RecordError(`Delta3: <${name}> closed by a different element`);
-      i = gt + 1;
-    } else i += endTag.length;
+      }
+      this.i = gt + 1;
+    }
     return node;
-  };
-  skipWs();
-  // Tolerate an XML declaration.
-  if (s.startsWith('<?', i)) {
-    const e = s.indexOf('?>', i);
-    if (e < 0) throw new Devlink3RecordError('Delta3: unterminated XML declaration');
-    i = e + 2;
-    skipWs();
   }
-  const root = el(0);
-  skipWs();
-  if (i < n) throw new Devlink3RecordError('Delta3: text after the record element');
+}
+
+function scanXml(s: string): XNode {
+  const x = new XmlScanner(s);
+  x.skipWs();
+  // Tolerate an XML declaration.
+  if (s.startsWith('<?', x.i)) {
+    const e = s.indexOf('?>', x.i);
+    if (e < 0) throw new Devlink3RecordError('Delta3: unterminated XML declaration');
+    x.i = e + 2;
+    x.skipWs();
+  }
+  const root = x.el(0);
+  x.skipWs();
+  if (x.i < x.n) throw new Devlink3RecordError('Delta3: text after the record element');
   return root;
 }
 
@@ -280,8 +295,8 @@ const LINE_BREAK_RE = /[ \t]*\r?\n[ \t\r\n]*/g;
  * Unquoted fields are trimmed and line breaks inside them are removed (the seed's examples are wrapped
  * in the middle of numbers). Entities are decoded per field.
  */
-export function splitFields(text: string, where: string): Array<{ value: string; quoted: boolean }> {
-  const out: Array<{ value: string; quoted: boolean }> = [];
+export function splitFields(text: string, where: string): string[] {
+  const out: string[] = [];
   const n = text.length;
   let i = 0;
   while (true) {
@@ -306,13 +321,13 @@ export function splitFields(text: string, where: string): Array<{ value: string;
         if (!/\s/.test(text[i]!)) throw new Devlink3RecordError(`${where}: text after a quoted string`);
         i++;
       }
-      out.push({ value: decodeEntities(v), quoted: true });
+      out.push(decodeEntities(v));
     } else {
       const c = text.indexOf(',', i);
       const end = c < 0 ? n : c;
       let v = text.slice(i, end).trim();
       if (v.includes('\n')) v = v.replace(LINE_BREAK_RE, '');
-      out.push({ value: decodeEntities(v), quoted: false });
+      out.push(decodeEntities(v));
       i = end;
     }
     if (i >= n) break;
@@ -323,60 +338,156 @@ export function splitFields(text: string, where: string): Array<{ value: string;
 
 const INT_RE = /^-?[0-9]{1,15}$/;
 
-function fieldsToObject(text: string, defs: readonly FieldDef[], where: string): Record<string, unknown> {
-  const parts = splitFields(text, where);
-  const o: Record<string, unknown> = {};
-  for (let k = 0; k < defs.length; k++) {
-    const [name, kind] = defs[k]!;
-    const p = parts[k];
-    if (kind === 'int') {
-      if (p === undefined || p.value === '') o[name] = undefined;
-      else if (INT_RE.test(p.value)) o[name] = Number(p.value);
-      else
-        throw new Devlink3RecordError(
-          `${where}.${name}: ${JSON.stringify(p.value.slice(0, 40))} is not an integer`,
-          `${where}.${name}`,
-        );
-    } else o[name] = p?.value ?? '';
+type Part = string;
+
+function str(parts: Part[], k: number): string {
+  return parts[k] ?? '';
+}
+
+function int(parts: Part[], k: number, where: string, defs: readonly FieldDef[]): number | undefined {
+  const v = parts[k];
+  if (v === undefined || v === '') return undefined;
+  if (!INT_RE.test(v)) {
+    const name = defs[k]![0];
+    throw new Devlink3RecordError(
+      `${where}.${name}: ${JSON.stringify(v.slice(0, 40))} is not an integer`,
+      `${where}.${name}`,
+    );
   }
-  o.extra = parts.slice(defs.length).map((p) => p.value);
-  return o;
+  return Number(v);
+}
+
+function extra(parts: Part[], n: number): string[] {
+  return parts.length > n ? parts.slice(n) : [];
+}
+
+function parseCall(text: string): Delta3Call {
+  const f = splitFields(text, 'Call');
+  const w = 'Call';
+  const d = CALL_FIELDS;
+  const queueStatus = int(f, 13, w, d);
+  return {
+    nodeId: str(f, 0),
+    callId: int(f, 1, w, d),
+    accountCode: str(f, 2),
+    authCode: str(f, 3),
+    tag: str(f, 4),
+    transferCause: int(f, 5, w, d),
+    ownerHuntGroup: str(f, 6),
+    originalHuntGroup: str(f, 7),
+    originalUser: str(f, 8),
+    currentHuntGroup: str(f, 9),
+    currentUser: str(f, 10),
+    voicemailLeaving: int(f, 11, w, d),
+    voicemailLength: int(f, 12, w, d),
+    queueStatus,
+    timestamp: int(f, 14, w, d),
+    huntGroupOverflow: int(f, 15, w, d),
+    transferredOutOfIvr: str(f, 16),
+    ivrTime: int(f, 17, w, d),
+    queueStatusName: enumName(QUEUE_STATUS, queueStatus),
+    extra: extra(f, 18),
+  };
 }
 
 function parseParty(text: string, where: string): Delta3Party {
-  const p = fieldsToObject(text, PARTY_FIELDS, where) as Omit<
-    Delta3Party,
-    | 'stateName'
-    | 'toneName'
-    | 'equipmentClassName'
-    | 'calledTypeName'
-    | 'cliPresentationName'
-    | 'callingNameTypeName'
-    | 'flagBits'
-  >;
-  if (p.endId === '') throw new Devlink3RecordError(`${where}.endId: is empty`, `${where}.endId`);
+  const f = splitFields(text, where);
+  const d = PARTY_FIELDS;
+  const endId = str(f, 0);
+  if (endId === '') throw new Devlink3RecordError(`${where}.endId: is empty`, `${where}.endId`);
+  const state = int(f, 2, where, d);
+  const tone = int(f, 4, where, d);
+  const flags = int(f, 7, where, d);
+  const equipmentClass = int(f, 9, where, d);
+  const calledType = int(f, 13, where, d);
+  const cliPresentation = int(f, 22, where, d);
+  const callingNameType = int(f, 23, where, d);
   return {
-    ...p,
-    stateName: enumName(PARTY_STATE, p.state),
-    toneName: enumName(TONE, p.tone),
-    equipmentClassName: enumName(EQUIPMENT_CLASS, p.equipmentClass),
-    calledTypeName: enumName(CALLED_TYPE, p.calledType),
-    cliPresentationName: enumName(CLI_PRESENTATION, p.cliPresentation),
-    callingNameTypeName: enumName(CALLING_NAME_TYPE, p.callingNameType),
-    flagBits: decodeFlags(p.flags),
+    endId,
+    direction: int(f, 1, where, d),
+    state,
+    audioPath: int(f, 3, where, d),
+    tone,
+    remote: int(f, 5, where, d),
+    publicLine: int(f, 6, where, d),
+    flags,
+    emergencyLocation: int(f, 8, where, d),
+    equipmentClass,
+    equipmentType: int(f, 10, where, d),
+    description: str(f, 11),
+    identity: str(f, 12),
+    calledType,
+    calledReason: int(f, 14, where, d),
+    did: str(f, 15),
+    dialled: str(f, 16),
+    onBehalf: str(f, 17),
+    targetNumber: str(f, 18),
+    targetSubaddr: str(f, 19),
+    purpose: str(f, 20),
+    cli: str(f, 21),
+    cliPresentation,
+    callingNameType,
+    callingName: str(f, 24),
+    relatedEndId: str(f, 25),
+    stateName: enumName(PARTY_STATE, state),
+    toneName: enumName(TONE, tone),
+    equipmentClassName: enumName(EQUIPMENT_CLASS, equipmentClass),
+    calledTypeName: enumName(CALLED_TYPE, calledType),
+    cliPresentationName: enumName(CLI_PRESENTATION, cliPresentation),
+    callingNameTypeName: enumName(CALLING_NAME_TYPE, callingNameType),
+    flagBits: decodeFlags(flags),
+    extra: extra(f, 26),
   };
 }
 
 function parseTarget(text: string, where: string): Delta3Target {
-  const t = fieldsToObject(text, TARGET_FIELDS, where) as Omit<
-    Delta3Target,
-    'equipmentClassName' | 'calledTypeName' | 'cliPresentationName'
-  >;
+  const f = splitFields(text, where);
+  const d = TARGET_FIELDS;
+  const equipmentClass = int(f, 3, where, d);
+  const calledType = int(f, 7, where, d);
+  const cliPresentation = int(f, 13, where, d);
   return {
-    ...t,
-    equipmentClassName: enumName(EQUIPMENT_CLASS, t.equipmentClass),
-    calledTypeName: enumName(CALLED_TYPE, t.calledType),
-    cliPresentationName: enumName(CLI_PRESENTATION, t.cliPresentation),
+    endId: str(f, 0),
+    remote: int(f, 1, where, d),
+    publicLine: int(f, 2, where, d),
+    equipmentClass,
+    equipmentType: int(f, 4, where, d),
+    description: str(f, 5),
+    identity: str(f, 6),
+    calledType,
+    calledReason: int(f, 8, where, d),
+    targetNumber: str(f, 9),
+    targetSubaddr: str(f, 10),
+    purpose: str(f, 11),
+    cli: str(f, 12),
+    cliPresentation,
+    equipmentClassName: enumName(EQUIPMENT_CLASS, equipmentClass),
+    calledTypeName: enumName(CALLED_TYPE, calledType),
+    cliPresentationName: enumName(CLI_PRESENTATION, cliPresentation),
+    extra: extra(f, 14),
+  };
+}
+
+function parseLost(text: string, type: 'CallLost' | 'LinkLost'): Delta3CallLost | Delta3LinkLost {
+  const f = splitFields(text, type);
+  const d = LINK_LOST_FIELDS;
+  const endId = str(f, 1);
+  if (endId === '') throw new Devlink3RecordError(`${type}.endId: is empty`, `${type}.endId`);
+  const cause = int(f, 3, type, d);
+  const base = {
+    nodeId: str(f, 0),
+    endId,
+    clearedInbound: int(f, 2, type, d),
+    cause,
+    timestamp: int(f, 4, type, d),
+  };
+  if (type === 'CallLost') return { type, ...base, causeName: enumName(CAUSE, cause), extra: extra(f, 5) };
+  return {
+    type,
+    ...base,
+    linkLocalReference: str(f, 5),
+    causeName: enumName(CAUSE, cause),
+    extra: extra(f, 6),
   };
 }
 
@@ -393,10 +504,10 @@ export function parseDelta3(text: string): Delta3Record {
       const targets: Delta3Target[] = [];
       for (const c of root.children) {
         if (c.name === 'Call') {
-          const o = fieldsToObject(c.text, CALL_FIELDS, 'Call') as Omit<Delta3Call, 'queueStatusName'>;
-          if (o.nodeId === '') throw new Devlink3RecordError('Call.nodeId: is empty', 'Call.nodeId');
-          if (o.callId === undefined) throw new Devlink3RecordError('Call.callId: is empty', 'Call.callId');
-          call = { ...o, queueStatusName: enumName(QUEUE_STATUS, o.queueStatus) };
+          call = parseCall(c.text);
+          if (call.nodeId === '') throw new Devlink3RecordError('Call.nodeId: is empty', 'Call.nodeId');
+          if (call.callId === undefined)
+            throw new Devlink3RecordError('Call.callId: is empty', 'Call.callId');
         } else if (c.name === 'PartyA') partyA = parseParty(c.text, 'PartyA');
         else if (c.name === 'PartyB') partyB = parseParty(c.text, 'PartyB');
         else if (c.name === 'Target_list' || c.name === 'Targets') {
@@ -412,23 +523,21 @@ export function parseDelta3(text: string): Delta3Record {
       return { type: 'Detail', call, partyA, partyB, targets };
     }
     case 'CallLost':
-    case 'LinkLost': {
-      const o = fieldsToObject(
-        root.text,
-        root.name === 'CallLost' ? CALL_LOST_FIELDS : LINK_LOST_FIELDS,
-        root.name,
-      ) as Record<string, unknown>;
-      if (o.endId === '') throw new Devlink3RecordError(`${root.name}.endId: is empty`, `${root.name}.endId`);
-      if (root.name === 'CallLost') delete o.linkLocalReference;
-      return { type: root.name, ...o, causeName: enumName(CAUSE, o.cause as number | undefined) } as
-        | Delta3CallLost
-        | Delta3LinkLost;
-    }
+    case 'LinkLost':
+      return parseLost(root.text, root.name);
     case 'AttemptReject': {
-      const o = fieldsToObject(root.text, ATTEMPT_REJECT_FIELDS, 'AttemptReject');
-      if (o.endId === '')
-        throw new Devlink3RecordError('AttemptReject.endId: is empty', 'AttemptReject.endId');
-      return { type: 'AttemptReject', ...o } as Delta3AttemptReject;
+      const f = splitFields(root.text, 'AttemptReject');
+      const endId = str(f, 1);
+      if (endId === '') throw new Devlink3RecordError('AttemptReject.endId: is empty', 'AttemptReject.endId');
+      return {
+        type: 'AttemptReject',
+        nodeId: str(f, 0),
+        endId,
+        user: str(f, 2),
+        qualifier: str(f, 3),
+        timestamp: int(f, 4, 'AttemptReject', ATTEMPT_REJECT_FIELDS),
+        extra: extra(f, 5),
+      };
     }
     default:
       throw new Devlink3RecordError(`Delta3: unknown record type <${root.name}>`);

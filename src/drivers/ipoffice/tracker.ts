@@ -57,6 +57,10 @@ export interface CallSummary {
   startedAt: string;
   answeredAt: string | undefined;
   emergency: boolean;
+  /** The parsed record this event comes from (absent in `list()`). */
+  record?: unknown;
+  /** The record's XML text. */
+  raw?: string | undefined;
 }
 
 export interface TrackerOptions {
@@ -79,6 +83,7 @@ interface TrackedCall {
   nodeId: string;
   callId: number;
   startedAt: number;
+  startedIso: string;
   answeredAt: number | undefined;
   detail: Delta3Detail;
   text: string;
@@ -91,10 +96,19 @@ interface TrackedCall {
   confirmed: boolean;
 }
 
-const clean = (s: string) => s.replace(/[\s-]/g, '');
+const CLEAN_RE = /[\s-]/g;
+const clean = (s: string) => (s === '' ? s : s.replace(CLEAN_RE, ''));
 
 export const DEFAULT_EMERGENCY_NUMBERS = ['911', '9911'];
 export const DEFAULT_TEST_NUMBERS = ['933', '9933'];
+
+function isTrunk(p: Delta3Party | Delta3Target | undefined): boolean {
+  return p !== undefined && (p.publicLine === 1 || TRUNK_CLASSES.has(p.equipmentClass ?? -1));
+}
+
+function isHeld(p: Delta3Party): boolean {
+  return p.state === 2 && (p.audioPath === 0 || p.tone === 1);
+}
 
 export class CallTracker {
   private readonly calls = new Map<string, TrackedCall>();
@@ -124,12 +138,23 @@ export class CallTracker {
 
   /** Live calls, as summaries. */
   list(): CallSummary[] {
-    return [...this.calls.values()].map((c) => this.summary(c));
+    const out: CallSummary[] = [];
+    for (const c of this.calls.values()) {
+      const sum = this.summary(c);
+      delete sum.record;
+      delete sum.raw;
+      out.push(sum);
+    }
+    return out;
   }
 
   get(key: string): { summary: CallSummary; record: Delta3Detail } | undefined {
     const c = this.calls.get(key);
-    return c ? { summary: this.summary(c), record: c.detail } : undefined;
+    if (!c) return undefined;
+    const summary = this.summary(c);
+    delete summary.record;
+    delete summary.raw;
+    return { summary, record: c.detail };
   }
 
   /**
@@ -199,6 +224,7 @@ export class CallTracker {
         nodeId: d.call.nodeId,
         callId: d.call.callId!,
         startedAt: this.clock.now(),
+        startedIso: '',
         answeredAt: undefined,
         detail: d,
         text,
@@ -236,9 +262,8 @@ export class CallTracker {
     c.parties = next;
     c.targets = d.targets;
 
-    const base = () => ({ ...this.summary(c!), record: d, raw: text });
-    if (isNew) this.opts.emit('call.started', base());
-    else this.opts.emit('call.updated', base());
+    const sum = this.summary(c, d, text);
+    this.opts.emit(isNew ? 'call.started' : 'call.updated', sum);
 
     if (!c.emergency) this.checkEmergency(c, d, text);
 
@@ -250,41 +275,37 @@ export class CallTracker {
       d.partyA.state === 15;
     if (ringing && !c.ringing && c.answeredAt === undefined) {
       c.ringing = true;
-      this.opts.emit('call.ringing', {
-        ...base(),
-        ringing: d.targets.map((t) => t.identity || t.targetNumber || t.endId),
-      });
+      const e = this.summary(c, d, text);
+      e.ringing = sum.targets;
+      this.opts.emit('call.ringing', e);
     }
     if (c.answeredAt === undefined && d.partyB && d.partyB.state === 2 && d.partyA.state === 2) {
       c.answeredAt = this.clock.now();
-      this.opts.emit('call.answered', {
-        ...base(),
-        answeredBy: this.partyNumber(d.partyB),
-        answeredByName: this.partyName(d.partyB),
-        ringSeconds: Math.round((c.answeredAt - c.startedAt) / 100) / 10,
-      });
+      const e = this.summary(c, d, text);
+      e.answeredBy = this.partyNumber(d.partyB);
+      e.answeredByName = this.partyName(d.partyB);
+      e.ringSeconds = Math.round((c.answeredAt - c.startedAt) / 100) / 10;
+      this.opts.emit('call.answered', e);
     }
-    const heldParty = [d.partyA, d.partyB].find(
-      (p) => p && p.state === 2 && (p.audioPath === 0 || p.tone === 1),
-    );
+    const heldParty = isHeld(d.partyA) ? d.partyA : d.partyB && isHeld(d.partyB) ? d.partyB : undefined;
     if (heldParty && !c.held && c.answeredAt !== undefined) {
       c.held = true;
-      this.opts.emit('call.held', {
-        ...base(),
-        heldEnd: heldParty.endId,
-        heldNumber: this.partyNumber(heldParty),
-      });
+      const e = this.summary(c, d, text);
+      e.heldEnd = heldParty.endId;
+      e.heldNumber = this.partyNumber(heldParty);
+      this.opts.emit('call.held', e);
     } else if (!heldParty && c.held) c.held = false;
-    for (const p of [d.partyA, d.partyB]) {
-      if (!p || p.relatedEndId === '' || c.transfers.has(p.relatedEndId)) continue;
-      c.transfers.add(p.relatedEndId);
-      this.opts.emit('call.transferred', {
-        ...base(),
-        via: 'related-end',
-        endId: p.endId,
-        relatedEndId: p.relatedEndId,
-        transferredTo: this.partyNumber(p),
-      });
+    if (d.partyA.relatedEndId !== '' || (d.partyB !== undefined && d.partyB.relatedEndId !== '')) {
+      for (const p of [d.partyA, d.partyB]) {
+        if (!p || p.relatedEndId === '' || c.transfers.has(p.relatedEndId)) continue;
+        c.transfers.add(p.relatedEndId);
+        const e = this.summary(c, d, text);
+        e.via = 'related-end';
+        e.endId = p.endId;
+        e.relatedEndId = p.relatedEndId;
+        e.transferredTo = this.partyNumber(p);
+        this.opts.emit('call.transferred', e);
+      }
     }
     for (const m of moved)
       if (m.parties.size === 0) this.end(m, { reason: 'moved', movedTo: key }, undefined, text);
@@ -328,7 +349,9 @@ export class CallTracker {
         text,
       );
     } else {
-      this.opts.emit('call.updated', { ...this.summary(c), partyGone: r.endId, record: r, raw: text });
+      const e = this.summary(c, r, text);
+      e.partyGone = r.endId;
+      this.opts.emit('call.updated', e);
     }
   }
 
@@ -341,15 +364,12 @@ export class CallTracker {
     this.calls.delete(c.key);
     for (const endId of c.parties.keys()) if (this.ends.get(endId) === c.key) this.ends.delete(endId);
     const now = this.clock.now();
-    this.opts.emit('call.ended', {
-      ...this.summary(c),
-      ...extra,
-      durationSeconds: Math.round((now - c.startedAt) / 100) / 10,
-      talkSeconds: c.answeredAt === undefined ? 0 : Math.round((now - c.answeredAt) / 100) / 10,
-      endedAt: new Date(now).toISOString(),
-      record: record ?? c.detail,
-      raw: text ?? c.text,
-    });
+    const e = this.summary(c, record ?? c.detail, text ?? c.text);
+    for (const k in extra) e[k] = extra[k];
+    e.durationSeconds = Math.round((now - c.startedAt) / 100) / 10;
+    e.talkSeconds = c.answeredAt === undefined ? 0 : Math.round((now - c.answeredAt) / 100) / 10;
+    e.endedAt = new Date(now).toISOString();
+    this.opts.emit('call.ended', e);
   }
 
   private onReject(r: Delta3AttemptReject, text: string): void {
@@ -402,13 +422,14 @@ export class CallTracker {
           party: Delta3Party | Delta3Target;
         }
       | undefined;
-    const parties: Array<Delta3Party | Delta3Target> = [
-      d.partyA,
-      ...(d.partyB ? [d.partyB] : []),
-      ...d.targets,
-    ];
-    for (const p of parties) {
-      const dialled = 'dialled' in p ? clean(p.dialled) : '';
+    const n = d.targets.length + 2;
+    for (let k = 0; k < n; k++) {
+      const p: Delta3Party | Delta3Target | undefined =
+        k === 0 ? d.partyA : k === 1 ? d.partyB : d.targets[k - 2];
+      if (p === undefined) continue;
+      const dialledRaw = k < 2 ? (p as Delta3Party).dialled : '';
+      if (p.calledType !== CALLED_TYPE_EMERGENCY && p.targetNumber === '' && dialledRaw === '') continue;
+      const dialled = clean(dialledRaw);
       const target = clean(p.targetNumber);
       if (dialled && this.test.has(dialled)) hit = { by: 'dialled', number: dialled, test: true, party: p };
       else if (target && this.test.has(target))
@@ -462,19 +483,23 @@ export class CallTracker {
     return '';
   }
 
-  private summary(c: TrackedCall): CallSummary {
+  private summary(c: TrackedCall, record?: unknown, raw?: string): CallSummary {
     const d = c.detail;
     const a = d.partyA;
     const b = d.partyB;
-    const isTrunk = (p: Delta3Party | Delta3Target | undefined) =>
-      p !== undefined && (p.publicLine === 1 || TRUNK_CLASSES.has(p.equipmentClass ?? -1));
-    const trunkParty = [a, b].find((p) => isTrunk(p));
+    const aTrunk = isTrunk(a);
+    const bTrunk = isTrunk(b);
+    const trunkParty = aTrunk ? a : bTrunk ? b : undefined;
+    let targetTrunk = false;
+    const targets: string[] = [];
+    let targetPhone: string | undefined;
+    for (const t of d.targets) {
+      if (isTrunk(t)) targetTrunk = true;
+      targets.push(t.identity || t.targetNumber);
+      if (targetPhone === undefined && t.identity !== '') targetPhone = t.identity;
+    }
     const direction: CallDirection =
-      isTrunk(a) && a.direction === 1
-        ? 'inbound'
-        : isTrunk(b) || d.targets.some((t) => isTrunk(t)) || (isTrunk(a) && a.direction === 0)
-          ? 'outbound'
-          : 'internal';
+      aTrunk && a.direction === 1 ? 'inbound' : bTrunk || targetTrunk || aTrunk ? 'outbound' : 'internal';
     const from = this.partyNumber(a);
     let to = '';
     let toName = '';
@@ -498,7 +523,8 @@ export class CallTracker {
       state = 'ringing';
     else if (a.state === 7 || a.state === 8 || a.state === 9 || a.state === 16) state = 'dialling';
     else state = 'other';
-    const phone = [a, b].find((p) => p && p.identity !== '') ?? d.targets.find((t) => t.identity !== '');
+    const extension =
+      a.identity !== '' ? a.identity : b && b.identity !== '' ? b.identity : (targetPhone ?? '');
     return {
       callKey: c.key,
       nodeId: c.nodeId,
@@ -514,12 +540,14 @@ export class CallTracker {
         d.call.originalHuntGroup ||
         (d.call.ownerHuntGroup !== '0' ? d.call.ownerHuntGroup : ''),
       trunk: trunkParty ? trunkParty.description : '',
-      extension: phone?.identity ?? '',
-      targets: d.targets.map((t) => t.identity || t.targetNumber),
+      extension,
+      targets,
       parties: [...c.parties.keys()],
-      startedAt: new Date(c.startedAt).toISOString(),
+      startedAt: c.startedIso || (c.startedIso = new Date(c.startedAt).toISOString()),
       answeredAt: c.answeredAt === undefined ? undefined : new Date(c.answeredAt).toISOString(),
       emergency: c.emergency,
+      record,
+      raw,
     };
   }
 }
