@@ -98,6 +98,38 @@ describe('client <-> simulator over TCP and TLS', () => {
     expect(d.m.link.authMethod).toBe('plain');
   });
 
+  it('mutual TLS: a client certificate is required when the PBX asks for one', async () => {
+    const client = makeCert();
+    const s = await sim({
+      port: null,
+      tlsPort: 0,
+      tls: { key: cert.key, cert: cert.cert, requestCert: true, rejectUnauthorized: true, ca: client.cert },
+    });
+    const good = monitor({
+      client: {
+        host: '127.0.0.1',
+        port: s.tlsPort,
+        tls: { ca: cert.cert, cert: client.cert, key: client.key },
+        user: 'dl3',
+        password: 'S3cret!',
+      },
+    });
+    track(good.m);
+    await waitFor(() => good.m.link.state === 'up');
+    const bad = monitor({
+      client: {
+        host: '127.0.0.1',
+        port: s.tlsPort,
+        tls: { ca: cert.cert },
+        user: 'dl3',
+        password: 'S3cret!',
+      },
+    });
+    track(bad.m);
+    await waitFor(() => bad.events.some((e) => e.type === 'pbx.link' && e.data.state === 'down'));
+    expect(bad.m.link.state).not.toBe('up');
+  });
+
   it('wrong password: auth-failed once, no retry storm, resumes after reconfigure', async () => {
     const s = await sim();
     const { m, events } = monitor({

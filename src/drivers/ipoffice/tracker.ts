@@ -538,7 +538,8 @@ export class CallTracker {
       huntGroup:
         d.call.currentHuntGroup ||
         d.call.originalHuntGroup ||
-        (d.call.ownerHuntGroup !== '0' ? d.call.ownerHuntGroup : ''),
+        (d.call.ownerHuntGroup !== '0' ? d.call.ownerHuntGroup : '') ||
+        (d.targets.length > 0 ? d.targets[0]!.purpose : ''),
       trunk: trunkParty ? trunkParty.description : '',
       extension,
       targets,
