@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { HubContext } from '../server/hub.js';
 import { startDemoIpoffice } from '../sim/ipoffice/demo.js';
+import { startDemoProvisioning } from '../sim/provisioning/demo.js';
 import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
 import { startHub } from './serve.js';
 
@@ -20,7 +21,10 @@ export interface DemoPart {
 export const DEMO_STARTERS: Array<{
   name: string;
   start: (hub: HubContext) => Promise<{ stop(): Promise<void> }>;
-}> = [{ name: 'ipoffice', start: (hub) => startDemoIpoffice(hub) }];
+}> = [
+  { name: 'settings clients', start: startDemoProvisioning },
+  { name: 'ipoffice', start: (hub) => startDemoIpoffice(hub) },
+];
 
 export function registerDemoCommand(program: Command): void {
   withConfigOptions(

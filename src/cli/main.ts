@@ -8,6 +8,7 @@ import { registerDevicesCommands } from './devices.js';
 import { registerIpofficeCommands } from './ipoffice.js';
 import { registerKeysCommands } from './keys.js';
 import { startHub } from './serve.js';
+import { registerSettingsCommands } from './settings.js';
 
 const program = new Command();
 program
@@ -50,6 +51,7 @@ registerDemoCommand(program);
 registerKeysCommands(program);
 registerDevicesCommands(program);
 registerIpofficeCommands(program);
+registerSettingsCommands(program);
 
 program.parseAsync(process.argv).catch((e) => {
   process.stderr.write(`switchboard: ${(e as Error).message}\n`);

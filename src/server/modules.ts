@@ -1,7 +1,8 @@
 import { ipofficeModule } from '../drivers/ipoffice/module.js';
+import { provisioningModule } from '../provisioning/module.js';
 import type { HubModule } from './hub.js';
 
 /**
  * The modules the hub is composed of, in start order. Each feature module adds one line here.
  */
-export const MODULES: HubModule[] = [ipofficeModule];
+export const MODULES: HubModule[] = [provisioningModule, ipofficeModule];
