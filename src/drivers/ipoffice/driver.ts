@@ -93,9 +93,6 @@ export function clientOptions(device: Pick<Device<IpofficeSettings>, 'address' |
   };
 }
 
-/** Open sessions by device id (the module's routes read them). */
-export const ipofficeMonitors = new Map<string, Devlink3Monitor>();
-
 const MAX_FILE_TEXT = 1024 * 1024;
 
 export function ipofficeDriver(): Driver<IpofficeSettings> {
@@ -117,7 +114,6 @@ export function ipofficeDriver(): Driver<IpofficeSettings> {
         clock: ctx.clock,
         logger: ctx.logger,
       });
-      ipofficeMonitors.set(device.id, monitor);
       monitor.start();
       const onAbort = () => void monitor.stop();
       ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -176,7 +172,6 @@ export function ipofficeDriver(): Driver<IpofficeSettings> {
         }),
         async close() {
           ctx.signal.removeEventListener('abort', onAbort);
-          if (ipofficeMonitors.get(device.id) === monitor) ipofficeMonitors.delete(device.id);
           await monitor.stop();
         },
       };

@@ -63,7 +63,12 @@ export class FrameDecoder {
   /** Appends a chunk and returns every complete payload it finished. */
   push(chunk: Uint8Array): Buffer[] {
     if (this.failed) throw this.failed;
-    this.buf = this.buf.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.buf, chunk]);
+    this.buf =
+      this.buf.length === 0
+        ? Buffer.isBuffer(chunk)
+          ? chunk
+          : Buffer.from(chunk)
+        : Buffer.concat([this.buf, chunk]);
     const out: Buffer[] = [];
     let off = 0;
     const b = this.buf;
@@ -91,10 +96,11 @@ export class FrameDecoder {
         this.fail('DEVLINK3_FRAME_TOO_LARGE', `frame length ${total} exceeds the limit of ${this.maxFrame}`);
       }
       if (b.length - off < total) break;
-      out.push(Buffer.from(b.subarray(off + hdr, off + total)));
+      // A view, not a copy: `this.buf` is replaced (never written) when the next chunk arrives.
+      out.push(b.subarray(off + hdr, off + total));
       off += total;
     }
-    this.buf = off === 0 ? b : Buffer.from(b.subarray(off));
+    this.buf = off === 0 ? b : off === b.length ? Buffer.alloc(0) : Buffer.from(b.subarray(off));
     return out;
   }
 
