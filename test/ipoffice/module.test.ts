@@ -108,5 +108,29 @@ describe('ipoffice driver and module', () => {
       test: true,
       emergencyLocationId: 12,
     });
+    expect(e.data.pbx).toMatchObject({ deviceId: 'ipo-demo', location: { site: 'Demo HQ' } });
+  });
+});
+
+describe('CLI', () => {
+  it('registers devlink tail|users and sim ipoffice with help text and examples', async () => {
+    const { Command } = await import('commander');
+    const { registerIpofficeCommands } = await import('../../src/cli/ipoffice.js');
+    const program = new Command();
+    registerIpofficeCommands(program);
+    const devlink = program.commands.find((c) => c.name() === 'devlink')!;
+    const sim = program.commands.find((c) => c.name() === 'sim')!;
+    expect(devlink.commands.map((c) => c.name())).toEqual(['tail', 'users']);
+    expect(sim.commands.map((c) => c.name())).toEqual(['ipoffice']);
+    for (const c of [...devlink.commands, ...sim.commands]) {
+      let help = '';
+      c.configureOutput({
+        writeOut: (s) => {
+          help += s;
+        },
+      });
+      c.outputHelp();
+      expect(help).toContain('Examples:');
+    }
   });
 });

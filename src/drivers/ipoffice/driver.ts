@@ -106,7 +106,12 @@ export function ipofficeDriver(): Driver<IpofficeSettings> {
       const opts = clientOptions(device);
       const monitor = new Devlink3Monitor({
         client: { ...opts, clock: ctx.clock },
-        emit: (type, data) => ctx.bus.emit({ source: device.id, type, data }),
+        emit: (type, data) => {
+          // Kari's Law: the alert needs the PBX site too (the dispatchable location comes from the device).
+          if (type === 'call.emergency')
+            data.pbx = { deviceId: device.id, name: device.name, location: device.location };
+          ctx.bus.emit({ source: device.id, type, data });
+        },
         emergencyNumbers: device.settings.emergencyNumbers ?? DEFAULT_EMERGENCY_NUMBERS,
         testNumbers: device.settings.testNumbers ?? DEFAULT_TEST_NUMBERS,
         resyncQuietMs: device.settings.resyncQuietMs ?? 1500,
