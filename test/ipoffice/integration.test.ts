@@ -254,19 +254,29 @@ describe('scenarios end with the expected bus events', () => {
   for (const [name, scenario] of builtinScenarios()) {
     it(name, async () => {
       const s = await sim();
+      const legacy = scenario.steps.some((st) => st.delta2 !== undefined);
+      const kinds: string[] = [];
       const { m, events } = monitor({
         client: {
           host: '127.0.0.1',
           port: s.port,
           user: 'dl3',
           password: 'S3cret!',
-          flags: '-CMExtn -SIPTrack',
+          flags: legacy ? '-CD2 -SIPTrack' : '-CMExtn -SIPTrack',
         },
+        onRecord: (r) => kinds.push(r.kind),
       });
       track(m);
       await waitFor(() => m.link.state === 'up');
       await sleep(200); // past the resync window
       await s.play(scenario, {}, { speed: 4 });
+      if (legacy) {
+        const want = scenario.steps.map((st) =>
+          st.delta2 !== undefined ? 'delta2' : st.siptrack !== undefined ? 'siptrack' : 'delta3',
+        );
+        await waitFor(() => kinds.length >= want.length);
+        expect(kinds).toEqual(want);
+      }
       const want = scenario.expect ?? [];
       await waitFor(
         () => types(events).length >= want.length && m.tracker.size === 0,

@@ -50,7 +50,7 @@ export async function startDemoIpoffice(
   hub.actions.session(deviceId);
 
   const scenarios = [...builtinScenarios().values()].filter(
-    (s) => s.name !== 'emergency' && s.name !== 'seed-examples',
+    (s) => !['emergency', 'seed-examples', 'legacy-delta2'].includes(s.name),
   );
   const ac = new AbortController();
   let i = 0;
