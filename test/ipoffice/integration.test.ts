@@ -247,6 +247,18 @@ describe('client <-> simulator over TCP and TLS', () => {
     await expect(readFile(o, 'nasystem/nothing')).rejects.toMatchObject({
       code: 'DEVLINK3_READ_FILE_FAILED',
     });
+    // A large user list needs the 3-octet frame length (> 0x7FFF octets).
+    const many = Array.from({ length: 2000 }, (_, i) => ({
+      name: `User${i}`,
+      extension: String(10000 + i),
+      fullName: `User Number ${i}`,
+    }));
+    const big = await sim({ users: many });
+    const raw = await readFile({ ...o, port: big.port }, 'nasystem/user_list');
+    expect(raw.length).toBeGreaterThan(0x7fff);
+    const list = parseUserList(raw.toString('utf8'));
+    expect(list).toHaveLength(2000);
+    expect(list[1999]).toMatchObject({ extension: '11999', fullName: 'User Number 1999', userId: '2000' });
   });
 });
 

@@ -110,7 +110,12 @@ export function ipofficeDriver(): Driver<IpofficeSettings> {
           // Kari's Law: the alert needs the PBX site too (the dispatchable location comes from the device).
           if (type === 'call.emergency')
             data.pbx = { deviceId: device.id, name: device.name, location: device.location };
-          ctx.bus.emit({ source: device.id, type, data });
+          try {
+            ctx.bus.emit({ source: device.id, type, data });
+          } catch (e) {
+            // Only after the hub closed its bus (a late socket event during shutdown).
+            ctx.logger.debug({ type, err: (e as Error).message }, 'ipoffice: event dropped');
+          }
         },
         emergencyNumbers: device.settings.emergencyNumbers ?? DEFAULT_EMERGENCY_NUMBERS,
         testNumbers: device.settings.testNumbers ?? DEFAULT_TEST_NUMBERS,
