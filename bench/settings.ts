@@ -5,7 +5,7 @@
  *   npm run bench -- settings [--seconds 5] [--concurrency 8]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHub } from '../src/cli/serve.js';
 import { defaultConfig } from '../src/config/load.js';
@@ -37,11 +37,18 @@ const prov = {
 };
 
 console.log(machineLine());
+console.log(
+  `load average at start: ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} (figures are only comparable on an idle machine)`,
+);
 
 // Pure generator and evaluator.
 {
   const cfg = provisioningConfig(prov);
   const hub = { publicUrl: 'http://192.0.2.10:8080', version: 'bench' };
+  for (let i = 0; i < 300; i++) generateSettingsFile(cfg, { hub }); // warm-up
   let n = 0;
   let bytes = 0;
   const t0 = performance.now();
@@ -51,6 +58,7 @@ console.log(machineLine());
   }
   const genRate = n / ((performance.now() - t0) / 1000);
   const text = generateSettingsFile(cfg, { hub });
+  for (let i = 0; i < 300; i++) await evaluateSettings({ name: '46xxsettings.txt', text }, { MODEL4: 'aci' }); // warm-up
   let m = 0;
   const t1 = performance.now();
   while (performance.now() - t1 < 1000) {

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { HubContext } from '../server/hub.js';
+import { startDemoCisco } from '../sim/cisco/demo.js';
+import { startDemoPubsub } from '../sim/cpaas/demo.js';
 import { startDemoIpoffice } from '../sim/ipoffice/demo.js';
 import { startDemoProvisioning } from '../sim/provisioning/demo.js';
 import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
@@ -24,6 +26,17 @@ export const DEMO_STARTERS: Array<{
 }> = [
   { name: 'settings clients', start: startDemoProvisioning },
   { name: 'ipoffice', start: (hub) => startDemoIpoffice(hub) },
+  { name: 'cisco phones', start: startDemoCisco },
+  {
+    name: 'cpaas (PubSub)',
+    start: async (hub) => {
+      const d = await startDemoPubsub(hub);
+      process.stdout.write(
+        `PubSub demo account: AccountSid ${d.accountSid}  AuthToken ${d.authToken}  (CPaaS simulator ${d.simulatorUrl})\n`,
+      );
+      return d;
+    },
+  },
 ];
 
 export function registerDemoCommand(program: Command): void {

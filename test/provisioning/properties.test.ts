@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { Value } from 'typebox/value';
 import { describe, expect, it } from 'vitest';
@@ -147,6 +148,34 @@ describe('parser and evaluator on any input', () => {
       { numRuns: 400 },
     );
   });
+  it('evaluates every truncation and byte-corruption of the seed files', async () => {
+    const seed = readFileSync(new URL('../fixtures/provisioning/46xxsettings.txt', import.meta.url), 'utf8');
+    const specials = readFileSync(
+      new URL('../fixtures/provisioning/46xxspecials.txt', import.meta.url),
+      'utf8',
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat({ max: seed.length }),
+        fc.nat({ max: specials.length }),
+        fc.array(fc.tuple(fc.nat({ max: seed.length }), fc.integer({ min: 0, max: 0xffff })), {
+          maxLength: 5,
+        }),
+        inputsArb,
+        async (cut, cut2, flips, inputs) => {
+          const chars = [...seed.slice(0, cut)];
+          for (const [at, code] of flips) if (at < chars.length) chars[at] = String.fromCharCode(code);
+          const r = await evaluateSettings({ name: '46xxsettings.txt', text: chars.join('') }, inputs, (n) =>
+            n === '46xxspecials.txt' ? specials.slice(0, cut2) : undefined,
+          );
+          expect(r.files.length).toBeLessThanOrEqual(2);
+          for (const st of r.settings) expect(st.line).toBeGreaterThan(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('stops a GOTO loop and a GET cycle with a diagnostic', async () => {
     const loop = await evaluateSettings(
       { name: 'l.txt', text: '# A\nSET X 1\nGOTO A\n' },
