@@ -151,8 +151,23 @@ export interface PartyFlags {
   consentAnswered: boolean;
   consentRefused: boolean;
 }
-export function decodeFlags(raw: number | undefined): PartyFlags {
+const FLAG_CACHE: Array<Readonly<PartyFlags>> = [];
+
+/** Decodes the party flags bit-field. Results for values below 64 are shared frozen objects. */
+export function decodeFlags(raw: number | undefined): Readonly<PartyFlags> {
   const v = raw ?? 0;
+  if (v >= 0 && v < 64) {
+    let f = FLAG_CACHE[v];
+    if (!f) {
+      f = Object.freeze(flagsOf(v));
+      FLAG_CACHE[v] = f;
+    }
+    return f;
+  }
+  return flagsOf(v);
+}
+
+function flagsOf(v: number): PartyFlags {
   return {
     privacy: (v & 0x01) !== 0,
     autoAnswered: (v & 0x02) !== 0,

@@ -130,7 +130,7 @@ export type Delta3Party = FieldsOf<typeof PARTY_FIELDS> & {
   calledTypeName: string | undefined;
   cliPresentationName: string | undefined;
   callingNameTypeName: string | undefined;
-  flagBits: PartyFlags;
+  flagBits: Readonly<PartyFlags>;
   extra: string[];
 };
 

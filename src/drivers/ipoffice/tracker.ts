@@ -84,6 +84,7 @@ interface TrackedCall {
   callId: number;
   startedAt: number;
   startedIso: string;
+  answeredIso: string | undefined;
   answeredAt: number | undefined;
   detail: Delta3Detail;
   text: string;
@@ -225,6 +226,7 @@ export class CallTracker {
         callId: d.call.callId!,
         startedAt: this.clock.now(),
         startedIso: new Date(this.clock.now()).toISOString(),
+        answeredIso: undefined,
         answeredAt: undefined,
         detail: d,
         text,
@@ -281,6 +283,7 @@ export class CallTracker {
     }
     if (c.answeredAt === undefined && d.partyB && d.partyB.state === 2 && d.partyA.state === 2) {
       c.answeredAt = this.clock.now();
+      c.answeredIso = new Date(c.answeredAt).toISOString();
       const e = this.summary(c, d, text);
       e.answeredBy = this.partyNumber(d.partyB);
       e.answeredByName = this.partyName(d.partyB);
@@ -545,7 +548,7 @@ export class CallTracker {
       targets,
       parties: [...c.parties.keys()],
       startedAt: c.startedIso,
-      answeredAt: c.answeredAt === undefined ? undefined : new Date(c.answeredAt).toISOString(),
+      answeredAt: c.answeredIso,
       emergency: c.emergency,
       record,
       raw,
