@@ -302,6 +302,26 @@ describe('scenarios end with the expected bus events', () => {
 });
 
 describe("emergency calls (Kari's Law)", () => {
+  it('over TLS too: the emergency scenario ends with the expected events', async () => {
+    const s = await sim({ port: null, tlsPort: 0, tls: { key: cert.key, cert: cert.cert } });
+    const { m, events } = monitor({
+      client: {
+        host: '127.0.0.1',
+        port: s.tlsPort,
+        tls: { ca: cert.cert },
+        user: 'dl3',
+        password: 'S3cret!',
+      },
+    });
+    track(m);
+    await waitFor(() => m.link.state === 'up');
+    await sleep(200);
+    const sc = builtinScenarios().get('emergency')!;
+    await s.play(sc, {}, { speed: 4 });
+    await waitFor(() => events.some((e) => e.type === 'call.ended'));
+    expect(types(events)).toEqual(sc.expect);
+  });
+
   it('emits call.emergency on the first Detail showing the emergency dial, with caller, name, CLI and location', async () => {
     const s = await sim();
     const { m, events } = monitor({
