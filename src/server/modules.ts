@@ -1,5 +1,6 @@
 import { broadcastModule } from '../broadcast/module.js';
 import { ciscoModule } from '../drivers/cisco/module.js';
+import { ipofficeModule } from '../drivers/ipoffice/module.js';
 import { provisioningModule } from '../provisioning/module.js';
 import { pubsubModule } from '../pubsub/module.js';
 import type { HubModule } from './hub.js';
@@ -7,4 +8,11 @@ import type { HubModule } from './hub.js';
 /**
  * The modules the hub is composed of, in start order. Each feature module adds one line here.
  */
-export const MODULES: HubModule[] = [provisioningModule, ciscoModule, pubsubModule, broadcastModule];
+// broadcast starts before ipoffice: its 911 rule listens before the first DevLink3 event can arrive.
+export const MODULES: HubModule[] = [
+  provisioningModule,
+  ciscoModule,
+  pubsubModule,
+  broadcastModule,
+  ipofficeModule,
+];
