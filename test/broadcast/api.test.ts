@@ -125,6 +125,39 @@ describe('broadcast API', () => {
     expect(cancel.status).toBe(409);
   });
 
+  it('live progress over SSE (/api/events/stream)', async () => {
+    const ac = new AbortController();
+    const res = await fetch(`${hub.url}/api/events/stream?type=broadcast.*`, {
+      headers: { authorization: `Bearer ${hub.key}` },
+      signal: ac.signal,
+    });
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = res.body!.getReader();
+    const r = await hub.api<{ broadcast: Json }>('POST', '/api/broadcasts', {
+      title: 'SSE',
+      text: 'x',
+      targets: { groups: ['security'] },
+    });
+    const id = r.body.broadcast.id as string;
+    let buf = '';
+    const seen: string[] = [];
+    while (!seen.includes(`broadcast.finished:${id}`)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += new TextDecoder().decode(value);
+      for (const m of buf.matchAll(/event: (\S+)\ndata: (.*)\n/g)) {
+        const e = JSON.parse(m[2]!) as { data: { broadcastId?: string } };
+        if (e.data.broadcastId === id) seen.push(`${m[1]}:${id}`);
+      }
+      const cut = buf.lastIndexOf('\n\n');
+      if (cut >= 0) buf = buf.slice(cut + 2);
+    }
+    ac.abort();
+    expect(seen[0]).toBe(`broadcast.started:${id}`);
+    expect(seen).toContain(`broadcast.progress:${id}`);
+    expect(seen.filter((x) => x.startsWith('broadcast.delivery'))).toHaveLength(3);
+  });
+
   it('validates broadcasts naming the field', async () => {
     const r = await hub.api<{ error: Json }>('POST', '/api/broadcasts', {
       title: 't',

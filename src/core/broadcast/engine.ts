@@ -539,8 +539,9 @@ export class BroadcastEngine {
       let attempt: Attempt;
       if (knownBusy && policy === 'retry') attempt = { kind: 'busy', result: { ok: false, outcome: 'busy' } };
       else {
-        attempt = await this.sem.run(() =>
-          this.serial.run(device.id, () => this.attemptOnce(run, d, device, planner, whisper)),
+        // Per-phone queue first, then a concurrency slot: a slot is never held while waiting for a phone.
+        attempt = await this.serial.run(device.id, () =>
+          this.sem.run(() => this.attemptOnce(run, d, device, planner, whisper)),
         );
       }
       if (attempt.kind === 'ok') {
