@@ -11,9 +11,13 @@ import { type Config, ConfigSchema } from './schema.js';
 export class ConfigError extends ValidationError {
   readonly problems: string[];
   constructor(problems: string[], source: string) {
-    super('CONFIG_INVALID', `invalid configuration (${source}):\n${problems.map((p) => `  ${p}`).join('\n')}`, {
-      details: { problems },
-    });
+    super(
+      'CONFIG_INVALID',
+      `invalid configuration (${source}):\n${problems.map((p) => `  ${p}`).join('\n')}`,
+      {
+        details: { problems },
+      },
+    );
     this.problems = problems;
   }
 }
@@ -35,7 +39,10 @@ function toEnvName(path: string[]): string {
 }
 
 /** Lists every leaf key of the schema with its env var name (for docs and `--help`). */
-export function configKeys(schema: TSchema = ConfigSchema, prefix: string[] = []): Array<{ path: string; env: string; schema: Json }> {
+export function configKeys(
+  schema: TSchema = ConfigSchema,
+  prefix: string[] = [],
+): Array<{ path: string; env: string; schema: Json }> {
   const out: Array<{ path: string; env: string; schema: Json }> = [];
   const props = (schema as Json).properties as Record<string, Json> | undefined;
   for (const [k, s] of Object.entries(props ?? {})) {
@@ -48,8 +55,10 @@ export function configKeys(schema: TSchema = ConfigSchema, prefix: string[] = []
 
 function coerceEnv(value: string, s: Json): unknown {
   const t = s.type ?? (Array.isArray(s.anyOf) ? 'union' : undefined);
-  if (t === 'integer' || t === 'number') return value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
-  if (t === 'boolean') return value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
+  if (t === 'integer' || t === 'number')
+    return value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+  if (t === 'boolean')
+    return value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
   if (t === 'array') {
     const trimmed = value.trim();
     if (trimmed.startsWith('[')) {
@@ -84,7 +93,7 @@ function setPath(obj: Json, path: string[], value: unknown): void {
 function resolveSecretFiles(obj: unknown, baseDir: string, path: string[], problems: string[]): void {
   if (obj === null || typeof obj !== 'object') return;
   if (Array.isArray(obj)) {
-    obj.forEach((v, i) => resolveSecretFiles(v, baseDir, [...path, String(i)], problems));
+    for (const [i, v] of obj.entries()) resolveSecretFiles(v, baseDir, [...path, String(i)], problems);
     return;
   }
   const o = obj as Json;
@@ -94,7 +103,9 @@ function resolveSecretFiles(obj: unknown, baseDir: string, path: string[], probl
       try {
         o[target] = readFileSync(resolve(baseDir, v), 'utf8').trim();
       } catch (e) {
-        problems.push(`${[...path, k].join('.')}: cannot read ${JSON.stringify(v)} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+        problems.push(
+          `${[...path, k].join('.')}: cannot read ${JSON.stringify(v)} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+        );
       }
       delete o[k];
     } else resolveSecretFiles(v, baseDir, [...path, k], problems);
@@ -111,7 +122,10 @@ export function loadConfig(opts: LoadOptions = {}): { config: Config; path: stri
     try {
       text = readFileSync(explicit, 'utf8');
     } catch (e) {
-      throw new ConfigError([`config file ${explicit}: cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`], explicit);
+      throw new ConfigError(
+        [`config file ${explicit}: cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`],
+        explicit,
+      );
     }
   } else if (opts.searchDefaultFile !== false) {
     try {
@@ -125,9 +139,13 @@ export function loadConfig(opts: LoadOptions = {}): { config: Config; path: stri
     try {
       raw = parseYaml(text, { maxAliasCount: 100 }) ?? {};
     } catch (e) {
-      throw new ConfigError([`${path}: not valid YAML: ${(e as Error).message.split('\n')[0]}`], path ?? 'config');
+      throw new ConfigError(
+        [`${path}: not valid YAML: ${(e as Error).message.split('\n')[0]}`],
+        path ?? 'config',
+      );
     }
-    if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(['(root): must be a mapping of keys'], path ?? 'config');
+    if (typeof raw !== 'object' || Array.isArray(raw))
+      throw new ConfigError(['(root): must be a mapping of keys'], path ?? 'config');
   }
   const doc = structuredClone(raw) as Json;
   const problems: string[] = [];
@@ -136,7 +154,8 @@ export function loadConfig(opts: LoadOptions = {}): { config: Config; path: stri
     const v = env[k.env];
     if (v !== undefined) setPath(doc, k.path.split('.'), coerceEnv(v, k.schema));
   }
-  for (const [k, v] of Object.entries(opts.overrides ?? {})) if (v !== undefined) setPath(doc, k.split('.'), v);
+  for (const [k, v] of Object.entries(opts.overrides ?? {}))
+    if (v !== undefined) setPath(doc, k.split('.'), v);
   const withDefaults = Value.Default(ConfigSchema, doc) as Json;
   problems.push(...formatProblems(schemaProblems(ConfigSchema, withDefaults)));
   if (problems.length > 0) throw new ConfigError(problems, path ?? 'environment');
@@ -149,7 +168,12 @@ export function loadConfig(opts: LoadOptions = {}): { config: Config; path: stri
         .filter((l) => l && !l.startsWith('#'));
       config.auth.apiKeys = [...config.auth.apiKeys, ...keys];
     } catch (e) {
-      throw new ConfigError([`auth.apiKeysFile: cannot read ${JSON.stringify(config.auth.apiKeysFile)} (${(e as NodeJS.ErrnoException).code ?? 'error'})`], path ?? 'config');
+      throw new ConfigError(
+        [
+          `auth.apiKeysFile: cannot read ${JSON.stringify(config.auth.apiKeysFile)} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+        ],
+        path ?? 'config',
+      );
     }
   }
   return { config, path };

@@ -9,15 +9,34 @@ import { type Static, Type } from 'typebox';
 export const HttpSchema = Type.Object(
   {
     host: Type.String({ default: '0.0.0.0', description: 'Address to listen on.' }),
-    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'TCP port (0 picks a free one).' }),
+    port: Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      default: 8080,
+      description: 'TCP port (0 picks a free one).',
+    }),
     publicUrl: Type.String({
       default: '',
-      description: 'Base URL phones and platforms use to reach the hub (default: http://<first non-loopback IPv4>:<port>).',
+      description:
+        'Base URL phones and platforms use to reach the hub (default: http://<first non-loopback IPv4>:<port>).',
     }),
     trustProxy: Type.Boolean({ default: false, description: 'Trust X-Forwarded-* headers.' }),
-    bodyLimit: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024, description: 'Maximum request body in bytes.' }),
-    requestTimeoutMs: Type.Integer({ minimum: 0, default: 0, description: 'Whole-request timeout (0 = none; long-polls set their own).' }),
-    keepAliveTimeoutMs: Type.Integer({ minimum: 1000, default: 65_000, description: 'Idle keep-alive timeout.' }),
+    bodyLimit: Type.Integer({
+      minimum: 1024,
+      maximum: 64 * 1024 * 1024,
+      default: 1024 * 1024,
+      description: 'Maximum request body in bytes.',
+    }),
+    requestTimeoutMs: Type.Integer({
+      minimum: 0,
+      default: 0,
+      description: 'Whole-request timeout (0 = none; long-polls set their own).',
+    }),
+    keepAliveTimeoutMs: Type.Integer({
+      minimum: 1000,
+      default: 65_000,
+      description: 'Idle keep-alive timeout.',
+    }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -25,7 +44,14 @@ export const HttpSchema = Type.Object(
 export const LogSchema = Type.Object(
   {
     level: Type.Union(
-      [Type.Literal('trace'), Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('silent')],
+      [
+        Type.Literal('trace'),
+        Type.Literal('debug'),
+        Type.Literal('info'),
+        Type.Literal('warn'),
+        Type.Literal('error'),
+        Type.Literal('silent'),
+      ],
       { default: 'info' },
     ),
   },
@@ -34,7 +60,12 @@ export const LogSchema = Type.Object(
 
 export const ShutdownSchema = Type.Object(
   {
-    graceMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000, description: 'How long in-flight requests may finish after SIGTERM.' }),
+    graceMs: Type.Integer({
+      minimum: 0,
+      maximum: 600_000,
+      default: 10_000,
+      description: 'How long in-flight requests may finish after SIGTERM.',
+    }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -42,7 +73,10 @@ export const ShutdownSchema = Type.Object(
 export const AuthSchema = Type.Object(
   {
     /** Extra API keys from config (hashed at start-up, never stored in clear). */
-    apiKeys: Type.Array(Type.String({ minLength: 16 }), { default: [], description: 'Static API keys (prefer `switchboard keys create`).' }),
+    apiKeys: Type.Array(Type.String({ minLength: 16 }), {
+      default: [],
+      description: 'Static API keys (prefer `switchboard keys create`).',
+    }),
     apiKeysFile: Type.Optional(Type.String({ description: 'File with one API key per line.' })),
   },
   { additionalProperties: false, default: {} },
@@ -50,7 +84,10 @@ export const AuthSchema = Type.Object(
 
 export const ConfigSchema = Type.Object(
   {
-    dataDir: Type.String({ default: './data', description: 'Directory of the SQLite database and settings files.' }),
+    dataDir: Type.String({
+      default: './data',
+      description: 'Directory of the SQLite database and settings files.',
+    }),
     http: HttpSchema,
     log: LogSchema,
     shutdown: ShutdownSchema,

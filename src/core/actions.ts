@@ -28,7 +28,10 @@ export class ActionRunner {
 
   driver(kind: string): AnyDriver {
     const d = this.drivers.get(kind);
-    if (!d) throw new NotFoundError('DRIVER_NOT_FOUND', `no driver for device kind ${JSON.stringify(kind)}`, { field: 'kind' });
+    if (!d)
+      throw new NotFoundError('DRIVER_NOT_FOUND', `no driver for device kind ${JSON.stringify(kind)}`, {
+        field: 'kind',
+      });
     return d;
   }
 
@@ -47,7 +50,11 @@ export class ActionRunner {
     return session;
   }
 
-  private resolve(deviceId: string, actionId: string, kind: 'action' | 'query' | 'any'): { device: Device; action: ActionSpec } {
+  private resolve(
+    deviceId: string,
+    actionId: string,
+    kind: 'action' | 'query' | 'any',
+  ): { device: Device; action: ActionSpec } {
     const device = this.registry.require(deviceId);
     const spec = this.driver(device.kind).spec;
     const action = findAction(spec, actionId);
@@ -68,29 +75,54 @@ export class ActionRunner {
   }
 
   /** Runs an action or query (by the spec's `kind`). */
-  async execute(deviceId: string, actionId: string, params: unknown, opts: ExecuteOptions = {}): Promise<ActionResult> {
+  async execute(
+    deviceId: string,
+    actionId: string,
+    params: unknown,
+    opts: ExecuteOptions = {},
+  ): Promise<ActionResult> {
     const { device, action } = this.resolve(deviceId, actionId, 'any');
     const valid = validateParams(action, params);
     const session = this.session(device.id);
     const started = this.clock.now();
     const result =
-      action.kind === 'query' ? await session.query(action.id, valid, opts) : await session.execute(action.id, valid, opts);
+      action.kind === 'query'
+        ? await session.query(action.id, valid, opts)
+        : await session.execute(action.id, valid, opts);
     this.bus?.emit({
       source: device.id,
       type: action.kind === 'query' ? 'device.query' : 'device.action',
-      data: { deviceId: device.id, actionId: action.id, ok: result.ok, outcome: result.outcome ?? null, ms: this.clock.now() - started },
+      data: {
+        deviceId: device.id,
+        actionId: action.id,
+        ok: result.ok,
+        outcome: result.outcome ?? null,
+        ms: this.clock.now() - started,
+      },
     });
     return result;
   }
 
-  async runMacro(deviceId: string, macroId: string, params: unknown, opts: { signal?: AbortSignal; subscribe?: MacroEventSource } = {}): Promise<MacroRunResult> {
+  async runMacro(
+    deviceId: string,
+    macroId: string,
+    params: unknown,
+    opts: { signal?: AbortSignal; subscribe?: MacroEventSource } = {},
+  ): Promise<MacroRunResult> {
     const device = this.registry.require(deviceId);
     const spec = this.driver(device.kind).spec;
     const macro = spec.macros?.find((m) => m.id === macroId);
-    if (!macro) throw new NotFoundError('MACRO_NOT_FOUND', `${device.kind} devices have no macro ${JSON.stringify(macroId)}`, { field: 'macroId' });
+    if (!macro)
+      throw new NotFoundError(
+        'MACRO_NOT_FOUND',
+        `${device.kind} devices have no macro ${JSON.stringify(macroId)}`,
+        { field: 'macroId' },
+      );
     const valid = macro.params ? validateParams({ id: macro.id, params: macro.params }, params) : {};
     if (!macro.params && params && typeof params === 'object' && Object.keys(params).length > 0) {
-      throw new ValidationError('ACTION_PARAMS_INVALID', `macro ${macro.id} takes no parameters`, { field: 'params' });
+      throw new ValidationError('ACTION_PARAMS_INVALID', `macro ${macro.id} takes no parameters`, {
+        field: 'params',
+      });
     }
     return runMacro(macro, valid, {
       session: this.session(deviceId),

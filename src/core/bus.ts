@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
-import { type EventEmitter, type EventFilter, type EventInput, type HubEvent, matchesFilter } from './events.js';
+import {
+  type EventEmitter,
+  type EventFilter,
+  type EventInput,
+  type HubEvent,
+  matchesFilter,
+} from './events.js';
 import type { EventStore } from './store.js';
 
 export type EventHandler = (e: HubEvent) => void;
@@ -92,7 +98,11 @@ export class EventBus implements EventEmitter {
       this.flush();
       let cursor = opts.after;
       for (;;) {
-        const page = this.store.list({ after: cursor, limit: 1000, ...(opts.filter ? { filter: opts.filter } : {}) });
+        const page = this.store.list({
+          after: cursor,
+          limit: 1000,
+          ...(opts.filter ? { filter: opts.filter } : {}),
+        });
         for (const e of page) handler(e);
         if (page.length < 1000) break;
         cursor = page[page.length - 1]!.seq;

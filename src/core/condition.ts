@@ -19,7 +19,8 @@ export function evaluateCondition(c: Condition, value: unknown): boolean {
   const v = getPath(value, c.path);
   if (c.exists !== undefined && (v !== undefined && v !== null) !== c.exists) return false;
   // Devices answer numbers as text (`Status="0"`): compare loosely between numbers and numeric strings.
-  const same = (a: unknown, b: unknown) => a === b || (a !== null && b !== null && a !== undefined && String(a) === String(b));
+  const same = (a: unknown, b: unknown) =>
+    a === b || (a !== null && b !== null && a !== undefined && String(a) === String(b));
   if (c.equals !== undefined && !same(v, c.equals)) return false;
   if (c.in !== undefined && !c.in.some((x) => same(v, x))) return false;
   if (c.matches !== undefined) {

@@ -140,7 +140,8 @@ export class DeviceRegistry {
 
   require(id: string): Device {
     const d = this.store.get(id);
-    if (!d) throw new NotFoundError('DEVICE_NOT_FOUND', `no device with id ${JSON.stringify(id)}`, { field: 'id' });
+    if (!d)
+      throw new NotFoundError('DEVICE_NOT_FOUND', `no device with id ${JSON.stringify(id)}`, { field: 'id' });
     return d;
   }
 
@@ -188,7 +189,10 @@ export class DeviceRegistry {
   add(input: DeviceInput): Device {
     this.validateInput(input, false);
     const id = input.id ?? `${input.kind}-${randomUUID().slice(0, 8)}`;
-    if (this.store.get(id)) throw new ConflictError('DEVICE_EXISTS', `a device with id ${JSON.stringify(id)} exists`, { field: 'id' });
+    if (this.store.get(id))
+      throw new ConflictError('DEVICE_EXISTS', `a device with id ${JSON.stringify(id)} exists`, {
+        field: 'id',
+      });
     const settings = this.validateSettings(input.kind, input.settings ?? {});
     const now = new Date(this.clock.now()).toISOString();
     const d: Device = {
@@ -212,7 +216,9 @@ export class DeviceRegistry {
     this.validateInput(patch, true);
     const cur = this.require(id);
     const settings =
-      patch.settings === undefined ? cur.settings : this.validateSettings(cur.kind, { ...cur.settings, ...patch.settings });
+      patch.settings === undefined
+        ? cur.settings
+        : this.validateSettings(cur.kind, { ...cur.settings, ...patch.settings });
     const d: Device = {
       ...cur,
       ...(patch.name !== undefined ? { name: patch.name } : {}),
@@ -255,24 +261,38 @@ export class DeviceRegistry {
   getGroup(id: string): Group & { members: Device[] } {
     const g = this.groupStore.get(id);
     const members = this.store.list({ group: id });
-    if (!g && members.length === 0) throw new NotFoundError('GROUP_NOT_FOUND', `no group with id ${JSON.stringify(id)}`, { field: 'id' });
+    if (!g && members.length === 0)
+      throw new NotFoundError('GROUP_NOT_FOUND', `no group with id ${JSON.stringify(id)}`, { field: 'id' });
     return { ...(g ?? { id, name: id }), members };
   }
 
   putGroup(input: { id: string; name?: string; description?: string }): Group {
     const problems = schemaProblems(GroupInputSchema, input);
-    if (problems.length > 0) throw new ValidationError('GROUP_INVALID', formatProblems(problems).join('; '), { field: problems[0]!.path });
-    const g: Group = { id: input.id, name: input.name ?? input.id, ...(input.description ? { description: input.description } : {}) };
+    if (problems.length > 0)
+      throw new ValidationError('GROUP_INVALID', formatProblems(problems).join('; '), {
+        field: problems[0]!.path,
+      });
+    const g: Group = {
+      id: input.id,
+      name: input.name ?? input.id,
+      ...(input.description ? { description: input.description } : {}),
+    };
     this.groupStore.upsert(g);
+    this.bus?.emit({ source: 'hub', type: 'group.updated', data: { id: g.id, name: g.name } });
     return g;
   }
 
   removeGroup(id: string): void {
     const members = this.store.list({ group: id });
     if (members.length > 0) {
-      throw new ConflictError('GROUP_NOT_EMPTY', `group ${JSON.stringify(id)} still has ${members.length} device(s)`, { field: 'id' });
+      throw new ConflictError(
+        'GROUP_NOT_EMPTY',
+        `group ${JSON.stringify(id)} still has ${members.length} device(s)`,
+        { field: 'id' },
+      );
     }
-    if (!this.groupStore.remove(id)) throw new NotFoundError('GROUP_NOT_FOUND', `no group with id ${JSON.stringify(id)}`, { field: 'id' });
+    if (!this.groupStore.remove(id))
+      throw new NotFoundError('GROUP_NOT_FOUND', `no group with id ${JSON.stringify(id)}`, { field: 'id' });
   }
 }
 

@@ -35,5 +35,7 @@ export function matchesFilter(e: Pick<HubEvent, 'type' | 'source'>, f: EventFilt
   if (!f) return true;
   if (f.source && e.source !== f.source) return false;
   if (!f.types || f.types.length === 0) return true;
-  return f.types.some((t) => (t.endsWith('.*') ? e.type.startsWith(t.slice(0, -1)) : t === '*' || e.type === t));
+  return f.types.some((t) =>
+    t.endsWith('.*') ? e.type.startsWith(t.slice(0, -1)) : t === '*' || e.type === t,
+  );
 }

@@ -9,15 +9,18 @@ export interface Logger {
   info: LogFn;
   warn: LogFn;
   error: LogFn;
+  fatal: LogFn;
   child(bindings: Record<string, unknown>): Logger;
 }
 
 const noop: LogFn = () => {};
-export const silentLogger: Logger = {
+export const silentLogger: Logger & { level: string } = {
   trace: noop,
   debug: noop,
   info: noop,
   warn: noop,
   error: noop,
+  fatal: noop,
+  level: 'silent',
   child: () => silentLogger,
 };

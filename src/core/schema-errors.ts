@@ -135,10 +135,14 @@ export function schemaProblems(schema: TSchema | Json, value: unknown, prefix = 
         // `schema is false` for additional properties: reported by the additionalProperties entry.
         continue;
       case 'const':
-      case 'enum':
-        if (anyOfPaths.has(e.instancePath)) continue;
-        msg = `${show(v)} is not allowed (allowed: ${allowedOf(schemaAt(schema, e.schemaPath)) ?? show(params.allowedValue ?? params.allowedValues)})`;
+      case 'enum': {
+        // A const inside a union: describe the whole union once.
+        const union = /\/(anyOf|oneOf)\/\d+$/.test(e.schemaPath)
+          ? schemaAt(schema, e.schemaPath.replace(/\/(anyOf|oneOf)\/\d+$/, ''))
+          : undefined;
+        msg = `${show(v)} is not allowed (allowed: ${allowedOf(union) ?? allowedOf(schemaAt(schema, e.schemaPath)) ?? show(params.allowedValue ?? params.allowedValues)})`;
         break;
+      }
       case 'anyOf':
       case 'oneOf': {
         const allowed = allowedOf(schemaAt(schema, e.schemaPath));
@@ -157,7 +161,15 @@ export function schemaProblems(schema: TSchema | Json, value: unknown, prefix = 
   }
   // Problems inside a failed anyOf branch are noise when the anyOf itself was reported.
   return problems.filter(
-    (p, i) => !problems.some((q, j) => j !== i && q.path === p.path && q.message.includes('not allowed') && p !== q && !p.message.includes('not allowed')),
+    (p, i) =>
+      !problems.some(
+        (q, j) =>
+          j !== i &&
+          q.path === p.path &&
+          q.message.includes('not allowed') &&
+          p !== q &&
+          !p.message.includes('not allowed'),
+      ),
   );
 }
 

@@ -217,12 +217,21 @@ export function parseSpec(text: string, file: string): ControlSpec {
   }
   if (raw === null || typeof raw !== 'object') throw new SpecError(file, ['(root): must be a mapping']);
   // Seed 003 writes `- poll: …` and `- until: …` as two steps: fold a lone `until` into the poll before it.
-  for (const m of ((raw as Record<string, unknown>).macros as Array<{ steps?: unknown[] }> | undefined) ?? []) {
+  for (const m of ((raw as Record<string, unknown>).macros as Array<{ steps?: unknown[] }> | undefined) ??
+    []) {
     if (!Array.isArray(m?.steps)) continue;
     const folded: unknown[] = [];
     for (const s of m.steps) {
       const prev = folded[folded.length - 1] as Record<string, unknown> | undefined;
-      if (s && typeof s === 'object' && Object.keys(s).length === 1 && 'until' in s && prev && 'poll' in prev && !('until' in prev)) {
+      if (
+        s &&
+        typeof s === 'object' &&
+        Object.keys(s).length === 1 &&
+        'until' in s &&
+        prev &&
+        'poll' in prev &&
+        !('until' in prev)
+      ) {
         prev.until = (s as Record<string, unknown>).until;
       } else folded.push(s);
     }
@@ -240,7 +249,8 @@ function semanticProblems(spec: ControlSpec): string[] {
   const out: string[] = [];
   const ids = new Map<string, number>();
   spec.actions.forEach((a, i) => {
-    if (ids.has(a.id)) out.push(`actions.${i}.id: ${JSON.stringify(a.id)} duplicates actions.${ids.get(a.id)}.id`);
+    if (ids.has(a.id))
+      out.push(`actions.${i}.id: ${JSON.stringify(a.id)} duplicates actions.${ids.get(a.id)}.id`);
     ids.set(a.id, i);
     const names = new Set<string>();
     (a.params ?? []).forEach((p, j) => {
@@ -248,7 +258,8 @@ function semanticProblems(spec: ControlSpec): string[] {
       if (names.has(p.name)) out.push(`${at}.name: ${JSON.stringify(p.name)} appears twice`);
       names.add(p.name);
       if (p.type === 'enum' && !p.values) out.push(`${at}.values: is required for an enum parameter`);
-      if (p.min !== undefined && p.max !== undefined && p.min > p.max) out.push(`${at}.min: ${p.min} is above max ${p.max}`);
+      if (p.min !== undefined && p.max !== undefined && p.min > p.max)
+        out.push(`${at}.min: ${p.min} is above max ${p.max}`);
       if (p.pattern !== undefined) {
         try {
           new RegExp(p.pattern);
@@ -258,16 +269,22 @@ function semanticProblems(spec: ControlSpec): string[] {
       }
     });
     for (const m of a.command?.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g) ?? []) {
-      if (!names.has(m[1]!)) out.push(`actions.${i}.command: placeholder {${m[1]}} has no parameter of that name`);
+      if (!names.has(m[1]!))
+        out.push(`actions.${i}.command: placeholder {${m[1]}} has no parameter of that name`);
     }
   });
   (spec.macros ?? []).forEach((m, i) => {
     m.steps.forEach((s, j) => {
       const at = `macros.${i}.steps.${j}`;
       const verbs = ['push', 'action', 'wait_for', 'poll', 'sleep_ms'].filter((k) => k in s);
-      if (verbs.length !== 1) out.push(`${at}: a step needs exactly one of push, action, wait_for, poll, sleep_ms (has ${verbs.join(', ') || 'none'})`);
-      if (s.action && !ids.has(s.action)) out.push(`${at}.action: ${JSON.stringify(s.action)} is not an action of this spec`);
-      if (s.poll && typeof s.poll === 'object' && !ids.has(s.poll.action)) out.push(`${at}.poll.action: ${JSON.stringify(s.poll.action)} is not an action of this spec`);
+      if (verbs.length !== 1)
+        out.push(
+          `${at}: a step needs exactly one of push, action, wait_for, poll, sleep_ms (has ${verbs.join(', ') || 'none'})`,
+        );
+      if (s.action && !ids.has(s.action))
+        out.push(`${at}.action: ${JSON.stringify(s.action)} is not an action of this spec`);
+      if (s.poll && typeof s.poll === 'object' && !ids.has(s.poll.action))
+        out.push(`${at}.poll.action: ${JSON.stringify(s.poll.action)} is not an action of this spec`);
       if (s.poll !== undefined && !s.until) out.push(`${at}.until: a poll step needs an until condition`);
     });
   });
@@ -332,10 +349,17 @@ export function paramsSchema(params: ParamSpec[] | undefined): Record<string, un
  * Validates params against the spec (with string → number/boolean coercion for CLI and form input) and
  * applies defaults. Throws ValidationError naming `params.<name>`.
  */
-export function validateParams(action: Pick<ActionSpec, 'id' | 'params'>, input: unknown): Record<string, unknown> {
-  const params: Record<string, unknown> = { ...((input as Record<string, unknown> | null | undefined) ?? {}) };
+export function validateParams(
+  action: Pick<ActionSpec, 'id' | 'params'>,
+  input: unknown,
+): Record<string, unknown> {
+  const params: Record<string, unknown> = {
+    ...((input as Record<string, unknown> | null | undefined) ?? {}),
+  };
   if (input !== undefined && input !== null && (typeof input !== 'object' || Array.isArray(input))) {
-    throw new ValidationError('ACTION_PARAMS_INVALID', `params: must be an object for action ${action.id}`, { field: 'params' });
+    throw new ValidationError('ACTION_PARAMS_INVALID', `params: must be an object for action ${action.id}`, {
+      field: 'params',
+    });
   }
   for (const p of action.params ?? []) {
     const v = params[p.name];
@@ -344,15 +368,20 @@ export function validateParams(action: Pick<ActionSpec, 'id' | 'params'>, input:
   }
   const problems = schemaProblems(paramsSchema(action.params) as Record<string, unknown>, params, 'params');
   if (problems.length > 0) {
-    throw new ValidationError('ACTION_PARAMS_INVALID', `${action.id}: ${formatProblems(problems).join('; ')}`, {
-      field: problems[0]!.path,
-    });
+    throw new ValidationError(
+      'ACTION_PARAMS_INVALID',
+      `${action.id}: ${formatProblems(problems).join('; ')}`,
+      {
+        field: problems[0]!.path,
+      },
+    );
   }
   return params;
 }
 
 function coerce(p: ParamSpec, v: string): unknown {
-  if ((p.type === 'integer' || p.type === 'number') && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
+  if ((p.type === 'integer' || p.type === 'number') && v.trim() !== '' && Number.isFinite(Number(v)))
+    return Number(v);
   if (p.type === 'boolean' && (v === 'true' || v === 'false')) return v === 'true';
   if (p.type === 'enum' && p.values && !p.values.includes(v)) {
     const n = Number(v);

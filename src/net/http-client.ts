@@ -36,9 +36,12 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
   const url = new URL(req.url);
   const isHttps = url.protocol === 'https:';
   if (!isHttps && url.protocol !== 'http:') {
-    throw new DeviceError('HTTP_BAD_URL', `unsupported URL scheme ${url.protocol} (http: or https: only)`, { field: 'url' });
+    throw new DeviceError('HTTP_BAD_URL', `unsupported URL scheme ${url.protocol} (http: or https: only)`, {
+      field: 'url',
+    });
   }
-  const body = req.body === undefined ? undefined : Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body, 'utf8');
+  const body =
+    req.body === undefined ? undefined : Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body, 'utf8');
   const headers: Record<string, string> = { ...(req.headers ?? {}) };
   if (body !== undefined) headers['Content-Length'] = String(body.length);
   if (req.agent === undefined || req.agent === false) headers.Connection = headers.Connection ?? 'close';
@@ -70,7 +73,9 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
         method: req.method ?? (body ? 'POST' : 'GET'),
         headers,
         agent: req.agent ?? false,
-        ...(isHttps && req.tls ? { ca: req.tls.ca, rejectUnauthorized: req.tls.rejectUnauthorized ?? true } : {}),
+        ...(isHttps && req.tls
+          ? { ca: req.tls.ca, rejectUnauthorized: req.tls.rejectUnauthorized ?? true }
+          : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -79,7 +84,11 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
           size += c.length;
           if (size > max) {
             r.destroy();
-            finish(new DeviceError('HTTP_RESPONSE_TOO_LARGE', `${target} answered more than ${max} bytes`, { details: { limit: max } }));
+            finish(
+              new DeviceError('HTTP_RESPONSE_TOO_LARGE', `${target} answered more than ${max} bytes`, {
+                details: { limit: max },
+              }),
+            );
             return;
           }
           chunks.push(c);
@@ -99,11 +108,17 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
     );
     const timer = setTimeout(() => {
       r.destroy();
-      finish(new TimeoutError('HTTP_TIMEOUT', `${target} did not answer within ${timeoutMs} ms`, { details: { timeoutMs } }));
+      finish(
+        new TimeoutError('HTTP_TIMEOUT', `${target} did not answer within ${timeoutMs} ms`, {
+          details: { timeoutMs },
+        }),
+      );
     }, timeoutMs);
     const onAbort = () => {
       r.destroy();
-      finish(new DeviceError('HTTP_ABORTED', `request to ${target} was aborted`, { cause: req.signal?.reason }));
+      finish(
+        new DeviceError('HTTP_ABORTED', `request to ${target} was aborted`, { cause: req.signal?.reason }),
+      );
     };
     if (req.signal?.aborted) onAbort();
     req.signal?.addEventListener('abort', onAbort, { once: true });
@@ -114,8 +129,20 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
 }
 
 function networkError(target: string, e: Error & { code?: string }): DeviceError {
-  const transient = ['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN'].includes(e.code ?? '');
-  return new DeviceError('HTTP_NETWORK_ERROR', `${target}: ${e.code ?? e.message}`, { retryable: transient, cause: e, details: { errno: e.code } });
+  const transient = [
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'EPIPE',
+    'ETIMEDOUT',
+    'EAI_AGAIN',
+  ].includes(e.code ?? '');
+  return new DeviceError('HTTP_NETWORK_ERROR', `${target}: ${e.code ?? e.message}`, {
+    retryable: transient,
+    cause: e,
+    details: { errno: e.code },
+  });
 }
 
 /** Encodes form fields as application/x-www-form-urlencoded. */

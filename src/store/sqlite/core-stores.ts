@@ -1,6 +1,14 @@
 import type { Device, Group } from '../../core/devices.js';
 import type { EventFilter, HubEvent } from '../../core/events.js';
-import type { ApiKeyRecord, ApiKeyStore, CoreStores, DeviceStore, EventStore, GroupStore, KvStore } from '../../core/store.js';
+import type {
+  ApiKeyRecord,
+  ApiKeyStore,
+  CoreStores,
+  DeviceStore,
+  EventStore,
+  GroupStore,
+  KvStore,
+} from '../../core/store.js';
 import { type Db, migrationsApplied } from './database.js';
 
 type Row = Record<string, unknown>;
@@ -11,7 +19,7 @@ function typeClause(filter: EventFilter | undefined, args: unknown[]): string {
     const ors: string[] = [];
     for (const t of filter.types) {
       if (t.endsWith('.*')) {
-        ors.push('type LIKE ? ESCAPE \'\\\'');
+        ors.push("type LIKE ? ESCAPE '\\'");
         args.push(`${t.slice(0, -1).replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
       } else {
         ors.push('type = ?');
@@ -30,7 +38,9 @@ function typeClause(filter: EventFilter | undefined, args: unknown[]): string {
 class SqliteEventStore implements EventStore {
   private insert;
   constructor(private readonly db: Db) {
-    this.insert = db.prepare('INSERT INTO events (seq, id, time, source, type, data) VALUES (?, ?, ?, ?, ?, ?)');
+    this.insert = db.prepare(
+      'INSERT INTO events (seq, id, time, source, type, data) VALUES (?, ?, ?, ?, ?, ?)',
+    );
   }
   append(events: HubEvent[]): void {
     this.db.transaction((evs: HubEvent[]) => {
@@ -105,16 +115,31 @@ class SqliteDeviceStore implements DeviceStore {
     return r ? rowToDevice(r) : undefined;
   }
   private params(d: Device): unknown[] {
-    return [d.kind, d.name, d.address, JSON.stringify(d.labels), JSON.stringify(d.groups), JSON.stringify(d.location), JSON.stringify(d.settings), d.createdAt, d.updatedAt, d.id];
+    return [
+      d.kind,
+      d.name,
+      d.address,
+      JSON.stringify(d.labels),
+      JSON.stringify(d.groups),
+      JSON.stringify(d.location),
+      JSON.stringify(d.settings),
+      d.createdAt,
+      d.updatedAt,
+      d.id,
+    ];
   }
   insert(d: Device): void {
     this.db
-      .prepare('INSERT INTO devices (kind, name, address, labels, groups_json, location, settings, created_at, updated_at, id) VALUES (?,?,?,?,?,?,?,?,?,?)')
+      .prepare(
+        'INSERT INTO devices (kind, name, address, labels, groups_json, location, settings, created_at, updated_at, id) VALUES (?,?,?,?,?,?,?,?,?,?)',
+      )
       .run(...this.params(d));
   }
   update(d: Device): void {
     this.db
-      .prepare('UPDATE devices SET kind=?, name=?, address=?, labels=?, groups_json=?, location=?, settings=?, created_at=?, updated_at=? WHERE id=?')
+      .prepare(
+        'UPDATE devices SET kind=?, name=?, address=?, labels=?, groups_json=?, location=?, settings=?, created_at=?, updated_at=? WHERE id=?',
+      )
       .run(...this.params(d));
   }
   remove(id: string): boolean {
@@ -133,11 +158,19 @@ class SqliteGroupStore implements GroupStore {
   }
   get(id: string): Group | undefined {
     const r = this.db.prepare('SELECT * FROM groups WHERE id = ?').get(id) as Row | undefined;
-    return r ? { id: r.id as string, name: r.name as string, ...(r.description ? { description: r.description as string } : {}) } : undefined;
+    return r
+      ? {
+          id: r.id as string,
+          name: r.name as string,
+          ...(r.description ? { description: r.description as string } : {}),
+        }
+      : undefined;
   }
   upsert(g: Group): void {
     this.db
-      .prepare('INSERT INTO groups (id, name, description) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, description = excluded.description')
+      .prepare(
+        'INSERT INTO groups (id, name, description) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, description = excluded.description',
+      )
       .run(g.id, g.name, g.description ?? null);
   }
   remove(id: string): boolean {
@@ -169,11 +202,16 @@ class SqliteApiKeyStore implements ApiKeyStore {
   }
   insert(k: ApiKeyRecord): void {
     this.db
-      .prepare('INSERT INTO api_keys (id, name, prefix, hash, salt, created_at, last_used_at, revoked_at) VALUES (?,?,?,?,?,?,?,?)')
+      .prepare(
+        'INSERT INTO api_keys (id, name, prefix, hash, salt, created_at, last_used_at, revoked_at) VALUES (?,?,?,?,?,?,?,?)',
+      )
       .run(k.id, k.name, k.prefix, k.hash, k.salt, k.createdAt, k.lastUsedAt, k.revokedAt);
   }
   revoke(id: string, at: string): boolean {
-    return this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id).changes > 0;
+    return (
+      this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id)
+        .changes > 0
+    );
   }
   touch(id: string, at: string): void {
     this.db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(at, id);
@@ -183,17 +221,28 @@ class SqliteApiKeyStore implements ApiKeyStore {
 class SqliteKvStore implements KvStore {
   constructor(private readonly db: Db) {}
   get<T>(ns: string, key: string): T | undefined {
-    const r = this.db.prepare('SELECT value FROM kv WHERE ns = ? AND key = ?').get(ns, key) as { value: string } | undefined;
+    const r = this.db.prepare('SELECT value FROM kv WHERE ns = ? AND key = ?').get(ns, key) as
+      | { value: string }
+      | undefined;
     return r ? (JSON.parse(r.value) as T) : undefined;
   }
   set(ns: string, key: string, value: unknown): void {
-    this.db.prepare('INSERT INTO kv (ns, key, value) VALUES (?, ?, ?) ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value').run(ns, key, JSON.stringify(value));
+    this.db
+      .prepare(
+        'INSERT INTO kv (ns, key, value) VALUES (?, ?, ?) ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value',
+      )
+      .run(ns, key, JSON.stringify(value));
   }
   delete(ns: string, key: string): void {
     this.db.prepare('DELETE FROM kv WHERE ns = ? AND key = ?').run(ns, key);
   }
   list<T>(ns: string): Array<{ key: string; value: T }> {
-    return (this.db.prepare('SELECT key, value FROM kv WHERE ns = ? ORDER BY key').all(ns) as Array<{ key: string; value: string }>).map((r) => ({
+    return (
+      this.db.prepare('SELECT key, value FROM kv WHERE ns = ? ORDER BY key').all(ns) as Array<{
+        key: string;
+        value: string;
+      }>
+    ).map((r) => ({
       key: r.key,
       value: JSON.parse(r.value) as T,
     }));

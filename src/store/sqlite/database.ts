@@ -55,9 +55,13 @@ export function migrate(db: Db, all: Record<string, Migration[]>): void {
     module TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL,
     PRIMARY KEY (module, version))`);
   const current = db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations WHERE module = ?');
-  const record = db.prepare('INSERT INTO schema_migrations (module, version, name, applied_at) VALUES (?, ?, ?, ?)');
+  const record = db.prepare(
+    'INSERT INTO schema_migrations (module, version, name, applied_at) VALUES (?, ?, ?, ?)',
+  );
   const known = new Set(Object.keys(all));
-  for (const row of db.prepare('SELECT module, MAX(version) AS v FROM schema_migrations GROUP BY module').all() as Array<{ module: string; v: number }>) {
+  for (const row of db
+    .prepare('SELECT module, MAX(version) AS v FROM schema_migrations GROUP BY module')
+    .all() as Array<{ module: string; v: number }>) {
     if (!known.has(row.module)) throw new StoreVersionError(row.module, row.v, 0);
   }
   for (const [module, list] of Object.entries(all)) {
@@ -78,8 +82,12 @@ export function migrate(db: Db, all: Record<string, Migration[]>): void {
 /** True when every known migration is applied (for /readyz). */
 export function migrationsApplied(db: Db, all: Record<string, Migration[]> = MIGRATIONS): boolean {
   try {
-    const current = db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations WHERE module = ?');
-    return Object.entries(all).every(([m, list]) => (current.get(m) as { v: number }).v >= Math.max(0, ...list.map((x) => x.version)));
+    const current = db.prepare(
+      'SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations WHERE module = ?',
+    );
+    return Object.entries(all).every(
+      ([m, list]) => (current.get(m) as { v: number }).v >= Math.max(0, ...list.map((x) => x.version)),
+    );
   } catch {
     return false;
   }

@@ -1,0 +1,101 @@
+import type { Command } from 'commander';
+import { ConfigError, loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { isSwitchboardError } from '../core/errors.js';
+
+export interface ConfigFlags {
+  config?: string;
+  dataDir?: string;
+  port?: string;
+  host?: string;
+  logLevel?: string;
+}
+
+/** Adds --config and --data-dir to a command that reads the hub's configuration. */
+export function withConfigOptions(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', 'config file (default: $SWITCHBOARD_CONFIG or ./switchboard.yaml)')
+    .option('-d, --data-dir <dir>', 'data directory (overrides dataDir)');
+}
+
+export function configFromFlags(flags: ConfigFlags, extra: Record<string, unknown> = {}): Config {
+  const overrides: Record<string, unknown> = { ...extra };
+  if (flags.dataDir) overrides.dataDir = flags.dataDir;
+  if (flags.port !== undefined) overrides['http.port'] = Number(flags.port);
+  if (flags.host) overrides['http.host'] = flags.host;
+  if (flags.logLevel) overrides['log.level'] = flags.logLevel;
+  return loadConfig({ ...(flags.config ? { path: flags.config } : {}), overrides }).config;
+}
+
+/** Prints a clean one-line-per-problem error and exits non-zero, for any failure of a CLI command. */
+export function fail(e: unknown): never {
+  if (e instanceof ConfigError) {
+    process.stderr.write(
+      `switchboard: invalid configuration\n${e.problems.map((p) => `  ${p}`).join('\n')}\n`,
+    );
+    process.exit(2);
+  }
+  if (isSwitchboardError(e)) {
+    process.stderr.write(`switchboard: ${e.message} [${e.code}]\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`switchboard: ${(e as Error)?.message ?? String(e)}\n`);
+  process.exit(1);
+}
+
+/** Wraps a command action so that errors print cleanly. */
+export function action<A extends unknown[]>(
+  fn: (...args: A) => Promise<void> | void,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (e) {
+      fail(e);
+    }
+  };
+}
+
+/** Client settings for commands that talk to a running hub's API. */
+export function apiClientOptions(cmd: Command): Command {
+  return cmd
+    .option('--url <url>', 'hub URL (default: $SWITCHBOARD_URL or http://127.0.0.1:8080)')
+    .option('--key <key>', 'API key (default: $SWITCHBOARD_API_KEY)');
+}
+
+export interface ApiFlags {
+  url?: string;
+  key?: string;
+}
+
+/** Calls the hub's API; throws with the API's own error message. */
+export async function callApi<T>(flags: ApiFlags, method: string, path: string, body?: unknown): Promise<T> {
+  const base = (flags.url ?? process.env.SWITCHBOARD_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+  const key = flags.key ?? process.env.SWITCHBOARD_API_KEY;
+  if (!key)
+    throw new Error(
+      'no API key: pass --key or set SWITCHBOARD_API_KEY (create one with `switchboard keys create --name cli`)',
+    );
+  let res: Response;
+  try {
+    res = await fetch(`${base}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (e) {
+    throw new Error(
+      `cannot reach the hub at ${base} (${(e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message}); is it running? Use --url`,
+    );
+  }
+  const text = await res.text();
+  const json = text
+    ? (JSON.parse(text) as T & { error?: { code: string; message: string } })
+    : ({} as T & { error?: { code: string; message: string } });
+  if (!res.ok)
+    throw new Error(json.error ? `${json.error.message} [${json.error.code}]` : `HTTP ${res.status}`);
+  return json;
+}

@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import type { HubContext } from '../server/hub.js';
+import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
+import { startHub } from './serve.js';
+
+/** A simulator started by demo mode. */
+export interface DemoPart {
+  name: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Demo parts: each module's simulators, started against the running hub and registered as devices.
+ * Modules add their starter here (one line each).
+ */
+export const DEMO_STARTERS: Array<{
+  name: string;
+  start: (hub: HubContext) => Promise<{ stop(): Promise<void> }>;
+}> = [];
+
+export function registerDemoCommand(program: Command): void {
+  withConfigOptions(
+    program
+      .command('demo')
+      .description(
+        'Run the hub with a throw-away data directory and simulated PBX and phones (what `npm start` runs)',
+      )
+      .option('-p, --port <port>', 'HTTP port', '8080')
+      .option('--host <host>', 'address to listen on', '127.0.0.1')
+      .option('--keep', 'keep the throw-away data directory on exit')
+      .option('--no-sims', 'start no simulators')
+      .addHelpText('after', '\nOpen the printed URL in a browser and sign in with the printed API key.\n'),
+  ).action(
+    action(async (o: ConfigFlags & { keep?: boolean; sims: boolean }) => {
+      const tmp = o.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'switchboard-demo-'));
+      const config = configFromFlags(
+        { ...o, dataDir: o.dataDir ?? tmp },
+        { 'log.level': process.env.SWITCHBOARD_LOG_LEVEL ?? 'warn' },
+      );
+      const running = await startHub(config, { handleSignals: false });
+      const key = running.hub.apiKeys.create('demo');
+      const parts: DemoPart[] = [];
+      if (o.sims) {
+        for (const s of DEMO_STARTERS) {
+          try {
+            const p = await s.start(running.hub);
+            parts.push({ name: s.name, stop: () => p.stop() });
+          } catch (e) {
+            process.stderr.write(`demo: could not start the ${s.name} simulator: ${(e as Error).message}\n`);
+          }
+        }
+      }
+      process.stdout.write(
+        [
+          '',
+          `Switchboard demo is running at ${running.url}/`,
+          `  API key:   ${key.key}`,
+          `  API docs:  ${running.url}/api/docs`,
+          `  Data dir:  ${config.dataDir}${tmp && !o.keep ? ' (deleted on exit)' : ''}`,
+          `  Simulators: ${parts.map((p) => p.name).join(', ') || 'none'}`,
+          '',
+          `Try: curl -H "Authorization: Bearer ${key.key}" ${running.url}/api/devices`,
+          'Stop with Ctrl-C.',
+          '',
+        ].join('\n'),
+      );
+      const shutdown = async () => {
+        for (const p of parts.reverse()) await p.stop().catch(() => {});
+        await running.stop();
+        if (tmp && !o.keep) rmSync(tmp, { recursive: true, force: true });
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void shutdown());
+      process.once('SIGTERM', () => void shutdown());
+    }),
+  );
+}

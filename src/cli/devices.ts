@@ -1,0 +1,112 @@
+import type { Command } from 'commander';
+import type { Device } from '../core/devices.js';
+import { type ApiFlags, action, apiClientOptions, callApi } from './common.js';
+
+function parseKv(list: string[] | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const item of list ?? []) {
+    const i = item.indexOf('=');
+    if (i <= 0) throw new Error(`expected key=value, got ${JSON.stringify(item)}`);
+    const k = item.slice(0, i);
+    const v = item.slice(i + 1);
+    out[k] =
+      v === 'true'
+        ? true
+        : v === 'false'
+          ? false
+          : v !== '' && Number.isFinite(Number(v)) && !/^0\d/.test(v)
+            ? Number(v)
+            : v;
+  }
+  return out;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function registerDevicesCommands(program: Command): void {
+  const devices = program
+    .command('devices')
+    .description('List, add and remove devices of a running hub (through its API)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  export SWITCHBOARD_API_KEY=sbk_…\n  switchboard devices list --kind cisco\n  switchboard devices add --kind cisco --id lobby --address 10.1.2.3 --group security --set model=8845 --set username=push --set password=secret --room "Lobby"\n  switchboard devices rm lobby\n',
+    );
+  apiClientOptions(
+    devices
+      .command('list')
+      .description('List devices')
+      .option('--kind <kind>')
+      .option('--group <group>')
+      .option('--label <label>')
+      .option('--site <site>')
+      .option('--json', 'print JSON'),
+  ).action(
+    action(
+      async (
+        o: ApiFlags & { kind?: string; group?: string; label?: string; site?: string; json?: boolean },
+      ) => {
+        const q = new URLSearchParams();
+        for (const k of ['kind', 'group', 'label', 'site'] as const) if (o[k]) q.set(k, o[k]!);
+        const { devices: list } = await callApi<{ devices: Device[] }>(
+          o,
+          'GET',
+          `/api/devices${q.size ? `?${q}` : ''}`,
+        );
+        if (o.json) {
+          process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+          return;
+        }
+        if (list.length === 0) {
+          process.stdout.write('no devices\n');
+          return;
+        }
+        for (const d of list) {
+          const loc = [d.location.building, d.location.floor, d.location.room].filter(Boolean).join(' / ');
+          process.stdout.write(
+            `${d.id.padEnd(20)} ${d.kind.padEnd(9)} ${d.address.padEnd(22)} ${d.groups.join(',').padEnd(14)} ${loc}\n`,
+          );
+        }
+      },
+    ),
+  );
+  apiClientOptions(
+    devices
+      .command('add')
+      .description('Add a device')
+      .requiredOption('--kind <kind>', 'device kind (ipoffice, cisco, avaya …)')
+      .requiredOption('--address <host[:port]>', 'address of the device')
+      .option('--id <id>', 'id (default: generated)')
+      .option('--name <name>')
+      .option('--label <label>', 'label (repeatable)', collect)
+      .option('--group <group>', 'group (repeatable)', collect)
+      .option('--site <site>')
+      .option('--building <building>')
+      .option('--floor <floor>')
+      .option('--room <room>')
+      .option('--set <key=value>', 'driver setting (repeatable)', collect),
+  ).action(
+    action(async (o: ApiFlags & Record<string, string | string[] | undefined>) => {
+      const location: Record<string, string> = {};
+      for (const k of ['site', 'building', 'floor', 'room'] as const)
+        if (typeof o[k] === 'string') location[k] = o[k] as string;
+      const body = {
+        kind: o.kind,
+        address: o.address,
+        ...(o.id ? { id: o.id } : {}),
+        ...(o.name ? { name: o.name } : {}),
+        ...(o.label ? { labels: o.label } : {}),
+        ...(o.group ? { groups: o.group } : {}),
+        ...(Object.keys(location).length ? { location } : {}),
+        settings: parseKv(o.set as string[] | undefined),
+      };
+      const d = await callApi<Device>(o, 'POST', '/api/devices', body);
+      process.stdout.write(`added ${d.id} (${d.kind} at ${d.address})\n`);
+    }),
+  );
+  apiClientOptions(devices.command('rm').description('Remove a device').argument('<id>')).action(
+    action(async (id: string, o: ApiFlags) => {
+      await callApi(o, 'DELETE', `/api/devices/${encodeURIComponent(id)}`);
+      process.stdout.write(`removed ${id}\n`);
+    }),
+  );
+}

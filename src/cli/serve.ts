@@ -1,0 +1,82 @@
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/schema.js';
+import { buildApp } from '../server/app.js';
+import { type CreateHubOptions, createHub, type Hub } from '../server/compose.js';
+import type { HubModule } from '../server/hub.js';
+import { createLogger } from '../server/logger.js';
+import { PACKAGE_ROOT } from '../version.js';
+
+export interface RunningHub {
+  hub: Hub;
+  app: FastifyInstance;
+  url: string;
+  port: number;
+  /** Graceful stop: stop accepting, let in-flight requests finish within `shutdown.graceMs`, then close the store. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions extends Partial<CreateHubOptions> {
+  modules?: HubModule[];
+  /** Install SIGINT/SIGTERM handlers that stop gracefully and exit 0. */
+  handleSignals?: boolean;
+}
+
+/** Starts the hub: store, modules, HTTP server. Used by `serve`, `demo` and the tests. */
+export async function startHub(config: Config, opts: StartOptions = {}): Promise<RunningHub> {
+  const logger = opts.logger ?? createLogger({ level: config.log.level });
+  const hub = createHub(config, { ...opts, logger });
+  let app: FastifyInstance;
+  try {
+    app = await buildApp(hub, { consoleDir: fileURLToPath(new URL('console/dist', PACKAGE_ROOT)) });
+    await app.listen({ host: config.http.host, port: config.http.port });
+  } catch (e) {
+    await hub.shutdown();
+    throw e;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.http.port;
+  hub.setListening(port);
+  for (const m of hub.modules) await m.start?.(hub);
+  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
+  const url = `http://${host}:${port}`;
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      const grace = config.shutdown.graceMs;
+      const force = setTimeout(() => {
+        logger.warn({ graceMs: grace }, 'grace period over: closing remaining connections');
+        app.server.closeAllConnections();
+      }, grace);
+      force.unref();
+      hub.abort.abort(new Error('hub shutting down'));
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(force);
+        await hub.shutdown();
+      }
+    })();
+    return stopping;
+  };
+
+  if (opts.handleSignals) {
+    const onSignal = (sig: string) => {
+      logger.info({ signal: sig }, 'shutting down');
+      stop().then(
+        () => {
+          logger.info('stopped');
+          process.exit(0);
+        },
+        (e) => {
+          logger.error({ err: e }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
+  return { hub, app, url, port, stop };
+}

@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { SwitchboardError } from '../core/errors.js';
+import { VERSION } from '../version.js';
+import type { Hub } from './compose.js';
+import { registerCoreRoutes } from './routes/core.js';
+import { registerEventRoutes } from './routes/events.js';
+import { registerHealthRoutes, setupMetrics } from './routes/health.js';
+
+export interface BuildAppOptions {
+  /** Serve the web console's static files from this directory when it exists. */
+  consoleDir?: string;
+}
+
+/**
+ * Builds the Fastify app over a hub: core surfaces (health, metrics, OpenAPI, events, devices, groups,
+ * actions, keys) and every module's routes, each as its own plugin. `/api/*` requires an API key.
+ */
+export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const { config } = hub;
+  const app = Fastify({
+    loggerInstance: hub.logger as unknown as FastifyBaseLogger,
+    bodyLimit: config.http.bodyLimit,
+    trustProxy: config.http.trustProxy,
+    requestTimeout: config.http.requestTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+
+  await app.register(formbody, { bodyLimit: config.http.bodyLimit });
+  // Plain-text and XML bodies arrive as strings (Call XML answers, phone callbacks).
+  app.addContentTypeParser(
+    ['text/plain', 'text/xml', 'application/xml'],
+    { parseAs: 'string' },
+    (_req, body, done) => done(null, body),
+  );
+
+  app.setErrorHandler((err: FastifyError | SwitchboardError, req, reply) => {
+    if (err instanceof SwitchboardError) {
+      if (err.status >= 500) req.log.warn({ code: err.code, msg: err.message }, 'request failed');
+      return reply.status(err.status).send({ error: err.toJSON() });
+    }
+    const fe = err as FastifyError;
+    if (fe.validation) {
+      const v = fe.validation[0];
+      const field = [fe.validationContext, ...(v?.instancePath ?? '').split('/').filter(Boolean)]
+        .filter(Boolean)
+        .join('.');
+      return reply.status(400).send({
+        error: {
+          code: 'REQUEST_INVALID',
+          message: `${field || 'request'}: ${v?.message ?? fe.message}`,
+          field,
+        },
+      });
+    }
+    if (fe.statusCode && fe.statusCode < 500) {
+      return reply
+        .status(fe.statusCode)
+        .send({ error: { code: fe.code ?? 'REQUEST_INVALID', message: fe.message } });
+    }
+    req.log.error({ err }, 'unhandled error');
+    return reply.status(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply
+      .status(404)
+      .send({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.url.split('?')[0]}` } });
+  });
+
+  setupMetrics(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Switchboard API',
+        version: VERSION,
+        description: 'Devices, actions, events, broadcasts and more. Send `Authorization: Bearer <API key>`.',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+    hideUntagged: false,
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
+
+  // API-key auth for everything under /api except the docs.
+  app.addHook('onRequest', async (req) => {
+    const path = req.url.split('?')[0] ?? '';
+    if (!path.startsWith('/api/') && path !== '/api') return;
+    if (path === '/api/docs' || path.startsWith('/api/docs/')) return;
+    const h = req.headers.authorization;
+    const key = h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
+    const who = hub.apiKeys.verify(key);
+    (req as unknown as { apiKey: { id: string; name: string } }).apiKey = who;
+  });
+
+  registerHealthRoutes(app, hub);
+  await app.register(async (scope) => {
+    registerEventRoutes(scope, hub);
+    registerCoreRoutes(scope, hub);
+  });
+  for (const m of hub.modules) {
+    if (!m.routes) continue;
+    await app.register(async (scope) => {
+      await m.routes!(scope, hub);
+    });
+  }
+  if (opts.consoleDir) {
+    const { registerConsole } = await import('./routes/console.js');
+    await registerConsole(app, opts.consoleDir);
+  }
+  return app;
+}

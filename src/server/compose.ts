@@ -1,0 +1,119 @@
+import { networkInterfaces } from 'node:os';
+import type { Config } from '../config/schema.js';
+import { ActionRunner } from '../core/actions.js';
+import { ApiKeyService } from '../core/apikeys.js';
+import { EventBus } from '../core/bus.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { type DeviceKindInfo, DeviceRegistry } from '../core/devices.js';
+import type { AnyDriver, DriverContext } from '../core/driver.js';
+import type { Logger } from '../core/logger.js';
+import { sqliteCoreStores } from '../store/sqlite/core-stores.js';
+import { openDatabase } from '../store/sqlite/database.js';
+import { MIGRATIONS, type Migration } from '../store/sqlite/migrations/index.js';
+import { VERSION } from '../version.js';
+import type { HubContext, HubModule } from './hub.js';
+import { MODULES } from './modules.js';
+
+export interface Hub extends HubContext {
+  modules: HubModule[];
+  apiKeys: ApiKeyService;
+  /** Called once the HTTP server listens, with its real port (fills in publicUrl when not configured). */
+  setListening(port: number): void;
+  /** Stops modules, closes device sessions, flushes the bus and closes the store. */
+  shutdown(): Promise<void>;
+  abort: AbortController;
+}
+
+export interface CreateHubOptions {
+  logger: Logger;
+  clock?: Clock;
+  /** Modules in addition to (or instead of) the built-in ones (tests). */
+  modules?: HubModule[];
+  replaceModules?: boolean;
+  /** Extra drivers (tests). */
+  drivers?: AnyDriver[];
+  migrations?: Record<string, Migration[]>;
+}
+
+/** First non-internal IPv4 address, for the default public URL. */
+export function defaultHost(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+/** Opens the store and builds the hub's shared services. The HTTP app is built by buildApp(). */
+export function createHub(config: Config, opts: CreateHubOptions): Hub {
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger;
+  const db = openDatabase({ dataDir: config.dataDir, migrations: opts.migrations ?? MIGRATIONS });
+  const stores = sqliteCoreStores(db);
+  const bus = new EventBus(stores.events, {
+    clock,
+    onError: (e) => logger.error({ err: e }, 'event bus subscriber failed'),
+  });
+  const modules = opts.replaceModules ? (opts.modules ?? []) : [...MODULES, ...(opts.modules ?? [])];
+  const drivers = new Map<string, AnyDriver>();
+  for (const m of modules) for (const d of m.drivers?.({ config }) ?? []) drivers.set(d.kind, d);
+  for (const d of opts.drivers ?? []) drivers.set(d.kind, d);
+  const kinds = new Map<string, DeviceKindInfo>(
+    [...drivers.values()].map((d) => [
+      d.kind,
+      { kind: d.kind, configSchema: d.configSchema, ...(d.secretKeys ? { secretKeys: d.secretKeys } : {}) },
+    ]),
+  );
+  const devices = new DeviceRegistry(stores.devices, stores.groups, kinds, bus, clock);
+  const abort = new AbortController();
+  const hubInfo = { publicUrl: config.http.publicUrl.replace(/\/+$/, ''), version: VERSION };
+  const ctxFor = (device: { id: string; kind: string }): DriverContext => ({
+    bus,
+    logger: logger.child({ device: device.id, kind: device.kind }),
+    clock,
+    hub: hubInfo,
+    kv: stores.kv,
+    signal: abort.signal,
+  });
+  const actions = new ActionRunner(devices, drivers, ctxFor, bus, clock);
+  const apiKeys = new ApiKeyService(stores.apiKeys, config.auth.apiKeys);
+  let stopped = false;
+  const hub: Hub = {
+    config,
+    db,
+    stores,
+    bus,
+    devices,
+    actions,
+    drivers,
+    logger,
+    clock,
+    hub: hubInfo,
+    signal: abort.signal,
+    modules,
+    apiKeys,
+    abort,
+    setListening(port: number) {
+      if (!config.http.publicUrl) {
+        const host =
+          config.http.host === '0.0.0.0' || config.http.host === '::' ? defaultHost() : config.http.host;
+        hubInfo.publicUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      }
+    },
+    async shutdown() {
+      if (stopped) return;
+      stopped = true;
+      abort.abort(new Error('hub shutting down'));
+      for (const m of [...modules].reverse()) {
+        try {
+          await m.stop?.(hub);
+        } catch (e) {
+          logger.error({ err: e, module: m.name }, 'module failed to stop');
+        }
+      }
+      await actions.closeAll();
+      bus.close();
+      stores.close();
+    },
+  };
+  return hub;
+}

@@ -1,0 +1,65 @@
+import pino from 'pino';
+import type { Logger } from '../core/logger.js';
+
+/** Query parameters whose values are secrets (PubSub session tokens, signed URLs). */
+const SECRET_QUERY = /([?&](?:session|token|access_token|key|password|AuthToken|sig|signature)=)[^&#]*/gi;
+
+export function redactUrl(url: string): string {
+  return url.replace(SECRET_QUERY, '$1[REDACTED]');
+}
+
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'headers.authorization',
+  'password',
+  'token',
+  'authToken',
+  'AuthToken',
+  'secret',
+  'key',
+  '*.password',
+  '*.token',
+  '*.authToken',
+  '*.AuthToken',
+  '*.secret',
+  '*.apiKey',
+  '*.key',
+  'settings.password',
+  'config.auth.apiKeys',
+];
+
+export interface LoggerOptions {
+  level: string;
+  /** Write to this stream instead of stdout (tests). */
+  destination?: NodeJS.WritableStream;
+}
+
+/** The hub's structured logger: JSON lines, secrets redacted, URLs with secret query values masked. */
+export function createLogger(o: LoggerOptions): pino.Logger & Logger {
+  return pino(
+    {
+      level: o.level,
+      redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+      serializers: {
+        req(req: {
+          method: string;
+          url: string;
+          id: string;
+          ip?: string;
+          socket?: { remoteAddress?: string };
+        }) {
+          return {
+            method: req.method,
+            url: redactUrl(req.url),
+            id: req.id,
+            remoteAddress: req.ip ?? req.socket?.remoteAddress,
+          };
+        },
+        err: pino.stdSerializers.err,
+      },
+    },
+    o.destination ?? process.stdout,
+  ) as pino.Logger & Logger;
+}

@@ -1,0 +1,120 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { EventFilter, HubEvent } from '../../core/events.js';
+import type { Hub } from '../compose.js';
+
+export const HubEventSchema = Type.Object({
+  seq: Type.Integer(),
+  id: Type.String(),
+  time: Type.String(),
+  source: Type.String(),
+  type: Type.String(),
+  data: Type.Record(Type.String(), Type.Unknown()),
+});
+
+function parseTypes(t: string | undefined): string[] | undefined {
+  const list = t
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return list?.length ? list : undefined;
+}
+
+/** Max bytes buffered for a slow SSE client before it is disconnected (it can resume with Last-Event-ID). */
+const SSE_MAX_BUFFER = 4 * 1024 * 1024;
+
+export function registerEventRoutes(app: FastifyInstance, hub: Hub): void {
+  const streams = new Set<ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const s of streams) s.end();
+    streams.clear();
+  });
+
+  app.get(
+    '/api/events',
+    {
+      schema: {
+        tags: ['events'],
+        summary: 'Page through stored events',
+        description:
+          'Events with seq > after, oldest first. Pass the last seq you saw as `after` to get the next page.',
+        querystring: Type.Object({
+          after: Type.Integer({ minimum: 0, default: 0 }),
+          limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+          type: Type.Optional(Type.String({ description: 'Comma-separated types or prefixes (`call.*`).' })),
+          source: Type.Optional(Type.String()),
+        }),
+        response: {
+          200: Type.Object({
+            events: Type.Array(HubEventSchema),
+            next: Type.Integer(),
+            last: Type.Integer(),
+          }),
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query as { after: number; limit: number; type?: string; source?: string };
+      const types = parseTypes(q.type);
+      const filter: EventFilter = { ...(types ? { types } : {}), ...(q.source ? { source: q.source } : {}) };
+      const events = hub.bus.list({ after: q.after, limit: q.limit, filter });
+      return {
+        events,
+        next: events.length ? events[events.length - 1]!.seq : q.after,
+        last: hub.bus.lastSeq,
+      };
+    },
+  );
+
+  app.get(
+    '/api/events/stream',
+    {
+      schema: {
+        tags: ['events'],
+        summary: 'Live events as Server-Sent Events',
+        description:
+          'Each event is sent with `id: <seq>` and `event: <type>`. Reconnect with the `Last-Event-ID` header (or `after`) to resume without gaps. A comment line is sent every 15 s to keep proxies open.',
+        querystring: Type.Object({
+          after: Type.Optional(Type.Integer({ minimum: 0 })),
+          type: Type.Optional(Type.String()),
+          source: Type.Optional(Type.String()),
+        }),
+      },
+    },
+    (req, reply) => {
+      const q = req.query as { after?: number; type?: string; source?: string };
+      const lastId = Number(req.headers['last-event-id']);
+      const after = Number.isInteger(lastId) && lastId >= 0 ? lastId : q.after;
+      const types = parseTypes(q.type);
+      const filter: EventFilter = { ...(types ? { types } : {}), ...(q.source ? { source: q.source } : {}) };
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+        'x-request-id': req.id,
+      });
+      res.write(`retry: 2000\n: connected, last seq ${hub.bus.lastSeq}\n\n`);
+      streams.add(res);
+      const send = (e: HubEvent) => {
+        if (res.writableLength > SSE_MAX_BUFFER) {
+          req.log.warn('SSE client too slow, disconnecting');
+          res.destroy();
+          return;
+        }
+        res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+      };
+      const sub = hub.bus.subscribe(send, { filter, ...(after !== undefined ? { after } : {}) });
+      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      heartbeat.unref();
+      res.on('close', () => {
+        clearInterval(heartbeat);
+        sub.unsubscribe();
+        streams.delete(res);
+      });
+    },
+  );
+}

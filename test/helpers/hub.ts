@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type RunningHub, startHub } from '../../src/cli/serve.js';
+import { defaultConfig } from '../../src/config/load.js';
+import type { Clock } from '../../src/core/clock.js';
+import type { AnyDriver } from '../../src/core/driver.js';
+import { silentLogger } from '../../src/core/logger.js';
+import type { HubModule } from '../../src/server/hub.js';
+
+export interface TestHub extends RunningHub {
+  /** A valid API key. */
+  key: string;
+  dataDir: string;
+  /** Calls the API with the key; returns status and parsed JSON (or text). */
+  api<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: T; headers: Headers }>;
+  close(): Promise<void>;
+}
+
+export interface TestHubOptions {
+  /** Dotted config overrides (`{ 'shutdown.graceMs': 100 }`). */
+  config?: Record<string, unknown>;
+  modules?: HubModule[];
+  /** Only these modules (default: the built-in ones plus `modules`). */
+  replaceModules?: boolean;
+  drivers?: AnyDriver[];
+  clock?: Clock;
+  dataDir?: string;
+}
+
+/** Starts a real hub on 127.0.0.1 with an ephemeral port and a throw-away data directory. */
+export async function startTestHub(o: TestHubOptions = {}): Promise<TestHub> {
+  const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'sb-test-'));
+  const config = defaultConfig({
+    dataDir,
+    'http.host': '127.0.0.1',
+    'http.port': 0,
+    'log.level': 'silent',
+    ...(o.config ?? {}),
+  });
+  const running = await startHub(config, {
+    logger: silentLogger,
+    ...(o.modules ? { modules: o.modules } : {}),
+    ...(o.replaceModules ? { replaceModules: true } : {}),
+    ...(o.drivers ? { drivers: o.drivers } : {}),
+    ...(o.clock ? { clock: o.clock } : {}),
+  });
+  const key = running.hub.apiKeys.create('test').key;
+  return {
+    ...running,
+    key,
+    dataDir,
+    async api<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+      const res = await fetch(`${running.url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${key}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        parsed = text;
+      }
+      return { status: res.status, body: parsed as T, headers: res.headers };
+    },
+    async close() {
+      await running.stop();
+      if (!o.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface SpawnedHub {
+  proc: ChildProcess;
+  stdout: string[];
+  stderr: string[];
+  /** Resolves with the exit code (or signal name). */
+  exited: Promise<number | string>;
+  /** Waits until a stdout/stderr line matches. */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+}
+
+/**
+ * Runs the real `switchboard` command as a child process, from the TypeScript sources through tsx (so the
+ * tests do not depend on a prior build). `SWITCHBOARD_BIN=dist` runs the built dist/cli/main.js instead.
+ */
+export function spawnSwitchboard(args: string[], env: Record<string, string> = {}): SpawnedHub {
+  const useDist = process.env.SWITCHBOARD_BIN === 'dist';
+  const cmd = useDist
+    ? [fileURLToPath(new URL('dist/cli/main.js', `file://${ROOT}`))]
+    : ['--import', 'tsx', fileURLToPath(new URL('src/cli/main.ts', `file://${ROOT}`))];
+  const proc = spawn(process.execPath, [...cmd, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const waiters = new Set<{ re: RegExp; resolve: (m: RegExpMatchArray) => void }>();
+  const feed = (into: string[]) => {
+    let buf = '';
+    return (chunk: Buffer) => {
+      buf += chunk.toString('utf8');
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const l of lines) {
+        into.push(l);
+        for (const w of waiters) {
+          const m = l.match(w.re);
+          if (m) {
+            waiters.delete(w);
+            w.resolve(m);
+          }
+        }
+      }
+    };
+  };
+  proc.stdout!.on('data', feed(stdout));
+  proc.stderr!.on('data', feed(stderr));
+  const exited = new Promise<number | string>((resolve) =>
+    proc.on('exit', (code, sig) => resolve(code ?? sig ?? -1)),
+  );
+  return {
+    proc,
+    stdout,
+    stderr,
+    exited,
+    waitFor(re, timeoutMs = 20_000) {
+      for (const l of [...stdout, ...stderr]) {
+        const m = l.match(re);
+        if (m) return Promise.resolve(m);
+      }
+      return new Promise((resolve, reject) => {
+        const w = { re, resolve };
+        waiters.add(w);
+        const t = setTimeout(() => {
+          waiters.delete(w);
+          reject(
+            new Error(
+              `timed out waiting for ${re}; stdout: ${stdout.slice(-5).join(' | ')}; stderr: ${stderr.slice(-5).join(' | ')}`,
+            ),
+          );
+        }, timeoutMs);
+        void exited.then(() => {
+          if (waiters.has(w)) {
+            clearTimeout(t);
+            waiters.delete(w);
+            reject(new Error(`process exited before ${re}; stderr: ${stderr.slice(-5).join(' | ')}`));
+          }
+        });
+      });
+    },
+  };
+}
