@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { AvayaConfigSchema } from '../drivers/avaya/config.js';
 
 /**
  * The configuration file schema (`switchboard.yaml`). Every key has a default. Modules add their own
@@ -92,6 +93,7 @@ export const ConfigSchema = Type.Object(
     log: LogSchema,
     shutdown: ShutdownSchema,
     auth: AuthSchema,
+    avaya: AvayaConfigSchema,
   },
   { additionalProperties: false, default: {} },
 );

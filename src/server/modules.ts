@@ -1,6 +1,7 @@
+import { avayaModule } from '../drivers/avaya/module.js';
 import type { HubModule } from './hub.js';
 
 /**
  * The modules the hub is composed of, in start order. Each feature module adds one line here.
  */
-export const MODULES: HubModule[] = [];
+export const MODULES: HubModule[] = [avayaModule];

@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../../core/clock.js';
-import { type CallState, type PhoneActivity } from './pushcap.js';
 import { SimPhone, type SimPhoneOptions } from './phone.js';
+import type { CallState, PhoneActivity } from './pushcap.js';
 
 /**
  * Many simulated phones in one process (one push port each on 127.0.0.1) plus a small JSON control
@@ -40,7 +40,8 @@ export function simMac(i: number): string {
 }
 
 export async function startFleet(o: FleetOptions): Promise<Fleet> {
-  if (!(Number.isInteger(o.phones) && o.phones >= 0 && o.phones <= 5000)) throw new RangeError('phones must be 0..5000');
+  if (!(Number.isInteger(o.phones) && o.phones >= 0 && o.phones <= 5000))
+    throw new RangeError('phones must be 0..5000');
   const first = o.firstExtension ?? 2001;
   const phones: SimPhone[] = [];
   for (let i = 0; i < o.phones; i++) {
@@ -59,7 +60,8 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     );
   }
   const conc = Math.max(1, o.startConcurrency ?? 64);
-  for (let i = 0; i < phones.length; i += conc) await Promise.all(phones.slice(i, i + conc).map((p) => p.start()));
+  for (let i = 0; i < phones.length; i += conc)
+    await Promise.all(phones.slice(i, i + conc).map((p) => p.start()));
   const find = (key: string) => phones.find((p) => p.id === key || p.extension === key || p.mac === key);
   let control: http.Server | undefined;
   let controlUrl: string | undefined;
@@ -67,7 +69,11 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     control = http.createServer((req, res) => {
       const send = (status: number, body: unknown) => {
         const s = JSON.stringify(body);
-        res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(s), Connection: 'close' });
+        res.writeHead(status, {
+          'Content-Type': 'application/json',
+          'Content-Length': Buffer.byteLength(s),
+          Connection: 'close',
+        });
         res.end(s);
       };
       const url = new URL(req.url ?? '/', 'http://sim');
@@ -75,7 +81,9 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
       if (req.method === 'GET' && parts[0] === 'sim' && parts[1] === 'state') {
         if (parts.length === 2) return send(200, { phones: phones.map((p) => p.state()) });
         const p = find(decodeURIComponent(parts[2] ?? ''));
-        return p ? send(200, p.state()) : send(404, { error: { code: 'SIM_NO_SUCH_PHONE', message: 'no such phone' } });
+        return p
+          ? send(200, p.state())
+          : send(404, { error: { code: 'SIM_NO_SUCH_PHONE', message: 'no such phone' } });
       }
       if (req.method === 'POST' && parts[0] === 'sim' && parts[1] === 'phones' && parts[3] === 'activity') {
         const p = find(decodeURIComponent(parts[2] ?? ''));
@@ -93,7 +101,13 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
           }
           const calls: CallState[] = ['idle', 'alerting', 'in_call'];
           if (patch.call !== undefined && !calls.includes(patch.call)) {
-            return send(400, { error: { code: 'SIM_BAD_CALL', message: 'call must be idle, alerting or in_call', field: 'call' } });
+            return send(400, {
+              error: {
+                code: 'SIM_BAD_CALL',
+                message: 'call must be idle, alerting or in_call',
+                field: 'call',
+              },
+            });
           }
           p.setActivity({
             ...(patch.call !== undefined ? { call: patch.call } : {}),
@@ -104,7 +118,9 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         });
         return;
       }
-      send(404, { error: { code: 'SIM_NOT_FOUND', message: 'GET /sim/state[/<id>] or POST /sim/phones/<id>/activity' } });
+      send(404, {
+        error: { code: 'SIM_NOT_FOUND', message: 'GET /sim/state[/<id>] or POST /sim/phones/<id>/activity' },
+      });
     });
     await new Promise<void>((r) => control!.listen(o.controlPort, o.host ?? '127.0.0.1', r));
     const a = control.address() as AddressInfo;
@@ -116,7 +132,8 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     find,
     async stop() {
       if (control) await new Promise<void>((r) => control!.close(() => r()));
-      for (let i = 0; i < phones.length; i += conc) await Promise.all(phones.slice(i, i + conc).map((p) => p.stop()));
+      for (let i = 0; i < phones.length; i += conc)
+        await Promise.all(phones.slice(i, i + conc).map((p) => p.stop()));
     },
   };
 }

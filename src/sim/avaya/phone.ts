@@ -5,7 +5,6 @@ import net from 'node:net';
 import { type Clock, systemClock, type TimerHandle } from '../../core/clock.js';
 import { errorMessage } from '../../core/errors.js';
 import { type ParsedContent, type ParsedRtpUrl, parsePushContent } from '../../drivers/avaya/content.js';
-import { PUSH_STATUS_CODES } from '../../drivers/avaya/push-status.js';
 import {
   decodePushForm,
   MAX_PUSH_MESSAGE_BYTES,
@@ -13,6 +12,7 @@ import {
   PushMessageParseError,
   parsePushMessage,
 } from '../../drivers/avaya/push-message.js';
+import { PUSH_STATUS_CODES } from '../../drivers/avaya/push-status.js';
 import { buildSubscriptionQuery } from '../../drivers/avaya/subscription.js';
 import { pcmToRtpPackets } from '../../media/audio.js';
 import { decodeG711 } from '../../media/g711.js';
@@ -20,7 +20,15 @@ import { parseRtp } from '../../media/rtp.js';
 import { isMulticast, sendRtpStream } from '../../media/sender.js';
 import { namedTone } from '../../media/tone.js';
 import { httpRequest } from '../../net/http-client.js';
-import { type CallState, capabilityOf, isTrusted, type PhoneActivity, pushCapDigit, pushCapRefusal, stateVerdict } from './pushcap.js';
+import {
+  type CallState,
+  capabilityOf,
+  isTrusted,
+  type PhoneActivity,
+  pushCapDigit,
+  pushCapRefusal,
+  stateVerdict,
+} from './pushcap.js';
 
 /**
  * A simulated Avaya 96x1/J100 deskphone Push Agent: a real HTTP server on 127.0.0.1 that accepts
@@ -98,7 +106,14 @@ export interface PushRecord {
 
 export interface PhoneScreen {
   topline?: { text: string; mode: string; shownAt: number; expiresAt: number };
-  display?: { title?: string; text: string; softkeys: Array<{ label: string; href: string }>; links: Array<{ label: string; href: string }>; background: boolean; mode: string };
+  display?: {
+    title?: string;
+    text: string;
+    softkeys: Array<{ label: string; href: string }>;
+    links: Array<{ label: string; href: string }>;
+    background: boolean;
+    mode: string;
+  };
   phonexml?: { root: string; text: string };
   promptline?: string;
 }
@@ -116,7 +131,13 @@ export interface PhoneStateJson {
   audio?: AudioState;
   alerts: number;
   pushes: { total: number; byStatus: Record<string, number> };
-  subscriptions: Array<{ url: string; ok: boolean; attempts: number; lastStatus?: number; lastError?: string }>;
+  subscriptions: Array<{
+    url: string;
+    ok: boolean;
+    attempts: number;
+    lastStatus?: number;
+    lastError?: string;
+  }>;
   connections: { total: number; maxConcurrent: number };
 }
 
@@ -140,7 +161,10 @@ export class SimPhone extends EventEmitter {
   audio: AudioState | undefined;
   alerts = 0;
   readonly history: PushRecord[] = [];
-  readonly subscriptions = new Map<string, { ok: boolean; attempts: number; lastStatus?: number; lastError?: string }>();
+  readonly subscriptions = new Map<
+    string,
+    { ok: boolean; attempts: number; lastStatus?: number; lastError?: string }
+  >();
 
   private readonly clock: Clock;
   private readonly o: SimPhoneOptions;
@@ -305,7 +329,11 @@ export class SimPhone extends EventEmitter {
 
   private forbidden(res: http.ServerResponse): void {
     const body = '<html><body>403 Forbidden</body></html>';
-    res.writeHead(403, { Connection: 'close', 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(body) });
+    res.writeHead(403, {
+      Connection: 'close',
+      'Content-Type': 'text/html',
+      'Content-Length': Buffer.byteLength(body),
+    });
     res.end(body);
   }
 
@@ -381,7 +409,10 @@ export class SimPhone extends EventEmitter {
     }
     if (m.type === 'subscribe') {
       const now = this.clock.now();
-      if (this.subscribeList.length === 0 || (this.lastSubscribePush !== undefined && now - this.lastSubscribePush < SUBSCRIBE_WINDOW_MS)) {
+      if (
+        this.subscribeList.length === 0 ||
+        (this.lastSubscribePush !== undefined && now - this.lastSubscribePush < SUBSCRIBE_WINDOW_MS)
+      ) {
         this.record(m, 503, 200);
         this.sendStatus(res, 503);
         return;
@@ -407,7 +438,12 @@ export class SimPhone extends EventEmitter {
     void job.finally(() => this.pending.delete(job));
   }
 
-  private async fetchAndShow(m: PushMessage, mode: 'normal' | 'barge', background: boolean, rec: PushRecord): Promise<void> {
+  private async fetchAndShow(
+    m: PushMessage,
+    mode: 'normal' | 'barge',
+    background: boolean,
+    rec: PushRecord,
+  ): Promise<void> {
     let rtpSock: dgram.Socket | undefined;
     let url = m.href;
     const fields = new URLSearchParams();
@@ -423,7 +459,10 @@ export class SimPhone extends EventEmitter {
       const res = await httpRequest({
         url,
         method: m.method === 'post' ? 'POST' : 'GET',
-        headers: { 'User-Agent': `AVAYA/${this.model} (Switchboard simulator)`, ...(m.method === 'post' ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {}) },
+        headers: {
+          'User-Agent': `AVAYA/${this.model} (Switchboard simulator)`,
+          ...(m.method === 'post' ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {}),
+        },
         ...(m.method === 'post' ? { body: fields.toString() } : {}),
         timeoutMs: this.o.fetchTimeoutMs ?? 5000,
         maxResponseBytes: 64 * 1024,
@@ -444,13 +483,25 @@ export class SimPhone extends EventEmitter {
     this.emit('screen', this.screen);
   }
 
-  private apply(m: PushMessage, mode: 'normal' | 'barge', background: boolean, c: ParsedContent, rtpSock: dgram.Socket | undefined, rec: PushRecord): void {
+  private apply(
+    m: PushMessage,
+    mode: 'normal' | 'barge',
+    background: boolean,
+    c: ParsedContent,
+    rtpSock: dgram.Socket | undefined,
+    rec: PushRecord,
+  ): void {
     switch (m.type) {
       case 'topline': {
         if (c.kind !== 'topline') throw new Error(`top line push fetched ${c.kind} content`);
         if (this.toplineTimer) this.clock.clearTimeout(this.toplineTimer);
         const now = this.clock.now();
-        this.screen.topline = { text: c.text.slice(0, 312), mode, shownAt: now, expiresAt: now + TOPLINE_TTL_MS };
+        this.screen.topline = {
+          text: c.text.slice(0, 312),
+          mode,
+          shownAt: now,
+          expiresAt: now + TOPLINE_TTL_MS,
+        };
         this.toplineTimer = this.clock.setTimeout(() => {
           this.screen.topline = undefined;
           this.toplineTimer = undefined;
@@ -461,7 +512,14 @@ export class SimPhone extends EventEmitter {
       }
       case 'display': {
         if (c.kind !== 'wml') throw new Error(`display push fetched ${c.kind} content`);
-        this.screen.display = { ...(c.title !== undefined ? { title: c.title } : {}), text: c.text, softkeys: c.softkeys, links: c.links, background, mode };
+        this.screen.display = {
+          ...(c.title !== undefined ? { title: c.title } : {}),
+          text: c.text,
+          softkeys: c.softkeys,
+          links: c.links,
+          background,
+          mode,
+        };
         return;
       }
       case 'phonexml': {
@@ -486,7 +544,12 @@ export class SimPhone extends EventEmitter {
     }
   }
 
-  private startAudio(c: Extract<ParsedContent, { kind: 'audio' }>, mode: 'normal' | 'barge', rtpSock: dgram.Socket, rec: PushRecord): void {
+  private startAudio(
+    c: Extract<ParsedContent, { kind: 'audio' }>,
+    mode: 'normal' | 'barge',
+    rtpSock: dgram.Socket,
+    rec: PushRecord,
+  ): void {
     const url: ParsedRtpUrl = c.url;
     if (url.stop) {
       rtpSock.close();
@@ -563,7 +626,8 @@ export class SimPhone extends EventEmitter {
       if (st.lastSequence !== undefined) {
         if (p.sequence !== ((st.lastSequence + 1) & 0xffff)) st.sequenceErrors++;
       } else st.firstSequence = p.sequence;
-      if (st.ssrc !== undefined && this.lastTs !== undefined && ((p.timestamp - this.lastTs) >>> 0) !== step) st.timestampErrors++;
+      if (st.ssrc !== undefined && this.lastTs !== undefined && (p.timestamp - this.lastTs) >>> 0 !== step)
+        st.timestampErrors++;
       this.lastTs = p.timestamp;
       st.ssrc = p.ssrc;
       st.lastSequence = p.sequence;
@@ -585,9 +649,12 @@ export class SimPhone extends EventEmitter {
 
   private armAudioTimer(st: AudioState): void {
     if (this.audioTimer) this.clock.clearTimeout(this.audioTimer);
-    this.audioTimer = this.clock.setTimeout(() => {
-      if (this.audio === st) this.endAudio('timeout');
-    }, this.o.audioTimerMs ?? st.audioTimerS * 1000);
+    this.audioTimer = this.clock.setTimeout(
+      () => {
+        if (this.audio === st) this.endAudio('timeout');
+      },
+      this.o.audioTimerMs ?? st.audioTimerS * 1000,
+    );
     this.audioTimer.unref?.();
   }
 
@@ -598,7 +665,14 @@ export class SimPhone extends EventEmitter {
     const tone = namedTone('beep', Math.max(1, Math.round(seconds / 0.3)));
     const packets = pcmToRtpPackets(tone, st.codec, st.packetSizeMs);
     st.status = 'playing';
-    const job = sendRtpStream({ host, port, packets, ptimeMs: st.packetSizeMs, bindAddress: this.host, signal: ac.signal })
+    const job = sendRtpStream({
+      host,
+      port,
+      packets,
+      ptimeMs: st.packetSizeMs,
+      bindAddress: this.host,
+      signal: ac.signal,
+    })
       .then((r) => {
         st.sentPackets = r.sent;
         if (this.audio === st) this.endAudio(r.aborted ? 'stopped' : 'transmitted');
@@ -659,11 +733,21 @@ export class SimPhone extends EventEmitter {
     this.subscriptions.set(url, s);
     s.attempts++;
     const q = buildSubscriptionQuery(
-      { mac: this.mac, extension: this.extension, ip: this.host, setId: this.setId, ...((this.o.reportPushPort ?? true) ? { pushPort: this.port } : {}) },
+      {
+        mac: this.mac,
+        extension: this.extension,
+        ip: this.host,
+        setId: this.setId,
+        ...((this.o.reportPushPort ?? true) ? { pushPort: this.port } : {}),
+      },
       this.o.subscribeSeparator ?? '&',
     );
     try {
-      const res = await httpRequest({ url: `${url}${url.includes('?') ? '&' : '?'}${q}`, timeoutMs: this.o.fetchTimeoutMs ?? 5000, maxResponseBytes: 16 * 1024 });
+      const res = await httpRequest({
+        url: `${url}${url.includes('?') ? '&' : '?'}${q}`,
+        timeoutMs: this.o.fetchTimeoutMs ?? 5000,
+        maxResponseBytes: 16 * 1024,
+      });
       s.lastStatus = res.status;
       s.ok = res.status === 200;
       delete s.lastError;

@@ -35,7 +35,11 @@ export function capabilityOf(type: PushType): PushCapability | undefined {
  * PUSHCAP verdict: undefined = allowed; 201 when the digit is 0 (push type disabled), 205 for a normal push
  * when the digit is 1 (barge only). The guides document no code for PUSHCAP refusals [inferred].
  */
-export function pushCapRefusal(pushcap: string, cap: PushCapability | undefined, mode: PushMode): 201 | 205 | undefined {
+export function pushCapRefusal(
+  pushcap: string,
+  cap: PushCapability | undefined,
+  mode: PushMode,
+): 201 | 205 | undefined {
   if (!cap) return undefined;
   const d = pushCapDigit(pushcap, cap);
   if (d === 0) return 201;
@@ -63,7 +67,8 @@ export function isTrusted(href: string, tpsList: string[]): boolean {
     const candidate = rest.slice(0, eHost.length).toLowerCase() + rest.slice(eHost.length);
     if (!candidate.startsWith(eHost + ePath)) continue;
     const next = candidate.charAt(eHost.length + ePath.length);
-    if (next === '' || next === '/' || next === '?' || (next === ':' && ePath === '') || ePath.endsWith('/')) return true;
+    if (next === '' || next === '/' || next === '?' || (next === ':' && ePath === '') || ePath.endsWith('/'))
+      return true;
   }
   return false;
 }

@@ -1,3 +1,4 @@
+import { avayaMigrations } from './avaya.js';
 import { coreMigrations } from './core.js';
 import type { Migration } from './types.js';
 
@@ -7,6 +8,7 @@ import type { Migration } from './types.js';
  */
 export const MIGRATIONS: Record<string, Migration[]> = {
   core: coreMigrations,
+  avaya: avayaMigrations,
 };
 
 export type { Migration };
