@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { configKeys } from '../config/load.js';
 import { VERSION } from '../version.js';
 import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
+import { registerAvayaCommands } from './avaya.js';
 import { registerDemoCommand } from './demo.js';
 import { registerDevicesCommands } from './devices.js';
 import { registerKeysCommands } from './keys.js';
@@ -48,6 +49,7 @@ withConfigOptions(
 registerDemoCommand(program);
 registerKeysCommands(program);
 registerDevicesCommands(program);
+registerAvayaCommands(program);
 
 program.parseAsync(process.argv).catch((e) => {
   process.stderr.write(`switchboard: ${(e as Error).message}\n`);

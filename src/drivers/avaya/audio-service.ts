@@ -189,6 +189,13 @@ export class AvayaAudioService {
     return { port, done };
   }
 
+  /** Streams (unicast and multicast) pending or running. */
+  activeCount(): number {
+    let n = 0;
+    for (const set of this.active.values()) n += set.size;
+    return n;
+  }
+
   close(): void {
     this.closed = true;
     for (const set of this.active.values()) for (const ac of set) ac.abort();
