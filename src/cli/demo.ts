@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { HubContext } from '../server/hub.js';
+import { startDemoAvaya } from '../sim/avaya/demo.js';
 import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
 import { startHub } from './serve.js';
 
@@ -19,7 +20,7 @@ export interface DemoPart {
 export const DEMO_STARTERS: Array<{
   name: string;
   start: (hub: HubContext) => Promise<{ stop(): Promise<void> }>;
-}> = [];
+}> = [{ name: 'avaya phones', start: (hub) => startDemoAvaya(hub) }];
 
 export function registerDemoCommand(program: Command): void {
   withConfigOptions(

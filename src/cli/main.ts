@@ -2,8 +2,8 @@
 import { Command } from 'commander';
 import { configKeys } from '../config/load.js';
 import { VERSION } from '../version.js';
-import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
 import { registerAvayaCommands } from './avaya.js';
+import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
 import { registerDemoCommand } from './demo.js';
 import { registerDevicesCommands } from './devices.js';
 import { registerKeysCommands } from './keys.js';

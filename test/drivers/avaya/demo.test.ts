@@ -1,0 +1,39 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemoAvaya } from '../../../src/sim/avaya/demo.js';
+import { startTestHub, type TestHub } from '../../helpers/hub.js';
+
+let hub: TestHub;
+beforeAll(async () => {
+  hub = await startTestHub();
+});
+afterAll(async () => {
+  await hub.close();
+});
+
+describe('avaya demo', () => {
+  it('phones subscribe to the hub, two end up in group security, and they take pushes', async () => {
+    const demo = await startDemoAvaya(hub.hub, { phones: 4 });
+    try {
+      const phones = hub.hub.devices.list({ kind: 'avaya' });
+      expect(phones.length).toBe(4);
+      expect(
+        hub.hub.devices
+          .list({ group: 'security' })
+          .map((d) => d.settings.extension)
+          .sort(),
+      ).toEqual(['2001', '2002']);
+      const r = await hub.api<{ ok: boolean; outcome: string }>(
+        'POST',
+        `/api/devices/${phones[0]!.id}/actions/push_topline`,
+        { text: 'Demo' },
+      );
+      expect(r.body).toMatchObject({ ok: true, outcome: 'accepted' });
+      const st = await fetch(`${demo.controlUrl}/sim/state`).then(
+        (x) => x.json() as Promise<{ phones: unknown[] }>,
+      );
+      expect(st.phones.length).toBe(4);
+    } finally {
+      await demo.stop();
+    }
+  });
+});
