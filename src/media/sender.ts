@@ -76,15 +76,15 @@ export async function sendRtpStream(o: RtpSendOptions): Promise<RtpSendReport> {
       const wait = due - performance.now();
       if (wait > 1) {
         await new Promise<void>((r) => {
-          const t = setTimeout(r, wait);
-          o.signal?.addEventListener(
-            'abort',
-            () => {
-              clearTimeout(t);
-              r();
-            },
-            { once: true },
-          );
+          const onAbort = () => {
+            clearTimeout(t);
+            r();
+          };
+          const t = setTimeout(() => {
+            o.signal?.removeEventListener('abort', onAbort);
+            r();
+          }, wait);
+          o.signal?.addEventListener('abort', onAbort, { once: true });
         });
         if (o.signal?.aborted) {
           aborted = true;

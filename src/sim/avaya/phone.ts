@@ -90,6 +90,10 @@ export interface AudioState {
   markers: number;
   ssrc?: number;
   peak: number;
+  /** RFC 3550 interarrival jitter estimate (ms). */
+  jitterMs: number;
+  /** Largest gap between two packets (ms). */
+  maxGapMs: number;
   sentPackets?: number;
 }
 
@@ -586,6 +590,8 @@ export class SimPhone extends EventEmitter {
       payloadTypeErrors: 0,
       markers: 0,
       peak: 0,
+      jitterMs: 0,
+      maxGapMs: 0,
     };
     this.audio = st;
     this.activity.audioPlaying = true;
@@ -611,6 +617,8 @@ export class SimPhone extends EventEmitter {
     sock.on('error', () => {});
     const expectedPt = c.codec === 'PCMU' ? 0 : 8;
     const step = c.packetSizeMs * 8;
+    let lastArrival: number | undefined;
+    let lastRtpTs: number | undefined;
     sock.on('message', (msg) => {
       if (this.audio !== st || st.status === 'ended') return;
       let p: ReturnType<typeof parseRtp>;
@@ -629,6 +637,15 @@ export class SimPhone extends EventEmitter {
       if (st.ssrc !== undefined && this.lastTs !== undefined && (p.timestamp - this.lastTs) >>> 0 !== step)
         st.timestampErrors++;
       this.lastTs = p.timestamp;
+      const arrival = performance.now();
+      if (lastArrival !== undefined && lastRtpTs !== undefined) {
+        const gap = arrival - lastArrival;
+        st.maxGapMs = Math.max(st.maxGapMs, gap);
+        const d = Math.abs(gap - ((p.timestamp - lastRtpTs) >>> 0) / 8);
+        st.jitterMs += (d - st.jitterMs) / 16;
+      }
+      lastArrival = arrival;
+      lastRtpTs = p.timestamp;
       st.ssrc = p.ssrc;
       st.lastSequence = p.sequence;
       if (p.marker) st.markers++;
