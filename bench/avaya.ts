@@ -48,7 +48,8 @@ try {
   // Warm-up (JIT, SQLite statements, sockets): 20 pushes not counted.
   {
     const warm = await startFleet({ phones: 20, firstExtension: 90_000, tpsList: ['127.0.0.1'] });
-    warm.phones.forEach((p, i) => hub.devices.upsert({ id: `warm-${i}`, kind: 'avaya', address: p.address }));
+    for (const [i, p] of warm.phones.entries())
+      hub.devices.upsert({ id: `warm-${i}`, kind: 'avaya', address: p.address });
     await Promise.all(
       warm.phones.map((_, i) => hub.actions.execute(`warm-${i}`, 'push_topline', { text: 'warm-up' })),
     );
@@ -56,9 +57,9 @@ try {
   }
   for (const n of sizes) {
     const fleet = await startFleet({ phones: n, firstExtension: 10_000, tpsList: ['127.0.0.1'] });
-    fleet.phones.forEach((p, i) =>
-      hub.devices.upsert({ id: `bench-${n}-${i}`, kind: 'avaya', address: p.address }),
-    );
+    for (const [i, p] of fleet.phones.entries()) {
+      hub.devices.upsert({ id: `bench-${n}-${i}`, kind: 'avaya', address: p.address });
+    }
     const sem = new Semaphore(concurrency);
     const ack: number[] = [];
     const shown: number[] = [];
