@@ -41,6 +41,13 @@ export const AvayaConfigSchema = Type.Object(
       default: 1000,
       description: 'Delay between the first multicast push and the start of the stream.',
     }),
+    maxDiscoveredPhones: Type.Integer({
+      minimum: 0,
+      maximum: 1_000_000,
+      default: 20_000,
+      description:
+        'Subscriptions that would create more avaya devices than this are refused (the endpoint is unauthenticated, as phones send no credentials).',
+    }),
     transmitIdleS: Type.Integer({
       minimum: 1,
       maximum: 600,
@@ -61,4 +68,5 @@ export const AVAYA_CONFIG_DEFAULTS: AvayaConfig = {
   multicastTtl: 4,
   multicastLeadMs: 1000,
   transmitIdleS: 10,
+  maxDiscoveredPhones: 20_000,
 };

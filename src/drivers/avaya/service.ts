@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { type Clock, systemClock } from '../../core/clock.js';
 import type { DeviceRegistry } from '../../core/devices.js';
-import { ValidationError } from '../../core/errors.js';
+import { LimitError, ValidationError } from '../../core/errors.js';
 import type { EventEmitter } from '../../core/events.js';
 import { MAX_AUDIO_SECONDS } from '../../media/audio.js';
 import { encodeG711 } from '../../media/g711.js';
@@ -181,6 +181,13 @@ export class AvayaService {
     let created = false;
     if (this.o.devices) {
       const cur = this.o.devices.get(id);
+      if (!cur && this.o.devices.list({ kind: 'avaya' }).length >= this.config.maxDiscoveredPhones) {
+        throw new LimitError(
+          'AVAYA_TOO_MANY_PHONES',
+          `already ${this.config.maxDiscoveredPhones} avaya devices (avaya.maxDiscoveredPhones)`,
+          { status: 429 },
+        );
+      }
       const settings = {
         model: info.model,
         extension: info.extension,

@@ -37,3 +37,19 @@ describe('avaya demo', () => {
     }
   });
 });
+
+describe('discovery limit', () => {
+  it('refuses subscriptions beyond avaya.maxDiscoveredPhones but refreshes known phones', async () => {
+    const h = await startTestHub({ config: { 'avaya.maxDiscoveredPhones': 1 } });
+    try {
+      const sub = (mac: string) => fetch(`${h.url}/avaya/subscribe?MAC=${mac}&Extn=1&ip=127.0.0.1&SetID=J179D01A`);
+      expect((await sub('020000000001')).status).toBe(200);
+      expect((await sub('020000000001')).status).toBe(200);
+      const r = await sub('020000000002');
+      expect(r.status).toBe(429);
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('AVAYA_TOO_MANY_PHONES');
+    } finally {
+      await h.close();
+    }
+  });
+});
