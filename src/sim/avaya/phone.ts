@@ -190,6 +190,7 @@ export class SimPhone extends EventEmitter {
   private retryTimers = new Set<TimerHandle>();
   private stopped = false;
   private pending = new Set<Promise<unknown>>();
+  private injected: number[] = [];
 
   constructor(opts: SimPhoneOptions) {
     super();
@@ -249,6 +250,11 @@ export class SimPhone extends EventEmitter {
   async setTpsList(list: string[]): Promise<void> {
     this.tpsList = list;
     await this.updateListening();
+  }
+
+  /** Fault injection: answer the next push(es) with these push-status codes (e.g. 202 internal error). */
+  injectStatus(...codes: number[]): void {
+    this.injected.push(...codes);
   }
 
   setActivity(patch: Partial<Omit<PhoneActivity, 'audioPlaying'>> & { call?: CallState }): void {
@@ -384,6 +390,12 @@ export class SimPhone extends EventEmitter {
   }
 
   private onPush(body: string, res: http.ServerResponse): void {
+    const injected = this.injected.shift();
+    if (injected !== undefined) {
+      this.record(undefined, injected, injected === 402 ? 403 : 200);
+      this.sendStatus(res, injected, injected === 402 ? 403 : 200);
+      return;
+    }
     const xml = decodePushForm(body);
     if (xml === undefined) {
       this.record(undefined, 303, 200);

@@ -42,7 +42,8 @@ describe('discovery limit', () => {
   it('refuses subscriptions beyond avaya.maxDiscoveredPhones but refreshes known phones', async () => {
     const h = await startTestHub({ config: { 'avaya.maxDiscoveredPhones': 1 } });
     try {
-      const sub = (mac: string) => fetch(`${h.url}/avaya/subscribe?MAC=${mac}&Extn=1&ip=127.0.0.1&SetID=J179D01A`);
+      const sub = (mac: string) =>
+        fetch(`${h.url}/avaya/subscribe?MAC=${mac}&Extn=1&ip=127.0.0.1&SetID=J179D01A`);
       expect((await sub('020000000001')).status).toBe(200);
       expect((await sub('020000000001')).status).toBe(200);
       const r = await sub('020000000002');

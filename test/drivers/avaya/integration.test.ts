@@ -279,14 +279,29 @@ describe('avaya push initiator ↔ simulated phone', () => {
     expect([sec.status, sec.headers['x-push-status']]).toEqual([403, '402']);
   });
 
-  it("202 internal error and 201 disabled are typed outcomes (content server failure is not the phone's status)", async () => {
+  it('202 internal error (injected) is retryable; 201 push disabled is not', async () => {
     const init = new PushInitiator();
-    const { p } = await phone({ pushCap: '00000' });
-    const r = await init.push(
-      { host: '127.0.0.1', port: p.pushPort },
-      { type: 'topline', mode: 'normal', href: 'http://127.0.0.1/x', method: 'get', postfields: [] },
-    );
-    expect(r).toMatchObject({ ok: false, outcome: 'push_disabled', pushStatus: 201 });
+    const { p, id } = await phone({ pushCap: '00000' });
+    const m = {
+      type: 'topline' as const,
+      mode: 'normal' as const,
+      href: 'http://127.0.0.1/x',
+      method: 'get' as const,
+      postfields: [],
+    };
+    expect(await init.push({ host: '127.0.0.1', port: p.pushPort }, m)).toMatchObject({
+      ok: false,
+      outcome: 'push_disabled',
+      pushStatus: 201,
+      retryable: false,
+    });
+    p.injectStatus(202);
+    expect(await run(id, 'push_topline', { text: 'x' })).toMatchObject({
+      ok: false,
+      outcome: 'internal_error',
+      retryable: true,
+      data: { pushStatus: 202 },
+    });
   });
 
   it('one connection at a time: concurrent pushes to one phone are serialised', async () => {
