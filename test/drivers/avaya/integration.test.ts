@@ -18,7 +18,7 @@ async function phone(
     extension: String(3000 + n),
     mac: `02:00:00:00:01:${n.toString(16).padStart(2, '0')}`,
     tpsList: ['127.0.0.1'],
-    audioTimerMs: 400,
+    audioTimerMs: 1500,
     ...opts,
   });
   await p.start();
@@ -34,7 +34,7 @@ beforeAll(async () => {
   hub = await startTestHub({
     config: {
       'avaya.multicastInterface': '127.0.0.1',
-      'avaya.multicastLeadMs': 300,
+      'avaya.multicastLeadMs': 1000,
       'avaya.transmitIdleS': 1,
     },
   });
@@ -138,7 +138,7 @@ describe('avaya push initiator ↔ simulated phone', () => {
     expect(a.peak).toBeGreaterThan(5000);
     expect(((a.lastSequence! - a.firstSequence! + 0x10000) & 0xffff) + 1).toBe(expected);
     expect(a.url).toBe(`RTPRx://127.0.0.1:${a.rtpLPort}`);
-    await p.waitFor((x) => x.audio?.status === 'ended', 3000);
+    await p.waitFor((x) => x.audio?.status === 'ended', 8000);
     expect(p.audio?.endReason).toBe('timeout');
   });
 
@@ -165,7 +165,7 @@ describe('avaya push initiator ↔ simulated phone', () => {
     const ps = [await phone(), await phone(), await phone()];
     const rs = await Promise.all(
       ps.map(({ id }) =>
-        run(id, 'push_audio_multicast', { group, port, tone: 'beep', packetsize: 20, lead_ms: 400 }),
+        run(id, 'push_audio_multicast', { group, port, tone: 'beep', packetsize: 20, lead_ms: 1200 }),
       ),
     );
     expect(rs.map((r) => r.ok)).toEqual([true, true, true]);
