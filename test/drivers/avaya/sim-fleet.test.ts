@@ -109,3 +109,48 @@ describe('simulated fleet', () => {
     }
   });
 });
+
+describe('simulated phone under random input', () => {
+  it('answers every random or truncated push with a documented status and keeps serving', async () => {
+    const fc = (await import('fast-check')).default;
+    const { httpRequest } = await import('../../../src/net/http-client.js');
+    const { encodePushForm, buildPushMessage } = await import('../../../src/drivers/avaya/push-message.js');
+    const { PUSH_STATUS_CODES } = await import('../../../src/drivers/avaya/push-status.js');
+    const fleet = await startFleet({ phones: 1, tpsList: ['127.0.0.1'] });
+    const p = fleet.phones[0]!;
+    const valid = buildPushMessage({
+      type: 'display',
+      mode: 'barge',
+      alert: 1,
+      href: 'http://127.0.0.1:1/a',
+      method: 'post',
+      postfields: [{ name: 'a', value: 'b' }],
+    });
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            fc.string({ maxLength: 300 }).map((s) => encodePushForm(s)),
+            fc.nat({ max: valid.length }).map((n) => encodePushForm(valid.slice(0, n))),
+            fc.string({ maxLength: 200 }),
+          ),
+          async (body) => {
+            const r = await httpRequest({
+              url: `http://${p.address}/forms/push`,
+              method: 'POST',
+              body,
+              timeoutMs: 5000,
+            });
+            const code = Number(r.headers['x-push-status']);
+            expect(PUSH_STATUS_CODES[code]).toBeDefined();
+            expect(r.status).toBe(code === 402 ? 403 : 200);
+          },
+        ),
+        { numRuns: 60 },
+      );
+      expect(p.state().pushes.total).toBeGreaterThanOrEqual(60);
+    } finally {
+      await fleet.stop();
+    }
+  });
+});
