@@ -94,6 +94,8 @@ export interface AudioState {
   jitterMs: number;
   /** Largest gap between two packets (ms). */
   maxGapMs: number;
+  /** A barge audio push arrived during a call: the far end was put on hold (LAN46, Appendix E). */
+  farEndHeld: boolean;
   sentPackets?: number;
 }
 
@@ -604,6 +606,7 @@ export class SimPhone extends EventEmitter {
       peak: 0,
       jitterMs: 0,
       maxGapMs: 0,
+      farEndHeld: url.direction === 'rx' && this.activity.call === 'in_call',
     };
     this.audio = st;
     this.activity.audioPlaying = true;
@@ -646,9 +649,7 @@ export class SimPhone extends EventEmitter {
       if (st.lastSequence !== undefined) {
         if (p.sequence !== ((st.lastSequence + 1) & 0xffff)) st.sequenceErrors++;
       } else st.firstSequence = p.sequence;
-      if (st.ssrc !== undefined && this.lastTs !== undefined && (p.timestamp - this.lastTs) >>> 0 !== step)
-        st.timestampErrors++;
-      this.lastTs = p.timestamp;
+      if (lastRtpTs !== undefined && (p.timestamp - lastRtpTs) >>> 0 !== step) st.timestampErrors++;
       const arrival = performance.now();
       if (lastArrival !== undefined && lastRtpTs !== undefined) {
         const gap = arrival - lastArrival;
@@ -670,11 +671,8 @@ export class SimPhone extends EventEmitter {
       this.armAudioTimer(st);
       this.emit('rtp', st);
     });
-    this.lastTs = undefined;
     this.armAudioTimer(st);
   }
-
-  private lastTs: number | undefined;
 
   private armAudioTimer(st: AudioState): void {
     if (this.audioTimer) this.clock.clearTimeout(this.audioTimer);

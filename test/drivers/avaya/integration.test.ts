@@ -1,7 +1,9 @@
+import dgram from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PushInitiator } from '../../../src/drivers/avaya/initiator.js';
 import { avayaServiceOf } from '../../../src/drivers/avaya/module.js';
 import { buildPushMessage, encodePushForm } from '../../../src/drivers/avaya/push-message.js';
+import { encodeRtp } from '../../../src/media/rtp.js';
 import { httpRequest } from '../../../src/net/http-client.js';
 import { SimPhone } from '../../../src/sim/avaya/phone.js';
 import { startTestHub, type TestHub } from '../../helpers/hub.js';
@@ -150,6 +152,35 @@ describe('avaya push initiator ↔ simulated phone', () => {
     const b = await run(id, 'push_audio', { tone: 'alert', repeat: 5, mode: 'barge' });
     expect(b.ok).toBe(true);
     await p.waitFor((x) => (x.audio?.packets ?? 0) >= 3, 5000);
+    expect(p.audio?.farEndHeld).toBe(true);
+    // The receiver really checks what arrives: a foreign packet with the wrong payload type and one out of
+    // sequence are counted.
+    const rogue = dgram.createSocket('udp4');
+    const a = p.audio!;
+    const send = (pt: number, seq: number) =>
+      new Promise<void>((res) =>
+        rogue.send(
+          encodeRtp({
+            payloadType: pt,
+            marker: false,
+            sequence: seq,
+            timestamp: 1,
+            ssrc: 9,
+            payload: new Uint8Array(320),
+          }),
+          a.rtpLPort,
+          '127.0.0.1',
+          () => res(),
+        ),
+      );
+    await send(8, 1);
+    await send(0, (a.lastSequence! + 1000) & 0xffff);
+    await p.waitFor(
+      (x) =>
+        x.audio!.payloadTypeErrors === 1 && x.audio!.sequenceErrors >= 1 && x.audio!.timestampErrors >= 1,
+      3000,
+    );
+    rogue.close();
     // Already playing pushed audio: a normal audio push is refused too.
     p.setActivity({ call: 'idle' });
     expect((await run(id, 'push_audio', { tone: 'beep' })).data).toMatchObject({ pushStatus: 208 });
