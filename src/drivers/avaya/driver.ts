@@ -8,8 +8,14 @@ import type {
   DriverContext,
   ExecuteOptions,
 } from '../../core/driver.js';
-import { errorMessage, isSwitchboardError, NotFoundError, SwitchboardError } from '../../core/errors.js';
-import { loadSpecFile } from '../../core/spec.js';
+import {
+  errorMessage,
+  isSwitchboardError,
+  NotFoundError,
+  SwitchboardError,
+  ValidationError,
+} from '../../core/errors.js';
+import { type ControlSpec, findAction, loadSpecFile, validateParams } from '../../core/spec.js';
 import type { ToneName } from '../../media/tone.js';
 import {
   type AudioPacketSize,
@@ -22,7 +28,7 @@ import {
 } from './content.js';
 import type { AudioSpec, ContentItem } from './content-store.js';
 import { type PushResult, parseTarget } from './initiator.js';
-import type { PushAlert, PushMode, PushType } from './push-message.js';
+import { type PushAlert, type PushMode, type PushType, parsePushMessage } from './push-message.js';
 import type { AudioSource, AvayaService } from './service.js';
 
 /**
@@ -73,7 +79,7 @@ export function avayaDriver(getService: (ctx: DriverContext) => AvayaService): D
     spec,
     configSchema: AvayaDeviceSettingsSchema,
     open(device: Device<AvayaDeviceSettings>, ctx: DriverContext): DeviceSession {
-      return new AvayaSession(device, ctx, () => getService(ctx));
+      return new AvayaSession(device, ctx, () => getService(ctx), spec);
     },
   };
 }
@@ -114,7 +120,51 @@ class AvayaSession implements DeviceSession {
     private readonly device: Device<AvayaDeviceSettings>,
     private readonly ctx: DriverContext,
     private readonly getService: () => AvayaService,
+    private readonly spec: ControlSpec,
   ) {}
+
+  /**
+   * Raw commands for macro `push` steps: a complete Push Message (`<Push …>…</Push>`, sent as is after
+   * validation), or `topline:<text>`, `display:<text>`, `audio:<tone>`, `audio-stop`, `subscribe:<all|me>`.
+   */
+  async push(command: string, opts: ExecuteOptions = {}): Promise<ActionResult> {
+    const c = command.trim();
+    if (c.startsWith('<')) {
+      const m = parsePushMessage(c);
+      const r = await this.getService().initiator.send(this.target(), c, m.mode, {
+        timeoutMs: opts.timeoutMs ?? this.device.settings.timeoutMs ?? this.getService().config.pushTimeoutMs,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      this.record('push', r.outcome, r.pushStatus);
+      return {
+        ok: r.ok,
+        outcome: r.outcome,
+        message: `${r.pushStatus ?? r.httpStatus} ${r.reason}`,
+        retryable: r.retryable,
+        data: { pushStatus: r.pushStatus ?? null, httpStatus: r.httpStatus },
+      };
+    }
+    const i = c.indexOf(':');
+    const verb = i < 0 ? c : c.slice(0, i);
+    const arg = i < 0 ? '' : c.slice(i + 1);
+    const map: Record<string, [string, Record<string, unknown>]> = {
+      topline: ['push_topline', { text: arg }],
+      display: ['push_display', { text: arg }],
+      audio: ['push_audio', arg ? { tone: arg } : {}],
+      'audio-stop': ['push_audio_stop', {}],
+      subscribe: ['push_subscribe', arg ? { type: arg } : {}],
+    };
+    const hit = map[verb];
+    if (!hit) {
+      throw new ValidationError(
+        'AVAYA_BAD_COMMAND',
+        'push command must be <Push …>, topline:, display:, audio:, audio-stop or subscribe:',
+        { field: 'push' },
+      );
+    }
+    const action = findAction(this.spec, hit[0])!;
+    return this.execute(hit[0], validateParams(action, hit[1]), opts);
+  }
 
   variables(): Record<string, unknown> {
     const at = this.getService().subscribedAt.get(this.device.id);

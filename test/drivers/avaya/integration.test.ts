@@ -486,3 +486,33 @@ describe('trusted push server', () => {
     expect((await httpRequest({ url: s.contentUrl(item.id) })).status).toBe(404);
   });
 });
+
+describe('macros and raw push commands', () => {
+  it('runs the attention macro (raw push step + action step) and raw Push Messages', async () => {
+    const { p, id } = await phone();
+    const r = await hub.hub.actions.runMacro(id, 'attention', {});
+    expect(r.ok).toBe(true);
+    await p.waitFor(
+      (x) => x.screen.topline?.text === 'Attention please' && (x.audio?.packets ?? 0) > 0,
+      5000,
+    );
+    const s = avayaServiceOf(hub.hub);
+    const item = s.putContent('topline', 'text/xml', '<Response><Topline>raw</Topline></Response>');
+    const session = hub.hub.actions.session(id);
+    const raw = await session.push!(
+      buildPushMessage({
+        type: 'topline',
+        mode: 'barge',
+        href: s.contentUrl(item.id),
+        method: 'get',
+        postfields: [],
+      }),
+    );
+    expect(raw).toMatchObject({ ok: true, outcome: 'accepted' });
+    await p.waitFor((x) => x.screen.topline?.text === 'raw');
+    await expect(session.push!('fax:hello')).rejects.toMatchObject({ code: 'AVAYA_BAD_COMMAND' });
+    await expect(session.push!('<Push type="fax"><go href="http://a/b"/></Push>')).rejects.toMatchObject({
+      code: 'AVAYA_PM_NOT_VALID',
+    });
+  });
+});
