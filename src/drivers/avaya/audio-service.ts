@@ -141,8 +141,21 @@ export class AvayaAudioService {
     seconds: number,
     maxSeconds = 600,
   ): Promise<{ port: number; done: Promise<{ packets: number; samples: number; peak: number }> }> {
-    const sock = dgram.createSocket('udp4');
-    await new Promise<void>((r) => sock.bind(0, bindHost, r));
+    let sock = dgram.createSocket('udp4');
+    try {
+      await new Promise<void>((resolve, reject) => {
+        sock.once('error', reject);
+        sock.bind(0, bindHost, () => {
+          sock.off('error', reject);
+          resolve();
+        });
+      });
+    } catch {
+      // The public host is not a local address (NAT, DNS name): listen on every interface instead.
+      sock.close();
+      sock = dgram.createSocket('udp4');
+      await new Promise<void>((r) => sock.bind(0, r));
+    }
     this.receivers.add(sock);
     const port = sock.address().port;
     let packets = 0;
