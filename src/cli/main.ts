@@ -3,11 +3,14 @@ import { Command } from 'commander';
 import { configKeys } from '../config/load.js';
 import { VERSION } from '../version.js';
 import { registerAvayaCommands } from './avaya.js';
+import { registerCiscoCommands } from './cisco.js';
 import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
 import { registerDemoCommand } from './demo.js';
 import { registerDevicesCommands } from './devices.js';
 import { registerKeysCommands } from './keys.js';
+import { registerPubsubCommands } from './pubsub.js';
 import { startHub } from './serve.js';
+import { registerSettingsCommands } from './settings.js';
 
 const program = new Command();
 program
@@ -50,6 +53,9 @@ registerDemoCommand(program);
 registerKeysCommands(program);
 registerDevicesCommands(program);
 registerAvayaCommands(program);
+registerSettingsCommands(program);
+registerCiscoCommands(program);
+registerPubsubCommands(program);
 
 program.parseAsync(process.argv).catch((e) => {
   process.stderr.write(`switchboard: ${(e as Error).message}\n`);

@@ -1,5 +1,8 @@
 import { type Static, Type } from 'typebox';
 import { AvayaConfigSchema } from '../drivers/avaya/config.js';
+import { CiscoConfigSchema } from '../drivers/cisco/config.js';
+import { ProvisioningSchema } from '../provisioning/config.js';
+import { PubSubConfigSchema } from '../pubsub/config.js';
 
 /**
  * The configuration file schema (`switchboard.yaml`). Every key has a default. Modules add their own
@@ -94,6 +97,9 @@ export const ConfigSchema = Type.Object(
     shutdown: ShutdownSchema,
     auth: AuthSchema,
     avaya: AvayaConfigSchema,
+    provisioning: ProvisioningSchema,
+    cisco: CiscoConfigSchema,
+    pubsub: PubSubConfigSchema,
   },
   { additionalProperties: false, default: {} },
 );
