@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { BroadcastConfigSchema, EmergencyConfigSchema, RulesConfigSchema } from '../broadcast/config.js';
+import { AvayaConfigSchema } from '../drivers/avaya/config.js';
 import { CiscoConfigSchema } from '../drivers/cisco/config.js';
 import { ProvisioningSchema } from '../provisioning/config.js';
 import { PubSubConfigSchema } from '../pubsub/config.js';
@@ -96,6 +97,7 @@ export const ConfigSchema = Type.Object(
     log: LogSchema,
     shutdown: ShutdownSchema,
     auth: AuthSchema,
+    avaya: AvayaConfigSchema,
     provisioning: ProvisioningSchema,
     broadcast: BroadcastConfigSchema,
     emergency: EmergencyConfigSchema,

@@ -1,4 +1,5 @@
 import { broadcastModule } from '../broadcast/module.js';
+import { avayaModule } from '../drivers/avaya/module.js';
 import { ciscoModule } from '../drivers/cisco/module.js';
 import { ipofficeModule } from '../drivers/ipoffice/module.js';
 import { provisioningModule } from '../provisioning/module.js';
@@ -15,4 +16,5 @@ export const MODULES: HubModule[] = [
   pubsubModule,
   broadcastModule,
   ipofficeModule,
+  avayaModule,
 ];

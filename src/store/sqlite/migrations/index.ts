@@ -1,3 +1,4 @@
+import { avayaMigrations } from './avaya.js';
 import { broadcastMigrations } from './broadcast.js';
 import { coreMigrations } from './core.js';
 import { pubsubMigrations } from './pubsub.js';
@@ -10,6 +11,7 @@ import type { Migration } from './types.js';
 export const MIGRATIONS: Record<string, Migration[]> = {
   core: coreMigrations,
   broadcast: broadcastMigrations,
+  avaya: avayaMigrations,
   pubsub: pubsubMigrations,
 };
 
