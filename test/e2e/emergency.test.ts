@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Fleet as AvayaFleet, startFleet as startAvayaFleet } from '../../src/sim/avaya/fleet.js';
 import { type CiscoSimFleet, startCiscoSim } from '../../src/sim/cisco/fleet.js';
 import { builtinScenarios } from '../../src/sim/ipoffice/scenario.js';
 import { Devlink3Simulator } from '../../src/sim/ipoffice/server.js';
@@ -33,6 +34,7 @@ describe('on-site 911 notification (real process and simulators)', () => {
   const devlinkPassword = randomBytes(9).toString('base64url');
   let pbx: Devlink3Simulator;
   let cisco: CiscoSimFleet;
+  let avaya: AvayaFleet;
   let hub: SpawnedHub;
   let url = '';
   const api = async <T = Json>(
@@ -65,6 +67,7 @@ describe('on-site 911 notification (real process and simulators)', () => {
       password: 'push-secret',
       firstDn: 2001,
     });
+    avaya = await startAvayaFleet({ phones: 2, firstExtension: 3001, model: 'J179' });
     writeFileSync(
       join(dir, 'switchboard.yaml'),
       [
@@ -98,6 +101,18 @@ describe('on-site 911 notification (real process and simulators)', () => {
       });
       expect(r.status, JSON.stringify(r.body)).toBe(201);
     }
+    // Two Avaya J179s at the security desk; the second is on a call (busy: the alert barges in).
+    for (const [k, p] of avaya.phones.entries()) {
+      const r = await api('POST', '/api/devices', {
+        id: `avaya-${k + 1}`,
+        kind: 'avaya',
+        address: p.address,
+        groups: ['security'],
+        settings: { model: p.model, extension: p.extension, mac: p.mac },
+      });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+    }
+    avaya.phones[1]!.setActivity({ call: 'in_call' });
     const ipo = await api('POST', '/api/devices', {
       id: 'ipo-1',
       kind: 'ipoffice',
@@ -132,6 +147,7 @@ describe('on-site 911 notification (real process and simulators)', () => {
       await hub.exited;
     }
     await cisco?.stop();
+    await avaya?.stop();
     await pbx?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -140,7 +156,7 @@ describe('on-site 911 notification (real process and simulators)', () => {
     cisco.phones[k]!.state().screen as { title: string; prompt: string; text: string; softkeys: string[] };
 
   it('a 911 call shows caller, callback number and room on every security phone; one acknowledges by softkey; the incident log shows it', async () => {
-    expect((await api<Json>('GET', '/api/emergency')).body).toMatchObject({ active: true, phones: 2 });
+    expect((await api<Json>('GET', '/api/emergency')).body).toMatchObject({ active: true, phones: 4 });
     await pbx.play(builtinScenarios().get('emergency')!, { ext: '4001', name: 'Alice Able', number: '911' });
     for (const k of [0, 1]) {
       const s = await until(`security phone ${k + 1} to show the alert`, () =>
@@ -150,6 +166,20 @@ describe('on-site 911 notification (real process and simulators)', () => {
       expect(s.text).toContain('Callback: +15550104001');
       expect(s.text).toContain('HQ / floor 3 / room Room 301');
       expect(s.softkeys).toContain('Ack');
+    }
+    for (const k of [0, 1]) {
+      const p = avaya.phones[k]!;
+      const d = await until(`Avaya phone ${k + 1} to show the alert`, () => {
+        const disp = p.state().screen.display;
+        return disp?.title === '911 CALL' ? disp : undefined;
+      });
+      expect(d.text).toContain('Alice Able (ext 4001)');
+      expect(d.text).toContain('Callback: +15550104001');
+      expect(d.text).toContain('HQ / floor 3 / room Room 301');
+      expect(d.mode).toBe('barge');
+      expect(d.softkeys.find((s) => s.label === 'Ack')?.href).toMatch(
+        /\/alerts\/ack\/dl_[^/]+\/[A-Za-z0-9_-]{32}$/,
+      );
     }
     expect(screen(2).title).not.toBe('911 CALL');
     // The security guard presses the Ack softkey (position 1) on the first phone: the phone GETs the link.
@@ -171,9 +201,19 @@ describe('on-site 911 notification (real process and simulators)', () => {
       return types.includes('call.ended') && types.includes('delivery.report') ? d.body : undefined;
     });
     expect(det.deliveries.map((d) => `${d.deviceId}:${d.state}`).sort()).toEqual([
+      'avaya-1:accepted',
+      'avaya-2:accepted',
       'cisco-1:acknowledged',
       'cisco-2:displayed',
     ]);
+    // avaya-2 is on a call: emergency alerts are pushed as barge, so it took the alert at the first attempt.
+    expect(det.deliveries.find((d) => d.deviceId === 'avaya-2')).toMatchObject({ attempts: 1 });
+    expect(avaya.phones[1]!.state().activity.call).toBe('in_call');
+    // The Avaya Ack link works too (recorded on that delivery; the incident keeps the first acknowledgement).
+    const href = avaya.phones[0]!.state().screen.display!.softkeys.find((k) => k.label === 'Ack')!.href;
+    const ackRes = await fetch(href);
+    expect(ackRes.status).toBe(200);
+    expect(ackRes.headers.get('content-type')).toMatch(/wml/);
     expect(det.incident.acknowledgedBy).toBe('cisco-1');
     const csv = await fetch(`${url}/api/incidents?format=csv`, {
       headers: { authorization: `Bearer ${key}` },
