@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- broadcast [--phones 1000,10000] [--concurrency 256]`: on-site 911 at scale. The real hub
+ * `npm run bench -- broadcast [--phones 1000,10000] [--concurrency 256] [--cisco-share 0.5]`: on-site 911 at scale. The real hub
  * (`switchboard serve`, its own process) is linked to the DevLink3 simulator; N simulated phones (real HTTP
  * servers on 127.0.0.1, in this process) are in the security group. The simulator sends the emergency
  * call's Detail record; we measure, per phone, the time from that DevLink3 event to the phone accepting
@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
+import { type Fleet as AvayaFleet, startFleet as startAvayaFleet } from '../src/sim/avaya/fleet.js';
 import { type CiscoSimFleet, startCiscoSim } from '../src/sim/cisco/fleet.js';
 import { builtinScenarios } from '../src/sim/ipoffice/scenario.js';
 import { Devlink3Simulator } from '../src/sim/ipoffice/server.js';
@@ -65,21 +66,6 @@ async function runOnce(n: number, concurrency: number): Promise<void> {
     port: 0,
     credentials: { bench: 'bench-pw' },
   }).start();
-  const fleets: CiscoSimFleet[] = [];
-  for (let left = n, k = 0; left > 0; k++) {
-    const m = Math.min(5000, left);
-    fleets.push(
-      await startCiscoSim({
-        phones: m,
-        model: ['8845', '8861', '7841'],
-        username: 'push',
-        password: 'pw',
-        firstDn: 10_000 + k * 5000,
-      }),
-    );
-    left -= m;
-  }
-  const phones = fleets.flatMap((f) => f.phones);
   writeFileSync(
     join(dir, 'switchboard.yaml'),
     [
@@ -93,6 +79,8 @@ async function runOnce(n: number, concurrency: number): Promise<void> {
     ].join('\n'),
   );
   const hub = spawnSwitchboard(['serve', '-c', join(dir, 'switchboard.yaml')]);
+  const fleets: CiscoSimFleet[] = [];
+  const avayaFleets: AvayaFleet[] = [];
   const url = `http://127.0.0.1:${port}`;
   const api = async <T = Json>(method: string, path: string, body?: unknown): Promise<T> => {
     const res = await fetch(`${url}${path}`, {
@@ -111,28 +99,65 @@ async function runOnce(n: number, concurrency: number): Promise<void> {
     await until(
       'the hub',
       async () => ((await fetch(`${url}/healthz`).catch(() => undefined))?.ok ? true : undefined),
-      60_000,
+      180_000,
     );
     const setupStart = Date.now();
+    const nCisco = Math.round(n * mix);
+    for (let left = nCisco, k = 0; left > 0; k++) {
+      const m = Math.min(5000, left);
+      fleets.push(
+        await startCiscoSim({
+          phones: m,
+          model: ['8845', '8861', '7841'],
+          username: 'push',
+          password: 'pw',
+          firstDn: 10_000 + k * 5000,
+        }),
+      );
+      left -= m;
+    }
+    for (let left = n - nCisco, k = 0; left > 0; k++) {
+      const m = Math.min(5000, left);
+      avayaFleets.push(
+        await startAvayaFleet({
+          phones: m,
+          firstExtension: 30_000 + k * 5000,
+          model: 'J179',
+          startConcurrency: 100,
+        }),
+      );
+      left -= m;
+    }
+    const targets = [
+      ...fleets
+        .flatMap((f) => f.phones)
+        .map((p, i) => ({
+          id: `cisco-${i}`,
+          kind: 'cisco',
+          address: p.address,
+          groups: ['security'],
+          settings: {
+            model: p.profile.id,
+            username: 'push',
+            password: 'pw',
+            deviceName: p.deviceName,
+            extension: p.dn,
+          },
+        })),
+      ...avayaFleets
+        .flatMap((f) => f.phones)
+        .map((p, i) => ({
+          id: `avaya-${i}`,
+          kind: 'avaya',
+          address: p.address,
+          groups: ['security'],
+          settings: { model: p.model, extension: p.extension, mac: p.mac },
+        })),
+    ];
     let next = 0;
     await Promise.all(
       Array.from({ length: 16 }, async () => {
-        for (let i = next++; i < phones.length; i = next++) {
-          const p = phones[i]!;
-          await api('POST', '/api/devices', {
-            id: `cisco-${i}`,
-            kind: 'cisco',
-            address: p.address,
-            groups: ['security'],
-            settings: {
-              model: p.profile.id,
-              username: 'push',
-              password: 'pw',
-              deviceName: p.deviceName,
-              extension: p.dn,
-            },
-          });
-        }
+        for (let i = next++; i < targets.length; i = next++) await api('POST', '/api/devices', targets[i]);
       }),
     );
     await api('PUT', '/api/locations/4001', { name: 'Alice Able', building: 'HQ', floor: '3', room: '301' });
@@ -195,7 +220,7 @@ async function runOnce(n: number, concurrency: number): Promise<void> {
     const first = lat.length ? Math.min(...lat) : Number.NaN;
     const last = lat.length ? Math.max(...lat) : Number.NaN;
     console.log(
-      `${String(n).padStart(6)} phones (Cisco sim): DevLink3 event → incident ${Date.parse(incident.createdAt) - t0} ms; ` +
+      `${String(n).padStart(6)} phones (${Math.round(n * mix)} Cisco + ${n - Math.round(n * mix)} Avaya sims): DevLink3 event → incident ${Date.parse(incident.createdAt) - t0} ms; ` +
         `first phone ${first} ms, p50 ${percentile(lat, 50)} ms, p99 ${percentile(lat, 99)} ms, last ${last} ms; ` +
         `accepted ${lat.length}/${n}${failed.length ? `, failed ${JSON.stringify(reasons)}` : ''}; ` +
         `hub CPU ${Math.round(after.cpuMs - before.cpuMs)} ms, RSS ${after.rssMiB.toFixed(0)} MiB (peak ${after.hwmMiB.toFixed(0)} MiB); ` +
@@ -204,7 +229,7 @@ async function runOnce(n: number, concurrency: number): Promise<void> {
   } finally {
     hub.proc.kill('SIGTERM');
     await hub.exited;
-    await Promise.all(fleets.map((f) => f.stop()));
+    await Promise.all([...fleets.map((f) => f.stop()), ...avayaFleets.map((f) => f.stop())]);
     await pbx.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -212,6 +237,7 @@ async function runOnce(n: number, concurrency: number): Promise<void> {
 
 const sizes = arg('phones', '1000,10000').split(',').map(Number);
 const concurrency = Number(arg('concurrency', '256'));
+const mix = Math.min(1, Math.max(0, Number(arg('cisco-share', '0.5'))));
 console.log(machineLine());
 console.log(
   `load average ${os
