@@ -296,8 +296,12 @@ export class RuleEngine {
     this.configRules = next;
   }
 
+  /** Stored rules, cached: every bus event is matched against them (thousands per second in a broadcast). */
+  private stored: Rule[] | undefined;
+
   list(): Rule[] {
-    const stored = this.deps.store.list();
+    this.stored ??= this.deps.store.list();
+    const stored = this.stored;
     return [...this.configRules.values(), ...stored.filter((r) => !this.configRules.has(r.id))];
   }
 
@@ -315,6 +319,7 @@ export class RuleEngine {
       });
     const rule = this.toRule(r, 'api', this.deps.store.get(r.id));
     this.deps.store.upsert(rule);
+    this.stored = undefined;
     return rule;
   }
 
@@ -323,6 +328,7 @@ export class RuleEngine {
       throw new ConflictError('RULE_FROM_CONFIG', `rule ${id} comes from the config file; edit it there`, {
         field: 'id',
       });
+    this.stored = undefined;
     if (!this.deps.store.remove(id))
       throw new NotFoundError('RULE_NOT_FOUND', `no rule ${JSON.stringify(id)}`, { field: 'id' });
   }
