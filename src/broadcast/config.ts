@@ -49,6 +49,11 @@ export const BroadcastConfigSchema = Type.Object(
         }),
         basePort: Type.Integer({ minimum: 20480, maximum: 32000, default: 24000, multipleOf: 2 }),
         leadMs: Type.Integer({ minimum: 0, maximum: 10_000, default: 300 }),
+        interface: Type.String({
+          default: '',
+          description: 'Outgoing interface address for multicast audio (default: the system route).',
+        }),
+        ttl: Type.Integer({ minimum: 1, maximum: 255, default: 8 }),
       },
       { additionalProperties: false, default: {} },
     ),

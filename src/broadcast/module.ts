@@ -11,6 +11,7 @@ import { avayaAlertPlanner } from '../drivers/avaya/alert.js';
 import { ciscoAlertPlanner } from '../drivers/cisco/alert.js';
 import type { HubContext, HubModule } from '../server/hub.js';
 import { type BroadcastStores, sqliteBroadcastStores } from '../store/sqlite/broadcast.js';
+import { toneMulticast } from './media.js';
 import { pubsubPublisher } from './pubsub-publisher.js';
 import { registerBroadcastRoutes } from './routes.js';
 import { WebhookSender } from './webhook.js';
@@ -78,7 +79,11 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
       busyRetry: { attempts: c.busyRetryAttempts, initialMs: c.busyRetryMs, maxMs: c.busyRetryMs * 8 },
       actionTimeoutMs: c.actionTimeoutMs,
       busyPolicies: c.busyPolicy,
-      multicast: c.multicast,
+      multicast: {
+        baseAddress: c.multicast.baseAddress,
+        basePort: c.multicast.basePort,
+        leadMs: c.multicast.leadMs,
+      },
     },
   });
   const templates = new TemplateService(stores.templates, hub.clock);
@@ -134,7 +139,10 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
     presence,
     planners,
     publisher: undefined,
-    audio: undefined,
+    audio: toneMulticast({
+      ...(c.multicast.interface ? { multicastInterface: c.multicast.interface } : {}),
+      ttl: c.multicast.ttl,
+    }),
     validation,
   };
   runtimes.set(hub, rt);

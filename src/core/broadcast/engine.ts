@@ -430,13 +430,9 @@ export class BroadcastEngine {
     } finally {
       if (run.expiryTimer) this.clock.clearTimeout(run.expiryTimer);
       if (run.progressTimer) this.clock.clearTimeout(run.progressTimer);
-      for (const stop of run.audioStops) {
-        try {
-          stop();
-        } catch {
-          /* best effort */
-        }
-      }
+      // Streams play to their end once delivery is done; a cancelled or expired broadcast stops them.
+      if (run.abort.signal.aborted) this.stopAudio(run);
+      else run.abort.signal.addEventListener('abort', () => this.stopAudio(run), { once: true });
     }
     const now = this.clock.now();
     const ds = [...run.deliveries.values()];
@@ -495,6 +491,16 @@ export class BroadcastEngine {
         }
       }
       run.sessions.set(`dev:${id}`, s);
+    }
+  }
+
+  private stopAudio(run: Run): void {
+    for (const stop of run.audioStops.splice(0)) {
+      try {
+        stop();
+      } catch {
+        /* best effort */
+      }
     }
   }
 
