@@ -218,6 +218,11 @@ export class EmergencyService {
     this.deps.incidents.insert(incident);
     if (callKey) this.open.set(callKey, incident);
     this.open.set(incident.id, incident);
+    // One live object per incident (timers, reports and acks update the same record); bounded: 911 calls are rare.
+    for (const k of this.open.keys()) {
+      if (this.open.size <= 2000) break;
+      this.open.delete(k);
+    }
     this.notify(incident, [o.group], 0);
     this.deps.bus.emit({
       source: 'hub',
