@@ -41,7 +41,12 @@ export class ActionRunner {
 
   /** Returns the device's open session, opening it if needed. */
   session(deviceId: string): DeviceSession {
-    const device = this.registry.require(deviceId);
+    return this.sessionFor(this.registry.require(deviceId));
+  }
+
+  /** The open session of a device already read from the registry (one read per action, not two). */
+  private sessionFor(device: Device): DeviceSession {
+    const deviceId = device.id;
     const cur = this.sessions.get(deviceId);
     if (cur && cur.updatedAt === device.updatedAt) return cur.session;
     if (cur) void cur.session.close();
@@ -83,7 +88,7 @@ export class ActionRunner {
   ): Promise<ActionResult> {
     const { device, action } = this.resolve(deviceId, actionId, 'any');
     const valid = validateParams(action, params);
-    const session = this.session(device.id);
+    const session = this.sessionFor(device);
     const started = this.clock.now();
     const result =
       action.kind === 'query'

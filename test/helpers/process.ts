@@ -17,12 +17,16 @@ export interface SpawnedHub {
  * Runs the real `switchboard` command as a child process, from the TypeScript sources through tsx (so the
  * tests do not depend on a prior build). `SWITCHBOARD_BIN=dist` runs the built dist/cli/main.js instead.
  */
-export function spawnSwitchboard(args: string[], env: Record<string, string> = {}): SpawnedHub {
+export function spawnSwitchboard(
+  args: string[],
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): SpawnedHub {
   const useDist = process.env.SWITCHBOARD_BIN === 'dist';
   const cmd = useDist
     ? [fileURLToPath(new URL('dist/cli/main.js', `file://${ROOT}`))]
     : ['--import', 'tsx', fileURLToPath(new URL('src/cli/main.ts', `file://${ROOT}`))];
-  const proc = spawn(process.execPath, [...cmd, ...args], {
+  const proc = spawn(process.execPath, [...nodeArgs, ...cmd, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

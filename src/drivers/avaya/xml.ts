@@ -1,4 +1,5 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { ParseMemo } from '../../core/memo.js';
 
 /**
  * Small, safe XML reading for Avaya push messages and push content. Entities are never resolved by the
@@ -82,8 +83,38 @@ function convert(node: Node, depth: number): XmlElement | undefined {
   return { name, attrs, children, text: decodeXmlEntities(text).trim() };
 }
 
+function cloneElement(e: XmlElement): XmlElement {
+  return { ...e, attrs: { ...e.attrs }, children: e.children.map(cloneElement) };
+}
+
+// Identical documents (e.g. the same push answered by hundreds of phones) are checked and parsed once;
+// only successful reads are kept.
+const memo = new ParseMemo<XmlReadResult>(
+  (r) => (r.ok ? { ok: true, root: cloneElement(r.root), encoding: r.encoding } : r),
+  { maxEntries: 64, maxKeyChars: 8192 },
+);
+
+class NotKept extends Error {
+  constructor(readonly result: XmlReadResult) {
+    super('not kept');
+  }
+}
+
 /** Reads an XML document into a tree. Never throws; returns a reason for failures. */
 export function readXml(xml: string): XmlReadResult {
+  try {
+    return memo.get(xml, () => {
+      const r = readXmlUncached(xml);
+      if (!r.ok) throw new NotKept(r);
+      return r;
+    });
+  } catch (e) {
+    if (e instanceof NotKept) return e.result;
+    throw e;
+  }
+}
+
+function readXmlUncached(xml: string): XmlReadResult {
   if (xml.trim() === '') return { ok: false, reason: 'empty', message: 'no element found' };
   if (/<!DOCTYPE[^>]*\[/i.test(xml) || /<!ENTITY/i.test(xml)) {
     return {

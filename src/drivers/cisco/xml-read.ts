@@ -1,5 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { ProtocolError } from '../../core/errors.js';
+import { ParseMemo } from '../../core/memo.js';
 
 /**
  * A small, bounded XML reader for what phones send and what the simulator receives: size cap, depth cap,
@@ -94,10 +95,22 @@ export function readXml(input: string | Buffer, opts: ReadXmlOptions = {}): XmlN
   if (size > maxBytes)
     throw new ProtocolError(code, `${what} is ${size} bytes, above the limit of ${maxBytes}`);
   const text = typeof input === 'string' ? input : decodeXmlBytes(input);
+  const maxDepth = opts.maxDepth ?? 32;
+  // Identical documents (the same answer from hundreds of phones) are checked and parsed once.
+  return memo.get(`${maxDepth}\u0000${text}`, () => parseChecked(text, maxDepth, code, what));
+}
+
+function cloneNode(n: XmlNode): XmlNode {
+  return { name: n.name, attrs: { ...n.attrs }, children: n.children.map(cloneNode), text: n.text };
+}
+
+const memo = new ParseMemo<XmlNode>(cloneNode, { maxEntries: 64, maxKeyChars: 8192 });
+
+function parseChecked(text: string, maxDepth: number, code: string, what: string): XmlNode {
   if (/<!DOCTYPE|<!ENTITY/i.test(text))
     throw new ProtocolError(code, `${what}: DOCTYPE and entity declarations are not accepted`);
-  if (!maxNesting(text, opts.maxDepth ?? 32))
-    throw new ProtocolError(code, `${what} nests deeper than ${opts.maxDepth ?? 32} levels`);
+  if (!maxNesting(text, maxDepth))
+    throw new ProtocolError(code, `${what} nests deeper than ${maxDepth} levels`);
   const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
   if (valid !== true)
     throw new ProtocolError(
@@ -110,7 +123,7 @@ export function readXml(input: string | Buffer, opts: ReadXmlOptions = {}): XmlN
   } catch (e) {
     throw new ProtocolError(code, `${what} is not well-formed XML: ${(e as Error).message.split('\n')[0]}`);
   }
-  const roots = convert(raw, opts.maxDepth ?? 32);
+  const roots = convert(raw, maxDepth);
   if (roots.length !== 1)
     throw new ProtocolError(code, `${what} must have exactly one root element (found ${roots.length})`);
   return roots[0]!;
