@@ -13,6 +13,12 @@ import { type ActionSpec, type ControlSpec, findAction, validateParams } from '.
  */
 export class ActionRunner {
   private sessions = new Map<string, { session: DeviceSession; updatedAt: string }>();
+  /**
+   * Devices read by actions, kept until the registry reports a change (a broadcast runs thousands of
+   * actions; each would otherwise read and decode the device row). Never handed out to callers.
+   */
+  private cache = new Map<string, Device>();
+  private static readonly CACHE_MAX = 50_000;
 
   constructor(
     private readonly registry: DeviceRegistry,
@@ -22,6 +28,7 @@ export class ActionRunner {
     private readonly clock: Clock = systemClock,
   ) {
     registry.onChange(({ type, device }) => {
+      this.cache.delete(device.id);
       if (type !== 'added') void this.closeSession(device.id);
     });
   }
@@ -37,6 +44,15 @@ export class ActionRunner {
 
   specFor(deviceId: string): ControlSpec {
     return this.driver(this.registry.require(deviceId).kind).spec;
+  }
+
+  private device(deviceId: string): Device {
+    const hit = this.cache.get(deviceId);
+    if (hit) return hit;
+    const d = this.registry.require(deviceId);
+    if (this.cache.size >= ActionRunner.CACHE_MAX) this.cache.clear();
+    this.cache.set(deviceId, d);
+    return d;
   }
 
   /** Returns the device's open session, opening it if needed. */
@@ -60,7 +76,7 @@ export class ActionRunner {
     actionId: string,
     kind: 'action' | 'query' | 'any',
   ): { device: Device; action: ActionSpec } {
-    const device = this.registry.require(deviceId);
+    const device = this.device(deviceId);
     const spec = this.driver(device.kind).spec;
     const action = findAction(spec, actionId);
     if (!action || (kind !== 'any' && action.kind !== kind)) {
