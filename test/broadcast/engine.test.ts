@@ -102,6 +102,29 @@ describe('broadcast engine', () => {
     }
   });
 
+  it('serves every phone its alert before any phone its optional extras; a phone is accepted before its tone', async () => {
+    h = broadcastHarness({ options: { concurrency: 2 } });
+    for (let i = 0; i < 8; i++) h.phone(`p${i}`, 'ok');
+    const acceptedBeforeTone: boolean[] = [];
+    h.bus.subscribe(
+      (e) => {
+        if (e.data.actionId !== 'tone') return;
+        const d = h!.engine.deliveries(b.id).find((x) => x.deviceId === e.data.deviceId)!;
+        acceptedBeforeTone.push(d.acceptedAt !== null && d.state === 'displayed');
+      },
+      { filter: { types: ['device.action'] } },
+    );
+    const b = h.engine.start({ title: 't', text: 'x', tones: 'chime', targets: { all: true } });
+    await h.engine.wait(b.id);
+    const order = h.events.filter((e) => e.type === 'device.action').map((e) => e.data.actionId);
+    expect(order).toEqual([...Array(8).fill('show'), ...Array(8).fill('tone')]);
+    expect(acceptedBeforeTone).toEqual(Array(8).fill(true));
+    for (const d of h.engine.deliveries(b.id)) {
+      expect(d.steps.map((s) => s.actionId)).toEqual(['show', 'tone']);
+      expect(h.stores.broadcasts.getDelivery(d.id)?.steps.map((s) => s.actionId)).toEqual(['show', 'tone']);
+    }
+  });
+
   it('retries transient failures with backoff and reports permanent ones per phone with reasons', async () => {
     h = broadcastHarness({ options: { attempts: 3 } });
     h.phone('flaky', 'flaky:2');

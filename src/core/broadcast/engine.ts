@@ -27,6 +27,7 @@ import {
   type Delivery,
   type MulticastAudio,
   type PlannedAlert,
+  type PlannedStep,
   type Priority,
   TERMINAL_DELIVERY,
 } from './types.js';
@@ -110,7 +111,7 @@ interface Run {
 }
 
 type Attempt =
-  | { kind: 'ok'; displayed: boolean }
+  | { kind: 'ok'; displayed: boolean; followUp?: PlannedStep[] }
   | { kind: 'busy'; result: ActionResult }
   | { kind: 'fail'; reason: string; message: string; retryable: boolean };
 
@@ -546,21 +547,22 @@ export class BroadcastEngine {
       if (knownBusy && policy === 'retry') attempt = { kind: 'busy', result: { ok: false, outcome: 'busy' } };
       else {
         // Per-phone queue first, then a concurrency slot: a slot is never held while waiting for a phone.
-        attempt = await this.serial.run(device.id, () =>
-          this.sem.run(() => this.attemptOnce(run, d, device, planner, whisper)),
-        );
+        attempt = await this.serial.run(device.id, async () => {
+          const a = await this.sem.run(() => this.attemptOnce(run, d, device, planner, whisper));
+          if (a.kind === 'ok') {
+            this.accepted(run, d, a.displayed);
+            if (a.followUp) {
+              // The alert is on the phone: its optional extras (tone, audio) wait for a new slot behind
+              // the other phones' alerts (the semaphore serves in submission order), while this phone's
+              // queue stays held so that the steps of two broadcasts never interleave on one phone.
+              const rest = a.followUp;
+              await this.sem.run(() => this.runFollowUp(run, d, device, rest));
+            }
+          }
+          return a;
+        });
       }
-      if (attempt.kind === 'ok') {
-        if (d.state === 'acknowledged') return;
-        const now = this.clock.now();
-        d.state = attempt.displayed ? 'displayed' : 'accepted';
-        d.acceptedAt = new Date(now).toISOString();
-        d.latencyMs = now - run.startedAt;
-        d.reason = null;
-        d.message = null;
-        this.changed(run, d, true);
-        return;
-      }
+      if (attempt.kind === 'ok') return;
       if (attempt.kind === 'busy') {
         d.busy = true;
         if (policy === 'suppress')
@@ -579,6 +581,18 @@ export class BroadcastEngine {
       const delay = backoffDelay(transient++, this.options.backoff);
       await this.pause(delay, signal);
     }
+  }
+
+  /** Records that the phone accepted the alert (its required steps succeeded). */
+  private accepted(run: Run, d: Delivery, displayed: boolean): void {
+    if (d.state === 'acknowledged') return;
+    const now = this.clock.now();
+    d.state = displayed ? 'displayed' : 'accepted';
+    d.acceptedAt = new Date(now).toISOString();
+    d.latencyMs = now - run.startedAt;
+    d.reason = null;
+    d.message = null;
+    this.changed(run, d, true);
   }
 
   private async pause(ms: number, signal: AbortSignal): Promise<boolean> {
@@ -621,7 +635,13 @@ export class BroadcastEngine {
     }
     d.steps = [];
     let displayed = false;
-    for (const step of steps) {
+    // Once the display step is accepted the phone has the alert: optional steps after it (tone, audio)
+    // run as a follow-up, so that every phone gets its alert before any phone gets its extras.
+    const shown = steps.findIndex((s) => s.role === 'display');
+    const tail = steps.slice(shown + 1);
+    const split = tail.length > 0 && tail.every((s) => s.optional === true);
+    const first = split ? steps.slice(0, shown + 1) : steps;
+    for (const step of first) {
       if (signal.aborted)
         return { kind: 'fail', reason: reasonOf(signal), message: 'stopped', retryable: false };
       let result: ActionResult;
@@ -653,7 +673,26 @@ export class BroadcastEngine {
         retryable: result.retryable === true,
       };
     }
-    return { kind: 'ok', displayed };
+    return split ? { kind: 'ok', displayed, followUp: tail } : { kind: 'ok', displayed };
+  }
+
+  /** Runs the optional steps left after the alert was accepted (failures are recorded, never fatal). */
+  private async runFollowUp(run: Run, d: Delivery, device: Device, steps: PlannedStep[]): Promise<void> {
+    const signal = run.abort.signal;
+    for (const step of steps) {
+      if (signal.aborted) break;
+      let result: ActionResult;
+      try {
+        result = await this.deps.runner.execute(device.id, step.actionId, step.params, {
+          signal,
+          timeoutMs: this.options.actionTimeoutMs,
+        });
+      } catch (e) {
+        result = { ok: false, outcome: codeOf(e, 'error'), message: errorMessage(e) };
+      }
+      d.steps.push({ actionId: step.actionId, ok: result.ok, outcome: result.outcome ?? null });
+    }
+    this.changed(run, d, false);
   }
 
   private fail(run: Run, d: Delivery, reason: string, message: string): void {
