@@ -14,10 +14,10 @@ import { type ActionSpec, type ControlSpec, findAction, validateParams } from '.
 export class ActionRunner {
   private sessions = new Map<string, { session: DeviceSession; updatedAt: string }>();
   /**
-   * Devices read by actions, kept until the registry reports a change (a broadcast runs thousands of
+   * Devices read by actions, replaced on every registry change (a broadcast runs thousands of
    * actions; each would otherwise read and decode the device row). Never handed out to callers.
    */
-  private cache = new Map<string, Device>();
+  private cache = new Map<string, Device | null>();
   private static readonly CACHE_MAX = 50_000;
 
   constructor(
@@ -28,7 +28,9 @@ export class ActionRunner {
     private readonly clock: Clock = systemClock,
   ) {
     registry.onChange(({ type, device }) => {
-      this.cache.delete(device.id);
+      // Keep the new version (or a tombstone), so that a late prime() cannot bring back an old one.
+      if (this.cache.size >= ActionRunner.CACHE_MAX) this.cache.clear();
+      this.cache.set(device.id, type === 'removed' ? null : device);
       if (type !== 'added') void this.closeSession(device.id);
     });
   }
@@ -46,9 +48,21 @@ export class ActionRunner {
     return this.driver(this.registry.require(deviceId).kind).spec;
   }
 
+  /**
+   * Offers devices just read from the registry (a broadcast's targets), so that their first actions do not
+   * read them again. Devices already held are kept; later registry changes still replace them.
+   */
+  prime(devices: readonly Device[]): void {
+    for (const d of devices) {
+      if (this.cache.size >= ActionRunner.CACHE_MAX) break;
+      if (!this.cache.has(d.id)) this.cache.set(d.id, d);
+    }
+  }
+
   private device(deviceId: string): Device {
     const hit = this.cache.get(deviceId);
     if (hit) return hit;
+    // null (removed) or unknown: ask the registry (which throws DEVICE_NOT_FOUND when it is gone).
     const d = this.registry.require(deviceId);
     if (this.cache.size >= ActionRunner.CACHE_MAX) this.cache.clear();
     this.cache.set(deviceId, d);

@@ -25,4 +25,31 @@ describe('ActionRunner device reads', () => {
     h.phone('p1', 'ok');
     expect((await h.runner.execute('p1', 'show', { text: 'four' })).ok).toBe(true);
   });
+
+  it('primed devices are used until the registry changes them', async () => {
+    h = broadcastHarness();
+    h.phone('p2', 'ok');
+    const stale = h.devices.require('p2');
+    h.runner.prime([stale]);
+    h.devices.update('p2', { settings: { behavior: 'refuse' } });
+    // A prime never overrides a change: the runner reads the updated device.
+    h.runner.prime([stale]);
+    expect(await h.runner.execute('p2', 'show', { text: 'x' })).toMatchObject({
+      ok: false,
+      outcome: 'forbidden',
+    });
+  });
+
+  it('every acknowledgement link of a broadcast has its own 24-byte token', async () => {
+    h = broadcastHarness();
+    for (let i = 0; i < 20; i++) h.phone(`a${i}`, 'ok');
+    const b = h.engine.start({ title: 't', text: 'x', ack: true, targets: { all: true } });
+    await h.engine.wait(b.id);
+    const links =
+      h.events.length > 0 ? [...phoneLogs.values()].map((l) => String(l.calls[0]!.params.ack_url)) : [];
+    const tokens = links.map((u) => u.split('/').pop()!);
+    expect(tokens).toHaveLength(20);
+    expect(new Set(tokens).size).toBe(20);
+    for (const t of tokens) expect(Buffer.from(t, 'base64url')).toHaveLength(24);
+  });
 });

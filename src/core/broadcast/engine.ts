@@ -73,6 +73,8 @@ export interface ActionExecutor {
     params: unknown,
     opts?: { signal?: AbortSignal; timeoutMs?: number },
   ): Promise<ActionResult>;
+  /** Optional: the devices a broadcast is about to serve, just read from the registry (saves re-reading them). */
+  prime?(devices: readonly Device[]): void;
 }
 
 export interface BroadcastEngineDeps {
@@ -263,8 +265,11 @@ export class BroadcastEngine {
       expiryTimer: undefined,
     };
     const queuedAt = b.createdAt;
+    // One CSPRNG read for all acknowledgement tokens (24 random bytes each), not one per phone.
+    const entropy = b.ack ? randomBytes(24 * devices.length) : undefined;
+    let k = 0;
     for (const d of devices) {
-      const token = b.ack ? randomBytes(24).toString('base64url') : '';
+      const token = entropy ? entropy.subarray(24 * k, 24 * ++k).toString('base64url') : '';
       const del: Delivery = {
         id: `dl_${randomUUID()}`,
         broadcastId: b.id,
@@ -291,6 +296,7 @@ export class BroadcastEngine {
     this.deps.store.insertBroadcast(b);
     this.deps.store.saveDeliveries([...run.deliveries.values()]);
     this.runs.set(b.id, run);
+    this.deps.runner.prime?.(devices);
     this.deps.bus.emit({
       source: 'hub',
       type: 'broadcast.started',
