@@ -637,7 +637,9 @@ export class BroadcastEngine {
     if (d.state === 'queued') {
       d.state = 'sent';
       d.sentAt = new Date(this.clock.now()).toISOString();
-      this.changed(run, d, false);
+      // Live views read the in-memory record; the row is written with the outcome (after a crash, `queued`
+      // and `sent` are recovered alike, as `interrupted`), which saves one write per phone.
+      this.progress(run, false);
     }
     d.steps = [];
     let displayed = false;

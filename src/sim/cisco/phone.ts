@@ -384,8 +384,7 @@ export class SimPhone {
       ? decodeXmlBytes(xmlBytes)
       : xmlBytes.toString(this.profile.charset === 'utf-8' ? 'utf8' : 'latin1');
     // A Latin-1 phone renders only what its locale charset can show.
-    if (this.profile.charset === 'iso-8859-1')
-      text = [...text].map((c) => (c.codePointAt(0)! > 0xff ? '?' : c)).join('');
+    if (this.profile.charset === 'iso-8859-1') text = text.replace(/[^\u0000-\u00ff]/gu, '?');
     let obj: CiscoObject | undefined;
     try {
       obj = objectFromXml(readXml(text, { maxBytes: 64 * 1024, code: 'SIM_PARSE' }));
