@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type BroadcastEngine, hashToken } from '../../src/core/broadcast/engine.js';
+import { BroadcastEngine, hashToken } from '../../src/core/broadcast/engine.js';
 import { broadcastHarness } from '../helpers/broadcast-harness.js';
-import { concurrency, phoneLogs } from '../helpers/testphone-driver.js';
+import { concurrency, phoneLogs, testphonePlanner } from '../helpers/testphone-driver.js';
 
 let h: ReturnType<typeof broadcastHarness> | undefined;
 afterEach(async () => {
@@ -255,6 +255,41 @@ describe('broadcast engine', () => {
     expect(h.engine.acknowledge(deliveryId!, token!).first).toBe(false);
     expect(h.events.filter((e) => e.type === 'broadcast.acknowledged')).toHaveLength(1);
     expect(h.engine.counts(b.id)).toMatchObject({ acknowledged: 1, displayed: 1 });
+  });
+
+  it('cancelling a broadcast aborts the device actions in flight', async () => {
+    h = broadcastHarness();
+    for (let i = 0; i < 5; i++) h.phone(`s${i}`, 'ok');
+    const seen: Array<{ aborted: boolean; reason: unknown }> = [];
+    let started = 0;
+    const engine = new BroadcastEngine({
+      store: h.stores.broadcasts,
+      devices: h.devices,
+      bus: h.bus,
+      planner: () => testphonePlanner,
+      ackUrl: (id, t) => `http://hub.test/alerts/ack/${id}/${t}`,
+      runner: {
+        // A phone that never answers: only the abort ends the action.
+        execute: (_id, _action, _params, opts) =>
+          new Promise((_resolve, reject) => {
+            started++;
+            opts?.signal?.addEventListener('abort', () => {
+              seen.push({ aborted: true, reason: opts.signal?.reason });
+              reject(new Error('aborted'));
+            });
+          }),
+      },
+      options: { concurrency: 3, actionTimeoutMs: 60_000 },
+    });
+    const b = engine.start({ title: 't', text: 'x', targets: { all: true } });
+    while (started < 3) await new Promise((r) => setTimeout(r, 1));
+    engine.cancel(b.id);
+    const r = await engine.wait(b.id);
+    expect(seen).toHaveLength(3);
+    for (const s of seen) expect((s.reason as Error).message).toBe('cancelled');
+    // The two phones not yet served are `cancelled`; the three in flight fail with their action's error.
+    expect(r.failuresByReason).toEqual({ cancelled: 2, error: 3 });
+    await engine.close();
   });
 
   it('cancel and expiry stop phones not yet served', async () => {

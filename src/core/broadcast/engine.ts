@@ -110,6 +110,8 @@ interface Run {
   progressTimer: unknown;
   progressDirty: boolean;
   expiryTimer: unknown;
+  /** Controllers of the device actions in flight (aborted with the run). */
+  inflight: Set<AbortController>;
 }
 
 type Attempt =
@@ -263,7 +265,17 @@ export class BroadcastEngine {
       progressTimer: undefined,
       progressDirty: false,
       expiryTimer: undefined,
+      inflight: new Set(),
     };
+    // One listener on the run's signal fans out to the actions in flight (hundreds of requests each adding
+    // their own listener to one shared signal is quadratic: EventTarget scans its listeners on every add).
+    run.abort.signal.addEventListener(
+      'abort',
+      () => {
+        for (const ac of run.inflight) ac.abort(run.abort.signal.reason);
+      },
+      { once: true },
+    );
     const queuedAt = b.createdAt;
     // One CSPRNG read for all acknowledgement tokens (24 random bytes each), not one per phone.
     const entropy = b.ack ? randomBytes(24 * devices.length) : undefined;
@@ -589,6 +601,21 @@ export class BroadcastEngine {
     }
   }
 
+  /** Runs one planned step on the device, abortable with the run. */
+  private async execute(run: Run, device: Device, step: PlannedStep): Promise<ActionResult> {
+    const ac = new AbortController();
+    if (run.abort.signal.aborted) ac.abort(run.abort.signal.reason);
+    run.inflight.add(ac);
+    try {
+      return await this.deps.runner.execute(device.id, step.actionId, step.params, {
+        signal: ac.signal,
+        timeoutMs: this.options.actionTimeoutMs,
+      });
+    } finally {
+      run.inflight.delete(ac);
+    }
+  }
+
   /** Records that the phone accepted the alert (its required steps succeeded). */
   private accepted(run: Run, d: Delivery, displayed: boolean): void {
     if (d.state === 'acknowledged') return;
@@ -654,10 +681,7 @@ export class BroadcastEngine {
         return { kind: 'fail', reason: reasonOf(signal), message: 'stopped', retryable: false };
       let result: ActionResult;
       try {
-        result = await this.deps.runner.execute(device.id, step.actionId, step.params, {
-          signal,
-          timeoutMs: this.options.actionTimeoutMs,
-        });
+        result = await this.execute(run, device, step);
       } catch (e) {
         result = {
           ok: false,
@@ -691,10 +715,7 @@ export class BroadcastEngine {
       if (signal.aborted) break;
       let result: ActionResult;
       try {
-        result = await this.deps.runner.execute(device.id, step.actionId, step.params, {
-          signal,
-          timeoutMs: this.options.actionTimeoutMs,
-        });
+        result = await this.execute(run, device, step);
       } catch (e) {
         result = { ok: false, outcome: codeOf(e, 'error'), message: errorMessage(e) };
       }
