@@ -314,6 +314,25 @@ describe('queue service', () => {
     small.stop();
   });
 
+  it('concurrent publishes share a commit; a limit error rejects only its own publish', async () => {
+    const small = make({ maxQueueLength: 3 });
+    const results = await Promise.allSettled(
+      Array.from({ length: 5 }, (_, i) => pub('burst', { I: String(i) }, { svc: small })),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+    const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(rejected.map((r) => (r.reason as { code: string }).code)).toEqual([
+      'PUBSUB_QUEUE_FULL',
+      'PUBSUB_QUEUE_FULL',
+    ]);
+    expect(await store.depth(sid, 'burst')).toBe(3);
+    // Same body twice in one batch: stored once.
+    const [a, b] = await Promise.all([pub('twin', { X: '1' }), pub('twin', { X: '1' })]);
+    expect(b!.duplicate).toBe(true);
+    expect(b!.id).toBe(a!.id);
+    small.stop();
+  });
+
   it('a concurrent poll of the same session does not acknowledge messages still being delivered', async () => {
     await pub('q', { I: 'a' });
     const p1 = await svc.poll({

@@ -56,6 +56,14 @@ export class SqlitePubSubStore implements PubSubStore {
   private readonly s;
   private readonly insertTx;
   private readonly claimTx;
+  private readonly batchTx;
+  /** Publishes waiting for the next group commit (all that arrived in the same event-loop turn). */
+  private pendingInserts: Array<{
+    m: StoredMessage;
+    o: InsertOptions;
+    resolve: (r: InsertResult) => void;
+    reject: (e: unknown) => void;
+  }> = [];
 
   constructor(private readonly db: Db) {
     const p = (sql: string) => db.prepare(sql);
@@ -159,6 +167,21 @@ export class SqlitePubSubStore implements PubSubStore {
       return { stored: true };
     });
 
+    this.batchTx = db.transaction(
+      (
+        batch: Array<{ m: StoredMessage; o: InsertOptions }>,
+        results: Array<{ ok: true; r: InsertResult } | { ok: false; e: unknown }>,
+      ) => {
+        for (const p of batch) {
+          try {
+            results.push({ ok: true, r: this.insertTx(p.m, p.o) });
+          } catch (e) {
+            results.push({ ok: false, e });
+          }
+        }
+      },
+    );
+
     this.claimTx = db.transaction(
       (
         accountSid: string,
@@ -223,8 +246,32 @@ export class SqlitePubSubStore implements PubSubStore {
       : undefined;
   }
 
-  async insert(m: StoredMessage, opts: InsertOptions): Promise<InsertResult> {
-    return this.insertTx.immediate(m, opts);
+  /**
+   * Group commit: publishes that arrive in the same event-loop turn share one transaction (each in its
+   * own savepoint, so a limit error rejects only its publish). Every promise resolves after the commit.
+   */
+  insert(m: StoredMessage, opts: InsertOptions): Promise<InsertResult> {
+    return new Promise((resolve, reject) => {
+      this.pendingInserts.push({ m, o: opts, resolve, reject });
+      if (this.pendingInserts.length === 1) setImmediate(() => this.flushInserts());
+    });
+  }
+
+  private flushInserts(): void {
+    const batch = this.pendingInserts;
+    this.pendingInserts = [];
+    const results: Array<{ ok: true; r: InsertResult } | { ok: false; e: unknown }> = [];
+    try {
+      this.batchTx.immediate(batch, results);
+    } catch (e) {
+      for (const p of batch) p.reject(e);
+      return;
+    }
+    batch.forEach((p, i) => {
+      const r = results[i]!;
+      if (r.ok) p.resolve(r.r);
+      else p.reject(r.e);
+    });
   }
   async claim(
     accountSid: string,
