@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { HubContext } from '../server/hub.js';
+import { startDemoCisco } from '../sim/cisco/demo.js';
 import { startDemoPubsub } from '../sim/cpaas/demo.js';
+import { startDemoProvisioning } from '../sim/provisioning/demo.js';
 import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
 import { startHub } from './serve.js';
 
@@ -21,6 +23,8 @@ export const DEMO_STARTERS: Array<{
   name: string;
   start: (hub: HubContext) => Promise<{ stop(): Promise<void> }>;
 }> = [
+  { name: 'settings clients', start: startDemoProvisioning },
+  { name: 'cisco phones', start: startDemoCisco },
   {
     name: 'cpaas (PubSub)',
     start: async (hub) => {

@@ -1,4 +1,6 @@
 import { type Static, Type } from 'typebox';
+import { CiscoConfigSchema } from '../drivers/cisco/config.js';
+import { ProvisioningSchema } from '../provisioning/config.js';
 import { PubSubConfigSchema } from '../pubsub/config.js';
 
 /**
@@ -93,6 +95,8 @@ export const ConfigSchema = Type.Object(
     log: LogSchema,
     shutdown: ShutdownSchema,
     auth: AuthSchema,
+    provisioning: ProvisioningSchema,
+    cisco: CiscoConfigSchema,
     pubsub: PubSubConfigSchema,
   },
   { additionalProperties: false, default: {} },
