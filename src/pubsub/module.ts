@@ -256,11 +256,8 @@ export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntim
       });
     }
   };
-  const noQueue = async (req: FastifyRequest) => {
-    await checkAccount((req.params as { sid: string }).sid);
-    parseQueueName('');
-  };
-  app.route({ method: ['GET', 'POST'], url: sidRoute, schema: { hide: true }, handler: noQueue });
+  // No route for a bare `/<AccountSid>` (it would clash in find-my-way with other modules' one-segment
+  // regex routes such as the settings files); `/<AccountSid>/` answers PUBSUB_QUEUE_NAME_REQUIRED.
   app.options(`${sidRoute}/*`, options);
 
   app.get(

@@ -294,6 +294,9 @@ describe('PubSub HTTP API (seed 001)', () => {
     expect((await h.api('DELETE', `/api/pubsub/accounts/${created.body.accountSid}`)).status).toBe(204);
     expect((await h.api('DELETE', `/api/pubsub/accounts/${created.body.accountSid}`)).status).toBe(404);
     expect((await fetch(`${h.url}/ACnothex/q`)).status).toBe(404);
+    const noQueue = await fetch(`${h.url}/${sid}/`, { method: 'POST', headers: FORM, body: 'a=1' });
+    expect(noQueue.status).toBe(400);
+    expect((await json(noQueue)).error.code).toBe('PUBSUB_QUEUE_NAME_REQUIRED');
   });
 
   it('Call XML: the platform POST is answered with the XML the app posts to <queue>/<CallSid>', async () => {
