@@ -293,16 +293,37 @@ export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntim
         timeoutMs,
         onMessage: (m, i) => {
           const chunk = listItem(m, i);
-          if (open) raw.write(chunk);
-          else pending.push(chunk);
+          if (!open) {
+            pending.push(chunk);
+            return;
+          }
+          // Coalesce the messages of one hand-off (and the closing `]` that usually follows in the same
+          // turn) into one TCP write.
+          if (!corked) {
+            corked = true;
+            raw.cork();
+            setImmediate(() => {
+              if (corked) {
+                corked = false;
+                raw.uncork();
+              }
+            });
+          }
+          raw.write(chunk);
         },
       });
+      let corked = false;
       reply.hijack();
       raw.on('close', () => {
         if (!raw.writableFinished) poll.cancel();
       });
       if (raw.destroyed) poll.cancel();
       raw.writeHead(200, STREAM_HEADERS);
+      if (poll.settled()) {
+        // Messages were ready (or timeout=0): the whole list in one write.
+        raw.end(LIST_OPEN + pending.join('') + LIST_CLOSE, () => poll.delivered());
+        return;
+      }
       raw.write(LIST_OPEN + pending.join(''));
       open = true;
       await poll.result;
@@ -310,6 +331,7 @@ export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntim
         poll.cancel();
         return;
       }
+      corked = false;
       raw.end(LIST_CLOSE, () => poll.delivered());
     },
   );

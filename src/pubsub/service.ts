@@ -90,6 +90,8 @@ export interface PollInput {
 export interface Poll {
   /** Resolves with the messages of this poll when the list is complete (got some, or timed out). */
   readonly result: Promise<PubSubMessage[]>;
+  /** True once the list is complete (result has resolved or is about to). */
+  settled(): boolean;
   /** The response reached the client: the messages stay leased until acknowledged or the lease runs out. */
   delivered(): void;
   /** The client went away first: the messages are ready again at once. */
@@ -375,6 +377,7 @@ export class PubSubService {
     };
     return {
       result,
+      settled: () => w.closed,
       delivered: () => {
         if (settled) return;
         w.finish();
