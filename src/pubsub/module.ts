@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { Type } from 'typebox';
 import type { Clock } from '../core/clock.js';
 import { isSwitchboardError } from '../core/errors.js';
@@ -617,6 +618,56 @@ export async function registerAdminRoutes(app: FastifyInstance, rt: PubSubRuntim
   );
 }
 
+/** Prometheus metrics of the relay on the app's registry (`/metrics`). */
+export function registerPubSubMetrics(registry: Registry, rt: PubSubRuntime): void {
+  const c = rt.service.counters;
+  const counter = (name: string, help: string, read: () => number) => {
+    let last = 0;
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const v = read();
+        if (v > last) this.inc(v - last);
+        last = v;
+      },
+    });
+  };
+  counter('switchboard_pubsub_published_total', 'Publishes stored', () => c.published);
+  counter(
+    'switchboard_pubsub_duplicates_total',
+    'Publishes recognised as duplicates (stored once)',
+    () => c.duplicates,
+  );
+  counter(
+    'switchboard_pubsub_delivered_total',
+    'Messages handed to subscribers (redeliveries included)',
+    () => c.delivered,
+  );
+  counter(
+    'switchboard_pubsub_returned_total',
+    'Messages returned to their queue by a client disconnect',
+    () => c.returned,
+  );
+  new Gauge({
+    name: 'switchboard_pubsub_waiting_subscribers',
+    help: 'Long-polls waiting for a message',
+    registers: [registry],
+    collect() {
+      this.set(rt.service.waiting());
+    },
+  });
+  new Gauge({
+    name: 'switchboard_pubsub_stored_messages',
+    help: 'Messages stored in queues (ready + leased)',
+    registers: [registry],
+    async collect() {
+      this.set((await rt.store.queueStats(undefined, 100_000)).reduce((n, q) => n + q.depth, 0));
+    },
+  });
+}
+
 const runtimes = new WeakMap<HubContext, PubSubRuntime>();
 
 /** The relay's runtime for a hub (created on first use). */
@@ -643,6 +694,8 @@ export const pubsubModule: HubModule = {
     hub.signal.addEventListener('abort', () => rt.service.stop(), { once: true });
     await registerAdminRoutes(app, rt);
     await app.register(async (relay) => registerRelayRoutes(relay, rt));
+    const registry = (app as FastifyInstance & { metrics?: Registry }).metrics;
+    if (registry) registerPubSubMetrics(registry, rt);
   },
   start(hub) {
     if (hub.config.pubsub.enabled) pubsubRuntime(hub).service.start();

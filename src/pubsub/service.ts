@@ -139,6 +139,8 @@ export class PubSubService {
   private sweepTimer: TimerHandle | undefined;
   private stopped = false;
   private waiterCount = 0;
+  /** Monotonic counters since start (Prometheus). */
+  readonly counters = { published: 0, duplicates: 0, delivered: 0, returned: 0 };
 
   constructor(readonly opts: PubSubServiceOptions) {
     this.store = opts.store;
@@ -219,6 +221,7 @@ export class PubSubService {
       },
     );
     if (!res.stored) {
+      this.counters.duplicates++;
       this.remember({
         id: res.duplicateOf,
         accountSid: p.accountSid,
@@ -235,6 +238,7 @@ export class PubSubService {
         message: { ...message, Id: res.duplicateOf },
       };
     }
+    this.counters.published++;
     this.pendingPublishes.set(id, false);
     try {
       await this.dispatch(p.accountSid, p.queue);
@@ -333,6 +337,7 @@ export class PubSubService {
     };
     const deliver = (got: StoredMessage[]) => {
       const first = w.messages.length === 0;
+      this.counters.delivered += got.length;
       for (const m of got) {
         sessionInflight.add(m.id);
         const index = w.messages.length;
@@ -390,6 +395,7 @@ export class PubSubService {
         releaseSlot();
         const ids = w.messages.map((m) => m.id);
         settle();
+        this.counters.returned += ids.length;
         if (ids.length > 0) {
           void this.store
             .release(ids)

@@ -278,6 +278,9 @@ describe('PubSub HTTP API (seed 001)', () => {
     expect(queues.body.queues).toEqual([
       expect.objectContaining({ queue: 'node-1/critical', depth: 1, leased: 0, waiting: 0 }),
     ]);
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metrics).toMatch(/^switchboard_pubsub_published_total 1$/m);
+    expect(metrics).toMatch(/^switchboard_pubsub_stored_messages 1$/m);
     const pubs = await h.api<{ publishes: Array<{ queue: string }> }>('GET', '/api/pubsub/publishes');
     expect(pubs.body.publishes[0]).toMatchObject({ queue: 'node-1/critical', delivered: false });
     const rot = await h.api<{ authToken: string }>(
