@@ -62,7 +62,21 @@ describe('PubSub parsers and routes survive random input', () => {
           fc.constantFrom('CallSid=CA1', '<Response><Say>x</Say></Response>', '{"a":1}', '<Response><Foo/>'),
         ),
         fc.constantFrom('GET', 'POST', 'OPTIONS'),
-        fc.oneof(fc.constant(''), fc.string({ maxLength: 20 })),
+        // Timeouts: valid short ones and junk (a random digit string would be a long poll of that many seconds).
+        fc.constantFrom(
+          '',
+          '0',
+          '1ms',
+          '150ms',
+          '0.1s',
+          'junk',
+          '5x',
+          '-1',
+          '1e3',
+          '9'.repeat(30),
+          '10m',
+          '1h30m',
+        ),
         async (queue, type, body, method, timeout) => {
           const url = `/${sid}/${encodeURI(queue).replace(/[?#]/g, '')}?session=${session}&timeout=${encodeURIComponent(timeout || '0')}`;
           const res = await h.app.inject({

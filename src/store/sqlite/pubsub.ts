@@ -57,11 +57,11 @@ export class SqlitePubSubStore implements PubSubStore {
   private readonly insertTx;
   private readonly claimTx;
   private readonly batchTx;
-  /** Publishes waiting for the next group commit (all that arrived in the same event-loop turn). */
-  private pendingInserts: Array<{
-    m: StoredMessage;
-    o: InsertOptions;
-    resolve: (r: InsertResult) => void;
+  private readonly savepoint;
+  /** Writes waiting for the next group commit (all that arrived in the same event-loop turn). */
+  private pendingWrites: Array<{
+    run: () => unknown;
+    resolve: (r: never) => void;
     reject: (e: unknown) => void;
   }> = [];
 
@@ -167,14 +167,16 @@ export class SqlitePubSubStore implements PubSubStore {
       return { stored: true };
     });
 
+    // Nested inside batchTx this runs in a SAVEPOINT: a failing write rolls back alone.
+    this.savepoint = db.transaction((fn: () => unknown) => fn());
     this.batchTx = db.transaction(
       (
-        batch: Array<{ m: StoredMessage; o: InsertOptions }>,
-        results: Array<{ ok: true; r: InsertResult } | { ok: false; e: unknown }>,
+        batch: Array<{ run: () => unknown }>,
+        results: Array<{ ok: true; r: unknown } | { ok: false; e: unknown }>,
       ) => {
-        for (const p of batch) {
+        for (const w of batch) {
           try {
-            results.push({ ok: true, r: this.insertTx(p.m, p.o) });
+            results.push({ ok: true, r: this.savepoint(w.run) });
           } catch (e) {
             results.push({ ok: false, e });
           }
@@ -247,33 +249,38 @@ export class SqlitePubSubStore implements PubSubStore {
   }
 
   /**
-   * Group commit: publishes that arrive in the same event-loop turn share one transaction (each in its
-   * own savepoint, so a limit error rejects only its publish). Every promise resolves after the commit.
+   * Group commit: the writes of the hot path (publish, claim, acknowledge, release) that arrive in the
+   * same event-loop turn share one transaction, each in its own savepoint (a limit error rejects only its
+   * own publish). Every promise resolves after the commit, so an answered publish is on disk.
    */
-  insert(m: StoredMessage, opts: InsertOptions): Promise<InsertResult> {
-    return new Promise((resolve, reject) => {
-      this.pendingInserts.push({ m, o: opts, resolve, reject });
-      if (this.pendingInserts.length === 1) setImmediate(() => this.flushInserts());
+  private write<T>(run: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pendingWrites.push({ run, resolve: resolve as (r: never) => void, reject });
+      if (this.pendingWrites.length === 1) setImmediate(() => this.flushWrites());
     });
   }
 
-  private flushInserts(): void {
-    const batch = this.pendingInserts;
-    this.pendingInserts = [];
-    const results: Array<{ ok: true; r: InsertResult } | { ok: false; e: unknown }> = [];
+  private flushWrites(): void {
+    const batch = this.pendingWrites;
+    this.pendingWrites = [];
+    const results: Array<{ ok: true; r: unknown } | { ok: false; e: unknown }> = [];
     try {
       this.batchTx.immediate(batch, results);
     } catch (e) {
-      for (const p of batch) p.reject(e);
+      for (const w of batch) w.reject(e);
       return;
     }
-    batch.forEach((p, i) => {
+    batch.forEach((w, i) => {
       const r = results[i]!;
-      if (r.ok) p.resolve(r.r);
-      else p.reject(r.e);
+      if (r.ok) w.resolve(r.r as never);
+      else w.reject(r.e);
     });
   }
-  async claim(
+
+  insert(m: StoredMessage, opts: InsertOptions): Promise<InsertResult> {
+    return this.write(() => this.insertTx(m, opts));
+  }
+  claim(
     accountSid: string,
     queue: string,
     session: string,
@@ -281,31 +288,35 @@ export class SqlitePubSubStore implements PubSubStore {
     now: number,
     leaseUntil: number,
   ): Promise<StoredMessage[]> {
-    return this.claimTx.immediate(accountSid, queue, session, limit, now, leaseUntil);
+    return this.write(() => this.claimTx(accountSid, queue, session, limit, now, leaseUntil));
   }
   async release(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    this.db.transaction(() => {
+    await this.write(() => {
       for (const id of ids) this.s.release.run(id);
-    })();
+    });
   }
   async ack(ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;
-    return this.db.transaction(() => {
+    return this.write(() => {
       let n = 0;
       for (const id of ids) n += this.s.ack.run(id).changes;
       return n;
-    })();
+    });
   }
+  /**
+   * Not group-committed on purpose: it runs at once, so that claims queued for the next commit (whose
+   * messages are not yet in `except`) cannot be acknowledged before their response was even written.
+   */
   async ackSession(session: string, except: string[]): Promise<number> {
     if (except.length === 0) return this.s.ackSession.run(session).changes;
     const keep = new Set(except);
-    return this.db.transaction(() => {
+    return this.savepoint(() => {
       let n = 0;
       for (const r of this.s.leasedIds.all(session) as Array<{ id: string }>)
         if (!keep.has(r.id)) n += this.s.ack.run(r.id).changes;
       return n;
-    })();
+    }) as number;
   }
   async expiredLeaseQueues(
     now: number,
