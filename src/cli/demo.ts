@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { HubContext } from '../server/hub.js';
+import { startDemoAvaya } from '../sim/avaya/demo.js';
 import { startDemoCisco } from '../sim/cisco/demo.js';
 import { startDemoPubsub } from '../sim/cpaas/demo.js';
+import { startDemoIpoffice } from '../sim/ipoffice/demo.js';
 import { startDemoProvisioning } from '../sim/provisioning/demo.js';
 import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
 import { startHub } from './serve.js';
@@ -24,7 +26,9 @@ export const DEMO_STARTERS: Array<{
   start: (hub: HubContext) => Promise<{ stop(): Promise<void> }>;
 }> = [
   { name: 'settings clients', start: startDemoProvisioning },
+  { name: 'ipoffice', start: (hub) => startDemoIpoffice(hub) },
   { name: 'cisco phones', start: startDemoCisco },
+  { name: 'avaya phones', start: (hub) => startDemoAvaya(hub) },
   {
     name: 'cpaas (PubSub)',
     start: async (hub) => {

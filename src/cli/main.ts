@@ -2,10 +2,12 @@
 import { Command } from 'commander';
 import { configKeys } from '../config/load.js';
 import { VERSION } from '../version.js';
+import { registerAvayaCommands } from './avaya.js';
 import { registerCiscoCommands } from './cisco.js';
 import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
 import { registerDemoCommand } from './demo.js';
 import { registerDevicesCommands } from './devices.js';
+import { registerIpofficeCommands } from './ipoffice.js';
 import { registerKeysCommands } from './keys.js';
 import { registerPubsubCommands } from './pubsub.js';
 import { startHub } from './serve.js';
@@ -51,6 +53,8 @@ withConfigOptions(
 registerDemoCommand(program);
 registerKeysCommands(program);
 registerDevicesCommands(program);
+registerIpofficeCommands(program);
+registerAvayaCommands(program);
 registerSettingsCommands(program);
 registerCiscoCommands(program);
 registerPubsubCommands(program);

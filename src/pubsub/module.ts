@@ -257,8 +257,13 @@ export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntim
       });
     }
   };
-  // No route for a bare `/<AccountSid>` (it would clash in find-my-way with other modules' one-segment
-  // regex routes such as the settings files); `/<AccountSid>/` answers PUBSUB_QUEUE_NAME_REQUIRED.
+  const noQueue = async (req: FastifyRequest) => {
+    await checkAccount((req.params as { sid: string }).sid);
+    parseQueueName('');
+  };
+  // `/<AccountSid>` alone is left to the settings server's root file route (find-my-way allows one regex
+  // parameter per position); `/<AccountSid>/` with an empty queue name answers the helpful error.
+  app.route({ method: ['GET', 'POST'], url: `${sidRoute}/`, schema: { hide: true }, handler: noQueue });
   app.options(`${sidRoute}/*`, options);
 
   app.get(
