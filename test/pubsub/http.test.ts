@@ -360,6 +360,17 @@ describe('PubSub HTTP API (seed 001)', () => {
     expect(list).toHaveLength(1);
   });
 
+  it('shutdown answers waiting long-polls at once', async () => {
+    const { h, sid, token } = await setup();
+    const session = await token();
+    // (The poll would otherwise outlive the test timeout.)
+    const waiting = fetch(`${h.url}/${sid}/idle?timeout=60s&session=${session}`).then((r) => r.text());
+    await new Promise((r) => setTimeout(r, 200));
+    await h.close();
+    hubs = hubs.filter((x) => x !== h);
+    expect(JSON.parse(await waiting)).toEqual([]);
+  });
+
   it('signature check (when enabled) rejects unsigned webhooks and accepts signed ones', async () => {
     const { h, sid } = await setup({
       'pubsub.signature.enabled': true,
