@@ -387,7 +387,13 @@ export class PubSubService {
         if (settled) return;
         w.finish();
         releaseSlot();
+        const ids = w.messages.map((m) => m.id);
         settle();
+        if (ids.length > 0) {
+          void this.store
+            .markDelivered(ids, p.session)
+            .catch((e) => this.log.warn({ err: errorMessage(e) }, 'pubsub markDelivered failed'));
+        }
       },
       cancel: () => {
         if (settled) return;

@@ -206,6 +206,43 @@ describe('queue service', () => {
     expect((await p.result).length).toBe(1);
   });
 
+  it('after a crash, a lease whose response never completed is redelivered, not acknowledged', async () => {
+    await pub('crash', { I: 'a' });
+    // The poll took 'a', then the process died before the response completed (no delivered/cancel).
+    const lost = await svc.poll({
+      accountSid: sid,
+      queue: 'crash',
+      session: 's1',
+      timeoutMs: 0,
+      onMessage: () => {},
+    });
+    expect((await lost.result).map((m) => m.FormParams.I)).toEqual(['a']);
+    const restarted = make();
+    // The same session polls again after the restart: this must not acknowledge 'a'.
+    const next = await restarted.poll({
+      accountSid: sid,
+      queue: 'crash',
+      session: 's1',
+      timeoutMs: 0,
+      onMessage: () => {},
+    });
+    expect(await next.result).toEqual([]);
+    next.delivered();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await store.depth(sid, 'crash')).toBe(1);
+    clock.advance(30_000);
+    const later = await restarted.poll({
+      accountSid: sid,
+      queue: 'crash',
+      session: 's1',
+      timeoutMs: 0,
+      onMessage: () => {},
+    });
+    expect((await later.result).map((m) => m.FormParams.I)).toEqual(['a']);
+    later.delivered();
+    restarted.stop();
+  });
+
   it('a cancelled poll (client disconnect) returns its messages at once', async () => {
     await pub('q', { I: 'a' });
     const { p, msgs } = await pollOnce('q', 's1');

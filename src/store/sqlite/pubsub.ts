@@ -29,6 +29,14 @@ interface MessageRow {
   expires_at: number;
 }
 
+/**
+ * A claimed message is leased to `<session>` + PENDING until its response completed (markDelivered);
+ * only completed deliveries are acknowledged by the session's next poll. After a crash, a lease whose
+ * response may never have reached the client is thus redelivered when it runs out, never acknowledged.
+ */
+const PENDING = '\u0001pending';
+const pendingLease = (session: string) => `${session}${PENDING}`;
+
 const toAccount = (r: AccountRow): AccountRecord => ({
   sid: r.sid,
   name: r.name,
@@ -107,6 +115,7 @@ export class SqlitePubSubStore implements PubSubStore {
         'UPDATE pubsub_messages SET lease_session = ?, lease_until = ?, deliveries = deliveries + 1 WHERE id = ?',
       ),
       release: p('UPDATE pubsub_messages SET lease_session = NULL, lease_until = NULL WHERE id = ?'),
+      markDelivered: p('UPDATE pubsub_messages SET lease_session = ? WHERE id = ? AND lease_session = ?'),
       ack: p('DELETE FROM pubsub_messages WHERE id = ?'),
       ackSession: p('DELETE FROM pubsub_messages WHERE lease_session = ?'),
       leasedIds: p('SELECT id FROM pubsub_messages WHERE lease_session = ?'),
@@ -194,7 +203,7 @@ export class SqlitePubSubStore implements PubSubStore {
         leaseUntil: number,
       ): StoredMessage[] => {
         const rows = this.s.claimSelect.all(accountSid, queue, now, now, limit) as MessageRow[];
-        for (const r of rows) this.s.lease.run(session, leaseUntil, r.id);
+        for (const r of rows) this.s.lease.run(pendingLease(session), leaseUntil, r.id);
         return rows.map(toMessage);
       },
     );
@@ -290,6 +299,12 @@ export class SqlitePubSubStore implements PubSubStore {
   ): Promise<StoredMessage[]> {
     return this.write(() => this.claimTx(accountSid, queue, session, limit, now, leaseUntil));
   }
+  async markDelivered(ids: string[], session: string): Promise<void> {
+    if (ids.length === 0) return;
+    await this.write(() => {
+      for (const id of ids) this.s.markDelivered.run(session, id, pendingLease(session));
+    });
+  }
   async release(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     await this.write(() => {
@@ -305,18 +320,18 @@ export class SqlitePubSubStore implements PubSubStore {
     });
   }
   /**
-   * Not group-committed on purpose: it runs at once, so that claims queued for the next commit (whose
-   * messages are not yet in `except`) cannot be acknowledged before their response was even written.
+   * Group-committed after any queued markDelivered of the same session (FIFO). Claims still being
+   * written are leased as pending and are never touched here.
    */
-  async ackSession(session: string, except: string[]): Promise<number> {
-    if (except.length === 0) return this.s.ackSession.run(session).changes;
+  ackSession(session: string, except: string[]): Promise<number> {
     const keep = new Set(except);
-    return this.savepoint(() => {
+    return this.write(() => {
+      if (keep.size === 0) return this.s.ackSession.run(session).changes;
       let n = 0;
       for (const r of this.s.leasedIds.all(session) as Array<{ id: string }>)
         if (!keep.has(r.id)) n += this.s.ack.run(r.id).changes;
       return n;
-    }) as number;
+    });
   }
   async expiredLeaseQueues(
     now: number,
