@@ -304,12 +304,15 @@ export class PubSubService {
       if (n <= 0) this.pollsPerSession.delete(p.session);
       else this.pollsPerSession.set(p.session, n);
     };
-    try {
-      if (p.ackPrevious !== false) await this.store.ackSession(p.session, [...sessionInflight]);
-    } catch (e) {
-      releaseSlot();
-      throw e;
-    }
+    // Acknowledge this session's completed deliveries. Not awaited before claiming: claims are leased as
+    // pending and are never touched by the acknowledgement, so both share one group commit.
+    const acking =
+      p.ackPrevious !== false
+        ? this.store
+            .ackSession(p.session, [...sessionInflight])
+            .then(() => undefined)
+            .catch((e) => this.log.warn({ err: errorMessage(e) }, 'pubsub acknowledge failed'))
+        : Promise.resolve();
 
     let resolve!: (v: PubSubMessage[]) => void;
     const result = new Promise<PubSubMessage[]>((r) => {
@@ -366,6 +369,7 @@ export class PubSubService {
     await this.dispatch(p.accountSid, p.queue).catch((e) =>
       this.log.warn({ err: errorMessage(e) }, 'pubsub dispatch failed'),
     );
+    await acking;
     if (this.stopped || p.timeoutMs <= 0) w.finish();
 
     let settled = false;
