@@ -9,7 +9,7 @@ import { KeyedSerialQueue } from '../core/serial.js';
 import { CiscoSession, type CiscoSettings } from '../drivers/cisco/driver.js';
 import { MODEL_IDS, MODELS } from '../drivers/cisco/models.js';
 import { startCiscoSim } from '../sim/cisco/fleet.js';
-import { type ApiFlags, action, apiClientOptions, callApi } from './common.js';
+import { type ApiFlags, action, apiClientOptions, callApi, simCommand } from './common.js';
 
 /** A session straight to a phone (no hub): for trying a real phone or a simulator from the shell. */
 function directSession(
@@ -70,9 +70,7 @@ const directOptions = (c: Command) =>
 
 export function registerCiscoCommands(program: Command): void {
   // `switchboard sim cisco`: shares the `sim` command with the other simulators.
-  const sim =
-    program.commands.find((c) => c.name() === 'sim') ??
-    program.command('sim').description('Run protocol simulators (real servers on 127.0.0.1)');
+  const sim = simCommand(program);
   sim
     .command('cisco')
     .description(

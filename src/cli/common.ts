@@ -56,6 +56,16 @@ export function action<A extends unknown[]>(
   };
 }
 
+/** The sub-command `name` of `program`, created with `description` by the first module that asks for it. */
+export function commandGroup(program: Command, name: string, description: string): Command {
+  return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
+}
+
+/** `switchboard sim`: the one command every simulator adds itself to. */
+export function simCommand(program: Command): Command {
+  return commandGroup(program, 'sim', 'Run protocol simulators (real servers on 127.0.0.1)');
+}
+
 /** Client settings for commands that talk to a running hub's API. */
 export function apiClientOptions(cmd: Command): Command {
   return cmd
