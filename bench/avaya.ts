@@ -11,7 +11,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import os, { tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startHub } from '../src/cli/serve.js';
@@ -21,15 +21,11 @@ import { Semaphore } from '../src/core/serial.js';
 import { avayaServiceOf } from '../src/drivers/avaya/module.js';
 import { startFleet } from '../src/sim/avaya/fleet.js';
 import type { PhoneStateJson } from '../src/sim/avaya/phone.js';
-import { machineLine, percentile } from './_machine.js';
+import { argString, loadLine, machineLine, percentile } from './_machine.js';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? (process.argv[i + 1] ?? def) : def;
-}
-const sizes = arg('sizes', '100,1000').split(',').map(Number);
-const concurrency = Number(arg('concurrency', '64'));
-const audioSeconds = Number(arg('audio-seconds', '10'));
+const sizes = argString('sizes', '100,1000').split(',').map(Number);
+const concurrency = Number(argString('concurrency', '64'));
+const audioSeconds = Number(argString('audio-seconds', '10'));
 const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
 const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
@@ -75,12 +71,7 @@ function simProcess(phones: number, firstExtension: number): Promise<{ proc: Chi
 
 console.log('avaya push benchmark');
 console.log(machineLine());
-console.log(
-  `load average at start: ${os
-    .loadavg()
-    .map((x) => x.toFixed(1))
-    .join(' ')} (the machine is shared)`,
-);
+console.log(loadLine('the machine is shared'));
 console.log(
   `hub and phones in separate processes; ${concurrency} pushes in flight (one at a time per phone)`,
 );

@@ -7,17 +7,11 @@
  * Note: phones and the hub share this process (and the machine's cores), so the figures include the
  * simulators' work; a real deployment spreads that over the phones.
  */
-import os from 'node:os';
 import { KeyedSerialQueue, Semaphore } from '../src/core/serial.js';
 import { standaloneContext, standaloneDevice } from '../src/core/standalone.js';
 import { CiscoSession, type CiscoSettings } from '../src/drivers/cisco/driver.js';
 import { startCiscoSim } from '../src/sim/cisco/fleet.js';
-import { machineLine, percentile } from './_machine.js';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
+import { argString, loadLine, machineLine, percentile } from './_machine.js';
 
 const ctx = standaloneContext({ version: 'bench' });
 
@@ -68,17 +62,12 @@ async function round(n: number, concurrency: number, model: string): Promise<voi
   }
 }
 
-const phones = arg('phones', '100,1000').split(',').map(Number);
-const concurrencies = arg('concurrency', '64').split(',').map(Number);
-const model = arg('model', '8845');
+const phones = argString('phones', '100,1000').split(',').map(Number);
+const concurrencies = argString('concurrency', '64').split(',').map(Number);
+const model = argString('model', '8845');
 console.log(
   `cisco push bench: CiscoIPPhoneText (${model}) via POST /CGI/Execute, simulated phones in-process`,
 );
 console.log(machineLine());
-console.log(
-  `load average at start: ${os
-    .loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ')} (other processes share these cores)`,
-);
+console.log(loadLine('other processes share these cores'));
 for (const n of phones) for (const c of concurrencies) await round(n, c, model);
