@@ -208,7 +208,11 @@ export function registerCiscoRoutes(app: FastifyInstance, hub: HubContext): void
     const ok = !limiter.blocked(req.ip, now) && checkPushCredentials(hub, user, pass, name);
     if (!ok) {
       limiter.fail(req.ip, now);
-      hub.logger.info({ devicename: name, user, client: req.ip }, 'cisco authentication refused');
+      // Both values come from the peer: cap what a failed attempt can write to the log.
+      hub.logger.info(
+        { devicename: name?.slice(0, 64), user: user.slice(0, 64), client: req.ip },
+        'cisco authentication refused',
+      );
     }
     return reply.header('Content-Type', 'text/plain').send(ok ? 'AUTHORIZED' : 'UN-AUTHORIZED');
   };
