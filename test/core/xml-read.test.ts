@@ -115,3 +115,19 @@ describe('core XML reader', () => {
     );
   });
 });
+
+describe('core XML reader: hostile DOCTYPEs', () => {
+  it('refuses several DOCTYPEs and stays fast on many unterminated ones', () => {
+    const wml = '<!DOCTYPE wml PUBLIC "-//WAPFORUM//DTD WML 1.3//EN" "x.dtd">';
+    expect(() => readXml(`${wml}${wml}<wml/>`, { allowExternalDoctype: true })).toThrow(XmlReadError);
+    const hostile = '<!DOCTYPE '.repeat(20000);
+    for (const allowExternalDoctype of [true, false]) {
+      try {
+        readXml(hostile, { allowExternalDoctype });
+        expect.unreachable();
+      } catch (e) {
+        expect((e as XmlReadError).reason).toBe('doctype');
+      }
+    }
+  });
+});
