@@ -489,16 +489,7 @@ export class SimPhone {
       this.status = { text: o.text, timer: o.timer, shownAt: this.clock.now(), object: o };
       return;
     }
-    const s: Screen = {
-      kind: o.type,
-      object: o,
-      title: '',
-      prompt: '',
-      lines: [],
-      items: [],
-      softkeys: [],
-      selected: 0,
-    };
+    const s: Screen = { ...idle(), kind: o.type, object: o };
     if (url) s.url = url;
     if ('title' in o && o.title !== undefined) s.title = o.title;
     else s.title = this.screen.items[this.screen.selected]?.name ?? this.screen.title;
