@@ -10,17 +10,12 @@
  * from the hub (measured on the hub's content store), i.e. the text is on the screen.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startHub } from '../src/cli/serve.js';
-import { defaultConfig } from '../src/config/load.js';
-import { silentLogger } from '../src/core/logger.js';
 import { Semaphore } from '../src/core/serial.js';
 import { avayaServiceOf } from '../src/drivers/avaya/module.js';
 import { startFleet } from '../src/sim/avaya/fleet.js';
 import type { PhoneStateJson } from '../src/sim/avaya/phone.js';
+import { startBenchHub } from './_hub.js';
 import { argString, loadLine, machineLine, percentile } from './_machine.js';
 
 const sizes = argString('sizes', '100,1000').split(',').map(Number);
@@ -76,15 +71,7 @@ console.log(
   `hub and phones in separate processes; ${concurrency} pushes in flight (one at a time per phone)`,
 );
 
-const dataDir = mkdtempSync(join(tmpdir(), 'sb-bench-avaya-'));
-const config = defaultConfig({
-  dataDir,
-  'http.host': '127.0.0.1',
-  'http.port': 0,
-  'log.level': 'silent',
-  'avaya.contentTtlS': 600,
-});
-const running = await startHub(config, { logger: silentLogger });
+const running = await startBenchHub('avaya', { 'avaya.contentTtlS': 600 });
 const hub = running.hub;
 const store = avayaServiceOf(hub).store;
 try {
@@ -167,5 +154,4 @@ try {
   await fleet.stop();
 } finally {
   await running.stop();
-  rmSync(dataDir, { recursive: true, force: true });
 }

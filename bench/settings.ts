@@ -4,16 +4,11 @@
  *
  *   npm run bench -- settings [--seconds 5] [--concurrency 8]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startHub } from '../src/cli/serve.js';
-import { defaultConfig } from '../src/config/load.js';
-import { silentLogger } from '../src/core/logger.js';
 import { httpRequest } from '../src/net/http-client.js';
 import { generateSettingsFile } from '../src/provisioning/autogen.js';
 import { provisioningConfig } from '../src/provisioning/config.js';
 import { evaluateSettings } from '../src/provisioning/evaluate.js';
+import { startBenchHub } from './_hub.js';
 import { argNumber, loadLine, machineLine, percentile } from './_machine.js';
 
 const seconds = argNumber('seconds', 5);
@@ -62,15 +57,7 @@ console.log(loadLine('figures are only comparable on an idle machine'));
 }
 
 // Over HTTP from the running hub.
-const dataDir = mkdtempSync(join(tmpdir(), 'sb-bench-settings-'));
-const config = defaultConfig({
-  dataDir,
-  'http.host': '127.0.0.1',
-  'http.port': 0,
-  'log.level': 'silent',
-  provisioning: prov,
-});
-const running = await startHub(config, { logger: silentLogger });
+const running = await startBenchHub('settings', { provisioning: prov });
 try {
   for (const [label, path, ua] of [
     ['generated 46xxsettings.txt, J179 (UA rule)', '/46xxsettings.txt', 'Avaya J179 SIPJ100-4.0.13'],
@@ -108,5 +95,4 @@ try {
   }
 } finally {
   await running.stop();
-  rmSync(dataDir, { recursive: true, force: true });
 }
