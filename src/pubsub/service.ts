@@ -90,6 +90,8 @@ export interface PollInput {
 export interface Poll {
   /** Resolves with the messages of this poll when the list is complete (got some, or timed out). */
   readonly result: Promise<PubSubMessage[]>;
+  /** True once the list is complete (result has resolved or is about to). */
+  settled(): boolean;
   /** The response reached the client: the messages stay leased until acknowledged or the lease runs out. */
   delivered(): void;
   /** The client went away first: the messages are ready again at once. */
@@ -137,6 +139,8 @@ export class PubSubService {
   private sweepTimer: TimerHandle | undefined;
   private stopped = false;
   private waiterCount = 0;
+  /** Monotonic counters since start (Prometheus). */
+  readonly counters = { published: 0, duplicates: 0, delivered: 0, returned: 0 };
 
   constructor(readonly opts: PubSubServiceOptions) {
     this.store = opts.store;
@@ -217,6 +221,7 @@ export class PubSubService {
       },
     );
     if (!res.stored) {
+      this.counters.duplicates++;
       this.remember({
         id: res.duplicateOf,
         accountSid: p.accountSid,
@@ -233,6 +238,7 @@ export class PubSubService {
         message: { ...message, Id: res.duplicateOf },
       };
     }
+    this.counters.published++;
     this.pendingPublishes.set(id, false);
     try {
       await this.dispatch(p.accountSid, p.queue);
@@ -331,6 +337,7 @@ export class PubSubService {
     };
     const deliver = (got: StoredMessage[]) => {
       const first = w.messages.length === 0;
+      this.counters.delivered += got.length;
       for (const m of got) {
         sessionInflight.add(m.id);
         const index = w.messages.length;
@@ -375,11 +382,18 @@ export class PubSubService {
     };
     return {
       result,
+      settled: () => w.closed,
       delivered: () => {
         if (settled) return;
         w.finish();
         releaseSlot();
+        const ids = w.messages.map((m) => m.id);
         settle();
+        if (ids.length > 0) {
+          void this.store
+            .markDelivered(ids, p.session)
+            .catch((e) => this.log.warn({ err: errorMessage(e) }, 'pubsub markDelivered failed'));
+        }
       },
       cancel: () => {
         if (settled) return;
@@ -387,6 +401,7 @@ export class PubSubService {
         releaseSlot();
         const ids = w.messages.map((m) => m.id);
         settle();
+        this.counters.returned += ids.length;
         if (ids.length > 0) {
           void this.store
             .release(ids)
