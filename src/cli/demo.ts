@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { demoModule } from '../server/demo.js';
 import type { HubContext } from '../server/hub.js';
 import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
 import { startHub } from './serve.js';
@@ -40,7 +41,7 @@ export function registerDemoCommand(program: Command): void {
         { ...o, dataDir: o.dataDir ?? tmp },
         { 'log.level': process.env.SWITCHBOARD_LOG_LEVEL ?? 'warn' },
       );
-      const running = await startHub(config, { handleSignals: false });
+      const running = await startHub(config, { handleSignals: false, modules: [demoModule()] });
       const key = running.hub.apiKeys.create('demo');
       const parts: DemoPart[] = [];
       if (o.sims) {

@@ -1,0 +1,256 @@
+import { useState } from 'preact/hooks';
+import { ApiError, api, apiUrl, getKey } from '../api.js';
+import {
+  Async,
+  Badge,
+  download,
+  EmptyState,
+  formatTime,
+  JsonView,
+  PageHeader,
+  str,
+  useApi,
+  useEvents,
+} from '../ui.js';
+import { DrillButton } from './drill.js';
+
+export interface Incident {
+  id: string;
+  status?: string;
+  state?: string;
+  test?: boolean;
+  drill?: boolean;
+  startedAt?: string;
+  createdAt?: string;
+  callerExtension?: string;
+  callerName?: string;
+  callbackNumber?: string;
+  location?: unknown;
+  acknowledgedAt?: string | null;
+  acknowledgedBy?: string | null;
+  acknowledgements?: Array<Record<string, unknown>>;
+  timeline?: Array<Record<string, unknown>>;
+  deliveries?: Array<Record<string, unknown>>;
+  [k: string]: unknown;
+}
+
+export function incidentTime(i: Incident): string | undefined {
+  return str(i.startedAt ?? i.createdAt ?? i.time, '') || undefined;
+}
+
+export function isAcknowledged(i: Incident): boolean {
+  return (
+    Boolean(i.acknowledgedAt) ||
+    (i.acknowledgements?.length ?? 0) > 0 ||
+    /ack/i.test(str(i.status ?? i.state))
+  );
+}
+
+function locText(l: unknown): string {
+  if (!l) return '—';
+  if (typeof l === 'string') return l;
+  const o = l as Record<string, unknown>;
+  return [
+    o.site,
+    o.building,
+    o.floor && `floor ${str(o.floor)}`,
+    o.room && `room ${str(o.room)}`,
+    o.description,
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
+export function IncidentsPage(props: { id?: string | undefined }) {
+  const list = useApi<{ incidents: Incident[] }>('/api/incidents', { query: { limit: 100 } });
+  useEvents(['incident.', 'call.emergency'], () => list.reload());
+  const exportCsv = async () => {
+    try {
+      const res = await fetch(apiUrl('/api/incidents', { format: 'csv' }), {
+        headers: { authorization: `Bearer ${getKey() ?? ''}`, accept: 'text/csv' },
+      });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      download('incidents.csv', await res.text());
+    } catch (e) {
+      alert(`CSV export failed: ${(e as Error).message}`);
+    }
+  };
+  return (
+    <>
+      <PageHeader
+        title="Incidents"
+        description="The 911 incident log: who called, from where, who was notified and who acknowledged."
+      >
+        <DrillButton />
+        <button type="button" class="btn" onClick={exportCsv} disabled={!list.data}>
+          Export CSV
+        </button>
+      </PageHeader>
+      <div class="grid-list">
+        <section aria-labelledby="inc-list-title" class="card">
+          <h2 id="inc-list-title">Log</h2>
+          <Async value={list} what="Incidents">
+            {(d) =>
+              (d.incidents ?? []).length === 0 ? (
+                <EmptyState title="No incidents">
+                  Emergency calls (911 and test numbers) appear here as they happen.
+                </EmptyState>
+              ) : (
+                <ul class="list incident-list">
+                  {d.incidents.map((i) => (
+                    <li key={i.id} class={props.id === i.id ? 'selected' : ''}>
+                      <a
+                        href={`#/incidents/${encodeURIComponent(i.id)}`}
+                        aria-current={props.id === i.id ? 'true' : undefined}
+                      >
+                        {str(i.callerName ?? i.callerExtension, 'Unknown caller')}
+                      </a>{' '}
+                      {(i.test || i.drill) && <Badge tone="info">{i.drill ? 'drill' : 'test'}</Badge>}{' '}
+                      <Badge tone={isAcknowledged(i) ? 'ok' : 'bad'}>
+                        {isAcknowledged(i) ? 'acknowledged' : 'open'}
+                      </Badge>
+                      <div class="muted small">{formatTime(incidentTime(i))}</div>
+                    </li>
+                  ))}
+                </ul>
+              )
+            }
+          </Async>
+        </section>
+        <section aria-labelledby="inc-detail-title" class="card">
+          {props.id ? (
+            <IncidentDetail id={props.id} onChange={list.reload} />
+          ) : (
+            <>
+              <h2 id="inc-detail-title">Incident</h2>
+              <p class="muted">Pick an incident to see its timeline.</p>
+            </>
+          )}
+        </section>
+      </div>
+    </>
+  );
+}
+
+function IncidentDetail(props: { id: string; onChange: () => void }) {
+  const inc = useApi<Incident>(`/api/incidents/${encodeURIComponent(props.id)}`, {}, [props.id]);
+  const [name, setName] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [err, setErr] = useState<string | null>(null);
+  useEvents(['incident.', 'broadcast.', 'delivery.', 'call.ended'], () => inc.reload());
+  const ack = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setErr(null);
+    try {
+      const body = { by: name.trim() || 'console' };
+      try {
+        await api(`/api/incidents/${encodeURIComponent(props.id)}/ack`, { method: 'POST', body });
+      } catch (e1) {
+        if (!(e1 instanceof ApiError && e1.missing)) throw e1;
+        await api(`/api/incidents/${encodeURIComponent(props.id)}/acknowledge`, { method: 'POST', body });
+      }
+      inc.reload();
+      props.onChange();
+    } catch (e2) {
+      setErr((e2 as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Async value={inc} what="this incident">
+      {(i) => {
+        const acked = isAcknowledged(i);
+        const timeline = [...(i.timeline ?? [])].sort((a, b) =>
+          str(a.time ?? a.at).localeCompare(str(b.time ?? b.at)),
+        );
+        return (
+          <>
+            <h2 id="inc-detail-title">
+              {str(i.callerName ?? i.callerExtension, 'Emergency call')}{' '}
+              <Badge tone={acked ? 'ok' : 'bad'}>{acked ? 'acknowledged' : 'open'}</Badge>
+            </h2>
+            <dl class="dl">
+              <dt>Extension</dt>
+              <dd>{str(i.callerExtension, '—')}</dd>
+              <dt>Callback number</dt>
+              <dd class="mono">{str(i.callbackNumber, '—')}</dd>
+              <dt>Location</dt>
+              <dd>{locText(i.location)}</dd>
+              <dt>Started</dt>
+              <dd>{formatTime(incidentTime(i))}</dd>
+              <dt>Acknowledged</dt>
+              <dd>
+                {acked
+                  ? `${str(i.acknowledgedBy ?? i.acknowledgements?.[0]?.by ?? i.acknowledgements?.[0]?.deviceId, 'yes')} · ${formatTime(
+                      str(
+                        i.acknowledgedAt ?? i.acknowledgements?.[0]?.at ?? i.acknowledgements?.[0]?.time,
+                        '',
+                      ) || undefined,
+                    )}`
+                  : 'not yet'}
+              </dd>
+            </dl>
+            {!acked && (
+              <form class="ack-form" onSubmit={ack}>
+                <div class="field">
+                  <label for="ack-name">Acknowledge as</label>
+                  <input
+                    id="ack-name"
+                    type="text"
+                    maxLength={100}
+                    value={name}
+                    placeholder="Your name"
+                    onInput={(e) => setName(e.currentTarget.value)}
+                  />
+                </div>
+                <button type="submit" class="btn btn-danger" disabled={busy}>
+                  {busy ? 'Acknowledging…' : 'Acknowledge'}
+                </button>
+                {err && (
+                  <p class="form-error" role="alert">
+                    {err}
+                  </p>
+                )}
+              </form>
+            )}
+            <h3>Timeline</h3>
+            {timeline.length === 0 ? (
+              <p class="muted">No timeline entries.</p>
+            ) : (
+              <ol class="timeline">
+                {timeline.map((t, n) => (
+                  <li key={n}>
+                    <span class="muted small">{formatTime(str(t.time ?? t.at, '') || undefined)}</span>{' '}
+                    <strong>{str(t.type ?? t.kind ?? t.event)}</strong>{' '}
+                    {str(t.text ?? t.message ?? t.detail ?? '')}
+                  </li>
+                ))}
+              </ol>
+            )}
+            {(i.acknowledgements?.length ?? 0) > 0 && (
+              <>
+                <h3>Acknowledgements</h3>
+                <JsonView value={i.acknowledgements} label="Acknowledgements" />
+              </>
+            )}
+            {(i.deliveries?.length ?? 0) > 0 && (
+              <>
+                <h3>Notified phones</h3>
+                <ul class="list">
+                  {i.deliveries!.map((d, n) => (
+                    <li key={n}>
+                      {str(d.deviceId)}{' '}
+                      <Badge tone={/fail/.test(str(d.status)) ? 'bad' : 'ok'}>{str(d.status)}</Badge>
+                    </li>
+                  ))}
+                </ul>
+              </>
+            )}
+          </>
+        );
+      }}
+    </Async>
+  );
+}
