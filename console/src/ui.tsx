@@ -82,7 +82,7 @@ export function ErrorState(props: { error: Error; what?: string; onRetry?: () =>
     <div class={`state ${missing ? 'state-unavailable' : 'state-error'}`} role={missing ? 'status' : 'alert'}>
       <strong>
         {missing
-          ? `${props.what ?? 'This feature'} is not available on this hub`
+          ? `Not available on this hub: ${props.what ?? 'this feature'}`
           : `Could not load ${props.what ?? 'this page'}`}
       </strong>
       <p>

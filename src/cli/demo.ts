@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { demoModule } from '../server/demo.js';
+import { demoModule, drillProviderFrom, registerDrillProvider } from '../server/demo.js';
 import type { HubContext } from '../server/hub.js';
 import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
 import { startHub } from './serve.js';
@@ -10,6 +10,8 @@ import { startHub } from './serve.js';
 /** A simulator started by demo mode. */
 export interface DemoPart {
   name: string;
+  /** The simulator's JSON control/inspection URL, when it has one (printed for curl and the tests). */
+  controlUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -48,7 +50,14 @@ export function registerDemoCommand(program: Command): void {
         for (const s of DEMO_STARTERS) {
           try {
             const p = await s.start(running.hub);
-            parts.push({ name: s.name, stop: () => p.stop() });
+            const drill = drillProviderFrom(s.name, p);
+            if (drill) registerDrillProvider(running.hub, drill);
+            const controlUrl = (p as { controlUrl?: unknown }).controlUrl;
+            parts.push({
+              name: s.name,
+              stop: () => p.stop(),
+              ...(typeof controlUrl === 'string' ? { controlUrl } : {}),
+            });
           } catch (e) {
             process.stderr.write(`demo: could not start the ${s.name} simulator: ${(e as Error).message}\n`);
           }
@@ -62,6 +71,7 @@ export function registerDemoCommand(program: Command): void {
           `  API docs:  ${running.url}/api/docs`,
           `  Data dir:  ${config.dataDir}${tmp && !o.keep ? ' (deleted on exit)' : ''}`,
           `  Simulators: ${parts.map((p) => p.name).join(', ') || 'none'}`,
+          ...parts.filter((p) => p.controlUrl).map((p) => `  ${p.name} simulator control: ${p.controlUrl}`),
           '',
           `Try: curl -H "Authorization: Bearer ${key.key}" ${running.url}/api/devices`,
           'Stop with Ctrl-C.',

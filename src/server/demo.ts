@@ -16,6 +16,7 @@ import type { HubContext, HubModule } from './hub.js';
 
 export interface DrillRequest {
   extension: string;
+  /** Empty: the PBX's (or simulator's) name for the extension. */
   name: string;
   dialled: string;
   holdSeconds: number;
@@ -40,10 +41,33 @@ export function registerDrillProvider(hub: HubContext, provider: DrillProvider):
   providers.set(hub, provider);
 }
 
+/**
+ * Adapts a demo part that can place an emergency call on its simulator (the IP Office demo's
+ * `placeEmergencyCall(fromExtension, { number })`). Returns undefined for any other part.
+ */
+export function drillProviderFrom(name: string, part: unknown): DrillProvider | undefined {
+  const place = (part as { placeEmergencyCall?: unknown } | null)?.placeEmergencyCall;
+  if (typeof place !== 'function') return undefined;
+  return {
+    name: `${name}-simulator`,
+    async drill(req) {
+      await (place as (ext: string, o: { number: string }) => Promise<void>).call(part, req.extension, {
+        number: req.dialled,
+      });
+      return {
+        message: `Drill: extension ${req.extension} dialled ${req.dialled} on the ${name} simulator (over DevLink3).`,
+        via: `${name}-simulator`,
+      };
+    },
+  };
+}
+
 const DrillBodySchema = Type.Object(
   {
-    extension: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', default: '201' })),
-    name: Type.Optional(Type.String({ maxLength: 60, default: 'Demo Caller' })),
+    extension: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', default: '4001' })),
+    name: Type.Optional(
+      Type.String({ maxLength: 60, description: 'Caller name (default: from the PBX user list).' }),
+    ),
     dialled: Type.Optional(
       Type.String({ pattern: '^[0-9*#]{2,15}$', default: '911', description: 'Emergency number dialled.' }),
     ),
@@ -77,7 +101,7 @@ export function demoModule(): HubModule {
       state: 'dialling',
       direction: 'outbound',
       from: req.extension,
-      fromName: req.name,
+      fromName: req.name || 'Demo Caller',
       to: req.dialled,
       toName: 'Emergency',
       huntGroup: '',
@@ -97,7 +121,7 @@ export function demoModule(): HubModule {
       data: {
         ...summary,
         callerExtension: req.extension,
-        callerName: req.name,
+        callerName: req.name || 'Demo Caller',
         cli: req.extension,
         callbackNumber: req.extension,
         emergencyLocationId: '',
@@ -137,7 +161,7 @@ export function demoModule(): HubModule {
       });
     });
     return {
-      message: `Drill: ${req.name} (extension ${req.extension}) dialled ${req.dialled}; the call ends in ${req.holdSeconds} s.`,
+      message: `Drill: ${req.name || 'Demo Caller'} (extension ${req.extension}) dialled ${req.dialled}; the call ends in ${req.holdSeconds} s.`,
       via: 'bus',
       callKey,
     };
@@ -184,8 +208,8 @@ export function demoModule(): HubModule {
         async (req, reply) => {
           const b = (req.body ?? {}) as Partial<DrillRequest>;
           const r: DrillRequest = {
-            extension: b.extension ?? '201',
-            name: b.name ?? 'Demo Caller',
+            extension: b.extension ?? '4001',
+            name: b.name ?? '',
             dialled: b.dialled ?? '911',
             holdSeconds: b.holdSeconds ?? 20,
           };

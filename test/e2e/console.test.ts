@@ -1,0 +1,306 @@
+import { execSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, type SpawnedHub, spawnSwitchboard } from '../helpers/process.js';
+
+/**
+ * The web console in a real browser (Debian's Chromium driven by playwright-core) against the real hub in
+ * demo mode, started as a process. Flows whose backend is not in this build are skipped after probing the
+ * running hub's API (never by a flag).
+ */
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = join(ROOT, 'test-artifacts', 'console');
+const CONSOLE_DIR = join(ROOT, 'console');
+
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/** Builds console/dist when it is missing or older than its sources (CI builds it before the tests). */
+function ensureConsoleBuilt(): void {
+  const index = join(CONSOLE_DIR, 'dist', 'index.html');
+  if (existsSync(index) && statSync(index).mtimeMs >= newest(join(CONSOLE_DIR, 'src'))) return;
+  execSync('npm run build:console', { cwd: ROOT, stdio: 'pipe' });
+}
+
+ensureConsoleBuilt();
+mkdirSync(ARTIFACTS, { recursive: true });
+
+// The hub in demo mode, as a user starts it. Started while the file is collected so that the probes below
+// can decide, from the running hub's real API, which flows this build can run.
+const hub: SpawnedHub = spawnSwitchboard(['demo', '--port', '0', '--host', '127.0.0.1'], {
+  SWITCHBOARD_LOG_LEVEL: 'warn',
+});
+process.once('exit', () => hub.proc.kill('SIGKILL'));
+const BASE = (await hub.waitFor(/running at (http:\/\/127\.0\.0\.1:\d+)\//, 60_000))[1]!;
+const KEY = (await hub.waitFor(/API key:\s+(\S+)/))[1]!;
+
+async function api<T>(
+  path: string,
+  init: { method?: string; body?: unknown } = {},
+): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${BASE}${path}`, {
+    method: init.method ?? 'GET',
+    headers: {
+      authorization: `Bearer ${KEY}`,
+      ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+  });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, body: body as T };
+}
+
+/** True when the hub has this route (a 404 "no route" means the module behind it is not installed). */
+async function hasRoute(path: string): Promise<boolean> {
+  const r = await api<{ error?: { message?: string } }>(path);
+  return !(r.status === 404 && /^no route for /.test(r.body?.error?.message ?? ''));
+}
+
+interface Device {
+  id: string;
+  kind: string;
+  name: string;
+  address: string;
+  groups: string[];
+}
+
+/** Waits for the demo's simulators to register their devices (they start right after the hub). */
+async function devices(): Promise<Device[]> {
+  let list: Device[] = [];
+  for (let i = 0; i < 20; i++) {
+    list = (await api<{ devices: Device[] }>('/api/devices')).body.devices;
+    if (list.some((d) => d.kind !== 'ipoffice')) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return list;
+}
+
+const allDevices = await devices();
+const pbx = allDevices.find((d) => d.kind === 'ipoffice');
+
+/** The phone to push a text to, with the action and a way to read what its simulator shows. */
+async function pickPhone(): Promise<
+  { device: Device; action: string; simState: () => Promise<string> } | undefined
+> {
+  for (const d of allDevices.filter((x) => x.kind === 'cisco')) {
+    // A simulated Cisco phone answers /sim/state on its own address.
+    const url = `http://${d.address.replace(/^https?:\/\//, '').replace(/\/.*$/, '')}/sim/state`;
+    const ok = await fetch(url)
+      .then((r) => r.ok)
+      .catch(() => false);
+    if (ok)
+      return { device: d, action: 'object_text', simState: async () => fetch(url).then((r) => r.text()) };
+  }
+  const control = hub.stdout.map((l) => l.match(/avaya simulator control: (\S+)/)?.[1]).find(Boolean);
+  const avaya = allDevices.find((d) => d.kind === 'avaya');
+  if (avaya && control) {
+    const base = control.replace(/\/$/, '');
+    return {
+      device: avaya,
+      action: 'push_display',
+      simState: async () => fetch(`${base}/sim/state`).then((r) => r.text()),
+    };
+  }
+  return undefined;
+}
+const phone = await pickPhone();
+const broadcastsAvailable =
+  (await hasRoute('/api/broadcasts')) && allDevices.some((d) => d.kind !== 'ipoffice');
+const incidentsAvailable = await hasRoute('/api/incidents');
+const drillAvailable = await hasRoute('/api/demo');
+
+let context: BrowserContext;
+let page: Page;
+let userDataDir: string;
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+async function goto(hash: string): Promise<void> {
+  await page.goto(`${BASE}/#/${hash}`);
+  await page.locator('#page-title').waitFor();
+}
+
+beforeAll(async () => {
+  userDataDir = mkdtempSync(join(tmpdir(), 'sb-chromium-'));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+    viewport: { width: 1280, height: 800 },
+    acceptDownloads: true,
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(15_000);
+}, 60_000);
+
+afterAll(async () => {
+  await context?.close().catch(() => {});
+  hub.proc.kill('SIGTERM');
+  await Promise.race([hub.exited, new Promise((r) => setTimeout(r, 10_000))]);
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+}, 30_000);
+
+describe('the web console in Chromium against `switchboard demo`', () => {
+  it('serves the console at / and signs in with an API key (a wrong key is refused)', async () => {
+    await page.goto(`${BASE}/`);
+    await page.getByLabel('API key').fill('sbk_wrong_key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/not accepted/);
+    await page.getByLabel('API key').fill(KEY);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Live calls' }).waitFor();
+    await page.locator('.live-live').waitFor();
+    // The key is in session storage, and every API call the console makes carries it.
+    expect(await page.evaluate('sessionStorage.getItem("switchboard.apiKey")')).toBe(KEY);
+    await shot('01-signed-in-live-calls');
+    // Every page renders (with data or a clear empty/unavailable state), with no uncaught error.
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    for (const p of ['phones', 'broadcast', 'incidents', 'pubsub', 'settings', 'system']) {
+      await goto(p);
+      await page.waitForLoadState('networkidle');
+      await expect.poll(() => page.locator('.state-loading').count()).toBe(0);
+      await shot(`02-page-${p}`);
+    }
+    expect(errors).toEqual([]);
+    // Keyboard: the navigation is reachable with Tab and works with Enter.
+    await goto('system');
+    await page.getByRole('link', { name: 'Live calls' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Live calls' }).waitFor();
+  }, 90_000);
+
+  it.skipIf(!pbx)(
+    'shows a simulated call appear with a ticking duration, then end in the history',
+    async () => {
+      await goto('calls');
+      const row = page.locator('tr[data-call]').first();
+      await row.waitFor({ timeout: 60_000 });
+      const callKey = await row.getAttribute('data-call');
+      expect(callKey).toBeTruthy();
+      const sel = `tr[data-call="${callKey}"]`;
+      const before = await page.locator(`${sel} .duration`).textContent();
+      await page.waitForTimeout(1300);
+      if ((await page.locator(sel).count()) > 0) {
+        await shot('03-call-in-progress');
+        const after = await page.locator(`${sel} .duration`).textContent();
+        expect(after).not.toBe(before);
+      }
+      await page.locator(sel).waitFor({ state: 'detached', timeout: 60_000 });
+      const history = page.locator('section[aria-labelledby="history-title"] tbody tr');
+      await expect.poll(() => history.count()).toBeGreaterThan(0);
+      expect(await history.first().textContent()).not.toMatch(/No ended calls/);
+      await page.getByLabel('Search call history').fill('zzz-no-such-call');
+      await page.getByText('No call matches this search.').waitFor();
+      await page.getByLabel('Search call history').fill('');
+      const download = page.waitForEvent('download');
+      await page.getByRole('button', { name: 'Export CSV' }).click();
+      const file = await (await download).path();
+      const { readFileSync } = await import('node:fs');
+      expect(readFileSync(file, 'utf8').split('\r\n')[0]).toMatch(/^started,ended,pbx,direction,from/);
+      await shot('04-call-ended-history');
+    },
+    150_000,
+  );
+
+  it.skipIf(!phone)(
+    'opens a phone and pushes a text that the simulator then shows',
+    async () => {
+      const { device, action, simState } = phone!;
+      const text = `Console test ${Date.now()}`;
+      await goto('phones');
+      await page.getByRole('link', { name: device.name || device.id, exact: true }).click();
+      await page.getByRole('heading', { level: 1, name: device.name || device.id }).waitFor();
+      await page.getByLabel(/^Action/).selectOption(action);
+      await page.locator(`#act-${action}-text`).fill(text);
+      if (await page.locator(`#act-${action}-title`).count())
+        await page.locator(`#act-${action}-title`).fill('Console');
+      await page.getByRole('button', { name: 'Run action' }).click();
+      await page.locator('.result-ok').waitFor();
+      await expect.poll(simState, { timeout: 10_000 }).toContain(text);
+      // Phones with a screenshot query show their new screen on the page.
+      if (device.kind === 'cisco') await page.locator('img.screenshot').waitFor();
+      await shot('05-phone-pushed-text');
+      // The phone list shows the last push outcome.
+      await goto('phones');
+      await expect
+        .poll(() => page.getByRole('row', { name: new RegExp(device.id) }).textContent())
+        .toContain('reachable');
+    },
+    90_000,
+  );
+
+  it.skipIf(!broadcastsAvailable)(
+    'sends a broadcast and shows per-phone progress reaching 100%',
+    async () => {
+      await goto('broadcast');
+      await page.getByLabel(/^Text/).fill(`Console broadcast ${Date.now()}`);
+      await page.getByLabel('All phones').check();
+      await page.getByRole('button', { name: /^Send to \d+ phone/ }).click();
+      await page.waitForURL(/#\/broadcast\/.+/);
+      const bar = page.getByRole('progressbar');
+      await bar.waitFor();
+      await expect.poll(() => bar.getAttribute('aria-valuenow'), { timeout: 60_000 }).toBe('100');
+      expect(await page.locator('tr[data-status]').first().isVisible()).toBe(true);
+      await shot('06-broadcast-100');
+    },
+    90_000,
+  );
+
+  it.skipIf(!drillAvailable)(
+    'the emergency drill places a 911 call that the console highlights',
+    async () => {
+      await goto('calls');
+      const before = await page.locator('section[aria-labelledby="history-title"] tr.row-emergency').count();
+      await page.getByRole('button', { name: 'Emergency drill' }).click();
+      await expect.poll(() => page.locator('#drill-note').textContent()).toMatch(/Drill/);
+      // Live while it lasts (the bus drill lasts 20 s; a simulator drill may end at once), then in history.
+      await expect
+        .poll(async () => (await page.locator('tr.row-emergency').count()) - before, { timeout: 30_000 })
+        .toBeGreaterThan(0);
+      await shot('07-drill-emergency-call');
+    },
+    90_000,
+  );
+
+  it.skipIf(!(drillAvailable && incidentsAvailable))(
+    'the drill opens an incident that is acknowledged from the console',
+    async () => {
+      await goto('incidents');
+      await page.getByRole('button', { name: 'Emergency drill' }).click();
+      const open = page.locator('.incident-list li', { hasText: 'open' }).first();
+      await open.waitFor({ timeout: 30_000 });
+      await open.getByRole('link').click();
+      await page.getByLabel('Acknowledge as').fill('Console Test');
+      await page.getByRole('button', { name: 'Acknowledge' }).click();
+      await page.locator('#inc-detail-title', { hasText: 'acknowledged' }).waitFor();
+      await shot('08-incident-acknowledged');
+    },
+    90_000,
+  );
+});
