@@ -30,6 +30,7 @@ export interface Broadcast {
   text?: string;
   priority?: string;
   status?: string;
+  state?: string;
   createdAt?: string;
   deliveries?: Delivery[];
   counts?: Record<string, number>;
@@ -53,10 +54,14 @@ export function deliveriesOf(b: Broadcast | undefined): Delivery[] {
   const raw = (b?.deliveries ?? []) as unknown as Record<string, unknown>[];
   return raw.map((d) => ({
     deviceId: str(d.deviceId ?? d.device ?? d.id),
-    status: str(d.status ?? d.state, 'queued'),
-    ...(d.reason || d.error ? { reason: str(d.reason ?? d.error) } : {}),
+    status: str(d.state ?? d.status, 'queued'),
+    ...(d.reason || d.error || d.message
+      ? { reason: [d.reason ?? d.error, d.message].filter(Boolean).join(': ') }
+      : {}),
     ...(d.kind ? { kind: str(d.kind) } : {}),
-    ...(d.updatedAt ? { updatedAt: str(d.updatedAt) } : {}),
+    ...(d.updatedAt || d.acceptedAt || d.sentAt || d.queuedAt
+      ? { updatedAt: str(d.updatedAt ?? d.acknowledgedAt ?? d.acceptedAt ?? d.sentAt ?? d.queuedAt) }
+      : {}),
   }));
 }
 
@@ -73,7 +78,7 @@ function Compose() {
   const [title, setTitle] = useState('');
   const [text, setText] = useState('');
   const [priority, setPriority] = useState<Priority>('normal');
-  const [tones, setTones] = useState(true);
+  const [tones, setTones] = useState('chime');
   const [ack, setAck] = useState(false);
   const [expires, setExpires] = useState('300');
   const [all, setAll] = useState(false);
@@ -105,11 +110,11 @@ function Compose() {
     setError(null);
     try {
       const body = {
-        ...(title.trim() ? { title: title.trim() } : {}),
+        title: title.trim() || 'Broadcast',
         text,
         priority,
         tones,
-        acknowledge: ack,
+        ack,
         ...(expires ? { expiresInSeconds: Number(expires) } : {}),
         targets: all
           ? { all: true }
@@ -188,10 +193,16 @@ function Compose() {
               ))}
             </div>
           </fieldset>
-          <label class="check">
-            <input type="checkbox" checked={tones} onChange={(e) => setTones(e.currentTarget.checked)} /> Play
-            alert tones
-          </label>
+          <div class="field">
+            <label for="bc-tones">Alert tones</label>
+            <select id="bc-tones" value={tones} onChange={(e) => setTones(e.currentTarget.value)}>
+              {['none', 'chime', 'beep', 'alert', 'attention', 'urgent'].map((t) => (
+                <option key={t} value={t}>
+                  {t}
+                </option>
+              ))}
+            </select>
+          </div>
           <label class="check">
             <input type="checkbox" checked={ack} onChange={(e) => setAck(e.currentTarget.checked)} /> Ask for
             acknowledgement
@@ -382,8 +393,11 @@ function Preview(props: { family: string; title: string; text: string; priority:
 
 function BroadcastDetail(props: { id: string }) {
   const path = `/api/broadcasts/${encodeURIComponent(props.id)}`;
-  const b = useApi<Broadcast>(path, {}, [props.id]);
-  const deliveries = deliveriesOf(b.data);
+  const b = useApi<Broadcast & { broadcast?: Broadcast }>(path, {}, [props.id]);
+  const bcast: Broadcast | undefined = b.data?.broadcast
+    ? { ...b.data.broadcast, deliveries: b.data.deliveries ?? b.data.broadcast.deliveries ?? [] }
+    : b.data;
+  const deliveries = deliveriesOf(bcast);
   const done = deliveries.filter((d) => FINAL.has(d.status)).length;
   const failed = deliveries.filter((d) => FAILED.has(d.status)).length;
   const total = deliveries.length;
@@ -415,92 +429,168 @@ function BroadcastDetail(props: { id: string }) {
         </a>
       </PageHeader>
       <Async value={b} what="this broadcast">
-        {(bc) => (
-          <>
-            <section class="card" aria-labelledby="progress-title">
-              <h2 id="progress-title">Delivery progress</h2>
-              <div class="progress-row">
-                <div
-                  class="progress"
-                  role="progressbar"
-                  aria-label="Phones done"
-                  aria-valuemin={0}
-                  aria-valuemax={100}
-                  aria-valuenow={pct}
-                  aria-valuetext={`${done} of ${total} phones done (${pct}%)`}
-                >
+        {() => {
+          const bc = bcast!;
+          return (
+            <>
+              <section class="card" aria-labelledby="progress-title">
+                <h2 id="progress-title">Delivery progress</h2>
+                <div class="progress-row">
                   <div
-                    class={`progress-bar ${failed ? 'progress-bar-warn' : ''}`}
-                    style={{ width: `${pct}%` }}
-                  />
+                    class="progress"
+                    role="progressbar"
+                    aria-label="Phones done"
+                    aria-valuemin={0}
+                    aria-valuemax={100}
+                    aria-valuenow={pct}
+                    aria-valuetext={`${done} of ${total} phones done (${pct}%)`}
+                  >
+                    <div
+                      class={`progress-bar ${failed ? 'progress-bar-warn' : ''}`}
+                      style={{ width: `${pct}%` }}
+                    />
+                  </div>
+                  <span class="progress-text num" data-testid="progress-text">
+                    {pct}% · {done}/{total}
+                  </span>
                 </div>
-                <span class="progress-text num" data-testid="progress-text">
-                  {pct}% · {done}/{total}
-                </span>
-              </div>
-              <p class="muted small">
-                {Object.entries(byStatus)
-                  .map(([s, n]) => `${n} ${s}`)
-                  .join(' · ') || 'No deliveries planned yet.'}
-                {bc.status ? ` · broadcast ${bc.status}` : ''}
-              </p>
-              {complete && (
-                <p role="status" class={failed ? 'form-error' : 'ok-text'}>
-                  {failed
-                    ? `Done: ${failed} phone${failed === 1 ? '' : 's'} failed.`
-                    : 'Done: every phone has it.'}
+                <p class="muted small">
+                  {Object.entries(byStatus)
+                    .map(([s, n]) => `${n} ${s}`)
+                    .join(' · ') || 'No deliveries planned yet.'}
+                  {bc.state || bc.status ? ` · broadcast ${bc.state ?? bc.status}` : ''}
                 </p>
-              )}
-            </section>
-            <section class="section" aria-labelledby="deliveries-title">
-              <h2 id="deliveries-title">Per phone</h2>
-              <div class="table-wrap">
-                <table class="table">
-                  <thead>
-                    <tr>
-                      <th scope="col">Phone</th>
-                      <th scope="col">Kind</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Reason</th>
-                      <th scope="col">Updated</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {deliveries.length === 0 && (
-                      <tr>
-                        <td colSpan={5} class="empty-row">
-                          No deliveries yet.
-                        </td>
-                      </tr>
-                    )}
-                    {deliveries.map((d) => (
-                      <tr key={d.deviceId} data-status={d.status}>
-                        <td>
-                          <a href={`#/phones/${encodeURIComponent(d.deviceId)}`}>{d.deviceId}</a>
-                        </td>
-                        <td>{d.kind ?? '—'}</td>
-                        <td>
-                          <Badge tone={FAILED.has(d.status) ? 'bad' : FINAL.has(d.status) ? 'ok' : 'warn'}>
-                            {d.status}
-                          </Badge>
-                        </td>
-                        <td>{d.reason ?? ''}</td>
-                        <td>{formatTime(d.updatedAt)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            </section>
-            {bc.report !== undefined && (
-              <section class="section" aria-labelledby="report-title">
-                <h2 id="report-title">Report</h2>
-                <JsonView value={bc.report} label="Broadcast report" />
+                {complete && (
+                  <p role="status" class={failed ? 'form-error' : 'ok-text'}>
+                    {failed
+                      ? `Done: ${failed} phone${failed === 1 ? '' : 's'} failed.`
+                      : 'Done: every phone has it.'}
+                  </p>
+                )}
               </section>
-            )}
-          </>
-        )}
+              <section class="section" aria-labelledby="deliveries-title">
+                <h2 id="deliveries-title">Per phone</h2>
+                <div class="table-wrap">
+                  <table class="table">
+                    <thead>
+                      <tr>
+                        <th scope="col">Phone</th>
+                        <th scope="col">Kind</th>
+                        <th scope="col">Status</th>
+                        <th scope="col">Reason</th>
+                        <th scope="col">Updated</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {deliveries.length === 0 && (
+                        <tr>
+                          <td colSpan={5} class="empty-row">
+                            No deliveries yet.
+                          </td>
+                        </tr>
+                      )}
+                      {deliveries.map((d) => (
+                        <tr key={d.deviceId} data-status={d.status}>
+                          <td>
+                            <a href={`#/phones/${encodeURIComponent(d.deviceId)}`}>{d.deviceId}</a>
+                          </td>
+                          <td>{d.kind ?? '—'}</td>
+                          <td>
+                            <Badge tone={FAILED.has(d.status) ? 'bad' : FINAL.has(d.status) ? 'ok' : 'warn'}>
+                              {d.status}
+                            </Badge>
+                          </td>
+                          <td>{d.reason ?? ''}</td>
+                          <td>{formatTime(d.updatedAt)}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+              </section>
+              {bc.report !== undefined && bc.report !== null && <Report report={bc.report} />}
+            </>
+          );
+        }}
       </Async>
     </>
+  );
+}
+
+interface ReportShape {
+  total?: number;
+  counts?: Record<string, number>;
+  failuresByReason?: Record<string, number>;
+  slowest?: Array<{ deviceId: string; latencyMs: number }>;
+  timeToFirstMs?: number | null;
+  timeToLastMs?: number | null;
+  p50Ms?: number | null;
+  p99Ms?: number | null;
+}
+
+const ms = (v: number | null | undefined) => (v === null || v === undefined ? '—' : `${v} ms`);
+
+function Report(props: { report: unknown }) {
+  const r = props.report as ReportShape;
+  if (typeof r !== 'object' || r.total === undefined)
+    return (
+      <section class="section" aria-labelledby="report-title">
+        <h2 id="report-title">Report</h2>
+        <JsonView value={r} label="Broadcast report" />
+      </section>
+    );
+  const failures = Object.entries(r.failuresByReason ?? {});
+  return (
+    <section class="card section" aria-labelledby="report-title">
+      <h2 id="report-title">Report</h2>
+      <div class="grid-2">
+        <dl class="dl">
+          <dt>Phones</dt>
+          <dd>{r.total}</dd>
+          {Object.entries(r.counts ?? {})
+            .filter(([, n]) => n > 0)
+            .map(([k, n]) => (
+              <>
+                <dt key={`k${k}`}>{k}</dt>
+                <dd key={`v${k}`}>{n}</dd>
+              </>
+            ))}
+          <dt>First phone</dt>
+          <dd>{ms(r.timeToFirstMs)}</dd>
+          <dt>Last phone</dt>
+          <dd>{ms(r.timeToLastMs)}</dd>
+          <dt>Per phone p50 / p99</dt>
+          <dd>
+            {ms(r.p50Ms)} / {ms(r.p99Ms)}
+          </dd>
+        </dl>
+        <div>
+          <h3>Failures by reason</h3>
+          {failures.length === 0 ? (
+            <p class="muted">None.</p>
+          ) : (
+            <ul class="list">
+              {failures.map(([k, n]) => (
+                <li key={k}>
+                  <span class="mono">{k}</span>: {n}
+                </li>
+              ))}
+            </ul>
+          )}
+          {(r.slowest?.length ?? 0) > 0 && (
+            <>
+              <h3>Slowest phones</h3>
+              <ol class="list">
+                {r.slowest!.map((x) => (
+                  <li key={x.deviceId}>
+                    {x.deviceId}: {x.latencyMs} ms
+                  </li>
+                ))}
+              </ol>
+            </>
+          )}
+        </div>
+      </div>
+    </section>
   );
 }

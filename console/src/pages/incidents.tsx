@@ -25,6 +25,7 @@ export interface Incident {
   callerExtension?: string;
   callerName?: string;
   callbackNumber?: string;
+  caller?: { extension?: string; name?: string; callbackNumber?: string; dialled?: string };
   location?: unknown;
   acknowledgedAt?: string | null;
   acknowledgedBy?: string | null;
@@ -36,6 +37,30 @@ export interface Incident {
 
 export function incidentTime(i: Incident): string | undefined {
   return str(i.startedAt ?? i.createdAt ?? i.time, '') || undefined;
+}
+
+/** The caller fields, from the incident's `caller` object (or flat fields). */
+export function callerOf(i: Incident): {
+  extension: string;
+  name: string;
+  callback: string;
+  dialled: string;
+} {
+  return {
+    extension: str(i.caller?.extension ?? i.callerExtension),
+    name: str(i.caller?.name ?? i.callerName),
+    callback: str(i.caller?.callbackNumber ?? i.callbackNumber),
+    dialled: str(i.caller?.dialled),
+  };
+}
+
+function detailText(d: unknown): string {
+  if (d === undefined || d === null) return '';
+  if (typeof d !== 'object') return String(d);
+  return Object.entries(d as Record<string, unknown>)
+    .filter(([, v]) => v !== null && v !== undefined && v !== '')
+    .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(' · ');
 }
 
 export function isAcknowledged(i: Incident): boolean {
@@ -103,7 +128,7 @@ export function IncidentsPage(props: { id?: string | undefined }) {
                         href={`#/incidents/${encodeURIComponent(i.id)}`}
                         aria-current={props.id === i.id ? 'true' : undefined}
                       >
-                        {str(i.callerName ?? i.callerExtension, 'Unknown caller')}
+                        {callerOf(i).name || callerOf(i).extension || 'Unknown caller'}
                       </a>{' '}
                       {(i.test || i.drill) && <Badge tone="info">{i.drill ? 'drill' : 'test'}</Badge>}{' '}
                       <Badge tone={isAcknowledged(i) ? 'ok' : 'bad'}>
@@ -168,14 +193,16 @@ function IncidentDetail(props: { id: string; onChange: () => void }) {
         return (
           <>
             <h2 id="inc-detail-title">
-              {str(i.callerName ?? i.callerExtension, 'Emergency call')}{' '}
+              {callerOf(i).name || callerOf(i).extension || 'Emergency call'}{' '}
               <Badge tone={acked ? 'ok' : 'bad'}>{acked ? 'acknowledged' : 'open'}</Badge>
             </h2>
             <dl class="dl">
               <dt>Extension</dt>
-              <dd>{str(i.callerExtension, '—')}</dd>
+              <dd>{callerOf(i).extension || '—'}</dd>
+              <dt>Dialled</dt>
+              <dd class="mono">{callerOf(i).dialled || '—'}</dd>
               <dt>Callback number</dt>
-              <dd class="mono">{str(i.callbackNumber, '—')}</dd>
+              <dd class="mono">{callerOf(i).callback || '—'}</dd>
               <dt>Location</dt>
               <dd>{locText(i.location)}</dd>
               <dt>Started</dt>
