@@ -107,7 +107,7 @@ async function pickPhone(): Promise<
     if (ok)
       return { device: d, action: 'object_text', simState: async () => fetch(url).then((r) => r.text()) };
   }
-  const control = hub.stdout.map((l) => l.match(/avaya simulator control: (\S+)/)?.[1]).find(Boolean);
+  const control = hub.stdout.map((l) => l.match(/avaya[^:]* simulator control: (\S+)/)?.[1]).find(Boolean);
   const avaya = allDevices.find((d) => d.kind === 'avaya');
   if (avaya && control) {
     const base = control.replace(/\/$/, '');
@@ -240,11 +240,14 @@ describe('the web console in Chromium against `switchboard demo`', () => {
       await page.locator(`#act-${action}-text`).fill(text);
       if (await page.locator(`#act-${action}-title`).count())
         await page.locator(`#act-${action}-title`).fill('Console');
+      const img = page.locator('img.screenshot');
+      if (device.kind === 'cisco') await img.waitFor();
+      const before = device.kind === 'cisco' ? await img.getAttribute('src') : null;
       await page.getByRole('button', { name: 'Run action' }).click();
       await page.locator('.result-ok').waitFor();
       await expect.poll(simState, { timeout: 10_000 }).toContain(text);
-      // Phones with a screenshot query show their new screen on the page.
-      if (device.kind === 'cisco') await page.locator('img.screenshot').waitFor();
+      // Phones with a screenshot query show their new screen on the page (the simulator renders it).
+      if (device.kind === 'cisco') await expect.poll(() => img.getAttribute('src')).not.toBe(before);
       await shot('05-phone-pushed-text');
       // The phone list shows the last push outcome.
       await goto('phones');

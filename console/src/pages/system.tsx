@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import {
   Async,
@@ -46,6 +46,21 @@ export function SystemPage() {
   useEvents(['pbx.link'], (e) =>
     setLinks((o) => ({ ...o, [e.source]: { state: str(e.data.state ?? e.data.status), time: e.time } })),
   );
+  // The current link state of each PBX (its `link_state` variable); pbx.link events update it live.
+  useEffect(() => {
+    const c = new AbortController();
+    for (const p of pbxs.data?.devices ?? []) {
+      api<{ variables: Record<string, unknown> }>(`/api/devices/${encodeURIComponent(p.id)}/variables`, {
+        signal: c.signal,
+      })
+        .then((v) => {
+          const st = v.variables.link_state ?? v.variables.linkState;
+          if (st !== undefined) setLinks((o) => ({ ...o, [p.id]: o[p.id] ?? { state: str(st), time: '' } }));
+        })
+        .catch(() => {});
+    }
+    return () => c.abort();
+  }, [pbxs.data]);
   const [name, setName] = useState('');
   const [created, setCreated] = useState<{ name: string; key: string } | null>(null);
   const [err, setErr] = useState<string | null>(null);
@@ -121,7 +136,7 @@ export function SystemPage() {
                       <li key={p.id}>
                         {p.name || p.id} <span class="mono muted">{p.address}</span>{' '}
                         <Badge tone={!l ? 'muted' : /^(up|connected)$/i.test(l.state) ? 'ok' : 'bad'}>
-                          {l ? l.state : 'no link event since this page opened'}
+                          {l ? `link ${l.state}` : 'link state unknown'}
                         </Badge>
                       </li>
                     );
