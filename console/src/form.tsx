@@ -1,96 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
+import { FieldError, type FormValues, initialValues, type JsonSchema, kindOf, toParams } from './lib.js';
 
-/** The subset of JSON Schema that the hub generates for action parameters (core/spec.ts paramsSchema). */
-export interface JsonSchema {
-  type?: string;
-  enum?: unknown[];
-  description?: string;
-  default?: unknown;
-  minimum?: number;
-  maximum?: number;
-  multipleOf?: number;
-  minLength?: number;
-  maxLength?: number;
-  pattern?: string;
-  items?: JsonSchema;
-  maxItems?: number;
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-}
-
-type Values = Record<string, string | boolean>;
-
-function kindOf(s: JsonSchema): 'enum' | 'boolean' | 'number' | 'string' | 'list' | 'json' {
-  if (s.enum) return 'enum';
-  if (s.type === 'boolean') return 'boolean';
-  if (s.type === 'integer' || s.type === 'number') return 'number';
-  if (s.type === 'string' || s.type === undefined) return 'string';
-  if (s.type === 'array' && s.items && ['string', 'integer', 'number'].includes(s.items.type ?? ''))
-    return 'list';
-  return 'json';
-}
-
-function initial(schema: JsonSchema): Values {
-  const v: Values = {};
-  for (const [name, s] of Object.entries(schema.properties ?? {})) {
-    const k = kindOf(s);
-    if (k === 'boolean') v[name] = s.default === true;
-    else if (s.default === undefined) v[name] = '';
-    else if (k === 'list' && Array.isArray(s.default)) v[name] = s.default.join('\n');
-    else if (k === 'json') v[name] = JSON.stringify(s.default, null, 2);
-    else v[name] = String(s.default);
-  }
-  return v;
-}
-
-/** Turns form values into params; throws with the field name when a value cannot be read. */
-export function toParams(schema: JsonSchema, values: Values): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const required = new Set(schema.required ?? []);
-  for (const [name, s] of Object.entries(schema.properties ?? {})) {
-    const raw = values[name];
-    const k = kindOf(s);
-    if (k === 'boolean') {
-      if (raw === true || required.has(name) || s.default !== undefined) out[name] = raw === true;
-      continue;
-    }
-    const text = typeof raw === 'string' ? raw : '';
-    if (text === '') {
-      if (required.has(name) && k === 'string') out[name] = '';
-      continue;
-    }
-    if (k === 'number') {
-      const n = Number(text);
-      if (!Number.isFinite(n)) throw new FieldError(name, `${name}: must be a number`);
-      out[name] = n;
-    } else if (k === 'enum') {
-      const hit = s.enum!.find((e) => String(e) === text);
-      out[name] = hit ?? text;
-    } else if (k === 'list') {
-      const items = text
-        .split(/\r?\n/)
-        .map((x) => x.trim())
-        .filter(Boolean);
-      out[name] = s.items?.type === 'string' ? items : items.map(Number);
-    } else if (k === 'json') {
-      try {
-        out[name] = JSON.parse(text);
-      } catch {
-        throw new FieldError(name, `${name}: must be JSON`);
-      }
-    } else out[name] = text;
-  }
-  return out;
-}
-
-export class FieldError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export type { JsonSchema };
 
 /**
  * A form generated from an action's parameter schema: one labelled control per parameter, with the
@@ -106,10 +17,10 @@ export function SchemaForm(props: {
   onSubmit: (params: Record<string, unknown>) => void;
 }) {
   const { schema } = props;
-  const [values, setValues] = useState<Values>(() => initial(schema));
+  const [values, setValues] = useState<FormValues>(() => initialValues(schema));
   const [localError, setLocalError] = useState<FieldError | null>(null);
   useEffect(() => {
-    setValues(initial(schema));
+    setValues(initialValues(schema));
     setLocalError(null);
   }, [props.id]);
   const required = new Set(schema.required ?? []);

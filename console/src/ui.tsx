@@ -1,6 +1,9 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api, type HubEvent, type RequestOptions, subscribe } from './api.js';
+import { formatDuration } from './lib.js';
+
+export { formatDuration, str, toCsv } from './lib.js';
 
 export interface Loaded<T> {
   data: T | undefined;
@@ -143,14 +146,6 @@ export function Badge(props: {
   return <span class={`badge badge-${props.tone ?? 'muted'}`}>{props.children}</span>;
 }
 
-export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.floor(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, '0');
-  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
-}
-
 export function formatTime(iso: string | undefined | null): string {
   if (!iso) return '—';
   const d = new Date(iso);
@@ -170,16 +165,6 @@ export function formatAge(ms: number | null | undefined): string {
   return formatDuration(ms / 1000);
 }
 
-/** CSV with RFC 4180 quoting; cells starting with = + - @ are prefixed so spreadsheets do not run them. */
-export function toCsv(header: string[], rows: unknown[][]): string {
-  const cell = (v: unknown) => {
-    let s = v === undefined || v === null ? '' : String(v);
-    if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
-}
-
 export function download(name: string, text: string, type = 'text/csv'): void {
   const url = URL.createObjectURL(new Blob([text], { type }));
   const a = document.createElement('a');
@@ -189,10 +174,6 @@ export function download(name: string, text: string, type = 'text/csv'): void {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
-
-export function str(v: unknown, fallback = ''): string {
-  return v === undefined || v === null ? fallback : String(v);
 }
 
 export function JsonView(props: { value: unknown; label?: string }) {

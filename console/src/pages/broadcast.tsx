@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, api } from '../api.js';
+import { deliveriesOf, FAILED_DELIVERY as FAILED, FINAL_DELIVERY as FINAL, progressOf } from '../lib.js';
 import {
   Async,
   Badge,
@@ -16,14 +17,6 @@ import type { Device } from './phones.js';
 
 type Priority = 'normal' | 'urgent' | 'emergency';
 
-export interface Delivery {
-  deviceId: string;
-  status: string;
-  reason?: string;
-  kind?: string;
-  updatedAt?: string;
-}
-
 export interface Broadcast {
   id: string;
   title?: string;
@@ -32,37 +25,9 @@ export interface Broadcast {
   status?: string;
   state?: string;
   createdAt?: string;
-  deliveries?: Delivery[];
+  deliveries?: unknown[];
   counts?: Record<string, number>;
   report?: unknown;
-}
-
-/** Delivery states after which nothing more happens to that phone. */
-const FINAL = new Set([
-  'accepted',
-  'displayed',
-  'acknowledged',
-  'failed',
-  'expired',
-  'suppressed',
-  'skipped',
-  'cancelled',
-]);
-const FAILED = new Set(['failed', 'expired', 'suppressed', 'cancelled']);
-
-export function deliveriesOf(b: Broadcast | undefined): Delivery[] {
-  const raw = (b?.deliveries ?? []) as unknown as Record<string, unknown>[];
-  return raw.map((d) => ({
-    deviceId: str(d.deviceId ?? d.device ?? d.id),
-    status: str(d.state ?? d.status, 'queued'),
-    ...(d.reason || d.error || d.message
-      ? { reason: [d.reason ?? d.error, d.message].filter(Boolean).join(': ') }
-      : {}),
-    ...(d.kind ? { kind: str(d.kind) } : {}),
-    ...(d.updatedAt || d.acceptedAt || d.sentAt || d.queuedAt
-      ? { updatedAt: str(d.updatedAt ?? d.acknowledgedAt ?? d.acceptedAt ?? d.sentAt ?? d.queuedAt) }
-      : {}),
-  }));
 }
 
 export function BroadcastPage(props: { id?: string | undefined }) {
@@ -397,11 +362,8 @@ function BroadcastDetail(props: { id: string }) {
   const bcast: Broadcast | undefined = b.data?.broadcast
     ? { ...b.data.broadcast, deliveries: b.data.deliveries ?? b.data.broadcast.deliveries ?? [] }
     : b.data;
-  const deliveries = deliveriesOf(bcast);
-  const done = deliveries.filter((d) => FINAL.has(d.status)).length;
-  const failed = deliveries.filter((d) => FAILED.has(d.status)).length;
-  const total = deliveries.length;
-  const pct = total ? Math.round((done / total) * 100) : 0;
+  const deliveries = deliveriesOf(bcast?.deliveries);
+  const { done, failed, total, pct } = progressOf(deliveries);
   const complete = total > 0 && done === total;
 
   // Live progress: every broadcast/delivery event reloads; a 1 s poll covers a missed event.

@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, api, type HubEvent } from '../api.js';
+import { applyCallEvent, type Call, callFrom, sortCalls } from '../lib.js';
 import {
   Badge,
   download,
@@ -16,57 +17,11 @@ import {
 } from '../ui.js';
 import { DrillButton } from './drill.js';
 
-/** The flat call summary every `call.*` event carries (IP Office driver). */
-export interface Call {
-  key: string;
-  source: string;
-  callKey: string;
-  state: string;
-  direction: string;
-  from: string;
-  fromName: string;
-  to: string;
-  toName: string;
-  huntGroup: string;
-  extension: string;
-  startedAt: string;
-  answeredAt?: string | undefined;
-  emergency: boolean;
-  test?: boolean;
-  endedAt?: string;
-  durationSeconds?: number;
-  talkSeconds?: number;
-}
-
 interface Device {
   id: string;
   kind: string;
   name: string;
   address: string;
-}
-
-export function callFrom(source: string, d: Record<string, unknown>): Call {
-  const callKey = str(d.callKey ?? d.callId ?? d.id);
-  return {
-    key: `${source}|${callKey}`,
-    source,
-    callKey,
-    state: str(d.state, 'other'),
-    direction: str(d.direction),
-    from: str(d.from),
-    fromName: str(d.fromName),
-    to: str(d.to),
-    toName: str(d.toName),
-    huntGroup: str(d.huntGroup),
-    extension: str(d.extension),
-    startedAt: str(d.startedAt, new Date().toISOString()),
-    answeredAt: d.answeredAt ? str(d.answeredAt) : undefined,
-    emergency: d.emergency === true,
-    ...(d.test === true ? { test: true } : {}),
-    ...(d.endedAt ? { endedAt: str(d.endedAt) } : {}),
-    ...(typeof d.durationSeconds === 'number' ? { durationSeconds: d.durationSeconds } : {}),
-    ...(typeof d.talkSeconds === 'number' ? { talkSeconds: d.talkSeconds } : {}),
-  };
 }
 
 const STATE_TONE: Record<string, 'ok' | 'warn' | 'info' | 'muted'> = {
@@ -170,26 +125,12 @@ export function CallsPage() {
     const call = callFrom(e.source, e.data);
     if (!call.callKey) return;
     if (e.type === 'call.rejected') return;
-    setCalls((old) => {
-      const m = new Map(old);
-      if (e.type === 'call.ended') m.delete(call.key);
-      else {
-        const prev = m.get(call.key);
-        m.set(call.key, { ...call, emergency: call.emergency || prev?.emergency === true });
-      }
-      return m;
-    });
+    setCalls((old) => applyCallEvent(old, e.type, call));
     if (e.type === 'call.ended')
       setHistory((old) => [call, ...old.filter((h) => h.key !== call.key)].slice(0, HISTORY_MAX));
   });
 
-  const live = useMemo(
-    () =>
-      [...calls.values()].sort(
-        (a, b) => Number(b.emergency) - Number(a.emergency) || a.startedAt.localeCompare(b.startedAt),
-      ),
-    [calls],
-  );
+  const live = useMemo(() => sortCalls(calls.values()), [calls]);
   const emergencies = live.filter((c) => c.emergency);
 
   const filtered = useMemo(() => {

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, api } from '../api.js';
 import { type JsonSchema, SchemaForm } from '../form.js';
+import { imageFrom } from '../lib.js';
 import {
   Async,
   Badge,
@@ -46,18 +47,6 @@ const INFO_QUERIES = [
   'query_subscription',
 ];
 const SCREEN_QUERIES = ['get_screenshot', 'screenshot'];
-
-/** Finds the image in a screenshot result (`data` with base64 bytes and a content type). */
-export function imageFrom(data: unknown): string | null {
-  if (!data || typeof data !== 'object') return null;
-  const d = data as Record<string, unknown>;
-  const type = str(d.contentType ?? d.mimeType ?? d.type, 'image/png');
-  for (const k of ['base64', 'image', 'bytes', 'data', 'png', 'body']) {
-    const v = d[k];
-    if (typeof v === 'string' && v.length > 16) return v.startsWith('data:') ? v : `data:${type};base64,${v}`;
-  }
-  return null;
-}
 
 export function PhonePage(props: { id: string }) {
   const device = useApi<Device>(`/api/devices/${encodeURIComponent(props.id)}`, {}, [props.id]);
