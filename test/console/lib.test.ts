@@ -64,12 +64,12 @@ describe('console helpers', () => {
         (rows) => {
           const back = parseCsv(toCsv(['h1', 'h2'], rows));
           expect(back.length).toBe(rows.length + 1);
-          rows.forEach((r, i) =>
-            r.forEach((cell, j) => {
+          for (const [i, r] of rows.entries()) {
+            for (const [j, cell] of r.entries()) {
               const expected = /^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell;
               expect(back[i + 1]![j]).toBe(expected);
-            }),
-          );
+            }
+          }
         },
       ),
     );
