@@ -299,9 +299,13 @@ describe('the web console in Chromium against `switchboard demo`', () => {
       const open = page.locator('.incident-list li', { hasText: 'open' }).first();
       await open.waitFor({ timeout: 30_000 });
       await open.getByRole('link').click();
-      await page.getByLabel('Acknowledge as').fill('Console Test');
-      await page.getByRole('button', { name: 'Acknowledge' }).click();
-      await page.locator('#inc-detail-title', { hasText: 'acknowledged' }).waitFor();
+      // The alert reached the security phones; a guard acknowledges on one of them (the console presses the
+      // phone's Ack softkey through the device action API; the phone follows its acknowledgement link).
+      const press = page.getByRole('button', { name: /^Press Ack on phone / }).first();
+      await press.waitFor({ timeout: 30_000 });
+      await press.click();
+      await page.locator('#inc-detail-title', { hasText: 'acknowledged' }).waitFor({ timeout: 30_000 });
+      await page.locator('.timeline li', { hasText: 'acknowledged' }).first().waitFor();
       await shot('08-incident-acknowledged');
     },
     90_000,

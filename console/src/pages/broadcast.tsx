@@ -89,8 +89,8 @@ function Compose() {
               ...(selDevices.length ? { devices: selDevices } : {}),
             },
       };
-      const b = await api<Broadcast>('/api/broadcasts', { method: 'POST', body });
-      location.hash = `#/broadcast/${encodeURIComponent(b.id)}`;
+      const r = await api<Broadcast & { broadcast?: Broadcast }>('/api/broadcasts', { method: 'POST', body });
+      location.hash = `#/broadcast/${encodeURIComponent(r.broadcast?.id ?? r.id)}`;
     } catch (err) {
       setError(err as Error);
     } finally {

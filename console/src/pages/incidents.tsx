@@ -158,7 +158,11 @@ export function IncidentsPage(props: { id?: string | undefined }) {
 }
 
 function IncidentDetail(props: { id: string; onChange: () => void }) {
-  const inc = useApi<Incident>(`/api/incidents/${encodeURIComponent(props.id)}`, {}, [props.id]);
+  const inc = useApi<Incident & { incident?: Incident }>(
+    `/api/incidents/${encodeURIComponent(props.id)}`,
+    {},
+    [props.id],
+  );
   const [name, setName] = useState('');
   const [busy, setBusy] = useState(false);
   const [err, setErr] = useState<string | null>(null);
@@ -173,7 +177,15 @@ function IncidentDetail(props: { id: string; onChange: () => void }) {
         await api(`/api/incidents/${encodeURIComponent(props.id)}/ack`, { method: 'POST', body });
       } catch (e1) {
         if (!(e1 instanceof ApiError && e1.missing)) throw e1;
-        await api(`/api/incidents/${encodeURIComponent(props.id)}/acknowledge`, { method: 'POST', body });
+        try {
+          await api(`/api/incidents/${encodeURIComponent(props.id)}/acknowledge`, { method: 'POST', body });
+        } catch (e3) {
+          if (e3 instanceof ApiError && e3.missing)
+            throw new Error(
+              'This hub takes acknowledgements from the notified phones only: use a phone below.',
+            );
+          throw e3;
+        }
       }
       inc.reload();
       props.onChange();
@@ -185,7 +197,9 @@ function IncidentDetail(props: { id: string; onChange: () => void }) {
   };
   return (
     <Async value={inc} what="this incident">
-      {(i) => {
+      {(raw) => {
+        // The API answers { incident, deliveries } (older shapes: the incident itself).
+        const i: Incident = raw.incident ? { ...raw.incident, deliveries: raw.deliveries ?? [] } : raw;
         const acked = isAcknowledged(i);
         const timeline = [...(i.timeline ?? [])].sort((a, b) =>
           str(a.time ?? a.at).localeCompare(str(b.time ?? b.at)),
@@ -265,19 +279,72 @@ function IncidentDetail(props: { id: string; onChange: () => void }) {
             {(i.deliveries?.length ?? 0) > 0 && (
               <>
                 <h3>Notified phones</h3>
-                <ul class="list">
-                  {i.deliveries!.map((d, n) => (
-                    <li key={n}>
-                      {str(d.deviceId)}{' '}
-                      <Badge tone={/fail/.test(str(d.status)) ? 'bad' : 'ok'}>{str(d.status)}</Badge>
-                    </li>
-                  ))}
-                </ul>
+                <PhoneAcks deliveries={i.deliveries!} acked={acked} onAck={() => inc.reload()} />
               </>
             )}
           </>
         );
       }}
     </Async>
+  );
+}
+
+/**
+ * The phones an incident notified, with their delivery state. A Cisco phone's alert carries an `Ack`
+ * softkey (softkey 1) whose URL is that phone's acknowledgement link: "Press Ack" runs the phone's
+ * `key_soft` action, so the phone itself follows the link, exactly as a guard pressing the key would.
+ */
+function PhoneAcks(props: { deliveries: Array<Record<string, unknown>>; acked: boolean; onAck: () => void }) {
+  const [busy, setBusy] = useState<string | null>(null);
+  const [msg, setMsg] = useState<string | null>(null);
+  const press = async (deviceId: string) => {
+    setBusy(deviceId);
+    setMsg(null);
+    try {
+      const r = await api<{ ok: boolean; message?: string; outcome?: string }>(
+        `/api/devices/${encodeURIComponent(deviceId)}/actions/key_soft`,
+        { method: 'POST', body: { n: 1 } },
+      );
+      setMsg(r.ok ? `${deviceId}: Ack pressed.` : `${deviceId}: ${r.message ?? r.outcome ?? 'refused'}`);
+      props.onAck();
+    } catch (e) {
+      setMsg(`${deviceId}: ${(e as Error).message}`);
+    } finally {
+      setBusy(null);
+    }
+  };
+  return (
+    <>
+      <ul class="list phone-acks">
+        {props.deliveries.map((d) => {
+          const id = str(d.deviceId);
+          const st = str(d.state ?? d.status);
+          return (
+            <li key={id}>
+              <a href={`#/phones/${encodeURIComponent(id)}`}>{id}</a>{' '}
+              <span class="muted">({str(d.kind, '?')})</span>{' '}
+              <Badge tone={/fail/.test(st) ? 'bad' : /ack/.test(st) ? 'ok' : 'info'}>{st}</Badge>
+              {d.acknowledgedBy ? <span class="muted small"> by {str(d.acknowledgedBy)}</span> : null}
+              {!props.acked && d.kind === 'cisco' && d.ackRequested !== false && !/fail/.test(st) && (
+                <button
+                  type="button"
+                  class="btn btn-quiet"
+                  disabled={busy !== null}
+                  onClick={() => press(id)}
+                  aria-label={`Press Ack on phone ${id}`}
+                >
+                  {busy === id ? 'Pressing…' : 'Press Ack'}
+                </button>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+      {msg && (
+        <p role="status" class="small">
+          {msg}
+        </p>
+      )}
+    </>
   );
 }
