@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, type SpawnedHub, spawnSwitchboard } from '../helpers/process.js';
 
 /**
@@ -158,6 +158,11 @@ beforeAll(async () => {
   page.setDefaultTimeout(15_000);
 }, 60_000);
 
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail' && page)
+    await shot(`failed-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => {});
+});
+
 afterAll(async () => {
   await context?.close().catch(() => {});
   hub.proc.kill('SIGTERM');
@@ -183,7 +188,6 @@ describe('the web console in Chromium against `switchboard demo`', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     for (const p of ['phones', 'broadcast', 'incidents', 'pubsub', 'settings', 'system']) {
       await goto(p);
-      await page.waitForLoadState('networkidle');
       await expect.poll(() => page.locator('.state-loading').count()).toBe(0);
       await shot(`02-page-${p}`);
     }
@@ -281,7 +285,9 @@ describe('the web console in Chromium against `switchboard demo`', () => {
       await goto('calls');
       const before = await page.locator('section[aria-labelledby="history-title"] tr.row-emergency').count();
       await page.getByRole('button', { name: 'Emergency drill' }).click();
-      await expect.poll(() => page.locator('#drill-note').textContent()).toMatch(/Drill/);
+      await expect
+        .poll(() => page.locator('#drill-note').textContent(), { timeout: 20_000 })
+        .toMatch(/Drill/);
       // Live while it lasts (the bus drill lasts 20 s; a simulator drill may end at once), then in history.
       await expect
         .poll(async () => (await page.locator('tr.row-emergency').count()) - before, { timeout: 30_000 })
@@ -294,11 +300,29 @@ describe('the web console in Chromium against `switchboard demo`', () => {
   it.skipIf(!(drillAvailable && incidentsAvailable))(
     'the drill opens an incident that is acknowledged from the console',
     async () => {
+      const ids = async () =>
+        (await api<{ incidents: Array<{ id: string }> }>('/api/incidents')).body.incidents.map((i) => i.id);
+      const before = new Set(await ids());
       await goto('incidents');
       await page.getByRole('button', { name: 'Emergency drill' }).click();
-      const open = page.locator('.incident-list li', { hasText: 'open' }).first();
-      await open.waitFor({ timeout: 30_000 });
-      await open.getByRole('link').click();
+      // The drill's 911 call opens a new incident (the list updates live); open it.
+      let id: string | undefined;
+      await expect
+        .poll(
+          async () => {
+            id = (await ids()).find((x) => !before.has(x));
+            return id;
+          },
+          { timeout: 30_000 },
+        )
+        .toBeTruthy();
+      const link = `a[href="#/incidents/${encodeURIComponent(id!)}"]`;
+      const item = page.locator(`.incident-list ${link}`);
+      await item.waitFor();
+      expect(await page.locator('.incident-list li', { has: page.locator(link) }).textContent()).toContain(
+        'open',
+      );
+      await item.click();
       // The alert reached the security phones; a guard acknowledges on one of them (the console presses the
       // phone's Ack softkey through the device action API; the phone follows its acknowledgement link).
       const press = page.getByRole('button', { name: /^Press Ack on phone / }).first();

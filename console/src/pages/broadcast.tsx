@@ -81,8 +81,9 @@ function Compose() {
         tones,
         ack,
         ...(expires ? { expiresInSeconds: Number(expires) } : {}),
+        // "All phones" means every phone, not the PBXs: limited to the phone kinds the hub has.
         targets: all
-          ? { all: true }
+          ? { all: true, kinds: [...new Set(phones.map((p) => p.kind))] }
           : {
               ...(selGroups.length ? { groups: selGroups } : {}),
               ...(selLabels.length ? { labels: selLabels } : {}),

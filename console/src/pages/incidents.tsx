@@ -265,7 +265,7 @@ function IncidentDetail(props: { id: string; onChange: () => void }) {
                   <li key={n}>
                     <span class="muted small">{formatTime(str(t.time ?? t.at, '') || undefined)}</span>{' '}
                     <strong>{str(t.type ?? t.kind ?? t.event)}</strong>{' '}
-                    {str(t.text ?? t.message ?? t.detail ?? '')}
+                    {detailText(t.text ?? t.message ?? t.detail)}
                   </li>
                 ))}
               </ol>
