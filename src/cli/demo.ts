@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { demoModule, drillProviderFrom, registerDrillProvider } from '../server/demo.js';
 import type { HubContext } from '../server/hub.js';
+import { startDemoCisco } from '../sim/cisco/demo.js';
+import { startDemoPubsub } from '../sim/cpaas/demo.js';
+import { startDemoProvisioning } from '../sim/provisioning/demo.js';
 import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
 import { startHub } from './serve.js';
 
@@ -22,7 +25,20 @@ export interface DemoPart {
 export const DEMO_STARTERS: Array<{
   name: string;
   start: (hub: HubContext) => Promise<{ stop(): Promise<void> }>;
-}> = [];
+}> = [
+  { name: 'settings clients', start: startDemoProvisioning },
+  { name: 'cisco phones', start: startDemoCisco },
+  {
+    name: 'cpaas (PubSub)',
+    start: async (hub) => {
+      const d = await startDemoPubsub(hub);
+      process.stdout.write(
+        `PubSub demo account: AccountSid ${d.accountSid}  AuthToken ${d.authToken}  (CPaaS simulator ${d.simulatorUrl})\n`,
+      );
+      return d;
+    },
+  },
+];
 
 export function registerDemoCommand(program: Command): void {
   withConfigOptions(

@@ -2,11 +2,14 @@
 import { Command } from 'commander';
 import { configKeys } from '../config/load.js';
 import { VERSION } from '../version.js';
+import { registerCiscoCommands } from './cisco.js';
 import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
 import { registerDemoCommand } from './demo.js';
 import { registerDevicesCommands } from './devices.js';
 import { registerKeysCommands } from './keys.js';
+import { registerPubsubCommands } from './pubsub.js';
 import { startHub } from './serve.js';
+import { registerSettingsCommands } from './settings.js';
 
 const program = new Command();
 program
@@ -48,6 +51,9 @@ withConfigOptions(
 registerDemoCommand(program);
 registerKeysCommands(program);
 registerDevicesCommands(program);
+registerSettingsCommands(program);
+registerCiscoCommands(program);
+registerPubsubCommands(program);
 
 program.parseAsync(process.argv).catch((e) => {
   process.stderr.write(`switchboard: ${(e as Error).message}\n`);

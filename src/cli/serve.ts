@@ -37,7 +37,14 @@ export async function startHub(config: Config, opts: StartOptions = {}): Promise
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   hub.setListening(port);
-  for (const m of hub.modules) await m.start?.(hub);
+  try {
+    for (const m of hub.modules) await m.start?.(hub);
+  } catch (e) {
+    // A module that cannot start (bad certificate, port in use) must not leave the others running.
+    await app.close().catch(() => {});
+    await hub.shutdown();
+    throw e;
+  }
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
   const url = `http://${host}:${port}`;
 

@@ -1,4 +1,7 @@
 import { type Static, Type } from 'typebox';
+import { CiscoConfigSchema } from '../drivers/cisco/config.js';
+import { ProvisioningSchema } from '../provisioning/config.js';
+import { PubSubConfigSchema } from '../pubsub/config.js';
 
 /**
  * The configuration file schema (`switchboard.yaml`). Every key has a default. Modules add their own
@@ -92,6 +95,9 @@ export const ConfigSchema = Type.Object(
     log: LogSchema,
     shutdown: ShutdownSchema,
     auth: AuthSchema,
+    provisioning: ProvisioningSchema,
+    cisco: CiscoConfigSchema,
+    pubsub: PubSubConfigSchema,
   },
   { additionalProperties: false, default: {} },
 );

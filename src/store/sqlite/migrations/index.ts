@@ -1,4 +1,5 @@
 import { coreMigrations } from './core.js';
+import { pubsubMigrations } from './pubsub.js';
 import type { Migration } from './types.js';
 
 /**
@@ -7,6 +8,7 @@ import type { Migration } from './types.js';
  */
 export const MIGRATIONS: Record<string, Migration[]> = {
   core: coreMigrations,
+  pubsub: pubsubMigrations,
 };
 
 export type { Migration };

@@ -1,0 +1,308 @@
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Command } from 'commander';
+import { ValidationError } from '../core/errors.js';
+import { httpRequest } from '../net/http-client.js';
+import {
+  compileRules,
+  generateSettingsFile,
+  generateSpecialsFile,
+  matchRule,
+} from '../provisioning/autogen.js';
+import {
+  type EvalInputs,
+  type EvalResult,
+  evaluateSettings,
+  type FileResolver,
+} from '../provisioning/evaluate.js';
+import { lintRemovals, lintSettings } from '../provisioning/lint.js';
+import { DEFAULT_PARSE_LIMITS, type Diagnostic } from '../provisioning/syntax.js';
+import { defaultHost } from '../server/compose.js';
+import { VERSION } from '../version.js';
+import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
+
+/**
+ * `switchboard settings …`: evaluate, lint and generate 46xxsettings files.
+ */
+
+const MAX_BYTES = DEFAULT_PARSE_LIMITS.maxBytes;
+const DEFAULT_UA = 'Avaya Switchboard-CLI';
+
+class SettingsCliError extends ValidationError {}
+
+function isUrl(s: string): boolean {
+  return /^https?:\/\//i.test(s);
+}
+
+function checkText(buf: Buffer, where: string): string {
+  if (buf.length > MAX_BYTES)
+    throw new SettingsCliError(
+      'SETTINGS_FILE_TOO_LARGE',
+      `${where}: larger than ${MAX_BYTES} bytes; not a settings file`,
+    );
+  if (buf.includes(0))
+    throw new SettingsCliError('SETTINGS_NOT_TEXT', `${where}: contains NUL bytes; not a text settings file`);
+  const text = buf.toString('utf8');
+  if (text.includes('\ufffd'))
+    throw new SettingsCliError('SETTINGS_NOT_TEXT', `${where}: not valid UTF-8/ASCII text`);
+  return text;
+}
+
+async function readLocal(path: string): Promise<string> {
+  const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
+    throw new SettingsCliError('SETTINGS_FILE_UNREADABLE', `${path}: cannot read (${e.code ?? e.message})`);
+  });
+  if (!st.isFile()) throw new SettingsCliError('SETTINGS_FILE_UNREADABLE', `${path}: not a regular file`);
+  if (st.size > MAX_BYTES)
+    throw new SettingsCliError(
+      'SETTINGS_FILE_TOO_LARGE',
+      `${path}: ${st.size} bytes; larger than ${MAX_BYTES}`,
+    );
+  return checkText(await readFile(path), path);
+}
+
+async function fetchText(url: string, ua: string): Promise<string | undefined> {
+  const res = await httpRequest({
+    url,
+    headers: { 'user-agent': ua },
+    timeoutMs: 10_000,
+    maxResponseBytes: MAX_BYTES,
+  });
+  if (res.status === 404) return undefined;
+  if (res.status !== 200) throw new SettingsCliError('SETTINGS_FETCH_FAILED', `${url}: HTTP ${res.status}`);
+  return checkText(res.body, url);
+}
+
+/** Loads the first file and builds a resolver for the files it GETs (same directory or same URL path). */
+export async function openSource(
+  src: string,
+  ua: string,
+): Promise<{ name: string; text: string; resolve: FileResolver }> {
+  if (isUrl(src)) {
+    const text = await fetchText(src, ua);
+    if (text === undefined) throw new SettingsCliError('SETTINGS_FETCH_FAILED', `${src}: HTTP 404`);
+    const name = basename(new URL(src).pathname) || '46xxsettings.txt';
+    return {
+      name,
+      text,
+      resolve: (n) => (/^[^/\\]+$/.test(n) ? fetchText(new URL(n, src).toString(), ua) : undefined),
+    };
+  }
+  const text = await readLocal(src);
+  const dir = dirname(src);
+  return {
+    name: basename(src),
+    text,
+    resolve: async (n) => {
+      if (!/^[^/\\]+$/.test(n)) return undefined;
+      try {
+        return await readLocal(join(dir, n));
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}${d.line ? `:${d.line}` : ''}: ${d.severity} ${d.code}: ${d.message}`;
+}
+
+export function formatEval(r: EvalResult, trace: boolean): string {
+  const out: string[] = [];
+  const width = Math.min(40, Math.max(0, ...r.settings.map((s) => s.name.length)));
+  for (const s of r.settings) {
+    const line = `${s.name.padEnd(width)} ${JSON.stringify(s.value)}`;
+    out.push(
+      trace
+        ? `${line}  (${s.file}:${s.line}${s.history.length ? `, replaced ${s.history.map((h) => `${h.file}:${h.line}`).join(', ')}` : ''})`
+        : line,
+    );
+  }
+  if (trace) {
+    out.push('', 'path:');
+    for (const t of r.trace) {
+      if (t.kind === 'set' || t.kind === 'add') continue;
+      out.push(`  ${t.file}:${t.line} ${t.kind} ${t.detail}`);
+    }
+    if (r.traceTruncated) out.push('  … (trace truncated)');
+    out.push(`end: ${r.end}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+interface EvalFlags {
+  model: string;
+  group?: string;
+  sig?: string;
+  mac?: string;
+  fullModel?: string;
+  vpn?: string;
+  ua?: string;
+  trace?: boolean;
+  json?: boolean;
+  gotoScope?: string;
+}
+
+export function registerSettingsCommands(program: Command): void {
+  const settings = program
+    .command('settings')
+    .description('Evaluate, lint and generate 46xxsettings.txt files (Avaya phones and Workplace clients)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  switchboard settings eval 46xxsettings.txt --model J179 --group 3 --trace\n' +
+        '  switchboard settings eval http://10.0.0.2:8080/46xxsettings.txt --model aci\n' +
+        '  switchboard settings lint 46xxspecials.txt\n' +
+        '  switchboard settings generate -c switchboard.yaml --model acw\n',
+    );
+
+  settings
+    .command('eval <fileOrUrl>')
+    .description('Run a settings file as a phone/client would and print the effective settings')
+    .requiredOption(
+      '-m, --model <MODEL4>',
+      'client model: J179, J139, 9611, 9641, aca (Android), aci (iOS), acm (macOS), acw (Windows)',
+    )
+    .option('-g, --group <n>', 'GROUP value (default 0)')
+    .option('--sig <SIP|H323>', 'SIG_IN_USE (default SIP)')
+    .option('--mac <macaddr>', 'MACADDR (used in values and GET names)')
+    .option('--full-model <MODEL>', 'MODEL (default: --model)')
+    .option('--vpn <0|1>', 'VPNACTIVE (default 0)')
+    .option('--ua <user-agent>', `User-Agent for http(s) sources (default "${DEFAULT_UA}")`)
+    .option('--trace', 'show where each setting came from and the path taken')
+    .option('--json', 'print the full result as JSON')
+    .option('--goto-scope <forward|file>', 'GOTO searches forward (phones, default) or the whole file')
+    .addHelpText(
+      'after',
+      '\nGET lines are resolved next to the file (same directory, or same URL path).\nExit status: 0 evaluated, 1 the file could not be read or is not a settings file.\n\nExamples:\n  switchboard settings eval ./46xxsettings.txt --model aci --trace\n  switchboard settings eval http://127.0.0.1:8080/46xxsettings.txt --model J179 --group 2 --ua "Avaya J179"\n',
+    )
+    .action(
+      action(async (src: string, o: EvalFlags) => {
+        const ua = o.ua ?? DEFAULT_UA;
+        const first = await openSource(src, ua);
+        const inputs: EvalInputs = { MODEL4: o.model };
+        if (o.group !== undefined) inputs.GROUP = o.group;
+        if (o.sig !== undefined) inputs.SIG_IN_USE = o.sig;
+        if (o.mac !== undefined) inputs.MACADDR = o.mac;
+        if (o.fullModel !== undefined) inputs.MODEL = o.fullModel;
+        if (o.vpn !== undefined) inputs.VPNACTIVE = o.vpn;
+        if (o.gotoScope !== undefined && o.gotoScope !== 'forward' && o.gotoScope !== 'file') {
+          throw new SettingsCliError('SETTINGS_BAD_OPTION', '--goto-scope must be forward or file');
+        }
+        const r = await evaluateSettings({ name: first.name, text: first.text }, inputs, first.resolve, {
+          gotoScope: (o.gotoScope as 'forward' | 'file' | undefined) ?? 'forward',
+        });
+        if (o.json) {
+          process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+          return;
+        }
+        process.stdout.write(formatEval(r, o.trace === true));
+        for (const d of r.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+      }),
+    );
+
+  settings
+    .command('lint <file>')
+    .description(
+      'Check a settings file: unknown statements, unreachable tags, GOTO to missing tags, duplicate SETs, unquoted values, curly quotes, over-long values',
+    )
+    .option(
+      '--previous <file>',
+      'the previous version: warn about settings Workplace clients keep after removal',
+    )
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 no errors (warnings allowed), 1 errors found or the file could not be read.\n\nExamples:\n  switchboard settings lint 46xxspecials.txt\n  switchboard settings lint new/46xxsettings.txt --previous old/46xxsettings.txt\n',
+    )
+    .action(
+      action(async (file: string, o: { previous?: string; json?: boolean }) => {
+        const text = await readLocal(file);
+        const r = lintSettings({ name: basename(file), text });
+        if (o.previous) {
+          const prev = await readLocal(o.previous);
+          const extra = await lintRemovals(
+            { name: basename(file), text: prev },
+            { name: basename(file), text },
+          );
+          r.diagnostics.push(...extra);
+          r.warnings += extra.length;
+        }
+        if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        else {
+          for (const d of r.diagnostics) process.stdout.write(`${formatDiagnostic(d)}\n`);
+          process.stdout.write(`${r.file}: ${r.errors} error(s), ${r.warnings} warning(s)\n`);
+        }
+        if (r.errors > 0) process.exitCode = 1;
+      }),
+    );
+
+  withConfigOptions(
+    settings
+      .command('generate')
+      .description(
+        'Print the auto-generated file the hub would serve (or, with --model, the effective settings for that client)',
+      )
+      .option('-f, --file <name>', '46xxsettings.txt or 46xxspecials.txt', '46xxsettings.txt')
+      .option('--ua <user-agent>', 'User-Agent of the client (selects provisioning.userAgentRules)', '')
+      .option(
+        '-m, --model <MODEL4>',
+        'evaluate for this client and print its effective settings instead of the file',
+      )
+      .option('-g, --group <n>', 'GROUP value with --model')
+      .option('--sig <SIP|H323>', 'SIG_IN_USE with --model')
+      .option('--trace', 'with --model: show file and line of each setting')
+      .option(
+        '--public-url <url>',
+        'hub URL phones use (default: http.publicUrl or http://<this host>:<http.port>)',
+      ),
+  )
+    .addHelpText(
+      'after',
+      '\nStatic files in the settings directory are not consulted: this prints what is generated.\n\nExamples:\n  switchboard settings generate -c switchboard.yaml\n  switchboard settings generate -f 46xxspecials.txt\n  switchboard settings generate --model aci --trace --ua "Avaya Communicator/3.36 (iOS)"\n',
+    )
+    .action(
+      action(
+        async (
+          o: ConfigFlags & {
+            file: string;
+            ua: string;
+            model?: string;
+            group?: string;
+            sig?: string;
+            trace?: boolean;
+            publicUrl?: string;
+          },
+        ) => {
+          const config = configFromFlags(o);
+          const publicUrl =
+            (o.publicUrl ?? config.http.publicUrl) || `http://${defaultHost()}:${config.http.port}`;
+          const hub = { publicUrl: publicUrl.replace(/\/+$/, ''), version: VERSION };
+          const cfg = config.provisioning;
+          const rule = matchRule(compileRules(cfg).rules, o.ua)?.rule;
+          const gen = (name: string) =>
+            name === '46xxsettings.txt'
+              ? generateSettingsFile(cfg, { hub, rule })
+              : name === '46xxspecials.txt'
+                ? generateSpecialsFile(cfg, { hub, rule })
+                : undefined;
+          const text = gen(o.file);
+          if (text === undefined)
+            throw new SettingsCliError(
+              'SETTINGS_BAD_OPTION',
+              '--file must be 46xxsettings.txt or 46xxspecials.txt',
+            );
+          if (!o.model) {
+            process.stdout.write(text);
+            return;
+          }
+          const inputs: EvalInputs = { MODEL4: o.model };
+          if (o.group !== undefined) inputs.GROUP = o.group;
+          if (o.sig !== undefined) inputs.SIG_IN_USE = o.sig;
+          const r = await evaluateSettings({ name: o.file, text }, inputs, gen);
+          process.stdout.write(formatEval(r, o.trace === true));
+        },
+      ),
+    );
+}

@@ -1,0 +1,403 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { isAbsolute, resolve } from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { ValidationError } from '../core/errors.js';
+import type { HubContext, HubModule } from '../server/hub.js';
+import type { EvalInputs } from './evaluate.js';
+import { lintRemovals, lintSettings } from './lint.js';
+import { contentType, SettingsService } from './service.js';
+
+/**
+ * The settings server (seed 002, "The IP Office Settings Files"): `GET /46xxsettings.txt`,
+ * `GET /46xxspecials.txt` and any file of the settings directory at the root path, as IP Office serves
+ * them to Avaya phones and Workplace clients. Static files shadow generated ones. Every response has an
+ * exact Content-Length, Last-Modified and `Connection: close` (phone HTTP clients are picky); every
+ * request is logged per client and as a `settings.requested` event.
+ *
+ * API (API key): `GET /api/settings/eval`, `GET /api/settings/files/:name`, `POST /api/settings/lint`,
+ * `GET /api/settings/clients`.
+ */
+
+const ErrorSchema = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String(), field: Type.Optional(Type.String()) }),
+});
+const DiagnosticSchema = Type.Object({
+  severity: Type.String(),
+  code: Type.String(),
+  message: Type.String(),
+  file: Type.String(),
+  line: Type.Integer(),
+});
+const OriginSchema = Type.Object({
+  value: Type.String(),
+  file: Type.String(),
+  line: Type.Integer(),
+  op: Type.String(),
+});
+const EvalResponseSchema = Type.Object({
+  inputs: Type.Record(Type.String(), Type.String()),
+  userAgentRule: Type.String(),
+  source: Type.String({ description: 'static or generated (the first file).' }),
+  files: Type.Array(Type.String()),
+  end: Type.String({ description: 'eof, goto-missing, loop, get-cycle, step-limit or get-limit.' }),
+  values: Type.Record(Type.String(), Type.String()),
+  settings: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      value: Type.String(),
+      file: Type.String(),
+      line: Type.Integer(),
+      op: Type.String(),
+      history: Type.Array(OriginSchema),
+    }),
+  ),
+  trace: Type.Array(
+    Type.Object({ file: Type.String(), line: Type.Integer(), kind: Type.String(), detail: Type.String() }),
+  ),
+  traceTruncated: Type.Boolean(),
+  diagnostics: Type.Array(DiagnosticSchema),
+});
+const ClientSchema = Type.Object({
+  address: Type.String(),
+  userAgent: Type.String(),
+  model: Type.String(),
+  rule: Type.String(),
+  firstSeen: Type.String(),
+  lastSeen: Type.String(),
+  requests: Type.Integer(),
+  lastFile: Type.String(),
+  lastStatus: Type.Integer(),
+});
+
+function extPattern(exts: readonly string[]): string {
+  const safe = exts.filter((e) => /^[a-z0-9]{1,8}$/.test(e));
+  return `^[A-Za-z0-9_][A-Za-z0-9_.-]{0,120}\\.(?:${safe.join('|')})$`;
+}
+
+export interface SettingsModule extends HubModule {
+  /** Address of this hub's HTTPS listener for settings files, when enabled and started. */
+  httpsAddress(hub: HubContext): AddressInfo | undefined;
+}
+
+function readPem(file: string, dataDir: string, field: string): Buffer {
+  if (!file)
+    throw new ValidationError(
+      'PROVISIONING_HTTPS_FILE_MISSING',
+      `${field}: required when provisioning.https.enabled is true`,
+      { field },
+    );
+  const path = isAbsolute(file) ? file : resolve(dataDir, file);
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new ValidationError(
+      'PROVISIONING_HTTPS_FILE_UNREADABLE',
+      `${field}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      { field },
+    );
+  }
+}
+
+export function settingsModule(): SettingsModule {
+  // Per-hub state (one module object may serve several hubs in one process, as in tests).
+  const state = new WeakMap<
+    HubContext,
+    { scope?: FastifyInstance; tls?: Server; pem?: { key: Buffer; cert: Buffer } }
+  >();
+  const of = (hub: HubContext) => {
+    let s = state.get(hub);
+    if (!s) {
+      s = {};
+      state.set(hub, s);
+    }
+    return s;
+  };
+  return {
+    name: 'provisioning',
+    httpsAddress(hub) {
+      const a = state.get(hub)?.tls?.address();
+      return a && typeof a === 'object' ? a : undefined;
+    },
+    async start(hub: HubContext) {
+      const cfg = hub.config.provisioning;
+      const st = of(hub);
+      if (!cfg.enabled || !cfg.https.enabled || !st.scope || !st.pem) return;
+      const app = st.scope;
+      const { key, cert } = st.pem;
+      const fileRe = new RegExp(
+        `^/(?:46xxsettings\\.txt|46xxspecials\\.txt|${extPattern(cfg.staticExtensions).slice(1, -1)})(?:\\?.*)?$`,
+      );
+      // Only the settings files are reachable on this port; everything else (the API included) is 404.
+      const server = createServer({ key, cert, minVersion: 'TLSv1.2' }, (req, res) => {
+        if ((req.method === 'GET' || req.method === 'HEAD') && fileRe.test(req.url ?? '')) {
+          app.routing(req, res);
+          return;
+        }
+        res.writeHead(404, {
+          'content-type': 'text/plain; charset=utf-8',
+          'content-length': '10',
+          connection: 'close',
+        });
+        res.end(req.method === 'HEAD' ? undefined : 'Not Found\n');
+      });
+      server.headersTimeout = 15_000;
+      server.requestTimeout = 30_000;
+      server.keepAliveTimeout = 5_000;
+      await new Promise<void>((ok, fail) => {
+        server.once('error', fail);
+        server.listen(cfg.https.port, cfg.https.host, () => {
+          server.off('error', fail);
+          ok();
+        });
+      });
+      st.tls = server;
+      hub.logger
+        .child({ module: 'provisioning' })
+        .info({ address: server.address() }, 'settings files served over HTTPS');
+    },
+    async stop(hub: HubContext) {
+      const st = of(hub);
+      const server = st.tls;
+      st.tls = undefined;
+      if (!server) return;
+      await new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      });
+    },
+    async routes(app: FastifyInstance, hub: HubContext) {
+      const cfg = hub.config.provisioning;
+      const st = of(hub);
+      st.scope = app;
+      if (cfg.enabled && cfg.https.enabled) {
+        // Read the key pair now, so that a bad path fails the start before anything listens.
+        st.pem = {
+          key: readPem(cfg.https.keyFile, hub.config.dataDir, 'provisioning.https.keyFile'),
+          cert: readPem(cfg.https.certFile, hub.config.dataDir, 'provisioning.https.certFile'),
+        };
+      }
+      const svc = new SettingsService(cfg, hub.config.dataDir, hub.hub, hub.clock);
+      const log = hub.logger.child({ module: 'provisioning' });
+
+      const serveFile = async (req: FastifyRequest, reply: FastifyReply, name: string) => {
+        const ua = String(req.headers['user-agent'] ?? '');
+        reply.header('connection', 'close');
+        const done = (status: number, bytes: number, source: string) => {
+          svc.record(req.ip, ua, name, status);
+          if (!svc.shouldEmit(req.ip, ua, name, status)) return;
+          hub.bus.emit({
+            source: 'provisioning',
+            type: 'settings.requested',
+            data: {
+              file: name,
+              address: req.ip,
+              userAgent: ua.slice(0, 256),
+              rule: svc.ruleLabel(ua),
+              status,
+              bytes,
+              source,
+            },
+          });
+        };
+        if (cfg.avayaHttpClientsOnly && !svc.isAvayaClient(ua)) {
+          done(403, 0, 'refused');
+          return reply.code(403).type('text/plain; charset=utf-8').send('Avaya HTTP clients only\n');
+        }
+        let f: Awaited<ReturnType<SettingsService['serve']>>;
+        try {
+          f = await svc.serve(name, ua);
+        } catch (e) {
+          log.error({ err: e, file: name }, 'settings file could not be generated');
+          done(500, 0, 'error');
+          return reply.code(500).type('text/plain; charset=utf-8').send('settings file unavailable\n');
+        }
+        if (!f) {
+          done(404, 0, 'none');
+          return reply.code(404).type('text/plain; charset=utf-8').send('Not Found\n');
+        }
+        reply.header('last-modified', f.lastModified.toUTCString());
+        reply.header('cache-control', 'no-cache');
+        const ims = req.headers['if-modified-since'];
+        if (typeof ims === 'string' && f.source === 'static') {
+          const t = Date.parse(ims);
+          if (Number.isFinite(t) && f.lastModified.getTime() <= t) {
+            done(304, 0, f.source);
+            return reply.code(304).send();
+          }
+        }
+        reply.header('content-type', contentType(name));
+        reply.header('content-length', String(f.size));
+        done(200, f.size, f.source);
+        if (f.body) return reply.code(200).send(f.body);
+        return reply.code(200).send(f.open!());
+      };
+
+      await svc
+        .ensureDir()
+        .catch((e) => log.warn({ err: e, dir: svc.dir }, 'cannot create the settings directory'));
+      if (!cfg.enabled) return;
+
+      for (const name of ['46xxsettings.txt', '46xxspecials.txt']) {
+        app.get(`/${name}`, { schema: { hide: true } }, (req, reply) => serveFile(req, reply, name));
+      }
+      app.get<{ Params: { file: string } }>(
+        `/:file(${extPattern(cfg.staticExtensions)})`,
+        { schema: { hide: true } },
+        (req, reply) => serveFile(req, reply, req.params.file),
+      );
+
+      app.get(
+        '/api/settings/eval',
+        {
+          schema: {
+            tags: ['settings'],
+            summary: 'Evaluate the served settings files as a given phone or client would',
+            description:
+              'Runs 46xxsettings.txt (and the files it GETs) with the client variables and returns the effective settings, where each was set (file and line) and the path taken. `ua` selects the User-Agent rule.',
+            querystring: Type.Object({
+              model: Type.String({
+                minLength: 1,
+                maxLength: 16,
+                description: 'MODEL4: J179, 9611, aca, aci, acm, acw …',
+              }),
+              group: Type.Optional(Type.String({ maxLength: 8 })),
+              sig: Type.Optional(Type.String({ maxLength: 8, description: 'SIG_IN_USE: SIP or H323' })),
+              mac: Type.Optional(Type.String({ maxLength: 32 })),
+              fullModel: Type.Optional(Type.String({ maxLength: 32, description: 'MODEL (default: model)' })),
+              vpn: Type.Optional(Type.String({ maxLength: 2 })),
+              ua: Type.Optional(Type.String({ maxLength: 512 })),
+              file: Type.Optional(Type.String({ maxLength: 128, default: '46xxsettings.txt' })),
+              trace: Type.Optional(Type.Boolean({ default: true })),
+            }),
+            response: { 200: EvalResponseSchema, 400: ErrorSchema, 404: ErrorSchema },
+          },
+        },
+        async (req) => {
+          const q = req.query as Record<string, string | boolean | undefined>;
+          const inputs: EvalInputs = { MODEL4: String(q.model) };
+          if (q.group !== undefined) inputs.GROUP = String(q.group);
+          if (q.sig !== undefined) inputs.SIG_IN_USE = String(q.sig);
+          if (q.mac !== undefined) inputs.MACADDR = String(q.mac);
+          if (q.fullModel !== undefined) inputs.MODEL = String(q.fullModel);
+          if (q.vpn !== undefined) inputs.VPNACTIVE = String(q.vpn);
+          const ua = String(q.ua ?? '');
+          const r = await svc.evaluate(inputs, ua, String(q.file ?? '46xxsettings.txt'));
+          return {
+            inputs: { ...r.inputs },
+            userAgentRule: svc.ruleLabel(ua),
+            source: r.source,
+            files: r.files,
+            end: r.end,
+            values: r.values,
+            settings: r.settings,
+            trace: q.trace === false ? [] : r.trace,
+            traceTruncated: r.traceTruncated,
+            diagnostics: r.diagnostics,
+          };
+        },
+      );
+
+      app.get(
+        '/api/settings/files/:name',
+        {
+          schema: {
+            tags: ['settings'],
+            summary: 'Show a settings file as a client with this User-Agent would receive it',
+            params: Type.Object({ name: Type.String({ maxLength: 128 }) }),
+            querystring: Type.Object({ ua: Type.Optional(Type.String({ maxLength: 512 })) }),
+            response: {
+              200: Type.Object({
+                name: Type.String(),
+                source: Type.String(),
+                size: Type.Integer(),
+                lastModified: Type.String(),
+                text: Type.String(),
+              }),
+              404: ErrorSchema,
+            },
+          },
+        },
+        async (req, reply) => {
+          const { name } = req.params as { name: string };
+          const ua = (req.query as { ua?: string }).ua ?? '';
+          const f = await svc.serve(name, ua);
+          const text = f ? await svc.text(name, ua) : undefined;
+          if (!f || text === undefined) {
+            return reply.code(404).send({
+              error: {
+                code: 'SETTINGS_FILE_NOT_FOUND',
+                message: `no settings file ${name} (or too large to show)`,
+              },
+            });
+          }
+          return { name, source: f.source, size: f.size, lastModified: f.lastModified.toISOString(), text };
+        },
+      );
+
+      app.post(
+        '/api/settings/lint',
+        {
+          schema: {
+            tags: ['settings'],
+            summary: 'Lint a settings file',
+            description:
+              'Give `text`, or `file` to lint a served file. With `previous`, also warns about settings Workplace clients would keep after their removal.',
+            body: Type.Object({
+              name: Type.Optional(Type.String({ maxLength: 128 })),
+              text: Type.Optional(Type.String({ maxLength: 1024 * 1024 })),
+              file: Type.Optional(Type.String({ maxLength: 128 })),
+              previous: Type.Optional(Type.String({ maxLength: 1024 * 1024 })),
+            }),
+            response: {
+              200: Type.Object({
+                file: Type.String(),
+                errors: Type.Integer(),
+                warnings: Type.Integer(),
+                diagnostics: Type.Array(DiagnosticSchema),
+              }),
+              400: ErrorSchema,
+              404: ErrorSchema,
+            },
+          },
+        },
+        async (req, reply) => {
+          const b = req.body as { name?: string; text?: string; file?: string; previous?: string };
+          const name = b.name ?? b.file ?? '46xxsettings.txt';
+          const text = b.text ?? (b.file ? await svc.text(b.file, '') : undefined);
+          if (text === undefined) {
+            return reply.code(b.file ? 404 : 400).send({
+              error: {
+                code: b.file ? 'SETTINGS_FILE_NOT_FOUND' : 'REQUEST_INVALID',
+                message: b.file ? `no settings file ${b.file}` : 'give text or file',
+              },
+            });
+          }
+          const r = lintSettings({ name, text });
+          if (b.previous !== undefined) {
+            const extra = await lintRemovals({ name, text: b.previous }, { name, text });
+            r.diagnostics.push(...extra);
+            r.warnings += extra.length;
+          }
+          return r;
+        },
+      );
+
+      app.get(
+        '/api/settings/clients',
+        {
+          schema: {
+            tags: ['settings'],
+            summary: 'Clients that fetched settings files (most recent first)',
+            response: { 200: Type.Object({ clients: Type.Array(ClientSchema) }) },
+          },
+        },
+        async () => ({ clients: svc.listClients() }),
+      );
+    },
+  };
+}
+
+export const provisioningModule: SettingsModule = settingsModule();

@@ -1,0 +1,100 @@
+import type { PubSubMessage } from './protocol.js';
+
+/**
+ * Storage contract of the PubSub relay. The SQLite implementation (store/sqlite/pubsub.ts) is the
+ * embedded default; a Redis implementation will satisfy the same contract (hence the promises).
+ * All times are epoch milliseconds from the service's clock; the store never reads the wall clock.
+ *
+ * A message is *ready* (lease fields empty), or *leased* to a session until `leaseUntil`. A lease whose
+ * time has passed counts as ready again. Acknowledged and expired messages are deleted.
+ */
+export interface AccountRecord {
+  sid: string;
+  name: string;
+  /** scrypt hash of the AuthToken, hex. */
+  tokenHash: string;
+  tokenSalt: string;
+  createdAt: number;
+  rotatedAt: number | null;
+}
+
+export interface SessionRecord {
+  /** sha256 of the session token, hex (tokens are random UUIDs: no slow hash needed). */
+  tokenHash: string;
+  accountSid: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface StoredMessage {
+  id: string;
+  accountSid: string;
+  queue: string;
+  message: PubSubMessage;
+  bytes: number;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface InsertOptions {
+  now: number;
+  /** Dedup key (`idem:<Idempotency-Key>` or `body:<sha256>`) and until when it holds. */
+  dedup?: { key: string; expiresAt: number };
+  maxQueueLength: number;
+  maxQueuesPerAccount: number;
+}
+
+export type InsertResult = { stored: true } | { stored: false; duplicateOf: string };
+
+export interface QueueStats {
+  accountSid: string;
+  queue: string;
+  /** Messages stored (ready + leased). */
+  depth: number;
+  leased: number;
+  oldestCreatedAt: number | null;
+}
+
+export interface PubSubStore {
+  // accounts
+  createAccount(a: AccountRecord): Promise<void>;
+  getAccount(sid: string): Promise<AccountRecord | undefined>;
+  listAccounts(): Promise<AccountRecord[]>;
+  updateAccountToken(sid: string, tokenHash: string, tokenSalt: string, at: number): Promise<boolean>;
+  /** Deletes the account with its sessions, messages and dedup entries. */
+  deleteAccount(sid: string): Promise<boolean>;
+
+  // sessions
+  createSession(s: SessionRecord, maxPerAccount: number, now: number): Promise<void>;
+  getSession(tokenHash: string): Promise<SessionRecord | undefined>;
+
+  // messages
+  /**
+   * Stores a message durably (committed before the promise resolves) unless its dedup key is live.
+   * Throws `PUBSUB_QUEUE_FULL` / `PUBSUB_TOO_MANY_QUEUES` limit errors atomically with the check.
+   */
+  insert(m: StoredMessage, opts: InsertOptions): Promise<InsertResult>;
+  /** Leases up to `limit` ready, unexpired messages of a queue, oldest first, to `session`. */
+  claim(
+    accountSid: string,
+    queue: string,
+    session: string,
+    limit: number,
+    now: number,
+    leaseUntil: number,
+  ): Promise<StoredMessage[]>;
+  /** Makes leased messages ready again at once (client went away before the response completed). */
+  release(ids: string[]): Promise<void>;
+  /** Deletes the given messages (acknowledged). */
+  ack(ids: string[]): Promise<number>;
+  /** Deletes every message leased to `session` except `except` (still being written). */
+  ackSession(session: string, except: string[]): Promise<number>;
+  /** Queues that have a message whose lease ran out (so waiting subscribers can be served). */
+  expiredLeaseQueues(now: number, limit: number): Promise<Array<{ accountSid: string; queue: string }>>;
+  /** Clears ran-out leases so they are ready again; returns how many. */
+  resetExpiredLeases(now: number): Promise<number>;
+  /** Deletes expired messages, sessions and dedup entries (and forgets empty queues); returns counts. */
+  sweep(now: number): Promise<{ messages: number; sessions: number; dedup: number; queues: number }>;
+  queueStats(accountSid?: string, limit?: number): Promise<QueueStats[]>;
+  depth(accountSid: string, queue: string): Promise<number>;
+}

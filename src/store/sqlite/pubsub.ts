@@ -1,0 +1,306 @@
+import { PubSubLimitError } from '../../pubsub/errors.js';
+import { decodeMessage, encodeMessage } from '../../pubsub/protocol.js';
+import type {
+  AccountRecord,
+  InsertOptions,
+  InsertResult,
+  PubSubStore,
+  QueueStats,
+  SessionRecord,
+  StoredMessage,
+} from '../../pubsub/store.js';
+import type { Db } from './database.js';
+
+interface AccountRow {
+  sid: string;
+  name: string;
+  token_hash: string;
+  token_salt: string;
+  created_at: number;
+  rotated_at: number | null;
+}
+interface MessageRow {
+  id: string;
+  account_sid: string;
+  queue: string;
+  payload: string;
+  bytes: number;
+  created_at: number;
+  expires_at: number;
+}
+
+const toAccount = (r: AccountRow): AccountRecord => ({
+  sid: r.sid,
+  name: r.name,
+  tokenHash: r.token_hash,
+  tokenSalt: r.token_salt,
+  createdAt: r.created_at,
+  rotatedAt: r.rotated_at,
+});
+const toMessage = (r: MessageRow): StoredMessage => ({
+  id: r.id,
+  accountSid: r.account_sid,
+  queue: r.queue,
+  message: decodeMessage(r.payload),
+  bytes: r.bytes,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+});
+
+/**
+ * SQLite implementation of the PubSub store over the hub's database (WAL). Every write is one
+ * transaction committed before the promise resolves, so an acknowledged publish survives `kill -9`.
+ * Works from several processes at once (the CLI manages accounts while the hub runs).
+ */
+export class SqlitePubSubStore implements PubSubStore {
+  private readonly s;
+  private readonly insertTx;
+  private readonly claimTx;
+
+  constructor(private readonly db: Db) {
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      accInsert: p(
+        'INSERT INTO pubsub_accounts (sid, name, token_hash, token_salt, created_at, rotated_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      accGet: p('SELECT * FROM pubsub_accounts WHERE sid = ?'),
+      accList: p('SELECT * FROM pubsub_accounts ORDER BY created_at, sid'),
+      accToken: p('UPDATE pubsub_accounts SET token_hash = ?, token_salt = ?, rotated_at = ? WHERE sid = ?'),
+      accSessionsDrop: p('DELETE FROM pubsub_sessions WHERE account_sid = ?'),
+      accDelete: p('DELETE FROM pubsub_accounts WHERE sid = ?'),
+      sessCount: p(
+        'SELECT COUNT(*) AS n FROM (SELECT 1 FROM pubsub_sessions WHERE account_sid = ? AND expires_at > ? LIMIT ?)',
+      ),
+      sessInsert: p(
+        'INSERT INTO pubsub_sessions (token_hash, account_sid, created_at, expires_at) VALUES (?, ?, ?, ?)',
+      ),
+      sessGet: p(
+        'SELECT token_hash, account_sid, created_at, expires_at FROM pubsub_sessions WHERE token_hash = ?',
+      ),
+      dedupGet: p(
+        'SELECT message_id, expires_at FROM pubsub_dedup WHERE account_sid = ? AND queue = ? AND key = ?',
+      ),
+      dedupPut: p(
+        'INSERT OR REPLACE INTO pubsub_dedup (account_sid, queue, key, message_id, expires_at) VALUES (?, ?, ?, ?, ?)',
+      ),
+      queueDepth: p('SELECT depth FROM pubsub_queues WHERE account_sid = ? AND queue = ?'),
+      queueCount: p('SELECT COUNT(*) AS n FROM pubsub_queues WHERE account_sid = ? AND depth > 0'),
+      queuesDropEmpty: p('DELETE FROM pubsub_queues WHERE depth <= 0'),
+      depth: p('SELECT COUNT(*) AS n FROM pubsub_messages WHERE account_sid = ? AND queue = ?'),
+      msgInsert: p(
+        'INSERT INTO pubsub_messages (id, account_sid, queue, payload, bytes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      claimSelect: p(
+        `SELECT id, account_sid, queue, payload, bytes, created_at, expires_at FROM pubsub_messages
+         WHERE account_sid = ? AND queue = ? AND expires_at > ? AND (lease_until IS NULL OR lease_until <= ?)
+         ORDER BY seq LIMIT ?`,
+      ),
+      lease: p(
+        'UPDATE pubsub_messages SET lease_session = ?, lease_until = ?, deliveries = deliveries + 1 WHERE id = ?',
+      ),
+      release: p('UPDATE pubsub_messages SET lease_session = NULL, lease_until = NULL WHERE id = ?'),
+      ack: p('DELETE FROM pubsub_messages WHERE id = ?'),
+      ackSession: p('DELETE FROM pubsub_messages WHERE lease_session = ?'),
+      leasedIds: p('SELECT id FROM pubsub_messages WHERE lease_session = ?'),
+      expiredLeaseQueues: p(
+        'SELECT DISTINCT account_sid, queue FROM pubsub_messages WHERE lease_until IS NOT NULL AND lease_until <= ? LIMIT ?',
+      ),
+      resetLeases: p(
+        'UPDATE pubsub_messages SET lease_session = NULL, lease_until = NULL WHERE lease_until IS NOT NULL AND lease_until <= ?',
+      ),
+      sweepMsgs: p('DELETE FROM pubsub_messages WHERE expires_at <= ?'),
+      sweepSess: p('DELETE FROM pubsub_sessions WHERE expires_at <= ?'),
+      sweepDedup: p('DELETE FROM pubsub_dedup WHERE expires_at <= ?'),
+      stats: p(
+        `SELECT account_sid, queue, COUNT(*) AS depth, SUM(CASE WHEN lease_until IS NOT NULL THEN 1 ELSE 0 END) AS leased,
+                MIN(created_at) AS oldest FROM pubsub_messages WHERE (? IS NULL OR account_sid = ?)
+         GROUP BY account_sid, queue ORDER BY account_sid, queue LIMIT ?`,
+      ),
+    };
+
+    this.insertTx = db.transaction((m: StoredMessage, o: InsertOptions): InsertResult => {
+      if (o.dedup) {
+        const d = this.s.dedupGet.get(m.accountSid, m.queue, o.dedup.key) as
+          | { message_id: string; expires_at: number }
+          | undefined;
+        if (d && d.expires_at > o.now) return { stored: false, duplicateOf: d.message_id };
+      }
+      const depth =
+        (this.s.queueDepth.get(m.accountSid, m.queue) as { depth: number } | undefined)?.depth ?? 0;
+      if (depth <= 0) {
+        const n = (this.s.queueCount.get(m.accountSid) as { n: number }).n;
+        if (n >= o.maxQueuesPerAccount) {
+          throw new PubSubLimitError(
+            'PUBSUB_TOO_MANY_QUEUES',
+            `account ${m.accountSid} already has ${n} queues holding messages (limit pubsub.maxQueuesPerAccount = ${o.maxQueuesPerAccount}); drain or let some expire first`,
+            { field: 'queue', details: { limit: o.maxQueuesPerAccount } },
+          );
+        }
+      } else {
+        const n = depth;
+        if (n >= o.maxQueueLength) {
+          throw new PubSubLimitError(
+            'PUBSUB_QUEUE_FULL',
+            `queue ${m.queue} already holds ${n} messages (limit pubsub.maxQueueLength = ${o.maxQueueLength}); subscribe to drain it`,
+            { field: 'queue', details: { limit: o.maxQueueLength } },
+          );
+        }
+      }
+      this.s.msgInsert.run(
+        m.id,
+        m.accountSid,
+        m.queue,
+        encodeMessage(m.message),
+        m.bytes,
+        m.createdAt,
+        m.expiresAt,
+      );
+      if (o.dedup) this.s.dedupPut.run(m.accountSid, m.queue, o.dedup.key, m.id, o.dedup.expiresAt);
+      return { stored: true };
+    });
+
+    this.claimTx = db.transaction(
+      (
+        accountSid: string,
+        queue: string,
+        session: string,
+        limit: number,
+        now: number,
+        leaseUntil: number,
+      ): StoredMessage[] => {
+        const rows = this.s.claimSelect.all(accountSid, queue, now, now, limit) as MessageRow[];
+        for (const r of rows) this.s.lease.run(session, leaseUntil, r.id);
+        return rows.map(toMessage);
+      },
+    );
+  }
+
+  async createAccount(a: AccountRecord): Promise<void> {
+    this.s.accInsert.run(a.sid, a.name, a.tokenHash, a.tokenSalt, a.createdAt, a.rotatedAt);
+  }
+  async getAccount(sid: string): Promise<AccountRecord | undefined> {
+    const r = this.s.accGet.get(sid) as AccountRow | undefined;
+    return r ? toAccount(r) : undefined;
+  }
+  async listAccounts(): Promise<AccountRecord[]> {
+    return (this.s.accList.all() as AccountRow[]).map(toAccount);
+  }
+  async updateAccountToken(sid: string, tokenHash: string, tokenSalt: string, at: number): Promise<boolean> {
+    return this.db.transaction(() => {
+      const ok = this.s.accToken.run(tokenHash, tokenSalt, at, sid).changes > 0;
+      // A rotated AuthToken ends every session made with the old one.
+      if (ok) this.s.accSessionsDrop.run(sid);
+      return ok;
+    })();
+  }
+  async deleteAccount(sid: string): Promise<boolean> {
+    return this.s.accDelete.run(sid).changes > 0;
+  }
+
+  async createSession(s: SessionRecord, maxPerAccount: number, now: number): Promise<void> {
+    this.db.transaction(() => {
+      const n = (this.s.sessCount.get(s.accountSid, now, maxPerAccount) as { n: number }).n;
+      if (n >= maxPerAccount) {
+        throw new PubSubLimitError(
+          'PUBSUB_TOO_MANY_SESSIONS',
+          `account ${s.accountSid} has ${n} live sessions (limit pubsub.maxSessionsPerAccount = ${maxPerAccount}); reuse session tokens or use a shorter ttl`,
+        );
+      }
+      this.s.sessInsert.run(s.tokenHash, s.accountSid, s.createdAt, s.expiresAt);
+    })();
+  }
+  async getSession(tokenHash: string): Promise<SessionRecord | undefined> {
+    const r = this.s.sessGet.get(tokenHash) as
+      | { token_hash: string; account_sid: string; created_at: number; expires_at: number }
+      | undefined;
+    return r
+      ? {
+          tokenHash: r.token_hash,
+          accountSid: r.account_sid,
+          createdAt: r.created_at,
+          expiresAt: r.expires_at,
+        }
+      : undefined;
+  }
+
+  async insert(m: StoredMessage, opts: InsertOptions): Promise<InsertResult> {
+    return this.insertTx.immediate(m, opts);
+  }
+  async claim(
+    accountSid: string,
+    queue: string,
+    session: string,
+    limit: number,
+    now: number,
+    leaseUntil: number,
+  ): Promise<StoredMessage[]> {
+    return this.claimTx.immediate(accountSid, queue, session, limit, now, leaseUntil);
+  }
+  async release(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    this.db.transaction(() => {
+      for (const id of ids) this.s.release.run(id);
+    })();
+  }
+  async ack(ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return this.db.transaction(() => {
+      let n = 0;
+      for (const id of ids) n += this.s.ack.run(id).changes;
+      return n;
+    })();
+  }
+  async ackSession(session: string, except: string[]): Promise<number> {
+    if (except.length === 0) return this.s.ackSession.run(session).changes;
+    const keep = new Set(except);
+    return this.db.transaction(() => {
+      let n = 0;
+      for (const r of this.s.leasedIds.all(session) as Array<{ id: string }>)
+        if (!keep.has(r.id)) n += this.s.ack.run(r.id).changes;
+      return n;
+    })();
+  }
+  async expiredLeaseQueues(
+    now: number,
+    limit: number,
+  ): Promise<Array<{ accountSid: string; queue: string }>> {
+    return (this.s.expiredLeaseQueues.all(now, limit) as Array<{ account_sid: string; queue: string }>).map(
+      (r) => ({
+        accountSid: r.account_sid,
+        queue: r.queue,
+      }),
+    );
+  }
+  async resetExpiredLeases(now: number): Promise<number> {
+    return this.s.resetLeases.run(now).changes;
+  }
+  async sweep(now: number): Promise<{ messages: number; sessions: number; dedup: number; queues: number }> {
+    return this.db.transaction(() => ({
+      messages: this.s.sweepMsgs.run(now).changes,
+      sessions: this.s.sweepSess.run(now).changes,
+      dedup: this.s.sweepDedup.run(now).changes,
+      queues: this.s.queuesDropEmpty.run().changes,
+    }))();
+  }
+  async queueStats(accountSid?: string, limit = 1000): Promise<QueueStats[]> {
+    const a = accountSid ?? null;
+    return (
+      this.s.stats.all(a, a, limit) as Array<{
+        account_sid: string;
+        queue: string;
+        depth: number;
+        leased: number;
+        oldest: number | null;
+      }>
+    ).map((r) => ({
+      accountSid: r.account_sid,
+      queue: r.queue,
+      depth: r.depth,
+      leased: r.leased,
+      oldestCreatedAt: r.oldest,
+    }));
+  }
+  async depth(accountSid: string, queue: string): Promise<number> {
+    return (this.s.depth.get(accountSid, queue) as { n: number }).n;
+  }
+}
