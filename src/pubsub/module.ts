@@ -260,7 +260,9 @@ export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntim
     await checkAccount((req.params as { sid: string }).sid);
     parseQueueName('');
   };
-  app.route({ method: ['GET', 'POST'], url: sidRoute, schema: { hide: true }, handler: noQueue });
+  // `/<AccountSid>` alone is left to the settings server's root file route (find-my-way allows one regex
+  // parameter per position); `/<AccountSid>/` with an empty queue name answers the helpful error.
+  app.route({ method: ['GET', 'POST'], url: `${sidRoute}/`, schema: { hide: true }, handler: noQueue });
   app.options(`${sidRoute}/*`, options);
 
   app.get(

@@ -220,6 +220,7 @@ export class CiscoSession implements DeviceSession {
     lastMs: null,
     lastError: null,
   };
+  private lastHeaders: Record<string, string | undefined> = {};
 
   constructor(
     private readonly device: Device<Partial<CiscoSettings>>,
@@ -481,6 +482,16 @@ export class CiscoSession implements DeviceSession {
         this.stats.lastMs = Math.round(performance.now() - t0);
         this.stats.lastAt = new Date(this.ctx.clock.now()).toISOString();
         this.stats.lastError = null;
+        const h = (k: string) => {
+          const v = res.headers[k];
+          return Array.isArray(v) ? v.join('; ') : v;
+        };
+        this.lastHeaders = {
+          refresh: h('refresh'),
+          'content-type': h('content-type'),
+          expires: h('expires'),
+          'set-cookie': h('set-cookie'),
+        };
         return res;
       } catch (e) {
         this.stats.failures++;
@@ -491,8 +502,14 @@ export class CiscoSession implements DeviceSession {
     });
   }
 
+  /** The spec's variables (HTTP-level values of the last exchange) plus push statistics. */
   variables(): Record<string, unknown> {
     return {
+      refresh_url: this.lastHeaders.refresh ?? null,
+      content_type: this.lastHeaders['content-type'] ?? null,
+      expires: this.lastHeaders.expires ?? null,
+      cookie_session: this.lastHeaders['set-cookie'] ?? null,
+      device_name_substitution: this.settings.deviceName ?? null,
       model: this.profile.id,
       modelNumber: this.profile.modelNumber,
       charset: this.profile.charset,

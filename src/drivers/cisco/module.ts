@@ -80,14 +80,25 @@ function postedXml(req: FastifyRequest): string {
   return '';
 }
 
-/** What a phone accepts, from its request headers (x-CiscoIPPhoneModelName, Accept-Charset). */
+/**
+ * The charset to answer a phone in: its model profile (x-CiscoIPPhoneModelName) when known, else its
+ * Accept-Charset preference (research A5: old phones send `iso-8859-1, utf-8;q=0.8` — they parse UTF-8 but
+ * render only Latin-1, so the higher-ranked Latin-1 wins).
+ */
 export function phoneCharset(headers: Record<string, string | string[] | undefined>): Charset {
   const model = profileByModelName(one(headers['x-ciscoipphonemodelname']));
   if (model) return model.charset;
-  const ac = one(headers['accept-charset'])?.toLowerCase() ?? '';
-  if (ac && !/utf-8(?!;q=0(\.0*)?\b)/.test(ac.split(',')[0] ?? '') && ac.includes('iso-8859-1'))
-    return 'iso-8859-1';
-  return 'utf-8';
+  const ranked = (one(headers['accept-charset']) ?? '')
+    .toLowerCase()
+    .split(',')
+    .map((part, i) => {
+      const [name, ...params] = part.split(';').map((x) => x.trim());
+      const q = Number(params.find((x) => x.startsWith('q='))?.slice(2) ?? '1');
+      return { name: name ?? '', q: Number.isFinite(q) ? q : 0, i };
+    })
+    .filter((c) => c.q > 0 && (c.name === 'utf-8' || c.name === 'iso-8859-1'))
+    .sort((a, b) => b.q - a.q || a.i - b.i);
+  return ranked[0]?.name === 'iso-8859-1' ? 'iso-8859-1' : 'utf-8';
 }
 
 function sendObject(reply: FastifyReply, obj: CiscoObject, charset: Charset): FastifyReply {
@@ -161,15 +172,50 @@ function requireCisco(hub: HubContext, id: string): void {
     );
 }
 
+/**
+ * Failed authentication attempts per client address: after `max` failures within `windowMs` the client
+ * is answered UN-AUTHORIZED without a check until the window passes (bounded map).
+ */
+export class FailureLimiter {
+  private fails = new Map<string, { count: number; since: number }>();
+  constructor(
+    private readonly max = 100,
+    private readonly windowMs = 60_000,
+    private readonly maxKeys = 10_000,
+  ) {}
+  blocked(key: string, now: number): boolean {
+    const f = this.fails.get(key);
+    if (!f) return false;
+    if (now - f.since > this.windowMs) {
+      this.fails.delete(key);
+      return false;
+    }
+    return f.count >= this.max;
+  }
+  fail(key: string, now: number): void {
+    const f = this.fails.get(key);
+    if (f && now - f.since <= this.windowMs) f.count++;
+    else {
+      if (this.fails.size >= this.maxKeys) this.fails.delete(this.fails.keys().next().value as string);
+      this.fails.set(key, { count: 1, since: now });
+    }
+  }
+}
+
 export function registerCiscoRoutes(app: FastifyInstance, hub: HubContext): void {
+  const limiter = new FailureLimiter();
   // ---- the phones' authentication URL: answers exactly AUTHORIZED or UN-AUTHORIZED (no newline).
   const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
     const f = fields(req);
     const user = one(f.UserID) ?? '';
     const pass = one(f.Password) ?? '';
     const name = one(f.devicename);
-    const ok = checkPushCredentials(hub, user, pass, name);
-    if (!ok) hub.logger.info({ devicename: name, user }, 'cisco authentication refused');
+    const now = hub.clock.now();
+    const ok = !limiter.blocked(req.ip, now) && checkPushCredentials(hub, user, pass, name);
+    if (!ok) {
+      limiter.fail(req.ip, now);
+      hub.logger.info({ devicename: name, user, client: req.ip }, 'cisco authentication refused');
+    }
     return reply.header('Content-Type', 'text/plain').send(ok ? 'AUTHORIZED' : 'UN-AUTHORIZED');
   };
   const authSchema = { hide: true } as const;

@@ -215,7 +215,6 @@ describe('pushes change the simulated screen', () => {
     expect(st('8845').call).toMatchObject({ state: 'connected', number: '5551234' });
     await act('8845', 'send_digits', { dtmfSequence: '99#' });
     expect(st('8845').call.digits).toBe('99#');
-    await act('8845', 'key_onhook').catch(() => undefined);
     await act('8845', 'key_release');
     const r = await act('8845', 'send_digits', { dtmfSequence: '1' });
     expect(r.body).toMatchObject({ ok: false, outcome: 'status_6' });
@@ -429,6 +428,15 @@ describe('queries', () => {
     });
     const h = await act('8845', 'query_device_information');
     expect((h.body.data as { fields: Record<string, string> }).fields.HostName).toBe(p.deviceName);
+    const vars = await t.api<{ variables: Record<string, unknown> }>(
+      'GET',
+      `/api/devices/${devId('8845')}/variables`,
+    );
+    expect(vars.body.variables).toMatchObject({
+      device_name_substitution: p.deviceName,
+      content_type: 'text/html',
+      model: '8845',
+    });
     const caps = await act('8821', 'get_device_caps');
     expect(caps.body.data).toMatchObject({
       modelNumber: 'CP-8821',

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FailureLimiter, phoneCharset } from '../../../src/drivers/cisco/module.js';
 import { startTestHub, type TestHub } from '../../helpers/hub.js';
 
 /** Phone-facing routes under /cisco/ (no API key: phones call them). */
@@ -141,5 +142,26 @@ describe('/cisco routes', () => {
     expect(r.status).toBe(400);
     const missing = await t.api<{ error: { code: string } }>('POST', '/api/cisco/nope/text', { text: 'x' });
     expect(missing.body.error.code).toBe('DEVICE_NOT_FOUND');
+  });
+
+  it('charset from the phone headers', () => {
+    expect(phoneCharset({ 'x-ciscoipphonemodelname': 'CP-7940G' })).toBe('iso-8859-1');
+    expect(phoneCharset({ 'x-ciscoipphonemodelname': 'CP-8845' })).toBe('utf-8');
+    expect(phoneCharset({ 'accept-charset': 'iso-8859-1, utf-8;q=0.8' })).toBe('iso-8859-1');
+    expect(phoneCharset({ 'accept-charset': 'utf-8,iso-8859-1;q=0.8' })).toBe('utf-8');
+    expect(phoneCharset({ 'accept-charset': 'utf-8;q=0, iso-8859-1' })).toBe('iso-8859-1');
+    expect(phoneCharset({})).toBe('utf-8');
+  });
+
+  it('failed authentications are rate-limited per client', () => {
+    const l = new FailureLimiter(3, 1000, 2);
+    for (let i = 0; i < 3; i++) l.fail('a', 0);
+    expect(l.blocked('a', 500)).toBe(true);
+    expect(l.blocked('b', 500)).toBe(false);
+    expect(l.blocked('a', 1501)).toBe(false);
+    l.fail('b', 0);
+    l.fail('c', 0);
+    l.fail('d', 0);
+    expect(l.blocked('b', 1)).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePushBody } from '../../../src/drivers/cisco/encoding.js';
 import { buildObject } from '../../../src/drivers/cisco/objects.js';
@@ -160,6 +161,87 @@ describe('simulated phone on the wire', () => {
     );
     expect(r.status).toBe(200);
     expect(hits).toBe(3);
+    await new Promise<void>((res) => srv.close(() => res()));
+  });
+
+  it('fuzz: any XML field gets a well-formed answer (Response or Error 1), never a 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string({ maxLength: 300 }),
+          fc.constantFrom(
+            '<CiscoIPPhoneExecute><ExecuteItem URL="Key:',
+            '<CiscoIPPhoneMenu><MenuItem><Name>x</Name></MenuItem>',
+            '<CiscoIPPhoneText><Text>&#xD800;</Text></CiscoIPPhoneText>',
+          ),
+          fc
+            .array(
+              fc.constantFrom(
+                'Key:Services',
+                'SoftKey:<<',
+                'Display:On:1',
+                'RTPMRx:239.1.1.1:20480',
+                'App:Close:0:60:x',
+                'Dial:1',
+                'Init:Foo',
+                ':::',
+                'Play:',
+              ),
+              { minLength: 1, maxLength: 3 },
+            )
+            .map(
+              (uris) =>
+                `<CiscoIPPhoneExecute>${uris.map((u) => `<ExecuteItem URL="${u.replace(/</g, '&lt;')}"/>`).join('')}</CiscoIPPhoneExecute>`,
+            ),
+        ),
+        async (xml) => {
+          const r = await push(0, `XML=${encodeURIComponent(xml)}`);
+          expect(r.status).toBe(200);
+          expect(r.text()).toMatch(
+            /^<\?xml version="1.0" encoding="UTF-8"\?>\n<(CiscoIPPhoneResponse>|CiscoIPPhoneError Number="1"\/>)/,
+          );
+        },
+      ),
+      { numRuns: 60 },
+    );
+    await push(
+      0,
+      encodePushBody(buildObject({ type: 'CiscoIPPhoneExecute', items: [{ url: 'RTPRx:Stop' }] }), 'utf-8')
+        .body,
+    );
+  });
+
+  it('Priority applies to HTTP URLs: 1 waits until idle, 2 only if idle; URIs run at once', async () => {
+    const srv = http.createServer((_req, res) => {
+      const body =
+        '<?xml version="1.0" encoding="UTF-8"?><CiscoIPPhoneText><Title>Queued</Title><Text>after the call</Text></CiscoIPPhoneText>';
+      res.writeHead(200, { 'Content-Type': 'text/xml', 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(srv.address() as { port: number }).port}/t.xml`;
+    const ex = (items: Array<{ url: string; priority?: 0 | 1 | 2 }>) =>
+      push(0, encodePushBody(buildObject({ type: 'CiscoIPPhoneExecute', items }), 'utf-8').body);
+    await ex([{ url: 'Dial:1000' }]);
+    const r = await ex([
+      { url, priority: 1 },
+      { url: 'Play:chime.raw', priority: 1 },
+    ]);
+    expect(r.text()).toContain(`<ResponseItem Status="0" Data="Success" URL="${url}"/>`);
+    const st = () =>
+      fleet.phones[0]!.state() as {
+        queued: string[];
+        screen: { title: string };
+        played: Array<{ file: string }>;
+      };
+    expect(st().queued).toEqual([url]);
+    expect(st().played.at(-1)?.file).toBe('chime.raw');
+    expect((await ex([{ url, priority: 2 }])).text()).toContain('Status="6" Data="Phone is not idle"');
+    await ex([{ url: 'Key:Release' }]);
+    for (let i = 0; i < 100 && st().screen.title !== 'Queued'; i++)
+      await new Promise((res) => setTimeout(res, 20));
+    expect(st().screen.title).toBe('Queued');
+    expect(st().queued).toEqual([]);
     await new Promise<void>((res) => srv.close(() => res()));
   });
 });
