@@ -192,6 +192,14 @@ describe('the web console in Chromium against `switchboard demo`', () => {
       await shot(`02-page-${p}`);
     }
     expect(errors).toEqual([]);
+    // Tablet (portrait iPad size): navigation on top, one column, nothing wider than the screen.
+    await page.setViewportSize({ width: 820, height: 1180 });
+    for (const p of ['calls', 'phones', 'broadcast']) {
+      await goto(p);
+      expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+      await shot(`02-tablet-${p}`);
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
     // Keyboard: the navigation is reachable with Tab and works with Enter.
     await goto('system');
     await page.getByRole('link', { name: 'Live calls' }).focus();

@@ -71,6 +71,65 @@ export function useLastOutcomes(): Record<string, Outcome> {
   return out;
 }
 
+/** Variables of many devices (first 200), fetched 6 at a time; refreshed for a device after each action. */
+function useVariablesOf(ids: string[]): Record<string, Record<string, unknown>> {
+  const [vars, setVars] = useState<Record<string, Record<string, unknown>>>({});
+  const key = ids.slice(0, 200).join(',');
+  useEffect(() => {
+    const c = new AbortController();
+    const queue = key ? key.split(',') : [];
+    const worker = async () => {
+      for (let id = queue.shift(); id !== undefined && !c.signal.aborted; id = queue.shift()) {
+        try {
+          const v = await api<{ variables: Record<string, unknown> }>(
+            `/api/devices/${encodeURIComponent(id)}/variables`,
+            { signal: c.signal },
+          );
+          const got = id;
+          setVars((old) => ({ ...old, [got]: v.variables }));
+        } catch {
+          // a phone without variables: reachability comes from its push outcomes only
+        }
+      }
+    };
+    void Promise.all([...Array(6)].map(worker));
+    return () => c.abort();
+  }, [key]);
+  return vars;
+}
+
+const OK_OUTCOMES = /^(ok|success|accepted|pushed|done|displayed|sent|status)$/i;
+const DOWN_OUTCOMES = /unreach|timeout|timed.?out|refused|econn|network|host|socket|offline/i;
+
+/** Reachability and last push from the action events and the driver's variables (Cisco and Avaya names). */
+export function reachability(
+  o: Outcome | undefined,
+  v: Record<string, unknown> | undefined,
+): {
+  tone: 'ok' | 'bad' | 'warn' | 'muted';
+  label: string;
+  push?: { outcome: string; action: string; time: string };
+} {
+  const push = o
+    ? { outcome: o.outcome, action: o.actionId, time: o.time, ok: o.ok }
+    : v && (v.lastOutcome ?? v.last_push_outcome)
+      ? {
+          outcome: str(v.lastOutcome ?? v.last_push_outcome),
+          action: str(v.last_push_action, ''),
+          time: str(v.lastAt ?? v.last_push_at, ''),
+          ok: OK_OUTCOMES.test(str(v.lastOutcome ?? v.last_push_outcome)),
+        }
+      : undefined;
+  if (push) {
+    const p = { outcome: push.outcome, action: push.action, time: push.time };
+    if (push.ok) return { tone: 'ok', label: 'reachable', push: p };
+    if (DOWN_OUTCOMES.test(push.outcome)) return { tone: 'bad', label: 'unreachable', push: p };
+    return { tone: 'warn', label: 'answered, refused', push: p };
+  }
+  if (v?.subscribed_at) return { tone: 'ok', label: 'subscribed' };
+  return { tone: 'muted', label: 'not contacted yet' };
+}
+
 export function PhonesPage() {
   const devices = useApi<{ devices: Device[] }>('/api/devices');
   const groups = useApi<{ groups: Array<{ id: string; name?: string; members?: number }> }>('/api/groups');
@@ -92,6 +151,7 @@ export function PhonesPage() {
   const sites = [
     ...new Set(phones.map((p) => p.location.site ?? p.location.building ?? '').filter(Boolean)),
   ].sort();
+  const variables = useVariablesOf(phones.map((p) => p.id));
   const shown = phones.filter(
     (p) =>
       (!kind || p.kind === kind) &&
@@ -150,19 +210,20 @@ export function PhonesPage() {
                     <th scope="col">Address</th>
                     <th scope="col">Location</th>
                     <th scope="col">Groups / labels</th>
+                    <th scope="col">Reachability</th>
                     <th scope="col">Last push</th>
                   </tr>
                 </thead>
                 <tbody>
                   {shown.length === 0 && (
                     <tr>
-                      <td colSpan={6} class="empty-row">
+                      <td colSpan={7} class="empty-row">
                         No phone matches these filters.
                       </td>
                     </tr>
                   )}
                   {shown.map((p) => {
-                    const o = outcomes[p.id];
+                    const r = reachability(outcomes[p.id], variables[p.id]);
                     return (
                       <tr key={p.id}>
                         <td>
@@ -186,11 +247,16 @@ export function PhonesPage() {
                           ]}
                         </td>
                         <td>
-                          {o ? (
+                          <Badge tone={r.tone}>{r.label}</Badge>
+                        </td>
+                        <td>
+                          {r.push ? (
                             <>
-                              <Badge tone={o.ok ? 'ok' : 'bad'}>{o.ok ? 'reachable' : o.outcome}</Badge>
+                              <span class="mono">{r.push.outcome}</span>
                               <div class="muted small">
-                                {o.actionId} · {formatTime(o.time)}
+                                {[r.push.action, formatTime(r.push.time || undefined)]
+                                  .filter(Boolean)
+                                  .join(' · ')}
                               </div>
                             </>
                           ) : (
