@@ -192,6 +192,14 @@ describe('the web console in Chromium against `switchboard demo`', () => {
       await shot(`02-page-${p}`);
     }
     expect(errors).toEqual([]);
+    // The settings evaluator shows what a J179 receives, with the trace (when the settings module is there).
+    if (await hasRoute('/api/settings/clients')) {
+      await goto('settings');
+      await page.getByRole('button', { name: 'Evaluate' }).click();
+      await page.getByRole('heading', { name: /^Effective settings \(\d+\)/ }).waitFor();
+      expect(await page.locator('ol.trace li').count()).toBeGreaterThan(0);
+      await shot('02-settings-evaluated');
+    }
     // Tablet (portrait iPad size): navigation on top, one column, nothing wider than the screen.
     await page.setViewportSize({ width: 820, height: 1180 });
     for (const p of ['calls', 'phones', 'broadcast']) {

@@ -113,6 +113,7 @@ export function SettingsPage() {
         </div>
       </form>
       {error && <ErrorState error={error} what="The settings evaluator" />}
+      {!result && !error && <p class="muted">Pick a model and press Evaluate.</p>}
       {result && (
         <div class="grid-2">
           <section class="card" aria-labelledby="s-result">
@@ -222,7 +223,6 @@ export function SettingsPage() {
           }
         </Async>
       </section>
-      {!result && !error && <p class="muted">Pick a model and press Evaluate.</p>}
     </>
   );
 }
