@@ -284,6 +284,9 @@ describe('the web console in Chromium against `switchboard demo`', () => {
       await goto('broadcast');
       await page.getByLabel(/^Text/).fill(`Console broadcast ${Date.now()}`);
       await page.getByLabel('All phones').check();
+      await page.getByLabel('Ask for acknowledgement').check();
+      await page.locator('.preview').first().waitFor();
+      await shot('06-broadcast-compose-preview');
       await page.getByRole('button', { name: /^Send to \d+ phone/ }).click();
       await page.waitForURL(/#\/broadcast\/.+/);
       const bar = page.getByRole('progressbar');
