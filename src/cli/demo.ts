@@ -6,6 +6,7 @@ import { demoModule, drillProviderFrom, registerDrillProvider } from '../server/
 import type { HubContext } from '../server/hub.js';
 import { startDemoCisco } from '../sim/cisco/demo.js';
 import { startDemoPubsub } from '../sim/cpaas/demo.js';
+import { startDemoIpoffice } from '../sim/ipoffice/demo.js';
 import { startDemoProvisioning } from '../sim/provisioning/demo.js';
 import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
 import { startHub } from './serve.js';
@@ -27,6 +28,7 @@ export const DEMO_STARTERS: Array<{
   start: (hub: HubContext) => Promise<{ stop(): Promise<void> }>;
 }> = [
   { name: 'settings clients', start: startDemoProvisioning },
+  { name: 'ipoffice', start: (hub) => startDemoIpoffice(hub) },
   { name: 'cisco phones', start: startDemoCisco },
   {
     name: 'cpaas (PubSub)',

@@ -6,6 +6,7 @@ import { registerCiscoCommands } from './cisco.js';
 import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
 import { registerDemoCommand } from './demo.js';
 import { registerDevicesCommands } from './devices.js';
+import { registerIpofficeCommands } from './ipoffice.js';
 import { registerKeysCommands } from './keys.js';
 import { registerPubsubCommands } from './pubsub.js';
 import { startHub } from './serve.js';
@@ -51,6 +52,7 @@ withConfigOptions(
 registerDemoCommand(program);
 registerKeysCommands(program);
 registerDevicesCommands(program);
+registerIpofficeCommands(program);
 registerSettingsCommands(program);
 registerCiscoCommands(program);
 registerPubsubCommands(program);
