@@ -125,6 +125,9 @@ const broadcastsAvailable =
 const incidentsAvailable = await hasRoute('/api/incidents');
 const drillAvailable = await hasRoute('/api/demo');
 
+/** expect.poll waits 1 s by default: too short for a browser on a busy 2-core CI machine. */
+const WAIT = { timeout: 15_000, interval: 100 };
+
 let context: BrowserContext;
 let page: Page;
 let userDataDir: string;
@@ -175,7 +178,7 @@ describe('the web console in Chromium against `switchboard demo`', () => {
     await page.goto(`${BASE}/`);
     await page.getByLabel('API key').fill('sbk_wrong_key');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/not accepted/);
+    await expect.poll(() => page.getByRole('alert').textContent(), WAIT).toMatch(/not accepted/);
     await page.getByLabel('API key').fill(KEY);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { level: 1, name: 'Live calls' }).waitFor();
@@ -188,7 +191,7 @@ describe('the web console in Chromium against `switchboard demo`', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     for (const p of ['phones', 'broadcast', 'incidents', 'pubsub', 'settings', 'system']) {
       await goto(p);
-      await expect.poll(() => page.locator('.state-loading').count()).toBe(0);
+      await expect.poll(() => page.locator('.state-loading').count(), WAIT).toBe(0);
       await shot(`02-page-${p}`);
     }
     expect(errors).toEqual([]);
@@ -233,7 +236,7 @@ describe('the web console in Chromium against `switchboard demo`', () => {
       }
       await page.locator(sel).waitFor({ state: 'detached', timeout: 60_000 });
       const history = page.locator('section[aria-labelledby="history-title"] tbody tr');
-      await expect.poll(() => history.count()).toBeGreaterThan(0);
+      await expect.poll(() => history.count(), WAIT).toBeGreaterThan(0);
       expect(await history.first().textContent()).not.toMatch(/No ended calls/);
       await page.getByLabel('Search call history').fill('zzz-no-such-call');
       await page.getByText('No call matches this search.').waitFor();
@@ -267,12 +270,12 @@ describe('the web console in Chromium against `switchboard demo`', () => {
       await page.locator('.result-ok').waitFor();
       await expect.poll(simState, { timeout: 10_000 }).toContain(text);
       // Phones with a screenshot query show their new screen on the page (the simulator renders it).
-      if (device.kind === 'cisco') await expect.poll(() => img.getAttribute('src')).not.toBe(before);
+      if (device.kind === 'cisco') await expect.poll(() => img.getAttribute('src'), WAIT).not.toBe(before);
       await shot('05-phone-pushed-text');
       // The phone list shows the last push outcome.
       await goto('phones');
       await expect
-        .poll(() => page.getByRole('row', { name: new RegExp(device.id) }).textContent())
+        .poll(() => page.getByRole('row', { name: new RegExp(device.id) }).textContent(), WAIT)
         .toContain('reachable');
     },
     90_000,
