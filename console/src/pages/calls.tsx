@@ -231,7 +231,7 @@ export function CallsPage() {
             The live-calls API (/api/ipoffice/…/calls) is not on this hub; calls appear as events arrive.
           </p>
         )}
-        <div class="table-wrap">
+        <div class="table-wrap live-wrap">
           <table class="table calls-table">
             <caption class="sr-only">Calls in progress, emergency calls first</caption>
             <thead>
