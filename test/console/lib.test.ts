@@ -10,6 +10,7 @@ import {
   initialValues,
   type JsonSchema,
   progressOf,
+  reachability,
   sortCalls,
   toCsv,
   toParams,
@@ -174,5 +175,30 @@ describe('console helpers', () => {
     expect(progressOf(ds)).toEqual({ done: 2, failed: 1, total: 3, pct: 66 });
     expect(progressOf([])).toEqual({ done: 0, failed: 0, total: 0, pct: 0 });
     expect(deliveriesOf('nope')).toEqual([]);
+  });
+});
+
+describe('phone reachability', () => {
+  const at = '2026-11-22T10:00:00.000Z';
+  it('comes from the last action outcome, else the driver variables (Cisco and Avaya names)', () => {
+    expect(
+      reachability({ ok: true, outcome: 'success', actionId: 'object_text', time: at }, undefined),
+    ).toMatchObject({
+      tone: 'ok',
+      label: 'reachable',
+      push: { outcome: 'success', action: 'object_text' },
+    });
+    expect(reachability({ ok: false, outcome: 'timeout', actionId: 'x', time: at }, undefined).label).toBe(
+      'unreachable',
+    );
+    expect(
+      reachability({ ok: false, outcome: 'CISCO_ERROR_4', actionId: 'x', time: at }, undefined).label,
+    ).toBe('answered, refused');
+    expect(reachability(undefined, { lastOutcome: 'success', lastAt: at }).label).toBe('reachable');
+    expect(reachability(undefined, { last_push_outcome: 'unreachable', last_push_at: at }).label).toBe(
+      'unreachable',
+    );
+    expect(reachability(undefined, { subscribed_at: at })).toEqual({ tone: 'ok', label: 'subscribed' });
+    expect(reachability(undefined, {})).toEqual({ tone: 'muted', label: 'not contacted yet' });
   });
 });

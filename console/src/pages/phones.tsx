@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, type HubEvent } from '../api.js';
+import { type Outcome, reachability } from '../lib.js';
 import { Async, Badge, EmptyState, formatTime, PageHeader, str, useApi, useEvents } from '../ui.js';
 
 export interface Device {
@@ -15,12 +16,7 @@ export interface Device {
   updatedAt: string;
 }
 
-export interface Outcome {
-  ok: boolean;
-  outcome: string;
-  actionId: string;
-  time: string;
-}
+export type { Outcome };
 
 /** Kinds that are not phones (PBX links): the Phones page leaves them out. */
 const NOT_PHONES = new Set(['ipoffice']);
@@ -96,38 +92,6 @@ function useVariablesOf(ids: string[]): Record<string, Record<string, unknown>> 
     return () => c.abort();
   }, [key]);
   return vars;
-}
-
-const OK_OUTCOMES = /^(ok|success|accepted|pushed|done|displayed|sent|status)$/i;
-const DOWN_OUTCOMES = /unreach|timeout|timed.?out|refused|econn|network|host|socket|offline/i;
-
-/** Reachability and last push from the action events and the driver's variables (Cisco and Avaya names). */
-export function reachability(
-  o: Outcome | undefined,
-  v: Record<string, unknown> | undefined,
-): {
-  tone: 'ok' | 'bad' | 'warn' | 'muted';
-  label: string;
-  push?: { outcome: string; action: string; time: string };
-} {
-  const push = o
-    ? { outcome: o.outcome, action: o.actionId, time: o.time, ok: o.ok }
-    : v && (v.lastOutcome ?? v.last_push_outcome)
-      ? {
-          outcome: str(v.lastOutcome ?? v.last_push_outcome),
-          action: str(v.last_push_action, ''),
-          time: str(v.lastAt ?? v.last_push_at, ''),
-          ok: OK_OUTCOMES.test(str(v.lastOutcome ?? v.last_push_outcome)),
-        }
-      : undefined;
-  if (push) {
-    const p = { outcome: push.outcome, action: push.action, time: push.time };
-    if (push.ok) return { tone: 'ok', label: 'reachable', push: p };
-    if (DOWN_OUTCOMES.test(push.outcome)) return { tone: 'bad', label: 'unreachable', push: p };
-    return { tone: 'warn', label: 'answered, refused', push: p };
-  }
-  if (v?.subscribed_at) return { tone: 'ok', label: 'subscribed' };
-  return { tone: 'muted', label: 'not contacted yet' };
 }
 
 export function PhonesPage() {
