@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api, apiUrl, getKey } from '../api.js';
 import {
   Async,
@@ -167,26 +167,32 @@ function IncidentDetail(props: { id: string; onChange: () => void }) {
   const [busy, setBusy] = useState(false);
   const [err, setErr] = useState<string | null>(null);
   useEvents(['incident.', 'broadcast.', 'delivery.', 'call.ended'], () => inc.reload());
+  // Does this hub take operator acknowledgements over the API? Probed without side effects: a POST for an
+  // incident id that cannot exist answers "no such incident" when the route exists, "no route" when not.
+  const [ackRoute, setAckRoute] = useState<string | null | undefined>(undefined);
+  useEffect(() => {
+    const c = new AbortController();
+    (async () => {
+      for (const suffix of ['ack', 'acknowledge']) {
+        try {
+          await api(`/api/incidents/probe-0000/${suffix}`, { method: 'POST', body: {}, signal: c.signal });
+          return setAckRoute(suffix);
+        } catch (e) {
+          if ((e as Error).name === 'AbortError') return;
+          if (!(e instanceof ApiError && e.missing)) return setAckRoute(suffix);
+        }
+      }
+      setAckRoute(null);
+    })();
+    return () => c.abort();
+  }, []);
   const ack = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
     setErr(null);
     try {
       const body = { by: name.trim() || 'console' };
-      try {
-        await api(`/api/incidents/${encodeURIComponent(props.id)}/ack`, { method: 'POST', body });
-      } catch (e1) {
-        if (!(e1 instanceof ApiError && e1.missing)) throw e1;
-        try {
-          await api(`/api/incidents/${encodeURIComponent(props.id)}/acknowledge`, { method: 'POST', body });
-        } catch (e3) {
-          if (e3 instanceof ApiError && e3.missing)
-            throw new Error(
-              'This hub takes acknowledgements from the notified phones only: use a phone below.',
-            );
-          throw e3;
-        }
-      }
+      await api(`/api/incidents/${encodeURIComponent(props.id)}/${ackRoute}`, { method: 'POST', body });
       inc.reload();
       props.onChange();
     } catch (e2) {
@@ -233,7 +239,12 @@ function IncidentDetail(props: { id: string; onChange: () => void }) {
                   : 'not yet'}
               </dd>
             </dl>
-            {!acked && (
+            {!acked && !ackRoute && ackRoute !== undefined && (
+              <p class="note">
+                Not acknowledged yet: a notified phone acknowledges with its Ack key (or press it below).
+              </p>
+            )}
+            {!acked && ackRoute && (
               <form class="ack-form" onSubmit={ack}>
                 <div class="field">
                   <label for="ack-name">Acknowledge as</label>
