@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { demoModule, drillProviderFrom, registerDrillProvider } from '../server/demo.js';
 import type { HubContext } from '../server/hub.js';
+import { startDemoAvaya } from '../sim/avaya/demo.js';
 import { startDemoCisco } from '../sim/cisco/demo.js';
 import { startDemoPubsub } from '../sim/cpaas/demo.js';
 import { startDemoIpoffice } from '../sim/ipoffice/demo.js';
@@ -30,6 +31,7 @@ export const DEMO_STARTERS: Array<{
   { name: 'settings clients', start: startDemoProvisioning },
   { name: 'ipoffice', start: (hub) => startDemoIpoffice(hub) },
   { name: 'cisco phones', start: startDemoCisco },
+  { name: 'avaya phones', start: (hub) => startDemoAvaya(hub) },
   {
     name: 'cpaas (PubSub)',
     start: async (hub) => {

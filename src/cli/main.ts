@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { configKeys } from '../config/load.js';
 import { VERSION } from '../version.js';
+import { registerAvayaCommands } from './avaya.js';
 import { registerCiscoCommands } from './cisco.js';
 import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
 import { registerDemoCommand } from './demo.js';
@@ -53,6 +54,7 @@ registerDemoCommand(program);
 registerKeysCommands(program);
 registerDevicesCommands(program);
 registerIpofficeCommands(program);
+registerAvayaCommands(program);
 registerSettingsCommands(program);
 registerCiscoCommands(program);
 registerPubsubCommands(program);

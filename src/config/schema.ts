@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { AvayaConfigSchema } from '../drivers/avaya/config.js';
 import { CiscoConfigSchema } from '../drivers/cisco/config.js';
 import { ProvisioningSchema } from '../provisioning/config.js';
 import { PubSubConfigSchema } from '../pubsub/config.js';
@@ -95,6 +96,7 @@ export const ConfigSchema = Type.Object(
     log: LogSchema,
     shutdown: ShutdownSchema,
     auth: AuthSchema,
+    avaya: AvayaConfigSchema,
     provisioning: ProvisioningSchema,
     cisco: CiscoConfigSchema,
     pubsub: PubSubConfigSchema,

@@ -366,6 +366,27 @@ describe("emergency calls (Kari's Law)", () => {
   });
 });
 
+describe('-CONN', () => {
+  it('reports Delta3 only after the call first connected (live and in the snapshot)', async () => {
+    const s = await sim();
+    const node = s.nodeId;
+    // A ringing call in progress before the client subscribes: not in a -CONN snapshot.
+    s.emitDelta3(
+      `<Detail><Call>${node},77</Call><PartyA>${node}00000077,1,19,1,2,0,0,0,1,8,106,,4001,0,0</PartyA></Detail>`,
+    );
+    const { m, events } = monitor({
+      client: { host: '127.0.0.1', port: s.port, user: 'dl3', password: 'S3cret!', flags: '-CONN' },
+    });
+    track(m);
+    await waitFor(() => m.link.state === 'up');
+    await sleep(200);
+    expect(m.tracker.size).toBe(0);
+    await s.play(builtinScenarios().get('internal')!, {}, { speed: 4 });
+    await waitFor(() => events.some((e) => e.type === 'call.ended'));
+    expect(types(events)).toEqual(['call.started', 'call.answered', 'call.ended']);
+  });
+});
+
 describe('fault injection', () => {
   it('split writes and 3-octet frames: the scenario still decodes', async () => {
     const s = await sim({ faults: { splitWrites: 7, largeFrames: true } });

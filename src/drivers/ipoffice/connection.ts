@@ -110,6 +110,14 @@ export class Devlink3Connection {
         done = true;
         this.clock.clearTimeout(timer);
         s.off('error', onErr);
+        if (this.closed) {
+          // close() was called while connecting (the client is stopping).
+          s.destroy();
+          reject(
+            new Devlink3RefusedError('DEVLINK3_NOT_CONNECTED', 'DevLink3 connection closed while connecting'),
+          );
+          return;
+        }
         this.attach(s);
         resolve();
       };

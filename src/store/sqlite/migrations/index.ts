@@ -1,3 +1,4 @@
+import { avayaMigrations } from './avaya.js';
 import { coreMigrations } from './core.js';
 import { pubsubMigrations } from './pubsub.js';
 import type { Migration } from './types.js';
@@ -8,6 +9,7 @@ import type { Migration } from './types.js';
  */
 export const MIGRATIONS: Record<string, Migration[]> = {
   core: coreMigrations,
+  avaya: avayaMigrations,
   pubsub: pubsubMigrations,
 };
 

@@ -1,0 +1,180 @@
+/**
+ * Avaya push benchmark: time to push a Top Line message to 100 and 1,000 simulated phones through the
+ * real hub (action runner → SQLite content store → Push Message → phone → content fetch), and RTP pacing
+ * jitter for one unicast audio push. The phones run in a separate process (`switchboard sim avaya`), as
+ * real phones would be separate from the hub.
+ *
+ *   npm run bench -- avaya [--sizes 100,1000] [--concurrency 64] [--audio-seconds 10]
+ *
+ * "acknowledged": the phone answered the push (x-Push-Status). "fetched": the phone fetched the content
+ * from the hub (measured on the hub's content store), i.e. the text is on the screen.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os, { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startHub } from '../src/cli/serve.js';
+import { defaultConfig } from '../src/config/load.js';
+import { silentLogger } from '../src/core/logger.js';
+import { Semaphore } from '../src/core/serial.js';
+import { avayaServiceOf } from '../src/drivers/avaya/module.js';
+import { startFleet } from '../src/sim/avaya/fleet.js';
+import type { PhoneStateJson } from '../src/sim/avaya/phone.js';
+import { machineLine, percentile } from './_machine.js';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? (process.argv[i + 1] ?? def) : def;
+}
+const sizes = arg('sizes', '100,1000').split(',').map(Number);
+const concurrency = Number(arg('concurrency', '64'));
+const audioSeconds = Number(arg('audio-seconds', '10'));
+const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
+const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+
+/** Starts `switchboard sim avaya` in a child process; resolves with its control URL. */
+function simProcess(phones: number, firstExtension: number): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      MAIN,
+      'sim',
+      'avaya',
+      '--phones',
+      String(phones),
+      '--first-extension',
+      String(firstExtension),
+      '--tpslist',
+      '127.0.0.1',
+      '--control-port',
+      '0',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error('simulator did not start within 60 s')), 60_000);
+    proc.stdout!.on('data', (c: Buffer) => {
+      buf += c.toString();
+      const m = /state: (http:\/\/\S+)\/sim\/state/.exec(buf);
+      if (m) {
+        clearTimeout(timer);
+        proc.stdout!.removeAllListeners('data');
+        proc.stdout!.resume();
+        resolve({ proc, url: m[1]! });
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
+  });
+}
+
+console.log('avaya push benchmark');
+console.log(machineLine());
+console.log(
+  `load average at start: ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')} (the machine is shared)`,
+);
+console.log(
+  `hub and phones in separate processes; ${concurrency} pushes in flight (one at a time per phone)`,
+);
+
+const dataDir = mkdtempSync(join(tmpdir(), 'sb-bench-avaya-'));
+const config = defaultConfig({
+  dataDir,
+  'http.host': '127.0.0.1',
+  'http.port': 0,
+  'log.level': 'silent',
+  'avaya.contentTtlS': 600,
+});
+const running = await startHub(config, { logger: silentLogger });
+const hub = running.hub;
+const store = avayaServiceOf(hub).store;
+try {
+  let round = 0;
+  for (const n of [20, ...sizes]) {
+    const warmUp = round++ === 0;
+    const sim = await simProcess(n, 10_000 + round * 10_000);
+    try {
+      const st = (await fetch(`${sim.url}/sim/state`).then((r) => r.json())) as { phones: PhoneStateJson[] };
+      for (const [i, p] of st.phones.entries())
+        hub.devices.upsert({ id: `bench-${round}-${i}`, kind: 'avaya', address: p.address });
+      const sem = new Semaphore(concurrency);
+      const ack: number[] = [];
+      const fetched: number[] = [];
+      let failures = 0;
+      let notFetched = 0;
+      const t0 = performance.now();
+      await Promise.all(
+        st.phones.map((_, i) =>
+          sem.run(async () => {
+            const start = performance.now();
+            const r = await hub.actions.execute(`bench-${round}-${i}`, 'push_topline', {
+              text: `Bench ${n} #${i}`,
+            });
+            ack.push(performance.now() - start);
+            if (!r.ok) {
+              failures++;
+              return;
+            }
+            const id = (r.data as { contentId: string }).contentId;
+            const until = performance.now() + 30_000;
+            while ((store.get(id)?.fetches ?? 0) === 0 && performance.now() < until)
+              await new Promise((res) => setTimeout(res, 5));
+            if ((store.get(id)?.fetches ?? 0) === 0) notFetched++;
+            else fetched.push(performance.now() - start);
+          }),
+        ),
+      );
+      const total = performance.now() - t0;
+      if (warmUp) continue;
+      console.log(
+        `top line → ${n} phones: total ${fmt(total)} (${((n / total) * 1000).toFixed(0)} phones/s), push failures ${failures}, not fetched ${notFetched}\n` +
+          `  acknowledged per phone: p50 ${fmt(percentile(ack, 50))}  p99 ${fmt(percentile(ack, 99))}\n` +
+          `  content fetched (on screen) per phone: p50 ${fmt(percentile(fetched, 50))}  p99 ${fmt(percentile(fetched, 99))}`,
+      );
+    } finally {
+      sim.proc.kill('SIGTERM');
+      await new Promise((r) => sim.proc.once('exit', r));
+    }
+  }
+
+  // RTP pacing: one unicast audio push, 20 ms packets (phone in this process to read its receive stats).
+  const fleet = await startFleet({ phones: 1, tpsList: ['/'] });
+  const p = fleet.phones[0]!;
+  hub.devices.upsert({ id: 'bench-audio', kind: 'avaya', address: p.address });
+  const repeat = Math.max(1, Math.round(audioSeconds / 1.5));
+  const done = new Promise<Record<string, unknown>>((resolve) => {
+    const sub = hub.bus.subscribe(
+      (e) => {
+        sub.unsubscribe();
+        resolve(e.data);
+      },
+      { filter: { types: ['avaya.audio.streamed'] } },
+    );
+  });
+  const r = await hub.actions.execute('bench-audio', 'push_audio', {
+    tone: 'alert',
+    repeat,
+    packetsize: 20,
+    mode: 'barge',
+  });
+  const rep = await done;
+  await new Promise((res) => setTimeout(res, 200));
+  const a = p.audio!;
+  console.log(
+    `RTP pacing, one audio push (${Number((r.data as { seconds: number }).seconds).toFixed(1)} s, 20 ms packets, ${rep.packets} packets):\n` +
+      `  sender: sent ${rep.sent}, lateness vs schedule p50 ${fmt(Number(rep.latenessP50Ms))} p99 ${fmt(Number(rep.latenessP99Ms))} max ${fmt(Number(rep.latenessMaxMs))}, inter-departure jitter ${fmt(Number(rep.jitterMs))}\n` +
+      `  phone: received ${a.packets}, sequence errors ${a.sequenceErrors}, timestamp errors ${a.timestampErrors}, RFC 3550 jitter ${fmt(a.jitterMs)}, max gap ${fmt(a.maxGapMs)}`,
+  );
+  await fleet.stop();
+} finally {
+  await running.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+}

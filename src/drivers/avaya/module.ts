@@ -1,0 +1,55 @@
+import type { HubInfo } from '../../core/driver.js';
+import type { HubContext, HubModule } from '../../server/hub.js';
+import { SqliteContentStore } from './content-store.js';
+import { avayaDriver } from './driver.js';
+import { registerAvayaRoutes } from './routes.js';
+import { AvayaService } from './service.js';
+
+/**
+ * The Avaya module: the `avaya` driver (Push Initiator), the Trusted Push Server and the subscription
+ * server under `/avaya/`, content in SQLite (`avaya_content`, swept when expired). One AvayaService per
+ * hub (keyed by the hub's HubInfo object, which drivers also see), so several hubs can share a process.
+ */
+const services = new WeakMap<HubInfo, AvayaService>();
+
+/** The Avaya service of a composed hub (created on first use). */
+export function avayaServiceOf(hub: HubContext): AvayaService {
+  let s = services.get(hub.hub);
+  if (!s) {
+    s = new AvayaService({
+      store: new SqliteContentStore(hub.db),
+      config: hub.config.avaya,
+      publicUrl: () => hub.hub.publicUrl,
+      dataDir: hub.config.dataDir,
+      clock: hub.clock,
+      bus: hub.bus,
+      devices: hub.devices,
+    });
+    services.set(hub.hub, s);
+  }
+  return s;
+}
+
+export const avayaModule: HubModule = {
+  name: 'avaya',
+  drivers: () => [
+    avayaDriver((ctx) => {
+      const s = services.get(ctx.hub);
+      if (!s) throw new Error('the avaya module is not started in this hub');
+      return s;
+    }),
+  ],
+  routes(app, hub) {
+    const s = avayaServiceOf(hub);
+    registerAvayaRoutes(app, () => s);
+  },
+  start(hub) {
+    const s = avayaServiceOf(hub);
+    s.store.sweep(hub.clock.now());
+    s.startSweeper();
+  },
+  stop(hub) {
+    services.get(hub.hub)?.close();
+    services.delete(hub.hub);
+  },
+};

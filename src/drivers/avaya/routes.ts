@@ -1,0 +1,124 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { NotFoundError, ValidationError } from '../../core/errors.js';
+import { buildAudioContent, rtpRxUrl, rtpTxUrl } from './content.js';
+import { CONTENT_ID_RE } from './content-store.js';
+import type { AvayaService } from './service.js';
+import { parseSubscriptionQuery } from './subscription.js';
+
+/**
+ * Phone-facing routes (no API key: phones cannot send one; content ids are unguessable):
+ * - `GET|POST /avaya/content/:id` — the Trusted Push Server: serves stored push content. For unicast
+ *   audio it reads `rtpLPort` (query or form body), answers `RTPRx://<our address>:<rtpLPort>` and then
+ *   streams the RTP to `<phone address>:<rtpLPort>`.
+ * - `GET /avaya/subscribe` — the subscription server: MAC/Extn/ip/SetID → device registry.
+ * Responses always carry Content-Length and `Connection: close` (phones' HTTP clients are picky).
+ */
+function plainIp(a: string | undefined): string {
+  return (a ?? '').replace(/^::ffff:/, '');
+}
+
+function send(reply: FastifyReply, status: number, contentType: string, body: string): FastifyReply {
+  return reply
+    .code(status)
+    .header('Content-Type', contentType)
+    .header('Content-Length', Buffer.byteLength(body))
+    .header('Connection', 'close')
+    .header('Cache-Control', 'no-store')
+    .send(body);
+}
+
+function rtpLPortOf(req: FastifyRequest): number | undefined {
+  const q = (req.query ?? {}) as Record<string, unknown>;
+  const b = (req.body && typeof req.body === 'object' ? req.body : {}) as Record<string, unknown>;
+  const raw = q.rtpLPort ?? q.rtplport ?? b.rtpLPort;
+  if (raw === undefined) return undefined;
+  const n = Number(Array.isArray(raw) ? raw[0] : raw);
+  if (!(Number.isInteger(n) && n >= 1 && n <= 65535)) {
+    throw new ValidationError('AVAYA_BAD_RTPLPORT', 'rtpLPort must be a port number', { field: 'rtpLPort' });
+  }
+  return n;
+}
+
+export function registerAvayaRoutes(app: FastifyInstance, service: () => AvayaService): void {
+  if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) {
+    app.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string', bodyLimit: 16 * 1024 },
+      (_req, body, done) => {
+        done(null, Object.fromEntries(new URLSearchParams(String(body))));
+      },
+    );
+  }
+  const contentHandler = async (req: FastifyRequest, reply: FastifyReply) => {
+    const s = service();
+    const { id } = req.params as { id: string };
+    if (!CONTENT_ID_RE.test(id)) throw new NotFoundError('AVAYA_NO_CONTENT', 'no such push content');
+    const item = s.store.fetch(id, s.clock.now());
+    if (!item) throw new NotFoundError('AVAYA_NO_CONTENT', 'no such push content (expired or never pushed)');
+    const local = plainIp(req.socket.localAddress);
+    const remote = plainIp(req.socket.remoteAddress);
+    if (item.kind === 'audio' || item.kind === 'audio_multicast' || item.kind === 'audio_transmit') {
+      const a = item.audio!;
+      const rtpLPort = rtpLPortOf(req);
+      let url: string;
+      if (item.kind === 'audio_multicast') url = rtpRxUrl(a.host!, a.port!);
+      else if (item.kind === 'audio_transmit') url = rtpTxUrl(a.host ?? local, a.port!);
+      else {
+        if (rtpLPort === undefined)
+          throw new ValidationError('AVAYA_NO_RTPLPORT', 'audio content needs the rtpLPort parameter', {
+            field: 'rtpLPort',
+          });
+        url = rtpRxUrl(local, rtpLPort);
+      }
+      const xml = buildAudioContent({
+        codec: a.codec,
+        packetSizeMs: a.packetSizeMs,
+        audioTimerS: a.audioTimerS,
+        url,
+        ...(a.promptline !== undefined ? { promptline: a.promptline } : {}),
+      });
+      if (item.kind === 'audio' && item.audioData && rtpLPort !== undefined) {
+        const data = item.audioData;
+        reply.raw.once('finish', () => {
+          void s.audio
+            .streamUnicast(a, data, local, remote, rtpLPort)
+            .catch((e: unknown) => req.log.warn({ err: e }, 'RTP stream failed'));
+        });
+      }
+      return send(reply, 200, 'text/xml', xml);
+    }
+    return send(reply, 200, item.contentType, item.body);
+  };
+  const contentSchema = {
+    tags: ['avaya'],
+    summary: 'Push content for Avaya phones (Trusted Push Server)',
+    description: 'Fetched by a phone after it accepted a push. Audio content needs `rtpLPort`.',
+    params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+    querystring: Type.Object(
+      { rtpLPort: Type.Optional(Type.String({ maxLength: 8 })) },
+      { additionalProperties: true },
+    ),
+  };
+  app.get('/avaya/content/:id', { schema: contentSchema }, contentHandler);
+  app.post('/avaya/content/:id', { schema: contentSchema }, contentHandler);
+
+  app.get(
+    '/avaya/subscribe',
+    {
+      schema: {
+        tags: ['avaya'],
+        summary: 'Avaya phone subscription (SUBSCRIBELIST target)',
+        description:
+          'Phones send MAC, Extn, ip and SetID separated by `&` (or `+` as printed in the guides). Answers 200.',
+      },
+    },
+    async (req, reply) => {
+      const raw = req.raw.url ?? '';
+      const q = raw.includes('?') ? raw.slice(raw.indexOf('?') + 1) : '';
+      const info = parseSubscriptionQuery(q);
+      const r = service().onSubscription(info, plainIp(req.socket.remoteAddress));
+      return send(reply, 200, 'text/plain', `OK ${r.deviceId}\n`);
+    },
+  );
+}
