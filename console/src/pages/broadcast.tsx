@@ -45,6 +45,8 @@ function Compose() {
   const [priority, setPriority] = useState<Priority>('normal');
   const [tones, setTones] = useState('chime');
   const [ack, setAck] = useState(false);
+  const [audio, setAudio] = useState<'none' | 'tone' | 'tts' | 'file'>('none');
+  const [audioFile, setAudioFile] = useState('');
   const [expires, setExpires] = useState('300');
   const [all, setAll] = useState(false);
   const [selGroups, setSelGroups] = useState<string[]>([]);
@@ -80,6 +82,13 @@ function Compose() {
         priority,
         tones,
         ack,
+        ...(audio === 'tone'
+          ? { audio: { source: 'tone', tone: 'chime' } }
+          : audio === 'tts'
+            ? { audio: { source: 'tts', text: text.slice(0, 2000) } }
+            : audio === 'file' && audioFile.trim()
+              ? { audio: { source: 'file', file: audioFile.trim() } }
+              : {}),
         ...(expires ? { expiresInSeconds: Number(expires) } : {}),
         // "All phones" means every phone, not the PBXs: limited to the phone kinds the hub has.
         targets: all
@@ -169,6 +178,35 @@ function Compose() {
               ))}
             </select>
           </div>
+          <div class="field">
+            <label for="bc-audio">Audio to the phone speakers</label>
+            <select
+              id="bc-audio"
+              value={audio}
+              onChange={(e) => setAudio(e.currentTarget.value as 'none' | 'tone' | 'tts' | 'file')}
+              aria-describedby="bc-audio-hint"
+            >
+              <option value="none">none</option>
+              <option value="tone">tone (chime)</option>
+              <option value="tts">speak the text (text to speech)</option>
+              <option value="file">recorded file (media directory)</option>
+            </select>
+            <small id="bc-audio-hint" class="hint">
+              Multicast once per group where the phones support it (RTP), else per phone.
+            </small>
+          </div>
+          {audio === 'file' && (
+            <div class="field">
+              <label for="bc-audio-file">WAV file name</label>
+              <input
+                id="bc-audio-file"
+                type="text"
+                maxLength={200}
+                value={audioFile}
+                onInput={(e) => setAudioFile(e.currentTarget.value)}
+              />
+            </div>
+          )}
           <label class="check">
             <input type="checkbox" checked={ack} onChange={(e) => setAck(e.currentTarget.checked)} /> Ask for
             acknowledgement
