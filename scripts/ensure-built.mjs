@@ -13,8 +13,8 @@ function newest(dir) {
   return t;
 }
 
-const main = 'dist/cli/main.js';
-if (!existsSync(main) || newest('src') > statSync(main).mtimeMs) {
+const stamp = 'dist/.built';
+if (!existsSync(stamp) || newest('src') > statSync(stamp).mtimeMs) {
   console.error('switchboard: building (npm run build)…');
   execSync('npm run build', { stdio: 'inherit' });
 }
