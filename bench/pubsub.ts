@@ -124,9 +124,12 @@ async function startSwitchboard(): Promise<Target> {
   const port = await freePort();
   const useDist = existsSync(join(ROOT, 'dist/cli/main.js')) && process.env.SWITCHBOARD_BIN === 'dist';
   const cmd = useDist ? [join(ROOT, 'dist/cli/main.js')] : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
+  // PUBSUB_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server.
+  const nodeArgs = (process.env.PUBSUB_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const proc = spawn(
     process.execPath,
     [
+      ...nodeArgs,
       ...cmd,
       'serve',
       '--data-dir',

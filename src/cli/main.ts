@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { configKeys } from '../config/load.js';
 import { VERSION } from '../version.js';
 import { registerAvayaCommands } from './avaya.js';
+import { registerBroadcastCommands } from './broadcast.js';
 import { registerCiscoCommands } from './cisco.js';
 import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
 import { registerDemoCommand } from './demo.js';
@@ -58,6 +59,7 @@ registerAvayaCommands(program);
 registerSettingsCommands(program);
 registerCiscoCommands(program);
 registerPubsubCommands(program);
+registerBroadcastCommands(program);
 
 program.parseAsync(process.argv).catch((e) => {
   process.stderr.write(`switchboard: ${(e as Error).message}\n`);

@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { BroadcastConfigSchema, EmergencyConfigSchema, RulesConfigSchema } from '../broadcast/config.js';
 import { AvayaConfigSchema } from '../drivers/avaya/config.js';
 import { CiscoConfigSchema } from '../drivers/cisco/config.js';
 import { ProvisioningSchema } from '../provisioning/config.js';
@@ -98,6 +99,9 @@ export const ConfigSchema = Type.Object(
     auth: AuthSchema,
     avaya: AvayaConfigSchema,
     provisioning: ProvisioningSchema,
+    broadcast: BroadcastConfigSchema,
+    emergency: EmergencyConfigSchema,
+    rules: RulesConfigSchema,
     cisco: CiscoConfigSchema,
     pubsub: PubSubConfigSchema,
   },

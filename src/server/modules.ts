@@ -1,3 +1,4 @@
+import { broadcastModule } from '../broadcast/module.js';
 import { avayaModule } from '../drivers/avaya/module.js';
 import { ciscoModule } from '../drivers/cisco/module.js';
 import { ipofficeModule } from '../drivers/ipoffice/module.js';
@@ -8,10 +9,12 @@ import type { HubModule } from './hub.js';
 /**
  * The modules the hub is composed of, in start order. Each feature module adds one line here.
  */
+// broadcast starts before ipoffice: its 911 rule listens before the first DevLink3 event can arrive.
 export const MODULES: HubModule[] = [
   provisioningModule,
   ciscoModule,
   pubsubModule,
+  broadcastModule,
   ipofficeModule,
   avayaModule,
 ];

@@ -110,8 +110,11 @@ class SqliteDeviceStore implements DeviceStore {
     const sql = `SELECT * FROM devices${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
     return (this.db.prepare(sql).all(...args) as Row[]).map(rowToDevice);
   }
+  private getStmt: ReturnType<Db['prepare']> | undefined;
   get(id: string): Device | undefined {
-    const r = this.db.prepare('SELECT * FROM devices WHERE id = ?').get(id) as Row | undefined;
+    // Prepared once: the action runner reads the device on every action (broadcasts run thousands).
+    this.getStmt ??= this.db.prepare('SELECT * FROM devices WHERE id = ?');
+    const r = this.getStmt.get(id) as Row | undefined;
     return r ? rowToDevice(r) : undefined;
   }
   private params(d: Device): unknown[] {

@@ -1,4 +1,5 @@
 import { avayaMigrations } from './avaya.js';
+import { broadcastMigrations } from './broadcast.js';
 import { coreMigrations } from './core.js';
 import { pubsubMigrations } from './pubsub.js';
 import type { Migration } from './types.js';
@@ -9,6 +10,7 @@ import type { Migration } from './types.js';
  */
 export const MIGRATIONS: Record<string, Migration[]> = {
   core: coreMigrations,
+  broadcast: broadcastMigrations,
   avaya: avayaMigrations,
   pubsub: pubsubMigrations,
 };

@@ -1,0 +1,122 @@
+import { type Static, Type } from 'typebox';
+
+/** `broadcast:` section of switchboard.yaml. */
+const Policy = (d: 'whisper' | 'suppress' | 'retry') =>
+  Type.Union([Type.Literal('whisper'), Type.Literal('suppress'), Type.Literal('retry')], { default: d });
+
+export const BroadcastConfigSchema = Type.Object(
+  {
+    concurrency: Type.Integer({
+      minimum: 1,
+      maximum: 2000,
+      default: 128,
+      description: 'Phones served at once.',
+    }),
+    attempts: Type.Integer({
+      minimum: 1,
+      maximum: 10,
+      default: 3,
+      description: 'Attempts per phone for transient failures.',
+    }),
+    backoffMs: Type.Integer({
+      minimum: 10,
+      maximum: 60_000,
+      default: 200,
+      description: 'First retry delay (doubles, jittered).',
+    }),
+    backoffMaxMs: Type.Integer({ minimum: 10, maximum: 300_000, default: 5000 }),
+    actionTimeoutMs: Type.Integer({
+      minimum: 100,
+      maximum: 60_000,
+      default: 5000,
+      description: 'Timeout of one request to a phone.',
+    }),
+    busyPolicy: Type.Object(
+      { normal: Policy('retry'), urgent: Policy('whisper'), emergency: Policy('whisper') },
+      {
+        additionalProperties: false,
+        default: {},
+        description: 'What to do with phones on a call, per priority.',
+      },
+    ),
+    busyRetryAttempts: Type.Integer({ minimum: 1, maximum: 50, default: 6 }),
+    busyRetryMs: Type.Integer({ minimum: 100, maximum: 300_000, default: 2000 }),
+    multicast: Type.Object(
+      {
+        baseAddress: Type.String({
+          default: '239.255.40.1',
+          pattern: '^239\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}$',
+        }),
+        basePort: Type.Integer({ minimum: 20480, maximum: 32000, default: 24000, multipleOf: 2 }),
+        leadMs: Type.Integer({ minimum: 0, maximum: 10_000, default: 300 }),
+        interface: Type.String({
+          default: '',
+          description: 'Outgoing interface address for multicast audio (default: the system route).',
+        }),
+        ttl: Type.Integer({ minimum: 1, maximum: 255, default: 8 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    ciscoTones: Type.Record(Type.String(), Type.String({ pattern: '^[A-Za-z0-9._-]{1,128}$' }), {
+      default: {},
+      description: 'Cisco raw ring file per tone name (chime, alert, beep, attention, urgent).',
+    }),
+    templates: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
+      default: [],
+      description: 'Templates created or updated at start-up (same fields as PUT /api/templates/:id).',
+    }),
+    webhook: Type.Object(
+      {
+        attempts: Type.Integer({ minimum: 1, maximum: 20, default: 5 }),
+        backoffMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 500 }),
+        timeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
+        logKeep: Type.Integer({ minimum: 10, maximum: 1_000_000, default: 5000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+/** `emergency:` section: the built-in on-site 911 notification. */
+export const EmergencyConfigSchema = Type.Object(
+  {
+    enabled: Type.Union([Type.Literal('auto'), Type.Literal('on'), Type.Literal('off')], {
+      default: 'auto',
+      description: 'auto: on once the notify group has phones.',
+    }),
+    group: Type.String({ default: 'security', minLength: 1, description: 'Group whose phones are alerted.' }),
+    escalationGroup: Type.String({
+      default: '',
+      description: 'Second group added when nobody acknowledges.',
+    }),
+    escalateAfterSeconds: Type.Integer({
+      minimum: 0,
+      maximum: 3600,
+      default: 60,
+      description: '0 = never escalate.',
+    }),
+    maxEscalations: Type.Integer({ minimum: 0, maximum: 20, default: 3 }),
+    template: Type.String({ default: 'emergency-911' }),
+    includeTests: Type.Boolean({ default: true, description: 'Alert (marked TEST) for 933 test calls too.' }),
+    queue: Type.String({ default: 'emergency', description: "PubSub queue for incidents ('' = none)." }),
+    account: Type.String({ default: '', description: 'PubSub account (default: the relay default).' }),
+    webhooks: Type.Array(
+      Type.Object(
+        { url: Type.String({ pattern: '^https?://' }), secret: Type.Optional(Type.String({ minLength: 8 })) },
+        { additionalProperties: false },
+      ),
+      { default: [] },
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+/** `rules:` section: rules defined in the config file (read-only through the API). */
+export const RulesConfigSchema = Type.Array(Type.Record(Type.String(), Type.Unknown()), {
+  default: [],
+  description: 'Rules: { id, event, where, actions } (see docs/broadcasts.md).',
+});
+
+export type BroadcastConfig = Static<typeof BroadcastConfigSchema>;
+export type EmergencyConfig = Static<typeof EmergencyConfigSchema>;

@@ -1,0 +1,190 @@
+import { BroadcastEngine } from '../core/broadcast/engine.js';
+import { CallPresence } from '../core/broadcast/presence.js';
+import { TemplateService } from '../core/broadcast/templates.js';
+import type { AlertPlanner, MulticastAudio } from '../core/broadcast/types.js';
+import { EmergencyService } from '../core/emergency/service.js';
+import { errorMessage } from '../core/errors.js';
+import { buildEventCatalog } from '../core/rules/catalog.js';
+import { RuleEngine, type RuleValidationContext } from '../core/rules/engine.js';
+import type { AlertPublisher } from '../core/rules/types.js';
+import { avayaAlertPlanner } from '../drivers/avaya/alert.js';
+import { ciscoAlertPlanner } from '../drivers/cisco/alert.js';
+import type { HubContext, HubModule } from '../server/hub.js';
+import { type BroadcastStores, sqliteBroadcastStores } from '../store/sqlite/broadcast.js';
+import { toneMulticast } from './media.js';
+import { pubsubPublisher } from './pubsub-publisher.js';
+import { registerBroadcastRoutes } from './routes.js';
+import { WebhookSender } from './webhook.js';
+
+/** Everything broadcasts, rules and the 911 notification need at run time; one per hub. */
+export interface BroadcastRuntime {
+  stores: BroadcastStores;
+  engine: BroadcastEngine;
+  templates: TemplateService;
+  rules: RuleEngine;
+  emergency: EmergencyService;
+  webhooks: WebhookSender;
+  presence: CallPresence;
+  planners: Map<string, AlertPlanner>;
+  /** The PubSub publisher, when a module provides one (see setAlertPublisher). */
+  publisher: AlertPublisher | undefined;
+  audio: MulticastAudio | undefined;
+  validation(): RuleValidationContext;
+}
+
+const runtimes = new WeakMap<HubContext, BroadcastRuntime>();
+
+/** Lets the PubSub relay (or any other module) provide the publisher rules and 911 incidents use. */
+export function setAlertPublisher(hub: HubContext, p: AlertPublisher | undefined): void {
+  broadcastRuntime(hub).publisher = p;
+}
+
+/** Lets the media module provide the multicast streamer (one stream per group). */
+export function setMulticastAudio(hub: HubContext, a: MulticastAudio | undefined): void {
+  broadcastRuntime(hub).audio = a;
+}
+
+export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
+  const existing = runtimes.get(hub);
+  if (existing) return existing;
+  const c = hub.config.broadcast;
+  const stores = sqliteBroadcastStores(hub.db);
+  const planners = new Map<string, AlertPlanner>([
+    ['cisco', ciscoAlertPlanner({ tones: c.ciscoTones })],
+    ['avaya', avayaAlertPlanner()],
+  ]);
+  const presence = new CallPresence();
+  const logger = hub.logger.child({ module: 'broadcast' });
+  let rt: BroadcastRuntime;
+  const engine = new BroadcastEngine({
+    store: stores.broadcasts,
+    devices: hub.devices,
+    runner: hub.actions,
+    planner: (kind) => hub.drivers.get(kind)?.alertPlanner ?? planners.get(kind),
+    bus: hub.bus,
+    ackUrl: (id, token) => `${hub.hub.publicUrl}/alerts/ack/${id}/${token}`,
+    clock: hub.clock,
+    logger,
+    isBusy: (d) => presence.isBusy(d),
+    audio: {
+      start: (req, s) => {
+        if (!rt.audio) throw new Error('no multicast audio source is configured');
+        return rt.audio.start(req, s);
+      },
+    },
+    options: {
+      concurrency: c.concurrency,
+      attempts: c.attempts,
+      backoff: { initialMs: c.backoffMs, maxMs: c.backoffMaxMs },
+      busyRetry: { attempts: c.busyRetryAttempts, initialMs: c.busyRetryMs, maxMs: c.busyRetryMs * 8 },
+      actionTimeoutMs: c.actionTimeoutMs,
+      busyPolicies: c.busyPolicy,
+      multicast: {
+        baseAddress: c.multicast.baseAddress,
+        basePort: c.multicast.basePort,
+        leadMs: c.multicast.leadMs,
+      },
+    },
+  });
+  const templates = new TemplateService(stores.templates, hub.clock);
+  const webhooks = new WebhookSender(stores.webhooks, c.webhook, hub.clock, hub.signal);
+  const validation = (): RuleValidationContext => ({
+    catalog: buildEventCatalog([...hub.drivers.values()].map((d) => d.spec)),
+    template: (id) => templates.get(id),
+    checkAction: (deviceId, actionId, params) => {
+      hub.actions.validate(deviceId, actionId, params);
+    },
+  });
+  const rules = new RuleEngine({
+    store: stores.rules,
+    bus: hub.bus,
+    clock: hub.clock,
+    logger,
+    validation,
+    templates,
+    runners: {
+      broadcast: (input, ruleId) => engine.start(input, { createdBy: `rule:${ruleId}` }),
+      action: (deviceId, actionId, params) => hub.actions.execute(deviceId, actionId, params),
+      publish: async (p) => {
+        if (!rt.publisher) throw new Error('no PubSub relay is available to publish to');
+        return rt.publisher.publish(p);
+      },
+      webhook: (p) => webhooks.send(p),
+    },
+  });
+  const e = hub.config.emergency;
+  const emergency = new EmergencyService({
+    bus: hub.bus,
+    engine,
+    templates,
+    locations: stores.locations,
+    incidents: stores.incidents,
+    devices: hub.devices,
+    publisher: () => rt.publisher,
+    webhook: (p) => webhooks.send(p),
+    clock: hub.clock,
+    logger,
+    options: {
+      ...e,
+      webhooks: e.webhooks.map((w) => ({ url: w.url, ...(w.secret ? { secret: w.secret } : {}) })),
+    },
+  });
+  rt = {
+    stores,
+    engine,
+    templates,
+    rules,
+    emergency,
+    webhooks,
+    presence,
+    planners,
+    publisher: undefined,
+    audio: toneMulticast({
+      ...(c.multicast.interface ? { multicastInterface: c.multicast.interface } : {}),
+      ttl: c.multicast.ttl,
+    }),
+    validation,
+  };
+  runtimes.set(hub, rt);
+  // Templates and config rules are set up at once so that a bad config fails at start-up with a clear error.
+  templates.ensureBuiltins();
+  hub.config.broadcast.templates.forEach((t, i) => {
+    try {
+      templates.put(t as never);
+    } catch (err) {
+      throw Object.assign(err as Error, { message: `broadcast.templates.${i}: ${errorMessage(err)}` });
+    }
+  });
+  rules.loadConfigRules(hub.config.rules);
+  return rt;
+}
+
+export const broadcastModule: HubModule = {
+  name: 'broadcast',
+  async routes(app, hub) {
+    await registerBroadcastRoutes(app, hub, broadcastRuntime(hub));
+  },
+  start(hub) {
+    const rt = broadcastRuntime(hub);
+    const n = rt.engine.recover();
+    if (n > 0) hub.logger.warn({ broadcasts: n }, 'broadcasts interrupted by the last shutdown were closed');
+    if (hub.config.pubsub.enabled && !rt.publisher) rt.publisher = pubsubPublisher(hub);
+    rt.presence.start(hub.bus);
+    rt.rules.start();
+    rt.emergency.start();
+    if (!rt.emergency.active() && hub.config.emergency.enabled !== 'off') {
+      hub.logger.warn(
+        { group: hub.config.emergency.group },
+        'on-site 911 notification is waiting for phones in its group (add devices to the group to turn it on)',
+      );
+    }
+  },
+  async stop(hub) {
+    const rt = runtimes.get(hub);
+    if (!rt) return;
+    rt.presence.stop();
+    await rt.rules.stop();
+    await rt.emergency.stop();
+    await rt.engine.close();
+  },
+};

@@ -1,0 +1,496 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { Type } from 'typebox';
+import { countStates } from '../core/broadcast/report.js';
+import { BroadcastInputSchema, TemplateInputSchema } from '../core/broadcast/schema.js';
+import type { Broadcast, BroadcastInput, Delivery } from '../core/broadcast/types.js';
+import { incidentsCsv, parseLocationsCsv } from '../core/emergency/service.js';
+import type { LocationEntry } from '../core/emergency/types.js';
+import { AuthError, NotFoundError, ValidationError } from '../core/errors.js';
+import { RuleInputSchema } from '../core/rules/engine.js';
+import type { HubContext } from '../server/hub.js';
+import type { BroadcastRuntime } from './module.js';
+
+const Id = Type.Object({ id: Type.String({ maxLength: 100 }) });
+const ListQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
+  before: Type.Optional(Type.String({ maxLength: 40 })),
+});
+
+/** Delivery records as shown through the API (never the token hash). */
+function showDelivery(d: Delivery): Omit<Delivery, 'ackTokenHash'> & { ackRequested: boolean } {
+  const { ackTokenHash, ...rest } = d;
+  return { ...rest, ackRequested: ackTokenHash !== null };
+}
+
+const CreateBroadcastSchema = Type.Object(
+  {
+    ...BroadcastInputSchema.properties,
+    title: Type.Optional(Type.String({ maxLength: 200 })),
+    text: Type.Optional(Type.String({ maxLength: 4000 })),
+    template: Type.Optional(
+      Type.String({ maxLength: 64, description: 'Template id: title/text rendered with vars.' }),
+    ),
+    vars: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Template variables.' })),
+  },
+  { additionalProperties: false },
+);
+
+export async function registerBroadcastRoutes(
+  app: FastifyInstance,
+  hub: HubContext,
+  rt: BroadcastRuntime,
+): Promise<void> {
+  const { engine, templates, rules, emergency, stores } = rt;
+  const who = (req: unknown) => (req as { apiKey?: { name?: string } }).apiKey?.name ?? 'api';
+
+  app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  const summary = (b: Broadcast) => ({
+    ...b,
+    counts: engine.isRunning(b.id)
+      ? engine.counts(b.id)
+      : countStates(stores.broadcasts.listDeliveries(b.id)),
+  });
+
+  // ------------------------------------------------------------------ broadcasts
+  app.post(
+    '/api/broadcasts',
+    {
+      schema: {
+        tags: ['broadcasts'],
+        summary: 'Send a broadcast (text, priority, tones, audio, ack) to devices, groups, labels or all',
+        description:
+          'Either title+text or a template id with vars. Returns at once; follow progress on /api/events/stream (broadcast.progress) or GET /api/broadcasts/:id.',
+        body: CreateBroadcastSchema,
+      },
+    },
+    async (req, reply) => {
+      const body = { ...(req.body as Record<string, unknown>) };
+      if (typeof body.template === 'string') {
+        const t = templates.render(body.template, (body.vars as Record<string, unknown>) ?? {});
+        body.title ??= t.title;
+        body.text ??= t.text;
+        body.priority ??= t.priority;
+        body.tones ??= t.tones;
+        body.ack ??= t.ack;
+        if (t.expiresInSeconds && body.expiresAt === undefined) body.expiresInSeconds ??= t.expiresInSeconds;
+        body.meta = { ...((body.meta as Record<string, string>) ?? {}), template: body.template };
+      }
+      delete body.template;
+      delete body.vars;
+      if (body.title === undefined) body.title = '';
+      const b = engine.start(body as unknown as BroadcastInput, { createdBy: who(req) });
+      return reply.status(201).send({ broadcast: b, total: engine.deliveries(b.id).length });
+    },
+  );
+  app.get(
+    '/api/broadcasts',
+    { schema: { tags: ['broadcasts'], summary: 'List broadcasts, newest first', querystring: ListQuery } },
+    async (req) => {
+      const q = req.query as { limit?: number; before?: string };
+      return {
+        broadcasts: stores.broadcasts
+          .listBroadcasts({ limit: q.limit ?? 50, ...(q.before ? { before: q.before } : {}) })
+          .map((b) => summary(engine.isRunning(b.id) ? engine.get(b.id) : b)),
+      };
+    },
+  );
+  app.get(
+    '/api/broadcasts/:id',
+    {
+      schema: {
+        tags: ['broadcasts'],
+        summary: 'A broadcast with its per-phone delivery records and report',
+        params: Id,
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const b = engine.get(id);
+      const ds = engine.deliveries(id);
+      return {
+        broadcast: b,
+        counts: countStates(ds),
+        running: engine.isRunning(id),
+        deliveries: ds.map(showDelivery),
+      };
+    },
+  );
+  app.post(
+    '/api/broadcasts/:id/cancel',
+    {
+      schema: {
+        tags: ['broadcasts'],
+        summary: 'Cancel a running broadcast (phones not yet served are reported cancelled)',
+        params: Id,
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      engine.cancel(id);
+      const report = await engine.wait(id);
+      return { broadcast: engine.get(id), report };
+    },
+  );
+
+  // Phone-facing acknowledgement: no API key; the unguessable per-delivery token authorises. GET (Cisco
+  // softkey URL, Avaya WML link) and POST. Answers in the phone's own format.
+  const ack = async (
+    req: { params: unknown; query: unknown; headers: Record<string, unknown> },
+    reply: FastifyReply,
+  ) => {
+    const { id, token } = req.params as { id: string; token: string };
+    const by = (req.query as { by?: string }).by;
+    try {
+      const r = engine.acknowledge(id, token, by);
+      const text = r.first
+        ? `Thank you. "${r.broadcast.title}" is acknowledged.`
+        : `Already acknowledged (${r.delivery.acknowledgedAt}).`;
+      const page = r.planner?.ackPage?.(text) ?? {
+        contentType: 'text/plain; charset=utf-8',
+        body: `${text}\n`,
+      };
+      return reply
+        .status(200)
+        .header('content-type', page.contentType)
+        .header('cache-control', 'no-store')
+        .send(page.body);
+    } catch (e) {
+      if (e instanceof AuthError) {
+        return reply
+          .status(404)
+          .header('content-type', 'text/plain; charset=utf-8')
+          .header('cache-control', 'no-store')
+          .send('unknown or invalid acknowledgement link\n');
+      }
+      throw e;
+    }
+  };
+  const AckParams = Type.Object({
+    id: Type.String({ maxLength: 100 }),
+    token: Type.String({ maxLength: 100 }),
+  });
+  const AckQuery = Type.Object({ by: Type.Optional(Type.String({ maxLength: 200 })) });
+  app.get(
+    '/alerts/ack/:id/:token',
+    {
+      schema: {
+        tags: ['broadcasts'],
+        summary: 'Acknowledge an alert (phones; token in the URL, no API key)',
+        params: AckParams,
+        querystring: AckQuery,
+        security: [],
+      },
+    },
+    ack,
+  );
+  app.post(
+    '/alerts/ack/:id/:token',
+    {
+      schema: {
+        tags: ['broadcasts'],
+        summary: 'Acknowledge an alert (POST)',
+        params: AckParams,
+        querystring: AckQuery,
+        security: [],
+      },
+    },
+    ack,
+  );
+
+  // ------------------------------------------------------------------ templates
+  app.get('/api/templates', { schema: { tags: ['templates'], summary: 'List templates' } }, async () => ({
+    templates: templates.list(),
+  }));
+  app.get(
+    '/api/templates/:id',
+    { schema: { tags: ['templates'], summary: 'Get a template', params: Id } },
+    async (req) => templates.require((req.params as { id: string }).id),
+  );
+  app.put(
+    '/api/templates/:id',
+    {
+      schema: {
+        tags: ['templates'],
+        summary: 'Create or replace a template ({{variables}} in title and text)',
+        params: Id,
+        body: Type.Unknown({ description: JSON.stringify(Object.keys(TemplateInputSchema.properties)) }),
+      },
+    },
+    async (req) => templates.put({ ...(req.body as object), id: (req.params as { id: string }).id } as never),
+  );
+  app.delete(
+    '/api/templates/:id',
+    { schema: { tags: ['templates'], summary: 'Delete a template', params: Id } },
+    async (req, reply) => {
+      templates.remove((req.params as { id: string }).id);
+      return reply.status(204).send();
+    },
+  );
+  app.post(
+    '/api/templates/:id/render',
+    {
+      schema: {
+        tags: ['templates'],
+        summary: 'Preview a template with variables',
+        params: Id,
+        body: Type.Object({ vars: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
+      },
+    },
+    async (req) => {
+      const t = templates.render(
+        (req.params as { id: string }).id,
+        (req.body as { vars?: Record<string, unknown> }).vars ?? {},
+      );
+      return { title: t.title, text: t.text };
+    },
+  );
+
+  // ------------------------------------------------------------------ rules
+  app.get(
+    '/api/rules',
+    { schema: { tags: ['rules'], summary: 'List rules (API, config file and built-in)' } },
+    async () => ({
+      rules: rules.list().map(redactRule),
+      builtin: [
+        {
+          id: 'emergency-911',
+          event: 'call.emergency',
+          active: emergency.active(),
+          group: emergency.options.group,
+          escalationGroup: emergency.options.escalationGroup,
+          escalateAfterSeconds: emergency.options.escalateAfterSeconds,
+        },
+      ],
+    }),
+  );
+  app.get('/api/rules/:id', { schema: { tags: ['rules'], summary: 'Get a rule', params: Id } }, async (req) =>
+    redactRule(rules.get((req.params as { id: string }).id)),
+  );
+  app.put(
+    '/api/rules/:id',
+    {
+      schema: {
+        tags: ['rules'],
+        summary: 'Create or replace a rule (validated: event type, fields, templates, actions)',
+        params: Id,
+        body: Type.Unknown({ description: JSON.stringify(Object.keys(RuleInputSchema.properties)) }),
+      },
+    },
+    async (req) => redactRule(rules.put({ ...(req.body as object), id: (req.params as { id: string }).id })),
+  );
+  app.post(
+    '/api/rules/validate',
+    { schema: { tags: ['rules'], summary: 'Validate a rule without saving it', body: Type.Unknown() } },
+    async (req) => {
+      const { validateRule } = await import('../core/rules/engine.js');
+      validateRule(req.body, rt.validation());
+      return { ok: true };
+    },
+  );
+  app.delete(
+    '/api/rules/:id',
+    { schema: { tags: ['rules'], summary: 'Delete a rule', params: Id } },
+    async (req, reply) => {
+      rules.remove((req.params as { id: string }).id);
+      return reply.status(204).send();
+    },
+  );
+  app.get(
+    '/api/webhooks/deliveries',
+    {
+      schema: {
+        tags: ['rules'],
+        summary: 'Outgoing webhook delivery log (newest first)',
+        querystring: Type.Object({
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+          rule: Type.Optional(Type.String({ maxLength: 64 })),
+        }),
+      },
+    },
+    async (req) => {
+      const q = req.query as { limit?: number; rule?: string };
+      return {
+        deliveries: stores.webhooks.list({ limit: q.limit ?? 100, ...(q.rule ? { ruleId: q.rule } : {}) }),
+      };
+    },
+  );
+
+  // ------------------------------------------------------------------ locations
+  app.get(
+    '/api/locations',
+    { schema: { tags: ['emergency'], summary: 'The location table (by extension)' } },
+    async () => ({ locations: stores.locations.list() }),
+  );
+  app.get(
+    '/api/locations/:extension',
+    {
+      schema: {
+        tags: ['emergency'],
+        summary: 'Location of an extension (table, else device registry)',
+        params: Type.Object({ extension: Type.String({ maxLength: 32 }) }),
+      },
+    },
+    async (req) => {
+      const { extension } = req.params as { extension: string };
+      const r = emergency.locate(extension, '');
+      return { extension, entry: r.entry ?? null, location: r.location };
+    },
+  );
+  const LocationBody = Type.Object(
+    {
+      name: Type.Optional(Type.String({ maxLength: 200 })),
+      building: Type.Optional(Type.String({ maxLength: 200 })),
+      floor: Type.Optional(Type.String({ maxLength: 200 })),
+      room: Type.Optional(Type.String({ maxLength: 200 })),
+      site: Type.Optional(Type.String({ maxLength: 200 })),
+      description: Type.Optional(Type.String({ maxLength: 1000 })),
+      callback: Type.Optional(Type.String({ maxLength: 32, pattern: '^[0-9*#+]*$' })),
+    },
+    { additionalProperties: false },
+  );
+  app.put(
+    '/api/locations/:extension',
+    {
+      schema: {
+        tags: ['emergency'],
+        summary: 'Set the location of an extension',
+        params: Type.Object({
+          extension: Type.String({ minLength: 1, maxLength: 32, pattern: '^[0-9A-Za-z*#+._-]+$' }),
+        }),
+        body: LocationBody,
+      },
+    },
+    async (req) => {
+      const { extension } = req.params as { extension: string };
+      const entry: LocationEntry = {
+        ...(req.body as object),
+        extension,
+        updatedAt: new Date(hub.clock.now()).toISOString(),
+      };
+      stores.locations.upsertMany([entry]);
+      return entry;
+    },
+  );
+  app.delete(
+    '/api/locations/:extension',
+    {
+      schema: {
+        tags: ['emergency'],
+        summary: 'Remove an extension from the location table',
+        params: Type.Object({ extension: Type.String({ maxLength: 32 }) }),
+      },
+    },
+    async (req, reply) => {
+      if (!stores.locations.remove((req.params as { extension: string }).extension))
+        throw new NotFoundError('LOCATION_NOT_FOUND', 'no such extension in the location table', {
+          field: 'extension',
+        });
+      return reply.status(204).send();
+    },
+  );
+  app.post(
+    '/api/locations/import',
+    {
+      schema: {
+        tags: ['emergency'],
+        summary:
+          'Import locations from CSV (header: extension,name,building,floor,room,site,description,callback)',
+        description:
+          'Body: text/csv (or text/plain), or JSON { "csv": "..." }. Rows replace existing ones with the same extension.',
+      },
+    },
+    async (req) => {
+      const body = req.body;
+      const text =
+        typeof body === 'string'
+          ? body
+          : typeof (body as { csv?: unknown })?.csv === 'string'
+            ? (body as { csv: string }).csv
+            : undefined;
+      if (text === undefined)
+        throw new ValidationError('LOCATIONS_CSV_INVALID', 'csv: send text/csv or { "csv": "..." }', {
+          field: 'csv',
+        });
+      const rows = parseLocationsCsv(text, new Date(hub.clock.now()).toISOString());
+      stores.locations.upsertMany(rows);
+      return { imported: rows.length };
+    },
+  );
+
+  // ------------------------------------------------------------------ incidents
+  const IncQuery = Type.Object({
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, default: 100 })),
+    before: Type.Optional(Type.String({ maxLength: 40 })),
+    format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])),
+  });
+  app.get(
+    '/api/incidents',
+    {
+      schema: {
+        tags: ['emergency'],
+        summary: 'Incident log (911 calls), newest first; format=csv exports',
+        querystring: IncQuery,
+      },
+    },
+    async (req, reply) => {
+      const q = req.query as { limit?: number; before?: string; format?: string };
+      const list = emergency.list({ limit: q.limit ?? 100, ...(q.before ? { before: q.before } : {}) });
+      if (q.format === 'csv') {
+        return reply
+          .header('content-type', 'text/csv; charset=utf-8')
+          .header('content-disposition', 'attachment; filename="incidents.csv"')
+          .send(incidentsCsv(list));
+      }
+      return { incidents: list.map(({ timeline, ...rest }) => ({ ...rest, events: timeline.length })) };
+    },
+  );
+  app.get(
+    '/api/incidents/:id',
+    {
+      schema: {
+        tags: ['emergency'],
+        summary: 'An incident with its timeline and the delivery outcome per phone',
+        params: Id,
+      },
+    },
+    async (req) => {
+      const i = emergency.get((req.params as { id: string }).id);
+      const deliveries = i.broadcasts.flatMap((b) => {
+        try {
+          return engine.deliveries(b).map(showDelivery);
+        } catch {
+          return [];
+        }
+      });
+      return { incident: i, deliveries };
+    },
+  );
+  app.get(
+    '/api/emergency',
+    { schema: { tags: ['emergency'], summary: 'State of the built-in 911 notification' } },
+    async () => {
+      const o = emergency.options;
+      return {
+        active: emergency.active(),
+        enabled: o.enabled,
+        group: o.group,
+        phones: hub.devices.list({ group: o.group }).length,
+        escalationGroup: o.escalationGroup,
+        escalationPhones: o.escalationGroup ? hub.devices.list({ group: o.escalationGroup }).length : 0,
+        escalateAfterSeconds: o.escalateAfterSeconds,
+        queue: o.queue,
+        publisher: rt.publisher !== undefined,
+        webhooks: o.webhooks.length,
+      };
+    },
+  );
+}
+
+/** Webhook secrets are never shown back. */
+function redactRule<T extends { actions: Array<{ type: string; secret?: string }> }>(r: T): T {
+  return {
+    ...r,
+    actions: r.actions.map((a) => (a.type === 'webhook' && a.secret ? { ...a, secret: '********' } : a)),
+  };
+}

@@ -1,0 +1,305 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { Broadcast, BroadcastReport, DeliveryState } from '../core/broadcast/types.js';
+import { type ApiFlags, action, apiClientOptions, callApi } from './common.js';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+type Counts = Record<DeliveryState, number>;
+interface Status {
+  broadcast: Broadcast;
+  counts: Counts;
+  running: boolean;
+  deliveries: Array<{
+    deviceId: string;
+    state: DeliveryState;
+    reason: string | null;
+    message: string | null;
+    latencyMs: number | null;
+  }>;
+}
+
+/** A one-line progress bar (for terminals). Pure: tested on its own. */
+export function progressLine(counts: Counts, total: number, elapsedMs: number, width = 30): string {
+  const done = counts.accepted + counts.displayed + counts.acknowledged + counts.failed;
+  const fill = total === 0 ? width : Math.round((done / total) * width);
+  const bar = `${'#'.repeat(fill)}${'-'.repeat(width - fill)}`;
+  const ok = counts.accepted + counts.displayed + counts.acknowledged;
+  return `[${bar}] ${done}/${total}  ok ${ok}  failed ${counts.failed}  acked ${counts.acknowledged}  ${(elapsedMs / 1000).toFixed(1)}s`;
+}
+
+export function reportText(b: Broadcast, counts: Counts, report: BroadcastReport | null): string {
+  const lines = [
+    `${b.id}  ${b.state}  ${b.priority}  "${b.title || b.text.slice(0, 40)}"`,
+    `  phones ${Object.values(counts).reduce((a, x) => a + x, 0)}: ${Object.entries(counts)
+      .filter(([, n]) => n > 0)
+      .map(([s, n]) => `${s} ${n}`)
+      .join(', ')}`,
+  ];
+  if (report) {
+    if (report.timeToLastMs !== null)
+      lines.push(
+        `  time to first ${report.timeToFirstMs} ms, p50 ${report.p50Ms} ms, p99 ${report.p99Ms} ms, last ${report.timeToLastMs} ms`,
+      );
+    const f = Object.entries(report.failuresByReason);
+    if (f.length) lines.push(`  failures: ${f.map(([r, n]) => `${r} ${n}`).join(', ')}`);
+    if (report.slowest.length)
+      lines.push(
+        `  slowest: ${report.slowest
+          .slice(0, 5)
+          .map((s) => `${s.deviceId} ${s.latencyMs} ms`)
+          .join(', ')}`,
+      );
+  }
+  return lines.join('\n');
+}
+
+async function watch(o: ApiFlags, id: string, tty: boolean): Promise<Status> {
+  const started = Date.now();
+  for (let i = 0; i < 36_000; i++) {
+    const s = await callApi<Status>(o, 'GET', `/api/broadcasts/${id}`);
+    if (tty) process.stdout.write(`\r${progressLine(s.counts, s.deliveries.length, Date.now() - started)}`);
+    if (!s.running) {
+      if (tty) process.stdout.write('\n');
+      return s;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('gave up waiting after 2 hours');
+}
+
+function parseVars(list: string[] | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const item of list ?? []) {
+    const i = item.indexOf('=');
+    if (i <= 0) throw new Error(`--var expects name=value, got ${JSON.stringify(item)}`);
+    let cur = out;
+    const path = item.slice(0, i).split('.');
+    if (path.some((k) => k === '__proto__' || k === 'constructor' || k === 'prototype' || k === ''))
+      throw new Error(`--var: ${JSON.stringify(item.slice(0, i))} is not a usable name`);
+    for (const k of path.slice(0, -1)) {
+      if (typeof cur[k] !== 'object' || cur[k] === null) cur[k] = {};
+      cur = cur[k] as Record<string, unknown>;
+    }
+    cur[path[path.length - 1]!] = item.slice(i + 1);
+  }
+  return out;
+}
+
+export function registerBroadcastCommands(program: Command): void {
+  const bc = program
+    .command('broadcast')
+    .description('Send broadcasts to phones and follow their delivery (through the hub API)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  export SWITCHBOARD_API_KEY=sbk_…
+  switchboard broadcast send --group security --title "Drill" --text "Fire drill at 3 pm" --ack
+  switchboard broadcast send --all --priority urgent --text "Building closes at 6 pm"
+  switchboard broadcast send --template visitor --var visitor.name=Bob --device lobby-1
+  switchboard broadcast status bc_… --watch
+  switchboard broadcast list
+`,
+    );
+  apiClientOptions(
+    bc
+      .command('send')
+      .description('Send a broadcast and show its progress (a progress bar on a terminal) and report')
+      .option('--text <text>', 'message text')
+      .option('--title <title>', 'title line', '')
+      .option('--template <id>', 'use a stored template (title/text with {{variables}})')
+      .option('--var <name=value>', 'template variable (repeatable, dotted names allowed)', collect)
+      .option('--device <id>', 'target device (repeatable)', collect)
+      .option('--group <id>', 'target group (repeatable)', collect)
+      .option('--label <label>', 'target label (repeatable)', collect)
+      .option('--all', 'every device')
+      .option('--kind <kind>', 'only devices of this kind (repeatable)', collect)
+      .option('--priority <p>', 'normal, urgent or emergency', 'normal')
+      .option('--tones <tone>', 'none, chime, alert, beep, attention or urgent')
+      .option('--ack', 'ask phones for an acknowledgement')
+      .option('--busy <policy>', 'busy-phone policy: whisper, suppress or retry')
+      .option('--expires <seconds>', 'give up and clear after this many seconds')
+      .option('--no-wait', 'return at once with the broadcast id')
+      .option('--json', 'print JSON'),
+  ).action(
+    action(
+      async (
+        o: ApiFlags & {
+          text?: string;
+          title: string;
+          template?: string;
+          var?: string[];
+          device?: string[];
+          group?: string[];
+          label?: string[];
+          all?: boolean;
+          kind?: string[];
+          priority: string;
+          tones?: string;
+          ack?: boolean;
+          busy?: string;
+          expires?: string;
+          wait: boolean;
+          json?: boolean;
+        },
+      ) => {
+        if (!o.text && !o.template) throw new Error('give --text or --template');
+        const body: Record<string, unknown> = {
+          ...(o.text ? { text: o.text } : {}),
+          ...(o.title ? { title: o.title } : {}),
+          ...(o.template ? { template: o.template, vars: parseVars(o.var) } : {}),
+          ...(o.template && o.priority === 'normal' ? {} : { priority: o.priority }),
+          ...(o.tones ? { tones: o.tones } : {}),
+          ...(o.ack ? { ack: true } : {}),
+          ...(o.busy ? { busyPolicy: o.busy } : {}),
+          ...(o.expires ? { expiresInSeconds: Number(o.expires) } : {}),
+          targets: {
+            ...(o.device ? { devices: o.device } : {}),
+            ...(o.group ? { groups: o.group } : {}),
+            ...(o.label ? { labels: o.label } : {}),
+            ...(o.all ? { all: true } : {}),
+            ...(o.kind ? { kinds: o.kind } : {}),
+          },
+        };
+        const r = await callApi<{ broadcast: Broadcast; total: number }>(o, 'POST', '/api/broadcasts', body);
+        if (!o.wait) {
+          process.stdout.write(
+            o.json ? `${JSON.stringify(r, null, 2)}\n` : `${r.broadcast.id} (${r.total} phones)\n`,
+          );
+          return;
+        }
+        const s = await watch(o, r.broadcast.id, !o.json && process.stdout.isTTY === true);
+        process.stdout.write(
+          o.json
+            ? `${JSON.stringify(s, null, 2)}\n`
+            : `${reportText(s.broadcast, s.counts, s.broadcast.report)}\n`,
+        );
+        if (s.counts.failed > 0) process.exitCode = 3;
+      },
+    ),
+  );
+  apiClientOptions(
+    bc
+      .command('status <id>')
+      .description('Show a broadcast: counts, report, failed phones')
+      .option('--watch', 'follow until delivery has finished')
+      .option('--json', 'print JSON'),
+  ).action(
+    action(async (id: string, o: ApiFlags & { watch?: boolean; json?: boolean }) => {
+      const s = o.watch
+        ? await watch(o, id, !o.json && process.stdout.isTTY === true)
+        : await callApi<Status>(o, 'GET', `/api/broadcasts/${id}`);
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(`${reportText(s.broadcast, s.counts, s.broadcast.report)}\n`);
+      for (const d of s.deliveries.filter((x) => x.state === 'failed').slice(0, 50))
+        process.stdout.write(`  failed ${d.deviceId.padEnd(20)} ${d.reason ?? ''}  ${d.message ?? ''}\n`);
+    }),
+  );
+  apiClientOptions(
+    bc
+      .command('list')
+      .description('List recent broadcasts')
+      .option('--limit <n>', 'how many', '20')
+      .option('--json', 'print JSON'),
+  ).action(
+    action(async (o: ApiFlags & { limit: string; json?: boolean }) => {
+      const r = await callApi<{ broadcasts: Array<Broadcast & { counts: Counts }> }>(
+        o,
+        'GET',
+        `/api/broadcasts?limit=${Number(o.limit)}`,
+      );
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(r.broadcasts, null, 2)}\n`);
+        return;
+      }
+      if (r.broadcasts.length === 0) process.stdout.write('no broadcasts\n');
+      for (const b of r.broadcasts) {
+        const total = Object.values(b.counts).reduce((a, x) => a + x, 0);
+        const ok = b.counts.accepted + b.counts.displayed + b.counts.acknowledged;
+        process.stdout.write(
+          `${b.id}  ${b.createdAt.slice(0, 19)}  ${b.state.padEnd(10)} ${b.priority.padEnd(9)} ${String(ok).padStart(5)}/${String(total).padEnd(5)} ${b.title || b.text.slice(0, 40)}\n`,
+        );
+      }
+    }),
+  );
+
+  const loc = program
+    .command('locations')
+    .description('The extension → location table used by on-site 911 alerts')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  switchboard locations import locations.csv\n  switchboard locations list\n\nCSV header: extension,name,building,floor,room,site,description,callback\n',
+    );
+  apiClientOptions(
+    loc.command('import <file>').description('Import a CSV file (rows replace the same extensions)'),
+  ).action(
+    action(async (file: string, o: ApiFlags) => {
+      const r = await callApi<{ imported: number }>(o, 'POST', '/api/locations/import', {
+        csv: readFileSync(file, 'utf8'),
+      });
+      process.stdout.write(`imported ${r.imported} locations\n`);
+    }),
+  );
+  apiClientOptions(
+    loc.command('list').description('List the location table').option('--json', 'print JSON'),
+  ).action(
+    action(async (o: ApiFlags & { json?: boolean }) => {
+      const r = await callApi<{ locations: Array<Record<string, string>> }>(o, 'GET', '/api/locations');
+      if (o.json) process.stdout.write(`${JSON.stringify(r.locations, null, 2)}\n`);
+      else
+        for (const l of r.locations)
+          process.stdout.write(
+            `${(l.extension ?? '').padEnd(8)} ${(l.name ?? '').padEnd(20)} ${[l.building, l.floor, l.room].filter(Boolean).join(' / ')}\n`,
+          );
+    }),
+  );
+  const inc = program
+    .command('incidents')
+    .description('The 911 incident log')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  switchboard incidents list\n  switchboard incidents export > incidents.csv\n',
+    );
+  apiClientOptions(
+    inc.command('list').description('Recent incidents').option('--limit <n>', 'how many', '20'),
+  ).action(
+    action(async (o: ApiFlags & { limit: string }) => {
+      const r = await callApi<{
+        incidents: Array<{
+          id: string;
+          createdAt: string;
+          test: boolean;
+          state: string;
+          caller: { extension: string; name: string };
+          location: { building?: string; floor?: string; room?: string };
+          acknowledgedBy: string | null;
+        }>;
+      }>(o, 'GET', `/api/incidents?limit=${Number(o.limit)}`);
+      if (r.incidents.length === 0) process.stdout.write('no incidents\n');
+      for (const i of r.incidents)
+        process.stdout.write(
+          `${i.id}  ${i.createdAt.slice(0, 19)}  ${i.test ? 'TEST ' : ''}${i.state.padEnd(14)} ext ${i.caller.extension} ${i.caller.name}  ${[i.location.building, i.location.floor, i.location.room].filter(Boolean).join(' / ')}  ${i.acknowledgedBy ? `acked by ${i.acknowledgedBy}` : ''}\n`,
+        );
+    }),
+  );
+  apiClientOptions(
+    inc
+      .command('export')
+      .description('Export the incident log as CSV')
+      .option('--limit <n>', 'how many', '10000'),
+  ).action(
+    action(async (o: ApiFlags & { limit: string }) => {
+      const base = (o.url ?? process.env.SWITCHBOARD_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+      const key = o.key ?? process.env.SWITCHBOARD_API_KEY ?? '';
+      const res = await fetch(`${base}/api/incidents?format=csv&limit=${Number(o.limit)}`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      if (!res.ok) throw new Error(`HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
+      process.stdout.write(await res.text());
+    }),
+  );
+}

@@ -1,0 +1,746 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { type Clock, sleep, systemClock } from '../clock.js';
+import type { Device } from '../devices.js';
+import type { ActionResult } from '../driver.js';
+import {
+  AuthError,
+  ConflictError,
+  errorMessage,
+  isSwitchboardError,
+  NotFoundError,
+  ValidationError,
+} from '../errors.js';
+import type { EventEmitter } from '../events.js';
+import type { Logger } from '../logger.js';
+import { silentLogger } from '../logger.js';
+import { backoffDelay } from '../retry.js';
+import { KeyedSerialQueue, Semaphore } from '../serial.js';
+import { buildReport, countStates } from './report.js';
+import { validateBroadcastInput } from './schema.js';
+import {
+  type AlertPlanner,
+  type Broadcast,
+  type BroadcastInput,
+  type BroadcastReport,
+  type BroadcastStore,
+  type BusyPolicy,
+  type Delivery,
+  type MulticastAudio,
+  type PlannedAlert,
+  type Priority,
+  TERMINAL_DELIVERY,
+} from './types.js';
+
+export interface BroadcastEngineOptions {
+  /** Phones served at once. */
+  concurrency: number;
+  /** Attempts per phone for transient failures (unreachable, timeouts, 5xx-like refusals). */
+  attempts: number;
+  backoff: { initialMs: number; maxMs: number };
+  /** For the `retry` busy policy: attempts and backoff while a phone stays busy. */
+  busyRetry: { attempts: number; initialMs: number; maxMs: number };
+  /** Per device action timeout. */
+  actionTimeoutMs: number;
+  busyPolicies: Record<Priority, BusyPolicy>;
+  /** Minimum interval between `broadcast.progress` events of one broadcast. */
+  progressIntervalMs: number;
+  multicast: { baseAddress: string; basePort: number; leadMs: number };
+  maxTargets: number;
+}
+
+export const DEFAULT_ENGINE_OPTIONS: BroadcastEngineOptions = {
+  concurrency: 128,
+  attempts: 3,
+  backoff: { initialMs: 200, maxMs: 5000 },
+  busyRetry: { attempts: 6, initialMs: 2000, maxMs: 15000 },
+  actionTimeoutMs: 5000,
+  busyPolicies: { normal: 'retry', urgent: 'whisper', emergency: 'whisper' },
+  progressIntervalMs: 250,
+  multicast: { baseAddress: '239.255.40.1', basePort: 24000, leadMs: 300 },
+  maxTargets: 20000,
+};
+
+/** The narrow surfaces the engine needs (the hub's DeviceRegistry and ActionRunner satisfy them). */
+export interface DeviceSource {
+  list(q?: { group?: string; label?: string }): Device[];
+  get(id: string): Device | undefined;
+}
+export interface ActionExecutor {
+  execute(
+    deviceId: string,
+    actionId: string,
+    params: unknown,
+    opts?: { signal?: AbortSignal; timeoutMs?: number },
+  ): Promise<ActionResult>;
+}
+
+export interface BroadcastEngineDeps {
+  store: BroadcastStore;
+  devices: DeviceSource;
+  runner: ActionExecutor;
+  /** The alert planner of a device kind (undefined: the kind cannot show alerts). */
+  planner: (kind: string) => AlertPlanner | undefined;
+  bus: EventEmitter;
+  /** Absolute acknowledgement URL for a delivery (phones open it; no API key, the token authorises). */
+  ackUrl: (deliveryId: string, token: string) => string;
+  clock?: Clock;
+  logger?: Logger;
+  /** Is the phone known to be on a call right now (from call events)? */
+  isBusy?: (device: Device) => boolean;
+  /** Starts one multicast stream per group for planners that need the hub to stream. */
+  audio?: MulticastAudio;
+  options?: Partial<BroadcastEngineOptions>;
+}
+
+interface Run {
+  broadcast: Broadcast;
+  deliveries: Map<string, Delivery>;
+  devices: Map<string, Device>;
+  tokens: Map<string, string>;
+  abort: AbortController;
+  startedAt: number;
+  done: Promise<BroadcastReport>;
+  audioSessions: number;
+  audioStops: Array<() => void>;
+  sessions: Map<string, { address: string; port: number }>;
+  lastProgress: number;
+  progressTimer: unknown;
+  progressDirty: boolean;
+  expiryTimer: unknown;
+}
+
+type Attempt =
+  | { kind: 'ok'; displayed: boolean }
+  | { kind: 'busy'; result: ActionResult }
+  | { kind: 'fail'; reason: string; message: string; retryable: boolean };
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/**
+ * The broadcast engine: resolves targets, plans per device kind, delivers with bounded concurrency
+ * (Semaphore), one request at a time per phone (KeyedSerialQueue, shared by all broadcasts), retries
+ * transient failures with backoff, applies the busy-phone policy, records one delivery per phone, emits
+ * progress on the bus and writes a final report. No network or database code: only the interfaces it is given.
+ */
+export class BroadcastEngine {
+  readonly options: BroadcastEngineOptions;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly sem: Semaphore;
+  private readonly serial = new KeyedSerialQueue();
+  private readonly runs = new Map<string, Run>();
+  private dirty = new Set<Delivery>();
+  private flushScheduled = false;
+  private closed = false;
+
+  constructor(private readonly deps: BroadcastEngineDeps) {
+    this.options = {
+      ...DEFAULT_ENGINE_OPTIONS,
+      ...(deps.options ?? {}),
+      busyPolicies: { ...DEFAULT_ENGINE_OPTIONS.busyPolicies, ...(deps.options?.busyPolicies ?? {}) },
+    };
+    this.clock = deps.clock ?? systemClock;
+    this.log = deps.logger ?? silentLogger;
+    this.sem = new Semaphore(this.options.concurrency);
+  }
+
+  /** Marks broadcasts left unfinished by a previous process as done (their phones are reported `interrupted`). */
+  recover(): number {
+    let n = 0;
+    for (const b of this.deps.store.listBroadcasts({ limit: 1000, state: 'delivering' })) {
+      const ds = this.deps.store.listDeliveries(b.id);
+      const now = this.clock.now();
+      for (const d of ds) {
+        if (d.state === 'queued' || d.state === 'sent') {
+          d.state = 'failed';
+          d.reason = 'interrupted';
+          d.message = 'the hub stopped before this phone was served';
+        }
+      }
+      this.deps.store.saveDeliveries(ds);
+      b.state = 'done';
+      b.finishedAt = new Date(now).toISOString();
+      b.report = buildReport(ds, Date.parse(b.createdAt), now, 0);
+      this.deps.store.updateBroadcast(b);
+      n++;
+    }
+    return n;
+  }
+
+  /** Resolves targets to devices (deduplicated, in a stable order). Unknown device ids are errors. */
+  resolveTargets(t: BroadcastInput['targets']): Device[] {
+    const out = new Map<string, Device>();
+    const add = (d: Device) => {
+      if (!t.kinds || t.kinds.includes(d.kind)) out.set(d.id, d);
+    };
+    if (t.all) for (const d of this.deps.devices.list()) add(d);
+    (t.devices ?? []).forEach((id, i) => {
+      const d = this.deps.devices.get(id);
+      if (!d)
+        throw new ValidationError(
+          'BROADCAST_UNKNOWN_DEVICE',
+          `targets.devices.${i}: no device ${JSON.stringify(id)}`,
+          {
+            field: `targets.devices.${i}`,
+          },
+        );
+      add(d);
+    });
+    for (const g of t.groups ?? []) for (const d of this.deps.devices.list({ group: g })) add(d);
+    for (const l of t.labels ?? []) for (const d of this.deps.devices.list({ label: l })) add(d);
+    return [...out.values()];
+  }
+
+  /**
+   * Creates a broadcast and starts delivering it. Returns at once (delivery continues in the background;
+   * `wait(id)` resolves with the report). Phones whose kind has no planner get a `failed/no_planner` record.
+   */
+  start(input: unknown, opts: { createdBy?: string } = {}): Broadcast {
+    if (this.closed) throw new ConflictError('BROADCAST_ENGINE_CLOSED', 'the hub is shutting down');
+    const b0 = validateBroadcastInput(input);
+    const devices = this.resolveTargets(b0.targets);
+    if (devices.length === 0)
+      throw new ValidationError('BROADCAST_NO_TARGETS', 'targets: no device matches these targets', {
+        field: 'targets',
+      });
+    if (devices.length > this.options.maxTargets)
+      throw new ValidationError(
+        'BROADCAST_TOO_MANY_TARGETS',
+        `targets: ${devices.length} devices match, at most ${this.options.maxTargets} per broadcast`,
+        { field: 'targets' },
+      );
+    const now = this.clock.now();
+    let expiresAt: string | null = null;
+    if (b0.expiresAt !== undefined) {
+      const t = Date.parse(b0.expiresAt);
+      if (!Number.isFinite(t))
+        throw new ValidationError(
+          'BROADCAST_INVALID',
+          `expiresAt: ${JSON.stringify(b0.expiresAt)} is not an ISO time`,
+          {
+            field: 'expiresAt',
+          },
+        );
+      expiresAt = new Date(t).toISOString();
+    } else if (b0.expiresInSeconds !== undefined)
+      expiresAt = new Date(now + b0.expiresInSeconds * 1000).toISOString();
+    const priority = b0.priority ?? 'normal';
+    const b: Broadcast = {
+      id: `bc_${randomUUID()}`,
+      title: b0.title,
+      text: b0.text,
+      priority,
+      tones: b0.tones ?? (priority === 'normal' ? 'chime' : 'urgent'),
+      audio: b0.audio ?? null,
+      ack: b0.ack ?? priority === 'emergency',
+      expiresAt,
+      targets: b0.targets,
+      busyPolicy: b0.busyPolicy ?? this.options.busyPolicies[priority],
+      meta: b0.meta ?? {},
+      state: 'delivering',
+      createdAt: new Date(now).toISOString(),
+      createdBy: opts.createdBy ?? 'api',
+      finishedAt: null,
+      report: null,
+    };
+    const run: Run = {
+      broadcast: b,
+      deliveries: new Map(),
+      devices: new Map(),
+      tokens: new Map(),
+      abort: new AbortController(),
+      startedAt: now,
+      done: Promise.resolve(null as unknown as BroadcastReport),
+      audioSessions: 0,
+      audioStops: [],
+      sessions: new Map(),
+      lastProgress: 0,
+      progressTimer: undefined,
+      progressDirty: false,
+      expiryTimer: undefined,
+    };
+    const queuedAt = b.createdAt;
+    for (const d of devices) {
+      const token = b.ack ? randomBytes(24).toString('base64url') : '';
+      const del: Delivery = {
+        id: `dl_${randomUUID()}`,
+        broadcastId: b.id,
+        deviceId: d.id,
+        kind: d.kind,
+        state: 'queued',
+        reason: null,
+        message: null,
+        attempts: 0,
+        busy: false,
+        ackTokenHash: b.ack ? hashToken(token) : null,
+        queuedAt,
+        sentAt: null,
+        acceptedAt: null,
+        latencyMs: null,
+        acknowledgedAt: null,
+        acknowledgedBy: null,
+        steps: [],
+      };
+      run.deliveries.set(del.id, del);
+      run.devices.set(del.id, d);
+      if (b.ack) run.tokens.set(del.id, token);
+    }
+    this.deps.store.insertBroadcast(b);
+    this.deps.store.saveDeliveries([...run.deliveries.values()]);
+    this.runs.set(b.id, run);
+    this.deps.bus.emit({
+      source: 'hub',
+      type: 'broadcast.started',
+      data: {
+        broadcastId: b.id,
+        title: b.title,
+        priority: b.priority,
+        total: run.deliveries.size,
+        createdBy: b.createdBy,
+        meta: b.meta,
+      },
+    });
+    run.done = this.run(run);
+    return b;
+  }
+
+  /** Resolves with the final report once delivery of a running broadcast has finished. */
+  async wait(id: string): Promise<BroadcastReport> {
+    const run = this.runs.get(id);
+    if (run) return run.done;
+    const b = this.get(id);
+    if (b.report) return b.report;
+    throw new ConflictError('BROADCAST_NOT_RUNNING', `broadcast ${id} has no report`);
+  }
+
+  get(id: string): Broadcast {
+    const run = this.runs.get(id);
+    if (run) return run.broadcast;
+    const b = this.deps.store.getBroadcast(id);
+    if (!b)
+      throw new NotFoundError('BROADCAST_NOT_FOUND', `no broadcast ${JSON.stringify(id)}`, { field: 'id' });
+    return b;
+  }
+
+  deliveries(id: string): Delivery[] {
+    const run = this.runs.get(id);
+    if (run) return [...run.deliveries.values()];
+    this.get(id);
+    return this.deps.store.listDeliveries(id);
+  }
+
+  /** Current counts (live while delivering, then from the store). */
+  counts(id: string): ReturnType<typeof countStates> {
+    return countStates(this.deliveries(id));
+  }
+
+  isRunning(id: string): boolean {
+    return this.runs.has(id);
+  }
+
+  /** Cancels a running broadcast: phones not yet served are reported `failed/cancelled`. */
+  cancel(id: string, reason = 'cancelled'): Broadcast {
+    const run = this.runs.get(id);
+    if (!run) {
+      const b = this.get(id);
+      throw new ConflictError('BROADCAST_FINISHED', `broadcast ${b.id} has already finished (${b.state})`);
+    }
+    if (!run.abort.signal.aborted) {
+      run.broadcast.state = reason === 'expired' ? 'expired' : 'cancelled';
+      run.abort.abort(new Error(reason));
+    }
+    return run.broadcast;
+  }
+
+  /**
+   * Records an acknowledgement from a phone. The token (from the phone's URL) is compared in constant time
+   * with the stored hash. Idempotent: a second acknowledgement changes nothing and emits nothing.
+   */
+  acknowledge(
+    deliveryId: string,
+    token: string,
+    by?: string,
+  ): { broadcast: Broadcast; delivery: Delivery; first: boolean; planner: AlertPlanner | undefined } {
+    let run: Run | undefined;
+    let delivery: Delivery | undefined;
+    for (const r of this.runs.values()) {
+      const d = r.deliveries.get(deliveryId);
+      if (d) {
+        run = r;
+        delivery = d;
+        break;
+      }
+    }
+    delivery ??= this.deps.store.getDelivery(deliveryId);
+    const bad = () =>
+      new AuthError('BROADCAST_ACK_INVALID', 'unknown or invalid acknowledgement link', { status: 404 });
+    if (!delivery?.ackTokenHash) throw bad();
+    const want = Buffer.from(delivery.ackTokenHash, 'hex');
+    const got = Buffer.from(hashToken(token), 'hex');
+    if (want.length !== got.length || !timingSafeEqual(want, got)) throw bad();
+    const broadcast = run?.broadcast ?? this.get(delivery.broadcastId);
+    const planner = this.deps.planner(delivery.kind);
+    if (delivery.state === 'acknowledged') return { broadcast, delivery, first: false, planner };
+    const now = this.clock.now();
+    delivery.state = 'acknowledged';
+    delivery.acknowledgedAt = new Date(now).toISOString();
+    delivery.acknowledgedBy = (by ?? delivery.deviceId).slice(0, 200);
+    if (delivery.latencyMs === null) delivery.latencyMs = now - Date.parse(delivery.queuedAt);
+    this.deps.store.saveDeliveries([delivery]);
+    this.deps.bus.emit({
+      source: delivery.deviceId,
+      type: 'broadcast.acknowledged',
+      data: {
+        broadcastId: broadcast.id,
+        deliveryId: delivery.id,
+        deviceId: delivery.deviceId,
+        by: delivery.acknowledgedBy,
+        at: delivery.acknowledgedAt,
+        meta: broadcast.meta,
+      },
+    });
+    if (run) this.progress(run, true);
+    return { broadcast, delivery, first: true, planner };
+  }
+
+  /** Stops all running broadcasts (shutdown): their phones not yet served are reported `interrupted`. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.runs.values()];
+    for (const r of all) if (!r.abort.signal.aborted) r.abort.abort(new Error('interrupted'));
+    await Promise.allSettled(all.map((r) => r.done));
+    this.flush();
+  }
+
+  // ------------------------------------------------------------------ delivery
+
+  private async run(run: Run): Promise<BroadcastReport> {
+    const b = run.broadcast;
+    if (b.expiresAt) {
+      const ms = Date.parse(b.expiresAt) - this.clock.now();
+      run.expiryTimer = this.clock.setTimeout(() => this.cancel(b.id, 'expired'), Math.max(0, ms));
+    }
+    try {
+      await this.startAudio(run);
+      await Promise.all([...run.deliveries.values()].map((d) => this.deliver(run, d)));
+    } catch (e) {
+      this.log.error({ err: errorMessage(e), broadcastId: b.id }, 'broadcast run failed');
+    } finally {
+      if (run.expiryTimer) this.clock.clearTimeout(run.expiryTimer);
+      if (run.progressTimer) this.clock.clearTimeout(run.progressTimer);
+      // Streams play to their end once delivery is done; a cancelled or expired broadcast stops them.
+      if (run.abort.signal.aborted) this.stopAudio(run);
+      else run.abort.signal.addEventListener('abort', () => this.stopAudio(run), { once: true });
+    }
+    const now = this.clock.now();
+    const ds = [...run.deliveries.values()];
+    const report = buildReport(ds, run.startedAt, now, run.audioSessions);
+    if (b.state === 'delivering') b.state = 'done';
+    b.finishedAt = new Date(now).toISOString();
+    b.report = report;
+    this.flush();
+    this.deps.store.updateBroadcast(b);
+    this.progress(run, true);
+    this.deps.bus.emit({
+      source: 'hub',
+      type: 'broadcast.finished',
+      data: { broadcastId: b.id, state: b.state, report, meta: b.meta },
+    });
+    this.runs.delete(b.id);
+    return report;
+  }
+
+  /** One multicast session per (target group, streamer): the hub streams once per group, not per phone. */
+  private async startAudio(run: Run): Promise<void> {
+    const b = run.broadcast;
+    if (!b.audio || b.audio.mode === 'unicast') return;
+    const groups = b.targets.groups ?? [];
+    let n = 0;
+    for (const [id, device] of run.devices) {
+      const planner = this.deps.planner(device.kind);
+      if (!planner?.multicastAudio) continue;
+      const group = groups.find((g) => device.groups.includes(g)) ?? '*';
+      const own = planner.streamsOwnMulticast === true;
+      const key = own ? `${group}|${device.kind}` : group;
+      let s = run.sessions.get(key);
+      if (!s) {
+        const [a, b2, c, d0] = this.options.multicast.baseAddress.split('.').map(Number) as [
+          number,
+          number,
+          number,
+          number,
+        ];
+        const idx = d0 + n;
+        s = {
+          address: `${a}.${b2}.${c + Math.floor(idx / 256)}.${idx % 256}`,
+          port: this.options.multicast.basePort + 2 * n,
+        };
+        n++;
+        run.sessions.set(key, s);
+        if (own) run.audioSessions++;
+        else if (this.deps.audio) {
+          try {
+            const h = await this.deps.audio.start(b.audio, { ...s, leadMs: this.options.multicast.leadMs });
+            run.audioStops.push(() => h.stop());
+            run.audioSessions++;
+          } catch (e) {
+            this.log.warn({ err: errorMessage(e), broadcastId: b.id }, 'multicast audio did not start');
+          }
+        }
+      }
+      run.sessions.set(`dev:${id}`, s);
+    }
+  }
+
+  private stopAudio(run: Run): void {
+    for (const stop of run.audioStops.splice(0)) {
+      try {
+        stop();
+      } catch {
+        /* best effort */
+      }
+    }
+  }
+
+  private alertFor(run: Run, d: Delivery, whisper: boolean): PlannedAlert {
+    const b = run.broadcast;
+    const token = run.tokens.get(d.id);
+    const s = run.sessions.get(`dev:${d.id}`);
+    return {
+      broadcastId: b.id,
+      title: b.title,
+      text: b.text,
+      priority: b.priority,
+      tones: b.tones,
+      ackUrl: token ? this.deps.ackUrl(d.id, token) : null,
+      audio: b.audio
+        ? s
+          ? { kind: 'multicast', address: s.address, port: s.port, request: b.audio }
+          : { kind: 'unicast', request: b.audio }
+        : null,
+      expiresAt: b.expiresAt,
+      whisper,
+    };
+  }
+
+  private async deliver(run: Run, d: Delivery): Promise<void> {
+    const device = run.devices.get(d.id)!;
+    const planner = this.deps.planner(device.kind);
+    const signal = run.abort.signal;
+    if (!planner) return this.fail(run, d, 'no_planner', `${device.kind} devices cannot show alerts`);
+    const policy = run.broadcast.busyPolicy;
+    let whisper = false;
+    let transient = 0;
+    let busyTries = 0;
+    for (;;) {
+      if (signal.aborted)
+        return this.fail(run, d, reasonOf(signal), 'not delivered before the broadcast stopped');
+      const knownBusy = this.deps.isBusy?.(device) ?? false;
+      if (knownBusy) d.busy = true;
+      if (knownBusy && policy === 'suppress')
+        return this.fail(run, d, 'busy_suppressed', 'the phone is on a call (busy policy: suppress)');
+      if (knownBusy && policy === 'whisper') whisper = true;
+      let attempt: Attempt;
+      if (knownBusy && policy === 'retry') attempt = { kind: 'busy', result: { ok: false, outcome: 'busy' } };
+      else {
+        // Per-phone queue first, then a concurrency slot: a slot is never held while waiting for a phone.
+        attempt = await this.serial.run(device.id, () =>
+          this.sem.run(() => this.attemptOnce(run, d, device, planner, whisper)),
+        );
+      }
+      if (attempt.kind === 'ok') {
+        if (d.state === 'acknowledged') return;
+        const now = this.clock.now();
+        d.state = attempt.displayed ? 'displayed' : 'accepted';
+        d.acceptedAt = new Date(now).toISOString();
+        d.latencyMs = now - run.startedAt;
+        d.reason = null;
+        d.message = null;
+        this.changed(run, d, true);
+        return;
+      }
+      if (attempt.kind === 'busy') {
+        d.busy = true;
+        if (policy === 'suppress')
+          return this.fail(run, d, 'busy_suppressed', 'the phone is on a call (busy policy: suppress)');
+        if (policy === 'whisper' && !whisper) {
+          whisper = true;
+          continue;
+        }
+        if (busyTries + 1 >= this.options.busyRetry.attempts)
+          return this.fail(run, d, 'busy', `the phone stayed busy (${attempt.result.outcome ?? 'busy'})`);
+        await this.pause(backoffDelay(busyTries++, this.options.busyRetry), signal);
+        continue;
+      }
+      if (!attempt.retryable || transient + 1 >= this.options.attempts)
+        return this.fail(run, d, attempt.reason, attempt.message);
+      const delay = backoffDelay(transient++, this.options.backoff);
+      await this.pause(delay, signal);
+    }
+  }
+
+  private async pause(ms: number, signal: AbortSignal): Promise<boolean> {
+    try {
+      await sleep(ms, { clock: this.clock, signal });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async attemptOnce(
+    run: Run,
+    d: Delivery,
+    device: Device,
+    planner: AlertPlanner,
+    whisper: boolean,
+  ): Promise<Attempt> {
+    const signal = run.abort.signal;
+    if (signal.aborted)
+      return { kind: 'fail', reason: reasonOf(signal), message: 'stopped', retryable: false };
+    let steps: ReturnType<AlertPlanner['plan']>;
+    try {
+      steps = planner.plan(this.alertFor(run, d, whisper), device);
+    } catch (e) {
+      return { kind: 'fail', reason: codeOf(e, 'plan_failed'), message: errorMessage(e), retryable: false };
+    }
+    if (!steps.some((s) => s.role === 'display'))
+      return {
+        kind: 'fail',
+        reason: 'plan_failed',
+        message: `the ${device.kind} planner produced no display step`,
+        retryable: false,
+      };
+    d.attempts++;
+    if (d.state === 'queued') {
+      d.state = 'sent';
+      d.sentAt = new Date(this.clock.now()).toISOString();
+      this.changed(run, d, false);
+    }
+    d.steps = [];
+    let displayed = false;
+    for (const step of steps) {
+      if (signal.aborted)
+        return { kind: 'fail', reason: reasonOf(signal), message: 'stopped', retryable: false };
+      let result: ActionResult;
+      try {
+        result = await this.deps.runner.execute(device.id, step.actionId, step.params, {
+          signal,
+          timeoutMs: this.options.actionTimeoutMs,
+        });
+      } catch (e) {
+        result = {
+          ok: false,
+          outcome: codeOf(e, 'error'),
+          message: errorMessage(e),
+          retryable: isSwitchboardError(e) ? e.retryable : false,
+        };
+      }
+      d.steps.push({ actionId: step.actionId, ok: result.ok, outcome: result.outcome ?? null });
+      if (result.ok) {
+        if (step.role === 'display')
+          displayed = planner.displaysOnAccept === true || result.outcome === 'displayed';
+        continue;
+      }
+      if (step.optional) continue;
+      if (planner.isBusy?.(result)) return { kind: 'busy', result };
+      return {
+        kind: 'fail',
+        reason: result.outcome ?? 'refused',
+        message: result.message ?? `${step.actionId} failed`,
+        retryable: result.retryable === true,
+      };
+    }
+    return { kind: 'ok', displayed };
+  }
+
+  private fail(run: Run, d: Delivery, reason: string, message: string): void {
+    if (d.state === 'acknowledged') return;
+    d.state = 'failed';
+    d.reason = reason;
+    d.message = message.slice(0, 500);
+    this.changed(run, d, true);
+  }
+
+  private changed(run: Run, d: Delivery, terminal: boolean): void {
+    this.dirty.add(d);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    if (terminal && TERMINAL_DELIVERY.has(d.state)) {
+      this.deps.bus.emit({
+        source: d.deviceId,
+        type: 'broadcast.delivery',
+        data: {
+          broadcastId: d.broadcastId,
+          deliveryId: d.id,
+          deviceId: d.deviceId,
+          kind: d.kind,
+          state: d.state,
+          reason: d.reason,
+          attempts: d.attempts,
+          latencyMs: d.latencyMs,
+        },
+      });
+    }
+    this.progress(run, false);
+  }
+
+  /** Emits `broadcast.progress` at most every progressIntervalMs (and always at the end). */
+  private progress(run: Run, force: boolean): void {
+    const now = this.clock.now();
+    if (!force && now - run.lastProgress < this.options.progressIntervalMs) {
+      if (!run.progressTimer) {
+        run.progressTimer = this.clock.setTimeout(
+          () => {
+            run.progressTimer = undefined;
+            if (this.runs.has(run.broadcast.id)) this.progress(run, true);
+          },
+          this.options.progressIntervalMs - (now - run.lastProgress),
+        );
+      }
+      return;
+    }
+    run.lastProgress = now;
+    const counts = countStates(run.deliveries.values());
+    this.deps.bus.emit({
+      source: 'hub',
+      type: 'broadcast.progress',
+      data: {
+        broadcastId: run.broadcast.id,
+        state: run.broadcast.state,
+        total: run.deliveries.size,
+        counts,
+        done: counts.accepted + counts.displayed + counts.acknowledged + counts.failed,
+        elapsedMs: now - run.startedAt,
+      },
+    });
+  }
+
+  /** Writes changed delivery records in one transaction. */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.dirty.size === 0) return;
+    const batch = [...this.dirty];
+    this.dirty = new Set();
+    try {
+      this.deps.store.saveDeliveries(batch);
+    } catch (e) {
+      for (const d of batch) this.dirty.add(d);
+      this.log.error({ err: errorMessage(e) }, 'saving delivery records failed');
+    }
+  }
+}
+
+function reasonOf(signal: AbortSignal): string {
+  const r = signal.reason;
+  const m = r instanceof Error ? r.message : String(r ?? 'cancelled');
+  return m === 'expired' || m === 'interrupted' ? m : 'cancelled';
+}
+
+function codeOf(e: unknown, dflt: string): string {
+  return isSwitchboardError(e) ? e.code : dflt;
+}

@@ -1,0 +1,103 @@
+import type { Clock } from '../clock.js';
+import { systemClock } from '../clock.js';
+import { NotFoundError } from '../errors.js';
+import { assertValid, TemplateInputSchema } from './schema.js';
+import { checkTemplate, renderTemplate } from './template.js';
+import type { Priority, Template, TemplateStore, ToneName } from './types.js';
+
+export interface TemplateInput {
+  id: string;
+  name?: string;
+  title: string;
+  text: string;
+  priority?: Priority;
+  tones?: ToneName;
+  ack?: boolean;
+  expiresInSeconds?: number | null;
+  description?: string;
+}
+
+/** The built-in on-site 911 alert (editable like any template; recreated only when missing). */
+export const EMERGENCY_TEMPLATE: TemplateInput = {
+  id: 'emergency-911',
+  name: 'On-site 911 notification',
+  title: '{{test | }}911 CALL',
+  text: '911 call from {{caller.name | unknown user}} (ext {{caller.extension}})\nCallback: {{caller.callbackNumber}}\nLocation: {{location.building | ?}} / floor {{location.floor | ?}} / room {{location.room | ?}}\n{{location.description}}\nTime: {{time}}',
+  priority: 'emergency',
+  tones: 'urgent',
+  ack: true,
+  expiresInSeconds: 3600,
+  description: "Sent to the security group when anyone dials 911 (Kari's Law notification).",
+};
+
+/** Stored, reusable broadcast templates with {{variables}}. */
+export class TemplateService {
+  constructor(
+    private readonly store: TemplateStore,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  list(): Template[] {
+    return this.store.list();
+  }
+
+  get(id: string): Template | undefined {
+    return this.store.get(id);
+  }
+
+  require(id: string): Template {
+    const t = this.store.get(id);
+    if (!t)
+      throw new NotFoundError('TEMPLATE_NOT_FOUND', `no template ${JSON.stringify(id)}`, {
+        field: 'template',
+      });
+    return t;
+  }
+
+  put(input: TemplateInput): Template {
+    assertValid(TemplateInputSchema, input, 'TEMPLATE_INVALID');
+    checkTemplate(input.title, 'title');
+    checkTemplate(input.text, 'text');
+    const now = new Date(this.clock.now()).toISOString();
+    const cur = this.store.get(input.id);
+    const t: Template = {
+      id: input.id,
+      name: input.name ?? cur?.name ?? input.id,
+      title: input.title,
+      text: input.text,
+      priority: input.priority ?? 'normal',
+      tones: input.tones ?? (input.priority && input.priority !== 'normal' ? 'urgent' : 'chime'),
+      ack: input.ack ?? input.priority === 'emergency',
+      expiresInSeconds: input.expiresInSeconds ?? null,
+      description: input.description ?? '',
+      createdAt: cur?.createdAt ?? now,
+      updatedAt: now,
+    };
+    this.store.upsert(t);
+    return t;
+  }
+
+  remove(id: string): void {
+    if (!this.store.remove(id))
+      throw new NotFoundError('TEMPLATE_NOT_FOUND', `no template ${JSON.stringify(id)}`, { field: 'id' });
+  }
+
+  /** Creates the built-in templates that are missing. */
+  ensureBuiltins(): void {
+    if (!this.store.get(EMERGENCY_TEMPLATE.id)) this.put(EMERGENCY_TEMPLATE);
+  }
+
+  /** Renders a template's title and text against a context. */
+  render(id: string, ctx: Record<string, unknown>): Template {
+    const t = this.require(id);
+    return {
+      ...t,
+      title: renderTemplate(t.title, ctx, 'title').trim().slice(0, 200),
+      text:
+        renderTemplate(t.text, ctx, 'text')
+          .replace(/\n{2,}/g, '\n')
+          .trim()
+          .slice(0, 4000) || t.name,
+    };
+  }
+}

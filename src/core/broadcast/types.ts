@@ -1,0 +1,216 @@
+import type { Device } from '../devices.js';
+import type { ActionResult } from '../driver.js';
+
+/**
+ * Broadcasts: one message to many phones, planned per device kind, delivered with bounded concurrency,
+ * per-phone serialization and retries, with one delivery record per phone. Pure types; the engine is in
+ * engine.ts, storage behind the interfaces at the bottom (SQLite implementation in store/sqlite/broadcast.ts).
+ */
+export type Priority = 'normal' | 'urgent' | 'emergency';
+export const PRIORITIES: readonly Priority[] = ['normal', 'urgent', 'emergency'];
+
+/** Tone names every planner understands (each maps them to what its phones can play). */
+export type ToneName = 'none' | 'chime' | 'alert' | 'beep' | 'attention' | 'urgent';
+
+/** What to do with a phone that is busy (on a call) when an alert arrives. */
+export type BusyPolicy = 'whisper' | 'suppress' | 'retry';
+
+export interface AudioRequest {
+  /** tone: a generated tone; file: a WAV file of the media directory; tts: text to speech. */
+  source: 'tone' | 'file' | 'tts';
+  tone?: string;
+  file?: string;
+  text?: string;
+  repeat?: number;
+  /** multicast: one stream per target group (default for more than one phone); unicast: per phone. */
+  mode?: 'multicast' | 'unicast';
+}
+
+export interface TargetSpec {
+  devices?: string[];
+  groups?: string[];
+  labels?: string[];
+  all?: boolean;
+  /** Only these device kinds (e.g. phones only). */
+  kinds?: string[];
+}
+
+export interface BroadcastInput {
+  title: string;
+  text: string;
+  priority?: Priority;
+  tones?: ToneName;
+  audio?: AudioRequest;
+  /** Ask for an acknowledgement (Acknowledge softkey/link pointing back at the hub). */
+  ack?: boolean;
+  /** ISO time or seconds from now after which undelivered phones are given up and screens may clear. */
+  expiresAt?: string;
+  expiresInSeconds?: number;
+  targets: TargetSpec;
+  /** Busy-phone policy override for this broadcast (default: per priority from config). */
+  busyPolicy?: BusyPolicy;
+  /** Free-form context (incident id, rule id …), stored with the broadcast. */
+  meta?: Record<string, string | number | boolean | null>;
+}
+
+export type BroadcastState = 'planning' | 'delivering' | 'done' | 'cancelled' | 'expired';
+
+export interface Broadcast {
+  id: string;
+  title: string;
+  text: string;
+  priority: Priority;
+  tones: ToneName;
+  audio: AudioRequest | null;
+  ack: boolean;
+  expiresAt: string | null;
+  targets: TargetSpec;
+  busyPolicy: BusyPolicy;
+  meta: Record<string, string | number | boolean | null>;
+  state: BroadcastState;
+  createdAt: string;
+  createdBy: string;
+  finishedAt: string | null;
+  /** The final report once delivery has finished. */
+  report: BroadcastReport | null;
+}
+
+export type DeliveryState = 'queued' | 'sent' | 'accepted' | 'displayed' | 'acknowledged' | 'failed';
+export const TERMINAL_DELIVERY: ReadonlySet<DeliveryState> = new Set([
+  'accepted',
+  'displayed',
+  'acknowledged',
+  'failed',
+]);
+
+export interface Delivery {
+  id: string;
+  broadcastId: string;
+  deviceId: string;
+  kind: string;
+  state: DeliveryState;
+  /** Stable failure reason (`unreachable`, `busy_suppressed`, `no_planner`, `CISCO_ERROR_4` …). */
+  reason: string | null;
+  message: string | null;
+  attempts: number;
+  /** Whether the phone was busy (refused as busy at least once). */
+  busy: boolean;
+  /** SHA-256 (hex) of the acknowledgement token; the token itself is only ever in the phone's URL. */
+  ackTokenHash: string | null;
+  queuedAt: string;
+  sentAt: string | null;
+  acceptedAt: string | null;
+  /** Milliseconds from queued to accepted/displayed (the per-phone latency in reports). */
+  latencyMs: number | null;
+  acknowledgedAt: string | null;
+  acknowledgedBy: string | null;
+  /** Outcomes of the planned steps, in order. */
+  steps: Array<{ actionId: string; ok: boolean; outcome: string | null }>;
+}
+
+export interface BroadcastReport {
+  total: number;
+  counts: Record<DeliveryState, number>;
+  failuresByReason: Record<string, number>;
+  /** The slowest phones to accept (up to 10). */
+  slowest: Array<{ deviceId: string; latencyMs: number }>;
+  /** Milliseconds from the start of delivery to the last phone accepting (null when none did). */
+  timeToLastMs: number | null;
+  timeToFirstMs: number | null;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  /** Multicast audio sessions started (one per group). */
+  audioSessions: number;
+  startedAt: string;
+  finishedAt: string;
+}
+
+// ---------------------------------------------------------------- planning contract
+
+/** The alert as a planner sees it (already rendered, no template syntax left). */
+export interface PlannedAlert {
+  broadcastId: string;
+  title: string;
+  text: string;
+  priority: Priority;
+  tones: ToneName;
+  /** Absolute URL of this phone's Acknowledge link (null when no acknowledgement is requested). */
+  ackUrl: string | null;
+  /** Audio for this phone: a multicast session to join, or a unicast request. */
+  audio:
+    | { kind: 'multicast'; address: string; port: number; request: AudioRequest }
+    | { kind: 'unicast'; request: AudioRequest }
+    | null;
+  expiresAt: string | null;
+  /** True when the phone is known (or was just found) to be busy and the policy is `whisper`. */
+  whisper: boolean;
+}
+
+export interface PlannedStep {
+  actionId: string;
+  params: Record<string, unknown>;
+  /** display: puts the message on the screen (its success is what "accepted" means); others are extras. */
+  role: 'display' | 'tone' | 'audio' | 'other';
+  /** A failure of an optional step is recorded but does not fail the delivery. */
+  optional?: boolean;
+}
+
+/** A per-kind alert planner: pure functions from (alert, device) to device actions. */
+export interface AlertPlanner {
+  kind: string;
+  plan(alert: PlannedAlert, device: Device): PlannedStep[];
+  /** Does this result mean "the phone is busy" (on a call, not in push state)? */
+  isBusy?(result: ActionResult): boolean;
+  /** Does an accepted display step mean the text is on the screen already (vs. fetched later)? */
+  displaysOnAccept?: boolean;
+  /** The page a phone gets back when its Acknowledge link is followed. */
+  ackPage?(text: string): { contentType: string; body: string };
+  /** Can this kind join a multicast RTP session (so audio goes once per group)? */
+  multicastAudio?: boolean;
+  /** The driver streams a multicast session itself (once per address:port): the hub must not stream too. */
+  streamsOwnMulticast?: boolean;
+}
+
+/** Starts the one multicast audio stream of a group; the media module provides it. */
+export interface MulticastAudio {
+  start(
+    req: AudioRequest,
+    session: { address: string; port: number; leadMs: number },
+  ): Promise<{ stop(): void }>;
+}
+
+// ---------------------------------------------------------------- templates
+
+export interface Template {
+  id: string;
+  name: string;
+  title: string;
+  text: string;
+  priority: Priority;
+  tones: ToneName;
+  ack: boolean;
+  expiresInSeconds: number | null;
+  description: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+// ---------------------------------------------------------------- stores
+
+export interface BroadcastStore {
+  insertBroadcast(b: Broadcast): void;
+  updateBroadcast(b: Broadcast): void;
+  getBroadcast(id: string): Broadcast | undefined;
+  listBroadcasts(q: { limit: number; before?: string; state?: BroadcastState }): Broadcast[];
+  /** Inserts or updates many deliveries in one transaction. */
+  saveDeliveries(ds: Delivery[]): void;
+  listDeliveries(broadcastId: string): Delivery[];
+  getDelivery(id: string): Delivery | undefined;
+}
+
+export interface TemplateStore {
+  list(): Template[];
+  get(id: string): Template | undefined;
+  upsert(t: Template): void;
+  remove(id: string): boolean;
+}

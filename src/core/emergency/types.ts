@@ -1,0 +1,55 @@
+import type { Location } from '../devices.js';
+
+/** A row of the location table: where an extension is (Kari's Law dispatchable location). */
+export interface LocationEntry extends Location {
+  extension: string;
+  /** User name shown when the PBX event has none. */
+  name?: string;
+  /** Callback number when it differs from the caller's CLI (e.g. a DID). */
+  callback?: string;
+  updatedAt: string;
+}
+
+export interface LocationStore {
+  get(extension: string): LocationEntry | undefined;
+  list(): LocationEntry[];
+  /** Inserts or replaces many rows in one transaction. */
+  upsertMany(rows: LocationEntry[]): void;
+  remove(extension: string): boolean;
+}
+
+export type IncidentState = 'notifying' | 'acknowledged' | 'unacknowledged';
+
+export interface IncidentEvent {
+  at: string;
+  type: string;
+  detail: Record<string, unknown>;
+}
+
+export interface Incident {
+  id: string;
+  createdAt: string;
+  /** Milliseconds from the emergency event's time to this incident's creation. */
+  detectLagMs: number;
+  callKey: string | null;
+  test: boolean;
+  pbx: string;
+  caller: { extension: string; name: string; callbackNumber: string; dialled: string; detectedBy: string };
+  location: Location & { from: 'table' | 'device' | 'pbx' | 'none' };
+  state: IncidentState;
+  broadcasts: string[];
+  notifiedGroups: string[];
+  escalations: number;
+  acknowledgedAt: string | null;
+  acknowledgedBy: string | null;
+  callEndedAt: string | null;
+  timeline: IncidentEvent[];
+}
+
+export interface IncidentStore {
+  insert(i: Incident): void;
+  update(i: Incident): void;
+  get(id: string): Incident | undefined;
+  byCallKey(callKey: string): Incident | undefined;
+  list(q: { limit: number; before?: string }): Incident[];
+}

@@ -1,0 +1,76 @@
+import type { AlertPlanner, PlannedAlert, PlannedStep } from '../../core/broadcast/types.js';
+import { escapeXml } from '../../core/xml.js';
+
+/**
+ * How Avaya 96x1/J100 phones show broadcasts and alerts, in the action ids and params of specs/avaya.yaml:
+ * - short text without an acknowledgement request: `push_topline` (one line, 312 characters at most);
+ * - otherwise `push_display` (a WML card) with an `Ack` softkey linking to this phone's acknowledgement URL;
+ * - `mode: barge` for urgent and emergency alerts and for the `whisper` busy policy (shows at once, even on a
+ *   call), `normal` otherwise; `alert` ring pings by priority (normal 1, urgent 2, emergency 3; 0 for `none`);
+ * - multicast audio: `push_audio_multicast` with the group's address and port (the Avaya module streams once
+ *   per group:port session itself); unicast audio: `push_audio` (tone, file or TTS).
+ * A phone answering 205/208 (not in (audio) push state) is busy: the engine applies the busy policy.
+ */
+export const TOPLINE_MAX = 80;
+
+const PINGS: Record<PlannedAlert['priority'], number> = { normal: 1, urgent: 2, emergency: 3 };
+
+export function avayaAlertPlanner(): AlertPlanner {
+  return {
+    kind: 'avaya',
+    displaysOnAccept: false,
+    multicastAudio: true,
+    streamsOwnMulticast: true,
+    plan(alert): PlannedStep[] {
+      const mode = alert.whisper || alert.priority !== 'normal' ? 'barge' : 'normal';
+      const alertPings = alert.tones === 'none' ? 0 : PINGS[alert.priority];
+      const oneLine = alert.title ? `${alert.title}: ${alert.text}` : alert.text;
+      const steps: PlannedStep[] = [];
+      if (!alert.ackUrl && !oneLine.includes('\n') && oneLine.length <= TOPLINE_MAX) {
+        steps.push({
+          actionId: 'push_topline',
+          role: 'display',
+          params: { text: oneLine, mode, alert: alertPings },
+        });
+      } else {
+        steps.push({
+          actionId: 'push_display',
+          role: 'display',
+          params: {
+            title: alert.title.slice(0, 64),
+            text: alert.text.slice(0, 4000),
+            softkeys: alert.ackUrl ? [{ label: 'Ack', href: alert.ackUrl }] : [],
+            mode,
+            alert: alertPings,
+          },
+        });
+      }
+      const a = alert.audio;
+      if (a) {
+        const src = {
+          source: a.request.source,
+          ...(a.request.tone ? { tone: a.request.tone } : {}),
+          ...(a.request.file ? { file: a.request.file } : {}),
+          ...(a.request.text ? { text: a.request.text } : {}),
+          ...(a.request.repeat ? { repeat: a.request.repeat } : {}),
+        };
+        steps.push(
+          a.kind === 'multicast'
+            ? {
+                actionId: 'push_audio_multicast',
+                role: 'audio',
+                optional: true,
+                params: { group: a.address, port: a.port, ...src, mode: 'barge' },
+              }
+            : { actionId: 'push_audio', role: 'audio', optional: true, params: { ...src, mode } },
+        );
+      }
+      return steps;
+    },
+    isBusy: (r) => r.outcome === 'not_in_push_state' || r.outcome === 'not_in_audio_push_state',
+    ackPage: (text) => ({
+      contentType: 'text/vnd.wap.wml; charset=utf-8',
+      body: `<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE wml PUBLIC "-//WAPFORUM//DTD WML 1.3//EN" "http://www.wapforum.org/DTD/wml13.dtd">\n<wml><card id="ack" title="Acknowledged"><p>${escapeXml(text)}</p></card></wml>`,
+    }),
+  };
+}

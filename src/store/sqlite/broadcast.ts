@@ -1,0 +1,247 @@
+import type {
+  Broadcast,
+  BroadcastState,
+  BroadcastStore,
+  Delivery,
+  Template,
+  TemplateStore,
+} from '../../core/broadcast/types.js';
+import type { Incident, IncidentStore, LocationEntry, LocationStore } from '../../core/emergency/types.js';
+import type { Rule, RuleStore } from '../../core/rules/types.js';
+import type { Db } from './database.js';
+
+/**
+ * SQLite implementations of the broadcast, template, rule, location, incident and webhook-log stores.
+ * Records are JSON bodies with the columns we query on beside them (tables: migrations/broadcast.ts).
+ */
+type BodyRow = { body: string };
+const parse = <T>(r: BodyRow | undefined): T | undefined => (r ? (JSON.parse(r.body) as T) : undefined);
+
+export class SqliteBroadcastStore implements BroadcastStore {
+  private readonly ins;
+  private readonly upd;
+  private readonly getB;
+  private readonly saveD;
+  private readonly listD;
+  private readonly getD;
+  constructor(private readonly db: Db) {
+    this.ins = db.prepare('INSERT INTO broadcasts (id, created_at, state, body) VALUES (?, ?, ?, ?)');
+    this.upd = db.prepare('UPDATE broadcasts SET state = ?, body = ? WHERE id = ?');
+    this.getB = db.prepare('SELECT body FROM broadcasts WHERE id = ?');
+    this.saveD = db.prepare(
+      `INSERT INTO broadcast_deliveries (id, broadcast_id, device_id, state, body) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(id) DO UPDATE SET state = excluded.state, body = excluded.body`,
+    );
+    this.listD = db.prepare('SELECT body FROM broadcast_deliveries WHERE broadcast_id = ? ORDER BY rowid');
+    this.getD = db.prepare('SELECT body FROM broadcast_deliveries WHERE id = ?');
+  }
+  insertBroadcast(b: Broadcast): void {
+    this.ins.run(b.id, b.createdAt, b.state, JSON.stringify(b));
+  }
+  updateBroadcast(b: Broadcast): void {
+    this.upd.run(b.state, JSON.stringify(b), b.id);
+  }
+  getBroadcast(id: string): Broadcast | undefined {
+    return parse<Broadcast>(this.getB.get(id) as BodyRow | undefined);
+  }
+  listBroadcasts(q: { limit: number; before?: string; state?: BroadcastState }): Broadcast[] {
+    const args: unknown[] = [];
+    let sql = 'SELECT body FROM broadcasts WHERE 1=1';
+    if (q.before) {
+      sql += ' AND created_at < ?';
+      args.push(q.before);
+    }
+    if (q.state) {
+      sql += ' AND state = ?';
+      args.push(q.state);
+    }
+    sql += ' ORDER BY created_at DESC, rowid DESC LIMIT ?';
+    args.push(q.limit);
+    return (this.db.prepare(sql).all(...args) as BodyRow[]).map((r) => JSON.parse(r.body) as Broadcast);
+  }
+  saveDeliveries(ds: Delivery[]): void {
+    this.db.transaction((list: Delivery[]) => {
+      for (const d of list) this.saveD.run(d.id, d.broadcastId, d.deviceId, d.state, JSON.stringify(d));
+    })(ds);
+  }
+  listDeliveries(broadcastId: string): Delivery[] {
+    return (this.listD.all(broadcastId) as BodyRow[]).map((r) => JSON.parse(r.body) as Delivery);
+  }
+  getDelivery(id: string): Delivery | undefined {
+    return parse<Delivery>(this.getD.get(id) as BodyRow | undefined);
+  }
+}
+
+/** A JSON-body table keyed by id (templates, rules, locations). */
+class KeyedJsonStore<T> {
+  private readonly all;
+  private readonly one;
+  private readonly put;
+  private readonly del;
+  constructor(
+    db: Db,
+    table: string,
+    key: string,
+    private readonly keyOf: (t: T) => string,
+    extra: { col: string; of: (t: T) => string } | undefined = undefined,
+  ) {
+    this.all = db.prepare(`SELECT body FROM ${table} ORDER BY ${key}`);
+    this.one = db.prepare(`SELECT body FROM ${table} WHERE ${key} = ?`);
+    this.put = extra
+      ? db.prepare(
+          `INSERT INTO ${table} (${key}, ${extra.col}, body) VALUES (?, ?, ?) ON CONFLICT(${key}) DO UPDATE SET ${extra.col} = excluded.${extra.col}, body = excluded.body`,
+        )
+      : db.prepare(
+          `INSERT INTO ${table} (${key}, body) VALUES (?, ?) ON CONFLICT(${key}) DO UPDATE SET body = excluded.body`,
+        );
+    this.del = db.prepare(`DELETE FROM ${table} WHERE ${key} = ?`);
+    this.extra = extra;
+  }
+  private readonly extra: { col: string; of: (t: T) => string } | undefined;
+  list(): T[] {
+    return (this.all.all() as BodyRow[]).map((r) => JSON.parse(r.body) as T);
+  }
+  get(id: string): T | undefined {
+    return parse<T>(this.one.get(id) as BodyRow | undefined);
+  }
+  upsert(t: T): void {
+    if (this.extra) this.put.run(this.keyOf(t), this.extra.of(t), JSON.stringify(t));
+    else this.put.run(this.keyOf(t), JSON.stringify(t));
+  }
+  remove(id: string): boolean {
+    return this.del.run(id).changes > 0;
+  }
+}
+
+export class SqliteTemplateStore extends KeyedJsonStore<Template> implements TemplateStore {
+  constructor(db: Db) {
+    super(db, 'broadcast_templates', 'id', (t) => t.id);
+  }
+}
+
+export class SqliteRuleStore extends KeyedJsonStore<Rule> implements RuleStore {
+  constructor(db: Db) {
+    super(db, 'rules', 'id', (r) => r.id, { col: 'source', of: (r) => r.origin });
+  }
+}
+
+export class SqliteLocationStore implements LocationStore {
+  private readonly inner: KeyedJsonStore<LocationEntry>;
+  constructor(private readonly db: Db) {
+    this.inner = new KeyedJsonStore<LocationEntry>(db, 'locations', 'extension', (l) => l.extension);
+  }
+  get(extension: string): LocationEntry | undefined {
+    return this.inner.get(extension);
+  }
+  list(): LocationEntry[] {
+    return this.inner.list();
+  }
+  upsertMany(rows: LocationEntry[]): void {
+    this.db.transaction((rs: LocationEntry[]) => {
+      for (const r of rs) this.inner.upsert(r);
+    })(rows);
+  }
+  remove(extension: string): boolean {
+    return this.inner.remove(extension);
+  }
+}
+
+export class SqliteIncidentStore implements IncidentStore {
+  private readonly ins;
+  private readonly upd;
+  private readonly one;
+  private readonly byCall;
+  constructor(private readonly db: Db) {
+    this.ins = db.prepare('INSERT INTO incidents (id, created_at, call_key, body) VALUES (?, ?, ?, ?)');
+    this.upd = db.prepare('UPDATE incidents SET body = ? WHERE id = ?');
+    this.one = db.prepare('SELECT body FROM incidents WHERE id = ?');
+    this.byCall = db.prepare(
+      'SELECT body FROM incidents WHERE call_key = ? ORDER BY created_at DESC LIMIT 1',
+    );
+  }
+  insert(i: Incident): void {
+    this.ins.run(i.id, i.createdAt, i.callKey, JSON.stringify(i));
+  }
+  update(i: Incident): void {
+    this.upd.run(JSON.stringify(i), i.id);
+  }
+  get(id: string): Incident | undefined {
+    return parse<Incident>(this.one.get(id) as BodyRow | undefined);
+  }
+  byCallKey(callKey: string): Incident | undefined {
+    return parse<Incident>(this.byCall.get(callKey) as BodyRow | undefined);
+  }
+  list(q: { limit: number; before?: string }): Incident[] {
+    const rows = q.before
+      ? this.db
+          .prepare('SELECT body FROM incidents WHERE created_at < ? ORDER BY created_at DESC LIMIT ?')
+          .all(q.before, q.limit)
+      : this.db.prepare('SELECT body FROM incidents ORDER BY created_at DESC LIMIT ?').all(q.limit);
+    return (rows as BodyRow[]).map((r) => JSON.parse(r.body) as Incident);
+  }
+}
+
+/** One outgoing webhook request series (all attempts), for the delivery log. */
+export interface WebhookLogEntry {
+  id: string;
+  ruleId: string | null;
+  url: string;
+  eventType: string;
+  eventId: string;
+  createdAt: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: Array<{ at: string; status: number | null; ms: number; error: string | null }>;
+}
+
+export class SqliteWebhookLog {
+  private readonly put;
+  constructor(private readonly db: Db) {
+    this.put = db.prepare(
+      `INSERT INTO webhook_deliveries (id, rule_id, created_at, body) VALUES (?, ?, ?, ?)
+       ON CONFLICT(id) DO UPDATE SET body = excluded.body`,
+    );
+  }
+  save(e: WebhookLogEntry): void {
+    this.put.run(e.id, e.ruleId, e.createdAt, JSON.stringify(e));
+  }
+  list(q: { limit: number; ruleId?: string }): WebhookLogEntry[] {
+    const rows = q.ruleId
+      ? this.db
+          .prepare(
+            'SELECT body FROM webhook_deliveries WHERE rule_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?',
+          )
+          .all(q.ruleId, q.limit)
+      : this.db
+          .prepare('SELECT body FROM webhook_deliveries ORDER BY created_at DESC, rowid DESC LIMIT ?')
+          .all(q.limit);
+    return (rows as BodyRow[]).map((r) => JSON.parse(r.body) as WebhookLogEntry);
+  }
+  /** Keeps the log bounded: deletes all but the newest `keep` entries. */
+  prune(keep: number): void {
+    this.db
+      .prepare(
+        'DELETE FROM webhook_deliveries WHERE id NOT IN (SELECT id FROM webhook_deliveries ORDER BY created_at DESC, rowid DESC LIMIT ?)',
+      )
+      .run(keep);
+  }
+}
+
+export interface BroadcastStores {
+  broadcasts: SqliteBroadcastStore;
+  templates: SqliteTemplateStore;
+  rules: SqliteRuleStore;
+  locations: SqliteLocationStore;
+  incidents: SqliteIncidentStore;
+  webhooks: SqliteWebhookLog;
+}
+
+export function sqliteBroadcastStores(db: Db): BroadcastStores {
+  return {
+    broadcasts: new SqliteBroadcastStore(db),
+    templates: new SqliteTemplateStore(db),
+    rules: new SqliteRuleStore(db),
+    locations: new SqliteLocationStore(db),
+    incidents: new SqliteIncidentStore(db),
+    webhooks: new SqliteWebhookLog(db),
+  };
+}

@@ -1,0 +1,60 @@
+import type { Migration } from './types.js';
+
+/** Broadcasts, deliveries, templates, rules, webhook log, locations and incidents. */
+export const broadcastMigrations: Migration[] = [
+  {
+    version: 1,
+    name: 'broadcasts, deliveries, templates',
+    sql: `
+      CREATE TABLE broadcasts (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        state TEXT NOT NULL,
+        body TEXT NOT NULL
+      );
+      CREATE INDEX broadcasts_created ON broadcasts(created_at);
+      CREATE TABLE broadcast_deliveries (
+        id TEXT PRIMARY KEY,
+        broadcast_id TEXT NOT NULL REFERENCES broadcasts(id) ON DELETE CASCADE,
+        device_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        body TEXT NOT NULL
+      );
+      CREATE INDEX broadcast_deliveries_bc ON broadcast_deliveries(broadcast_id);
+      CREATE TABLE broadcast_templates (
+        id TEXT PRIMARY KEY,
+        body TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 2,
+    name: 'rules, webhook deliveries, locations, incidents',
+    sql: `
+      CREATE TABLE rules (
+        id TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        body TEXT NOT NULL
+      );
+      CREATE TABLE webhook_deliveries (
+        id TEXT PRIMARY KEY,
+        rule_id TEXT,
+        created_at TEXT NOT NULL,
+        body TEXT NOT NULL
+      );
+      CREATE INDEX webhook_deliveries_created ON webhook_deliveries(created_at);
+      CREATE TABLE locations (
+        extension TEXT PRIMARY KEY,
+        body TEXT NOT NULL
+      );
+      CREATE TABLE incidents (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        call_key TEXT,
+        body TEXT NOT NULL
+      );
+      CREATE INDEX incidents_created ON incidents(created_at);
+      CREATE INDEX incidents_call ON incidents(call_key);
+    `,
+  },
+];

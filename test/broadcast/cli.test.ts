@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { progressLine } from '../../src/cli/broadcast.js';
+import { startTestHub, type TestHub } from '../helpers/hub.js';
+import { spawnSwitchboard } from '../helpers/process.js';
+import { testphoneDriver } from '../helpers/testphone-driver.js';
+
+describe('switchboard broadcast CLI', () => {
+  let hub: TestHub;
+  beforeAll(async () => {
+    hub = await startTestHub({ drivers: [testphoneDriver()] });
+    await hub.api('POST', '/api/devices', {
+      id: 'a',
+      kind: 'testphone',
+      address: '127.0.0.1:1',
+      groups: ['security'],
+    });
+    await hub.api('POST', '/api/devices', {
+      id: 'b',
+      kind: 'testphone',
+      address: '127.0.0.1:2',
+      groups: ['security'],
+      settings: { behavior: 'refuse' },
+    });
+  });
+  afterAll(async () => hub?.close());
+
+  it('progress bar', () => {
+    expect(
+      progressLine(
+        { queued: 5, sent: 0, accepted: 2, displayed: 2, acknowledged: 0, failed: 1 },
+        10,
+        1500,
+        10,
+      ),
+    ).toBe('[#####-----] 5/10  ok 4  failed 1  acked 0  1.5s');
+  });
+
+  it('send waits for delivery and prints the report; list and status show it', async () => {
+    const env = { SWITCHBOARD_URL: hub.url, SWITCHBOARD_API_KEY: hub.key };
+    const p = spawnSwitchboard(
+      ['broadcast', 'send', '--group', 'security', '--title', 'Drill', '--text', 'Fire drill'],
+      env,
+    );
+    const code = await p.exited;
+    expect(code, p.stderr.join('\n')).toBe(3); // one phone refused: non-zero exit
+    const out = p.stdout.join('\n');
+    expect(out).toMatch(/bc_\S+ {2}done {2}normal {2}"Drill"/);
+    expect(out).toContain('displayed 1, failed 1');
+    expect(out).toContain('failures: forbidden 1');
+    const id = /(bc_\S+)/.exec(out)![1]!;
+    const l = spawnSwitchboard(['broadcast', 'list'], env);
+    expect(await l.exited).toBe(0);
+    expect(l.stdout.join('\n')).toContain(id);
+    const s = spawnSwitchboard(['broadcast', 'status', id], env);
+    expect(await s.exited).toBe(0);
+    expect(s.stdout.join('\n')).toMatch(/failed b\s+forbidden/);
+    const bad = spawnSwitchboard(['broadcast', 'send', '--text', 'x', '--device', 'nope'], env);
+    expect(await bad.exited).toBe(1);
+    expect(bad.stderr.join('\n')).toContain('targets.devices.0: no device "nope"');
+  }, 180_000);
+});

@@ -1,0 +1,330 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type BroadcastEngine, hashToken } from '../../src/core/broadcast/engine.js';
+import { broadcastHarness } from '../helpers/broadcast-harness.js';
+import { concurrency, phoneLogs } from '../helpers/testphone-driver.js';
+
+let h: ReturnType<typeof broadcastHarness> | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+describe('broadcast engine', () => {
+  it('resolves devices, groups, labels and all, deduplicated, with kind filters', () => {
+    h = broadcastHarness();
+    h.phone('a', 'ok', ['security']);
+    h.phone('b', 'ok', ['security', 'lobby']);
+    h.phone('c', 'ok', ['lobby'], ['floor2']);
+    h.phone('d', 'ok', [], ['floor2']);
+    const ids = (t: Parameters<BroadcastEngine['resolveTargets']>[0]) =>
+      h!.engine
+        .resolveTargets(t)
+        .map((d) => d.id)
+        .sort();
+    expect(ids({ groups: ['security'] })).toEqual(['a', 'b']);
+    expect(ids({ groups: ['security', 'lobby'] })).toEqual(['a', 'b', 'c']);
+    expect(ids({ labels: ['floor2'], devices: ['a'] })).toEqual(['a', 'c', 'd']);
+    expect(ids({ all: true })).toEqual(['a', 'b', 'c', 'd']);
+    expect(ids({ all: true, kinds: ['cisco'] })).toEqual([]);
+    expect(() => h!.engine.resolveTargets({ devices: ['a', 'nope'] })).toThrow(
+      /targets.devices.1: no device "nope"/,
+    );
+  });
+
+  it('rejects invalid input naming the field', () => {
+    h = broadcastHarness();
+    h.phone('a');
+    expect(() => h!.engine.start({ title: 't', text: '', targets: { all: true } })).toThrow(/text/);
+    expect(() => h!.engine.start({ title: 't', text: 'x', targets: {} })).toThrow(
+      expect.objectContaining({ code: 'BROADCAST_NO_TARGETS' }),
+    );
+    expect(() =>
+      h!.engine.start({ title: 't', text: 'x', priority: 'loud', targets: { all: true } }),
+    ).toThrow(expect.objectContaining({ field: 'priority' }));
+    expect(() => h!.engine.start({ title: 't', text: 'x', targets: { groups: ['empty'] } })).toThrow(
+      /no device matches/,
+    );
+  });
+
+  it('delivers to every phone with one record each, events and a final report', async () => {
+    h = broadcastHarness();
+    for (let i = 0; i < 20; i++) h.phone(`p${i}`);
+    const b = h.engine.start({
+      title: 'Fire drill',
+      text: 'Leave by the east stairs',
+      targets: { groups: ['security'] },
+    });
+    expect(b.state).toBe('delivering');
+    const report = await h.engine.wait(b.id);
+    expect(report.total).toBe(20);
+    expect(report.counts.displayed).toBe(20);
+    expect(report.counts.failed).toBe(0);
+    expect(report.timeToLastMs).not.toBeNull();
+    expect(report.slowest.length).toBe(10);
+    const ds = h.stores.broadcasts.listDeliveries(b.id);
+    expect(ds).toHaveLength(20);
+    expect(new Set(ds.map((d) => d.deviceId)).size).toBe(20);
+    for (const d of ds) {
+      expect(d.state).toBe('displayed');
+      expect(d.steps.map((s) => s.actionId)).toEqual(['show', 'tone']);
+      expect(d.sentAt).not.toBeNull();
+    }
+    const shown = phoneLogs.get('p3')!.calls.find((c) => c.action === 'show')!;
+    expect(shown.params).toMatchObject({
+      title: 'Fire drill',
+      text: 'Leave by the east stairs',
+      mode: 'normal',
+    });
+    expect(shown.params.ack_url).toBeUndefined();
+    expect(h.stores.broadcasts.getBroadcast(b.id)!.state).toBe('done');
+    const types = h.events.map((e) => e.type);
+    expect(types[0]).toBe('device.added');
+    expect(types.filter((t) => t === 'broadcast.delivery')).toHaveLength(20);
+    expect(types).toContain('broadcast.progress');
+    expect(types.at(-1)).toBe('broadcast.finished');
+    const lastProgress = h.events.filter((e) => e.type === 'broadcast.progress').at(-1)!;
+    expect(lastProgress.data).toMatchObject({ done: 20, total: 20 });
+  });
+
+  it('keeps concurrency bounded and never sends two requests to one phone at once', async () => {
+    h = broadcastHarness({ options: { concurrency: 4 } });
+    for (let i = 0; i < 24; i++) h.phone(`p${i}`, 'slow:5');
+    const b1 = h.engine.start({ title: 'one', text: 'first', targets: { all: true } });
+    const b2 = h.engine.start({ title: 'two', text: 'second', targets: { all: true } });
+    await Promise.all([h.engine.wait(b1.id), h.engine.wait(b2.id)]);
+    expect(concurrency.max).toBeLessThanOrEqual(4);
+    expect(concurrency.max).toBeGreaterThan(1);
+    for (const log of phoneLogs.values()) {
+      expect(log.maxInFlight).toBe(1);
+      // Per phone, the steps of one broadcast are not interleaved with the other's.
+      const shows = log.calls.map((c) => c.action);
+      expect(shows).toEqual(['show', 'tone', 'show', 'tone']);
+    }
+  });
+
+  it('retries transient failures with backoff and reports permanent ones per phone with reasons', async () => {
+    h = broadcastHarness({ options: { attempts: 3 } });
+    h.phone('flaky', 'flaky:2');
+    h.phone('down', 'down');
+    h.phone('refuse', 'refuse');
+    h.phone('ok', 'ok');
+    h.phone('tonefail', 'tone-fails');
+    const b = h.engine.start({ title: 't', text: 'x', targets: { all: true } });
+    const r = await h.engine.wait(b.id);
+    const by = Object.fromEntries(h.engine.deliveries(b.id).map((d) => [d.deviceId, d]));
+    expect(by.flaky!.state).toBe('displayed');
+    expect(by.flaky!.attempts).toBe(3);
+    expect(by.down!.state).toBe('failed');
+    expect(by.down!.reason).toBe('HTTP_CONNECT_FAILED');
+    expect(by.down!.attempts).toBe(3);
+    expect(by.refuse!.state).toBe('failed');
+    expect(by.refuse!.reason).toBe('forbidden');
+    expect(by.refuse!.attempts).toBe(1);
+    expect(by.tonefail!.state).toBe('displayed');
+    expect(by.tonefail!.steps).toEqual([
+      { actionId: 'show', ok: true, outcome: 'accepted' },
+      { actionId: 'tone', ok: false, outcome: 'unsupported' },
+    ]);
+    expect(r.failuresByReason).toEqual({ HTTP_CONNECT_FAILED: 1, forbidden: 1 });
+    expect(r.counts).toMatchObject({ displayed: 3, failed: 2 });
+  });
+
+  it('busy phones: whisper re-sends as barge, suppress skips, retry waits and gives up', async () => {
+    h = broadcastHarness();
+    h.phone('busy1', 'busy');
+    h.phone('busy2', 'busy-always');
+    const w = h.engine.start({ title: 't', text: 'whisper', busyPolicy: 'whisper', targets: { all: true } });
+    await h.engine.wait(w.id);
+    let by = Object.fromEntries(h.engine.deliveries(w.id).map((d) => [d.deviceId, d]));
+    expect(by.busy1).toMatchObject({ state: 'displayed', busy: true, attempts: 2 });
+    expect(
+      phoneLogs
+        .get('busy1')!
+        .calls.filter((c) => c.action === 'show')
+        .map((c) => c.params.mode),
+    ).toEqual(['normal', 'barge']);
+    expect(by.busy2!.state).toBe('failed');
+
+    const s = h.engine.start({
+      title: 't',
+      text: 'suppress',
+      busyPolicy: 'suppress',
+      targets: { all: true },
+    });
+    await h.engine.wait(s.id);
+    by = Object.fromEntries(h.engine.deliveries(s.id).map((d) => [d.deviceId, d]));
+    expect(by.busy1).toMatchObject({ state: 'failed', reason: 'busy_suppressed', attempts: 1 });
+
+    const r = h.engine.start({
+      title: 't',
+      text: 'retry',
+      busyPolicy: 'retry',
+      targets: { devices: ['busy2'] },
+    });
+    const rep = await h.engine.wait(r.id);
+    by = Object.fromEntries(h.engine.deliveries(r.id).map((d) => [d.deviceId, d]));
+    expect(by.busy2).toMatchObject({ state: 'failed', reason: 'busy', attempts: 3 });
+    expect(rep.failuresByReason).toEqual({ busy: 1 });
+  });
+
+  it('uses the known call state: suppress without sending, whisper straight away', async () => {
+    h = broadcastHarness({ isBusy: (d) => d.id === 'oncall' });
+    h.phone('oncall', 'ok');
+    const s = h.engine.start({ title: 't', text: 'x', busyPolicy: 'suppress', targets: { all: true } });
+    await h.engine.wait(s.id);
+    expect(h.engine.deliveries(s.id)[0]).toMatchObject({
+      state: 'failed',
+      reason: 'busy_suppressed',
+      attempts: 0,
+    });
+    expect(phoneLogs.get('oncall')?.calls ?? []).toHaveLength(0);
+    const w = h.engine.start({ title: 't', text: 'x', priority: 'urgent', targets: { all: true } });
+    expect(w.busyPolicy).toBe('whisper');
+    await h.engine.wait(w.id);
+    expect(phoneLogs.get('oncall')!.calls[0]!.params.mode).toBe('barge');
+  });
+
+  it('default busy policy per priority comes from the options', () => {
+    h = broadcastHarness({
+      options: { busyPolicies: { normal: 'suppress', urgent: 'retry', emergency: 'whisper' } },
+    });
+    h.phone('a');
+    expect(h.engine.start({ title: 't', text: 'x', targets: { all: true } }).busyPolicy).toBe('suppress');
+    expect(
+      h.engine.start({ title: 't', text: 'x', priority: 'urgent', targets: { all: true } }).busyPolicy,
+    ).toBe('retry');
+  });
+
+  it('phones of a kind without a planner fail with no_planner', async () => {
+    h = broadcastHarness({ noPlanners: true });
+    h.phone('x');
+    const b = h.engine.start({ title: 't', text: 'x', targets: { all: true } });
+    const r = await h.engine.wait(b.id);
+    expect(r.failuresByReason).toEqual({ no_planner: 1 });
+    expect(phoneLogs.get('x')?.calls ?? []).toHaveLength(0);
+  });
+
+  it('acknowledgement: per-delivery token, constant-time check, idempotent, event', async () => {
+    h = broadcastHarness();
+    h.phone('a');
+    h.phone('b');
+    const b = h.engine.start({ title: 'Alert', text: 'x', priority: 'emergency', targets: { all: true } });
+    expect(b.ack).toBe(true);
+    await h.engine.wait(b.id);
+    const shows = ['a', 'b'].map(
+      (id) => phoneLogs.get(id)!.calls.find((c) => c.action === 'show')!.params.ack_url as string,
+    );
+    expect(shows[0]).not.toEqual(shows[1]);
+    const m = /\/alerts\/ack\/([^/]+)\/([^/]+)$/.exec(shows[0]!)!;
+    const [, deliveryId, token] = m;
+    const stored = h.stores.broadcasts.getDelivery(deliveryId!)!;
+    expect(stored.ackTokenHash).toBe(hashToken(token!));
+    expect(JSON.stringify(stored)).not.toContain(token!);
+    expect(() => h!.engine.acknowledge(deliveryId!, `${token!.slice(0, -1)}A`)).toThrow(
+      expect.objectContaining({ code: 'BROADCAST_ACK_INVALID' }),
+    );
+    expect(() => h!.engine.acknowledge('dl_nope', token!)).toThrow(
+      expect.objectContaining({ code: 'BROADCAST_ACK_INVALID' }),
+    );
+    const first = h.engine.acknowledge(deliveryId!, token!, 'desk 1');
+    expect(first.first).toBe(true);
+    expect(first.delivery).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'desk 1' });
+    expect(h.engine.acknowledge(deliveryId!, token!).first).toBe(false);
+    expect(h.events.filter((e) => e.type === 'broadcast.acknowledged')).toHaveLength(1);
+    expect(h.engine.counts(b.id)).toMatchObject({ acknowledged: 1, displayed: 1 });
+  });
+
+  it('cancel and expiry stop phones not yet served', async () => {
+    h = broadcastHarness({ options: { concurrency: 1 } });
+    for (let i = 0; i < 10; i++) h.phone(`p${i}`, 'slow:20');
+    const b = h.engine.start({ title: 't', text: 'x', targets: { all: true } });
+    await new Promise((r) => setTimeout(r, 30));
+    h.engine.cancel(b.id);
+    const r = await h.engine.wait(b.id);
+    expect(r.failuresByReason.cancelled).toBeGreaterThan(5);
+    expect(h.stores.broadcasts.getBroadcast(b.id)!.state).toBe('cancelled');
+    expect(() => h!.engine.cancel(b.id)).toThrow(expect.objectContaining({ code: 'BROADCAST_FINISHED' }));
+
+    const e = h.engine.start({ title: 't', text: 'x', expiresInSeconds: 1, targets: { all: true } });
+    // expiry through the clock: move the expiry forward by cancelling with the expiry reason
+    h.engine.cancel(e.id, 'expired');
+    const r2 = await h.engine.wait(e.id);
+    expect(r2.failuresByReason.expired).toBeGreaterThan(5);
+    expect(h.stores.broadcasts.getBroadcast(e.id)!.state).toBe('expired');
+  });
+
+  it('multicast audio: one session per target group, phones told to join it', async () => {
+    const started: Array<{ address: string; port: number }> = [];
+    h = broadcastHarness({
+      audio: {
+        start: async (_req, s) => {
+          started.push(s);
+          return { stop() {} };
+        },
+      },
+    });
+    h.phone('a', 'ok', ['g1']);
+    h.phone('b', 'ok', ['g1']);
+    h.phone('c', 'ok', ['g2']);
+    const b = h.engine.start({
+      title: 't',
+      text: 'x',
+      audio: { source: 'tone', tone: 'alert' },
+      targets: { groups: ['g1', 'g2'] },
+    });
+    const r = await h.engine.wait(b.id);
+    expect(r.audioSessions).toBe(2);
+    expect(started).toHaveLength(2);
+    const listen = (id: string) => phoneLogs.get(id)!.calls.find((c) => c.action === 'listen')!.params;
+    expect(listen('a')).toEqual(listen('b'));
+    expect(listen('a')).not.toEqual(listen('c'));
+    expect(listen('a')).toEqual({ address: started[0]!.address, port: started[0]!.port });
+  });
+
+  it('recover() closes broadcasts a previous process left running', () => {
+    h = broadcastHarness();
+    h.phone('a');
+    const now = new Date().toISOString();
+    h.stores.broadcasts.insertBroadcast({
+      id: 'bc_old',
+      title: 't',
+      text: 'x',
+      priority: 'normal',
+      tones: 'chime',
+      audio: null,
+      ack: false,
+      expiresAt: null,
+      targets: { all: true },
+      busyPolicy: 'retry',
+      meta: {},
+      state: 'delivering',
+      createdAt: now,
+      createdBy: 'api',
+      finishedAt: null,
+      report: null,
+    });
+    h.stores.broadcasts.saveDeliveries([
+      {
+        id: 'dl_1',
+        broadcastId: 'bc_old',
+        deviceId: 'a',
+        kind: 'testphone',
+        state: 'sent',
+        reason: null,
+        message: null,
+        attempts: 1,
+        busy: false,
+        ackTokenHash: null,
+        queuedAt: now,
+        sentAt: now,
+        acceptedAt: null,
+        latencyMs: null,
+        acknowledgedAt: null,
+        acknowledgedBy: null,
+        steps: [],
+      },
+    ]);
+    expect(h.engine.recover()).toBe(1);
+    expect(h.stores.broadcasts.getBroadcast('bc_old')!.report!.failuresByReason).toEqual({ interrupted: 1 });
+  });
+});
