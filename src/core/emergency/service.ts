@@ -370,14 +370,33 @@ export class EmergencyService {
     if (!id) return;
     const i = this.open.get(id) ?? this.deps.incidents.get(id);
     if (!i) return;
-    this.note(i, 'acknowledged', {
+    this.applyAck(i, {
       deviceId: s(e.data.deviceId),
       by: s(e.data.by),
       broadcastId: s(e.data.broadcastId),
+      at: s(e.data.at),
+    });
+  }
+
+  /**
+   * An operator acknowledges from the console or the API (the security desk saw the alert). Same effect as
+   * a phone's acknowledgement: stops escalation and records who and when.
+   */
+  acknowledge(id: string, by: string): Incident {
+    const i = this.open.get(id) ?? this.get(id);
+    this.applyAck(i, { deviceId: '', by, broadcastId: '', at: '' });
+    return i;
+  }
+
+  private applyAck(i: Incident, a: { deviceId: string; by: string; broadcastId: string; at: string }): void {
+    this.note(i, 'acknowledged', {
+      deviceId: a.deviceId,
+      by: a.by,
+      broadcastId: a.broadcastId,
     });
     if (!i.acknowledgedAt) {
-      i.acknowledgedAt = s(e.data.at) || new Date(this.clock.now()).toISOString();
-      i.acknowledgedBy = s(e.data.by) || s(e.data.deviceId);
+      i.acknowledgedAt = a.at || new Date(this.clock.now()).toISOString();
+      i.acknowledgedBy = a.by || a.deviceId;
       i.state = 'acknowledged';
       const t = this.timers.get(i.id);
       if (t) this.clock.clearTimeout(t);
@@ -385,7 +404,7 @@ export class EmergencyService {
       this.deps.bus.emit({
         source: 'hub',
         type: 'incident.acknowledged',
-        data: { incidentId: i.id, by: i.acknowledgedBy, deviceId: s(e.data.deviceId), at: i.acknowledgedAt },
+        data: { incidentId: i.id, by: i.acknowledgedBy, deviceId: a.deviceId || null, at: i.acknowledgedAt },
       });
     }
     this.save(i);
