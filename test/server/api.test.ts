@@ -144,6 +144,19 @@ describe('devices', () => {
       settings: { speed: 11 },
     });
     expect(r.body.error.message).toBe('settings.speed: 11 is above the maximum 10');
+    // Text from forms and the CLI becomes the type the settings schema asks for.
+    const coerced = await hub.api<{ settings: Record<string, unknown> }>('POST', '/api/devices', {
+      kind: 'echo',
+      address: 'x',
+      settings: { speed: '4' },
+    });
+    expect(coerced.body.settings.speed).toBe(4);
+    const notNumber = await hub.api<{ error: { message: string } }>('POST', '/api/devices', {
+      kind: 'echo',
+      address: 'x',
+      settings: { speed: 'fast' },
+    });
+    expect(notNumber.body.error.message).toBe('settings.speed: "fast" is not an integer');
     await hub.api('POST', '/api/devices', { id: 'dup', kind: 'echo', address: 'x' });
     expect(
       (
