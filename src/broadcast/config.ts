@@ -85,21 +85,44 @@ const HeaderLine = (d: string, description: string) =>
 /** `emergency.email:` the SMTP relay the 911 incident mails go to. */
 export const EmergencyEmailSchema = Type.Object(
   {
-    enabled: Type.Boolean({ default: false, description: 'Mail 911 incidents (opened, escalated, acknowledged).' }),
-    host: Type.String({ default: '', maxLength: 255, description: 'SMTP relay host (required when enabled).' }),
+    enabled: Type.Boolean({
+      default: false,
+      description: 'Mail 911 incidents (opened, escalated, acknowledged).',
+    }),
+    host: Type.String({
+      default: '',
+      maxLength: 255,
+      description: 'SMTP relay host (required when enabled).',
+    }),
     port: Type.Integer({ minimum: 1, maximum: 65535, default: 25 }),
-    secure: Type.Boolean({ default: false, description: 'Implicit TLS from the first byte (usually port 465).' }),
+    secure: Type.Boolean({
+      default: false,
+      description: 'Implicit TLS from the first byte (usually port 465).',
+    }),
     requireTls: Type.Boolean({
       default: false,
-      description: 'Refuse to send unless the relay offers STARTTLS (otherwise STARTTLS is used when offered).',
+      description:
+        'Refuse to send unless the relay offers STARTTLS (otherwise STARTTLS is used when offered).',
     }),
     rejectUnauthorized: Type.Boolean({
       default: true,
-      description: "Verify the relay's TLS certificate (false only for a relay with a self-signed certificate).",
+      description:
+        "Verify the relay's TLS certificate (false only for a relay with a self-signed certificate).",
     }),
-    username: Type.String({ default: '', maxLength: 255, description: "SMTP AUTH user ('' = no authentication)." }),
-    password: Type.String({ default: '', maxLength: 1024, description: 'SMTP AUTH password (or passwordFile).' }),
-    from: HeaderLine('', 'Sender address, e.g. "Switchboard <switchboard@example.com>" (required when enabled).'),
+    username: Type.String({
+      default: '',
+      maxLength: 255,
+      description: "SMTP AUTH user ('' = no authentication).",
+    }),
+    password: Type.String({
+      default: '',
+      maxLength: 1024,
+      description: 'SMTP AUTH password (or passwordFile).',
+    }),
+    from: HeaderLine(
+      '',
+      'Sender address, e.g. "Switchboard <switchboard@example.com>" (required when enabled).',
+    ),
     to: Type.Array(Type.String({ minLength: 3, maxLength: 320, pattern: '^[^\\r\\n,;]+$' }), {
       default: [],
       maxItems: 100,

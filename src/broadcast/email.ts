@@ -15,8 +15,10 @@ import type { EmergencyEmailConfig } from './config.js';
 
 /** One line for a header or a body field: control characters (CR, LF, TAB, NUL, U+2028/9) become spaces. */
 export function oneLine(v: string, max = 200): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
-  const t = v.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/ {2,}/g, ' ').trim();
+  const t = v
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+    .replace(/ {2,}/g, ' ')
+    .trim();
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;
 }
 
@@ -54,7 +56,9 @@ export function incidentMail(
         ? 'Acknowledged: '
         : '';
   const subject = oneLine(
-    [oneLine(o.subjectPrefix, 60), i.test ? 'TEST' : '', `${head}${who} — ${where}`].filter(Boolean).join(' '),
+    [oneLine(o.subjectPrefix, 60), i.test ? 'TEST' : '', `${head}${who} — ${where}`]
+      .filter(Boolean)
+      .join(' '),
     250,
   );
   const opened = i.timeline[0]?.at ?? i.createdAt;
@@ -96,7 +100,9 @@ export function incidentMail(
 function retryableSmtp(e: unknown): boolean {
   const err = e as { code?: string; responseCode?: number };
   if (typeof err.responseCode === 'number') return err.responseCode >= 400 && err.responseCode < 500;
-  return err.code !== 'EAUTH' && err.code !== 'ENOAUTH' && err.code !== 'EENVELOPE' && err.code !== 'EMESSAGE';
+  return (
+    err.code !== 'EAUTH' && err.code !== 'ENOAUTH' && err.code !== 'EENVELOPE' && err.code !== 'EMESSAGE'
+  );
 }
 
 export interface SmtpMailerOptions {
