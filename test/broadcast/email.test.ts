@@ -1,8 +1,12 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { incidentMail, oneLine, SmtpIncidentMailer } from '../../src/broadcast/email.js';
+import { loadConfig } from '../../src/config/load.js';
 import type { Incident } from '../../src/core/emergency/types.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
 import { phoneLogs, testphoneDriver } from '../helpers/testphone-driver.js';
@@ -446,5 +450,49 @@ describe('911 email relay over SMTP (real server on 127.0.0.1)', () => {
     expect(auths.length).toBe(n + 1);
     expect(JSON.stringify(warnings)).not.toContain('wrong-Pa55word');
     expect(warnings).toHaveLength(1);
+  });
+});
+
+describe('emergency.email config', () => {
+  it('passwordFile reads the SMTP password; every key has a default', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-email-'));
+    try {
+      writeFileSync(join(dir, 'smtp.secret'), 'from-a-file\n');
+      writeFileSync(
+        join(dir, 'switchboard.yaml'),
+        'emergency:\n  email:\n    enabled: true\n    host: smtp.example.com\n    username: sb\n    passwordFile: smtp.secret\n    from: sb@example.com\n    to: [desk@example.com]\n',
+      );
+      const { config } = loadConfig({ path: join(dir, 'switchboard.yaml'), env: {} });
+      expect(config.emergency.email).toMatchObject({
+        enabled: true,
+        host: 'smtp.example.com',
+        port: 25,
+        secure: false,
+        requireTls: false,
+        username: 'sb',
+        password: 'from-a-file',
+        subjectPrefix: '[911]',
+        timeoutMs: 10000,
+      });
+      const { config: d } = loadConfig({ env: {}, searchDefaultFile: false });
+      expect(d.emergency.email).toMatchObject({ enabled: false, host: '', to: [], attempts: 4 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an enabled relay without host or recipients stops start-up naming the key', async () => {
+    await expect(
+      startTestHub({ config: { 'emergency.email.enabled': true, 'emergency.email.from': 'a@example.com' } }),
+    ).rejects.toThrow(/emergency\.email\.host/);
+    await expect(
+      startTestHub({
+        config: {
+          'emergency.email.enabled': true,
+          'emergency.email.host': '127.0.0.1',
+          'emergency.email.from': 'a@example.com',
+        },
+      }),
+    ).rejects.toThrow(/emergency\.email\.to/);
   });
 });
