@@ -241,6 +241,8 @@ describe('911 email relay over SMTP (real server on 127.0.0.1)', () => {
       'emergency.email.to': ['security@example.com', 'facilities@example.com'],
     });
     cleanups.push(() => hub.close());
+    const st = await hub.api<Json>('GET', '/api/emergency');
+    expect(st.body.email).toEqual({ host: '127.0.0.1', port: smtp.port, recipients: 2 });
     const csv = 'extension,name,building,floor,room,callback\n4001,Alice Able,HQ,2,214,+15550104001\n';
     const imp = await fetch(`${hub.url}/api/locations/import`, {
       method: 'POST',
@@ -389,6 +391,7 @@ describe('911 email relay over SMTP (real server on 127.0.0.1)', () => {
       'emergency.email.to': ['security@example.com'],
     });
     cleanups.push(() => hub.close());
+    expect(JSON.stringify((await hub.api('GET', '/api/emergency')).body)).not.toContain('S3cret-pa55');
     hub.hub.bus.emit({
       source: 'ipo-1',
       type: 'call.emergency',
