@@ -13,3 +13,24 @@ export function percentile(values: number[], p: number): number {
   const i = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1));
   return s[i]!;
 }
+
+/** "load average at start: …" with a note on what it means for the figures. */
+export function loadLine(note = 'other processes share these cores'): string {
+  return `load average at start: ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')} (${note})`;
+}
+
+/** The value after `--<name>` on the command line, or `def`. */
+export function argString(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? process.argv[i + 1] : undefined;
+  return v === undefined || v === '' || v.startsWith('--') ? def : v;
+}
+
+/** A positive number after `--<name>`, or `def` when it is missing or not a positive number. */
+export function argNumber(name: string, def: number): number {
+  const v = Number(argString(name, String(def)));
+  return Number.isFinite(v) && v > 0 ? v : def;
+}

@@ -10,26 +10,17 @@
  * from the hub (measured on the hub's content store), i.e. the text is on the screen.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os, { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startHub } from '../src/cli/serve.js';
-import { defaultConfig } from '../src/config/load.js';
-import { silentLogger } from '../src/core/logger.js';
 import { Semaphore } from '../src/core/serial.js';
 import { avayaServiceOf } from '../src/drivers/avaya/module.js';
 import { startFleet } from '../src/sim/avaya/fleet.js';
 import type { PhoneStateJson } from '../src/sim/avaya/phone.js';
-import { machineLine, percentile } from './_machine.js';
+import { startBenchHub } from './_hub.js';
+import { argString, loadLine, machineLine, percentile } from './_machine.js';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? (process.argv[i + 1] ?? def) : def;
-}
-const sizes = arg('sizes', '100,1000').split(',').map(Number);
-const concurrency = Number(arg('concurrency', '64'));
-const audioSeconds = Number(arg('audio-seconds', '10'));
+const sizes = argString('sizes', '100,1000').split(',').map(Number);
+const concurrency = Number(argString('concurrency', '64'));
+const audioSeconds = Number(argString('audio-seconds', '10'));
 const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
 const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
@@ -75,25 +66,12 @@ function simProcess(phones: number, firstExtension: number): Promise<{ proc: Chi
 
 console.log('avaya push benchmark');
 console.log(machineLine());
-console.log(
-  `load average at start: ${os
-    .loadavg()
-    .map((x) => x.toFixed(1))
-    .join(' ')} (the machine is shared)`,
-);
+console.log(loadLine('the machine is shared'));
 console.log(
   `hub and phones in separate processes; ${concurrency} pushes in flight (one at a time per phone)`,
 );
 
-const dataDir = mkdtempSync(join(tmpdir(), 'sb-bench-avaya-'));
-const config = defaultConfig({
-  dataDir,
-  'http.host': '127.0.0.1',
-  'http.port': 0,
-  'log.level': 'silent',
-  'avaya.contentTtlS': 600,
-});
-const running = await startHub(config, { logger: silentLogger });
+const running = await startBenchHub('avaya', { 'avaya.contentTtlS': 600 });
 const hub = running.hub;
 const store = avayaServiceOf(hub).store;
 try {
@@ -176,5 +154,4 @@ try {
   await fleet.stop();
 } finally {
   await running.stop();
-  rmSync(dataDir, { recursive: true, force: true });
 }

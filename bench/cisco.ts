@@ -7,52 +7,26 @@
  * Note: phones and the hub share this process (and the machine's cores), so the figures include the
  * simulators' work; a real deployment spreads that over the phones.
  */
-import os from 'node:os';
-import { systemClock } from '../src/core/clock.js';
-import type { Device } from '../src/core/devices.js';
-import type { DriverContext } from '../src/core/driver.js';
-import type { EventInput, HubEvent } from '../src/core/events.js';
-import { silentLogger } from '../src/core/logger.js';
 import { KeyedSerialQueue, Semaphore } from '../src/core/serial.js';
+import { standaloneContext, standaloneDevice } from '../src/core/standalone.js';
 import { CiscoSession, type CiscoSettings } from '../src/drivers/cisco/driver.js';
 import { startCiscoSim } from '../src/sim/cisco/fleet.js';
-import { machineLine, percentile } from './_machine.js';
+import { argString, loadLine, machineLine, percentile } from './_machine.js';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
-
-const ctx: DriverContext = {
-  bus: {
-    emit: <D extends Record<string, unknown>>(e: EventInput<D>) =>
-      ({ ...e, seq: 0, id: 'bench', time: '' }) as HubEvent<D>,
-  },
-  logger: silentLogger,
-  clock: systemClock,
-  hub: { publicUrl: '', version: 'bench' },
-  kv: { get: () => undefined, set: () => {}, delete: () => {}, list: () => [] },
-  signal: new AbortController().signal,
-};
+const ctx = standaloneContext({ version: 'bench' });
 
 async function round(n: number, concurrency: number, model: string): Promise<void> {
   const fleet = await startCiscoSim({ phones: n, model, username: 'push', password: 'secret' });
   try {
     const queue = new KeyedSerialQueue();
-    const now = new Date().toISOString();
     const sessions = fleet.phones.map((p, k) => {
-      const d: Device<Partial<CiscoSettings>> = {
-        id: `p${k}`,
+      const d = standaloneDevice<Partial<CiscoSettings>>({
         kind: 'cisco',
-        name: p.deviceName,
         address: p.address,
-        labels: [],
-        groups: [],
-        location: {},
         settings: { model, username: 'push', password: 'secret' },
-        createdAt: now,
-        updatedAt: now,
-      };
+        id: `p${k}`,
+        name: p.deviceName,
+      });
       return new CiscoSession(d, ctx, queue);
     });
     const params = {
@@ -88,17 +62,12 @@ async function round(n: number, concurrency: number, model: string): Promise<voi
   }
 }
 
-const phones = arg('phones', '100,1000').split(',').map(Number);
-const concurrencies = arg('concurrency', '64').split(',').map(Number);
-const model = arg('model', '8845');
+const phones = argString('phones', '100,1000').split(',').map(Number);
+const concurrencies = argString('concurrency', '64').split(',').map(Number);
+const model = argString('model', '8845');
 console.log(
   `cisco push bench: CiscoIPPhoneText (${model}) via POST /CGI/Execute, simulated phones in-process`,
 );
 console.log(machineLine());
-console.log(
-  `load average at start: ${os
-    .loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ')} (other processes share these cores)`,
-);
+console.log(loadLine('other processes share these cores'));
 for (const n of phones) for (const c of concurrencies) await round(n, c, model);

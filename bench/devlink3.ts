@@ -4,7 +4,6 @@
  *  2. latency from simulator write to bus event (call.started) over a real TCP socket: p50/p99.
  * Usage: npm run bench -- devlink3 [--records 200000] [--calls 2000]
  */
-import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { decodeEventRecords } from '../src/drivers/ipoffice/event-records.js';
 import { encodeFrame, FrameDecoder } from '../src/drivers/ipoffice/frame.js';
@@ -14,12 +13,7 @@ import { CallTracker } from '../src/drivers/ipoffice/tracker.js';
 import { randomCall } from '../src/sim/ipoffice/generator.js';
 import { renderStep, type TemplateContext } from '../src/sim/ipoffice/scenario.js';
 import { Devlink3Simulator } from '../src/sim/ipoffice/server.js';
-import { machineLine, percentile } from './_machine.js';
-
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
+import { argNumber, loadLine, machineLine, percentile } from './_machine.js';
 
 function seeded(seed: number): () => number {
   let s = seed >>> 0;
@@ -137,17 +131,12 @@ async function latency(calls: number): Promise<{ p50: number; p99: number; max: 
 }
 
 async function run(): Promise<void> {
-  const records = arg('records', 200_000);
-  const calls = arg('calls', 2000);
+  const records = argNumber('records', 200_000);
+  const calls = argNumber('calls', 2000);
   console.log('devlink3 benchmark');
   console.log(machineLine());
   const t = throughput(records);
-  console.log(
-    `load average at start: ${os
-      .loadavg()
-      .map((x) => x.toFixed(1))
-      .join(' ')} (wall-clock figures suffer on a shared machine)`,
-  );
+  console.log(loadLine('wall-clock figures suffer on a shared machine'));
   console.log(
     `decode+parse+track: ${Math.round(t.rps).toLocaleString('en-US')} records/s wall, ${Math.round(t.cpuRps).toLocaleString('en-US')} records per CPU-second (${t.count} records, ${(t.bytes / 2 ** 20).toFixed(1)} MiB, best of 3: ${t.ms.toFixed(0)} ms, ${t.events} bus events) — goal >= 100,000`,
   );

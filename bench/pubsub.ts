@@ -19,6 +19,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { httpRequest } from '../src/net/http-client.js';
 import { Accounts } from '../src/pubsub/accounts.js';
 import { openDatabase } from '../src/store/sqlite/database.js';
 import { SqlitePubSubStore } from '../src/store/sqlite/pubsub.js';
@@ -66,8 +67,7 @@ async function waitHttp(url: string, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const r = await fetch(url);
-      await r.arrayBuffer();
+      await httpRequest({ url, timeoutMs: 2000 });
       return;
     } catch {
       if (Date.now() > until) throw new Error(`${url} did not come up`);
@@ -124,9 +124,12 @@ async function startSwitchboard(): Promise<Target> {
   const port = await freePort();
   const useDist = existsSync(join(ROOT, 'dist/cli/main.js')) && process.env.SWITCHBOARD_BIN === 'dist';
   const cmd = useDist ? [join(ROOT, 'dist/cli/main.js')] : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
+  // PUBSUB_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server.
+  const nodeArgs = (process.env.PUBSUB_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const proc = spawn(
     process.execPath,
     [
+      ...nodeArgs,
       ...cmd,
       'serve',
       '--data-dir',

@@ -4,26 +4,15 @@
  *
  *   npm run bench -- settings [--seconds 5] [--concurrency 8]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os, { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startHub } from '../src/cli/serve.js';
-import { defaultConfig } from '../src/config/load.js';
-import { silentLogger } from '../src/core/logger.js';
 import { httpRequest } from '../src/net/http-client.js';
 import { generateSettingsFile } from '../src/provisioning/autogen.js';
 import { provisioningConfig } from '../src/provisioning/config.js';
 import { evaluateSettings } from '../src/provisioning/evaluate.js';
-import { machineLine, percentile } from './_machine.js';
+import { startBenchHub } from './_hub.js';
+import { argNumber, loadLine, machineLine, percentile } from './_machine.js';
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : def;
-  return Number.isFinite(v) && v > 0 ? v : def;
-}
-
-const seconds = arg('seconds', 5);
-const concurrency = Math.floor(arg('concurrency', 8));
+const seconds = argNumber('seconds', 5);
+const concurrency = Math.floor(argNumber('concurrency', 8));
 const prov = {
   pushNotifications: true,
   noUserSourceNumbers: ['SET_CDNL="911","9911"', 'EQNX_CONTACT_MATCHING_MIN_DIGITS=8'],
@@ -37,12 +26,7 @@ const prov = {
 };
 
 console.log(machineLine());
-console.log(
-  `load average at start: ${os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')} (figures are only comparable on an idle machine)`,
-);
+console.log(loadLine('figures are only comparable on an idle machine'));
 
 // Pure generator and evaluator.
 {
@@ -73,15 +57,7 @@ console.log(
 }
 
 // Over HTTP from the running hub.
-const dataDir = mkdtempSync(join(tmpdir(), 'sb-bench-settings-'));
-const config = defaultConfig({
-  dataDir,
-  'http.host': '127.0.0.1',
-  'http.port': 0,
-  'log.level': 'silent',
-  provisioning: prov,
-});
-const running = await startHub(config, { logger: silentLogger });
+const running = await startBenchHub('settings', { provisioning: prov });
 try {
   for (const [label, path, ua] of [
     ['generated 46xxsettings.txt, J179 (UA rule)', '/46xxsettings.txt', 'Avaya J179 SIPJ100-4.0.13'],
@@ -119,5 +95,4 @@ try {
   }
 } finally {
   await running.stop();
-  rmSync(dataDir, { recursive: true, force: true });
 }

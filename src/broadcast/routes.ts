@@ -445,6 +445,25 @@ export async function registerBroadcastRoutes(
       return { incidents: list.map(({ timeline, ...rest }) => ({ ...rest, events: timeline.length })) };
     },
   );
+  app.post(
+    '/api/incidents/:id/ack',
+    {
+      schema: {
+        tags: ['emergency'],
+        summary: 'Acknowledge an incident as an operator (stops escalation)',
+        description: 'For the security desk: records who acknowledged (default: the API key name) and when.',
+        params: Id,
+        body: Type.Optional(
+          Type.Object({ by: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) }),
+        ),
+      },
+    },
+    async (req) => {
+      const who = (req as unknown as { apiKey?: { name: string } }).apiKey?.name ?? 'operator';
+      const by = (req.body as { by?: string } | undefined)?.by ?? `operator ${who}`;
+      return { incident: emergency.acknowledge((req.params as { id: string }).id, by) };
+    },
+  );
   app.get(
     '/api/incidents/:id',
     {
@@ -482,6 +501,14 @@ export async function registerBroadcastRoutes(
         queue: o.queue,
         publisher: rt.publisher !== undefined,
         webhooks: o.webhooks.length,
+        // The relay's address and recipients count, never its credentials.
+        email: hub.config.emergency.email.enabled
+          ? {
+              host: hub.config.emergency.email.host,
+              port: hub.config.emergency.email.port,
+              recipients: hub.config.emergency.email.to.length,
+            }
+          : null,
       };
     },
   );

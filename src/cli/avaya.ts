@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { ActionResult } from '../core/driver.js';
 import { startStandalonePushServer } from '../drivers/avaya/standalone.js';
 import { startFleet } from '../sim/avaya/fleet.js';
-import { type ApiFlags, action, apiClientOptions, callApi } from './common.js';
+import { type ApiFlags, action, apiClientOptions, callApi, commandGroup, simCommand } from './common.js';
 
 /**
  * `switchboard sim avaya` — simulated Avaya phones; `switchboard push <type>` — push to Avaya phones,
@@ -14,10 +14,6 @@ function firstIPv4(): string {
   for (const list of Object.values(networkInterfaces()))
     for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
   return '127.0.0.1';
-}
-
-function group(program: Command, name: string, description: string): Command {
-  return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').filter(Boolean)];
@@ -152,7 +148,7 @@ const audioParams = (o: Record<string, unknown>) => ({
 });
 
 export function registerAvayaCommands(program: Command): void {
-  const sim = group(program, 'sim', 'Run device simulators (real servers on 127.0.0.1)');
+  const sim = simCommand(program);
   sim
     .command('avaya')
     .description(
@@ -205,7 +201,7 @@ export function registerAvayaCommands(program: Command): void {
       ),
     );
 
-  const push = group(program, 'push', 'Push to desk phones');
+  const push = commandGroup(program, 'push', 'Push to desk phones');
   const ex = (rest: string) =>
     `  switchboard push ${rest} --phone 127.0.0.1:18080\n  switchboard push ${rest} --device avaya-001b4f0a0b0c --url http://hub:8080 --key sbk_…`;
   pushCommand(

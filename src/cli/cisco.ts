@@ -1,15 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { systemClock } from '../core/clock.js';
-import type { Device } from '../core/devices.js';
-import type { ActionResult, DriverContext } from '../core/driver.js';
-import type { EventInput, HubEvent } from '../core/events.js';
-import { silentLogger } from '../core/logger.js';
+import type { ActionResult } from '../core/driver.js';
 import { KeyedSerialQueue } from '../core/serial.js';
+import { standaloneContext, standaloneDevice } from '../core/standalone.js';
 import { CiscoSession, type CiscoSettings } from '../drivers/cisco/driver.js';
 import { MODEL_IDS, MODELS } from '../drivers/cisco/models.js';
 import { startCiscoSim } from '../sim/cisco/fleet.js';
-import { type ApiFlags, action, apiClientOptions, callApi } from './common.js';
+import { type ApiFlags, action, apiClientOptions, callApi, simCommand } from './common.js';
 
 /** A session straight to a phone (no hub): for trying a real phone or a simulator from the shell. */
 function directSession(
@@ -22,30 +19,8 @@ function directSession(
     password: o.password ?? process.env.CISCO_PUSH_PASSWORD ?? '',
     ...(o.timeout ? { timeoutMs: Number(o.timeout) } : {}),
   };
-  const now = new Date().toISOString();
-  const device: Device<Partial<CiscoSettings>> = {
-    id: 'cli',
-    kind: 'cisco',
-    name: address,
-    address,
-    labels: [],
-    groups: [],
-    location: {},
-    settings,
-    createdAt: now,
-    updatedAt: now,
-  };
-  const ctx: DriverContext = {
-    bus: {
-      emit: <D extends Record<string, unknown>>(e: EventInput<D>) =>
-        ({ ...e, seq: 0, id: 'cli', time: now }) as HubEvent<D>,
-    },
-    logger: silentLogger,
-    clock: systemClock,
-    hub: { publicUrl: '', version: 'cli' },
-    kv: { get: () => undefined, set: () => {}, delete: () => {}, list: () => [] },
-    signal: new AbortController().signal,
-  };
+  const device = standaloneDevice<Partial<CiscoSettings>>({ kind: 'cisco', address, settings, id: 'cli' });
+  const ctx = standaloneContext({ version: 'cli' });
   return new CiscoSession(device, ctx, new KeyedSerialQueue());
 }
 
@@ -70,9 +45,7 @@ const directOptions = (c: Command) =>
 
 export function registerCiscoCommands(program: Command): void {
   // `switchboard sim cisco`: shares the `sim` command with the other simulators.
-  const sim =
-    program.commands.find((c) => c.name() === 'sim') ??
-    program.command('sim').description('Run protocol simulators (real servers on 127.0.0.1)');
+  const sim = simCommand(program);
   sim
     .command('cisco')
     .description(

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { isSwitchboardError } from '../core/errors.js';
+import { type HttpRequest, type HttpResponse, httpRequest } from '../net/http-client.js';
 
 export interface ConfigFlags {
   config?: string;
@@ -56,6 +57,16 @@ export function action<A extends unknown[]>(
   };
 }
 
+/** The sub-command `name` of `program`, created with `description` by the first module that asks for it. */
+export function commandGroup(program: Command, name: string, description: string): Command {
+  return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
+}
+
+/** `switchboard sim`: the one command every simulator adds itself to. */
+export function simCommand(program: Command): Command {
+  return commandGroup(program, 'sim', 'Run protocol simulators (real servers on 127.0.0.1)');
+}
+
 /** Client settings for commands that talk to a running hub's API. */
 export function apiClientOptions(cmd: Command): Command {
   return cmd
@@ -68,34 +79,52 @@ export interface ApiFlags {
   key?: string;
 }
 
-/** Calls the hub's API; throws with the API's own error message. */
-export async function callApi<T>(flags: ApiFlags, method: string, path: string, body?: unknown): Promise<T> {
+const API_TIMEOUT_MS = 300_000;
+const API_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+/** Calls the hub's API (through the one HTTP client); throws with the API's own error message. */
+export async function callApi<T>(
+  flags: ApiFlags,
+  method: NonNullable<HttpRequest['method']>,
+  path: string,
+  body?: unknown,
+): Promise<T> {
   const base = (flags.url ?? process.env.SWITCHBOARD_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
   const key = flags.key ?? process.env.SWITCHBOARD_API_KEY;
   if (!key)
     throw new Error(
       'no API key: pass --key or set SWITCHBOARD_API_KEY (create one with `switchboard keys create --name cli`)',
     );
-  let res: Response;
+  let res: HttpResponse;
   try {
-    res = await fetch(`${base}${path}`, {
+    res = await httpRequest({
+      url: `${base}${path}`,
       method,
       headers: {
         authorization: `Bearer ${key}`,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      // A broadcast to many phones may take minutes; a hub that never answers must not hang the shell.
+      timeoutMs: API_TIMEOUT_MS,
+      maxResponseBytes: API_MAX_RESPONSE_BYTES,
     });
   } catch (e) {
-    throw new Error(
-      `cannot reach the hub at ${base} (${(e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message}); is it running? Use --url`,
-    );
+    if (isSwitchboardError(e) && e.code === 'HTTP_NETWORK_ERROR')
+      throw new Error(
+        `cannot reach the hub at ${base} (${String(e.details?.errno ?? e.message)}); is it running? Use --url`,
+      );
+    throw e;
   }
-  const text = await res.text();
-  const json = text
-    ? (JSON.parse(text) as T & { error?: { code: string; message: string } })
-    : ({} as T & { error?: { code: string; message: string } });
-  if (!res.ok)
-    throw new Error(json.error ? `${json.error.message} [${json.error.code}]` : `HTTP ${res.status}`);
+  type WithError = T & { error?: { code: string; message: string } };
+  const text = res.text();
+  let json: WithError;
+  try {
+    json = (text ? JSON.parse(text) : {}) as WithError;
+  } catch {
+    throw new Error(`the hub at ${base} answered HTTP ${res.status} with something that is not JSON`);
+  }
+  const ok = res.status >= 200 && res.status < 300;
+  if (!ok) throw new Error(json.error ? `${json.error.message} [${json.error.code}]` : `HTTP ${res.status}`);
   return json;
 }

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { demoModule, drillProviderFrom, registerDrillProvider } from '../server/demo.js';
 import type { HubContext } from '../server/hub.js';
 import { startDemoAvaya } from '../sim/avaya/demo.js';
 import { startDemoCisco } from '../sim/cisco/demo.js';
@@ -14,6 +15,8 @@ import { startHub } from './serve.js';
 /** A simulator started by demo mode. */
 export interface DemoPart {
   name: string;
+  /** The simulator's JSON control/inspection URL, when it has one (printed for curl and the tests). */
+  controlUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -60,14 +63,21 @@ export function registerDemoCommand(program: Command): void {
         { ...o, dataDir: o.dataDir ?? tmp },
         { 'log.level': process.env.SWITCHBOARD_LOG_LEVEL ?? 'warn' },
       );
-      const running = await startHub(config, { handleSignals: false });
+      const running = await startHub(config, { handleSignals: false, modules: [demoModule()] });
       const key = running.hub.apiKeys.create('demo');
       const parts: DemoPart[] = [];
       if (o.sims) {
         for (const s of DEMO_STARTERS) {
           try {
             const p = await s.start(running.hub);
-            parts.push({ name: s.name, stop: () => p.stop() });
+            const drill = drillProviderFrom(s.name, p);
+            if (drill) registerDrillProvider(running.hub, drill);
+            const controlUrl = (p as { controlUrl?: unknown }).controlUrl;
+            parts.push({
+              name: s.name,
+              stop: () => p.stop(),
+              ...(typeof controlUrl === 'string' ? { controlUrl } : {}),
+            });
           } catch (e) {
             process.stderr.write(`demo: could not start the ${s.name} simulator: ${(e as Error).message}\n`);
           }
@@ -81,6 +91,7 @@ export function registerDemoCommand(program: Command): void {
           `  API docs:  ${running.url}/api/docs`,
           `  Data dir:  ${config.dataDir}${tmp && !o.keep ? ' (deleted on exit)' : ''}`,
           `  Simulators: ${parts.map((p) => p.name).join(', ') || 'none'}`,
+          ...parts.filter((p) => p.controlUrl).map((p) => `  ${p.name} simulator control: ${p.controlUrl}`),
           '',
           `Try: curl -H "Authorization: Bearer ${key.key}" ${running.url}/api/devices`,
           'Stop with Ctrl-C.',

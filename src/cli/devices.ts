@@ -9,14 +9,8 @@ function parseKv(list: string[] | undefined): Record<string, unknown> {
     if (i <= 0) throw new Error(`expected key=value, got ${JSON.stringify(item)}`);
     const k = item.slice(0, i);
     const v = item.slice(i + 1);
-    out[k] =
-      v === 'true'
-        ? true
-        : v === 'false'
-          ? false
-          : v !== '' && Number.isFinite(Number(v)) && !/^0\d/.test(v)
-            ? Number(v)
-            : v;
+    // Sent as text: the hub converts it to the type the driver's settings schema asks for.
+    out[k] = v;
   }
   return out;
 }

@@ -7,7 +7,7 @@ import { decodeFileText, parseUserList } from '../drivers/ipoffice/users.js';
 import { startRandomCalls } from '../sim/ipoffice/generator.js';
 import { builtinScenarios, loadScenarioFile, type Scenario } from '../sim/ipoffice/scenario.js';
 import { Devlink3Simulator } from '../sim/ipoffice/server.js';
-import { action } from './common.js';
+import { action, simCommand } from './common.js';
 
 interface ConnFlags {
   host: string;
@@ -190,9 +190,7 @@ export function registerIpofficeCommands(program: Command): void {
     }),
   );
 
-  const sim =
-    program.commands.find((c) => c.name() === 'sim') ??
-    program.command('sim').description('Run protocol simulators');
+  const sim = simCommand(program);
   sim
     .command('ipoffice')
     .description('Run an IP Office DevLink3 simulator (TCP and optionally TLS) playing call scenarios')

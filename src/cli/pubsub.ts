@@ -3,7 +3,7 @@ import { Accounts } from '../pubsub/accounts.js';
 import { CpaasSimulator, formatTranscript, startCpaasControlServer } from '../sim/cpaas/simulator.js';
 import { openDatabase } from '../store/sqlite/database.js';
 import { SqlitePubSubStore } from '../store/sqlite/pubsub.js';
-import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
+import { action, type ConfigFlags, configFromFlags, simCommand, withConfigOptions } from './common.js';
 
 /** Opens the data directory's database (the same file a running hub uses; WAL allows both). */
 async function withAccounts<T>(flags: ConfigFlags, fn: (a: Accounts) => Promise<T>): Promise<T> {
@@ -107,9 +107,7 @@ Then, against a running hub:
 
 /** `switchboard sim cpaas …` (adds to an existing `sim` command when another module made one). */
 export function registerSimCpaasCommand(program: Command): void {
-  const sim =
-    program.commands.find((c) => c.name() === 'sim') ??
-    program.command('sim').description('Simulators of the equipment Switchboard talks to');
+  const sim = simCommand(program);
   const cpaas = sim
     .command('cpaas')
     .description(

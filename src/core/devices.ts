@@ -177,6 +177,10 @@ export class DeviceRegistry {
         { field: 'kind' },
       );
     }
+    settings = coerceStrings(info.configSchema as Record<string, unknown>, settings) as Record<
+      string,
+      unknown
+    >;
     const problems = schemaProblems(info.configSchema as Record<string, unknown>, settings, 'settings');
     if (problems.length > 0) {
       throw new ValidationError('DEVICE_SETTINGS_INVALID', formatProblems(problems).join('; '), {
@@ -294,6 +298,26 @@ export class DeviceRegistry {
     if (!this.groupStore.remove(id))
       throw new NotFoundError('GROUP_NOT_FOUND', `no group with id ${JSON.stringify(id)}`, { field: 'id' });
   }
+}
+
+/**
+ * Text from the CLI and forms (`--set port=8080`, `--set tls=true`) becomes the type the driver's schema
+ * asks for; anything else is left for validation to report.
+ */
+function coerceStrings(schema: Record<string, unknown>, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    if (typeof value !== 'string') return value;
+    const t = schema.type;
+    if ((t === 'integer' || t === 'number') && value.trim() !== '' && Number.isFinite(Number(value)))
+      return Number(value);
+    if (t === 'boolean' && (value === 'true' || value === 'false')) return value === 'true';
+    return value;
+  }
+  const props = schema.properties as Record<string, Record<string, unknown>> | undefined;
+  if (!props) return value;
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(out)) if (props[k]) out[k] = coerceStrings(props[k], v);
+  return out;
 }
 
 function dedupe(xs: string[]): string[] {

@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { ValidationError } from '../core/errors.js';
 import type { HubContext, HubModule } from '../server/hub.js';
+import { ErrorSchema } from '../server/schemas.js';
 import type { EvalInputs } from './evaluate.js';
 import { lintRemovals, lintSettings } from './lint.js';
 import { contentType, SettingsService } from './service.js';
@@ -21,9 +22,6 @@ import { contentType, SettingsService } from './service.js';
  * `GET /api/settings/clients`.
  */
 
-const ErrorSchema = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String(), field: Type.Optional(Type.String()) }),
-});
 const DiagnosticSchema = Type.Object({
   severity: Type.String(),
   code: Type.String(),

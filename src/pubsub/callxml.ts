@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { escapeXml } from '../core/xml.js';
+import { readXml, type XmlNode, XmlReadError } from '../core/xml-read.js';
 import { safeEqual } from './accounts.js';
 import { PubSubValidationError } from './errors.js';
 import type { JsonValue } from './protocol.js';
@@ -79,59 +79,37 @@ function bad(message: string): PubSubValidationError {
   return new PubSubValidationError('PUBSUB_BAD_CALL_XML', message, { field: 'body' });
 }
 
-type OrderedNode = Record<string, unknown>;
-
 /**
  * Checks that `xml` is a well-formed InboundXML document: root `<Response>`, known verbs, allowed
- * nesting. No DTD, no entities are expanded. Throws `PUBSUB_BAD_CALL_XML` with an explanation.
+ * nesting. No DTD, no entities are expanded. Returns the parsed `<Response>` (element text trimmed).
+ * Throws `PUBSUB_BAD_CALL_XML` with an explanation.
  */
-export function validateCallXml(xml: string): void {
+export function validateCallXml(xml: string): XmlNode {
   if (Buffer.byteLength(xml) > MAX_CALL_XML_BYTES)
     throw bad(`Call XML is larger than ${MAX_CALL_XML_BYTES} bytes`);
   const trimmed = xml.trim();
   if (trimmed.length === 0)
     throw bad('Call XML is empty; send an InboundXML document such as <Response><Say>Hello</Say></Response>');
-  if (/<!DOCTYPE|<!ENTITY/i.test(trimmed))
-    throw bad('Call XML must not contain a DOCTYPE or entity declarations');
-  const v = XMLValidator.validate(trimmed, { allowBooleanAttributes: false });
-  if (v !== true)
-    throw bad(`Call XML is not well-formed: ${v.err.msg} (line ${v.err.line}, column ${v.err.col})`);
-  let doc: OrderedNode[];
+  let root: XmlNode;
   try {
-    doc = new XMLParser({
-      preserveOrder: true,
-      ignoreAttributes: false,
-      processEntities: false,
-      htmlEntities: false,
-    }).parse(trimmed) as OrderedNode[];
+    root = readXml(trimmed, { what: 'Call XML', maxBytes: MAX_CALL_XML_BYTES, maxDepth: 32, trimText: true });
   } catch (e) {
-    throw bad(`Call XML is not well-formed: ${(e as Error).message}`);
+    if (e instanceof XmlReadError) throw bad(e.message);
+    throw e;
   }
-  const roots = doc.filter((n) => !('?xml' in n) && !('#comment' in n));
-  const elements = roots.filter((n) => !('#text' in n));
-  if (elements.length !== 1)
-    throw bad(`Call XML must have exactly one root element <Response>, found ${elements.length}`);
-  const root = elements[0]!;
-  const rootName = tagOf(root);
-  if (rootName !== 'Response') throw bad(`the root element must be <Response>, not <${rootName}>`);
-  walk(root, 'Response', 0);
+  if (root.name !== 'Response') throw bad(`the root element must be <Response>, not <${root.name}>`);
+  walk(root, 0);
+  return root;
 }
 
-function tagOf(n: OrderedNode): string {
-  return Object.keys(n).find((k) => k !== ':@') ?? '';
-}
-
-function walk(node: OrderedNode, name: string, depth: number): void {
+function walk(node: XmlNode, depth: number): void {
   if (depth > 16) throw bad('Call XML is nested too deeply');
-  const kids = (node[name] as OrderedNode[] | undefined) ?? [];
-  for (const k of kids) {
-    const tag = tagOf(k);
-    if (tag === '#text' || tag === '#comment') {
-      if (tag === '#text' && name === 'Response' && String(k['#text']).trim() !== '') {
-        throw bad('text directly inside <Response> is not allowed; wrap it in a verb such as <Say>');
-      }
-      continue;
-    }
+  const name = node.name;
+  if (name === 'Response' && node.text !== '') {
+    throw bad('text directly inside <Response> is not allowed; wrap it in a verb such as <Say>');
+  }
+  for (const k of node.children) {
+    const tag = k.name;
     const allowed = name === 'Response' ? RESPONSE_VERBS : CHILDREN[name];
     if (TEXT_ONLY.has(name) || !allowed) throw bad(`<${name}> cannot contain <${tag}>`);
     if (!allowed.has(tag)) {
@@ -141,7 +119,7 @@ function walk(node: OrderedNode, name: string, depth: number): void {
           : `<${tag}> is not allowed inside <${name}>; allowed: ${[...allowed].join(', ')}`,
       );
     }
-    walk(k, tag, depth + 1);
+    walk(k, depth + 1);
   }
 }
 

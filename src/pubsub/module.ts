@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { Type } from 'typebox';
 import type { Clock } from '../core/clock.js';
 import { isSwitchboardError } from '../core/errors.js';
@@ -298,16 +299,37 @@ export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntim
         timeoutMs,
         onMessage: (m, i) => {
           const chunk = listItem(m, i);
-          if (open) raw.write(chunk);
-          else pending.push(chunk);
+          if (!open) {
+            pending.push(chunk);
+            return;
+          }
+          // Coalesce the messages of one hand-off (and the closing `]` that usually follows in the same
+          // turn) into one TCP write.
+          if (!corked) {
+            corked = true;
+            raw.cork();
+            setImmediate(() => {
+              if (corked) {
+                corked = false;
+                raw.uncork();
+              }
+            });
+          }
+          raw.write(chunk);
         },
       });
+      let corked = false;
       reply.hijack();
       raw.on('close', () => {
         if (!raw.writableFinished) poll.cancel();
       });
       if (raw.destroyed) poll.cancel();
       raw.writeHead(200, STREAM_HEADERS);
+      if (poll.settled()) {
+        // Messages were ready (or timeout=0): the whole list in one write.
+        raw.end(LIST_OPEN + pending.join('') + LIST_CLOSE, () => poll.delivered());
+        return;
+      }
       raw.write(LIST_OPEN + pending.join(''));
       open = true;
       await poll.result;
@@ -315,6 +337,7 @@ export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntim
         poll.cancel();
         return;
       }
+      corked = false;
       raw.end(LIST_CLOSE, () => poll.delivered());
     },
   );
@@ -600,6 +623,56 @@ export async function registerAdminRoutes(app: FastifyInstance, rt: PubSubRuntim
   );
 }
 
+/** Prometheus metrics of the relay on the app's registry (`/metrics`). */
+export function registerPubSubMetrics(registry: Registry, rt: PubSubRuntime): void {
+  const c = rt.service.counters;
+  const counter = (name: string, help: string, read: () => number) => {
+    let last = 0;
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const v = read();
+        if (v > last) this.inc(v - last);
+        last = v;
+      },
+    });
+  };
+  counter('switchboard_pubsub_published_total', 'Publishes stored', () => c.published);
+  counter(
+    'switchboard_pubsub_duplicates_total',
+    'Publishes recognised as duplicates (stored once)',
+    () => c.duplicates,
+  );
+  counter(
+    'switchboard_pubsub_delivered_total',
+    'Messages handed to subscribers (redeliveries included)',
+    () => c.delivered,
+  );
+  counter(
+    'switchboard_pubsub_returned_total',
+    'Messages returned to their queue by a client disconnect',
+    () => c.returned,
+  );
+  new Gauge({
+    name: 'switchboard_pubsub_waiting_subscribers',
+    help: 'Long-polls waiting for a message',
+    registers: [registry],
+    collect() {
+      this.set(rt.service.waiting());
+    },
+  });
+  new Gauge({
+    name: 'switchboard_pubsub_stored_messages',
+    help: 'Messages stored in queues (ready + leased)',
+    registers: [registry],
+    async collect() {
+      this.set((await rt.store.queueStats(undefined, 100_000)).reduce((n, q) => n + q.depth, 0));
+    },
+  });
+}
+
 const runtimes = new WeakMap<HubContext, PubSubRuntime>();
 
 /** The relay's runtime for a hub (created on first use). */
@@ -626,6 +699,8 @@ export const pubsubModule: HubModule = {
     hub.signal.addEventListener('abort', () => rt.service.stop(), { once: true });
     await registerAdminRoutes(app, rt);
     await app.register(async (relay) => registerRelayRoutes(relay, rt));
+    const registry = (app as FastifyInstance & { metrics?: Registry }).metrics;
+    if (registry) registerPubSubMetrics(registry, rt);
   },
   start(hub) {
     if (hub.config.pubsub.enabled) pubsubRuntime(hub).service.start();

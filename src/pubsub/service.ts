@@ -90,6 +90,8 @@ export interface PollInput {
 export interface Poll {
   /** Resolves with the messages of this poll when the list is complete (got some, or timed out). */
   readonly result: Promise<PubSubMessage[]>;
+  /** True once the list is complete (result has resolved or is about to). */
+  settled(): boolean;
   /** The response reached the client: the messages stay leased until acknowledged or the lease runs out. */
   delivered(): void;
   /** The client went away first: the messages are ready again at once. */
@@ -137,6 +139,8 @@ export class PubSubService {
   private sweepTimer: TimerHandle | undefined;
   private stopped = false;
   private waiterCount = 0;
+  /** Monotonic counters since start (Prometheus). */
+  readonly counters = { published: 0, duplicates: 0, delivered: 0, returned: 0 };
 
   constructor(readonly opts: PubSubServiceOptions) {
     this.store = opts.store;
@@ -217,6 +221,7 @@ export class PubSubService {
       },
     );
     if (!res.stored) {
+      this.counters.duplicates++;
       this.remember({
         id: res.duplicateOf,
         accountSid: p.accountSid,
@@ -233,6 +238,7 @@ export class PubSubService {
         message: { ...message, Id: res.duplicateOf },
       };
     }
+    this.counters.published++;
     this.pendingPublishes.set(id, false);
     try {
       await this.dispatch(p.accountSid, p.queue);
@@ -298,12 +304,15 @@ export class PubSubService {
       if (n <= 0) this.pollsPerSession.delete(p.session);
       else this.pollsPerSession.set(p.session, n);
     };
-    try {
-      if (p.ackPrevious !== false) await this.store.ackSession(p.session, [...sessionInflight]);
-    } catch (e) {
-      releaseSlot();
-      throw e;
-    }
+    // Acknowledge this session's completed deliveries. Not awaited before claiming: claims are leased as
+    // pending and are never touched by the acknowledgement, so both share one group commit.
+    const acking =
+      p.ackPrevious !== false
+        ? this.store
+            .ackSession(p.session, [...sessionInflight])
+            .then(() => undefined)
+            .catch((e) => this.log.warn({ err: errorMessage(e) }, 'pubsub acknowledge failed'))
+        : Promise.resolve();
 
     let resolve!: (v: PubSubMessage[]) => void;
     const result = new Promise<PubSubMessage[]>((r) => {
@@ -331,6 +340,7 @@ export class PubSubService {
     };
     const deliver = (got: StoredMessage[]) => {
       const first = w.messages.length === 0;
+      this.counters.delivered += got.length;
       for (const m of got) {
         sessionInflight.add(m.id);
         const index = w.messages.length;
@@ -359,6 +369,7 @@ export class PubSubService {
     await this.dispatch(p.accountSid, p.queue).catch((e) =>
       this.log.warn({ err: errorMessage(e) }, 'pubsub dispatch failed'),
     );
+    await acking;
     if (this.stopped || p.timeoutMs <= 0) w.finish();
 
     let settled = false;
@@ -375,11 +386,18 @@ export class PubSubService {
     };
     return {
       result,
+      settled: () => w.closed,
       delivered: () => {
         if (settled) return;
         w.finish();
         releaseSlot();
+        const ids = w.messages.map((m) => m.id);
         settle();
+        if (ids.length > 0) {
+          void this.store
+            .markDelivered(ids, p.session)
+            .catch((e) => this.log.warn({ err: errorMessage(e) }, 'pubsub markDelivered failed'));
+        }
       },
       cancel: () => {
         if (settled) return;
@@ -387,6 +405,7 @@ export class PubSubService {
         releaseSlot();
         const ids = w.messages.map((m) => m.id);
         settle();
+        this.counters.returned += ids.length;
         if (ids.length > 0) {
           void this.store
             .release(ids)

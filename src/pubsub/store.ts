@@ -83,11 +83,16 @@ export interface PubSubStore {
     now: number,
     leaseUntil: number,
   ): Promise<StoredMessage[]>;
+  /**
+   * The response carrying these messages completed: from now on the session's next poll acknowledges
+   * them. Until then a lease is "pending" and is never acknowledged, only redelivered when it runs out.
+   */
+  markDelivered(ids: string[], session: string): Promise<void>;
   /** Makes leased messages ready again at once (client went away before the response completed). */
   release(ids: string[]): Promise<void>;
   /** Deletes the given messages (acknowledged). */
   ack(ids: string[]): Promise<number>;
-  /** Deletes every message leased to `session` except `except` (still being written). */
+  /** Deletes every message whose delivery to `session` completed (see markDelivered), except `except`. */
   ackSession(session: string, except: string[]): Promise<number>;
   /** Queues that have a message whose lease ran out (so waiting subscribers can be served). */
   expiredLeaseQueues(now: number, limit: number): Promise<Array<{ accountSid: string; queue: string }>>;

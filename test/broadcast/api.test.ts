@@ -456,5 +456,22 @@ describe('broadcast API', () => {
     expect((list.body.incidents[0]!.location as Json).from).toBe('device');
     const ev = await hub.api<{ events: Json[] }>('GET', '/api/events?type=incident.escalated');
     expect(ev.body.events.length).toBeGreaterThan(0);
+
+    // The security desk acknowledges from the console: escalation stops, who and when are recorded.
+    const id = list.body.incidents[0]!.id as string;
+    const ack = await hub.api<{ incident: Json }>('POST', `/api/incidents/${id}/ack`, {
+      by: 'Desk officer Kim',
+    });
+    expect(ack.status).toBe(200);
+    expect(ack.body.incident).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'Desk officer Kim' });
+    const again = await hub.api<{ incident: Json }>('POST', `/api/incidents/${id}/ack`, {});
+    expect(again.body.incident.acknowledgedBy).toBe('Desk officer Kim');
+    const acks = await hub.api<{ events: Json[] }>('GET', '/api/events?type=incident.acknowledged');
+    expect(acks.body.events.filter((e) => (e.data as Json).incidentId === id)).toHaveLength(1);
+    const missing = await hub.api<{ error: { code: string } }>('POST', '/api/incidents/nope/ack', {});
+    expect(missing.body.error.code).toBe('INCIDENT_NOT_FOUND');
+    const before = phoneLogs.get('mgr1')!.calls.length;
+    await new Promise((r) => setTimeout(r, 1300));
+    expect(phoneLogs.get('mgr1')!.calls.length).toBe(before);
   });
 });

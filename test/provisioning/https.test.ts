@@ -1,39 +1,19 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpRequest } from '../../src/net/http-client.js';
 import { provisioningModule } from '../../src/provisioning/module.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
+import { tryMakeCert } from '../helpers/tls.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sb-settings-tls-'));
-let hasOpenssl = true;
-try {
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
-} catch {
-  hasOpenssl = false;
+const pem = tryMakeCert();
+if (pem) {
+  writeFileSync(join(dir, 'key.pem'), pem.key);
+  writeFileSync(join(dir, 'cert.pem'), pem.cert);
 }
+const hasOpenssl = pem !== undefined;
 
 describe.skipIf(!hasOpenssl)('settings files over HTTPS', () => {
   let hub: TestHub;

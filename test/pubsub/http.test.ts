@@ -278,6 +278,9 @@ describe('PubSub HTTP API (seed 001)', () => {
     expect(queues.body.queues).toEqual([
       expect.objectContaining({ queue: 'node-1/critical', depth: 1, leased: 0, waiting: 0 }),
     ]);
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metrics).toMatch(/^switchboard_pubsub_published_total 1$/m);
+    expect(metrics).toMatch(/^switchboard_pubsub_stored_messages 1$/m);
     const pubs = await h.api<{ publishes: Array<{ queue: string }> }>('GET', '/api/pubsub/publishes');
     expect(pubs.body.publishes[0]).toMatchObject({ queue: 'node-1/critical', delivered: false });
     const rot = await h.api<{ authToken: string }>(
@@ -294,6 +297,9 @@ describe('PubSub HTTP API (seed 001)', () => {
     expect((await h.api('DELETE', `/api/pubsub/accounts/${created.body.accountSid}`)).status).toBe(204);
     expect((await h.api('DELETE', `/api/pubsub/accounts/${created.body.accountSid}`)).status).toBe(404);
     expect((await fetch(`${h.url}/ACnothex/q`)).status).toBe(404);
+    const noQueue = await fetch(`${h.url}/${sid}/`, { method: 'POST', headers: FORM, body: 'a=1' });
+    expect(noQueue.status).toBe(400);
+    expect((await json(noQueue)).error.code).toBe('PUBSUB_QUEUE_NAME_REQUIRED');
   });
 
   it('Call XML: the platform POST is answered with the XML the app posts to <queue>/<CallSid>', async () => {
@@ -352,6 +358,17 @@ describe('PubSub HTTP API (seed 001)', () => {
       await (await fetch(`${h.url}/${sid}/call.xml?timeout=0&session=${session}`)).text(),
     );
     expect(list).toHaveLength(1);
+  });
+
+  it('shutdown answers waiting long-polls at once', async () => {
+    const { h, sid, token } = await setup();
+    const session = await token();
+    // (The poll would otherwise outlive the test timeout.)
+    const waiting = fetch(`${h.url}/${sid}/idle?timeout=60s&session=${session}`).then((r) => r.text());
+    await new Promise((r) => setTimeout(r, 200));
+    await h.close();
+    hubs = hubs.filter((x) => x !== h);
+    expect(JSON.parse(await waiting)).toEqual([]);
   });
 
   it('signature check (when enabled) rejects unsigned webhooks and accepts signed ones', async () => {

@@ -206,6 +206,43 @@ describe('queue service', () => {
     expect((await p.result).length).toBe(1);
   });
 
+  it('after a crash, a lease whose response never completed is redelivered, not acknowledged', async () => {
+    await pub('crash', { I: 'a' });
+    // The poll took 'a', then the process died before the response completed (no delivered/cancel).
+    const lost = await svc.poll({
+      accountSid: sid,
+      queue: 'crash',
+      session: 's1',
+      timeoutMs: 0,
+      onMessage: () => {},
+    });
+    expect((await lost.result).map((m) => m.FormParams.I)).toEqual(['a']);
+    const restarted = make();
+    // The same session polls again after the restart: this must not acknowledge 'a'.
+    const next = await restarted.poll({
+      accountSid: sid,
+      queue: 'crash',
+      session: 's1',
+      timeoutMs: 0,
+      onMessage: () => {},
+    });
+    expect(await next.result).toEqual([]);
+    next.delivered();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await store.depth(sid, 'crash')).toBe(1);
+    clock.advance(30_000);
+    const later = await restarted.poll({
+      accountSid: sid,
+      queue: 'crash',
+      session: 's1',
+      timeoutMs: 0,
+      onMessage: () => {},
+    });
+    expect((await later.result).map((m) => m.FormParams.I)).toEqual(['a']);
+    later.delivered();
+    restarted.stop();
+  });
+
   it('a cancelled poll (client disconnect) returns its messages at once', async () => {
     await pub('q', { I: 'a' });
     const { p, msgs } = await pollOnce('q', 's1');
@@ -311,6 +348,25 @@ describe('queue service', () => {
       onMessage: () => {},
     });
     again.delivered();
+    small.stop();
+  });
+
+  it('concurrent publishes share a commit; a limit error rejects only its own publish', async () => {
+    const small = make({ maxQueueLength: 3 });
+    const results = await Promise.allSettled(
+      Array.from({ length: 5 }, (_, i) => pub('burst', { I: String(i) }, { svc: small })),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+    const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(rejected.map((r) => (r.reason as { code: string }).code)).toEqual([
+      'PUBSUB_QUEUE_FULL',
+      'PUBSUB_QUEUE_FULL',
+    ]);
+    expect(await store.depth(sid, 'burst')).toBe(3);
+    // Same body twice in one batch: stored once.
+    const [a, b] = await Promise.all([pub('twin', { X: '1' }), pub('twin', { X: '1' })]);
+    expect(b!.duplicate).toBe(true);
+    expect(b!.id).toBe(a!.id);
     small.stop();
   });
 

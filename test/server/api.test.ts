@@ -144,6 +144,19 @@ describe('devices', () => {
       settings: { speed: 11 },
     });
     expect(r.body.error.message).toBe('settings.speed: 11 is above the maximum 10');
+    // Text from forms and the CLI becomes the type the settings schema asks for.
+    const coerced = await hub.api<{ settings: Record<string, unknown> }>('POST', '/api/devices', {
+      kind: 'echo',
+      address: 'x',
+      settings: { speed: '4' },
+    });
+    expect(coerced.body.settings.speed).toBe(4);
+    const notNumber = await hub.api<{ error: { message: string } }>('POST', '/api/devices', {
+      kind: 'echo',
+      address: 'x',
+      settings: { speed: 'fast' },
+    });
+    expect(notNumber.body.error.message).toBe('settings.speed: "fast" is not an integer');
     await hub.api('POST', '/api/devices', { id: 'dup', kind: 'echo', address: 'x' });
     expect(
       (
@@ -210,5 +223,14 @@ describe('actions and macros through the driver contract', () => {
       '/api/kinds/echo/spec',
     );
     expect(s.body.actions.find((a) => a.id === 'set_volume')!.paramsSchema.required).toEqual(['level']);
+  });
+});
+
+describe('log redaction', () => {
+  it('masks secret query values and acknowledgement tokens in logged URLs', async () => {
+    const { redactUrl } = await import('../../src/server/logger.js');
+    expect(redactUrl('/AC1/q?session=abc&timeout=5s')).toBe('/AC1/q?session=[REDACTED]&timeout=5s');
+    expect(redactUrl('/alerts/ack/d_123/tok_secret?by=Joe')).toBe('/alerts/ack/d_123/[REDACTED]?by=Joe');
+    expect(redactUrl('/api/devices?group=security')).toBe('/api/devices?group=security');
   });
 });

@@ -6,7 +6,7 @@ import { type RtpSendReport, sendRtpStream } from '../../media/sender.js';
 import type { AudioSpec } from './content-store.js';
 
 /**
- * RTP streaming for audio pushes. Unicast: one stream per content fetch, to the `rtpLPort` the phone
+ * RTP streaming for audio pushes. Unicast: one stream per content fetch (the newest per host:port), to the `rtpLPort` the phone
  * sent, from the address the phone reached us on. Multicast: one stream per group:port session, started
  * `leadMs` after the first push so the phones have time to fetch the content and join. Transmit: a UDP
  * receiver that counts what the phone sends back.
@@ -37,6 +37,8 @@ export class AvayaAudioService {
     { started: number; done: Promise<StreamReport | undefined> }
   >();
   private readonly receivers = new Set<dgram.Socket>();
+  /** The unicast stream going to each host:port (content fetches are unauthenticated: one at a time). */
+  private readonly byDestination = new Map<string, AbortController>();
   private closed = false;
 
   constructor(private readonly o: AudioServiceOptions = {}) {}
@@ -61,6 +63,10 @@ export class AvayaAudioService {
   ): Promise<StreamReport> {
     const ac = new AbortController();
     const untrack = this.track(to, ac);
+    // A repeated fetch of the same content must not multiply streams to one destination: the newest wins.
+    const dest = `${to}:${port}`;
+    this.byDestination.get(dest)?.abort();
+    this.byDestination.set(dest, ac);
     try {
       const packets = packetsFor(a, data);
       const r = await sendRtpStream({
@@ -76,6 +82,7 @@ export class AvayaAudioService {
       return rep;
     } finally {
       untrack();
+      if (this.byDestination.get(dest) === ac) this.byDestination.delete(dest);
     }
   }
 

@@ -1,14 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import formbody from '@fastify/formbody';
 import Fastify from 'fastify';
-import { systemClock } from '../../core/clock.js';
-import type { Device } from '../../core/devices.js';
-import type { ActionResult, DeviceSession, DriverContext } from '../../core/driver.js';
+import type { ActionResult, DeviceSession } from '../../core/driver.js';
 import { isSwitchboardError } from '../../core/errors.js';
-import type { EventInput, HubEvent } from '../../core/events.js';
-import { silentLogger } from '../../core/logger.js';
+import type { HubEvent } from '../../core/events.js';
 import { findAction, validateParams } from '../../core/spec.js';
+import { localEmitter, standaloneContext, standaloneDevice } from '../../core/standalone.js';
 import type { AvayaConfig } from './config.js';
 import { MemoryContentStore } from './content-store.js';
 import { type AvayaDeviceSettings, avayaDriver } from './driver.js';
@@ -59,28 +56,16 @@ export async function startStandalonePushServer(o: StandaloneOptions = {}): Prom
   let publicUrl = o.publicUrl ?? '';
   const store = new MemoryContentStore();
   const pushed: string[] = [];
-  let seq = 0;
-  const emitter = {
-    emit<D extends Record<string, unknown>>(input: EventInput<D>): HubEvent<D> {
-      const e: HubEvent<D> = {
-        seq: ++seq,
-        id: `evt_${randomUUID()}`,
-        time: new Date().toISOString(),
-        source: input.source,
-        type: input.type,
-        data: input.data,
-      };
-      if (
-        e.type === 'avaya.push' &&
-        typeof e.data.contentId === 'string' &&
-        (e.data.outcome === 'accepted' || e.data.outcome === 'background')
-      ) {
-        pushed.push(e.data.contentId);
-      }
-      o.onEvent?.(e as HubEvent);
-      return e;
-    },
-  };
+  const emitter = localEmitter((e) => {
+    if (
+      e.type === 'avaya.push' &&
+      typeof e.data.contentId === 'string' &&
+      (e.data.outcome === 'accepted' || e.data.outcome === 'background')
+    ) {
+      pushed.push(e.data.contentId);
+    }
+    o.onEvent?.(e);
+  });
   const service = new AvayaService({
     store,
     ...(o.config ? { config: o.config } : {}),
@@ -94,26 +79,9 @@ export async function startStandalonePushServer(o: StandaloneOptions = {}): Prom
     const h = o.publicHost ?? addr.address;
     publicUrl = `http://${h.includes(':') ? `[${h}]` : h}:${addr.port}`;
   }
-  const hubInfo = { publicUrl, version: 'standalone' };
   const driver = avayaDriver(() => service);
   const abort = new AbortController();
-  const kv = new Map<string, unknown>();
-  const ctx: DriverContext = {
-    bus: emitter,
-    logger: silentLogger,
-    clock: systemClock,
-    hub: hubInfo,
-    kv: {
-      get: <T>(ns: string, key: string) => kv.get(`${ns}\u0000${key}`) as T | undefined,
-      set: (ns, key, v) => void kv.set(`${ns}\u0000${key}`, v),
-      delete: (ns, key) => void kv.delete(`${ns}\u0000${key}`),
-      list: <T>(ns: string) =>
-        [...kv]
-          .filter(([k]) => k.startsWith(`${ns}\u0000`))
-          .map(([k, value]) => ({ key: k.slice(ns.length + 1), value: value as T })),
-    },
-    signal: abort.signal,
-  };
+  const ctx = standaloneContext({ version: 'standalone', publicUrl, bus: emitter, signal: abort.signal });
   const sessions = new Map<string, DeviceSession>();
   return {
     url: publicUrl,
@@ -124,19 +92,7 @@ export async function startStandalonePushServer(o: StandaloneOptions = {}): Prom
       const valid = validateParams(action, params);
       let s = sessions.get(address);
       if (!s) {
-        const now = new Date().toISOString();
-        const device: Device<AvayaDeviceSettings> = {
-          id: address,
-          kind: 'avaya',
-          name: address,
-          address,
-          labels: [],
-          groups: [],
-          location: {},
-          settings,
-          createdAt: now,
-          updatedAt: now,
-        };
+        const device = standaloneDevice<AvayaDeviceSettings>({ kind: 'avaya', address, settings });
         s = driver.open(device, ctx);
         sessions.set(address, s);
       }

@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import type { Device } from '../../core/devices.js';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
 import type { HubContext, HubModule } from '../../server/hub.js';
+import { ActionResultSchema } from '../../server/schemas.js';
 import { type CiscoSettings, createCiscoDriver, resolveSettings } from './driver.js';
 import { encodeXml } from './encoding.js';
 import { type Charset, modelProfile, profileByModelName } from './models.js';
@@ -154,13 +155,6 @@ const ExecuteBody = Type.Object(
   },
   { additionalProperties: false },
 );
-const ActionResultSchema = Type.Object({
-  ok: Type.Boolean(),
-  outcome: Type.Optional(Type.String()),
-  message: Type.Optional(Type.String()),
-  data: Type.Optional(Type.Unknown()),
-  retryable: Type.Optional(Type.Boolean()),
-});
 
 function requireCisco(hub: HubContext, id: string): void {
   const d = hub.devices.require(id);
@@ -214,7 +208,11 @@ export function registerCiscoRoutes(app: FastifyInstance, hub: HubContext): void
     const ok = !limiter.blocked(req.ip, now) && checkPushCredentials(hub, user, pass, name);
     if (!ok) {
       limiter.fail(req.ip, now);
-      hub.logger.info({ devicename: name, user, client: req.ip }, 'cisco authentication refused');
+      // Both values come from the peer: cap what a failed attempt can write to the log.
+      hub.logger.info(
+        { devicename: name?.slice(0, 64), user: user.slice(0, 64), client: req.ip },
+        'cisco authentication refused',
+      );
     }
     return reply.header('Content-Type', 'text/plain').send(ok ? 'AUTHORIZED' : 'UN-AUTHORIZED');
   };

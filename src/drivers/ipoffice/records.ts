@@ -1,4 +1,5 @@
 import { escapeXml } from '../../core/xml.js';
+import { decodeXmlEntities as decodeEntities } from '../../core/xml-read.js';
 import {
   CALLED_TYPE,
   CALLING_NAME_TYPE,
@@ -265,27 +266,6 @@ function scanXml(s: string): XNode {
   x.skipWs();
   if (x.i < x.n) throw new Devlink3RecordError('Delta3: text after the record element');
   return root;
-}
-
-const ENTITY_RE = /&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|lt|gt|amp|quot|apos);/g;
-function decodeEntities(s: string): string {
-  if (!s.includes('&')) return s;
-  return s.replace(ENTITY_RE, (m, e: string) => {
-    switch (e) {
-      case 'lt':
-        return '<';
-      case 'gt':
-        return '>';
-      case 'amp':
-        return '&';
-      case 'quot':
-        return '"';
-      case 'apos':
-        return "'";
-    }
-    const cp = e[1] === 'x' ? Number.parseInt(e.slice(2), 16) : Number.parseInt(e.slice(1), 10);
-    return cp > 0 && cp <= 0x10ffff && (cp < 0xd800 || cp > 0xdfff) ? String.fromCodePoint(cp) : m;
-  });
 }
 
 const LINE_BREAK_RE = /[ \t]*\r?\n[ \t\r\n]*/g;

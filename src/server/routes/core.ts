@@ -5,6 +5,7 @@ import { DeviceInputSchema, GroupInputSchema, LocationSchema, redactDevice } fro
 import { NotFoundError } from '../../core/errors.js';
 import { paramsSchema } from '../../core/spec.js';
 import type { Hub } from '../compose.js';
+import { ActionResultSchema, errorResponses } from '../schemas.js';
 
 const DeviceSchema = Type.Object({
   id: Type.String(),
@@ -17,19 +18,6 @@ const DeviceSchema = Type.Object({
   settings: Type.Record(Type.String(), Type.Unknown()),
   createdAt: Type.String(),
   updatedAt: Type.String(),
-});
-
-const ErrorSchema = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String(), field: Type.Optional(Type.String()) }),
-});
-const errors = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema };
-
-const ActionResultSchema = Type.Object({
-  ok: Type.Boolean(),
-  outcome: Type.Optional(Type.String()),
-  message: Type.Optional(Type.String()),
-  data: Type.Optional(Type.Unknown()),
-  retryable: Type.Optional(Type.Boolean()),
 });
 
 export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
@@ -60,7 +48,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
         tags: ['devices'],
         summary: 'Add a device',
         body: Type.Unknown(),
-        response: { 201: DeviceSchema, ...errors },
+        response: { 201: DeviceSchema, ...errorResponses },
       },
     },
     async (req, reply) => reply.status(201).send(show(hub.devices.add(req.body as never))),
@@ -72,7 +60,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
         tags: ['devices'],
         summary: 'Get a device',
         params: Type.Object({ id: Type.String() }),
-        response: { 200: DeviceSchema, ...errors },
+        response: { 200: DeviceSchema, ...errorResponses },
       },
     },
     async (req) => show(hub.devices.require((req.params as { id: string }).id)),
@@ -85,7 +73,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
         summary: 'Change a device (settings are merged)',
         params: Type.Object({ id: Type.String() }),
         body: Type.Unknown(),
-        response: { 200: DeviceSchema, ...errors },
+        response: { 200: DeviceSchema, ...errorResponses },
       },
     },
     async (req) => show(hub.devices.update((req.params as { id: string }).id, req.body as never)),
@@ -97,7 +85,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
         tags: ['devices'],
         summary: 'Remove a device',
         params: Type.Object({ id: Type.String() }),
-        response: { 204: Type.Null(), ...errors },
+        response: { 204: Type.Null(), ...errorResponses },
       },
     },
     async (req, reply) => {
@@ -126,7 +114,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
           'Params are validated against the spec before the driver is called. See GET /api/kinds/{kind}/spec.',
         params: Type.Object({ id: Type.String(), actionId: Type.String() }),
         body: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-        response: { 200: ActionResultSchema, ...errors },
+        response: { 200: ActionResultSchema, ...errorResponses },
       },
     },
     async (req) => {

@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { isSwitchboardError } from '../../core/errors.js';
+import { escapeXml } from '../../core/xml.js';
 import { encodePushBody, parseFormBytes, transliterateLatin1 } from '../../drivers/cisco/encoding.js';
 import { buildInfoHtml, buildInfoXml, type InfoFields, type InfoPage } from '../../drivers/cisco/info.js';
 import {
@@ -296,7 +297,7 @@ export class SimPhone {
       return this.send(
         res,
         200,
-        `<html><head><title>Cisco ${this.profile.modelNumber}</title></head><body><h1>${this.deviceName}</h1></body></html>`,
+        `<html><head><title>Cisco ${escapeXml(this.profile.modelNumber)}</title></head><body><h1>${escapeXml(this.deviceName)}</h1></body></html>`,
         'text/html',
       );
     const page =
@@ -487,16 +488,7 @@ export class SimPhone {
       this.status = { text: o.text, timer: o.timer, shownAt: this.clock.now(), object: o };
       return;
     }
-    const s: Screen = {
-      kind: o.type,
-      object: o,
-      title: '',
-      prompt: '',
-      lines: [],
-      items: [],
-      softkeys: [],
-      selected: 0,
-    };
+    const s: Screen = { ...idle(), kind: o.type, object: o };
     if (url) s.url = url;
     if ('title' in o && o.title !== undefined) s.title = o.title;
     else s.title = this.screen.items[this.screen.selected]?.name ?? this.screen.title;

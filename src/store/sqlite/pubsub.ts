@@ -29,6 +29,14 @@ interface MessageRow {
   expires_at: number;
 }
 
+/**
+ * A claimed message is leased to `<session>` + PENDING until its response completed (markDelivered);
+ * only completed deliveries are acknowledged by the session's next poll. After a crash, a lease whose
+ * response may never have reached the client is thus redelivered when it runs out, never acknowledged.
+ */
+const PENDING = '\u0001pending';
+const pendingLease = (session: string) => `${session}${PENDING}`;
+
 const toAccount = (r: AccountRow): AccountRecord => ({
   sid: r.sid,
   name: r.name,
@@ -56,6 +64,14 @@ export class SqlitePubSubStore implements PubSubStore {
   private readonly s;
   private readonly insertTx;
   private readonly claimTx;
+  private readonly batchTx;
+  private readonly savepoint;
+  /** Writes waiting for the next group commit (all that arrived in the same event-loop turn). */
+  private pendingWrites: Array<{
+    run: () => unknown;
+    resolve: (r: never) => void;
+    reject: (e: unknown) => void;
+  }> = [];
 
   constructor(private readonly db: Db) {
     const p = (sql: string) => db.prepare(sql);
@@ -99,6 +115,7 @@ export class SqlitePubSubStore implements PubSubStore {
         'UPDATE pubsub_messages SET lease_session = ?, lease_until = ?, deliveries = deliveries + 1 WHERE id = ?',
       ),
       release: p('UPDATE pubsub_messages SET lease_session = NULL, lease_until = NULL WHERE id = ?'),
+      markDelivered: p('UPDATE pubsub_messages SET lease_session = ? WHERE id = ? AND lease_session = ?'),
       ack: p('DELETE FROM pubsub_messages WHERE id = ?'),
       ackSession: p('DELETE FROM pubsub_messages WHERE lease_session = ?'),
       leasedIds: p('SELECT id FROM pubsub_messages WHERE lease_session = ?'),
@@ -159,6 +176,23 @@ export class SqlitePubSubStore implements PubSubStore {
       return { stored: true };
     });
 
+    // Nested inside batchTx this runs in a SAVEPOINT: a failing write rolls back alone.
+    this.savepoint = db.transaction((fn: () => unknown) => fn());
+    this.batchTx = db.transaction(
+      (
+        batch: Array<{ run: () => unknown }>,
+        results: Array<{ ok: true; r: unknown } | { ok: false; e: unknown }>,
+      ) => {
+        for (const w of batch) {
+          try {
+            results.push({ ok: true, r: this.savepoint(w.run) });
+          } catch (e) {
+            results.push({ ok: false, e });
+          }
+        }
+      },
+    );
+
     this.claimTx = db.transaction(
       (
         accountSid: string,
@@ -169,7 +203,7 @@ export class SqlitePubSubStore implements PubSubStore {
         leaseUntil: number,
       ): StoredMessage[] => {
         const rows = this.s.claimSelect.all(accountSid, queue, now, now, limit) as MessageRow[];
-        for (const r of rows) this.s.lease.run(session, leaseUntil, r.id);
+        for (const r of rows) this.s.lease.run(pendingLease(session), leaseUntil, r.id);
         return rows.map(toMessage);
       },
     );
@@ -223,10 +257,39 @@ export class SqlitePubSubStore implements PubSubStore {
       : undefined;
   }
 
-  async insert(m: StoredMessage, opts: InsertOptions): Promise<InsertResult> {
-    return this.insertTx.immediate(m, opts);
+  /**
+   * Group commit: the writes of the hot path (publish, claim, acknowledge, release) that arrive in the
+   * same event-loop turn share one transaction, each in its own savepoint (a limit error rejects only its
+   * own publish). Every promise resolves after the commit, so an answered publish is on disk.
+   */
+  private write<T>(run: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pendingWrites.push({ run, resolve: resolve as (r: never) => void, reject });
+      if (this.pendingWrites.length === 1) setImmediate(() => this.flushWrites());
+    });
   }
-  async claim(
+
+  private flushWrites(): void {
+    const batch = this.pendingWrites;
+    this.pendingWrites = [];
+    const results: Array<{ ok: true; r: unknown } | { ok: false; e: unknown }> = [];
+    try {
+      this.batchTx.immediate(batch, results);
+    } catch (e) {
+      for (const w of batch) w.reject(e);
+      return;
+    }
+    batch.forEach((w, i) => {
+      const r = results[i]!;
+      if (r.ok) w.resolve(r.r as never);
+      else w.reject(r.e);
+    });
+  }
+
+  insert(m: StoredMessage, opts: InsertOptions): Promise<InsertResult> {
+    return this.write(() => this.insertTx(m, opts));
+  }
+  claim(
     accountSid: string,
     queue: string,
     session: string,
@@ -234,31 +297,41 @@ export class SqlitePubSubStore implements PubSubStore {
     now: number,
     leaseUntil: number,
   ): Promise<StoredMessage[]> {
-    return this.claimTx.immediate(accountSid, queue, session, limit, now, leaseUntil);
+    return this.write(() => this.claimTx(accountSid, queue, session, limit, now, leaseUntil));
+  }
+  async markDelivered(ids: string[], session: string): Promise<void> {
+    if (ids.length === 0) return;
+    await this.write(() => {
+      for (const id of ids) this.s.markDelivered.run(session, id, pendingLease(session));
+    });
   }
   async release(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    this.db.transaction(() => {
+    await this.write(() => {
       for (const id of ids) this.s.release.run(id);
-    })();
+    });
   }
   async ack(ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;
-    return this.db.transaction(() => {
+    return this.write(() => {
       let n = 0;
       for (const id of ids) n += this.s.ack.run(id).changes;
       return n;
-    })();
+    });
   }
-  async ackSession(session: string, except: string[]): Promise<number> {
-    if (except.length === 0) return this.s.ackSession.run(session).changes;
+  /**
+   * Group-committed after any queued markDelivered of the same session (FIFO). Claims still being
+   * written are leased as pending and are never touched here.
+   */
+  ackSession(session: string, except: string[]): Promise<number> {
     const keep = new Set(except);
-    return this.db.transaction(() => {
+    return this.write(() => {
+      if (keep.size === 0) return this.s.ackSession.run(session).changes;
       let n = 0;
       for (const r of this.s.leasedIds.all(session) as Array<{ id: string }>)
         if (!keep.has(r.id)) n += this.s.ack.run(r.id).changes;
       return n;
-    })();
+    });
   }
   async expiredLeaseQueues(
     now: number,

@@ -7,6 +7,7 @@ import { startCiscoSim } from '../../../src/sim/cisco/fleet.js';
 import type { SimPhone } from '../../../src/sim/cisco/phone.js';
 import { linearToUlaw } from '../../../src/sim/cisco/rtp.js';
 import { startTestHub, type TestHub } from '../../helpers/hub.js';
+import { waitFor as until } from '../../helpers/wait.js';
 import { modelFor, SAMPLE_PARAMS } from './samples.js';
 
 /** Driver ↔ simulator over real sockets, through the hub's generic action API. */
@@ -25,14 +26,6 @@ async function act(
   params: Record<string, unknown> = {},
 ): Promise<{ status: number; body: ActionResult & { error?: { code: string; message: string } } }> {
   return t.api('POST', `/api/devices/${devId(model)}/actions/${actionId}`, params);
-}
-
-async function until(fn: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 beforeAll(async () => {

@@ -1,0 +1,232 @@
+// The console's only way to talk to the hub: ordinary /api calls with the signed-in API key.
+
+const KEY_STORAGE = 'switchboard.apiKey';
+
+export function getKey(): string | null {
+  try {
+    return sessionStorage.getItem(KEY_STORAGE);
+  } catch {
+    return null;
+  }
+}
+
+export function setKey(key: string | null): void {
+  try {
+    if (key) sessionStorage.setItem(KEY_STORAGE, key);
+    else sessionStorage.removeItem(KEY_STORAGE);
+  } catch {
+    // storage disabled: the key lives only as long as the page
+  }
+  for (const l of keyListeners) l(key);
+}
+
+const keyListeners = new Set<(key: string | null) => void>();
+export function onKeyChange(l: (key: string | null) => void): () => void {
+  keyListeners.add(l);
+  return () => keyListeners.delete(l);
+}
+
+/** An error answer of the API (`{ error: { code, message, field? } }`) or a network failure. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+  /** The route does not exist on this hub (its module is not installed yet). */
+  get missing(): boolean {
+    return this.status === 404 && this.code === 'ROUTE_NOT_FOUND';
+  }
+}
+
+export interface RequestOptions {
+  method?: string;
+  body?: unknown;
+  signal?: AbortSignal;
+  query?: Record<string, string | number | boolean | undefined>;
+  /** Use this key instead of the stored one (sign-in check). */
+  key?: string;
+}
+
+export function apiUrl(path: string, query?: RequestOptions['query']): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return `${path}${s ? (path.includes('?') ? '&' : '?') + s : ''}`;
+}
+
+async function send(path: string, o: RequestOptions): Promise<Response> {
+  const key = o.key ?? getKey();
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (key) headers.authorization = `Bearer ${key}`;
+  if (o.body !== undefined) headers['content-type'] = 'application/json';
+  try {
+    return await fetch(apiUrl(path, o.query), {
+      method: o.method ?? 'GET',
+      headers,
+      ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+  } catch (e) {
+    if ((e as Error).name === 'AbortError') throw e;
+    throw new ApiError(0, 'NETWORK', `The hub did not answer (${(e as Error).message}).`);
+  }
+}
+
+async function fail(res: Response): Promise<never> {
+  let code = `HTTP_${res.status}`;
+  let message = `${res.status} ${res.statusText}`;
+  let field: string | undefined;
+  try {
+    const body = (await res.json()) as { error?: { code?: string; message?: string; field?: string } };
+    if (body?.error) {
+      code = body.error.code ?? code;
+      message = body.error.message ?? message;
+      field = body.error.field;
+    }
+  } catch {
+    // not JSON
+  }
+  // The hub's answer for a route that does not exist (the module behind it is not installed).
+  if (res.status === 404 && code === 'NOT_FOUND' && /^no route for /.test(message)) code = 'ROUTE_NOT_FOUND';
+  if (res.status === 401 && !res.url.endsWith('/api/system')) setKey(null);
+  throw new ApiError(res.status, code, message, field);
+}
+
+/** Calls the API; resolves with the parsed JSON (undefined for 204). */
+export async function api<T>(path: string, o: RequestOptions = {}): Promise<T> {
+  const res = await send(path, o);
+  if (!res.ok) return fail(res);
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** A hub event as stored and streamed by /api/events. */
+export interface HubEvent {
+  seq: number;
+  id: string;
+  time: string;
+  source: string;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+export type StreamState = 'connecting' | 'live' | 'retrying';
+
+/**
+ * Follows /api/events/stream with fetch() and a streaming body reader (EventSource cannot send the
+ * Authorization header). Resumes with Last-Event-ID after a drop; backs off up to 10 s.
+ */
+export function followEvents(o: {
+  after?: number;
+  types?: string[];
+  onEvent: (e: HubEvent) => void;
+  onState?: (s: StreamState, detail?: string) => void;
+  signal: AbortSignal;
+}): void {
+  let last = o.after;
+  let delay = 500;
+  const loop = async () => {
+    while (!o.signal.aborted) {
+      o.onState?.('connecting');
+      try {
+        const key = getKey();
+        const headers: Record<string, string> = { accept: 'text/event-stream' };
+        if (key) headers.authorization = `Bearer ${key}`;
+        if (last !== undefined) headers['last-event-id'] = String(last);
+        const res = await fetch(apiUrl('/api/events/stream', { type: o.types?.join(',') }), {
+          headers,
+          signal: o.signal,
+        });
+        if (res.status === 401) {
+          setKey(null);
+          return;
+        }
+        if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+        o.onState?.('live');
+        delay = 500;
+        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buf = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buf += value;
+          let i = buf.indexOf('\n\n');
+          while (i >= 0) {
+            const block = buf.slice(0, i);
+            buf = buf.slice(i + 2);
+            i = buf.indexOf('\n\n');
+            let data = '';
+            for (const line of block.split('\n')) if (line.startsWith('data: ')) data += line.slice(6);
+            if (!data) continue;
+            try {
+              const e = JSON.parse(data) as HubEvent;
+              last = e.seq;
+              o.onEvent(e);
+            } catch {
+              // a malformed block: skip it
+            }
+          }
+          if (buf.length > 8 * 1024 * 1024) throw new Error('event too large');
+        }
+        throw new Error('stream closed');
+      } catch (e) {
+        if (o.signal.aborted) return;
+        o.onState?.('retrying', (e as Error).message);
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 10_000);
+      }
+    }
+  };
+  void loop();
+}
+
+/** One shared event stream for the whole console; pages subscribe to it. */
+type Listener = (e: HubEvent) => void;
+const listeners = new Set<Listener>();
+const stateListeners = new Set<(s: StreamState) => void>();
+let controller: AbortController | null = null;
+let currentState: StreamState = 'connecting';
+
+export function startLive(): () => void {
+  controller?.abort();
+  const c = new AbortController();
+  controller = c;
+  void (async () => {
+    // Start from the newest event so the console only streams what happens from now on.
+    let after = 0;
+    try {
+      after = (await api<{ last: number }>('/api/events', { query: { limit: 1 }, signal: c.signal })).last;
+    } catch {
+      after = 0;
+    }
+    followEvents({
+      after,
+      signal: c.signal,
+      onEvent: (e) => {
+        for (const l of listeners) l(e);
+      },
+      onState: (s) => {
+        currentState = s;
+        for (const l of stateListeners) l(s);
+      },
+    });
+  })();
+  return () => c.abort();
+}
+
+export function subscribe(l: Listener): () => void {
+  listeners.add(l);
+  return () => listeners.delete(l);
+}
+
+export function onStreamState(l: (s: StreamState) => void): () => void {
+  stateListeners.add(l);
+  l(currentState);
+  return () => stateListeners.delete(l);
+}

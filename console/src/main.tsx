@@ -1,0 +1,194 @@
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import {
+  ApiError,
+  api,
+  getKey,
+  onKeyChange,
+  onStreamState,
+  type StreamState,
+  setKey,
+  startLive,
+} from './api.js';
+import { BroadcastPage } from './pages/broadcast.js';
+import { CallsPage } from './pages/calls.js';
+import { IncidentsPage } from './pages/incidents.js';
+import { PhonePage } from './pages/phone.js';
+import { PhonesPage } from './pages/phones.js';
+import { PubSubPage } from './pages/pubsub.js';
+import { SettingsPage } from './pages/settings.js';
+import { SystemPage } from './pages/system.js';
+import './styles.css';
+
+const NAV = [
+  { path: 'calls', label: 'Live calls' },
+  { path: 'phones', label: 'Phones' },
+  { path: 'broadcast', label: 'Broadcast' },
+  { path: 'incidents', label: 'Incidents' },
+  { path: 'pubsub', label: 'PubSub' },
+  { path: 'settings', label: 'Settings files' },
+  { path: 'system', label: 'System' },
+] as const;
+
+function parseHash(): string[] {
+  const h = location.hash.replace(/^#\/?/, '');
+  return h ? h.split('/').map(decodeURIComponent) : ['calls'];
+}
+
+function useRoute(): string[] {
+  const [route, setRoute] = useState(parseHash);
+  useEffect(() => {
+    const on = () => setRoute(parseHash());
+    addEventListener('hashchange', on);
+    return () => removeEventListener('hashchange', on);
+  }, []);
+  return route;
+}
+
+function SignIn(props: { onSignedIn: (key: string) => void }) {
+  const [key, setValue] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await api('/api/system', { key: key.trim() });
+      props.onSignedIn(key.trim());
+    } catch (err) {
+      setError(
+        err instanceof ApiError && err.status === 401
+          ? 'This API key was not accepted. Check it and try again.'
+          : (err as Error).message,
+      );
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <main class="signin" id="main">
+      <form class="card signin-card" onSubmit={submit} aria-describedby={error ? 'signin-error' : undefined}>
+        <h1>Switchboard</h1>
+        <p class="muted">
+          Sign in with an API key. `switchboard demo` prints one; `switchboard keys create` makes one.
+        </p>
+        <div class="field">
+          <label for="api-key">API key</label>
+          <input
+            id="api-key"
+            name="api-key"
+            type="password"
+            autoComplete="current-password"
+            required
+            value={key}
+            onInput={(e) => setValue(e.currentTarget.value)}
+          />
+        </div>
+        {error && (
+          <p id="signin-error" class="form-error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" class="btn btn-primary" disabled={busy || !key.trim()}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+        <p class="muted small">The key is kept in this browser tab only (session storage).</p>
+      </form>
+    </main>
+  );
+}
+
+const STATE_TEXT: Record<StreamState, string> = {
+  connecting: 'Connecting…',
+  live: 'Live',
+  retrying: 'Reconnecting…',
+};
+
+function LiveIndicator() {
+  const [state, setState] = useState<StreamState>('connecting');
+  useEffect(() => onStreamState(setState), []);
+  return (
+    <span class={`live live-${state}`} role="status" aria-live="polite" title="Live event stream">
+      <span class="dot" aria-hidden="true" />
+      {STATE_TEXT[state]}
+    </span>
+  );
+}
+
+function Shell(props: { onSignOut: () => void }) {
+  const route = useRoute();
+  const [section, id] = route;
+  useEffect(() => startLive(), []);
+  // Move focus to the page title when the page changes (keyboard and screen-reader users).
+  useEffect(() => {
+    const h = document.getElementById('page-title');
+    if (h && document.activeElement?.tagName !== 'INPUT') h.focus({ preventScroll: true });
+    const label = NAV.find((n) => n.path === section)?.label ?? 'Switchboard';
+    document.title = `${label} · Switchboard`;
+  }, [section, id]);
+
+  let page = null;
+  switch (section) {
+    case 'phones':
+      page = id ? <PhonePage id={id} /> : <PhonesPage />;
+      break;
+    case 'broadcast':
+      page = <BroadcastPage id={id} />;
+      break;
+    case 'incidents':
+      page = <IncidentsPage id={id} />;
+      break;
+    case 'pubsub':
+      page = <PubSubPage />;
+      break;
+    case 'settings':
+      page = <SettingsPage />;
+      break;
+    case 'system':
+      page = <SystemPage />;
+      break;
+    default:
+      page = <CallsPage />;
+  }
+  return (
+    <div class="app">
+      <button type="button" class="skip" onClick={() => document.getElementById('main')?.focus()}>
+        Skip to content
+      </button>
+      <header class="topbar">
+        <span class="brand">Switchboard</span>
+        <LiveIndicator />
+        <button type="button" class="btn btn-quiet" onClick={props.onSignOut}>
+          Sign out
+        </button>
+      </header>
+      <nav class="sidenav" aria-label="Main">
+        <ul>
+          {NAV.map((n) => (
+            <li key={n.path}>
+              <a
+                href={`#/${n.path}`}
+                aria-current={section === n.path || (!section && n.path === 'calls') ? 'page' : undefined}
+              >
+                {n.label}
+              </a>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <main id="main" class="content" tabIndex={-1}>
+        {page}
+      </main>
+    </div>
+  );
+}
+
+function App() {
+  const [key, setKeyState] = useState<string | null>(getKey);
+  useEffect(() => onKeyChange(setKeyState), []);
+  if (!key) return <SignIn onSignedIn={(k) => setKey(k)} />;
+  return <Shell onSignOut={() => setKey(null)} />;
+}
+
+render(<App />, document.getElementById('app')!);

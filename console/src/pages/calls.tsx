@@ -1,0 +1,363 @@
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { ApiError, api, type HubEvent } from '../api.js';
+import { applyCallEvent, type Call, callFrom, sortCalls } from '../lib.js';
+import {
+  Badge,
+  download,
+  EmptyState,
+  ErrorState,
+  formatDuration,
+  formatTime,
+  Loading,
+  PageHeader,
+  str,
+  toCsv,
+  useEvents,
+  useNow,
+} from '../ui.js';
+import { DrillButton } from './drill.js';
+
+interface Device {
+  id: string;
+  kind: string;
+  name: string;
+  address: string;
+}
+
+const STATE_TONE: Record<string, 'ok' | 'warn' | 'info' | 'muted'> = {
+  connected: 'ok',
+  ringing: 'warn',
+  queued: 'warn',
+  held: 'info',
+  dialling: 'info',
+};
+
+const HISTORY_MAX = 2000;
+
+interface Link {
+  state: string;
+  time: string;
+}
+
+export function CallsPage() {
+  const [pbxs, setPbxs] = useState<Device[] | null>(null);
+  const [calls, setCalls] = useState<Map<string, Call>>(new Map());
+  const [history, setHistory] = useState<Call[]>([]);
+  const [links, setLinks] = useState<Record<string, Link>>({});
+  const [error, setError] = useState<Error | null>(null);
+  const [callsApi, setCallsApi] = useState<'ok' | 'missing' | 'unknown'>('unknown');
+  const [search, setSearch] = useState('');
+  const now = useNow();
+
+  // Snapshot: the PBXs, their live calls and the recent history (stored call.ended events).
+  useEffect(() => {
+    const c = new AbortController();
+    (async () => {
+      try {
+        const { devices } = await api<{ devices: Device[] }>('/api/devices', {
+          query: { kind: 'ipoffice' },
+          signal: c.signal,
+        });
+        setPbxs(devices);
+        const live = new Map<string, Call>();
+        for (const d of devices) {
+          try {
+            const r = await api<{ calls?: Record<string, unknown>[] } | Record<string, unknown>[]>(
+              `/api/ipoffice/${encodeURIComponent(d.id)}/calls`,
+              { signal: c.signal },
+            );
+            const list = Array.isArray(r) ? r : (r.calls ?? []);
+            for (const x of list) {
+              const call = callFrom(d.id, x);
+              live.set(call.key, call);
+            }
+            setCallsApi('ok');
+          } catch (e) {
+            if (e instanceof ApiError && e.missing) setCallsApi('missing');
+            else if ((e as Error).name !== 'AbortError') setError(e as Error);
+          }
+          try {
+            const v = await api<{ variables: Record<string, unknown> }>(
+              `/api/devices/${encodeURIComponent(d.id)}/variables`,
+              { signal: c.signal },
+            );
+            const ls = v.variables.link_state ?? v.variables.linkState;
+            if (ls !== undefined)
+              setLinks((old) => ({ ...old, [d.id]: old[d.id] ?? { state: str(ls), time: '' } }));
+          } catch {
+            // variables are optional
+          }
+        }
+        setCalls((old) => {
+          const m = new Map(live);
+          for (const [k, v] of old) m.set(k, v);
+          return m;
+        });
+        const last = (await api<{ last: number }>('/api/events', { query: { limit: 1 }, signal: c.signal }))
+          .last;
+        const ended = await api<{ events: HubEvent[] }>('/api/events', {
+          query: { type: 'call.ended', after: Math.max(0, last - 20000), limit: 1000 },
+          signal: c.signal,
+        });
+        setHistory((old) => {
+          const seen = new Set(old.map((h) => h.key));
+          const past = ended.events
+            .map((e) => callFrom(e.source, e.data))
+            .filter((h) => !seen.has(h.key))
+            .reverse();
+          return [...old, ...past].slice(0, HISTORY_MAX);
+        });
+      } catch (e) {
+        if ((e as Error).name !== 'AbortError') setError(e as Error);
+      }
+    })();
+    return () => c.abort();
+  }, []);
+
+  useEvents(['call.', 'pbx.link'], (e) => {
+    if (e.type === 'pbx.link') {
+      setLinks((old) => ({
+        ...old,
+        [e.source]: { state: str(e.data.state ?? e.data.status), time: e.time },
+      }));
+      return;
+    }
+    const call = callFrom(e.source, e.data);
+    if (!call.callKey) return;
+    if (e.type === 'call.rejected') return;
+    setCalls((old) => applyCallEvent(old, e.type, call));
+    if (e.type === 'call.ended')
+      setHistory((old) => [call, ...old.filter((h) => h.key !== call.key)].slice(0, HISTORY_MAX));
+  });
+
+  const live = useMemo(() => sortCalls(calls.values()), [calls]);
+  const emergencies = live.filter((c) => c.emergency);
+
+  const filtered = useMemo(() => {
+    const q = search.trim().toLowerCase();
+    if (!q) return history;
+    return history.filter((h) =>
+      [h.from, h.fromName, h.to, h.toName, h.huntGroup, h.extension, h.direction, h.source]
+        .join(' ')
+        .toLowerCase()
+        .includes(q),
+    );
+  }, [history, search]);
+
+  const exportCsv = () => {
+    download(
+      `calls-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.csv`,
+      toCsv(
+        [
+          'started',
+          'ended',
+          'pbx',
+          'direction',
+          'from',
+          'from name',
+          'to',
+          'to name',
+          'hunt group',
+          'duration s',
+          'talk s',
+          'emergency',
+        ],
+        filtered.map((h) => [
+          h.startedAt,
+          h.endedAt ?? '',
+          h.source,
+          h.direction,
+          h.from,
+          h.fromName,
+          h.to,
+          h.toName,
+          h.huntGroup,
+          h.durationSeconds ?? '',
+          h.talkSeconds ?? '',
+          h.emergency ? 'yes' : '',
+        ]),
+      ),
+    );
+  };
+
+  return (
+    <>
+      <PageHeader
+        title="Live calls"
+        description="Calls in progress on each IP Office, updated live from DevLink3."
+      >
+        <DrillButton />
+      </PageHeader>
+
+      {error && <ErrorState error={error} what="calls" />}
+
+      <section aria-labelledby="pbx-title" class="section">
+        <h2 id="pbx-title">PBX links</h2>
+        {pbxs === null && !error && <Loading what="PBXs" />}
+        {pbxs?.length === 0 && (
+          <EmptyState title="No IP Office configured">
+            Add one with <code>switchboard devices add --kind ipoffice …</code> to see its calls here.
+          </EmptyState>
+        )}
+        {pbxs && pbxs.length > 0 && (
+          <ul class="chips">
+            {pbxs.map((p) => {
+              const l = links[p.id];
+              const up = l && /^(up|connected|ok)$/i.test(l.state);
+              return (
+                <li key={p.id} class="chip">
+                  <span>{p.name || p.id}</span>{' '}
+                  <Badge tone={!l ? 'muted' : up ? 'ok' : 'bad'}>
+                    {l ? `link ${l.state}` : 'link state unknown'}
+                  </Badge>
+                </li>
+              );
+            })}
+          </ul>
+        )}
+      </section>
+
+      <section aria-labelledby="live-title" class="section">
+        <h2 id="live-title">
+          In progress <span class="count">({live.length})</span>
+        </h2>
+        <div aria-live="assertive" class="sr-only">
+          {emergencies.length > 0
+            ? `Emergency call in progress from ${emergencies[0]!.fromName || emergencies[0]!.from}`
+            : ''}
+        </div>
+        {callsApi === 'missing' && (
+          <p class="note">
+            The live-calls API (/api/ipoffice/…/calls) is not on this hub; calls appear as events arrive.
+          </p>
+        )}
+        <div class="table-wrap live-wrap">
+          <table class="table calls-table">
+            <caption class="sr-only">Calls in progress, emergency calls first</caption>
+            <thead>
+              <tr>
+                <th scope="col">State</th>
+                <th scope="col">From</th>
+                <th scope="col">To</th>
+                <th scope="col">Direction</th>
+                <th scope="col">Hunt group</th>
+                <th scope="col" class="num">
+                  Duration
+                </th>
+                <th scope="col">PBX</th>
+              </tr>
+            </thead>
+            <tbody>
+              {live.length === 0 && (
+                <tr>
+                  <td colSpan={7} class="empty-row">
+                    No calls in progress.
+                  </td>
+                </tr>
+              )}
+              {live.map((c) => (
+                <tr key={c.key} class={c.emergency ? 'row-emergency' : ''} data-call={c.callKey}>
+                  <td>
+                    {c.emergency && <Badge tone="bad">{c.test ? 'EMERGENCY TEST' : 'EMERGENCY'}</Badge>}{' '}
+                    <Badge tone={STATE_TONE[c.state] ?? 'muted'}>{c.state}</Badge>
+                  </td>
+                  <td>
+                    <Party num={c.from} name={c.fromName} />
+                  </td>
+                  <td>
+                    <Party num={c.to} name={c.toName} />
+                  </td>
+                  <td>{c.direction || '—'}</td>
+                  <td>{c.huntGroup || '—'}</td>
+                  <td class="num duration">{formatDuration((now - Date.parse(c.startedAt)) / 1000)}</td>
+                  <td>{c.source}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </section>
+
+      <section aria-labelledby="history-title" class="section">
+        <div class="section-head">
+          <h2 id="history-title">
+            History <span class="count">({filtered.length})</span>
+          </h2>
+          <div class="toolbar">
+            <label for="call-search" class="sr-only">
+              Search call history
+            </label>
+            <input
+              id="call-search"
+              type="search"
+              placeholder="Search number, name, hunt group…"
+              value={search}
+              onInput={(e) => setSearch(e.currentTarget.value)}
+            />
+            <button type="button" class="btn" onClick={exportCsv} disabled={filtered.length === 0}>
+              Export CSV
+            </button>
+          </div>
+        </div>
+        <div class="table-wrap">
+          <table class="table">
+            <caption class="sr-only">Ended calls, newest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">Started</th>
+                <th scope="col">From</th>
+                <th scope="col">To</th>
+                <th scope="col">Direction</th>
+                <th scope="col">Hunt group</th>
+                <th scope="col" class="num">
+                  Duration
+                </th>
+                <th scope="col" class="num">
+                  Talk
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {filtered.length === 0 && (
+                <tr>
+                  <td colSpan={7} class="empty-row">
+                    {history.length === 0 ? 'No ended calls yet.' : 'No call matches this search.'}
+                  </td>
+                </tr>
+              )}
+              {filtered.slice(0, 200).map((h) => (
+                <tr key={h.key} class={h.emergency ? 'row-emergency' : ''}>
+                  <td>{formatTime(h.startedAt)}</td>
+                  <td>
+                    <Party num={h.from} name={h.fromName} />
+                  </td>
+                  <td>
+                    <Party num={h.to} name={h.toName} />
+                  </td>
+                  <td>{h.direction || '—'}</td>
+                  <td>{h.huntGroup || '—'}</td>
+                  <td class="num">
+                    {h.durationSeconds !== undefined ? formatDuration(h.durationSeconds) : '—'}
+                  </td>
+                  <td class="num">{h.talkSeconds !== undefined ? formatDuration(h.talkSeconds) : '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        {filtered.length > 200 && (
+          <p class="muted small">Showing the newest 200; the CSV has all {filtered.length}.</p>
+        )}
+      </section>
+    </>
+  );
+}
+
+function Party(props: { num: string; name: string }) {
+  return (
+    <span class="party">
+      <span class="num-text">{props.num || '—'}</span>
+      {props.name && <span class="muted"> {props.name}</span>}
+    </span>
+  );
+}
