@@ -1,11 +1,15 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHub } from '../../src/cli/serve.js';
+import { defaultConfig } from '../../src/config/load.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { hashPassword, UserService, verifyPassword } from '../../src/core/users.js';
+import { createLogger } from '../../src/server/logger.js';
 import { sqliteCoreStores } from '../../src/store/sqlite/core-stores.js';
 import { openDatabase } from '../../src/store/sqlite/database.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
@@ -198,4 +202,96 @@ describe('local users: CLI (a real process) and POST /api/session', () => {
     clock.advance(15 * 60_000 + 1);
     expect((await signIn('admin', PASSWORD)).status).toBe(201);
   });
+});
+
+describe('passwords stay out of logs and terminals', () => {
+  it('logs sign-ins at trace level without the password (right, wrong and malformed attempts)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-session-log-'));
+    const out = new PassThrough();
+    let log = '';
+    out.on('data', (c: Buffer) => {
+      log += c.toString();
+    });
+    const config = defaultConfig({
+      dataDir: dir,
+      'http.host': '127.0.0.1',
+      'http.port': 0,
+      'log.level': 'trace',
+    });
+    const running = await startHub(config, {
+      logger: createLogger({ level: 'trace', destination: out }),
+      replaceModules: true,
+      modules: [],
+    });
+    try {
+      new UserService(running.hub.stores.users).create('logme', 'secret password one');
+      const post = (body: unknown) =>
+        fetch(`${running.url}/api/session`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      expect((await post({ username: 'logme', password: 'secret password one' })).status).toBe(201);
+      expect((await post({ username: 'logme', password: 'secret password two' })).status).toBe(401);
+      expect((await post({ username: 'logme', password: 'secret password three', extra: 1 })).status).toBe(
+        400,
+      );
+      expect((await post({ username: 'logme', password: 'x'.repeat(2000) })).status).toBe(400);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(log).toMatch(/signed in/);
+      expect(log).toMatch(/"user":"logme"/);
+      expect(log).not.toMatch(/secret password|xxxxxxxxxx/);
+      expect(log).not.toMatch(/sbk_[a-z0-9]{8}_[A-Za-z0-9_-]{43}/);
+    } finally {
+      await running.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!existsSync('/usr/bin/script'))(
+    'users create on a terminal asks twice without echoing the password',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'sb-session-tty-'));
+      try {
+        const main = fileURLToPath(new URL('src/cli/main.ts', `file://${ROOT}`));
+        const cmd = `${process.execPath} --import tsx ${main} users create --name tty -d ${dir}`;
+        // `script` gives the command a pseudo-terminal; the password is typed twice on it.
+        const p = spawn('/usr/bin/script', ['-qec', cmd, '/dev/null'], {
+          cwd: ROOT,
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        let screen = '';
+        p.stdout.on('data', (c: Buffer) => {
+          screen += c.toString();
+        });
+        const waitFor = async (re: RegExp) => {
+          for (let i = 0; i < 300 && !re.test(screen); i++) await new Promise((r) => setTimeout(r, 100));
+          expect(screen).toMatch(re);
+        };
+        await waitFor(/Password \(at least 12 characters\): /);
+        p.stdin.write('typed on a tty 1\r');
+        await waitFor(/Repeat the password: /);
+        p.stdin.write('typed on a tty 1\r');
+        await waitFor(/created user tty/);
+        p.stdin.end();
+        await new Promise((r) => p.on('exit', r));
+        expect(screen).not.toMatch(/typed on a tty/);
+        const list = execFileSync(
+          process.execPath,
+          ['--import', 'tsx', main, 'users', 'list', '--json', '-d', dir],
+          {
+            cwd: ROOT,
+          },
+        ).toString();
+        expect(JSON.parse(list)).toEqual([expect.objectContaining({ name: 'tty', disabledAt: null })]);
+        const stores = sqliteCoreStores(openDatabase({ dataDir: dir }));
+        const u = await new UserService(stores.users).authenticate('tty', 'typed on a tty 1');
+        stores.close();
+        expect(u?.name).toBe('tty');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
 });
