@@ -78,6 +78,74 @@ export const BroadcastConfigSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+/** A header value from the config: one line (no CR/LF), so it cannot add headers. */
+const HeaderLine = (d: string, description: string) =>
+  Type.String({ default: d, maxLength: 320, pattern: '^[^\\r\\n]*$', description });
+
+/** `emergency.email:` the SMTP relay the 911 incident mails go to. */
+export const EmergencyEmailSchema = Type.Object(
+  {
+    enabled: Type.Boolean({
+      default: false,
+      description: 'Mail 911 incidents (opened, escalated, acknowledged).',
+    }),
+    host: Type.String({
+      default: '',
+      maxLength: 255,
+      description: 'SMTP relay host (required when enabled).',
+    }),
+    port: Type.Integer({ minimum: 1, maximum: 65535, default: 25 }),
+    secure: Type.Boolean({
+      default: false,
+      description: 'Implicit TLS from the first byte (usually port 465).',
+    }),
+    requireTls: Type.Boolean({
+      default: false,
+      description:
+        'Refuse to send unless the relay offers STARTTLS (otherwise STARTTLS is used when offered).',
+    }),
+    rejectUnauthorized: Type.Boolean({
+      default: true,
+      description:
+        "Verify the relay's TLS certificate (false only for a relay with a self-signed certificate).",
+    }),
+    username: Type.String({
+      default: '',
+      maxLength: 255,
+      description: "SMTP AUTH user ('' = no authentication).",
+    }),
+    password: Type.String({
+      default: '',
+      maxLength: 1024,
+      description: 'SMTP AUTH password (or passwordFile).',
+    }),
+    from: HeaderLine(
+      '',
+      'Sender address, e.g. "Switchboard <switchboard@example.com>" (required when enabled).',
+    ),
+    to: Type.Array(Type.String({ minLength: 3, maxLength: 320, pattern: '^[^\\r\\n,;]+$' }), {
+      default: [],
+      maxItems: 100,
+      description: 'Recipients (required when enabled).',
+    }),
+    subjectPrefix: HeaderLine('[911]', 'Start of every subject line.'),
+    timeoutMs: Type.Integer({
+      minimum: 100,
+      maximum: 120_000,
+      default: 10_000,
+      description: 'Connection, greeting and socket timeout of one attempt.',
+    }),
+    attempts: Type.Integer({ minimum: 1, maximum: 10, default: 4, description: 'Attempts per mail.' }),
+    backoffMs: Type.Integer({
+      minimum: 10,
+      maximum: 60_000,
+      default: 1000,
+      description: 'First retry delay (doubles, jittered).',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 /** `emergency:` section: the built-in on-site 911 notification. */
 export const EmergencyConfigSchema = Type.Object(
   {
@@ -108,6 +176,7 @@ export const EmergencyConfigSchema = Type.Object(
       ),
       { default: [] },
     ),
+    email: EmergencyEmailSchema,
   },
   { additionalProperties: false, default: {} },
 );
@@ -120,3 +189,4 @@ export const RulesConfigSchema = Type.Array(Type.Record(Type.String(), Type.Unkn
 
 export type BroadcastConfig = Static<typeof BroadcastConfigSchema>;
 export type EmergencyConfig = Static<typeof EmergencyConfigSchema>;
+export type EmergencyEmailConfig = Static<typeof EmergencyEmailSchema>;

@@ -11,6 +11,7 @@ import { avayaAlertPlanner } from '../drivers/avaya/alert.js';
 import { ciscoAlertPlanner } from '../drivers/cisco/alert.js';
 import type { HubContext, HubModule } from '../server/hub.js';
 import { type BroadcastStores, sqliteBroadcastStores } from '../store/sqlite/broadcast.js';
+import { SmtpIncidentMailer } from './email.js';
 import { toneMulticast } from './media.js';
 import { pubsubPublisher } from './pubsub-publisher.js';
 import { registerBroadcastRoutes } from './routes.js';
@@ -24,6 +25,8 @@ export interface BroadcastRuntime {
   rules: RuleEngine;
   emergency: EmergencyService;
   webhooks: WebhookSender;
+  /** The 911 email relay, when `emergency.email.enabled`. */
+  mailer: SmtpIncidentMailer | undefined;
   presence: CallPresence;
   planners: Map<string, AlertPlanner>;
   /** The PubSub publisher, when a module provides one (see setAlertPublisher). */
@@ -113,6 +116,15 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
     },
   });
   const e = hub.config.emergency;
+  const mailer = e.email.enabled
+    ? new SmtpIncidentMailer({
+        config: e.email,
+        publicUrl: () => hub.hub.publicUrl,
+        clock: hub.clock,
+        logger,
+        signal: hub.signal,
+      })
+    : undefined;
   const emergency = new EmergencyService({
     bus: hub.bus,
     engine,
@@ -122,10 +134,19 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
     devices: hub.devices,
     publisher: () => rt.publisher,
     webhook: (p) => webhooks.send(p),
+    ...(mailer ? { mailer } : {}),
     clock: hub.clock,
     logger,
     options: {
-      ...e,
+      enabled: e.enabled,
+      group: e.group,
+      escalationGroup: e.escalationGroup,
+      escalateAfterSeconds: e.escalateAfterSeconds,
+      maxEscalations: e.maxEscalations,
+      template: e.template,
+      includeTests: e.includeTests,
+      queue: e.queue,
+      account: e.account,
       webhooks: e.webhooks.map((w) => ({ url: w.url, ...(w.secret ? { secret: w.secret } : {}) })),
     },
   });
@@ -136,6 +157,7 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
     rules,
     emergency,
     webhooks,
+    mailer,
     presence,
     planners,
     publisher: undefined,
@@ -185,6 +207,7 @@ export const broadcastModule: HubModule = {
     rt.presence.stop();
     await rt.rules.stop();
     await rt.emergency.stop();
+    rt.mailer?.close();
     await rt.engine.close();
   },
 };

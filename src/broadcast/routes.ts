@@ -501,6 +501,14 @@ export async function registerBroadcastRoutes(
         queue: o.queue,
         publisher: rt.publisher !== undefined,
         webhooks: o.webhooks.length,
+        // The relay's address and recipients count, never its credentials.
+        email: hub.config.emergency.email.enabled
+          ? {
+              host: hub.config.emergency.email.host,
+              port: hub.config.emergency.email.port,
+              recipients: hub.config.emergency.email.to.length,
+            }
+          : null,
       };
     },
   );

@@ -4,8 +4,11 @@ import type { Logger } from '../core/logger.js';
 /** Query parameters whose values are secrets (PubSub session tokens, signed URLs). */
 const SECRET_QUERY = /([?&](?:session|token|access_token|key|password|AuthToken|sig|signature)=)[^&#]*/gi;
 
+/** Path segments that are capabilities: the per-delivery acknowledgement token phones follow. */
+const SECRET_PATH = /(\/alerts\/ack\/[^/?#]+\/)[^/?#]+/g;
+
 export function redactUrl(url: string): string {
-  return url.replace(SECRET_QUERY, '$1[REDACTED]');
+  return url.replace(SECRET_QUERY, '$1[REDACTED]').replace(SECRET_PATH, '$1[REDACTED]');
 }
 
 export const REDACT_PATHS = [

@@ -225,3 +225,12 @@ describe('actions and macros through the driver contract', () => {
     expect(s.body.actions.find((a) => a.id === 'set_volume')!.paramsSchema.required).toEqual(['level']);
   });
 });
+
+describe('log redaction', () => {
+  it('masks secret query values and acknowledgement tokens in logged URLs', async () => {
+    const { redactUrl } = await import('../../src/server/logger.js');
+    expect(redactUrl('/AC1/q?session=abc&timeout=5s')).toBe('/AC1/q?session=[REDACTED]&timeout=5s');
+    expect(redactUrl('/alerts/ack/d_123/tok_secret?by=Joe')).toBe('/alerts/ack/d_123/[REDACTED]?by=Joe');
+    expect(redactUrl('/api/devices?group=security')).toBe('/api/devices?group=security');
+  });
+});

@@ -8,7 +8,14 @@ import { errorMessage, NotFoundError, ValidationError } from '../errors.js';
 import type { HubEvent } from '../events.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { AlertPublisher } from '../rules/types.js';
-import type { Incident, IncidentStore, LocationEntry, LocationStore } from './types.js';
+import type {
+  Incident,
+  IncidentMailer,
+  IncidentMailKind,
+  IncidentStore,
+  LocationEntry,
+  LocationStore,
+} from './types.js';
 
 export interface EmergencyOptions {
   /** `auto`: on once the notify group exists; `on`; `off`. */
@@ -50,6 +57,8 @@ export interface EmergencyDeps {
   devices: { list(q?: { group?: string }): Device[]; listGroups(): Array<{ id: string; members: number }> };
   publisher?: () => AlertPublisher | undefined;
   webhook?: (p: { url: string; secret?: string; event: HubEvent }) => Promise<{ id: string; ok: boolean }>;
+  /** The email relay (opened, escalated, acknowledged); absent = no mails. */
+  mailer?: IncidentMailer;
   clock?: Clock;
   logger?: Logger;
   options: EmergencyOptions;
@@ -230,6 +239,7 @@ export class EmergencyService {
       data: { incidentId: incident.id, test, caller: incident.caller, location: incident.location, callKey },
     });
     this.publish(incident, e);
+    this.mail(incident, 'opened');
     this.schedule(incident);
   }
 
@@ -342,6 +352,42 @@ export class EmergencyService {
     }
   }
 
+  /**
+   * Mails the incident through the relay, in the background: the phone alerts were started before and never
+   * wait for it. The outcome (after the mailer's own retries) goes into the timeline.
+   */
+  private mail(i: Incident, kind: IncidentMailKind): void {
+    const mailer = this.deps.mailer;
+    if (!mailer) return;
+    // A snapshot: the live incident keeps changing (escalations, acks) while the mail is on its way.
+    const snap: Incident = {
+      ...i,
+      caller: { ...i.caller },
+      location: { ...i.location },
+      broadcasts: [...i.broadcasts],
+      notifiedGroups: [...i.notifiedGroups],
+      timeline: i.timeline.slice(0, 1),
+    };
+    let p: Promise<{ messageId: string; attempts: number }>;
+    try {
+      p = mailer.send(kind, snap);
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    this.track(
+      p.then(
+        (r) => {
+          this.note(i, 'email.sent', { kind, messageId: r.messageId, attempts: r.attempts });
+          this.save(i);
+        },
+        (err) => {
+          this.note(i, 'email.failed', { kind, reason: errorMessage(err) });
+          this.save(i);
+        },
+      ),
+    );
+  }
+
   private schedule(i: Incident): void {
     const o = this.deps.options;
     if (o.escalateAfterSeconds <= 0 || i.escalations >= o.maxEscalations) return;
@@ -359,6 +405,7 @@ export class EmergencyService {
         type: 'incident.escalated',
         data: { incidentId: i.id, escalation: i.escalations, groups },
       });
+      this.mail(i, 'escalated');
       this.schedule(i);
     }, o.escalateAfterSeconds * 1000);
     this.timers.set(i.id, t);
@@ -406,6 +453,7 @@ export class EmergencyService {
         type: 'incident.acknowledged',
         data: { incidentId: i.id, by: i.acknowledgedBy, deviceId: a.deviceId || null, at: i.acknowledgedAt },
       });
+      this.mail(i, 'acknowledged');
     }
     this.save(i);
   }

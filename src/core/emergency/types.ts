@@ -53,3 +53,14 @@ export interface IncidentStore {
   byCallKey(callKey: string): Incident | undefined;
   list(q: { limit: number; before?: string }): Incident[];
 }
+
+/** Which moment of an incident a notification mail is about. */
+export type IncidentMailKind = 'opened' | 'escalated' | 'acknowledged';
+
+/**
+ * Sends incident mails (the email relay). The implementation lives outside the core (SMTP adapter); it
+ * retries on its own and resolves once the relay accepted the mail, or rejects with the reason.
+ */
+export interface IncidentMailer {
+  send(kind: IncidentMailKind, incident: Incident): Promise<{ messageId: string; attempts: number }>;
+}

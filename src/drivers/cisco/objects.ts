@@ -1,7 +1,7 @@
 import { ValidationError } from '../../core/errors.js';
 import { escapeXml } from '../../core/xml.js';
 import { transliterateLatin1, xmlProlog } from './encoding.js';
-import type { Charset, ObjectType } from './models.js';
+import { ALL_OBJECTS, type Charset, type ObjectType } from './models.js';
 import { child, childrenNamed, childText, type XmlNode } from './xml-read.js';
 
 /**
@@ -700,24 +700,7 @@ function bits(n: XmlNode): Bitmap {
 }
 
 /** Object types a phone accepts at /CGI/Execute (the root element names). */
-export const PUSHABLE_ROOTS = new Set<string>([
-  'CiscoIPPhoneExecute',
-  'CiscoIPPhoneMenu',
-  'CiscoIPPhoneText',
-  'CiscoIPPhoneInput',
-  'CiscoIPPhoneDirectory',
-  'CiscoIPPhoneImage',
-  'CiscoIPPhoneImageFile',
-  'CiscoIPPhoneGraphicMenu',
-  'CiscoIPPhoneGraphicFileMenu',
-  'CiscoIPPhoneIconMenu',
-  'CiscoIPPhoneIconFileMenu',
-  'CiscoIPPhoneStatus',
-  'CiscoIPPhoneStatusFile',
-  'startMedia',
-  'stopMedia',
-  'getDeviceCaps',
-]);
+export const PUSHABLE_ROOTS = new Set<string>(ALL_OBJECTS);
 
 /**
  * Reads a parsed XML tree back into a typed object (the simulator's side of the codec). Returns undefined

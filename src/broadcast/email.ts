@@ -1,0 +1,219 @@
+import nodemailer, { type Transporter } from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import type { Incident, IncidentMailer, IncidentMailKind } from '../core/emergency/types.js';
+import { DeviceError, errorMessage, ValidationError } from '../core/errors.js';
+import { type Logger, silentLogger } from '../core/logger.js';
+import { retry } from '../core/retry.js';
+import type { EmergencyEmailConfig } from './config.js';
+
+/**
+ * The 911 email relay: incident mails (opened, escalated, acknowledged) sent over SMTP with nodemailer,
+ * retried with the project's backoff on connection problems and 4xx answers. The message text is built by
+ * `incidentMail` (pure); this adapter only carries it.
+ */
+
+/** One line for a header or a body field: control characters (CR, LF, TAB, NUL, U+2028/9) become spaces. */
+export function oneLine(v: string, max = 200): string {
+  const t = v
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+    .replace(/ {2,}/g, ' ')
+    .trim();
+  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+}
+
+const LOCATION_SOURCE: Record<Incident['location']['from'], string> = {
+  table: 'location table',
+  device: "caller's phone in the device registry",
+  pbx: 'PBX emergency location',
+  none: 'unknown',
+};
+
+/** `HQ / floor 2 / room 214` (what the phones show, without the placeholders). */
+export function locationLine(l: Incident['location']): string {
+  const parts = [
+    l.site,
+    l.building,
+    l.floor ? `floor ${l.floor}` : '',
+    l.room ? `room ${l.room}` : '',
+    l.from === 'pbx' ? l.description : '',
+  ].filter((x): x is string => Boolean(x));
+  return parts.length > 0 ? parts.join(' / ') : 'location unknown';
+}
+
+/** Subject and plain-text body of an incident mail. */
+export function incidentMail(
+  kind: IncidentMailKind,
+  i: Incident,
+  o: { subjectPrefix: string; publicUrl: string },
+): { subject: string; text: string } {
+  const who = oneLine([`Ext ${i.caller.extension || '?'}`, i.caller.name].filter(Boolean).join(' '), 120);
+  const where = oneLine(locationLine(i.location), 200);
+  const head =
+    kind === 'escalated'
+      ? `ESCALATION ${i.escalations}, NOT ACKNOWLEDGED: `
+      : kind === 'acknowledged'
+        ? 'Acknowledged: '
+        : '';
+  const subject = oneLine(
+    [oneLine(o.subjectPrefix, 60), i.test ? 'TEST' : '', `${head}${who} — ${where}`]
+      .filter(Boolean)
+      .join(' '),
+    250,
+  );
+  const opened = i.timeline[0]?.at ?? i.createdAt;
+  const utc = (iso: string) => `${iso.replace('T', ' ').slice(0, 19)} UTC`;
+  const link = `${o.publicUrl.replace(/\/+$/, '')}/#/incidents/${encodeURIComponent(i.id)}`;
+  const f = (v: string) => oneLine(v, 300) || '—';
+  const intro =
+    kind === 'opened'
+      ? `${i.test ? 'TEST call (933): ' : ''}someone dialled ${f(i.caller.dialled)} from an on-site phone.`
+      : kind === 'escalated'
+        ? `Nobody has acknowledged this ${i.test ? 'TEST ' : ''}911 alert yet: alert repeated (escalation ${i.escalations}) to ${i.notifiedGroups.map((g) => f(g)).join(', ')}.`
+        : `The ${i.test ? 'TEST ' : ''}911 alert was acknowledged by ${f(i.acknowledgedBy ?? '')} at ${i.acknowledgedAt ? utc(i.acknowledgedAt) : '—'}.`;
+  const lines = [
+    intro,
+    '',
+    `Caller:     ${f(i.caller.name || 'unknown user')} (ext ${f(i.caller.extension)})`,
+    `Callback:   ${f(i.caller.callbackNumber)}`,
+    `Dialled:    ${f(i.caller.dialled)}`,
+    `Location:   ${where}`,
+    ...(i.location.description && i.location.from !== 'pbx'
+      ? [`            ${f(i.location.description)}`]
+      : []),
+    `            (from the ${LOCATION_SOURCE[i.location.from]})`,
+    `Time:       ${utc(opened)}`,
+    `Test call:  ${i.test ? 'yes (933 test, no emergency)' : 'no'}`,
+    `State:      ${i.state}${i.escalations > 0 ? `, ${i.escalations} escalation(s)` : ''}`,
+    `PBX:        ${f(i.pbx)}`,
+    '',
+    `Incident:   ${link}`,
+    '',
+    '-- ',
+    'Switchboard on-site 911 notification. This mail is a copy of the phone alert; it does not replace it.',
+    '',
+  ];
+  return { subject, text: lines.join('\n') };
+}
+
+/** The SMTP answer or socket problem decides: connection trouble and 4xx are retried, 5xx and AUTH are not. */
+function retryableSmtp(e: unknown): boolean {
+  const err = e as { code?: string; responseCode?: number };
+  if (typeof err.responseCode === 'number') return err.responseCode >= 400 && err.responseCode < 500;
+  return (
+    err.code !== 'EAUTH' && err.code !== 'ENOAUTH' && err.code !== 'EENVELOPE' && err.code !== 'EMESSAGE'
+  );
+}
+
+export interface SmtpMailerOptions {
+  config: EmergencyEmailConfig;
+  /** The console's address (read at send time: it is known only once the server listens). */
+  publicUrl: () => string;
+  clock?: Clock;
+  logger?: Logger;
+  signal?: AbortSignal;
+}
+
+/** Checks `emergency.email` once at start-up: an enabled relay without host, sender or recipients is an error. */
+export function checkEmailConfig(c: EmergencyEmailConfig): void {
+  if (!c.enabled) return;
+  const missing = (['host', 'from'] as const).find((k) => c[k].trim() === '');
+  if (missing)
+    throw new ValidationError('EMAIL_CONFIG_INVALID', `emergency.email.${missing} is required when enabled`, {
+      field: `emergency.email.${missing}`,
+    });
+  if (c.to.length === 0)
+    throw new ValidationError('EMAIL_CONFIG_INVALID', 'emergency.email.to needs at least one recipient', {
+      field: 'emergency.email.to',
+    });
+  if (c.password && !c.username)
+    throw new ValidationError('EMAIL_CONFIG_INVALID', 'emergency.email.password is set without a username', {
+      field: 'emergency.email.username',
+    });
+}
+
+export class SmtpIncidentMailer implements IncidentMailer {
+  private readonly transport: Transporter<SMTPTransport.SentMessageInfo, SMTPTransport.Options>;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+
+  constructor(private readonly o: SmtpMailerOptions) {
+    checkEmailConfig(o.config);
+    const c = o.config;
+    this.clock = o.clock ?? systemClock;
+    this.log = o.logger ?? silentLogger;
+    this.transport = nodemailer.createTransport({
+      host: c.host,
+      port: c.port,
+      secure: c.secure,
+      requireTLS: c.requireTls,
+      tls: { rejectUnauthorized: c.rejectUnauthorized },
+      connectionTimeout: c.timeoutMs,
+      greetingTimeout: c.timeoutMs,
+      socketTimeout: c.timeoutMs,
+      dnsTimeout: c.timeoutMs,
+      ...(c.username ? { auth: { user: c.username, pass: c.password } } : {}),
+      // Never let nodemailer print the SMTP dialogue (it would include the AUTH exchange).
+      logger: false,
+      debug: false,
+    });
+  }
+
+  async send(kind: IncidentMailKind, incident: Incident): Promise<{ messageId: string; attempts: number }> {
+    const c = this.o.config;
+    const { subject, text } = incidentMail(kind, incident, {
+      subjectPrefix: c.subjectPrefix,
+      publicUrl: this.o.publicUrl(),
+    });
+    let attempts = 0;
+    try {
+      const info = await retry(
+        async () => {
+          attempts++;
+          return (await this.transport.sendMail({
+            from: c.from,
+            to: c.to,
+            subject,
+            text,
+            headers: {
+              'X-Switchboard-Incident': incident.id,
+              'X-Switchboard-Incident-Event': kind,
+              ...(incident.test ? {} : { Priority: 'urgent', Importance: 'high', 'X-Priority': '1' }),
+            },
+          })) as { messageId?: string };
+        },
+        {
+          attempts: c.attempts,
+          initialMs: c.backoffMs,
+          maxMs: c.backoffMs * 16,
+          clock: this.clock,
+          ...(this.o.signal ? { signal: this.o.signal } : {}),
+          retryable: retryableSmtp,
+        },
+      );
+      return { messageId: String(info.messageId ?? ''), attempts };
+    } catch (e) {
+      const reason = this.scrub(errorMessage(e));
+      this.log.warn(
+        { incidentId: incident.id, kind, host: c.host, port: c.port, attempts, reason },
+        'incident email failed',
+      );
+      throw new DeviceError(
+        'EMAIL_FAILED',
+        `${reason} (after ${attempts} attempt${attempts === 1 ? '' : 's'})`,
+        { details: { host: c.host, port: c.port, attempts } },
+      );
+    }
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+
+  /** A server that echoes credentials back must not get them into the log or the timeline. */
+  private scrub(msg: string): string {
+    const p = this.o.config.password;
+    const out = p ? msg.split(p).join('***') : msg;
+    return oneLine(out, 500);
+  }
+}
