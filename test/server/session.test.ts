@@ -120,7 +120,7 @@ describe('local users: CLI (a real process) and POST /api/session', () => {
     const users = JSON.parse(list.stdout) as Array<{ name: string; disabledAt: string | null }>;
     expect(users.map((u) => u.name)).toEqual(['admin', 'ops']);
     expect(list.stdout).not.toMatch(/scrypt|horse/);
-  }, 60_000);
+  }, 180_000);
 
   it('signs in, uses the session token on /api like a key, and signs out (revoked)', async () => {
     const s = await signIn('admin', PASSWORD);
@@ -188,7 +188,7 @@ describe('local users: CLI (a real process) and POST /api/session', () => {
     const missing = await cli(['users', 'passwd', 'ghost', '-d', dataDir], 'a brand new password\n');
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/no user named "ghost"/);
-  }, 60_000);
+  }, 180_000);
 
   it('rate-limits failed sign-ins per username and per address, then lets them through after the window', async () => {
     clock.advance(16 * 60_000);
