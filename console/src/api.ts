@@ -1,6 +1,8 @@
 // The console's only way to talk to the hub: ordinary /api calls with the signed-in API key.
 
 const KEY_STORAGE = 'switchboard.apiKey';
+/** Set when the stored key is a session token from a username/password sign-in (revoked on sign-out). */
+const SESSION_STORAGE = 'switchboard.session';
 
 export function getKey(): string | null {
   try {
@@ -10,14 +12,45 @@ export function getKey(): string | null {
   }
 }
 
-export function setKey(key: string | null): void {
+export function setKey(key: string | null, o: { session?: boolean } = {}): void {
   try {
     if (key) sessionStorage.setItem(KEY_STORAGE, key);
     else sessionStorage.removeItem(KEY_STORAGE);
+    if (key && o.session) sessionStorage.setItem(SESSION_STORAGE, '1');
+    else sessionStorage.removeItem(SESSION_STORAGE);
   } catch {
     // storage disabled: the key lives only as long as the page
   }
   for (const l of keyListeners) l(key);
+}
+
+function isSession(): boolean {
+  try {
+    return sessionStorage.getItem(SESSION_STORAGE) === '1';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Signs in with a local user: `POST /api/session` answers a session token, which the console then uses
+ * exactly like an API key (`Authorization: Bearer …`).
+ */
+export async function signInWithPassword(username: string, password: string): Promise<void> {
+  const s = await api<{ token: string }>('/api/session', { method: 'POST', body: { username, password } });
+  setKey(s.token, { session: true });
+}
+
+/** Signs out: a session token is revoked on the hub (`DELETE /api/session`); an API key is only forgotten. */
+export async function signOut(): Promise<void> {
+  if (isSession() && getKey()) {
+    try {
+      await api('/api/session', { method: 'DELETE' });
+    } catch {
+      // already expired or revoked: nothing left to revoke
+    }
+  }
+  setKey(null);
 }
 
 const keyListeners = new Set<(key: string | null) => void>();
@@ -93,7 +126,8 @@ async function fail(res: Response): Promise<never> {
   }
   // The hub's answer for a route that does not exist (the module behind it is not installed).
   if (res.status === 404 && code === 'NOT_FOUND' && /^no route for /.test(message)) code = 'ROUTE_NOT_FOUND';
-  if (res.status === 401 && !res.url.endsWith('/api/system')) setKey(null);
+  if (res.status === 401 && !res.url.endsWith('/api/system') && !res.url.endsWith('/api/session'))
+    setKey(null);
   throw new ApiError(res.status, code, message, field);
 }
 

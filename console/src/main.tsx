@@ -8,6 +8,8 @@ import {
   onStreamState,
   type StreamState,
   setKey,
+  signInWithPassword,
+  signOut,
   startLive,
 } from './api.js';
 import { BroadcastPage } from './pages/broadcast.js';
@@ -45,55 +47,126 @@ function useRoute(): string[] {
   return route;
 }
 
+type SignInMode = 'key' | 'password';
+
 function SignIn(props: { onSignedIn: (key: string) => void }) {
+  const [mode, setMode] = useState<SignInMode>('key');
   const [key, setValue] = useState('');
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const ready = mode === 'key' ? !!key.trim() : !!username.trim() && !!password;
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      await api('/api/system', { key: key.trim() });
-      props.onSignedIn(key.trim());
+      if (mode === 'key') {
+        await api('/api/system', { key: key.trim() });
+        props.onSignedIn(key.trim());
+      } else {
+        await signInWithPassword(username.trim(), password);
+        setPassword('');
+      }
     } catch (err) {
       setError(
         err instanceof ApiError && err.status === 401
-          ? 'This API key was not accepted. Check it and try again.'
-          : (err as Error).message,
+          ? mode === 'key'
+            ? 'This API key was not accepted. Check it and try again.'
+            : 'The username or password was not accepted. Check them and try again.'
+          : err instanceof ApiError && err.status === 429
+            ? 'Too many failed sign-in attempts. Wait a few minutes and try again.'
+            : (err as Error).message,
       );
     } finally {
       setBusy(false);
     }
   };
+  const choose = (m: SignInMode) => {
+    setMode(m);
+    setError(null);
+  };
   return (
     <main class="signin" id="main">
       <form class="card signin-card" onSubmit={submit} aria-describedby={error ? 'signin-error' : undefined}>
         <h1>Switchboard</h1>
-        <p class="muted">
-          Sign in with an API key. `switchboard demo` prints one; `switchboard keys create` makes one.
-        </p>
-        <div class="field">
-          <label for="api-key">API key</label>
-          <input
-            id="api-key"
-            name="api-key"
-            type="password"
-            autoComplete="current-password"
-            required
-            value={key}
-            onInput={(e) => setValue(e.currentTarget.value)}
-          />
-        </div>
+        <fieldset class="field">
+          <legend>Sign in with</legend>
+          <div class="seg">
+            <button type="button" class="btn" aria-pressed={mode === 'key'} onClick={() => choose('key')}>
+              API key
+            </button>
+            <button
+              type="button"
+              class="btn"
+              aria-pressed={mode === 'password'}
+              onClick={() => choose('password')}
+            >
+              Username and password
+            </button>
+          </div>
+        </fieldset>
+        {mode === 'key' ? (
+          <>
+            <p class="muted">`switchboard demo` prints an API key; `switchboard keys create` makes one.</p>
+            <div class="field">
+              <label for="api-key">API key</label>
+              <input
+                id="api-key"
+                name="api-key"
+                type="password"
+                autoComplete="current-password"
+                required
+                value={key}
+                onInput={(e) => setValue(e.currentTarget.value)}
+              />
+            </div>
+          </>
+        ) : (
+          <>
+            <p class="muted">
+              A local user (`switchboard users create --name admin`). The session lasts a few hours.
+            </p>
+            <div class="field">
+              <label for="signin-username">Username</label>
+              <input
+                id="signin-username"
+                name="username"
+                type="text"
+                autoComplete="username"
+                autoCapitalize="none"
+                spellcheck={false}
+                required
+                value={username}
+                onInput={(e) => setUsername(e.currentTarget.value)}
+              />
+            </div>
+            <div class="field">
+              <label for="signin-password">Password</label>
+              <input
+                id="signin-password"
+                name="password"
+                type="password"
+                autoComplete="current-password"
+                required
+                value={password}
+                onInput={(e) => setPassword(e.currentTarget.value)}
+              />
+            </div>
+          </>
+        )}
         {error && (
           <p id="signin-error" class="form-error" role="alert">
             {error}
           </p>
         )}
-        <button type="submit" class="btn btn-primary" disabled={busy || !key.trim()}>
+        <button type="submit" class="btn btn-primary" disabled={busy || !ready}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
-        <p class="muted small">The key is kept in this browser tab only (session storage).</p>
+        <p class="muted small">
+          The key or session token is kept in this browser tab only (session storage).
+        </p>
       </form>
     </main>
   );
@@ -188,7 +261,7 @@ function App() {
   const [key, setKeyState] = useState<string | null>(getKey);
   useEffect(() => onKeyChange(setKeyState), []);
   if (!key) return <SignIn onSignedIn={(k) => setKey(k)} />;
-  return <Shell onSignOut={() => setKey(null)} />;
+  return <Shell onSignOut={() => void signOut()} />;
 }
 
 render(<App />, document.getElementById('app')!);

@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { UserService } from '../core/users.js';
 import { demoModule, drillProviderFrom, registerDrillProvider } from '../server/demo.js';
 import type { HubContext } from '../server/hub.js';
 import { startDemoAvaya } from '../sim/avaya/demo.js';
@@ -55,7 +57,10 @@ export function registerDemoCommand(program: Command): void {
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--keep', 'keep the throw-away data directory on exit')
       .option('--no-sims', 'start no simulators')
-      .addHelpText('after', '\nOpen the printed URL in a browser and sign in with the printed API key.\n'),
+      .addHelpText(
+        'after',
+        '\nOpen the printed URL in a browser and sign in with the printed API key, or as the printed admin user.\n',
+      ),
   ).action(
     action(async (o: ConfigFlags & { keep?: boolean; sims: boolean }) => {
       const tmp = o.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'switchboard-demo-'));
@@ -65,6 +70,17 @@ export function registerDemoCommand(program: Command): void {
       );
       const running = await startHub(config, { handleSignals: false, modules: [demoModule()] });
       const key = running.hub.apiKeys.create('demo');
+      // A local admin user for the console's username/password sign-in (a fresh random password each run;
+      // with a kept --data-dir the existing user and its password stay).
+      const users = new UserService(running.hub.stores.users);
+      let admin: { name: string; password: string } | undefined;
+      try {
+        const password = randomBytes(15).toString('base64url');
+        users.create('admin', password);
+        admin = { name: 'admin', password };
+      } catch {
+        admin = undefined;
+      }
       const parts: DemoPart[] = [];
       if (o.sims) {
         for (const s of DEMO_STARTERS) {
@@ -88,6 +104,9 @@ export function registerDemoCommand(program: Command): void {
           '',
           `Switchboard demo is running at ${running.url}/`,
           `  API key:   ${key.key}`,
+          admin
+            ? `  Admin user: ${admin.name}  password: ${admin.password}`
+            : '  Admin user: admin (already existed in this data directory; password unchanged)',
           `  API docs:  ${running.url}/api/docs`,
           `  Data dir:  ${config.dataDir}${tmp && !o.keep ? ' (deleted on exit)' : ''}`,
           `  Simulators: ${parts.map((p) => p.name).join(', ') || 'none'}`,

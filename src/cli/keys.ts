@@ -56,7 +56,7 @@ export function registerKeysCommands(program: Command): void {
       }
       for (const k of list) {
         process.stdout.write(
-          `${k.id}  ${k.name.padEnd(20)}  created ${k.createdAt}  last used ${k.lastUsedAt ?? 'never'}${k.revokedAt ? `  REVOKED ${k.revokedAt}` : ''}\n`,
+          `${k.id}  ${k.name.padEnd(20)}  created ${k.createdAt}  last used ${k.lastUsedAt ?? 'never'}${k.expiresAt ? `  expires ${k.expiresAt}` : ''}${k.revokedAt ? `  REVOKED ${k.revokedAt}` : ''}\n`,
         );
       }
     }),

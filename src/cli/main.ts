@@ -13,6 +13,7 @@ import { registerKeysCommands } from './keys.js';
 import { registerPubsubCommands } from './pubsub.js';
 import { startHub } from './serve.js';
 import { registerSettingsCommands } from './settings.js';
+import { registerUsersCommands } from './users.js';
 
 const program = new Command();
 program
@@ -53,6 +54,7 @@ withConfigOptions(
 
 registerDemoCommand(program);
 registerKeysCommands(program);
+registerUsersCommands(program);
 registerDevicesCommands(program);
 registerIpofficeCommands(program);
 registerAvayaCommands(program);

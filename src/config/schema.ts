@@ -83,6 +83,13 @@ export const AuthSchema = Type.Object(
       description: 'Static API keys (prefer `switchboard keys create`).',
     }),
     apiKeysFile: Type.Optional(Type.String({ description: 'File with one API key per line.' })),
+    sessionTtlMinutes: Type.Integer({
+      minimum: 1,
+      maximum: 43_200,
+      default: 720,
+      description:
+        'Lifetime of a session token from `POST /api/session` (sign-in with a local user, `switchboard users create`).',
+    }),
   },
   { additionalProperties: false, default: {} },
 );

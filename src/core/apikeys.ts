@@ -13,6 +13,8 @@ export interface CreatedKey {
   key: string;
   prefix: string;
   createdAt: string;
+  /** Set for session tokens (sign-in with a local user). */
+  expiresAt?: string;
 }
 
 export type PublicKeyInfo = Omit<ApiKeyRecord, 'hash' | 'salt'>;
@@ -38,7 +40,8 @@ export class ApiKeyService {
     });
   }
 
-  create(name: string): CreatedKey {
+  /** Creates a key; `opts.expiresAt` makes it a session token that stops working at that time. */
+  create(name: string, opts: { expiresAt?: Date } = {}): CreatedKey {
     const clean = name.trim();
     if (!clean || clean.length > 100)
       throw new ValidationError('APIKEY_NAME_INVALID', 'name: must be 1 to 100 characters', {
@@ -62,8 +65,16 @@ export class ApiKeyService {
       createdAt,
       lastUsedAt: null,
       revokedAt: null,
+      expiresAt: opts.expiresAt ? opts.expiresAt.toISOString() : null,
     });
-    return { id, name: clean, key: `sbk_${id}_${secret}`, prefix, createdAt };
+    return {
+      id,
+      name: clean,
+      key: `sbk_${id}_${secret}`,
+      prefix,
+      createdAt,
+      ...(opts.expiresAt ? { expiresAt: opts.expiresAt.toISOString() } : {}),
+    };
   }
 
   list(): PublicKeyInfo[] {
@@ -84,7 +95,7 @@ export class ApiKeyService {
 
   /**
    * Checks a presented key. Returns who it is, or throws AuthError (`APIKEY_MISSING`, `APIKEY_INVALID`,
-   * `APIKEY_REVOKED`). Never says which part was wrong beyond that.
+   * `APIKEY_REVOKED`, `APIKEY_EXPIRED`). Never says which part was wrong beyond that.
    */
   verify(presented: string | undefined): { id: string; name: string } {
     if (!presented)
@@ -103,6 +114,11 @@ export class ApiKeyService {
     if (rec.revokedAt)
       throw new AuthError('APIKEY_REVOKED', `API key ${rec.prefix} was revoked at ${rec.revokedAt}`);
     const at = this.now().toISOString();
+    if (rec.expiresAt && Date.parse(rec.expiresAt) <= Date.parse(at))
+      throw new AuthError(
+        'APIKEY_EXPIRED',
+        `session ${rec.prefix} expired at ${rec.expiresAt}; sign in again`,
+      );
     if (!rec.lastUsedAt || rec.lastUsedAt.slice(0, 16) !== at.slice(0, 16)) this.store.touch(rec.id, at);
     return { id: rec.id, name: rec.name };
   }

@@ -40,6 +40,8 @@ export interface ApiKeyRecord {
   createdAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
+  /** Session tokens (sign-in with a local user) expire; plain API keys do not (null/absent). */
+  expiresAt?: string | null;
 }
 
 export interface ApiKeyStore {
@@ -48,6 +50,25 @@ export interface ApiKeyStore {
   insert(k: ApiKeyRecord): void;
   revoke(id: string, at: string): boolean;
   touch(id: string, at: string): void;
+}
+
+/** A local console/API user (sign-in with username and password). */
+export interface UserRecord {
+  name: string;
+  /** `scrypt$N$r$p$<salt hex>$<hash hex>`: explicit parameters and a per-user salt. */
+  passwordHash: string;
+  createdAt: string;
+  lastLoginAt: string | null;
+  disabledAt: string | null;
+}
+
+export interface UserStore {
+  list(): UserRecord[];
+  get(name: string): UserRecord | undefined;
+  insert(u: UserRecord): void;
+  setPassword(name: string, passwordHash: string): boolean;
+  setDisabled(name: string, at: string | null): boolean;
+  touchLogin(name: string, at: string): void;
 }
 
 /** Small persistent key/value space for modules that need a few settings (per namespace). */
@@ -63,6 +84,7 @@ export interface CoreStores {
   devices: DeviceStore;
   groups: GroupStore;
   apiKeys: ApiKeyStore;
+  users: UserStore;
   kv: KvStore;
   /** True once the store is open and migrations are applied. */
   ready(): boolean;

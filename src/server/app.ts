@@ -10,6 +10,7 @@ import type { Hub } from './compose.js';
 import { registerCoreRoutes } from './routes/core.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes, setupMetrics } from './routes/health.js';
+import { registerSessionRoutes } from './routes/session.js';
 
 export interface BuildAppOptions {
   /** Serve the web console's static files from this directory when it exists. */
@@ -104,6 +105,8 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
     const path = req.url.split('?')[0] ?? '';
     if (!path.startsWith('/api/') && path !== '/api') return;
     if (path === '/api/docs' || path.startsWith('/api/docs/')) return;
+    // Sign-in with a local user answers a session token; everything else (sign-out too) needs a key.
+    if (path === '/api/session' && req.method === 'POST') return;
     const h = req.headers.authorization;
     const key = h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
     const who = hub.apiKeys.verify(key);
@@ -114,6 +117,7 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
   await app.register(async (scope) => {
     registerEventRoutes(scope, hub);
     registerCoreRoutes(scope, hub);
+    registerSessionRoutes(scope, hub);
   });
   for (const m of hub.modules) {
     if (!m.routes) continue;

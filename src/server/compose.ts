@@ -75,7 +75,7 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
     signal: abort.signal,
   });
   const actions = new ActionRunner(devices, drivers, ctxFor, bus, clock);
-  const apiKeys = new ApiKeyService(stores.apiKeys, config.auth.apiKeys);
+  const apiKeys = new ApiKeyService(stores.apiKeys, config.auth.apiKeys, () => new Date(clock.now()));
   let stopped = false;
   const hub: Hub = {
     config,

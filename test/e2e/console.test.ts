@@ -43,6 +43,7 @@ const hub: SpawnedHub = spawnSwitchboard(['demo', '--port', '0', '--host', '127.
 process.once('exit', () => hub.proc.kill('SIGKILL'));
 const BASE = (await hub.waitFor(/running at (http:\/\/127\.0\.0\.1:\d+)\//, 60_000))[1]!;
 const KEY = (await hub.waitFor(/API key:\s+(\S+)/))[1]!;
+const ADMIN = (await hub.waitFor(/Admin user: (\S+)\s+password: (\S+)/)).slice(1, 3) as [string, string];
 
 async function api<T>(
   path: string,
@@ -358,4 +359,56 @@ describe('the web console in Chromium against `switchboard demo`', () => {
     },
     90_000,
   );
+
+  it('signs in as the local admin user (username and password), uses the session like a key, and signs out', async () => {
+    // Sign out of the API-key session first: back to the sign-in page.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    expect(await page.evaluate('sessionStorage.getItem("switchboard.apiKey")')).toBeNull();
+    // Choose the mode with the keyboard: the choice is a labelled group of toggle buttons.
+    await page.getByRole('button', { name: 'Username and password' }).focus();
+    await page.keyboard.press('Enter');
+    expect(
+      await page.getByRole('button', { name: 'Username and password' }).getAttribute('aria-pressed'),
+    ).toBe('true');
+    await page.getByLabel('Username').focus();
+    await page.getByLabel('Username').fill(ADMIN[0]);
+    await page.getByLabel('Password').fill('not the right password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect
+      .poll(() => page.getByRole('alert').textContent(), WAIT)
+      .toMatch(/username or password was not accepted/);
+    await shot('09-signin-password-refused');
+    await page.getByLabel('Password').fill(ADMIN[1]);
+    await page.keyboard.press('Enter');
+    // Back in the console, on the page the tab was on (the hash route is kept).
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    await page.locator('.live-live').waitFor();
+    // The console holds a session token, an ordinary API key that works on /api outside the browser too.
+    const token = (await page.evaluate('sessionStorage.getItem("switchboard.apiKey")')) as string;
+    expect(token).toMatch(/^sbk_[a-z0-9]{8}_/);
+    expect(token).not.toBe(KEY);
+    const devices = await fetch(`${BASE}/api/devices`, { headers: { authorization: `Bearer ${token}` } });
+    expect(devices.status).toBe(200);
+    const keys = (
+      await api<{ keys: Array<{ name: string; expiresAt: string | null; revokedAt: string | null }> }>(
+        '/api/keys',
+      )
+    ).body.keys;
+    const session = keys.find((k) => k.name === `session:${ADMIN[0]}` && !k.revokedAt);
+    expect(session?.expiresAt).toBeTruthy();
+    await goto('phones');
+    await expect.poll(() => page.locator('.state-loading').count(), WAIT).toBe(0);
+    await shot('09-signed-in-as-admin');
+    // Sign out revokes the token on the hub.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await expect
+      .poll(
+        async () =>
+          (await fetch(`${BASE}/api/devices`, { headers: { authorization: `Bearer ${token}` } })).status,
+        WAIT,
+      )
+      .toBe(401);
+  }, 60_000);
 });

@@ -8,6 +8,8 @@ import type {
   EventStore,
   GroupStore,
   KvStore,
+  UserRecord,
+  UserStore,
 } from '../../core/store.js';
 import { type Db, migrationsApplied } from './database.js';
 
@@ -191,6 +193,7 @@ function rowToKey(r: Row): ApiKeyRecord {
     createdAt: r.created_at as string,
     lastUsedAt: (r.last_used_at as string | null) ?? null,
     revokedAt: (r.revoked_at as string | null) ?? null,
+    expiresAt: (r.expires_at as string | null) ?? null,
   };
 }
 
@@ -206,9 +209,19 @@ class SqliteApiKeyStore implements ApiKeyStore {
   insert(k: ApiKeyRecord): void {
     this.db
       .prepare(
-        'INSERT INTO api_keys (id, name, prefix, hash, salt, created_at, last_used_at, revoked_at) VALUES (?,?,?,?,?,?,?,?)',
+        'INSERT INTO api_keys (id, name, prefix, hash, salt, created_at, last_used_at, revoked_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?)',
       )
-      .run(k.id, k.name, k.prefix, k.hash, k.salt, k.createdAt, k.lastUsedAt, k.revokedAt);
+      .run(
+        k.id,
+        k.name,
+        k.prefix,
+        k.hash,
+        k.salt,
+        k.createdAt,
+        k.lastUsedAt,
+        k.revokedAt,
+        k.expiresAt ?? null,
+      );
   }
   revoke(id: string, at: string): boolean {
     return (
@@ -218,6 +231,45 @@ class SqliteApiKeyStore implements ApiKeyStore {
   }
   touch(id: string, at: string): void {
     this.db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(at, id);
+  }
+}
+
+function rowToUser(r: Row): UserRecord {
+  return {
+    name: r.name as string,
+    passwordHash: r.password_hash as string,
+    createdAt: r.created_at as string,
+    lastLoginAt: (r.last_login_at as string | null) ?? null,
+    disabledAt: (r.disabled_at as string | null) ?? null,
+  };
+}
+
+class SqliteUserStore implements UserStore {
+  constructor(private readonly db: Db) {}
+  list(): UserRecord[] {
+    return (this.db.prepare('SELECT * FROM users ORDER BY name').all() as Row[]).map(rowToUser);
+  }
+  get(name: string): UserRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM users WHERE name = ?').get(name) as Row | undefined;
+    return r ? rowToUser(r) : undefined;
+  }
+  insert(u: UserRecord): void {
+    this.db
+      .prepare(
+        'INSERT INTO users (name, password_hash, created_at, last_login_at, disabled_at) VALUES (?,?,?,?,?)',
+      )
+      .run(u.name, u.passwordHash, u.createdAt, u.lastLoginAt, u.disabledAt);
+  }
+  setPassword(name: string, passwordHash: string): boolean {
+    return (
+      this.db.prepare('UPDATE users SET password_hash = ? WHERE name = ?').run(passwordHash, name).changes > 0
+    );
+  }
+  setDisabled(name: string, at: string | null): boolean {
+    return this.db.prepare('UPDATE users SET disabled_at = ? WHERE name = ?').run(at, name).changes > 0;
+  }
+  touchLogin(name: string, at: string): void {
+    this.db.prepare('UPDATE users SET last_login_at = ? WHERE name = ?').run(at, name);
   }
 }
 
@@ -260,6 +312,7 @@ export function sqliteCoreStores(db: Db): CoreStores {
     devices: new SqliteDeviceStore(db),
     groups: new SqliteGroupStore(db),
     apiKeys: new SqliteApiKeyStore(db),
+    users: new SqliteUserStore(db),
     kv: new SqliteKvStore(db),
     ready: () => open && db.open && migrationsApplied(db),
     close: () => {

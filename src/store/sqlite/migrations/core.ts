@@ -50,4 +50,18 @@ export const coreMigrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'local users; expiring session keys',
+    sql: `
+      CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_login_at TEXT,
+        disabled_at TEXT
+      );
+      ALTER TABLE api_keys ADD COLUMN expires_at TEXT;
+    `,
+  },
 ];

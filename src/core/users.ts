@@ -1,0 +1,236 @@
+import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
+import type { ApiKeyService, CreatedKey } from './apikeys.js';
+import { AuthError, ConflictError, LimitError, NotFoundError, ValidationError } from './errors.js';
+import type { UserRecord, UserStore } from './store.js';
+
+/**
+ * Local users: sign in with a username and password (console or `POST /api/session`) to get a short-lived
+ * session token, which is an ordinary API key (`sbk_…`, named `session:<user>`) with an expiry. So every
+ * call the console makes is one a user could make with the same key, and the same auth hook checks it.
+ *
+ * Passwords: scrypt (N=2^15, r=8, p=1, 64-byte output, 16-byte random salt per user), parameters stored
+ * in the hash string so they can be raised later; comparison is constant-time. Passwords are never logged.
+ */
+export const SCRYPT = { N: 32_768, r: 8, p: 1, keyLen: 64, maxmem: 64 * 1024 * 1024 } as const;
+export const PASSWORD_MIN = 12;
+export const PASSWORD_MAX = 1024;
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+
+export type PublicUser = Omit<UserRecord, 'passwordHash'>;
+
+export function validateUserName(name: string): string {
+  const clean = name.trim();
+  if (!NAME_RE.test(clean))
+    throw new ValidationError(
+      'USER_NAME_INVALID',
+      'name: 1 to 64 characters: letters, digits, and . _ @ - (starting with a letter or digit)',
+      { field: 'name' },
+    );
+  return clean;
+}
+
+export function validatePassword(pw: string): void {
+  if (pw.length < PASSWORD_MIN)
+    throw new ValidationError('USER_PASSWORD_TOO_SHORT', `password: at least ${PASSWORD_MIN} characters`, {
+      field: 'password',
+    });
+  if (pw.length > PASSWORD_MAX)
+    throw new ValidationError('USER_PASSWORD_TOO_LONG', `password: at most ${PASSWORD_MAX} characters`, {
+      field: 'password',
+    });
+}
+
+/** Hashes a password: `scrypt$N$r$p$<salt hex>$<hash hex>`. */
+export function hashPassword(pw: string, salt: Buffer = randomBytes(16)): string {
+  const { N, r, p, keyLen, maxmem } = SCRYPT;
+  const h = scryptSync(pw.normalize('NFC'), salt, keyLen, { N, r, p, maxmem });
+  return `scrypt$${N}$${r}$${p}$${salt.toString('hex')}$${h.toString('hex')}`;
+}
+
+interface Parsed {
+  N: number;
+  r: number;
+  p: number;
+  salt: Buffer;
+  hash: Buffer;
+}
+
+function parseHash(s: string): Parsed | undefined {
+  const m = /^scrypt\$(\d{1,8})\$(\d{1,3})\$(\d{1,3})\$([0-9a-f]{2,128})\$([0-9a-f]{32,256})$/.exec(s);
+  if (!m) return undefined;
+  const N = Number(m[1]);
+  const r = Number(m[2]);
+  const p = Number(m[3]);
+  // Bounded so a tampered row cannot make verification take unbounded memory or time.
+  if (N < 2 || N > 1_048_576 || (N & (N - 1)) !== 0 || r < 1 || r > 32 || p < 1 || p > 16) return undefined;
+  return { N, r, p, salt: Buffer.from(m[4]!, 'hex'), hash: Buffer.from(m[5]!, 'hex') };
+}
+
+function scryptAsync(pw: string, p: Parsed): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scrypt(
+      pw.normalize('NFC'),
+      p.salt,
+      p.hash.length,
+      { N: p.N, r: p.r, p: p.p, maxmem: 256 * p.N * p.r + 1024 * 1024 },
+      (err, key) => (err ? reject(err) : resolve(key)),
+    ),
+  );
+}
+
+/** Checks a password against a stored hash in constant time (false for a malformed hash). */
+export async function verifyPassword(pw: string, stored: string): Promise<boolean> {
+  const p = parseHash(stored);
+  if (!p || pw.length > PASSWORD_MAX) return false;
+  const got = await scryptAsync(pw, p);
+  return got.length === p.hash.length && timingSafeEqual(got, p.hash);
+}
+
+/** A hash of a random password, verified against when the user does not exist (same work, same timing). */
+let dummyHash: string | undefined;
+
+/** Failure counter per key in a sliding window (sign-in attempts per address and per username). */
+export class FailureLimiter {
+  private readonly hits = new Map<string, number[]>();
+  constructor(
+    private readonly max: number,
+    private readonly windowMs: number,
+    private readonly now: () => number,
+    private readonly maxKeys = 10_000,
+  ) {}
+  private recent(key: string): number[] {
+    const since = this.now() - this.windowMs;
+    const list = (this.hits.get(key) ?? []).filter((t) => t > since);
+    if (list.length) this.hits.set(key, list);
+    else this.hits.delete(key);
+    return list;
+  }
+  blocked(key: string): boolean {
+    return this.recent(key).length >= this.max;
+  }
+  fail(key: string): void {
+    const list = this.recent(key);
+    list.push(this.now());
+    if (!this.hits.has(key) && this.hits.size >= this.maxKeys) {
+      const oldest = this.hits.keys().next().value;
+      if (oldest !== undefined) this.hits.delete(oldest);
+    }
+    this.hits.set(key, list.slice(-this.max));
+  }
+  reset(key: string): void {
+    this.hits.delete(key);
+  }
+}
+
+export interface SessionOptions {
+  ttlMinutes: number;
+  /** Failed sign-ins allowed per address and per username within the window (default 5 per 15 min). */
+  maxFailures?: number;
+  windowMs?: number;
+}
+
+export class UserService {
+  constructor(
+    private readonly store: UserStore,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  private public(u: UserRecord): PublicUser {
+    const { passwordHash: _p, ...rest } = u;
+    return rest;
+  }
+
+  create(name: string, password: string): PublicUser {
+    const clean = validateUserName(name);
+    validatePassword(password);
+    if (this.store.get(clean))
+      throw new ConflictError('USER_EXISTS', `a user named ${JSON.stringify(clean)} already exists`, {
+        field: 'name',
+      });
+    const rec: UserRecord = {
+      name: clean,
+      passwordHash: hashPassword(password),
+      createdAt: this.now().toISOString(),
+      lastLoginAt: null,
+      disabledAt: null,
+    };
+    this.store.insert(rec);
+    return this.public(rec);
+  }
+
+  list(): PublicUser[] {
+    return this.store.list().map((u) => this.public(u));
+  }
+
+  private must(name: string): UserRecord {
+    const u = this.store.get(name.trim());
+    if (!u)
+      throw new NotFoundError('USER_NOT_FOUND', `no user named ${JSON.stringify(name)}`, { field: 'name' });
+    return u;
+  }
+
+  /** The user, or NotFoundError (`USER_NOT_FOUND`). */
+  get(name: string): PublicUser {
+    return this.public(this.must(name));
+  }
+
+  setPassword(name: string, password: string): PublicUser {
+    const u = this.must(name);
+    validatePassword(password);
+    this.store.setPassword(u.name, hashPassword(password));
+    return this.public(this.must(u.name));
+  }
+
+  setDisabled(name: string, disabled: boolean): PublicUser {
+    const u = this.must(name);
+    this.store.setDisabled(u.name, disabled ? (u.disabledAt ?? this.now().toISOString()) : null);
+    return this.public(this.must(u.name));
+  }
+
+  /** True when the username and password match an enabled user. Same work whether or not the user exists. */
+  async authenticate(name: string, password: string): Promise<PublicUser | undefined> {
+    const u = typeof name === 'string' ? this.store.get(name.trim()) : undefined;
+    dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
+    const ok = await verifyPassword(password, u?.passwordHash ?? dummyHash);
+    if (!ok || !u || u.disabledAt) return undefined;
+    this.store.touchLogin(u.name, this.now().toISOString());
+    return this.public(u);
+  }
+}
+
+/** Sign-in: password check with rate limiting, then a session token (an expiring API key). */
+export class SessionService {
+  private readonly byAddress: FailureLimiter;
+  private readonly byUser: FailureLimiter;
+  constructor(
+    private readonly users: UserService,
+    private readonly keys: ApiKeyService,
+    private readonly opts: SessionOptions,
+    private readonly now: () => number = () => Date.now(),
+  ) {
+    const max = opts.maxFailures ?? 5;
+    const win = opts.windowMs ?? 15 * 60_000;
+    this.byAddress = new FailureLimiter(max, win, now);
+    this.byUser = new FailureLimiter(max, win, now);
+  }
+
+  async signIn(
+    name: string,
+    password: string,
+    address: string,
+  ): Promise<CreatedKey & { user: string; expiresAt: string }> {
+    const userKey = name.trim().toLowerCase();
+    if (this.byAddress.blocked(address) || this.byUser.blocked(userKey))
+      throw new LimitError('SIGNIN_RATE_LIMITED', 'too many failed sign-in attempts; try again later');
+    const u = await this.users.authenticate(name, password);
+    if (!u) {
+      this.byAddress.fail(address);
+      this.byUser.fail(userKey);
+      throw new AuthError('SIGNIN_FAILED', 'invalid username or password');
+    }
+    this.byUser.reset(userKey);
+    const expiresAt = new Date(this.now() + this.opts.ttlMinutes * 60_000);
+    const k = this.keys.create(`session:${u.name}`, { expiresAt });
+    return { ...k, user: u.name, expiresAt: expiresAt.toISOString() };
+  }
+}

@@ -1,0 +1,63 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { ValidationError } from '../../core/errors.js';
+import { SessionService, UserService } from '../../core/users.js';
+import type { Hub } from '../compose.js';
+
+/**
+ * Sign-in with a local user (`switchboard users create`): `POST /api/session` (no key needed) checks the
+ * password and answers a session token, an ordinary API key named `session:<user>` that expires after
+ * `auth.sessionTtlMinutes`; `DELETE /api/session` revokes the token it is called with (sign out).
+ */
+export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
+  const now = () => new Date(hub.clock.now());
+  const sessions = new SessionService(
+    new UserService(hub.stores.users, now),
+    hub.apiKeys,
+    { ttlMinutes: hub.config.auth.sessionTtlMinutes },
+    () => hub.clock.now(),
+  );
+  app.post(
+    '/api/session',
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'Sign in with a local user; answers a session token used like an API key',
+        security: [],
+        body: Type.Object(
+          {
+            username: Type.String({ minLength: 1, maxLength: 64 }),
+            password: Type.String({ minLength: 1, maxLength: 1024 }),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req, reply) => {
+      const { username, password } = req.body as { username: string; password: string };
+      const s = await sessions.signIn(username, password, req.ip);
+      req.log.info({ user: s.user, session: s.prefix }, 'signed in');
+      return reply.status(201).send({
+        token: s.key,
+        id: s.id,
+        user: s.user,
+        createdAt: s.createdAt,
+        expiresAt: s.expiresAt,
+      });
+    },
+  );
+  app.delete(
+    '/api/session',
+    { schema: { tags: ['system'], summary: 'Sign out: revoke the session token this request carries' } },
+    async (req, reply) => {
+      const who = (req as unknown as { apiKey?: { id: string; name: string } }).apiKey;
+      if (!who?.name.startsWith('session:'))
+        throw new ValidationError(
+          'SESSION_NOT_A_SESSION',
+          'this request carries an API key, not a session token; revoke keys with DELETE /api/keys/:id',
+        );
+      hub.apiKeys.revoke(who.id);
+      return reply.status(204).send();
+    },
+  );
+}
