@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnSwitchboard } from '../helpers/process.js';
+import { createKeyWithCli, serveProcess, spawnSwitchboard } from '../helpers/process.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'sb-devcli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -15,21 +15,8 @@ async function run(args: string[], env: Record<string, string>) {
 
 describe('switchboard devices list|add|rm against the real process', () => {
   it('adds, lists and removes a device through the API, with clear errors', async () => {
-    const key = JSON.parse(
-      (await run(['keys', 'create', '--name', 'cli', '--json', '--data-dir', dataDir], {})).out,
-    ) as { key: string };
-    const hub = spawnSwitchboard([
-      'serve',
-      '--data-dir',
-      dataDir,
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--log-level',
-      'info',
-    ]);
-    const url = (await hub.waitFor(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/))[1]!;
+    const key = { key: await createKeyWithCli(dataDir, 'cli') };
+    const { hub, url } = await serveProcess(dataDir);
     const env = { SWITCHBOARD_URL: url, SWITCHBOARD_API_KEY: key.key };
     try {
       const add = await run(

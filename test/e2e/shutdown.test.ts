@@ -3,31 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/store/sqlite/database.js';
-import { spawnSwitchboard } from '../helpers/process.js';
+import { createKeyWithCli, serveProcess, spawnSwitchboard } from '../helpers/process.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'sb-e2e-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 describe('the real switchboard process', () => {
   it('creates a key with the CLI, serves the API, and on SIGTERM exits 0 without losing a stored event', async () => {
-    const keys = spawnSwitchboard(['keys', 'create', '--name', 'e2e', '--json', '--data-dir', dataDir]);
-    const line = await keys.waitFor(/^\{.*"key".*\}$/);
-    expect(await keys.exited).toBe(0);
-    const key = (JSON.parse(line[0]) as { key: string }).key;
-
-    const hub = spawnSwitchboard([
-      'serve',
-      '--data-dir',
-      dataDir,
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--log-level',
-      'info',
-    ]);
-    const m = await hub.waitFor(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/);
-    const url = m[1]!;
+    const key = await createKeyWithCli(dataDir, 'e2e');
+    const { hub, url } = await serveProcess(dataDir);
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
 
     // Every group PUT stores the group and emits a group.updated event. Fire many requests, SIGTERM in
@@ -76,20 +60,8 @@ describe('the real switchboard process', () => {
   });
 
   it('flushes every emitted event on SIGTERM (events written in the last tick are not lost)', async () => {
-    const keys = spawnSwitchboard(['keys', 'create', '--name', 'e2e2', '--json', '--data-dir', dataDir]);
-    const key = (JSON.parse((await keys.waitFor(/^\{.*"key".*\}$/))[0]) as { key: string }).key;
-    const hub = spawnSwitchboard([
-      'serve',
-      '--data-dir',
-      dataDir,
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--log-level',
-      'info',
-    ]);
-    const url = (await hub.waitFor(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/))[1]!;
+    const key = await createKeyWithCli(dataDir, 'e2e2');
+    const { hub, url } = await serveProcess(dataDir);
     // Create a key through the API: no event. Revoke: no event. Use /api/events to learn the last seq
     // seen while the process runs, then SIGTERM and compare with the store.
     const before = (await fetch(`${url}/api/events?limit=1`, {

@@ -89,3 +89,28 @@ export function spawnSwitchboard(
     },
   };
 }
+
+/** Creates an API key with `switchboard keys create` in a data directory; returns the key. */
+export async function createKeyWithCli(dataDir: string, name: string): Promise<string> {
+  const p = spawnSwitchboard(['keys', 'create', '--name', name, '--json', '--data-dir', dataDir]);
+  const line = await p.waitFor(/^\{.*"key".*\}$/);
+  if ((await p.exited) !== 0) throw new Error(`keys create exited with ${await p.exited}`);
+  return (JSON.parse(line[0]) as { key: string }).key;
+}
+
+/** Runs `switchboard serve` on an ephemeral port over a data directory; resolves once it listens. */
+export async function serveProcess(dataDir: string): Promise<{ hub: SpawnedHub; url: string }> {
+  const hub = spawnSwitchboard([
+    'serve',
+    '--data-dir',
+    dataDir,
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--log-level',
+    'info',
+  ]);
+  const url = (await hub.waitFor(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/))[1]!;
+  return { hub, url };
+}

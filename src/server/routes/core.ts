@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Device } from '../../core/devices.js';
-import { DeviceInputSchema, GroupInputSchema, LocationSchema, redactDevice } from '../../core/devices.js';
+import { GroupInputSchema, LocationSchema, redactDevice } from '../../core/devices.js';
 import { NotFoundError } from '../../core/errors.js';
 import { paramsSchema } from '../../core/spec.js';
 import type { Hub } from '../compose.js';
@@ -270,5 +270,3 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
     }),
   );
 }
-
-export { DeviceInputSchema };
