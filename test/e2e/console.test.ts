@@ -230,13 +230,12 @@ describe('the web console in Chromium against `switchboard demo`', () => {
       const callKey = await row.getAttribute('data-call');
       expect(callKey).toBeTruthy();
       const sel = `tr[data-call="${callKey}"]`;
-      const before = await page.locator(`${sel} .duration`).textContent();
-      await page.waitForTimeout(1300);
-      if ((await page.locator(sel).count()) > 0) {
-        await shot('03-call-in-progress');
-        const after = await page.locator(`${sel} .duration`).textContent();
-        expect(after).not.toBe(before);
-      }
+      const duration = async () => (await page.locator(`${sel} .duration`).allTextContents())[0] ?? 'ended';
+      const before = await duration();
+      // The duration ticks once a second; on a loaded machine the page's timer can run late, so wait for
+      // the change (or for the call to end, which the next step checks) rather than for a fixed time.
+      await expect.poll(duration, { timeout: 20_000, interval: 250 }).not.toBe(before);
+      if ((await page.locator(sel).count()) > 0) await shot('03-call-in-progress');
       await page.locator(sel).waitFor({ state: 'detached', timeout: 60_000 });
       const history = page.locator('section[aria-labelledby="history-title"] tbody tr');
       await expect.poll(() => history.count(), WAIT).toBeGreaterThan(0);
