@@ -16,7 +16,10 @@ describe('hub multicast tone streamer', () => {
         { source: 'tone', tone: 'beep' },
         { address: group, port: 24100, leadMs: 0 },
       );
-      await new Promise((r) => setTimeout(r, 800));
+      // Paced at 20 ms a packet: wait for the whole tone (however loaded the machine), then a little more
+      // to see that nothing follows it.
+      await expect.poll(() => got.length, { timeout: 10_000, interval: 50 }).toBeGreaterThanOrEqual(15);
+      await new Promise((r) => setTimeout(r, 300));
       h.stop();
       // beep: 200 ms tone + 100 ms gap = 300 ms of audio = 15 packets of 20 ms, payload type 0 (PCMU).
       expect(got.length).toBe(15);

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,19 +16,28 @@ const SCRIPTS = fileURLToPath(new URL('./pubsub/', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'sb-e2e-pubsub-'));
 const ENV = { SWITCHBOARD_PUBSUB_HOSTNAME: 'relay-e2e', SWITCHBOARD_PUBSUB_LEASE: '2s' };
 
+/** Runs a seed script with `sh`; `out()` reads what it has printed so far while it runs. */
 function run(
   script: string,
   env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      'sh',
-      [join(SCRIPTS, script)],
-      { env: { ...process.env, ...env }, timeout: 60_000 },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
+): Promise<{ code: number; stdout: string; stderr: string }> & { out: () => string } {
+  let stdout = '';
+  let stderr = '';
+  const child = spawn('sh', [join(SCRIPTS, script)], { env: { ...process.env, ...env } });
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
   });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const done = new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    child.on('close', (code) => {
+      clearTimeout(killer);
+      resolve({ code: code ?? 1, stdout, stderr });
+    });
+  });
+  return Object.assign(done, { out: () => stdout });
 }
 
 async function createAccount(): Promise<{ accountSid: string; authToken: string }> {
@@ -95,7 +104,8 @@ describe('PubSub relay, real process, seed curl scripts', () => {
   it('the SMS example: the until-loop prints "No messages yet." until the platform posts an SMS', async () => {
     const sim = new CpaasSimulator({ accountSid: acc.accountSid });
     const script = run('sms.sh', env);
-    await new Promise((r) => setTimeout(r, 2500));
+    // The SMS is posted once the loop has polled at least once in vain (however slow the machine is).
+    await expect.poll(() => script.out(), { timeout: 30_000, interval: 100 }).toContain('No messages yet.');
     const sms = await sim.sms({ url: `${url}/${acc.accountSid}/SMS`, body: 'Hello from my cell phone' });
     expect(sms.status).toBe(200);
     const r = await script;
