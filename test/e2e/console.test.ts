@@ -162,7 +162,7 @@ beforeAll(async () => {
   });
   page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(15_000);
-}, 60_000);
+}, 120_000);
 
 afterEach(async (ctx) => {
   if (ctx.task.result?.state === 'fail' && page)
@@ -409,5 +409,5 @@ describe('the web console in Chromium against `switchboard demo`', () => {
         WAIT,
       )
       .toBe(401);
-  }, 60_000);
+  }, 120_000);
 });

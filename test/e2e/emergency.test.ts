@@ -222,7 +222,7 @@ describe('on-site 911 notification (real process and simulators)', () => {
     // Acknowledged: no escalation to the managers.
     await new Promise((r) => setTimeout(r, 2500));
     expect(screen(2).title).not.toContain('911');
-  }, 60_000);
+  }, 120_000);
 
   it('escalates (repeat and widen to the managers) when nobody acknowledges', async () => {
     await pbx.play(builtinScenarios().get('emergency')!, { ext: '4002', name: 'Bob Baker', number: '933' });
@@ -242,5 +242,5 @@ describe('on-site 911 notification (real process and simulators)', () => {
     });
     // Unknown in the location table, unknown device: the IP Office's own site is shown.
     expect(l.body.incidents[0]!.location).toMatchObject({ building: 'HQ', from: 'pbx' });
-  }, 60_000);
+  }, 120_000);
 });

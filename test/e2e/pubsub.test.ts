@@ -74,7 +74,7 @@ beforeAll(async () => {
   acc = await createAccount();
   ({ hub, url } = await serve());
   env = { PUBSUB_URL: url, ZANG_ACCOUNT_SID: acc.accountSid, ZANG_AUTH_TOKEN: acc.authToken };
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   if (hub && hub.proc.exitCode === null) {
@@ -264,5 +264,5 @@ describe('switchboard pubsub accounts (CLI)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 120_000);
 });

@@ -62,7 +62,7 @@ export function spawnSwitchboard(
     stdout,
     stderr,
     exited,
-    waitFor(re, timeoutMs = 20_000) {
+    waitFor(re, timeoutMs = 60_000) {
       for (const l of [...stdout, ...stderr]) {
         const m = l.match(re);
         if (m) return Promise.resolve(m);
