@@ -1,3 +1,5 @@
+import { type Clock, systemClock, type TimerHandle } from './clock.js';
+
 /**
  * Per-key serialization: at most one task runs at a time per key (one request at a time per phone),
  * tasks for different keys run concurrently. Pure scheduling, no I/O.
@@ -24,22 +26,138 @@ export class KeyedSerialQueue {
   }
 }
 
-/** Bounded concurrency: runs at most `limit` tasks at once, in submission order. */
+/** Work that waits for a slot: `high` in submission order; `low` behind every high task (see Semaphore). */
+export type SlotPriority = 'high' | 'low';
+
+interface Waiter {
+  resume: () => void;
+  high: boolean;
+  deadline: number;
+}
+
+/** A FIFO that does not shift the whole array on every take (10,000 waiters stay linear). */
+class Fifo<T> {
+  private items: T[] = [];
+  private head = 0;
+  get length(): number {
+    return this.items.length - this.head;
+  }
+  push(x: T): void {
+    this.items.push(x);
+  }
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const x = this.items[this.head++];
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return x;
+  }
+}
+
+/**
+ * Bounded concurrency: runs at most `limit` tasks at once. `high` tasks (the default) start in submission
+ * order. A `low` task starts only when no high task is running or waiting, so optional extras never take a
+ * core from the alerts still in flight; one that has waited `maxLowWaitMs` queues like a high task (extras are
+ * late, never starved). Slots are counted when granted, so the limit holds even while a woken task resumes.
+ */
 export class Semaphore {
   private active = 0;
-  private waiting: Array<() => void> = [];
-  constructor(private readonly limit: number) {
+  private activeHigh = 0;
+  private readonly high = new Fifo<Waiter>();
+  private readonly low = new Fifo<Waiter>();
+  private timer: TimerHandle | undefined;
+  private readonly clock: Clock;
+  private readonly maxLowWaitMs: number;
+
+  constructor(
+    private readonly limit: number,
+    opts: { clock?: Clock; maxLowWaitMs?: number } = {},
+  ) {
     if (!(limit >= 1)) throw new RangeError('limit must be >= 1');
+    this.clock = opts.clock ?? systemClock;
+    this.maxLowWaitMs = opts.maxLowWaitMs ?? 2000;
   }
 
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
-    this.active++;
+  async run<T>(task: () => Promise<T>, priority: SlotPriority = 'high'): Promise<T> {
+    const w: Waiter = {
+      resume: () => {},
+      high: priority === 'high',
+      deadline: this.clock.now() + this.maxLowWaitMs,
+    };
+    const free =
+      this.active < this.limit &&
+      this.high.length === 0 &&
+      (w.high || (this.low.length === 0 && this.activeHigh === 0));
+    if (free) this.grant(w);
+    else {
+      await new Promise<void>((resolve) => {
+        w.resume = resolve;
+        if (w.high) this.high.push(w);
+        else {
+          this.low.push(w);
+          this.arm();
+        }
+      });
+    }
     try {
       return await task();
     } finally {
       this.active--;
-      this.waiting.shift()?.();
+      if (w.high) this.activeHigh--;
+      this.dispatch();
     }
+  }
+
+  /** Tasks running now and waiting for a slot (for tests and metrics). */
+  get stats(): { active: number; activeHigh: number; waitingHigh: number; waitingLow: number } {
+    return {
+      active: this.active,
+      activeHigh: this.activeHigh,
+      waitingHigh: this.high.length,
+      waitingLow: this.low.length,
+    };
+  }
+
+  private grant(w: Waiter): void {
+    this.active++;
+    if (w.high) this.activeHigh++;
+  }
+
+  private dispatch(): void {
+    const now = this.clock.now();
+    for (let w = this.low.peek(); w !== undefined && w.deadline <= now; w = this.low.peek()) {
+      this.low.shift();
+      w.high = true;
+      this.high.push(w);
+    }
+    while (this.active < this.limit) {
+      let w = this.high.shift();
+      if (w === undefined && this.activeHigh === 0) w = this.low.shift();
+      if (w === undefined) break;
+      this.grant(w);
+      w.resume();
+    }
+  }
+
+  /** A timer for the oldest low waiter's deadline (it is promoted even if no task finishes meanwhile). */
+  private arm(): void {
+    if (this.timer !== undefined) return;
+    const first = this.low.peek();
+    if (first === undefined) return;
+    const h = this.clock.setTimeout(
+      () => {
+        this.timer = undefined;
+        this.dispatch();
+        this.arm();
+      },
+      Math.max(0, first.deadline - this.clock.now()),
+    );
+    h.unref?.();
+    this.timer = h;
   }
 }

@@ -45,6 +45,11 @@ export interface BroadcastEngineOptions {
   busyPolicies: Record<Priority, BusyPolicy>;
   /** Minimum interval between `broadcast.progress` events of one broadcast. */
   progressIntervalMs: number;
+  /**
+   * Optional extras (a Cisco tone, audio) wait until no alert is in flight or queued, so that they never
+   * slow the alerts down; after this long they queue like an alert.
+   */
+  followUpMaxWaitMs: number;
   multicast: { baseAddress: string; basePort: number; leadMs: number };
   maxTargets: number;
 }
@@ -57,6 +62,7 @@ export const DEFAULT_ENGINE_OPTIONS: BroadcastEngineOptions = {
   actionTimeoutMs: 5000,
   busyPolicies: { normal: 'retry', urgent: 'whisper', emergency: 'whisper' },
   progressIntervalMs: 250,
+  followUpMaxWaitMs: 2000,
   multicast: { baseAddress: '239.255.40.1', basePort: 24000, leadMs: 300 },
   maxTargets: 20000,
 };
@@ -148,7 +154,10 @@ export class BroadcastEngine {
     };
     this.clock = deps.clock ?? systemClock;
     this.log = deps.logger ?? silentLogger;
-    this.sem = new Semaphore(this.options.concurrency);
+    this.sem = new Semaphore(this.options.concurrency, {
+      clock: this.clock,
+      maxLowWaitMs: this.options.followUpMaxWaitMs,
+    });
   }
 
   /** Marks broadcasts left unfinished by a previous process as done (their phones are reported `interrupted`). */
@@ -570,11 +579,12 @@ export class BroadcastEngine {
           if (a.kind === 'ok') {
             this.accepted(run, d, a.displayed);
             if (a.followUp) {
-              // The alert is on the phone: its optional extras (tone, audio) wait for a new slot behind
-              // the other phones' alerts (the semaphore serves in submission order), while this phone's
-              // queue stays held so that the steps of two broadcasts never interleave on one phone.
+              // The alert is on the phone: its optional extras (tone, audio) wait for a low-priority slot,
+              // given once no alert is in flight or queued (every phone gets its alert before any phone gets
+              // its extras, and extras do not take CPU from alerts), while this phone's queue stays held so
+              // that the steps of two broadcasts never interleave on one phone.
               const rest = a.followUp;
-              await this.sem.run(() => this.runFollowUp(run, d, device, rest));
+              await this.sem.run(() => this.runFollowUp(run, d, device, rest), 'low');
             }
           }
           return a;

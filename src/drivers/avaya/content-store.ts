@@ -49,6 +49,8 @@ export interface ContentStore {
   /** Deletes expired items; returns how many. */
   sweep(now: number): number;
   count(): number;
+  /** Writes anything held in memory to durable storage (stores that write behind). */
+  flush?(): void;
 }
 
 export function newContentId(): string {
@@ -85,53 +87,117 @@ function fromRow(r: Row): ContentItem {
   };
 }
 
+/**
+ * Content in SQLite, written behind: `put` and the fetch counter go to memory at once (the push that names the
+ * content is answered from there) and reach the table in one transaction per event-loop turn, so a broadcast
+ * to a thousand Avaya phones costs one commit, not a thousand. `flush()` writes now (the service calls it on
+ * close). A crash loses at most the content put in its last turn, which the phones could not have fetched
+ * from the crashed hub anyway. If a write fails the content stays in memory (still served) and the write is
+ * tried again on the next turn that adds content.
+ */
 export class SqliteContentStore implements ContentStore {
   private readonly ins;
   private readonly sel;
   private readonly bump;
   private readonly del;
   private readonly cnt;
+  private readonly writeBatch;
+  /** Content put but not yet written. */
+  private pending = new Map<string, ContentItem>();
+  /** Fetches counted but not yet written: id → [count, last fetch time]. */
+  private bumps = new Map<string, [number, number]>();
+  private scheduled = false;
+
   constructor(db: Db) {
     this.ins = db.prepare(
-      `INSERT INTO avaya_content (id, kind, content_type, body, audio_json, audio_data, device_id, created_at, expires_at)
-       VALUES (@id, @kind, @content_type, @body, @audio_json, @audio_data, @device_id, @created_at, @expires_at)`,
+      `INSERT INTO avaya_content (id, kind, content_type, body, audio_json, audio_data, device_id, created_at, expires_at, fetches)
+       VALUES (@id, @kind, @content_type, @body, @audio_json, @audio_data, @device_id, @created_at, @expires_at, @fetches)`,
     );
     this.sel = db.prepare('SELECT * FROM avaya_content WHERE id = ?');
-    this.bump = db.prepare('UPDATE avaya_content SET fetches = fetches + 1, last_fetch_at = ? WHERE id = ?');
+    this.bump = db.prepare('UPDATE avaya_content SET fetches = fetches + ?, last_fetch_at = ? WHERE id = ?');
     this.del = db.prepare('DELETE FROM avaya_content WHERE expires_at <= ?');
     this.cnt = db.prepare('SELECT COUNT(*) AS n FROM avaya_content');
-  }
-  put(item: Omit<ContentItem, 'id' | 'fetches'>): ContentItem {
-    const id = newContentId();
-    this.ins.run({
-      id,
-      kind: item.kind,
-      content_type: item.contentType,
-      body: item.body,
-      audio_json: item.audio ? JSON.stringify(item.audio) : null,
-      audio_data: item.audioData ? Buffer.from(item.audioData) : null,
-      device_id: item.deviceId ?? null,
-      created_at: item.createdAt,
-      expires_at: item.expiresAt,
+    this.writeBatch = db.transaction((items: ContentItem[], bumps: Array<[string, number, number]>) => {
+      for (const it of items)
+        this.ins.run({
+          id: it.id,
+          kind: it.kind,
+          content_type: it.contentType,
+          body: it.body,
+          audio_json: it.audio ? JSON.stringify(it.audio) : null,
+          audio_data: it.audioData ? Buffer.from(it.audioData) : null,
+          device_id: it.deviceId ?? null,
+          created_at: it.createdAt,
+          expires_at: it.expiresAt,
+          fetches: it.fetches,
+        });
+      for (const [id, n, at] of bumps) this.bump.run(n, at, id);
     });
-    return { ...item, id, fetches: 0 };
   }
+
+  put(item: Omit<ContentItem, 'id' | 'fetches'>): ContentItem {
+    const it: ContentItem = { ...item, id: newContentId(), fetches: 0 };
+    this.pending.set(it.id, it);
+    this.schedule();
+    return { ...it };
+  }
+
   get(id: string): ContentItem | undefined {
     if (!CONTENT_ID_RE.test(id)) return undefined;
+    const p = this.pending.get(id);
+    if (p) return { ...p };
     const r = this.sel.get(id) as Row | undefined;
-    return r ? fromRow(r) : undefined;
+    if (!r) return undefined;
+    const it = fromRow(r);
+    const b = this.bumps.get(id);
+    return b ? { ...it, fetches: it.fetches + b[0] } : it;
   }
+
   fetch(id: string, now: number): ContentItem | undefined {
     const it = this.get(id);
     if (!it || it.expiresAt <= now) return undefined;
-    this.bump.run(now, id);
+    const p = this.pending.get(id);
+    if (p) p.fetches++;
+    else {
+      const b = this.bumps.get(id);
+      this.bumps.set(id, [(b?.[0] ?? 0) + 1, now]);
+      this.schedule();
+    }
     return { ...it, fetches: it.fetches + 1 };
   }
+
   sweep(now: number): number {
+    this.flush();
     return this.del.run(now).changes;
   }
+
   count(): number {
+    this.flush();
     return (this.cnt.get() as { n: number }).n;
+  }
+
+  /** Writes what is pending in one transaction. */
+  flush(): void {
+    this.scheduled = false;
+    if (this.pending.size === 0 && this.bumps.size === 0) return;
+    const items = [...this.pending.values()];
+    const bumps = [...this.bumps].map(([id, [n, at]]) => [id, n, at] as [string, number, number]);
+    this.writeBatch(items, bumps); // throws with nothing cleared: the next flush writes it all
+    this.pending = new Map();
+    this.bumps = new Map();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      if (!this.scheduled) return;
+      try {
+        this.flush();
+      } catch {
+        // Kept in memory and served from there; written with the next batch.
+      }
+    });
   }
 }
 

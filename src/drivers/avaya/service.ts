@@ -116,6 +116,7 @@ export class AvayaService {
   close(): void {
     if (this.sweeper) clearInterval(this.sweeper);
     this.audio.close();
+    this.o.store.flush?.();
   }
 
   mediaDir(): string {

@@ -1,0 +1,134 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/core/clock.js';
+import { KeyedSerialQueue, Semaphore, type SlotPriority } from '../../src/core/serial.js';
+
+/** A task that runs until released, recording when it started. */
+function gate(log: string[], name: string) {
+  let release!: () => void;
+  const done = new Promise<void>((r) => {
+    release = r;
+  });
+  return {
+    release: () => release(),
+    task: async () => {
+      log.push(name);
+      await done;
+      return name;
+    },
+  };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('Semaphore', () => {
+  it('runs high tasks in submission order within the limit', async () => {
+    const sem = new Semaphore(2);
+    const log: string[] = [];
+    const gs = ['a', 'b', 'c', 'd'].map((n) => gate(log, n));
+    const runs = gs.map((g) => sem.run(g.task));
+    await tick();
+    expect(log).toEqual(['a', 'b']);
+    gs[1]!.release();
+    await tick();
+    expect(log).toEqual(['a', 'b', 'c']);
+    for (const g of gs) g.release();
+    expect(await Promise.all(runs)).toEqual(['a', 'b', 'c', 'd']);
+    expect(sem.stats).toEqual({ active: 0, activeHigh: 0, waitingHigh: 0, waitingLow: 0 });
+  });
+
+  it('starts a low task only once no high task runs or waits, even with free slots', async () => {
+    const sem = new Semaphore(4);
+    const log: string[] = [];
+    const h1 = gate(log, 'h1');
+    const l1 = gate(log, 'l1');
+    const h2 = gate(log, 'h2');
+    const r = [sem.run(h1.task), sem.run(l1.task, 'low'), sem.run(h2.task)];
+    await tick();
+    // A later high task overtakes the waiting low one; the free slots stay free for it.
+    expect(log).toEqual(['h1', 'h2']);
+    h1.release();
+    await tick();
+    expect(log).toEqual(['h1', 'h2']);
+    h2.release();
+    await tick();
+    expect(log).toEqual(['h1', 'h2', 'l1']);
+    l1.release();
+    await Promise.all(r);
+  });
+
+  it('promotes a low task that waited maxLowWaitMs (extras are late, never starved)', async () => {
+    const clock = new ManualClock();
+    const sem = new Semaphore(2, { clock, maxLowWaitMs: 2000 });
+    const log: string[] = [];
+    const h = gate(log, 'h');
+    const l = gate(log, 'l');
+    const r = [sem.run(h.task), sem.run(l.task, 'low')];
+    await tick();
+    expect(log).toEqual(['h']);
+    clock.advance(1999);
+    await tick();
+    expect(log).toEqual(['h']);
+    clock.advance(1);
+    await tick();
+    expect(log).toEqual(['h', 'l']);
+    expect(sem.stats.activeHigh).toBe(2);
+    h.release();
+    l.release();
+    await Promise.all(r);
+  });
+
+  it('never exceeds the limit, runs every task once, and no low task starts while a high one waits', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.record({ p: fc.constantFrom<SlotPriority>('high', 'low'), ms: fc.nat(3) }), {
+          maxLength: 30,
+        }),
+        async (limit, tasks) => {
+          const sem = new Semaphore(limit);
+          let running = 0;
+          let max = 0;
+          const started: number[] = [];
+          await Promise.all(
+            tasks.map((t, i) =>
+              sem.run(async () => {
+                if (t.p === 'low') expect(sem.stats.waitingHigh).toBe(0);
+                started.push(i);
+                running++;
+                max = Math.max(max, running);
+                for (let k = 0; k < t.ms; k++) await tick();
+                running--;
+              }, t.p),
+            ),
+          );
+          expect(max).toBeLessThanOrEqual(limit);
+          expect(started.sort((a, b) => a - b)).toEqual(tasks.map((_, i) => i));
+          expect(sem.stats).toEqual({ active: 0, activeHigh: 0, waitingHigh: 0, waitingLow: 0 });
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('KeyedSerialQueue', () => {
+  it('runs one task at a time per key, keys in parallel', async () => {
+    const q = new KeyedSerialQueue();
+    const log: string[] = [];
+    const a1 = gate(log, 'a1');
+    const a2 = gate(log, 'a2');
+    const b1 = gate(log, 'b1');
+    const r = [q.run('a', a1.task), q.run('a', a2.task), q.run('b', b1.task)];
+    await tick();
+    expect(log).toEqual(['a1', 'b1']);
+    a1.release();
+    await tick();
+    expect(log).toEqual(['a1', 'b1', 'a2']);
+    a2.release();
+    b1.release();
+    await Promise.all(r);
+    await tick();
+    expect(q.activeKeys).toBe(0);
+  });
+});
