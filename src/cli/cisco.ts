@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { ActionResult } from '../core/driver.js';
 import { KeyedSerialQueue } from '../core/serial.js';
@@ -11,13 +11,32 @@ import { type ApiFlags, action, apiClientOptions, callApi, simCommand } from './
 /** A session straight to a phone (no hub): for trying a real phone or a simulator from the shell. */
 function directSession(
   address: string,
-  o: { model?: string; user?: string; password?: string; timeout?: string },
+  o: {
+    model?: string;
+    user?: string;
+    password?: string;
+    timeout?: string;
+    https?: boolean;
+    ca?: string;
+    insecure?: boolean;
+    servername?: string;
+  },
 ): CiscoSession {
   const settings: Partial<CiscoSettings> = {
     model: o.model ?? '8845',
     username: o.user ?? process.env.CISCO_PUSH_USER ?? '',
     password: o.password ?? process.env.CISCO_PUSH_PASSWORD ?? '',
     ...(o.timeout ? { timeoutMs: Number(o.timeout) } : {}),
+    ...(o.https || o.ca || o.insecure || o.servername
+      ? {
+          tls: {
+            enabled: true,
+            ...(o.ca ? { ca: readFileSync(o.ca, 'utf8') } : {}),
+            ...(o.insecure ? { allowSelfSigned: true } : {}),
+            ...(o.servername ? { servername: o.servername } : {}),
+          },
+        }
+      : {}),
   };
   const device = standaloneDevice<Partial<CiscoSettings>>({ kind: 'cisco', address, settings, id: 'cli' });
   const ctx = standaloneContext({ version: 'cli' });
@@ -41,7 +60,17 @@ const directOptions = (c: Command) =>
     .option('-m, --model <model>', `model profile (${MODEL_IDS.join(', ')})`, '8845')
     .option('-u, --user <user>', 'push user (default $CISCO_PUSH_USER)')
     .option('-P, --password <password>', 'push password (default $CISCO_PUSH_PASSWORD)')
-    .option('--timeout <ms>', 'request timeout in ms');
+    .option('--timeout <ms>', 'request timeout in ms')
+    .option('--https', 'talk HTTPS to the phone (Web Access set to HTTPS only; port default 443)')
+    .option(
+      '--ca <file>',
+      "PEM CA (or the phone's own certificate) to verify the phone with; implies --https",
+    )
+    .option('--insecure', 'accept a certificate that cannot be verified; implies --https')
+    .option(
+      '--servername <name>',
+      "name the phone's certificate carries if not the address; implies --https",
+    );
 
 export function registerCiscoCommands(program: Command): void {
   // `switchboard sim cisco`: shares the `sim` command with the other simulators.
@@ -67,6 +96,8 @@ export function registerCiscoCommands(program: Command): void {
     .option('--services-url <url>', 'services URL for Key:Services (#DEVICENAME# is substituted)')
     .option('-u, --user <user>', 'local push user when no --auth-url', 'admin')
     .option('-P, --password <password>', 'local push password when no --auth-url', 'cisco')
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (with --tls-key)')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--register', 'register the phones as devices of a running hub (uses --url/--key)')
     .option('--url <url>', 'hub URL for --register (default: $SWITCHBOARD_URL or http://127.0.0.1:8080)')
     .option('--key <key>', 'API key for --register (default: $SWITCHBOARD_API_KEY)')
@@ -90,9 +121,15 @@ export function registerCiscoCommands(program: Command): void {
             password: string;
             register?: boolean;
             json?: boolean;
+            tlsCert?: string;
+            tlsKey?: string;
           } & ApiFlags,
         ) => {
+          if (Boolean(o.tlsCert) !== Boolean(o.tlsKey))
+            throw new Error('--tls-cert and --tls-key go together');
+          const cert = o.tlsCert ? readFileSync(o.tlsCert, 'utf8') : undefined;
           const fleet = await startCiscoSim({
+            ...(cert && o.tlsKey ? { tls: { cert, key: readFileSync(o.tlsKey, 'utf8') } } : {}),
             phones: Number(o.phones),
             model: o.model.split(',').map((s) => s.trim()),
             host: o.host,
@@ -117,6 +154,8 @@ export function registerCiscoCommands(program: Command): void {
                   password: o.password,
                   deviceName: p.deviceName,
                   extension: p.dn,
+                  // The simulator's certificate is its own CA (self-signed).
+                  ...(cert ? { tls: { enabled: true, ca: cert } } : {}),
                 },
               });
             }
@@ -124,7 +163,7 @@ export function registerCiscoCommands(program: Command): void {
           if (o.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
           else {
             for (const p of list)
-              process.stdout.write(`${p.deviceName}  ${p.model.padEnd(9)} ${p.dn}  http://${p.address}/\n`);
+              process.stdout.write(`${p.deviceName}  ${p.model.padEnd(9)} ${p.dn}  ${p.url}/\n`);
             process.stdout.write(
               `${list.length} simulated Cisco phones running${o.authUrl ? ` (auth URL ${o.authUrl})` : ` (push credentials ${o.user}:${'*'.repeat(o.password.length)})`}. Ctrl-C to stop.\n`,
             );

@@ -1,17 +1,37 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Device } from '../core/devices.js';
 import { type ApiFlags, action, apiClientOptions, callApi } from './common.js';
 
-function parseKv(list: string[] | undefined): Record<string, unknown> {
+/**
+ * `--set key=value` and `--set-file key=path` into a settings object. Dotted keys nest (`tls.enabled=true` →
+ * `{ tls: { enabled: 'true' } }`); values are sent as text and the hub converts them to the types the
+ * driver's settings schema asks for. `--set-file` reads the value from a file (a PEM certificate …).
+ */
+export function parseKv(
+  list: string[] | undefined,
+  files: string[] | undefined = [],
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const item of list ?? []) {
+  const put = (item: string, fromFile: boolean) => {
     const i = item.indexOf('=');
     if (i <= 0) throw new Error(`expected key=value, got ${JSON.stringify(item)}`);
-    const k = item.slice(0, i);
-    const v = item.slice(i + 1);
-    // Sent as text: the hub converts it to the type the driver's settings schema asks for.
-    out[k] = v;
-  }
+    const path = item.slice(0, i).split('.');
+    if (path.some((p) => p === '' || p === '__proto__' || p === 'constructor' || p === 'prototype'))
+      throw new Error(`${JSON.stringify(item.slice(0, i))} is not a usable setting name`);
+    const v = fromFile ? readFileSync(item.slice(i + 1), 'utf8') : item.slice(i + 1);
+    let at = out;
+    for (const k of path.slice(0, -1)) {
+      const next = at[k];
+      if (next !== undefined && (typeof next !== 'object' || next === null))
+        throw new Error(`${path.join('.')}: ${k} is already set to a value`);
+      at[k] ??= {};
+      at = at[k] as Record<string, unknown>;
+    }
+    at[path.at(-1)!] = v;
+  };
+  for (const item of list ?? []) put(item, false);
+  for (const item of files ?? []) put(item, true);
   return out;
 }
 
@@ -77,7 +97,12 @@ export function registerDevicesCommands(program: Command): void {
       .option('--building <building>')
       .option('--floor <floor>')
       .option('--room <room>')
-      .option('--set <key=value>', 'driver setting (repeatable)', collect),
+      .option('--set <key=value>', 'driver setting (repeatable; dotted keys nest: tls.enabled=true)', collect)
+      .option(
+        '--set-file <key=path>',
+        'driver setting read from a file (repeatable), e.g. tls.ca=phone-ca.pem',
+        collect,
+      ),
   ).action(
     action(async (o: ApiFlags & Record<string, string | string[] | undefined>) => {
       const location: Record<string, string> = {};
@@ -91,7 +116,7 @@ export function registerDevicesCommands(program: Command): void {
         ...(o.label ? { labels: o.label } : {}),
         ...(o.group ? { groups: o.group } : {}),
         ...(Object.keys(location).length ? { location } : {}),
-        settings: parseKv(o.set as string[] | undefined),
+        settings: parseKv(o.set as string[] | undefined, o.setFile as string[] | undefined),
       };
       const d = await callApi<Device>(o, 'POST', '/api/devices', body);
       process.stdout.write(`added ${d.id} (${d.kind} at ${d.address})\n`);

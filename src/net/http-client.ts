@@ -1,5 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
+import { isIP } from 'node:net';
+import { checkServerIdentity } from 'node:tls';
 import { DeviceError, TimeoutError } from '../core/errors.js';
 
 /**
@@ -19,8 +21,12 @@ export interface HttpRequest {
   basicAuth?: { username: string; password: string };
   maxResponseBytes?: number;
   agent?: http.Agent | false;
-  /** TLS options for https: URLs. */
-  tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean };
+  /**
+   * TLS options for https: URLs. `servername` is the name the peer's certificate must carry when it differs
+   * from the URL's host (e.g. a phone reached by IP whose certificate names the device); it is also sent as
+   * SNI unless it is an IP address.
+   */
+  tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean; servername?: string };
 }
 
 export interface HttpResponse {
@@ -73,9 +79,7 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
         method: req.method ?? (body ? 'POST' : 'GET'),
         headers,
         agent: req.agent ?? false,
-        ...(isHttps && req.tls
-          ? { ca: req.tls.ca, rejectUnauthorized: req.tls.rejectUnauthorized ?? true }
-          : {}),
+        ...(isHttps && req.tls ? tlsOptions(req.tls) : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -128,7 +132,47 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
   });
 }
 
+function tlsOptions(t: NonNullable<HttpRequest['tls']>): https.RequestOptions {
+  const o: https.RequestOptions = { rejectUnauthorized: t.rejectUnauthorized ?? true };
+  if (t.ca !== undefined && t.ca !== '') o.ca = t.ca;
+  const name = t.servername;
+  if (name) {
+    if (isIP(name) === 0) o.servername = name;
+    o.checkServerIdentity = (_host, cert) => checkServerIdentity(name, cert);
+  }
+  return o;
+}
+
+/** Certificate problems (the peer is reachable; retrying will not help). */
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+]);
+
 function networkError(target: string, e: Error & { code?: string }): DeviceError {
+  if (e.code !== undefined && TLS_CODES.has(e.code)) {
+    const hint =
+      e.code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+        ? 'the certificate does not name the host we connected to (set the TLS server name it carries)'
+        : e.code === 'ERR_SSL_WRONG_VERSION_NUMBER'
+          ? 'the peer does not speak TLS on this port'
+          : "the peer's certificate is not trusted (give the CA that signed it, or allow unverified certificates)";
+    return new DeviceError('HTTP_TLS_FAILED', `${target}: TLS failed (${e.code}): ${hint}`, {
+      retryable: false,
+      cause: e,
+      details: { errno: e.code, reason: e.message },
+    });
+  }
   const transient = [
     'ECONNREFUSED',
     'ECONNRESET',

@@ -4,10 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * A self-signed certificate for 127.0.0.1 (CN and subjectAltName), generated with openssl at test time.
- * Throws when openssl is not installed; tests that need it can `describe.skipIf` on `tryMakeCert()`.
+ * A self-signed certificate for 127.0.0.1 (CN and subjectAltName), generated with openssl at test time, or
+ * for another name (`{ cn: 'SEP…', san: 'DNS:SEP…' }`). Throws when openssl is not installed; tests that
+ * need it can `describe.skipIf` on `tryMakeCert()`.
  */
-export function makeCert(): { key: string; cert: string } {
+export function makeCert(name: { cn: string; san: string } = { cn: '127.0.0.1', san: 'IP:127.0.0.1' }): {
+  key: string;
+  cert: string;
+} {
   const dir = mkdtempSync(join(tmpdir(), 'sb-test-tls-'));
   try {
     execFileSync(
@@ -21,9 +25,9 @@ export function makeCert(): { key: string; cert: string } {
         '-days',
         '1',
         '-subj',
-        '/CN=127.0.0.1',
+        `/CN=${name.cn}`,
         '-addext',
-        'subjectAltName=IP:127.0.0.1',
+        `subjectAltName=${name.san}`,
         '-keyout',
         join(dir, 'key.pem'),
         '-out',

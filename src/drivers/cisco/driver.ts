@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { type Static, Type } from 'typebox';
 import type { Device } from '../../core/devices.js';
 import type {
@@ -7,7 +8,7 @@ import type {
   DriverContext,
   ExecuteOptions,
 } from '../../core/driver.js';
-import { DeviceError, ValidationError } from '../../core/errors.js';
+import { DeviceError, errorMessage, ValidationError } from '../../core/errors.js';
 import { KeyedSerialQueue } from '../../core/serial.js';
 import { findAction } from '../../core/spec.js';
 import { httpRequest } from '../../net/http-client.js';
@@ -90,6 +91,41 @@ export const CiscoSettingsSchema = Type.Object(
         description: 'Cap on what a phone may answer (screenshots are the largest).',
       }),
     ),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(
+            Type.Boolean({
+              default: false,
+              description:
+                'Push and read over HTTPS (phones whose Web Access is HTTPS only); address port default 443.',
+            }),
+          ),
+          ca: Type.Optional(
+            Type.String({
+              maxLength: 65536,
+              description: "PEM CA bundle that signed the phone's certificate (or the certificate itself).",
+            }),
+          ),
+          allowSelfSigned: Type.Optional(
+            Type.Boolean({
+              default: false,
+              description:
+                'Accept a certificate that cannot be verified (encrypted, but the phone is not authenticated).',
+            }),
+          ),
+          servername: Type.Optional(
+            Type.String({
+              minLength: 1,
+              maxLength: 255,
+              description:
+                "The name the phone's certificate carries when it is not the address host (e.g. SEP…).",
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -99,7 +135,7 @@ export type CiscoSettings = Required<
     'model' | 'username' | 'password' | 'timeoutMs' | 'screenshotTimeoutMs' | 'maxResponseBytes'
   >
 > &
-  Pick<Static<typeof CiscoSettingsSchema>, 'deviceName' | 'extension'>;
+  Pick<Static<typeof CiscoSettingsSchema>, 'deviceName' | 'extension' | 'tls'>;
 
 const DEFAULTS = {
   model: '8845',
@@ -236,6 +272,20 @@ export class CiscoSession implements DeviceSession {
         { field: 'settings.model' },
       );
     this.profile = p;
+    const ca = this.settings.tls?.enabled ? this.settings.tls.ca : undefined;
+    if (ca) {
+      try {
+        const blocks = ca.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+        if (!blocks) throw new Error('no -----BEGIN CERTIFICATE----- block');
+        for (const b of blocks) new X509Certificate(b);
+      } catch (e) {
+        throw new ValidationError(
+          'CISCO_TLS_CA_INVALID',
+          `settings.tls.ca: not a PEM certificate bundle (${errorMessage(e)})`,
+          { field: 'settings.tls.ca' },
+        );
+      }
+    }
     if (!/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:]+\](:\d{1,5})?$/.test(device.address)) {
       throw new ValidationError(
         'CISCO_ADDRESS_INVALID',
@@ -246,7 +296,18 @@ export class CiscoSession implements DeviceSession {
   }
 
   private get base(): string {
-    return `http://${this.device.address}`;
+    return `${this.settings.tls?.enabled ? 'https' : 'http'}://${this.device.address}`;
+  }
+
+  /** TLS options for an HTTPS phone (verified against tls.ca, or the system CAs, unless allowSelfSigned). */
+  private get tlsOptions(): { ca?: string; rejectUnauthorized: boolean; servername?: string } | undefined {
+    const t = this.settings.tls;
+    if (!t?.enabled) return undefined;
+    return {
+      rejectUnauthorized: t.allowSelfSigned !== true,
+      ...(t.ca ? { ca: t.ca } : {}),
+      ...(t.servername ? { servername: t.servername } : {}),
+    };
   }
 
   private mediaNotifyUrl(): string | undefined {
@@ -478,6 +539,7 @@ export class CiscoSession implements DeviceSession {
           timeoutMs: r.timeoutMs,
           maxResponseBytes: this.settings.maxResponseBytes,
           ...(r.signal ? { signal: r.signal } : {}),
+          ...(this.tlsOptions ? { tls: this.tlsOptions } : {}),
         });
         this.stats.lastMs = Math.round(performance.now() - t0);
         this.stats.lastAt = new Date(this.ctx.clock.now()).toISOString();

@@ -21,6 +21,8 @@ export interface CiscoSimOptions {
   prtDelayMs?: number;
   /** First directory number (phones get dn, dn+1 …). */
   firstDn?: number;
+  /** Every phone serves HTTPS with this key and certificate (PEM). */
+  tls?: { key: string | Buffer; cert: string | Buffer };
 }
 
 export class CiscoSimFleet {
@@ -49,6 +51,7 @@ export class CiscoSimFleet {
         'appEventUrl',
         'clock',
         'prtDelayMs',
+        'tls',
       ] as const) {
         if (opts[key] !== undefined) (o as Record<string, unknown>)[key] = opts[key];
       }
@@ -66,12 +69,13 @@ export class CiscoSimFleet {
     await Promise.allSettled(this.phones.map((p) => p.stop()));
   }
 
-  summary(): Array<{ deviceName: string; model: string; address: string; dn: string }> {
+  summary(): Array<{ deviceName: string; model: string; address: string; dn: string; url: string }> {
     return this.phones.map((p) => ({
       deviceName: p.deviceName,
       model: p.profile.id,
       address: p.address,
       dn: p.dn,
+      url: p.url,
     }));
   }
 }

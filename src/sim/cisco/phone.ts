@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { isSwitchboardError } from '../../core/errors.js';
@@ -62,6 +63,8 @@ export interface SimPhoneOptions {
   fetchTimeoutMs?: number;
   /** Applications known to the phone (App:* URIs with other ids answer "Unknown Application ID"). */
   applications?: string[];
+  /** Serve HTTPS with this key and certificate (PEM), as a phone with Web Access set to HTTPS only. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
 }
 
 interface Screen {
@@ -193,16 +196,19 @@ export class SimPhone {
     return `${this.host}:${this._port}`;
   }
   get url(): string {
-    return `http://${this.address}`;
+    return `${this.opts.tls ? 'https' : 'http'}://${this.address}`;
   }
 
   async start(): Promise<void> {
-    const server = http.createServer((req, res) => {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
       this.handle(req, res).catch(() => {
         if (!res.headersSent) res.writeHead(500, { 'Content-Length': 0, Connection: 'close' });
         res.end();
       });
-    });
+    };
+    const server = this.opts.tls
+      ? https.createServer({ key: this.opts.tls.key, cert: this.opts.tls.cert }, handler)
+      : http.createServer(handler);
     server.keepAliveTimeout = 1000;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
