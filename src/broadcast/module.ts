@@ -2,6 +2,7 @@ import { BroadcastEngine } from '../core/broadcast/engine.js';
 import { CallPresence } from '../core/broadcast/presence.js';
 import { TemplateService } from '../core/broadcast/templates.js';
 import type { AlertPlanner, MulticastAudio } from '../core/broadcast/types.js';
+import type { Subscription } from '../core/bus.js';
 import { EmergencyService } from '../core/emergency/service.js';
 import { errorMessage } from '../core/errors.js';
 import { buildEventCatalog } from '../core/rules/catalog.js';
@@ -32,6 +33,8 @@ export interface BroadcastRuntime {
   /** The PubSub publisher, when a module provides one (see setAlertPublisher). */
   publisher: AlertPublisher | undefined;
   audio: MulticastAudio | undefined;
+  /** The bus subscription that feeds drivers' display confirmations to the engine (while started). */
+  displaySub?: Subscription | undefined;
   validation(): RuleValidationContext;
 }
 
@@ -192,6 +195,13 @@ export const broadcastModule: HubModule = {
     if (n > 0) hub.logger.warn({ broadcasts: n }, 'broadcasts interrupted by the last shutdown were closed');
     if (hub.config.pubsub.enabled && !rt.publisher) rt.publisher = pubsubPublisher(hub);
     rt.presence.start(hub.bus);
+    // Drivers that learn later that a phone shows an accepted alert (an Avaya phone fetching the content).
+    rt.displaySub ??= hub.bus.subscribe(
+      (e) => {
+        if (typeof e.data.ref === 'string') rt.engine.displayed(e.data.ref);
+      },
+      { filter: { types: ['device.displayed'] } },
+    );
     rt.rules.start();
     rt.emergency.start();
     if (!rt.emergency.active() && hub.config.emergency.enabled !== 'off') {
@@ -205,6 +215,8 @@ export const broadcastModule: HubModule = {
     const rt = runtimes.get(hub);
     if (!rt) return;
     rt.presence.stop();
+    rt.displaySub?.unsubscribe();
+    rt.displaySub = undefined;
     await rt.rules.stop();
     await rt.emergency.stop();
     rt.mailer?.close();

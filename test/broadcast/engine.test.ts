@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BroadcastEngine, hashToken } from '../../src/core/broadcast/engine.js';
 import { broadcastHarness } from '../helpers/broadcast-harness.js';
 import { concurrency, phoneLogs, testphonePlanner } from '../helpers/testphone-driver.js';
+import { waitFor as until } from '../helpers/wait.js';
 
 let h: ReturnType<typeof broadcastHarness> | undefined;
 afterEach(async () => {
@@ -123,6 +124,52 @@ describe('broadcast engine', () => {
       expect(d.steps.map((s) => s.actionId)).toEqual(['show', 'tone']);
       expect(h.stores.broadcasts.getDelivery(d.id)?.steps.map((s) => s.actionId)).toEqual(['show', 'tone']);
     }
+  });
+
+  it('moves accepted phones to displayed when their driver confirms display, and waits for it before the report', async () => {
+    const later = { ...testphonePlanner, displaysOnAccept: false };
+    h = broadcastHarness({ planners: { testphone: later }, options: { displayConfirmMs: 5000 } });
+    for (const id of ['c1', 'c2', 'c3']) h.phone(id, 'confirm');
+    h.phone('plain', 'ok');
+    // c1's confirmation overtakes its answer to the push (remembered until the answer comes).
+    h.engine.displayed('ref-c1');
+    const b = h.engine.start({ title: 't', text: 'x', tones: 'none', targets: { all: true } });
+    await until(() => h!.engine.deliveries(b.id).filter((d) => d.state === 'accepted').length === 3);
+    const state = (id: string) => h!.engine.deliveries(b.id).find((d) => d.deviceId === id)!.state;
+    expect(state('c1')).toBe('displayed');
+    expect(h.engine.get(b.id).state).toBe('delivering');
+    expect(h.engine.displayed('ref-c2')).toBe(true);
+    expect(h.engine.displayed('ref-c2')).toBe(false);
+    expect(h.engine.displayed('ref-c3')).toBe(true);
+    const report = await h.engine.wait(b.id);
+    expect(report.counts).toMatchObject({ displayed: 3, accepted: 1 });
+    expect(
+      h.stores.broadcasts
+        .listDeliveries(b.id)
+        .map((d) => `${d.deviceId}:${d.state}`)
+        .sort(),
+    ).toEqual(['c1:displayed', 'c2:displayed', 'c3:displayed', 'plain:accepted']);
+    const delivered = h.events.filter((e) => e.type === 'broadcast.delivery' && e.data.deviceId === 'c2');
+    expect(delivered.map((e) => e.data.state)).toEqual(['accepted', 'displayed']);
+  });
+
+  it('finishes after displayConfirmMs without a confirmation; a late one still updates the stored delivery', async () => {
+    const later = { ...testphonePlanner, displaysOnAccept: false };
+    h = broadcastHarness({ planners: { testphone: later }, options: { displayConfirmMs: 50 } });
+    h.phone('slowfetch', 'confirm');
+    const b = h.engine.start({ title: 't', text: 'x', tones: 'none', targets: { all: true } });
+    const report = await h.engine.wait(b.id);
+    expect(report.counts).toMatchObject({ accepted: 1, displayed: 0 });
+    expect(h.engine.displayed('ref-slowfetch')).toBe(true);
+    expect(h.stores.broadcasts.listDeliveries(b.id)[0]!.state).toBe('displayed');
+    // A phone acknowledged before its confirmation stays acknowledged.
+    const b2 = h.engine.start({ title: 't2', text: 'y', tones: 'none', ack: true, targets: { all: true } });
+    await h.engine.wait(b2.id);
+    const d2 = h.stores.broadcasts.listDeliveries(b2.id)[0]!;
+    const ackUrl = String(phoneLogs.get('slowfetch')!.calls.at(-1)!.params.ack_url);
+    h.engine.acknowledge(d2.id, ackUrl.split('/').at(-1)!);
+    expect(h.engine.displayed('ref-slowfetch')).toBe(false);
+    expect(h.stores.broadcasts.getDelivery(d2.id)!.state).toBe('acknowledged');
   });
 
   it('retries transient failures with backoff and reports permanent ones per phone with reasons', async () => {

@@ -12,7 +12,8 @@ export const TESTPHONE_SPEC_PATH = fileURLToPath(
  * How a test phone behaves (its `settings.behavior`):
  * ok; busy (refuses normal pushes as busy, takes barge); busy-always (refuses everything as busy);
  * flaky:<n> (fails n times retryably, then ok); down (always unreachable, retryable; thrown error);
- * refuse (non-retryable refusal); slow:<ms> (answers after ms); tone-fails (display ok, tone refused).
+ * refuse (non-retryable refusal); slow:<ms> (answers after ms); tone-fails (display ok, tone refused);
+ * confirm (display accepted with a `displayRef` = `ref-<device id>`, for drivers that confirm display later).
  */
 export interface PhoneLog {
   calls: Array<{ action: string; params: Record<string, unknown> }>;
@@ -110,6 +111,8 @@ export function testphoneDriver(opts: { withPlanner?: boolean } = {}): Driver<{ 
             return { ok: false, outcome: 'busy', retryable: true };
           if (mode === 'tone-fails' && action === 'tone')
             return { ok: false, outcome: 'unsupported', retryable: false };
+          if (mode === 'confirm' && action === 'show')
+            return { ok: true, outcome: 'accepted', data: { displayRef: `ref-${device.id}` } };
           return { ok: true, outcome: 'accepted' };
         } finally {
           log.inFlight--;

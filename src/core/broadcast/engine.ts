@@ -50,6 +50,11 @@ export interface BroadcastEngineOptions {
    * slow the alerts down; after this long they queue like an alert.
    */
   followUpMaxWaitMs: number;
+  /**
+   * Phones whose driver confirms display later (an Avaya phone fetching the pushed content): how long the
+   * broadcast waits for those confirmations before it finishes and writes its report.
+   */
+  displayConfirmMs: number;
   multicast: { baseAddress: string; basePort: number; leadMs: number };
   maxTargets: number;
 }
@@ -63,6 +68,7 @@ export const DEFAULT_ENGINE_OPTIONS: BroadcastEngineOptions = {
   busyPolicies: { normal: 'retry', urgent: 'whisper', emergency: 'whisper' },
   progressIntervalMs: 250,
   followUpMaxWaitMs: 2000,
+  displayConfirmMs: 3000,
   multicast: { baseAddress: '239.255.40.1', basePort: 24000, leadMs: 300 },
   maxTargets: 20000,
 };
@@ -118,10 +124,14 @@ interface Run {
   expiryTimer: unknown;
   /** Controllers of the device actions in flight (aborted with the run). */
   inflight: Set<AbortController>;
+  /** Accepted deliveries waiting for their driver's display confirmation, by display reference. */
+  awaitingDisplay: Map<string, Delivery>;
+  /** Called when awaitingDisplay empties (while the run waits for it). */
+  displayWaiter: (() => void) | undefined;
 }
 
 type Attempt =
-  | { kind: 'ok'; displayed: boolean; followUp?: PlannedStep[] }
+  | { kind: 'ok'; displayed: boolean; followUp?: PlannedStep[]; displayRef?: string }
   | { kind: 'busy'; result: ActionResult }
   | { kind: 'fail'; reason: string; message: string; retryable: boolean };
 
@@ -143,6 +153,11 @@ export class BroadcastEngine {
   private readonly serial = new KeyedSerialQueue();
   private readonly runs = new Map<string, Run>();
   private dirty = new Set<Delivery>();
+  /** Display references of accepted deliveries (active and recently finished runs): ref → delivery id. */
+  private displayRefs = new Map<string, { deliveryId: string; run: Run | undefined }>();
+  /** Confirmations that arrived before the phone's answer to the push did (ref → time), bounded. */
+  private earlyDisplayed = new Map<string, number>();
+  private static readonly MAX_DISPLAY_REFS = 20_000;
   private flushScheduled = false;
   private closed = false;
 
@@ -275,6 +290,8 @@ export class BroadcastEngine {
       progressDirty: false,
       expiryTimer: undefined,
       inflight: new Set(),
+      awaitingDisplay: new Map(),
+      displayWaiter: undefined,
     };
     // One listener on the run's signal fans out to the actions in flight (hundreds of requests each adding
     // their own listener to one shared signal is quadratic: EventTarget scans its listeners on every add).
@@ -433,6 +450,81 @@ export class BroadcastEngine {
     return { broadcast, delivery, first: true, planner };
   }
 
+  /**
+   * A driver's confirmation that a phone shows what it accepted (`device.displayed` with the display
+   * reference its action returned, e.g. an Avaya phone fetching the pushed content): the delivery moves from
+   * `accepted` to `displayed`. A confirmation after the broadcast finished updates the stored delivery (the
+   * report keeps the counts it was written with). Unknown references are remembered briefly, in case the
+   * confirmation overtakes the phone's answer to the push.
+   */
+  displayed(ref: string): boolean {
+    const entry = this.displayRefs.get(ref);
+    if (!entry) {
+      this.remember(this.earlyDisplayed, ref, this.clock.now());
+      return false;
+    }
+    this.displayRefs.delete(ref);
+    const run = entry.run && this.runs.has(entry.run.broadcast.id) ? entry.run : undefined;
+    if (run) {
+      const d = run.awaitingDisplay.get(ref);
+      run.awaitingDisplay.delete(ref);
+      if (d) this.markDisplayed(run, d);
+      if (run.awaitingDisplay.size === 0) run.displayWaiter?.();
+      return d !== undefined;
+    }
+    const d = this.deps.store.getDelivery(entry.deliveryId);
+    if (!d || d.state !== 'accepted') return false;
+    d.state = 'displayed';
+    this.deps.store.saveDeliveries([d]);
+    this.emitDelivery(d);
+    return true;
+  }
+
+  private awaitDisplay(run: Run, d: Delivery, ref: string): void {
+    if (this.earlyDisplayed.delete(ref)) {
+      this.markDisplayed(run, d);
+      return;
+    }
+    run.awaitingDisplay.set(ref, d);
+    this.remember(this.displayRefs, ref, { deliveryId: d.id, run });
+  }
+
+  private markDisplayed(run: Run, d: Delivery): void {
+    if (d.state !== 'accepted') return;
+    d.state = 'displayed';
+    this.changed(run, d, true);
+  }
+
+  /** Waits (bounded by displayConfirmMs, or the run stopping) for the display confirmations still due. */
+  private async displayConfirmations(run: Run): Promise<void> {
+    if (run.awaitingDisplay.size > 0 && !run.abort.signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.clock.clearTimeout(timer);
+          run.abort.signal.removeEventListener('abort', done);
+          run.displayWaiter = undefined;
+          resolve();
+        };
+        const timer = this.clock.setTimeout(done, this.options.displayConfirmMs);
+        run.displayWaiter = done;
+        run.abort.signal.addEventListener('abort', done, { once: true });
+      });
+    }
+    // Late confirmations update the stored delivery (see displayed()).
+    for (const ref of run.awaitingDisplay.keys()) {
+      const e = this.displayRefs.get(ref);
+      if (e) e.run = undefined;
+    }
+    run.awaitingDisplay.clear();
+  }
+
+  /** Map insertion with a size bound (the oldest entries go first). */
+  private remember<V>(m: Map<string, V>, k: string, v: V): void {
+    m.delete(k);
+    m.set(k, v);
+    if (m.size > BroadcastEngine.MAX_DISPLAY_REFS) m.delete(m.keys().next().value as string);
+  }
+
   /** Stops all running broadcasts (shutdown): their phones not yet served are reported `interrupted`. */
   async close(): Promise<void> {
     this.closed = true;
@@ -453,6 +545,7 @@ export class BroadcastEngine {
     try {
       await this.startAudio(run);
       await Promise.all([...run.deliveries.values()].map((d) => this.deliver(run, d)));
+      await this.displayConfirmations(run);
     } catch (e) {
       this.log.error({ err: errorMessage(e), broadcastId: b.id }, 'broadcast run failed');
     } finally {
@@ -578,6 +671,7 @@ export class BroadcastEngine {
           const a = await this.sem.run(() => this.attemptOnce(run, d, device, planner, whisper));
           if (a.kind === 'ok') {
             this.accepted(run, d, a.displayed);
+            if (a.displayRef !== undefined) this.awaitDisplay(run, d, a.displayRef);
             if (a.followUp) {
               // The alert is on the phone: its optional extras (tone, audio) wait for a low-priority slot,
               // given once no alert is in flight or queued (every phone gets its alert before any phone gets
@@ -680,6 +774,7 @@ export class BroadcastEngine {
     }
     d.steps = [];
     let displayed = false;
+    let displayRef: string | undefined;
     // Once the display step is accepted the phone has the alert: optional steps after it (tone, audio)
     // run as a follow-up, so that every phone gets its alert before any phone gets its extras.
     const shown = steps.findIndex((s) => s.role === 'display');
@@ -702,8 +797,11 @@ export class BroadcastEngine {
       }
       d.steps.push({ actionId: step.actionId, ok: result.ok, outcome: result.outcome ?? null });
       if (result.ok) {
-        if (step.role === 'display')
+        if (step.role === 'display') {
           displayed = planner.displaysOnAccept === true || result.outcome === 'displayed';
+          const ref = (result.data as { displayRef?: unknown } | undefined)?.displayRef;
+          if (!displayed && typeof ref === 'string' && ref !== '') displayRef = ref;
+        }
         continue;
       }
       if (step.optional) continue;
@@ -715,7 +813,12 @@ export class BroadcastEngine {
         retryable: result.retryable === true,
       };
     }
-    return split ? { kind: 'ok', displayed, followUp: tail } : { kind: 'ok', displayed };
+    return {
+      kind: 'ok',
+      displayed,
+      ...(split ? { followUp: tail } : {}),
+      ...(displayRef !== undefined ? { displayRef } : {}),
+    };
   }
 
   /** Runs the optional steps left after the alert was accepted (failures are recorded, never fatal). */
@@ -748,23 +851,25 @@ export class BroadcastEngine {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
-    if (terminal && TERMINAL_DELIVERY.has(d.state)) {
-      this.deps.bus.emit({
-        source: d.deviceId,
-        type: 'broadcast.delivery',
-        data: {
-          broadcastId: d.broadcastId,
-          deliveryId: d.id,
-          deviceId: d.deviceId,
-          kind: d.kind,
-          state: d.state,
-          reason: d.reason,
-          attempts: d.attempts,
-          latencyMs: d.latencyMs,
-        },
-      });
-    }
+    if (terminal && TERMINAL_DELIVERY.has(d.state)) this.emitDelivery(d);
     this.progress(run, false);
+  }
+
+  private emitDelivery(d: Delivery): void {
+    this.deps.bus.emit({
+      source: d.deviceId,
+      type: 'broadcast.delivery',
+      data: {
+        broadcastId: d.broadcastId,
+        deliveryId: d.id,
+        deviceId: d.deviceId,
+        kind: d.kind,
+        state: d.state,
+        reason: d.reason,
+        attempts: d.attempts,
+        latencyMs: d.latencyMs,
+      },
+    });
   }
 
   /** Emits `broadcast.progress` at most every progressIntervalMs (and always at the end). */

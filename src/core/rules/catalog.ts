@@ -64,6 +64,7 @@ export const BUILTIN_EVENTS: Record<string, string[] | null> = {
   'device.removed': ['id', 'kind', 'name', 'address'],
   'device.action': ['deviceId', 'actionId', 'ok', 'outcome', 'ms'],
   'device.query': ['deviceId', 'actionId', 'ok', 'outcome', 'ms'],
+  'device.displayed': ['deviceId', 'ref', 'kind', 'via'],
   'group.updated': ['id', 'name'],
   'broadcast.started': ['broadcastId', 'title', 'priority', 'total', 'createdBy', 'meta'],
   'broadcast.progress': ['broadcastId', 'state', 'total', 'counts', 'done', 'elapsedMs'],

@@ -382,6 +382,8 @@ class AvayaSession implements DeviceSession {
       contentId: item.id,
       href: s.contentUrl(item.id),
       ms: Math.round(r.ms),
+      // Text the phone will fetch and show: its fetch confirms the display (`device.displayed`).
+      ...(r.ok && (item.kind === 'topline' || item.kind === 'display') ? { displayRef: item.id } : {}),
       ...extra,
     };
     this.ctx.bus.emit({

@@ -88,6 +88,16 @@ export function registerAvayaRoutes(app: FastifyInstance, service: () => AvayaSe
       }
       return send(reply, 200, 'text/xml', xml);
     }
+    if ((item.kind === 'topline' || item.kind === 'display') && item.fetches === 1) {
+      // The phone fetched the text it accepted: once the bytes are out, it shows them.
+      reply.raw.once('finish', () =>
+        s.bus?.emit({
+          source: item.deviceId ?? 'avaya',
+          type: 'device.displayed',
+          data: { deviceId: item.deviceId ?? null, ref: item.id, kind: item.kind, via: 'avaya.content' },
+        }),
+      );
+    }
     return send(reply, 200, item.contentType, item.body);
   };
   const contentSchema = {

@@ -41,6 +41,8 @@ export class AvayaService {
   readonly audio: AvayaAudioService;
   readonly initiator: PushInitiator;
   readonly clock: Clock;
+  /** Where the service's events go (the hub's bus; none in the standalone CLI server). */
+  readonly bus: EventEmitter | undefined;
   /** Device id → ISO time of the last subscription. */
   readonly subscribedAt = new Map<string, string>();
   private readonly o: AvayaServiceOptions;
@@ -48,6 +50,7 @@ export class AvayaService {
 
   constructor(o: AvayaServiceOptions) {
     this.o = o;
+    this.bus = o.bus;
     this.config = { ...AVAYA_CONFIG_DEFAULTS, ...(o.config ?? {}) };
     this.store = o.store;
     this.clock = o.clock ?? systemClock;
