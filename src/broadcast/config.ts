@@ -48,7 +48,18 @@ export const BroadcastConfigSchema = Type.Object(
           pattern: '^239\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}$',
         }),
         basePort: Type.Integer({ minimum: 20480, maximum: 32000, default: 24000, multipleOf: 2 }),
-        leadMs: Type.Integer({ minimum: 0, maximum: 10_000, default: 300 }),
+        leadMs: Type.Integer({
+          minimum: 0,
+          maximum: 10_000,
+          default: 300,
+          description: "A group's stream starts this long after its last phone was told to join.",
+        }),
+        joinTimeoutMs: Type.Integer({
+          minimum: 0,
+          maximum: 120_000,
+          default: 10_000,
+          description: 'The stream starts at the latest this long after the broadcast, joined or not.',
+        }),
         interface: Type.String({
           default: '',
           description: 'Outgoing interface address for multicast audio (default: the system route).',

@@ -1,30 +1,80 @@
 import type { AudioRequest, MulticastAudio } from '../core/broadcast/types.js';
+import { sleep } from '../core/clock.js';
 import { ValidationError } from '../core/errors.js';
 import { pcmToRtpPackets } from '../media/audio.js';
 import { sendRtpStream } from '../media/sender.js';
-import { namedTone, TONE_NAMES, type ToneName } from '../media/tone.js';
+import { type AudioSource, loadAudioSource } from '../media/source.js';
+import { TONE_NAMES, type ToneName } from '../media/tone.js';
 
-/**
- * The hub's multicast streamer for broadcasts: one G.711 µ-law RTP stream (20 ms packets) per group
- * session, starting `leadMs` after the first phones were told to join. Tones only (file and TTS sources
- * are streamed per session by drivers that support them, e.g. Avaya's push_audio_multicast).
- */
-export function toneMulticast(opts: { multicastInterface?: string; ttl?: number } = {}): MulticastAudio {
-  return {
-    async start(req: AudioRequest, s: { address: string; port: number; leadMs: number }) {
-      if (req.source !== 'tone')
+export interface GroupAudioOptions {
+  /** Directory WAV files (`source: file`) are read from. */
+  mediaDir: string;
+  multicastInterface?: string;
+  ttl?: number;
+  /** Told when a stream could not be prepared or sent (after `start` answered). */
+  onError?: (err: unknown, session: { address: string; port: number }) => void;
+}
+
+/** The request as a loadable source; what can be checked without I/O is checked here. */
+function sourceOf(req: AudioRequest): AudioSource {
+  switch (req.source) {
+    case 'tone':
+      return {
+        source: 'tone',
+        tone: TONE_NAMES.includes(req.tone as ToneName) ? (req.tone as ToneName) : 'alert',
+        ...(req.repeat ? { repeat: req.repeat } : {}),
+      };
+    case 'file':
+      if (!req.file)
         throw new ValidationError(
-          'BROADCAST_AUDIO_UNSUPPORTED',
-          `audio.source: the hub streams tones to groups, not ${req.source}`,
+          'BROADCAST_AUDIO_FILE_REQUIRED',
+          'audio.file: name a WAV file of the media directory',
           {
-            field: 'audio.source',
+            field: 'audio.file',
           },
         );
-      const name: ToneName = TONE_NAMES.includes(req.tone as ToneName) ? (req.tone as ToneName) : 'alert';
-      const packets = pcmToRtpPackets(namedTone(name, req.repeat ?? 1), 'PCMU', 20);
+      return { source: 'file', file: req.file };
+    case 'tts':
+      if (!req.text)
+        throw new ValidationError('BROADCAST_AUDIO_TEXT_REQUIRED', 'audio.text: give the text to speak', {
+          field: 'audio.text',
+        });
+      return { source: 'tts', text: req.text };
+    default:
+      throw new ValidationError(
+        'BROADCAST_AUDIO_UNSUPPORTED',
+        `audio.source: ${String(req.source)} is not known`,
+        {
+          field: 'audio.source',
+        },
+      );
+  }
+}
+
+/**
+ * The hub's multicast streamer for broadcasts (for phones that join a group stream, e.g. Cisco RTPMRx): one
+ * G.711 µ-law RTP stream (20 ms packets) per group session, from a tone, a WAV file of the media directory or
+ * text-to-speech. The audio is prepared as soon as the broadcast starts (while its alerts go out); the stream
+ * begins `leadMs` after the session's `ready` (its phones were told to join).
+ */
+export function groupAudioStreamer(opts: GroupAudioOptions): MulticastAudio {
+  return {
+    async start(req, s) {
+      const src = sourceOf(req);
       const ac = new AbortController();
-      const t = setTimeout(() => {
-        void sendRtpStream({
+      const session = { address: s.address, port: s.port };
+      const run = async () => {
+        const pcm = await loadAudioSource(src, {
+          mediaDir: opts.mediaDir,
+          signal: ac.signal,
+          codePrefix: 'BROADCAST',
+          field: { tone: 'audio.tone', file: 'audio.file', source: 'audio.source' },
+        });
+        const packets = pcmToRtpPackets(pcm, 'PCMU', 20);
+        await (s.ready ?? Promise.resolve());
+        if (ac.signal.aborted) return;
+        await sleep(s.leadMs, { signal: ac.signal });
+        await sendRtpStream({
           host: s.address,
           port: s.port,
           packets,
@@ -32,11 +82,13 @@ export function toneMulticast(opts: { multicastInterface?: string; ttl?: number 
           signal: ac.signal,
           ...(opts.multicastInterface ? { multicastInterface: opts.multicastInterface } : {}),
           ...(opts.ttl ? { multicastTtl: opts.ttl } : {}),
-        }).catch(() => {});
-      }, s.leadMs);
+        });
+      };
+      void run().catch((e: unknown) => {
+        if (!ac.signal.aborted) opts.onError?.(e, session);
+      });
       return {
         stop() {
-          clearTimeout(t);
           ac.abort();
         },
       };

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { BroadcastEngine } from '../core/broadcast/engine.js';
 import { CallPresence } from '../core/broadcast/presence.js';
 import { TemplateService } from '../core/broadcast/templates.js';
@@ -13,7 +14,7 @@ import { ciscoAlertPlanner } from '../drivers/cisco/alert.js';
 import type { HubContext, HubModule } from '../server/hub.js';
 import { type BroadcastStores, sqliteBroadcastStores } from '../store/sqlite/broadcast.js';
 import { SmtpIncidentMailer } from './email.js';
-import { toneMulticast } from './media.js';
+import { groupAudioStreamer } from './media.js';
 import { pubsubPublisher } from './pubsub-publisher.js';
 import { registerBroadcastRoutes } from './routes.js';
 import { WebhookSender } from './webhook.js';
@@ -89,6 +90,7 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
         baseAddress: c.multicast.baseAddress,
         basePort: c.multicast.basePort,
         leadMs: c.multicast.leadMs,
+        joinTimeoutMs: c.multicast.joinTimeoutMs,
       },
     },
   });
@@ -164,9 +166,12 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
     presence,
     planners,
     publisher: undefined,
-    audio: toneMulticast({
+    audio: groupAudioStreamer({
+      mediaDir: hub.config.avaya.mediaDir || join(hub.config.dataDir, 'media'),
       ...(c.multicast.interface ? { multicastInterface: c.multicast.interface } : {}),
       ttl: c.multicast.ttl,
+      onError: (err, s) =>
+        logger.warn({ err: errorMessage(err), address: s.address, port: s.port }, 'multicast audio failed'),
     }),
     validation,
   };

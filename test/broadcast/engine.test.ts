@@ -386,6 +386,44 @@ describe('broadcast engine', () => {
     expect(listen('a')).toEqual({ address: started[0]!.address, port: started[0]!.port });
   });
 
+  it('multicast audio: a group stream is released once its phones were told to join, or at the join timeout', async () => {
+    const ready = new Map<number, number>();
+    h = broadcastHarness({
+      options: {
+        followUpMaxWaitMs: 50,
+        multicast: { baseAddress: '239.255.40.1', basePort: 24000, leadMs: 0, joinTimeoutMs: 400 },
+      },
+      audio: {
+        start: async (_req, s) => {
+          void s.ready?.then(() => ready.set(s.port, Date.now()));
+          return { stop() {} };
+        },
+      },
+    });
+    h.phone('a', 'ok', ['g1']);
+    h.phone('b', 'slow:150', ['g1']);
+    h.phone('hung', 'slow:3000', ['g2']);
+    const b = h.engine.start({
+      title: 't',
+      text: 'x',
+      tones: 'none',
+      audio: { source: 'tone', tone: 'alert' },
+      targets: { groups: ['g1', 'g2'] },
+    });
+    const t0 = Date.now();
+    await until(() => ready.size === 2, 5000);
+    const listenedAt = (id: string) => phoneLogs.get(id)!.calls.findIndex((c) => c.action === 'listen');
+    // g1 opened after both its phones were told to join; g2 at the join timeout, before its phone joined.
+    expect(listenedAt('a')).toBeGreaterThan(-1);
+    expect(listenedAt('b')).toBeGreaterThan(-1);
+    expect(listenedAt('hung')).toBe(-1);
+    const [g1, g2] = [...ready.entries()].sort((x, y) => x[0] - y[0]).map(([, at]) => at - t0);
+    expect(g1!).toBeLessThan(g2!);
+    expect(g2!).toBeGreaterThanOrEqual(390);
+    h.engine.cancel(b.id);
+    await h.engine.wait(b.id);
+  });
+
   it('recover() closes broadcasts a previous process left running', () => {
     h = broadcastHarness();
     h.phone('a');

@@ -55,7 +55,12 @@ export interface BroadcastEngineOptions {
    * broadcast waits for those confirmations before it finishes and writes its report.
    */
   displayConfirmMs: number;
-  multicast: { baseAddress: string; basePort: number; leadMs: number };
+  /**
+   * Multicast audio: group addresses and ports are allocated from base*; a hub-streamed group's stream starts
+   * `leadMs` after its last phone was told to join (its alert and join steps done, or given up), and at the
+   * latest `joinTimeoutMs` after the broadcast started.
+   */
+  multicast: { baseAddress: string; basePort: number; leadMs: number; joinTimeoutMs?: number };
   maxTargets: number;
 }
 
@@ -69,7 +74,7 @@ export const DEFAULT_ENGINE_OPTIONS: BroadcastEngineOptions = {
   progressIntervalMs: 250,
   followUpMaxWaitMs: 2000,
   displayConfirmMs: 3000,
-  multicast: { baseAddress: '239.255.40.1', basePort: 24000, leadMs: 300 },
+  multicast: { baseAddress: '239.255.40.1', basePort: 24000, leadMs: 300, joinTimeoutMs: 10_000 },
   maxTargets: 20000,
 };
 
@@ -128,6 +133,14 @@ interface Run {
   awaitingDisplay: Map<string, Delivery>;
   /** Called when awaitingDisplay empties (while the run waits for it). */
   displayWaiter: (() => void) | undefined;
+  /** Hub-streamed multicast sessions waiting for their phones to join, by device id. */
+  audioGates: Map<string, AudioGate>;
+}
+
+/** A group's stream starts once every phone of the group was told to join (or at the join timeout). */
+interface AudioGate {
+  pending: Set<string>;
+  open: () => void;
 }
 
 type Attempt =
@@ -292,6 +305,7 @@ export class BroadcastEngine {
       inflight: new Set(),
       awaitingDisplay: new Map(),
       displayWaiter: undefined,
+      audioGates: new Map(),
     };
     // One listener on the run's signal fans out to the actions in flight (hundreds of requests each adding
     // their own listener to one shared signal is quadratic: EventTarget scans its listeners on every add).
@@ -578,6 +592,7 @@ export class BroadcastEngine {
     const b = run.broadcast;
     if (!b.audio || b.audio.mode === 'unicast') return;
     const groups = b.targets.groups ?? [];
+    const gates = new Map<string, AudioGate>();
     let n = 0;
     for (const [id, device] of run.devices) {
       const planner = this.deps.planner(device.kind);
@@ -602,17 +617,51 @@ export class BroadcastEngine {
         run.sessions.set(key, s);
         if (own) run.audioSessions++;
         else if (this.deps.audio) {
+          let open!: () => void;
+          const ready = new Promise<void>((r) => {
+            open = r;
+          });
+          const gate: AudioGate = { pending: new Set(), open };
           try {
-            const h = await this.deps.audio.start(b.audio, { ...s, leadMs: this.options.multicast.leadMs });
+            const h = await this.deps.audio.start(b.audio, {
+              ...s,
+              leadMs: this.options.multicast.leadMs,
+              ready,
+            });
             run.audioStops.push(() => h.stop());
+            run.audioStops.push(open);
             run.audioSessions++;
+            gates.set(key, gate);
           } catch (e) {
             this.log.warn({ err: errorMessage(e), broadcastId: b.id }, 'multicast audio did not start');
           }
         }
       }
       run.sessions.set(`dev:${id}`, s);
+      const gate = gates.get(key);
+      if (gate) {
+        gate.pending.add(id);
+        run.audioGates.set(id, gate);
+      }
     }
+    if (gates.size === 0) return;
+    const timer = this.clock.setTimeout(
+      () => {
+        for (const g of gates.values()) g.open();
+      },
+      this.options.multicast.joinTimeoutMs ?? 10_000,
+    );
+    timer.unref?.();
+    run.audioStops.push(() => this.clock.clearTimeout(timer));
+  }
+
+  /** A phone of a hub-streamed group was told to join (or will not be): the last one opens the stream. */
+  private audioJoined(run: Run, deliveryId: string): void {
+    const gate = run.audioGates.get(deliveryId);
+    if (!gate) return;
+    run.audioGates.delete(deliveryId);
+    gate.pending.delete(deliveryId);
+    if (gate.pending.size === 0) gate.open();
   }
 
   private stopAudio(run: Run): void {
@@ -647,6 +696,14 @@ export class BroadcastEngine {
   }
 
   private async deliver(run: Run, d: Delivery): Promise<void> {
+    try {
+      await this.deliverTo(run, d);
+    } finally {
+      this.audioJoined(run, d.id);
+    }
+  }
+
+  private async deliverTo(run: Run, d: Delivery): Promise<void> {
     const device = run.devices.get(d.id)!;
     const planner = this.deps.planner(device.kind);
     const signal = run.abort.signal;

@@ -171,11 +171,15 @@ export interface AlertPlanner {
   streamsOwnMulticast?: boolean;
 }
 
-/** Starts the one multicast audio stream of a group; the media module provides it. */
+/**
+ * The one multicast audio stream of a group; the media module provides it. `start` answers at once (it may
+ * load or synthesise the audio meanwhile) and sends `leadMs` after `ready` resolves (when the group's phones
+ * were told to join; at once without it). Problems found after `start` answered are the streamer's to log.
+ */
 export interface MulticastAudio {
   start(
     req: AudioRequest,
-    session: { address: string; port: number; leadMs: number },
+    session: { address: string; port: number; leadMs: number; ready?: Promise<void> },
   ): Promise<{ stop(): void }>;
 }
 

@@ -1,14 +1,10 @@
-import { readFile, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
 import { type Clock, systemClock } from '../../core/clock.js';
 import type { DeviceRegistry } from '../../core/devices.js';
-import { LimitError, ValidationError } from '../../core/errors.js';
+import { LimitError } from '../../core/errors.js';
 import type { EventEmitter } from '../../core/events.js';
-import { MAX_AUDIO_SECONDS } from '../../media/audio.js';
 import { encodeG711 } from '../../media/g711.js';
-import { namedTone, TONE_NAMES, type ToneName } from '../../media/tone.js';
-import { getTtsEngine } from '../../media/tts.js';
-import { MAX_WAV_BYTES, wavTo8k } from '../../media/wav.js';
+import { type AudioSource, loadAudioSource } from '../../media/source.js';
 import { AvayaAudioService } from './audio-service.js';
 import { AVAYA_CONFIG_DEFAULTS, type AvayaConfig } from './config.js';
 import type { AudioSpec, ContentItem, ContentKind, ContentStore } from './content-store.js';
@@ -30,10 +26,7 @@ export interface AvayaServiceOptions {
   devices?: DeviceRegistry;
 }
 
-export type AudioSource =
-  | { source: 'tone'; tone: ToneName; repeat?: number }
-  | { source: 'file'; file: string }
-  | { source: 'tts'; text: string; voice?: string };
+export type { AudioSource };
 
 export class AvayaService {
   readonly config: AvayaConfig;
@@ -127,46 +120,13 @@ export class AvayaService {
   }
 
   /** 8 kHz PCM from a tone, a WAV in the media directory, or text-to-speech. */
-  async loadAudio(src: AudioSource, signal?: AbortSignal): Promise<Int16Array> {
-    let pcm: Int16Array;
-    if (src.source === 'tone') {
-      if (!TONE_NAMES.includes(src.tone))
-        throw new ValidationError('AVAYA_BAD_TONE', `tone must be one of ${TONE_NAMES.join(', ')}`, {
-          field: 'params.tone',
-        });
-      pcm = namedTone(src.tone, src.repeat ?? 1);
-    } else if (src.source === 'file') {
-      const dir = resolve(this.mediaDir());
-      const path = resolve(dir, src.file);
-      const rel = relative(dir, path);
-      if (rel.startsWith('..') || isAbsolute(rel) || rel === '') {
-        throw new ValidationError('AVAYA_BAD_MEDIA_FILE', 'file must name a WAV inside the media directory', {
-          field: 'params.file',
-        });
-      }
-      const st = await stat(path).catch(() => undefined);
-      if (!st?.isFile())
-        throw new ValidationError('AVAYA_MEDIA_NOT_FOUND', `no media file ${JSON.stringify(src.file)}`, {
-          field: 'params.file',
-          status: 404,
-        });
-      if (st.size > MAX_WAV_BYTES)
-        throw new ValidationError('AVAYA_MEDIA_TOO_LARGE', `media file larger than ${MAX_WAV_BYTES} bytes`, {
-          field: 'params.file',
-        });
-      pcm = wavTo8k(await readFile(path));
-    } else {
-      pcm = await getTtsEngine().synthesize(src.text, {
-        ...(src.voice ? { voice: src.voice } : {}),
-        ...(signal ? { signal } : {}),
-      });
-    }
-    if (pcm.length > MAX_AUDIO_SECONDS * 8000) {
-      throw new ValidationError('AVAYA_AUDIO_TOO_LONG', `audio longer than ${MAX_AUDIO_SECONDS} s`, {
-        field: 'params.source',
-      });
-    }
-    return pcm;
+  loadAudio(src: AudioSource, signal?: AbortSignal): Promise<Int16Array> {
+    return loadAudioSource(src, {
+      mediaDir: this.mediaDir(),
+      ...(signal ? { signal } : {}),
+      codePrefix: 'AVAYA',
+      field: { tone: 'params.tone', file: 'params.file', source: 'params.source' },
+    });
   }
 
   encode(pcm: Int16Array, codec: 'PCMU' | 'PCMA'): Uint8Array {
