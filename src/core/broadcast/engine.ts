@@ -645,12 +645,9 @@ export class BroadcastEngine {
       }
     }
     if (gates.size === 0) return;
-    const timer = this.clock.setTimeout(
-      () => {
-        for (const g of gates.values()) g.open();
-      },
-      this.options.multicast.joinTimeoutMs ?? 10_000,
-    );
+    const timer = this.clock.setTimeout(() => {
+      for (const g of gates.values()) g.open();
+    }, this.options.multicast.joinTimeoutMs ?? 10_000);
     timer.unref?.();
     run.audioStops.push(() => this.clock.clearTimeout(timer));
   }
