@@ -65,6 +65,11 @@ export const BroadcastConfigSchema = Type.Object(
           description: 'Outgoing interface address for multicast audio (default: the system route).',
         }),
         ttl: Type.Integer({ minimum: 1, maximum: 255, default: 8 }),
+        liveBindAddress: Type.String({
+          default: '',
+          maxLength: 45,
+          description: 'Local address live audio (audio.source live) is received on (default: all).',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

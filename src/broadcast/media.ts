@@ -2,6 +2,7 @@ import type { AudioRequest, MulticastAudio } from '../core/broadcast/types.js';
 import { sleep } from '../core/clock.js';
 import { ValidationError } from '../core/errors.js';
 import { pcmToRtpPackets } from '../media/audio.js';
+import { LiveRtpRelay } from '../media/relay.js';
 import { sendRtpStream } from '../media/sender.js';
 import { type AudioSource, loadAudioSource } from '../media/source.js';
 import { TONE_NAMES, type ToneName } from '../media/tone.js';
@@ -9,6 +10,8 @@ import { TONE_NAMES, type ToneName } from '../media/tone.js';
 export interface GroupAudioOptions {
   /** Directory WAV files (`source: file`) are read from. */
   mediaDir: string;
+  /** Address live audio (`source: live`) is received on (default all interfaces). */
+  liveBindAddress?: string;
   multicastInterface?: string;
   ttl?: number;
   /** Told when a stream could not be prepared or sent (after `start` answered). */
@@ -34,6 +37,10 @@ function sourceOf(req: AudioRequest): AudioSource {
           },
         );
       return { source: 'file', file: req.file };
+    case 'live':
+      throw new ValidationError('BROADCAST_AUDIO_LIVE', 'live audio is relayed, not loaded', {
+        field: 'audio.source',
+      });
     case 'tts':
       if (!req.text)
         throw new ValidationError('BROADCAST_AUDIO_TEXT_REQUIRED', 'audio.text: give the text to speak', {
@@ -58,8 +65,60 @@ function sourceOf(req: AudioRequest): AudioSource {
  * begins `leadMs` after the session's `ready` (its phones were told to join).
  */
 export function groupAudioStreamer(opts: GroupAudioOptions): MulticastAudio {
+  /** Live relays by receive port (every group session of a live broadcast shares one). */
+  const relays = new Map<number, LiveRtpRelay>();
+  const relayFor = async (live: NonNullable<AudioRequest['live']>): Promise<LiveRtpRelay> => {
+    const cur = relays.get(live.port);
+    if (cur && !cur.done) return cur;
+    const relay = new LiveRtpRelay({
+      port: live.port,
+      ...(opts.liveBindAddress ? { bindAddress: opts.liveBindAddress } : {}),
+      ...(live.from ? { allowFrom: live.from } : {}),
+      maxSeconds: live.maxSeconds ?? 300,
+      idleSeconds: live.idleSeconds ?? 5,
+      ...(opts.multicastInterface ? { multicastInterface: opts.multicastInterface } : {}),
+      ...(opts.ttl ? { ttl: opts.ttl } : {}),
+      onEnd: () => {
+        if (relays.get(live.port) === relay) relays.delete(live.port);
+      },
+    });
+    relays.set(live.port, relay);
+    try {
+      await relay.open();
+    } catch (e) {
+      relays.delete(live.port);
+      throw e;
+    }
+    return relay;
+  };
   return {
     async start(req, s) {
+      if (req.source === 'live') {
+        if (!req.live)
+          throw new ValidationError(
+            'BROADCAST_AUDIO_LIVE_PORT_REQUIRED',
+            'audio.live.port: give the UDP port',
+            {
+              field: 'audio.live.port',
+            },
+          );
+        const relay = await relayFor(req.live);
+        const ac = new AbortController();
+        let remove: (() => void) | undefined;
+        void (async () => {
+          await (s.ready ?? Promise.resolve());
+          await sleep(s.leadMs, { signal: ac.signal });
+          if (!relay.done) remove = relay.add(s.address, s.port);
+        })().catch(() => {});
+        return {
+          stop() {
+            ac.abort();
+            remove?.();
+            // The last group of the broadcast leaving ends the relay (the port is free again).
+            if (relay.destinations === 0) relay.close();
+          },
+        };
+      }
       const src = sourceOf(req);
       const ac = new AbortController();
       const session = { address: s.address, port: s.port };

@@ -169,6 +169,7 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
     audio: groupAudioStreamer({
       mediaDir: hub.config.avaya.mediaDir || join(hub.config.dataDir, 'media'),
       ...(c.multicast.interface ? { multicastInterface: c.multicast.interface } : {}),
+      ...(c.multicast.liveBindAddress ? { liveBindAddress: c.multicast.liveBindAddress } : {}),
       ttl: c.multicast.ttl,
       onError: (err, s) =>
         logger.warn({ err: errorMessage(err), address: s.address, port: s.port }, 'multicast audio failed'),

@@ -290,7 +290,9 @@ describe('broadcast engine', () => {
     const stored = h.stores.broadcasts.getDelivery(deliveryId!)!;
     expect(stored.ackTokenHash).toBe(hashToken(token!));
     expect(JSON.stringify(stored)).not.toContain(token!);
-    expect(() => h!.engine.acknowledge(deliveryId!, `${token!.slice(0, -1)}A`)).toThrow(
+    // One character off (never the same character: a random token ends in 'A' one time in 64).
+    const wrong = `${token!.slice(0, -1)}${token!.endsWith('A') ? 'B' : 'A'}`;
+    expect(() => h!.engine.acknowledge(deliveryId!, wrong)).toThrow(
       expect.objectContaining({ code: 'BROADCAST_ACK_INVALID' }),
     );
     expect(() => h!.engine.acknowledge('dl_nope', token!)).toThrow(

@@ -15,6 +15,8 @@ import {
 } from '../ui.js';
 import type { Device } from './phones.js';
 
+type AudioChoice = 'none' | 'tone' | 'tts' | 'file' | 'live';
+
 type Priority = 'normal' | 'urgent' | 'emergency';
 
 export interface Broadcast {
@@ -45,8 +47,10 @@ function Compose() {
   const [priority, setPriority] = useState<Priority>('normal');
   const [tones, setTones] = useState('chime');
   const [ack, setAck] = useState(false);
-  const [audio, setAudio] = useState<'none' | 'tone' | 'tts' | 'file'>('none');
+  const [audio, setAudio] = useState<AudioChoice>('none');
   const [audioFile, setAudioFile] = useState('');
+  const [livePort, setLivePort] = useState('5004');
+  const [liveFrom, setLiveFrom] = useState('');
   const [expires, setExpires] = useState('300');
   const [all, setAll] = useState(false);
   const [selGroups, setSelGroups] = useState<string[]>([]);
@@ -88,7 +92,14 @@ function Compose() {
             ? { audio: { source: 'tts', text: text.slice(0, 2000) } }
             : audio === 'file' && audioFile.trim()
               ? { audio: { source: 'file', file: audioFile.trim() } }
-              : {}),
+              : audio === 'live'
+                ? {
+                    audio: {
+                      source: 'live',
+                      live: { port: Number(livePort), ...(liveFrom.trim() ? { from: liveFrom.trim() } : {}) },
+                    },
+                  }
+                : {}),
         ...(expires ? { expiresInSeconds: Number(expires) } : {}),
         // "All phones" means every phone, not the PBXs: limited to the phone kinds the hub has.
         targets: all
@@ -183,18 +194,45 @@ function Compose() {
             <select
               id="bc-audio"
               value={audio}
-              onChange={(e) => setAudio(e.currentTarget.value as 'none' | 'tone' | 'tts' | 'file')}
+              onChange={(e) => setAudio(e.currentTarget.value as AudioChoice)}
               aria-describedby="bc-audio-hint"
             >
               <option value="none">none</option>
               <option value="tone">tone (chime)</option>
               <option value="tts">speak the text (text to speech)</option>
               <option value="file">recorded file (media directory)</option>
+              <option value="live">live: relay RTP the hub receives (paging microphone)</option>
             </select>
             <small id="bc-audio-hint" class="hint">
               Multicast once per group where the phones support it (RTP), else per phone.
             </small>
           </div>
+          {audio === 'live' && (
+            <div class="filters">
+              <div class="field">
+                <label for="bc-live-port">UDP port the hub receives on</label>
+                <input
+                  id="bc-live-port"
+                  type="number"
+                  min={1024}
+                  max={65535}
+                  value={livePort}
+                  onInput={(e) => setLivePort(e.currentTarget.value)}
+                />
+              </div>
+              <div class="field">
+                <label for="bc-live-from">Only from address (recommended)</label>
+                <input
+                  id="bc-live-from"
+                  type="text"
+                  maxLength={45}
+                  placeholder="10.0.0.7"
+                  value={liveFrom}
+                  onInput={(e) => setLiveFrom(e.currentTarget.value)}
+                />
+              </div>
+            </div>
+          )}
           {audio === 'file' && (
             <div class="field">
               <label for="bc-audio-file">WAV file name</label>

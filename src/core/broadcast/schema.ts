@@ -38,10 +38,32 @@ export const TargetSchema = Type.Object(
 
 export const AudioSchema = Type.Object(
   {
-    source: Type.Union([Type.Literal('tone'), Type.Literal('file'), Type.Literal('tts')]),
+    source: Type.Union([
+      Type.Literal('tone'),
+      Type.Literal('file'),
+      Type.Literal('tts'),
+      Type.Literal('live'),
+    ]),
     tone: Type.Optional(Type.String({ maxLength: 32 })),
     file: Type.Optional(Type.String({ maxLength: 255 })),
     text: Type.Optional(Type.String({ maxLength: 2000 })),
+    live: Type.Optional(
+      Type.Object(
+        {
+          port: Type.Integer({
+            minimum: 1024,
+            maximum: 65535,
+            description: 'UDP port the hub receives the live RTP (G.711) on.',
+          }),
+          from: Type.Optional(
+            Type.String({ maxLength: 45, description: 'Only relay packets from this source address.' }),
+          ),
+          maxSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, default: 300 })),
+          idleSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 120, default: 5 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     repeat: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
     mode: Type.Optional(Type.Union([Type.Literal('multicast'), Type.Literal('unicast')])),
   },
@@ -103,6 +125,25 @@ export function validateBroadcastInput(input: unknown): BroadcastInput {
     throw new ValidationError('BROADCAST_NO_TARGETS', 'targets: name devices, groups, labels or all: true', {
       field: 'targets',
     });
+  }
+  const a = b.audio;
+  if (a?.source === 'live') {
+    if (!a.live)
+      throw new ValidationError(
+        'BROADCAST_INVALID',
+        'audio.live: give the UDP port the live RTP arrives on',
+        {
+          field: 'audio.live',
+        },
+      );
+    if (a.mode === 'unicast')
+      throw new ValidationError(
+        'BROADCAST_INVALID',
+        'audio.mode: live audio is relayed to group streams (multicast)',
+        {
+          field: 'audio.mode',
+        },
+      );
   }
   return b;
 }

@@ -16,11 +16,15 @@ export type ToneName = 'none' | 'chime' | 'alert' | 'beep' | 'attention' | 'urge
 export type BusyPolicy = 'whisper' | 'suppress' | 'retry';
 
 export interface AudioRequest {
-  /** tone: a generated tone; file: a WAV file of the media directory; tts: text to speech. */
-  source: 'tone' | 'file' | 'tts';
+  /**
+   * tone: a generated tone; file: a WAV file of the media directory; tts: text to speech; live: RTP the hub
+   * receives on `live.port` and relays to the group streams (multicast, hub-streamed groups only).
+   */
+  source: 'tone' | 'file' | 'tts' | 'live';
   tone?: string;
   file?: string;
   text?: string;
+  live?: { port: number; from?: string; maxSeconds?: number; idleSeconds?: number };
   repeat?: number;
   /** multicast: one stream per target group (default for more than one phone); unicast: per phone. */
   mode?: 'multicast' | 'unicast';

@@ -46,7 +46,8 @@ export function avayaAlertPlanner(): AlertPlanner {
         });
       }
       const a = alert.audio;
-      if (a) {
+      // Live audio is relayed by the hub to its own group streams; Avaya phones get the text and pings.
+      if (a && a.request.source !== 'live') {
         const src = {
           source: a.request.source,
           ...(a.request.tone ? { tone: a.request.tone } : {}),
