@@ -20,13 +20,17 @@ function directSession(
     ca?: string;
     insecure?: boolean;
     servername?: string;
+    auth?: string;
   },
 ): CiscoSession {
+  if (o.auth !== undefined && !['auto', 'basic', 'digest'].includes(o.auth))
+    throw new Error(`--auth: ${JSON.stringify(o.auth)} is not basic, digest or auto`);
   const settings: Partial<CiscoSettings> = {
     model: o.model ?? '8845',
     username: o.user ?? process.env.CISCO_PUSH_USER ?? '',
     password: o.password ?? process.env.CISCO_PUSH_PASSWORD ?? '',
     ...(o.timeout ? { timeoutMs: Number(o.timeout) } : {}),
+    ...(o.auth === 'basic' || o.auth === 'digest' ? { authScheme: o.auth } : {}),
     ...(o.https || o.ca || o.insecure || o.servername
       ? {
           tls: {
@@ -96,6 +100,7 @@ export function registerCiscoCommands(program: Command): void {
     .option('--services-url <url>', 'services URL for Key:Services (#DEVICENAME# is substituted)')
     .option('-u, --user <user>', 'local push user when no --auth-url', 'admin')
     .option('-P, --password <password>', 'local push password when no --auth-url', 'cisco')
+    .option('--digest', 'check push credentials with HTTP Digest (Multiplatform "Local Credential" mode)')
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (with --tls-key)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--register', 'register the phones as devices of a running hub (uses --url/--key)')
@@ -123,6 +128,7 @@ export function registerCiscoCommands(program: Command): void {
             json?: boolean;
             tlsCert?: string;
             tlsKey?: string;
+            digest?: boolean;
           } & ApiFlags,
         ) => {
           if (Boolean(o.tlsCert) !== Boolean(o.tlsKey))
@@ -130,6 +136,7 @@ export function registerCiscoCommands(program: Command): void {
           const cert = o.tlsCert ? readFileSync(o.tlsCert, 'utf8') : undefined;
           const fleet = await startCiscoSim({
             ...(cert && o.tlsKey ? { tls: { cert, key: readFileSync(o.tlsKey, 'utf8') } } : {}),
+            ...(o.digest ? { digest: true } : {}),
             phones: Number(o.phones),
             model: o.model.split(',').map((s) => s.trim()),
             host: o.host,
@@ -156,6 +163,7 @@ export function registerCiscoCommands(program: Command): void {
                   extension: p.dn,
                   // The simulator's certificate is its own CA (self-signed).
                   ...(cert ? { tls: { enabled: true, ca: cert } } : {}),
+                  ...(o.digest ? { authScheme: 'digest' } : {}),
                 },
               });
             }

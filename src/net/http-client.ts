@@ -3,6 +3,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import { checkServerIdentity } from 'node:tls';
 import { DeviceError, TimeoutError } from '../core/errors.js';
+import type { DigestCredentials } from './digest.js';
 
 /**
  * The one HTTP client helper for talking to phones and webhooks. Built on node:http so that what goes on
@@ -19,6 +20,11 @@ export interface HttpRequest {
   timeoutMs?: number;
   signal?: AbortSignal;
   basicAuth?: { username: string; password: string };
+  /**
+   * HTTP Digest: the request answers the peer's last challenge at once, or is sent again answering the
+   * challenge of a 401 (once). Ignored when basicAuth is given.
+   */
+  digest?: DigestCredentials;
   maxResponseBytes?: number;
   agent?: http.Agent | false;
   /**
@@ -39,6 +45,21 @@ export interface HttpResponse {
 }
 
 export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
+  const d = req.digest;
+  if (!d || req.basicAuth) return httpRequestOnce(req);
+  const url = new URL(req.url);
+  const method = req.method ?? (req.body !== undefined ? 'POST' : 'GET');
+  const target = `${url.pathname}${url.search}`;
+  const withAuth = (auth: string | undefined): HttpRequest =>
+    auth ? { ...req, method, headers: { ...(req.headers ?? {}), Authorization: auth } } : { ...req, method };
+  const res = await httpRequestOnce(withAuth(d.authorization(method, target)));
+  if (res.status !== 401 || !d.challenged(res.headers['www-authenticate'])) return res;
+  const again = await httpRequestOnce(withAuth(d.authorization(method, target)));
+  if (again.status === 401) d.reset();
+  return again;
+}
+
+async function httpRequestOnce(req: HttpRequest): Promise<HttpResponse> {
   const url = new URL(req.url);
   const isHttps = url.protocol === 'https:';
   if (!isHttps && url.protocol !== 'http:') {

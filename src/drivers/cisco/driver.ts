@@ -11,7 +11,8 @@ import type {
 import { DeviceError, errorMessage, ValidationError } from '../../core/errors.js';
 import { KeyedSerialQueue } from '../../core/serial.js';
 import { findAction } from '../../core/spec.js';
-import { httpRequest } from '../../net/http-client.js';
+import { DigestCredentials } from '../../net/digest.js';
+import { type HttpRequest, httpRequest } from '../../net/http-client.js';
 import { encodePushBody } from './encoding.js';
 import {
   parseInfoHtml,
@@ -91,6 +92,15 @@ export const CiscoSettingsSchema = Type.Object(
         description: 'Cap on what a phone may answer (screenshots are the largest).',
       }),
     ),
+    authScheme: Type.Optional(
+      Type.String({
+        enum: ['auto', 'basic', 'digest'],
+        default: 'auto',
+        description:
+          'Push credentials as HTTP Basic (CUCM phones) or Digest (Multiplatform phones with XML EXE Auth Mode ' +
+          'Local/Remote Credential); auto: Digest for Multiplatform models, else Basic.',
+      }),
+    ),
     tls: Type.Optional(
       Type.Object(
         {
@@ -135,7 +145,7 @@ export type CiscoSettings = Required<
     'model' | 'username' | 'password' | 'timeoutMs' | 'screenshotTimeoutMs' | 'maxResponseBytes'
   >
 > &
-  Pick<Static<typeof CiscoSettingsSchema>, 'deviceName' | 'extension' | 'tls'>;
+  Pick<Static<typeof CiscoSettingsSchema>, 'deviceName' | 'extension' | 'tls' | 'authScheme'>;
 
 const DEFAULTS = {
   model: '8845',
@@ -293,6 +303,28 @@ export class CiscoSession implements DeviceSession {
         { field: 'address' },
       );
     }
+  }
+
+  /** Digest state of this phone (its last challenge), when it is pushed to with Digest. */
+  private digest: DigestCredentials | undefined;
+  /** What `authScheme: auto` learnt a Multiplatform phone wants (it asked for Digest, or took Basic). */
+  private learnt: 'basic' | 'digest' | undefined;
+
+  /** The scheme to use now: the setting, else Basic for CUCM phones, else what the phone showed it wants. */
+  private scheme(): 'basic' | 'digest' | 'probe' {
+    const s = this.settings.authScheme;
+    if (s === 'basic' || s === 'digest') return s;
+    if (this.profile.firmware !== 'multiplatform') return 'basic';
+    return this.learnt ?? 'probe';
+  }
+
+  private credentials(scheme = this.scheme()): Pick<HttpRequest, 'basicAuth' | 'digest'> {
+    const { username, password } = this.settings;
+    if (!username) return {};
+    if (scheme === 'basic') return { basicAuth: { username, password } };
+    // 'probe' sends no credentials until the phone challenges: a Digest phone never sees them in clear.
+    this.digest ??= new DigestCredentials(username, password);
+    return { digest: this.digest };
   }
 
   private get base(): string {
@@ -527,20 +559,29 @@ export class CiscoSession implements DeviceSession {
     return this.queue.run(this.device.address, async () => {
       const t0 = performance.now();
       try {
-        const res = await httpRequest({
-          url: `${this.base}${r.path}`,
-          method: r.method,
-          ...(r.body !== undefined
-            ? { body: r.body, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }
-            : {}),
-          ...(r.auth && this.settings.username
-            ? { basicAuth: { username: this.settings.username, password: this.settings.password } }
-            : {}),
-          timeoutMs: r.timeoutMs,
-          maxResponseBytes: this.settings.maxResponseBytes,
-          ...(r.signal ? { signal: r.signal } : {}),
-          ...(this.tlsOptions ? { tls: this.tlsOptions } : {}),
-        });
+        const send = (creds: Pick<HttpRequest, 'basicAuth' | 'digest'>) =>
+          httpRequest({
+            url: `${this.base}${r.path}`,
+            method: r.method,
+            ...(r.body !== undefined
+              ? { body: r.body, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }
+              : {}),
+            ...creds,
+            timeoutMs: r.timeoutMs,
+            maxResponseBytes: this.settings.maxResponseBytes,
+            ...(r.signal ? { signal: r.signal } : {}),
+            ...(this.tlsOptions ? { tls: this.tlsOptions } : {}),
+          });
+        const scheme = r.auth && this.settings.username ? this.scheme() : undefined;
+        let res = await send(scheme ? this.credentials(scheme) : {});
+        if (scheme === 'probe') {
+          if (res.status !== 401) this.learnt = 'digest';
+          else if (!/digest/i.test(String(res.headers['www-authenticate'] ?? ''))) {
+            // A Multiplatform phone that did not ask for Digest: it takes Basic (or nothing).
+            res = await send(this.credentials('basic'));
+            if (res.status !== 401) this.learnt = 'basic';
+          }
+        }
         this.stats.lastMs = Math.round(performance.now() - t0);
         this.stats.lastAt = new Date(this.ctx.clock.now()).toISOString();
         this.stats.lastError = null;

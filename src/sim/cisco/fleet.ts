@@ -23,6 +23,8 @@ export interface CiscoSimOptions {
   firstDn?: number;
   /** Every phone serves HTTPS with this key and certificate (PEM). */
   tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Every phone checks push credentials with HTTP Digest against the local user and password. */
+  digest?: boolean;
 }
 
 export class CiscoSimFleet {
@@ -52,6 +54,7 @@ export class CiscoSimFleet {
         'clock',
         'prtDelayMs',
         'tls',
+        'digest',
       ] as const) {
         if (opts[key] !== undefined) (o as Record<string, unknown>)[key] = opts[key];
       }

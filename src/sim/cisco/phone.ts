@@ -33,6 +33,7 @@ import {
 } from '../../drivers/cisco/response.js';
 import { isIpv4, isMulticast, parseUri, RTP_PORT_MAX, RTP_PORT_MIN } from '../../drivers/cisco/uri.js';
 import { declaredEncoding, decodeXmlBytes, readXml } from '../../drivers/cisco/xml-read.js';
+import { verifyDigest } from '../../net/digest.js';
 import { httpRequest } from '../../net/http-client.js';
 import { RtpReceiver, type RtpReceiveStats, RtpSender } from './rtp.js';
 import { renderScreen, type ScreenView } from './screen.js';
@@ -65,6 +66,11 @@ export interface SimPhoneOptions {
   applications?: string[];
   /** Serve HTTPS with this key and certificate (PEM), as a phone with Web Access set to HTTPS only. */
   tls?: { key: string | Buffer; cert: string | Buffer };
+  /**
+   * Check push credentials with HTTP Digest against the local user and password, as a Multiplatform phone
+   * with "CISCO XML EXE Auth Mode" set to Local Credential does (no authentication URL then).
+   */
+  digest?: boolean;
 }
 
 interface Screen {
@@ -327,9 +333,38 @@ export class SimPhone {
     this.send(res, 404, '<html><body>Not Found</body></html>', 'text/html');
   }
 
-  /** Checks Basic credentials: via the authentication URL (AUTHORIZED exactly), else local credentials. */
+  /** Nonces this phone issued in Digest challenges (the last 64). */
+  private readonly nonces: string[] = [];
+
+  /** The WWW-Authenticate challenge for a request without (usable) credentials. */
+  private challenge(): string {
+    if (!this.opts.digest) return `Basic realm="${this.profile.modelNumber}"`;
+    const nonce = randomBytes(16).toString('hex');
+    this.nonces.push(nonce);
+    if (this.nonces.length > 64) this.nonces.shift();
+    return `Digest realm="${this.profile.modelNumber}", qop="auth", algorithm=MD5, nonce="${nonce}"`;
+  }
+
+  /**
+   * Checks push credentials: Digest against the local credentials (option `digest`), or Basic via the
+   * authentication URL (AUTHORIZED exactly), else Basic against the local credentials.
+   */
   private async authorized(req: http.IncomingMessage): Promise<'ok' | 'missing' | 'denied'> {
     const h = req.headers.authorization;
+    if (this.opts.digest) {
+      if (!h || !/^Digest /i.test(h)) return 'missing';
+      const nonce = /nonce="([^"]*)"/.exec(h)?.[1] ?? '';
+      if (!this.nonces.includes(nonce)) return 'missing';
+      return verifyDigest(h, {
+        username: this.credentials.username,
+        password: this.credentials.password,
+        realm: this.profile.modelNumber,
+        method: req.method ?? 'GET',
+        nonce,
+      })
+        ? 'ok'
+        : 'denied';
+    }
     if (!h || !/^Basic /i.test(h)) return 'missing';
     const decoded = Buffer.from(h.slice(6).trim(), 'base64').toString('utf8');
     const i = decoded.indexOf(':');
@@ -368,9 +403,7 @@ export class SimPhone {
     this.counters.execute++;
     const auth = await this.authorized(req);
     if (auth === 'missing')
-      return this.send(res, 401, '', 'text/plain', {
-        'WWW-Authenticate': `Basic realm="${this.profile.modelNumber}"`,
-      });
+      return this.send(res, 401, '', 'text/plain', { 'WWW-Authenticate': this.challenge() });
     if (auth === 'denied') {
       this.counters.authFailures++;
       return mpp
@@ -470,9 +503,7 @@ export class SimPhone {
     const auth = await this.authorized(req);
     if (auth !== 'ok') {
       this.counters.authFailures += auth === 'denied' ? 1 : 0;
-      return this.send(res, 401, '', 'text/plain', {
-        'WWW-Authenticate': `Basic realm="${this.profile.modelNumber}"`,
-      });
+      return this.send(res, 401, '', 'text/plain', { 'WWW-Authenticate': this.challenge() });
     }
     this.counters.screenshots++;
     this.send(res, 200, renderScreen(this.view(), this.profile.display), 'image/png');
