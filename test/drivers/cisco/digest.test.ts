@@ -40,9 +40,8 @@ const key = (id: string, action = 'key_services') =>
     `/api/devices/${id}/actions/${action}`,
     {},
   );
-// biome-ignore lint/suspicious/noExplicitAny: the simulator's JSON state.
 const counters = (f: Fleet, i = 0) =>
-  (f.phones[i]!.state() as any).counters as { execute: number; authFailures: number };
+  (f.phones[i]!.state() as { counters: { execute: number; authFailures: number } }).counters;
 
 describe('Cisco push with HTTP Digest', () => {
   it('a Multiplatform phone (auth auto) is answered with Digest; the nonce is reused afterwards', async () => {
