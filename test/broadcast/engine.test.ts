@@ -393,7 +393,8 @@ describe('broadcast engine', () => {
     h = broadcastHarness({
       options: {
         followUpMaxWaitMs: 50,
-        multicast: { baseAddress: '239.255.40.1', basePort: 24000, leadMs: 0, joinTimeoutMs: 400 },
+        // A join timeout well above the time the quick phones take, even on a loaded machine.
+        multicast: { baseAddress: '239.255.40.1', basePort: 24000, leadMs: 0, joinTimeoutMs: 2000 },
       },
       audio: {
         start: async (_req, s) => {
@@ -404,7 +405,7 @@ describe('broadcast engine', () => {
     });
     h.phone('a', 'ok', ['g1']);
     h.phone('b', 'slow:150', ['g1']);
-    h.phone('hung', 'slow:3000', ['g2']);
+    h.phone('hung', 'slow:4000', ['g2']);
     const b = h.engine.start({
       title: 't',
       text: 'x',
@@ -413,7 +414,7 @@ describe('broadcast engine', () => {
       targets: { groups: ['g1', 'g2'] },
     });
     const t0 = Date.now();
-    await until(() => ready.size === 2, 5000);
+    await until(() => ready.size === 2, 10_000);
     const listenedAt = (id: string) => phoneLogs.get(id)!.calls.findIndex((c) => c.action === 'listen');
     // g1 opened after both its phones were told to join; g2 at the join timeout, before its phone joined.
     expect(listenedAt('a')).toBeGreaterThan(-1);
@@ -421,7 +422,7 @@ describe('broadcast engine', () => {
     expect(listenedAt('hung')).toBe(-1);
     const [g1, g2] = [...ready.entries()].sort((x, y) => x[0] - y[0]).map(([, at]) => at - t0);
     expect(g1!).toBeLessThan(g2!);
-    expect(g2!).toBeGreaterThanOrEqual(390);
+    expect(g2!).toBeGreaterThanOrEqual(1990);
     h.engine.cancel(b.id);
     await h.engine.wait(b.id);
   });
