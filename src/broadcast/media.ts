@@ -19,7 +19,7 @@ export interface GroupAudioOptions {
 }
 
 /** The request as a loadable source; what can be checked without I/O is checked here. */
-function sourceOf(req: AudioRequest): AudioSource {
+function sourceOf(req: AudioRequest & { source: AudioSource['source'] }): AudioSource {
   switch (req.source) {
     case 'tone':
       return {
@@ -37,10 +37,6 @@ function sourceOf(req: AudioRequest): AudioSource {
           },
         );
       return { source: 'file', file: req.file };
-    case 'live':
-      throw new ValidationError('BROADCAST_AUDIO_LIVE', 'live audio is relayed, not loaded', {
-        field: 'audio.source',
-      });
     case 'tts':
       if (!req.text)
         throw new ValidationError('BROADCAST_AUDIO_TEXT_REQUIRED', 'audio.text: give the text to speak', {
@@ -119,7 +115,7 @@ export function groupAudioStreamer(opts: GroupAudioOptions): MulticastAudio {
           },
         };
       }
-      const src = sourceOf(req);
+      const src = sourceOf({ ...req, source: req.source });
       const ac = new AbortController();
       const session = { address: s.address, port: s.port };
       const run = async () => {

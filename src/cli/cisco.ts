@@ -8,21 +8,21 @@ import { MODEL_IDS, MODELS } from '../drivers/cisco/models.js';
 import { startCiscoSim } from '../sim/cisco/fleet.js';
 import { type ApiFlags, action, apiClientOptions, callApi, simCommand } from './common.js';
 
+/** The flags of the commands that talk straight to a phone (see directOptions). */
+interface DirectFlags {
+  model?: string;
+  user?: string;
+  password?: string;
+  timeout?: string;
+  https?: boolean;
+  ca?: string;
+  insecure?: boolean;
+  servername?: string;
+  auth?: string;
+}
+
 /** A session straight to a phone (no hub): for trying a real phone or a simulator from the shell. */
-function directSession(
-  address: string,
-  o: {
-    model?: string;
-    user?: string;
-    password?: string;
-    timeout?: string;
-    https?: boolean;
-    ca?: string;
-    insecure?: boolean;
-    servername?: string;
-    auth?: string;
-  },
-): CiscoSession {
+function directSession(address: string, o: DirectFlags): CiscoSession {
   if (o.auth !== undefined && !['auto', 'basic', 'digest'].includes(o.auth))
     throw new Error(`--auth: ${JSON.stringify(o.auth)} is not basic, digest or auto`);
   const settings: Partial<CiscoSettings> = {
@@ -246,11 +246,7 @@ export function registerCiscoCommands(program: Command): void {
     action(
       async (
         address: string,
-        o: {
-          model?: string;
-          user?: string;
-          password?: string;
-          timeout?: string;
+        o: DirectFlags & {
           text?: string;
           title?: string;
           uri?: string[];
@@ -289,25 +285,20 @@ export function registerCiscoCommands(program: Command): void {
       )
       .option('-n <n>', 'port/log/stream number for PortInformation, DeviceLog, StreamingStatistics', '1'),
   ).action(
-    action(
-      async (
-        address: string,
-        o: { model?: string; user?: string; password?: string; timeout?: string; page: string; n: string },
-      ) => {
-        const ids: Record<string, string> = {
-          DeviceInformation: 'query_device_information_xml',
-          NetworkConfiguration: 'query_network_configuration_xml',
-          EthernetInformation: 'query_ethernet_information_xml',
-          PortInformation: 'query_port_information_xml',
-          DeviceLog: 'query_device_log_xml',
-          StreamingStatistics: 'query_streaming_statistics_xml',
-        };
-        const id = ids[o.page];
-        if (!id) throw new Error(`--page: one of ${Object.keys(ids).join(', ')}`);
-        const withN = ['PortInformation', 'DeviceLog', 'StreamingStatistics'].includes(o.page);
-        print(await directSession(address, o).query(id, withN ? { n: Number(o.n) } : {}), true);
-      },
-    ),
+    action(async (address: string, o: DirectFlags & { page: string; n: string }) => {
+      const ids: Record<string, string> = {
+        DeviceInformation: 'query_device_information_xml',
+        NetworkConfiguration: 'query_network_configuration_xml',
+        EthernetInformation: 'query_ethernet_information_xml',
+        PortInformation: 'query_port_information_xml',
+        DeviceLog: 'query_device_log_xml',
+        StreamingStatistics: 'query_streaming_statistics_xml',
+      };
+      const id = ids[o.page];
+      if (!id) throw new Error(`--page: one of ${Object.keys(ids).join(', ')}`);
+      const withN = ['PortInformation', 'DeviceLog', 'StreamingStatistics'].includes(o.page);
+      print(await directSession(address, o).query(id, withN ? { n: Number(o.n) } : {}), true);
+    }),
   );
 
   directOptions(
@@ -316,18 +307,13 @@ export function registerCiscoCommands(program: Command): void {
       .description('Save the phone screen (GET /CGI/Screenshot) to a file')
       .requiredOption('-o, --out <file>', 'output file'),
   ).action(
-    action(
-      async (
-        address: string,
-        o: { model?: string; user?: string; password?: string; timeout?: string; out: string },
-      ) => {
-        const r = await directSession(address, o).query('get_screenshot', {});
-        if (!r.ok) return print(r, false);
-        const d = r.data as { base64: string; contentType: string; width?: number; height?: number };
-        writeFileSync(o.out, Buffer.from(d.base64, 'base64'));
-        process.stdout.write(`${o.out}: ${d.contentType}${d.width ? ` ${d.width}x${d.height}` : ''}\n`);
-      },
-    ),
+    action(async (address: string, o: DirectFlags & { out: string }) => {
+      const r = await directSession(address, o).query('get_screenshot', {});
+      if (!r.ok) return print(r, false);
+      const d = r.data as { base64: string; contentType: string; width?: number; height?: number };
+      writeFileSync(o.out, Buffer.from(d.base64, 'base64'));
+      process.stdout.write(`${o.out}: ${d.contentType}${d.width ? ` ${d.width}x${d.height}` : ''}\n`);
+    }),
   );
 
   cisco

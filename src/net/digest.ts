@@ -149,12 +149,7 @@ export function digestAuthorization(i: DigestResponseInput): string {
   if (c.qop.length > 0 && !qop) throw new Error(`digest qop ${c.qop.join(',')} is not supported (auth only)`);
   const cnonce = i.cnonce ?? randomBytes(16).toString('hex');
   const nc = i.nc.toString(16).padStart(8, '0');
-  let ha1 = h(c.algorithm, `${i.username}:${c.realm}:${i.password}`);
-  if (c.algorithm.endsWith('-sess')) ha1 = h(c.algorithm, `${ha1}:${c.nonce}:${cnonce}`);
-  const ha2 = h(c.algorithm, `${i.method}:${i.uri}`);
-  const response = qop
-    ? h(c.algorithm, `${ha1}:${c.nonce}:${nc}:${cnonce}:${qop}:${ha2}`)
-    : h(c.algorithm, `${ha1}:${c.nonce}:${ha2}`);
+  const response = digestResponse({ ...i, qop, nc, cnonce });
   const parts = [
     `username=${quote(i.username)}`,
     `realm=${quote(c.realm)}`,
@@ -168,33 +163,52 @@ export function digestAuthorization(i: DigestResponseInput): string {
   return `Digest ${parts.join(', ')}`;
 }
 
+/** The `response` value (hex) of RFC 7616 §3.4.1, for qop `auth` or none. */
+function digestResponse(
+  i: Omit<DigestResponseInput, 'nc' | 'cnonce'> & { qop: 'auth' | undefined; nc: string; cnonce: string },
+): string {
+  const { algorithm, realm, nonce } = i.challenge;
+  let ha1 = h(algorithm, `${i.username}:${realm}:${i.password}`);
+  if (algorithm.endsWith('-sess')) ha1 = h(algorithm, `${ha1}:${nonce}:${i.cnonce}`);
+  const ha2 = h(algorithm, `${i.method}:${i.uri}`);
+  return i.qop
+    ? h(algorithm, `${ha1}:${nonce}:${i.nc}:${i.cnonce}:${i.qop}:${ha2}`)
+    : h(algorithm, `${ha1}:${nonce}:${ha2}`);
+}
+
 /**
  * Server side (the simulator): checks an Authorization header against the expected credentials, for a nonce
- * the server issued. Returns false for anything malformed.
+ * the server issued (`nonceValid`). Returns false for anything malformed.
  */
 export function verifyDigest(
   header: string | undefined,
-  o: { username: string; password: string; realm: string; method: string; nonce: string },
+  o: {
+    username: string;
+    password: string;
+    realm: string;
+    method: string;
+    nonceValid: (nonce: string) => boolean;
+  },
 ): boolean {
   if (!header || header.length > MAX_HEADER || !/^Digest\s/i.test(header)) return false;
   const p = parseParams(header.slice(7));
-  if (p.get('username') !== o.username || p.get('realm') !== o.realm || p.get('nonce') !== o.nonce)
-    return false;
-  const alg = (p.get('algorithm') ?? 'MD5') as DigestAlgorithm;
-  if (!['MD5', 'MD5-sess', 'SHA-256', 'SHA-256-sess'].includes(alg)) return false;
-  const uri = p.get('uri') ?? '';
+  const nonce = p.get('nonce') ?? '';
+  if (p.get('username') !== o.username || p.get('realm') !== o.realm || !o.nonceValid(nonce)) return false;
+  const algorithm = (p.get('algorithm') ?? 'MD5') as DigestAlgorithm;
+  if (!['MD5', 'MD5-sess', 'SHA-256', 'SHA-256-sess'].includes(algorithm)) return false;
   const qop = p.get('qop');
   if (qop !== undefined && qop !== 'auth') return false;
-  const want = digestAuthorization({
-    challenge: { realm: o.realm, nonce: o.nonce, qop: qop ? [qop] : [], algorithm: alg, stale: false },
+  const expected = digestResponse({
+    challenge: { realm: o.realm, nonce, qop: [], algorithm, stale: false },
     username: o.username,
     password: o.password,
     method: o.method,
-    uri,
-    nc: Number.parseInt(p.get('nc') ?? '1', 16) || 1,
+    uri: p.get('uri') ?? '',
+    qop,
+    nc: p.get('nc') ?? '',
     cnonce: p.get('cnonce') ?? '',
   });
   const got = Buffer.from(p.get('response') ?? '');
-  const expected = Buffer.from(/response="([0-9a-f]+)"/.exec(want)?.[1] ?? '');
-  return got.length === expected.length && timingSafeEqual(got, expected);
+  const want = Buffer.from(expected);
+  return got.length === want.length && timingSafeEqual(got, want);
 }

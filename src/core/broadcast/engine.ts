@@ -168,8 +168,8 @@ export class BroadcastEngine {
   private dirty = new Set<Delivery>();
   /** Display references of accepted deliveries (active and recently finished runs): ref → delivery id. */
   private displayRefs = new Map<string, { deliveryId: string; run: Run | undefined }>();
-  /** Confirmations that arrived before the phone's answer to the push did (ref → time), bounded. */
-  private earlyDisplayed = new Map<string, number>();
+  /** Confirmations that arrived before the phone's answer to the push did (bounded, oldest dropped). */
+  private earlyDisplayed = new Map<string, true>();
   private static readonly MAX_DISPLAY_REFS = 20_000;
   private flushScheduled = false;
   private closed = false;
@@ -474,7 +474,7 @@ export class BroadcastEngine {
   displayed(ref: string): boolean {
     const entry = this.displayRefs.get(ref);
     if (!entry) {
-      this.remember(this.earlyDisplayed, ref, this.clock.now());
+      this.remember(this.earlyDisplayed, ref, true);
       return false;
     }
     this.displayRefs.delete(ref);

@@ -274,6 +274,7 @@ export class CiscoSession implements DeviceSession {
     private readonly queue: KeyedSerialQueue,
   ) {
     this.settings = resolveSettings(device.settings);
+    this.tls = this.tlsOptionsOf();
     const p = modelProfile(this.settings.model);
     if (!p)
       throw new ValidationError(
@@ -305,6 +306,8 @@ export class CiscoSession implements DeviceSession {
     }
   }
 
+  /** TLS options of every request (the settings of a session do not change). */
+  private readonly tls: HttpRequest['tls'];
   /** Digest state of this phone (its last challenge), when it is pushed to with Digest. */
   private digest: DigestCredentials | undefined;
   /** What `authScheme: auto` learnt a Multiplatform phone wants (it asked for Digest, or took Basic). */
@@ -332,7 +335,7 @@ export class CiscoSession implements DeviceSession {
   }
 
   /** TLS options for an HTTPS phone (verified against tls.ca, or the system CAs, unless allowSelfSigned). */
-  private get tlsOptions(): { ca?: string; rejectUnauthorized: boolean; servername?: string } | undefined {
+  private tlsOptionsOf(): HttpRequest['tls'] {
     const t = this.settings.tls;
     if (!t?.enabled) return undefined;
     return {
@@ -570,7 +573,7 @@ export class CiscoSession implements DeviceSession {
             timeoutMs: r.timeoutMs,
             maxResponseBytes: this.settings.maxResponseBytes,
             ...(r.signal ? { signal: r.signal } : {}),
-            ...(this.tlsOptions ? { tls: this.tlsOptions } : {}),
+            ...(this.tls ? { tls: this.tls } : {}),
           });
         const scheme = r.auth && this.settings.username ? this.scheme() : undefined;
         let res = await send(scheme ? this.credentials(scheme) : {});

@@ -353,17 +353,16 @@ export class SimPhone {
     const h = req.headers.authorization;
     if (this.opts.digest) {
       if (!h || !/^Digest /i.test(h)) return 'missing';
-      const nonce = /nonce="([^"]*)"/.exec(h)?.[1] ?? '';
-      if (!this.nonces.includes(nonce)) return 'missing';
-      return verifyDigest(h, {
+      let issued = true;
+      const ok = verifyDigest(h, {
         username: this.credentials.username,
         password: this.credentials.password,
         realm: this.profile.modelNumber,
         method: req.method ?? 'GET',
-        nonce,
-      })
-        ? 'ok'
-        : 'denied';
+        nonceValid: (n) => (issued = this.nonces.includes(n)),
+      });
+      // A nonce this phone did not issue (or no longer knows) gets a fresh challenge, not a refusal.
+      return ok ? 'ok' : issued ? 'denied' : 'missing';
     }
     if (!h || !/^Basic /i.test(h)) return 'missing';
     const decoded = Buffer.from(h.slice(6).trim(), 'base64').toString('utf8');

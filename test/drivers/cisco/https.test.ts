@@ -55,8 +55,7 @@ async function text(id: string, title: string) {
   );
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the simulator's JSON state.
-const screenTitle = (f: Fleet) => (f.phones[0]!.state() as any).screen.title as string;
+const screenTitle = (f: Fleet) => (f.phones[0]!.state() as { screen: { title: string } }).screen.title;
 
 describe('Cisco push over HTTPS', () => {
   it('serves HTTPS from the simulator', () => {
