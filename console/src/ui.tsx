@@ -112,6 +112,50 @@ export function EmptyState(props: { title: string; children?: ComponentChildren 
   );
 }
 
+/** A column of DataTable: its header, its cell, and the cell's class (`num` right-aligns both). */
+export interface Column<T> {
+  head: string;
+  cell: (row: T) => ComponentChildren;
+  class?: 'num' | 'mono' | 'small';
+}
+
+/** A plain table of rows (or an empty state): the markup every list page shares. */
+export function DataTable<T>(props: {
+  rows: T[];
+  columns: Column<T>[];
+  rowKey: (row: T) => string;
+  empty: string;
+  emptyHint?: ComponentChildren;
+}) {
+  if (props.rows.length === 0) return <EmptyState title={props.empty}>{props.emptyHint}</EmptyState>;
+  return (
+    <div class="table-wrap">
+      <table class="table">
+        <thead>
+          <tr>
+            {props.columns.map((c) => (
+              <th key={c.head} scope="col" class={c.class === 'num' ? 'num' : undefined}>
+                {c.head}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map((r) => (
+            <tr key={props.rowKey(r)}>
+              {props.columns.map((c) => (
+                <td key={c.head} class={c.class}>
+                  {c.cell(r)}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 export function Loading(props: { what?: string }) {
   return (
     <div class="state state-loading" role="status" aria-live="polite">

@@ -1,5 +1,5 @@
 import { useEffect } from 'preact/hooks';
-import { Async, EmptyState, formatAge, formatTime, PageHeader, useApi } from '../ui.js';
+import { Async, DataTable, formatAge, formatTime, PageHeader, useApi } from '../ui.js';
 
 interface Account {
   accountSid: string;
@@ -43,118 +43,65 @@ export function PubSubPage() {
       <section class="section" aria-labelledby="ps-accounts">
         <h2 id="ps-accounts">Accounts</h2>
         <Async value={accounts} what="PubSub">
-          {(d) =>
-            d.accounts.length === 0 ? (
-              <EmptyState title="No PubSub accounts">
-                Create one with <code>POST /api/pubsub/accounts</code>.
-              </EmptyState>
-            ) : (
-              <div class="table-wrap">
-                <table class="table">
-                  <thead>
-                    <tr>
-                      <th scope="col">AccountSid</th>
-                      <th scope="col">Name</th>
-                      <th scope="col">Created</th>
-                      <th scope="col">Token rotated</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {d.accounts.map((a) => (
-                      <tr key={a.accountSid}>
-                        <td class="mono">{a.accountSid}</td>
-                        <td>{a.name || '—'}</td>
-                        <td>{formatTime(a.createdAt)}</td>
-                        <td>{formatTime(a.rotatedAt)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )
-          }
+          {(d) => (
+            <DataTable
+              rows={d.accounts}
+              rowKey={(a) => a.accountSid}
+              empty="No PubSub accounts"
+              emptyHint={
+                <>
+                  Create one with <code>POST /api/pubsub/accounts</code>.
+                </>
+              }
+              columns={[
+                { head: 'AccountSid', class: 'mono', cell: (a) => a.accountSid },
+                { head: 'Name', cell: (a) => a.name || '—' },
+                { head: 'Created', cell: (a) => formatTime(a.createdAt) },
+                { head: 'Token rotated', cell: (a) => formatTime(a.rotatedAt) },
+              ]}
+            />
+          )}
         </Async>
       </section>
       <section class="section" aria-labelledby="ps-queues">
         <h2 id="ps-queues">Queues</h2>
         <Async value={queues} what="PubSub queues">
-          {(d) =>
-            d.queues.length === 0 ? (
-              <EmptyState title="No queue holds messages" />
-            ) : (
-              <div class="table-wrap">
-                <table class="table">
-                  <thead>
-                    <tr>
-                      <th scope="col">Account</th>
-                      <th scope="col">Queue</th>
-                      <th scope="col" class="num">
-                        Depth
-                      </th>
-                      <th scope="col" class="num">
-                        Leased
-                      </th>
-                      <th scope="col" class="num">
-                        Waiting subscribers
-                      </th>
-                      <th scope="col" class="num">
-                        Oldest message
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {d.queues.map((q) => (
-                      <tr key={`${q.accountSid}/${q.queue}`}>
-                        <td class="mono">{q.accountSid}</td>
-                        <td class="mono">{q.queue}</td>
-                        <td class="num">{q.depth}</td>
-                        <td class="num">{q.leased}</td>
-                        <td class="num">{q.waiting}</td>
-                        <td class="num">{formatAge(q.oldestAgeMs)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )
-          }
+          {(d) => (
+            <DataTable
+              rows={d.queues}
+              rowKey={(q) => `${q.accountSid}/${q.queue}`}
+              empty="No queue holds messages"
+              columns={[
+                { head: 'Account', class: 'mono', cell: (q) => q.accountSid },
+                { head: 'Queue', class: 'mono', cell: (q) => q.queue },
+                { head: 'Depth', class: 'num', cell: (q) => q.depth },
+                { head: 'Leased', class: 'num', cell: (q) => q.leased },
+                { head: 'Waiting subscribers', class: 'num', cell: (q) => q.waiting },
+                { head: 'Oldest message', class: 'num', cell: (q) => formatAge(q.oldestAgeMs) },
+              ]}
+            />
+          )}
         </Async>
       </section>
       <section class="section" aria-labelledby="ps-publishes">
         <h2 id="ps-publishes">Recent publishes</h2>
         <Async value={publishes} what="recent publishes">
-          {(d) =>
-            d.publishes.length === 0 ? (
-              <EmptyState title="Nothing published since the hub started" />
-            ) : (
-              <div class="table-wrap">
-                <table class="table">
-                  <thead>
-                    <tr>
-                      <th scope="col">Time</th>
-                      <th scope="col">Queue</th>
-                      <th scope="col" class="num">
-                        Bytes
-                      </th>
-                      <th scope="col">Delivered</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {d.publishes.map((p) => (
-                      <tr key={p.id}>
-                        <td>{formatTime(p.at)}</td>
-                        <td class="mono">
-                          {p.accountSid}/{p.queue}
-                        </td>
-                        <td class="num">{p.bytes}</td>
-                        <td>{p.duplicate ? 'duplicate' : p.delivered ? 'yes' : 'queued'}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )
-          }
+          {(d) => (
+            <DataTable
+              rows={d.publishes}
+              rowKey={(p) => p.id}
+              empty="Nothing published since the hub started"
+              columns={[
+                { head: 'Time', cell: (p) => formatTime(p.at) },
+                { head: 'Queue', class: 'mono', cell: (p) => `${p.accountSid}/${p.queue}` },
+                { head: 'Bytes', class: 'num', cell: (p) => p.bytes },
+                {
+                  head: 'Delivered',
+                  cell: (p) => (p.duplicate ? 'duplicate' : p.delivered ? 'yes' : 'queued'),
+                },
+              ]}
+            />
+          )}
         </Async>
       </section>
     </>

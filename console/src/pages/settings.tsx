@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { Async, EmptyState, ErrorState, formatTime, PageHeader, useApi } from '../ui.js';
+import { Async, DataTable, ErrorState, formatTime, PageHeader, useApi } from '../ui.js';
 
 interface EvalResult {
   inputs: Record<string, string>;
@@ -185,42 +185,21 @@ export function SettingsPage() {
       <section class="section" aria-labelledby="s-clients">
         <h2 id="s-clients">Clients that fetched settings</h2>
         <Async value={clients} what="The settings server">
-          {(d) =>
-            d.clients.length === 0 ? (
-              <EmptyState title="No client has fetched a settings file yet" />
-            ) : (
-              <div class="table-wrap">
-                <table class="table">
-                  <thead>
-                    <tr>
-                      <th scope="col">Address</th>
-                      <th scope="col">Model</th>
-                      <th scope="col">User-Agent</th>
-                      <th scope="col">Last file</th>
-                      <th scope="col" class="num">
-                        Requests
-                      </th>
-                      <th scope="col">Last seen</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {d.clients.map((c) => (
-                      <tr key={`${c.address}${c.userAgent}`}>
-                        <td class="mono">{c.address}</td>
-                        <td>{c.model}</td>
-                        <td class="small">{c.userAgent}</td>
-                        <td>
-                          {c.lastFile} ({c.lastStatus})
-                        </td>
-                        <td class="num">{c.requests}</td>
-                        <td>{formatTime(c.lastSeen)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )
-          }
+          {(d) => (
+            <DataTable
+              rows={d.clients}
+              rowKey={(c) => `${c.address}${c.userAgent}`}
+              empty="No client has fetched a settings file yet"
+              columns={[
+                { head: 'Address', class: 'mono', cell: (c) => c.address },
+                { head: 'Model', cell: (c) => c.model },
+                { head: 'User-Agent', class: 'small', cell: (c) => c.userAgent },
+                { head: 'Last file', cell: (c) => `${c.lastFile} (${c.lastStatus})` },
+                { head: 'Requests', class: 'num', cell: (c) => c.requests },
+                { head: 'Last seen', cell: (c) => formatTime(c.lastSeen) },
+              ]}
+            />
+          )}
         </Async>
       </section>
     </>
