@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { configKeys } from '../config/load.js';
+import { checkNodeRuntime } from '../store/sqlite/runtime.js';
 import { VERSION } from '../version.js';
 import { registerAvayaCommands } from './avaya.js';
 import { registerBroadcastCommands } from './broadcast.js';
@@ -62,6 +63,11 @@ registerSettingsCommands(program);
 registerCiscoCommands(program);
 registerPubsubCommands(program);
 registerBroadcastCommands(program);
+
+// A release CI does not test starts with one warning line; a release known to abort is refused where the
+// store opens (NODE_UNSUPPORTED), so the commands that need no database (simulators, help) still run.
+const runtime = checkNodeRuntime(process.versions.node);
+if (runtime.ok && runtime.warning) process.stderr.write(`switchboard: warning: ${runtime.warning}\n`);
 
 program.parseAsync(process.argv).catch((e) => {
   process.stderr.write(`switchboard: ${(e as Error).message}\n`);
