@@ -20,6 +20,7 @@ export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
   app.post(
     '/api/session',
     {
+      config: { auth: 'public' },
       schema: {
         tags: ['system'],
         summary: 'Sign in with a local user; answers a session token used like an API key',
@@ -50,8 +51,8 @@ export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
     '/api/session',
     { schema: { tags: ['system'], summary: 'Sign out: revoke the session token this request carries' } },
     async (req, reply) => {
-      const who = (req as unknown as { apiKey?: { id: string; name: string } }).apiKey;
-      if (!who?.name.startsWith('session:'))
+      const who = req.principal;
+      if (who?.kind !== 'session')
         throw new ValidationError(
           'SESSION_NOT_A_SESSION',
           'this request carries an API key, not a session token; revoke keys with DELETE /api/keys/:id',
