@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
-import type { ApiKeyService } from '../core/apikeys.js';
+import type { ApiKeyService, VerifiedKey } from '../core/apikeys.js';
 
 /**
  * Who made an authenticated `/api` request: an API key (`kind: 'key'`, `name` = the key's name, `id` =
@@ -24,7 +24,7 @@ declare module 'fastify' {
     /** Set by the auth hook on every route whose config says `auth: 'key'`; undefined on public routes. */
     principal: Principal | undefined;
     /** The verified key itself (`name` is `session:<user>` for sessions); prefer `principal`. */
-    apiKey: { id: string; name: string } | undefined;
+    apiKey: VerifiedKey | undefined;
   }
   interface FastifyInstance {
     /** Every registered route (method, URL pattern, auth), for the route-walk tests and docs. */
@@ -85,4 +85,10 @@ export function bearer(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
   const m = h ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null;
   return m?.[1];
+}
+
+/** The local user a key created by this request acts for: the signed-in user, or the key's own creator. */
+export function creatorOf(req: FastifyRequest): string | null {
+  if (req.principal?.kind === 'session') return req.principal.name;
+  return req.apiKey?.createdBy ?? null;
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { ValidationError } from '../../core/errors.js';
+import { LimitError, ValidationError } from '../../core/errors.js';
 import { SessionService, UserService } from '../../core/users.js';
 import type { Hub } from '../compose.js';
 
@@ -14,7 +14,7 @@ export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
   const sessions = new SessionService(
     new UserService(hub.stores.users, now),
     hub.apiKeys,
-    { ttlMinutes: hub.config.auth.sessionTtlMinutes },
+    { ttlMinutes: hub.config.auth.sessionTtlMinutes, ...hub.config.auth.signIn },
     () => hub.clock.now(),
   );
   app.post(
@@ -36,7 +36,11 @@ export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
     },
     async (req, reply) => {
       const { username, password } = req.body as { username: string; password: string };
-      const s = await sessions.signIn(username, password, req.ip);
+      const s = await sessions.signIn(username, password, req.ip).catch((e: unknown) => {
+        const retry = e instanceof LimitError ? e.details?.retryAfterSeconds : undefined;
+        if (typeof retry === 'number') reply.header('Retry-After', String(retry));
+        throw e;
+      });
       req.log.info({ user: s.user, session: s.prefix }, 'signed in');
       return reply.status(201).send({
         token: s.key,
