@@ -90,6 +90,8 @@ interface Conn {
   challenge: Buffer | undefined;
   plain: boolean;
   subscribed: boolean;
+  /** An event request was accepted and its snapshot is on the way (the slow fault delays it). */
+  subscribing: boolean;
   flags: Set<string>;
   counters: Map<string, number>;
   queue: Buffer[];
@@ -378,6 +380,7 @@ export class Devlink3Simulator {
       challenge: undefined,
       plain: false,
       subscribed: false,
+      subscribing: false,
       flags: new Set(),
       counters: new Map(),
       queue: [],
@@ -467,9 +470,10 @@ export class Devlink3Simulator {
     } else setImmediate(run);
   }
 
-  private authenticatedCount(): number {
+  /** Connections monitoring events (subscribed, or with an event request being answered). */
+  private monitoringCount(): number {
     let n = 0;
-    for (const c of this.conns) if (c.authenticated) n++;
+    for (const c of this.conns) if (c.subscribed || c.subscribing) n++;
     return n;
   }
 
@@ -545,16 +549,6 @@ export class Devlink3Simulator {
           });
           return;
         }
-        if (this.authenticatedCount() >= this.opts.maxConnections) {
-          this.stats.refusedConnections++;
-          this.reply(c, {
-            type: 'authResult',
-            requestId: p.requestId,
-            result: Result.LIMITS_EXCEEDED,
-            tuples: [],
-          });
-          return;
-        }
         c.authenticated = true;
         this.reply(c, {
           type: 'authResult',
@@ -572,6 +566,18 @@ export class Devlink3Simulator {
           c.socket.destroy();
           return;
         }
+        // Seed 004 §7: "When monitoring events, a maximum of 3xDevLink3 connections are allowed": the
+        // limit applies here, not at authentication, so file-reading connections are not counted.
+        if (!c.subscribed && this.monitoringCount() >= this.opts.maxConnections) {
+          this.stats.refusedConnections++;
+          this.reply(c, {
+            type: 'eventResponse',
+            requestId: p.requestId,
+            result: Result.LIMITS_EXCEEDED,
+            flags: '',
+          });
+          return;
+        }
         const asked = splitFlags(p.flags);
         const accepted: string[] = [];
         for (const f of asked) {
@@ -587,7 +593,9 @@ export class Devlink3Simulator {
         } else if (accepted.length < asked.length) result = Result.PARTIAL_SUCCESS;
         this.reply(c, { type: 'eventResponse', requestId: p.requestId, result, flags: accepted.join(' ') });
         if (result !== Result.SUCCESS && result !== Result.PARTIAL_SUCCESS) return;
+        c.subscribing = true;
         const start = () => {
+          c.subscribing = false;
           c.flags = new Set(accepted);
           c.subscribed = true;
           // Snapshot: a Delta3 record for each eligible call in progress (seed §6.4.2).
