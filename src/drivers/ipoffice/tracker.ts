@@ -108,6 +108,8 @@ interface TrackedCall {
 
 const CLEAN_RE = /[\s-]/g;
 const clean = (s: string) => (s === '' ? s : s.replace(CLEAN_RE, ''));
+/** A dialled or called number without spaces and dashes (how emergency numbers are compared). */
+export const cleanNumber = clean;
 
 export const DEFAULT_EMERGENCY_NUMBERS = ['911', '9911'];
 export const DEFAULT_TEST_NUMBERS = ['933', '9933'];

@@ -20,6 +20,7 @@ import {
 import { type Delta3Record, parseDelta3 } from '../../drivers/ipoffice/records.js';
 import { formatUserList } from '../../drivers/ipoffice/users.js';
 import { renderStep, type Scenario, type ScenarioStep, type TemplateContext } from './scenario.js';
+import { SimSmdr, type SimSmdrOptions } from './smdr.js';
 
 /**
  * An IP Office DevLink3 simulator: a real TCP (and optionally TLS) server speaking the protocol byte for
@@ -78,6 +79,8 @@ export interface SimulatorOptions {
   files?: Record<string, string | Buffer>;
   faults?: SimFaults;
   now?: () => number;
+  /** Send SMDR records of the calls played to this collector (IP Office "send mode"). */
+  smdr?: Omit<SimSmdrOptions, 'pbxIp' | 'names' | 'now'>;
 }
 
 interface Conn {
@@ -113,7 +116,7 @@ export const DEFAULT_USERS: SimUser[] = [
 ];
 
 export class Devlink3Simulator {
-  readonly opts: Required<Omit<SimulatorOptions, 'tls' | 'tlsPort' | 'port'>> &
+  readonly opts: Required<Omit<SimulatorOptions, 'tls' | 'tlsPort' | 'port' | 'smdr'>> &
     Pick<SimulatorOptions, 'tls' | 'tlsPort' | 'port'>;
   private tcpServer: net.Server | undefined;
   private tlsServer: tls.Server | undefined;
@@ -128,6 +131,20 @@ export class Devlink3Simulator {
   /** Counts for tests and the CLI. */
   readonly stats = { connections: 0, authFailures: 0, eventsSent: 0, refusedConnections: 0 };
   faults: SimFaults;
+  /** The SMDR output (when `smdr` is configured). */
+  smdr: SimSmdr | undefined;
+
+  /** Sends SMDR records of the calls played from now on to `o.host:o.port` (replaces an earlier target). */
+  enableSmdr(o: Omit<SimSmdrOptions, 'pbxIp' | 'names' | 'now'>): SimSmdr {
+    this.smdr?.stop();
+    this.smdr = new SimSmdr({
+      ...o,
+      pbxIp: this.opts.pbxIp,
+      names: new Map(this.opts.users.map((u) => [u.extension, u.fullName])),
+      now: () => this.opts.now(),
+    });
+    return this.smdr;
+  }
 
   constructor(opts: SimulatorOptions = {}) {
     this.opts = {
@@ -151,6 +168,7 @@ export class Devlink3Simulator {
       now: opts.now ?? Date.now,
     };
     this.faults = { ...this.opts.faults };
+    if (opts.smdr) this.enableSmdr(opts.smdr);
   }
 
   /** Node id as it appears in Delta3 records: the PBX address in hex. */
@@ -194,6 +212,7 @@ export class Devlink3Simulator {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.smdr?.stop();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.dropAll();
@@ -249,6 +268,7 @@ export class Devlink3Simulator {
     } catch {
       rec = undefined; // malformed on purpose (fault scenario): still sent, not modelled
     }
+    if (rec) this.smdr?.observe(rec);
     let key: string | undefined;
     let wasConnected = false;
     if (rec?.type === 'Detail') {

@@ -1,6 +1,7 @@
 import { avayaMigrations } from './avaya.js';
 import { broadcastMigrations } from './broadcast.js';
 import { coreMigrations } from './core.js';
+import { ipofficeMigrations } from './ipoffice.js';
 import { pubsubMigrations } from './pubsub.js';
 import type { Migration } from './types.js';
 
@@ -13,6 +14,7 @@ export const MIGRATIONS: Record<string, Migration[]> = {
   broadcast: broadcastMigrations,
   avaya: avayaMigrations,
   pubsub: pubsubMigrations,
+  ipoffice: ipofficeMigrations,
 };
 
 export type { Migration };
