@@ -3,6 +3,7 @@ import type { BroadcastEngine } from '../broadcast/engine.js';
 import type { TemplateService } from '../broadcast/templates.js';
 import type { EventBus, Subscription } from '../bus.js';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
+import { csvCell } from '../csv.js';
 import type { Device, Location } from '../devices.js';
 import { errorMessage, NotFoundError, ValidationError } from '../errors.js';
 import type { HubEvent } from '../events.js';
@@ -200,6 +201,7 @@ export class EmergencyService {
       detectLagMs: Math.max(0, now - Date.parse(e.time)),
       callKey,
       test,
+      ...(d.late === true ? { late: { via: s(d.via) || 'unknown' } } : {}),
       pbx: e.source,
       caller: {
         extension,
@@ -507,12 +509,7 @@ export function incidentsCsv(list: Incident[]): string {
     'callEndedAt',
     'broadcasts',
   ];
-  const q = (v: unknown) => {
-    const t = v === null || v === undefined ? '' : String(v);
-    // Neutralise spreadsheet formulas (=, +, -, @ at the start) as well as quoting.
-    const safe = /^[=+\-@\t\r]/.test(t) ? `'${t}` : t;
-    return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-  };
+  const q = csvCell;
   const rows = list.map((i) =>
     [
       i.id,

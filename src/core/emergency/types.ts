@@ -33,6 +33,8 @@ export interface Incident {
   detectLagMs: number;
   callKey: string | null;
   test: boolean;
+  /** Raised after the call (e.g. seen only in SMDR while DevLink3 was down): `via` says by what. */
+  late?: { via: string };
   pbx: string;
   caller: { extension: string; name: string; callbackNumber: string; dialled: string; detectedBy: string };
   location: Location & { from: 'table' | 'device' | 'pbx' | 'none' };
