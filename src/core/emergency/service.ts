@@ -665,8 +665,14 @@ export class EmergencyService {
         }
         const running = this.deps.engine.isRunning(b);
         if (running) this.follow(i, b);
+        // A phone took the alert, or the engine's resumed broadcast is still serving it.
         for (const d of ds)
-          if (running || d.state === 'accepted' || d.state === 'displayed' || d.state === 'acknowledged')
+          if (
+            d.state === 'accepted' ||
+            d.state === 'displayed' ||
+            d.state === 'acknowledged' ||
+            (running && (d.state === 'queued' || d.state === 'sent'))
+          )
             served.add(d.deviceId);
       }
       const phones = new Set<string>();
