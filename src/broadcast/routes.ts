@@ -490,11 +490,18 @@ export async function registerBroadcastRoutes(
     { schema: { tags: ['emergency'], summary: 'State of the built-in 911 notification' } },
     async () => {
       const o = emergency.options;
+      const reasons = rt.supervisor.reasons();
       return {
         active: emergency.active(),
+        // Ready: nothing known to stop a 911 alert now (PBX links up, security phones answering).
+        ready: reasons.length === 0,
+        reasons,
         enabled: o.enabled,
         group: o.group,
-        phones: hub.devices.list({ group: o.group }).length,
+        // The probe results of the security and escalation phones (reachable null: not probed yet).
+        phones: rt.supervisor.phoneStatus(),
+        phoneCount: hub.devices.list({ group: o.group }).length,
+        links: rt.supervisor.linkStatus(),
         escalationGroup: o.escalationGroup,
         escalationPhones: o.escalationGroup ? hub.devices.list({ group: o.escalationGroup }).length : 0,
         escalateAfterSeconds: o.escalateAfterSeconds,

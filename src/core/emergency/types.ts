@@ -45,6 +45,11 @@ export interface Incident {
   acknowledgedAt: string | null;
   acknowledgedBy: string | null;
   callEndedAt: string | null;
+  /**
+   * Opened from a late source (a 911 call seen only in the SMDR call record, after the call): the phones were
+   * alerted late. Absent on incidents stored before this field existed.
+   */
+  late?: boolean;
   timeline: IncidentEvent[];
 }
 
@@ -53,11 +58,20 @@ export interface IncidentStore {
   update(i: Incident): void;
   get(id: string): Incident | undefined;
   byCallKey(callKey: string): Incident | undefined;
+  /** Incidents not acknowledged, created at or after `since` (ISO), oldest first (bounded by `limit`). */
+  listOpen(q: { since: string; limit: number }): Incident[];
   list(q: { limit: number; before?: string }): Incident[];
 }
 
 /** Which moment of an incident a notification mail is about. */
-export type IncidentMailKind = 'opened' | 'escalated' | 'acknowledged';
+export type IncidentMailKind = 'opened' | 'escalated' | 'acknowledged' | 'unnotified';
+
+/** A notice about the 911 notification itself (not about an incident). */
+export interface EmergencyNotice {
+  kind: 'degraded' | 'recovered';
+  subject: string;
+  text: string;
+}
 
 /**
  * Sends incident mails (the email relay). The implementation lives outside the core (SMTP adapter); it
@@ -65,4 +79,6 @@ export type IncidentMailKind = 'opened' | 'escalated' | 'acknowledged';
  */
 export interface IncidentMailer {
   send(kind: IncidentMailKind, incident: Incident): Promise<{ messageId: string; attempts: number }>;
+  /** Degraded/recovered notices (optional: mailers without it send none). */
+  notice?(n: EmergencyNotice): Promise<{ messageId: string; attempts: number }>;
 }

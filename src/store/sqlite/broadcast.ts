@@ -171,6 +171,14 @@ export class SqliteIncidentStore implements IncidentStore {
   byCallKey(callKey: string): Incident | undefined {
     return parse<Incident>(this.byCall.get(callKey) as BodyRow | undefined);
   }
+  listOpen(q: { since: string; limit: number }): Incident[] {
+    const rows = this.db
+      .prepare(
+        "SELECT body FROM incidents WHERE created_at >= ? AND json_extract(body, '$.state') != 'acknowledged' ORDER BY created_at ASC LIMIT ?",
+      )
+      .all(q.since, q.limit) as BodyRow[];
+    return rows.map((r) => JSON.parse(r.body) as Incident);
+  }
   list(q: { limit: number; before?: string }): Incident[] {
     const rows = q.before
       ? this.db
