@@ -326,6 +326,7 @@ describe('7. hub-side Subscribe pacing', () => {
 });
 
 describe('8. not sent vs sent without an answer', () => {
+  let silentRequests = 0;
   /** A "phone" that reads the whole push request, then closes without answering. */
   async function silentPhone(): Promise<string> {
     const srv = net.createServer((sock) => {
@@ -334,7 +335,10 @@ describe('8. not sent vs sent without an answer', () => {
         buf += c.toString('latin1');
         const head = buf.indexOf('\r\n\r\n');
         const len = Number(/content-length:\s*(\d+)/i.exec(buf)?.[1] ?? 0);
-        if (head >= 0 && buf.length >= head + 4 + len) sock.destroy();
+        if (head >= 0 && buf.length >= head + 4 + len) {
+          silentRequests++;
+          sock.destroy();
+        }
       });
     });
     servers.push(srv);
@@ -361,6 +365,30 @@ describe('8. not sent vs sent without an answer', () => {
       data: { sent: true, idempotent: false },
     });
     expect(audio.message).toMatch(/not retried/);
+  });
+
+  it('a broadcast retries the idempotent Top Line to a silent phone and says so in the delivery record', async () => {
+    hub.hub.devices.add({ id: 'silent-b', kind: 'avaya', address: await silentPhone() });
+    const before = silentRequests;
+    const sent = await hub.api<{ broadcast: { id: string } }>('POST', '/api/broadcasts', {
+      text: 'Short notice',
+      tones: 'none',
+      targets: { devices: ['silent-b'] },
+    });
+    expect(sent.status).toBe(201);
+    const id = sent.body.broadcast.id;
+    type Report = { deliveries: Array<{ state: string; reason: string; message: string; attempts: number }> };
+    let report: Report | undefined;
+    for (let i = 0; i < 300; i++) {
+      report = (await hub.api<Report>('GET', `/api/broadcasts/${id}`)).body;
+      if (report.deliveries?.[0]?.state === 'failed') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const d = report!.deliveries[0]!;
+    expect(d).toMatchObject({ state: 'failed', reason: 'no_answer' });
+    expect(d.message).toMatch(/sent, no answer: the phone may have shown it; retrying is safe/);
+    expect(d.attempts).toBeGreaterThan(1);
+    expect(silentRequests - before).toBe(d.attempts);
   });
 
   it('a refused connection: not sent, retryable for every push type', async () => {
