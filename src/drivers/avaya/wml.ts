@@ -149,7 +149,6 @@ const REQUIRED: Record<string, string[]> = {
   onevent: ['type'],
   timer: ['value'],
   meta: ['content'],
-  option: [],
 };
 
 /** The text segments of a well-formed document, in order, entities decoded (CDATA as is). */
