@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { avayaAlertPlanner } from '../../../src/drivers/avaya/alert.js';
 import { buildDisplayDeck, parsePushContent } from '../../../src/drivers/avaya/content.js';
 import { checkWml, escapeWml, substituteWmlVariables } from '../../../src/drivers/avaya/wml.js';
 
@@ -150,5 +151,14 @@ describe('the display deck builder makes valid WML 1.3', () => {
       ),
     ).toThrow(/two <do> elements named "options"/);
     expect(parsePushContent(deck('<p>Hello $(user)!</p>'))).toMatchObject({ kind: 'wml', text: 'Hello !' });
+  });
+});
+
+describe('the acknowledgement page', () => {
+  it('is valid WML 1.3 and shows a $ in the text', () => {
+    const page = avayaAlertPlanner().ackPage!('Acknowledged: lunch costs $5 & <more>');
+    expect(page.contentType).toBe('text/vnd.wap.wml; charset=utf-8');
+    expect(checkWml(page.body)).toMatchObject({ ok: true });
+    expect(parsePushContent(page.body)).toMatchObject({ text: 'Acknowledged: lunch costs $5 & <more>' });
   });
 });
