@@ -67,7 +67,10 @@ describe('Windows-1252 settings files through the server, the API and the CLI', 
     expect(Buffer.compare(res.body, readFileSync(STOCK))).toBe(0);
     expect(res.headers['content-type']).toBe('text/plain; charset=windows-1252');
     expect(res.headers['content-length']).toBe(String(readFileSync(STOCK).length));
-    const f = await hub.api<{ encoding: string; text: string }>('GET', '/api/settings/files/46xxsettings.txt');
+    const f = await hub.api<{ encoding: string; text: string }>(
+      'GET',
+      '/api/settings/files/46xxsettings.txt',
+    );
     expect(f.body.encoding).toBe('windows-1252');
     expect(f.body.text).toContain('\u201cedit the values below\u201d');
   });
