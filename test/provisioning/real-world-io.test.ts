@@ -112,6 +112,12 @@ describe('Windows-1252 settings files through the server, the API and the CLI', 
       const bad = await hub.api<{ error: { code: string } }>('GET', `/api/settings/eval?${q}`);
       expect(bad.status, q).toBe(400);
     }
+    // A flood of variables, or an oversized one, is a 400, never a 5xx.
+    const flood = Array.from({ length: 65 }, (_, i) => `var=V${i}%3D1`).join('&');
+    expect((await hub.api('GET', `/api/settings/eval?model=J179&${flood}`)).status).toBe(400);
+    expect((await hub.api('GET', `/api/settings/eval?model=J179&var=A%3D${'x'.repeat(400)}`)).status).toBe(
+      400,
+    );
     const raw = await hub.api<{ inputs: Record<string, string> }>(
       'GET',
       '/api/settings/eval?var=MODEL4%3DX123',
