@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { checkNodeRuntime } from '../store/sqlite/runtime.js';
 import { VERSION } from '../version.js';
 import { action, type ConfigFlags, withConfigOptions } from './run.js';
 
@@ -78,6 +79,10 @@ async function main(): Promise<void> {
     const register = await COMMANDS[name]!();
     await register(program);
   }
+  // A release CI does not test starts with one warning line; a release known to abort is refused where the
+  // store opens (NODE_UNSUPPORTED), so the commands that need no database (simulators, help) still run.
+  const runtime = checkNodeRuntime(process.versions.node);
+  if (runtime.ok && runtime.warning) process.stderr.write(`switchboard: warning: ${runtime.warning}\n`);
   await program.parseAsync(process.argv);
 }
 
