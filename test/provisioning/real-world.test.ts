@@ -303,6 +303,18 @@ describe('4. trailing text: read as the phone would, with a warning', () => {
     expect(r.trace.find((t) => t.kind === 'tag')?.detail).toBe('END (ignored after it: "##")');
   });
 
+  it('comment lines that look like tags are not duplicate or unreachable tags unless a GOTO names them', () => {
+    const text = [
+      'GOTO END',
+      '# Set this to 1 to enable the feature',
+      '# Set this to 0 to disable it',
+      '# END',
+      '# END',
+      'GOTO END',
+    ].join('\n');
+    expect(codes(text)).toEqual(['5:SETTINGS_DUPLICATE_TAG', '6:SETTINGS_GOTO_BACKWARD']);
+  });
+
   it('a quoted value or a quoted list followed by ## keeps the value', () => {
     const f = parseSettings('SET A "x y" ## note\nSET L "911","9911" # why\nSET U http://h/p#frag\n');
     expect(f.statements.map((s) => (s.kind === 'set' ? [s.value, s.trailing ?? ''] : []))).toEqual([
