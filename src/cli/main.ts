@@ -74,11 +74,10 @@ async function main(): Promise<void> {
       '\nStart here:\n  switchboard demo            hub + simulated PBX and phones, throw-away data\n  switchboard serve -c switchboard.yaml\n  switchboard keys create --name ops\n',
     );
   const only = commandOf(process.argv);
-  // Registration order is the order `--help` lists the commands in.
-  for (const name of only ? [only] : Object.keys(COMMANDS)) {
-    const register = await COMMANDS[name]!();
-    await register(program);
-  }
+  // Modules load in parallel; they register in the order `--help` lists the commands in.
+  const names = only ? [only] : Object.keys(COMMANDS);
+  const registers = await Promise.all(names.map((n) => COMMANDS[n]!()));
+  for (const register of registers) await register(program);
   // A release CI does not test starts with one warning line; a release known to abort is refused where the
   // store opens (NODE_UNSUPPORTED), so the commands that need no database (simulators, help) still run.
   const runtime = checkNodeRuntime(process.versions.node);
