@@ -87,6 +87,22 @@ describe('Windows-1252 settings files through the server, the API and the CLI', 
     expect(api.body.diagnostics).toEqual(c.diagnostics);
     expect([api.body.errors, api.body.warnings]).toEqual([c.errors, c.warnings]);
     expect(c.errors).toBe(0);
+    // The same bytes posted as they are (curl --data-binary): the same verdict again.
+    const post = (body: Buffer, type = 'application/octet-stream', auth = true) =>
+      fetch(`${hub.url}/api/settings/lint/bytes?name=46xxsettings.txt`, {
+        method: 'POST',
+        headers: { 'content-type': type, ...(auth ? { authorization: `Bearer ${hub.key}` } : {}) },
+        body,
+      });
+    const raw = await post(readFileSync(STOCK));
+    expect(raw.status).toBe(200);
+    const rb = (await raw.json()) as Lint;
+    expect(rb.encoding).toBe('windows-1252');
+    expect(rb.diagnostics).toEqual(c.diagnostics);
+    expect((await post(Buffer.from([0x53, 0, 0x54]))).status).toBe(400);
+    expect((await post(Buffer.alloc(1024 * 1024 + 1, 0x41))).status).toBe(413);
+    expect((await post(readFileSync(STOCK), 'application/octet-stream', false)).status).toBe(401);
+    expect((await post(Buffer.from('{"text":"SET A 1"}'), 'application/json')).status).toBe(415);
     // A binary file is refused the same way (400, not a 500 and not a mangled lint).
     const bin = await hub.api<{ error: { code: string } }>('POST', '/api/settings/lint', {
       file: 'firmware.bin',
