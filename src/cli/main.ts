@@ -13,6 +13,7 @@ import { registerKeysCommands } from './keys.js';
 import { registerPubsubCommands } from './pubsub.js';
 import { startHub } from './serve.js';
 import { registerSettingsCommands } from './settings.js';
+import { registerSmdrCommands } from './smdr.js';
 import { registerUsersCommands } from './users.js';
 
 const program = new Command();
@@ -57,6 +58,7 @@ registerKeysCommands(program);
 registerUsersCommands(program);
 registerDevicesCommands(program);
 registerIpofficeCommands(program);
+registerSmdrCommands(program);
 registerAvayaCommands(program);
 registerSettingsCommands(program);
 registerCiscoCommands(program);
