@@ -4,6 +4,7 @@ import type { HubEvent } from '../../src/core/events.js';
 import { builtinScenarios } from '../../src/sim/ipoffice/scenario.js';
 import { Devlink3Simulator } from '../../src/sim/ipoffice/server.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
+import { testphoneDriver } from '../helpers/testphone-driver.js';
 import { waitFor } from './helpers.js';
 import { CAPTURE_LINES } from './smdr-capture.js';
 
@@ -23,7 +24,7 @@ interface Setup {
 async function setup(o: { devlinkPassword?: string; smdr?: Record<string, unknown> } = {}): Promise<Setup> {
   const sim = await new Devlink3Simulator({ credentials: { dl3: 'pw' } }).start();
   cleanups.push(() => sim.stop());
-  const hub = await startTestHub();
+  const hub = await startTestHub({ drivers: [testphoneDriver()] });
   cleanups.push(() => hub.close());
   const events: HubEvent[] = [];
   hub.hub.bus.subscribe((e) => events.push(e), { filter: { source: 'ipo-1' } });
@@ -93,7 +94,15 @@ describe('SMDR: simulator → hub over TCP', () => {
   });
 
   it('a 911 call seen only in SMDR (DevLink3 down) is raised late as call.emergency via smdr, once', async () => {
-    const { sim, events } = await setup({ devlinkPassword: 'wrong' });
+    const { hub, sim, events } = await setup({ devlinkPassword: 'wrong' });
+    // a security desk phone, so the emergency service opens an incident
+    const desk = await hub.api('POST', '/api/devices', {
+      id: 'desk-1',
+      kind: 'testphone',
+      address: '127.0.0.1:9401',
+      groups: ['security'],
+    });
+    expect(desk.status).toBe(201);
     await waitFor(() => events.some((e) => e.type === 'pbx.link' && e.data.state === 'auth-failed'));
     await sim.play(builtinScenarios().get('emergency')!, { ext: '4003', name: 'Carol Clark' });
     await waitFor(() => of(events, 'call.emergency').length === 1);
@@ -109,6 +118,17 @@ describe('SMDR: simulator → hub over TCP', () => {
       pbx: { deviceId: 'ipo-1', name: 'Main IP500', location: { building: 'HQ' } },
     });
     expect(String(em.data.callKey)).toMatch(/^smdr:ipo-1:\d+$/);
+    const incidents = async () =>
+      (await hub.api<{ incidents: Array<Record<string, unknown>> }>('GET', '/api/incidents?limit=5')).body
+        .incidents;
+    for (let i = 0; i < 300 && (await incidents()).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(await incidents()).toHaveLength(1);
+    expect((await incidents())[0]).toMatchObject({
+      late: { via: 'smdr' },
+      callKey: em.data.callKey,
+      caller: { extension: '4003', dialled: '911' },
+    });
     expect(of(events, 'cdr.record')[0]!.data.emergency).toBe(true);
     // IP Office replays its buffer after a link failure: the same line again is neither stored nor raised.
     const line = sim.smdr!.produced[0]!;
