@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { SmdrLine, SmdrRecord } from '../drivers/ipoffice/smdr.js';
-import { action } from './common.js';
+import { action } from './run.js';
 
 /** One readable line per record (the `--json` form is the full record). */
 function row(r: SmdrRecord): string {

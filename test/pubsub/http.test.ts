@@ -203,22 +203,19 @@ describe('PubSub HTTP API (seed 001)', () => {
     expect((await json(r)).error.code).toBe('PUBSUB_AUTH_RATE_LIMITED');
   });
 
-  it('per-AccountSid failure limit', async () => {
-    const { h, sid } = await setup({
+  it('per-(address, AccountSid) failure limit: failures elsewhere do not lock the account out', async () => {
+    const { h, sid, basic } = await setup({
       'pubsub.authRateLimit.maxFailuresPerAccount': 2,
       'http.trustProxy': true,
     });
     const wrong = `Basic ${Buffer.from(`${sid}:bad`).toString('base64')}`;
-    for (let i = 0; i < 2; i++) {
-      const r = await fetch(`${h.url}/auth`, {
-        headers: { authorization: wrong, 'x-forwarded-for': `10.0.0.${i}` },
-      });
-      expect(r.status).toBe(401);
-    }
-    const r = await fetch(`${h.url}/auth`, {
-      headers: { authorization: wrong, 'x-forwarded-for': '10.0.0.9' },
-    });
-    expect(r.status).toBe(429);
+    const from = (ip: string, authorization: string) =>
+      fetch(`${h.url}/auth`, { headers: { authorization, 'x-forwarded-for': ip } });
+    for (let i = 0; i < 2; i++) expect((await from('10.0.0.1', wrong)).status).toBe(401);
+    expect((await from('10.0.0.1', wrong)).status).toBe(429);
+    expect((await from('10.0.0.1', basic)).status).toBe(429);
+    // The application at another address still gets its token.
+    expect((await from('10.0.0.9', basic)).status).toBe(200);
   });
 
   it('JSON publish, Idempotency-Key dedup, CORS preflight, limits over HTTP', async () => {

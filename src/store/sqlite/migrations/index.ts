@@ -3,6 +3,7 @@ import { broadcastMigrations } from './broadcast.js';
 import { coreMigrations } from './core.js';
 import { ipofficeMigrations } from './ipoffice.js';
 import { pubsubMigrations } from './pubsub.js';
+import { securityMigrations } from './security.js';
 import type { Migration } from './types.js';
 
 /**
@@ -14,6 +15,7 @@ export const MIGRATIONS: Record<string, Migration[]> = {
   broadcast: broadcastMigrations,
   avaya: avayaMigrations,
   pubsub: pubsubMigrations,
+  security: securityMigrations,
   ipoffice: ipofficeMigrations,
 };
 
