@@ -314,7 +314,14 @@ export class SmdrService {
     };
     this.remember(st.calls, note);
     // The SMDR record may have come first (both are written when the call ends).
-    st.chain = st.chain.then(() => this.reconcileLater(st, note)).catch(() => {});
+    st.chain = st.chain
+      .then(() => this.reconcileLater(st, note))
+      .catch((err) =>
+        this.deps.logger.warn(
+          { device: st.device.id, err: errorMessage(err) },
+          'smdr: reconciliation failed',
+        ),
+      );
   }
 
   private async reconcileLater(st: DeviceState, note: DevlinkCallNote): Promise<void> {
