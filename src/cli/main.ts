@@ -25,6 +25,7 @@ const MODULES: Record<string, () => Promise<Register>> = {
   cisco: async () => (await import('./cisco.js')).registerCiscoCommands,
   pubsub: async () => (await import('./pubsub.js')).registerPubsubCommands,
   broadcast: async () => (await import('./broadcast.js')).registerBroadcastCommands,
+  smdr: async () => (await import('./smdr.js')).registerSmdrCommands,
 };
 
 async function registerServe(program: Command): Promise<void> {
