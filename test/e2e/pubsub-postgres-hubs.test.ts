@@ -197,5 +197,14 @@ describe.skipIf(!pgAvail.bin)(
       await poll;
       expect(got.map((m) => m.Id)).toEqual([id]);
     }, 240_000);
+
+    it('SIGTERM stops a PostgreSQL-backed hub cleanly while a long-poll is held (exit 0)', async () => {
+      const token = await session(b);
+      const poll = fetch(`${b.url}/${sid}/shutdown?timeout=120s&session=${token}`).then((r) => r.status);
+      await untilWaiting(b);
+      b.proc.proc.kill('SIGTERM');
+      expect(await b.proc.exited).toBe(0);
+      expect(await poll).toBe(200);
+    }, 60_000);
   },
 );
