@@ -59,7 +59,11 @@ async function publish(hub: Hub, queue: string, params: Record<string, string>) 
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams(params).toString(),
   });
-  return { status: r.status, body: (await r.json()) as { Id?: string; error?: { code: string } } };
+  return {
+    status: r.status,
+    retryAfter: r.headers.get('retry-after'),
+    body: (await r.json()) as { Id?: string; error?: { code: string } },
+  };
 }
 
 async function waiting(hub: Hub): Promise<number> {
@@ -177,6 +181,7 @@ describe.skipIf(!pgAvail.bin)(
         const down = await publish(c, 'after/restart', { X: 'down' });
         expect(down.status).toBe(503);
         expect(down.body.error?.code).toBe('STORE_UNAVAILABLE');
+        expect(down.retryAfter).toBe('1');
         expect((await fetch(`${b.url}/healthz`)).status).toBe(200);
         cluster.startServer();
         restarted = true;
