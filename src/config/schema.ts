@@ -32,6 +32,12 @@ export const HttpSchema = Type.Object(
       default: 1024 * 1024,
       description: 'Maximum request body in bytes.',
     }),
+    maxJsonDepth: Type.Integer({
+      minimum: 4,
+      maximum: 1000,
+      default: 64,
+      description: 'Deepest nesting of arrays/objects accepted in a JSON request body (deeper: 400).',
+    }),
     requestTimeoutMs: Type.Integer({
       minimum: 0,
       default: 0,
