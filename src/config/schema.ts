@@ -75,7 +75,8 @@ export const ShutdownSchema = Type.Object(
       minimum: 0,
       maximum: 600_000,
       default: 10_000,
-      description: 'How long in-flight requests may finish after SIGTERM.',
+      description:
+        'Longest shutdown after SIGTERM: in-flight requests get half of it, then work in progress is stopped and stored (emergency alerts resume on the next start); the process exits by this time.',
     }),
   },
   { additionalProperties: false, default: {} },

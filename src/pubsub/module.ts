@@ -1,10 +1,12 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { Type } from 'typebox';
+import { charsetOf, decodeBytes } from '../core/charset.js';
 import type { Clock } from '../core/clock.js';
 import { isSwitchboardError } from '../core/errors.js';
 import { AttemptLimiter, reserveAll, SlowDown } from '../core/limiter.js';
 import type { Logger } from '../core/logger.js';
+import { decodeXmlBytes, withUtf8Declaration } from '../core/xml-read.js';
 import type { HubContext, HubModule } from '../server/hub.js';
 import type { Db } from '../store/sqlite/database.js';
 import { SqlitePubSubStore } from '../store/sqlite/pubsub.js';
@@ -191,10 +193,20 @@ function publicUrlOf(req: FastifyRequest): string {
 export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntime): Promise<void> {
   const s = rt.settings;
   app.removeAllContentTypeParsers();
+  // Bodies arrive as bytes and are decoded by their declared charset: an XML body by its own declaration,
+  // else the Content-Type charset (Call XML posted as ISO-8859-1 is common), else UTF-8. Decoded XML is
+  // stored and served as UTF-8, so its declaration is rewritten to say so.
   app.addContentTypeParser(
     '*',
-    { parseAs: 'string', bodyLimit: s.maxMessageBytes + 4096 },
-    (_req, body, done) => done(null, body),
+    { parseAs: 'buffer', bodyLimit: s.maxMessageBytes + 4096 },
+    (req, body, done) => {
+      const buf = body as Buffer;
+      const charset = charsetOf(req.headers['content-type']);
+      const xml =
+        /xml/i.test(req.headers['content-type'] ?? '') ||
+        /^\s*</.test(buf.subarray(0, 64).toString('latin1'));
+      done(null, xml ? withUtf8Declaration(decodeXmlBytes(buf, { charset })) : decodeBytes(buf, charset));
+    },
   );
   app.setErrorHandler((err, req, reply) => {
     const { status, body } = errorBody(err);

@@ -8,6 +8,7 @@ import type { HubContext, HubModule } from '../../server/hub.js';
 import { ActionResultSchema } from '../../server/schemas.js';
 import { type CiscoSettings, createCiscoDriver, resolveSettings } from './driver.js';
 import { encodeXml } from './encoding.js';
+import { learnDeviceName } from './learn.js';
 import { type Charset, modelProfile, profileByModelName } from './models.js';
 import { buildObject, type CiscoObject, type SoftKey } from './objects.js';
 import { type AppEventType, parseApplicationEvent, parseMediaEvent } from './response.js';
@@ -340,4 +341,17 @@ export const ciscoModule: HubModule = {
   name: 'cisco',
   drivers: () => [createCiscoDriver()],
   routes: (app, hub) => registerCiscoRoutes(app, hub),
+  start(hub) {
+    // A phone added without its device name: ask the phone (see learn.ts); it is needed by the
+    // authentication URL. Phones already registered without it are asked once at start.
+    const ask = (d: Device) => {
+      if (d.kind !== 'cisco' || (d.settings as Partial<CiscoSettings>).deviceName) return;
+      void learnDeviceName(hub, d, { signal: hub.signal }).catch(() => {});
+    };
+    for (const d of ciscoDevices(hub)) ask(d);
+    const off = hub.devices.onChange(({ type, device }) => {
+      if (type === 'added' || (type === 'updated' && !hub.signal.aborted)) ask(device);
+    });
+    hub.signal.addEventListener('abort', off, { once: true });
+  },
 };

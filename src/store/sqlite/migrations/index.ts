@@ -1,6 +1,7 @@
 import { avayaMigrations } from './avaya.js';
 import { broadcastMigrations } from './broadcast.js';
 import { coreMigrations } from './core.js';
+import { ipofficeMigrations } from './ipoffice.js';
 import { pubsubMigrations } from './pubsub.js';
 import { securityMigrations } from './security.js';
 import type { Migration } from './types.js';
@@ -15,6 +16,7 @@ export const MIGRATIONS: Record<string, Migration[]> = {
   avaya: avayaMigrations,
   pubsub: pubsubMigrations,
   security: securityMigrations,
+  ipoffice: ipofficeMigrations,
 };
 
 export type { Migration };
