@@ -8,11 +8,15 @@ import { SwitchboardError, ValidationError } from '../core/errors.js';
 import { parseJsonBody } from '../core/json.js';
 import { VERSION } from '../version.js';
 import { installAuth } from './auth.js';
+import { limitConnectionsPerAddress } from './connections.js';
 import type { Hub } from './compose.js';
 import { registerCoreRoutes } from './routes/core.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes, setupMetrics } from './routes/health.js';
 import { registerSessionRoutes } from './routes/session.js';
+
+/** How often Node looks for requests past http.headersTimeoutMs / http.requestTimeoutMs. */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
 export interface BuildAppOptions {
   /** Serve the web console's static files from this directory when it exists. */
@@ -31,6 +35,12 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
     bodyLimit: config.http.bodyLimit,
     trustProxy: config.http.trustProxy,
     requestTimeout: config.http.requestTimeoutMs,
+    // Node checks the header/request timeouts every connectionsCheckingInterval (default 30 s): check
+    // every second so a slow body is cut at requestTimeoutMs, not up to 30 s later.
+    http: {
+      headersTimeout: Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs),
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    },
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -45,6 +55,8 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
       },
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  limitConnectionsPerAddress(app.server, config.http.maxConnectionsPerAddress);
 
   // Before any route is registered: every route is stamped with its auth policy (see auth.ts).
   installAuth(app, hub.apiKeys);
