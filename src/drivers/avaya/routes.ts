@@ -4,7 +4,7 @@ import { isSwitchboardError, NotFoundError, ValidationError } from '../../core/e
 import { buildAudioContent, CONTENT_TYPE_WML, CONTENT_TYPE_XML, rtpRxUrl, rtpTxUrl } from './content.js';
 import { CONTENT_ID_RE } from './content-store.js';
 import type { AvayaService } from './service.js';
-import { parseSubscriptionQuery } from './subscription.js';
+import { parseSubscriptionQuery, plainIp, subscriptionAddress } from './subscription.js';
 import { escapeWml } from './wml.js';
 
 /**
@@ -16,10 +16,6 @@ import { escapeWml } from './wml.js';
  * Responses always carry Content-Length and `Connection: close` (phones' HTTP clients are picky), errors
  * included (phoneErrorHandler).
  */
-function plainIp(a: string | undefined): string {
-  return (a ?? '').replace(/^::ffff:/, '');
-}
-
 function send(reply: FastifyReply, status: number, contentType: string, body: string): FastifyReply {
   return reply
     .code(status)
@@ -159,7 +155,14 @@ export function registerAvayaRoutes(app: FastifyInstance, service: () => AvayaSe
       const raw = req.raw.url ?? '';
       const q = raw.includes('?') ? raw.slice(raw.indexOf('?') + 1) : '';
       const info = parseSubscriptionQuery(q);
-      const r = service().onSubscription(info, plainIp(req.socket.remoteAddress));
+      const s = service();
+      const ip = subscriptionAddress(info.ip, req.socket.remoteAddress ?? '', s.config.subscription);
+      const r = s.onSubscription({ ...info, ip }, ip);
+      if (r.moved)
+        req.log.warn(
+          { device: r.deviceId, from: r.moved.from, to: r.moved.to, security: r.moved.securityGroup },
+          'avaya phone moved its registration',
+        );
       return send(reply, 200, 'text/plain; charset=utf-8', `OK ${r.deviceId}\n`);
     },
   );

@@ -24,6 +24,8 @@ export interface AvayaServiceOptions {
   clock?: Clock;
   bus?: EventEmitter;
   devices?: DeviceRegistry;
+  /** Groups whose phones' moves are flagged (the 911 notify groups). */
+  securityGroups?: string[];
 }
 
 export type { AudioSource };
@@ -159,14 +161,36 @@ export class AvayaService {
    * Discovery: upserts the subscribing phone as an `avaya` device (id `avaya-<mac>`), keeps admin-set
    * name, groups and location, and emits `phone.subscribed`.
    */
-  onSubscription(info: SubscriptionInfo, remoteIp: string): { deviceId: string; created: boolean } {
+  onSubscription(
+    info: SubscriptionInfo,
+    remoteIp: string,
+  ): {
+    deviceId: string;
+    created: boolean;
+    /** Set when an existing phone changed its address or extension (`phone.moved` was emitted). */
+    moved?: { from: string; to: string; securityGroup: boolean };
+  } {
     const id = `avaya-${info.mac}`;
     const ip = info.ip || remoteIp;
     const port = info.pushPort ?? this.config.pushPort;
     const address = port === 80 ? ip : `${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
     let created = false;
+    let moved: { from: string; to: string; securityGroup: boolean } | undefined;
     if (this.o.devices) {
       const cur = this.o.devices.get(id);
+      if (cur && (cur.address !== address || (cur.settings.extension ?? '') !== info.extension)) {
+        const securityGroup = cur.groups.some((g) => (this.o.securityGroups ?? []).includes(g));
+        moved = {
+          from: `${cur.address} x${String(cur.settings.extension ?? '')}`,
+          to: `${address} x${info.extension}`,
+          securityGroup,
+        };
+        this.o.bus?.emit({
+          source: id,
+          type: 'phone.moved',
+          data: { deviceId: id, mac: info.mac, ...moved, groups: cur.groups },
+        });
+      }
       if (!cur && this.o.devices.list({ kind: 'avaya' }).length >= this.config.maxDiscoveredPhones) {
         throw new LimitError(
           'AVAYA_TOO_MANY_PHONES',
@@ -209,6 +233,6 @@ export class AvayaService {
         at,
       },
     });
-    return { deviceId: id, created };
+    return { deviceId: id, created, ...(moved ? { moved } : {}) };
   }
 }
