@@ -41,13 +41,7 @@ describe('life safety: supervision of the 911 path (real process, simulators)', 
     deadPort = (tmp.address() as net.AddressInfo).port;
     await new Promise((r) => tmp.close(r));
     await hub.start();
-    const ipo = await hub.api('POST', '/api/devices', {
-      id: 'ipo-1',
-      kind: 'ipoffice',
-      address: `127.0.0.1:${pbx.port}`,
-      settings: { user: 'switchboard', password, reconnectInitialMs: 200, reconnectMaxMs: 500 },
-    });
-    expect(ipo.status, JSON.stringify(ipo.body)).toBe(201);
+    await hub.addIpOffice('ipo-1', pbx.port, password);
   }, 120_000);
 
   afterAll(async () => {
