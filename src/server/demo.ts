@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { TimerHandle } from '../core/clock.js';
+import { DRILL_PLACED } from '../core/emergency/service.js';
 import { LimitError } from '../core/errors.js';
 import type { HubContext, HubModule } from './hub.js';
 
@@ -214,7 +215,16 @@ export function demoModule(): HubModule {
             holdSeconds: b.holdSeconds ?? 20,
           };
           const p = providers.get(hub);
-          if (p) return reply.status(202).send(await p.drill(r));
+          if (p) {
+            // The simulator's DevLink3 call cannot say it is a drill: announce it, so that the emergency
+            // service marks the incident it opens as one.
+            hub.bus.emit({
+              source: 'demo',
+              type: DRILL_PLACED,
+              data: { extension: r.extension, dialled: r.dialled, via: p.name },
+            });
+            return reply.status(202).send(await p.drill(r));
+          }
           if (active >= MAX_ACTIVE)
             throw new LimitError(
               'DEMO_DRILL_BUSY',

@@ -459,9 +459,14 @@ describe('broadcast API', () => {
 
     // The security desk acknowledges from the console: escalation stops, who and when are recorded.
     const id = list.body.incidents[0]!.id as string;
-    const ack = await hub.api<{ incident: Json }>('POST', `/api/incidents/${id}/ack`, {
-      by: 'Desk officer Kim',
-    });
+    // Who is the signed-in principal (here an API key named after the desk officer), never a body field.
+    const kim = hub.hub.apiKeys.create('Desk officer Kim').key;
+    const ack = await hub.api<{ incident: Json }>(
+      'POST',
+      `/api/incidents/${id}/ack`,
+      {},
+      { authorization: `Bearer ${kim}` },
+    );
     expect(ack.status).toBe(200);
     expect(ack.body.incident).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'Desk officer Kim' });
     const again = await hub.api<{ incident: Json }>('POST', `/api/incidents/${id}/ack`, {});

@@ -1,7 +1,11 @@
-/** Polls `cond` every 10 ms until it holds (or fails after `ms`). */
-export async function waitFor(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
+/** Polls `cond` (sync or async) every 10 ms until it holds (or fails after `ms`). */
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  ms = 5000,
+  what = 'condition',
+): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }

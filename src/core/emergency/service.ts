@@ -3,6 +3,7 @@ import type { BroadcastEngine } from '../broadcast/engine.js';
 import type { TemplateService } from '../broadcast/templates.js';
 import type { EventBus, Subscription } from '../bus.js';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
+import { csvCell } from '../csv.js';
 import type { Device, Location } from '../devices.js';
 import { errorMessage, isSwitchboardError, NotFoundError, ValidationError } from '../errors.js';
 import type { HubEvent } from '../events.js';
@@ -12,6 +13,7 @@ import type {
   Incident,
   IncidentMailer,
   IncidentMailKind,
+  IncidentQuery,
   IncidentStore,
   LocationEntry,
   LocationStore,
@@ -74,6 +76,15 @@ export interface EmergencyDeps {
   options: EmergencyOptions;
 }
 
+/**
+ * Event the demo module emits just before it places a drill through a simulator (whose DevLink3 call
+ * cannot carry a drill flag): the next emergency call from that extension to that number, within
+ * DRILL_MATCH_MS, is marked as a drill. Only the demo module emits it; `serve` never does.
+ */
+export const DRILL_PLACED = 'demo.drill';
+/** How long a placed drill waits for its emergency call. */
+export const DRILL_MATCH_MS = 60_000;
+
 const s = (v: unknown) => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
 
 /**
@@ -94,6 +105,8 @@ export class EmergencyService {
   private readonly live = new Map<string, Incident>();
   /** Per PBX whose link came back: callKeys still to be re-announced, and the timer that ends the rest. */
   private readonly reannounce = new Map<string, { keys: Set<string>; timer: TimerHandle }>();
+  /** Drills placed through a simulator (extension|dialled → until when their emergency call counts as one). */
+  private readonly drills = new Map<string, number>();
   private pending = new Set<Promise<unknown>>();
   private stopped = false;
 
@@ -134,6 +147,7 @@ export class EmergencyService {
           'call.updated',
           'broadcast.acknowledged',
           'pbx.link',
+          DRILL_PLACED,
         ],
       },
     });
@@ -161,6 +175,7 @@ export class EmergencyService {
       if (e.type === 'call.emergency') this.onEmergency(e);
       else if (e.type === 'broadcast.acknowledged') this.onAck(e);
       else if (e.type === 'call.ended') this.onCallEnded(e);
+      else if (e.type === DRILL_PLACED) this.onDrillPlaced(e);
       else if (e.type === 'pbx.link') this.onLink(e);
       else this.seen(e.source, s(e.data.callKey));
     } catch (err) {
@@ -275,6 +290,7 @@ export class EmergencyService {
     const d = e.data;
     const now = this.clock.now();
     const extension = s(d.callerExtension ?? d.extension);
+    const drill = d.drill === true || this.takeDrill(extension, s(d.dialled), now);
     const pbx = (d.pbx ?? {}) as { location?: Location };
     const { location, entry } = this.locate(extension, s(d.emergencyLocationId), pbx.location);
     const incident: Incident = {
@@ -283,6 +299,7 @@ export class EmergencyService {
       detectLagMs: Math.max(0, now - Date.parse(e.time)),
       callKey,
       test,
+      ...(drill ? { drill: true } : {}),
       pbx: e.source,
       caller: {
         extension,
@@ -308,6 +325,7 @@ export class EmergencyService {
       dialled: incident.caller.dialled,
       test,
       ...(late ? { via: s(d.via) || 'late', late: true } : {}),
+      ...(drill ? { drill: true } : {}),
     });
     this.deps.incidents.insert(incident);
     this.remember(incident);
@@ -335,6 +353,7 @@ export class EmergencyService {
       data: {
         incidentId: incident.id,
         test,
+        drill,
         caller: incident.caller,
         location: incident.location,
         callKey,
@@ -743,21 +762,26 @@ export class EmergencyService {
    * An operator acknowledges from the console or the API (the security desk saw the alert). Same effect as
    * a phone's acknowledgement: stops escalation and records who and when.
    */
-  acknowledge(id: string, by: string): Incident {
+  acknowledge(id: string, by: string, note = ''): Incident {
     const i = this.open.get(id) ?? this.get(id);
-    this.applyAck(i, { deviceId: '', by, broadcastId: '', at: '' });
+    this.applyAck(i, { deviceId: '', by, broadcastId: '', at: '', note });
     return i;
   }
 
-  private applyAck(i: Incident, a: { deviceId: string; by: string; broadcastId: string; at: string }): void {
+  private applyAck(
+    i: Incident,
+    a: { deviceId: string; by: string; broadcastId: string; at: string; note?: string },
+  ): void {
     this.note(i, 'acknowledged', {
       deviceId: a.deviceId,
       by: a.by,
       broadcastId: a.broadcastId,
+      ...(a.note ? { note: a.note } : {}),
     });
     if (!i.acknowledgedAt) {
       i.acknowledgedAt = a.at || new Date(this.clock.now()).toISOString();
       i.acknowledgedBy = a.by || a.deviceId;
+      i.acknowledgedNote = a.note || null;
       i.state = 'acknowledged';
       const t = this.timers.get(i.id);
       if (t) this.clock.clearTimeout(t);
@@ -765,7 +789,13 @@ export class EmergencyService {
       this.deps.bus.emit({
         source: 'hub',
         type: 'incident.acknowledged',
-        data: { incidentId: i.id, by: i.acknowledgedBy, deviceId: a.deviceId || null, at: i.acknowledgedAt },
+        data: {
+          incidentId: i.id,
+          by: i.acknowledgedBy,
+          deviceId: a.deviceId || null,
+          at: i.acknowledgedAt,
+          ...(a.note ? { note: a.note } : {}),
+        },
       });
       this.mail(i, 'acknowledged');
     }
@@ -794,8 +824,24 @@ export class EmergencyService {
     });
   }
 
-  list(q: { limit: number; before?: string }): Incident[] {
+  list(q: IncidentQuery): Incident[] {
     return this.deps.incidents.list(q);
+  }
+
+  /** A drill is about to be placed through a simulator: its emergency call will be marked as a drill. */
+  private onDrillPlaced(e: HubEvent): void {
+    const now = this.clock.now();
+    for (const [k, until] of this.drills) if (until < now) this.drills.delete(k);
+    if (this.drills.size >= 100) return;
+    this.drills.set(`${s(e.data.extension)}|${s(e.data.dialled)}`, now + DRILL_MATCH_MS);
+  }
+
+  private takeDrill(extension: string, dialled: string, now: number): boolean {
+    const k = `${extension}|${dialled}`;
+    const until = this.drills.get(k);
+    if (until === undefined) return false;
+    this.drills.delete(k);
+    return until >= now;
   }
 
   get(id: string): Incident {
@@ -826,13 +872,10 @@ export function incidentsCsv(list: Incident[]): string {
     'escalations',
     'callEndedAt',
     'broadcasts',
+    // Appended (not next to `test`) so that existing column positions stay.
+    'drill',
   ];
-  const q = (v: unknown) => {
-    const t = v === null || v === undefined ? '' : String(v);
-    // Neutralise spreadsheet formulas (=, +, -, @ at the start) as well as quoting.
-    const safe = /^[=+\-@\t\r]/.test(t) ? `'${t}` : t;
-    return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-  };
+  const q = csvCell;
   const rows = list.map((i) =>
     [
       i.id,
@@ -852,6 +895,7 @@ export function incidentsCsv(list: Incident[]): string {
       i.escalations,
       i.callEndedAt,
       i.broadcasts.join(' '),
+      i.drill === true,
     ]
       .map(q)
       .join(','),

@@ -33,6 +33,11 @@ export interface Incident {
   detectLagMs: number;
   callKey: string | null;
   test: boolean;
+  /**
+   * A drill (the console's demo drill button, or call events flagged `drill: true`): not a real emergency,
+   * left out of the compliance record with `GET /api/incidents?drills=exclude`. Absent on older records.
+   */
+  drill?: boolean;
   pbx: string;
   caller: { extension: string; name: string; callbackNumber: string; dialled: string; detectedBy: string };
   location: Location & { from: 'table' | 'device' | 'pbx' | 'none' };
@@ -42,6 +47,8 @@ export interface Incident {
   escalations: number;
   acknowledgedAt: string | null;
   acknowledgedBy: string | null;
+  /** The note the first acknowledger left (console or API), if any. Absent on older records. */
+  acknowledgedNote?: string | null;
   callEndedAt: string | null;
   /**
    * Opened from a late source (a 911 call seen only in the SMDR call record, after the call): the phones were
@@ -58,7 +65,21 @@ export interface IncidentStore {
   byCallKey(callKey: string): Incident | undefined;
   /** Incidents not acknowledged, created at or after `since` (ISO), oldest first (bounded by `limit`). */
   listOpen(q: { since: string; limit: number }): Incident[];
-  list(q: { limit: number; before?: string }): Incident[];
+  list(q: IncidentQuery): Incident[];
+}
+
+/** Which incidents a listing returns (newest first). */
+export interface IncidentQuery {
+  limit: number;
+  /** Only incidents created before this ISO time (paging). */
+  before?: string;
+  /**
+   * Drills and test calls (933): `include` (default), `exclude` (the compliance record: real emergencies
+   * only) or `only`.
+   */
+  drills?: 'include' | 'exclude' | 'only';
+  /** Only incidents nobody has acknowledged yet (the console's alarm). */
+  open?: boolean;
 }
 
 /** Which moment of an incident a notification mail is about. */
