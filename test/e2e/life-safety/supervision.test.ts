@@ -42,6 +42,7 @@ describe('life safety: supervision of the 911 path (real process, simulators)', 
     await new Promise((r) => tmp.close(r));
     await hub.start();
     await hub.addIpOffice('ipo-1', pbx.port, password);
+    await until('the DevLink3 link', async () => (await status()).links.some((l) => l.up));
   }, 120_000);
 
   afterAll(async () => {
