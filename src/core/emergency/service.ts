@@ -85,6 +85,9 @@ export const DRILL_PLACED = 'demo.drill';
 /** How long a placed drill waits for its emergency call. */
 export const DRILL_MATCH_MS = 60_000;
 
+/** A late event without the call's key matches an incident opened this close to the call's start. */
+const LATE_MATCH_MS = 120_000;
+
 const s = (v: unknown) => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
 
 /**
@@ -260,7 +263,7 @@ export class EmergencyService {
    * ended, from the same PBX, with the same caller, younger than maxCallSeconds (IP Office reuses CallIDs
    * after a restart; the call ended, or was not re-announced after the link came back, so it is not in
    * `live` any more). Late sources (SMDR, after the call): that call's incident, ended or not, by callKey
-   * or else by caller extension and dialled number, within maxCallSeconds.
+   * or else by caller extension and dialled number with the incident opened near the call's start.
    */
   private sameCall(e: HubEvent, callKey: string | null, late: boolean): Incident | undefined {
     const now = this.clock.now();
@@ -278,11 +281,20 @@ export class EmergencyService {
       const i = this.live.get(callKey) ?? this.deps.incidents.byCallKey(callKey);
       if (fits(i)) return i;
     }
-    if (!extension) return undefined;
+    // Without the call's key: the incident of the same caller and number opened within LATE_MATCH_MS of the
+    // call's start (an earlier 911 call from the same phone is a different call).
+    const started = Date.parse(s(e.data.startedAt));
+    if (!extension || !Number.isFinite(started)) return undefined;
     const dialled = s(e.data.dialled);
     return this.deps.incidents
       .list({ limit: 50 })
-      .find((i) => fits(i) && i.caller.extension === extension && (!dialled || i.caller.dialled === dialled));
+      .find(
+        (i) =>
+          fits(i) &&
+          i.caller.extension === extension &&
+          (!dialled || i.caller.dialled === dialled) &&
+          Math.abs(Date.parse(i.createdAt) - started) <= LATE_MATCH_MS,
+      );
   }
 
   private openIncident(e: HubEvent, callKey: string | null, test: boolean, late: boolean): void {
@@ -328,6 +340,10 @@ export class EmergencyService {
       ...(drill ? { drill: true } : {}),
     });
     this.deps.incidents.insert(incident);
+    // The PBX reused the CallID of a call this hub still thought live: that call is over.
+    const prev = callKey ? this.live.get(callKey) : undefined;
+    if (prev && callKey && prev.pbx === e.source && !late)
+      this.endCall(prev, callKey, 'CallID reused by a new call', null);
     this.remember(incident);
     const fields = {
       incidentId: incident.id,
