@@ -22,6 +22,7 @@ import {
   incidentStatus,
   incidentTime,
   isAcknowledged,
+  locationQuality,
   locationText,
   type Readiness,
   readinessOf,
@@ -248,6 +249,7 @@ function AlarmDialog(props: { incident: Incident; now: number; focus: boolean })
   const kind = incidentKind(i);
   const status = incidentStatus(i);
   const where = locationText(i.location);
+  const quality = locationQuality(i.location);
   const started = incidentTime(i);
   const age = started ? formatDuration((props.now - Date.parse(started)) / 1000) : '—';
   const deliv = deliverySummary(i.deliveries);
@@ -293,7 +295,13 @@ function AlarmDialog(props: { incident: Incident; now: number; focus: boolean })
           <dt>Callback</dt>
           <dd class="mono">{c.callback || '— (not known)'}</dd>
           <dt>Location</dt>
-          <dd class={where ? '' : 'alarm-unknown'}>{where || 'NOT KNOWN: ask the caller'}</dd>
+          <dd class={quality === 'room' ? '' : 'alarm-unknown'}>
+            {quality === 'none'
+              ? 'NOT KNOWN: ask the caller'
+              : quality === 'site'
+                ? `${where} (PBX site only: ask the caller for the room)`
+                : where}
+          </dd>
           <dt>Time</dt>
           <dd>
             {clock(started)} <span class="alarm-age">({age} ago)</span>
