@@ -171,7 +171,7 @@ export function startWatch(): () => void {
       (state.open?.length ?? 0) > 0
     )
       void refreshIncidents();
-    if (/^(emergency|pbx|link|incident)\./.test(e.type)) void refreshReadiness();
+    if (/^(emergency|pbx|link|incident)\.|^device\.link_/.test(e.type)) void refreshReadiness();
   });
   const unsubStream = onStreamState((s) => {
     const wasLive = streamState === 'live';

@@ -333,7 +333,7 @@ describe('broadcast API', () => {
     });
     expect(await imp.json()).toEqual({ imported: 1 });
     const st = await hub.api<Json>('GET', '/api/emergency');
-    expect(st.body).toMatchObject({ active: true, group: 'security', phones: 3 });
+    expect(st.body).toMatchObject({ active: true, group: 'security', phoneCount: 3 });
     received.length = 0;
     for (const id of ['sec1', 'sec2', 'sec3', 'mgr1']) phoneLogs.get(id)!.calls.length = 0;
     hub.hub.bus.emit({

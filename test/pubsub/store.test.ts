@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/load.js';
 import { ManualClock } from '../../src/core/clock.js';
-import { Accounts, FailureLimiter, Sessions } from '../../src/pubsub/accounts.js';
+import { Accounts, Sessions } from '../../src/pubsub/accounts.js';
 import { resolvePubSubSettings } from '../../src/pubsub/config.js';
 import { PubSubService } from '../../src/pubsub/service.js';
 import { type Db, openDatabase } from '../../src/store/sqlite/database.js';
@@ -113,20 +113,6 @@ describe('accounts, sessions and the SQLite store', () => {
     });
     clock.advance(1);
     await expect(sessions.resolve(s.token)).rejects.toMatchObject({ code: 'PUBSUB_SESSION_EXPIRED' });
-  });
-
-  it('failure limiter: sliding window, bounded keys', () => {
-    const l = new FailureLimiter({ windowMs: 1000, max: 2, clock, maxKeys: 3 });
-    l.fail('ip');
-    expect(l.blockedFor('ip')).toBe(0);
-    l.fail('ip');
-    expect(l.blockedFor('ip')).toBe(1000);
-    clock.advance(600);
-    expect(l.blockedFor('ip')).toBe(400);
-    clock.advance(400);
-    expect(l.blockedFor('ip')).toBe(0);
-    for (let i = 0; i < 10; i++) l.fail(`k${i}`);
-    expect((l as unknown as { hits: Map<string, number[]> }).hits.size).toBeLessThanOrEqual(3);
   });
 
   it('config: durations resolve, bad ones and inconsistent ones are refused', () => {

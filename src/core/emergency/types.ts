@@ -38,6 +38,11 @@ export interface Incident {
    * left out of the compliance record with `GET /api/incidents?drills=exclude`. Absent on older records.
    */
   drill?: boolean;
+  /**
+   * Raised after the call (a 911 call seen only in the SMDR call record while DevLink3 was down): the phones
+   * were alerted late; `via` says by what. Absent on incidents stored before this field existed.
+   */
+  late?: { via: string };
   pbx: string;
   caller: { extension: string; name: string; callbackNumber: string; dialled: string; detectedBy: string };
   location: Location & { from: 'table' | 'device' | 'pbx' | 'none' };
@@ -58,6 +63,8 @@ export interface IncidentStore {
   update(i: Incident): void;
   get(id: string): Incident | undefined;
   byCallKey(callKey: string): Incident | undefined;
+  /** Incidents not acknowledged, created at or after `since` (ISO), oldest first (bounded by `limit`). */
+  listOpen(q: { since: string; limit: number }): Incident[];
   list(q: IncidentQuery): Incident[];
 }
 
@@ -76,7 +83,14 @@ export interface IncidentQuery {
 }
 
 /** Which moment of an incident a notification mail is about. */
-export type IncidentMailKind = 'opened' | 'escalated' | 'acknowledged';
+export type IncidentMailKind = 'opened' | 'escalated' | 'acknowledged' | 'unnotified';
+
+/** A notice about the 911 notification itself (not about an incident). */
+export interface EmergencyNotice {
+  kind: 'degraded' | 'recovered';
+  subject: string;
+  text: string;
+}
 
 /**
  * Sends incident mails (the email relay). The implementation lives outside the core (SMTP adapter); it
@@ -84,4 +98,6 @@ export type IncidentMailKind = 'opened' | 'escalated' | 'acknowledged';
  */
 export interface IncidentMailer {
   send(kind: IncidentMailKind, incident: Incident): Promise<{ messageId: string; attempts: number }>;
+  /** Degraded/recovered notices (optional: mailers without it send none). */
+  notice?(n: EmergencyNotice): Promise<{ messageId: string; attempts: number }>;
 }

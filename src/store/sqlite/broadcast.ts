@@ -177,6 +177,14 @@ export class SqliteIncidentStore implements IncidentStore {
   byCallKey(callKey: string): Incident | undefined {
     return parse<Incident>(this.byCall.get(callKey) as BodyRow | undefined);
   }
+  listOpen(q: { since: string; limit: number }): Incident[] {
+    const rows = this.db
+      .prepare(
+        "SELECT body FROM incidents WHERE created_at >= ? AND json_extract(body, '$.state') != 'acknowledged' ORDER BY created_at ASC LIMIT ?",
+      )
+      .all(q.since, q.limit) as BodyRow[];
+    return rows.map((r) => JSON.parse(r.body) as Incident);
+  }
   list(q: IncidentQuery): Incident[] {
     // Incidents are JSON bodies: the filters read them with SQLite's JSON functions (no extra columns).
     const where: string[] = [];

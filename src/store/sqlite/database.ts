@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SwitchboardError } from '../../core/errors.js';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
+import { assertSupportedRuntime, SqliteBindingError, sqliteBindingProblem } from './runtime.js';
 
 export type Db = Database.Database;
 
@@ -28,11 +29,18 @@ export interface OpenOptions {
 
 /** Opens (creating if needed) the one database file of the data directory, in WAL mode, migrated. */
 export function openDatabase(opts: OpenOptions): Db {
+  // Refuse a Node.js release known to abort the binding before any native object exists.
+  assertSupportedRuntime();
   let db: Db;
-  if (opts.dataDir === ':memory:') db = new Database(':memory:');
-  else {
-    mkdirSync(opts.dataDir, { recursive: true });
-    db = new Database(join(opts.dataDir, DB_FILE), { readonly: opts.readonly ?? false });
+  if (opts.dataDir !== ':memory:') mkdirSync(opts.dataDir, { recursive: true });
+  try {
+    db =
+      opts.dataDir === ':memory:'
+        ? new Database(':memory:')
+        : new Database(join(opts.dataDir, DB_FILE), { readonly: opts.readonly ?? false });
+  } catch (e) {
+    const problem = sqliteBindingProblem(e);
+    throw problem === undefined ? e : new SqliteBindingError(problem, e);
   }
   if (!opts.readonly) {
     db.pragma('journal_mode = WAL');
