@@ -349,6 +349,8 @@ export function AlarmStack() {
   const list = open ?? [];
   const seen = useRef(new Map<string, number>());
   const [focusId, setFocusId] = useState<string | null>(null);
+  const [sound, setSound] = useState<SoundState>('off');
+  useEffect(() => onSoundState(setSound), []);
   const n = list.length;
   useEffect(() => {
     if (n > 0) {
@@ -396,7 +398,15 @@ export function AlarmStack() {
   );
   if (n === 0) return null;
   return (
-    <div class="alarm-stack">
+    <div class="alarm-stack" data-siren={sound === 'on' ? 'sounding' : 'silent'}>
+      {sound === 'off' && (
+        <p class="alarm-mute">
+          The alarm sound is OFF in this browser.{' '}
+          <button type="button" class="btn sound-off" onClick={() => enableSound()}>
+            Turn on alarm sound
+          </button>
+        </p>
+      )}
       {n > 1 && (
         <p class="alarm-count" aria-hidden="true">
           {n} open emergency calls: acknowledge each one

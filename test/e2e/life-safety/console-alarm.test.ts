@@ -128,6 +128,13 @@ beforeAll(async () => {
   // Records when an incident's alert dialog first appears in the page (page clock = this machine's clock).
   await page.addInitScript(`
     window.alarmShownAt = {};
+    // Counts the siren's tones (each burst starts one oscillator).
+    window.sirenTones = 0;
+    const start = OscillatorNode.prototype.start;
+    OscillatorNode.prototype.start = function (...a) {
+      window.sirenTones++;
+      return start.apply(this, a);
+    };
     new MutationObserver(() => {
       for (const el of document.querySelectorAll('[role="alertdialog"][data-incident]')) {
         const id = el.getAttribute('data-incident');
@@ -171,6 +178,13 @@ describe('the security desk alarm (Chromium, `switchboard demo`)', () => {
     const shownAt = (await page.evaluate(`window.alarmShownAt[${JSON.stringify(inc.id)}]`)) as number;
     expect(shownAt - Date.parse(inc.createdAt as string)).toBeLessThanOrEqual(2000);
     expect(page.url()).toMatch(/#\/phones$/);
+    // Keyboard and screen-reader users land on the alert.
+    await expect
+      .poll(() => page.evaluate('document.activeElement?.getAttribute("data-incident")'), WAIT)
+      .toBe(inc.id);
+    // The siren sounds, and repeats (a burst every 2.5 s) while nobody acknowledges.
+    expect(await page.locator('.alarm-stack').getAttribute('data-siren')).toBe('sounding');
+    await expect.poll(() => page.evaluate('window.sirenTones'), WAIT).toBeGreaterThanOrEqual(2);
     const text = (await dialog.textContent()) ?? '';
     expect(text).toMatch(/911 EMERGENCY CALL/);
     expect(text).toContain('Carol Clark');
@@ -392,7 +406,7 @@ describe('the security desk alarm (Chromium, `switchboard demo`)', () => {
   it('a session that ended (revoked) is said over the whole page', async () => {
     const token = (await page.evaluate('sessionStorage.getItem("switchboard.apiKey")')) as string;
     await fetch(`${BASE}/api/session`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
-    await goto('calls');
+    // Nothing to click: the console's own polling meets the 401 and says so.
     const notice = page.locator('.signed-out');
     await notice.waitFor({ timeout: 20_000 });
     expect(await notice.textContent()).toMatch(/session ended.*NOT receiving 911 alerts/);
