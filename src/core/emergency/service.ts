@@ -101,12 +101,12 @@ export class EmergencyService {
   private readonly log: Logger;
   /** Incidents not yet acknowledged or recently touched, by id (bounded; the store has them all). */
   private readonly open = new Map<string, Incident>();
-  /** Drills placed through a simulator (extension|dialled → until when their emergency call counts as one). */
-  private readonly drills = new Map<string, number>();
   /** The incident of each live call (callKey → incident), until its call ends: deduplication. */
   private readonly live = new Map<string, Incident>();
   /** Per PBX whose link came back: callKeys still to be re-announced, and the timer that ends the rest. */
   private readonly reannounce = new Map<string, { keys: Set<string>; timer: TimerHandle }>();
+  /** Drills placed through a simulator (extension|dialled → until when their emergency call counts as one). */
+  private readonly drills = new Map<string, number>();
   private pending = new Set<Promise<unknown>>();
   private stopped = false;
 
@@ -300,7 +300,6 @@ export class EmergencyService {
       callKey,
       test,
       ...(drill ? { drill: true } : {}),
-      ...(d.late === true ? { late: { via: s(d.via) || 'unknown' } } : {}),
       pbx: e.source,
       caller: {
         extension,
@@ -317,6 +316,7 @@ export class EmergencyService {
       acknowledgedAt: null,
       acknowledgedBy: null,
       callEndedAt: late ? new Date(now).toISOString() : null,
+      ...(late ? { late: true } : {}),
       timeline: [],
     };
     this.note(incident, 'call.emergency', {
@@ -324,8 +324,8 @@ export class EmergencyService {
       source: e.source,
       dialled: incident.caller.dialled,
       test,
-      ...(drill ? { drill: true } : {}),
       ...(late ? { via: s(d.via) || 'late', late: true } : {}),
+      ...(drill ? { drill: true } : {}),
     });
     this.deps.incidents.insert(incident);
     this.remember(incident);

@@ -38,11 +38,6 @@ export interface Incident {
    * left out of the compliance record with `GET /api/incidents?drills=exclude`. Absent on older records.
    */
   drill?: boolean;
-  /**
-   * Raised after the call (a 911 call seen only in the SMDR call record while DevLink3 was down): the phones
-   * were alerted late; `via` says by what. Absent on incidents stored before this field existed.
-   */
-  late?: { via: string };
   pbx: string;
   caller: { extension: string; name: string; callbackNumber: string; dialled: string; detectedBy: string };
   location: Location & { from: 'table' | 'device' | 'pbx' | 'none' };
@@ -55,6 +50,11 @@ export interface Incident {
   /** The note the first acknowledger left (console or API), if any. Absent on older records. */
   acknowledgedNote?: string | null;
   callEndedAt: string | null;
+  /**
+   * Opened from a late source (a 911 call seen only in the SMDR call record, after the call): the phones were
+   * alerted late. Absent on incidents stored before this field existed.
+   */
+  late?: boolean;
   timeline: IncidentEvent[];
 }
 
