@@ -258,6 +258,9 @@ describe('the security desk alarm (Chromium, `switchboard demo`)', () => {
     expect(await row.locator('.badge-ok').count()).toBe(0);
     expect(await row.textContent()).toMatch(/NOT acknowledged/);
     await shot('03-escalated-not-acknowledged-1280x800');
+    await page.setViewportSize({ width: 768, height: 1024 });
+    await shot('03-escalated-not-acknowledged-768x1024');
+    await page.setViewportSize({ width: 1280, height: 800 });
     await page.getByRole('button', { name: `Acknowledge as ${ADMIN[0]}` }).click();
     await expect
       .poll(() => page.locator('[data-testid="ack-state"]').textContent(), WAIT)
@@ -297,6 +300,9 @@ describe('the security desk alarm (Chromium, `switchboard demo`)', () => {
     await dialog.waitFor();
     expect(await dialog.locator('h2').textContent()).toMatch(/DRILL: 911 call \(not a real emergency\)/);
     await shot('05-drill-alarm-1280x800');
+    await page.setViewportSize({ width: 768, height: 1024 });
+    await shot('05-drill-alarm-768x1024');
+    await page.setViewportSize({ width: 1280, height: 800 });
     const row = page.locator('.incident-list li', {
       has: page.locator(`a[href="#/incidents/${String(id)}"]`),
     });
@@ -326,6 +332,9 @@ describe('the security desk alarm (Chromium, `switchboard demo`)', () => {
     await expect.poll(() => page.locator('#sec-phones-title').textContent(), WAIT).toContain('NOT ready');
     await expect.poll(() => page.locator('.sec-links').textContent(), WAIT).toMatch(/Test IP Office\s*DOWN/);
     await shot('06-link-down-incidents-1280x800');
+    await page.setViewportSize({ width: 768, height: 1024 });
+    await shot('06-link-down-incidents-768x1024');
+    await page.setViewportSize({ width: 1280, height: 800 });
   }, 90_000);
 
   it('readiness answers the demo cannot produce (unreachable, unprobed phones) render; an older hub does not break it', async () => {
