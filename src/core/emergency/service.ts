@@ -8,6 +8,15 @@ import { errorMessage, NotFoundError, ValidationError } from '../errors.js';
 import type { HubEvent } from '../events.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { AlertPublisher } from '../rules/types.js';
+import {
+  alertContext,
+  callbackDial,
+  compactAlert,
+  localTime,
+  markFirstLine,
+  resolveCallback,
+  resolveTimeZone,
+} from './alert-text.js';
 import type {
   Incident,
   IncidentMailer,
@@ -33,7 +42,31 @@ export interface EmergencyOptions {
   queue: string;
   account: string;
   webhooks: Array<{ url: string; secret?: string }>;
+  /** What the security phones show (see alert-text.ts and docs/emergency-911.md). */
+  phone?: Partial<EmergencyPhoneOptions>;
 }
+
+/** The phone alert: local time, callback number, and how the alert stays up until acknowledged. */
+export interface EmergencyPhoneOptions {
+  /** IANA zone of alert times ('' = the hub's zone); a location-table row's `timeZone` wins. */
+  timeZone: string;
+  /** The site's main number, the callback number of extensions without one in the location table. */
+  callbackNumber: string;
+  /** What the phones' "Call back" key dials: the caller's extension or the external callback number. */
+  callbackDial: 'extension' | 'external';
+  /** Outside-line prefix for dialling the external number (e.g. `9`). */
+  dialPrefix: string;
+  /** Re-show the alert and repeat its tone this often until acknowledged (0 = never). */
+  repeatSeconds: number;
+}
+
+export const DEFAULT_EMERGENCY_PHONE: EmergencyPhoneOptions = {
+  timeZone: '',
+  callbackNumber: '',
+  callbackDial: 'extension',
+  dialPrefix: '',
+  repeatSeconds: 20,
+};
 
 export const DEFAULT_EMERGENCY: EmergencyOptions = {
   enabled: 'auto',
@@ -46,6 +79,7 @@ export const DEFAULT_EMERGENCY: EmergencyOptions = {
   queue: 'emergency',
   account: '',
   webhooks: [],
+  phone: DEFAULT_EMERGENCY_PHONE,
 };
 
 export interface EmergencyDeps {
@@ -194,17 +228,27 @@ export class EmergencyService {
     const extension = s(d.callerExtension ?? d.extension);
     const pbx = (d.pbx ?? {}) as { location?: Location };
     const { location, entry } = this.locate(extension, s(d.emergencyLocationId), pbx.location);
+    const phone = { ...DEFAULT_EMERGENCY_PHONE, ...o.phone };
+    const callback = resolveCallback({
+      extension,
+      tableCallback: entry?.callback,
+      pbxNumber: s(d.callbackNumber ?? d.cli),
+      siteNumber: phone.callbackNumber,
+    });
     const incident: Incident = {
       id: `inc_${randomUUID()}`,
       createdAt: new Date(now).toISOString(),
       detectLagMs: Math.max(0, now - Date.parse(e.time)),
       callKey,
       test,
+      ...(d.drill === true ? { drill: true } : {}),
+      timeZone: resolveTimeZone(entry, phone.timeZone),
       pbx: e.source,
       caller: {
         extension,
         name: s(d.callerName) || entry?.name || '',
-        callbackNumber: entry?.callback || s(d.callbackNumber ?? d.cli) || extension,
+        callbackNumber: callback.number,
+        callbackSource: callback.source,
         dialled: s(d.dialled),
         detectedBy: s(d.detectedBy),
       },
@@ -243,25 +287,20 @@ export class EmergencyService {
     this.schedule(incident);
   }
 
-  private context(i: Incident): Record<string, unknown> {
-    return {
-      caller: i.caller,
-      location: i.location,
-      time:
-        new Date(Date.parse(i.timeline[0]?.at ?? i.createdAt)).toISOString().replace('T', ' ').slice(0, 19) +
-        ' UTC',
-      test: i.test ? 'TEST ' : '',
-      incident: { id: i.id, escalation: i.escalations },
-    };
-  }
-
   private notify(i: Incident, groups: string[], escalation: number): void {
-    const t = this.deps.templates.render(this.deps.options.template, this.context(i));
+    const phone = { ...DEFAULT_EMERGENCY_PHONE, ...this.deps.options.phone };
+    const t = this.deps.templates.render(this.deps.options.template, alertContext(i));
+    const title = markFirstLine(t.title, i);
+    const dial = callbackDial(i.caller, { dial: phone.callbackDial, prefix: phone.dialPrefix });
+    // An escalation's alert takes over from the earlier ones: only the newest repeats on the phones.
+    for (const id of i.broadcasts) this.deps.engine.stopRepeat(id);
     try {
       const b = this.deps.engine.start(
         {
-          title: escalation > 0 ? `${t.title} (REPEAT ${escalation})`.slice(0, 200) : t.title,
+          title: escalation > 0 ? `${title} (REPEAT ${escalation})`.slice(0, 200) : title,
           text: t.text,
+          ...(dial ? { dial } : {}),
+          compact: compactAlert(i),
           priority: 'emergency',
           tones: t.tones === 'none' ? 'urgent' : t.tones,
           ack: true,
@@ -270,7 +309,10 @@ export class EmergencyService {
           targets: { groups },
           meta: { incidentId: i.id, escalation },
         },
-        { createdBy: 'emergency' },
+        {
+          createdBy: 'emergency',
+          ...(phone.repeatSeconds > 0 ? { repeat: { everyMs: phone.repeatSeconds * 1000 } } : {}),
+        },
       );
       i.broadcasts.push(b.id);
       this.note(i, escalation > 0 ? 'escalated' : 'notified', {
@@ -445,6 +487,10 @@ export class EmergencyService {
       i.acknowledgedAt = a.at || new Date(this.clock.now()).toISOString();
       i.acknowledgedBy = a.by || a.deviceId;
       i.state = 'acknowledged';
+      // Every phone stops repeating; their Exit/refresh now shows who acknowledged.
+      const who = i.acknowledgedBy || 'the security desk';
+      const text = `Acknowledged by ${who} at ${localTime(i.acknowledgedAt, i.timeZone ?? 'UTC')}.`;
+      for (const id of i.broadcasts) this.deps.engine.settle(id, who, text);
       const t = this.timers.get(i.id);
       if (t) this.clock.clearTimeout(t);
       this.timers.delete(i.id);
@@ -539,7 +585,11 @@ export function incidentsCsv(list: Incident[]): string {
   return `${[cols.join(','), ...rows].join('\r\n')}\r\n`;
 }
 
-/** Parses a location CSV (header row: extension, name, building, floor, room, site, description, callback). */
+/**
+ * Parses a location CSV (header row: extension, name, building, floor, room, site, description, callback,
+ * timezone; any order and case). An unknown time zone is kept as given and reported by the coverage check
+ * (`GET /api/emergency`); alerts then use `emergency.timeZone`.
+ */
 export function parseLocationsCsv(text: string, now: string): LocationEntry[] {
   const rows = parseCsv(text);
   if (rows.length === 0) return [];
@@ -552,14 +602,23 @@ export function parseLocationsCsv(text: string, now: string): LocationEntry[] {
       'csv: the header row must name an `extension` column',
       { field: 'csv' },
     );
-  const fields = ['name', 'building', 'floor', 'room', 'site', 'description', 'callback'] as const;
+  const fields = [
+    'name',
+    'building',
+    'floor',
+    'room',
+    'site',
+    'description',
+    'callback',
+    'timeZone',
+  ] as const;
   const out: LocationEntry[] = [];
   rows.slice(1).forEach((r) => {
     const e = (r[ext] ?? '').trim();
     if (!e) return;
     const entry: LocationEntry = { extension: e.slice(0, 32), updatedAt: now };
     for (const f of fields) {
-      const i = col(f);
+      const i = col(f.toLowerCase());
       const v = i >= 0 ? (r[i] ?? '').trim() : '';
       if (v) entry[f] = v.slice(0, f === 'description' ? 1000 : 200);
     }

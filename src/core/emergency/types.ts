@@ -7,6 +7,8 @@ export interface LocationEntry extends Location {
   name?: string;
   /** Callback number when it differs from the caller's CLI (e.g. a DID). */
   callback?: string;
+  /** IANA time zone of the extension's site (`America/Chicago`); overrides `emergency.timeZone`. */
+  timeZone?: string;
   updatedAt: string;
 }
 
@@ -33,8 +35,21 @@ export interface Incident {
   detectLagMs: number;
   callKey: string | null;
   test: boolean;
+  /** A drill (the console's drill button): alerts say DRILL in their first line. */
+  drill?: boolean;
+  /** IANA zone the alert's local times are shown in ('' = the hub's zone); the stored times stay UTC. */
+  timeZone?: string;
   pbx: string;
-  caller: { extension: string; name: string; callbackNumber: string; dialled: string; detectedBy: string };
+  caller: {
+    extension: string;
+    name: string;
+    /** External number to call back (see alert-text.ts resolveCallback); the extension when none is known. */
+    callbackNumber: string;
+    /** Where callbackNumber came from: location table, PBX CLI, the site's number, or only the extension. */
+    callbackSource?: 'table' | 'pbx' | 'site' | 'extension';
+    dialled: string;
+    detectedBy: string;
+  };
   location: Location & { from: 'table' | 'device' | 'pbx' | 'none' };
   state: IncidentState;
   broadcasts: string[];
