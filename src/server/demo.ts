@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { TimerHandle } from '../core/clock.js';
+import { broadcastRuntime } from '../broadcast/module.js';
 import { LimitError } from '../core/errors.js';
 import type { HubContext, HubModule } from './hub.js';
 
@@ -214,7 +215,11 @@ export function demoModule(): HubModule {
             holdSeconds: b.holdSeconds ?? 20,
           };
           const p = providers.get(hub);
-          if (p) return reply.status(202).send(await p.drill(r));
+          if (p) {
+            // The simulator's call reaches the hub as a plain emergency call: mark it a drill in advance.
+            broadcastRuntime(hub).emergency.expectDrill(r.extension, 60_000);
+            return reply.status(202).send(await p.drill(r));
+          }
           if (active >= MAX_ACTIVE)
             throw new LimitError(
               'DEMO_DRILL_BUSY',

@@ -114,6 +114,8 @@ export class EmergencyService {
   private readonly log: Logger;
   private readonly open = new Map<string, Incident>();
   private pending = new Set<Promise<unknown>>();
+  /** Drills announced before their call reaches the PBX (extension → until when, ms). */
+  private readonly drills = new Map<string, number>();
 
   constructor(private readonly deps: EmergencyDeps) {
     this.clock = deps.clock ?? systemClock;
@@ -122,6 +124,24 @@ export class EmergencyService {
 
   get options(): EmergencyOptions {
     return this.deps.options;
+  }
+
+  /**
+   * A drill is about to be placed from `extension` (the demo's drill button through the PBX simulator, whose
+   * call arrives as an ordinary emergency call): the next emergency call from it within `withinMs` is a drill,
+   * and its alerts say so in their first line.
+   */
+  expectDrill(extension: string, withinMs = 60_000): void {
+    const now = this.clock.now();
+    for (const [k, until] of this.drills) if (until < now) this.drills.delete(k);
+    if (this.drills.size < 100) this.drills.set(extension, now + withinMs);
+  }
+
+  private takeDrill(extension: string): boolean {
+    const until = this.drills.get(extension);
+    if (until === undefined) return false;
+    this.drills.delete(extension);
+    return until >= this.clock.now();
   }
 
   /** Is the built-in rule active now? (`auto`: once the group exists and has members.) */
@@ -241,7 +261,7 @@ export class EmergencyService {
       detectLagMs: Math.max(0, now - Date.parse(e.time)),
       callKey,
       test,
-      ...(d.drill === true ? { drill: true } : {}),
+      ...(d.drill === true || this.takeDrill(extension) ? { drill: true } : {}),
       timeZone: resolveTimeZone(entry, phone.timeZone),
       pbx: e.source,
       caller: {
