@@ -3,6 +3,24 @@
 const KEY_STORAGE = 'switchboard.apiKey';
 /** Set when the stored key is a session token from a username/password sign-in (revoked on sign-out). */
 const SESSION_STORAGE = 'switchboard.session';
+/** The local user a session token belongs to (shown as "signed in as"; the hub knows it from the token). */
+const USER_STORAGE = 'switchboard.user';
+
+/** Why the console is on the sign-in page: the hub refused the key or session (expired, revoked). */
+export type SignedOutReason = 'ended' | null;
+let signedOutReason: SignedOutReason = null;
+export function signOutReason(): SignedOutReason {
+  return signedOutReason;
+}
+
+/** The signed-in local user, or null when signed in with an API key (or not at all). */
+export function signedInAs(): string | null {
+  try {
+    return sessionStorage.getItem(USER_STORAGE);
+  } catch {
+    return null;
+  }
+}
 
 export function getKey(): string | null {
   try {
@@ -12,12 +30,18 @@ export function getKey(): string | null {
   }
 }
 
-export function setKey(key: string | null, o: { session?: boolean } = {}): void {
+export function setKey(
+  key: string | null,
+  o: { session?: boolean; user?: string; reason?: SignedOutReason } = {},
+): void {
+  signedOutReason = key ? null : (o.reason ?? null);
   try {
     if (key) sessionStorage.setItem(KEY_STORAGE, key);
     else sessionStorage.removeItem(KEY_STORAGE);
     if (key && o.session) sessionStorage.setItem(SESSION_STORAGE, '1');
     else sessionStorage.removeItem(SESSION_STORAGE);
+    if (key && o.user) sessionStorage.setItem(USER_STORAGE, o.user);
+    else sessionStorage.removeItem(USER_STORAGE);
   } catch {
     // storage disabled: the key lives only as long as the page
   }
@@ -38,7 +62,7 @@ function isSession(): boolean {
  */
 export async function signInWithPassword(username: string, password: string): Promise<void> {
   const s = await api<{ token: string }>('/api/session', { method: 'POST', body: { username, password } });
-  setKey(s.token, { session: true });
+  setKey(s.token, { session: true, user: username });
 }
 
 /** Signs out: a session token is revoked on the hub (`DELETE /api/session`); an API key is only forgotten. */
@@ -127,7 +151,7 @@ async function fail(res: Response): Promise<never> {
   // The hub's answer for a route that does not exist (the module behind it is not installed).
   if (res.status === 404 && code === 'NOT_FOUND' && /^no route for /.test(message)) code = 'ROUTE_NOT_FOUND';
   if (res.status === 401 && !res.url.endsWith('/api/system') && !res.url.endsWith('/api/session'))
-    setKey(null);
+    setKey(null, { reason: 'ended' });
   throw new ApiError(res.status, code, message, field);
 }
 
@@ -151,6 +175,32 @@ export interface HubEvent {
 }
 
 export type StreamState = 'connecting' | 'live' | 'retrying';
+
+/**
+ * The hub writes a comment line every 15 s on the stream: nothing for this long means the connection is
+ * dead (a hub or network gone without closing it), so the console reconnects and says so.
+ */
+export const STREAM_SILENCE_MS = 40_000;
+
+/** Reads the next chunk, or fails when the stream stays silent for STREAM_SILENCE_MS. */
+async function readOrSilence<T>(
+  reader: ReadableStreamDefaultReader<T>,
+): Promise<ReadableStreamReadResult<T>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      reader.read(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          void reader.cancel().catch(() => {});
+          reject(new Error(`nothing from the hub for ${STREAM_SILENCE_MS / 1000} s`));
+        }, STREAM_SILENCE_MS);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * Follows /api/events/stream with fetch() and a streaming body reader (EventSource cannot send the
@@ -178,7 +228,7 @@ export function followEvents(o: {
           signal: o.signal,
         });
         if (res.status === 401) {
-          setKey(null);
+          setKey(null, { reason: 'ended' });
           return;
         }
         if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
@@ -187,7 +237,7 @@ export function followEvents(o: {
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
         let buf = '';
         for (;;) {
-          const { value, done } = await reader.read();
+          const { value, done } = await readOrSilence(reader);
           if (done) break;
           buf += value;
           let i = buf.indexOf('\n\n');

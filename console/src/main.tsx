@@ -1,5 +1,6 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { askNotifications, enableSound, setBaseTitle } from './alarm.js';
 import {
   ApiError,
   api,
@@ -8,10 +9,20 @@ import {
   onStreamState,
   type StreamState,
   setKey,
+  signedInAs,
   signInWithPassword,
   signOut,
+  signOutReason,
   startLive,
 } from './api.js';
+import {
+  AlarmStack,
+  HubDownOverlay,
+  ReadinessBanner,
+  SoundToggle,
+  startWatch,
+  useOpenCount,
+} from './emergency.js';
 import { BroadcastPage } from './pages/broadcast.js';
 import { CallsPage } from './pages/calls.js';
 import { IncidentsPage } from './pages/incidents.js';
@@ -57,8 +68,12 @@ function SignIn(props: { onSignedIn: (key: string) => void }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const ready = mode === 'key' ? !!key.trim() : !!username.trim() && !!password;
+  const ended = signOutReason() === 'ended';
   const submit = async (e: Event) => {
     e.preventDefault();
+    // Signing in is the user gesture browsers need before they play sound or ask for notifications.
+    enableSound();
+    void askNotifications();
     setBusy(true);
     setError(null);
     try {
@@ -89,6 +104,12 @@ function SignIn(props: { onSignedIn: (key: string) => void }) {
   };
   return (
     <main class="signin" id="main">
+      {ended && (
+        <div class="signed-out" role="alert">
+          <strong>Your session ended: you are signed out.</strong> This console is NOT receiving 911 alerts
+          until you sign in again.
+        </div>
+      )}
       <form class="card signin-card" onSubmit={submit} aria-describedby={error ? 'signin-error' : undefined}>
         <h1>Switchboard</h1>
         <fieldset class="field">
@@ -161,6 +182,11 @@ function SignIn(props: { onSignedIn: (key: string) => void }) {
             {error}
           </p>
         )}
+        <p class="signin-alarm">
+          <strong>911 alarm:</strong> this console sounds a siren and shows an alert on every page when
+          someone dials 911. Signing in turns the sound on and asks to show desktop notifications: allow them,
+          and keep this tab open.
+        </p>
         <button type="submit" class="btn btn-primary" disabled={busy || !ready}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
@@ -193,12 +219,15 @@ function Shell(props: { onSignOut: () => void }) {
   const route = useRoute();
   const [section, id] = route;
   useEffect(() => startLive(), []);
+  useEffect(() => startWatch(), []);
+  const openCount = useOpenCount();
+  const me = signedInAs();
   // Move focus to the page title when the page changes (keyboard and screen-reader users).
   useEffect(() => {
     const h = document.getElementById('page-title');
     if (h && document.activeElement?.tagName !== 'INPUT') h.focus({ preventScroll: true });
     const label = NAV.find((n) => n.path === section)?.label ?? 'Switchboard';
-    document.title = `${label} · Switchboard`;
+    setBaseTitle(`${label} · Switchboard`);
   }, [section, id]);
 
   let page = null;
@@ -231,11 +260,17 @@ function Shell(props: { onSignOut: () => void }) {
       </button>
       <header class="topbar">
         <span class="brand">Switchboard</span>
+        <SoundToggle />
         <LiveIndicator />
+        <span class="who small">{me ? `Signed in as ${me}` : 'Signed in with an API key'}</span>
         <button type="button" class="btn btn-quiet" onClick={props.onSignOut}>
           Sign out
         </button>
       </header>
+      <div class="alarm-area">
+        <ReadinessBanner />
+        <AlarmStack />
+      </div>
       <nav class="sidenav" aria-label="Main">
         <ul>
           {NAV.map((n) => (
@@ -245,6 +280,13 @@ function Shell(props: { onSignOut: () => void }) {
                 aria-current={section === n.path || (!section && n.path === 'calls') ? 'page' : undefined}
               >
                 {n.label}
+                {n.path === 'incidents' && openCount > 0 && (
+                  <span class="nav-count">
+                    {' '}
+                    <span aria-hidden="true">{openCount}</span>
+                    <span class="sr-only">({openCount} open)</span>
+                  </span>
+                )}
               </a>
             </li>
           ))}
@@ -253,6 +295,7 @@ function Shell(props: { onSignOut: () => void }) {
       <main id="main" class="content" tabIndex={-1}>
         {page}
       </main>
+      <HubDownOverlay />
     </div>
   );
 }

@@ -183,8 +183,17 @@ export const EmergencyConfigSchema = Type.Object(
     maxEscalations: Type.Integer({ minimum: 0, maximum: 20, default: 3 }),
     template: Type.String({ default: 'emergency-911' }),
     includeTests: Type.Boolean({ default: true, description: 'Alert (marked TEST) for 933 test calls too.' }),
-    queue: Type.String({ default: 'emergency', description: "PubSub queue for incidents ('' = none)." }),
-    account: Type.String({ default: '', description: 'PubSub account (default: the relay default).' }),
+    queue: Type.String({
+      default: 'emergency',
+      description:
+        "PubSub queue for incidents ('' = none). Published only when a PubSub account exists (see `account`).",
+    }),
+    account: Type.String({
+      default: '',
+      maxLength: 64,
+      description:
+        "PubSub account whose queue gets the incidents ('' = the relay's first account; with no account at all nothing is published).",
+    }),
     webhooks: Type.Array(
       Type.Object(
         { url: Type.String({ pattern: '^https?://' }), secret: Type.Optional(Type.String({ minLength: 8 })) },
@@ -223,6 +232,53 @@ export const EmergencyConfigSchema = Type.Object(
       default: 20,
       description:
         'Until someone acknowledges: re-show the alert (Cisco: when idle; Avaya: Top Line barge + page) and repeat its tone this often. 0 = never. Keep it under 30 on Avaya (a pushed Top Line expires after 30 s).',
+    }),
+    degradedNoticeSeconds: Type.Integer({
+      minimum: 0,
+      maximum: 86_400,
+      default: 60,
+      description:
+        'Seconds 911 notification must stay degraded (PBX link down, no reachable security phone…) before a notice goes to the security phones and the email relay (0 = no notice).',
+    }),
+    probeIntervalSeconds: Type.Integer({
+      minimum: 0,
+      maximum: 3600,
+      default: 5,
+      description:
+        'Seconds between probes of the security and escalation phones (Cisco: one DeviceInformationX GET; Avaya: one TCP connect to the push port). 0 = no probing.',
+    }),
+    probeTimeoutMs: Type.Integer({
+      minimum: 100,
+      maximum: 60_000,
+      default: 3000,
+      description: 'Timeout of one phone probe (a phone that does not answer within it is unreachable).',
+    }),
+    linkStartGraceMs: Type.Integer({
+      minimum: 0,
+      maximum: 600_000,
+      default: 10_000,
+      description: 'A PBX link not up this long after the hub started (or the PBX was added) counts as down.',
+    }),
+    maxCallSeconds: Type.Integer({
+      minimum: 60,
+      maximum: 7 * 86_400,
+      default: 4 * 3600,
+      description:
+        'Longest call: an incident older than this is never "the same call" as a new 911 event with its callKey.',
+    }),
+    reannounceGraceMs: Type.Integer({
+      minimum: 100,
+      maximum: 600_000,
+      default: 10_000,
+      description:
+        "After a PBX link comes back, an open incident's call that the PBX does not re-announce within this long is over.",
+    }),
+    resumeWithinSeconds: Type.Integer({
+      minimum: 0,
+      maximum: 30 * 86_400,
+      default: 3600,
+      description:
+        'On start, incidents not acknowledged and younger than this are resumed (alert resent, escalation re-armed). 0 = none.',
     }),
   },
   { additionalProperties: false, default: {} },

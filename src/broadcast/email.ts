@@ -2,7 +2,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { callbackText, callKind, localTime, utcTime } from '../core/emergency/alert-text.js';
-import type { Incident, IncidentMailer, IncidentMailKind } from '../core/emergency/types.js';
+import type { EmergencyNotice, Incident, IncidentMailer, IncidentMailKind } from '../core/emergency/types.js';
 import { DeviceError, errorMessage, ValidationError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { retry } from '../core/retry.js';
@@ -57,7 +57,9 @@ export function incidentMail(
       ? `ESCALATION ${i.escalations}, NOT ACKNOWLEDGED: `
       : kind === 'acknowledged'
         ? 'Acknowledged: '
-        : '';
+        : kind === 'unnotified'
+          ? 'NO PHONE ALERTED: '
+          : '';
   const subject = oneLine(
     [oneLine(o.subjectPrefix, 60), mark, `${head}${who} — ${where}`].filter(Boolean).join(' '),
     250,
@@ -75,9 +77,11 @@ export function incidentMail(
   const intro =
     kind === 'opened'
       ? `${kindOf === 'drill' ? 'DRILL: ' : i.test ? 'TEST call (933): ' : ''}someone dialled ${f(i.caller.dialled)} from an on-site phone.`
-      : kind === 'escalated'
-        ? `Nobody has acknowledged this ${i.test ? 'TEST ' : ''}911 alert yet: alert repeated (escalation ${i.escalations}) to ${i.notifiedGroups.map((g) => f(g)).join(', ')}.`
-        : `The ${i.test ? 'TEST ' : ''}911 alert was acknowledged by ${f(i.acknowledgedBy ?? '')} at ${i.acknowledgedAt ? utc(i.acknowledgedAt) : '—'}.`;
+      : kind === 'unnotified'
+        ? `${i.test ? 'TEST call (933): ' : ''}someone dialled ${f(i.caller.dialled)} and NO security phone accepted the alert. Call the caller back and alert the desk another way.`
+        : kind === 'escalated'
+          ? `Nobody has acknowledged this ${i.test ? 'TEST ' : ''}911 alert yet: alert repeated (escalation ${i.escalations}) to ${i.notifiedGroups.map((g) => f(g)).join(', ')}.`
+          : `The ${i.test ? 'TEST ' : ''}911 alert was acknowledged by ${f(i.acknowledgedBy ?? '')} at ${i.acknowledgedAt ? utc(i.acknowledgedAt) : '—'}.`;
   const lines = [
     intro,
     '',
@@ -167,27 +171,51 @@ export class SmtpIncidentMailer implements IncidentMailer {
   }
 
   async send(kind: IncidentMailKind, incident: Incident): Promise<{ messageId: string; attempts: number }> {
-    const c = this.o.config;
     const { subject, text } = incidentMail(kind, incident, {
-      subjectPrefix: c.subjectPrefix,
+      subjectPrefix: this.o.config.subjectPrefix,
       publicUrl: this.o.publicUrl(),
     });
+    return this.deliver(
+      subject,
+      text,
+      {
+        'X-Switchboard-Incident': incident.id,
+        'X-Switchboard-Incident-Event': kind,
+        ...(incident.test ? {} : { Priority: 'urgent', Importance: 'high', 'X-Priority': '1' }),
+      },
+      { incidentId: incident.id, kind },
+    );
+  }
+
+  /** A notice about the 911 notification itself (degraded, recovered), to the same recipients. */
+  async notice(n: EmergencyNotice): Promise<{ messageId: string; attempts: number }> {
+    const subject = oneLine(`${oneLine(this.o.config.subjectPrefix, 60)} ${n.subject}`, 250);
+    return this.deliver(
+      subject,
+      `${n.text}\n\n-- \nSwitchboard on-site 911 notification.\n`,
+      {
+        'X-Switchboard-Notice': n.kind,
+        ...(n.kind === 'degraded' ? { Priority: 'urgent', Importance: 'high', 'X-Priority': '1' } : {}),
+      },
+      { kind: n.kind },
+    );
+  }
+
+  private async deliver(
+    subject: string,
+    text: string,
+    headers: Record<string, string>,
+    about: Record<string, string>,
+  ): Promise<{ messageId: string; attempts: number }> {
+    const c = this.o.config;
     let attempts = 0;
     try {
       const info = await retry(
         async () => {
           attempts++;
-          return (await this.transport.sendMail({
-            from: c.from,
-            to: c.to,
-            subject,
-            text,
-            headers: {
-              'X-Switchboard-Incident': incident.id,
-              'X-Switchboard-Incident-Event': kind,
-              ...(incident.test ? {} : { Priority: 'urgent', Importance: 'high', 'X-Priority': '1' }),
-            },
-          })) as { messageId?: string };
+          return (await this.transport.sendMail({ from: c.from, to: c.to, subject, text, headers })) as {
+            messageId?: string;
+          };
         },
         {
           attempts: c.attempts,
@@ -201,10 +229,7 @@ export class SmtpIncidentMailer implements IncidentMailer {
       return { messageId: String(info.messageId ?? ''), attempts };
     } catch (e) {
       const reason = this.scrub(errorMessage(e));
-      this.log.warn(
-        { incidentId: incident.id, kind, host: c.host, port: c.port, attempts, reason },
-        'incident email failed',
-      );
+      this.log.warn({ ...about, host: c.host, port: c.port, attempts, reason }, 'incident email failed');
       throw new DeviceError(
         'EMAIL_FAILED',
         `${reason} (after ${attempts} attempt${attempts === 1 ? '' : 's'})`,

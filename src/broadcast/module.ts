@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Gauge, type Registry } from 'prom-client';
 import { BroadcastEngine } from '../core/broadcast/engine.js';
 import { CallPresence } from '../core/broadcast/presence.js';
 import { TemplateService } from '../core/broadcast/templates.js';
@@ -6,6 +8,8 @@ import type { AlertPlanner, MulticastAudio } from '../core/broadcast/types.js';
 import type { Subscription } from '../core/bus.js';
 import { isValidTimeZone } from '../core/emergency/alert-text.js';
 import { EmergencyService } from '../core/emergency/service.js';
+import { EmergencySupervisor } from '../core/emergency/supervisor.js';
+import type { EmergencyNotice } from '../core/emergency/types.js';
 import { errorMessage, ValidationError } from '../core/errors.js';
 import { buildEventCatalog } from '../core/rules/catalog.js';
 import { RuleEngine, type RuleValidationContext } from '../core/rules/engine.js';
@@ -16,6 +20,7 @@ import type { HubContext, HubModule } from '../server/hub.js';
 import { type BroadcastStores, sqliteBroadcastStores } from '../store/sqlite/broadcast.js';
 import { SmtpIncidentMailer } from './email.js';
 import { groupAudioStreamer } from './media.js';
+import { phoneProbe } from './probe.js';
 import { pubsubPublisher } from './pubsub-publisher.js';
 import { registerBroadcastRoutes } from './routes.js';
 import { WebhookSender } from './webhook.js';
@@ -27,6 +32,8 @@ export interface BroadcastRuntime {
   templates: TemplateService;
   rules: RuleEngine;
   emergency: EmergencyService;
+  /** Supervision of the 911 path (PBX links, security phones): readiness, degraded notices. */
+  supervisor: EmergencySupervisor;
   webhooks: WebhookSender;
   /** The 911 email relay, when `emergency.email.enabled`. */
   mailer: SmtpIncidentMailer | undefined;
@@ -168,6 +175,26 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
         dialPrefix: e.dialPrefix,
         repeatSeconds: e.repeatSeconds,
       },
+      maxCallSeconds: e.maxCallSeconds,
+      reannounceGraceMs: e.reannounceGraceMs,
+      resumeWithinSeconds: e.resumeWithinSeconds,
+    },
+  });
+  const supervisor = new EmergencySupervisor({
+    bus: hub.bus,
+    devices: hub.devices,
+    probe: phoneProbe(hub),
+    notice: (n) => emergencyNotice(rt, n),
+    clock: hub.clock,
+    logger: logger.child({ module: 'emergency' }),
+    options: {
+      enabled: e.enabled,
+      group: e.group,
+      escalationGroup: e.escalationGroup,
+      probeIntervalSeconds: e.probeIntervalSeconds,
+      probeTimeoutMs: e.probeTimeoutMs,
+      degradedNoticeSeconds: e.degradedNoticeSeconds,
+      linkStartGraceMs: e.linkStartGraceMs,
     },
   });
   rt = {
@@ -176,6 +203,7 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
     templates,
     rules,
     emergency,
+    supervisor,
     webhooks,
     mailer,
     presence,
@@ -208,12 +236,22 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
 export const broadcastModule: HubModule = {
   name: 'broadcast',
   async routes(app, hub) {
-    await registerBroadcastRoutes(app, hub, broadcastRuntime(hub));
+    const rt = broadcastRuntime(hub);
+    await registerBroadcastRoutes(app, hub, rt);
+    emergencyMetrics(app, rt);
   },
   start(hub) {
     const rt = broadcastRuntime(hub);
-    const n = rt.engine.recover();
-    if (n > 0) hub.logger.warn({ broadcasts: n }, 'broadcasts interrupted by the last shutdown were closed');
+    // Interrupted emergency/urgent broadcasts resume; normal ones are closed (docs/broadcasts.md).
+    const rec = rt.engine.recoverAll();
+    if (rec.closed > 0)
+      hub.logger.warn({ broadcasts: rec.closed }, 'broadcasts interrupted by the last shutdown were closed');
+    if (rec.resumed.length > 0)
+      hub.logger.warn(
+        { broadcasts: rec.resumed.length },
+        'broadcasts interrupted by the last shutdown resumed',
+      );
+    logDeviceChanges(hub);
     if (hub.config.pubsub.enabled && !rt.publisher) rt.publisher = pubsubPublisher(hub);
     rt.presence.start(hub.bus);
     // Drivers that learn later that a phone shows an accepted alert (an Avaya phone fetching the content).
@@ -225,6 +263,7 @@ export const broadcastModule: HubModule = {
     );
     rt.rules.start();
     rt.emergency.start();
+    rt.supervisor.start();
     if (!rt.emergency.active() && hub.config.emergency.enabled !== 'off') {
       hub.logger.warn(
         { group: hub.config.emergency.group },
@@ -238,9 +277,84 @@ export const broadcastModule: HubModule = {
     rt.presence.stop();
     rt.displaySub?.unsubscribe();
     rt.displaySub = undefined;
+    rt.supervisor.stop();
     await rt.rules.stop();
+    // The engine first: it aborts the deliveries in flight (emergency ones are suspended, resumable), so
+    // that nothing waits on a phone that does not answer.
+    await rt.engine.close();
     await rt.emergency.stop();
     rt.mailer?.close();
-    await rt.engine.close();
   },
 };
+
+/**
+ * The degraded/recovered notice: a text to the security group's phones (urgent, no acknowledgement) and a
+ * mail through the relay. Failures are logged (the notice is about a failure already).
+ */
+function emergencyNotice(rt: BroadcastRuntime, n: EmergencyNotice): void {
+  const group = rt.emergency.options.group;
+  try {
+    rt.engine.start(
+      {
+        title: n.kind === 'degraded' ? '911 ALERTS DEGRADED' : '911 alerts restored',
+        text: n.text.slice(0, 1000),
+        priority: n.kind === 'degraded' ? 'urgent' : 'normal',
+        ack: false,
+        targets: { groups: [group] },
+        meta: { notice: n.kind },
+      },
+      { createdBy: 'emergency' },
+    );
+  } catch (e) {
+    rt.emergency.logger.warn({ err: errorMessage(e), group }, 'the 911 notice could not go to the phones');
+  }
+  rt.mailer?.notice(n).catch(() => {
+    /* logged by the mailer */
+  });
+}
+
+/** Device added/changed/removed are worth a log line (who can be alerted changes). */
+function logDeviceChanges(hub: HubContext): void {
+  const off = hub.devices.onChange(({ type, device }) =>
+    hub.logger.info(
+      { device: device.id, kind: device.kind, groups: device.groups, address: device.address },
+      `device ${type}`,
+    ),
+  );
+  hub.signal.addEventListener('abort', off, { once: true });
+}
+
+/** `switchboard_pbx_link_up{device}` and `switchboard_emergency_ready` on the app's registry (`/metrics`). */
+function emergencyMetrics(app: FastifyInstance, rt: BroadcastRuntime): void {
+  const registry = (app as FastifyInstance & { metrics?: Registry }).metrics;
+  if (!registry) return;
+  new Gauge({
+    name: 'switchboard_pbx_link_up',
+    help: 'PBX link state (1 up, 0 down or not connected yet), by device',
+    labelNames: ['device'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const l of rt.supervisor.linkStatus()) this.set({ device: l.deviceId }, l.up ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'switchboard_emergency_ready',
+    help: '1 when on-site 911 notification is ready (see GET /api/emergency reasons), else 0',
+    registers: [registry],
+    collect() {
+      this.set(rt.supervisor.ready() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'switchboard_emergency_phone_reachable',
+    help: 'Last probe of each security/escalation phone (1 answers, 0 does not; absent: not probed yet)',
+    labelNames: ['device', 'group'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of rt.supervisor.phoneStatus())
+        if (p.reachable !== null) this.set({ device: p.deviceId, group: p.group }, p.reachable ? 1 : 0);
+    },
+  });
+}

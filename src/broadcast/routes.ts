@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { Type } from 'typebox';
+import { type Static, Type } from 'typebox';
 import { countStates } from '../core/broadcast/report.js';
 import { BroadcastInputSchema, TemplateInputSchema } from '../core/broadcast/schema.js';
 import type { Broadcast, BroadcastInput, Delivery } from '../core/broadcast/types.js';
@@ -12,6 +12,27 @@ import type { HubContext } from '../server/hub.js';
 import type { BroadcastRuntime } from './module.js';
 
 const Id = Type.Object({ id: Type.String({ maxLength: 100 }) });
+const AckBody = Type.Object(
+  {
+    note: Type.Optional(
+      Type.String({ maxLength: 500, description: 'What the desk did (e.g. "officer sent to room 214").' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** Prefix of a session token's key name (`session:<user>`, core/users.ts). */
+const SESSION_PREFIX = 'session:';
+
+/**
+ * Who is calling: the local user of a session token (its key is named `session:<user>`), else the API
+ * key's own name. Undefined when the request carries no verified key.
+ */
+export function principalName(req: unknown): string | undefined {
+  const name = (req as { apiKey?: { name?: unknown } }).apiKey?.name;
+  if (typeof name !== 'string' || !name) return undefined;
+  return name.startsWith(SESSION_PREFIX) ? name.slice(SESSION_PREFIX.length) || name : name;
+}
 const ListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
   before: Type.Optional(Type.String({ maxLength: 40 })),
@@ -472,6 +493,13 @@ export async function registerBroadcastRoutes(
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, default: 100 })),
     before: Type.Optional(Type.String({ maxLength: 40 })),
     format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])),
+    drills: Type.Optional(
+      Type.Union([Type.Literal('include'), Type.Literal('exclude'), Type.Literal('only')], {
+        description:
+          'Drills and 933 test calls: include (default), exclude (the compliance record: real emergencies only) or only.',
+      }),
+    ),
+    open: Type.Optional(Type.Boolean({ description: 'true: only incidents nobody has acknowledged yet.' })),
   });
   app.get(
     '/api/incidents',
@@ -483,8 +511,13 @@ export async function registerBroadcastRoutes(
       },
     },
     async (req, reply) => {
-      const q = req.query as { limit?: number; before?: string; format?: string };
-      const list = emergency.list({ limit: q.limit ?? 100, ...(q.before ? { before: q.before } : {}) });
+      const q = req.query as Static<typeof IncQuery>;
+      const list = emergency.list({
+        limit: q.limit ?? 100,
+        ...(q.before ? { before: q.before } : {}),
+        ...(q.drills ? { drills: q.drills } : {}),
+        ...(q.open ? { open: true } : {}),
+      });
       if (q.format === 'csv') {
         return reply
           .header('content-type', 'text/csv; charset=utf-8')
@@ -500,17 +533,23 @@ export async function registerBroadcastRoutes(
       schema: {
         tags: ['emergency'],
         summary: 'Acknowledge an incident as an operator (stops escalation)',
-        description: 'For the security desk: records who acknowledged (default: the API key name) and when.',
+        description:
+          "For the security desk: records who acknowledged and when. Who is the signed-in principal, never a name from the body: the local user of a session token (`POST /api/session`), else the API key's name. An optional `note` is stored with the acknowledgement.",
         params: Id,
-        body: Type.Optional(
-          Type.Object({ by: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) }),
-        ),
+        body: AckBody,
+      },
+      // A POST without a body (curl -X POST) is an acknowledgement without a note.
+      preValidation: async (req) => {
+        req.body ??= {};
       },
     },
     async (req) => {
-      const who = (req as unknown as { apiKey?: { name: string } }).apiKey?.name ?? 'operator';
-      const by = (req.body as { by?: string } | undefined)?.by ?? `operator ${who}`;
-      return { incident: emergency.acknowledge((req.params as { id: string }).id, by) };
+      const by = principalName(req);
+      if (!by) throw new AuthError('UNAUTHENTICATED', 'acknowledging needs a signed-in user or an API key');
+      const note = (req.body as Static<typeof AckBody>).note?.trim() ?? '';
+      const incident = emergency.acknowledge((req.params as { id: string }).id, by, note);
+      req.log.info({ incident: incident.id, by }, 'incident acknowledged from the API');
+      return { incident };
     },
   );
   app.get(
@@ -539,11 +578,18 @@ export async function registerBroadcastRoutes(
     { schema: { tags: ['emergency'], summary: 'State of the built-in 911 notification' } },
     async () => {
       const o = emergency.options;
+      const reasons = rt.supervisor.reasons();
       return {
         active: emergency.active(),
+        // Ready: nothing known to stop a 911 alert now (PBX links up, security phones answering).
+        ready: reasons.length === 0,
+        reasons,
         enabled: o.enabled,
         group: o.group,
-        phones: hub.devices.list({ group: o.group }).length,
+        // The probe results of the security and escalation phones (reachable null: not probed yet).
+        phones: rt.supervisor.phoneStatus(),
+        phoneCount: hub.devices.list({ group: o.group }).length,
+        links: rt.supervisor.linkStatus(),
         escalationGroup: o.escalationGroup,
         escalationPhones: o.escalationGroup ? hub.devices.list({ group: o.escalationGroup }).length : 0,
         escalateAfterSeconds: o.escalateAfterSeconds,

@@ -1,23 +1,11 @@
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { isSwitchboardError } from '../core/errors.js';
 import { type HttpRequest, type HttpResponse, httpRequest } from '../net/http-client.js';
+import type { ConfigFlags } from './run.js';
 
-export interface ConfigFlags {
-  config?: string;
-  dataDir?: string;
-  port?: string;
-  host?: string;
-  logLevel?: string;
-}
-
-/** Adds --config and --data-dir to a command that reads the hub's configuration. */
-export function withConfigOptions(cmd: Command): Command {
-  return cmd
-    .option('-c, --config <file>', 'config file (default: $SWITCHBOARD_CONFIG or ./switchboard.yaml)')
-    .option('-d, --data-dir <dir>', 'data directory (overrides dataDir)');
-}
+export { action, type ConfigFlags, fail, withConfigOptions } from './run.js';
 
 export function configFromFlags(flags: ConfigFlags, extra: Record<string, unknown> = {}): Config {
   const overrides: Record<string, unknown> = { ...extra };
@@ -26,35 +14,6 @@ export function configFromFlags(flags: ConfigFlags, extra: Record<string, unknow
   if (flags.host) overrides['http.host'] = flags.host;
   if (flags.logLevel) overrides['log.level'] = flags.logLevel;
   return loadConfig({ ...(flags.config ? { path: flags.config } : {}), overrides }).config;
-}
-
-/** Prints a clean one-line-per-problem error and exits non-zero, for any failure of a CLI command. */
-export function fail(e: unknown): never {
-  if (e instanceof ConfigError) {
-    process.stderr.write(
-      `switchboard: invalid configuration\n${e.problems.map((p) => `  ${p}`).join('\n')}\n`,
-    );
-    process.exit(2);
-  }
-  if (isSwitchboardError(e)) {
-    process.stderr.write(`switchboard: ${e.message} [${e.code}]\n`);
-    process.exit(1);
-  }
-  process.stderr.write(`switchboard: ${(e as Error)?.message ?? String(e)}\n`);
-  process.exit(1);
-}
-
-/** Wraps a command action so that errors print cleanly. */
-export function action<A extends unknown[]>(
-  fn: (...args: A) => Promise<void> | void,
-): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    try {
-      await fn(...args);
-    } catch (e) {
-      fail(e);
-    }
-  };
 }
 
 /** The sub-command `name` of `program`, created with `description` by the first module that asks for it. */

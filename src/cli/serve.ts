@@ -52,10 +52,15 @@ export async function startHub(config: Config, opts: StartOptions = {}): Promise
   const stop = () => {
     stopping ??= (async () => {
       const grace = config.shutdown.graceMs;
-      const force = setTimeout(() => {
-        logger.warn({ graceMs: grace }, 'grace period over: closing remaining connections');
-        app.server.closeAllConnections();
-      }, grace);
+      // In-flight requests get the first half of the grace period; the modules (which abort their work and
+      // store what is left as resumable) the rest.
+      const force = setTimeout(
+        () => {
+          logger.warn({ graceMs: grace }, 'grace period over: closing remaining connections');
+          app.server.closeAllConnections();
+        },
+        Math.floor(grace / 2),
+      );
       force.unref();
       hub.abort.abort(new Error('hub shutting down'));
       try {
@@ -70,7 +75,16 @@ export async function startHub(config: Config, opts: StartOptions = {}): Promise
 
   if (opts.handleSignals) {
     const onSignal = (sig: string) => {
-      logger.info({ signal: sig }, 'shutting down');
+      logger.info({ signal: sig, graceMs: config.shutdown.graceMs }, 'shutting down');
+      // The process exits within shutdown.graceMs whatever hangs: a second hub may start on the same data.
+      const deadline = setTimeout(() => {
+        logger.error(
+          { graceMs: config.shutdown.graceMs },
+          'shutdown did not finish within shutdown.graceMs: exiting now',
+        );
+        process.exit(1);
+      }, config.shutdown.graceMs);
+      deadline.unref();
       stop().then(
         () => {
           logger.info('stopped');

@@ -2,27 +2,23 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { ValidationError } from '../core/errors.js';
-import { httpRequest } from '../net/http-client.js';
+import { type DecodedSettings, decodeSettingsBytes } from '../provisioning/encoding.js';
 import {
-  compileRules,
-  generateSettingsFile,
-  generateSpecialsFile,
-  matchRule,
-} from '../provisioning/autogen.js';
-import {
+  canonicalModel,
   type EvalInputs,
   type EvalResult,
   evaluateSettings,
   type FileResolver,
+  parseVariableAssignments,
 } from '../provisioning/evaluate.js';
 import { lintRemovals, lintSettings } from '../provisioning/lint.js';
 import { DEFAULT_PARSE_LIMITS, type Diagnostic } from '../provisioning/syntax.js';
-import { defaultHost } from '../server/compose.js';
-import { VERSION } from '../version.js';
-import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
+import { action, type ConfigFlags, withConfigOptions } from './run.js';
 
 /**
- * `switchboard settings …`: evaluate, lint and generate 46xxsettings files.
+ * `switchboard settings …`: evaluate, lint and generate 46xxsettings files. `lint` and `eval` import
+ * only the pure provisioning codecs (and the HTTP client for URLs), so that they start fast; `generate`
+ * loads the configuration and the generator when it runs.
  */
 
 const MAX_BYTES = DEFAULT_PARSE_LIMITS.maxBytes;
@@ -34,21 +30,16 @@ function isUrl(s: string): boolean {
   return /^https?:\/\//i.test(s);
 }
 
-function checkText(buf: Buffer, where: string): string {
+function checkText(buf: Buffer, where: string): DecodedSettings {
   if (buf.length > MAX_BYTES)
     throw new SettingsCliError(
       'SETTINGS_FILE_TOO_LARGE',
       `${where}: larger than ${MAX_BYTES} bytes; not a settings file`,
     );
-  if (buf.includes(0))
-    throw new SettingsCliError('SETTINGS_NOT_TEXT', `${where}: contains NUL bytes; not a text settings file`);
-  const text = buf.toString('utf8');
-  if (text.includes('\ufffd'))
-    throw new SettingsCliError('SETTINGS_NOT_TEXT', `${where}: not valid UTF-8/ASCII text`);
-  return text;
+  return decodeSettingsBytes(buf, where);
 }
 
-async function readLocal(path: string): Promise<string> {
+async function readLocal(path: string): Promise<DecodedSettings> {
   const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
     throw new SettingsCliError('SETTINGS_FILE_UNREADABLE', `${path}: cannot read (${e.code ?? e.message})`);
   });
@@ -61,7 +52,8 @@ async function readLocal(path: string): Promise<string> {
   return checkText(await readFile(path), path);
 }
 
-async function fetchText(url: string, ua: string): Promise<string | undefined> {
+async function fetchText(url: string, ua: string): Promise<DecodedSettings | undefined> {
+  const { httpRequest } = await import('../net/http-client.js');
   const res = await httpRequest({
     url,
     headers: { 'user-agent': ua },
@@ -73,30 +65,37 @@ async function fetchText(url: string, ua: string): Promise<string | undefined> {
   return checkText(res.body, url);
 }
 
-/** Loads the first file and builds a resolver for the files it GETs (same directory or same URL path). */
+/**
+ * Loads the first file and builds a resolver for the files it GETs (same directory or same URL path).
+ * A GET'd file is decoded like the first one (UTF-8, else Windows-1252); one that cannot be read as a
+ * settings file (missing, NUL bytes, too large) is "not obtained", as for the phone.
+ */
 export async function openSource(
   src: string,
   ua: string,
-): Promise<{ name: string; text: string; resolve: FileResolver }> {
+): Promise<{ name: string; text: string; encoding: DecodedSettings['encoding']; resolve: FileResolver }> {
   if (isUrl(src)) {
-    const text = await fetchText(src, ua);
-    if (text === undefined) throw new SettingsCliError('SETTINGS_FETCH_FAILED', `${src}: HTTP 404`);
+    const first = await fetchText(src, ua);
+    if (first === undefined) throw new SettingsCliError('SETTINGS_FETCH_FAILED', `${src}: HTTP 404`);
     const name = basename(new URL(src).pathname) || '46xxsettings.txt';
     return {
       name,
-      text,
-      resolve: (n) => (/^[^/\\]+$/.test(n) ? fetchText(new URL(n, src).toString(), ua) : undefined),
+      text: first.text,
+      encoding: first.encoding,
+      resolve: async (n) =>
+        /^[^/\\]+$/.test(n) ? (await fetchText(new URL(n, src).toString(), ua))?.text : undefined,
     };
   }
-  const text = await readLocal(src);
+  const first = await readLocal(src);
   const dir = dirname(src);
   return {
     name: basename(src),
-    text,
+    text: first.text,
+    encoding: first.encoding,
     resolve: async (n) => {
       if (!/^[^/\\]+$/.test(n)) return undefined;
       try {
-        return await readLocal(join(dir, n));
+        return (await readLocal(join(dir, n))).text;
       } catch {
         return undefined;
       }
@@ -112,12 +111,16 @@ export function formatEval(r: EvalResult, trace: boolean): string {
   const out: string[] = [];
   const width = Math.min(40, Math.max(0, ...r.settings.map((s) => s.name.length)));
   for (const s of r.settings) {
-    const line = `${s.name.padEnd(width)} ${JSON.stringify(s.value)}`;
-    out.push(
-      trace
-        ? `${line}  (${s.file}:${s.line}${s.history.length ? `, replaced ${s.history.map((h) => `${h.file}:${h.line}`).join(', ')}` : ''})`
-        : line,
-    );
+    // A repeatable parameter (PHONEKEY) prints one line per entry.
+    for (const e of s.entries ?? [s]) {
+      const line = `${s.name.padEnd(width)} ${JSON.stringify(e.value)}`;
+      const replaced = s.entries ? [] : s.history;
+      out.push(
+        trace
+          ? `${line}  (${e.file}:${e.line}${replaced.length ? `, replaced ${replaced.map((h) => `${h.file}:${h.line}`).join(', ')}` : ''})`
+          : line,
+      );
+    }
   }
   if (trace) {
     out.push('', 'path:');
@@ -132,7 +135,8 @@ export function formatEval(r: EvalResult, trace: boolean): string {
 }
 
 interface EvalFlags {
-  model: string;
+  model?: string;
+  var: string[];
   group?: string;
   sig?: string;
   mac?: string;
@@ -143,6 +147,34 @@ interface EvalFlags {
   json?: boolean;
   gotoScope?: string;
 }
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** The client's variables from the flags: --model (any case), the shortcuts, then every --var. */
+function inputsFrom(o: {
+  model?: string;
+  group?: string;
+  sig?: string;
+  mac?: string;
+  fullModel?: string;
+  vpn?: string;
+  var?: string[];
+}): EvalInputs {
+  const vars = parseVariableAssignments(o.var ?? [], '--var');
+  if (o.model === undefined && vars.MODEL4 === undefined) {
+    throw new SettingsCliError('SETTINGS_BAD_OPTION', 'required option --model <MODEL4> (or --var MODEL4=…)');
+  }
+  const inputs: EvalInputs = { MODEL4: o.model === undefined ? '' : canonicalModel(o.model, '--model') };
+  if (o.group !== undefined) inputs.GROUP = o.group;
+  if (o.sig !== undefined) inputs.SIG_IN_USE = o.sig;
+  if (o.mac !== undefined) inputs.MACADDR = o.mac;
+  if (o.fullModel !== undefined) inputs.MODEL = o.fullModel;
+  if (o.vpn !== undefined) inputs.VPNACTIVE = o.vpn;
+  return { ...inputs, ...vars, MODEL4: vars.MODEL4 ?? inputs.MODEL4 };
+}
+
+const VAR_HELP =
+  'a variable as the phone reports it, repeatable: SIG=2, HWVERS=…, APPNAME=…, SHA2CAPABLE=1, PHONECC=…, or any parameter (names any case)';
 
 export function registerSettingsCommands(program: Command): void {
   const settings = program
@@ -160,10 +192,11 @@ export function registerSettingsCommands(program: Command): void {
   settings
     .command('eval <fileOrUrl>')
     .description('Run a settings file as a phone/client would and print the effective settings')
-    .requiredOption(
+    .option(
       '-m, --model <MODEL4>',
-      'client model: J179, J139, 9611, 9641, aca (Android), aci (iOS), acm (macOS), acw (Windows)',
+      'client model, any case: J179, J139, 9611, 9641, aca (Android), aci (iOS), acm (macOS), acw (Windows)',
     )
+    .option('--var <NAME=VALUE>', VAR_HELP, collect, [])
     .option('-g, --group <n>', 'GROUP value (default 0)')
     .option('--sig <SIP|H323>', 'SIG_IN_USE (default SIP)')
     .option('--mac <macaddr>', 'MACADDR (used in values and GET names)')
@@ -181,12 +214,7 @@ export function registerSettingsCommands(program: Command): void {
       action(async (src: string, o: EvalFlags) => {
         const ua = o.ua ?? DEFAULT_UA;
         const first = await openSource(src, ua);
-        const inputs: EvalInputs = { MODEL4: o.model };
-        if (o.group !== undefined) inputs.GROUP = o.group;
-        if (o.sig !== undefined) inputs.SIG_IN_USE = o.sig;
-        if (o.mac !== undefined) inputs.MACADDR = o.mac;
-        if (o.fullModel !== undefined) inputs.MODEL = o.fullModel;
-        if (o.vpn !== undefined) inputs.VPNACTIVE = o.vpn;
+        const inputs = inputsFrom(o);
         if (o.gotoScope !== undefined && o.gotoScope !== 'forward' && o.gotoScope !== 'file') {
           throw new SettingsCliError('SETTINGS_BAD_OPTION', '--goto-scope must be forward or file');
         }
@@ -218,12 +246,12 @@ export function registerSettingsCommands(program: Command): void {
     )
     .action(
       action(async (file: string, o: { previous?: string; json?: boolean }) => {
-        const text = await readLocal(file);
-        const r = lintSettings({ name: basename(file), text });
+        const { text, encoding } = await readLocal(file);
+        const r = lintSettings({ name: basename(file), text, encoding });
         if (o.previous) {
           const prev = await readLocal(o.previous);
           const extra = await lintRemovals(
-            { name: basename(file), text: prev },
+            { name: basename(file), text: prev.text },
             { name: basename(file), text },
           );
           r.diagnostics.push(...extra);
@@ -251,6 +279,7 @@ export function registerSettingsCommands(program: Command): void {
         'evaluate for this client and print its effective settings instead of the file',
       )
       .option('-g, --group <n>', 'GROUP value with --model')
+      .option('--var <NAME=VALUE>', `with --model: ${VAR_HELP}`, collect, [])
       .option('--sig <SIP|H323>', 'SIG_IN_USE with --model')
       .option('--trace', 'with --model: show file and line of each setting')
       .option(
@@ -273,8 +302,16 @@ export function registerSettingsCommands(program: Command): void {
             sig?: string;
             trace?: boolean;
             publicUrl?: string;
+            var: string[];
           },
         ) => {
+          const [{ configFromFlags }, autogen, { defaultHost }, { VERSION }] = await Promise.all([
+            import('./common.js'),
+            import('../provisioning/autogen.js'),
+            import('../server/compose.js'),
+            import('../version.js'),
+          ]);
+          const { compileRules, generateSettingsFile, generateSpecialsFile, matchRule } = autogen;
           const config = configFromFlags(o);
           const publicUrl =
             (o.publicUrl ?? config.http.publicUrl) || `http://${defaultHost()}:${config.http.port}`;
@@ -297,9 +334,7 @@ export function registerSettingsCommands(program: Command): void {
             process.stdout.write(text);
             return;
           }
-          const inputs: EvalInputs = { MODEL4: o.model };
-          if (o.group !== undefined) inputs.GROUP = o.group;
-          if (o.sig !== undefined) inputs.SIG_IN_USE = o.sig;
+          const inputs = inputsFrom(o);
           const r = await evaluateSettings({ name: o.file, text }, inputs, gen);
           process.stdout.write(formatEval(r, o.trace === true));
         },

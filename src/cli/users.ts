@@ -149,19 +149,22 @@ Examples:
   withConfigOptions(
     users
       .command('disable')
-      .description('Disable a user and revoke their open sessions')
+      .description('Disable a user and revoke their open sessions and the API keys created with them')
       .argument('<name>', 'username')
       .option('--enable', 'enable the user again instead'),
   ).action(
     action((name: string, o: ConfigFlags & { enable?: boolean }) => {
-      const { u, n } = withUsers(o, (s, keys) => {
+      const { u, n, k } = withUsers(o, (s, keys) => {
         const u = s.setDisabled(name, !o.enable);
-        return { u, n: o.enable ? 0 : revokeSessions(keys, u.name) };
+        if (o.enable) return { u, n: 0, k: 0 };
+        // Its sessions, then every key created with them (keys record the user they act for).
+        const n = revokeSessions(keys, u.name);
+        return { u, n, k: keys.revokeCreatedBy(u.name) };
       });
       process.stdout.write(
         o.enable
           ? `enabled ${u.name}\n`
-          : `disabled ${u.name} (${n} open session${n === 1 ? '' : 's'} revoked)\n`,
+          : `disabled ${u.name} (${n} open session${n === 1 ? '' : 's'} revoked${k ? `, ${k} API key${k === 1 ? '' : 's'} created by ${u.name} revoked` : ''})\n`,
       );
     }),
   );

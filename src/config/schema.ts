@@ -69,7 +69,8 @@ export const ShutdownSchema = Type.Object(
       minimum: 0,
       maximum: 600_000,
       default: 10_000,
-      description: 'How long in-flight requests may finish after SIGTERM.',
+      description:
+        'Longest shutdown after SIGTERM: in-flight requests get half of it, then work in progress is stopped and stored (emergency alerts resume on the next start); the process exits by this time.',
     }),
   },
   { additionalProperties: false, default: {} },
@@ -90,6 +91,50 @@ export const AuthSchema = Type.Object(
       description:
         'Lifetime of a session token from `POST /api/session` (sign-in with a local user, `switchboard users create`).',
     }),
+    streamRecheckMs: Type.Integer({
+      minimum: 100,
+      maximum: 300_000,
+      default: 5000,
+      description:
+        'How often a long-lived stream (`/api/events/stream`) re-checks its key or session; the stream ends once it is revoked (in this process it ends at once), expired, or its user disabled.',
+    }),
+    signIn: Type.Object(
+      {
+        windowMinutes: Type.Integer({
+          minimum: 1,
+          maximum: 1440,
+          default: 15,
+          description: 'Window over which failed sign-ins (`POST /api/session`) are counted.',
+        }),
+        maxFailuresPerAddressAndUser: Type.Integer({
+          minimum: 1,
+          maximum: 1000,
+          default: 5,
+          description:
+            'Sign-in attempts per (client address, username) per window; counted before the password is checked, so parallel guesses count too. Another address cannot lock a user out.',
+        }),
+        maxFailuresPerAddress: Type.Integer({
+          minimum: 1,
+          maximum: 10_000,
+          default: 20,
+          description: 'Sign-in attempts per client address per window, across usernames.',
+        }),
+        slowDownAfterFailures: Type.Integer({
+          minimum: 1,
+          maximum: 1_000_000,
+          default: 50,
+          description:
+            'Failed sign-ins (from any address) per window after which every sign-in first waits `slowDownMs` (a global slow-down, never a lock-out).',
+        }),
+        slowDownMs: Type.Integer({
+          minimum: 0,
+          maximum: 60_000,
+          default: 1000,
+          description: 'Delay before each sign-in check while the global slow-down is on.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false, default: {} },
 );

@@ -15,6 +15,16 @@ export interface CreatedKey {
   createdAt: string;
   /** Set for session tokens (sign-in with a local user). */
   expiresAt?: string;
+  /** The local user the key acts for (sessions, and keys created with a session); absent otherwise. */
+  createdBy?: string;
+}
+
+/** A verified key: who presented it. */
+export interface VerifiedKey {
+  id: string;
+  name: string;
+  /** The local user it acts for, if any (revoked with that user). */
+  createdBy: string | null;
 }
 
 export type PublicKeyInfo = Omit<ApiKeyRecord, 'hash' | 'salt'>;
@@ -40,8 +50,24 @@ export class ApiKeyService {
     });
   }
 
-  /** Creates a key; `opts.expiresAt` makes it a session token that stops working at that time. */
-  create(name: string, opts: { expiresAt?: Date } = {}): CreatedKey {
+  /** Revocation listeners (long-lived streams end when their credential is revoked in this process). */
+  private readonly revokeListeners = new Set<() => void>();
+
+  /** Calls `cb` after any key is revoked here; returns the unsubscribe function. */
+  onRevoke(cb: () => void): () => void {
+    this.revokeListeners.add(cb);
+    return () => this.revokeListeners.delete(cb);
+  }
+
+  private revoked(): void {
+    for (const cb of this.revokeListeners) cb();
+  }
+
+  /**
+   * Creates a key; `opts.expiresAt` makes it a session token that stops working at that time;
+   * `opts.createdBy` records the local user it acts for, so disabling that user revokes it.
+   */
+  create(name: string, opts: { expiresAt?: Date; createdBy?: string | null } = {}): CreatedKey {
     const clean = name.trim();
     if (!clean || clean.length > 100)
       throw new ValidationError('APIKEY_NAME_INVALID', 'name: must be 1 to 100 characters', {
@@ -66,6 +92,7 @@ export class ApiKeyService {
       lastUsedAt: null,
       revokedAt: null,
       expiresAt: opts.expiresAt ? opts.expiresAt.toISOString() : null,
+      createdBy: opts.createdBy ?? null,
     });
     return {
       id,
@@ -74,7 +101,23 @@ export class ApiKeyService {
       prefix,
       createdAt,
       ...(opts.expiresAt ? { expiresAt: opts.expiresAt.toISOString() } : {}),
+      ...(opts.createdBy ? { createdBy: opts.createdBy } : {}),
     };
+  }
+
+  /** Revokes every live key acting for `user` (its sessions and the keys they created); answers how many. */
+  revokeCreatedBy(user: string): number {
+    const n = this.store.revokeCreatedBy(user, this.now().toISOString());
+    if (n > 0) this.revoked();
+    return n;
+  }
+
+  /** True while key `id` may still be used (not revoked, not expired); config keys always are. */
+  isLive(id: string): boolean {
+    if (id === 'config') return true;
+    const rec = this.store.get(id);
+    if (!rec || rec.revokedAt) return false;
+    return !rec.expiresAt || Date.parse(rec.expiresAt) > this.now().getTime();
   }
 
   list(): PublicKeyInfo[] {
@@ -89,6 +132,7 @@ export class ApiKeyService {
         field: 'id',
       });
     this.store.revoke(id, this.now().toISOString());
+    this.revoked();
     const { hash: _h, salt: _s, ...rest } = this.store.get(id)!;
     return rest;
   }
@@ -97,12 +141,12 @@ export class ApiKeyService {
    * Checks a presented key. Returns who it is, or throws AuthError (`APIKEY_MISSING`, `APIKEY_INVALID`,
    * `APIKEY_REVOKED`, `APIKEY_EXPIRED`). Never says which part was wrong beyond that.
    */
-  verify(presented: string | undefined): { id: string; name: string } {
+  verify(presented: string | undefined): VerifiedKey {
     if (!presented)
       throw new AuthError('APIKEY_MISSING', 'missing API key: send Authorization: Bearer <key>');
     for (const s of this.staticKeys) {
       const h = digest(s.salt, presented);
-      if (timingSafeEqual(h, s.hash)) return { id: 'config', name: 'config' };
+      if (timingSafeEqual(h, s.hash)) return { id: 'config', name: 'config', createdBy: null };
     }
     const m = KEY_RE.exec(presented);
     const rec = m ? this.store.get(m[1]!) : undefined;
@@ -120,6 +164,6 @@ export class ApiKeyService {
         `session ${rec.prefix} expired at ${rec.expiresAt}; sign in again`,
       );
     if (!rec.lastUsedAt || rec.lastUsedAt.slice(0, 16) !== at.slice(0, 16)) this.store.touch(rec.id, at);
-    return { id: rec.id, name: rec.name };
+    return { id: rec.id, name: rec.name, createdBy: rec.createdBy ?? null };
   }
 }

@@ -42,6 +42,8 @@ export interface ApiKeyRecord {
   revokedAt: string | null;
   /** Session tokens (sign-in with a local user) expire; plain API keys do not (null/absent). */
   expiresAt?: string | null;
+  /** The local user this key acts for: the signed-in user of a session, or of the session that created the key. */
+  createdBy?: string | null;
 }
 
 export interface ApiKeyStore {
@@ -50,6 +52,8 @@ export interface ApiKeyStore {
   insert(k: ApiKeyRecord): void;
   revoke(id: string, at: string): boolean;
   touch(id: string, at: string): void;
+  /** Revokes every live key acting for `user` (its sessions and the keys they created); answers how many. */
+  revokeCreatedBy(user: string, at: string): number;
 }
 
 /** A local console/API user (sign-in with username and password). */

@@ -1,6 +1,7 @@
 import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import type { ApiKeyService, CreatedKey } from './apikeys.js';
 import { AuthError, ConflictError, LimitError, NotFoundError, ValidationError } from './errors.js';
+import { AttemptLimiter, reserveAll, SlowDown } from './limiter.js';
 import type { UserRecord, UserStore } from './store.js';
 
 /**
@@ -89,44 +90,14 @@ export async function verifyPassword(pw: string, stored: string): Promise<boolea
 /** A hash of a random password, verified against when the user does not exist (same work, same timing). */
 let dummyHash: string | undefined;
 
-/** Failure counter per key in a sliding window (sign-in attempts per address and per username). */
-export class FailureLimiter {
-  private readonly hits = new Map<string, number[]>();
-  constructor(
-    private readonly max: number,
-    private readonly windowMs: number,
-    private readonly now: () => number,
-    private readonly maxKeys = 10_000,
-  ) {}
-  private recent(key: string): number[] {
-    const since = this.now() - this.windowMs;
-    const list = (this.hits.get(key) ?? []).filter((t) => t > since);
-    if (list.length) this.hits.set(key, list);
-    else this.hits.delete(key);
-    return list;
-  }
-  blocked(key: string): boolean {
-    return this.recent(key).length >= this.max;
-  }
-  fail(key: string): void {
-    const list = this.recent(key);
-    list.push(this.now());
-    if (!this.hits.has(key) && this.hits.size >= this.maxKeys) {
-      const oldest = this.hits.keys().next().value;
-      if (oldest !== undefined) this.hits.delete(oldest);
-    }
-    this.hits.set(key, list.slice(-this.max));
-  }
-  reset(key: string): void {
-    this.hits.delete(key);
-  }
-}
-
 export interface SessionOptions {
   ttlMinutes: number;
-  /** Failed sign-ins allowed per address and per username within the window (default 5 per 15 min). */
-  maxFailures?: number;
-  windowMs?: number;
+  /** Sign-in limits (config `auth.signIn`); defaults: 5 per (address, user) and 20 per address per 15 min. */
+  windowMinutes?: number;
+  maxFailuresPerAddressAndUser?: number;
+  maxFailuresPerAddress?: number;
+  slowDownAfterFailures?: number;
+  slowDownMs?: number;
 }
 
 export class UserService {
@@ -198,20 +169,31 @@ export class UserService {
   }
 }
 
-/** Sign-in: password check with rate limiting, then a session token (an expiring API key). */
+/**
+ * Sign-in: password check with rate limiting, then a session token (an expiring API key). Each attempt is
+ * reserved on the (address, user) and address limiters *before* the password is checked (so parallel
+ * guesses are counted), and given back when it succeeds. Failures from anyone feed a global slow-down.
+ */
 export class SessionService {
-  private readonly byAddress: FailureLimiter;
-  private readonly byUser: FailureLimiter;
+  private readonly byAddressUser: AttemptLimiter;
+  private readonly byAddress: AttemptLimiter;
+  private readonly slowDown: SlowDown;
   constructor(
     private readonly users: UserService,
     private readonly keys: ApiKeyService,
     private readonly opts: SessionOptions,
     private readonly now: () => number = () => Date.now(),
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {
-    const max = opts.maxFailures ?? 5;
-    const win = opts.windowMs ?? 15 * 60_000;
-    this.byAddress = new FailureLimiter(max, win, now);
-    this.byUser = new FailureLimiter(max, win, now);
+    const windowMs = (opts.windowMinutes ?? 15) * 60_000;
+    this.byAddressUser = new AttemptLimiter({ max: opts.maxFailuresPerAddressAndUser ?? 5, windowMs, now });
+    this.byAddress = new AttemptLimiter({ max: opts.maxFailuresPerAddress ?? 20, windowMs, now });
+    this.slowDown = new SlowDown({
+      after: opts.slowDownAfterFailures ?? 50,
+      delayMs: opts.slowDownMs ?? 1000,
+      windowMs,
+      now,
+    });
   }
 
   async signIn(
@@ -219,18 +201,26 @@ export class SessionService {
     password: string,
     address: string,
   ): Promise<CreatedKey & { user: string; expiresAt: string }> {
-    const userKey = name.trim().toLowerCase();
-    if (this.byAddress.blocked(address) || this.byUser.blocked(userKey))
-      throw new LimitError('SIGNIN_RATE_LIMITED', 'too many failed sign-in attempts; try again later');
+    const pairKey = `${address}\u0000${String(name).trim().toLowerCase().slice(0, 64)}`;
+    const wait = reserveAll([
+      [this.byAddressUser, pairKey],
+      [this.byAddress, address],
+    ]);
+    if (wait > 0)
+      throw new LimitError('SIGNIN_RATE_LIMITED', 'too many failed sign-in attempts; try again later', {
+        details: { retryAfterSeconds: Math.ceil(wait / 1000) },
+      });
+    const delay = this.slowDown.delayMs();
+    if (delay > 0) await this.sleep(delay);
     const u = await this.users.authenticate(name, password);
     if (!u) {
-      this.byAddress.fail(address);
-      this.byUser.fail(userKey);
+      this.slowDown.fail();
       throw new AuthError('SIGNIN_FAILED', 'invalid username or password');
     }
-    this.byUser.reset(userKey);
+    this.byAddressUser.reset(pairKey);
+    this.byAddress.release(address);
     const expiresAt = new Date(this.now() + this.opts.ttlMinutes * 60_000);
-    const k = this.keys.create(`session:${u.name}`, { expiresAt });
+    const k = this.keys.create(`session:${u.name}`, { expiresAt, createdBy: u.name });
     return { ...k, user: u.name, expiresAt: expiresAt.toISOString() };
   }
 }

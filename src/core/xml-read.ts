@@ -1,4 +1,5 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { decodeBytes } from './charset.js';
 import { ProtocolError } from './errors.js';
 import { ParseMemo } from './memo.js';
 
@@ -95,12 +96,30 @@ export function declaredEncoding(xml: string): string | undefined {
   return ENCODING_RE.exec(xml.length > 512 ? xml.slice(0, 512) : xml)?.[1];
 }
 
-/** Decodes bytes by the encoding the XML declaration names (ISO-8859-1/US-ASCII or UTF-8; default UTF-8). */
-export function decodeXmlBytes(buf: Buffer): string {
-  const enc = declaredEncoding(buf.subarray(0, 200).toString('latin1'))?.toLowerCase();
-  if (enc === 'iso-8859-1' || enc === 'latin1' || enc === 'latin-1' || enc === 'us-ascii')
-    return buf.toString('latin1');
-  return buf.toString('utf8');
+/**
+ * Decodes the bytes of an XML document: by the encoding its declaration names (XML 1.0 appendix F: the
+ * document describes its own bytes), else by `charset` (the Content-Type charset of the transport), else
+ * by `fallback`, else UTF-8. A UTF-8 byte-order mark wins over all of them.
+ */
+export function decodeXmlBytes(buf: Buffer, opts: { charset?: string; fallback?: string } = {}): string {
+  return decodeBytes(
+    buf,
+    declaredEncoding(buf.subarray(0, 512).toString('latin1')),
+    opts.charset,
+    opts.fallback,
+  );
+}
+
+/**
+ * The same document declaring UTF-8: for XML that was decoded from another charset and is served as
+ * UTF-8, so the declaration never contradicts the bytes. A document without an encoding is unchanged.
+ */
+export function withUtf8Declaration(xml: string): string {
+  const head = xml.length > 512 ? xml.slice(0, 512) : xml;
+  const m = ENCODING_RE.exec(head);
+  if (!m || m[1]!.toLowerCase() === 'utf-8') return xml;
+  const at = m.index + m[0].length - m[1]!.length - 1;
+  return `${xml.slice(0, at)}UTF-8${xml.slice(at + m[1]!.length)}`;
 }
 
 /** Pre-scan before the parser: false when start tags nest deeper than `limit` (linear, no recursion). */

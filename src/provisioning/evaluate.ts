@@ -4,6 +4,7 @@ import {
   type ParseLimits,
   parseSettings,
   SettingsFileError,
+  type Statement,
 } from './syntax.js';
 
 /**
@@ -17,33 +18,133 @@ import {
  * run (a GET cycle), and there are hard caps on steps, GETs and trace entries.
  */
 
-/** The variables an `IF $NAME SEQ …` can test (96x1/J100 list plus the older SIG/BOOTNAME). */
-export const VARIABLES = [
-  'MODEL4',
-  'GROUP',
-  'SIG_IN_USE',
-  'MACADDR',
-  'MODEL',
-  'VPNACTIVE',
-  'SIG',
-  'BOOTNAME',
-] as const;
-export type VariableName = (typeof VARIABLES)[number];
+/**
+ * The variables a phone or client knows, with what it reports when the user gives no value. `readOnly`
+ * values are the phone's own (model, MAC, firmware …): a SET in a file does not change what an IF sees.
+ * The others are parameters: `SET SIG 2` earlier in the file is what a later `IF $SIG SEQ 2` tests, as
+ * on the phones (Avaya's upgrade scripts rely on it). Any other parameter SET earlier in the file can be
+ * tested too; a name that is neither known, given nor set makes the phone ignore the IF.
+ */
+export const PHONE_VARIABLES: Readonly<
+  Record<string, { readOnly: boolean; default: string; description: string }>
+> = {
+  MODEL4: {
+    readOnly: true,
+    default: '',
+    description: 'four-character model: J179, 9611, aca, aci, acm, acw',
+  },
+  MODEL: { readOnly: true, default: '', description: 'full model name (default: MODEL4)' },
+  MACADDR: { readOnly: true, default: '', description: 'MAC address, as in per-phone file names' },
+  GROUP: { readOnly: false, default: '0', description: 'group number' },
+  SIG: { readOnly: false, default: '0', description: 'signalling parameter: 0 default, 1 H.323, 2 SIP' },
+  SIG_IN_USE: { readOnly: true, default: 'SIP', description: 'signalling in use: SIP or H323' },
+  VPNACTIVE: { readOnly: true, default: '0', description: '1 while a VPN is active' },
+  BOOTNAME: { readOnly: true, default: '', description: 'boot code file name (older phones)' },
+  HWVERS: { readOnly: true, default: '', description: 'hardware version' },
+  APPNAME: {
+    readOnly: false,
+    default: '',
+    description: 'firmware file name (the running one; upgrade scripts SET the one to load)',
+  },
+  SHA2CAPABLE: { readOnly: true, default: '', description: '1 when the phone accepts SHA-2 signed firmware' },
+  PHONECC: { readOnly: true, default: '', description: 'phone country code' },
+  IPADD: { readOnly: true, default: '', description: 'IP address of the phone' },
+};
+/** Names of `PHONE_VARIABLES`. */
+export const VARIABLES: readonly string[] = Object.keys(PHONE_VARIABLES);
 
-export interface EvalInputs {
-  /** Four-character model: `J179`, `9611`, `aca` (Android), `aci` (iOS), `acm` (macOS), `acw` (Windows). */
-  MODEL4: string;
-  /** Group number; phones default to 0. */
-  GROUP?: string;
-  /** Signalling protocol in use: `SIP` (default) or `H323`. */
-  SIG_IN_USE?: string;
-  MACADDR?: string;
-  /** Full model name; defaults to MODEL4. */
-  MODEL?: string;
-  /** `1` while a VPN is active; default 0. */
-  VPNACTIVE?: string;
-  SIG?: string;
-  BOOTNAME?: string;
+/**
+ * What the phone reports: `MODEL4` (required) and any other variable (`GROUP`, `SIG_IN_USE`, `HWVERS` …,
+ * or any parameter's value before the file is read). Names are case-insensitive.
+ */
+export type EvalInputs = { MODEL4: string } & { [name: string]: string | undefined };
+
+/** Variable names: letters, digits and _, up to 64 characters. */
+export const VARIABLE_NAME_RE = /^[A-Za-z0-9_]{1,64}$/;
+
+/** MODEL4 values of the phones and clients the seeds and notes name (Workplace clients are lower case). */
+export const KNOWN_MODELS: readonly string[] = [
+  '1603',
+  '1608',
+  '1616',
+  '4610',
+  '4620',
+  '4621',
+  '4622',
+  '4625',
+  '9601',
+  '9608',
+  '9610',
+  '9611',
+  '9620',
+  '9621',
+  '9630',
+  '9640',
+  '9641',
+  '9650',
+  'J129',
+  'J139',
+  'J159',
+  'J169',
+  'J179',
+  'J189',
+  'K155',
+  'K165',
+  'K175',
+  'aca',
+  'aci',
+  'acm',
+  'acw',
+];
+
+/**
+ * The MODEL4 a phone reports for a model given in any case (`j179` → `J179`, `ACI` → `aci`). Unknown
+ * models are refused (`SETTINGS_UNKNOWN_MODEL`): a typo would silently match no IF. Give an unlisted
+ * model exactly as the phone reports it with the variable MODEL4 (`--var MODEL4=…`).
+ */
+export function canonicalModel(model: string, field = 'model'): string {
+  const found = KNOWN_MODELS.find((m) => m.toLowerCase() === model.trim().toLowerCase());
+  if (found) return found;
+  throw new SettingsFileError(
+    'SETTINGS_UNKNOWN_MODEL',
+    `${field}: unknown model ${JSON.stringify(model.slice(0, 32))}; one of ${KNOWN_MODELS.join(', ')} (any case), or give MODEL4 exactly as the phone reports it as a variable (MODEL4=…)`,
+    { field },
+  );
+}
+
+/** Most variables one evaluation accepts, and the longest value. */
+export const MAX_VARIABLES = 64;
+export const MAX_VARIABLE_VALUE = 256;
+
+/** Parses `NAME=VALUE` assignments (`--var`, the API's `var`); names are upper-cased. */
+export function parseVariableAssignments(list: readonly string[], field = 'var'): Record<string, string> {
+  if (list.length > MAX_VARIABLES) {
+    throw new SettingsFileError('SETTINGS_BAD_VARIABLE', `${field}: at most ${MAX_VARIABLES} variables`, {
+      field,
+    });
+  }
+  const out: Record<string, string> = {};
+  for (const a of list) {
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(0, eq).replace(/^\$/, '') : '';
+    const value = a.slice(eq + 1);
+    if (!VARIABLE_NAME_RE.test(name)) {
+      throw new SettingsFileError(
+        'SETTINGS_BAD_VARIABLE',
+        `${field}: ${JSON.stringify(a.slice(0, 40))} must read NAME=VALUE (NAME: letters, digits, _)`,
+        { field },
+      );
+    }
+    if (value.length > MAX_VARIABLE_VALUE || /[\r\n\0]/.test(value)) {
+      throw new SettingsFileError(
+        'SETTINGS_BAD_VARIABLE',
+        `${field}: the value of ${name} must be one line of at most ${MAX_VARIABLE_VALUE} characters`,
+        { field },
+      );
+    }
+    out[name.toUpperCase()] = value;
+  }
+  return out;
 }
 
 /** Returns the content of a file named by GET, or undefined when it cannot be obtained. */
@@ -72,6 +173,11 @@ export interface EffectiveSetting extends SettingOrigin {
   name: string;
   /** Earlier values this one replaced (oldest first). */
   history: SettingOrigin[];
+  /**
+   * For repeatable parameters (`REPEATABLE_PARAMETERS`): every value in order, each with its line;
+   * `value` is the last one.
+   */
+  entries?: SettingOrigin[];
 }
 
 export type TraceKind = 'start' | 'tag' | 'goto' | 'if' | 'get' | 'set' | 'add' | 'stop';
@@ -85,7 +191,8 @@ export interface TraceStep {
 export type EvalEnd = 'eof' | 'goto-missing' | 'loop' | 'get-cycle' | 'step-limit' | 'get-limit';
 
 export interface EvalResult {
-  inputs: Required<EvalInputs>;
+  /** The variables as the run started (defaults filled in, names upper case). */
+  inputs: Record<string, string>;
   /** Effective settings in the order they were first set. */
   settings: EffectiveSetting[];
   /** name → value, for quick checks. */
@@ -102,30 +209,31 @@ export interface EvalResult {
 
 const DEFAULTS = { maxSteps: 1_000_000, maxGets: 32, maxTrace: 20_000, maxSettings: 10_000 };
 
-export function normalizeInputs(i: EvalInputs): Required<EvalInputs> {
-  return {
-    MODEL4: i.MODEL4,
-    GROUP: i.GROUP ?? '0',
-    SIG_IN_USE: i.SIG_IN_USE ?? 'SIP',
-    MACADDR: i.MACADDR ?? '',
-    MODEL: i.MODEL ?? i.MODEL4,
-    VPNACTIVE: i.VPNACTIVE ?? '0',
-    SIG: i.SIG ?? i.SIG_IN_USE ?? 'SIP',
-    BOOTNAME: i.BOOTNAME ?? '',
-  };
+/** Upper-cases names and fills the defaults of the known variables (MODEL defaults to MODEL4). */
+export function normalizeInputs(i: EvalInputs): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(PHONE_VARIABLES)) out[k] = v.default;
+  for (const [k, v] of Object.entries(i)) if (v !== undefined) out[k.toUpperCase()] = v;
+  if (!i.MODEL && !Object.keys(i).some((k) => k.toUpperCase() === 'MODEL')) out.MODEL = out.MODEL4 ?? '';
+  return out;
 }
 
-const VAR_RE = /\$(MODEL4|GROUP|SIG_IN_USE|MACADDR|MODEL|VPNACTIVE|SIG|BOOTNAME)(?![A-Z0-9_])/g;
-
-/** Replaces `$MACADDR`-style variables in a value or file name. */
-export function substitute(text: string, inputs: Required<EvalInputs>): string {
-  if (!text.includes('$')) return text;
-  return text.replace(VAR_RE, (_m, n: VariableName) => inputs[n]);
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function isVariable(n: string): n is VariableName {
-  return (VARIABLES as readonly string[]).includes(n);
+/**
+ * Replaces `$MACADDR`-style variables (the phone's own and those given) in a value or file name. A longer
+ * name wins (`$MODEL4` is not `$MODEL` + "4"); `$` followed by anything else is kept.
+ */
+export function substitution(inputs: Record<string, string>): (text: string) => string {
+  const names = Object.keys(inputs).sort((a, b) => b.length - a.length);
+  const re = new RegExp(`\\$(${names.map(escapeRe).join('|')})(?![A-Za-z0-9_])`, 'g');
+  return (text) => (text.includes('$') ? text.replace(re, (_m, n: string) => inputs[n] ?? '') : text);
 }
+
+/** Parameters that phones accept once per line and keep every value of (J100 `SET PHONEKEY "Key=1;…"`). */
+export const REPEATABLE_PARAMETERS: readonly string[] = ['PHONEKEY'];
 
 /** Evaluates `first` (already parsed or text) for a client. */
 export async function evaluateSettings(
@@ -136,6 +244,12 @@ export async function evaluateSettings(
 ): Promise<EvalResult> {
   const opts = { ...DEFAULTS, ...options };
   const vars = normalizeInputs(inputs);
+  const substitute = substitution(vars);
+  const given = new Set(
+    Object.entries(inputs)
+      .filter(([, v]) => v !== undefined)
+      .map(([k]) => k.toUpperCase()),
+  );
   const trace: TraceStep[] = [];
   const diagnostics: Diagnostic[] = [];
   const settings = new Map<string, EffectiveSetting>();
@@ -145,6 +259,17 @@ export async function evaluateSettings(
   let gets = 0;
   let end: EvalEnd = 'eof';
 
+  /** What `$NAME` is when an IF tests it: a parameter SET earlier, else the phone's value, else unknown. */
+  const lookup = (name: string): { value: string; from: string } | undefined => {
+    const known = PHONE_VARIABLES[name];
+    const set = settings.get(name);
+    if (set && !known?.readOnly) return { value: set.value, from: `set on ${set.file}:${set.line}` };
+    if (given.has(name)) return { value: vars[name] ?? '', from: 'given' };
+    if (known) return { value: vars[name] ?? '', from: 'default' };
+    return undefined;
+  };
+  const spelling = (st: Statement) =>
+    st.keyword ? ` (written "${st.keyword}", read as ${st.keyword.toUpperCase()})` : '';
   const note = (file: string, line: number, kind: TraceKind, detail: string) => {
     if (trace.length < opts.maxTrace) trace.push({ file, line, kind, detail });
     else traceTruncated = true;
@@ -197,9 +322,16 @@ export async function evaluateSettings(
           break;
         case 'set':
         case 'add': {
-          const value = substitute(st.value, vars);
+          const value = substitute(st.value);
           const prev = settings.get(st.name);
           const origin: SettingOrigin = { value, file: file.name, line: st.line, op: st.kind };
+          if (prev && REPEATABLE_PARAMETERS.includes(st.name)) {
+            const entries = prev.entries ?? [];
+            if (entries.length < opts.maxSettings) entries.push(origin);
+            settings.set(st.name, { ...prev, ...origin, name: st.name, entries });
+            note(file.name, st.line, st.kind, `${st.name} += ${value} (entry ${entries.length})`);
+            break;
+          }
           if (prev) {
             const { name: _n, history, ...was } = prev;
             const nextValue = st.kind === 'add' && prev.value !== '' ? `${prev.value},${value}` : value;
@@ -219,41 +351,48 @@ export async function evaluateSettings(
               );
               break;
             }
-            settings.set(st.name, { name: st.name, ...origin, history: [] });
+            settings.set(st.name, {
+              name: st.name,
+              ...origin,
+              history: [],
+              ...(REPEATABLE_PARAMETERS.includes(st.name) ? { entries: [origin] } : {}),
+            });
           }
           note(file.name, st.line, st.kind, `${st.name}=${settings.get(st.name)?.value ?? value}`);
           break;
         }
         case 'goto':
-          note(file.name, st.line, 'goto', st.tag);
+          note(file.name, st.line, 'goto', `${st.tag}${spelling(st)}`);
           jump = st.tag;
           break;
         case 'if': {
-          if (!isVariable(st.variable)) {
+          const name = st.variable.toUpperCase();
+          const v = lookup(name);
+          if (v === undefined) {
             warn(
               file.name,
               st.line,
               'SETTINGS_UNKNOWN_VARIABLE',
-              `$${st.variable} is not a variable the phones know; the IF is ignored`,
+              `$${st.variable} is not a variable the phones know, not given and not set earlier; the IF is ignored`,
             );
+            note(file.name, st.line, 'if', `$${st.variable} unknown: IF ignored${spelling(st)}`);
             break;
           }
-          const actual = vars[st.variable];
           const hit =
             opts.seqMatch === 'ignore-case'
-              ? actual.toLowerCase() === st.operand.toLowerCase()
-              : actual === st.operand;
+              ? v.value.toLowerCase() === st.operand.toLowerCase()
+              : v.value === st.operand;
           note(
             file.name,
             st.line,
             'if',
-            `$${st.variable} (${actual}) SEQ ${st.operand}: ${hit ? `GOTO ${st.tag}` : 'no'}`,
+            `$${st.variable} (${v.value}) SEQ ${st.operand}: ${hit ? `GOTO ${st.tag}` : 'no'} [${v.from}]${spelling(st)}`,
           );
           if (hit) jump = st.tag;
           break;
         }
         case 'get': {
-          const name = substitute(st.file, vars);
+          const name = substitute(st.file);
           if (files.includes(name)) {
             end = 'get-cycle';
             warn(

@@ -1,10 +1,13 @@
+import type { SettingsEncoding } from './encoding.js';
 import {
   type EvalInputs,
   type EvalOptions,
   evaluateSettings,
   type FileResolver,
-  VARIABLES,
+  PHONE_VARIABLES,
+  REPEATABLE_PARAMETERS,
 } from './evaluate.js';
+import { isKnownParameter, nearestParameter } from './parameters.js';
 import {
   type Diagnostic,
   type ParsedFile,
@@ -38,24 +41,46 @@ export const GENERIC_VALUE_LIMIT = 1023;
 
 export interface LintResult {
   file: string;
+  /** How the file's bytes were read, when the linter was given bytes' decoding (CLI, served files). */
+  encoding?: SettingsEncoding;
   diagnostics: Diagnostic[];
   errors: number;
   warnings: number;
 }
 
-const NAME_RE = /^[A-Z][A-Z0-9_]*$/;
+/** Parameter names: upper-case letters, digits and _ (real ones may start with a digit: 3PCC_SERVER_MODE). */
+const NAME_RE = /^[A-Z0-9][A-Z0-9_]*$/;
+/** A per-phone file: `<12 hex digits>.txt` (`GET $MACADDR.txt` in an upgrade script). */
+const PER_MAC_FILE = /^[0-9a-f]{12}\.(?:txt|scr)$/i;
 
 export function lintSettings(
-  input: ParsedFile | { name: string; text: string },
+  input: ParsedFile | { name: string; text: string; encoding?: SettingsEncoding },
   limits?: ParseLimits,
 ): LintResult {
   const file = 'statements' in input ? input : parseSettings(input.text, input.name, limits);
+  const encoding = 'encoding' in input ? input.encoding : undefined;
   const out: Diagnostic[] = [...file.diagnostics];
   const add = (line: number, severity: Diagnostic['severity'], code: string, message: string) =>
     out.push({ severity, code, message, file: file.name, line });
   const sts = file.statements;
   const flagged = new Set(file.diagnostics.map((d) => d.line));
   const isSpecials = /46xxspecials/i.test(file.name);
+  if (encoding === 'windows-1252') {
+    add(
+      0,
+      'info',
+      'SETTINGS_ENCODING',
+      'not UTF-8: read as Windows-1252 (as Avaya templates are); the file is served byte for byte as it is',
+    );
+  }
+  // Tags some GOTO or IF names (a '# word …' line nobody jumps to is just a comment).
+  const targets = new Set<string>();
+  const setNames = new Set<string>();
+  for (const st of sts) {
+    if (st.kind === 'goto' || st.kind === 'if') targets.add(st.tag);
+    else if (st.kind === 'set' || st.kind === 'add') setNames.add(st.name);
+  }
+  const nearest = new Map<string, ReturnType<typeof nearestParameter>>();
 
   // Per-statement checks.
   let blockSets = new Map<string, number>();
@@ -64,6 +89,14 @@ export function lintSettings(
     switch (st.kind) {
       case 'tag':
         blockSets = new Map();
+        if (st.trailing && targets.has(st.tag)) {
+          add(
+            st.line,
+            'warning',
+            'SETTINGS_TRAILING_TEXT',
+            `# ${st.tag}: "${st.trailing.slice(0, 40)}" after the tag is ignored (read as the tag ${st.tag}, the first word)`,
+          );
+        }
         if ((file.tags.get(st.tag)?.length ?? 0) > 1 && file.tags.get(st.tag)?.[0] !== i) {
           add(
             st.line,
@@ -75,16 +108,21 @@ export function lintSettings(
         break;
       case 'comment': {
         const t = st.text.trim();
-        if (t === '' || t.startsWith('#')) break;
-        const first = /^\S+/.exec(t)?.[0] ?? '';
-        if (['set', 'add', 'goto', 'if', 'get', 'Set', 'Add', 'Goto', 'If', 'Get'].includes(first)) {
-          add(
-            st.line,
-            'warning',
-            'SETTINGS_LOWERCASE_KEYWORD',
-            `"${first}" is not a statement (keywords are upper case); the line is a comment`,
-          );
-        } else if (!flagged.has(st.line)) {
+        if (t === '') break;
+        if (t.startsWith('#')) {
+          // '#END' where a GOTO END exists: meant as a tag, but a tag needs a space after '#'.
+          const word = /^#([^#\s]\S*)$/.exec(t)?.[1];
+          if (word && targets.has(word)) {
+            add(
+              st.line,
+              'warning',
+              'SETTINGS_BAD_TAG',
+              `"${t.slice(0, 60)}" is not a tag (a tag is '#', a space, a word); GOTO ${word} does not stop here`,
+            );
+          }
+          break;
+        }
+        if (!flagged.has(st.line)) {
           add(
             st.line,
             'warning',
@@ -104,7 +142,26 @@ export function lintSettings(
             `${st.name}: parameter names are upper-case letters, digits and _`,
           );
         }
-        if (st.kind === 'set') {
+        if (!isKnownParameter(st.name)) {
+          if (!nearest.has(st.name)) nearest.set(st.name, nearestParameter(st.name));
+          const near = nearest.get(st.name);
+          const likelyTypo = near !== undefined && near.distance <= 2;
+          add(
+            st.line,
+            likelyTypo ? 'warning' : 'info',
+            'SETTINGS_UNKNOWN_PARAMETER',
+            `${st.name} is not in the known parameter tables${near ? ` (nearest known name: ${near.name})` : ''}; phones ignore parameters they do not know`,
+          );
+        }
+        if (PHONE_VARIABLES[st.name]?.readOnly) {
+          add(
+            st.line,
+            'warning',
+            'SETTINGS_SET_READONLY',
+            `${st.name} is reported by the phone itself; a SET does not change what an IF tests`,
+          );
+        }
+        if (st.kind === 'set' && !REPEATABLE_PARAMETERS.includes(st.name)) {
           const prev = blockSets.get(st.name);
           if (prev !== undefined) {
             add(
@@ -116,12 +173,13 @@ export function lintSettings(
           }
           blockSets.set(st.name, st.line);
         }
-        if (!st.raw.startsWith('"') && /[\s,]/.test(st.raw)) {
+        // Commas alone are fine unquoted: IP Office itself writes `SET MEDIAENCRYPTION 1,2,9`.
+        if (!st.raw.startsWith('"') && /\s/.test(st.raw)) {
           add(
             st.line,
             'warning',
             'SETTINGS_UNQUOTED_VALUE',
-            `${st.name}: a value with spaces or commas must be in double quotes`,
+            `${st.name}: a value with spaces must be in double quotes`,
           );
         }
         if (isSpecials && IPV6_SETTINGS.includes(st.name)) {
@@ -143,21 +201,34 @@ export function lintSettings(
         }
         break;
       }
-      case 'if':
-        if (!(VARIABLES as readonly string[]).includes(st.variable)) {
+      case 'if': {
+        const v = st.variable.toUpperCase();
+        if (!PHONE_VARIABLES[v] && !setNames.has(v)) {
           add(
             st.line,
             'warning',
             'SETTINGS_UNKNOWN_VARIABLE',
-            `$${st.variable} is not a variable the phones know; the IF is ignored`,
+            `$${st.variable} is not a variable the phones know and no line sets it; the phone ignores the IF unless it has such a parameter`,
           );
         }
         checkTarget(file, i, st.tag, st.line, add);
         break;
+      }
       case 'goto':
         checkTarget(file, i, st.tag, st.line, add);
         break;
       case 'get':
+        if (
+          st.file === file.name ||
+          (PER_MAC_FILE.test(file.name) && /^\$MACADDR\.(?:txt|scr)$/i.test(st.file))
+        ) {
+          add(
+            st.line,
+            'warning',
+            'SETTINGS_GET_SELF',
+            `GET ${st.file}: this file fetches itself; the phone would read it again and again (the GET belongs in the upgrade script)`,
+          );
+        }
         if (/[\\/]/.test(st.file) && !/^https?:/.test(st.file)) {
           add(
             st.line,
@@ -179,6 +250,7 @@ export function lintSettings(
       inDead = false;
       continue;
     }
+    if (st.kind === 'tag' && st.trailing && !targets.has(st.tag)) continue;
     if (st.kind === 'tag') {
       add(
         st.line,
@@ -201,6 +273,7 @@ export function lintSettings(
   out.sort((a, b) => a.line - b.line);
   return {
     file: file.name,
+    ...(encoding ? { encoding } : {}),
     diagnostics: out,
     errors: out.filter((d) => d.severity === 'error').length,
     warnings: out.filter((d) => d.severity === 'warning').length,
@@ -220,7 +293,7 @@ function checkTarget(
       line,
       'error',
       'SETTINGS_GOTO_MISSING_TAG',
-      `GOTO ${tag}: there is no "# ${tag}"; a phone ignores the rest of the file`,
+      `GOTO ${tag}: there is no "# ${tag}"${caseTwin(file, tag)}; a phone ignores the rest of the file`,
     );
   } else if (!at.some((i) => i > index)) {
     add(
@@ -230,6 +303,13 @@ function checkTarget(
       `GOTO ${tag}: "# ${tag}" only appears before this line; phones search forward and ignore the rest of the file`,
     );
   }
+}
+
+/** ` (tags are case-sensitive: "# End" differs)` when a tag differs only in case. */
+function caseTwin(file: ParsedFile, tag: string): string {
+  const up = tag.toUpperCase();
+  const twin = [...file.tags.keys()].find((t) => t.toUpperCase() === up);
+  return twin ? ` (tags are case-sensitive: "# ${twin}" differs)` : '';
 }
 
 function reachable(sts: Statement[], file: ParsedFile): Uint8Array {
@@ -245,11 +325,10 @@ function reachable(sts: Statement[], file: ParsedFile): Uint8Array {
       const t = target(st.tag);
       if (t !== undefined) stack.push(t);
     } else if (st.kind === 'if') {
+      // Both outcomes are possible (a variable the linter does not know may be the phone's).
       stack.push(i + 1);
-      if ((VARIABLES as readonly string[]).includes(st.variable)) {
-        const t = target(st.tag);
-        if (t !== undefined) stack.push(t);
-      }
+      const t = target(st.tag);
+      if (t !== undefined) stack.push(t);
     } else stack.push(i + 1);
   }
   return seen;

@@ -7,9 +7,9 @@ import { Type } from 'typebox';
 import { ValidationError } from '../core/errors.js';
 import type { HubContext, HubModule } from '../server/hub.js';
 import { ErrorSchema } from '../server/schemas.js';
-import type { EvalInputs } from './evaluate.js';
+import { canonicalModel, type EvalInputs, MAX_VARIABLES, parseVariableAssignments } from './evaluate.js';
 import { lintRemovals, lintSettings } from './lint.js';
-import { contentType, SettingsService } from './service.js';
+import { SettingsService } from './service.js';
 
 /**
  * The settings server (seed 002, "The IP Office Settings Files"): `GET /46xxsettings.txt`,
@@ -50,6 +50,11 @@ const EvalResponseSchema = Type.Object({
       line: Type.Integer(),
       op: Type.String(),
       history: Type.Array(OriginSchema),
+      entries: Type.Optional(
+        Type.Array(OriginSchema, {
+          description: 'Every value of a repeatable parameter (PHONEKEY), in order.',
+        }),
+      ),
     }),
   ),
   trace: Type.Array(
@@ -226,7 +231,7 @@ export function settingsModule(): SettingsModule {
             return reply.code(304).send();
           }
         }
-        reply.header('content-type', contentType(name));
+        reply.header('content-type', f.contentType);
         reply.header('content-length', String(f.size));
         done(200, f.size, f.source);
         if (f.body) return reply.code(200).send(f.body);
@@ -256,11 +261,20 @@ export function settingsModule(): SettingsModule {
             description:
               'Runs 46xxsettings.txt (and the files it GETs) with the client variables and returns the effective settings, where each was set (file and line) and the path taken. `ua` selects the User-Agent rule.',
             querystring: Type.Object({
-              model: Type.String({
-                minLength: 1,
-                maxLength: 16,
-                description: 'MODEL4: J179, 9611, aca, aci, acm, acw …',
-              }),
+              model: Type.Optional(
+                Type.String({
+                  minLength: 1,
+                  maxLength: 16,
+                  description:
+                    'MODEL4 in any case: J179, 9611, aca, aci, acm, acw … (required unless var gives MODEL4)',
+                }),
+              ),
+              var: Type.Optional(
+                Type.Union([
+                  Type.String({ maxLength: 330 }),
+                  Type.Array(Type.String({ maxLength: 330 }), { maxItems: MAX_VARIABLES }),
+                ]),
+              ),
               group: Type.Optional(Type.String({ maxLength: 8 })),
               sig: Type.Optional(Type.String({ maxLength: 8, description: 'SIG_IN_USE: SIP or H323' })),
               mac: Type.Optional(Type.String({ maxLength: 32 })),
@@ -274,13 +288,23 @@ export function settingsModule(): SettingsModule {
           },
         },
         async (req) => {
-          const q = req.query as Record<string, string | boolean | undefined>;
-          const inputs: EvalInputs = { MODEL4: String(q.model) };
+          const q = req.query as Record<string, string | string[] | boolean | undefined>;
+          const list = q.var === undefined ? [] : Array.isArray(q.var) ? q.var : [String(q.var)];
+          const vars = parseVariableAssignments(list, 'var');
+          if (q.model === undefined && vars.MODEL4 === undefined) {
+            throw new ValidationError('SETTINGS_BAD_OPTION', 'model: required (or var=MODEL4=…)', {
+              field: 'model',
+            });
+          }
+          const inputs: EvalInputs = {
+            MODEL4: q.model === undefined ? '' : canonicalModel(String(q.model), 'model'),
+          };
           if (q.group !== undefined) inputs.GROUP = String(q.group);
           if (q.sig !== undefined) inputs.SIG_IN_USE = String(q.sig);
           if (q.mac !== undefined) inputs.MACADDR = String(q.mac);
           if (q.fullModel !== undefined) inputs.MODEL = String(q.fullModel);
           if (q.vpn !== undefined) inputs.VPNACTIVE = String(q.vpn);
+          Object.assign(inputs, vars);
           const ua = String(q.ua ?? '');
           const r = await svc.evaluate(inputs, ua, String(q.file ?? '46xxsettings.txt'));
           return {
@@ -312,8 +336,10 @@ export function settingsModule(): SettingsModule {
                 source: Type.String(),
                 size: Type.Integer(),
                 lastModified: Type.String(),
+                encoding: Type.String({ description: 'utf-8 or windows-1252: how the bytes were decoded' }),
                 text: Type.String(),
               }),
+              400: ErrorSchema,
               404: ErrorSchema,
             },
           },
@@ -322,8 +348,8 @@ export function settingsModule(): SettingsModule {
           const { name } = req.params as { name: string };
           const ua = (req.query as { ua?: string }).ua ?? '';
           const f = await svc.serve(name, ua);
-          const text = f ? await svc.text(name, ua) : undefined;
-          if (!f || text === undefined) {
+          const d = f ? await svc.decoded(name, ua) : undefined;
+          if (!f || d === undefined) {
             return reply.code(404).send({
               error: {
                 code: 'SETTINGS_FILE_NOT_FOUND',
@@ -331,7 +357,14 @@ export function settingsModule(): SettingsModule {
               },
             });
           }
-          return { name, source: f.source, size: f.size, lastModified: f.lastModified.toISOString(), text };
+          return {
+            name,
+            source: f.source,
+            size: f.size,
+            lastModified: f.lastModified.toISOString(),
+            encoding: d.encoding,
+            text: d.text,
+          };
         },
       );
 
@@ -352,6 +385,7 @@ export function settingsModule(): SettingsModule {
             response: {
               200: Type.Object({
                 file: Type.String(),
+                encoding: Type.Optional(Type.String()),
                 errors: Type.Integer(),
                 warnings: Type.Integer(),
                 diagnostics: Type.Array(DiagnosticSchema),
@@ -364,7 +398,9 @@ export function settingsModule(): SettingsModule {
         async (req, reply) => {
           const b = req.body as { name?: string; text?: string; file?: string; previous?: string };
           const name = b.name ?? b.file ?? '46xxsettings.txt';
-          const text = b.text ?? (b.file ? await svc.text(b.file, '') : undefined);
+          // A served file is decoded exactly as the CLI decodes a file on disk: same verdict.
+          const served = b.text === undefined && b.file ? await svc.decoded(b.file, '') : undefined;
+          const text = b.text ?? served?.text;
           if (text === undefined) {
             return reply.code(b.file ? 404 : 400).send({
               error: {
@@ -373,7 +409,7 @@ export function settingsModule(): SettingsModule {
               },
             });
           }
-          const r = lintSettings({ name, text });
+          const r = lintSettings(served ? { name, text, encoding: served.encoding } : { name, text });
           if (b.previous !== undefined) {
             const extra = await lintRemovals({ name, text: b.previous }, { name, text });
             r.diagnostics.push(...extra);

@@ -14,6 +14,7 @@ import {
   matchRule,
 } from './autogen.js';
 import type { ProvisioningConfig } from './config.js';
+import { type DecodedSettings, decodeSettingsBytes, type SettingsEncoding } from './encoding.js';
 import { type EvalInputs, type EvalResult, evaluateSettings } from './evaluate.js';
 
 /**
@@ -65,9 +66,26 @@ export interface ServedFile {
   source: 'static' | 'generated';
   size: number;
   lastModified: Date;
-  /** Generated text, or undefined for a static file (stream it with `open()`). */
+  /** The bytes to send (generated files, and static text files read to learn their encoding). */
   body?: Buffer;
+  /** For other static files: stream them. */
   open?: () => ReadStream;
+  /** Content-Type, with the charset the text is really in (`windows-1252` for a stock Avaya template). */
+  contentType: string;
+  /** For settings text: how its bytes decode; undefined for binary files. */
+  encoding?: SettingsEncoding;
+}
+
+/** Extensions whose files are settings text (decoded, charset declared). */
+const TEXT_EXTENSIONS = new Set(['txt', 'scr', 'cfg']);
+
+function isSettingsText(name: string): boolean {
+  return TEXT_EXTENSIONS.has(name.slice(name.lastIndexOf('.') + 1).toLowerCase());
+}
+
+/** The Content-Type of settings text in this encoding (its bytes are sent unchanged). */
+function textType(encoding: SettingsEncoding): string {
+  return `text/plain; charset=${encoding}`;
 }
 
 /** Guesses the model from an Avaya User-Agent (for the request log only). */
@@ -135,35 +153,57 @@ export class SettingsService {
     const path = join(this.dir, name);
     const st = await stat(path).catch(() => undefined);
     if (st?.isFile()) {
+      const lastModified = new Date(Math.floor(st.mtimeMs / 1000) * 1000);
+      if (isSettingsText(name) && st.size <= MAX_TEXT_FILE) {
+        const body = await readPrefix(path, MAX_TEXT_FILE);
+        let encoding: SettingsEncoding | undefined;
+        try {
+          encoding = decodeSettingsBytes(body, name).encoding;
+        } catch {
+          encoding = undefined; // NUL bytes: not text; served as it is, without a charset.
+        }
+        const contentType = encoding ? textType(encoding) : 'text/plain';
+        return { name, source: 'static', size: body.length, lastModified, body, contentType, encoding };
+      }
       return {
         name,
         source: 'static',
         size: st.size,
-        lastModified: new Date(Math.floor(st.mtimeMs / 1000) * 1000),
+        lastModified,
         open: () => createReadStream(path),
+        contentType: contentType(name),
       };
     }
     if ((GENERATED_FILES as readonly string[]).includes(name)) {
       const body = Buffer.from(this.generate(name as GeneratedName, userAgent), 'utf8');
-      return { name, source: 'generated', size: body.length, lastModified: this.started, body };
+      return {
+        name,
+        source: 'generated',
+        size: body.length,
+        lastModified: this.started,
+        body,
+        contentType: textType('utf-8'),
+        encoding: 'utf-8',
+      };
     }
     return undefined;
   }
 
-  /** The text of a file as a client would obtain it (for GET resolution in evaluations). */
-  async text(name: string, userAgent: string): Promise<string | undefined> {
+  /**
+   * The text of a file as a client would obtain it (for GET resolution and lint), decoded as the CLI
+   * decodes it (UTF-8, else Windows-1252). Undefined when there is no such file or it is too large;
+   * throws `SETTINGS_NOT_TEXT` for a binary file.
+   */
+  async decoded(name: string, userAgent: string): Promise<DecodedSettings | undefined> {
     const f = await this.serve(name, userAgent);
     if (!f) return undefined;
-    if (f.body) return f.body.toString('utf8');
     if (f.size > MAX_TEXT_FILE) return undefined;
-    const fh = await open(join(this.dir, name), 'r');
-    try {
-      const buf = Buffer.alloc(Math.min(f.size, MAX_TEXT_FILE));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-      return buf.subarray(0, bytesRead).toString('utf8');
-    } finally {
-      await fh.close();
-    }
+    const bytes = f.body ?? (await readPrefix(join(this.dir, name), MAX_TEXT_FILE));
+    return decodeSettingsBytes(bytes, name);
+  }
+
+  async text(name: string, userAgent: string): Promise<string | undefined> {
+    return (await this.decoded(name, userAgent))?.text;
   }
 
   /** Evaluates what a client with these inputs and User-Agent ends up with. */
@@ -179,7 +219,7 @@ export class SettingsService {
         `no file ${file} in the settings directory and none is generated`,
         { field: 'file', status: 404 },
       );
-    const text = await this.text(file, userAgent);
+    const text = (await this.decoded(file, userAgent))?.text;
     if (text === undefined) {
       throw new ValidationError(
         'SETTINGS_FILE_TOO_LARGE',
@@ -257,5 +297,18 @@ export class SettingsService {
   /** Most recent first. */
   listClients(): ClientRecord[] {
     return [...this.clients.values()].reverse();
+  }
+}
+
+/** Reads at most `max` bytes from the start of a file. */
+async function readPrefix(path: string, max: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const st = await fh.stat();
+    const buf = Buffer.alloc(Math.min(st.size, max));
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
   }
 }

@@ -231,45 +231,6 @@ function invalidSession(): PubSubAuthError {
   );
 }
 
-/**
- * Counts failed attempts per key in a sliding window (bounded memory: at most `maxKeys` keys, oldest
- * dropped first). Used for /auth failures per client address and per AccountSid.
- */
-export class FailureLimiter {
-  private readonly hits = new Map<string, number[]>();
-  constructor(private readonly opts: { windowMs: number; max: number; clock?: Clock; maxKeys?: number }) {}
-
-  private prune(key: string, now: number): number[] {
-    const list = (this.hits.get(key) ?? []).filter((t) => t > now - this.opts.windowMs);
-    if (list.length === 0) this.hits.delete(key);
-    else this.hits.set(key, list);
-    return list;
-  }
-
-  /** Milliseconds until another attempt is allowed, or 0 when allowed now. */
-  blockedFor(key: string): number {
-    const now = (this.opts.clock ?? systemClock).now();
-    const list = this.prune(key, now);
-    if (list.length < this.opts.max) return 0;
-    return Math.max(1, list[list.length - this.opts.max]! + this.opts.windowMs - now);
-  }
-
-  fail(key: string): void {
-    const now = (this.opts.clock ?? systemClock).now();
-    const list = this.prune(key, now);
-    list.push(now);
-    if (list.length > this.opts.max) list.splice(0, list.length - this.opts.max);
-    this.hits.delete(key);
-    this.hits.set(key, list);
-    const maxKeys = this.opts.maxKeys ?? 10_000;
-    while (this.hits.size > maxKeys) {
-      const oldest = this.hits.keys().next().value;
-      if (oldest === undefined) break;
-      this.hits.delete(oldest);
-    }
-  }
-}
-
 export function rateLimited(ms: number, what: string): PubSubLimitError {
   return new PubSubLimitError(
     'PUBSUB_AUTH_RATE_LIMITED',

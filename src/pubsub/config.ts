@@ -109,9 +109,17 @@ export const PubSubConfigSchema = Type.Object(
         }),
         maxFailuresPerAccount: Type.Integer({
           minimum: 1,
-          default: 50,
-          description: 'Failed /auth attempts per AccountSid per window.',
+          default: 5,
+          description:
+            'Failed /auth attempts per (client address, AccountSid) per window; counted before the token is checked, so parallel guesses count too. Another address cannot lock an account out.',
         }),
+        slowDownAfterFailures: Type.Integer({
+          minimum: 1,
+          default: 100,
+          description:
+            'Failed /auth attempts (from any address) per window after which every /auth first waits `slowDown` (a global slow-down, never a lock-out).',
+        }),
+        slowDown: Duration('1s', 'Delay before each /auth check while the global slow-down is on.'),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -143,7 +151,13 @@ export interface PubSubSettings {
   callXmlTimeoutMs: number;
   keepAlivePause: number;
   signature: { enabled: boolean; header: string; key: string; keys: Record<string, string> };
-  authRateLimit: { windowMs: number; maxFailuresPerAddress: number; maxFailuresPerAccount: number };
+  authRateLimit: {
+    windowMs: number;
+    maxFailuresPerAddress: number;
+    maxFailuresPerAccount: number;
+    slowDownAfterFailures: number;
+    slowDownMs: number;
+  };
 }
 
 export function resolvePubSubSettings(c: PubSubConfig): PubSubSettings {
@@ -179,6 +193,8 @@ export function resolvePubSubSettings(c: PubSubConfig): PubSubSettings {
       windowMs: d(c.authRateLimit.window, 'authRateLimit.window'),
       maxFailuresPerAddress: c.authRateLimit.maxFailuresPerAddress,
       maxFailuresPerAccount: c.authRateLimit.maxFailuresPerAccount,
+      slowDownAfterFailures: c.authRateLimit.slowDownAfterFailures,
+      slowDownMs: d(c.authRateLimit.slowDown, 'authRateLimit.slowDown'),
     },
   };
   if (s.defaultTimeoutMs > s.maxTimeoutMs) {

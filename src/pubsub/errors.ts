@@ -26,3 +26,29 @@ export function badDuration(field: string, text: string): PubSubValidationError 
     { field },
   );
 }
+
+/** The queue holds `n` messages, the limit: every store backend throws exactly this. */
+export function queueFullError(queue: string, n: number, limit: number): PubSubLimitError {
+  return new PubSubLimitError(
+    'PUBSUB_QUEUE_FULL',
+    `queue ${queue} already holds ${n} messages (limit pubsub.maxQueueLength = ${limit}); subscribe to drain it`,
+    { field: 'queue', details: { limit } },
+  );
+}
+
+/** The account already has `n` queues holding messages, the limit. */
+export function tooManyQueuesError(accountSid: string, n: number, limit: number): PubSubLimitError {
+  return new PubSubLimitError(
+    'PUBSUB_TOO_MANY_QUEUES',
+    `account ${accountSid} already has ${n} queues holding messages (limit pubsub.maxQueuesPerAccount = ${limit}); drain or let some expire first`,
+    { field: 'queue', details: { limit } },
+  );
+}
+
+/** The account already has `n` live sessions, the limit. */
+export function tooManySessionsError(accountSid: string, n: number, limit: number): PubSubLimitError {
+  return new PubSubLimitError(
+    'PUBSUB_TOO_MANY_SESSIONS',
+    `account ${accountSid} has ${n} live sessions (limit pubsub.maxSessionsPerAccount = ${limit}); reuse session tokens or use a shorter ttl`,
+  );
+}

@@ -1,13 +1,16 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { Type } from 'typebox';
+import { charsetOf, decodeBytes } from '../core/charset.js';
 import type { Clock } from '../core/clock.js';
 import { isSwitchboardError } from '../core/errors.js';
+import { AttemptLimiter, reserveAll, SlowDown } from '../core/limiter.js';
 import type { Logger } from '../core/logger.js';
+import { decodeXmlBytes, withUtf8Declaration } from '../core/xml-read.js';
 import type { HubContext, HubModule } from '../server/hub.js';
 import type { Db } from '../store/sqlite/database.js';
 import { SqlitePubSubStore } from '../store/sqlite/pubsub.js';
-import { Accounts, FailureLimiter, rateLimited, Sessions } from './accounts.js';
+import { Accounts, rateLimited, Sessions } from './accounts.js';
 import {
   callSidOf,
   isReplyQueue,
@@ -42,8 +45,10 @@ export interface PubSubRuntime {
   service: PubSubService;
   accounts: Accounts;
   sessions: Sessions;
-  authFailuresByAddress: FailureLimiter;
-  authFailuresByAccount: FailureLimiter;
+  authFailuresByAddress: AttemptLimiter;
+  /** Per (client address, AccountSid): an attacker elsewhere cannot lock an account out. */
+  authFailuresByAccount: AttemptLimiter;
+  authSlowDown: SlowDown;
   clock: Clock;
   logger: Logger;
 }
@@ -85,15 +90,21 @@ export function createPubSubRuntime(opts: {
       maxTtlMs: s.maxSessionTtlMs,
       maxPerAccount: s.maxSessionsPerAccount,
     }),
-    authFailuresByAddress: new FailureLimiter({
+    authFailuresByAddress: new AttemptLimiter({
       windowMs: s.authRateLimit.windowMs,
       max: s.authRateLimit.maxFailuresPerAddress,
-      clock: opts.clock,
+      now: () => opts.clock.now(),
     }),
-    authFailuresByAccount: new FailureLimiter({
+    authFailuresByAccount: new AttemptLimiter({
       windowMs: s.authRateLimit.windowMs,
       max: s.authRateLimit.maxFailuresPerAccount,
-      clock: opts.clock,
+      now: () => opts.clock.now(),
+    }),
+    authSlowDown: new SlowDown({
+      after: s.authRateLimit.slowDownAfterFailures,
+      delayMs: s.authRateLimit.slowDownMs,
+      windowMs: s.authRateLimit.windowMs,
+      now: () => opts.clock.now(),
     }),
     clock: opts.clock,
     logger: opts.logger,
@@ -182,10 +193,20 @@ function publicUrlOf(req: FastifyRequest): string {
 export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntime): Promise<void> {
   const s = rt.settings;
   app.removeAllContentTypeParsers();
+  // Bodies arrive as bytes and are decoded by their declared charset: an XML body by its own declaration,
+  // else the Content-Type charset (Call XML posted as ISO-8859-1 is common), else UTF-8. Decoded XML is
+  // stored and served as UTF-8, so its declaration is rewritten to say so.
   app.addContentTypeParser(
     '*',
-    { parseAs: 'string', bodyLimit: s.maxMessageBytes + 4096 },
-    (_req, body, done) => done(null, body),
+    { parseAs: 'buffer', bodyLimit: s.maxMessageBytes + 4096 },
+    (req, body, done) => {
+      const buf = body as Buffer;
+      const charset = charsetOf(req.headers['content-type']);
+      const xml =
+        /xml/i.test(req.headers['content-type'] ?? '') ||
+        /^\s*</.test(buf.subarray(0, 64).toString('latin1'));
+      done(null, xml ? withUtf8Declaration(decodeXmlBytes(buf, { charset })) : decodeBytes(buf, charset));
+    },
   );
   app.setErrorHandler((err, req, reply) => {
     const { status, body } = errorBody(err);
@@ -208,15 +229,20 @@ export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntim
   const auth = async (req: FastifyRequest, reply: FastifyReply) => {
     const ip = req.ip;
     const creds = basicAuth(req);
-    const ipWait = rt.authFailuresByAddress.blockedFor(ip);
-    if (ipWait > 0) throw rateLimited(ipWait, 'from this address');
-    if (creds) {
-      const accWait = rt.authFailuresByAccount.blockedFor(creds.user.slice(0, 64));
-      if (accWait > 0) throw rateLimited(accWait, 'for this AccountSid');
-    }
-    if (!creds || !(await rt.accounts.verify(creds.user, creds.pass))) {
-      rt.authFailuresByAddress.fail(ip);
-      if (creds) rt.authFailuresByAccount.fail(creds.user.slice(0, 64));
+    // Reserved before the token is checked, so parallel guesses are counted; given back on success.
+    const pairKey = creds ? `${ip}\u0000${creds.user.slice(0, 64)}` : undefined;
+    const wait = reserveAll([
+      [rt.authFailuresByAddress, ip],
+      ...(pairKey ? [[rt.authFailuresByAccount, pairKey] as [AttemptLimiter, string]] : []),
+    ]);
+    if (wait > 0) throw rateLimited(wait, 'from this address');
+    const delay = rt.authSlowDown.delayMs();
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    if (creds && (await rt.accounts.verify(creds.user, creds.pass))) {
+      rt.authFailuresByAddress.release(ip);
+      if (pairKey) rt.authFailuresByAccount.release(pairKey);
+    } else {
+      rt.authSlowDown.fail();
       throw new PubSubAuthError(
         'PUBSUB_BAD_CREDENTIALS',
         'check the Account Sid and Auth Token (HTTP Basic AccountSid:AuthToken)',

@@ -137,6 +137,7 @@ export class PubSubService {
   private readonly recent: RecentPublish[] = [];
   private leaseTimer: TimerHandle | undefined;
   private sweepTimer: TimerHandle | undefined;
+  private unwatch: (() => void) | undefined;
   private stopped = false;
   private waiterCount = 0;
   /** Monotonic counters since start (Prometheus). */
@@ -153,11 +154,26 @@ export class PubSubService {
     this.stopped = false;
     this.scheduleLeaseCheck();
     this.scheduleSweep();
+    // A store shared by several hubs wakes this hub's waiting polls when another hub publishes.
+    this.unwatch ??= this.store.watch?.({
+      ready: (accountSid, queue) => this.wake(accountSid, queue),
+      resync: () => {
+        for (const list of this.waiters.values()) if (list[0]) this.wake(list[0].accountSid, list[0].queue);
+      },
+    });
+  }
+
+  private wake(accountSid: string, queue: string): void {
+    this.dispatch(accountSid, queue).catch((e) =>
+      this.log.warn({ err: errorMessage(e) }, 'pubsub dispatch after wake-up failed'),
+    );
   }
 
   /** Stops timers and ends every waiting poll with what it has. */
   stop(): void {
     this.stopped = true;
+    this.unwatch?.();
+    this.unwatch = undefined;
     if (this.leaseTimer) this.clock.clearTimeout(this.leaseTimer);
     if (this.sweepTimer) this.clock.clearTimeout(this.sweepTimer);
     for (const list of this.waiters.values()) for (const w of [...list]) w.finish();

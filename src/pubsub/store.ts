@@ -2,12 +2,32 @@ import type { PubSubMessage } from './protocol.js';
 
 /**
  * Storage contract of the PubSub relay. The SQLite implementation (store/sqlite/pubsub.ts) is the
- * embedded default; a Redis implementation will satisfy the same contract (hence the promises).
+ * embedded default; the PostgreSQL one (store/postgres/pubsub.ts) lets several hubs share the queues.
+ * One contract test suite (test/store/pubsub-contract.ts) runs against every implementation.
  * All times are epoch milliseconds from the service's clock; the store never reads the wall clock.
  *
  * A message is *ready* (lease fields empty), or *leased* to a session until `leaseUntil`. A lease whose
  * time has passed counts as ready again. Acknowledged and expired messages are deleted.
  */
+
+/**
+ * A claimed message is leased to `pendingLease(session)` until its response completed (markDelivered);
+ * only completed deliveries are acknowledged by the session's next poll. After a crash, a lease whose
+ * response may never have reached the client is thus redelivered when it runs out, never acknowledged.
+ */
+export const pendingLease = (session: string): string => `${session}\u0001pending`;
+
+/**
+ * Wake-ups from other processes sharing the store. A hint only: the message is always in the store, and
+ * a missed wake-up costs latency (the next poll or lease check finds it), never a message.
+ */
+export interface QueueWatcher {
+  /** A message may have become ready in this queue (published or released by another process). */
+  ready(accountSid: string, queue: string): void;
+  /** Wake-ups may have been missed (the store's connection was lost and is back): re-check every queue. */
+  resync(): void;
+}
+
 export interface AccountRecord {
   sid: string;
   name: string;
@@ -102,4 +122,15 @@ export interface PubSubStore {
   sweep(now: number): Promise<{ messages: number; sessions: number; dedup: number; queues: number }>;
   queueStats(accountSid?: string, limit?: number): Promise<QueueStats[]>;
   depth(accountSid: string, queue: string): Promise<number>;
+
+  /**
+   * Backends shared by several processes tell the service when another process made a message ready
+   * (an embedded single-process store has no such other writer and leaves this out). Returns a function
+   * that stops watching.
+   */
+  watch?(watcher: QueueWatcher): () => void;
+  /** Connects and migrates now (the first operation does it otherwise); throws `STORE_TOO_NEW`. */
+  open?(): Promise<void>;
+  /** Releases connections the store owns (not a database handed in by its owner). */
+  close?(): Promise<void>;
 }

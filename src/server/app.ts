@@ -6,6 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { SwitchboardError } from '../core/errors.js';
 import { VERSION } from '../version.js';
+import { installAuth } from './auth.js';
 import type { Hub } from './compose.js';
 import { registerCoreRoutes } from './routes/core.js';
 import { registerEventRoutes } from './routes/events.js';
@@ -19,7 +20,8 @@ export interface BuildAppOptions {
 
 /**
  * Builds the Fastify app over a hub: core surfaces (health, metrics, OpenAPI, events, devices, groups,
- * actions, keys) and every module's routes, each as its own plugin. `/api/*` requires an API key.
+ * actions, keys) and every module's routes, each as its own plugin. Every route whose pattern is under
+ * `/api` requires an API key unless it is declared `config: { auth: 'public' }` (auth.ts).
  */
 export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<FastifyInstance> {
   const { config } = hub;
@@ -37,6 +39,9 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Before any route is registered: every route is stamped with its auth policy (see auth.ts).
+  installAuth(app, hub.apiKeys);
 
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
@@ -99,19 +104,6 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
     hideUntagged: false,
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
-
-  // API-key auth for everything under /api except the docs.
-  app.addHook('onRequest', async (req) => {
-    const path = req.url.split('?')[0] ?? '';
-    if (!path.startsWith('/api/') && path !== '/api') return;
-    if (path === '/api/docs' || path.startsWith('/api/docs/')) return;
-    // Sign-in with a local user answers a session token; everything else (sign-out too) needs a key.
-    if (path === '/api/session' && req.method === 'POST') return;
-    const h = req.headers.authorization;
-    const key = h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
-    const who = hub.apiKeys.verify(key);
-    (req as unknown as { apiKey: { id: string; name: string } }).apiKey = who;
-  });
 
   registerHealthRoutes(app, hub);
   await app.register(async (scope) => {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { TimerHandle } from '../core/clock.js';
-import { broadcastRuntime } from '../broadcast/module.js';
+import { DRILL_PLACED } from '../core/emergency/service.js';
 import { LimitError } from '../core/errors.js';
 import type { HubContext, HubModule } from './hub.js';
 
@@ -216,8 +216,13 @@ export function demoModule(): HubModule {
           };
           const p = providers.get(hub);
           if (p) {
-            // The simulator's call reaches the hub as a plain emergency call: mark it a drill in advance.
-            broadcastRuntime(hub).emergency.expectDrill(r.extension, 60_000);
+            // The simulator's DevLink3 call cannot say it is a drill: announce it, so that the emergency
+            // service marks the incident it opens as one.
+            hub.bus.emit({
+              source: 'demo',
+              type: DRILL_PLACED,
+              data: { extension: r.extension, dialled: r.dialled, via: p.name },
+            });
             return reply.status(202).send(await p.drill(r));
           }
           if (active >= MAX_ACTIVE)

@@ -333,7 +333,7 @@ describe('broadcast API', () => {
     });
     expect(await imp.json()).toEqual({ imported: 1 });
     const st = await hub.api<Json>('GET', '/api/emergency');
-    expect(st.body).toMatchObject({ active: true, group: 'security', phones: 3 });
+    expect(st.body).toMatchObject({ active: true, group: 'security', phoneCount: 3 });
     received.length = 0;
     for (const id of ['sec1', 'sec2', 'sec3', 'mgr1']) phoneLogs.get(id)!.calls.length = 0;
     hub.hub.bus.emit({
@@ -459,9 +459,14 @@ describe('broadcast API', () => {
 
     // The security desk acknowledges from the console: escalation stops, who and when are recorded.
     const id = list.body.incidents[0]!.id as string;
-    const ack = await hub.api<{ incident: Json }>('POST', `/api/incidents/${id}/ack`, {
-      by: 'Desk officer Kim',
-    });
+    // Who is the signed-in principal (here an API key named after the desk officer), never a body field.
+    const kim = hub.hub.apiKeys.create('Desk officer Kim').key;
+    const ack = await hub.api<{ incident: Json }>(
+      'POST',
+      `/api/incidents/${id}/ack`,
+      {},
+      { authorization: `Bearer ${kim}` },
+    );
     expect(ack.status).toBe(200);
     expect(ack.body.incident).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'Desk officer Kim' });
     const again = await hub.api<{ incident: Json }>('POST', `/api/incidents/${id}/ack`, {});

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { charsetOf } from '../../src/core/charset.js';
 import {
   attr,
   child,
@@ -8,6 +9,7 @@ import {
   decodeXmlEntities,
   deepText,
   readXml,
+  withUtf8Declaration,
   XmlReadError,
 } from '../../src/core/xml-read.js';
 
@@ -129,5 +131,38 @@ describe('core XML reader: hostile DOCTYPEs', () => {
         expect((e as XmlReadError).reason).toBe('doctype');
       }
     }
+  });
+});
+
+describe('charsets of bytes that arrive (issue 14 items 10, 13)', () => {
+  it('charsetOf reads the Content-Type parameter in any case, quoted or not', () => {
+    expect(charsetOf('application/xml; charset=ISO-8859-1')).toBe('iso-8859-1');
+    expect(charsetOf('text/xml;Charset="utf-8"')).toBe('utf-8');
+    expect(charsetOf('text/xml')).toBeUndefined();
+    expect(charsetOf(undefined)).toBeUndefined();
+  });
+
+  it('decodeXmlBytes: declaration, then transport charset, then fallback; a BOM wins; unknown labels skipped', () => {
+    const latin = Buffer.from('<a>Grüße</a>', 'latin1');
+    expect(decodeXmlBytes(latin, { charset: 'iso-8859-1' })).toBe('<a>Grüße</a>');
+    expect(decodeXmlBytes(latin, { charset: 'no-such-charset', fallback: 'latin1' })).toBe('<a>Grüße</a>');
+    const declared = Buffer.from('<?xml version="1.0" encoding="windows-1252"?><a>\u201cq\u201d</a>', 'utf8');
+    // windows-1252 bytes 0x93/0x94 are the smart quotes
+    const cp = Buffer.concat([
+      Buffer.from('<?xml version="1.0" encoding="windows-1252"?><a>'),
+      Buffer.from([0x93, 0x71, 0x94]),
+      Buffer.from('</a>'),
+    ]);
+    expect(decodeXmlBytes(cp, { charset: 'utf-8' })).toContain('<a>\u201cq\u201d</a>');
+    expect(
+      decodeXmlBytes(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), declared]), { charset: 'latin1' }),
+    ).toBe(declared.toString('utf8'));
+  });
+
+  it('withUtf8Declaration rewrites only the encoding of the declaration', () => {
+    expect(withUtf8Declaration("<?xml version='1.0' encoding='ISO-8859-1'?><a encoding='x'/>")).toBe(
+      "<?xml version='1.0' encoding='UTF-8'?><a encoding='x'/>",
+    );
+    expect(withUtf8Declaration('<a/>')).toBe('<a/>');
   });
 });

@@ -1,9 +1,7 @@
-import { execSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type ConsoleBrowser, ensureConsoleBuilt, openConsole } from '../helpers/browser.js';
 import { ROOT, type SpawnedHub, spawnSwitchboard } from '../helpers/process.js';
 
 /**
@@ -12,28 +10,9 @@ import { ROOT, type SpawnedHub, spawnSwitchboard } from '../helpers/process.js';
  * running hub's API (never by a flag).
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'console');
-const CONSOLE_DIR = join(ROOT, 'console');
-
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-/** Builds console/dist when it is missing or older than its sources (CI builds it before the tests). */
-function ensureConsoleBuilt(): void {
-  const index = join(CONSOLE_DIR, 'dist', 'index.html');
-  if (existsSync(index) && statSync(index).mtimeMs >= newest(join(CONSOLE_DIR, 'src'))) return;
-  execSync('npm run build:console', { cwd: ROOT, stdio: 'pipe' });
-}
 
 ensureConsoleBuilt();
-mkdirSync(ARTIFACTS, { recursive: true });
 
 // The hub in demo mode, as a user starts it. Started while the file is collected so that the probes below
 // can decide, from the running hub's real API, which flows this build can run.
@@ -131,51 +110,22 @@ const drillAvailable = await hasRoute('/api/demo');
 /** expect.poll waits 1 s by default: too short for a browser on a busy 2-core CI machine. */
 const WAIT = { timeout: 15_000, interval: 100 };
 
-let context: BrowserContext;
+let ui: ConsoleBrowser;
 let page: Page;
-let userDataDir: string;
-
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-}
-
-async function goto(hash: string): Promise<void> {
-  await page.goto(`${BASE}/#/${hash}`);
-  await page.locator('#page-title').waitFor();
-}
+const shot = (name: string) => ui.shot(name);
+const goto = (hash: string) => ui.goto(hash);
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH`);
-  userDataDir = mkdtempSync(join(tmpdir(), 'sb-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-    viewport: { width: 1280, height: 800 },
-    acceptDownloads: true,
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(15_000);
+  ui = await openConsole({ base: BASE, artifacts: ARTIFACTS, fullPage: true });
+  page = ui.page;
 }, 120_000);
 
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail' && page)
-    await shot(`failed-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => {});
-});
+afterEach(async (ctx) => ui?.shotIfFailed(ctx.task));
 
 afterAll(async () => {
-  await context?.close().catch(() => {});
+  await ui?.close();
   hub.proc.kill('SIGTERM');
   await Promise.race([hub.exited, new Promise((r) => setTimeout(r, 10_000))]);
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
 }, 30_000);
 
 describe('the web console in Chromium against `switchboard demo`', () => {
@@ -310,7 +260,9 @@ describe('the web console in Chromium against `switchboard demo`', () => {
     async () => {
       await goto('calls');
       const before = await page.locator('section[aria-labelledby="history-title"] tr.row-emergency').count();
-      await page.getByRole('button', { name: 'Emergency drill' }).click();
+      // The drill asks for confirmation before it places the call.
+      await page.getByRole('button', { name: 'Emergency drill…' }).click();
+      await page.getByRole('button', { name: 'Place drill call' }).click();
       await expect
         .poll(() => page.locator('#drill-note').textContent(), { timeout: 20_000 })
         .toMatch(/Drill/);
@@ -319,6 +271,10 @@ describe('the web console in Chromium against `switchboard demo`', () => {
         .poll(async () => (await page.locator('tr.row-emergency').count()) - before, { timeout: 30_000 })
         .toBeGreaterThan(0);
       await shot('07-drill-emergency-call');
+      // The desk acknowledges it (the alarm would otherwise stay over the next tests' pages).
+      const open = await api<{ incidents: Array<{ id: string }> }>('/api/incidents?open=true');
+      for (const i of open.body.incidents)
+        await api(`/api/incidents/${i.id}/ack`, { method: 'POST', body: {} });
     },
     90_000,
   );
@@ -330,7 +286,8 @@ describe('the web console in Chromium against `switchboard demo`', () => {
         (await api<{ incidents: Array<{ id: string }> }>('/api/incidents')).body.incidents.map((i) => i.id);
       const before = new Set(await ids());
       await goto('incidents');
-      await page.getByRole('button', { name: 'Emergency drill' }).click();
+      await page.getByRole('button', { name: 'Emergency drill…' }).click();
+      await page.getByRole('button', { name: 'Place drill call' }).click();
       // The drill's 911 call opens a new incident (the list updates live); open it.
       let id: string | undefined;
       await expect
@@ -345,16 +302,17 @@ describe('the web console in Chromium against `switchboard demo`', () => {
       const link = `a[href="#/incidents/${encodeURIComponent(id!)}"]`;
       const item = page.locator(`.incident-list ${link}`);
       await item.waitFor();
-      expect(await page.locator('.incident-list li', { has: page.locator(link) }).textContent()).toContain(
-        'open',
-      );
+      const row = await page.locator('.incident-list li', { has: page.locator(link) }).textContent();
+      expect(row).toContain('DRILL');
+      expect(row).toContain('NOT acknowledged');
       await item.click();
       // The alert reached the security phones; a guard acknowledges on one of them (the console presses the
       // phone's Ack softkey through the device action API; the phone follows its acknowledgement link).
       const press = page.getByRole('button', { name: /^Press Ack on phone / }).first();
       await press.waitFor({ timeout: 30_000 });
       await press.click();
-      await page.locator('#inc-detail-title', { hasText: 'acknowledged' }).waitFor({ timeout: 30_000 });
+      await page.locator('[data-testid="ack-state"]', { hasText: /^by / }).waitFor({ timeout: 30_000 });
+      expect(await page.locator('#inc-detail-title').textContent()).not.toMatch(/NOT acknowledged/);
       await page.locator('.timeline li', { hasText: 'acknowledged' }).first().waitFor();
       await shot('08-incident-acknowledged');
     },

@@ -8,22 +8,9 @@ import { type CiscoSimFleet, startCiscoSim } from '../../src/sim/cisco/fleet.js'
 import { builtinScenarios } from '../../src/sim/ipoffice/scenario.js';
 import { Devlink3Simulator } from '../../src/sim/ipoffice/server.js';
 import { type SpawnedHub, spawnSwitchboard } from '../helpers/process.js';
+import { until } from '../helpers/wait.js';
 
 type Json = Record<string, unknown>;
-const until = async <T>(
-  what: string,
-  fn: () => Promise<T | undefined> | T | undefined,
-  ms = 20_000,
-): Promise<T> => {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
-
 /**
  * On-site 911, end to end: the real `switchboard serve` process, the DevLink3 (IP Office) simulator and
  * simulated Cisco phones, all over 127.0.0.1 sockets. Nothing is called in-process on the hub.
@@ -156,15 +143,15 @@ describe('on-site 911 notification (real process and simulators)', () => {
     cisco.phones[k]!.state().screen as { title: string; prompt: string; text: string; softkeys: string[] };
 
   it('a 911 call shows caller, callback number and room on every security phone; one acknowledges by softkey; the incident log shows it', async () => {
-    expect((await api<Json>('GET', '/api/emergency')).body).toMatchObject({ active: true, phones: 4 });
+    expect((await api<Json>('GET', '/api/emergency')).body).toMatchObject({ active: true, phoneCount: 4 });
     await pbx.play(builtinScenarios().get('emergency')!, { ext: '4001', name: 'Alice Able', number: '911' });
     for (const k of [0, 1]) {
       const s = await until(`security phone ${k + 1} to show the alert`, () =>
         screen(k).title === '911 CALL' ? screen(k) : undefined,
       );
-      expect(s.text).toContain('Alice Able (ext 4001)');
-      expect(s.text).toContain('Callback: +15550104001');
-      expect(s.text).toContain('HQ / floor 3 / room Room 301');
+      expect(s.text).toContain('Alice Able, ext 4001');
+      expect(s.text).toContain('Call back: +15550104001 (ext 4001)');
+      expect(s.text).toContain('HQ, floor 3, Room 301');
       expect(s.softkeys).toContain('Ack');
     }
     for (const k of [0, 1]) {
@@ -173,9 +160,9 @@ describe('on-site 911 notification (real process and simulators)', () => {
         const disp = p.state().screen.display;
         return disp?.title === '911 CALL' ? disp : undefined;
       });
-      expect(d.text).toContain('Alice Able (ext 4001)');
-      expect(d.text).toContain('Callback: +15550104001');
-      expect(d.text).toContain('HQ / floor 3 / room Room 301');
+      expect(d.text).toContain('Alice Able, ext 4001');
+      expect(d.text).toContain('Call back: +15550104001 (ext 4001)');
+      expect(d.text).toContain('HQ, floor 3, Room 301');
       expect(d.mode).toBe('barge');
       expect(d.softkeys.find((s) => s.label === 'Ack')?.href).toMatch(
         /\/alerts\/ack\/dl_[^/]+\/[A-Za-z0-9_-]{32}$/,
@@ -232,8 +219,8 @@ describe('on-site 911 notification (real process and simulators)', () => {
       () => (screen(2).title.includes('REPEAT') ? screen(2) : undefined),
       20_000,
     );
-    expect(s.title).toBe('TEST 911 CALL (REPEAT 1)');
-    expect(s.text).toContain('Bob Baker (ext 4002)');
+    expect(s.title).toBe('TEST CALL 933 - NOT AN EMERGENCY (REPEAT 1)');
+    expect(s.text).toContain('Bob Baker, ext 4002');
     const l = await api<{ incidents: Json[] }>('GET', '/api/incidents?limit=1');
     expect(l.body.incidents[0]).toMatchObject({
       test: true,

@@ -175,6 +175,20 @@ describe('client <-> simulator over TCP and TLS', () => {
     await waitFor(() => fourth.m.link.state === 'up');
   });
 
+  it('the limit counts only connections monitoring events: a file read still works beside 3 monitors', async () => {
+    const s = await sim();
+    const ms = [0, 1, 2].map(() =>
+      monitor({ client: { host: '127.0.0.1', port: s.port, user: 'dl3', password: 'S3cret!' } }),
+    );
+    for (const x of ms) track(x.m);
+    await waitFor(() => ms.every((x) => x.m.link.state === 'up'));
+    const o = { host: '127.0.0.1', port: s.port, user: 'dl3', password: 'S3cret!' };
+    // seed 004 §6.6: one short-lived connection per ReadFile is the recommended pattern
+    expect((await readFile(o, 'nasystem/user_list')).toString('utf8')).toContain('4001');
+    expect((await readFile(o, 'nasystem/user_list')).length).toBeGreaterThan(0);
+    expect(s.stats.refusedConnections).toBe(0);
+  });
+
   it('partial flags: reports which flags were refused', async () => {
     const s = await sim({ scnLicensed: false });
     const { m, events } = monitor({

@@ -151,3 +151,46 @@ describe('call tracker', () => {
     expect(t.endResync()).toBe(0);
   });
 });
+
+describe('the B party when voicemail or a conference answers (issue 14 item 11)', () => {
+  // PartyB CLI is the *calling* party (seed 004 §6.7.3): it must never be reported as the destination.
+  const cli = '01707444333';
+  const vmCall = (state: number) =>
+    `<Detail><Call>${N},21,,,,0,,,4002,,4002,1,0,0,1700000000,0,,0</Call>` +
+    `<PartyA>${N}0000a001,1,${state},1,0,0,1,0,0,5,0,sip-21@127.0.0.1,,0,0,4002,,,,,,${cli},0,9,"",</PartyA>` +
+    `<PartyB>${N}0000a002,0,2,1,0,0,0,0,0,12,0,VM 1,,102,0,,,,,,4002,${cli},0,12,"Voicemail",</PartyB></Detail>`;
+
+  it('voicemail: to/answeredBy name the mailbox (Purpose), not the caller', () => {
+    const { events, feed } = setup();
+    feed(vmCall(2));
+    const answered = events.find((e) => e.type === 'call.answered')!.data;
+    expect(answered).toMatchObject({ from: cli, to: '4002', toName: 'Voicemail', answeredBy: '4002' });
+    expect(answered.answeredByName).toBe('Voicemail');
+  });
+
+  it('conference: the destination is the conference, never the joining user', () => {
+    const { events, feed } = setup();
+    feed(
+      `<Detail><Call>${N},22,,,,0,,,,,,0,0,0,1700000000,0,,0</Call>` +
+        `<PartyA>${N}0000b001,1,2,1,0,0,0,0,1,8,106,,4001,116,0,,,,,,,4001,0,5,"Alice Able",</PartyA>` +
+        `<PartyB>${N}0000b002,0,2,1,0,0,0,0,0,17,0,join conf 1 host,,116,0,,,,,,,4001,0,8,"Conference 1",</PartyB></Detail>`,
+    );
+    const d = events.find((e) => e.type === 'call.answered')!.data;
+    expect(d.from).toBe('4001');
+    expect(d.to).not.toBe('4001');
+    expect(d.answeredBy).not.toBe('4001');
+    expect(d.toName).toBe('Conference 1');
+  });
+
+  it('a B-party handset still reports its extension, and an inbound trunk B party its CLI', () => {
+    const { events, feed } = setup();
+    feed(
+      `<Detail><Call>${N},23</Call>` +
+        `<PartyA>${N}0000c001,1,2,1,0,0,0,0,1,8,106,,4001,0,0,,4002,,,,,4001,0,5,"Alice Able",</PartyA>` +
+        `<PartyB>${N}0000c002,0,2,1,0,0,0,0,0,8,106,,4002,0,0,,,,,,,4001,0,5,"Alice Able",</PartyB></Detail>`,
+    );
+    const d = events.find((e) => e.type === 'call.answered')!.data;
+    expect(d).toMatchObject({ to: '4002', answeredBy: '4002' });
+    expect(d.answeredByName).not.toBe('Alice Able');
+  });
+});

@@ -16,15 +16,15 @@ describe('linter', () => {
       'SET ORPHAN 1', // 5 unreachable
       '# NEVER', // 6 unreachable tag
       '# J100', // 7
-      'SET A 1', // 8
-      'SET A 2', // 9 duplicate in section
-      'SET LIST a,b', // 10 unquoted
+      'SET SIPDOMAIN a.example', // 8
+      'SET SIPDOMAIN b.example', // 9 duplicate in section
+      'SET LIST a b', // 10 unquoted (a space; commas alone are fine: IP Office writes 1,2,9)
       'SET NAME “x”', // 11 curly
       `SET TPSLIST ${'a'.repeat(256)}`, // 12 too long
-      'set B 1', // 13 lowercase
+      'set B 1', // 13 lower-case keyword: read as SET, reported (info)
       'GOTO J100', // 14 backward
       'Hello there', // 15 unknown statement
-      '#NOSPACE', // 16 bad tag
+      '#END', // 16 meant as the tag of GOTO END, but no space
       'SET URL "http://x/', // 17 unterminated
       '# END', // 18
       'SET PUSHCAP 222222', // 19 too long (5)
@@ -38,7 +38,7 @@ describe('linter', () => {
       '10:SETTINGS_UNQUOTED_VALUE',
       '11:SETTINGS_CURLY_QUOTES',
       '12:SETTINGS_VALUE_TOO_LONG',
-      '13:SETTINGS_LOWERCASE_KEYWORD',
+      '13:SETTINGS_KEYWORD_CASE',
       '14:SETTINGS_GOTO_BACKWARD',
       '15:SETTINGS_UNKNOWN_STATEMENT',
       '16:SETTINGS_BAD_TAG',

@@ -203,22 +203,19 @@ describe('PubSub HTTP API (seed 001)', () => {
     expect((await json(r)).error.code).toBe('PUBSUB_AUTH_RATE_LIMITED');
   });
 
-  it('per-AccountSid failure limit', async () => {
-    const { h, sid } = await setup({
+  it('per-(address, AccountSid) failure limit: failures elsewhere do not lock the account out', async () => {
+    const { h, sid, basic } = await setup({
       'pubsub.authRateLimit.maxFailuresPerAccount': 2,
       'http.trustProxy': true,
     });
     const wrong = `Basic ${Buffer.from(`${sid}:bad`).toString('base64')}`;
-    for (let i = 0; i < 2; i++) {
-      const r = await fetch(`${h.url}/auth`, {
-        headers: { authorization: wrong, 'x-forwarded-for': `10.0.0.${i}` },
-      });
-      expect(r.status).toBe(401);
-    }
-    const r = await fetch(`${h.url}/auth`, {
-      headers: { authorization: wrong, 'x-forwarded-for': '10.0.0.9' },
-    });
-    expect(r.status).toBe(429);
+    const from = (ip: string, authorization: string) =>
+      fetch(`${h.url}/auth`, { headers: { authorization, 'x-forwarded-for': ip } });
+    for (let i = 0; i < 2; i++) expect((await from('10.0.0.1', wrong)).status).toBe(401);
+    expect((await from('10.0.0.1', wrong)).status).toBe(429);
+    expect((await from('10.0.0.1', basic)).status).toBe(429);
+    // The application at another address still gets its token.
+    expect((await from('10.0.0.9', basic)).status).toBe(200);
   });
 
   it('JSON publish, Idempotency-Key dedup, CORS preflight, limits over HTTP', async () => {
@@ -342,6 +339,45 @@ describe('PubSub HTTP API (seed 001)', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(await pubsubRuntime(h.hub).store.depth(sid, 'call.xml')).toBe(0);
     expect(await pubsubRuntime(h.hub).store.depth(sid, `call.xml/${callSid}`)).toBe(0);
+  });
+
+  it('Call XML posted in ISO-8859-1 reaches the platform decoded by its declared charset (issue 14 item 13)', async () => {
+    const { h, sid } = await setup();
+    const cases: Array<{ ct: string; xml: string }> = [
+      // the Content-Type charset and the declaration agree
+      {
+        ct: 'application/xml; charset=iso-8859-1',
+        xml: '<?xml version="1.0" encoding="ISO-8859-1"?>\r\n<Response><Say>Grüße aus Köln</Say></Response>\r\n',
+      },
+      // only the Content-Type says it (a quoted, upper-case charset)
+      { ct: 'text/xml; Charset="ISO-8859-1"', xml: '<Response><Say>Grüße aus Köln</Say></Response>' },
+      // only the declaration says it
+      {
+        ct: 'application/xml',
+        xml: "<?xml version='1.0' encoding='iso-8859-1'?><Response><Say>Grüße aus Köln</Say></Response>",
+      },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const callSid = `CAlatin${i}`;
+      const platform = fetch(`${h.url}/${sid}/call.xml`, {
+        method: 'POST',
+        headers: FORM,
+        body: form({ CallSid: callSid, From: '+1', To: '+2' }),
+      });
+      const posted = await fetch(`${h.url}/${sid}/call.xml/${callSid}`, {
+        method: 'POST',
+        headers: { 'content-type': c.ct },
+        body: Buffer.from(c.xml, 'latin1'),
+      });
+      expect(posted.status).toBe(200);
+      const answer = await platform;
+      expect(answer.headers.get('content-type')).toBe('application/xml; charset=utf-8');
+      const text = new TextDecoder('utf-8', { fatal: true }).decode(await answer.arrayBuffer());
+      expect(text).toContain('<Say>Grüße aus Köln</Say>');
+      expect(text).not.toContain('\ufffd');
+      // served as UTF-8, so it must not still claim ISO-8859-1
+      expect(text).not.toMatch(/8859/i);
+    }
   });
 
   it('Call XML: keep-alive XML on timeout that redirects back; the retry is not a new event', async () => {

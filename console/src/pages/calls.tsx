@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiError, api, type HubEvent } from '../api.js';
+import { ApiError, api, type HubEvent, onStreamState, type StreamState } from '../api.js';
 import { applyCallEvent, type Call, callFrom, sortCalls } from '../lib.js';
 import {
   Badge,
@@ -131,6 +131,8 @@ export function CallsPage() {
   });
 
   const live = useMemo(() => sortCalls(calls.values()), [calls]);
+  const [stream, setStream] = useState<StreamState>('connecting');
+  useEffect(() => onStreamState(setStream), []);
   const emergencies = live.filter((c) => c.emergency);
 
   const filtered = useMemo(() => {
@@ -185,9 +187,7 @@ export function CallsPage() {
       <PageHeader
         title="Live calls"
         description="Calls in progress on each IP Office, updated live from DevLink3."
-      >
-        <DrillButton />
-      </PageHeader>
+      />
 
       {error && <ErrorState error={error} what="calls" />}
 
@@ -251,7 +251,9 @@ export function CallsPage() {
               {live.length === 0 && (
                 <tr>
                   <td colSpan={7} class="empty-row">
-                    No calls in progress.
+                    {stream === 'live'
+                      ? 'No calls in progress.'
+                      : 'Not connected to the hub: calls in progress are not known.'}
                   </td>
                 </tr>
               )}
@@ -348,6 +350,9 @@ export function CallsPage() {
         {filtered.length > 200 && (
           <p class="muted small">Showing the newest 200; the CSV has all {filtered.length}.</p>
         )}
+      </section>
+      <section class="section drill-section" aria-label="Emergency drill">
+        <DrillButton />
       </section>
     </>
   );

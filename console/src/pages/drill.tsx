@@ -8,12 +8,14 @@ interface DemoInfo {
 
 /**
  * The emergency drill button: only in demo mode (`switchboard demo` registers /api/demo). It places a
- * simulated 911 call, which flows through the hub like a real one.
+ * simulated 911 call, which flows through the hub like a real one (marked as a drill). It asks for
+ * confirmation first, and pages place it after their other controls (never the first Tab stop).
  */
 export function DrillButton() {
   const [info, setInfo] = useState<DemoInfo | null>(null);
   const [busy, setBusy] = useState(false);
   const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
+  const [confirming, setConfirming] = useState(false);
   useEffect(() => {
     const c = new AbortController();
     api<DemoInfo>('/api/demo', { signal: c.signal })
@@ -23,6 +25,7 @@ export function DrillButton() {
   }, []);
   if (!info?.drill.available) return null;
   const run = async () => {
+    setConfirming(false);
     setBusy(true);
     setMsg(null);
     try {
@@ -36,17 +39,33 @@ export function DrillButton() {
   };
   return (
     <div class="drill">
-      <button
-        type="button"
-        class="btn btn-danger"
-        onClick={run}
-        disabled={busy}
-        aria-describedby="drill-note"
-      >
-        {busy ? 'Placing drill call…' : 'Emergency drill'}
-      </button>
+      {confirming ? (
+        <fieldset class="drill-confirm">
+          <legend>Place a drill 911 call?</legend>
+          <p class="small">
+            The security phones are alerted and the alarm sounds here, marked DRILL. It is left out of the
+            real-emergency record.
+          </p>
+          <button type="button" class="btn btn-danger" onClick={run} ref={(b) => b?.focus()}>
+            Place drill call
+          </button>{' '}
+          <button type="button" class="btn" onClick={() => setConfirming(false)}>
+            Cancel
+          </button>
+        </fieldset>
+      ) : (
+        <button
+          type="button"
+          class="btn btn-drill"
+          onClick={() => setConfirming(true)}
+          disabled={busy}
+          aria-describedby="drill-note"
+        >
+          {busy ? 'Placing drill call…' : 'Emergency drill…'}
+        </button>
+      )}
       <span id="drill-note" class={`small ${msg && !msg.ok ? 'form-error' : 'muted'}`} role="status">
-        {msg ? msg.text : 'Demo only: places a simulated 911 call.'}
+        {msg ? msg.text : 'Demo only: places a simulated 911 call, marked as a drill.'}
       </span>
     </div>
   );

@@ -1,5 +1,16 @@
-import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api, apiUrl, getKey } from '../api.js';
+import { useState } from 'preact/hooks';
+import { api, apiUrl, getKey, signedInAs } from '../api.js';
+import { acknowledge, useWatch } from '../emergency.js';
+import {
+  callerOf,
+  deliverySummary,
+  type Incident,
+  incidentKind,
+  incidentStatus,
+  incidentTime,
+  locationText,
+  type Readiness,
+} from '../incident.js';
 import {
   Async,
   Badge,
@@ -14,46 +25,6 @@ import {
 } from '../ui.js';
 import { DrillButton } from './drill.js';
 
-export interface Incident {
-  id: string;
-  status?: string;
-  state?: string;
-  test?: boolean;
-  drill?: boolean;
-  startedAt?: string;
-  createdAt?: string;
-  callerExtension?: string;
-  callerName?: string;
-  callbackNumber?: string;
-  caller?: { extension?: string; name?: string; callbackNumber?: string; dialled?: string };
-  location?: unknown;
-  acknowledgedAt?: string | null;
-  acknowledgedBy?: string | null;
-  acknowledgements?: Array<Record<string, unknown>>;
-  timeline?: Array<Record<string, unknown>>;
-  deliveries?: Array<Record<string, unknown>>;
-  [k: string]: unknown;
-}
-
-export function incidentTime(i: Incident): string | undefined {
-  return str(i.startedAt ?? i.createdAt ?? i.time, '') || undefined;
-}
-
-/** The caller fields, from the incident's `caller` object (or flat fields). */
-export function callerOf(i: Incident): {
-  extension: string;
-  name: string;
-  callback: string;
-  dialled: string;
-} {
-  return {
-    extension: str(i.caller?.extension ?? i.callerExtension),
-    name: str(i.caller?.name ?? i.callerName),
-    callback: str(i.caller?.callbackNumber ?? i.callbackNumber),
-    dialled: str(i.caller?.dialled),
-  };
-}
-
 function detailText(d: unknown): string {
   if (d === undefined || d === null) return '';
   if (typeof d !== 'object') return String(d);
@@ -63,39 +34,32 @@ function detailText(d: unknown): string {
     .join(' · ');
 }
 
-export function isAcknowledged(i: Incident): boolean {
-  return (
-    Boolean(i.acknowledgedAt) ||
-    (i.acknowledgements?.length ?? 0) > 0 ||
-    /ack/i.test(str(i.status ?? i.state))
-  );
+/** The exercise badge (drill or 933 test) shown wherever an incident is. */
+function ExerciseBadge(props: { incident: Incident }) {
+  const k = incidentKind(props.incident).exercise;
+  return k ? <Badge tone="warn">{k === 'drill' ? 'DRILL' : 'TEST'}</Badge> : null;
 }
 
-function locText(l: unknown): string {
-  if (!l) return '—';
-  if (typeof l === 'string') return l;
-  const o = l as Record<string, unknown>;
-  return [
-    o.site,
-    o.building,
-    o.floor && `floor ${str(o.floor)}`,
-    o.room && `room ${str(o.room)}`,
-    o.description,
-  ]
-    .filter(Boolean)
-    .join(', ');
-}
+type DrillFilter = 'include' | 'exclude' | 'only';
+const FILTERS: Array<{ value: DrillFilter; label: string }> = [
+  { value: 'include', label: 'All incidents' },
+  { value: 'exclude', label: 'Real emergencies only' },
+  { value: 'only', label: 'Drills and tests only' },
+];
 
 export function IncidentsPage(props: { id?: string | undefined }) {
-  const list = useApi<{ incidents: Incident[] }>('/api/incidents', { query: { limit: 100 } });
+  const [drills, setDrills] = useState<DrillFilter>('include');
+  const list = useApi<{ incidents: Incident[] }>('/api/incidents', { query: { limit: 100, drills } }, [
+    drills,
+  ]);
   useEvents(['incident.', 'call.emergency'], () => list.reload());
   const exportCsv = async () => {
     try {
-      const res = await fetch(apiUrl('/api/incidents', { format: 'csv' }), {
+      const res = await fetch(apiUrl('/api/incidents', { format: 'csv', drills, limit: 10000 }), {
         headers: { authorization: `Bearer ${getKey() ?? ''}`, accept: 'text/csv' },
       });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      download('incidents.csv', await res.text());
+      download(drills === 'exclude' ? 'incidents-real.csv' : 'incidents.csv', await res.text());
     } catch (e) {
       alert(`CSV export failed: ${(e as Error).message}`);
     }
@@ -106,11 +70,26 @@ export function IncidentsPage(props: { id?: string | undefined }) {
         title="Incidents"
         description="The 911 incident log: who called, from where, who was notified and who acknowledged."
       >
-        <DrillButton />
+        <div class="field-inline">
+          <label for="inc-filter">Show</label>
+          <select
+            id="inc-filter"
+            value={drills}
+            onChange={(e) => setDrills(e.currentTarget.value as DrillFilter)}
+          >
+            {FILTERS.map((f) => (
+              <option key={f.value} value={f.value}>
+                {f.label}
+              </option>
+            ))}
+          </select>
+        </div>
         <button type="button" class="btn" onClick={exportCsv} disabled={!list.data}>
           Export CSV
         </button>
+        <DrillButton />
       </PageHeader>
+      <SecurityPhones />
       <div class="grid-list">
         <section aria-labelledby="inc-list-title" class="card">
           <h2 id="inc-list-title">Log</h2>
@@ -118,25 +97,31 @@ export function IncidentsPage(props: { id?: string | undefined }) {
             {(d) =>
               (d.incidents ?? []).length === 0 ? (
                 <EmptyState title="No incidents">
-                  Emergency calls (911 and test numbers) appear here as they happen.
+                  {drills === 'only'
+                    ? 'No drills or test calls.'
+                    : 'Emergency calls (911 and test numbers) appear here as they happen.'}
                 </EmptyState>
               ) : (
                 <ul class="list incident-list">
-                  {d.incidents.map((i) => (
-                    <li key={i.id} class={props.id === i.id ? 'selected' : ''}>
-                      <a
-                        href={`#/incidents/${encodeURIComponent(i.id)}`}
-                        aria-current={props.id === i.id ? 'true' : undefined}
+                  {d.incidents.map((i) => {
+                    const st = incidentStatus(i);
+                    return (
+                      <li
+                        key={i.id}
+                        class={`${props.id === i.id ? 'selected' : ''} ${st.acknowledged ? '' : 'inc-open'}`}
+                        data-state={str(i.state)}
                       >
-                        {callerOf(i).name || callerOf(i).extension || 'Unknown caller'}
-                      </a>{' '}
-                      {(i.test || i.drill) && <Badge tone="info">{i.drill ? 'drill' : 'test'}</Badge>}{' '}
-                      <Badge tone={isAcknowledged(i) ? 'ok' : 'bad'}>
-                        {isAcknowledged(i) ? 'acknowledged' : 'open'}
-                      </Badge>
-                      <div class="muted small">{formatTime(incidentTime(i))}</div>
-                    </li>
-                  ))}
+                        <a
+                          href={`#/incidents/${encodeURIComponent(i.id)}`}
+                          aria-current={props.id === i.id ? 'true' : undefined}
+                        >
+                          {callerOf(i).name || callerOf(i).extension || 'Unknown caller'}
+                        </a>{' '}
+                        <ExerciseBadge incident={i} /> <Badge tone={st.tone}>{st.label}</Badge>
+                        <div class="muted small">{formatTime(incidentTime(i))}</div>
+                      </li>
+                    );
+                  })}
                 </ul>
               )
             }
@@ -163,36 +148,18 @@ function IncidentDetail(props: { id: string; onChange: () => void }) {
     {},
     [props.id],
   );
-  const [name, setName] = useState('');
+  const [note, setNote] = useState('');
   const [busy, setBusy] = useState(false);
   const [err, setErr] = useState<string | null>(null);
   useEvents(['incident.', 'broadcast.', 'delivery.', 'call.ended'], () => inc.reload());
-  // Does this hub take operator acknowledgements over the API? Probed without side effects: a POST for an
-  // incident id that cannot exist answers "no such incident" when the route exists, "no route" when not.
-  const [ackRoute, setAckRoute] = useState<string | null | undefined>(undefined);
-  useEffect(() => {
-    const c = new AbortController();
-    (async () => {
-      for (const suffix of ['ack', 'acknowledge']) {
-        try {
-          await api(`/api/incidents/probe-0000/${suffix}`, { method: 'POST', body: {}, signal: c.signal });
-          return setAckRoute(suffix);
-        } catch (e) {
-          if ((e as Error).name === 'AbortError') return;
-          if (!(e instanceof ApiError && e.missing)) return setAckRoute(suffix);
-        }
-      }
-      setAckRoute(null);
-    })();
-    return () => c.abort();
-  }, []);
+  const me = signedInAs();
   const ack = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
     setErr(null);
     try {
-      const body = { by: name.trim() || 'console' };
-      await api(`/api/incidents/${encodeURIComponent(props.id)}/${ackRoute}`, { method: 'POST', body });
+      await acknowledge(props.id, note);
+      setNote('');
       inc.reload();
       props.onChange();
     } catch (e2) {
@@ -206,16 +173,24 @@ function IncidentDetail(props: { id: string; onChange: () => void }) {
       {(raw) => {
         // The API answers { incident, deliveries } (older shapes: the incident itself).
         const i: Incident = raw.incident ? { ...raw.incident, deliveries: raw.deliveries ?? [] } : raw;
-        const acked = isAcknowledged(i);
+        const st = incidentStatus(i);
+        const acked = st.acknowledged;
+        const kind = incidentKind(i);
+        const deliv = deliverySummary(i.deliveries);
         const timeline = [...(i.timeline ?? [])].sort((a, b) =>
           str(a.time ?? a.at).localeCompare(str(b.time ?? b.at)),
         );
         return (
           <>
             <h2 id="inc-detail-title">
-              {callerOf(i).name || callerOf(i).extension || 'Emergency call'}{' '}
-              <Badge tone={acked ? 'ok' : 'bad'}>{acked ? 'acknowledged' : 'open'}</Badge>
+              {callerOf(i).name || callerOf(i).extension || 'Emergency call'} <ExerciseBadge incident={i} />{' '}
+              <Badge tone={st.tone}>{st.label}</Badge>
             </h2>
+            {kind.exercise && (
+              <p class="note exercise-note">
+                {kind.title}. Left out of the compliance record when the log shows real emergencies only.
+              </p>
+            )}
             <dl class="dl">
               <dt>Extension</dt>
               <dd>{callerOf(i).extension || '—'}</dd>
@@ -224,41 +199,46 @@ function IncidentDetail(props: { id: string; onChange: () => void }) {
               <dt>Callback number</dt>
               <dd class="mono">{callerOf(i).callback || '—'}</dd>
               <dt>Location</dt>
-              <dd>{locText(i.location)}</dd>
+              <dd>{locationText(i.location) || 'not known'}</dd>
               <dt>Started</dt>
               <dd>{formatTime(incidentTime(i))}</dd>
+              <dt>Security phones</dt>
+              <dd>{deliv.text}</dd>
+              <dt>Escalations</dt>
+              <dd>{typeof i.escalations === 'number' ? i.escalations : '—'}</dd>
               <dt>Acknowledged</dt>
-              <dd>
+              <dd class={acked ? '' : 'text-bad'} data-testid="ack-state">
                 {acked
-                  ? `${str(i.acknowledgedBy ?? i.acknowledgements?.[0]?.by ?? i.acknowledgements?.[0]?.deviceId, 'yes')} · ${formatTime(
+                  ? `by ${str(i.acknowledgedBy ?? i.acknowledgements?.[0]?.by ?? i.acknowledgements?.[0]?.deviceId, 'unknown')} · ${formatTime(
                       str(
                         i.acknowledgedAt ?? i.acknowledgements?.[0]?.at ?? i.acknowledgements?.[0]?.time,
                         '',
                       ) || undefined,
                     )}`
-                  : 'not yet'}
+                  : `NO: ${st.label}`}
               </dd>
+              {i.acknowledgedNote ? (
+                <>
+                  <dt>Note</dt>
+                  <dd>{i.acknowledgedNote}</dd>
+                </>
+              ) : null}
             </dl>
-            {!acked && !ackRoute && ackRoute !== undefined && (
-              <p class="note">
-                Not acknowledged yet: a notified phone acknowledges with its Ack key (or press it below).
-              </p>
-            )}
-            {!acked && ackRoute && (
+            {!acked && (
               <form class="ack-form" onSubmit={ack}>
                 <div class="field">
-                  <label for="ack-name">Acknowledge as</label>
+                  <label for="ack-note">Note (optional)</label>
                   <input
-                    id="ack-name"
+                    id="ack-note"
                     type="text"
-                    maxLength={100}
-                    value={name}
-                    placeholder="Your name"
-                    onInput={(e) => setName(e.currentTarget.value)}
+                    maxLength={500}
+                    value={note}
+                    placeholder="What the desk did"
+                    onInput={(e) => setNote(e.currentTarget.value)}
                   />
                 </div>
                 <button type="submit" class="btn btn-danger" disabled={busy}>
-                  {busy ? 'Acknowledging…' : 'Acknowledge'}
+                  {busy ? 'Acknowledging…' : `Acknowledge as ${me ?? 'this API key'}`}
                 </button>
                 {err && (
                   <p class="form-error" role="alert">
@@ -275,6 +255,7 @@ function IncidentDetail(props: { id: string; onChange: () => void }) {
                 {timeline.map((t, n) => (
                   <li key={n}>
                     <span class="muted small">{formatTime(str(t.time ?? t.at, '') || undefined)}</span>{' '}
+                    {kind.exercise && <ExerciseBadge incident={i} />}
                     <strong>{str(t.type ?? t.kind ?? t.event)}</strong>{' '}
                     {detailText(t.text ?? t.message ?? t.detail)}
                   </li>
@@ -357,5 +338,63 @@ function PhoneAcks(props: { deliveries: Array<Record<string, unknown>>; acked: b
         </p>
       )}
     </>
+  );
+}
+
+function reachLabel(r: boolean | null): { tone: 'ok' | 'bad' | 'muted'; text: string } {
+  return r === true
+    ? { tone: 'ok', text: 'reachable' }
+    : r === false
+      ? { tone: 'bad', text: 'UNREACHABLE' }
+      : { tone: 'muted', text: 'not checked yet' };
+}
+
+/** Readiness of 911 notification and each security phone's reachability (GET /api/emergency). */
+function SecurityPhones() {
+  const { readiness } = useWatch();
+  if (!readiness) return null;
+  const r: Readiness = readiness;
+  return (
+    <section aria-labelledby="sec-phones-title" class="card section">
+      <h2 id="sec-phones-title">
+        911 notification {r.ready === true && <Badge tone="ok">ready</Badge>}
+        {r.ready === false && <Badge tone="bad">NOT ready</Badge>}
+      </h2>
+      {r.phones === null ? (
+        <p class="muted">This hub does not report the security phones' reachability.</p>
+      ) : r.phones.length === 0 ? (
+        <p class="text-bad">No security phone is configured: nobody would be alerted.</p>
+      ) : (
+        <ul class="list sec-phones">
+          {r.phones.map((p) => {
+            const l = reachLabel(p.reachable);
+            return (
+              <li key={p.deviceId} data-reachable={String(p.reachable)}>
+                <a href={`#/phones/${encodeURIComponent(p.deviceId)}`}>{p.name || p.deviceId}</a>{' '}
+                <span class="muted small">({p.group})</span> <Badge tone={l.tone}>{l.text}</Badge>
+                {p.error && <span class="small text-bad"> {p.error}</span>}
+                {p.checkedAt && <span class="muted small"> checked {formatTime(p.checkedAt)}</span>}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+      {r.links.length > 0 && (
+        <p class="small">
+          PBX links:{' '}
+          {r.links.map((l) => (
+            <span key={l.deviceId}>
+              {l.name || l.deviceId} <Badge tone={l.up ? 'ok' : 'bad'}>{l.up ? 'up' : 'DOWN'}</Badge>{' '}
+            </span>
+          ))}
+        </p>
+      )}
+      {r.coverage.map((c) => (
+        <p key={c.label} class="small text-warn">
+          {c.extensions.length} {c.label}: {c.extensions.slice(0, 20).join(', ')}
+          {c.extensions.length > 20 ? '…' : ''}
+        </p>
+      ))}
+    </section>
   );
 }

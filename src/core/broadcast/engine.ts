@@ -138,6 +138,8 @@ interface Run {
   displayWaiter: (() => void) | undefined;
   /** Hub-streamed multicast sessions waiting for their phones to join, by device id. */
   audioGates: Map<string, AudioGate>;
+  /** Stopped by a shutdown and left resumable (emergency/urgent): no report, phones not served stay queued. */
+  suspended: boolean;
 }
 
 /** A broadcast repeated until acknowledged: what its repeats need once the run itself has finished. */
@@ -152,6 +154,8 @@ interface Repeat {
   tokens: Map<string, string>;
   sessions: Map<string, { address: string; port: number }>;
 }
+/** Priorities whose broadcasts survive a restart (resumed by recoverAll(); see docs/broadcasts.md). */
+const RESUMED_PRIORITIES: ReadonlySet<Priority> = new Set<Priority>(['emergency', 'urgent']);
 
 /** A group's stream starts once every phone of the group was told to join (or at the join timeout). */
 interface AudioGate {
@@ -206,12 +210,28 @@ export class BroadcastEngine {
     });
   }
 
-  /** Marks broadcasts left unfinished by a previous process as done (their phones are reported `interrupted`). */
+  /**
+   * Broadcasts a previous process left unfinished (a crash, `kill -9`, or a shutdown that suspended them):
+   * `emergency` and `urgent` ones that have not expired are resumed (the phones not yet served are
+   * delivered again, with fresh acknowledgement links); `normal` ones, and expired ones, are closed (their
+   * phones not served are reported `interrupted`). Returns the number closed; see recoverAll().
+   */
   recover(): number {
-    let n = 0;
+    return this.recoverAll().closed;
+  }
+
+  recoverAll(): { closed: number; resumed: string[] } {
+    let closed = 0;
+    const resumed: string[] = [];
     for (const b of this.deps.store.listBroadcasts({ limit: 1000, state: 'delivering' })) {
       const ds = this.deps.store.listDeliveries(b.id);
       const now = this.clock.now();
+      const expired = b.expiresAt !== null && Date.parse(b.expiresAt) <= now;
+      if (RESUMED_PRIORITIES.has(b.priority) && !expired && !this.closed && !this.runs.has(b.id)) {
+        this.resume(b, ds);
+        resumed.push(b.id);
+        continue;
+      }
       for (const d of ds) {
         if (d.state === 'queued' || d.state === 'sent') {
           d.state = 'failed';
@@ -224,9 +244,50 @@ export class BroadcastEngine {
       b.finishedAt = new Date(now).toISOString();
       b.report = buildReport(ds, Date.parse(b.createdAt), now, 0);
       this.deps.store.updateBroadcast(b);
-      n++;
+      closed++;
     }
-    return n;
+    return { closed, resumed };
+  }
+
+  /** Runs a stored broadcast again for its phones not yet served (see recoverAll()). */
+  private resume(b: Broadcast, ds: Delivery[]): void {
+    const run = this.newRun(b);
+    const todo: Delivery[] = [];
+    const tokens = b.ack ? randomBytes(24 * ds.length) : undefined;
+    let k = 0;
+    for (const d of ds) {
+      run.deliveries.set(d.id, d);
+      const pending = d.state === 'queued' || d.state === 'sent';
+      if (!pending) continue;
+      const device = this.deps.devices.get(d.deviceId);
+      if (!device) {
+        d.state = 'failed';
+        d.reason = 'device_removed';
+        d.message = 'the device was removed before the hub could resume this alert';
+        continue;
+      }
+      run.devices.set(d.id, device);
+      d.state = 'queued';
+      // The old link's token is gone with the old process (only its hash is stored): a new one.
+      if (tokens) {
+        const token = tokens.subarray(24 * k, 24 * ++k).toString('base64url');
+        run.tokens.set(d.id, token);
+        d.ackTokenHash = hashToken(token);
+      }
+      todo.push(d);
+    }
+    this.deps.store.saveDeliveries(ds);
+    this.runs.set(b.id, run);
+    this.log.warn(
+      { broadcastId: b.id, priority: b.priority, phones: todo.length, meta: b.meta },
+      'resuming a broadcast interrupted by the last shutdown',
+    );
+    this.deps.bus.emit({
+      source: 'hub',
+      type: 'broadcast.resumed',
+      data: { broadcastId: b.id, priority: b.priority, phones: todo.length, meta: b.meta },
+    });
+    run.done = this.run(run, todo);
   }
 
   /** Resolves targets to devices (deduplicated, in a stable order). Unknown device ids are errors. */
@@ -309,35 +370,7 @@ export class BroadcastEngine {
       repeatEveryMs: opts.repeat ? Math.max(1000, Math.round(opts.repeat.everyMs)) : null,
       settled: null,
     };
-    const run: Run = {
-      broadcast: b,
-      deliveries: new Map(),
-      devices: new Map(),
-      tokens: new Map(),
-      abort: new AbortController(),
-      startedAt: now,
-      done: Promise.resolve(null as unknown as BroadcastReport),
-      audioSessions: 0,
-      audioStops: [],
-      sessions: new Map(),
-      lastProgress: 0,
-      progressTimer: undefined,
-      progressDirty: false,
-      expiryTimer: undefined,
-      inflight: new Set(),
-      awaitingDisplay: new Map(),
-      displayWaiter: undefined,
-      audioGates: new Map(),
-    };
-    // One listener on the run's signal fans out to the actions in flight (hundreds of requests each adding
-    // their own listener to one shared signal is quadratic: EventTarget scans its listeners on every add).
-    run.abort.signal.addEventListener(
-      'abort',
-      () => {
-        for (const ac of run.inflight) ac.abort(run.abort.signal.reason);
-      },
-      { once: true },
-    );
+    const run = this.newRun(b);
     const queuedAt = b.createdAt;
     // One CSPRNG read for all acknowledgement tokens (24 random bytes each), not one per phone.
     const entropy = b.ack ? randomBytes(24 * devices.length) : undefined;
@@ -383,7 +416,7 @@ export class BroadcastEngine {
         meta: b.meta,
       },
     });
-    run.done = this.run(run);
+    run.done = this.run(run, [...run.deliveries.values()]);
     if (opts.repeat && b.repeatEveryMs) {
       const r: Repeat = {
         broadcast: b,
@@ -552,6 +585,40 @@ export class BroadcastEngine {
       open: true,
       page: planner?.alertPage?.(this.alertOf(b, deliveryId, token, s, false, 0), device),
     };
+  }
+
+  private newRun(b: Broadcast): Run {
+    const run: Run = {
+      broadcast: b,
+      deliveries: new Map(),
+      devices: new Map(),
+      tokens: new Map(),
+      abort: new AbortController(),
+      startedAt: this.clock.now(),
+      done: Promise.resolve(null as unknown as BroadcastReport),
+      audioSessions: 0,
+      audioStops: [],
+      sessions: new Map(),
+      lastProgress: 0,
+      progressTimer: undefined,
+      progressDirty: false,
+      expiryTimer: undefined,
+      inflight: new Set(),
+      awaitingDisplay: new Map(),
+      displayWaiter: undefined,
+      audioGates: new Map(),
+      suspended: false,
+    };
+    // One listener on the run's signal fans out to the actions in flight (hundreds of requests each adding
+    // their own listener to one shared signal is quadratic: EventTarget scans its listeners on every add).
+    run.abort.signal.addEventListener(
+      'abort',
+      () => {
+        for (const ac of run.inflight) ac.abort(run.abort.signal.reason);
+      },
+      { once: true },
+    );
+    return run;
   }
 
   /** Resolves with the final report once delivery of a running broadcast has finished. */
@@ -745,19 +812,27 @@ export class BroadcastEngine {
     if (m.size > BroadcastEngine.MAX_DISPLAY_REFS) m.delete(m.keys().next().value as string);
   }
 
-  /** Stops all running broadcasts (shutdown): their phones not yet served are reported `interrupted`. */
+  /**
+   * Stops all running broadcasts (shutdown) at once: in-flight requests are aborted. `emergency` and `urgent`
+   * broadcasts are suspended (stored as still delivering, their phones not yet served `queued`) so that the
+   * next start resumes them; `normal` ones finish with their phones not served reported `interrupted`.
+   */
   async close(): Promise<void> {
     this.closed = true;
     for (const id of [...this.repeats.keys()]) this.stopRepeat(id);
     const all = [...this.runs.values()];
-    for (const r of all) if (!r.abort.signal.aborted) r.abort.abort(new Error('interrupted'));
+    for (const r of all) {
+      if (r.abort.signal.aborted) continue;
+      if (RESUMED_PRIORITIES.has(r.broadcast.priority)) r.suspended = true;
+      r.abort.abort(new Error('interrupted'));
+    }
     await Promise.allSettled(all.map((r) => r.done));
     this.flush();
   }
 
   // ------------------------------------------------------------------ delivery
 
-  private async run(run: Run): Promise<BroadcastReport> {
+  private async run(run: Run, todo: Delivery[]): Promise<BroadcastReport> {
     const b = run.broadcast;
     if (b.expiresAt) {
       const ms = Date.parse(b.expiresAt) - this.clock.now();
@@ -765,7 +840,7 @@ export class BroadcastEngine {
     }
     try {
       await this.startAudio(run);
-      await Promise.all([...run.deliveries.values()].map((d) => this.deliver(run, d)));
+      await Promise.all(todo.map((d) => this.deliver(run, d)));
       await this.displayConfirmations(run);
     } catch (e) {
       this.log.error({ err: errorMessage(e), broadcastId: b.id }, 'broadcast run failed');
@@ -779,6 +854,7 @@ export class BroadcastEngine {
     const now = this.clock.now();
     const ds = [...run.deliveries.values()];
     const report = buildReport(ds, run.startedAt, now, run.audioSessions);
+    if (run.suspended) return this.suspend(run, report);
     if (b.state === 'delivering') b.state = 'done';
     b.finishedAt = new Date(now).toISOString();
     b.report = report;
@@ -791,6 +867,25 @@ export class BroadcastEngine {
       data: { broadcastId: b.id, state: b.state, report, meta: b.meta },
     });
     this.runs.delete(b.id);
+    return report;
+  }
+
+  /** Stores a run stopped by the shutdown as resumable: phones cut off go back to `queued`. */
+  private suspend(run: Run, report: BroadcastReport): BroadcastReport {
+    for (const d of run.deliveries.values()) {
+      if (d.state === 'sent' || (d.state === 'failed' && d.reason === 'interrupted')) {
+        d.state = 'queued';
+        d.reason = null;
+        d.message = null;
+        this.dirty.add(d);
+      }
+    }
+    this.flush();
+    this.runs.delete(run.broadcast.id);
+    this.log.warn(
+      { broadcastId: run.broadcast.id, priority: run.broadcast.priority },
+      'broadcast suspended by the shutdown: it resumes when the hub starts again',
+    );
     return report;
   }
 

@@ -3,8 +3,9 @@ import type { BroadcastEngine } from '../broadcast/engine.js';
 import type { TemplateService } from '../broadcast/templates.js';
 import type { EventBus, Subscription } from '../bus.js';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
+import { csvCell } from '../csv.js';
 import type { Device, Location } from '../devices.js';
-import { errorMessage, NotFoundError, ValidationError } from '../errors.js';
+import { errorMessage, isSwitchboardError, NotFoundError, ValidationError } from '../errors.js';
 import type { HubEvent } from '../events.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { AlertPublisher } from '../rules/types.js';
@@ -21,6 +22,7 @@ import type {
   Incident,
   IncidentMailer,
   IncidentMailKind,
+  IncidentQuery,
   IncidentStore,
   LocationEntry,
   LocationStore,
@@ -40,10 +42,17 @@ export interface EmergencyOptions {
   includeTests: boolean;
   /** PubSub queue the incident is published to ('' = none). */
   queue: string;
+  /** PubSub account of the queue ('' = the relay's first account; none at all: not published). */
   account: string;
   webhooks: Array<{ url: string; secret?: string }>;
   /** What the security phones show (see alert-text.ts and docs/emergency-911.md). */
   phone?: Partial<EmergencyPhoneOptions>;
+  /** Longest time (s) a call can last: an older incident is never "the same live call" as a new event. */
+  maxCallSeconds: number;
+  /** After a PBX link comes back, an open incident's call not re-announced within this long is over (ms). */
+  reannounceGraceMs: number;
+  /** On start, incidents not acknowledged and younger than this (s) are resumed; 0 = none. */
+  resumeWithinSeconds: number;
 }
 
 /** The phone alert: local time, callback number, and how the alert stays up until acknowledged. */
@@ -80,6 +89,9 @@ export const DEFAULT_EMERGENCY: EmergencyOptions = {
   account: '',
   webhooks: [],
   phone: DEFAULT_EMERGENCY_PHONE,
+  maxCallSeconds: 4 * 3600,
+  reannounceGraceMs: 10_000,
+  resumeWithinSeconds: 3600,
 };
 
 export interface EmergencyDeps {
@@ -98,6 +110,15 @@ export interface EmergencyDeps {
   options: EmergencyOptions;
 }
 
+/**
+ * Event the demo module emits just before it places a drill through a simulator (whose DevLink3 call
+ * cannot carry a drill flag): the next emergency call from that extension to that number, within
+ * DRILL_MATCH_MS, is marked as a drill. Only the demo module emits it; `serve` never does.
+ */
+export const DRILL_PLACED = 'demo.drill';
+/** How long a placed drill waits for its emergency call. */
+export const DRILL_MATCH_MS = 60_000;
+
 const s = (v: unknown) => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
 
 /**
@@ -112,36 +133,29 @@ export class EmergencyService {
   private timers = new Map<string, TimerHandle>();
   private readonly clock: Clock;
   private readonly log: Logger;
+  /** Incidents not yet acknowledged or recently touched, by id (bounded; the store has them all). */
   private readonly open = new Map<string, Incident>();
-  private pending = new Set<Promise<unknown>>();
-  /** Drills announced before their call reaches the PBX (extension → until when, ms). */
+  /** The incident of each live call (callKey → incident), until its call ends: deduplication. */
+  private readonly live = new Map<string, Incident>();
+  /** Per PBX whose link came back: callKeys still to be re-announced, and the timer that ends the rest. */
+  private readonly reannounce = new Map<string, { keys: Set<string>; timer: TimerHandle }>();
+  /** Drills placed through a simulator (extension|dialled → until when their emergency call counts as one). */
   private readonly drills = new Map<string, number>();
+  private pending = new Set<Promise<unknown>>();
+  private stopped = false;
 
   constructor(private readonly deps: EmergencyDeps) {
     this.clock = deps.clock ?? systemClock;
     this.log = deps.logger ?? silentLogger;
   }
 
+  /** The service's logger (for the composition root's notices). */
+  get logger(): Logger {
+    return this.log;
+  }
+
   get options(): EmergencyOptions {
     return this.deps.options;
-  }
-
-  /**
-   * A drill is about to be placed from `extension` (the demo's drill button through the PBX simulator, whose
-   * call arrives as an ordinary emergency call): the next emergency call from it within `withinMs` is a drill,
-   * and its alerts say so in their first line.
-   */
-  expectDrill(extension: string, withinMs = 60_000): void {
-    const now = this.clock.now();
-    for (const [k, until] of this.drills) if (until < now) this.drills.delete(k);
-    if (this.drills.size < 100) this.drills.set(extension, now + withinMs);
-  }
-
-  private takeDrill(extension: string): boolean {
-    const until = this.drills.get(extension);
-    if (until === undefined) return false;
-    this.drills.delete(extension);
-    return until >= this.clock.now();
   }
 
   /** Is the built-in rule active now? (`auto`: once the group exists and has members.) */
@@ -152,17 +166,41 @@ export class EmergencyService {
     return this.deps.devices.listGroups().some((g) => g.id === o.group && g.members > 0);
   }
 
+  /**
+   * Subscribes to call events and resumes the incidents a previous process left open (see resume()).
+   * Call it after the broadcast engine recovered its own interrupted broadcasts.
+   */
   start(): void {
+    this.stopped = false;
     this.sub ??= this.deps.bus.subscribe((e) => this.onEvent(e), {
-      filter: { types: ['call.emergency', 'call.ended', 'broadcast.acknowledged'] },
+      filter: {
+        types: [
+          'call.emergency',
+          'call.ended',
+          'call.started',
+          'call.updated',
+          'broadcast.acknowledged',
+          'pbx.link',
+          DRILL_PLACED,
+        ],
+      },
     });
+    this.resume();
   }
 
+  /**
+   * Stops at once: timers are cleared (incidents are stored after every change and their escalation is
+   * re-armed from the stored times on the next start); mails and webhooks already on their way are awaited
+   * (they end with the hub's abort signal); delivery reports still due are not (the engine suspends them).
+   */
   async stop(): Promise<void> {
+    this.stopped = true;
     this.sub?.unsubscribe();
     this.sub = undefined;
     for (const t of this.timers.values()) this.clock.clearTimeout(t);
     this.timers.clear();
+    for (const r of this.reannounce.values()) this.clock.clearTimeout(r.timer);
+    this.reannounce.clear();
     await Promise.allSettled([...this.pending]);
   }
 
@@ -171,6 +209,9 @@ export class EmergencyService {
       if (e.type === 'call.emergency') this.onEmergency(e);
       else if (e.type === 'broadcast.acknowledged') this.onAck(e);
       else if (e.type === 'call.ended') this.onCallEnded(e);
+      else if (e.type === DRILL_PLACED) this.onDrillPlaced(e);
+      else if (e.type === 'pbx.link') this.onLink(e);
+      else this.seen(e.source, s(e.data.callKey));
     } catch (err) {
       this.log.error({ err: errorMessage(err), type: e.type }, 'emergency notification failed');
     }
@@ -226,26 +267,64 @@ export class EmergencyService {
     const d = e.data;
     const test = d.test === true;
     if (test && !o.includeTests) return;
-    if (!this.active()) {
-      this.log.warn(
-        { group: o.group },
-        'emergency call seen but the notify group has no phones: nobody notified',
-      );
-      this.deps.bus.emit({
-        source: 'hub',
-        type: 'incident.unnotified',
-        data: {
-          reason: `group ${o.group} has no phones`,
-          callKey: s(d.callKey),
-          callerExtension: s(d.callerExtension),
-        },
+    if (o.enabled === 'off') return;
+    const callKey = s(d.callKey) || null;
+    // A late source (the SMDR record of a call that has ended) attaches to the incident of that call.
+    const late = d.late === true || d.via === 'smdr';
+    this.seen(e.source, callKey ?? '');
+    const same = callKey || late ? this.sameCall(e, callKey, late) : undefined;
+    if (same) {
+      this.note(same, 'call.emergency.again', {
+        eventId: e.id,
+        source: e.source,
+        ...(late ? { via: s(d.via) || 'late', late: true } : {}),
       });
+      this.save(same);
+      this.log.info(
+        { incidentId: same.id, callKey, source: e.source, via: s(d.via) || 'devlink3' },
+        'emergency call event for a call that already has an incident (attached)',
+      );
       return;
     }
-    const callKey = s(d.callKey) || null;
-    if (callKey && (this.open.has(callKey) || this.deps.incidents.byCallKey(callKey))) return;
+    this.openIncident(e, callKey, test, late);
+  }
+
+  /**
+   * The incident of the same call, if any. Live sources (DevLink3): only an incident whose call has not
+   * ended, from the same PBX, with the same caller, younger than maxCallSeconds (IP Office reuses CallIDs
+   * after a restart; the call ended, or was not re-announced after the link came back, so it is not in
+   * `live` any more). Late sources (SMDR, after the call): that call's incident, ended or not, by callKey
+   * or else by caller extension and dialled number, within maxCallSeconds.
+   */
+  private sameCall(e: HubEvent, callKey: string | null, late: boolean): Incident | undefined {
+    const now = this.clock.now();
+    const maxAge = this.deps.options.maxCallSeconds * 1000;
+    const extension = s(e.data.callerExtension ?? e.data.extension);
+    const fits = (i: Incident | undefined): i is Incident =>
+      i !== undefined &&
+      now - Date.parse(i.createdAt) <= maxAge &&
+      (!extension || !i.caller.extension || i.caller.extension === extension);
+    if (!late) {
+      const i = callKey ? this.live.get(callKey) : undefined;
+      return fits(i) && !i.callEndedAt && i.pbx === e.source ? i : undefined;
+    }
+    if (callKey) {
+      const i = this.live.get(callKey) ?? this.deps.incidents.byCallKey(callKey);
+      if (fits(i)) return i;
+    }
+    if (!extension) return undefined;
+    const dialled = s(e.data.dialled);
+    return this.deps.incidents
+      .list({ limit: 50 })
+      .find((i) => fits(i) && i.caller.extension === extension && (!dialled || i.caller.dialled === dialled));
+  }
+
+  private openIncident(e: HubEvent, callKey: string | null, test: boolean, late: boolean): void {
+    const o = this.deps.options;
+    const d = e.data;
     const now = this.clock.now();
     const extension = s(d.callerExtension ?? d.extension);
+    const drill = d.drill === true || this.takeDrill(extension, s(d.dialled), now);
     const pbx = (d.pbx ?? {}) as { location?: Location };
     const { location, entry } = this.locate(extension, s(d.emergencyLocationId), pbx.location);
     const phone = { ...DEFAULT_EMERGENCY_PHONE, ...o.phone };
@@ -261,7 +340,7 @@ export class EmergencyService {
       detectLagMs: Math.max(0, now - Date.parse(e.time)),
       callKey,
       test,
-      ...(d.drill === true || this.takeDrill(extension) ? { drill: true } : {}),
+      ...(drill ? { drill: true } : {}),
       timeZone: resolveTimeZone(entry, phone.timeZone),
       pbx: e.source,
       caller: {
@@ -279,7 +358,8 @@ export class EmergencyService {
       escalations: 0,
       acknowledgedAt: null,
       acknowledgedBy: null,
-      callEndedAt: null,
+      callEndedAt: late ? new Date(now).toISOString() : null,
+      ...(late ? { late: true } : {}),
       timeline: [],
     };
     this.note(incident, 'call.emergency', {
@@ -287,27 +367,89 @@ export class EmergencyService {
       source: e.source,
       dialled: incident.caller.dialled,
       test,
+      ...(late ? { via: s(d.via) || 'late', late: true } : {}),
+      ...(drill ? { drill: true } : {}),
     });
     this.deps.incidents.insert(incident);
-    if (callKey) this.open.set(callKey, incident);
-    this.open.set(incident.id, incident);
-    // One live object per incident (timers, reports and acks update the same record); bounded: 911 calls are rare.
-    for (const k of this.open.keys()) {
-      if (this.open.size <= 2000) break;
-      this.open.delete(k);
-    }
-    this.notify(incident, [o.group], 0);
+    this.remember(incident);
+    const fields = {
+      incidentId: incident.id,
+      callKey,
+      extension,
+      name: incident.caller.name,
+      callback: incident.caller.callbackNumber,
+      location: incident.location.from,
+      test,
+    };
+    if (late)
+      this.log.error(
+        fields,
+        '911 call seen only after it ended (late source): alerting the security group now',
+      );
+    else if (test) this.log.info(fields, 'test emergency call (933): incident opened');
+    else this.log.warn(fields, '911 call: incident opened, alerting the security group');
+    if (this.active()) this.notify(incident, { groups: [o.group] }, 0);
+    else this.unnotified(incident, `group ${o.group} has no phones`);
     this.deps.bus.emit({
       source: 'hub',
       type: 'incident.opened',
-      data: { incidentId: incident.id, test, caller: incident.caller, location: incident.location, callKey },
+      data: {
+        incidentId: incident.id,
+        test,
+        drill,
+        caller: incident.caller,
+        location: incident.location,
+        callKey,
+        ...(late ? { late: true } : {}),
+      },
     });
     this.publish(incident, e);
     this.mail(incident, 'opened');
     this.schedule(incident);
   }
 
-  private notify(i: Incident, groups: string[], escalation: number): void {
+  /** Keeps the live object of an incident (timers, reports and acks update the same record). */
+  private remember(i: Incident): void {
+    this.open.set(i.id, i);
+    if (i.callKey && !i.callEndedAt) this.live.set(i.callKey, i);
+    // Bounded: 911 calls are rare; the oldest entries go first.
+    for (const k of this.open.keys()) {
+      if (this.open.size <= 2000) break;
+      this.open.delete(k);
+    }
+  }
+
+  /**
+   * No phone accepted the alert (or there was none to send it to): loud. `incident.unnotified`, an error
+   * log line, a mail through the relay and the configured webhooks (the fallbacks). Once per incident.
+   */
+  private unnotified(i: Incident, reason: string): void {
+    if (i.timeline.some((t) => t.type === 'unnotified') || i.acknowledgedAt) return;
+    this.note(i, 'unnotified', { reason });
+    this.save(i);
+    this.log.error(
+      { incidentId: i.id, reason, extension: i.caller.extension, callback: i.caller.callbackNumber },
+      '911 alert reached no security phone: falling back to email and webhooks',
+    );
+    const data = {
+      incidentId: i.id,
+      reason,
+      callKey: i.callKey ?? '',
+      callerExtension: i.caller.extension,
+      callbackNumber: i.caller.callbackNumber,
+      test: i.test,
+    };
+    const ev = this.deps.bus.emit({ source: 'hub', type: 'incident.unnotified', data });
+    this.mail(i, 'unnotified');
+    this.hooks(i, ev);
+  }
+
+  private notify(
+    i: Incident,
+    targets: { groups: string[] } | { devices: string[] },
+    escalation: number,
+    why: 'notified' | 'escalated' | 'resumed' = escalation > 0 ? 'escalated' : 'notified',
+  ): void {
     const phone = { ...DEFAULT_EMERGENCY_PHONE, ...this.deps.options.phone };
     const t = this.deps.templates.render(this.deps.options.template, alertContext(i));
     const title = markFirstLine(t.title, i);
@@ -326,7 +468,7 @@ export class EmergencyService {
           ack: true,
           ...(t.expiresInSeconds ? { expiresInSeconds: t.expiresInSeconds } : {}),
           busyPolicy: 'whisper',
-          targets: { groups },
+          targets,
           meta: { incidentId: i.id, escalation },
         },
         {
@@ -335,25 +477,63 @@ export class EmergencyService {
         },
       );
       i.broadcasts.push(b.id);
-      this.note(i, escalation > 0 ? 'escalated' : 'notified', {
+      this.note(i, why, {
         broadcastId: b.id,
-        groups,
+        ...targets,
         phones: this.deps.engine.deliveries(b.id).length,
       });
-      const p = this.deps.engine.wait(b.id).then((r) => {
+      this.follow(i, b.id);
+    } catch (e) {
+      this.note(i, 'notify.failed', { ...targets, error: errorMessage(e) });
+      this.log.error({ incidentId: i.id, ...targets, err: errorMessage(e) }, '911 alert could not be sent');
+      if (why !== 'escalated') this.unnotified(i, errorMessage(e));
+    }
+    this.save(i);
+  }
+
+  /**
+   * Waits for a broadcast's report (not tracked for shutdown: the engine suspends it), records it, logs
+   * every phone that did not take the alert, and calls the incident unnotified when no phone at all
+   * accepted any of its alerts.
+   */
+  private follow(i: Incident, broadcastId: string): void {
+    this.deps.engine
+      .wait(broadcastId)
+      .then((r) => {
+        if (this.stopped) return;
         this.note(i, 'delivery.report', {
-          broadcastId: b.id,
+          broadcastId,
           counts: r.counts,
           failuresByReason: r.failuresByReason,
           timeToLastMs: r.timeToLastMs,
         });
+        for (const d of this.deps.engine.deliveries(broadcastId))
+          if (d.state === 'failed')
+            this.log.warn(
+              { incidentId: i.id, broadcastId, device: d.deviceId, reason: d.reason, message: d.message },
+              '911 alert not delivered to a security phone',
+            );
         this.save(i);
+        if (!i.acknowledgedAt && !this.anyAccepted(i))
+          this.unnotified(i, `no phone accepted the alert (${JSON.stringify(r.failuresByReason)})`);
+      })
+      .catch((e) => {
+        if (!this.stopped)
+          this.log.warn({ err: errorMessage(e), incidentId: i.id }, 'delivery report failed');
       });
-      this.track(p);
-    } catch (e) {
-      this.note(i, 'notify.failed', { groups, error: errorMessage(e) });
-    }
-    this.save(i);
+  }
+
+  /** Did any phone accept (or show, or acknowledge) any alert of this incident? */
+  private anyAccepted(i: Incident): boolean {
+    return i.broadcasts.some((b) => {
+      try {
+        return this.deps.engine
+          .deliveries(b)
+          .some((d) => d.state === 'accepted' || d.state === 'displayed' || d.state === 'acknowledged');
+      } catch {
+        return false;
+      }
+    });
   }
 
   private track(p: Promise<unknown>): void {
@@ -363,10 +543,9 @@ export class EmergencyService {
     this.pending.add(q);
   }
 
-  private publish(i: Incident, e: HubEvent): void {
-    const o = this.deps.options;
-    const pub = o.queue ? this.deps.publisher?.() : undefined;
-    const message: Record<string, string> = {
+  /** What PubSub and webhooks receive about an incident (flat strings). */
+  private message(i: Incident): Record<string, string> {
+    return {
       incidentId: i.id,
       test: String(i.test),
       extension: i.caller.extension,
@@ -381,6 +560,17 @@ export class EmergencyService {
       time: i.createdAt,
       dialled: i.caller.dialled,
     };
+  }
+
+  /**
+   * Publishes to the PubSub queue and sends the webhooks. With `account` empty the relay's first account is
+   * used; when the relay has no account at all nothing is published (`publish.skipped`, not a failure: there
+   * is nobody to receive it). A configured account that fails is a failure (logged).
+   */
+  private publish(i: Incident, e: HubEvent): void {
+    const o = this.deps.options;
+    const pub = o.queue ? this.deps.publisher?.() : undefined;
+    const message = this.message(i);
     if (pub) {
       this.track(
         pub
@@ -390,24 +580,43 @@ export class EmergencyService {
             this.save(i);
           })
           .catch((err) => {
-            this.note(i, 'publish.failed', { queue: o.queue, error: errorMessage(err) });
+            if (!o.account && isSwitchboardError(err) && err.code === 'PUBSUB_NO_ACCOUNT') {
+              this.note(i, 'publish.skipped', { queue: o.queue, reason: 'no PubSub account' });
+            } else {
+              this.note(i, 'publish.failed', { queue: o.queue, error: errorMessage(err) });
+              this.log.warn(
+                { incidentId: i.id, queue: o.queue, err: errorMessage(err) },
+                'incident publish failed',
+              );
+            }
             this.save(i);
           }),
       );
     }
+    this.hooks(i, { ...e, type: 'incident.opened' });
+  }
+
+  /** Sends an incident event to every configured webhook; outcomes go into the timeline. */
+  private hooks(i: Incident, e: HubEvent): void {
+    const o = this.deps.options;
     for (const w of o.webhooks) {
       if (!this.deps.webhook) break;
       const ev: HubEvent = {
         ...e,
-        type: 'incident.opened',
-        data: { incident: { ...i, timeline: [] }, ...message },
+        data: { ...e.data, incident: { ...i, timeline: [] }, ...this.message(i) },
       };
       this.track(
         this.deps.webhook({ url: w.url, ...(w.secret ? { secret: w.secret } : {}), event: ev }).then((r) => {
           this.note(i, r.ok ? 'webhook.sent' : 'webhook.failed', {
             host: new URL(w.url).host,
             deliveryId: r.id,
+            event: e.type,
           });
+          if (!r.ok)
+            this.log.warn(
+              { incidentId: i.id, host: new URL(w.url).host, event: e.type },
+              'incident webhook failed',
+            );
           this.save(i);
         }),
       );
@@ -450,18 +659,30 @@ export class EmergencyService {
     );
   }
 
+  /**
+   * Arms the next escalation, due escalateAfterSeconds after the last alert round (the first alert, or the
+   * last escalation) as stored in the timeline: after a restart it fires when it would have, or at once if
+   * that time has passed.
+   */
   private schedule(i: Incident): void {
     const o = this.deps.options;
-    if (o.escalateAfterSeconds <= 0 || i.escalations >= o.maxEscalations) return;
+    if (o.escalateAfterSeconds <= 0 || i.escalations >= o.maxEscalations || i.acknowledgedAt) return;
+    const last = [...i.timeline].reverse().find((t) => t.type === 'escalated' || t.type === 'notified');
+    const base = Date.parse(last?.at ?? i.createdAt);
+    const delay = Math.max(0, base + o.escalateAfterSeconds * 1000 - this.clock.now());
     const t = this.clock.setTimeout(() => {
       this.timers.delete(i.id);
-      if (i.acknowledgedAt) return;
+      if (i.acknowledgedAt || this.stopped) return;
       i.escalations++;
       const groups =
         o.escalationGroup && o.escalationGroup !== o.group ? [o.group, o.escalationGroup] : [o.group];
       for (const g of groups) if (!i.notifiedGroups.includes(g)) i.notifiedGroups.push(g);
       i.state = 'unacknowledged';
-      this.notify(i, groups, i.escalations);
+      this.log.warn(
+        { incidentId: i.id, escalation: i.escalations, groups, extension: i.caller.extension },
+        '911 alert not acknowledged: escalating',
+      );
+      this.notify(i, { groups }, i.escalations);
       this.deps.bus.emit({
         source: 'hub',
         type: 'incident.escalated',
@@ -469,8 +690,99 @@ export class EmergencyService {
       });
       this.mail(i, 'escalated');
       this.schedule(i);
-    }, o.escalateAfterSeconds * 1000);
+    }, delay);
     this.timers.set(i.id, t);
+  }
+
+  /**
+   * After a restart (a crash, `kill -9`, a deploy): every incident not acknowledged and younger than
+   * resumeWithinSeconds is taken up again. Its alert is resent to the phones of its groups that had not
+   * accepted any of its alerts (the engine resumes its own interrupted emergency broadcasts: those phones
+   * are left to it), and its escalation is re-armed from the stored times.
+   */
+  private resume(): void {
+    const o = this.deps.options;
+    if (o.resumeWithinSeconds <= 0) return;
+    const since = new Date(this.clock.now() - o.resumeWithinSeconds * 1000).toISOString();
+    let list: Incident[];
+    try {
+      list = this.deps.incidents.listOpen({ since, limit: 500 });
+    } catch (e) {
+      this.log.error({ err: errorMessage(e) }, 'open incidents could not be read: none resumed');
+      return;
+    }
+    for (const stored of list) {
+      if (this.open.has(stored.id)) continue;
+      const i = stored;
+      this.remember(i);
+      const served = new Set<string>();
+      for (const b of i.broadcasts) {
+        let ds: ReturnType<BroadcastEngine['deliveries']>;
+        try {
+          ds = this.deps.engine.deliveries(b);
+        } catch {
+          continue;
+        }
+        const running = this.deps.engine.isRunning(b);
+        if (running) this.follow(i, b);
+        // A phone took the alert, or the engine's resumed broadcast is still serving it.
+        for (const d of ds)
+          if (
+            d.state === 'accepted' ||
+            d.state === 'displayed' ||
+            d.state === 'acknowledged' ||
+            (running && (d.state === 'queued' || d.state === 'sent'))
+          )
+            served.add(d.deviceId);
+      }
+      const phones = new Set<string>();
+      for (const g of i.notifiedGroups)
+        for (const d of this.deps.devices.list({ group: g })) phones.add(d.id);
+      const missing = [...phones].filter((id) => !served.has(id));
+      this.note(i, 'resumed', { phones: missing.length });
+      this.log.warn(
+        { incidentId: i.id, state: i.state, escalations: i.escalations, resend: missing.length },
+        'open 911 incident resumed after a restart',
+      );
+      if (missing.length > 0) this.notify(i, { devices: missing }, i.escalations, 'resumed');
+      else this.save(i);
+      this.deps.bus.emit({
+        source: 'hub',
+        type: 'incident.resumed',
+        data: { incidentId: i.id, resent: missing.length },
+      });
+      this.schedule(i);
+    }
+  }
+
+  /** A call event from a PBX whose link came back: this call is still there (re-announced). */
+  private seen(source: string, callKey: string): void {
+    if (callKey) this.reannounce.get(source)?.keys.delete(callKey);
+  }
+
+  /**
+   * A PBX link came up (again): the open incidents of that PBX whose call is not re-announced within
+   * reannounceGraceMs are over (the PBX restarted, or the call ended while the link or the hub was down), so
+   * that a later call reusing the CallID is a new incident.
+   */
+  private onLink(e: HubEvent): void {
+    if (s(e.data.state) !== 'up') return;
+    const keys = new Set<string>();
+    for (const [k, i] of this.live) if (i.pbx === e.source && !i.callEndedAt) keys.add(k);
+    const prev = this.reannounce.get(e.source);
+    if (prev) this.clock.clearTimeout(prev.timer);
+    if (keys.size === 0) {
+      this.reannounce.delete(e.source);
+      return;
+    }
+    const timer = this.clock.setTimeout(() => {
+      this.reannounce.delete(e.source);
+      for (const k of keys) {
+        const i = this.live.get(k);
+        if (i && !i.callEndedAt) this.endCall(i, k, 'not re-announced after the PBX link came back', null);
+      }
+    }, this.deps.options.reannounceGraceMs);
+    this.reannounce.set(e.source, { keys, timer });
   }
 
   private onAck(e: HubEvent): void {
@@ -491,21 +803,26 @@ export class EmergencyService {
    * An operator acknowledges from the console or the API (the security desk saw the alert). Same effect as
    * a phone's acknowledgement: stops escalation and records who and when.
    */
-  acknowledge(id: string, by: string): Incident {
+  acknowledge(id: string, by: string, note = ''): Incident {
     const i = this.open.get(id) ?? this.get(id);
-    this.applyAck(i, { deviceId: '', by, broadcastId: '', at: '' });
+    this.applyAck(i, { deviceId: '', by, broadcastId: '', at: '', note });
     return i;
   }
 
-  private applyAck(i: Incident, a: { deviceId: string; by: string; broadcastId: string; at: string }): void {
+  private applyAck(
+    i: Incident,
+    a: { deviceId: string; by: string; broadcastId: string; at: string; note?: string },
+  ): void {
     this.note(i, 'acknowledged', {
       deviceId: a.deviceId,
       by: a.by,
       broadcastId: a.broadcastId,
+      ...(a.note ? { note: a.note } : {}),
     });
     if (!i.acknowledgedAt) {
       i.acknowledgedAt = a.at || new Date(this.clock.now()).toISOString();
       i.acknowledgedBy = a.by || a.deviceId;
+      i.acknowledgedNote = a.note || null;
       i.state = 'acknowledged';
       // Every phone stops repeating; their Exit/refresh now shows who acknowledged.
       const who = i.acknowledgedBy || 'the security desk';
@@ -517,7 +834,13 @@ export class EmergencyService {
       this.deps.bus.emit({
         source: 'hub',
         type: 'incident.acknowledged',
-        data: { incidentId: i.id, by: i.acknowledgedBy, deviceId: a.deviceId || null, at: i.acknowledgedAt },
+        data: {
+          incidentId: i.id,
+          by: i.acknowledgedBy,
+          deviceId: a.deviceId || null,
+          at: i.acknowledgedAt,
+          ...(a.note ? { note: a.note } : {}),
+        },
       });
       this.mail(i, 'acknowledged');
     }
@@ -527,12 +850,18 @@ export class EmergencyService {
   private onCallEnded(e: HubEvent): void {
     const key = s(e.data.callKey);
     if (!key) return;
-    const i = this.open.get(key) ?? this.deps.incidents.byCallKey(key);
-    if (!i || i.callEndedAt) return;
+    this.seen(e.source, key);
+    const i = this.live.get(key);
+    if (!i || i.callEndedAt || i.pbx !== e.source) return;
+    this.endCall(i, key, s(e.data.reason), e.data.durationSeconds ?? null);
+  }
+
+  private endCall(i: Incident, key: string, reason: string, durationSeconds: unknown): void {
     i.callEndedAt = new Date(this.clock.now()).toISOString();
-    this.note(i, 'call.ended', { reason: s(e.data.reason), durationSeconds: e.data.durationSeconds ?? null });
+    this.note(i, 'call.ended', { reason, durationSeconds });
     this.save(i);
-    this.open.delete(key);
+    this.live.delete(key);
+    this.log.info({ incidentId: i.id, callKey: key, reason }, '911 call ended');
     this.deps.bus.emit({
       source: 'hub',
       type: 'incident.call_ended',
@@ -540,8 +869,24 @@ export class EmergencyService {
     });
   }
 
-  list(q: { limit: number; before?: string }): Incident[] {
+  list(q: IncidentQuery): Incident[] {
     return this.deps.incidents.list(q);
+  }
+
+  /** A drill is about to be placed through a simulator: its emergency call will be marked as a drill. */
+  private onDrillPlaced(e: HubEvent): void {
+    const now = this.clock.now();
+    for (const [k, until] of this.drills) if (until < now) this.drills.delete(k);
+    if (this.drills.size >= 100) return;
+    this.drills.set(`${s(e.data.extension)}|${s(e.data.dialled)}`, now + DRILL_MATCH_MS);
+  }
+
+  private takeDrill(extension: string, dialled: string, now: number): boolean {
+    const k = `${extension}|${dialled}`;
+    const until = this.drills.get(k);
+    if (until === undefined) return false;
+    this.drills.delete(k);
+    return until >= now;
   }
 
   get(id: string): Incident {
@@ -572,13 +917,10 @@ export function incidentsCsv(list: Incident[]): string {
     'escalations',
     'callEndedAt',
     'broadcasts',
+    // Appended (not next to `test`) so that existing column positions stay.
+    'drill',
   ];
-  const q = (v: unknown) => {
-    const t = v === null || v === undefined ? '' : String(v);
-    // Neutralise spreadsheet formulas (=, +, -, @ at the start) as well as quoting.
-    const safe = /^[=+\-@\t\r]/.test(t) ? `'${t}` : t;
-    return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-  };
+  const q = csvCell;
   const rows = list.map((i) =>
     [
       i.id,
@@ -598,6 +940,7 @@ export function incidentsCsv(list: Incident[]): string {
       i.escalations,
       i.callEndedAt,
       i.broadcasts.join(' '),
+      i.drill === true,
     ]
       .map(q)
       .join(','),

@@ -35,9 +35,13 @@ export interface Incident {
   detectLagMs: number;
   callKey: string | null;
   test: boolean;
-  /** A drill (the console's drill button): alerts say DRILL in their first line. */
+  /**
+   * A drill (the console's demo drill button, or call events flagged `drill: true`): not a real emergency,
+   * left out of the compliance record with `GET /api/incidents?drills=exclude`; alerts say DRILL in their
+   * first line. Absent on older records.
+   */
   drill?: boolean;
-  /** IANA zone the alert's local times are shown in ('' = the hub's zone); the stored times stay UTC. */
+  /** IANA zone the alert's local times are shown in; the stored times stay UTC. Absent on older records. */
   timeZone?: string;
   pbx: string;
   caller: {
@@ -57,7 +61,14 @@ export interface Incident {
   escalations: number;
   acknowledgedAt: string | null;
   acknowledgedBy: string | null;
+  /** The note the first acknowledger left (console or API), if any. Absent on older records. */
+  acknowledgedNote?: string | null;
   callEndedAt: string | null;
+  /**
+   * Opened from a late source (a 911 call seen only in the SMDR call record, after the call): the phones were
+   * alerted late. Absent on incidents stored before this field existed.
+   */
+  late?: boolean;
   timeline: IncidentEvent[];
 }
 
@@ -66,11 +77,34 @@ export interface IncidentStore {
   update(i: Incident): void;
   get(id: string): Incident | undefined;
   byCallKey(callKey: string): Incident | undefined;
-  list(q: { limit: number; before?: string }): Incident[];
+  /** Incidents not acknowledged, created at or after `since` (ISO), oldest first (bounded by `limit`). */
+  listOpen(q: { since: string; limit: number }): Incident[];
+  list(q: IncidentQuery): Incident[];
+}
+
+/** Which incidents a listing returns (newest first). */
+export interface IncidentQuery {
+  limit: number;
+  /** Only incidents created before this ISO time (paging). */
+  before?: string;
+  /**
+   * Drills and test calls (933): `include` (default), `exclude` (the compliance record: real emergencies
+   * only) or `only`.
+   */
+  drills?: 'include' | 'exclude' | 'only';
+  /** Only incidents nobody has acknowledged yet (the console's alarm). */
+  open?: boolean;
 }
 
 /** Which moment of an incident a notification mail is about. */
-export type IncidentMailKind = 'opened' | 'escalated' | 'acknowledged';
+export type IncidentMailKind = 'opened' | 'escalated' | 'acknowledged' | 'unnotified';
+
+/** A notice about the 911 notification itself (not about an incident). */
+export interface EmergencyNotice {
+  kind: 'degraded' | 'recovered';
+  subject: string;
+  text: string;
+}
 
 /**
  * Sends incident mails (the email relay). The implementation lives outside the core (SMTP adapter); it
@@ -78,4 +112,6 @@ export type IncidentMailKind = 'opened' | 'escalated' | 'acknowledged';
  */
 export interface IncidentMailer {
   send(kind: IncidentMailKind, incident: Incident): Promise<{ messageId: string; attempts: number }>;
+  /** Degraded/recovered notices (optional: mailers without it send none). */
+  notice?(n: EmergencyNotice): Promise<{ messageId: string; attempts: number }>;
 }

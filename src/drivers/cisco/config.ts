@@ -20,6 +20,19 @@ export const CiscoConfigSchema = Type.Object(
               'Push credentials the authentication URL (/cisco/authenticate) answers AUTHORIZED for, for any phone. Per-device settings.username/password are accepted for that phone too.',
           },
         ),
+        maxFailuresPerAddress: Type.Integer({
+          minimum: 1,
+          maximum: 10_000,
+          default: 10,
+          description:
+            'Failed checks at /cisco/authenticate per client address per window; beyond it the address is answered UN-AUTHORIZED without a check (a phone with the right credentials never fails).',
+        }),
+        windowSeconds: Type.Integer({
+          minimum: 1,
+          maximum: 86_400,
+          default: 600,
+          description: 'Window over which /cisco/authenticate failures are counted.',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -3,10 +3,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Device } from '../../core/devices.js';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
+import { AttemptLimiter } from '../../core/limiter.js';
 import type { HubContext, HubModule } from '../../server/hub.js';
 import { ActionResultSchema } from '../../server/schemas.js';
 import { type CiscoSettings, createCiscoDriver, resolveSettings } from './driver.js';
 import { encodeXml } from './encoding.js';
+import { learnDeviceName } from './learn.js';
 import { type Charset, modelProfile, profileByModelName } from './models.js';
 import { buildObject, type CiscoObject, type SoftKey } from './objects.js';
 import { type AppEventType, parseApplicationEvent, parseMediaEvent } from './response.js';
@@ -166,48 +168,23 @@ function requireCisco(hub: HubContext, id: string): void {
     );
 }
 
-/**
- * Failed authentication attempts per client address: after `max` failures within `windowMs` the client
- * is answered UN-AUTHORIZED without a check until the window passes (bounded map).
- */
-export class FailureLimiter {
-  private fails = new Map<string, { count: number; since: number }>();
-  constructor(
-    private readonly max = 100,
-    private readonly windowMs = 60_000,
-    private readonly maxKeys = 10_000,
-  ) {}
-  blocked(key: string, now: number): boolean {
-    const f = this.fails.get(key);
-    if (!f) return false;
-    if (now - f.since > this.windowMs) {
-      this.fails.delete(key);
-      return false;
-    }
-    return f.count >= this.max;
-  }
-  fail(key: string, now: number): void {
-    const f = this.fails.get(key);
-    if (f && now - f.since <= this.windowMs) f.count++;
-    else {
-      if (this.fails.size >= this.maxKeys) this.fails.delete(this.fails.keys().next().value as string);
-      this.fails.set(key, { count: 1, since: now });
-    }
-  }
-}
-
 export function registerCiscoRoutes(app: FastifyInstance, hub: HubContext): void {
-  const limiter = new FailureLimiter();
+  const auth = hub.config.cisco.authentication;
+  const limiter = new AttemptLimiter({
+    max: auth.maxFailuresPerAddress,
+    windowMs: auth.windowSeconds * 1000,
+    now: () => hub.clock.now(),
+  });
   // ---- the phones' authentication URL: answers exactly AUTHORIZED or UN-AUTHORIZED (no newline).
   const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
     const f = fields(req);
     const user = one(f.UserID) ?? '';
     const pass = one(f.Password) ?? '';
     const name = one(f.devicename);
-    const now = hub.clock.now();
-    const ok = !limiter.blocked(req.ip, now) && checkPushCredentials(hub, user, pass, name);
-    if (!ok) {
-      limiter.fail(req.ip, now);
+    // Reserved before the check (a success gives it back): at most maxFailuresPerAddress guesses per window.
+    const ok = limiter.reserve(req.ip) === 0 && checkPushCredentials(hub, user, pass, name);
+    if (ok) limiter.release(req.ip);
+    else {
       // Both values come from the peer: cap what a failed attempt can write to the log.
       hub.logger.info(
         { devicename: name?.slice(0, 64), user: user.slice(0, 64), client: req.ip },
@@ -364,4 +341,17 @@ export const ciscoModule: HubModule = {
   name: 'cisco',
   drivers: () => [createCiscoDriver()],
   routes: (app, hub) => registerCiscoRoutes(app, hub),
+  start(hub) {
+    // A phone added without its device name: ask the phone (see learn.ts); it is needed by the
+    // authentication URL. Phones already registered without it are asked once at start.
+    const ask = (d: Device) => {
+      if (d.kind !== 'cisco' || (d.settings as Partial<CiscoSettings>).deviceName) return;
+      void learnDeviceName(hub, d, { signal: hub.signal }).catch(() => {});
+    };
+    for (const d of ciscoDevices(hub)) ask(d);
+    const off = hub.devices.onChange(({ type, device }) => {
+      if (type === 'added' || (type === 'updated' && !hub.signal.aborted)) ask(device);
+    });
+    hub.signal.addEventListener('abort', off, { once: true });
+  },
 };

@@ -238,6 +238,16 @@ function checkLocation(o: Located): void {
 }
 
 const INPUT_FLAGS = /^[ATNEUL]?P?$/;
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
+/**
+ * The digits a phone dials for a directory `<Telephone>` (Dial/EditDial softkeys): the display punctuation
+ * real directories use (spaces, `-`, `(`, `)`, `.`, `/`) is dropped; what remains must then pass the
+ * dial-string rule of the URI it goes into.
+ */
+export function telephoneDialString(telephone: string): string {
+  return telephone.replace(/[\s\-()./]/g, '');
+}
 
 /** Validates an object against every limit of the seed. Throws ValidationError with a CISCO_* code. */
 export function validateObject(o: CiscoObject, opts: { inputPost?: boolean } = {}): void {
@@ -305,7 +315,12 @@ export function validateObject(o: CiscoObject, opts: { inputPost?: boolean } = {
       }
       o.items.forEach((it, i) => {
         checkName(it.displayName, `items.${i}.display_name`);
-        if (it.inputFlags !== undefined && (it.inputFlags === '' || !INPUT_FLAGS.test(it.inputFlags))) {
+        // An empty <InputFlags/> means absent (the phone's default, A): real services write it.
+        if (
+          it.inputFlags !== undefined &&
+          it.inputFlags.trim() !== '' &&
+          !INPUT_FLAGS.test(it.inputFlags.trim())
+        ) {
           throw fail(
             'CISCO_INPUT_FLAGS_INVALID',
             `items.${i}.input_flags: ${JSON.stringify(it.inputFlags)}; use one of A, T, N, E, U, L optionally followed by P (e.g. AP)`,
@@ -325,10 +340,13 @@ export function validateObject(o: CiscoObject, opts: { inputPost?: boolean } = {
       }
       o.entries.forEach((e, i) => {
         checkName(e.name, `entries.${i}.name`);
-        if (!/^[0-9#*ABCD,+]+$/.test(e.telephone))
+        // Seed 003 sets no alphabet for <Telephone>: it is what the phone displays (real directories hold
+        // `+1 (555) 010-2000`, `555.010.2000`, `x2000`). Only control characters are refused; dialling
+        // strings (Dial/EditDial/SendDigits URIs) keep the seed's rule, see telephoneDialString().
+        if (CONTROL_CHARS.test(e.telephone))
           throw fail(
-            'CISCO_DIAL_STRING_INVALID',
-            `entries.${i}.telephone: ${JSON.stringify(e.telephone)} is not a dial string (0-9 # * A-D , +)`,
+            'CISCO_TELEPHONE_INVALID',
+            `entries.${i}.telephone: ${JSON.stringify(e.telephone)} contains control characters`,
             `entries.${i}.telephone`,
           );
       });
@@ -513,7 +531,7 @@ function body(o: CiscoObject): string {
         `<URL${o.method === 'post' ? ' method="post"' : ''}>${escapeXml(o.url)}</URL>`,
         ...o.items.map(
           (i) =>
-            `<InputItem>${el('DisplayName', i.displayName)}${el('QueryStringParam', i.queryStringParam)}<DefaultValue>${escapeXml(i.defaultValue ?? '')}</DefaultValue>${el('InputFlags', i.inputFlags ?? 'A')}</InputItem>`,
+            `<InputItem>${el('DisplayName', i.displayName)}${el('QueryStringParam', i.queryStringParam)}<DefaultValue>${escapeXml(i.defaultValue ?? '')}</DefaultValue>${el('InputFlags', i.inputFlags?.trim() || 'A')}</InputItem>`,
         ),
         ...softkeysXml(o.softkeys),
       ]);
@@ -732,7 +750,7 @@ export function objectFromXml(root: XmlNode): CiscoObject | undefined {
           displayName: childText(i, 'DisplayName') ?? '',
           queryStringParam: childText(i, 'QueryStringParam') ?? '',
           defaultValue: childText(i, 'DefaultValue') ?? '',
-          inputFlags: childText(i, 'InputFlags') ?? 'A',
+          inputFlags: childText(i, 'InputFlags')?.trim() || 'A',
         })),
       };
     }

@@ -1,7 +1,13 @@
 import { type Clock, sleep, systemClock, type TimerHandle } from '../../core/clock.js';
 import { errorMessage, isSwitchboardError } from '../../core/errors.js';
 import { backoffDelay } from '../../core/retry.js';
-import { type AuthOutcome, type ConnectionOptions, Devlink3Connection, readFile } from './connection.js';
+import {
+  type AuthOutcome,
+  type ConnectionOptions,
+  Devlink3Connection,
+  readFile,
+  refusal,
+} from './connection.js';
 import {
   Devlink3AuthError,
   Devlink3ProtocolError,
@@ -220,6 +226,7 @@ export class Devlink3Client {
       { type: 'eventRequest', requestId: conn.newRequestId(), flags: requested.join(' ') },
       'eventResponse',
     );
+    if (r.result === Result.LIMITS_EXCEEDED || r.result === Result.RETRY_LATER) throw refusal(r.result);
     if (r.result !== Result.SUCCESS && r.result !== Result.PARTIAL_SUCCESS) {
       throw new Devlink3RefusedError(
         'DEVLINK3_EVENT_REQUEST_FAILED',

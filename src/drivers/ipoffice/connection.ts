@@ -311,19 +311,8 @@ export class Devlink3Connection {
           },
         );
       case Result.LIMITS_EXCEEDED:
-        throw new Devlink3RefusedError(
-          'DEVLINK3_LIMITS_EXCEEDED',
-          'the PBX refused: LIMITS EXCEEDED (at most 3 DevLink3 connections)',
-          {
-            retryable: true,
-            status: 429,
-          },
-        );
       case Result.RETRY_LATER:
-        throw new Devlink3RefusedError('DEVLINK3_RETRY_LATER', 'the PBX asked to RETRY LATER', {
-          retryable: true,
-          status: 503,
-        });
+        throw refusal(result.result);
       case Result.LICENCE_MISSING:
         throw new Devlink3RefusedError(
           'DEVLINK3_LICENCE_MISSING',
@@ -361,6 +350,25 @@ export class Devlink3Connection {
     this.socket?.destroy();
     this.onClose(err);
   }
+}
+
+/**
+ * The retryable refusals a PBX answers to authentication or to an event request: LIMITS EXCEEDED (seed
+ * 004 §7: at most 3 connections monitoring events) and RETRY LATER.
+ */
+export function refusal(
+  result: typeof Result.LIMITS_EXCEEDED | typeof Result.RETRY_LATER,
+): Devlink3RefusedError {
+  return result === Result.LIMITS_EXCEEDED
+    ? new Devlink3RefusedError(
+        'DEVLINK3_LIMITS_EXCEEDED',
+        'the PBX refused: LIMITS EXCEEDED (at most 3 DevLink3 connections monitoring events)',
+        { retryable: true, status: 429 },
+      )
+    : new Devlink3RefusedError('DEVLINK3_RETRY_LATER', 'the PBX asked to RETRY LATER', {
+        retryable: true,
+        status: 503,
+      });
 }
 
 /**

@@ -57,6 +57,77 @@ export const IpofficeSettingsSchema = Type.Object(
     reconnectMaxMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 3_600_000, default: 60_000 })),
     loadUsers: Type.Optional(Type.Boolean({ default: true })),
     resyncQuietMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 60_000, default: 1500 })),
+    smdr: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(
+            Type.Boolean({
+              default: false,
+              description:
+                "Listen for this IP Office's SMDR call records (System → SMDR: IP Address = the hub).",
+            }),
+          ),
+          port: Type.Integer({
+            minimum: 0,
+            maximum: 65535,
+            description:
+              'TCP port the hub listens on for this IP Office (its SMDR "TCP Port"); 0 = any (tests).',
+          }),
+          listenHost: Type.Optional(
+            Type.String({ maxLength: 255, default: '0.0.0.0', description: 'Interface to listen on.' }),
+          ),
+          allowFrom: Type.Optional(
+            Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+              maxItems: 16,
+              description:
+                'Peer addresses allowed to send records (default: the device address host; "*" = any).',
+            }),
+          ),
+          maxLineBytes: Type.Optional(
+            Type.Integer({
+              minimum: 256,
+              maximum: 65_536,
+              default: 4096,
+              description: 'Longest record line.',
+            }),
+          ),
+          maxConnections: Type.Optional(
+            Type.Integer({ minimum: 1, maximum: 64, default: 4, description: 'Simultaneous connections.' }),
+          ),
+          maxRecordsPerSecond: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 10_000,
+              default: 200,
+              description: 'Above this rate reading pauses (IP Office buffers), nothing is dropped.',
+            }),
+          ),
+          idleTimeoutMs: Type.Optional(
+            Type.Integer({
+              minimum: 1000,
+              maximum: 3_600_000,
+              default: 120_000,
+              description: 'Idle connection timeout.',
+            }),
+          ),
+          timeZone: Type.Optional(
+            Type.String({
+              maxLength: 64,
+              description: "IANA time zone of the IP Office clock (SMDR times are local); default the hub's.",
+            }),
+          ),
+          matchWindowMs: Type.Optional(
+            Type.Integer({
+              minimum: 0,
+              maximum: 600_000,
+              default: 10_000,
+              description: 'How far apart SMDR Call Start and the DevLink3 call start may be to reconcile.',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

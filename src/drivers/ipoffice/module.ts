@@ -1,8 +1,40 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { csvText } from '../../core/csv.js';
+import type { Device } from '../../core/devices.js';
 import { NotFoundError } from '../../core/errors.js';
 import type { HubContext, HubModule } from '../../server/hub.js';
-import { ipofficeDriver } from './driver.js';
+import { SqliteSmdrStore } from '../../store/sqlite/smdr.js';
+import { type IpofficeSettings, ipofficeDriver } from './driver.js';
+import { parseSmdrRecord, SMDR_FIELDS } from './smdr.js';
+import { SmdrService } from './smdr-service.js';
+
+const smdrServices = new WeakMap<HubContext, SmdrService>();
+
+/** The hub's SMDR service (one per hub: a listener per IP Office with SMDR enabled). */
+export function smdrService(hub: HubContext): SmdrService {
+  let s = smdrServices.get(hub);
+  if (!s) {
+    s = new SmdrService({
+      store: new SqliteSmdrStore(hub.db),
+      bus: hub.bus,
+      clock: hub.clock,
+      logger: hub.logger,
+    });
+    smdrServices.set(hub, s);
+  }
+  return s;
+}
+
+const SmdrQuery = Type.Object({
+  from: Type.Optional(
+    Type.String({ format: 'date-time', description: 'Call Start at or after (ISO-8601).' }),
+  ),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'Call Start before (ISO-8601).' })),
+  callId: Type.Optional(Type.String({ pattern: '^[0-9A-Za-z]{1,32}$' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 })),
+  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])),
+});
 
 const CallSchema = Type.Object(
   {
@@ -72,6 +104,90 @@ export const ipofficeModule: HubModule = {
       },
     );
     app.get(
+      '/api/ipoffice/:id/smdr',
+      {
+        schema: {
+          tags: ['ipoffice'],
+          summary: 'SMDR call history of an IP Office (format=csv exports)',
+          description:
+            "Call-detail records received over SMDR, oldest Call Start first. CSV: the SMDR fields as IP Office wrote them (Avaya field names as the header), then the hub's columns.",
+          params: Params,
+          querystring: SmdrQuery,
+        },
+      },
+      async (req, reply) => {
+        const { id } = req.params as { id: string };
+        requireIpoffice(hub, id);
+        const q = req.query as {
+          from?: string;
+          to?: string;
+          callId?: string;
+          limit?: number;
+          format?: string;
+        };
+        const rows = await smdrService(hub).store.list({
+          deviceId: id,
+          limit: q.limit ?? 1000,
+          ...(q.from ? { from: new Date(q.from).toISOString() } : {}),
+          ...(q.to ? { to: new Date(q.to).toISOString() } : {}),
+          ...(q.callId ? { callId: q.callId } : {}),
+        });
+        if (q.format === 'csv') {
+          const header = [
+            ...SMDR_FIELDS.map(([, name]) => name),
+            'Extra Fields',
+            'Call Start (UTC)',
+            'Received At',
+            'Emergency',
+            'DevLink3 Call',
+            'Record Id',
+          ];
+          const body = rows.map((r) => {
+            const rec = parseSmdrRecord(r.line);
+            return [
+              ...SMDR_FIELDS.map(([k]) => rec.fields[k]),
+              rec.extra.join(','),
+              r.callStart ?? '',
+              r.receivedAt,
+              r.emergency ? 1 : 0,
+              r.devlinkCallKey ?? '',
+              r.id,
+            ];
+          });
+          return reply
+            .header('content-type', 'text/csv; charset=utf-8')
+            .header('content-disposition', `attachment; filename="smdr-${id}.csv"`)
+            .send(csvText([header, ...body]));
+        }
+        return {
+          records: rows.map((r) => ({ ...r, record: parseSmdrRecord(r.line) })),
+        };
+      },
+    );
+    app.get(
+      '/api/ipoffice/:id/smdr/status',
+      {
+        schema: {
+          tags: ['ipoffice'],
+          summary: 'SMDR listener of an IP Office: port, counters',
+          params: Params,
+        },
+      },
+      async (req) => {
+        const { id } = req.params as { id: string };
+        requireIpoffice(hub, id);
+        return (
+          smdrService(hub).status(id) ?? {
+            deviceId: id,
+            listening: false,
+            port: null,
+            error: null,
+            stats: null,
+          }
+        );
+      },
+    );
+    app.get(
       '/api/ipoffice/:id/users',
       {
         schema: {
@@ -104,6 +220,16 @@ export const ipofficeModule: HubModule = {
     );
   },
   start(hub: HubContext) {
+    const smdr = smdrService(hub);
+    const configure = (id: string, d: Device | undefined) =>
+      smdr
+        .configure(d as Device<IpofficeSettings> | undefined, id)
+        .catch((e) => hub.logger.error({ device: id, err: (e as Error).message }, 'smdr: configure failed'));
+    for (const d of hub.devices.list({ kind: 'ipoffice' })) void configure(d.id, d);
+    const offSmdr = hub.devices.onChange(({ type, device }) => {
+      if (device.kind === 'ipoffice') void configure(device.id, type === 'removed' ? undefined : device);
+    });
+    hub.signal.addEventListener('abort', offSmdr, { once: true });
     const open = (id: string) => {
       try {
         hub.actions.session(id);
@@ -119,5 +245,8 @@ export const ipofficeModule: HubModule = {
       if (device.kind === 'ipoffice' && type !== 'removed') open(device.id);
     });
     hub.signal.addEventListener('abort', off, { once: true });
+  },
+  async stop(hub: HubContext) {
+    await smdrServices.get(hub)?.stop();
   },
 };

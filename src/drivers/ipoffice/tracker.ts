@@ -1,5 +1,14 @@
 import { type Clock, systemClock } from '../../core/clock.js';
 import { CALLED_TYPE_EMERGENCY, PHONE_CLASSES, TRUNK_CLASSES } from './enums.js';
+
+/** Names for called ends that are equipment, not users (seed 004 equipment classification). */
+const EQUIPMENT_NAMES: Readonly<Record<number, string>> = {
+  12: 'Voicemail',
+  17: 'Conference',
+  18: 'Paging',
+  16: 'Park',
+};
+
 import type { EventRecord } from './event-records.js';
 import type {
   CmExtnRecord,
@@ -99,6 +108,8 @@ interface TrackedCall {
 
 const CLEAN_RE = /[\s-]/g;
 const clean = (s: string) => (s === '' ? s : s.replace(CLEAN_RE, ''));
+/** A dialled or called number without spaces and dashes (how emergency numbers are compared). */
+export const cleanNumber = clean;
 
 export const DEFAULT_EMERGENCY_NUMBERS = ['911', '9911'];
 export const DEFAULT_TEST_NUMBERS = ['933', '9933'];
@@ -473,14 +484,30 @@ export class CallTracker {
     });
   }
 
+  /**
+   * The number of a call end. Seed 004 §6.7.3: CLI and calling party name describe the *calling* party on
+   * every end, so a called end (direction 0) that is not a handset or trunk (voicemail, conference, an
+   * auto-attendant) is named by its Target number, else its Purpose (the mailbox, hunt group or
+   * diversion it serves), never by its CLI — that is the caller's own number.
+   */
   private partyNumber(p: Delta3Party): string {
     if (p.identity) return p.identity;
     if (TRUNK_CLASSES.has(p.equipmentClass ?? -1) || p.publicLine === 1)
       return p.direction === 1 ? p.cli : p.targetNumber;
+    if (p.direction !== 1) return p.targetNumber || p.purpose || p.dialled;
     return p.cli || p.targetNumber || p.dialled;
   }
 
+  /**
+   * The name of a call end. On a called end the calling party name is the caller's, except when its name
+   * type says it names the equipment itself (8 conference, 12 voicemail call flow); else the class name.
+   */
   private partyName(p: Delta3Party): string {
+    if (p.direction !== 1 && !isTrunk(p)) {
+      if (p.identity) return this.users.get(p.identity) ?? '';
+      if (p.callingName && (p.callingNameType === 8 || p.callingNameType === 12)) return p.callingName;
+      return EQUIPMENT_NAMES[p.equipmentClass ?? -1] ?? '';
+    }
     if (p.callingName) return p.callingName;
     if (p.identity) return this.users.get(p.identity) ?? '';
     return '';

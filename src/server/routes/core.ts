@@ -4,6 +4,7 @@ import type { Device } from '../../core/devices.js';
 import { GroupInputSchema, LocationSchema, redactDevice } from '../../core/devices.js';
 import { NotFoundError } from '../../core/errors.js';
 import { paramsSchema } from '../../core/spec.js';
+import { creatorOf } from '../auth.js';
 import type { Hub } from '../compose.js';
 import { ActionResultSchema, errorResponses } from '../schemas.js';
 
@@ -246,7 +247,10 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
         body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }),
       },
     },
-    async (req, reply) => reply.status(201).send(hub.apiKeys.create((req.body as { name: string }).name)),
+    async (req, reply) =>
+      reply
+        .status(201)
+        .send(hub.apiKeys.create((req.body as { name: string }).name, { createdBy: creatorOf(req) })),
   );
   app.delete(
     '/api/keys/:id',

@@ -110,8 +110,21 @@ export function registerEventRoutes(app: FastifyInstance, hub: Hub): void {
       const sub = hub.bus.subscribe(send, { filter, ...(after !== undefined ? { after } : {}) });
       const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
       heartbeat.unref();
+      // The stream lives only as long as its credential: revoked here (at once), or elsewhere (the CLI
+      // disabling a user, another process) or expired (within auth.streamRecheckMs).
+      const keyId = req.apiKey?.id;
+      const recheck = () => {
+        if (keyId === undefined || hub.apiKeys.isLive(keyId)) return;
+        req.log.info({ key: keyId }, 'credential revoked or expired: ending event stream');
+        res.end(': credential revoked\n\n');
+      };
+      const offRevoke = hub.apiKeys.onRevoke(recheck);
+      const rechecker = setInterval(recheck, hub.config.auth.streamRecheckMs);
+      rechecker.unref();
       res.on('close', () => {
         clearInterval(heartbeat);
+        clearInterval(rechecker);
+        offRevoke();
         sub.unsubscribe();
         streams.delete(res);
       });

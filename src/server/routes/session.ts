@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { ValidationError } from '../../core/errors.js';
+import { LimitError, ValidationError } from '../../core/errors.js';
 import { SessionService, UserService } from '../../core/users.js';
 import type { Hub } from '../compose.js';
 
@@ -14,12 +14,13 @@ export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
   const sessions = new SessionService(
     new UserService(hub.stores.users, now),
     hub.apiKeys,
-    { ttlMinutes: hub.config.auth.sessionTtlMinutes },
+    { ttlMinutes: hub.config.auth.sessionTtlMinutes, ...hub.config.auth.signIn },
     () => hub.clock.now(),
   );
   app.post(
     '/api/session',
     {
+      config: { auth: 'public' },
       schema: {
         tags: ['system'],
         summary: 'Sign in with a local user; answers a session token used like an API key',
@@ -35,7 +36,11 @@ export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
     },
     async (req, reply) => {
       const { username, password } = req.body as { username: string; password: string };
-      const s = await sessions.signIn(username, password, req.ip);
+      const s = await sessions.signIn(username, password, req.ip).catch((e: unknown) => {
+        const retry = e instanceof LimitError ? e.details?.retryAfterSeconds : undefined;
+        if (typeof retry === 'number') reply.header('Retry-After', String(retry));
+        throw e;
+      });
       req.log.info({ user: s.user, session: s.prefix }, 'signed in');
       return reply.status(201).send({
         token: s.key,
@@ -50,8 +55,8 @@ export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
     '/api/session',
     { schema: { tags: ['system'], summary: 'Sign out: revoke the session token this request carries' } },
     async (req, reply) => {
-      const who = (req as unknown as { apiKey?: { id: string; name: string } }).apiKey;
-      if (!who?.name.startsWith('session:'))
+      const who = req.principal;
+      if (who?.kind !== 'session')
         throw new ValidationError(
           'SESSION_NOT_A_SESSION',
           'this request carries an API key, not a session token; revoke keys with DELETE /api/keys/:id',

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { charsetOf } from '../../core/charset.js';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { isSwitchboardError } from '../../core/errors.js';
 import { escapeXml } from '../../core/xml.js';
@@ -19,6 +20,7 @@ import {
   buildErrorObject,
   type CiscoObject,
   objectFromXml,
+  telephoneDialString,
   validateObject,
 } from '../../drivers/cisco/objects.js';
 import {
@@ -32,7 +34,7 @@ import {
   type ResponseItem,
 } from '../../drivers/cisco/response.js';
 import { isIpv4, isMulticast, parseUri, RTP_PORT_MAX, RTP_PORT_MIN } from '../../drivers/cisco/uri.js';
-import { declaredEncoding, decodeXmlBytes, readXml } from '../../drivers/cisco/xml-read.js';
+import { decodeXmlBytes, readXml } from '../../drivers/cisco/xml-read.js';
 import { verifyDigest } from '../../net/digest.js';
 import { httpRequest } from '../../net/http-client.js';
 import { RtpReceiver, type RtpReceiveStats, RtpSender } from './rtp.js';
@@ -419,9 +421,11 @@ export class SimPhone {
     const xmlBytes = parseFormBytes(body.toString('latin1')).get('XML');
     if (!xmlBytes) return fail('XML Error [4]: Parse Error');
     if (xmlBytes.length > 40960) return fail('Data too large!');
-    let text = declaredEncoding(xmlBytes.subarray(0, 100).toString('latin1'))
-      ? decodeXmlBytes(xmlBytes)
-      : xmlBytes.toString(this.profile.charset === 'utf-8' ? 'utf8' : 'latin1');
+    // The XML declaration, else the Content-Type charset, else the phone's locale charset (research A5).
+    let text = decodeXmlBytes(xmlBytes, {
+      charset: charsetOf(req.headers['content-type']),
+      fallback: this.profile.charset,
+    });
     // A Latin-1 phone renders only what its locale charset can show.
     if (this.profile.charset === 'iso-8859-1') text = text.replace(/[^\u0000-\u00ff]/gu, '?');
     let obj: CiscoObject | undefined;
@@ -1127,8 +1131,8 @@ export class SimPhone {
         const e = s.entries?.[s.selected];
         if (!e) return this.notFound(uri);
         return name === 'Dial'
-          ? this.execute(`Dial:${e.telephone}`).then((r) => ({ ...r, url: uri }))
-          : this.execute(`EditDial:${e.telephone}`).then((r) => ({ ...r, url: uri }));
+          ? this.execute(`Dial:${telephoneDialString(e.telephone)}`).then((r) => ({ ...r, url: uri }))
+          : this.execute(`EditDial:${telephoneDialString(e.telephone)}`).then((r) => ({ ...r, url: uri }));
       }
       default:
         return this.notFound(uri);

@@ -20,6 +20,7 @@ import {
 import { type Delta3Record, parseDelta3 } from '../../drivers/ipoffice/records.js';
 import { formatUserList } from '../../drivers/ipoffice/users.js';
 import { renderStep, type Scenario, type ScenarioStep, type TemplateContext } from './scenario.js';
+import { SimSmdr, type SimSmdrOptions } from './smdr.js';
 
 /**
  * An IP Office DevLink3 simulator: a real TCP (and optionally TLS) server speaking the protocol byte for
@@ -78,6 +79,8 @@ export interface SimulatorOptions {
   files?: Record<string, string | Buffer>;
   faults?: SimFaults;
   now?: () => number;
+  /** Send SMDR records of the calls played to this collector (IP Office "send mode"). */
+  smdr?: Omit<SimSmdrOptions, 'pbxIp' | 'names' | 'now'>;
 }
 
 interface Conn {
@@ -90,6 +93,8 @@ interface Conn {
   challenge: Buffer | undefined;
   plain: boolean;
   subscribed: boolean;
+  /** An event request was accepted and its snapshot is on the way (the slow fault delays it). */
+  subscribing: boolean;
   flags: Set<string>;
   counters: Map<string, number>;
   queue: Buffer[];
@@ -111,7 +116,7 @@ export const DEFAULT_USERS: SimUser[] = [
 ];
 
 export class Devlink3Simulator {
-  readonly opts: Required<Omit<SimulatorOptions, 'tls' | 'tlsPort' | 'port'>> &
+  readonly opts: Required<Omit<SimulatorOptions, 'tls' | 'tlsPort' | 'port' | 'smdr'>> &
     Pick<SimulatorOptions, 'tls' | 'tlsPort' | 'port'>;
   private tcpServer: net.Server | undefined;
   private tlsServer: tls.Server | undefined;
@@ -126,6 +131,20 @@ export class Devlink3Simulator {
   /** Counts for tests and the CLI. */
   readonly stats = { connections: 0, authFailures: 0, eventsSent: 0, refusedConnections: 0 };
   faults: SimFaults;
+  /** The SMDR output (when `smdr` is configured). */
+  smdr: SimSmdr | undefined;
+
+  /** Sends SMDR records of the calls played from now on to `o.host:o.port` (replaces an earlier target). */
+  enableSmdr(o: Omit<SimSmdrOptions, 'pbxIp' | 'names' | 'now'>): SimSmdr {
+    this.smdr?.stop();
+    this.smdr = new SimSmdr({
+      ...o,
+      pbxIp: this.opts.pbxIp,
+      names: new Map(this.opts.users.map((u) => [u.extension, u.fullName])),
+      now: () => this.opts.now(),
+    });
+    return this.smdr;
+  }
 
   constructor(opts: SimulatorOptions = {}) {
     this.opts = {
@@ -149,6 +168,7 @@ export class Devlink3Simulator {
       now: opts.now ?? Date.now,
     };
     this.faults = { ...this.opts.faults };
+    if (opts.smdr) this.enableSmdr(opts.smdr);
   }
 
   /** Node id as it appears in Delta3 records: the PBX address in hex. */
@@ -192,6 +212,7 @@ export class Devlink3Simulator {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.smdr?.stop();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.dropAll();
@@ -247,6 +268,7 @@ export class Devlink3Simulator {
     } catch {
       rec = undefined; // malformed on purpose (fault scenario): still sent, not modelled
     }
+    if (rec) this.smdr?.observe(rec);
     let key: string | undefined;
     let wasConnected = false;
     if (rec?.type === 'Detail') {
@@ -378,6 +400,7 @@ export class Devlink3Simulator {
       challenge: undefined,
       plain: false,
       subscribed: false,
+      subscribing: false,
       flags: new Set(),
       counters: new Map(),
       queue: [],
@@ -467,9 +490,10 @@ export class Devlink3Simulator {
     } else setImmediate(run);
   }
 
-  private authenticatedCount(): number {
+  /** Connections monitoring events (subscribed, or with an event request being answered). */
+  private monitoringCount(): number {
     let n = 0;
-    for (const c of this.conns) if (c.authenticated) n++;
+    for (const c of this.conns) if (c.subscribed || c.subscribing) n++;
     return n;
   }
 
@@ -545,16 +569,6 @@ export class Devlink3Simulator {
           });
           return;
         }
-        if (this.authenticatedCount() >= this.opts.maxConnections) {
-          this.stats.refusedConnections++;
-          this.reply(c, {
-            type: 'authResult',
-            requestId: p.requestId,
-            result: Result.LIMITS_EXCEEDED,
-            tuples: [],
-          });
-          return;
-        }
         c.authenticated = true;
         this.reply(c, {
           type: 'authResult',
@@ -572,6 +586,18 @@ export class Devlink3Simulator {
           c.socket.destroy();
           return;
         }
+        // Seed 004 §7: "When monitoring events, a maximum of 3xDevLink3 connections are allowed": the
+        // limit applies here, not at authentication, so file-reading connections are not counted.
+        if (!c.subscribed && this.monitoringCount() >= this.opts.maxConnections) {
+          this.stats.refusedConnections++;
+          this.reply(c, {
+            type: 'eventResponse',
+            requestId: p.requestId,
+            result: Result.LIMITS_EXCEEDED,
+            flags: '',
+          });
+          return;
+        }
         const asked = splitFlags(p.flags);
         const accepted: string[] = [];
         for (const f of asked) {
@@ -587,7 +613,9 @@ export class Devlink3Simulator {
         } else if (accepted.length < asked.length) result = Result.PARTIAL_SUCCESS;
         this.reply(c, { type: 'eventResponse', requestId: p.requestId, result, flags: accepted.join(' ') });
         if (result !== Result.SUCCESS && result !== Result.PARTIAL_SUCCESS) return;
+        c.subscribing = true;
         const start = () => {
+          c.subscribing = false;
           c.flags = new Set(accepted);
           c.subscribed = true;
           // Snapshot: a Delta3 record for each eligible call in progress (seed §6.4.2).

@@ -1,5 +1,6 @@
 import type { Clock } from '../../core/clock.js';
 import { httpRequest } from '../../net/http-client.js';
+import { decodeSettingsBytes } from '../../provisioning/encoding.js';
 import { type EvalInputs, type EvalResult, evaluateSettings } from '../../provisioning/evaluate.js';
 
 /**
@@ -39,7 +40,8 @@ export async function bootAsClient(o: BootOptions): Promise<EvalResult> {
       maxResponseBytes: 1024 * 1024,
       ...(o.signal ? { signal: o.signal } : {}),
     });
-    return res.status === 200 ? res.text() : undefined;
+    // Decoded as the hub decodes files (UTF-8, else Windows-1252), never mangled.
+    return res.status === 200 ? decodeSettingsBytes(res.body, name).text : undefined;
   };
   const file = o.file ?? '46xxsettings.txt';
   const text = (await get(file)) ?? '';

@@ -6,7 +6,13 @@ import type {
   Template,
   TemplateStore,
 } from '../../core/broadcast/types.js';
-import type { Incident, IncidentStore, LocationEntry, LocationStore } from '../../core/emergency/types.js';
+import type {
+  Incident,
+  IncidentQuery,
+  IncidentStore,
+  LocationEntry,
+  LocationStore,
+} from '../../core/emergency/types.js';
 import type { Rule, RuleStore } from '../../core/rules/types.js';
 import type { Db } from './database.js';
 
@@ -171,12 +177,29 @@ export class SqliteIncidentStore implements IncidentStore {
   byCallKey(callKey: string): Incident | undefined {
     return parse<Incident>(this.byCall.get(callKey) as BodyRow | undefined);
   }
-  list(q: { limit: number; before?: string }): Incident[] {
-    const rows = q.before
-      ? this.db
-          .prepare('SELECT body FROM incidents WHERE created_at < ? ORDER BY created_at DESC LIMIT ?')
-          .all(q.before, q.limit)
-      : this.db.prepare('SELECT body FROM incidents ORDER BY created_at DESC LIMIT ?').all(q.limit);
+  listOpen(q: { since: string; limit: number }): Incident[] {
+    const rows = this.db
+      .prepare(
+        "SELECT body FROM incidents WHERE created_at >= ? AND json_extract(body, '$.state') != 'acknowledged' ORDER BY created_at ASC LIMIT ?",
+      )
+      .all(q.since, q.limit) as BodyRow[];
+    return rows.map((r) => JSON.parse(r.body) as Incident);
+  }
+  list(q: IncidentQuery): Incident[] {
+    // Incidents are JSON bodies: the filters read them with SQLite's JSON functions (no extra columns).
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (q.before) {
+      where.push('created_at < ?');
+      args.push(q.before);
+    }
+    const exercise =
+      "(coalesce(json_extract(body, '$.drill'), 0) = 1 OR coalesce(json_extract(body, '$.test'), 0) = 1)";
+    if (q.drills === 'exclude') where.push(`NOT ${exercise}`);
+    else if (q.drills === 'only') where.push(exercise);
+    if (q.open) where.push("json_extract(body, '$.acknowledgedAt') IS NULL");
+    const sql = `SELECT body FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, q.limit);
     return (rows as BodyRow[]).map((r) => JSON.parse(r.body) as Incident);
   }
 }

@@ -194,6 +194,7 @@ function rowToKey(r: Row): ApiKeyRecord {
     lastUsedAt: (r.last_used_at as string | null) ?? null,
     revokedAt: (r.revoked_at as string | null) ?? null,
     expiresAt: (r.expires_at as string | null) ?? null,
+    createdBy: (r.created_by as string | null) ?? null,
   };
 }
 
@@ -209,7 +210,7 @@ class SqliteApiKeyStore implements ApiKeyStore {
   insert(k: ApiKeyRecord): void {
     this.db
       .prepare(
-        'INSERT INTO api_keys (id, name, prefix, hash, salt, created_at, last_used_at, revoked_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?)',
+        'INSERT INTO api_keys (id, name, prefix, hash, salt, created_at, last_used_at, revoked_at, expires_at, created_by) VALUES (?,?,?,?,?,?,?,?,?,?)',
       )
       .run(
         k.id,
@@ -221,6 +222,7 @@ class SqliteApiKeyStore implements ApiKeyStore {
         k.lastUsedAt,
         k.revokedAt,
         k.expiresAt ?? null,
+        k.createdBy ?? null,
       );
   }
   revoke(id: string, at: string): boolean {
@@ -231,6 +233,11 @@ class SqliteApiKeyStore implements ApiKeyStore {
   }
   touch(id: string, at: string): void {
     this.db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(at, id);
+  }
+  revokeCreatedBy(user: string, at: string): number {
+    return this.db
+      .prepare('UPDATE api_keys SET revoked_at = ? WHERE revoked_at IS NULL AND (created_by = ? OR name = ?)')
+      .run(at, user, `session:${user}`).changes;
   }
 }
 

@@ -1,59 +1,26 @@
-import { PubSubLimitError } from '../../pubsub/errors.js';
-import { decodeMessage, encodeMessage } from '../../pubsub/protocol.js';
-import type {
-  AccountRecord,
-  InsertOptions,
-  InsertResult,
-  PubSubStore,
-  QueueStats,
-  SessionRecord,
-  StoredMessage,
+import { queueFullError, tooManyQueuesError, tooManySessionsError } from '../../pubsub/errors.js';
+import { encodeMessage } from '../../pubsub/protocol.js';
+import {
+  type AccountRecord,
+  type InsertOptions,
+  type InsertResult,
+  type PubSubStore,
+  pendingLease,
+  type QueueStats,
+  type SessionRecord,
+  type StoredMessage,
 } from '../../pubsub/store.js';
+import {
+  type AccountRow,
+  type MessageRow,
+  type SessionRow,
+  type StatsRow,
+  toAccount,
+  toMessage,
+  toSession,
+  toStats,
+} from '../pubsub-rows.js';
 import type { Db } from './database.js';
-
-interface AccountRow {
-  sid: string;
-  name: string;
-  token_hash: string;
-  token_salt: string;
-  created_at: number;
-  rotated_at: number | null;
-}
-interface MessageRow {
-  id: string;
-  account_sid: string;
-  queue: string;
-  payload: string;
-  bytes: number;
-  created_at: number;
-  expires_at: number;
-}
-
-/**
- * A claimed message is leased to `<session>` + PENDING until its response completed (markDelivered);
- * only completed deliveries are acknowledged by the session's next poll. After a crash, a lease whose
- * response may never have reached the client is thus redelivered when it runs out, never acknowledged.
- */
-const PENDING = '\u0001pending';
-const pendingLease = (session: string) => `${session}${PENDING}`;
-
-const toAccount = (r: AccountRow): AccountRecord => ({
-  sid: r.sid,
-  name: r.name,
-  tokenHash: r.token_hash,
-  tokenSalt: r.token_salt,
-  createdAt: r.created_at,
-  rotatedAt: r.rotated_at,
-});
-const toMessage = (r: MessageRow): StoredMessage => ({
-  id: r.id,
-  accountSid: r.account_sid,
-  queue: r.queue,
-  message: decodeMessage(r.payload),
-  bytes: r.bytes,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-});
 
 /**
  * SQLite implementation of the PubSub store over the hub's database (WAL). Every write is one
@@ -146,22 +113,9 @@ export class SqlitePubSubStore implements PubSubStore {
         (this.s.queueDepth.get(m.accountSid, m.queue) as { depth: number } | undefined)?.depth ?? 0;
       if (depth <= 0) {
         const n = (this.s.queueCount.get(m.accountSid) as { n: number }).n;
-        if (n >= o.maxQueuesPerAccount) {
-          throw new PubSubLimitError(
-            'PUBSUB_TOO_MANY_QUEUES',
-            `account ${m.accountSid} already has ${n} queues holding messages (limit pubsub.maxQueuesPerAccount = ${o.maxQueuesPerAccount}); drain or let some expire first`,
-            { field: 'queue', details: { limit: o.maxQueuesPerAccount } },
-          );
-        }
+        if (n >= o.maxQueuesPerAccount) throw tooManyQueuesError(m.accountSid, n, o.maxQueuesPerAccount);
       } else {
-        const n = depth;
-        if (n >= o.maxQueueLength) {
-          throw new PubSubLimitError(
-            'PUBSUB_QUEUE_FULL',
-            `queue ${m.queue} already holds ${n} messages (limit pubsub.maxQueueLength = ${o.maxQueueLength}); subscribe to drain it`,
-            { field: 'queue', details: { limit: o.maxQueueLength } },
-          );
-        }
+        if (depth >= o.maxQueueLength) throw queueFullError(m.queue, depth, o.maxQueueLength);
       }
       this.s.msgInsert.run(
         m.id,
@@ -234,27 +188,13 @@ export class SqlitePubSubStore implements PubSubStore {
   async createSession(s: SessionRecord, maxPerAccount: number, now: number): Promise<void> {
     this.db.transaction(() => {
       const n = (this.s.sessCount.get(s.accountSid, now, maxPerAccount) as { n: number }).n;
-      if (n >= maxPerAccount) {
-        throw new PubSubLimitError(
-          'PUBSUB_TOO_MANY_SESSIONS',
-          `account ${s.accountSid} has ${n} live sessions (limit pubsub.maxSessionsPerAccount = ${maxPerAccount}); reuse session tokens or use a shorter ttl`,
-        );
-      }
+      if (n >= maxPerAccount) throw tooManySessionsError(s.accountSid, n, maxPerAccount);
       this.s.sessInsert.run(s.tokenHash, s.accountSid, s.createdAt, s.expiresAt);
     })();
   }
   async getSession(tokenHash: string): Promise<SessionRecord | undefined> {
-    const r = this.s.sessGet.get(tokenHash) as
-      | { token_hash: string; account_sid: string; created_at: number; expires_at: number }
-      | undefined;
-    return r
-      ? {
-          tokenHash: r.token_hash,
-          accountSid: r.account_sid,
-          createdAt: r.created_at,
-          expiresAt: r.expires_at,
-        }
-      : undefined;
+    const r = this.s.sessGet.get(tokenHash) as SessionRow | undefined;
+    return r ? toSession(r) : undefined;
   }
 
   /**
@@ -357,21 +297,7 @@ export class SqlitePubSubStore implements PubSubStore {
   }
   async queueStats(accountSid?: string, limit = 1000): Promise<QueueStats[]> {
     const a = accountSid ?? null;
-    return (
-      this.s.stats.all(a, a, limit) as Array<{
-        account_sid: string;
-        queue: string;
-        depth: number;
-        leased: number;
-        oldest: number | null;
-      }>
-    ).map((r) => ({
-      accountSid: r.account_sid,
-      queue: r.queue,
-      depth: r.depth,
-      leased: r.leased,
-      oldestCreatedAt: r.oldest,
-    }));
+    return (this.s.stats.all(a, a, limit) as StatsRow[]).map(toStats);
   }
   async depth(accountSid: string, queue: string): Promise<number> {
     return (this.s.depth.get(accountSid, queue) as { n: number }).n;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FailureLimiter, phoneCharset } from '../../../src/drivers/cisco/module.js';
+import { phoneCharset } from '../../../src/drivers/cisco/module.js';
 import { startTestHub, type TestHub } from '../../helpers/hub.js';
 
 /** Phone-facing routes under /cisco/ (no API key: phones call them). */
@@ -151,17 +151,5 @@ describe('/cisco routes', () => {
     expect(phoneCharset({ 'accept-charset': 'utf-8,iso-8859-1;q=0.8' })).toBe('utf-8');
     expect(phoneCharset({ 'accept-charset': 'utf-8;q=0, iso-8859-1' })).toBe('iso-8859-1');
     expect(phoneCharset({})).toBe('utf-8');
-  });
-
-  it('failed authentications are rate-limited per client', () => {
-    const l = new FailureLimiter(3, 1000, 2);
-    for (let i = 0; i < 3; i++) l.fail('a', 0);
-    expect(l.blocked('a', 500)).toBe(true);
-    expect(l.blocked('b', 500)).toBe(false);
-    expect(l.blocked('a', 1501)).toBe(false);
-    l.fail('b', 0);
-    l.fail('c', 0);
-    l.fail('d', 0);
-    expect(l.blocked('b', 1)).toBe(false);
   });
 });

@@ -13,6 +13,7 @@ import {
   buildObject,
   type CiscoObject,
   objectFromXml,
+  telephoneDialString,
 } from '../../../src/drivers/cisco/objects.js';
 import {
   appUri,
@@ -202,8 +203,8 @@ describe('every limit of the seed has its own error code', () => {
         }),
     ],
     [
-      'CISCO_DIAL_STRING_INVALID',
-      () => buildObject({ type: 'CiscoIPPhoneDirectory', entries: [{ name: 'n', telephone: '12x' }] }),
+      'CISCO_TELEPHONE_INVALID',
+      () => buildObject({ type: 'CiscoIPPhoneDirectory', entries: [{ name: 'n', telephone: '12\u0007' }] }),
     ],
     [
       'CISCO_ICON_TOO_LARGE',
@@ -354,6 +355,53 @@ describe('every limit of the seed has its own error code', () => {
         items: [{ url: 'http://h/1', priority: 1 }, { url: 'Play:chime.raw' }, { url: 'Key:Services' }],
       }),
     ).toContain('Play:chime.raw');
+  });
+});
+
+describe('real-world directories and input objects (issue 14 items 8, 9)', () => {
+  it('Telephone accepts what phones display; dialling strings keep the seed rule', () => {
+    for (const telephone of [
+      '+1 (555) 010-2000',
+      '555.010.2000',
+      '0170 744 4333',
+      '2000 x12',
+      '+44 20-7946-0000',
+      '',
+    ])
+      expect(() =>
+        buildObject({ type: 'CiscoIPPhoneDirectory', entries: [{ name: 'n', telephone }] }),
+      ).not.toThrow();
+    expect(telephoneDialString('+1 (555) 010-2000')).toBe('+15550102000');
+    expect(telephoneDialString('555.010.2000')).toBe('5550102000');
+    expect(() => dialUri({ dialSequence: '555-010' })).toThrow(
+      expect.objectContaining({ code: 'CISCO_DIAL_STRING_INVALID' }),
+    );
+    // a real service's directory page, CRLF and all, reads back
+    const xml =
+      '<?xml version="1.0" encoding="UTF-8"?>\r\n<CiscoIPPhoneDirectory>\r\n<Title>Site</Title>\r\n<DirectoryEntry><Name>Front desk</Name><Telephone>(555) 010-1000</Telephone></DirectoryEntry>\r\n</CiscoIPPhoneDirectory>\r\n';
+    const o = objectFromXml(readXml(xml))!;
+    expect(o).toMatchObject({ entries: [{ name: 'Front desk', telephone: '(555) 010-1000' }] });
+  });
+
+  it('an empty <InputFlags/> means absent (A)', () => {
+    const xml =
+      '<CiscoIPPhoneInput><URL>http://h/s</URL><InputItem><DisplayName>PIN</DisplayName><QueryStringParam>pin</QueryStringParam><DefaultValue/><InputFlags/></InputItem><InputItem><DisplayName>N</DisplayName><QueryStringParam>n</QueryStringParam><InputFlags>  </InputFlags></InputItem></CiscoIPPhoneInput>';
+    const o = objectFromXml(readXml(xml))! as Extract<CiscoObject, { type: 'CiscoIPPhoneInput' }>;
+    expect(o.items.map((i) => i.inputFlags)).toEqual(['A', 'A']);
+    expect(() =>
+      buildObject({
+        type: 'CiscoIPPhoneInput',
+        url: 'http://h',
+        items: [{ displayName: 'd', queryStringParam: 'q', inputFlags: '' }],
+      }),
+    ).not.toThrow();
+    expect(
+      buildObject({
+        type: 'CiscoIPPhoneInput',
+        url: 'http://h',
+        items: [{ displayName: 'd', queryStringParam: 'q', inputFlags: '' }],
+      }),
+    ).toContain('<InputFlags>A</InputFlags>');
   });
 });
 

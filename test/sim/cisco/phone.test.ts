@@ -1,7 +1,7 @@
 import http from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodePushBody } from '../../../src/drivers/cisco/encoding.js';
+import { encodePushBody, formEncodeBytes } from '../../../src/drivers/cisco/encoding.js';
 import { buildObject } from '../../../src/drivers/cisco/objects.js';
 import { httpRequest } from '../../../src/net/http-client.js';
 import { startCiscoSim } from '../../../src/sim/cisco/fleet.js';
@@ -73,6 +73,50 @@ describe('simulated phone on the wire', () => {
     expect(r.headers['content-type']).toBe('text/xml; charset=ISO-8859-1');
     expect(r.text().startsWith('<?xml version="1.0" encoding="ISO-8859-1"?>')).toBe(true);
     expect((fleet.phones[1]!.state().screen as { text: string }).text).toBe('Grüße ?');
+  });
+
+  it('honours the declared encoding and the Content-Type charset of a push (ISO-8859-1 on a UTF-8 phone)', async () => {
+    const text = (i: number) => (fleet.phones[i]!.state().screen as { text: string }).text;
+    const latin = (xml: string) => `XML=${formEncodeBytes(Buffer.from(xml, 'latin1'))}`;
+    // No XML declaration: the Content-Type charset decides.
+    await push(0, latin('<CiscoIPPhoneText><Text>Grüße aus Köln</Text></CiscoIPPhoneText>'), 'good', {
+      'Content-Type': 'application/x-www-form-urlencoded; charset=ISO-8859-1',
+    });
+    expect(text(0)).toBe('Grüße aus Köln');
+    // A declaration in single quotes, an alias spelling, and a Content-Type charset that disagrees: the
+    // declaration wins (XML 1.0 appendix F: the document's own declaration describes its bytes).
+    for (const enc of ["'iso-8859-1'", '"ISO8859-1"', '"latin1"', '"windows-1252"']) {
+      await push(
+        0,
+        latin(
+          `<?xml version="1.0" encoding=${enc}?><CiscoIPPhoneText><Text>Straße ${enc}</Text></CiscoIPPhoneText>`,
+        ),
+        'good',
+        { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      );
+      expect(text(0)).toBe(`Straße ${enc}`);
+    }
+    // Still UTF-8 when the bytes and the declaration say so.
+    await push(0, encodePushBody(buildObject({ type: 'CiscoIPPhoneText', text: 'Grüße ✓' }), 'utf-8').body);
+    expect(text(0)).toBe('Grüße ✓');
+  });
+
+  it('a directory entry shows the Telephone as written and the Dial softkey dials its digits', async () => {
+    const dir = buildObject({
+      type: 'CiscoIPPhoneDirectory',
+      entries: [{ name: 'Security desk', telephone: '+1 (555) 010-2000' }],
+    });
+    expect((await push(0, encodePushBody(dir, 'utf-8').body)).text()).toContain('Status="0"');
+    const screen = fleet.phones[0]!.state().screen as { items: Array<{ name: string }> };
+    expect(screen.items[0]!.name).toBe('Security desk +1 (555) 010-2000');
+    await push(
+      0,
+      encodePushBody(
+        buildObject({ type: 'CiscoIPPhoneExecute', items: [{ url: 'SoftKey:EditDial' }] }),
+        'utf-8',
+      ).body,
+    );
+    expect((fleet.phones[0]!.state() as { call: { digits: string } }).call.digits).toBe('+15550102000');
   });
 
   it('Multiplatform phones answer with the HTTP status only', async () => {

@@ -1,7 +1,9 @@
 import { avayaMigrations } from './avaya.js';
 import { broadcastMigrations } from './broadcast.js';
 import { coreMigrations } from './core.js';
+import { ipofficeMigrations } from './ipoffice.js';
 import { pubsubMigrations } from './pubsub.js';
+import { securityMigrations } from './security.js';
 import type { Migration } from './types.js';
 
 /**
@@ -13,6 +15,8 @@ export const MIGRATIONS: Record<string, Migration[]> = {
   broadcast: broadcastMigrations,
   avaya: avayaMigrations,
   pubsub: pubsubMigrations,
+  security: securityMigrations,
+  ipoffice: ipofficeMigrations,
 };
 
 export type { Migration };

@@ -1,0 +1,29 @@
+import { SwitchboardError } from '../core/errors.js';
+
+/** Errors every store backend raises with the same codes, whatever the database behind it. */
+
+/** The database is newer than this code: refuse to start rather than corrupt it. */
+export class StoreVersionError extends SwitchboardError {
+  constructor(module: string, dbVersion: number, codeVersion: number, other = 'another --data-dir') {
+    super(
+      'STORE_TOO_NEW',
+      `the database has ${module} schema version ${dbVersion} but this version of Switchboard knows up to ${codeVersion}; upgrade Switchboard or use ${other}`,
+      { status: 500, details: { module, dbVersion, codeVersion } },
+    );
+  }
+}
+
+/**
+ * The database cannot be reached right now (connection refused or lost, server restarting): the
+ * operation did not happen, or for a write whose answer was lost, may have happened (publishers retry
+ * with an Idempotency-Key). HTTP 503, retryable; the store reconnects by itself.
+ */
+export class StoreUnavailableError extends SwitchboardError {
+  constructor(detail: string, cause?: unknown) {
+    super('STORE_UNAVAILABLE', `the store is unavailable (${detail}); retry shortly`, {
+      status: 503,
+      retryable: true,
+      cause,
+    });
+  }
+}

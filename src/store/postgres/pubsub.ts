@@ -1,0 +1,279 @@
+import { randomUUID } from 'node:crypto';
+import { queueFullError, tooManyQueuesError, tooManySessionsError } from '../../pubsub/errors.js';
+import { encodeMessage } from '../../pubsub/protocol.js';
+import {
+  type AccountRecord,
+  type InsertOptions,
+  type InsertResult,
+  type PubSubStore,
+  pendingLease,
+  type QueueStats,
+  type QueueWatcher,
+  type SessionRecord,
+  type StoredMessage,
+} from '../../pubsub/store.js';
+import {
+  type AccountRow,
+  type MessageRow,
+  type SessionRow,
+  type StatsRow,
+  toAccount,
+  toMessage,
+  toSession,
+  toStats,
+} from '../pubsub-rows.js';
+import { PostgresDatabase, type PostgresOptions } from './database.js';
+
+/** NOTIFY channel of PubSub wake-ups. The payload is JSON `[origin, accountSid, queue]`. */
+export const PUBSUB_CHANNEL = 'switchboard_pubsub';
+/** NOTIFY payloads must stay under 8,000 bytes; a longer one becomes a "re-check everything". */
+const MAX_NOTIFY_BYTES = 7000;
+
+type SeqRow = MessageRow & { seq: number };
+
+const MSG_COLS = 'seq, id, account_sid, queue, payload, bytes, created_at, expires_at';
+
+/**
+ * PostgreSQL implementation of the PubSub store, for several hubs sharing one site's queues. Same
+ * semantics as the SQLite store (the contract suite runs against both): FIFO by insertion sequence,
+ * competing consumers (`FOR UPDATE SKIP LOCKED`: two hubs claiming at once take different messages),
+ * leases that run out, dedup keys, 7-day retention by the service's sweep. Every write is committed
+ * before its promise resolves, so an acknowledged publish survives `kill -9` of the hub.
+ *
+ * `LISTEN/NOTIFY` is only a wake-up: a publish or release NOTIFYs `[origin, account, queue]` at commit,
+ * and the other hubs' services look at that queue in the table. A hub ignores its own notifications (it
+ * dispatches locally already).
+ */
+export class PostgresPubSubStore implements PubSubStore {
+  readonly db: PostgresDatabase;
+  /** This store instance's id in NOTIFY payloads. */
+  readonly origin = randomUUID();
+
+  constructor(opts: PostgresOptions | PostgresDatabase) {
+    this.db = opts instanceof PostgresDatabase ? opts : new PostgresDatabase(opts);
+  }
+
+  open(): Promise<void> {
+    return this.db.open();
+  }
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  watch(w: QueueWatcher): () => void {
+    return this.db.listen(PUBSUB_CHANNEL, {
+      notify: (payload) => {
+        let v: unknown;
+        try {
+          v = JSON.parse(payload);
+        } catch {
+          return;
+        }
+        if (!Array.isArray(v) || v[0] === this.origin) return;
+        if (typeof v[1] === 'string' && typeof v[2] === 'string') w.ready(v[1], v[2]);
+        else w.resync();
+      },
+      reconnected: () => w.resync(),
+    });
+  }
+
+  private notifyPayload(accountSid: string, queue: string): string {
+    const p = JSON.stringify([this.origin, accountSid, queue]);
+    return Buffer.byteLength(p) <= MAX_NOTIFY_BYTES ? p : JSON.stringify([this.origin]);
+  }
+
+  async createAccount(a: AccountRecord): Promise<void> {
+    await this.db.query(
+      'INSERT INTO pubsub_accounts (sid, name, token_hash, token_salt, created_at, rotated_at) VALUES ($1, $2, $3, $4, $5, $6)',
+      [a.sid, a.name, a.tokenHash, a.tokenSalt, a.createdAt, a.rotatedAt],
+    );
+  }
+  async getAccount(sid: string): Promise<AccountRecord | undefined> {
+    const [r] = await this.db.query<AccountRow>('SELECT * FROM pubsub_accounts WHERE sid = $1', [sid]);
+    return r ? toAccount(r) : undefined;
+  }
+  async listAccounts(): Promise<AccountRecord[]> {
+    return (
+      await this.db.query<AccountRow>('SELECT * FROM pubsub_accounts ORDER BY created_at, sid COLLATE "C"')
+    ).map(toAccount);
+  }
+  async updateAccountToken(sid: string, tokenHash: string, tokenSalt: string, at: number): Promise<boolean> {
+    // A rotated AuthToken ends every session made with the old one (same statement: atomic).
+    const [r] = await this.db.query<{ n: number }>(
+      `WITH u AS (UPDATE pubsub_accounts SET token_hash = $1, token_salt = $2, rotated_at = $3 WHERE sid = $4 RETURNING sid),
+            d AS (DELETE FROM pubsub_sessions WHERE account_sid IN (SELECT sid FROM u))
+       SELECT COUNT(*) AS n FROM u`,
+      [tokenHash, tokenSalt, at, sid],
+    );
+    return (r?.n ?? 0) > 0;
+  }
+  async deleteAccount(sid: string): Promise<boolean> {
+    const r = await this.db.query('DELETE FROM pubsub_accounts WHERE sid = $1 RETURNING sid', [sid]);
+    return r.length > 0;
+  }
+
+  async createSession(s: SessionRecord, maxPerAccount: number, now: number): Promise<void> {
+    await this.db.tx(async (q) => {
+      // One session creation at a time per account, so that the limit holds across hubs.
+      await q('SELECT 1 FROM pubsub_accounts WHERE sid = $1 FOR NO KEY UPDATE', [s.accountSid]);
+      const [c] = await q<{ n: number }>(
+        'SELECT COUNT(*) AS n FROM (SELECT 1 FROM pubsub_sessions WHERE account_sid = $1 AND expires_at > $2 LIMIT $3) x',
+        [s.accountSid, now, maxPerAccount],
+      );
+      const n = c?.n ?? 0;
+      if (n >= maxPerAccount) throw tooManySessionsError(s.accountSid, n, maxPerAccount);
+      await q(
+        'INSERT INTO pubsub_sessions (token_hash, account_sid, created_at, expires_at) VALUES ($1, $2, $3, $4)',
+        [s.tokenHash, s.accountSid, s.createdAt, s.expiresAt],
+      );
+    });
+  }
+  async getSession(tokenHash: string): Promise<SessionRecord | undefined> {
+    const [r] = await this.db.query<SessionRow>(
+      'SELECT token_hash, account_sid, created_at, expires_at FROM pubsub_sessions WHERE token_hash = $1',
+      [tokenHash],
+    );
+    return r ? toSession(r) : undefined;
+  }
+
+  async insert(m: StoredMessage, o: InsertOptions): Promise<InsertResult> {
+    let dup: string | null;
+    try {
+      const [r] = await this.db.query<{ dup: string | null }>(
+        'SELECT pubsub_insert($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS dup',
+        [
+          m.id,
+          m.accountSid,
+          m.queue,
+          encodeMessage(m.message),
+          m.bytes,
+          m.createdAt,
+          m.expiresAt,
+          o.now,
+          o.dedup?.key ?? null,
+          o.dedup?.expiresAt ?? null,
+          o.maxQueueLength,
+          o.maxQueuesPerAccount,
+          PUBSUB_CHANNEL,
+          this.notifyPayload(m.accountSid, m.queue),
+        ],
+      );
+      dup = r?.dup ?? null;
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      const n = Number((e as Error).message);
+      if (code === 'SBQ01') throw queueFullError(m.queue, n, o.maxQueueLength);
+      if (code === 'SBQ02') throw tooManyQueuesError(m.accountSid, n, o.maxQueuesPerAccount);
+      throw e;
+    }
+    return dup === null ? { stored: true } : { stored: false, duplicateOf: dup };
+  }
+
+  async claim(
+    accountSid: string,
+    queue: string,
+    session: string,
+    limit: number,
+    now: number,
+    leaseUntil: number,
+  ): Promise<StoredMessage[]> {
+    if (limit <= 0) return [];
+    // Rows another hub is claiming right now are skipped, not waited for: competing consumers.
+    const rows = await this.db.query<SeqRow>(
+      `WITH c AS (
+         SELECT seq FROM pubsub_messages
+         WHERE account_sid = $1 AND queue = $2 AND expires_at > $3 AND (lease_until IS NULL OR lease_until <= $3)
+         ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED)
+       UPDATE pubsub_messages m SET lease_session = $5, lease_until = $6, deliveries = m.deliveries + 1
+       FROM c WHERE m.seq = c.seq
+       RETURNING ${MSG_COLS.replace(/(\w+)/g, 'm.$1')}`,
+      [accountSid, queue, now, limit, pendingLease(session), leaseUntil],
+    );
+    return rows.sort((a, b) => a.seq - b.seq).map(toMessage);
+  }
+
+  async markDelivered(ids: string[], session: string): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.query(
+      'UPDATE pubsub_messages SET lease_session = $1 WHERE id = ANY($2::text[]) AND lease_session = $3',
+      [session, ids, pendingLease(session)],
+    );
+  }
+
+  async release(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    // Ready again at once, and a wake-up for every other hub waiting on those queues.
+    await this.db.query(
+      `WITH r AS (UPDATE pubsub_messages SET lease_session = NULL, lease_until = NULL
+                  WHERE id = ANY($1::text[]) RETURNING account_sid, queue)
+       SELECT pg_notify($2, json_build_array($3::text, account_sid, queue)::text)
+       FROM (SELECT DISTINCT account_sid, queue FROM r) q`,
+      [ids, PUBSUB_CHANNEL, this.origin],
+    );
+  }
+
+  async ack(ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const r = await this.db.query('DELETE FROM pubsub_messages WHERE id = ANY($1::text[]) RETURNING seq', [
+      ids,
+    ]);
+    return r.length;
+  }
+
+  async ackSession(session: string, except: string[]): Promise<number> {
+    const r = await this.db.query(
+      'DELETE FROM pubsub_messages WHERE lease_session = $1 AND NOT (id = ANY($2::text[])) RETURNING seq',
+      [session, except],
+    );
+    return r.length;
+  }
+
+  async expiredLeaseQueues(
+    now: number,
+    limit: number,
+  ): Promise<Array<{ accountSid: string; queue: string }>> {
+    const rows = await this.db.query<{ account_sid: string; queue: string }>(
+      'SELECT DISTINCT account_sid, queue FROM pubsub_messages WHERE lease_until IS NOT NULL AND lease_until <= $1 LIMIT $2',
+      [now, limit],
+    );
+    return rows.map((r) => ({ accountSid: r.account_sid, queue: r.queue }));
+  }
+
+  async resetExpiredLeases(now: number): Promise<number> {
+    const r = await this.db.query(
+      'UPDATE pubsub_messages SET lease_session = NULL, lease_until = NULL WHERE lease_until IS NOT NULL AND lease_until <= $1 RETURNING seq',
+      [now],
+    );
+    return r.length;
+  }
+
+  async sweep(now: number): Promise<{ messages: number; sessions: number; dedup: number; queues: number }> {
+    return this.db.tx(async (q) => {
+      const count = async (sql: string, params: unknown[] = []) => (await q(sql, params)).length;
+      return {
+        messages: await count('DELETE FROM pubsub_messages WHERE expires_at <= $1 RETURNING seq', [now]),
+        sessions: await count('DELETE FROM pubsub_sessions WHERE expires_at <= $1 RETURNING 1', [now]),
+        dedup: await count('DELETE FROM pubsub_dedup WHERE expires_at <= $1 RETURNING 1', [now]),
+        queues: await count('DELETE FROM pubsub_queues WHERE depth <= 0 RETURNING 1'),
+      };
+    });
+  }
+
+  async queueStats(accountSid?: string, limit = 1000): Promise<QueueStats[]> {
+    const rows = await this.db.query<StatsRow>(
+      `SELECT account_sid, queue, COUNT(*) AS depth, COUNT(lease_until) AS leased, MIN(created_at) AS oldest
+       FROM pubsub_messages WHERE ($1::text IS NULL OR account_sid = $1)
+       GROUP BY account_sid, queue ORDER BY account_sid COLLATE "C", queue COLLATE "C" LIMIT $2`,
+      [accountSid ?? null, limit],
+    );
+    return rows.map(toStats);
+  }
+
+  async depth(accountSid: string, queue: string): Promise<number> {
+    const [r] = await this.db.query<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM pubsub_messages WHERE account_sid = $1 AND queue = $2',
+      [accountSid, queue],
+    );
+    return r?.n ?? 0;
+  }
+}

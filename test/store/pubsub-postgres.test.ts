@@ -1,0 +1,155 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/core/clock.js';
+import { Accounts } from '../../src/pubsub/accounts.js';
+import type { QueueWatcher } from '../../src/pubsub/store.js';
+import { PostgresDatabase } from '../../src/store/postgres/database.js';
+import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations/index.js';
+import { PostgresPubSubStore } from '../../src/store/postgres/pubsub.js';
+import { type PostgresCluster, postgresAvailability, startPostgres } from '../helpers/postgres.js';
+import { waitFor } from '../helpers/wait.js';
+import { pubsubStoreContract } from './pubsub-contract.js';
+
+/**
+ * The PubSub store contract against PostgreSQL (a throw-away cluster from Debian's binaries, one per
+ * file, a fresh database per test), plus what only a server backend has: migrations shared by hubs
+ * starting at once, STORE_TOO_NEW, and losing and regaining the server.
+ */
+const pgAvail = postgresAvailability();
+let cluster: PostgresCluster;
+let dbN = 0;
+
+const urlOf = (db: string) => cluster.url.replace(/\/postgres$/, `/${db}`);
+async function freshDatabase(): Promise<string> {
+  const name = `t${++dbN}`;
+  // A short-lived admin connection: the last test restarts the server under any long-lived one.
+  const admin = new pg.Client({ connectionString: cluster.url });
+  admin.on('error', () => {});
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end().catch(() => {});
+  }
+  return urlOf(name);
+}
+
+describe.skipIf(!pgAvail.bin)(
+  `PostgreSQL PubSub store${pgAvail.skip ? ` (skipped: ${pgAvail.skip})` : ''}`,
+  () => {
+    beforeAll(async () => {
+      cluster = await startPostgres();
+    }, 180_000);
+    afterAll(async () => {
+      await cluster?.stop();
+    });
+
+    pubsubStoreContract({
+      name: 'PostgreSQL',
+      shared: true,
+      async create() {
+        const url = await freshDatabase();
+        const stores: PostgresPubSubStore[] = [];
+        const open = async () => {
+          const s = new PostgresPubSubStore({ url, poolSize: 4 });
+          stores.push(s);
+          await s.open();
+          return s;
+        };
+        const store = await open();
+        return {
+          store,
+          peer: open,
+          async rows(table) {
+            const [r] = await store.db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`);
+            return r!.n;
+          },
+          async close() {
+            for (const s of stores) await s.close();
+          },
+        };
+      },
+    });
+
+    it('hubs starting at once migrate once; a database newer than the code is refused with STORE_TOO_NEW', async () => {
+      const url = await freshDatabase();
+      const dbs = Array.from({ length: 4 }, () => new PostgresDatabase({ url }));
+      await Promise.all(dbs.map((d) => d.open()));
+      const rows = await dbs[0]!.query<{ module: string; version: number }>(
+        'SELECT module, version FROM schema_migrations ORDER BY module, version',
+      );
+      expect(rows).toEqual([{ module: 'pubsub', version: 1 }]);
+      const newer = {
+        ...POSTGRES_MIGRATIONS,
+        pubsub: [...POSTGRES_MIGRATIONS.pubsub!, { version: 2, name: 'two', sql: 'CREATE TABLE t2 (x int)' }],
+      };
+      const next = new PostgresDatabase({ url, migrations: newer });
+      await next.open();
+      // This code knows pubsub version 1 only.
+      const old = new PostgresPubSubStore({ url });
+      await expect(old.open()).rejects.toMatchObject({
+        code: 'STORE_TOO_NEW',
+        message: expect.stringContaining(
+          'pubsub schema version 2 but this version of Switchboard knows up to 1',
+        ),
+      });
+      await expect(old.getAccount('x')).rejects.toMatchObject({ code: 'STORE_TOO_NEW' });
+      // A failing migration is rolled back whole.
+      const broken = new PostgresDatabase({
+        url,
+        migrations: {
+          ...newer,
+          bad: [{ version: 1, name: 'bad', sql: 'CREATE TABLE ok1 (x int); SELECT nope' }],
+        },
+      });
+      await expect(broken.open()).rejects.toThrow(/nope/);
+      expect(await next.query("SELECT 1 FROM pg_tables WHERE tablename = 'ok1'")).toEqual([]);
+      for (const d of [...dbs, next, broken]) await d.close();
+      await old.close();
+    });
+
+    it('refuses a URL that is not postgres:// and bad timeouts, naming the field', () => {
+      expect(() => new PostgresDatabase({ url: 'mysql://x' })).toThrow(/postgres:\/\//);
+      expect(() => new PostgresDatabase({ url: 'postgres://x/y', connectTimeoutMs: 0 })).toThrow(
+        expect.objectContaining({ code: 'STORE_BAD_OPTION', field: 'connectTimeoutMs' }),
+      );
+    });
+
+    it('server stopped: clear STORE_UNAVAILABLE (503) at once; started again: it recovers by itself and re-checks waiters', async () => {
+      const url = await freshDatabase();
+      const store = new PostgresPubSubStore({
+        url,
+        connectTimeoutMs: 2000,
+        reconnectInitialMs: 50,
+        reconnectMaxMs: 500,
+      });
+      const clock = new ManualClock();
+      const sid = (await new Accounts(store, clock).create()).accountSid;
+      let resyncs = 0;
+      const w: QueueWatcher = { ready: () => {}, resync: () => resyncs++ };
+      const unwatch = store.watch(w);
+      await waitFor(() => store.db.listening(), 10_000, 'LISTEN up');
+      const before = resyncs;
+      cluster.stopServer();
+      try {
+        await expect(store.getAccount(sid)).rejects.toMatchObject({
+          code: 'STORE_UNAVAILABLE',
+          status: 503,
+          retryable: true,
+        });
+        const e = await store.getAccount(sid).catch((x: unknown) => x as Error);
+        expect(String((e as Error).message)).not.toContain('password');
+        await waitFor(() => !store.db.listening(), 10_000, 'LISTEN lost');
+      } finally {
+        cluster.startServer();
+      }
+      // Back without any call from us: statements work again and the watcher was told to re-check.
+      await waitFor(() => store.db.listening(), 30_000, 'LISTEN back');
+      expect(resyncs).toBeGreaterThan(before);
+      expect((await store.getAccount(sid))?.sid).toBe(sid);
+      unwatch();
+      await store.close();
+      await expect(store.getAccount(sid)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    }, 120_000);
+  },
+);
