@@ -168,7 +168,7 @@ export async function registerBroadcastRoutes(
       const text = r.first
         ? `Thank you. "${r.broadcast.title}" is acknowledged.`
         : `Already acknowledged (${r.delivery.acknowledgedAt}).`;
-      const page = r.planner?.ackPage?.(text) ?? {
+      const page = r.planner?.ackPage?.(text, { close: Boolean(r.broadcast.repeatEveryMs) }) ?? {
         contentType: 'text/plain; charset=utf-8',
         body: `${text}\n`,
       };

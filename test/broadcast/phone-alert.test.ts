@@ -218,8 +218,12 @@ describe('the 911 alert on the security phones', () => {
     expect((p.state().call as { number: string }).number).toBe('4001');
     await p.execute('Key:Onhook');
 
-    // Ack on the 8845: the incident is acknowledged and every phone stops repeating.
+    // Ack on the 8845: the incident is acknowledged and every phone stops repeating. The thank-you page
+    // closes the alert (no stepping back into older copies of it).
     await p.execute('Key:Soft1');
+    expect(screen(4)).toMatchObject({ title: 'Acknowledged', softkeys: ['Close'] });
+    await p.execute('Key:Soft1');
+    expect(screen(4).object).toBe('Idle');
     await until('the incident to be acknowledged', async () =>
       (await openIncidents()).every((i) => i.state === 'acknowledged') ? true : undefined,
     );
