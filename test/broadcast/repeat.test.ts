@@ -95,6 +95,25 @@ describe('broadcast repeats until acknowledged', () => {
   });
 });
 
+describe('repeats skip a phone on a call', () => {
+  it('a busy phone (the guard calling back) is not re-alerted; the idle one is', async () => {
+    const busy = new Set(['busy']);
+    const h = broadcastHarness({ planners: { testphone: repeating }, isBusy: (d) => busy.has(d.id) });
+    close = h.close;
+    h.phone('busy');
+    h.phone('idle');
+    const b = h.engine.start(
+      { title: '911 CALL', text: 'x', priority: 'emergency', targets: { devices: ['busy', 'idle'] } },
+      { repeat: { everyMs: 1000 } },
+    );
+    await until(() => repeats('idle') >= 2);
+    expect(repeats('busy')).toBe(0);
+    busy.clear();
+    await until(() => repeats('busy') >= 1);
+    h.engine.stopRepeat(b.id);
+  });
+});
+
 describe('phone alert input (real-world)', () => {
   it('location CSV: timezone column in any case, CRLF, BOM, quoted commas', () => {
     const rows = parseLocationsCsv(

@@ -514,6 +514,8 @@ export class BroadcastEngine {
       const device = r.devices.get(id)!;
       const planner = this.deps.planner(device.kind);
       if (!planner?.planRepeat) continue;
+      // A phone known to be on a call (the guard calling back, most likely) is not beeped at: next round.
+      if (this.deps.isBusy?.(device)) continue;
       const token = r.tokens.get(id);
       const s = r.sessions.get(`dev:${id}`);
       let steps: PlannedStep[];
