@@ -367,6 +367,8 @@ describe('broadcast API', () => {
       extension: '201',
       room: 'Room 214',
       callbackNumber: '+15550100201',
+      timeZone: new Intl.DateTimeFormat().resolvedOptions().timeZone,
+      timeLocal: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+$/),
     });
     expect(received[0]!.headers['x-switchboard-event']).toBe('incident.opened');
 

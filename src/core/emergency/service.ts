@@ -558,6 +558,9 @@ export class EmergencyService {
         .filter(Boolean)
         .join(' / '),
       time: i.createdAt,
+      // The site's local time as the phones showed it, and its zone (time stays the UTC instant).
+      timeLocal: localTime(i.createdAt, i.timeZone ?? 'UTC'),
+      timeZone: i.timeZone ?? 'UTC',
       dialled: i.caller.dialled,
     };
   }
