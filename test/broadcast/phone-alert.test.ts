@@ -290,6 +290,24 @@ describe('the 911 alert on the security phones', () => {
     await ackAll();
   });
 
+  it('accented names survive the Latin-1 7940 both pushed and pulled back by Exit (ISO-8859-1 bytes)', async () => {
+    await hub.api('PUT', '/api/locations/4003', {
+      building: 'Été',
+      floor: '2',
+      room: 'Salle 5',
+      callback: '+15550104003',
+    });
+    call({ callerExtension: '4003', callerName: 'José Núñez', cli: '4003', callbackNumber: '4003' });
+    await until('the 7940 to show José', () =>
+      screen(0).text.includes('José Núñez x4003') ? true : undefined,
+    );
+    expect(screen(0).text).toBe('Été fl 2 rm Salle 5\nJosé Núñez x4003');
+    await phone(0).execute('Key:Soft3');
+    expect(screen(0).title).toBe('911 CALL');
+    expect(screen(0).text).toBe('Été fl 2 rm Salle 5\nJosé Núñez x4003');
+    await ackAll();
+  });
+
   it('the show link: unknown or forged tokens get 404, never 5xx; no API key is needed', async () => {
     const base = hub.url;
     for (const path of [
