@@ -391,7 +391,8 @@ export function decodePushContentBody(body: Buffer, contentType: string | undefi
 export function parsePushContent(text: string): ParsedContent {
   if (Buffer.byteLength(text) > MAX_CONTENT_BYTES)
     throw new PushContentParseError('AVAYA_CONTENT_TOO_LARGE', 'push content too large');
-  const r = readXml(text);
+  // A WML browser breaks the line at <br/>: keep that as a newline in the card's text.
+  const r = readXml(/<wml[\s>]/i.test(text) ? text.replace(/<br\s*\/?>/gi, '&#10;') : text);
   if (!r.ok)
     throw new PushContentParseError('AVAYA_CONTENT_NOT_XML', `push content is not XML: ${r.message}`);
   const name = r.root.name.toLowerCase();

@@ -812,6 +812,79 @@ export class SimPhone extends EventEmitter {
     return s.ok;
   }
 
+  // ---- the user ------------------------------------------------------------------------------------
+
+  /** Numbers the user called from the phone (a click-to-dial softkey or link). */
+  readonly dialled: string[] = [];
+
+  /**
+   * The user presses a softkey of the page on screen (by label): a WTAI `wtai://wp/mc;<n>` key places a call
+   * (recorded in `dialled`, the phone goes in call); an http(s) key is fetched by the browser and its WML
+   * replaces the page. Resolves with what happened.
+   */
+  async pressSoftkey(label: string): Promise<'dialled' | 'shown' | 'failed'> {
+    const key = this.screen.display?.softkeys.find((k) => k.label.toLowerCase() === label.toLowerCase());
+    if (!key) throw new Error(`phone ${this.id}: no softkey ${JSON.stringify(label)} on screen`);
+    const dial = /^wtai:\/\/wp\/mc;([0-9*#+]{1,32})$/i.exec(key.href);
+    if (dial) {
+      this.dialled.push(dial[1]!);
+      if (this.dialled.length > 100) this.dialled.shift();
+      this.setActivity({ call: 'in_call' });
+      this.emit('screen', this.screen);
+      return 'dialled';
+    }
+    try {
+      const res = await httpRequest({
+        url: key.href,
+        headers: { 'User-Agent': `AVAYA/${this.model} (Switchboard simulator)` },
+        timeoutMs: this.o.fetchTimeoutMs ?? 5000,
+        maxResponseBytes: 64 * 1024,
+      });
+      if (res.status !== 200) return 'failed';
+      const c = parsePushContent(res.text());
+      if (c.kind !== 'wml') return 'failed';
+      this.screen.display = {
+        ...(c.title !== undefined ? { title: c.title } : {}),
+        text: c.text,
+        softkeys: c.softkeys,
+        links: c.links,
+        background: false,
+        mode: 'normal',
+      };
+      this.emit('screen', this.screen);
+      return 'shown';
+    } catch {
+      return 'failed';
+    }
+  }
+
+  /** The user leaves the browser (Exit / Home key): the page is gone from the screen, the top line stays. */
+  exitBrowser(): void {
+    this.screen.display = undefined;
+    this.emit('screen', this.screen);
+  }
+
+  /**
+   * What the screen shows, as text: the top line (long text in the parts it alternates between, [inferred]
+   * `topLineChars` per part), then the browser page (title, text, soft keys as `[Ack] [Call back]`).
+   */
+  screenText(topLineChars = 40): string {
+    const rows: string[] = [];
+    const t = this.screen.topline;
+    if (t) {
+      const parts: string[] = [];
+      for (let i = 0; i < t.text.length; i += topLineChars) parts.push(t.text.slice(i, i + topLineChars));
+      for (const [i, p] of parts.entries()) rows.push(`top line ${i + 1}/${parts.length}: ${p}`);
+    } else rows.push('top line: (none)');
+    const d = this.screen.display;
+    if (d) {
+      rows.push(`== ${d.title ?? ''} ==`, ...d.text.split('\n'));
+      if (d.links.length) rows.push(...d.links.map((l) => `<${l.label}>`));
+      rows.push(d.softkeys.map((k) => `[${k.label}]`).join(' '));
+    } else rows.push('(idle screen)');
+    return rows.join('\n');
+  }
+
   // ---- inspection ------------------------------------------------------------------------------
 
   state(): PhoneStateJson {
