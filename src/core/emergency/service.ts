@@ -799,6 +799,10 @@ export class EmergencyService {
       i.acknowledgedBy = a.by || a.deviceId;
       i.acknowledgedNote = a.note || null;
       i.state = 'acknowledged';
+      this.log.info(
+        { incidentId: i.id, by: i.acknowledgedBy, deviceId: a.deviceId || null, escalations: i.escalations },
+        '911 incident acknowledged',
+      );
       const t = this.timers.get(i.id);
       if (t) this.clock.clearTimeout(t);
       this.timers.delete(i.id);
