@@ -20,18 +20,6 @@ const AckBody = Type.Object(
   { additionalProperties: false },
 );
 
-/** Prefix of a session token's key name (`session:<user>`, core/users.ts). */
-const SESSION_PREFIX = 'session:';
-
-/**
- * Who is calling: the local user of a session token (its key is named `session:<user>`), else the API
- * key's own name. Undefined when the request carries no verified key.
- */
-export function principalName(req: unknown): string | undefined {
-  const name = (req as { apiKey?: { name?: unknown } }).apiKey?.name;
-  if (typeof name !== 'string' || !name) return undefined;
-  return name.startsWith(SESSION_PREFIX) ? name.slice(SESSION_PREFIX.length) || name : name;
-}
 const ListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
   before: Type.Optional(Type.String({ maxLength: 40 })),
@@ -495,7 +483,8 @@ export async function registerBroadcastRoutes(
       },
     },
     async (req) => {
-      const by = principalName(req);
+      // The authenticated principal (auth hook): a session's local user, else the API key's name.
+      const by = req.principal?.name;
       if (!by) throw new AuthError('UNAUTHENTICATED', 'acknowledging needs a signed-in user or an API key');
       const note = (req.body as Static<typeof AckBody>).note?.trim() ?? '';
       const incident = emergency.acknowledge((req.params as { id: string }).id, by, note);

@@ -66,7 +66,11 @@ export function registerDemoCommand(program: Command): void {
       const tmp = o.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'switchboard-demo-'));
       const config = configFromFlags(
         { ...o, dataDir: o.dataDir ?? tmp },
-        { 'log.level': process.env.SWITCHBOARD_LOG_LEVEL ?? 'warn' },
+        // The simulated phones live on 127.0.0.1: let them subscribe (refused by default, see docs/security.md).
+        {
+          'log.level': process.env.SWITCHBOARD_LOG_LEVEL ?? 'warn',
+          'avaya.subscription.allowLoopback': true,
+        },
       );
       const running = await startHub(config, { handleSignals: false, modules: [demoModule()] });
       const key = running.hub.apiKeys.create('demo');

@@ -1,5 +1,7 @@
 import type { AlertPlanner, PlannedAlert, PlannedStep } from '../../core/broadcast/types.js';
-import { escapeXml } from '../../core/xml.js';
+import { charLength, MAX_TOPLINE_CHARS, truncateChars } from './content.js';
+import { modelSupports } from './models.js';
+import { escapeWml } from './wml.js';
 
 /**
  * How Avaya 96x1/J100 phones show broadcasts and alerts, in the action ids and params of specs/avaya.yaml:
@@ -10,6 +12,9 @@ import { escapeXml } from '../../core/xml.js';
  * - multicast audio: `push_audio_multicast` with the group's address and port (the Avaya module streams once
  *   per group:port session itself); unicast audio: `push_audio` (tone, file or TTS).
  * A phone answering 205/208 (not in (audio) push state) is busy: the engine applies the busy policy.
+ * A model without a WML browser (J129/J139/J159, models.ts) gets the message on the Top Line instead of a
+ * Display card (cut to 312 characters; no Ack softkey is possible there), and a model without multicast
+ * receive gets unicast audio.
  */
 export const TOPLINE_MAX = 80;
 
@@ -21,12 +26,24 @@ export function avayaAlertPlanner(): AlertPlanner {
     displaysOnAccept: false,
     multicastAudio: true,
     streamsOwnMulticast: true,
-    plan(alert): PlannedStep[] {
+    plan(alert, device): PlannedStep[] {
+      const model = (device.settings as { model?: unknown }).model;
+      const modelName = typeof model === 'string' ? model : undefined;
       const mode = alert.whisper || alert.priority !== 'normal' ? 'barge' : 'normal';
       const alertPings = alert.tones === 'none' ? 0 : PINGS[alert.priority];
       const oneLine = alert.title ? `${alert.title}: ${alert.text}` : alert.text;
       const steps: PlannedStep[] = [];
-      if (!alert.ackUrl && !oneLine.includes('\n') && oneLine.length <= TOPLINE_MAX) {
+      if (!modelSupports(modelName, 'display')) {
+        steps.push({
+          actionId: 'push_topline',
+          role: 'display',
+          params: {
+            text: truncateChars(oneLine.replace(/\s*\n\s*/g, ' '), MAX_TOPLINE_CHARS),
+            mode,
+            alert: alertPings,
+          },
+        });
+      } else if (!alert.ackUrl && !oneLine.includes('\n') && charLength(oneLine) <= TOPLINE_MAX) {
         steps.push({
           actionId: 'push_topline',
           role: 'display',
@@ -37,8 +54,8 @@ export function avayaAlertPlanner(): AlertPlanner {
           actionId: 'push_display',
           role: 'display',
           params: {
-            title: alert.title.slice(0, 64),
-            text: alert.text.slice(0, 4000),
+            title: truncateChars(alert.title, 64),
+            text: truncateChars(alert.text, 4000),
             softkeys: alert.ackUrl ? [{ label: 'Ack', href: alert.ackUrl }] : [],
             mode,
             alert: alertPings,
@@ -56,7 +73,7 @@ export function avayaAlertPlanner(): AlertPlanner {
           ...(a.request.repeat ? { repeat: a.request.repeat } : {}),
         };
         steps.push(
-          a.kind === 'multicast'
+          a.kind === 'multicast' && modelSupports(modelName, 'audio_multicast')
             ? {
                 actionId: 'push_audio_multicast',
                 role: 'audio',
@@ -71,7 +88,7 @@ export function avayaAlertPlanner(): AlertPlanner {
     isBusy: (r) => r.outcome === 'not_in_push_state' || r.outcome === 'not_in_audio_push_state',
     ackPage: (text) => ({
       contentType: 'text/vnd.wap.wml; charset=utf-8',
-      body: `<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE wml PUBLIC "-//WAPFORUM//DTD WML 1.3//EN" "http://www.wapforum.org/DTD/wml13.dtd">\n<wml><card id="ack" title="Acknowledged"><p>${escapeXml(text)}</p></card></wml>`,
+      body: `<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE wml PUBLIC "-//WAPFORUM//DTD WML 1.3//EN" "http://www.wapforum.org/DTD/wml13.dtd">\n<wml><card id="ack" title="Acknowledged"><p>${escapeWml(text)}</p></card></wml>`,
     }),
   };
 }

@@ -4,7 +4,15 @@ import http from 'node:http';
 import net from 'node:net';
 import { type Clock, systemClock, type TimerHandle } from '../../core/clock.js';
 import { errorMessage } from '../../core/errors.js';
-import { type ParsedContent, type ParsedRtpUrl, parsePushContent } from '../../drivers/avaya/content.js';
+import {
+  decodePushContentBody,
+  MAX_TOPLINE_CHARS,
+  type ParsedContent,
+  type ParsedRtpUrl,
+  parsePushContent,
+  truncateChars,
+} from '../../drivers/avaya/content.js';
+import { modelSupports, type PushCapabilityName } from '../../drivers/avaya/models.js';
 import {
   decodePushForm,
   MAX_PUSH_MESSAGE_BYTES,
@@ -148,6 +156,10 @@ export interface PhoneStateJson {
 }
 
 const TOPLINE_TTL_MS = 30_000;
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
 const SUBSCRIBE_WINDOW_MS = 60_000;
 const MAX_BODY = 32 * 1024;
 const MAX_QUEUED_CONNECTIONS = 256;
@@ -437,6 +449,12 @@ export class SimPhone extends EventEmitter {
       }
       this.lastSubscribePush = now;
     }
+    // A push type the model does not have (J139: no WML browser) is refused like a PUSHCAP 0 [inferred: 201].
+    if (!modelSupports(this.model, m.type)) {
+      this.record(m, 201, 200);
+      this.sendStatus(res, 201);
+      return;
+    }
     const capRefusal = pushCapRefusal(this.pushCap, capabilityOf(m.type), mode);
     if (capRefusal) {
       this.record(m, capRefusal, 200);
@@ -486,7 +504,7 @@ export class SimPhone extends EventEmitter {
         maxResponseBytes: 64 * 1024,
       });
       if (res.status !== 200) throw new Error(`content server answered HTTP ${res.status}`);
-      content = parsePushContent(res.text());
+      content = parsePushContent(decodePushContentBody(res.body, headerValue(res.headers['content-type'])));
     } catch (e) {
       rtpSock?.close();
       throw e;
@@ -515,7 +533,8 @@ export class SimPhone extends EventEmitter {
         if (this.toplineTimer) this.clock.clearTimeout(this.toplineTimer);
         const now = this.clock.now();
         this.screen.topline = {
-          text: c.text.slice(0, 312),
+          // 312 characters (code points, as the hub counts them): never half an emoji.
+          text: truncateChars(c.text, MAX_TOPLINE_CHARS),
           mode,
           shownAt: now,
           expiresAt: now + TOPLINE_TTL_MS,
@@ -576,6 +595,13 @@ export class SimPhone extends EventEmitter {
         return;
       }
       this.endAudio('stopped');
+      return;
+    }
+    const needs: PushCapabilityName =
+      url.direction === 'tx' ? 'audio_transmit' : isMulticast(url.host) ? 'audio_multicast' : 'audio';
+    if (!modelSupports(this.model, needs)) {
+      rtpSock.close();
+      rec.fetch = { status: 'aborted', detail: `an Avaya ${this.model} does not support ${needs}` };
       return;
     }
     if (url.direction === 'tx' && pushCapDigit(this.pushCap, 'transmit') < (mode === 'normal' ? 2 : 1)) {
