@@ -474,3 +474,59 @@ describe('broadcast engine', () => {
     expect(h.stores.broadcasts.getBroadcast('bc_old')!.report!.failuresByReason).toEqual({ interrupted: 1 });
   });
 });
+
+describe('broadcast engine: restarts', () => {
+  it('close() suspends emergency/urgent broadcasts (resumable) and closes normal ones; a new engine resumes only the first', async () => {
+    h = broadcastHarness();
+    h.phone('done', 'ok');
+    h.phone('hung', 'slow:60000');
+    const urgent = h.engine.start({
+      title: 'Fire drill',
+      text: 'Leave by the north stairs',
+      priority: 'urgent',
+      targets: { groups: ['security'] },
+    });
+    const normal = h.engine.start({
+      title: 'Lunch',
+      text: 'Pizza in the lobby',
+      priority: 'normal',
+      targets: { devices: ['hung'] },
+    });
+    await until(
+      () => h!.engine.deliveries(urgent.id).some((d) => d.deviceId === 'done' && d.state === 'displayed'),
+      5000,
+    );
+    await until(() => h!.engine.deliveries(urgent.id).some((d) => d.state === 'sent'), 5000);
+    await h.engine.close();
+    const b = h.stores.broadcasts;
+    expect(b.getBroadcast(urgent.id)!.state).toBe('delivering');
+    expect(
+      b
+        .listDeliveries(urgent.id)
+        .map((d) => `${d.deviceId}:${d.state}`)
+        .sort(),
+    ).toEqual(['done:displayed', 'hung:queued']);
+    expect(b.getBroadcast(normal.id)!.state).toBe('done');
+    expect(b.listDeliveries(normal.id)[0]).toMatchObject({ state: 'failed', reason: 'interrupted' });
+
+    // The next process: the hung phone answers now.
+    h.devices.update('hung', { settings: { behavior: 'ok' } });
+    const next = new BroadcastEngine({
+      store: b,
+      devices: h.devices,
+      runner: h.runner,
+      planner: () => testphonePlanner,
+      bus: h.bus,
+      ackUrl: (id, token) => `http://hub.test/alerts/ack/${id}/${token}`,
+    });
+    const r = next.recoverAll();
+    expect(r).toEqual({ closed: 0, resumed: [urgent.id] });
+    const report = await next.wait(urgent.id);
+    expect(report.counts.displayed).toBe(2);
+    expect(b.getBroadcast(urgent.id)!.state).toBe('done');
+    expect(h.events.some((e) => e.type === 'broadcast.resumed' && e.data.broadcastId === urgent.id)).toBe(
+      true,
+    );
+    await next.close();
+  });
+});

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { AlertPlanner } from '../../src/core/broadcast/types.js';
+import { sleep } from '../../src/core/clock.js';
 import type { ActionResult, Driver } from '../../src/core/driver.js';
 import { DeviceError } from '../../src/core/errors.js';
 import { loadSpecFile } from '../../src/core/spec.js';
@@ -88,13 +89,18 @@ export function testphoneDriver(opts: { withPlanner?: boolean } = {}): Driver<{ 
       phoneLogs.set(device.id, log);
       const [mode, arg] = behavior.split(':');
       if (mode === 'flaky' && log.failuresLeft === undefined) log.failuresLeft = Number(arg ?? 1);
-      const run = async (action: string, params: Record<string, unknown>): Promise<ActionResult> => {
+      const run = async (
+        action: string,
+        params: Record<string, unknown>,
+        opts: { signal?: AbortSignal } = {},
+      ): Promise<ActionResult> => {
         log.inFlight++;
         log.maxInFlight = Math.max(log.maxInFlight, log.inFlight);
         concurrency.now++;
         concurrency.max = Math.max(concurrency.max, concurrency.now);
         try {
-          await new Promise((r) => setTimeout(r, mode === 'slow' ? Number(arg ?? 50) : 1));
+          // Like a real driver, an aborted request stops waiting for the phone.
+          await sleep(mode === 'slow' ? Number(arg ?? 50) : 1, opts.signal ? { signal: opts.signal } : {});
           log.calls.push({ action, params });
           if (mode === 'down')
             throw new DeviceError('HTTP_CONNECT_FAILED', `${device.address}: connection refused`, {

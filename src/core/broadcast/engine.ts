@@ -1075,6 +1075,9 @@ export class BroadcastEngine {
         await this.pause(backoffDelay(busyTries++, this.options.busyRetry), signal);
         continue;
       }
+      // A request cut off by the shutdown: `interrupted`, so that a suspended run serves this phone again.
+      if (signal.aborted && reasonOf(signal) === 'interrupted')
+        return this.fail(run, d, 'interrupted', 'not delivered before the hub stopped');
       if (!attempt.retryable || transient + 1 >= this.options.attempts)
         return this.fail(run, d, attempt.reason, attempt.message);
       const delay = backoffDelay(transient++, this.options.backoff);

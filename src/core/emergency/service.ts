@@ -847,6 +847,10 @@ export class EmergencyService {
       const who = i.acknowledgedBy || 'the security desk';
       const text = `Acknowledged by ${who} at ${localTime(i.acknowledgedAt, i.timeZone ?? 'UTC')}.`;
       for (const id of i.broadcasts) this.deps.engine.settle(id, who, text);
+      this.log.info(
+        { incidentId: i.id, by: i.acknowledgedBy, deviceId: a.deviceId || null, escalations: i.escalations },
+        '911 incident acknowledged',
+      );
       const t = this.timers.get(i.id);
       if (t) this.clock.clearTimeout(t);
       this.timers.delete(i.id);
