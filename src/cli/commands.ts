@@ -18,4 +18,5 @@ export const COMMAND_MODULES: Readonly<Record<string, string>> = {
   broadcast: 'broadcast',
   locations: 'broadcast',
   incidents: 'broadcast',
+  smdr: 'smdr',
 };

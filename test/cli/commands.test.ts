@@ -10,6 +10,7 @@ import { registerIpofficeCommands } from '../../src/cli/ipoffice.js';
 import { registerKeysCommands } from '../../src/cli/keys.js';
 import { registerPubsubCommands } from '../../src/cli/pubsub.js';
 import { registerSettingsCommands } from '../../src/cli/settings.js';
+import { registerSmdrCommands } from '../../src/cli/smdr.js';
 import { registerUsersCommands } from '../../src/cli/users.js';
 
 /** The lazy command table of src/cli/main.ts names, for each command, the module that registers it. */
@@ -24,6 +25,7 @@ const MODULES: Record<string, (p: Command) => void> = {
   cisco: registerCiscoCommands,
   pubsub: registerPubsubCommands,
   broadcast: registerBroadcastCommands,
+  smdr: registerSmdrCommands,
 };
 const names = (p: Command) => p.commands.map((c) => c.name());
 
