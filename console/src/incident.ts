@@ -208,7 +208,7 @@ export function readinessOf(raw: unknown): Readiness {
   const cov = r.coverage;
   if (Array.isArray(cov)) {
     const exts = cov.map((c) => (typeof c === 'object' ? str(rec(c).extension) : str(c))).filter(Boolean);
-    if (exts.length) coverage.push({ label: 'extensions without full 911 data', extensions: exts });
+    if (exts.length) coverage.push({ label: 'incomplete 911 data', extensions: exts });
   } else
     for (const [k, v] of Object.entries(rec(cov)))
       if (Array.isArray(v) && v.length)

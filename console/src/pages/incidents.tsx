@@ -391,7 +391,7 @@ function SecurityPhones() {
       )}
       {r.coverage.map((c) => (
         <p key={c.label} class="small text-warn">
-          {c.extensions.length} {c.label}: {c.extensions.slice(0, 20).join(', ')}
+          Extensions with {c.label} ({c.extensions.length}): {c.extensions.slice(0, 20).join(', ')}
           {c.extensions.length > 20 ? '…' : ''}
         </p>
       ))}
