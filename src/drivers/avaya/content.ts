@@ -330,7 +330,10 @@ function parseWml(xml: string): ParsedContent {
         .join('; ')}`,
     );
   }
-  const root = check.root;
+  // The text as shown: a <br/> breaks the line (the XML reader keeps no order between text and elements,
+  // so the checked deck is read once more with each <br/> as a newline character).
+  const lined = readXml(xml.replace(/<br\s*\/?>/gi, '&#10;'));
+  const root = lined.ok ? lined.root : check.root;
   const show = (s: string) => substituteWmlVariables(s);
   const card = child(root, 'card');
   const softkeys: Array<{ label: string; href: string }> = [];
@@ -391,8 +394,7 @@ export function decodePushContentBody(body: Buffer, contentType: string | undefi
 export function parsePushContent(text: string): ParsedContent {
   if (Buffer.byteLength(text) > MAX_CONTENT_BYTES)
     throw new PushContentParseError('AVAYA_CONTENT_TOO_LARGE', 'push content too large');
-  // A WML browser breaks the line at <br/>: keep that as a newline in the card's text.
-  const r = readXml(/<wml[\s>]/i.test(text) ? text.replace(/<br\s*\/?>/gi, '&#10;') : text);
+  const r = readXml(text);
   if (!r.ok)
     throw new PushContentParseError('AVAYA_CONTENT_NOT_XML', `push content is not XML: ${r.message}`);
   const name = r.root.name.toLowerCase();
