@@ -212,10 +212,11 @@ export function registerIpofficeCommands(program: Command): void {
     .option('--large-frames', 'fault: pad events to use the 3-octet frame length')
     .option('--slow-ms <ms>', 'fault: delay every response')
     .option('--lockout <n>', 'failed authentications before lockout', '3')
+    .option('--smdr <host:port>', 'send SMDR records of the calls played to this collector (e.g. the hub)')
     .addOption(new Option('--list-scenarios', 'list the built-in scenarios and exit'))
     .addHelpText(
       'after',
-      '\nExamples:\n  switchboard sim ipoffice --port 50797 --user U --password P --loop\n  switchboard sim ipoffice --port 0 --scenario emergency --scenario transfer\n  switchboard sim ipoffice --calls-per-second 50 --speed 10\n',
+      '\nExamples:\n  switchboard sim ipoffice --port 50797 --user U --password P --loop\n  switchboard sim ipoffice --port 0 --scenario emergency --smdr 127.0.0.1:5150\n  switchboard sim ipoffice --port 0 --scenario emergency --scenario transfer\n  switchboard sim ipoffice --calls-per-second 50 --speed 10\n',
     )
     .action(
       action(
@@ -235,6 +236,7 @@ export function registerIpofficeCommands(program: Command): void {
           largeFrames?: boolean;
           slowMs?: string;
           lockout: string;
+          smdr?: string;
           listScenarios?: boolean;
         }) => {
           const all = builtinScenarios();
@@ -277,6 +279,14 @@ export function registerIpofficeCommands(program: Command): void {
           process.stdout.write(
             `IP Office simulator on ${o.host}:${s.port}${o.tlsPort ? ` (TLS ${s.tlsPort})` : ''} node ${s.nodeId}, user ${o.user}\n`,
           );
+          if (o.smdr) {
+            const m = /^(.+):(\d{1,5})$/.exec(o.smdr);
+            if (!m) throw new Error('--smdr: use host:port');
+            if (!/^127\./.test(m[1]!) && m[1] !== 'localhost')
+              throw new Error('--smdr: the simulator only sends to 127.0.0.0/8');
+            s.enableSmdr({ host: m[1]!, port: Number(m[2]) });
+            process.stdout.write(`SMDR records go to ${o.smdr}\n`);
+          }
           const ac = new AbortController();
           const rate = Number(o.callsPerSecond);
           const gen =

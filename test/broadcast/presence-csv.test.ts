@@ -99,7 +99,7 @@ describe('location CSV and incident CSV', () => {
     } as unknown as Incident;
     const lines = incidentsCsv([i]).split('\r\n');
     expect(lines[1]).toBe(
-      `inc_1,t,false,201,"'=HYPERLINK(""x"")",'+1555,911,"A, B",,"R ""1""",table,acknowledged,t2,desk,0,,bc_1`,
+      `inc_1,t,false,201,"'=HYPERLINK(""x"")",'+1555,911,"A, B",,"R ""1""",table,acknowledged,t2,desk,0,,bc_1,false`,
     );
   });
 });

@@ -95,7 +95,9 @@ describe('ipoffice driver and module', () => {
     const hub = await startTestHub();
     cleanups.push(() => hub.close());
     const events: HubEvent[] = [];
-    hub.hub.bus.subscribe((e) => events.push(e), { filter: { types: ['call.emergency', 'pbx.link'] } });
+    hub.hub.bus.subscribe((e) => events.push(e), {
+      filter: { types: ['call.emergency', 'pbx.link', 'cdr.record'] },
+    });
     const demo = await startDemoIpoffice(hub.hub, { loopMs: 60_000, callsPerSecond: 0.001 });
     cleanups.push(() => demo.stop());
     await waitFor(() => events.some((e) => e.type === 'pbx.link' && e.data.state === 'up'));
@@ -109,6 +111,13 @@ describe('ipoffice driver and module', () => {
       emergencyLocationId: 12,
     });
     expect(e.data.pbx).toMatchObject({ deviceId: 'ipo-demo', location: { site: 'Demo HQ' } });
+    // The demo's IP Office also sends SMDR: the call's record arrives, marked test, and raises nothing late.
+    await waitFor(
+      () => events.some((x) => x.type === 'cdr.record' && x.data.test === true),
+      10_000,
+      'its SMDR record',
+    );
+    expect(events.filter((x) => x.type === 'call.emergency')).toHaveLength(1);
   });
 });
 

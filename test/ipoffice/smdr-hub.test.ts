@@ -1,9 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HubEvent } from '../../src/core/events.js';
 import { builtinScenarios } from '../../src/sim/ipoffice/scenario.js';
 import { Devlink3Simulator } from '../../src/sim/ipoffice/server.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
+import { testphoneDriver } from '../helpers/testphone-driver.js';
 import { waitFor } from './helpers.js';
 import { CAPTURE_LINES } from './smdr-capture.js';
 
@@ -23,7 +27,7 @@ interface Setup {
 async function setup(o: { devlinkPassword?: string; smdr?: Record<string, unknown> } = {}): Promise<Setup> {
   const sim = await new Devlink3Simulator({ credentials: { dl3: 'pw' } }).start();
   cleanups.push(() => sim.stop());
-  const hub = await startTestHub();
+  const hub = await startTestHub({ drivers: [testphoneDriver()] });
   cleanups.push(() => hub.close());
   const events: HubEvent[] = [];
   hub.hub.bus.subscribe((e) => events.push(e), { filter: { source: 'ipo-1' } });
@@ -93,7 +97,15 @@ describe('SMDR: simulator → hub over TCP', () => {
   });
 
   it('a 911 call seen only in SMDR (DevLink3 down) is raised late as call.emergency via smdr, once', async () => {
-    const { sim, events } = await setup({ devlinkPassword: 'wrong' });
+    const { hub, sim, events } = await setup({ devlinkPassword: 'wrong' });
+    // a security desk phone, so the emergency service opens an incident
+    const desk = await hub.api('POST', '/api/devices', {
+      id: 'desk-1',
+      kind: 'testphone',
+      address: '127.0.0.1:9401',
+      groups: ['security'],
+    });
+    expect(desk.status).toBe(201);
     await waitFor(() => events.some((e) => e.type === 'pbx.link' && e.data.state === 'auth-failed'));
     await sim.play(builtinScenarios().get('emergency')!, { ext: '4003', name: 'Carol Clark' });
     await waitFor(() => of(events, 'call.emergency').length === 1);
@@ -109,6 +121,17 @@ describe('SMDR: simulator → hub over TCP', () => {
       pbx: { deviceId: 'ipo-1', name: 'Main IP500', location: { building: 'HQ' } },
     });
     expect(String(em.data.callKey)).toMatch(/^smdr:ipo-1:\d+$/);
+    const incidents = async () =>
+      (await hub.api<{ incidents: Array<Record<string, unknown>> }>('GET', '/api/incidents?limit=5')).body
+        .incidents;
+    for (let i = 0; i < 300 && (await incidents()).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(await incidents()).toHaveLength(1);
+    expect((await incidents())[0]).toMatchObject({
+      late: true,
+      callKey: em.data.callKey,
+      caller: { extension: '4003', dialled: '911' },
+    });
     expect(of(events, 'cdr.record')[0]!.data.emergency).toBe(true);
     // IP Office replays its buffer after a link failure: the same line again is neither stored nor raised.
     const line = sim.smdr!.produced[0]!;
@@ -261,3 +284,71 @@ async function waitForOpenBelow(hub: TestHub, n: number): Promise<void> {
   }
   throw new Error('connections did not close');
 }
+
+describe('SMDR across restarts and reused Call IDs', () => {
+  it('IP Office reusing a Call ID after its restart: a second 911 call is raised again, a segment of the same call is not', async () => {
+    const { events, smdrPort } = await setup({ devlinkPassword: 'wrong', smdr: { timeZone: 'UTC' } });
+    const first = CAPTURE_LINES[6]!; // 911 from 4021, Call ID 1004224, 2026/11/30 09:01:12
+    const segment = first.replace(',0,E4021,Ana López,T9001', ',1,E4021,Ana López,T9002'); // same call, continuation
+    const nextDay = first.replaceAll('2026/11/30', '2026/12/01');
+    await sendRaw(smdrPort, `${segment}\r\n${first}\r\n`);
+    await waitFor(() => of(events, 'cdr.record').length === 2);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(of(events, 'call.emergency')).toHaveLength(1);
+    await sendRaw(smdrPort, `${nextDay}\r\n`);
+    await waitFor(() => of(events, 'call.emergency').length === 2, 5000, 'the second 911 call');
+    expect(of(events, 'call.emergency').map((e) => e.data.startedAt)).toEqual([
+      '2026-11-30T09:01:12.000Z',
+      '2026-12-01T09:01:12.000Z',
+    ]);
+  });
+
+  it('after a hub restart (same data directory) the history is kept and a replayed record is not stored twice', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sb-smdr-restart-'));
+    cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    const start = async () => {
+      const hub = await startTestHub({ dataDir });
+      const events: HubEvent[] = [];
+      hub.hub.bus.subscribe((e) => events.push(e), { filter: { types: ['cdr.*'] } });
+      let port = 0;
+      for (let i = 0; i < 300 && port === 0; i++) {
+        const st = await hub.api<{ port: number | null; listening: boolean }>(
+          'GET',
+          '/api/ipoffice/ipo-9/smdr/status',
+        );
+        if (st.status === 200 && st.body.listening && st.body.port) port = st.body.port;
+        else await new Promise((r) => setTimeout(r, 10));
+      }
+      return { hub, events, port };
+    };
+    const a = await startTestHub({ dataDir });
+    const created = await a.api('POST', '/api/devices', {
+      id: 'ipo-9',
+      kind: 'ipoffice',
+      address: '127.0.0.1:1',
+      settings: {
+        user: 'dl3',
+        password: 'x',
+        loadUsers: false,
+        reconnectInitialMs: 60_000,
+        smdr: { enabled: true, port: 0, listenHost: '127.0.0.1' },
+      },
+    });
+    expect(created.status).toBe(201);
+    await a.close();
+    const one = await start();
+    expect(one.port).toBeGreaterThan(0);
+    await sendRaw(one.port, `${CAPTURE_LINES[0]}\r\n${CAPTURE_LINES[1]}\r\n`);
+    await waitFor(() => one.events.length === 2);
+    await one.hub.close();
+    const two = await start();
+    cleanups.push(() => two.hub.close());
+    // IP Office replays its buffer to the restarted hub: one old record and one new
+    await sendRaw(two.port, `${CAPTURE_LINES[1]}\r\n${CAPTURE_LINES[2]}\r\n`);
+    await waitFor(() => two.events.length === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(two.events.map((e) => e.data.callId)).toEqual(['1004221']);
+    const list = await two.hub.api<{ records: unknown[] }>('GET', '/api/ipoffice/ipo-9/smdr');
+    expect(list.body.records).toHaveLength(3);
+  });
+});

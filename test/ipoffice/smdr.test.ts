@@ -11,6 +11,12 @@ import {
   SmdrRecordError,
   smdrLine,
 } from '../../src/drivers/ipoffice/smdr.js';
+import {
+  localToUtcMs,
+  matchDevlinkCall,
+  smdrEmergency,
+  smdrNumbers,
+} from '../../src/drivers/ipoffice/smdr-service.js';
 import { CAPTURE_LINES, captureFile } from './smdr-capture.js';
 
 const records = () => CAPTURE_LINES.map((l) => parseSmdrRecord(l));
@@ -243,5 +249,38 @@ describe('SMDR fuzzing', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('SMDR times and reconciliation rules (pure)', () => {
+  it('Call Start is PBX local time: converted with the IANA zone, DST included', () => {
+    const iso = (l: string, tz?: string) => new Date(localToUtcMs(l, tz)).toISOString();
+    expect(iso('2026-11-30T08:14:05', 'UTC')).toBe('2026-11-30T08:14:05.000Z');
+    expect(iso('2026-07-01T12:00:00', 'Europe/London')).toBe('2026-07-01T11:00:00.000Z');
+    expect(iso('2026-01-15T12:00:00', 'America/New_York')).toBe('2026-01-15T17:00:00.000Z');
+    expect(iso('2026-07-15T12:00:00', 'America/New_York')).toBe('2026-07-15T16:00:00.000Z');
+    expect(() => localToUtcMs('2026-01-01T00:00:00', 'Mars/Olympus')).toThrow(RangeError);
+  });
+
+  it('matches the DevLink3 call closest in time that shares a number, within the window only', () => {
+    const t = Date.parse('2026-11-30T08:14:05Z');
+    const calls = [
+      { callKey: 'c0a82a03:1', startedMs: t - 4000, numbers: ['4010', '01632960123'] },
+      { callKey: 'c0a82a03:2', startedMs: t + 800, numbers: ['4010'] },
+      { callKey: 'c0a82a03:3', startedMs: t + 100, numbers: ['4999'] },
+    ];
+    const rec = parseSmdrRecord(CAPTURE_LINES[0]!);
+    expect(smdrNumbers(rec)).toEqual(['01632960123', '4010']);
+    expect(matchDevlinkCall(t, smdrNumbers(rec), calls, 10_000)?.callKey).toBe('c0a82a03:2');
+    expect(matchDevlinkCall(t, smdrNumbers(rec), calls, 500)).toBeUndefined();
+    expect(matchDevlinkCall(t, ['5555'], calls, 10_000)).toBeUndefined();
+  });
+
+  it('emergency and test numbers from dialled or called digits (spaces and dashes ignored)', () => {
+    const r = parseSmdrRecord(CAPTURE_LINES[6]!);
+    expect(smdrEmergency(r, ['911'], ['933'])).toEqual({ kind: 'emergency', number: '911' });
+    expect(smdrEmergency(parseSmdrRecord(CAPTURE_LINES[0]!), ['911'], ['933'])).toBeUndefined();
+    const test = parseSmdrRecord(CAPTURE_LINES[6]!.replaceAll(',911,911,', ',9-33,9-33,'));
+    expect(smdrEmergency(test, ['911'], ['933'])).toEqual({ kind: 'test', number: '933' });
   });
 });

@@ -30,6 +30,12 @@ export interface AvayaServiceOptions {
 
 export type { AudioSource };
 
+/**
+ * A phone refuses a second Subscribe push within a minute of the last one (503, 4600 API guide p.65), so the
+ * hub sends at most one per phone per minute (research note §9).
+ */
+export const SUBSCRIBE_PUSH_INTERVAL_MS = 60_000;
+
 export class AvayaService {
   readonly config: AvayaConfig;
   readonly store: ContentStore;
@@ -41,6 +47,8 @@ export class AvayaService {
   /** Device id → ISO time of the last subscription. */
   readonly subscribedAt = new Map<string, string>();
   private readonly o: AvayaServiceOptions;
+  /** Phone (host:port) → clock time of the last Subscribe push that reached it. */
+  private readonly subscribePushes = new Map<string, number>();
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(o: AvayaServiceOptions) {
@@ -103,6 +111,20 @@ export class AvayaService {
       createdAt: now,
       expiresAt: now + this.config.contentTtlS * 1000,
     });
+  }
+
+  /** Milliseconds until a Subscribe push may go to `phone` again (0: now). */
+  subscribePushWaitMs(phone: string): number {
+    const last = this.subscribePushes.get(phone);
+    if (last === undefined) return 0;
+    const wait = last + SUBSCRIBE_PUSH_INTERVAL_MS - this.clock.now();
+    if (wait <= 0) this.subscribePushes.delete(phone);
+    return Math.max(0, wait);
+  }
+
+  /** Records that a Subscribe push reached `phone` (it starts the phone's one-minute window). */
+  noteSubscribePush(phone: string): void {
+    this.subscribePushes.set(phone, this.clock.now());
   }
 
   /** Starts the periodic sweep of expired content. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import type { Clock } from '../../core/clock.js';
 import type { Device } from '../../core/devices.js';
 import { errorMessage } from '../../core/errors.js';
@@ -134,6 +135,8 @@ export interface SmdrStatus {
 }
 
 const MEMORY_MS = 15 * 60_000;
+/** Records of one call: same Call ID and a Call Start within this (call splitting for diverts moves it). */
+const SAME_CALL_MS = 6 * 3600_000;
 const MEMORY_MAX = 5000;
 
 /** The SMDR limits and defaults (documented in docs/smdr.md). */
@@ -171,8 +174,19 @@ export class SmdrService {
     });
   }
 
-  /** Starts, restarts or stops the device's listener to match its settings. */
-  async configure(device: Device<IpofficeSettings> | undefined, id: string): Promise<void> {
+  private configuring: Promise<void> = Promise.resolve();
+
+  /**
+   * Starts, restarts or stops the device's listener to match its settings. Calls are serialised, so a quick
+   * add-then-update never leaves a listener bound behind a stopped one.
+   */
+  configure(device: Device<IpofficeSettings> | undefined, id: string): Promise<void> {
+    const next = this.configuring.then(() => this.configureNow(device, id));
+    this.configuring = next.catch(() => {});
+    return next;
+  }
+
+  private async configureNow(device: Device<IpofficeSettings> | undefined, id: string): Promise<void> {
     const cur = this.devices.get(id);
     const s = device?.kind === 'ipoffice' ? device.settings.smdr : undefined;
     const key = s?.enabled ? JSON.stringify([s, device?.address]) : '';
@@ -187,6 +201,11 @@ export class SmdrService {
     if (!device || !s?.enabled) return;
     const host = hostOf(device.address);
     const allowFrom = s.allowFrom ?? [host];
+    if (!s.allowFrom && net.isIP(host) === 0)
+      this.deps.logger.warn(
+        { device: id, address: device.address },
+        'smdr: the device address is not an IP address, so no peer matches the default allowFrom; set smdr.allowFrom',
+      );
     const st: DeviceState = {
       device,
       key,
@@ -295,7 +314,14 @@ export class SmdrService {
     };
     this.remember(st.calls, note);
     // The SMDR record may have come first (both are written when the call ends).
-    st.chain = st.chain.then(() => this.reconcileLater(st, note)).catch(() => {});
+    st.chain = st.chain
+      .then(() => this.reconcileLater(st, note))
+      .catch((err) =>
+        this.deps.logger.warn(
+          { device: st.device.id, err: errorMessage(err) },
+          'smdr: reconciliation failed',
+        ),
+      );
   }
 
   private async reconcileLater(st: DeviceState, note: DevlinkCallNote): Promise<void> {
@@ -408,8 +434,14 @@ export class SmdrService {
         e.numbers.some((n) => numbers.includes(n)),
     );
     if (seen) return;
+    // Segments of one call share Call ID and Call Start; IP Office reuses Call IDs after a restart, so an
+    // older record with the same Call ID but another start is another call.
     const sameCall = await this.deps.store.list({ deviceId: st.device.id, callId: r.callId, limit: 50 });
-    if (sameCall.some((x) => x.emergency && x.id !== row.id)) return;
+    const near = (x: StoredSmdrRow) =>
+      x.callStart === null ||
+      row.callStart === null ||
+      Math.abs(Date.parse(x.callStart) - startMs) <= SAME_CALL_MS;
+    if (sameCall.some((x) => x.emergency && x.id !== row.id && near(x))) return;
     const callerExtension = r.party1.kind === 'extension' ? r.party1.id : '';
     const cli = r.caller.number || callerExtension;
     this.emit(st, 'call.emergency', {

@@ -57,8 +57,10 @@ export type SmdrFieldKey = (typeof SMDR_FIELDS)[number][0];
 
 /** Fields a record must have to be a call record at all (up to Continuation). */
 export const SMDR_MIN_FIELDS = 11;
-/** Longest line the codec accepts (real records are 150–400 bytes). */
+/** Default longest line of a stream or file (real records are 150–400 bytes). */
 export const SMDR_MAX_LINE_BYTES = 4096;
+/** Longest record text the parser reads at all (the largest configurable line length). */
+export const SMDR_MAX_RECORD_CHARS = 65_536;
 
 /** A number as SMDR writes it: `12345`, `12345@192.0.2.123` (SIP trunks), `?01707123456`. */
 export interface SmdrNumber {
@@ -170,8 +172,8 @@ export function isSmdrHeader(line: string): boolean {
  */
 export function parseSmdrRecord(line: string): SmdrRecord {
   const text = line.endsWith('\r') ? line.slice(0, -1) : line;
-  if (text.length > SMDR_MAX_LINE_BYTES)
-    throw new SmdrRecordError(`the line is longer than ${SMDR_MAX_LINE_BYTES} characters`);
+  if (text.length > SMDR_MAX_RECORD_CHARS)
+    throw new SmdrRecordError(`the line is longer than ${SMDR_MAX_RECORD_CHARS} characters`);
   const parts = text.split(',');
   if (parts.length < SMDR_MIN_FIELDS)
     throw new SmdrRecordError(

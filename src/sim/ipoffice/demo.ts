@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import type { HubContext } from '../../server/hub.js';
 import { startRandomCalls } from './generator.js';
 import { builtinScenarios, type Scenario } from './scenario.js';
@@ -29,6 +30,9 @@ export async function startDemoIpoffice(
   const password = randomBytes(9).toString('base64url');
   const sim = await new Devlink3Simulator({ credentials: { switchboard: password } }).start();
   const deviceId = opts.deviceId ?? 'ipo-demo';
+  // SMDR too: the hub listens on a free loopback port and the simulator sends each played call's record.
+  const smdrPort = await freePort();
+  sim.enableSmdr({ host: '127.0.0.1', port: smdrPort, retryMs: 500 });
   hub.devices.upsert({
     id: deviceId,
     kind: 'ipoffice',
@@ -44,6 +48,7 @@ export async function startDemoIpoffice(
       testNumbers: ['933', '9933'],
       reconnectInitialMs: 200,
       reconnectMaxMs: 5000,
+      smdr: { enabled: true, port: smdrPort, listenHost: '127.0.0.1' },
     },
   });
   // Open the session now (the module also does this when the device is added after it started).
@@ -87,4 +92,16 @@ export async function startDemoIpoffice(
       await sim.stop();
     },
   };
+}
+
+/** A TCP port free on 127.0.0.1 right now (for the demo's SMDR listener). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
 }

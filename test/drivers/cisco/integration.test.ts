@@ -191,6 +191,27 @@ describe('pushes change the simulated screen', () => {
     expect(st('8845').display.on).toBe(true);
   });
 
+  it('directory entries with the punctuation real directories use, and empty InputFlags, go through the API', async () => {
+    const r = await act('8845', 'object_directory', {
+      entries: [
+        { name: 'Front desk', telephone: '+1 (555) 010-1000' },
+        { name: 'Annex', telephone: '555.010.2000' },
+      ],
+    });
+    expect(r.body.ok).toBe(true);
+    expect(st('8845').screen.items.map((i: { name: string }) => i.name)).toEqual([
+      'Front desk +1 (555) 010-1000',
+      'Annex 555.010.2000',
+    ]);
+    const bad = await act('8845', 'object_directory', { entries: [{ name: 'x', telephone: 'a\u0000b' }] });
+    expect(bad.status).toBe(400);
+    const input = await act('8845', 'object_input', {
+      url: `${t.url}/cisco/services/info`,
+      items: [{ display_name: 'PIN', query_string_param: 'pin', input_flags: '' }],
+    });
+    expect(input.body.ok).toBe(true);
+  });
+
   it('Latin-1 phones (7960) get ISO-8859-1 with transliteration', async () => {
     const r = await act('7960', 'object_text', { text: 'Łódź – café €' });
     expect(r.body.ok).toBe(true);
