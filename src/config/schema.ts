@@ -160,6 +160,37 @@ export const AuthSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+export const EventsSchema = Type.Object(
+  {
+    retentionDays: Type.Integer({
+      minimum: 1,
+      maximum: 3650,
+      default: 30,
+      description:
+        'Events older than this are deleted from the event log (incidents, deliveries and the audit trail keep their own records).',
+    }),
+    maxEvents: Type.Integer({
+      minimum: 1000,
+      maximum: 100_000_000,
+      default: 1_000_000,
+      description: 'Size cap of the event log: only the newest this many events are kept.',
+    }),
+    pruneIntervalMinutes: Type.Integer({
+      minimum: 1,
+      maximum: 1440,
+      default: 10,
+      description: 'How often the event log is pruned (also once at start).',
+    }),
+    minFreeDiskMb: Type.Integer({
+      minimum: 0,
+      maximum: 1_000_000,
+      default: 100,
+      description: 'Below this much free space on the data directory’s disk /readyz answers 503 (disk full).',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const ConfigSchema = Type.Object(
   {
     dataDir: Type.String({
@@ -170,6 +201,7 @@ export const ConfigSchema = Type.Object(
     log: LogSchema,
     shutdown: ShutdownSchema,
     auth: AuthSchema,
+    events: EventsSchema,
     avaya: AvayaConfigSchema,
     provisioning: ProvisioningSchema,
     broadcast: BroadcastConfigSchema,

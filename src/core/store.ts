@@ -12,6 +12,8 @@ export interface EventStore {
   lastSeq(): number;
   /** Events with seq > after, oldest first. */
   list(q: { after?: number; limit?: number; filter?: EventFilter; before?: number }): HubEvent[];
+  /** Deletes events older than `before` (ISO time) and all but the newest `keep`; answers how many. */
+  prune(q: { before: string; keep: number }): number;
 }
 
 export interface DeviceStore {

@@ -84,6 +84,19 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
     signal: abort.signal,
   });
   const actions = new ActionRunner(devices, drivers, ctxFor, bus, clock);
+  // The event log is bounded: events.retentionDays and events.maxEvents, pruned at start and periodically.
+  const pruneEvents = () => {
+    try {
+      const before = new Date(clock.now() - config.events.retentionDays * 86_400_000).toISOString();
+      const n = stores.events.prune({ before, keep: config.events.maxEvents });
+      if (n > 0) logger.info({ deleted: n }, 'event log pruned');
+    } catch (e) {
+      logger.warn({ err: e }, 'event log pruning failed');
+    }
+  };
+  pruneEvents();
+  const pruner = setInterval(pruneEvents, config.events.pruneIntervalMinutes * 60_000);
+  pruner.unref();
   const apiKeys = new ApiKeyService(stores.apiKeys, config.auth.apiKeys, () => new Date(clock.now()));
   let stopped = false;
   const hub: Hub = {
@@ -112,6 +125,7 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
       if (stopped) return;
       stopped = true;
       abort.abort(new Error('hub shutting down'));
+      clearInterval(pruner);
       for (const m of [...modules].reverse()) {
         try {
           await m.stop?.(hub);

@@ -36,6 +36,23 @@ export const CiscoConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    events: Type.Object(
+      {
+        maxPerAddressPerMinute: Type.Integer({
+          minimum: 1,
+          maximum: 100_000,
+          default: 120,
+          description:
+            'Event callbacks (/cisco/events/*) accepted per client address per minute; more are answered 429 and not stored.',
+        }),
+        knownPhonesOnly: Type.Boolean({
+          default: true,
+          description:
+            'Accept event callbacks only from the address of a registered Cisco device (the phone posts them itself).',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     services: Type.Object(
       {
         title: Type.String({

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Device } from '../../core/devices.js';
-import { NotFoundError, ValidationError } from '../../core/errors.js';
+import { AuthError, LimitError, NotFoundError, ValidationError } from '../../core/errors.js';
 import { AttemptLimiter } from '../../core/limiter.js';
 import type { HubContext, HubModule } from '../../server/hub.js';
 import { ActionResultSchema } from '../../server/schemas.js';
@@ -197,7 +197,33 @@ export function registerCiscoRoutes(app: FastifyInstance, hub: HubContext): void
   app.get('/cisco/authenticate', { schema: authSchema }, authenticate);
   app.post('/cisco/authenticate', { schema: authSchema }, authenticate);
 
-  // ---- event receivers (phone → hub)
+  // ---- event receivers (phone → hub): unauthenticated by protocol, so bounded per address and (by
+  // default) accepted only from a registered phone's address; everything accepted is stored.
+  const evCfg = hub.config.cisco.events;
+  const evLimiter = new AttemptLimiter({
+    max: evCfg.maxPerAddressPerMinute,
+    windowMs: 60_000,
+    now: () => hub.clock.now(),
+  });
+  const hostOf = (address: string) =>
+    address.replace(/^\[?([^\]]*?)\]?(:\d+)?$/, '$1').replace(/^::ffff:/, '');
+  app.addHook('onRequest', async (req) => {
+    if (!req.routeOptions.url?.startsWith('/cisco/events/')) return;
+    const wait = evLimiter.reserve(req.ip);
+    if (wait > 0)
+      throw new LimitError('CISCO_EVENTS_RATE_LIMITED', 'too many event callbacks from this address', {
+        details: { retryAfterSeconds: Math.ceil(wait / 1000) },
+      });
+    const ip = req.ip.replace(/^::ffff:/, '');
+    if (evCfg.knownPhonesOnly && !ciscoDevices(hub).some((d) => hostOf(d.address) === ip))
+      throw new AuthError(
+        'CISCO_EVENTS_UNKNOWN_PHONE',
+        'event callbacks are accepted from registered phones only',
+        {
+          status: 403,
+        },
+      );
+  });
   const source = (req: FastifyRequest): { source: string; device: string | null } => {
     const f = fields(req);
     const id = one(f.device);

@@ -1,3 +1,4 @@
+import { statfsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { Type } from 'typebox';
@@ -27,6 +28,21 @@ export function setupMetrics(app: FastifyInstance): Registry {
     hist.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
   return registry;
+}
+
+/** Free space of the data directory's file system against events.minFreeDiskMb (`full` below it). */
+export function diskState(
+  dataDir: string,
+  minFreeMb: number,
+): { state: 'ok' | 'full' | 'unknown'; freeMb?: number } {
+  if (dataDir === ':memory:') return { state: 'ok' };
+  try {
+    const s = statfsSync(dataDir);
+    const freeMb = Math.floor((s.bavail * s.bsize) / (1024 * 1024));
+    return { state: freeMb < minFreeMb ? 'full' : 'ok', freeMb };
+  } catch {
+    return { state: 'unknown' };
+  }
 }
 
 export function registerHealthRoutes(app: FastifyInstance, hub: Hub): void {
@@ -71,11 +87,14 @@ export function registerHealthRoutes(app: FastifyInstance, hub: Hub): void {
     async () => ({ status: 'ok' as const, version: VERSION }),
   );
   app.get('/readyz', hide, async (_req, reply) => {
-    const ready = hub.stores.ready() && !hub.signal.aborted;
+    const disk = diskState(hub.config.dataDir, hub.config.events.minFreeDiskMb);
+    const ready = hub.stores.ready() && !hub.signal.aborted && disk.state !== 'full';
     return reply.status(ready ? 200 : 503).send({
       status: ready ? 'ready' : 'not ready',
       store: hub.stores.ready() ? 'open' : 'closed',
       shuttingDown: hub.signal.aborted,
+      disk: disk.state,
+      ...(disk.freeMb !== undefined ? { diskFreeMb: disk.freeMb } : {}),
     });
   });
   app.get('/metrics', hide, async (_req, reply) => {

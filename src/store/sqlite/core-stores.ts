@@ -52,6 +52,12 @@ class SqliteEventStore implements EventStore {
   lastSeq(): number {
     return (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM events').get() as { s: number }).s;
   }
+  prune(q: { before: string; keep: number }): number {
+    const last = this.lastSeq();
+    // seq grows with time, so "all but the newest keep" is a seq bound; the time bound uses the column.
+    return this.db.prepare('DELETE FROM events WHERE seq <= ? OR time < ?').run(last - q.keep, q.before)
+      .changes;
+  }
   list(q: { after?: number; limit?: number; filter?: EventFilter; before?: number }): HubEvent[] {
     const args: unknown[] = [q.after ?? 0];
     let sql = 'SELECT seq, id, time, source, type, data FROM events WHERE seq > ?';
