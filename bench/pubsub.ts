@@ -5,6 +5,12 @@
  * libnginx-mod-nchan, memory store, one worker), same client code, printed side by side.
  *
  *   npm run bench -- pubsub [--quick] [--no-nchan] [--idle 10000]
+ *   npm run bench -- pubsub --store postgres [--quick]
+ *
+ * `--store postgres`: the same throughput runs against Switchboard on its embedded SQLite and on
+ * PostgreSQL (a throw-away cluster from Debian's binaries, durable settings: fsync on), in the same run,
+ * side by side (no Nchan, no idle-memory run: those do not depend on the store). The hub selects the
+ * PostgreSQL PubSub store through the internal SWITCHBOARD_INTERNAL_PUBSUB_POSTGRES_URL option.
  *
  * Pattern: each subscriber long-polls its own queue/channel in a loop; one publisher process keeps 64
  * publishes in flight, spread round-robin over the subscribers' queues; each message carries its send
@@ -15,18 +21,25 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { httpRequest } from '../src/net/http-client.js';
 import { Accounts } from '../src/pubsub/accounts.js';
+import { INTERNAL_PUBSUB_POSTGRES_ENV } from '../src/pubsub/module.js';
+import { PostgresPubSubStore } from '../src/store/postgres/pubsub.js';
 import { openDatabase } from '../src/store/sqlite/database.js';
 import { SqlitePubSubStore } from '../src/store/sqlite/pubsub.js';
-import { machineLine, percentile } from './_machine.js';
+import { freePort, startPostgres } from '../test/helpers/postgres.js';
+import { argString, loadLine, machineLine, percentile } from './_machine.js';
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
+const STORE = argString('store', 'sqlite');
+if (STORE !== 'sqlite' && STORE !== 'postgres') {
+  console.error(`--store must be sqlite or postgres, not ${STORE}`);
+  process.exit(2);
+}
 const NCHAN = !args.includes('--no-nchan');
 const idleIdx = args.indexOf('--idle');
 const IDLE = idleIdx >= 0 ? Number(args[idleIdx + 1]) : QUICK ? 2000 : 10_000;
@@ -36,17 +49,6 @@ const MESSAGES: Record<number, number> = QUICK
   : { 1: 3000, 100: 6000, 1000: 6000 };
 const IN_FLIGHT = 64;
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function rssKiB(pids: number[]): number {
   let sum = 0;
@@ -116,11 +118,18 @@ function request(
   });
 }
 
-async function startSwitchboard(): Promise<Target> {
+async function startSwitchboard(pgUrl?: string): Promise<Target> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sb-bench-pubsub-'));
-  const db = openDatabase({ dataDir });
-  const acc = await new Accounts(new SqlitePubSubStore(db)).create('bench');
-  db.close();
+  let acc: { accountSid: string; authToken: string };
+  if (pgUrl) {
+    const store = new PostgresPubSubStore({ url: pgUrl });
+    acc = await new Accounts(store).create('bench');
+    await store.close();
+  } else {
+    const db = openDatabase({ dataDir });
+    acc = await new Accounts(new SqlitePubSubStore(db)).create('bench');
+    db.close();
+  }
   const port = await freePort();
   const useDist = existsSync(join(ROOT, 'dist/cli/main.js')) && process.env.SWITCHBOARD_BIN === 'dist';
   const cmd = useDist ? [join(ROOT, 'dist/cli/main.js')] : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
@@ -149,6 +158,7 @@ async function startSwitchboard(): Promise<Target> {
         SWITCHBOARD_PUBSUB_MAX_POLLS_PER_SESSION: '100000',
         SWITCHBOARD_PUBSUB_MAX_QUEUES_PER_ACCOUNT: '100000',
         SWITCHBOARD_PUBSUB_DEDUP_WINDOW: '0',
+        ...(pgUrl ? { [INTERNAL_PUBSUB_POSTGRES_ENV]: pgUrl } : {}),
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     },
@@ -161,7 +171,7 @@ async function startSwitchboard(): Promise<Target> {
   agent.destroy();
   const sid = acc.accountSid;
   return {
-    name: 'Switchboard',
+    name: pgUrl ? 'SB/Postgres' : STORE === 'postgres' ? 'SB/SQLite' : 'Switchboard',
     base,
     pids: () => (proc.pid ? [proc.pid] : []),
     async subscribe(run, i, ag, onMessage, stopped) {
@@ -397,6 +407,15 @@ async function idleMemory(
 async function measure(
   t: Target,
 ): Promise<{ runs: RunResult[]; idle: Awaited<ReturnType<typeof idleMemory>> }> {
+  const runs = await throughputRuns(t);
+  const idle = await idleMemory(t, IDLE);
+  process.stdout.write(
+    `  ${t.name.padEnd(11)} ${idle.count} idle long-polls: RSS ${idle.baseKiB} → ${idle.loadedKiB} KiB = ${idle.kibPer.toFixed(2)} KiB each\n`,
+  );
+  return { runs, idle };
+}
+
+async function throughputRuns(t: Target): Promise<RunResult[]> {
   const runs: RunResult[] = [];
   for (const n of SUBSCRIBERS) {
     const r = await throughput(t, n, MESSAGES[n]!);
@@ -405,14 +424,59 @@ async function measure(
       `  ${t.name.padEnd(11)} ${String(n).padStart(5)} subs: ${r.delivered}/${r.messages} msgs in ${r.seconds.toFixed(2)} s = ${r.perSecond.toFixed(0)} msg/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms\n`,
     );
   }
-  const idle = await idleMemory(t, IDLE);
+  return runs;
+}
+
+/** `--store postgres`: SQLite and PostgreSQL behind the same hub code, in one run. */
+async function compareStores(): Promise<void> {
   process.stdout.write(
-    `  ${t.name.padEnd(11)} ${idle.count} idle long-polls: RSS ${idle.baseKiB} → ${idle.loadedKiB} KiB = ${idle.kibPer.toFixed(2)} KiB each\n`,
+    `PubSub relay benchmark: SQLite vs PostgreSQL store\n${machineLine()}\n${loadLine()}\n`,
   );
-  return { runs, idle };
+  process.stdout.write(
+    `pattern: 1 publisher with ${IN_FLIGHT} in flight, N subscribers long-polling their own queue; one hub; client, hub and PostgreSQL on 127.0.0.1\n\n`,
+  );
+  const cluster = await startPostgres({ durable: true });
+  let sqlite: RunResult[];
+  let postgres: RunResult[];
+  try {
+    const a = await startSwitchboard();
+    try {
+      sqlite = await throughputRuns(a);
+    } finally {
+      await a.stop();
+    }
+    const b = await startSwitchboard(cluster.url);
+    try {
+      postgres = await throughputRuns(b);
+    } finally {
+      await b.stop();
+    }
+  } finally {
+    await cluster.stop();
+  }
+  process.stdout.write(
+    '\nsubscribers |    SQLite msg/s  p50 ms  p99 ms | PostgreSQL msg/s  p50 ms  p99 ms | PG/SQLite msg/s\n',
+  );
+  for (const [i, r] of sqlite.entries()) {
+    const p = postgres[i]!;
+    process.stdout.write(
+      `${String(r.subscribers).padStart(11)} | ${r.perSecond.toFixed(0).padStart(15)} ${r.p50.toFixed(1).padStart(7)} ${r.p99.toFixed(1).padStart(7)} | ` +
+        `${p.perSecond.toFixed(0).padStart(16)} ${p.p50.toFixed(1).padStart(7)} ${p.p99.toFixed(1).padStart(7)} | ${(p.perSecond / r.perSecond).toFixed(2).padStart(15)}\n`,
+    );
+  }
+  const s100 = sqlite.find((r) => r.subscribers === 100) ?? sqlite[sqlite.length - 1]!;
+  const p100 = postgres.find((r) => r.subscribers === s100.subscribers)!;
+  process.stdout.write(
+    `SUMMARY pubsub --store postgres, ${s100.subscribers} subscribers: SQLite ${s100.perSecond.toFixed(0)} msg/s (p50 ${s100.p50.toFixed(1)} ms, p99 ${s100.p99.toFixed(1)} ms); ` +
+      `PostgreSQL ${p100.perSecond.toFixed(0)} msg/s (p50 ${p100.p50.toFixed(1)} ms, p99 ${p100.p99.toFixed(1)} ms); PostgreSQL/SQLite ${(p100.perSecond / s100.perSecond).toFixed(2)}× throughput\n`,
+  );
+  process.stdout.write(
+    'notes: both commit every publish before answering (SQLite WAL synchronous=NORMAL; PostgreSQL fsync on, synchronous_commit on) and every delivery lease; PostgreSQL also NOTIFYs each publish for other hubs.\n',
+  );
 }
 
 async function main(): Promise<void> {
+  if (STORE === 'postgres') return compareStores();
   process.stdout.write(`PubSub relay benchmark\n${machineLine()}\n`);
   process.stdout.write(
     `pattern: 1 publisher with ${IN_FLIGHT} in flight, N subscribers long-polling their own queue; client and servers on 127.0.0.1\n\n`,

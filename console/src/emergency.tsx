@@ -22,6 +22,7 @@ import {
   incidentStatus,
   incidentTime,
   isAcknowledged,
+  locationQuality,
   locationText,
   type Readiness,
   readinessOf,
@@ -170,7 +171,7 @@ export function startWatch(): () => void {
       (state.open?.length ?? 0) > 0
     )
       void refreshIncidents();
-    if (/^(emergency|pbx|link|incident)\./.test(e.type)) void refreshReadiness();
+    if (/^(emergency|pbx|link|incident)\.|^device\.link_/.test(e.type)) void refreshReadiness();
   });
   const unsubStream = onStreamState((s) => {
     const wasLive = streamState === 'live';
@@ -248,6 +249,7 @@ function AlarmDialog(props: { incident: Incident; now: number; focus: boolean })
   const kind = incidentKind(i);
   const status = incidentStatus(i);
   const where = locationText(i.location);
+  const quality = locationQuality(i.location);
   const started = incidentTime(i);
   const age = started ? formatDuration((props.now - Date.parse(started)) / 1000) : '—';
   const deliv = deliverySummary(i.deliveries);
@@ -293,7 +295,13 @@ function AlarmDialog(props: { incident: Incident; now: number; focus: boolean })
           <dt>Callback</dt>
           <dd class="mono">{c.callback || '— (not known)'}</dd>
           <dt>Location</dt>
-          <dd class={where ? '' : 'alarm-unknown'}>{where || 'NOT KNOWN: ask the caller'}</dd>
+          <dd class={quality === 'room' ? '' : 'alarm-unknown'}>
+            {quality === 'none'
+              ? 'NOT KNOWN: ask the caller'
+              : quality === 'site'
+                ? `${where} (PBX site only: ask the caller for the room)`
+                : where}
+          </dd>
           <dt>Time</dt>
           <dd>
             {clock(started)} <span class="alarm-age">({age} ago)</span>
@@ -341,6 +349,8 @@ export function AlarmStack() {
   const list = open ?? [];
   const seen = useRef(new Map<string, number>());
   const [focusId, setFocusId] = useState<string | null>(null);
+  const [sound, setSound] = useState<SoundState>('off');
+  useEffect(() => onSoundState(setSound), []);
   const n = list.length;
   useEffect(() => {
     if (n > 0) {
@@ -388,7 +398,15 @@ export function AlarmStack() {
   );
   if (n === 0) return null;
   return (
-    <div class="alarm-stack">
+    <div class="alarm-stack" data-siren={sound === 'on' ? 'sounding' : 'silent'}>
+      {sound === 'off' && (
+        <p class="alarm-mute">
+          The alarm sound is OFF in this browser.{' '}
+          <button type="button" class="btn sound-off" onClick={() => enableSound()}>
+            Turn on alarm sound
+          </button>
+        </p>
+      )}
       {n > 1 && (
         <p class="alarm-count" aria-hidden="true">
           {n} open emergency calls: acknowledge each one

@@ -95,6 +95,16 @@ export function locationText(l: unknown): string {
 }
 
 /**
+ * How much the desk can trust the location: `room` (from the location table or the caller's device),
+ * `site` (only the PBX's own site / emergency location id: ask the caller) or `none`.
+ */
+export function locationQuality(l: unknown): 'room' | 'site' | 'none' {
+  if (!locationText(l)) return 'none';
+  const from = l && typeof l === 'object' ? (l as Record<string, unknown>).from : undefined;
+  return from === 'pbx' ? 'site' : 'room';
+}
+
+/**
  * How the alert reached the security phones: counts per phone (an escalation re-sends to the same phones:
  * a phone counts as alerted once any of its deliveries got through) and one line.
  */

@@ -202,6 +202,37 @@ export const EmergencyConfigSchema = Type.Object(
       { default: [] },
     ),
     email: EmergencyEmailSchema,
+    timeZone: Type.String({
+      default: '',
+      maxLength: 64,
+      description:
+        "IANA time zone of alert times on phones, mails and the console (e.g. America/New_York; '' = the hub's zone). A location-table row's timeZone wins. Stored times stay UTC.",
+    }),
+    callbackNumber: Type.String({
+      default: '',
+      maxLength: 32,
+      pattern: '^[0-9 ()+.-]*$',
+      description:
+        "The site's main number: the callback number of extensions that have none in the location table (and no external CLI from the PBX).",
+    }),
+    callbackDial: Type.Union([Type.Literal('extension'), Type.Literal('external')], {
+      default: 'extension',
+      description:
+        "What the security phones' Call back key dials: the caller's extension or the external callback number.",
+    }),
+    dialPrefix: Type.String({
+      default: '',
+      maxLength: 8,
+      pattern: '^[0-9*#]*$',
+      description: 'Outside-line prefix put before the external callback number (callbackDial: external).',
+    }),
+    repeatSeconds: Type.Integer({
+      minimum: 0,
+      maximum: 600,
+      default: 20,
+      description:
+        'Until someone acknowledges: re-show the alert (Cisco: when idle; Avaya: Top Line barge + page) and repeat its tone this often. 0 = never. Keep it under 30 on Avaya (a pushed Top Line expires after 30 s).',
+    }),
     degradedNoticeSeconds: Type.Integer({
       minimum: 0,
       maximum: 86_400,

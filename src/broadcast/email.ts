@@ -1,6 +1,7 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
+import { callbackText, callKind, localTime, utcTime } from '../core/emergency/alert-text.js';
 import type { EmergencyNotice, Incident, IncidentMailer, IncidentMailKind } from '../core/emergency/types.js';
 import { DeviceError, errorMessage, ValidationError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
@@ -47,6 +48,8 @@ export function incidentMail(
   i: Incident,
   o: { subjectPrefix: string; publicUrl: string },
 ): { subject: string; text: string } {
+  const kindOf = callKind(i);
+  const mark = kindOf === 'drill' ? 'DRILL' : kindOf === 'test' ? 'TEST' : '';
   const who = oneLine([`Ext ${i.caller.extension || '?'}`, i.caller.name].filter(Boolean).join(' '), 120);
   const where = oneLine(locationLine(i.location), 200);
   const head =
@@ -58,18 +61,22 @@ export function incidentMail(
           ? 'NO PHONE ALERTED: '
           : '';
   const subject = oneLine(
-    [oneLine(o.subjectPrefix, 60), i.test ? 'TEST' : '', `${head}${who} — ${where}`]
-      .filter(Boolean)
-      .join(' '),
+    [oneLine(o.subjectPrefix, 60), mark, `${head}${who} — ${where}`].filter(Boolean).join(' '),
     250,
   );
   const opened = i.timeline[0]?.at ?? i.createdAt;
-  const utc = (iso: string) => `${iso.replace('T', ' ').slice(0, 19)} UTC`;
+  // The site's local time with its zone (the incident's timeZone), and the stored UTC instant beside it.
+  const tz = i.timeZone ?? 'UTC';
+  const utc = (iso: string) => {
+    const local = localTime(iso, tz);
+    return local.endsWith(' UTC') ? local : `${local} (${utcTime(iso)})`;
+  };
+
   const link = `${o.publicUrl.replace(/\/+$/, '')}/#/incidents/${encodeURIComponent(i.id)}`;
   const f = (v: string) => oneLine(v, 300) || '—';
   const intro =
     kind === 'opened'
-      ? `${i.test ? 'TEST call (933): ' : ''}someone dialled ${f(i.caller.dialled)} from an on-site phone.`
+      ? `${kindOf === 'drill' ? 'DRILL: ' : i.test ? 'TEST call (933): ' : ''}someone dialled ${f(i.caller.dialled)} from an on-site phone.`
       : kind === 'unnotified'
         ? `${i.test ? 'TEST call (933): ' : ''}someone dialled ${f(i.caller.dialled)} and NO security phone accepted the alert. Call the caller back and alert the desk another way.`
         : kind === 'escalated'
@@ -79,7 +86,7 @@ export function incidentMail(
     intro,
     '',
     `Caller:     ${f(i.caller.name || 'unknown user')} (ext ${f(i.caller.extension)})`,
-    `Callback:   ${f(i.caller.callbackNumber)}`,
+    `Callback:   ${f(callbackText(i.caller.extension, i.caller.callbackNumber))}`,
     `Dialled:    ${f(i.caller.dialled)}`,
     `Location:   ${where}`,
     ...(i.location.description && i.location.from !== 'pbx'

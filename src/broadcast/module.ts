@@ -6,10 +6,11 @@ import { CallPresence } from '../core/broadcast/presence.js';
 import { TemplateService } from '../core/broadcast/templates.js';
 import type { AlertPlanner, MulticastAudio } from '../core/broadcast/types.js';
 import type { Subscription } from '../core/bus.js';
+import { isValidTimeZone } from '../core/emergency/alert-text.js';
 import { EmergencyService } from '../core/emergency/service.js';
 import { EmergencySupervisor } from '../core/emergency/supervisor.js';
 import type { EmergencyNotice } from '../core/emergency/types.js';
-import { errorMessage } from '../core/errors.js';
+import { errorMessage, ValidationError } from '../core/errors.js';
 import { buildEventCatalog } from '../core/rules/catalog.js';
 import { RuleEngine, type RuleValidationContext } from '../core/rules/engine.js';
 import type { AlertPublisher } from '../core/rules/types.js';
@@ -77,6 +78,7 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
     planner: (kind) => hub.drivers.get(kind)?.alertPlanner ?? planners.get(kind),
     bus: hub.bus,
     ackUrl: (id, token) => `${hub.hub.publicUrl}/alerts/ack/${id}/${token}`,
+    showUrl: (id, token) => `${hub.hub.publicUrl}/alerts/show/${id}/${token}`,
     clock: hub.clock,
     logger,
     isBusy: (d) => presence.isBusy(d),
@@ -128,6 +130,12 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
     },
   });
   const e = hub.config.emergency;
+  if (e.timeZone && !isValidTimeZone(e.timeZone))
+    throw new ValidationError(
+      'EMERGENCY_TIMEZONE_INVALID',
+      `emergency.timeZone: ${JSON.stringify(e.timeZone)} is not a time zone this Node.js knows (use an IANA name such as America/New_York)`,
+      { field: 'emergency.timeZone' },
+    );
   const mailer = e.email.enabled
     ? new SmtpIncidentMailer({
         config: e.email,
@@ -160,6 +168,13 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
       queue: e.queue,
       account: e.account,
       webhooks: e.webhooks.map((w) => ({ url: w.url, ...(w.secret ? { secret: w.secret } : {}) })),
+      phone: {
+        timeZone: e.timeZone,
+        callbackNumber: e.callbackNumber,
+        callbackDial: e.callbackDial,
+        dialPrefix: e.dialPrefix,
+        repeatSeconds: e.repeatSeconds,
+      },
       maxCallSeconds: e.maxCallSeconds,
       reannounceGraceMs: e.reannounceGraceMs,
       resumeWithinSeconds: e.resumeWithinSeconds,

@@ -3,6 +3,7 @@ import { type Static, Type } from 'typebox';
 import { countStates } from '../core/broadcast/report.js';
 import { BroadcastInputSchema, TemplateInputSchema } from '../core/broadcast/schema.js';
 import type { Broadcast, BroadcastInput, Delivery } from '../core/broadcast/types.js';
+import { coverageReport, isValidTimeZone } from '../core/emergency/alert-text.js';
 import { incidentsCsv, parseLocationsCsv } from '../core/emergency/service.js';
 import type { LocationEntry } from '../core/emergency/types.js';
 import { AuthError, NotFoundError, ValidationError } from '../core/errors.js';
@@ -20,18 +21,6 @@ const AckBody = Type.Object(
   { additionalProperties: false },
 );
 
-/** Prefix of a session token's key name (`session:<user>`, core/users.ts). */
-const SESSION_PREFIX = 'session:';
-
-/**
- * Who is calling: the local user of a session token (its key is named `session:<user>`), else the API
- * key's own name. Undefined when the request carries no verified key.
- */
-export function principalName(req: unknown): string | undefined {
-  const name = (req as { apiKey?: { name?: unknown } }).apiKey?.name;
-  if (typeof name !== 'string' || !name) return undefined;
-  return name.startsWith(SESSION_PREFIX) ? name.slice(SESSION_PREFIX.length) || name : name;
-}
 const ListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
   before: Type.Optional(Type.String({ maxLength: 40 })),
@@ -167,7 +156,7 @@ export async function registerBroadcastRoutes(
       const text = r.first
         ? `Thank you. "${r.broadcast.title}" is acknowledged.`
         : `Already acknowledged (${r.delivery.acknowledgedAt}).`;
-      const page = r.planner?.ackPage?.(text) ?? {
+      const page = r.planner?.ackPage?.(text, { close: Boolean(r.broadcast.repeatEveryMs) }) ?? {
         contentType: 'text/plain; charset=utf-8',
         body: `${text}\n`,
       };
@@ -217,6 +206,42 @@ export async function registerBroadcastRoutes(
       },
     },
     ack,
+  );
+
+  // Phone-facing: the alert again while it is open (the target of a 911 alert's Exit softkey and of its
+  // repeats), the closing page once someone acknowledged it. Same token as the acknowledgement link.
+  app.get(
+    '/alerts/show/:id/:token',
+    {
+      schema: {
+        tags: ['broadcasts'],
+        summary: 'Show an alert again (phones; token in the URL, no API key)',
+        params: AckParams,
+        security: [],
+      },
+    },
+    async (req, reply) => {
+      const { id, token } = req.params as { id: string; token: string };
+      const notFound = () =>
+        reply
+          .status(404)
+          .header('content-type', 'text/plain; charset=utf-8')
+          .header('cache-control', 'no-store')
+          .send('unknown or invalid alert link\n');
+      try {
+        const r = engine.showPage(id, token);
+        if (!r.page) return notFound();
+        const latin1 = /iso-8859-1/i.test(r.page.contentType);
+        return reply
+          .status(200)
+          .header('content-type', r.page.contentType)
+          .header('cache-control', 'no-store')
+          .send(latin1 ? Buffer.from(r.page.body, 'latin1') : r.page.body);
+      } catch (e) {
+        if (e instanceof AuthError) return notFound();
+        throw e;
+      }
+    },
   );
 
   // ------------------------------------------------------------------ templates
@@ -367,6 +392,9 @@ export async function registerBroadcastRoutes(
       site: Type.Optional(Type.String({ maxLength: 200 })),
       description: Type.Optional(Type.String({ maxLength: 1000 })),
       callback: Type.Optional(Type.String({ maxLength: 32, pattern: '^[0-9*#+]*$' })),
+      timeZone: Type.Optional(
+        Type.String({ maxLength: 64, description: 'IANA time zone of this extension (America/Chicago).' }),
+      ),
     },
     { additionalProperties: false },
   );
@@ -384,6 +412,15 @@ export async function registerBroadcastRoutes(
     },
     async (req) => {
       const { extension } = req.params as { extension: string };
+      const tz = (req.body as { timeZone?: string }).timeZone;
+      if (tz && !isValidTimeZone(tz))
+        throw new ValidationError(
+          'LOCATION_TIMEZONE_INVALID',
+          `timeZone: ${JSON.stringify(tz)} is not a known time zone (use an IANA name such as America/Chicago)`,
+          {
+            field: 'timeZone',
+          },
+        );
       const entry: LocationEntry = {
         ...(req.body as object),
         extension,
@@ -495,7 +532,8 @@ export async function registerBroadcastRoutes(
       },
     },
     async (req) => {
-      const by = principalName(req);
+      // The authenticated principal (auth hook): a session's local user, else the API key's name.
+      const by = req.principal?.name;
       if (!by) throw new AuthError('UNAUTHENTICATED', 'acknowledging needs a signed-in user or an API key');
       const note = (req.body as Static<typeof AckBody>).note?.trim() ?? '';
       const incident = emergency.acknowledge((req.params as { id: string }).id, by, note);
@@ -547,6 +585,17 @@ export async function registerBroadcastRoutes(
         queue: o.queue,
         publisher: rt.publisher !== undefined,
         webhooks: o.webhooks.length,
+        // Before any emergency: which extensions would get an incomplete alert (fix the location table).
+        coverage: coverageReport({
+          rows: stores.locations.list(),
+          deviceExtensions: hub.devices.list().flatMap((d) => {
+            const ext = (d.settings as Record<string, unknown>).extension;
+            const fromLabel = d.labels.filter((l) => l.startsWith('ext:')).map((l) => l.slice(4));
+            return [...(ext !== undefined && ext !== '' ? [String(ext)] : []), ...fromLabel];
+          }),
+          locate: (ext) => emergency.locate(ext, '').location,
+          siteNumber: hub.config.emergency.callbackNumber,
+        }),
         // The relay's address and recipients count, never its credentials.
         email: hub.config.emergency.email.enabled
           ? {

@@ -262,27 +262,32 @@ Examples:
     .description('The 911 incident log')
     .addHelpText(
       'after',
-      '\nExamples:\n  switchboard incidents list\n  switchboard incidents export > incidents.csv\n',
+      '\nExamples:\n  switchboard incidents list\n  switchboard incidents export > incidents.csv\n  switchboard incidents export --real-only > compliance.csv   # no drills, no 933 test calls\n',
     );
   apiClientOptions(
-    inc.command('list').description('Recent incidents').option('--limit <n>', 'how many', '20'),
+    inc
+      .command('list')
+      .description('Recent incidents')
+      .option('--limit <n>', 'how many', '20')
+      .option('--real-only', 'leave out drills and 933 test calls (the compliance record)'),
   ).action(
-    action(async (o: ApiFlags & { limit: string }) => {
+    action(async (o: ApiFlags & { limit: string; realOnly?: boolean }) => {
       const r = await callApi<{
         incidents: Array<{
           id: string;
           createdAt: string;
           test: boolean;
+          drill?: boolean;
           state: string;
           caller: { extension: string; name: string };
           location: { building?: string; floor?: string; room?: string };
           acknowledgedBy: string | null;
         }>;
-      }>(o, 'GET', `/api/incidents?limit=${Number(o.limit)}`);
+      }>(o, 'GET', `/api/incidents?limit=${Number(o.limit)}${o.realOnly ? '&drills=exclude' : ''}`);
       if (r.incidents.length === 0) process.stdout.write('no incidents\n');
       for (const i of r.incidents)
         process.stdout.write(
-          `${i.id}  ${i.createdAt.slice(0, 19)}  ${i.test ? 'TEST ' : ''}${i.state.padEnd(14)} ext ${i.caller.extension} ${i.caller.name}  ${[i.location.building, i.location.floor, i.location.room].filter(Boolean).join(' / ')}  ${i.acknowledgedBy ? `acked by ${i.acknowledgedBy}` : ''}\n`,
+          `${i.id}  ${i.createdAt.slice(0, 19)}  ${i.drill ? 'DRILL ' : i.test ? 'TEST ' : ''}${i.state.padEnd(14)} ext ${i.caller.extension} ${i.caller.name}  ${[i.location.building, i.location.floor, i.location.room].filter(Boolean).join(' / ')}  ${i.acknowledgedBy ? `acked by ${i.acknowledgedBy}` : ''}\n`,
         );
     }),
   );
@@ -290,12 +295,14 @@ Examples:
     inc
       .command('export')
       .description('Export the incident log as CSV')
-      .option('--limit <n>', 'how many', '10000'),
+      .option('--limit <n>', 'how many', '10000')
+      .option('--real-only', 'leave out drills and 933 test calls (the compliance record)'),
   ).action(
-    action(async (o: ApiFlags & { limit: string }) => {
+    action(async (o: ApiFlags & { limit: string; realOnly?: boolean }) => {
       const base = (o.url ?? process.env.SWITCHBOARD_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
       const key = o.key ?? process.env.SWITCHBOARD_API_KEY ?? '';
-      const res = await fetch(`${base}/api/incidents?format=csv&limit=${Number(o.limit)}`, {
+      const q = `format=csv&limit=${Number(o.limit)}${o.realOnly ? '&drills=exclude' : ''}`;
+      const res = await fetch(`${base}/api/incidents?${q}`, {
         headers: { authorization: `Bearer ${key}` },
       });
       if (!res.ok) throw new Error(`HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);

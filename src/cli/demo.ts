@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { broadcastRuntime } from '../broadcast/module.js';
+import type { LocationEntry } from '../core/emergency/types.js';
 import { UserService } from '../core/users.js';
 import { demoModule, drillProviderFrom, registerDrillProvider } from '../server/demo.js';
 import type { HubContext } from '../server/hub.js';
@@ -46,6 +48,52 @@ export const DEMO_STARTERS: Array<{
   },
 ];
 
+/** The demo PBX's users (the IP Office simulator's user list) and where they sit. */
+const DEMO_CALLERS: Array<Omit<LocationEntry, 'updatedAt' | 'callback' | 'timeZone'>> = [
+  { extension: '4001', name: 'Alice Able', site: 'HQ', building: 'Main', floor: '1', room: '101' },
+  { extension: '4002', name: 'Bob Baker', site: 'HQ', building: 'Main', floor: '2', room: '214' },
+  { extension: '4003', name: 'Carol Clark', site: 'HQ', building: 'Main', floor: '3', room: '310' },
+  { extension: '4004', name: 'Dan Dunn', site: 'HQ', building: 'Annex', floor: '1', room: '12' },
+  { extension: '4005', name: 'Erin Evans', site: 'HQ', building: 'Main', floor: '1', room: 'Reception' },
+];
+
+/**
+ * A complete location table for the demo (Kari's Law data a real site must have): every PBX user and every
+ * demo phone with an extension gets building, floor, room, an external callback number (fictional 555-01xx
+ * numbers) and the site's time zone, so `GET /api/emergency` reports full coverage and no alert says
+ * "unknown".
+ */
+export function seedDemoLocations(hub: HubContext, timeZone = 'America/New_York'): number {
+  const now = new Date(hub.clock.now()).toISOString();
+  const did = (i: number) => `+1202555${String(100 + (i % 100)).padStart(4, '0')}`;
+  const rows: LocationEntry[] = DEMO_CALLERS.map((c, i) => ({
+    ...c,
+    callback: did(i + 1),
+    timeZone,
+    updatedAt: now,
+  }));
+  const seen = new Set(rows.map((r) => r.extension));
+  for (const d of hub.devices.list()) {
+    const label = d.labels.find((l) => l.startsWith('ext:'))?.slice(4);
+    const ext = String((d.settings as Record<string, unknown>).extension ?? label ?? '');
+    if (!/^[0-9]{2,15}$/.test(ext) || seen.has(ext)) continue;
+    seen.add(ext);
+    rows.push({
+      extension: ext,
+      name: d.name,
+      site: d.location.site ?? 'HQ',
+      building: d.location.building ?? 'Main',
+      floor: d.location.floor ?? '1',
+      room: d.location.room ?? d.name,
+      callback: did(rows.length + 1),
+      timeZone,
+      updatedAt: now,
+    });
+  }
+  broadcastRuntime(hub).stores.locations.upsertMany(rows);
+  return rows.length;
+}
+
 export function registerDemoCommand(program: Command): void {
   withConfigOptions(
     program
@@ -66,7 +114,11 @@ export function registerDemoCommand(program: Command): void {
       const tmp = o.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'switchboard-demo-'));
       const config = configFromFlags(
         { ...o, dataDir: o.dataDir ?? tmp },
-        { 'log.level': process.env.SWITCHBOARD_LOG_LEVEL ?? 'warn' },
+        // The simulated phones live on 127.0.0.1: let them subscribe (refused by default, see docs/security.md).
+        {
+          'log.level': process.env.SWITCHBOARD_LOG_LEVEL ?? 'warn',
+          'avaya.subscription.allowLoopback': true,
+        },
       );
       const running = await startHub(config, { handleSignals: false, modules: [demoModule()] });
       const key = running.hub.apiKeys.create('demo');
@@ -99,6 +151,7 @@ export function registerDemoCommand(program: Command): void {
           }
         }
       }
+      if (o.sims) seedDemoLocations(running.hub);
       process.stdout.write(
         [
           '',

@@ -43,7 +43,7 @@ export function registerDevicesCommands(program: Command): void {
     .description('List, add and remove devices of a running hub (through its API)')
     .addHelpText(
       'after',
-      '\nExamples:\n  export SWITCHBOARD_API_KEY=sbk_…\n  switchboard devices list --kind cisco\n  switchboard devices add --kind cisco --id lobby --address 10.1.2.3 --group security --set model=8845 --set username=push --set password=secret --room "Lobby"\n  switchboard devices rm lobby\n',
+      '\nExamples:\n  export SWITCHBOARD_API_KEY=sbk_…\n  switchboard devices list --kind cisco\n  switchboard devices add --kind cisco --id lobby --address 10.1.2.3 --group security --set model=8845 --set username=push --set password=secret --set deviceName=SEP0011223344AA --room "Lobby"\n  (deviceName: the phone SEP+MAC, needed when the phone uses the hub as authentication URL; read from the phone when omitted)\n  switchboard devices rm lobby\n',
     );
   apiClientOptions(
     devices

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { checkNodeRuntime } from '../store/sqlite/runtime.js';
 import { VERSION } from '../version.js';
+import { COMMAND_MODULES } from './commands.js';
 import { action, type ConfigFlags, withConfigOptions } from './run.js';
 
 /**
@@ -10,8 +11,9 @@ import { action, type ConfigFlags, withConfigOptions } from './run.js';
  * the HTTP server, the drivers and the database at start-up.
  */
 
-type Register = (program: Command) => void;
-const COMMANDS: Record<string, () => Promise<Register>> = {
+type Register = (program: Command) => void | Promise<void>;
+/** Each command module, in the order `--help` lists their commands. */
+const MODULES: Record<string, () => Promise<Register>> = {
   serve: async () => registerServe,
   demo: async () => (await import('./demo.js')).registerDemoCommand,
   keys: async () => (await import('./keys.js')).registerKeysCommands,
@@ -55,10 +57,10 @@ async function registerServe(program: Command): Promise<void> {
   );
 }
 
-/** The command the arguments name (the first argument that is not an option), if it is one of ours. */
-function commandOf(argv: string[]): string | undefined {
+/** The module of the command the arguments name (the first argument that is not an option), if known. */
+function moduleOf(argv: string[]): string | undefined {
   const first = argv.slice(2).find((a) => !a.startsWith('-'));
-  return first !== undefined && Object.hasOwn(COMMANDS, first) ? first : undefined;
+  return first !== undefined && Object.hasOwn(COMMAND_MODULES, first) ? COMMAND_MODULES[first] : undefined;
 }
 
 async function main(): Promise<void> {
@@ -74,12 +76,11 @@ async function main(): Promise<void> {
       'after',
       '\nStart here:\n  switchboard demo            hub + simulated PBX and phones, throw-away data\n  switchboard serve -c switchboard.yaml\n  switchboard keys create --name ops\n',
     );
-  const only = commandOf(process.argv);
-  // Registration order is the order `--help` lists the commands in.
-  for (const name of only ? [only] : Object.keys(COMMANDS)) {
-    const register = await COMMANDS[name]!();
-    await register(program);
-  }
+  const only = moduleOf(process.argv);
+  // Modules load in parallel; they register in the order `--help` lists the commands in.
+  const names = only ? [only] : Object.keys(MODULES);
+  const registers = await Promise.all(names.map((n) => MODULES[n]!()));
+  for (const register of registers) await register(program);
   // A release CI does not test starts with one warning line; a release known to abort is refused where the
   // store opens (NODE_UNSUPPORTED), so the commands that need no database (simulators, help) still run.
   const runtime = checkNodeRuntime(process.versions.node);

@@ -32,10 +32,31 @@ export const HttpSchema = Type.Object(
       default: 1024 * 1024,
       description: 'Maximum request body in bytes.',
     }),
+    maxJsonDepth: Type.Integer({
+      minimum: 4,
+      maximum: 1000,
+      default: 64,
+      description: 'Deepest nesting of arrays/objects accepted in a JSON request body (deeper: 400).',
+    }),
     requestTimeoutMs: Type.Integer({
-      minimum: 0,
-      default: 0,
-      description: 'Whole-request timeout (0 = none; long-polls set their own).',
+      minimum: 1000,
+      maximum: 3_600_000,
+      default: 30_000,
+      description:
+        'Time a client has to send a whole request (headers and body); slower ones get 408 and are closed. Long-poll GETs are not affected (their request is complete; they bound their own wait).',
+    }),
+    headersTimeoutMs: Type.Integer({
+      minimum: 1000,
+      maximum: 600_000,
+      default: 10_000,
+      description: 'Time a client has to send the request headers (at most requestTimeoutMs).',
+    }),
+    maxConnectionsPerAddress: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 512,
+      description:
+        'Open connections one client address may hold (idle long-polls included); further ones are closed at once. Raise it for a PubSub platform or proxy that polls many queues from one address.',
     }),
     keepAliveTimeoutMs: Type.Integer({
       minimum: 1000,

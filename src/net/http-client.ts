@@ -82,6 +82,9 @@ async function httpRequestOnce(req: HttpRequest): Promise<HttpResponse> {
 
   return new Promise<HttpResponse>((resolve, reject) => {
     let settled = false;
+    // The whole request reached the socket (`finish`): a later failure means the peer may have acted on it
+    // without answering (`details.requestSent`), which matters for requests that are not idempotent.
+    let sent = false;
     const finish = (err: Error | undefined, res?: HttpResponse) => {
       if (settled) return;
       settled = true;
@@ -128,26 +131,32 @@ async function httpRequestOnce(req: HttpRequest): Promise<HttpResponse> {
             text: () => buf.toString('utf8'),
           });
         });
-        res.on('error', (e) => finish(networkError(target, e)));
+        res.on('error', (e) => finish(networkError(target, e, true)));
       },
     );
     const timer = setTimeout(() => {
       r.destroy();
       finish(
         new TimeoutError('HTTP_TIMEOUT', `${target} did not answer within ${timeoutMs} ms`, {
-          details: { timeoutMs },
+          details: { timeoutMs, requestSent: sent },
         }),
       );
     }, timeoutMs);
     const onAbort = () => {
       r.destroy();
       finish(
-        new DeviceError('HTTP_ABORTED', `request to ${target} was aborted`, { cause: req.signal?.reason }),
+        new DeviceError('HTTP_ABORTED', `request to ${target} was aborted`, {
+          cause: req.signal?.reason,
+          details: { requestSent: sent },
+        }),
       );
     };
     if (req.signal?.aborted) onAbort();
     req.signal?.addEventListener('abort', onAbort, { once: true });
-    r.on('error', (e) => finish(networkError(target, e)));
+    r.on('error', (e) => finish(networkError(target, e, sent)));
+    r.on('finish', () => {
+      sent = true;
+    });
     if (body !== undefined) r.end(body);
     else r.end();
   });
@@ -180,7 +189,7 @@ const TLS_CODES = new Set([
   'ERR_SSL_WRONG_VERSION_NUMBER',
 ]);
 
-function networkError(target: string, e: Error & { code?: string }): DeviceError {
+function networkError(target: string, e: Error & { code?: string }, requestSent: boolean): DeviceError {
   if (e.code !== undefined && TLS_CODES.has(e.code)) {
     const hint =
       e.code === 'ERR_TLS_CERT_ALTNAME_INVALID'
@@ -191,7 +200,7 @@ function networkError(target: string, e: Error & { code?: string }): DeviceError
     return new DeviceError('HTTP_TLS_FAILED', `${target}: TLS failed (${e.code}): ${hint}`, {
       retryable: false,
       cause: e,
-      details: { errno: e.code, reason: e.message },
+      details: { errno: e.code, reason: e.message, requestSent },
     });
   }
   const transient = [
@@ -206,7 +215,7 @@ function networkError(target: string, e: Error & { code?: string }): DeviceError
   return new DeviceError('HTTP_NETWORK_ERROR', `${target}: ${e.code ?? e.message}`, {
     retryable: transient,
     cause: e,
-    details: { errno: e.code },
+    details: { errno: e.code, requestSent },
   });
 }
 

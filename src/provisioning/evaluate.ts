@@ -268,8 +268,10 @@ export async function evaluateSettings(
     if (known) return { value: vars[name] ?? '', from: 'default' };
     return undefined;
   };
+  /** How a tolerant reading was made, for the trace: keyword case, text ignored after the statement. */
   const spelling = (st: Statement) =>
-    st.keyword ? ` (written "${st.keyword}", read as ${st.keyword.toUpperCase()})` : '';
+    (st.keyword ? ` (written "${st.keyword}", read as ${st.keyword.toUpperCase()})` : '') +
+    (st.trailing ? ` (ignored after it: "${st.trailing.slice(0, 40)}")` : '');
   const note = (file: string, line: number, kind: TraceKind, detail: string) => {
     if (trace.length < opts.maxTrace) trace.push({ file, line, kind, detail });
     else traceTruncated = true;
@@ -318,7 +320,7 @@ export async function evaluateSettings(
         case 'comment':
           break;
         case 'tag':
-          note(file.name, st.line, 'tag', st.tag);
+          note(file.name, st.line, 'tag', `${st.tag}${st.trailing ? spelling(st) : ''}`);
           break;
         case 'set':
         case 'add': {
@@ -435,7 +437,12 @@ export async function evaluateSettings(
             note(file.name, st.line, 'get', `${name}: unusable, continuing`);
             break;
           }
-          note(file.name, st.line, 'get', `${name}: obtained; the rest of ${file.name} is not read`);
+          note(
+            file.name,
+            st.line,
+            'get',
+            `${name}: obtained; the rest of ${file.name} is not read${spelling(st)}`,
+          );
           for (const d of next.diagnostics) if (diagnostics.length < 1000) diagnostics.push(d);
           file = next;
           files.push(name);

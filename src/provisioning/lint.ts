@@ -97,7 +97,12 @@ export function lintSettings(
             `# ${st.tag}: "${st.trailing.slice(0, 40)}" after the tag is ignored (read as the tag ${st.tag}, the first word)`,
           );
         }
-        if ((file.tags.get(st.tag)?.length ?? 0) > 1 && file.tags.get(st.tag)?.[0] !== i) {
+        // Only a tag some GOTO names can be ambiguous ('# Set this to 1' twice is two comments).
+        if (
+          targets.has(st.tag) &&
+          (file.tags.get(st.tag)?.length ?? 0) > 1 &&
+          file.tags.get(st.tag)?.[0] !== i
+        ) {
           add(
             st.line,
             'warning',

@@ -7,9 +7,10 @@ import { Type } from 'typebox';
 import { ValidationError } from '../core/errors.js';
 import type { HubContext, HubModule } from '../server/hub.js';
 import { ErrorSchema } from '../server/schemas.js';
+import { decodeSettingsBytes } from './encoding.js';
 import { canonicalModel, type EvalInputs, MAX_VARIABLES, parseVariableAssignments } from './evaluate.js';
 import { lintRemovals, lintSettings } from './lint.js';
-import { SettingsService } from './service.js';
+import { MAX_TEXT_FILE, SettingsService } from './service.js';
 
 /**
  * The settings server (seed 002, "The IP Office Settings Files"): `GET /46xxsettings.txt`,
@@ -416,6 +417,52 @@ export function settingsModule(): SettingsModule {
             r.warnings += extra.length;
           }
           return r;
+        },
+      );
+
+      // The file's exact bytes (curl --data-binary @46xxsettings.txt): decoded as the CLI decodes a file.
+      app.addContentTypeParser(
+        'application/octet-stream',
+        { parseAs: 'buffer', bodyLimit: MAX_TEXT_FILE },
+        (_req, body, done) => done(null, body),
+      );
+      app.post(
+        '/api/settings/lint/bytes',
+        {
+          bodyLimit: MAX_TEXT_FILE,
+          schema: {
+            tags: ['settings'],
+            summary: 'Lint the bytes of a settings file (Content-Type: application/octet-stream)',
+            description:
+              'The file as it is on disk (UTF-8, or Windows-1252 like the stock templates): the same verdict as `switchboard settings lint`. At most 1 MiB.',
+            querystring: Type.Object({
+              name: Type.Optional(Type.String({ maxLength: 128, default: '46xxsettings.txt' })),
+            }),
+            response: {
+              200: Type.Object({
+                file: Type.String(),
+                encoding: Type.Optional(Type.String()),
+                errors: Type.Integer(),
+                warnings: Type.Integer(),
+                diagnostics: Type.Array(DiagnosticSchema),
+              }),
+              400: ErrorSchema,
+              413: ErrorSchema,
+              415: ErrorSchema,
+            },
+          },
+        },
+        async (req) => {
+          if (!Buffer.isBuffer(req.body)) {
+            throw new ValidationError(
+              'REQUEST_INVALID',
+              'send the file as Content-Type: application/octet-stream',
+              { status: 415 },
+            );
+          }
+          const name = (req.query as { name?: string }).name ?? '46xxsettings.txt';
+          const d = decodeSettingsBytes(req.body, name);
+          return lintSettings({ name, text: d.text, encoding: d.encoding });
         },
       );
 

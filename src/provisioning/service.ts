@@ -76,6 +76,9 @@ export interface ServedFile {
   encoding?: SettingsEncoding;
 }
 
+/** Static text files whose encoding is remembered (most recently used). */
+const ENCODING_CACHE = 256;
+
 /** Extensions whose files are settings text (decoded, charset declared). */
 const TEXT_EXTENSIONS = new Set(['txt', 'scr', 'cfg']);
 
@@ -106,6 +109,7 @@ export class SettingsService {
   private readonly started: Date;
   private readonly clients = new Map<string, ClientRecord>();
   private readonly lastEvent = new Map<string, number>();
+  private readonly encodings = new Map<string, { version: string; encoding: SettingsEncoding | 'none' }>();
 
   constructor(
     readonly cfg: ProvisioningConfig,
@@ -154,24 +158,20 @@ export class SettingsService {
     const st = await stat(path).catch(() => undefined);
     if (st?.isFile()) {
       const lastModified = new Date(Math.floor(st.mtimeMs / 1000) * 1000);
-      if (isSettingsText(name) && st.size <= MAX_TEXT_FILE) {
-        const body = await readPrefix(path, MAX_TEXT_FILE);
-        let encoding: SettingsEncoding | undefined;
-        try {
-          encoding = decodeSettingsBytes(body, name).encoding;
-        } catch {
-          encoding = undefined; // NUL bytes: not text; served as it is, without a charset.
-        }
-        const contentType = encoding ? textType(encoding) : 'text/plain';
-        return { name, source: 'static', size: body.length, lastModified, body, contentType, encoding };
-      }
+      const encoding = isSettingsText(name) ? await this.encodingOf(path, name, st) : undefined;
       return {
         name,
         source: 'static',
         size: st.size,
         lastModified,
         open: () => createReadStream(path),
-        contentType: contentType(name),
+        contentType:
+          encoding === undefined
+            ? contentType(name)
+            : encoding === 'none'
+              ? 'text/plain'
+              : textType(encoding),
+        ...(encoding === undefined || encoding === 'none' ? {} : { encoding }),
       };
     }
     if ((GENERATED_FILES as readonly string[]).includes(name)) {
@@ -187,6 +187,35 @@ export class SettingsService {
       };
     }
     return undefined;
+  }
+
+  /**
+   * How a static settings text file decodes ('none': NUL bytes, not text; undefined: too large to tell).
+   * Sniffed once per file version (path, size, mtime) so that a fleet of phones booting at once streams
+   * the file instead of each request reading it into memory.
+   */
+  private async encodingOf(
+    path: string,
+    name: string,
+    st: { size: number; mtimeMs: number },
+  ): Promise<SettingsEncoding | 'none' | undefined> {
+    if (st.size > MAX_TEXT_FILE) return undefined;
+    const version = `${st.size} ${st.mtimeMs}`;
+    const known = this.encodings.get(path);
+    if (known?.version === version) return known.encoding;
+    let encoding: SettingsEncoding | 'none';
+    try {
+      encoding = decodeSettingsBytes(await readPrefix(path, MAX_TEXT_FILE), name).encoding;
+    } catch {
+      encoding = 'none';
+    }
+    this.encodings.delete(path);
+    this.encodings.set(path, { version, encoding });
+    if (this.encodings.size > ENCODING_CACHE) {
+      const oldest = this.encodings.keys().next().value;
+      if (oldest !== undefined) this.encodings.delete(oldest);
+    }
+    return encoding;
   }
 
   /**

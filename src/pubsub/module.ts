@@ -8,6 +8,7 @@ import { AttemptLimiter, reserveAll, SlowDown } from '../core/limiter.js';
 import type { Logger } from '../core/logger.js';
 import { decodeXmlBytes, withUtf8Declaration } from '../core/xml-read.js';
 import type { HubContext, HubModule } from '../server/hub.js';
+import { PostgresPubSubStore } from '../store/postgres/pubsub.js';
 import type { Db } from '../store/sqlite/database.js';
 import { SqlitePubSubStore } from '../store/sqlite/pubsub.js';
 import { Accounts, rateLimited, Sessions } from './accounts.js';
@@ -706,15 +707,26 @@ export function registerPubSubMetrics(registry: Registry, rt: PubSubRuntime): vo
 
 const runtimes = new WeakMap<HubContext, PubSubRuntime>();
 
+/**
+ * INTERNAL, for the multi-hub tests and the benchmark only — not a supported setting and not in the
+ * config schema: the relay keeps its accounts, sessions and queues in this PostgreSQL database instead
+ * of the hub's SQLite file (the CLI's `pubsub accounts` still writes SQLite). The supported `store.url`
+ * comes with the rest of the high-availability work (docs/high-availability.md).
+ */
+export const INTERNAL_PUBSUB_POSTGRES_ENV = 'SWITCHBOARD_INTERNAL_PUBSUB_POSTGRES_URL';
+
 /** The relay's runtime for a hub (created on first use). */
 export function pubsubRuntime(hub: HubContext): PubSubRuntime {
   let rt = runtimes.get(hub);
   if (!rt) {
+    const pgUrl = process.env[INTERNAL_PUBSUB_POSTGRES_ENV];
+    const logger = hub.logger.child({ module: 'pubsub' });
     rt = createPubSubRuntime({
+      ...(pgUrl ? { store: new PostgresPubSubStore({ url: pgUrl, logger }) } : {}),
       db: hub.db,
       settings: resolvePubSubSettings(hub.config.pubsub),
       clock: hub.clock,
-      logger: hub.logger.child({ module: 'pubsub' }),
+      logger,
     });
     runtimes.set(hub, rt);
   }
@@ -733,10 +745,22 @@ export const pubsubModule: HubModule = {
     const registry = (app as FastifyInstance & { metrics?: Registry }).metrics;
     if (registry) registerPubSubMetrics(registry, rt);
   },
-  start(hub) {
-    if (hub.config.pubsub.enabled) pubsubRuntime(hub).service.start();
+  async start(hub) {
+    if (!hub.config.pubsub.enabled) return;
+    const rt = pubsubRuntime(hub);
+    // A store of its own (PostgreSQL) connects and migrates now: a database newer than the code stops
+    // the start; one that is unreachable does not (the relay answers 503 until it is back).
+    await rt.store.open?.().catch((e: unknown) => {
+      if (isSwitchboardError(e) && e.code === 'STORE_UNAVAILABLE')
+        rt.logger.warn({ err: e.message }, 'pubsub store unavailable at start; retrying on use');
+      else throw e;
+    });
+    rt.service.start();
   },
-  stop(hub) {
-    if (hub.config.pubsub.enabled) pubsubRuntime(hub).service.stop();
+  async stop(hub) {
+    if (!hub.config.pubsub.enabled) return;
+    const rt = pubsubRuntime(hub);
+    rt.service.stop();
+    await rt.store.close?.();
   },
 };

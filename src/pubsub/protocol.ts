@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { JSON_DEFAULT_MAX_DEPTH, parseJsonBody } from '../core/json.js';
 import { badDuration, PubSubValidationError } from './errors.js';
 
 /**
@@ -215,13 +216,9 @@ export function parseFormParams(
 export function parseJsonParams(body: string): Record<string, JsonValue> {
   let v: unknown;
   try {
-    v = JSON.parse(body);
+    v = parseJsonBody(body, { maxDepth: JSON_DEFAULT_MAX_DEPTH, code: 'PUBSUB_BAD_JSON' });
   } catch (e) {
-    throw new PubSubValidationError(
-      'PUBSUB_BAD_JSON',
-      `request body is not valid JSON: ${(e as Error).message}`,
-      { field: 'body' },
-    );
+    throw new PubSubValidationError('PUBSUB_BAD_JSON', `request ${(e as Error).message}`, { field: 'body' });
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
     throw new PubSubValidationError(

@@ -374,7 +374,6 @@ export class PubSubService {
         w.timer = this.clock.setTimeout(() => w.finish(), linger);
       }
     };
-    w.timer = this.clock.setTimeout(() => w.finish(), p.timeoutMs);
     let list = this.waiters.get(key);
     if (!list) {
       list = [];
@@ -387,6 +386,10 @@ export class PubSubService {
     );
     await acking;
     if (this.stopped || p.timeoutMs <= 0) w.finish();
+    // The timeout runs from when the ready messages were taken: with a store over the network, a timer
+    // started before the first claim returned would close a short poll empty while messages are ready.
+    else if (!w.closed && w.timer === undefined)
+      w.timer = this.clock.setTimeout(() => w.finish(), p.timeoutMs);
 
     let settled = false;
     const settle = () => {

@@ -4,14 +4,19 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import { SwitchboardError } from '../core/errors.js';
+import { SwitchboardError, ValidationError } from '../core/errors.js';
+import { parseJsonBody } from '../core/json.js';
 import { VERSION } from '../version.js';
 import { installAuth } from './auth.js';
+import { limitConnectionsPerAddress } from './connections.js';
 import type { Hub } from './compose.js';
 import { registerCoreRoutes } from './routes/core.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes, setupMetrics } from './routes/health.js';
 import { registerSessionRoutes } from './routes/session.js';
+
+/** How often Node looks for requests past http.headersTimeoutMs / http.requestTimeoutMs. */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
 export interface BuildAppOptions {
   /** Serve the web console's static files from this directory when it exists. */
@@ -30,15 +35,28 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
     bodyLimit: config.http.bodyLimit,
     trustProxy: config.http.trustProxy,
     requestTimeout: config.http.requestTimeoutMs,
+    // Node checks the header/request timeouts every connectionsCheckingInterval (default 30 s): check
+    // every second so a slow body is cut at requestTimeoutMs, not up to 30 s later.
+    http: {
+      headersTimeout: Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs),
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    },
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     ajv: {
-      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
+      customOptions: {
+        removeAdditional: false,
+        coerceTypes: 'array',
+        useDefaults: true,
+        allErrors: false,
+      },
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  limitConnectionsPerAddress(app.server, config.http.maxConnectionsPerAddress);
 
   // Before any route is registered: every route is stamped with its auth policy (see auth.ts).
   installAuth(app, hub.apiKeys);
@@ -48,12 +66,41 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
   });
 
   await app.register(formbody, { bodyLimit: config.http.bodyLimit });
+  // JSON bodies: nesting is bounded before parsing (a body nested 100,000 deep answered 500).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(
+        null,
+        parseJsonBody(String(body), { maxDepth: config.http.maxJsonDepth, code: 'REQUEST_INVALID_JSON' }),
+      );
+    } catch (e) {
+      done(e as Error, undefined);
+    }
+  });
   // Plain-text and XML bodies arrive as strings (Call XML answers, phone callbacks).
   app.addContentTypeParser(
     ['text/plain', 'text/xml', 'application/xml'],
     { parseAs: 'string' },
     (_req, body, done) => done(null, body),
   );
+
+  // Ajv coerces `?after=1e400` to Infinity and lets it through `maximum`: refuse numbers that overflow.
+  app.addHook('preValidation', async (req) => {
+    const q = req.query;
+    if (!q || typeof q !== 'object') return;
+    for (const [k, v] of Object.entries(q as Record<string, unknown>)) {
+      for (const one of Array.isArray(v) ? v : [v]) {
+        if (typeof one === 'string' && /^\s*[+-]?(\d|\.\d)/.test(one) && /e|\d{309}/i.test(one)) {
+          const n = Number(one);
+          if (!Number.isNaN(n) && !Number.isFinite(n))
+            throw new ValidationError('REQUEST_INVALID', `querystring.${k}: number out of range`, {
+              field: `querystring.${k}`,
+            });
+        }
+      }
+    }
+  });
 
   app.setErrorHandler((err: FastifyError | SwitchboardError, req, reply) => {
     if (err instanceof SwitchboardError) {

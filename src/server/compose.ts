@@ -9,6 +9,7 @@ import type { AnyDriver, DriverContext } from '../core/driver.js';
 import type { Logger } from '../core/logger.js';
 import { sqliteCoreStores } from '../store/sqlite/core-stores.js';
 import { openDatabase } from '../store/sqlite/database.js';
+import { lockDataDir } from '../store/sqlite/lock.js';
 import { MIGRATIONS, type Migration } from '../store/sqlite/migrations/index.js';
 import { VERSION } from '../version.js';
 import type { HubContext, HubModule } from './hub.js';
@@ -47,7 +48,15 @@ export function defaultHost(): string {
 export function createHub(config: Config, opts: CreateHubOptions): Hub {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger;
-  const db = openDatabase({ dataDir: config.dataDir, migrations: opts.migrations ?? MIGRATIONS });
+  // One hub per data directory: a second one would lose events (UNIQUE seq) and PubSub wake-ups.
+  const unlock = config.dataDir === ':memory:' ? () => {} : lockDataDir(config.dataDir);
+  let db: ReturnType<typeof openDatabase>;
+  try {
+    db = openDatabase({ dataDir: config.dataDir, migrations: opts.migrations ?? MIGRATIONS });
+  } catch (e) {
+    unlock();
+    throw e;
+  }
   const stores = sqliteCoreStores(db);
   const bus = new EventBus(stores.events, {
     clock,
@@ -112,7 +121,11 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
       }
       await actions.closeAll();
       bus.close();
-      stores.close();
+      try {
+        stores.close();
+      } finally {
+        unlock();
+      }
     },
   };
   return hub;

@@ -23,6 +23,8 @@ export class StoreUnavailableError extends SwitchboardError {
     super('STORE_UNAVAILABLE', `the store is unavailable (${detail}); retry shortly`, {
       status: 503,
       retryable: true,
+      // Answered as `Retry-After: 1` where the HTTP layer maps it (the PubSub relay does).
+      details: { retryAfterSeconds: 1 },
       cause,
     });
   }

@@ -355,9 +355,9 @@ describe('broadcast API', () => {
     for (const id of ['sec1', 'sec2', 'sec3']) {
       const show = phoneLogs.get(id)!.calls.find((c) => c.action === 'show')!.params;
       expect(show.title).toBe('911 CALL');
-      expect(show.text).toContain('Lee, Ann (ext 201)');
-      expect(show.text).toContain('Callback: +15550100201');
-      expect(show.text).toContain('HQ / floor 2 / room Room 214');
+      expect(show.text).toContain('Lee, Ann, ext 201');
+      expect(show.text).toContain('Call back: +15550100201 (ext 201)');
+      expect(show.text).toContain('HQ, floor 2, Room 214');
       expect(show.mode).toBe('barge');
       expect(phoneLogs.get(id)!.calls.find((c) => c.action === 'tone')!.params.name).toBe('urgent');
     }
@@ -367,6 +367,8 @@ describe('broadcast API', () => {
       extension: '201',
       room: 'Room 214',
       callbackNumber: '+15550100201',
+      timeZone: new Intl.DateTimeFormat().resolvedOptions().timeZone,
+      timeLocal: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+$/),
     });
     expect(received[0]!.headers['x-switchboard-event']).toBe('incident.opened');
 
@@ -444,8 +446,8 @@ describe('broadcast API', () => {
     });
     await until(() => phoneLogs.get('mgr1')!.calls.some((c) => c.action === 'show'), 5000);
     const show = phoneLogs.get('mgr1')!.calls.find((c) => c.action === 'show')!.params;
-    expect(show.title).toMatch(/^TEST 911 CALL \(REPEAT 1\)/);
-    expect(show.text).toContain('Annex / floor 1 / room 12');
+    expect(show.title).toMatch(/^TEST CALL 933 - NOT AN EMERGENCY \(REPEAT 1\)/);
+    expect(show.text).toContain('Annex, floor 1, room 12');
     const list = await hub.api<{ incidents: Json[] }>('GET', '/api/incidents?limit=1');
     expect(list.body.incidents[0]).toMatchObject({
       test: true,

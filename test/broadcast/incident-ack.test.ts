@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DRILL_PLACED } from '../../src/core/emergency/service.js';
 import { UserService } from '../../src/core/users.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
+import { spawnSwitchboard } from '../helpers/process.js';
 import { phoneLogs, testphoneDriver } from '../helpers/testphone-driver.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -196,6 +197,18 @@ describe('drills in the incident log', () => {
     expect(record).toContain(real.id);
     expect(record).not.toContain(flagged.id as string);
     expect(record).not.toContain(test933.id as string);
+    // The CLI (a real process): `incidents export --real-only` is the compliance record, `list` marks drills.
+    const cli = (args: string[]) => {
+      const p = spawnSwitchboard([...args, '--url', hub.url, '--key', hub.key]);
+      return p.exited.then(() => p.stdout.join('\n'));
+    };
+    const exported = await cli(['incidents', 'export', '--real-only']);
+    expect(exported).toContain(real.id as string);
+    expect(exported).not.toContain(flagged.id as string);
+    expect(exported).not.toContain(test933.id as string);
+    const listed = await cli(['incidents', 'list', '--limit', '1000']);
+    expect(listed.split('\n').find((l) => l.startsWith(flagged.id as string))).toMatch(/ DRILL /);
+    expect(listed.split('\n').find((l) => l.startsWith(test933.id as string))).toMatch(/ TEST /);
     // A bad filter value is a 400.
     expect((await hub.api('GET', '/api/incidents?drills=maybe')).status).toBe(400);
   });

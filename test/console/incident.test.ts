@@ -4,6 +4,7 @@ import {
   incidentKind,
   incidentStatus,
   isAcknowledged,
+  locationQuality,
   locationText,
   readinessOf,
 } from '../../console/src/incident.js';
@@ -63,6 +64,12 @@ describe('incident status as the console shows it', () => {
     );
     expect(locationText({ from: 'none' })).toBe('');
     expect(locationText(undefined)).toBe('');
+    // Only the PBX's site: the desk must ask for the room.
+    expect(locationQuality({ building: 'Main', description: 'PBX emergency location 1', from: 'pbx' })).toBe(
+      'site',
+    );
+    expect(locationQuality({ building: 'HQ', room: '214', from: 'table' })).toBe('room');
+    expect(locationQuality({ from: 'none' })).toBe('none');
   });
 
   it('delivery summary counts phones, not deliveries (an escalation re-sends to the same phones)', () => {

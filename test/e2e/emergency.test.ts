@@ -149,9 +149,9 @@ describe('on-site 911 notification (real process and simulators)', () => {
       const s = await until(`security phone ${k + 1} to show the alert`, () =>
         screen(k).title === '911 CALL' ? screen(k) : undefined,
       );
-      expect(s.text).toContain('Alice Able (ext 4001)');
-      expect(s.text).toContain('Callback: +15550104001');
-      expect(s.text).toContain('HQ / floor 3 / room Room 301');
+      expect(s.text).toContain('Alice Able, ext 4001');
+      expect(s.text).toContain('Call back: +15550104001 (ext 4001)');
+      expect(s.text).toContain('HQ, floor 3, Room 301');
       expect(s.softkeys).toContain('Ack');
     }
     for (const k of [0, 1]) {
@@ -160,9 +160,9 @@ describe('on-site 911 notification (real process and simulators)', () => {
         const disp = p.state().screen.display;
         return disp?.title === '911 CALL' ? disp : undefined;
       });
-      expect(d.text).toContain('Alice Able (ext 4001)');
-      expect(d.text).toContain('Callback: +15550104001');
-      expect(d.text).toContain('HQ / floor 3 / room Room 301');
+      expect(d.text).toContain('Alice Able, ext 4001');
+      expect(d.text).toContain('Call back: +15550104001 (ext 4001)');
+      expect(d.text).toContain('HQ, floor 3, Room 301');
       expect(d.mode).toBe('barge');
       expect(d.softkeys.find((s) => s.label === 'Ack')?.href).toMatch(
         /\/alerts\/ack\/dl_[^/]+\/[A-Za-z0-9_-]{32}$/,
@@ -219,8 +219,8 @@ describe('on-site 911 notification (real process and simulators)', () => {
       () => (screen(2).title.includes('REPEAT') ? screen(2) : undefined),
       20_000,
     );
-    expect(s.title).toBe('TEST 911 CALL (REPEAT 1)');
-    expect(s.text).toContain('Bob Baker (ext 4002)');
+    expect(s.title).toBe('TEST CALL 933 - NOT AN EMERGENCY (REPEAT 1)');
+    expect(s.text).toContain('Bob Baker, ext 4002');
     const l = await api<{ incidents: Json[] }>('GET', '/api/incidents?limit=1');
     expect(l.body.incidents[0]).toMatchObject({
       test: true,

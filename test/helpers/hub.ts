@@ -41,6 +41,8 @@ export async function startTestHub(o: TestHubOptions = {}): Promise<TestHub> {
     'http.host': '127.0.0.1',
     'http.port': 0,
     'log.level': 'silent',
+    // Simulated phones subscribe from 127.0.0.1 (refused by default).
+    'avaya.subscription.allowLoopback': true,
     ...(o.config ?? {}),
   });
   const running = await startHub(config, {

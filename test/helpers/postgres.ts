@@ -117,7 +117,9 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
   if (!a.bin) throw new Error(a.skip);
   const bin = a.bin;
   const user = postgresUser();
-  const dir = mkdtempSync(join(tmpdir(), 'sb-pg-'));
+  // Dropping to the postgres user: its directory must sit where that user can reach it (a TMPDIR under
+  // /root would not be), so /tmp.
+  const dir = mkdtempSync(join(user ? '/tmp' : tmpdir(), 'sb-pg-'));
   if (user) chownSync(dir, user.uid, user.gid);
   const data = join(dir, 'data');
   const logFile = join(dir, 'server.log');

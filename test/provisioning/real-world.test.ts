@@ -259,6 +259,62 @@ describe('4. trailing text: read as the phone would, with a warning', () => {
     expect(c.filter((x) => x.endsWith('SETTINGS_MALFORMED'))).toEqual(['2:SETTINGS_MALFORMED']);
   });
 
+  it('appending whitespace and a #-comment to any statement reads the same statement (property)', () => {
+    const statements = [
+      'SET SIPDOMAIN corp.example',
+      'SET IPO_ADHOC_CONFERENCE_NAME "Conf fa"',
+      'SET CELLULAR_DIRECT_NUMBER_LIST "911","9911"',
+      'SET MEDIAENCRYPTION 1,2,9',
+      'ADD DIALPLAN 9xxx',
+      'GOTO END',
+      'goto END',
+      'IF $GROUP SEQ 2 GOTO END',
+      'GET 46xxspecials.txt',
+      '# END',
+    ];
+    const bare = (t: string) => {
+      const { trailing: _t, ...st } = parseSettings(t).statements[0] as { trailing?: string };
+      return st;
+    };
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...statements),
+        fc.constantFrom(' ', '\t', '        '),
+        fc.constantFrom('#', '##', '# '),
+        fc.string({ maxLength: 30 }).map((c) => c.replace(/[\r\n]/g, ' ')),
+        (st, gap, hash, comment) => {
+          const line = `${st}${gap}${hash}${comment}`;
+          const parsed = parseSettings(line).statements[0] as { trailing?: string };
+          expect(bare(line)).toEqual(bare(st));
+          expect(parsed.trailing).toBe(`${hash}${comment}`.trim());
+        },
+      ),
+    );
+  });
+
+  it('the eval trace says what was ignored after a statement', async () => {
+    const r = await evaluateSettings(
+      { name: 'f.txt', text: 'GOTO END ## skip the lobby\n# LOBBY\n# END   ##\n' },
+      { MODEL4: 'J179' },
+    );
+    expect(r.trace.find((t) => t.kind === 'goto')?.detail).toBe(
+      'END (ignored after it: "## skip the lobby")',
+    );
+    expect(r.trace.find((t) => t.kind === 'tag')?.detail).toBe('END (ignored after it: "##")');
+  });
+
+  it('comment lines that look like tags are not duplicate or unreachable tags unless a GOTO names them', () => {
+    const text = [
+      'GOTO END',
+      '# Set this to 1 to enable the feature',
+      '# Set this to 0 to disable it',
+      '# END',
+      '# END',
+      'GOTO END',
+    ].join('\n');
+    expect(codes(text)).toEqual(['5:SETTINGS_DUPLICATE_TAG', '6:SETTINGS_GOTO_BACKWARD']);
+  });
+
   it('a quoted value or a quoted list followed by ## keeps the value', () => {
     const f = parseSettings('SET A "x y" ## note\nSET L "911","9911" # why\nSET U http://h/p#frag\n');
     expect(f.statements.map((s) => (s.kind === 'set' ? [s.value, s.trailing ?? ''] : []))).toEqual([

@@ -31,6 +31,23 @@ export interface PubSubBackend {
 }
 
 const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
+
+function serviceOptions(s: PubSubStore, hostname: string): PubSubServiceOptions {
+  return {
+    store: s,
+    hostname,
+    retentionMs: 7 * DAY,
+    leaseMs: 30_000,
+    dedupWindowMs: 600_000,
+    idempotencyWindowMs: DAY,
+    maxMessageBytes: 65_536,
+    maxQueueLength: 10_000,
+    maxQueuesPerAccount: 1000,
+    maxPollsPerSession: 10,
+    maxTimeoutMs: 300_000,
+    leaseCheckMs: 200,
+  };
+}
 const DAY = 86_400_000;
 const LIMITS = { maxQueueLength: 10_000, maxQueuesPerAccount: 1000 };
 
@@ -367,23 +384,72 @@ export function pubsubStoreContract(backend: PubSubBackend): void {
       expect(await store.queueStats(undefined, 2)).toHaveLength(2);
     });
 
-    if (backend.shared) {
-      const svcOpts = (s: PubSubStore, hostname: string): PubSubServiceOptions => ({
-        store: s,
-        hostname,
-        retentionMs: 7 * DAY,
-        leaseMs: 30_000,
-        dedupWindowMs: 600_000,
-        idempotencyWindowMs: DAY,
-        maxMessageBytes: 65_536,
-        maxQueueLength: 10_000,
-        maxQueuesPerAccount: 1000,
-        maxPollsPerSession: 10,
-        maxTimeoutMs: 300_000,
-        leaseCheckMs: 200,
+    it('through the service on the real clock, a poll with timeout 0 takes the ready messages (FIFO)', async () => {
+      const svc = new PubSubService({ ...serviceOptions(store, 'relay-1'), leaseCheckMs: 1000 });
+      svc.start();
+      services.push(svc);
+      for (let i = 0; i < 12; i++)
+        await svc.publish({
+          accountSid: sid,
+          queue: 'now',
+          url: '/',
+          formParams: { I: String(i) },
+          dedupContent: `${i}`,
+        });
+      for (const [want, timeoutMs] of [
+        [10, 0],
+        [2, 1],
+      ] as const) {
+        const p = await svc.poll({
+          accountSid: sid,
+          queue: 'now',
+          session: 's',
+          timeoutMs,
+          onMessage: () => {},
+        });
+        expect((await p.result).length).toBe(want);
+        p.delivered();
+      }
+    });
+
+    it('through the service, the next poll of a session acknowledges what the previous one delivered', async () => {
+      const svc = new PubSubService(serviceOptions(store, 'relay-1'));
+      services.push(svc);
+      for (let i = 0; i < 4; i++)
+        await svc.publish({
+          accountSid: sid,
+          queue: 'ack',
+          url: '/',
+          formParams: { I: `${i}` },
+          dedupContent: `${i}`,
+        });
+      for (let i = 0; i < 4; i++) {
+        const p = await svc.poll({
+          accountSid: sid,
+          queue: 'ack',
+          session: 's',
+          timeoutMs: 0,
+          maxMessages: 1,
+          onMessage: () => {},
+        });
+        expect((await p.result).map((m) => m.FormParams.I)).toEqual([`${i}`]);
+        expect(await store.depth(sid, 'ack')).toBe(4 - i);
+        p.delivered(); // the response completed; the very next poll must acknowledge it
+      }
+      const last = await svc.poll({
+        accountSid: sid,
+        queue: 'ack',
+        session: 's',
+        timeoutMs: 0,
+        onMessage: () => {},
       });
+      expect(await last.result).toEqual([]);
+      expect(await store.depth(sid, 'ack')).toBe(0);
+    });
+
+    if (backend.shared) {
       const service = (s: PubSubStore, hostname: string) => {
-        const svc = new PubSubService(svcOpts(s, hostname));
+        const svc = new PubSubService(serviceOptions(s, hostname));
         svc.start();
         services.push(svc);
         return svc;

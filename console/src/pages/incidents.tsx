@@ -380,7 +380,7 @@ function SecurityPhones() {
         </ul>
       )}
       {r.links.length > 0 && (
-        <p class="small">
+        <p class="small sec-links">
           PBX links:{' '}
           {r.links.map((l) => (
             <span key={l.deviceId}>

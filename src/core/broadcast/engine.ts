@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { type Clock, sleep, systemClock } from '../clock.js';
+import { type Clock, sleep, systemClock, type TimerHandle } from '../clock.js';
 import type { Device } from '../devices.js';
 import type { ActionResult } from '../driver.js';
 import {
@@ -29,6 +29,7 @@ import {
   type PlannedAlert,
   type PlannedStep,
   type Priority,
+  type RepeatOptions,
   TERMINAL_DELIVERY,
 } from './types.js';
 
@@ -103,6 +104,8 @@ export interface BroadcastEngineDeps {
   bus: EventEmitter;
   /** Absolute acknowledgement URL for a delivery (phones open it; no API key, the token authorises). */
   ackUrl: (deliveryId: string, token: string) => string;
+  /** Absolute URL that shows a delivery's alert again (Exit key, repeats); same token. */
+  showUrl?: (deliveryId: string, token: string) => string;
   clock?: Clock;
   logger?: Logger;
   /** Is the phone known to be on a call right now (from call events)? */
@@ -139,6 +142,18 @@ interface Run {
   suspended: boolean;
 }
 
+/** A broadcast repeated until acknowledged: what its repeats need once the run itself has finished. */
+interface Repeat {
+  broadcast: Broadcast;
+  everyMs: number;
+  maxTimes: number;
+  count: number;
+  timer: TimerHandle | undefined;
+  deliveries: Map<string, Delivery>;
+  devices: Map<string, Device>;
+  tokens: Map<string, string>;
+  sessions: Map<string, { address: string; port: number }>;
+}
 /** Priorities whose broadcasts survive a restart (resumed by recoverAll(); see docs/broadcasts.md). */
 const RESUMED_PRIORITIES: ReadonlySet<Priority> = new Set<Priority>(['emergency', 'urgent']);
 
@@ -178,6 +193,8 @@ export class BroadcastEngine {
   private static readonly MAX_DISPLAY_REFS = 20_000;
   private flushScheduled = false;
   private closed = false;
+  /** Broadcasts repeated until acknowledged (by id). */
+  private readonly repeats = new Map<string, Repeat>();
 
   constructor(private readonly deps: BroadcastEngineDeps) {
     this.options = {
@@ -301,7 +318,7 @@ export class BroadcastEngine {
    * Creates a broadcast and starts delivering it. Returns at once (delivery continues in the background;
    * `wait(id)` resolves with the report). Phones whose kind has no planner get a `failed/no_planner` record.
    */
-  start(input: unknown, opts: { createdBy?: string } = {}): Broadcast {
+  start(input: unknown, opts: { createdBy?: string; repeat?: RepeatOptions } = {}): Broadcast {
     if (this.closed) throw new ConflictError('BROADCAST_ENGINE_CLOSED', 'the hub is shutting down');
     const b0 = validateBroadcastInput(input);
     const devices = this.resolveTargets(b0.targets);
@@ -348,6 +365,10 @@ export class BroadcastEngine {
       createdBy: opts.createdBy ?? 'api',
       finishedAt: null,
       report: null,
+      dial: b0.dial ?? null,
+      compact: b0.compact ?? null,
+      repeatEveryMs: opts.repeat ? Math.max(1000, Math.round(opts.repeat.everyMs)) : null,
+      settled: null,
     };
     const run = this.newRun(b);
     const queuedAt = b.createdAt;
@@ -396,7 +417,176 @@ export class BroadcastEngine {
       },
     });
     run.done = this.run(run, [...run.deliveries.values()]);
+    if (opts.repeat && b.repeatEveryMs) {
+      const r: Repeat = {
+        broadcast: b,
+        everyMs: b.repeatEveryMs,
+        maxTimes: Math.min(1000, Math.max(1, opts.repeat.maxTimes ?? 1000)),
+        count: 0,
+        timer: undefined,
+        deliveries: run.deliveries,
+        devices: run.devices,
+        tokens: run.tokens,
+        sessions: run.sessions,
+      };
+      this.repeats.set(b.id, r);
+      this.scheduleRepeat(r);
+    }
     return b;
+  }
+
+  // ------------------------------------------------------------------ repeats until acknowledged
+
+  /** Is this broadcast still being repeated on its phones? */
+  isRepeating(id: string): boolean {
+    return this.repeats.has(id);
+  }
+
+  /** Stops the repeats of a broadcast (e.g. a newer alert takes over); its phones keep what they show. */
+  stopRepeat(id: string): void {
+    const r = this.repeats.get(id);
+    if (!r) return;
+    if (r.timer) this.clock.clearTimeout(r.timer);
+    this.repeats.delete(id);
+  }
+
+  /**
+   * The alert is over for every phone (someone acknowledged it): repeats stop, and a phone that pulls the
+   * alert again (Exit key, a repeat in flight) gets the closing page with `text`. Recorded on the broadcast.
+   */
+  settle(id: string, by: string, text?: string): void {
+    this.stopRepeat(id);
+    let b: Broadcast;
+    try {
+      b = this.get(id);
+    } catch {
+      return;
+    }
+    // A later settle without its own text (the engine's, after the incident's) keeps the first one.
+    if (b.settled && text === undefined) return;
+    const at = b.settled?.at ?? new Date(this.clock.now()).toISOString();
+    b.settled = {
+      by: by.slice(0, 200),
+      at,
+      text: (text ?? `Acknowledged by ${by}.`).slice(0, 500),
+    };
+    this.deps.store.updateBroadcast(b);
+  }
+
+  private scheduleRepeat(r: Repeat): void {
+    if (this.closed || r.count >= r.maxTimes) {
+      this.repeats.delete(r.broadcast.id);
+      return;
+    }
+    r.timer = this.clock.setTimeout(() => {
+      r.timer = undefined;
+      void this.repeatOnce(r)
+        .catch((e) =>
+          this.log.warn({ err: errorMessage(e), broadcastId: r.broadcast.id }, 'alert repeat failed'),
+        )
+        .finally(() => {
+          if (this.repeats.get(r.broadcast.id) === r) this.scheduleRepeat(r);
+        });
+    }, r.everyMs);
+    r.timer.unref?.();
+  }
+
+  /** One repeat: every phone not yet served by the first delivery is skipped; the others get the planner's repeat steps. */
+  private async repeatOnce(r: Repeat): Promise<void> {
+    const b = r.broadcast;
+    const now = this.clock.now();
+    if (
+      b.settled ||
+      b.state === 'cancelled' ||
+      b.state === 'expired' ||
+      (b.expiresAt && now >= Date.parse(b.expiresAt))
+    ) {
+      this.stopRepeat(b.id);
+      return;
+    }
+    r.count++;
+    let ok = 0;
+    let failed = 0;
+    const jobs: Array<Promise<void>> = [];
+    for (const [id, d] of r.deliveries) {
+      if (d.state === 'queued' || d.state === 'sent' || d.state === 'acknowledged') continue;
+      if (d.reason === 'no_planner' || d.reason === 'busy_suppressed') continue;
+      const device = r.devices.get(id)!;
+      const planner = this.deps.planner(device.kind);
+      if (!planner?.planRepeat) continue;
+      // A phone known to be on a call (the guard calling back, most likely) is not beeped at: next round.
+      if (this.deps.isBusy?.(device)) continue;
+      const token = r.tokens.get(id);
+      const s = r.sessions.get(`dev:${id}`);
+      let steps: PlannedStep[];
+      try {
+        steps = planner.planRepeat(this.alertOf(b, id, token, s, false, r.count), device);
+      } catch {
+        failed++;
+        continue;
+      }
+      jobs.push(
+        this.serial.run(device.id, () =>
+          this.sem.run(async () => {
+            for (const step of steps) {
+              if (this.repeats.get(b.id) !== r) return;
+              let res: ActionResult;
+              try {
+                res = await this.deps.runner.execute(device.id, step.actionId, step.params, {
+                  timeoutMs: this.options.actionTimeoutMs,
+                });
+              } catch (e) {
+                res = { ok: false, outcome: codeOf(e, 'error'), message: errorMessage(e) };
+              }
+              if (step.role === 'display' || steps.length === 1) {
+                if (res.ok) ok++;
+                else failed++;
+              }
+            }
+          }, 'low'),
+        ),
+      );
+    }
+    await Promise.allSettled(jobs);
+    this.deps.bus.emit({
+      source: 'hub',
+      type: 'broadcast.repeated',
+      data: { broadcastId: b.id, repeat: r.count, ok, failed, meta: b.meta },
+    });
+  }
+
+  /**
+   * What a phone pulls from its `showUrl` (its Exit key, a repeat): the alert while it is open, the closing
+   * page once it was acknowledged (here or anywhere), cancelled or expired. Unknown links: AuthError.
+   */
+  showPage(
+    deliveryId: string,
+    token: string,
+  ): { open: boolean; page: { contentType: string; body: string } | undefined } {
+    const { delivery, run } = this.verifyToken(deliveryId, token);
+    const b = run?.broadcast ?? this.get(delivery.broadcastId);
+    const planner = this.deps.planner(delivery.kind);
+    const now = this.clock.now();
+    const over =
+      b.state === 'cancelled' ||
+      b.state === 'expired' ||
+      (b.expiresAt !== null && now >= Date.parse(b.expiresAt));
+    if (delivery.state === 'acknowledged' || b.settled || over) {
+      const text =
+        delivery.state === 'acknowledged' && !b.settled
+          ? `Acknowledged (${delivery.acknowledgedAt}).`
+          : b.settled
+            ? b.settled.text
+            : 'This alert has ended.';
+      return { open: false, page: planner?.ackPage?.(text, { close: true }) };
+    }
+    const device = run?.devices.get(deliveryId) ?? this.deps.devices.get(delivery.deviceId);
+    const rep = this.repeats.get(b.id);
+    const s = (run?.sessions ?? rep?.sessions)?.get(`dev:${deliveryId}`);
+    return {
+      open: true,
+      page: planner?.alertPage?.(this.alertOf(b, deliveryId, token, s, false, 0), device),
+    };
   }
 
   private newRun(b: Broadcast): Run {
@@ -490,23 +680,7 @@ export class BroadcastEngine {
     token: string,
     by?: string,
   ): { broadcast: Broadcast; delivery: Delivery; first: boolean; planner: AlertPlanner | undefined } {
-    let run: Run | undefined;
-    let delivery: Delivery | undefined;
-    for (const r of this.runs.values()) {
-      const d = r.deliveries.get(deliveryId);
-      if (d) {
-        run = r;
-        delivery = d;
-        break;
-      }
-    }
-    delivery ??= this.deps.store.getDelivery(deliveryId);
-    const bad = () =>
-      new AuthError('BROADCAST_ACK_INVALID', 'unknown or invalid acknowledgement link', { status: 404 });
-    if (!delivery?.ackTokenHash) throw bad();
-    const want = Buffer.from(delivery.ackTokenHash, 'hex');
-    const got = Buffer.from(hashToken(token), 'hex');
-    if (want.length !== got.length || !timingSafeEqual(want, got)) throw bad();
+    const { delivery, run } = this.verifyToken(deliveryId, token);
     const broadcast = run?.broadcast ?? this.get(delivery.broadcastId);
     const planner = this.deps.planner(delivery.kind);
     if (delivery.state === 'acknowledged') return { broadcast, delivery, first: false, planner };
@@ -529,7 +703,40 @@ export class BroadcastEngine {
       },
     });
     if (run) this.progress(run, true);
+    // One acknowledgement is enough: the broadcast's repeats stop on every phone.
+    if (!broadcast.settled && broadcast.repeatEveryMs) this.settle(broadcast.id, delivery.acknowledgedBy);
     return { broadcast, delivery, first: true, planner };
+  }
+
+  /** Finds a delivery by id and checks its link token in constant time (AuthError 404 otherwise). */
+  private verifyToken(deliveryId: string, token: string): { delivery: Delivery; run: Run | undefined } {
+    let run: Run | undefined;
+    let delivery: Delivery | undefined;
+    for (const r of this.runs.values()) {
+      const d = r.deliveries.get(deliveryId);
+      if (d) {
+        run = r;
+        delivery = d;
+        break;
+      }
+    }
+    if (!delivery) {
+      for (const r of this.repeats.values()) {
+        const d = r.deliveries.get(deliveryId);
+        if (d) {
+          delivery = d;
+          break;
+        }
+      }
+    }
+    delivery ??= this.deps.store.getDelivery(deliveryId);
+    const bad = () =>
+      new AuthError('BROADCAST_ACK_INVALID', 'unknown or invalid acknowledgement link', { status: 404 });
+    if (!delivery?.ackTokenHash) throw bad();
+    const want = Buffer.from(delivery.ackTokenHash, 'hex');
+    const got = Buffer.from(hashToken(token), 'hex');
+    if (want.length !== got.length || !timingSafeEqual(want, got)) throw bad();
+    return { delivery, run };
   }
 
   /**
@@ -614,6 +821,7 @@ export class BroadcastEngine {
    */
   async close(): Promise<void> {
     this.closed = true;
+    for (const id of [...this.repeats.keys()]) this.stopRepeat(id);
     const all = [...this.runs.values()];
     for (const r of all) {
       if (r.abort.signal.aborted) continue;
@@ -768,16 +976,31 @@ export class BroadcastEngine {
   }
 
   private alertFor(run: Run, d: Delivery, whisper: boolean): PlannedAlert {
-    const b = run.broadcast;
-    const token = run.tokens.get(d.id);
-    const s = run.sessions.get(`dev:${d.id}`);
+    return this.alertOf(
+      run.broadcast,
+      d.id,
+      run.tokens.get(d.id),
+      run.sessions.get(`dev:${d.id}`),
+      whisper,
+      0,
+    );
+  }
+
+  private alertOf(
+    b: Broadcast,
+    deliveryId: string,
+    token: string | undefined,
+    s: { address: string; port: number } | undefined,
+    whisper: boolean,
+    repeat: number,
+  ): PlannedAlert {
     return {
       broadcastId: b.id,
       title: b.title,
       text: b.text,
       priority: b.priority,
       tones: b.tones,
-      ackUrl: token ? this.deps.ackUrl(d.id, token) : null,
+      ackUrl: token ? this.deps.ackUrl(deliveryId, token) : null,
       audio: b.audio
         ? s
           ? { kind: 'multicast', address: s.address, port: s.port, request: b.audio }
@@ -785,6 +1008,10 @@ export class BroadcastEngine {
         : null,
       expiresAt: b.expiresAt,
       whisper,
+      showUrl: token && b.repeatEveryMs && this.deps.showUrl ? this.deps.showUrl(deliveryId, token) : null,
+      dial: b.dial ?? null,
+      compact: b.compact ?? null,
+      repeat,
     };
   }
 

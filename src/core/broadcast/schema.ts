@@ -88,6 +88,24 @@ export const BroadcastInputSchema = Type.Object(
     targets: TargetSchema,
     busyPolicy: Type.Optional(BusyPolicySchema),
     meta: Type.Optional(Meta),
+    dial: Type.Optional(
+      Type.String({
+        pattern: '^[0-9*#]{1,32}$',
+        description: 'A number the phones offer to call back ("Call back" softkey, click-to-dial).',
+      }),
+    ),
+    compact: Type.Optional(
+      Type.Object(
+        {
+          text: Type.String({ minLength: 1, maxLength: 500 }),
+          prompt: Type.Optional(Type.String({ maxLength: 64 })),
+        },
+        {
+          additionalProperties: false,
+          description: 'Shorter text and prompt line for the smallest displays (about 20 columns).',
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -17,18 +17,31 @@ export interface TemplateInput {
   description?: string;
 }
 
-/** The built-in on-site 911 alert (editable like any template; recreated only when missing). */
+/**
+ * The built-in on-site 911 alert (editable like any template; recreated when missing). Its lines come ready
+ * made from core/emergency/alert-text.ts: `alert.headline` (911 CALL / TEST CALL 933 - NOT AN EMERGENCY /
+ * DRILL - 911 CALL), `alert.caller`, `alert.callback` (external number and extension), `alert.location`
+ * (what is known, "room unknown" for what is not), `alert.note` and `alert.time` (local, with zone).
+ */
 export const EMERGENCY_TEMPLATE: TemplateInput = {
   id: 'emergency-911',
   name: 'On-site 911 notification',
-  title: '{{test | }}911 CALL',
-  text: '911 call from {{caller.name | unknown user}} (ext {{caller.extension}})\nCallback: {{caller.callbackNumber}}\nLocation: {{location.building | ?}} / floor {{location.floor | ?}} / room {{location.room | ?}}\n{{location.description}}\nTime: {{time}}',
+  title: '{{alert.headline}}',
+  text: '{{alert.caller}}\nCall back: {{alert.callback}}\n{{alert.location}}\n{{alert.note}}\nTime: {{alert.time}}',
   priority: 'emergency',
   tones: 'urgent',
   ack: true,
   expiresInSeconds: 3600,
   description: "Sent to the security group when anyone dials 911 (Kari's Law notification).",
 };
+
+/** Earlier built-in versions: a stored copy still equal to one of them was never edited and is upgraded. */
+const EMERGENCY_TEMPLATE_OLD: Array<Pick<TemplateInput, 'title' | 'text'>> = [
+  {
+    title: '{{test | }}911 CALL',
+    text: '911 call from {{caller.name | unknown user}} (ext {{caller.extension}})\nCallback: {{caller.callbackNumber}}\nLocation: {{location.building | ?}} / floor {{location.floor | ?}} / room {{location.room | ?}}\n{{location.description}}\nTime: {{time}}',
+  },
+];
 
 /** Stored, reusable broadcast templates with {{variables}}. */
 export class TemplateService {
@@ -84,7 +97,9 @@ export class TemplateService {
 
   /** Creates the built-in templates that are missing. */
   ensureBuiltins(): void {
-    if (!this.store.get(EMERGENCY_TEMPLATE.id)) this.put(EMERGENCY_TEMPLATE);
+    const cur = this.store.get(EMERGENCY_TEMPLATE.id);
+    const unedited = cur && EMERGENCY_TEMPLATE_OLD.some((o) => o.title === cur.title && o.text === cur.text);
+    if (!cur || unedited) this.put(EMERGENCY_TEMPLATE);
   }
 
   /** Renders a template's title and text against a context. */

@@ -55,6 +55,17 @@ export interface BroadcastInput {
   busyPolicy?: BusyPolicy;
   /** Free-form context (incident id, rule id …), stored with the broadcast. */
   meta?: Record<string, string | number | boolean | null>;
+  /** A number the phones offer to call ("Call back" softkey / click-to-dial): digits, `*`, `#`. */
+  dial?: string;
+  /** A shorter text (and prompt line) for the smallest displays, e.g. a 20-column Cisco 7940. */
+  compact?: { text: string; prompt?: string };
+}
+
+/** Re-show the alert and repeat its tone every `everyMs` until someone acknowledges (or it expires). */
+export interface RepeatOptions {
+  everyMs: number;
+  /** At most this many repeats (default: until expiry, capped at 1000). */
+  maxTimes?: number;
 }
 
 export type BroadcastState = 'planning' | 'delivering' | 'done' | 'cancelled' | 'expired';
@@ -77,6 +88,17 @@ export interface Broadcast {
   finishedAt: string | null;
   /** The final report once delivery has finished. */
   report: BroadcastReport | null;
+  /** The number the phones offer to call back (absent on older records). */
+  dial?: string | null;
+  /** Shorter text and prompt for the smallest displays. */
+  compact?: { text: string; prompt?: string } | null;
+  /** Repeated until acknowledged, every so many milliseconds (absent = not repeated). */
+  repeatEveryMs?: number | null;
+  /**
+   * The alert is over for every phone (someone acknowledged it): a phone that pulls it again gets the
+   * closing page with this text instead of the alert.
+   */
+  settled?: { by: string; at: string; text: string } | null;
 }
 
 export type DeliveryState = 'queued' | 'sent' | 'accepted' | 'displayed' | 'acknowledged' | 'failed';
@@ -148,6 +170,17 @@ export interface PlannedAlert {
   expiresAt: string | null;
   /** True when the phone is known (or was just found) to be busy and the policy is `whisper`. */
   whisper: boolean;
+  /**
+   * Absolute URL that shows this phone's alert again while it is open (and the closing page once it is
+   * acknowledged): the target of an Exit key and of repeats. Null/absent when the alert is not repeated.
+   */
+  showUrl?: string | null;
+  /** Number to offer for calling back (a "Call back" softkey), when the broadcast has one. */
+  dial?: string | null;
+  /** 0 for the first delivery, n for the n-th repeat. */
+  repeat?: number;
+  /** Shorter text and prompt line for the smallest displays, when the broadcast has them. */
+  compact?: { text: string; prompt?: string } | null;
 }
 
 export interface PlannedStep {
@@ -167,8 +200,15 @@ export interface AlertPlanner {
   isBusy?(result: ActionResult): boolean;
   /** Does an accepted display step mean the text is on the screen already (vs. fetched later)? */
   displaysOnAccept?: boolean;
-  /** The page a phone gets back when its Acknowledge link is followed. */
-  ackPage?(text: string): { contentType: string; body: string };
+  /**
+   * The page a phone gets back when its Acknowledge link is followed; `close: true` when the alert is over
+   * for this phone (its one key then leaves the alert instead of going back to it).
+   */
+  ackPage?(text: string, o?: { close?: boolean }): { contentType: string; body: string };
+  /** What a repeat sends while the alert is unacknowledged (re-show and tone, as the model allows). */
+  planRepeat?(alert: PlannedAlert, device: Device): PlannedStep[];
+  /** The alert as a page the phone pulls from `showUrl` (Exit key, repeat), in the phone's format. */
+  alertPage?(alert: PlannedAlert, device: Device | undefined): { contentType: string; body: string };
   /** Can this kind join a multicast RTP session (so audio goes once per group)? */
   multicastAudio?: boolean;
   /** The driver streams a multicast session itself (once per address:port): the hub must not stream too. */

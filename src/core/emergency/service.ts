@@ -9,6 +9,15 @@ import { errorMessage, isSwitchboardError, NotFoundError, ValidationError } from
 import type { HubEvent } from '../events.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { AlertPublisher } from '../rules/types.js';
+import {
+  alertContext,
+  callbackDial,
+  compactAlert,
+  localTime,
+  markFirstLine,
+  resolveCallback,
+  resolveTimeZone,
+} from './alert-text.js';
 import type {
   Incident,
   IncidentMailer,
@@ -36,6 +45,8 @@ export interface EmergencyOptions {
   /** PubSub account of the queue ('' = the relay's first account; none at all: not published). */
   account: string;
   webhooks: Array<{ url: string; secret?: string }>;
+  /** What the security phones show (see alert-text.ts and docs/emergency-911.md). */
+  phone?: Partial<EmergencyPhoneOptions>;
   /** Longest time (s) a call can last: an older incident is never "the same live call" as a new event. */
   maxCallSeconds: number;
   /** After a PBX link comes back, an open incident's call not re-announced within this long is over (ms). */
@@ -43,6 +54,28 @@ export interface EmergencyOptions {
   /** On start, incidents not acknowledged and younger than this (s) are resumed; 0 = none. */
   resumeWithinSeconds: number;
 }
+
+/** The phone alert: local time, callback number, and how the alert stays up until acknowledged. */
+export interface EmergencyPhoneOptions {
+  /** IANA zone of alert times ('' = the hub's zone); a location-table row's `timeZone` wins. */
+  timeZone: string;
+  /** The site's main number, the callback number of extensions without one in the location table. */
+  callbackNumber: string;
+  /** What the phones' "Call back" key dials: the caller's extension or the external callback number. */
+  callbackDial: 'extension' | 'external';
+  /** Outside-line prefix for dialling the external number (e.g. `9`). */
+  dialPrefix: string;
+  /** Re-show the alert and repeat its tone this often until acknowledged (0 = never). */
+  repeatSeconds: number;
+}
+
+export const DEFAULT_EMERGENCY_PHONE: EmergencyPhoneOptions = {
+  timeZone: '',
+  callbackNumber: '',
+  callbackDial: 'extension',
+  dialPrefix: '',
+  repeatSeconds: 20,
+};
 
 export const DEFAULT_EMERGENCY: EmergencyOptions = {
   enabled: 'auto',
@@ -55,6 +88,7 @@ export const DEFAULT_EMERGENCY: EmergencyOptions = {
   queue: 'emergency',
   account: '',
   webhooks: [],
+  phone: DEFAULT_EMERGENCY_PHONE,
   maxCallSeconds: 4 * 3600,
   reannounceGraceMs: 10_000,
   resumeWithinSeconds: 3600,
@@ -84,6 +118,9 @@ export interface EmergencyDeps {
 export const DRILL_PLACED = 'demo.drill';
 /** How long a placed drill waits for its emergency call. */
 export const DRILL_MATCH_MS = 60_000;
+
+/** A late event without the call's key matches an incident opened this close to the call's start. */
+const LATE_MATCH_MS = 120_000;
 
 const s = (v: unknown) => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
 
@@ -260,7 +297,7 @@ export class EmergencyService {
    * ended, from the same PBX, with the same caller, younger than maxCallSeconds (IP Office reuses CallIDs
    * after a restart; the call ended, or was not re-announced after the link came back, so it is not in
    * `live` any more). Late sources (SMDR, after the call): that call's incident, ended or not, by callKey
-   * or else by caller extension and dialled number, within maxCallSeconds.
+   * or else by caller extension and dialled number with the incident opened near the call's start.
    */
   private sameCall(e: HubEvent, callKey: string | null, late: boolean): Incident | undefined {
     const now = this.clock.now();
@@ -278,11 +315,20 @@ export class EmergencyService {
       const i = this.live.get(callKey) ?? this.deps.incidents.byCallKey(callKey);
       if (fits(i)) return i;
     }
-    if (!extension) return undefined;
+    // Without the call's key: the incident of the same caller and number opened within LATE_MATCH_MS of the
+    // call's start (an earlier 911 call from the same phone is a different call).
+    const started = Date.parse(s(e.data.startedAt));
+    if (!extension || !Number.isFinite(started)) return undefined;
     const dialled = s(e.data.dialled);
     return this.deps.incidents
       .list({ limit: 50 })
-      .find((i) => fits(i) && i.caller.extension === extension && (!dialled || i.caller.dialled === dialled));
+      .find(
+        (i) =>
+          fits(i) &&
+          i.caller.extension === extension &&
+          (!dialled || i.caller.dialled === dialled) &&
+          Math.abs(Date.parse(i.createdAt) - started) <= LATE_MATCH_MS,
+      );
   }
 
   private openIncident(e: HubEvent, callKey: string | null, test: boolean, late: boolean): void {
@@ -293,6 +339,13 @@ export class EmergencyService {
     const drill = d.drill === true || this.takeDrill(extension, s(d.dialled), now);
     const pbx = (d.pbx ?? {}) as { location?: Location };
     const { location, entry } = this.locate(extension, s(d.emergencyLocationId), pbx.location);
+    const phone = { ...DEFAULT_EMERGENCY_PHONE, ...o.phone };
+    const callback = resolveCallback({
+      extension,
+      tableCallback: entry?.callback,
+      pbxNumber: s(d.callbackNumber ?? d.cli),
+      siteNumber: phone.callbackNumber,
+    });
     const incident: Incident = {
       id: `inc_${randomUUID()}`,
       createdAt: new Date(now).toISOString(),
@@ -300,11 +353,13 @@ export class EmergencyService {
       callKey,
       test,
       ...(drill ? { drill: true } : {}),
+      timeZone: resolveTimeZone(entry, phone.timeZone),
       pbx: e.source,
       caller: {
         extension,
         name: s(d.callerName) || entry?.name || '',
-        callbackNumber: entry?.callback || s(d.callbackNumber ?? d.cli) || extension,
+        callbackNumber: callback.number,
+        callbackSource: callback.source,
         dialled: s(d.dialled),
         detectedBy: s(d.detectedBy),
       },
@@ -328,6 +383,10 @@ export class EmergencyService {
       ...(drill ? { drill: true } : {}),
     });
     this.deps.incidents.insert(incident);
+    // The PBX reused the CallID of a call this hub still thought live: that call is over.
+    const prev = callKey ? this.live.get(callKey) : undefined;
+    if (prev && callKey && prev.pbx === e.source && !late)
+      this.endCall(prev, callKey, 'CallID reused by a new call', null);
     this.remember(incident);
     const fields = {
       incidentId: incident.id,
@@ -401,30 +460,25 @@ export class EmergencyService {
     this.hooks(i, ev);
   }
 
-  private context(i: Incident): Record<string, unknown> {
-    return {
-      caller: i.caller,
-      location: i.location,
-      time:
-        new Date(Date.parse(i.timeline[0]?.at ?? i.createdAt)).toISOString().replace('T', ' ').slice(0, 19) +
-        ' UTC',
-      test: i.test ? 'TEST ' : '',
-      incident: { id: i.id, escalation: i.escalations },
-    };
-  }
-
   private notify(
     i: Incident,
     targets: { groups: string[] } | { devices: string[] },
     escalation: number,
     why: 'notified' | 'escalated' | 'resumed' = escalation > 0 ? 'escalated' : 'notified',
   ): void {
-    const t = this.deps.templates.render(this.deps.options.template, this.context(i));
+    const phone = { ...DEFAULT_EMERGENCY_PHONE, ...this.deps.options.phone };
+    const t = this.deps.templates.render(this.deps.options.template, alertContext(i));
+    const title = markFirstLine(t.title, i);
+    const dial = callbackDial(i.caller, { dial: phone.callbackDial, prefix: phone.dialPrefix });
+    // An escalation's alert takes over from the earlier ones: only the newest repeats on the phones.
+    for (const id of i.broadcasts) this.deps.engine.stopRepeat(id);
     try {
       const b = this.deps.engine.start(
         {
-          title: escalation > 0 ? `${t.title} (REPEAT ${escalation})`.slice(0, 200) : t.title,
+          title: escalation > 0 ? `${title} (REPEAT ${escalation})`.slice(0, 200) : title,
           text: t.text,
+          ...(dial ? { dial } : {}),
+          compact: compactAlert(i),
           priority: 'emergency',
           tones: t.tones === 'none' ? 'urgent' : t.tones,
           ack: true,
@@ -433,7 +487,10 @@ export class EmergencyService {
           targets,
           meta: { incidentId: i.id, escalation },
         },
-        { createdBy: 'emergency' },
+        {
+          createdBy: 'emergency',
+          ...(phone.repeatSeconds > 0 ? { repeat: { everyMs: phone.repeatSeconds * 1000 } } : {}),
+        },
       );
       i.broadcasts.push(b.id);
       this.note(i, why, {
@@ -517,6 +574,9 @@ export class EmergencyService {
         .filter(Boolean)
         .join(' / '),
       time: i.createdAt,
+      // The site's local time as the phones showed it, and its zone (time stays the UTC instant).
+      timeLocal: localTime(i.createdAt, i.timeZone ?? 'UTC'),
+      timeZone: i.timeZone ?? 'UTC',
       dialled: i.caller.dialled,
     };
   }
@@ -783,6 +843,10 @@ export class EmergencyService {
       i.acknowledgedBy = a.by || a.deviceId;
       i.acknowledgedNote = a.note || null;
       i.state = 'acknowledged';
+      // Every phone stops repeating; their Exit/refresh now shows who acknowledged.
+      const who = i.acknowledgedBy || 'the security desk';
+      const text = `Acknowledged by ${who} at ${localTime(i.acknowledgedAt, i.timeZone ?? 'UTC')}.`;
+      for (const id of i.broadcasts) this.deps.engine.settle(id, who, text);
       const t = this.timers.get(i.id);
       if (t) this.clock.clearTimeout(t);
       this.timers.delete(i.id);
@@ -903,7 +967,11 @@ export function incidentsCsv(list: Incident[]): string {
   return `${[cols.join(','), ...rows].join('\r\n')}\r\n`;
 }
 
-/** Parses a location CSV (header row: extension, name, building, floor, room, site, description, callback). */
+/**
+ * Parses a location CSV (header row: extension, name, building, floor, room, site, description, callback,
+ * timezone; any order and case). An unknown time zone is kept as given and reported by the coverage check
+ * (`GET /api/emergency`); alerts then use `emergency.timeZone`.
+ */
 export function parseLocationsCsv(text: string, now: string): LocationEntry[] {
   const rows = parseCsv(text);
   if (rows.length === 0) return [];
@@ -916,14 +984,23 @@ export function parseLocationsCsv(text: string, now: string): LocationEntry[] {
       'csv: the header row must name an `extension` column',
       { field: 'csv' },
     );
-  const fields = ['name', 'building', 'floor', 'room', 'site', 'description', 'callback'] as const;
+  const fields = [
+    'name',
+    'building',
+    'floor',
+    'room',
+    'site',
+    'description',
+    'callback',
+    'timeZone',
+  ] as const;
   const out: LocationEntry[] = [];
   rows.slice(1).forEach((r) => {
     const e = (r[ext] ?? '').trim();
     if (!e) return;
     const entry: LocationEntry = { extension: e.slice(0, 32), updatedAt: now };
     for (const f of fields) {
-      const i = col(f);
+      const i = col(f.toLowerCase());
       const v = i >= 0 ? (r[i] ?? '').trim() : '';
       if (v) entry[f] = v.slice(0, f === 'description' ? 1000 : 200);
     }

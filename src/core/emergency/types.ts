@@ -7,6 +7,8 @@ export interface LocationEntry extends Location {
   name?: string;
   /** Callback number when it differs from the caller's CLI (e.g. a DID). */
   callback?: string;
+  /** IANA time zone of the extension's site (`America/Chicago`); overrides `emergency.timeZone`. */
+  timeZone?: string;
   updatedAt: string;
 }
 
@@ -35,11 +37,23 @@ export interface Incident {
   test: boolean;
   /**
    * A drill (the console's demo drill button, or call events flagged `drill: true`): not a real emergency,
-   * left out of the compliance record with `GET /api/incidents?drills=exclude`. Absent on older records.
+   * left out of the compliance record with `GET /api/incidents?drills=exclude`; alerts say DRILL in their
+   * first line. Absent on older records.
    */
   drill?: boolean;
+  /** IANA zone the alert's local times are shown in; the stored times stay UTC. Absent on older records. */
+  timeZone?: string;
   pbx: string;
-  caller: { extension: string; name: string; callbackNumber: string; dialled: string; detectedBy: string };
+  caller: {
+    extension: string;
+    name: string;
+    /** External number to call back (see alert-text.ts resolveCallback); the extension when none is known. */
+    callbackNumber: string;
+    /** Where callbackNumber came from: location table, PBX CLI, the site's number, or only the extension. */
+    callbackSource?: 'table' | 'pbx' | 'site' | 'extension';
+    dialled: string;
+    detectedBy: string;
+  };
   location: Location & { from: 'table' | 'device' | 'pbx' | 'none' };
   state: IncidentState;
   broadcasts: string[];

@@ -1,5 +1,6 @@
 import type { AlertPlanner, PlannedAlert, PlannedStep } from '../../core/broadcast/types.js';
-import { escapeXml } from '../../core/xml.js';
+import { buildDisplayDeck, charLength, MAX_TOPLINE_CHARS, type Softkey, truncateChars } from './content.js';
+import { modelSupports } from './models.js';
 
 /**
  * How Avaya 96x1/J100 phones show broadcasts and alerts, in the action ids and params of specs/avaya.yaml:
@@ -9,11 +10,53 @@ import { escapeXml } from '../../core/xml.js';
  *   call), `normal` otherwise; `alert` ring pings by priority (normal 1, urgent 2, emergency 3; 0 for `none`);
  * - multicast audio: `push_audio_multicast` with the group's address and port (the Avaya module streams once
  *   per group:port session itself); unicast audio: `push_audio` (tone, file or TTS).
+ * - a `Call back` softkey (WTAI click-to-dial) when the broadcast names a number;
+ * - an alert repeated until acknowledged (911): the first delivery adds a Top Line copy, and every repeat
+ *   pushes the Top Line again as barge with the ring pings (pushed top-line text expires after 30 s, 4600
+ *   API guide, so repeats under 30 s keep it on the phone even when the guard leaves the browser) and the
+ *   WML deck again as `normal` (shown when the phone is in a pushable state; a phone in a call or in text
+ *   entry answers 205 and keeps what it shows).
+ * Decks are built only with content.ts's builders (escaping and WML rules live there).
  * A phone answering 205/208 (not in (audio) push state) is busy: the engine applies the busy policy.
+ * A model without a WML browser (J129/J139/J159, models.ts) gets the message on the Top Line instead of a
+ * Display card (cut to 312 characters; no Ack softkey is possible there), and a model without multicast
+ * receive gets unicast audio.
  */
 export const TOPLINE_MAX = 80;
 
 const PINGS: Record<PlannedAlert['priority'], number> = { normal: 1, urgent: 2, emergency: 3 };
+
+function alertSoftkeys(alert: PlannedAlert): Softkey[] {
+  return [
+    ...(alert.ackUrl ? [{ label: 'Ack', href: alert.ackUrl }] : []),
+    ...(alert.dial ? [{ label: 'Call back', dial: alert.dial }] : []),
+  ];
+}
+
+/** The alert on the top line: the title first (TEST/DRILL stay in front), then the first lines of text. */
+export function toplineText(alert: PlannedAlert): string {
+  const lines = alert.text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(0, 3);
+  const s = [alert.title, ...lines].filter(Boolean).join(' | ').replace(/\s+/g, ' ');
+  const more = alert.ackUrl ? ' | press Ack' : '';
+  const chars = [...s];
+  return chars.length + more.length <= MAX_TOPLINE_CHARS
+    ? s + more
+    : `${chars.slice(0, MAX_TOPLINE_CHARS - more.length - 1).join('')}…${more}`;
+}
+
+function displayParams(alert: PlannedAlert, mode: 'normal' | 'barge', pings: number) {
+  return {
+    title: truncateChars(alert.title, 64),
+    text: truncateChars(alert.text, 4000),
+    softkeys: alertSoftkeys(alert),
+    mode,
+    alert: pings,
+  };
+}
 
 export function avayaAlertPlanner(): AlertPlanner {
   return {
@@ -21,12 +64,24 @@ export function avayaAlertPlanner(): AlertPlanner {
     displaysOnAccept: false,
     multicastAudio: true,
     streamsOwnMulticast: true,
-    plan(alert): PlannedStep[] {
+    plan(alert, device): PlannedStep[] {
+      const model = (device.settings as { model?: unknown }).model;
+      const modelName = typeof model === 'string' ? model : undefined;
       const mode = alert.whisper || alert.priority !== 'normal' ? 'barge' : 'normal';
       const alertPings = alert.tones === 'none' ? 0 : PINGS[alert.priority];
       const oneLine = alert.title ? `${alert.title}: ${alert.text}` : alert.text;
       const steps: PlannedStep[] = [];
-      if (!alert.ackUrl && !oneLine.includes('\n') && oneLine.length <= TOPLINE_MAX) {
+      if (!modelSupports(modelName, 'display')) {
+        steps.push({
+          actionId: 'push_topline',
+          role: 'display',
+          params: {
+            text: truncateChars(oneLine.replace(/\s*\n\s*/g, ' '), MAX_TOPLINE_CHARS),
+            mode,
+            alert: alertPings,
+          },
+        });
+      } else if (!alert.ackUrl && !oneLine.includes('\n') && charLength(oneLine) <= TOPLINE_MAX) {
         steps.push({
           actionId: 'push_topline',
           role: 'display',
@@ -36,14 +91,15 @@ export function avayaAlertPlanner(): AlertPlanner {
         steps.push({
           actionId: 'push_display',
           role: 'display',
-          params: {
-            title: alert.title.slice(0, 64),
-            text: alert.text.slice(0, 4000),
-            softkeys: alert.ackUrl ? [{ label: 'Ack', href: alert.ackUrl }] : [],
-            mode,
-            alert: alertPings,
-          },
+          params: displayParams(alert, mode, alertPings),
         });
+        if (alert.showUrl)
+          steps.push({
+            actionId: 'push_topline',
+            role: 'other',
+            optional: true,
+            params: { text: toplineText(alert), mode: 'barge', alert: 0 },
+          });
       }
       const a = alert.audio;
       // Live audio is relayed by the hub to its own group streams; Avaya phones get the text and pings.
@@ -56,7 +112,7 @@ export function avayaAlertPlanner(): AlertPlanner {
           ...(a.request.repeat ? { repeat: a.request.repeat } : {}),
         };
         steps.push(
-          a.kind === 'multicast'
+          a.kind === 'multicast' && modelSupports(modelName, 'audio_multicast')
             ? {
                 actionId: 'push_audio_multicast',
                 role: 'audio',
@@ -68,10 +124,34 @@ export function avayaAlertPlanner(): AlertPlanner {
       }
       return steps;
     },
+    planRepeat(alert): PlannedStep[] {
+      const pings = alert.tones === 'none' ? 0 : PINGS[alert.priority];
+      return [
+        {
+          actionId: 'push_topline',
+          role: 'display',
+          params: { text: toplineText(alert), mode: 'barge', alert: pings },
+        },
+        {
+          actionId: 'push_display',
+          role: 'other',
+          optional: true,
+          params: displayParams(alert, 'normal', 0),
+        },
+      ];
+    },
     isBusy: (r) => r.outcome === 'not_in_push_state' || r.outcome === 'not_in_audio_push_state',
+    alertPage: (alert) => ({
+      contentType: 'text/vnd.wap.wml; charset=utf-8',
+      body: buildDisplayDeck({
+        title: truncateChars(alert.title, 64),
+        text: alert.text.split(/\n{2,}/),
+        softkeys: alertSoftkeys(alert),
+      }),
+    }),
     ackPage: (text) => ({
       contentType: 'text/vnd.wap.wml; charset=utf-8',
-      body: `<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE wml PUBLIC "-//WAPFORUM//DTD WML 1.3//EN" "http://www.wapforum.org/DTD/wml13.dtd">\n<wml><card id="ack" title="Acknowledged"><p>${escapeXml(text)}</p></card></wml>`,
+      body: buildDisplayDeck({ title: 'Acknowledged', text }),
     }),
   };
 }

@@ -48,6 +48,27 @@ export const AvayaConfigSchema = Type.Object(
       description:
         'Subscriptions that would create more avaya devices than this are refused (the endpoint is unauthenticated, as phones send no credentials).',
     }),
+    subscription: Type.Object(
+      {
+        trustedProxies: Type.Array(Type.String({ minLength: 2, maxLength: 64 }), {
+          default: [],
+          maxItems: 100,
+          description:
+            'Addresses or CIDR ranges (`10.1.0.0/16`) whose /avaya/subscribe requests may name another phone address in `ip=` (a relay in front of the phones). From anywhere else `ip=` must equal the socket address.',
+        }),
+        allowLoopback: Type.Boolean({
+          default: false,
+          description:
+            'Accept phones at loopback addresses (127.0.0.0/8, ::1): the simulators and `switchboard demo` only.',
+        }),
+        allowLinkLocal: Type.Boolean({
+          default: false,
+          description:
+            'Accept phones at link-local addresses (169.254.0.0/16, fe80::/10). Cloud metadata addresses (169.254.169.254, fd00:ec2::254) are refused regardless.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     transmitIdleS: Type.Integer({
       minimum: 1,
       maximum: 600,
@@ -69,4 +90,5 @@ export const AVAYA_CONFIG_DEFAULTS: AvayaConfig = {
   multicastLeadMs: 1000,
   transmitIdleS: 10,
   maxDiscoveredPhones: 20_000,
+  subscription: { trustedProxies: [], allowLoopback: false, allowLinkLocal: false },
 };

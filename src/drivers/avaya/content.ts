@@ -1,6 +1,7 @@
 import { ProtocolError, ValidationError } from '../../core/errors.js';
 import { escapeXml } from '../../core/xml.js';
 import { MAX_HREF_LENGTH } from './push-message.js';
+import { checkWml, escapeWml, substituteWmlVariables } from './wml.js';
 import { attr, child, childrenNamed, deepText, readXml, type XmlElement } from './xml.js';
 
 /**
@@ -18,13 +19,36 @@ export const MAX_CONTENT_BYTES = 64 * 1024;
 export class PushContentError extends ValidationError {}
 export class PushContentParseError extends ProtocolError {}
 
-const DECL = '<?xml version="1.0"?>\n';
+/**
+ * Push content is UTF-8 and says so twice: in the XML declaration and in the Content-Type charset (an RFC
+ * 3023 reader takes `text/xml` without charset as US-ASCII). The 9600 guide says the phones accept UTF-8 and
+ * ISO-8859-1; nothing public says older firmware needs ISO-8859-1, so we always send UTF-8.
+ */
+const DECL = '<?xml version="1.0" encoding="UTF-8"?>\n';
+export const CONTENT_TYPE_XML = 'text/xml; charset=utf-8';
+export const CONTENT_TYPE_WML = 'text/vnd.wap.wml; charset=utf-8';
+
+/**
+ * Characters are counted in Unicode code points on both sides (hub limits and the phone's truncation), so
+ * an emoji counts once and a surrogate pair is never split.
+ */
+export function charLength(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
+/** The first `max` code points of `text` (never half a surrogate pair). */
+export function truncateChars(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return Array.from(text).slice(0, max).join('');
+}
 
 /** `<Response><Topline>…</Topline></Response>`. Text longer than 312 characters is refused. */
 export function buildToplineContent(text: string): string {
   if (text.length === 0)
     throw new PushContentError('AVAYA_TOPLINE_EMPTY', 'top line text is empty', { field: 'text' });
-  if ([...text].length > MAX_TOPLINE_CHARS) {
+  if (charLength(text) > MAX_TOPLINE_CHARS) {
     throw new PushContentError(
       'AVAYA_TOPLINE_TOO_LONG',
       `top line text is longer than ${MAX_TOPLINE_CHARS} characters`,
@@ -77,22 +101,24 @@ function target(k: { href?: string; dial?: string }, field: string): string {
 /**
  * A WML 1.3 deck with one card: title, text, links and softkeys (`<do type="accept">` for the first
  * softkey, `type="options"` for the rest [inferred: the 96xx browser maps `<do>` elements to softkeys]).
+ * Every `<do>` has its own `name` (`k1`…`k4`; WML 1.3 §9.7: names default to the type and must be unique
+ * in a card), and every value is WML-escaped (`$` → `$$`, see wml.ts). The result passes `checkWml`.
  */
 export function buildDisplayDeck(d: DisplayDeck): string {
   const paras = (Array.isArray(d.text) ? d.text : [d.text]).map(
-    (t) => `    <p>${escapeXml(t).replace(/\r?\n/g, '<br/>')}</p>\n`,
+    (t) => `    <p>${escapeWml(t).replace(/\r?\n/g, '<br/>')}</p>\n`,
   );
   if ((d.softkeys?.length ?? 0) > 4) {
     throw new PushContentError('AVAYA_TOO_MANY_SOFTKEYS', 'at most 4 softkeys', { field: 'softkeys' });
   }
   const links = (d.links ?? []).map(
-    (l, i) => `    <p><a href="${escapeXml(target(l, `links.${i}`))}">${escapeXml(l.label)}</a></p>\n`,
+    (l, i) => `    <p><a href="${escapeWml(target(l, `links.${i}`))}">${escapeWml(l.label)}</a></p>\n`,
   );
   const keys = (d.softkeys ?? []).map(
     (k, i) =>
-      `    <do type="${i === 0 ? 'accept' : 'options'}" label="${escapeXml(k.label)}">\n      <go href="${escapeXml(target(k, `softkeys.${i}`))}"/>\n    </do>\n`,
+      `    <do type="${i === 0 ? 'accept' : 'options'}" name="k${i + 1}" label="${escapeWml(k.label)}">\n      <go href="${escapeWml(target(k, `softkeys.${i}`))}"/>\n    </do>\n`,
   );
-  const title = d.title === undefined ? '' : ` title="${escapeXml(d.title)}"`;
+  const title = d.title === undefined ? '' : ` title="${escapeWml(d.title)}"`;
   const xml =
     `${DECL}<!DOCTYPE wml PUBLIC "-//WAPFORUM//DTD WML 1.3//EN" "http://www.wapforum.org/DTD/wml13.dtd">\n` +
     `<wml>\n  <card id="push"${title}>\n${keys.join('')}${paras.join('')}${links.join('')}  </card>\n</wml>`;
@@ -289,7 +315,23 @@ function parseResponse(root: XmlElement): ParsedContent {
   throw new PushContentParseError('AVAYA_UNKNOWN_CONTENT', '<Response> has no Topline, Audio or Subscribe');
 }
 
-function parseWml(root: XmlElement): ParsedContent {
+/**
+ * What the phone's WML browser shows: the deck must pass the WML 1.3 checks (else the browser refuses it),
+ * then variable references are substituted (no variables are set on a pushed deck, so they are empty).
+ */
+function parseWml(xml: string): ParsedContent {
+  const check = checkWml(xml);
+  if (!check.ok) {
+    throw new PushContentParseError(
+      'AVAYA_WML_INVALID',
+      `not valid WML 1.3: ${check.problems
+        .slice(0, 3)
+        .map((p) => p.message)
+        .join('; ')}`,
+    );
+  }
+  const root = check.root;
+  const show = (s: string) => substituteWmlVariables(s);
   const card = child(root, 'card');
   const softkeys: Array<{ label: string; href: string }> = [];
   const links: Array<{ label: string; href: string }> = [];
@@ -299,32 +341,62 @@ function parseWml(root: XmlElement): ParsedContent {
       const n = c.name.toLowerCase();
       if (n === 'do') {
         const go = child(c, 'go');
-        softkeys.push({ label: attr(c, 'label') ?? '', href: go ? (attr(go, 'href') ?? '') : '' });
-      } else if (n === 'a') links.push({ label: deepText(c), href: attr(c, 'href') ?? '' });
+        softkeys.push({ label: show(attr(c, 'label') ?? ''), href: go ? show(attr(go, 'href') ?? '') : '' });
+      } else if (n === 'a') links.push({ label: show(deepText(c)), href: show(attr(c, 'href') ?? '') });
       else walk(c, depth + 1);
     }
   };
   if (card) walk(card, 0);
-  const paras = card ? childrenNamed(card, 'p').map((p) => p.text) : [];
+  const paras = card ? childrenNamed(card, 'p').map((p) => show(p.text)) : [];
   const title = card ? attr(card, 'title') : undefined;
   return {
     kind: 'wml',
-    ...(title !== undefined ? { title } : {}),
+    ...(title !== undefined ? { title: show(title) } : {}),
     text: paras.filter(Boolean).join('\n'),
     softkeys,
     links,
   };
 }
 
+/**
+ * The text of fetched push content as a phone's HTTP client and XML parser read it: the Content-Type charset
+ * decides (RFC 3023: `text/*` without a charset is US-ASCII, whatever the XML declaration says); UTF-8 and
+ * ISO-8859-1 are accepted (9600 API guide). Non-ASCII bytes without a declared charset, bytes that are not
+ * valid UTF-8, or another charset are refused.
+ */
+export function decodePushContentBody(body: Buffer, contentType: string | undefined): string {
+  const charset = /;\s*charset\s*=\s*"?([A-Za-z0-9._-]+)"?/i.exec(contentType ?? '')?.[1]?.toLowerCase();
+  if (charset === undefined) {
+    if (body.some((b) => b > 0x7f)) {
+      throw new PushContentParseError(
+        'AVAYA_CONTENT_CHARSET',
+        `non-ASCII content served as ${JSON.stringify(contentType ?? '')} without a charset (read as US-ASCII)`,
+      );
+    }
+    return body.toString('latin1');
+  }
+  if (charset === 'utf-8' || charset === 'utf8') {
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(body);
+    } catch {
+      throw new PushContentParseError('AVAYA_CONTENT_CHARSET', 'content declared UTF-8 is not valid UTF-8');
+    }
+  }
+  if (charset === 'iso-8859-1' || charset === 'latin1' || charset === 'us-ascii')
+    return body.toString('latin1');
+  throw new PushContentParseError('AVAYA_CONTENT_CHARSET', `unsupported charset ${charset.slice(0, 40)}`);
+}
+
 /** Parses any push content the phone may fetch. Throws PushContentParseError. */
 export function parsePushContent(text: string): ParsedContent {
   if (Buffer.byteLength(text) > MAX_CONTENT_BYTES)
     throw new PushContentParseError('AVAYA_CONTENT_TOO_LARGE', 'push content too large');
-  const r = readXml(text);
+  // A WML browser breaks the line at <br/>: keep that as a newline in the card's text.
+  const r = readXml(/<wml[\s>]/i.test(text) ? text.replace(/<br\s*\/?>/gi, '&#10;') : text);
   if (!r.ok)
     throw new PushContentParseError('AVAYA_CONTENT_NOT_XML', `push content is not XML: ${r.message}`);
   const name = r.root.name.toLowerCase();
   if (name === 'response') return parseResponse(r.root);
-  if (name === 'wml') return parseWml(r.root);
+  if (name === 'wml') return parseWml(text);
   return { kind: 'phonexml', root: r.root.name, text: deepText(r.root).slice(0, 1000) };
 }

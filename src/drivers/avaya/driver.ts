@@ -24,12 +24,15 @@ import {
   buildPhonexmlContent,
   buildSubscribeContent,
   buildToplineContent,
+  CONTENT_TYPE_WML,
+  CONTENT_TYPE_XML,
   type Softkey,
 } from './content.js';
 import type { AudioSpec, ContentItem } from './content-store.js';
 import { type PushResult, parseTarget } from './initiator.js';
+import { assertModelSupports, type PushCapabilityName } from './models.js';
 import { type PushAlert, type PushMode, type PushType, parsePushMessage } from './push-message.js';
-import type { AudioSource, AvayaService } from './service.js';
+import { type AudioSource, type AvayaService, SUBSCRIBE_PUSH_INTERVAL_MS } from './service.js';
 
 /**
  * The `avaya` driver: one session per phone; every action stores content on the Trusted Push Server and
@@ -114,6 +117,25 @@ function audioSpec(p: Record<string, unknown>): AudioSpec {
   };
 }
 
+/**
+ * Pushes whose repetition leaves the phone as one push would: a Top Line or Display push replaces what the
+ * previous one showed (its ring pings may sound again), a stop stops. Audio, multicast, transmit, subscribe
+ * and phonexml act again.
+ */
+const IDEMPOTENT_ACTIONS = new Set(['push_topline', 'push_display', 'push_audio_stop']);
+
+/** The push type each action sends, for the per-model check (models.ts). */
+const ACTION_CAPABILITY: Record<string, PushCapabilityName> = {
+  push_topline: 'topline',
+  push_display: 'display',
+  push_audio: 'audio',
+  push_audio_multicast: 'audio_multicast',
+  push_audio_transmit: 'audio_transmit',
+  push_audio_stop: 'audio',
+  push_subscribe: 'subscribe',
+  push_phonexml: 'phonexml',
+};
+
 class AvayaSession implements DeviceSession {
   private vars: Vars = {};
   constructor(
@@ -131,6 +153,7 @@ class AvayaSession implements DeviceSession {
     const c = command.trim();
     if (c.startsWith('<')) {
       const m = parsePushMessage(c);
+      assertModelSupports(this.device.settings.model, m.type);
       const r = await this.getService().initiator.send(this.target(), c, m.mode, {
         timeoutMs: opts.timeoutMs ?? this.device.settings.timeoutMs ?? this.getService().config.pushTimeoutMs,
         ...(opts.signal ? { signal: opts.signal } : {}),
@@ -182,6 +205,9 @@ class AvayaSession implements DeviceSession {
     p: Record<string, unknown>,
     opts: ExecuteOptions = {},
   ): Promise<ActionResult> {
+    const cap = ACTION_CAPABILITY[actionId];
+    // Refused before any content is stored or anything is sent: the model cannot take this push type.
+    if (cap) assertModelSupports(this.device.settings.model, cap);
     const s = this.getService();
     const mode = (p.mode as PushMode | undefined) ?? 'normal';
     const alert = Number(p.alert ?? 0) as PushAlert;
@@ -194,7 +220,7 @@ class AvayaSession implements DeviceSession {
           mode,
           alert,
           retry,
-          s.putContent('topline', 'text/xml', buildToplineContent(String(p.text)), {
+          s.putContent('topline', CONTENT_TYPE_XML, buildToplineContent(String(p.text)), {
             deviceId: this.device.id,
           }),
           opts,
@@ -215,14 +241,14 @@ class AvayaSession implements DeviceSession {
           mode,
           alert,
           retry,
-          s.putContent('display', 'text/vnd.wap.wml', deck, { deviceId: this.device.id }),
+          s.putContent('display', CONTENT_TYPE_WML, deck, { deviceId: this.device.id }),
           opts,
         );
       }
       case 'push_audio': {
         const a = audioSpec(p);
         const pcm = await s.loadAudio(audioSource(p), opts.signal);
-        const item = s.putContent('audio', 'text/xml', '', {
+        const item = s.putContent('audio', CONTENT_TYPE_XML, '', {
           audio: a,
           audioData: s.encode(pcm, a.codec),
           deviceId: this.device.id,
@@ -235,7 +261,10 @@ class AvayaSession implements DeviceSession {
       case 'push_audio_multicast': {
         const a = { ...audioSpec(p), host: String(p.group), port: Number(p.port) };
         const pcm = await s.loadAudio(audioSource(p), opts.signal);
-        const item = s.putContent('audio_multicast', 'text/xml', '', { audio: a, deviceId: this.device.id });
+        const item = s.putContent('audio_multicast', CONTENT_TYPE_XML, '', {
+          audio: a,
+          deviceId: this.device.id,
+        });
         const r = await this.sendPush(
           actionId,
           'audio',
@@ -264,7 +293,7 @@ class AvayaSession implements DeviceSession {
         const base = audioSpec(p);
         const host = s.publicHost();
         const rx = await s.audio.openTransmitReceiver(host, base.codec, s.config.transmitIdleS);
-        const item = s.putContent('audio_transmit', 'text/xml', '', {
+        const item = s.putContent('audio_transmit', CONTENT_TYPE_XML, '', {
           audio: { ...base, host, port: rx.port },
           deviceId: this.device.id,
         });
@@ -281,7 +310,7 @@ class AvayaSession implements DeviceSession {
         return r;
       }
       case 'push_audio_stop': {
-        const item = s.putContent('audio_stop', 'text/xml', buildAudioStopContent(), {
+        const item = s.putContent('audio_stop', CONTENT_TYPE_XML, buildAudioStopContent(), {
           deviceId: this.device.id,
         });
         const r = await this.sendPush(actionId, 'audio', 'barge', 0, false, item, opts);
@@ -290,12 +319,28 @@ class AvayaSession implements DeviceSession {
         return r;
       }
       case 'push_subscribe': {
+        const t = this.target();
+        const phone = `${t.host}:${t.port}`;
+        const wait = s.subscribePushWaitMs(phone);
+        if (wait > 0) {
+          // Not sent: the phone would answer 503 within a minute of the last Subscribe push.
+          this.record(actionId, 'paced', undefined);
+          return {
+            ok: false,
+            outcome: 'paced',
+            message: `a Subscribe push reached this phone less than ${SUBSCRIBE_PUSH_INTERVAL_MS / 1000} s ago (the phone refuses another within a minute); not sent, try again in ${Math.ceil(wait / 1000)} s`,
+            retryable: true,
+            data: { retryAfterMs: wait, sent: false },
+          };
+        }
         const type = p.type === 'me' ? 'me' : 'all';
         const url = typeof p.url === 'string' ? p.url : type === 'me' ? s.subscriptionUrl() : undefined;
-        const item = s.putContent('subscribe', 'text/xml', buildSubscribeContent(type, url), {
+        const item = s.putContent('subscribe', CONTENT_TYPE_XML, buildSubscribeContent(type, url), {
           deviceId: this.device.id,
         });
-        return this.sendPush(actionId, 'subscribe', undefined, undefined, false, item, opts);
+        const r = await this.sendPush(actionId, 'subscribe', undefined, undefined, false, item, opts);
+        if (r.outcome !== 'unreachable') s.noteSubscribePush(phone);
+        return r;
       }
       case 'push_phonexml':
         return this.sendPush(
@@ -304,7 +349,7 @@ class AvayaSession implements DeviceSession {
           mode,
           alert,
           retry,
-          s.putContent('phonexml', 'text/xml', buildPhonexmlContent(String(p.xml)), {
+          s.putContent('phonexml', CONTENT_TYPE_XML, buildPhonexmlContent(String(p.xml)), {
             deviceId: this.device.id,
           }),
           opts,
@@ -357,18 +402,29 @@ class AvayaSession implements DeviceSession {
         (e.code !== 'HTTP_NETWORK_ERROR' && e.code !== 'HTTP_TIMEOUT' && e.code !== 'HTTP_ABORTED')
       )
         throw e;
-      this.record(action, 'unreachable', undefined);
+      const sent = (e.details as { requestSent?: unknown } | undefined)?.requestSent === true;
+      // "Not sent" (refused, unreachable, timed out before the request was out) is always safe to retry.
+      // "Sent, no answer" (the phone closed or timed out after reading it) may already have been accepted:
+      // only idempotent pushes (the same text shown again, a stop) are retryable; audio would play twice.
+      const idempotent = IDEMPOTENT_ACTIONS.has(action);
+      const outcome = sent ? 'no_answer' : 'unreachable';
+      this.record(action, outcome, undefined);
       this.ctx.bus.emit({
         source: this.device.id,
         type: 'avaya.push',
-        data: { action, type, mode: mode ?? null, outcome: 'unreachable', error: e.code },
+        data: { action, type, mode: mode ?? null, outcome, sent, error: e.code },
       });
+      const note = !sent
+        ? 'not sent'
+        : idempotent
+          ? 'sent, no answer: the phone may have shown it; retrying is safe (the same content replaces itself)'
+          : 'sent, no answer: the phone may have accepted it; not retried (it would play or apply twice)';
       return {
         ok: false,
-        outcome: 'unreachable',
-        message: `${target.host}:${target.port}: ${errorMessage(e)}`,
-        retryable: true,
-        data: { error: e.code },
+        outcome,
+        message: `${target.host}:${target.port}: ${errorMessage(e)} (${note})`,
+        retryable: !sent || idempotent,
+        data: { error: e.code, sent, idempotent },
       };
     }
     this.record(action, r.outcome, r.pushStatus);

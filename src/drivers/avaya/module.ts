@@ -24,6 +24,7 @@ export function avayaServiceOf(hub: HubContext): AvayaService {
       clock: hub.clock,
       bus: hub.bus,
       devices: hub.devices,
+      securityGroups: [hub.config.emergency.group, hub.config.emergency.escalationGroup].filter(Boolean),
     });
     services.set(hub.hub, s);
   }

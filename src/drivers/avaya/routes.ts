@@ -1,10 +1,11 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { NotFoundError, ValidationError } from '../../core/errors.js';
-import { buildAudioContent, rtpRxUrl, rtpTxUrl } from './content.js';
+import { isSwitchboardError, NotFoundError, ValidationError } from '../../core/errors.js';
+import { buildAudioContent, CONTENT_TYPE_WML, CONTENT_TYPE_XML, rtpRxUrl, rtpTxUrl } from './content.js';
 import { CONTENT_ID_RE } from './content-store.js';
 import type { AvayaService } from './service.js';
-import { parseSubscriptionQuery } from './subscription.js';
+import { parseSubscriptionQuery, plainIp, subscriptionAddress } from './subscription.js';
+import { escapeWml } from './wml.js';
 
 /**
  * Phone-facing routes (no API key: phones cannot send one; content ids are unguessable):
@@ -12,12 +13,9 @@ import { parseSubscriptionQuery } from './subscription.js';
  *   audio it reads `rtpLPort` (query or form body), answers `RTPRx://<our address>:<rtpLPort>` and then
  *   streams the RTP to `<phone address>:<rtpLPort>`.
  * - `GET /avaya/subscribe` — the subscription server: MAC/Extn/ip/SetID → device registry.
- * Responses always carry Content-Length and `Connection: close` (phones' HTTP clients are picky).
+ * Responses always carry Content-Length and `Connection: close` (phones' HTTP clients are picky), errors
+ * included (phoneErrorHandler).
  */
-function plainIp(a: string | undefined): string {
-  return (a ?? '').replace(/^::ffff:/, '');
-}
-
 function send(reply: FastifyReply, status: number, contentType: string, body: string): FastifyReply {
   return reply
     .code(status)
@@ -26,6 +24,34 @@ function send(reply: FastifyReply, status: number, contentType: string, body: st
     .header('Connection', 'close')
     .header('Cache-Control', 'no-store')
     .send(body);
+}
+
+/**
+ * Errors answered to a phone: the status, `Connection: close` (like every answer here) and a body the phone
+ * can show or ignore instead of the API's JSON — a one-card WML deck for content fetches (the browser shows
+ * it; a Top Line or audio fetch ignores a non-`<Response>` document), plain text for the subscription.
+ */
+function phoneErrorHandler(body: 'wml' | 'text') {
+  return (e: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    const status = isSwitchboardError(e) ? e.status : (e.statusCode ?? 500);
+    const client = status >= 400 && status < 500;
+    if (!client) req.log.error({ err: e }, 'avaya phone route failed');
+    const code = isSwitchboardError(e)
+      ? e.code
+      : e.validation
+        ? 'REQUEST_INVALID'
+        : client
+          ? (e.code ?? 'REQUEST_INVALID')
+          : 'INTERNAL';
+    const message = client ? e.message : 'internal error';
+    if (body === 'text')
+      return send(reply, client ? status : 500, 'text/plain; charset=utf-8', `ERROR ${code}: ${message}\n`);
+    const title = status === 404 ? 'Not available' : 'Error';
+    const deck =
+      '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE wml PUBLIC "-//WAPFORUM//DTD WML 1.3//EN" "http://www.wapforum.org/DTD/wml13.dtd">\n' +
+      `<wml><card id="error" title="${escapeWml(title)}"><p>${escapeWml(status === 404 ? 'This message is no longer available.' : message)}</p></card></wml>`;
+    return send(reply, client ? status : 500, CONTENT_TYPE_WML, deck);
+  };
 }
 
 function rtpLPortOf(req: FastifyRequest): number | undefined {
@@ -86,7 +112,7 @@ export function registerAvayaRoutes(app: FastifyInstance, service: () => AvayaSe
             .catch((e: unknown) => req.log.warn({ err: e }, 'RTP stream failed'));
         });
       }
-      return send(reply, 200, 'text/xml', xml);
+      return send(reply, 200, CONTENT_TYPE_XML, xml);
     }
     if ((item.kind === 'topline' || item.kind === 'display') && item.fetches === 1) {
       // The phone fetched the text it accepted: once the bytes are out, it shows them.
@@ -110,12 +136,14 @@ export function registerAvayaRoutes(app: FastifyInstance, service: () => AvayaSe
       { additionalProperties: true },
     ),
   };
-  app.get('/avaya/content/:id', { schema: contentSchema }, contentHandler);
-  app.post('/avaya/content/:id', { schema: contentSchema }, contentHandler);
+  const contentErrors = phoneErrorHandler('wml');
+  app.get('/avaya/content/:id', { schema: contentSchema, errorHandler: contentErrors }, contentHandler);
+  app.post('/avaya/content/:id', { schema: contentSchema, errorHandler: contentErrors }, contentHandler);
 
   app.get(
     '/avaya/subscribe',
     {
+      errorHandler: phoneErrorHandler('text'),
       schema: {
         tags: ['avaya'],
         summary: 'Avaya phone subscription (SUBSCRIBELIST target)',
@@ -127,8 +155,15 @@ export function registerAvayaRoutes(app: FastifyInstance, service: () => AvayaSe
       const raw = req.raw.url ?? '';
       const q = raw.includes('?') ? raw.slice(raw.indexOf('?') + 1) : '';
       const info = parseSubscriptionQuery(q);
-      const r = service().onSubscription(info, plainIp(req.socket.remoteAddress));
-      return send(reply, 200, 'text/plain', `OK ${r.deviceId}\n`);
+      const s = service();
+      const ip = subscriptionAddress(info.ip, req.socket.remoteAddress ?? '', s.config.subscription);
+      const r = s.onSubscription({ ...info, ip }, ip);
+      if (r.moved)
+        req.log.warn(
+          { device: r.deviceId, from: r.moved.from, to: r.moved.to, security: r.moved.securityGroup },
+          'avaya phone moved its registration',
+        );
+      return send(reply, 200, 'text/plain; charset=utf-8', `OK ${r.deviceId}\n`);
     },
   );
 }

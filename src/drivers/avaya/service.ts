@@ -24,9 +24,17 @@ export interface AvayaServiceOptions {
   clock?: Clock;
   bus?: EventEmitter;
   devices?: DeviceRegistry;
+  /** Groups whose phones' moves are flagged (the 911 notify groups). */
+  securityGroups?: string[];
 }
 
 export type { AudioSource };
+
+/**
+ * A phone refuses a second Subscribe push within a minute of the last one (503, 4600 API guide p.65), so the
+ * hub sends at most one per phone per minute (research note §9).
+ */
+export const SUBSCRIBE_PUSH_INTERVAL_MS = 60_000;
 
 export class AvayaService {
   readonly config: AvayaConfig;
@@ -39,6 +47,8 @@ export class AvayaService {
   /** Device id → ISO time of the last subscription. */
   readonly subscribedAt = new Map<string, string>();
   private readonly o: AvayaServiceOptions;
+  /** Phone (host:port) → clock time of the last Subscribe push that reached it. */
+  private readonly subscribePushes = new Map<string, number>();
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(o: AvayaServiceOptions) {
@@ -103,6 +113,20 @@ export class AvayaService {
     });
   }
 
+  /** Milliseconds until a Subscribe push may go to `phone` again (0: now). */
+  subscribePushWaitMs(phone: string): number {
+    const last = this.subscribePushes.get(phone);
+    if (last === undefined) return 0;
+    const wait = last + SUBSCRIBE_PUSH_INTERVAL_MS - this.clock.now();
+    if (wait <= 0) this.subscribePushes.delete(phone);
+    return Math.max(0, wait);
+  }
+
+  /** Records that a Subscribe push reached `phone` (it starts the phone's one-minute window). */
+  noteSubscribePush(phone: string): void {
+    this.subscribePushes.set(phone, this.clock.now());
+  }
+
   /** Starts the periodic sweep of expired content. */
   startSweeper(everyMs = 60_000): void {
     this.sweeper = setInterval(() => this.store.sweep(this.clock.now()), everyMs);
@@ -137,14 +161,36 @@ export class AvayaService {
    * Discovery: upserts the subscribing phone as an `avaya` device (id `avaya-<mac>`), keeps admin-set
    * name, groups and location, and emits `phone.subscribed`.
    */
-  onSubscription(info: SubscriptionInfo, remoteIp: string): { deviceId: string; created: boolean } {
+  onSubscription(
+    info: SubscriptionInfo,
+    remoteIp: string,
+  ): {
+    deviceId: string;
+    created: boolean;
+    /** Set when an existing phone changed its address or extension (`phone.moved` was emitted). */
+    moved?: { from: string; to: string; securityGroup: boolean };
+  } {
     const id = `avaya-${info.mac}`;
     const ip = info.ip || remoteIp;
     const port = info.pushPort ?? this.config.pushPort;
     const address = port === 80 ? ip : `${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
     let created = false;
+    let moved: { from: string; to: string; securityGroup: boolean } | undefined;
     if (this.o.devices) {
       const cur = this.o.devices.get(id);
+      if (cur && (cur.address !== address || (cur.settings.extension ?? '') !== info.extension)) {
+        const securityGroup = cur.groups.some((g) => (this.o.securityGroups ?? []).includes(g));
+        moved = {
+          from: `${cur.address} x${String(cur.settings.extension ?? '')}`,
+          to: `${address} x${info.extension}`,
+          securityGroup,
+        };
+        this.o.bus?.emit({
+          source: id,
+          type: 'phone.moved',
+          data: { deviceId: id, mac: info.mac, ...moved, groups: cur.groups },
+        });
+      }
       if (!cur && this.o.devices.list({ kind: 'avaya' }).length >= this.config.maxDiscoveredPhones) {
         throw new LimitError(
           'AVAYA_TOO_MANY_PHONES',
@@ -187,6 +233,6 @@ export class AvayaService {
         at,
       },
     });
-    return { deviceId: id, created };
+    return { deviceId: id, created, ...(moved ? { moved } : {}) };
   }
 }

@@ -1,4 +1,5 @@
-import { ProtocolError } from '../../core/errors.js';
+import { BlockList, isIP } from 'node:net';
+import { AuthError, ProtocolError } from '../../core/errors.js';
 
 /**
  * The phone's subscription request (4600 API guide p.54, p.63):
@@ -107,4 +108,89 @@ export function buildSubscriptionQuery(
   ];
   if (info.pushPort !== undefined) parts.push(`PushPort=${info.pushPort}`);
   return parts.join(separator);
+}
+
+/** Who may register which address at /avaya/subscribe (config `avaya.subscription`). */
+export interface SubscriptionPolicy {
+  trustedProxies: string[];
+  allowLoopback: boolean;
+  allowLinkLocal: boolean;
+}
+
+/** `::ffff:10.0.0.1` → `10.0.0.1`. */
+export function plainIp(a: string | undefined): string {
+  return (a ?? '').replace(/^::ffff:(?=\d+\.)/i, '');
+}
+
+function blockList(entries: string[]): BlockList {
+  const b = new BlockList();
+  for (const e of entries) {
+    const [addr, bits] = e.split('/');
+    const family = isIP(addr ?? '') === 6 ? 'ipv6' : 'ipv4';
+    if (bits === undefined) b.addAddress(addr!, family);
+    else b.addSubnet(addr!, Number(bits), family);
+  }
+  return b;
+}
+
+const LOOPBACK = blockList(['127.0.0.0/8', '::1/128']);
+const LINK_LOCAL = blockList(['169.254.0.0/16', 'fe80::/10']);
+/** Never a phone: unspecified, multicast, broadcast, cloud metadata. */
+const NEVER = blockList([
+  '0.0.0.0/8',
+  '224.0.0.0/4',
+  '255.255.255.255/32',
+  '::/128',
+  'ff00::/8',
+  '169.254.169.254/32',
+  'fd00:ec2::254/128',
+]);
+
+function contains(list: BlockList, ip: string): boolean {
+  const v = isIP(ip);
+  return v !== 0 && list.check(ip, v === 6 ? 'ipv6' : 'ipv4');
+}
+
+/** A refused subscription (HTTP 403): the request may not register that address. */
+export class SubscriptionRefusedError extends AuthError {
+  constructor(code: string, message: string) {
+    super(code, message, { status: 403, field: 'ip' });
+  }
+}
+
+/**
+ * The address a subscription registers. Only the phone itself may move its registration: `ip=` must equal
+ * the socket address unless the request comes from a trusted proxy (`trustedProxies`); loopback and
+ * link-local addresses need `allowLoopback`/`allowLinkLocal`; metadata, multicast and unspecified
+ * addresses are never accepted. Throws SubscriptionRefusedError (403).
+ */
+export function subscriptionAddress(claimed: string, socketIp: string, policy: SubscriptionPolicy): string {
+  const socket = plainIp(socketIp);
+  const want = plainIp(claimed) || socket;
+  if (want.toLowerCase() !== socket.toLowerCase()) {
+    const proxies = blockList(policy.trustedProxies);
+    if (!contains(proxies, socket))
+      throw new SubscriptionRefusedError(
+        'AVAYA_SUBSCRIBE_ADDRESS_MISMATCH',
+        'ip must be the address the request comes from (only the phone itself may register its address)',
+      );
+  }
+  if (isIP(want) === 0)
+    throw new SubscriptionRefusedError('AVAYA_SUBSCRIBE_ADDRESS_INVALID', 'ip is not an IP address');
+  if (contains(NEVER, want))
+    throw new SubscriptionRefusedError(
+      'AVAYA_SUBSCRIBE_ADDRESS_REFUSED',
+      `${want} cannot be a phone address`,
+    );
+  if (!policy.allowLoopback && contains(LOOPBACK, want))
+    throw new SubscriptionRefusedError(
+      'AVAYA_SUBSCRIBE_ADDRESS_REFUSED',
+      `${want} is a loopback address (set avaya.subscription.allowLoopback for simulators)`,
+    );
+  if (!policy.allowLinkLocal && contains(LINK_LOCAL, want))
+    throw new SubscriptionRefusedError(
+      'AVAYA_SUBSCRIBE_ADDRESS_REFUSED',
+      `${want} is a link-local address (set avaya.subscription.allowLinkLocal to accept it)`,
+    );
+  return want;
 }

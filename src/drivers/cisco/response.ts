@@ -179,6 +179,8 @@ export function parseApplicationEvent(xml: string | Buffer): ApplicationEvent {
     what: 'notifyApplicationEvent',
     maxBytes: 8192,
     maxDepth: 4,
+    // A phone's (or anyone's) posted event: bad input is the caller's fault (400), not a gateway error.
+    status: 400,
   });
   if (root.name !== 'notifyApplicationEvent')
     throw new ProtocolError(
@@ -202,6 +204,7 @@ export function parseMediaEvent(xml: string | Buffer): MediaEvent {
     what: 'notifyMediaEvent',
     maxBytes: 8192,
     maxDepth: 4,
+    status: 400,
   });
   if (root.name !== 'notifyMediaEvent')
     throw new ProtocolError(

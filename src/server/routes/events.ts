@@ -40,7 +40,8 @@ export function registerEventRoutes(app: FastifyInstance, hub: Hub): void {
         description:
           'Events with seq > after, oldest first. Pass the last seq you saw as `after` to get the next page.',
         querystring: Type.Object({
-          after: Type.Integer({ minimum: 0, default: 0 }),
+          // A maximum, or `?after=1e400` coerces to Infinity and reaches the store (500).
+          after: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 }),
           limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
           type: Type.Optional(Type.String({ description: 'Comma-separated types or prefixes (`call.*`).' })),
           source: Type.Optional(Type.String()),
@@ -76,7 +77,7 @@ export function registerEventRoutes(app: FastifyInstance, hub: Hub): void {
         description:
           'Each event is sent with `id: <seq>` and `event: <type>`. Reconnect with the `Last-Event-ID` header (or `after`) to resume without gaps. A comment line is sent every 15 s to keep proxies open.',
         querystring: Type.Object({
-          after: Type.Optional(Type.Integer({ minimum: 0 })),
+          after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
           type: Type.Optional(Type.String()),
           source: Type.Optional(Type.String()),
         }),

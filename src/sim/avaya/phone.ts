@@ -4,7 +4,15 @@ import http from 'node:http';
 import net from 'node:net';
 import { type Clock, systemClock, type TimerHandle } from '../../core/clock.js';
 import { errorMessage } from '../../core/errors.js';
-import { type ParsedContent, type ParsedRtpUrl, parsePushContent } from '../../drivers/avaya/content.js';
+import {
+  decodePushContentBody,
+  MAX_TOPLINE_CHARS,
+  type ParsedContent,
+  type ParsedRtpUrl,
+  parsePushContent,
+  truncateChars,
+} from '../../drivers/avaya/content.js';
+import { modelSupports, type PushCapabilityName } from '../../drivers/avaya/models.js';
 import {
   decodePushForm,
   MAX_PUSH_MESSAGE_BYTES,
@@ -148,6 +156,10 @@ export interface PhoneStateJson {
 }
 
 const TOPLINE_TTL_MS = 30_000;
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
 const SUBSCRIBE_WINDOW_MS = 60_000;
 const MAX_BODY = 32 * 1024;
 const MAX_QUEUED_CONNECTIONS = 256;
@@ -437,6 +449,12 @@ export class SimPhone extends EventEmitter {
       }
       this.lastSubscribePush = now;
     }
+    // A push type the model does not have (J139: no WML browser) is refused like a PUSHCAP 0 [inferred: 201].
+    if (!modelSupports(this.model, m.type)) {
+      this.record(m, 201, 200);
+      this.sendStatus(res, 201);
+      return;
+    }
     const capRefusal = pushCapRefusal(this.pushCap, capabilityOf(m.type), mode);
     if (capRefusal) {
       this.record(m, capRefusal, 200);
@@ -486,7 +504,7 @@ export class SimPhone extends EventEmitter {
         maxResponseBytes: 64 * 1024,
       });
       if (res.status !== 200) throw new Error(`content server answered HTTP ${res.status}`);
-      content = parsePushContent(res.text());
+      content = parsePushContent(decodePushContentBody(res.body, headerValue(res.headers['content-type'])));
     } catch (e) {
       rtpSock?.close();
       throw e;
@@ -515,7 +533,8 @@ export class SimPhone extends EventEmitter {
         if (this.toplineTimer) this.clock.clearTimeout(this.toplineTimer);
         const now = this.clock.now();
         this.screen.topline = {
-          text: c.text.slice(0, 312),
+          // 312 characters (code points, as the hub counts them): never half an emoji.
+          text: truncateChars(c.text, MAX_TOPLINE_CHARS),
           mode,
           shownAt: now,
           expiresAt: now + TOPLINE_TTL_MS,
@@ -576,6 +595,13 @@ export class SimPhone extends EventEmitter {
         return;
       }
       this.endAudio('stopped');
+      return;
+    }
+    const needs: PushCapabilityName =
+      url.direction === 'tx' ? 'audio_transmit' : isMulticast(url.host) ? 'audio_multicast' : 'audio';
+    if (!modelSupports(this.model, needs)) {
+      rtpSock.close();
+      rec.fetch = { status: 'aborted', detail: `an Avaya ${this.model} does not support ${needs}` };
       return;
     }
     if (url.direction === 'tx' && pushCapDigit(this.pushCap, 'transmit') < (mode === 'normal' ? 2 : 1)) {
@@ -784,6 +810,79 @@ export class SimPhone extends EventEmitter {
     }
     this.emit('subscription', { url, ...s });
     return s.ok;
+  }
+
+  // ---- the user ------------------------------------------------------------------------------------
+
+  /** Numbers the user called from the phone (a click-to-dial softkey or link). */
+  readonly dialled: string[] = [];
+
+  /**
+   * The user presses a softkey of the page on screen (by label): a WTAI `wtai://wp/mc;<n>` key places a call
+   * (recorded in `dialled`, the phone goes in call); an http(s) key is fetched by the browser and its WML
+   * replaces the page. Resolves with what happened.
+   */
+  async pressSoftkey(label: string): Promise<'dialled' | 'shown' | 'failed'> {
+    const key = this.screen.display?.softkeys.find((k) => k.label.toLowerCase() === label.toLowerCase());
+    if (!key) throw new Error(`phone ${this.id}: no softkey ${JSON.stringify(label)} on screen`);
+    const dial = /^wtai:\/\/wp\/mc;([0-9*#+]{1,32})$/i.exec(key.href);
+    if (dial) {
+      this.dialled.push(dial[1]!);
+      if (this.dialled.length > 100) this.dialled.shift();
+      this.setActivity({ call: 'in_call' });
+      this.emit('screen', this.screen);
+      return 'dialled';
+    }
+    try {
+      const res = await httpRequest({
+        url: key.href,
+        headers: { 'User-Agent': `AVAYA/${this.model} (Switchboard simulator)` },
+        timeoutMs: this.o.fetchTimeoutMs ?? 5000,
+        maxResponseBytes: 64 * 1024,
+      });
+      if (res.status !== 200) return 'failed';
+      const c = parsePushContent(res.text());
+      if (c.kind !== 'wml') return 'failed';
+      this.screen.display = {
+        ...(c.title !== undefined ? { title: c.title } : {}),
+        text: c.text,
+        softkeys: c.softkeys,
+        links: c.links,
+        background: false,
+        mode: 'normal',
+      };
+      this.emit('screen', this.screen);
+      return 'shown';
+    } catch {
+      return 'failed';
+    }
+  }
+
+  /** The user leaves the browser (Exit / Home key): the page is gone from the screen, the top line stays. */
+  exitBrowser(): void {
+    this.screen.display = undefined;
+    this.emit('screen', this.screen);
+  }
+
+  /**
+   * What the screen shows, as text: the top line (long text in the parts it alternates between, [inferred]
+   * `topLineChars` per part), then the browser page (title, text, soft keys as `[Ack] [Call back]`).
+   */
+  screenText(topLineChars = 40): string {
+    const rows: string[] = [];
+    const t = this.screen.topline;
+    if (t) {
+      const parts: string[] = [];
+      for (let i = 0; i < t.text.length; i += topLineChars) parts.push(t.text.slice(i, i + topLineChars));
+      for (const [i, p] of parts.entries()) rows.push(`top line ${i + 1}/${parts.length}: ${p}`);
+    } else rows.push('top line: (none)');
+    const d = this.screen.display;
+    if (d) {
+      rows.push(`== ${d.title ?? ''} ==`, ...d.text.split('\n'));
+      if (d.links.length) rows.push(...d.links.map((l) => `<${l.label}>`));
+      rows.push(d.softkeys.map((k) => `[${k.label}]`).join(' '));
+    } else rows.push('(idle screen)');
+    return rows.join('\n');
   }
 
   // ---- inspection ------------------------------------------------------------------------------

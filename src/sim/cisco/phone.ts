@@ -38,7 +38,7 @@ import { decodeXmlBytes, readXml } from '../../drivers/cisco/xml-read.js';
 import { verifyDigest } from '../../net/digest.js';
 import { httpRequest } from '../../net/http-client.js';
 import { RtpReceiver, type RtpReceiveStats, RtpSender } from './rtp.js';
-import { renderScreen, type ScreenView } from './screen.js';
+import { renderScreen, type ScreenView, screenText } from './screen.js';
 
 /**
  * One simulated Cisco IP phone: a real HTTP server on 127.0.0.x with the seed's admin endpoints
@@ -1488,6 +1488,11 @@ export class SimPhone {
         ];
       }
     }
+  }
+
+  /** The text the current screenshot shows, row by row (for golden tests of each display size). */
+  screenText(): string {
+    return screenText(this.view(), this.profile.display);
   }
 
   /** Renders the current screen (what /CGI/Screenshot returns). */

@@ -81,43 +81,156 @@ export function fontScale(width: number): number {
   return Math.max(1, Math.min(3, Math.floor(width / 240)));
 }
 
-export function renderScreen(v: ScreenView, size: { width: number; height: number }): Buffer {
+/** How many 5x7 characters (6 px advance) fit in `maxWidth` at `scale`. */
+function fits(maxWidth: number, scale: number): number {
+  return Math.max(0, Math.floor((maxWidth - 5 * scale) / (6 * scale)) + 1);
+}
+
+/**
+ * Word-wraps one body line to `cols` characters, as phone firmware wraps CiscoIPPhoneText (research A4: "the
+ * firmware does paging/wrap"); words longer than a row are cut.
+ */
+export function wrapLine(line: string, cols: number): string[] {
+  if (cols <= 0) return [];
+  if (line.length <= cols) return [line];
+  const out: string[] = [];
+  let cur = '';
+  for (const word of line.split(/ +/)) {
+    let w = word;
+    while (w.length > cols) {
+      if (cur) {
+        out.push(cur);
+        cur = '';
+      }
+      out.push(w.slice(0, cols));
+      w = w.slice(cols);
+    }
+    if (!cur) cur = w;
+    else if (cur.length + 1 + w.length <= cols) cur += ` ${w}`;
+    else {
+      out.push(cur);
+      cur = w;
+    }
+  }
+  if (cur) out.push(cur);
+  return out;
+}
+
+interface Draw {
+  role: 'title' | 'body' | 'item' | 'call' | 'prompt' | 'softkey' | 'status';
+  x: number;
+  y: number;
+  text: string;
+  maxWidth: number;
+  selected?: boolean;
+}
+
+/** Where every piece of text goes on a display of this size (what renderScreen draws, what screenText reads). */
+function layout(
+  v: ScreenView,
+  size: { width: number; height: number },
+): { draws: Draw[]; sc: number; lh: number; pad: number; width: number; height: number } {
   const width = Math.min(size.width, 1280);
   const height = Math.min(size.height, 800);
-  const c = new Canvas(width, height, v.displayOn ? WHITE : BLACK);
-  if (!v.displayOn) return PNG.sync.write(c.png);
   const sc = fontScale(width);
   const lh = 10 * sc;
   const pad = 2 * sc;
-  c.fill(0, 0, width, lh + 2 * pad, BAR);
-  c.text(pad, pad, v.title, sc, WHITE, width - 2 * pad);
+  const draws: Draw[] = [];
+  if (!v.displayOn) return { draws, sc, lh, pad, width, height };
+  draws.push({ role: 'title', x: pad, y: pad, text: v.title, maxWidth: width - 2 * pad });
   let y = lh + 3 * pad;
   const bottom = height - 2 * (lh + 2 * pad);
-  for (const line of v.lines) {
+  const cols = fits(width - 2 * pad, sc);
+  const body = v.lines.flatMap((l) => wrapLine(l, cols));
+  for (const line of body) {
     if (y + lh > bottom) break;
-    c.text(pad, y, line, sc, BLACK, width - 2 * pad);
+    draws.push({ role: 'body', x: pad, y, text: line, maxWidth: width - 2 * pad });
     y += lh;
   }
   for (const [i, it] of v.items.entries()) {
     if (y + lh > bottom) break;
-    if (i === v.selected) c.fill(0, y - sc, width, lh, SEL);
-    c.text(pad, y, `${i + 1} ${it}`, sc, BLACK, width - 2 * pad);
+    draws.push({
+      role: 'item',
+      x: pad,
+      y,
+      text: `${i + 1} ${it}`,
+      maxWidth: width - 2 * pad,
+      selected: i === v.selected,
+    });
     y += lh;
   }
-  if (v.call) c.text(pad, bottom - lh, v.call, sc, BAR, width - 2 * pad);
-  c.text(pad, height - 2 * (lh + pad), v.prompt, sc, BLACK, width - 2 * pad);
+  if (v.call) draws.push({ role: 'call', x: pad, y: bottom - lh, text: v.call, maxWidth: width - 2 * pad });
+  draws.push({
+    role: 'prompt',
+    x: pad,
+    y: height - 2 * (lh + pad),
+    text: v.prompt,
+    maxWidth: width - 2 * pad,
+  });
   const n = Math.max(1, v.softkeys.length);
   const w = Math.floor(width / n);
-  c.fill(0, height - lh - 2 * pad, width, lh + 2 * pad, [230, 230, 230]);
   for (const [i, k] of v.softkeys.entries())
-    c.text(i * w + pad, height - lh - pad, k, sc, BLACK, w - 2 * pad);
+    draws.push({ role: 'softkey', x: i * w + pad, y: height - lh - pad, text: k, maxWidth: w - 2 * pad });
   if (v.status) {
     const bw = Math.min(width - 4 * pad, 60 * sc * 6);
     const bx = Math.floor((width - bw) / 2);
     const by = Math.floor(height / 2) - lh;
-    c.fill(bx, by, bw, 2 * lh, BLACK);
-    c.fill(bx + sc, by + sc, bw - 2 * sc, 2 * lh - 2 * sc, [255, 240, 160]);
-    c.text(bx + pad, by + Math.floor(lh / 2), v.status.text, sc, BLACK, bw - 2 * pad);
+    draws.push({
+      role: 'status',
+      x: bx + pad,
+      y: by + Math.floor(lh / 2),
+      text: v.status.text,
+      maxWidth: bw - 2 * pad,
+    });
+  }
+  return { draws, sc, lh, pad, width, height };
+}
+
+/**
+ * The text a screenshot of this view shows, row by row, cut where the pixels are cut: title, wrapped body
+ * rows that fit, prompt, and the soft keys as `[Ack] [Call back] [Exit]`. For golden tests of what a guard
+ * can read on each display size.
+ */
+export function screenText(v: ScreenView, size: { width: number; height: number }): string {
+  const l = layout(v, size);
+  if (!v.displayOn) return '(display off)';
+  const cut = (d: Draw) => d.text.slice(0, fits(d.maxWidth, l.sc));
+  const rows = l.draws.filter((d) => d.role !== 'softkey').map(cut);
+  const keys = l.draws.filter((d) => d.role === 'softkey').map((d) => `[${cut(d)}]`);
+  return [...rows, keys.join(' ')].join('\n');
+}
+
+export function renderScreen(v: ScreenView, size: { width: number; height: number }): Buffer {
+  const l = layout(v, size);
+  const { sc, lh, pad, width, height } = l;
+  const c = new Canvas(width, height, v.displayOn ? WHITE : BLACK);
+  if (!v.displayOn) return PNG.sync.write(c.png);
+  c.fill(0, 0, width, lh + 2 * pad, BAR);
+  c.fill(0, height - lh - 2 * pad, width, lh + 2 * pad, [230, 230, 230]);
+  for (const d of l.draws) {
+    switch (d.role) {
+      case 'title':
+        c.text(d.x, d.y, d.text, sc, WHITE, d.maxWidth);
+        break;
+      case 'item':
+        if (d.selected) c.fill(0, d.y - sc, width, lh, SEL);
+        c.text(d.x, d.y, d.text, sc, BLACK, d.maxWidth);
+        break;
+      case 'call':
+        c.text(d.x, d.y, d.text, sc, BAR, d.maxWidth);
+        break;
+      case 'status': {
+        const bw = d.maxWidth + 2 * pad;
+        const bx = d.x - pad;
+        const by = d.y - Math.floor(lh / 2);
+        c.fill(bx, by, bw, 2 * lh, BLACK);
+        c.fill(bx + sc, by + sc, bw - 2 * sc, 2 * lh - 2 * sc, [255, 240, 160]);
+        c.text(d.x, d.y, d.text, sc, BLACK, d.maxWidth);
+        break;
+      }
+      default:
+        c.text(d.x, d.y, d.text, sc, BLACK, d.maxWidth);
+    }
   }
   return PNG.sync.write(c.png);
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { KeyedSerialQueue } from '../../core/serial.js';
 import { queueFullError, tooManyQueuesError, tooManySessionsError } from '../../pubsub/errors.js';
 import { encodeMessage } from '../../pubsub/protocol.js';
 import {
@@ -48,6 +49,12 @@ export class PostgresPubSubStore implements PubSubStore {
   readonly db: PostgresDatabase;
   /** This store instance's id in NOTIFY payloads. */
   readonly origin = randomUUID();
+  /**
+   * A session's markDelivered and its next poll's ackSession run in that order (SQLite gets this from its
+   * one write queue): otherwise the acknowledgement could overtake the delivery mark and leave the
+   * messages to be redelivered when their lease runs out.
+   */
+  private readonly perSession = new KeyedSerialQueue();
 
   constructor(opts: PostgresOptions | PostgresDatabase) {
     this.db = opts instanceof PostgresDatabase ? opts : new PostgresDatabase(opts);
@@ -194,9 +201,11 @@ export class PostgresPubSubStore implements PubSubStore {
 
   async markDelivered(ids: string[], session: string): Promise<void> {
     if (ids.length === 0) return;
-    await this.db.query(
-      'UPDATE pubsub_messages SET lease_session = $1 WHERE id = ANY($2::text[]) AND lease_session = $3',
-      [session, ids, pendingLease(session)],
+    await this.perSession.run(session, () =>
+      this.db.query(
+        'UPDATE pubsub_messages SET lease_session = $1 WHERE id = ANY($2::text[]) AND lease_session = $3',
+        [session, ids, pendingLease(session)],
+      ),
     );
   }
 
@@ -221,9 +230,11 @@ export class PostgresPubSubStore implements PubSubStore {
   }
 
   async ackSession(session: string, except: string[]): Promise<number> {
-    const r = await this.db.query(
-      'DELETE FROM pubsub_messages WHERE lease_session = $1 AND NOT (id = ANY($2::text[])) RETURNING seq',
-      [session, except],
+    const r = await this.perSession.run(session, () =>
+      this.db.query(
+        'DELETE FROM pubsub_messages WHERE lease_session = $1 AND NOT (id = ANY($2::text[])) RETURNING seq',
+        [session, except],
+      ),
     );
     return r.length;
   }

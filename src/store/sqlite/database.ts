@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { planMigrations, StoreVersionError } from '../migration.js';
@@ -17,12 +17,31 @@ export interface OpenOptions {
   migrations?: Record<string, Migration[]>;
 }
 
+/**
+ * The data directory holds device secrets and the event log: created 0700; the database and its WAL/SHM
+ * files are 0600 (SQLite gives the WAL and SHM the permissions of the database file, so creating that
+ * file first with 0600 is enough; existing files are tightened).
+ */
+function prepareDataDir(dir: string, readonly: boolean): void {
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (readonly) return;
+  const file = join(dir, DB_FILE);
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      chmodSync(f, 0o600);
+    } catch {
+      // not there yet
+    }
+  }
+}
+
 /** Opens (creating if needed) the one database file of the data directory, in WAL mode, migrated. */
 export function openDatabase(opts: OpenOptions): Db {
   // Refuse a Node.js release known to abort the binding before any native object exists.
   assertSupportedRuntime();
   let db: Db;
-  if (opts.dataDir !== ':memory:') mkdirSync(opts.dataDir, { recursive: true });
+  if (opts.dataDir !== ':memory:') prepareDataDir(opts.dataDir, opts.readonly ?? false);
   try {
     db =
       opts.dataDir === ':memory:'

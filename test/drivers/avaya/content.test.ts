@@ -17,7 +17,7 @@ describe('push content golden vectors', () => {
   it('top line content (4600 API guide p.44)', () => {
     const xml = buildToplineContent('Stock Alert: AV @ $15');
     expect(xml).toBe(
-      '<?xml version="1.0"?>\n<Response>\n  <Topline>Stock Alert: AV @ $15</Topline>\n</Response>',
+      '<?xml version="1.0" encoding="UTF-8"?>\n<Response>\n  <Topline>Stock Alert: AV @ $15</Topline>\n</Response>',
     );
     expect(parsePushContent(xml)).toEqual({ kind: 'topline', text: 'Stock Alert: AV @ $15' });
   });
@@ -29,7 +29,7 @@ describe('push content golden vectors', () => {
       url: rtpRxUrl('192.0.2.10', 41234),
       promptline: 'Wake-up call',
     });
-    expect(xml).toBe(`<?xml version="1.0"?>
+    expect(xml).toBe(`<?xml version="1.0" encoding="UTF-8"?>
 <Response>
   <Audio packetsize="40" codec="PCMU">
     <AudioTimer value="20"/>
@@ -52,7 +52,7 @@ describe('push content golden vectors', () => {
   });
   it('subscribe content (9600 API guide)', () => {
     const xml = buildSubscribeContent('me', 'http://subscription.example/subscribe.php');
-    expect(xml).toBe(`<?xml version="1.0"?>
+    expect(xml).toBe(`<?xml version="1.0" encoding="UTF-8"?>
 <Response>
   <Subscribe type="me">
     <Url href="http://subscription.example/subscribe.php"/>

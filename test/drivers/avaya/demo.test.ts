@@ -48,7 +48,9 @@ describe('discovery limit', () => {
       expect((await sub('020000000001')).status).toBe(200);
       const r = await sub('020000000002');
       expect(r.status).toBe(429);
-      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('AVAYA_TOO_MANY_PHONES');
+      // Phone-facing: plain text the phone can ignore, and the connection closed.
+      expect(r.headers.get('connection')).toBe('close');
+      expect(await r.text()).toMatch(/^ERROR AVAYA_TOO_MANY_PHONES: already 1 avaya devices/);
     } finally {
       await h.close();
     }

@@ -212,7 +212,8 @@ describe('avaya push initiator ↔ simulated phone', () => {
   });
 
   it('audio transmit: the phone sends RTP to the port the hub opened', async () => {
-    const { p, id } = await phone({ transmitSeconds: 0.6 });
+    // A 96x1 (H.323) takes Audio Transmit; J100 SIP phones do not (push-fidelity.test.ts).
+    const { p, id } = await phone({ transmitSeconds: 0.6, model: '9611' });
     const r = await run(id, 'push_audio_transmit', { packetsize: 20 });
     expect(r.ok).toBe(true);
     await p.waitFor((x) => x.audio?.endReason === 'transmitted', 5000);
@@ -434,7 +435,7 @@ describe('subscription and discovery', () => {
     expect((await httpRequest({ url: `${hub.url}/avaya/subscribe?Extn=1` })).status).toBe(400);
   });
 
-  it('subscribe push: type all re-subscribes, one per minute (503), 503 without SUBSCRIBELIST', async () => {
+  it('subscribe push: type all re-subscribes, one per minute (the hub paces; the phone would 503), 503 without SUBSCRIBELIST', async () => {
     const p = new SimPhone({
       extension: '4102',
       mac: '020000aa0003',
@@ -447,7 +448,20 @@ describe('subscription and discovery', () => {
     const r = await run(id, 'push_subscribe', { type: 'all' });
     expect(r).toMatchObject({ ok: true, data: { pushStatus: 200 } });
     await p.waitFor((x) => x.subscriptions.get(`${hub.url}/avaya/subscribe`)?.attempts === 2);
-    expect((await run(id, 'push_subscribe', { type: 'me' })).data).toMatchObject({ pushStatus: 503 });
+    expect(await run(id, 'push_subscribe', { type: 'me' })).toMatchObject({ ok: false, outcome: 'paced' });
+    // Sent anyway (a raw push, as another hub would): the phone's own one-minute window answers 503.
+    const s = avayaServiceOf(hub.hub);
+    const item = s.putContent(
+      'subscribe',
+      'text/xml; charset=utf-8',
+      '<Response><Subscribe type="all"/></Response>',
+    );
+    const raw = await s.initiator.send(
+      { host: '127.0.0.1', port: p.pushPort },
+      buildPushMessage({ type: 'subscribe', href: s.contentUrl(item.id), method: 'get', postfields: [] }),
+      undefined,
+    );
+    expect(raw.pushStatus).toBe(503);
     expect(avayaServiceOf(hub.hub).subscribedAt.get(id)).toBeDefined();
     const { id: other } = await phone();
     expect((await run(other, 'push_subscribe', {})).data).toMatchObject({ pushStatus: 503 });

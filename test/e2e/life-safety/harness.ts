@@ -70,6 +70,17 @@ export class LifeSafetyHub {
     return { status: res.status, body: parsed as T };
   }
 
+  /** Adds an IP Office (the DevLink3 simulator on 127.0.0.1:port) that reconnects quickly. */
+  async addIpOffice(id: string, port: number, password: string): Promise<void> {
+    const r = await this.api('POST', '/api/devices', {
+      id,
+      kind: 'ipoffice',
+      address: `127.0.0.1:${port}`,
+      settings: { user: 'switchboard', password, reconnectInitialMs: 200, reconnectMaxMs: 500 },
+    });
+    if (r.status !== 201) throw new Error(`adding ${id}: ${r.status} ${JSON.stringify(r.body)}`);
+  }
+
   async events(type: string): Promise<Json[]> {
     return (await this.api<{ events: Json[] }>('GET', `/api/events?type=${type}&limit=500`)).body.events;
   }

@@ -33,13 +33,7 @@ describe('life safety: a reused CallID is a new incident (real process, DevLink3
       settings: { model: '8845', username: 'push', password: 'push-secret', deviceName: p.deviceName },
     });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
-    const ipo = await hub.api('POST', '/api/devices', {
-      id: 'ipo-1',
-      kind: 'ipoffice',
-      address: `127.0.0.1:${pbx.port}`,
-      settings: { user: 'switchboard', password, reconnectInitialMs: 200, reconnectMaxMs: 500 },
-    });
-    expect(ipo.status, JSON.stringify(ipo.body)).toBe(201);
+    await hub.addIpOffice('ipo-1', pbx.port, password);
     await until('the DevLink3 link', async () => (await linkUps()) >= 1);
   }, 120_000);
 

@@ -1,0 +1,83 @@
+/**
+ * CLI start-up: `switchboard settings lint` and `settings eval` on a tiny file and on a ~1 MB CRLF
+ * Windows-1252 template, against bare `node -e 0` and `switchboard --help` (which loads every command).
+ * Runs the built CLI (`npm run build` first). Prints wall time and, on Linux, CPU time (user+system of
+ * the child, 10 ms resolution: less sensitive than wall time to other processes on a shared machine).
+ *
+ *   npm run build && npm run bench -- startup [--runs 10]
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeSettingsText } from '../src/provisioning/encoding.js';
+import { argNumber, loadLine, machineLine, percentile } from './_machine.js';
+
+const runs = Math.max(1, Math.floor(argNumber('runs', 10)));
+const main = join(process.cwd(), 'dist/cli/main.js');
+if (!existsSync(main)) {
+  console.error('dist/cli/main.js not found: run `npm run build` first');
+  process.exit(2);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'sb-bench-startup-'));
+const tiny = join(dir, 'tiny.txt');
+writeFileSync(tiny, 'IF $MODEL4 SEQ J179 GOTO J100\nGOTO END\n# J100\nSET SIPDOMAIN corp.example\n# END\n');
+const big = join(dir, 'big.txt');
+{
+  const lines = ['IF $MODEL4 SEQ J179 GOTO J100', 'IF $MODEL4 SEQ 9611 goto S96'];
+  for (let i = 0, size = 0; size < 1_000_000; i++) {
+    const block = [
+      `# SECTION${i}        ##`,
+      `## \u201cSection ${i}\u201d \u2013 the site\u2019s resolver`,
+      `SET SNTPSRVR 192.0.2.${i % 250}`,
+    ];
+    size += block.join('\r\n').length + 2;
+    lines.push(...block);
+  }
+  lines.push('GOTO END', '# S96', 'SET SIPDOMAIN corp.example', '# J100', 'SET ENABLE_OPUS 1', '# END');
+  writeFileSync(big, encodeSettingsText(`${lines.join('\r\n')}\r\n`, 'windows-1252'));
+}
+
+/** CPU seconds (user + system) of this process's waited-for children, from /proc (Linux); else undefined. */
+function childrenCpu(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 16 and 17 of stat(5) (cutime, cstime), counted from field 3 after the command name.
+    return (Number(fields[13]) + Number(fields[14])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+function measure(label: string, args: string[]): void {
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const c0 = childrenCpu();
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, args, { stdio: 'ignore' });
+    wall.push(performance.now() - t0);
+    const c1 = childrenCpu();
+    if (c0 !== undefined && c1 !== undefined) cpu.push((c1 - c0) * 1000);
+    if (r.status !== 0) throw new Error(`${label}: exit ${r.status}`);
+  }
+  const cpuText = cpu.length ? `, CPU p50 ${percentile(cpu, 50).toFixed(0)} ms` : '';
+  console.log(
+    `${label.padEnd(38)} wall p50 ${percentile(wall, 50).toFixed(0)} ms, p90 ${percentile(wall, 90).toFixed(0)} ms${cpuText}`,
+  );
+}
+
+console.log(machineLine());
+console.log(loadLine('wall times are only comparable on an idle machine'));
+try {
+  measure('node -e 0', ['-e', '0']);
+  measure('switchboard --help (all commands)', [main, '--help']);
+  measure('settings lint (tiny file)', [main, 'settings', 'lint', tiny]);
+  measure('settings eval (tiny file)', [main, 'settings', 'eval', tiny, '--model', 'J179']);
+  measure('settings lint (1 MB cp1252 template)', [main, 'settings', 'lint', big]);
+  measure('settings eval (1 MB cp1252 template)', [main, 'settings', 'eval', big, '--model', '9641']);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
