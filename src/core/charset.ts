@@ -66,3 +66,36 @@ export function decodeBytes(buf: Uint8Array, ...labels: Array<string | undefined
   }
   return new TextDecoder('utf-8').decode(buf);
 }
+
+/** Decodes one form value to bytes (`+` → space, `%XX`); malformed escapes are kept literally. */
+export function formDecodeBytes(s: string): Buffer {
+  const out: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x2b) out.push(0x20);
+    else if (c === 0x25 && i + 2 < s.length + 0 && /^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) {
+      out.push(Number.parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (c < 0x80) out.push(c);
+    else out.push(...Buffer.from(s[i]!, 'utf8'));
+  }
+  return Buffer.from(out);
+}
+
+/**
+ * A form body (application/x-www-form-urlencoded) whose percent-escapes are bytes in `charset`, re-encoded
+ * so its escapes are UTF-8 (what URLSearchParams reads). Every pair is kept, in order.
+ */
+export function formToUtf8(body: string, charset: string): string {
+  const enc = (b: Buffer) => encodeURIComponent(decodeBytes(b, charset));
+  return body
+    .split('&')
+    .map((part) => {
+      if (part === '') return part;
+      const eq = part.indexOf('=');
+      return eq < 0
+        ? enc(formDecodeBytes(part))
+        : `${enc(formDecodeBytes(part.slice(0, eq)))}=${enc(formDecodeBytes(part.slice(eq + 1)))}`;
+    })
+    .join('&');
+}

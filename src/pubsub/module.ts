@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { Type } from 'typebox';
-import { charsetOf, decodeBytes } from '../core/charset.js';
+import { charsetOf, decodeBytes, formToUtf8, knownCharset } from '../core/charset.js';
 import type { Clock } from '../core/clock.js';
 import { isSwitchboardError } from '../core/errors.js';
 import { AttemptLimiter, reserveAll, SlowDown } from '../core/limiter.js';
@@ -206,7 +206,12 @@ export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntim
       const xml =
         /xml/i.test(req.headers['content-type'] ?? '') ||
         /^\s*</.test(buf.subarray(0, 64).toString('latin1'));
-      done(null, xml ? withUtf8Declaration(decodeXmlBytes(buf, { charset })) : decodeBytes(buf, charset));
+      if (xml) return done(null, withUtf8Declaration(decodeXmlBytes(buf, { charset })));
+      // A form whose escapes are ISO-8859-1 bytes (platforms that declare it) is re-encoded as UTF-8.
+      const form = /^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '');
+      if (form && charset && charset !== 'utf-8' && charset !== 'utf8' && knownCharset(charset))
+        return done(null, formToUtf8(buf.toString('latin1'), charset));
+      done(null, decodeBytes(buf, charset));
     },
   );
   app.setErrorHandler((err, req, reply) => {

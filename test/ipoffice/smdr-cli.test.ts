@@ -45,7 +45,7 @@ describe('switchboard smdr', () => {
       SWITCHBOARD_CONFIG: '',
     });
     try {
-      const m = await p.waitFor(/listening for SMDR on 127\.0\.0\.1:(\d+)/, 20_000);
+      const m = await p.waitFor(/listening for SMDR on 127\.0\.0\.1:(\d+)/, 60_000);
       const port = Number(m[1]);
       await new Promise<void>((resolve, reject) => {
         const s = net.connect({ host: '127.0.0.1', port }, () =>

@@ -380,6 +380,26 @@ describe('PubSub HTTP API (seed 001)', () => {
     }
   });
 
+  it('a platform webhook form declared ISO-8859-1 keeps its non-ASCII values', async () => {
+    const { h, sid, token } = await setup();
+    const session = await token();
+    const r = await fetch(`${h.url}/${sid}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=ISO-8859-1' },
+      body: 'CallerName=J%F6rg+M%FCller&City=K%F6ln&City=Gen%E8ve',
+    });
+    expect(r.status).toBe(200);
+    const list = JSON.parse(
+      await (await fetch(`${h.url}/${sid}/events?timeout=0&session=${session}`)).text(),
+    );
+    const text = JSON.stringify(list);
+    expect(text).toContain('Jörg Müller');
+    expect(text).toContain('Köln');
+    expect(text).toContain('Genève');
+    expect(text).not.toContain('\\ufffd');
+    expect(text).not.toContain('\ufffd');
+  });
+
   it('Call XML: keep-alive XML on timeout that redirects back; the retry is not a new event', async () => {
     const { h, sid, token } = await setup({ 'pubsub.callXml.timeout': '300ms' });
     const body = form({ CallSid: 'CAkeepalive', From: '+1', To: '+2' });

@@ -1,3 +1,4 @@
+import { formDecodeBytes } from '../../core/charset.js';
 import { LimitError } from '../../core/errors.js';
 import type { Charset } from './models.js';
 
@@ -84,20 +85,7 @@ export function formEncodeBytes(bytes: Buffer): string {
   return out;
 }
 
-/** Decodes one form value to bytes (`+` → space, `%XX`); malformed escapes are kept literally. */
-export function formDecodeBytes(s: string): Buffer {
-  const out: number[] = [];
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x2b) out.push(0x20);
-    else if (c === 0x25 && i + 2 < s.length + 0 && /^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) {
-      out.push(Number.parseInt(s.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else if (c < 0x80) out.push(c);
-    else out.push(...Buffer.from(s[i]!, 'utf8'));
-  }
-  return Buffer.from(out);
-}
+export { formDecodeBytes } from '../../core/charset.js';
 
 /** Reads a form body into raw-byte values (field names are case-sensitive: `XML` ≠ `xml`). */
 export function parseFormBytes(body: string): Map<string, Buffer> {
