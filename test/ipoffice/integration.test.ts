@@ -468,6 +468,26 @@ describe('fault injection', () => {
     s.setFaults({ slowMs: 0 });
     await waitFor(() => m.link.state === 'up');
   });
+  it('a silent PBX is down within two keepalive intervals, whatever the request timeout', async () => {
+    const s = await sim();
+    const { m, events } = monitor({
+      client: {
+        host: '127.0.0.1',
+        port: s.port,
+        user: 'dl3',
+        password: 'S3cret!',
+        keepaliveMs: 100,
+        requestTimeoutMs: 120_000,
+      },
+    });
+    track(m);
+    await waitFor(() => m.link.state === 'up');
+    // The PBX stops answering but keeps the socket open: only the keepalive's own deadline can see it.
+    s.setFaults({ slowMs: 60_000 });
+    await waitFor(() => events.some((e) => e.data.state === 'down'));
+    expect(events.find((e) => e.data.state === 'down')!.data).toMatchObject({ code: 'DEVLINK3_TIMEOUT' });
+    s.setFaults({ slowMs: 0 });
+  });
   it('a counter gap is detected', async () => {
     const s = await sim();
     const { m, events } = monitor({

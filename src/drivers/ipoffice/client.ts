@@ -48,10 +48,17 @@ export interface LinkInfo {
   retryInMs?: number;
 }
 
+/** Default Test packet interval (see ClientOptions.keepaliveMs). */
+export const DEFAULT_KEEPALIVE_MS = 5_000;
+
 export interface ClientOptions extends ConnectionOptions {
   /** Event flags (`-SCN -CMExtn` or an array). */
   flags?: string | string[];
-  /** Test packet interval; 0 disables. Default 30 s. */
+  /**
+   * Test packet interval; 0 disables. Default 5 s: a link that dies without closing its socket (cable
+   * pulled, PBX frozen) is seen down within keepaliveMs + its reply timeout (at most keepaliveMs), 10 s by
+   * default, as the 911 supervision requires.
+   */
   keepaliveMs?: number;
   /** Backoff between reconnects; `false` disables reconnecting. */
   reconnect?: { initialMs?: number; maxMs?: number; jitter?: number } | false;
@@ -257,7 +264,9 @@ export class Devlink3Client {
   }
 
   private startKeepalive(conn: Devlink3Connection): void {
-    const every = this.opts.keepaliveMs ?? 30_000;
+    const every = this.opts.keepaliveMs ?? DEFAULT_KEEPALIVE_MS;
+    // The reply must come before the next tick: a silent link is down within 2 × keepaliveMs.
+    const replyWithin = Math.min(this.opts.requestTimeoutMs ?? 10_000, every);
     if (every <= 0) return;
     const tick = async () => {
       this.keepalive = undefined;
@@ -266,6 +275,7 @@ export class Devlink3Client {
         const r = await conn.request(
           { type: 'test', requestId: conn.newRequestId(), payload: Buffer.from('switchboard') },
           'testResponse',
+          replyWithin,
         );
         if (r.result !== Result.SUCCESS) {
           conn.close(

@@ -51,7 +51,7 @@ export const IpofficeSettingsSchema = Type.Object(
     applicationName: Type.Optional(Type.String({ maxLength: 100, default: 'Switchboard' })),
     emergencyNumbers: Type.Optional(Type.Array(Digits, { maxItems: 32 })),
     testNumbers: Type.Optional(Type.Array(Digits, { maxItems: 32 })),
-    keepaliveMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000 })),
+    keepaliveMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000, default: 5_000 })),
     requestTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 })),
     reconnectInitialMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 600_000, default: 1000 })),
     reconnectMaxMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 3_600_000, default: 60_000 })),
@@ -158,7 +158,7 @@ export function clientOptions(device: Pick<Device<IpofficeSettings>, 'address' |
     password: s.password,
     flags: s.flags ?? ['-CMExtn'],
     applicationName: s.applicationName ?? 'Switchboard',
-    keepaliveMs: s.keepaliveMs ?? 30_000,
+    keepaliveMs: s.keepaliveMs ?? 5_000,
     requestTimeoutMs: s.requestTimeoutMs ?? 10_000,
     reconnect: { initialMs: s.reconnectInitialMs ?? 1000, maxMs: s.reconnectMaxMs ?? 60_000 },
   };
