@@ -30,6 +30,15 @@ const DiagnosticSchema = Type.Object({
   file: Type.String(),
   line: Type.Integer(),
 });
+
+/** The answer of both lint routes (text and raw bytes). */
+const LintResultSchema = Type.Object({
+  file: Type.String(),
+  encoding: Type.Optional(Type.String()),
+  errors: Type.Integer(),
+  warnings: Type.Integer(),
+  diagnostics: Type.Array(DiagnosticSchema),
+});
 const OriginSchema = Type.Object({
   value: Type.String(),
   file: Type.String(),
@@ -384,13 +393,7 @@ export function settingsModule(): SettingsModule {
               previous: Type.Optional(Type.String({ maxLength: 1024 * 1024 })),
             }),
             response: {
-              200: Type.Object({
-                file: Type.String(),
-                encoding: Type.Optional(Type.String()),
-                errors: Type.Integer(),
-                warnings: Type.Integer(),
-                diagnostics: Type.Array(DiagnosticSchema),
-              }),
+              200: LintResultSchema,
               400: ErrorSchema,
               404: ErrorSchema,
             },
@@ -439,13 +442,7 @@ export function settingsModule(): SettingsModule {
               name: Type.Optional(Type.String({ maxLength: 128, default: '46xxsettings.txt' })),
             }),
             response: {
-              200: Type.Object({
-                file: Type.String(),
-                encoding: Type.Optional(Type.String()),
-                errors: Type.Integer(),
-                warnings: Type.Integer(),
-                diagnostics: Type.Array(DiagnosticSchema),
-              }),
+              200: LintResultSchema,
               400: ErrorSchema,
               413: ErrorSchema,
               415: ErrorSchema,
