@@ -185,7 +185,8 @@ export const EventsSchema = Type.Object(
       minimum: 0,
       maximum: 1_000_000,
       default: 100,
-      description: 'Below this much free space on the data directory’s disk /readyz answers 503 (disk full).',
+      description:
+        'Below this much free space on the data directory’s disk /readyz answers 503 (disk full) and 911 notification is not ready (DISK_FULL: the console shows it).',
     }),
   },
   { additionalProperties: false, default: {} },
