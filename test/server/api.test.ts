@@ -260,11 +260,11 @@ describe('log redaction', () => {
         fc.array(fc.boolean(), { minLength: 20, maxLength: 20 }),
         fc.array(fc.boolean(), { minLength: 20, maxLength: 20 }),
         fc.stringMatching(/^[A-Za-z0-9]{12,20}$/),
-        (name, escape, upper, secret) => {
+        (name, escaped, upper, secret) => {
           const spelled = [...name]
             .map((ch, i) => {
               const c = upper[i] ? ch.toUpperCase() : ch;
-              return escape[i] ? `%${c.charCodeAt(0).toString(16).padStart(2, '0')}` : c;
+              return escaped[i] ? `%${c.charCodeAt(0).toString(16).padStart(2, '0')}` : c;
             })
             .join('');
           const out = redactUrl(`/AC1/q?timeout=5s&${spelled}=SECRET${secret}`);
