@@ -192,6 +192,17 @@ export const EventsSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+export const SecretsSchema = Type.Object(
+  {
+    keyFile: Type.String({
+      default: '',
+      description:
+        'File holding the key that encrypts device passwords at rest (base64 of 32 bytes; created with mode 0600 on first start). Empty = secrets.key in dataDir. Back it up with the database: without it the stored passwords cannot be read.',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const ConfigSchema = Type.Object(
   {
     dataDir: Type.String({
@@ -203,6 +214,7 @@ export const ConfigSchema = Type.Object(
     shutdown: ShutdownSchema,
     auth: AuthSchema,
     events: EventsSchema,
+    secrets: SecretsSchema,
     avaya: AvayaConfigSchema,
     provisioning: ProvisioningSchema,
     broadcast: BroadcastConfigSchema,
