@@ -24,8 +24,11 @@ import { MODULES } from './modules.js';
 export interface Hub extends HubContext {
   modules: HubModule[];
   apiKeys: ApiKeyService;
-  /** Called once the HTTP server listens, with its real port (fills in publicUrl when not configured). */
-  setListening(port: number): void;
+  /**
+   * Called once the HTTP server listens, with its real port and the phone listener's (fills in publicUrl,
+   * the URL phones are given, when not configured).
+   */
+  setListening(port: number, phonePort?: number): void;
   /** Stops modules, closes device sessions, flushes the bus and closes the store. */
   shutdown(): Promise<void>;
   abort: AbortController;
@@ -129,12 +132,18 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
     modules,
     apiKeys,
     abort,
-    setListening(port: number) {
-      if (!config.http.publicUrl) {
-        const host =
-          config.http.host === '0.0.0.0' || config.http.host === '::' ? defaultHost() : config.http.host;
-        hubInfo.publicUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-      }
+    setListening(port: number, phonePort?: number) {
+      const urlOf = (h: string, p: number) => {
+        const host = h === '0.0.0.0' || h === '::' ? defaultHost() : h;
+        return `http://${host.includes(':') ? `[${host}]` : host}:${p}`;
+      };
+      const phone = config.http.phoneListener;
+      // publicUrl is what phones are given: the phone listener's when there is one.
+      if (phone.enabled && phonePort !== undefined)
+        hubInfo.publicUrl = phone.publicUrl
+          ? phone.publicUrl.replace(/\/+$/, '')
+          : urlOf(phone.host || config.http.host, phonePort);
+      else if (!config.http.publicUrl) hubInfo.publicUrl = urlOf(config.http.host, port);
     },
     async shutdown() {
       if (stopped) return;
