@@ -26,6 +26,7 @@ const MODULES: Record<string, () => Promise<Register>> = {
   pubsub: async () => (await import('./pubsub.js')).registerPubsubCommands,
   broadcast: async () => (await import('./broadcast.js')).registerBroadcastCommands,
   smdr: async () => (await import('./smdr.js')).registerSmdrCommands,
+  backup: async () => (await import('./backup.js')).registerBackupCommands,
 };
 
 async function registerServe(program: Command): Promise<void> {

@@ -4,6 +4,7 @@ import { AvayaConfigSchema } from '../drivers/avaya/config.js';
 import { CiscoConfigSchema } from '../drivers/cisco/config.js';
 import { ProvisioningSchema } from '../provisioning/config.js';
 import { PubSubConfigSchema } from '../pubsub/config.js';
+import { DEFAULT_KEEP_BACKUPS } from '../store/sqlite/files.js';
 
 /**
  * The configuration file schema (`switchboard.yaml`). Every key has a default. Modules add their own
@@ -191,6 +192,19 @@ export const EventsSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+export const BackupsSchema = Type.Object(
+  {
+    keepBeforeMigration: Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      default: DEFAULT_KEEP_BACKUPS,
+      description:
+        'Before migrations change the schema of an existing database (an upgrade), a verified copy is written to `<dataDir>/backups/pre-migration-<time>.db`; this many of the newest are kept. If the copy fails (disk full) the hub does not start and nothing is changed.',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const ConfigSchema = Type.Object(
   {
     dataDir: Type.String({
@@ -202,6 +216,7 @@ export const ConfigSchema = Type.Object(
     shutdown: ShutdownSchema,
     auth: AuthSchema,
     events: EventsSchema,
+    backups: BackupsSchema,
     avaya: AvayaConfigSchema,
     provisioning: ProvisioningSchema,
     broadcast: BroadcastConfigSchema,

@@ -52,7 +52,12 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
   const unlock = config.dataDir === ':memory:' ? () => {} : lockDataDir(config.dataDir);
   let db: ReturnType<typeof openDatabase>;
   try {
-    db = openDatabase({ dataDir: config.dataDir, migrations: opts.migrations ?? MIGRATIONS });
+    db = openDatabase({
+      dataDir: config.dataDir,
+      migrations: opts.migrations ?? MIGRATIONS,
+      keepBackups: config.backups.keepBeforeMigration,
+      onBackup: (file, pending) => logger.info({ file, pending }, 'database backed up before migrating it'),
+    });
   } catch (e) {
     unlock();
     throw e;
