@@ -186,7 +186,7 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
     probe: phoneProbe(hub),
     notice: (n) => emergencyNotice(rt, n),
     clock: hub.clock,
-    logger: logger.child({ module: 'emergency' }),
+    logger: hub.logger.child({ module: 'emergency' }),
     options: {
       enabled: e.enabled,
       group: e.group,

@@ -38,6 +38,7 @@ async function registerServe(program: Command): Promise<void> {
       .option('-p, --port <port>', 'HTTP port (overrides http.port)')
       .option('--host <host>', 'listen address (overrides http.host)')
       .option('--log-level <level>', 'trace, debug, info, warn, error or silent')
+      .option('--log-pretty', 'readable log lines for a terminal instead of JSON (log.pretty)')
       .addHelpText(
         'after',
         `\nConfiguration keys (YAML path, environment variable):\n${configKeys()

@@ -24,7 +24,7 @@ export interface StartOptions extends Partial<CreateHubOptions> {
 
 /** Starts the hub: store, modules, HTTP server. Used by `serve`, `demo` and the tests. */
 export async function startHub(config: Config, opts: StartOptions = {}): Promise<RunningHub> {
-  const logger = opts.logger ?? createLogger({ level: config.log.level });
+  const logger = opts.logger ?? createLogger({ level: config.log.level, pretty: config.log.pretty });
   const hub = createHub(config, { ...opts, logger });
   let app: FastifyInstance;
   try {

@@ -81,6 +81,11 @@ export const LogSchema = Type.Object(
       ],
       { default: 'info' },
     ),
+    pretty: Type.Boolean({
+      default: false,
+      description:
+        'Readable log lines for a terminal (time, level, message, key=value) instead of JSON lines. Leave it off under systemd, Docker or a log shipper: they want the JSON.',
+    }),
   },
   { additionalProperties: false, default: {} },
 );

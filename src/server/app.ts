@@ -104,7 +104,7 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
 
   app.setErrorHandler((err: FastifyError | SwitchboardError, req, reply) => {
     if (err instanceof SwitchboardError) {
-      if (err.status >= 500) req.log.warn({ code: err.code, msg: err.message }, 'request failed');
+      if (err.status >= 500) req.log.warn({ err }, 'request failed');
       return reply.status(err.status).send({ error: err.toJSON() });
     }
     const fe = err as FastifyError;
