@@ -64,6 +64,37 @@ export const HttpSchema = Type.Object(
       default: 65_000,
       description: 'Idle keep-alive timeout.',
     }),
+    tls: Type.Object(
+      {
+        cert: Type.String({
+          default: '',
+          description:
+            'PEM certificate file (chain: server certificate first) for HTTPS on http.port; absolute or relative to dataDir. With http.tls.key set, the API, console, PubSub relay and phone content are served over HTTPS only. Re-read on SIGHUP.',
+        }),
+        key: Type.String({
+          default: '',
+          description:
+            'PEM private key file of http.tls.cert (keep it 0600, owned by the hub’s user). Re-read on SIGHUP.',
+        }),
+        redirect: Type.Object(
+          {
+            enabled: Type.Boolean({
+              default: false,
+              description:
+                'With HTTPS on: also listen for plain HTTP on http.tls.redirect.port and answer every request with 308 to the HTTPS URL (http.publicUrl when it is https, else the requested host on http.port).',
+            }),
+            port: Type.Integer({
+              minimum: 0,
+              maximum: 65535,
+              default: 80,
+              description: 'Port of the plain-HTTP redirect listener (on http.host).',
+            }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false, default: {} },
 );

@@ -123,7 +123,8 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
       if (!config.http.publicUrl) {
         const host =
           config.http.host === '0.0.0.0' || config.http.host === '::' ? defaultHost() : config.http.host;
-        hubInfo.publicUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+        const scheme = config.http.tls.cert || config.http.tls.key ? 'https' : 'http';
+        hubInfo.publicUrl = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
       }
     },
     async shutdown() {
