@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import ts from 'typescript';
@@ -73,8 +74,9 @@ describe('log lines', () => {
     out.on('data', (c: Buffer) => {
       text += c.toString();
     });
+    const dataDir = mkdtempSync(join(tmpdir(), 'sb-log-'));
     const config = defaultConfig({
-      dataDir: ':memory:',
+      dataDir,
       'http.host': '127.0.0.1',
       'http.port': 0,
       'log.level': 'debug',
@@ -101,6 +103,7 @@ describe('log lines', () => {
       await new Promise((res) => setTimeout(res, 50));
     } finally {
       await running.stop();
+      rmSync(dataDir, { recursive: true, force: true });
     }
     const lines = text.split('\n').filter(Boolean);
     expect(lines.length).toBeGreaterThan(3);
