@@ -39,7 +39,7 @@ function parseUnit(text: string): Record<string, Record<string, string[]>> {
     expect(section, `key outside a section: ${line}`).not.toBe('');
     const sec = out[section]!;
     const k = line.slice(0, eq);
-    (sec[k] ??= []).push(line.slice(eq + 1));
+    sec[k] = [...(sec[k] ?? []), line.slice(eq + 1)];
   }
   return out;
 }
