@@ -1,6 +1,7 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKeyWithCli, type SpawnedHub, serveProcess, spawnSwitchboard } from '../helpers/process.js';
 
@@ -115,6 +116,36 @@ describe('switchboard backup / restore against a running hub', () => {
     second.hub.proc.kill('SIGTERM');
     hub.proc.kill('SIGTERM');
     expect(await second.hub.exited).toBe(0);
+    expect(await hub.exited).toBe(0);
+  });
+
+  it('an upgrade (the hub finds an older schema) backs the database up before migrating, and says so', async () => {
+    const dataDir = join(root, 'upgrade');
+    const key = await createKeyWithCli(dataDir, 'ops');
+    // Fake a database from a version without the avaya module: its table and migration record gone.
+    const db = new Database(join(dataDir, 'switchboard.db'));
+    db.exec("DROP TABLE avaya_content; DELETE FROM schema_migrations WHERE module = 'avaya'");
+    db.prepare("INSERT INTO groups (id, name) VALUES ('kept', 'Kept')").run();
+    db.close();
+
+    const { hub, url } = await serveProcess(dataDir);
+    hubs.push(hub);
+    const line = await hub.waitFor(/"msg":"database backed up before migrating it"/);
+    const logged = JSON.parse(line.input!) as { file: string; pending: string[] };
+    expect(logged.pending).toEqual(['avaya.1']);
+    expect(logged.file).toMatch(/\/backups\/pre-migration-[^/]+\.db$/);
+    expect(readdirSync(join(dataDir, 'backups'))).toEqual([basename(logged.file)]);
+    const old = new Database(logged.file, { readonly: true });
+    expect(old.prepare("SELECT COUNT(*) FROM schema_migrations WHERE module = 'avaya'").pluck().get()).toBe(
+      0,
+    );
+    expect(old.prepare("SELECT name FROM groups WHERE id = 'kept'").pluck().get()).toBe('Kept');
+    old.close();
+    // …and the hub migrated and serves.
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    const groups = await client(url, key)('GET', '/api/groups');
+    expect(JSON.stringify(groups.body)).toContain('"kept"');
+    hub.proc.kill('SIGTERM');
     expect(await hub.exited).toBe(0);
   });
 });
