@@ -229,7 +229,11 @@ export async function restoreDataDir(
   const source = resolve(backup);
   if (!existsSync(source)) throw new BackupError('BACKUP_NOT_FOUND', `${source} does not exist`);
   const checked = verifyDatabaseFile(source);
-  planMigrations(new Map(Object.entries(checked.versions)), migrations, 'a backup made by a newer version');
+  planMigrations(
+    new Map(Object.entries(checked.versions)),
+    migrations,
+    'a backup made by this version or an older one',
+  );
   const unlock = lockDataDir(dataDir);
   try {
     const target = join(dataDir, DB_FILE);
