@@ -6,6 +6,7 @@ import type { Config } from '../config/schema.js';
 import { buildApp } from '../server/app.js';
 import { type CreateHubOptions, createHub, type Hub } from '../server/compose.js';
 import type { HubModule } from '../server/hub.js';
+import { listenPhone } from '../server/listeners.js';
 import { createLogger } from '../server/logger.js';
 import { loadTlsPair, reloadTls, startRedirectListener, tlsEnabled } from '../server/tls.js';
 import { PACKAGE_ROOT } from '../version.js';
@@ -19,6 +20,9 @@ export interface RunningHub {
   redirectPort?: number;
   /** Re-reads `http.tls.cert/key` into the running server (what SIGHUP does); false if they are unusable. */
   reloadTls(): boolean;
+  /** The phone listener (`http.phoneListener`), when it is on. */
+  phoneUrl?: string;
+  phonePort?: number;
   /** Graceful stop: stop accepting, let in-flight requests finish within `shutdown.graceMs`, then close the store. */
   stop(): Promise<void>;
 }
@@ -48,7 +52,17 @@ export async function startHub(config: Config, opts: StartOptions = {}): Promise
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
-  hub.setListening(port);
+  let phone: { server: Server; port: number } | undefined;
+  if (config.http.phoneListener.enabled) {
+    try {
+      phone = await listenPhone(app, config);
+    } catch (e) {
+      await app.close().catch(() => {});
+      await hub.shutdown();
+      throw e;
+    }
+  }
+  hub.setListening(port, phone?.port);
   let redirect: { server: Server; port: number } | undefined;
   try {
     if (tls && config.http.tls.redirect.enabled)
@@ -57,6 +71,7 @@ export async function startHub(config: Config, opts: StartOptions = {}): Promise
   } catch (e) {
     // A module that cannot start (bad certificate, port in use) must not leave the others running.
     redirect?.server.close();
+    phone?.server.close();
     await app.close().catch(() => {});
     await hub.shutdown();
     throw e;
@@ -75,6 +90,7 @@ export async function startHub(config: Config, opts: StartOptions = {}): Promise
         () => {
           logger.warn({ graceMs: grace }, 'grace period over: closing remaining connections');
           app.server.closeAllConnections();
+          phone?.server.closeAllConnections();
         },
         Math.floor(grace / 2),
       );
@@ -85,7 +101,13 @@ export async function startHub(config: Config, opts: StartOptions = {}): Promise
         redirect.server.closeAllConnections();
       }
       try {
-        await app.close();
+        const phoneClosed = phone
+          ? new Promise<void>((resolve) => {
+              phone?.server.close(() => resolve());
+              phone?.server.closeIdleConnections();
+            })
+          : Promise.resolve();
+        await Promise.all([app.close(), phoneClosed]);
       } finally {
         clearTimeout(force);
         await hub.shutdown();
@@ -126,6 +148,13 @@ export async function startHub(config: Config, opts: StartOptions = {}): Promise
       else logger.info('SIGHUP: nothing to reload (http.tls is off)');
     });
   }
+  const phoneBind = config.http.phoneListener.host || config.http.host;
+  const phoneHost =
+    phoneBind === '0.0.0.0' || phoneBind === '::'
+      ? '127.0.0.1'
+      : phoneBind.includes(':')
+        ? `[${phoneBind}]`
+        : phoneBind;
   return {
     hub,
     app,
@@ -133,6 +162,7 @@ export async function startHub(config: Config, opts: StartOptions = {}): Promise
     port,
     ...(redirect ? { redirectPort: redirect.port } : {}),
     reloadTls: reload,
+    ...(phone ? { phoneUrl: `http://${phoneHost}:${phone.port}`, phonePort: phone.port } : {}),
     stop,
   };
 }
