@@ -43,10 +43,10 @@ const ERROR_STATUS = {
 export type ErrorStatus = keyof typeof ERROR_STATUS;
 
 /** Error responses for the given statuses, each the project error body with its own description. */
-export function errors(...statuses: ErrorStatus[]): Record<number, typeof ErrorSchema> {
+export function errors<S extends ErrorStatus>(...statuses: S[]): { [K in S]: typeof ErrorSchema } {
   return Object.fromEntries(
     statuses.map((s) => [s, Type.Object(ErrorBody, { description: ERROR_STATUS[s] })]),
-  ) as Record<number, typeof ErrorSchema>;
+  ) as { [K in S]: typeof ErrorSchema };
 }
 
 /** The usual error responses of a route, for `response: { 200: …, ...errorResponses }`. */
@@ -85,7 +85,7 @@ export function Nullable<T extends TSchema>(
  * service, which checks the same schema object and answers with its own error codes (`DEVICE_INVALID`,
  * `RULE_INVALID`, …): `config: { ...serviceValidatedBody(DeviceInputSchema) }`.
  */
-export function serviceValidatedBody(schema: TSchema): { swaggerTransform: SwaggerTransform<FastifySchema> } {
+export function serviceValidatedBody(schema: object): { swaggerTransform: SwaggerTransform<FastifySchema> } {
   return {
     swaggerTransform: ({ schema: routeSchema, url }) => ({ schema: { ...routeSchema, body: schema }, url }),
   };

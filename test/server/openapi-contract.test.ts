@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UserService } from '../../src/core/users.js';
+import { type CiscoSimFleet, startCiscoSim } from '../../src/sim/cisco/fleet.js';
+import { Devlink3Simulator } from '../../src/sim/ipoffice/server.js';
 import {
   checkSamples,
   type OpenApiDoc,
@@ -26,6 +29,8 @@ const NOT_DRIVEN: Record<string, string> = {
 };
 
 let hub: TestHub;
+let pbx: Devlink3Simulator;
+let cisco: CiscoSimFleet;
 const samples: ResponseSample[] = [];
 const phones = ['sec1', 'sec2', 'lobby', 'slow1'];
 
@@ -236,6 +241,39 @@ async function scenario(): Promise<void> {
   await call('GET', '/api/pubsub/publishes', 200);
   await call('DELETE', `/api/pubsub/accounts/${acc.accountSid}`, 204);
 
+  // ---- IP Office (the DevLink3 simulator)
+  await call('POST', '/api/devices', 201, {
+    id: 'ipo1',
+    kind: 'ipoffice',
+    address: `127.0.0.1:${pbx.port}`,
+    settings: { user: 'dl3', password: 'pw' },
+  });
+  await waitFor(() => hub.hub.actions.variables('ipo1').link_state === 'up');
+  await call('GET', '/api/ipoffice/ipo1/calls', 200);
+  await call('GET', '/api/ipoffice/ipo1/users', 200);
+  await call('GET', '/api/ipoffice/ipo1/smdr', 200);
+  expect((await raw('GET', '/api/ipoffice/ipo1/smdr?format=csv')).status).toBe(200);
+  await call('GET', '/api/ipoffice/ipo1/smdr/status', 200);
+  await call('DELETE', '/api/devices/ipo1', 204);
+
+  // ---- Cisco (a simulated phone)
+  const phone = cisco.phones[0]!;
+  await call('POST', '/api/devices', 201, {
+    id: 'cisco1',
+    kind: 'cisco',
+    address: phone.address,
+    settings: {
+      model: phone.profile.id,
+      username: 'pushuser',
+      password: 's3cret!',
+      deviceName: phone.deviceName,
+    },
+  });
+  await call('POST', '/api/cisco/cisco1/text', 200, { title: 'Hello', text: 'From the contract test' });
+  await call('POST', '/api/cisco/cisco1/execute', 200, { uris: ['Key:Info'] });
+  await call('POST', '/api/cisco/cisco1/execute', 400, { uris: [] });
+  await call('DELETE', '/api/devices/cisco1', 204);
+
   // ---- Cisco and IP Office shortcuts (no such device of the kind: 404)
   await call('POST', '/api/cisco/echo1/text', 404, { text: 'x' });
   await call('POST', '/api/cisco/echo1/execute', 404, { uris: ['Key:Info'] });
@@ -244,10 +282,16 @@ async function scenario(): Promise<void> {
   await call('GET', '/api/ipoffice/echo1/smdr/status', 404);
   await call('GET', '/api/ipoffice/echo1/users', 404);
 
-  // ---- sign-in (no users: refused) and sign-out with a key (not a session)
-  await call('POST', '/api/session', 401, { username: 'nobody', password: 'wrong-password' });
-  await call('POST', '/api/session', 400, { username: 'nobody' });
+  // ---- sign-in and sign-out
+  new UserService(hub.hub.stores.users).create('desk1', 'correct horse battery');
+  await call('POST', '/api/session', 401, { username: 'desk1', password: 'wrong-password' });
+  await call('POST', '/api/session', 400, { username: 'desk1' });
   await call('DELETE', '/api/session', 400);
+  const session = await call<{ token: string }>('POST', '/api/session', 201, {
+    username: 'desk1',
+    password: 'correct horse battery',
+  });
+  expect((await raw('DELETE', '/api/session', undefined, undefined, session.token)).status).toBe(204);
 
   // ---- clean-up paths
   await call('DELETE', '/api/templates/drill', 204);
@@ -257,15 +301,19 @@ async function scenario(): Promise<void> {
 }
 
 beforeAll(async () => {
+  pbx = await new Devlink3Simulator({ credentials: { dl3: 'pw' } }).start();
   hub = await startTestHub({
     drivers: [echoDriver(), testphoneDriver()],
     config: { 'emergency.escalateAfterSeconds': 0 },
     prepareApp: recordResponses(samples),
   });
+  cisco = await startCiscoSim({ phones: 1, model: ['8845'], authUrl: `${hub.url}/cisco/authenticate` });
   await scenario();
 }, 60_000);
 afterAll(async () => {
   await hub?.close();
+  await cisco?.stop();
+  await pbx?.stop();
   for (const id of phones) phoneLogs.delete(id);
 });
 
