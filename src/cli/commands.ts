@@ -19,4 +19,7 @@ export const COMMAND_MODULES: Readonly<Record<string, string>> = {
   locations: 'broadcast',
   incidents: 'broadcast',
   smdr: 'smdr',
+  rules: 'records',
+  templates: 'records',
+  groups: 'records',
 };

@@ -26,6 +26,7 @@ const MODULES: Record<string, () => Promise<Register>> = {
   pubsub: async () => (await import('./pubsub.js')).registerPubsubCommands,
   broadcast: async () => (await import('./broadcast.js')).registerBroadcastCommands,
   smdr: async () => (await import('./smdr.js')).registerSmdrCommands,
+  records: async () => (await import('./records.js')).registerRecordCommands,
 };
 
 async function registerServe(program: Command): Promise<void> {
