@@ -31,7 +31,7 @@ export const TargetSchema = Type.Object(
     groups: Type.Optional(Type.Array(ID, { maxItems: 256 })),
     labels: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 256 })),
     all: Type.Optional(
-      Type.Boolean({ description: "Every phone: every device whose kind can show an alert (not the PBX)." }),
+      Type.Boolean({ description: 'Every phone: every device whose kind can show an alert (not the PBX).' }),
     ),
     kinds: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 16 })),
   },
