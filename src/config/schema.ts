@@ -1,5 +1,6 @@
-import { type Static, Type } from 'typebox';
+import { type Static, type TInteger, type TObject, type TOptional, Type } from 'typebox';
 import { BroadcastConfigSchema, EmergencyConfigSchema, RulesConfigSchema } from '../broadcast/config.js';
+import { ROLES, type Role } from '../core/roles.js';
 import { AvayaConfigSchema } from '../drivers/avaya/config.js';
 import { CiscoConfigSchema } from '../drivers/cisco/config.js';
 import { ProvisioningSchema } from '../provisioning/config.js';
@@ -110,7 +111,56 @@ export const AuthSchema = Type.Object(
       maximum: 43_200,
       default: 720,
       description:
-        'Lifetime of a session token from `POST /api/session` (sign-in with a local user, `switchboard users create`).',
+        'Absolute cap of a session from `POST /api/session` (sign-in with a local user, `switchboard users create`): however much it is used, it ends this long after sign-in. Per role: `auth.sessionsByRole.<role>.maxMinutes`.',
+    }),
+    sessionIdleMinutes: Type.Integer({
+      minimum: 1,
+      maximum: 43_200,
+      default: 60,
+      description:
+        'Sliding expiry of a session: each request moves its end to now + this (never past the absolute cap), so a desk console in use stays signed in. Per role: `auth.sessionsByRole.<role>.idleMinutes`.',
+    }),
+    sessionsByRole: Type.Object(
+      Object.fromEntries(
+        ROLES.map((r) => [
+          r,
+          Type.Optional(
+            Type.Object(
+              {
+                idleMinutes: Type.Optional(
+                  Type.Integer({
+                    minimum: 1,
+                    maximum: 43_200,
+                    description: `Sliding expiry of a ${r}'s session (default auth.sessionIdleMinutes).`,
+                  }),
+                ),
+                maxMinutes: Type.Optional(
+                  Type.Integer({
+                    minimum: 1,
+                    maximum: 43_200,
+                    description: `Absolute cap of a ${r}'s session (default auth.sessionTtlMinutes).`,
+                  }),
+                ),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+        ]),
+      ) as Record<
+        Role,
+        TOptional<TObject<{ idleMinutes: TOptional<TInteger>; maxMinutes: TOptional<TInteger> }>>
+      >,
+      {
+        additionalProperties: false,
+        default: {},
+        description:
+          'Session expiry per role (`admin`, `operator`, `sender`, `viewer`), e.g. a 24/7 desk: `operator: { idleMinutes: 240, maxMinutes: 720 }`.',
+      },
+    ),
+    senderGroups: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+      default: [],
+      description:
+        'Groups a `sender` may broadcast to (from a template). Empty: any group (never `all`, devices or labels).',
     }),
     streamRecheckMs: Type.Integer({
       minimum: 100,
@@ -191,6 +241,32 @@ export const EventsSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+export const AuditSchema = Type.Object(
+  {
+    retentionDays: Type.Integer({
+      minimum: 1,
+      maximum: 36_500,
+      default: 365,
+      description:
+        'Audit trail entries (changes, sends, sign-ins) older than this are deleted; the event log retention does not apply to them.',
+    }),
+    pruneIntervalMinutes: Type.Integer({
+      minimum: 1,
+      maximum: 1440,
+      default: 60,
+      description: 'How often the audit trail is pruned (also once at start).',
+    }),
+    exportMaxRows: Type.Integer({
+      minimum: 1,
+      maximum: 10_000_000,
+      default: 100_000,
+      description:
+        'Most rows one `GET /api/audit.csv` export answers (newest first; narrow it with since/until).',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const ConfigSchema = Type.Object(
   {
     dataDir: Type.String({
@@ -202,6 +278,7 @@ export const ConfigSchema = Type.Object(
     shutdown: ShutdownSchema,
     auth: AuthSchema,
     events: EventsSchema,
+    audit: AuditSchema,
     avaya: AvayaConfigSchema,
     provisioning: ProvisioningSchema,
     broadcast: BroadcastConfigSchema,

@@ -10,10 +10,12 @@ import { VERSION } from '../version.js';
 import { installAuth } from './auth.js';
 import type { Hub } from './compose.js';
 import { limitConnectionsPerAddress } from './connections.js';
+import { registerAuditRoutes } from './routes/audit.js';
 import { registerCoreRoutes } from './routes/core.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes, setupMetrics } from './routes/health.js';
 import { registerSessionRoutes } from './routes/session.js';
+import { registerUserRoutes } from './routes/users.js';
 
 /** How often Node looks for requests past http.headersTimeoutMs / http.requestTimeoutMs. */
 const TIMEOUT_CHECK_INTERVAL_MS = 1000;
@@ -59,7 +61,11 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
   limitConnectionsPerAddress(app.server, config.http.maxConnectionsPerAddress);
 
   // Before any route is registered: every route is stamped with its auth policy (see auth.ts).
-  installAuth(app, hub.apiKeys);
+  installAuth(app, hub.apiKeys, {
+    users: hub.stores.users,
+    access: { senderGroups: hub.config.auth.senderGroups },
+    audit: hub.audit,
+  });
 
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
@@ -157,6 +163,8 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
     registerEventRoutes(scope, hub);
     registerCoreRoutes(scope, hub);
     registerSessionRoutes(scope, hub);
+    registerUserRoutes(scope, hub);
+    registerAuditRoutes(scope, hub);
   });
   for (const m of hub.modules) {
     if (!m.routes) continue;
