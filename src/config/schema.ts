@@ -98,6 +98,82 @@ export const ShutdownSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+const RoleLiteral = Type.Union(
+  [Type.Literal('admin'), Type.Literal('operator'), Type.Literal('sender'), Type.Literal('viewer')],
+  { description: 'admin, operator, sender or viewer' },
+);
+
+/** Sign-in with the organisation's directory (OpenID Connect, authorisation code + PKCE). */
+export const OidcSchema = Type.Object(
+  {
+    enabled: Type.Boolean({
+      default: false,
+      description:
+        'Offer "Sign in with the directory" (OpenID Connect). Local users stay available (break-glass).',
+    }),
+    issuer: Type.String({
+      default: '',
+      description: 'Issuer URL of the OpenID provider (its /.well-known/openid-configuration is read).',
+    }),
+    clientId: Type.String({ default: '', description: 'Client id registered at the provider.' }),
+    clientSecret: Type.String({
+      default: '',
+      description:
+        'Client secret (or clientSecretFile). Empty: a public client (PKCE only, token endpoint auth none).',
+    }),
+    redirectUrl: Type.String({
+      default: '',
+      description:
+        'Redirect URI registered at the provider (default: <http.publicUrl>/api/session/oidc/callback).',
+    }),
+    scopes: Type.String({
+      default: 'openid profile email groups',
+      description: 'Scopes asked for (space-separated; must include openid).',
+    }),
+    usernameClaim: Type.String({
+      default: 'preferred_username',
+      description: 'Claim that names the user (falls back to email, then sub).',
+    }),
+    groupsClaim: Type.String({
+      default: 'groups',
+      description: "Claim listing the user's groups (from the ID token or the userinfo endpoint).",
+    }),
+    roleMap: Type.Record(Type.String({ minLength: 1, maxLength: 256 }), RoleLiteral, {
+      default: {},
+      description:
+        'Directory group → role, e.g. `{ "switchboard-admins": admin, "security-desk": operator }`. A user in several mapped groups gets the strongest role; a user in none is refused (unless defaultRole).',
+    }),
+    defaultRole: Type.Optional(
+      Type.Union(RoleLiteral.anyOf, {
+        description: 'Role for a directory user in no mapped group (default: refuse the sign-in).',
+      }),
+    ),
+    allowHttp: Type.Boolean({
+      default: false,
+      description: 'Allow an http:// issuer (tests, labs). Production providers use https.',
+    }),
+    timeoutMs: Type.Integer({
+      minimum: 1000,
+      maximum: 120_000,
+      default: 10_000,
+      description: 'Timeout of each request to the provider (discovery, token, userinfo).',
+    }),
+    loginTimeoutSeconds: Type.Integer({
+      minimum: 30,
+      maximum: 3600,
+      default: 600,
+      description: 'How long a started sign-in may take at the provider before its state is forgotten.',
+    }),
+    maxPendingLogins: Type.Integer({
+      minimum: 10,
+      maximum: 100_000,
+      default: 1000,
+      description: 'Sign-ins in progress kept at once (the oldest is dropped beyond this).',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const AuthSchema = Type.Object(
   {
     /** Extra API keys from config (hashed at start-up, never stored in clear). */
@@ -157,6 +233,7 @@ export const AuthSchema = Type.Object(
           'Session expiry per role (`admin`, `operator`, `sender`, `viewer`), e.g. a 24/7 desk: `operator: { idleMinutes: 240, maxMinutes: 720 }`.',
       },
     ),
+    oidc: OidcSchema,
     senderGroups: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
       default: [],
       description:

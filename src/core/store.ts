@@ -82,6 +82,8 @@ export interface UserRecord {
   disabledAt: string | null;
   /** `admin` for users made before roles existed. */
   role: Role;
+  /** `local` (password) or `oidc` (signs in with the directory; no password; role from its groups). */
+  source: 'local' | 'oidc';
 }
 
 export interface UserStore {

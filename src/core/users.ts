@@ -128,6 +128,7 @@ export class UserService {
       lastLoginAt: null,
       disabledAt: null,
       role,
+      source: 'local',
     };
     this.store.insert(rec);
     return this.public(rec);
@@ -154,6 +155,39 @@ export class UserService {
     validatePassword(password);
     this.store.setPassword(u.name, hashPassword(password));
     return this.public(this.must(u.name));
+  }
+
+  /**
+   * A directory (OIDC) user signing in: created on first sign-in with no password (it can only sign in
+   * through the directory), its role updated from its groups every time. Refuses a name that belongs to
+   * a local user (no take-over of a local account) and a user disabled here (`OIDC_USER_DISABLED`).
+   */
+  signInFromDirectory(name: string, role: Role): PublicUser {
+    const clean = validateUserName(name.slice(0, 64).replace(/[^A-Za-z0-9._@-]/g, '_'));
+    const u = this.store.get(clean);
+    const at = this.now().toISOString();
+    if (!u) {
+      this.store.insert({
+        name: clean,
+        passwordHash: '!directory',
+        createdAt: at,
+        lastLoginAt: at,
+        disabledAt: null,
+        role,
+        source: 'oidc',
+      });
+      return this.public(this.must(clean));
+    }
+    if (u.source !== 'oidc')
+      throw new AuthError(
+        'OIDC_USER_CONFLICT',
+        `${clean} is a local user; a directory user of the same name cannot sign in as them`,
+      );
+    if (u.disabledAt)
+      throw new AuthError('OIDC_USER_DISABLED', `${clean} is disabled in Switchboard`, { status: 403 });
+    if (u.role !== role) this.store.setRole(clean, role);
+    this.store.touchLogin(clean, at);
+    return this.public(this.must(clean));
   }
 
   setRole(name: string, role: Role): PublicUser {

@@ -74,6 +74,10 @@ export const ACCESS: Readonly<Record<string, RoutePolicy>> = {
   // session and identity
   'POST /api/session': { allow: 'public', audit: 'signin' },
   'GET /api/session': { allow: 'signed-in' },
+  'GET /api/session/methods': { allow: 'public' },
+  'GET /api/session/oidc/start': { allow: 'public' },
+  'GET /api/session/oidc/callback': { allow: 'public' },
+  'POST /api/session/oidc/exchange': { allow: 'public' },
   'DELETE /api/session': { allow: 'signed-in', audit: 'signout' },
   // events
   'GET /api/events': read('events:read'),

@@ -14,6 +14,7 @@ import { registerAuditRoutes } from './routes/audit.js';
 import { registerCoreRoutes } from './routes/core.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes, setupMetrics } from './routes/health.js';
+import { registerOidcRoutes } from './routes/oidc.js';
 import { registerSessionRoutes } from './routes/session.js';
 import { registerUserRoutes } from './routes/users.js';
 
@@ -164,6 +165,7 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
     registerCoreRoutes(scope, hub);
     registerSessionRoutes(scope, hub);
     registerUserRoutes(scope, hub);
+    registerOidcRoutes(scope, hub);
     registerAuditRoutes(scope, hub);
   });
   for (const m of hub.modules) {

@@ -275,6 +275,7 @@ function rowToUser(r: Row): UserRecord {
     disabledAt: (r.disabled_at as string | null) ?? null,
     // A row with an unknown role (written by a newer version) grants nothing more than a viewer.
     role: isRole(r.role) ? r.role : 'viewer',
+    source: r.source === 'oidc' ? 'oidc' : 'local',
   };
 }
 
@@ -290,9 +291,9 @@ class SqliteUserStore implements UserStore {
   insert(u: UserRecord): void {
     this.db
       .prepare(
-        'INSERT INTO users (name, password_hash, created_at, last_login_at, disabled_at, role) VALUES (?,?,?,?,?,?)',
+        'INSERT INTO users (name, password_hash, created_at, last_login_at, disabled_at, role, source) VALUES (?,?,?,?,?,?,?)',
       )
-      .run(u.name, u.passwordHash, u.createdAt, u.lastLoginAt, u.disabledAt, u.role);
+      .run(u.name, u.passwordHash, u.createdAt, u.lastLoginAt, u.disabledAt, u.role, u.source);
   }
   setRole(name: string, role: Role): boolean {
     return this.db.prepare('UPDATE users SET role = ? WHERE name = ?').run(role, name).changes > 0;

@@ -17,9 +17,10 @@ export const securityMigrations: Migration[] = [
   },
   {
     version: 2,
-    name: 'roles, scoped keys, sliding sessions, revocation reasons',
+    name: 'roles, directory users, scoped keys, sliding sessions, revocation reasons',
     sql: `
       ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'admin';
+      ALTER TABLE users ADD COLUMN source TEXT NOT NULL DEFAULT 'local';
       ALTER TABLE api_keys ADD COLUMN role TEXT;
       ALTER TABLE api_keys ADD COLUMN scopes TEXT;
       UPDATE api_keys SET role = 'admin' WHERE name NOT LIKE 'session:%';
