@@ -207,14 +207,14 @@ export const AuthSchema = Type.Object(
                   Type.Integer({
                     minimum: 1,
                     maximum: 43_200,
-                    description: `Sliding expiry of a ${r}'s session (default auth.sessionIdleMinutes).`,
+                    description: `Sliding expiry of sessions of the ${r} role (default auth.sessionIdleMinutes).`,
                   }),
                 ),
                 maxMinutes: Type.Optional(
                   Type.Integer({
                     minimum: 1,
                     maximum: 43_200,
-                    description: `Absolute cap of a ${r}'s session (default auth.sessionTtlMinutes).`,
+                    description: `Absolute cap of sessions of the ${r} role (default auth.sessionTtlMinutes).`,
                   }),
                 ),
               },

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as client from 'openid-client';
 import type { Config } from '../config/schema.js';
-import { AuthError, NotFoundError } from '../core/errors.js';
+import { AuthError, NotFoundError, ValidationError } from '../core/errors.js';
 import { ROLES, type Role } from '../core/roles.js';
 
 /**
@@ -68,7 +68,21 @@ export class OidcSignIn {
     private readonly cfg: OidcConfig,
     private readonly redirectUrl: () => string,
     private readonly now: () => number,
-  ) {}
+  ) {
+    if (!cfg.enabled) return;
+    const bad = !cfg.issuer
+      ? 'auth.oidc.issuer: set the issuer URL of the OpenID provider'
+      : !URL.canParse(cfg.issuer)
+        ? 'auth.oidc.issuer: not a URL'
+        : !cfg.allowHttp && new URL(cfg.issuer).protocol !== 'https:'
+          ? 'auth.oidc.issuer: must be https:// (auth.oidc.allowHttp allows http for tests)'
+          : !cfg.clientId
+            ? 'auth.oidc.clientId: set the client id registered at the provider'
+            : !cfg.scopes.split(/\s+/).includes('openid')
+              ? 'auth.oidc.scopes: must include openid'
+              : undefined;
+    if (bad) throw new ValidationError('CONFIG_INVALID', bad, { field: bad.slice(0, bad.indexOf(':')) });
+  }
 
   get enabled(): boolean {
     return this.cfg.enabled;

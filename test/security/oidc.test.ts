@@ -261,3 +261,36 @@ describe('sign-in with the directory (OpenID Connect, code + PKCE)', () => {
     expect(location).toBe('/#oidc_error=OIDC_USER_DISABLED');
   }, 60_000);
 });
+
+describe('directory sign-in configuration', () => {
+  it('refuses to start with OIDC enabled but no issuer, an http issuer or no openid scope', async () => {
+    const bad: Array<[Record<string, unknown>, RegExp]> = [
+      [{ enabled: true, clientId: 'x' }, /auth\.oidc\.issuer: set the issuer URL/],
+      [{ enabled: true, issuer: 'http://idp.example', clientId: 'x' }, /auth\.oidc\.issuer: must be https/],
+      [{ enabled: true, issuer: 'https://idp.example' }, /auth\.oidc\.clientId/],
+      [
+        { enabled: true, issuer: 'https://idp.example', clientId: 'x', scopes: 'profile' },
+        /must include openid/,
+      ],
+    ];
+    for (const [oidc, msg] of bad)
+      await expect(
+        startTestHub({ replaceModules: true, modules: [], config: { 'auth.oidc': oidc } }),
+      ).rejects.toThrow(msg);
+  });
+
+  it('answers 404 OIDC_DISABLED when it is not configured; the methods say so', async () => {
+    const plain = await startTestHub({ replaceModules: true, modules: [] });
+    try {
+      expect(await (await fetch(`${plain.url}/api/session/methods`)).json()).toEqual({
+        local: true,
+        oidc: false,
+      });
+      const r = await fetch(`${plain.url}/api/session/oidc/start`, { redirect: 'manual' });
+      expect(r.status).toBe(404);
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('OIDC_DISABLED');
+    } finally {
+      await plain.close();
+    }
+  });
+});

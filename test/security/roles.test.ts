@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { PERMISSIONS, type Permission, ROLE_PERMISSIONS, ROLES, type Role } from '../../src/core/roles.js';
@@ -104,6 +105,21 @@ describe('the access table covers every /api route', () => {
       .filter(([k, p]) => /^(PUT|PATCH|DELETE)/.test(k) && !p.audit)
       .map(([k]) => k);
     expect(unaudited).toEqual([]);
+  });
+});
+
+describe('the roles table in docs/security.md', () => {
+  it('matches the code, permission by permission', () => {
+    const doc = readFileSync(new URL('../../docs/security.md', import.meta.url), 'utf8');
+    for (const p of PERMISSIONS) {
+      const row = doc.split('\n').find((l) => l.startsWith(`| \`${p}\` |`));
+      expect(row, p).toBeDefined();
+      const cells = row!
+        .split('|')
+        .slice(2, 2 + ROLES.length)
+        .map((c) => c.trim() === '✓');
+      expect(cells, p).toEqual(ROLES.map((r) => ROLE_PERMISSIONS[r].includes(p)));
+    }
   });
 });
 
