@@ -13,6 +13,7 @@ import { openDatabase } from '../store/sqlite/database.js';
 import { lockDataDir } from '../store/sqlite/lock.js';
 import { MIGRATIONS, type Migration } from '../store/sqlite/migrations/index.js';
 import { VERSION } from '../version.js';
+import { auditHubEvents } from './audit-events.js';
 import type { HubContext, HubModule } from './hub.js';
 import { MODULES } from './modules.js';
 
@@ -107,6 +108,7 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
   );
   const audit = new AuditLog(stores.audit, () => clock.now(), logger);
   // The audit trail keeps its own retention (audit.retentionDays, default one year).
+  const stopAuditEvents = auditHubEvents(bus, audit);
   const auditPruner = prunePeriodically('audit trail', config.audit.pruneIntervalMinutes, () =>
     audit.prune(daysAgo(config.audit.retentionDays)),
   );
@@ -141,6 +143,7 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
       abort.abort(new Error('hub shutting down'));
       clearInterval(pruner);
       clearInterval(auditPruner);
+      stopAuditEvents();
       for (const m of [...modules].reverse()) {
         try {
           await m.stop?.(hub);

@@ -190,6 +190,37 @@ describe('audit trail', () => {
     expect(failed[2]).toContain(`,"'=HYPERLINK(""http://x"")",`);
   });
 
+  it('records the broadcasts a rule sends (actor: the rule), not only those sent through the API', async () => {
+    expect(
+      (await hub.api('PUT', '/api/templates/welcome', { title: 'New phone', text: '{{name}} added' })).status,
+    ).toBe(200);
+    const rule = await hub.api('PUT', '/api/rules/on-add', {
+      event: 'device.added',
+      actions: [{ type: 'broadcast', template: 'welcome', targets: { devices: ['lobby2'] } }],
+    });
+    expect(rule.status).toBe(200);
+    const add = await hub.api('POST', '/api/devices', {
+      id: 'lobby2',
+      kind: 'testphone',
+      name: 'Lobby 2',
+      address: '127.0.0.1',
+    });
+    expect(add.status).toBe(201);
+    let sent: AuditEntry | undefined;
+    for (let i = 0; i < 100 && !sent; i++) {
+      const p = (await hub.api<Page>('GET', '/api/audit?action=broadcast.sent&actor=rule:on-add')).body;
+      sent = p.entries[0];
+      if (!sent) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(sent).toMatchObject({
+      actorKind: 'system',
+      actorId: 'on-add',
+      address: null,
+      detail: { title: 'New phone' },
+    });
+    expect(sent!.target).toMatch(/^id=/);
+  });
+
   it('is append-only in the store', () => {
     expect(() => hub.hub.db.prepare("UPDATE audit_log SET action = 'nothing'").run()).toThrow(/append-only/);
   });
