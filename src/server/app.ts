@@ -10,6 +10,7 @@ import { VERSION } from '../version.js';
 import { installAuth } from './auth.js';
 import type { Hub } from './compose.js';
 import { limitConnectionsPerAddress } from './connections.js';
+import { installListenerSurfaces } from './listeners.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerCoreRoutes } from './routes/core.js';
 import { registerEventRoutes } from './routes/events.js';
@@ -61,7 +62,9 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
 
   limitConnectionsPerAddress(app.server, config.http.maxConnectionsPerAddress);
 
-  // Before any route is registered: every route is stamped with its auth policy (see auth.ts).
+  // Before any route is registered: every route is stamped with its listener (listeners.ts), checked
+  // before its auth policy and access table (auth.ts, access.ts).
+  installListenerSurfaces(app, config);
   installAuth(app, hub.apiKeys, {
     users: hub.stores.users,
     access: { senderGroups: hub.config.auth.senderGroups },

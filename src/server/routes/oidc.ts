@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { isSwitchboardError } from '../../core/errors.js';
+import { isSwitchboardError, ValidationError } from '../../core/errors.js';
 import { UserService } from '../../core/users.js';
 import type { Hub } from '../compose.js';
 import { OidcSignIn } from '../oidc.js';
@@ -24,7 +24,17 @@ interface SessionAnswer {
  */
 export function registerOidcRoutes(app: FastifyInstance, hub: Hub): void {
   const cfg = hub.config.auth.oidc;
-  const redirectUrl = () => cfg.redirectUrl || `${hub.hub.publicUrl}/api/session/oidc/callback`;
+  // hub.hub.publicUrl is what phones are given (the phone listener's URL when there is one): the
+  // callback is on the management listener, so then it needs http.publicUrl or auth.oidc.redirectUrl.
+  if (cfg.enabled && !cfg.redirectUrl && !hub.config.http.publicUrl && hub.config.http.phoneListener.enabled)
+    throw new ValidationError(
+      'CONFIG_INVALID',
+      'auth.oidc.redirectUrl: set it (or http.publicUrl) when http.phoneListener is on: the sign-in callback is on the management listener',
+      { field: 'auth.oidc.redirectUrl' },
+    );
+  const redirectUrl = () =>
+    cfg.redirectUrl ||
+    `${(hub.config.http.publicUrl || hub.hub.publicUrl).replace(/\/+$/, '')}/api/session/oidc/callback`;
   const oidc = new OidcSignIn(cfg, redirectUrl, () => hub.clock.now());
   const users = new UserService(hub.stores.users, () => new Date(hub.clock.now()));
   const pub = { auth: 'public' as const };
