@@ -440,6 +440,8 @@ export class EmergencySupervisor {
     const probe = this.deps.probe;
     if (!probe || this.probing) return;
     this.probing = true;
+    // Each round reads the groups afresh (bounds how long a change the bus did not announce goes unseen).
+    this.supervisedIds = undefined;
     try {
       await Promise.all(
         this.supervisedPhones().map(async ([group, d]) => {
