@@ -45,8 +45,23 @@ export class SqlitePubSubStore implements PubSubStore {
     reject: (e: unknown) => void;
   }> = [];
 
+  /**
+   * Accounts and sessions read on every request, cached (undefined ones too, bounded). Dropped on this
+   * connection's own writes to them, and whenever another connection (the CLI rotating or deleting an
+   * account, another process) committed anything: `PRAGMA data_version` changes then. Session expiry is
+   * checked by the caller against the record's expiresAt, cached or not.
+   */
+  private readonly authCache = {
+    version: -1,
+    accounts: new Map<string, AccountRecord | undefined>(),
+    sessions: new Map<string, SessionRecord | undefined>(),
+  };
+  private static readonly AUTH_CACHE_MAX = 10_000;
+  private readonly dataVersion;
+
   constructor(private readonly db: Db) {
     const p = (sql: string) => db.prepare(sql);
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
     this.s = {
       accInsert: p(
         'INSERT INTO pubsub_accounts (sid, name, token_hash, token_salt, created_at, rotated_at) VALUES (?, ?, ?, ?, ?, ?)',
@@ -159,12 +174,7 @@ export class SqlitePubSubStore implements PubSubStore {
     this.singleTx = db.transaction((fn: () => unknown) => fn());
 
     this.claimRaw = (
-      accountSid: string,
-      queue: string,
-      session: string,
-      limit: number,
-      now: number,
-      leaseUntil: number,
+      ...[accountSid, queue, session, limit, now, leaseUntil]: Parameters<PubSubStore['claim']>
     ): StoredMessage[] => {
       const rows = this.s.claimSelect.all(accountSid, queue, now, now, limit) as MessageRow[];
       for (const r of rows) this.s.lease.run(pendingLease(session), leaseUntil, r.id);
@@ -172,17 +182,41 @@ export class SqlitePubSubStore implements PubSubStore {
     };
   }
 
+  /** The auth cache, emptied first when another connection committed since the last look. */
+  private cache(): SqlitePubSubStore['authCache'] {
+    const c = this.authCache;
+    const v = this.dataVersion.get() as number;
+    if (v !== c.version) {
+      c.version = v;
+      this.dropAuthCache();
+    }
+    return c;
+  }
+  private dropAuthCache(): void {
+    this.authCache.accounts.clear();
+    this.authCache.sessions.clear();
+  }
+  private static remember<V>(m: Map<string, V>, k: string, v: V): V {
+    if (m.size >= SqlitePubSubStore.AUTH_CACHE_MAX) m.clear();
+    m.set(k, v);
+    return v;
+  }
+
   async createAccount(a: AccountRecord): Promise<void> {
+    this.dropAuthCache();
     this.s.accInsert.run(a.sid, a.name, a.tokenHash, a.tokenSalt, a.createdAt, a.rotatedAt);
   }
   async getAccount(sid: string): Promise<AccountRecord | undefined> {
+    const c = this.cache().accounts;
+    if (c.has(sid)) return c.get(sid);
     const r = this.s.accGet.get(sid) as AccountRow | undefined;
-    return r ? toAccount(r) : undefined;
+    return SqlitePubSubStore.remember(c, sid, r ? toAccount(r) : undefined);
   }
   async listAccounts(): Promise<AccountRecord[]> {
     return (this.s.accList.all() as AccountRow[]).map(toAccount);
   }
   async updateAccountToken(sid: string, tokenHash: string, tokenSalt: string, at: number): Promise<boolean> {
+    this.dropAuthCache();
     return this.db.transaction(() => {
       const ok = this.s.accToken.run(tokenHash, tokenSalt, at, sid).changes > 0;
       // A rotated AuthToken ends every session made with the old one.
@@ -191,10 +225,12 @@ export class SqlitePubSubStore implements PubSubStore {
     })();
   }
   async deleteAccount(sid: string): Promise<boolean> {
+    this.dropAuthCache();
     return this.s.accDelete.run(sid).changes > 0;
   }
 
   async createSession(s: SessionRecord, maxPerAccount: number, now: number): Promise<void> {
+    this.authCache.sessions.delete(s.tokenHash);
     this.db.transaction(() => {
       const n = (this.s.sessCount.get(s.accountSid, now, maxPerAccount) as { n: number }).n;
       if (n >= maxPerAccount) throw tooManySessionsError(s.accountSid, n, maxPerAccount);
@@ -202,8 +238,10 @@ export class SqlitePubSubStore implements PubSubStore {
     })();
   }
   async getSession(tokenHash: string): Promise<SessionRecord | undefined> {
+    const c = this.cache().sessions;
+    if (c.has(tokenHash)) return c.get(tokenHash);
     const r = this.s.sessGet.get(tokenHash) as SessionRow | undefined;
-    return r ? toSession(r) : undefined;
+    return SqlitePubSubStore.remember(c, tokenHash, r ? toSession(r) : undefined);
   }
 
   /**
@@ -304,6 +342,7 @@ export class SqlitePubSubStore implements PubSubStore {
     return this.s.resetLeases.run(now).changes;
   }
   async sweep(now: number): Promise<{ messages: number; sessions: number; dedup: number; queues: number }> {
+    this.dropAuthCache();
     return this.db.transaction(() => ({
       messages: this.s.sweepMsgs.run(now).changes,
       sessions: this.s.sweepSess.run(now).changes,
