@@ -50,7 +50,12 @@ async function registerServe(program: Command): Promise<void> {
       const config = configFromFlags(o);
       const running = await startHub(config, { handleSignals: true });
       running.hub.logger.info(
-        { url: running.url, publicUrl: running.hub.hub.publicUrl, dataDir: config.dataDir },
+        {
+          url: running.url,
+          ...(running.phoneUrl ? { phoneUrl: running.phoneUrl } : {}),
+          publicUrl: running.hub.hub.publicUrl,
+          dataDir: config.dataDir,
+        },
         'switchboard listening',
       );
     }),

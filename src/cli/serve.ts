@@ -1,9 +1,11 @@
+import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { buildApp } from '../server/app.js';
 import { type CreateHubOptions, createHub, type Hub } from '../server/compose.js';
 import type { HubModule } from '../server/hub.js';
+import { listenPhone } from '../server/listeners.js';
 import { createLogger } from '../server/logger.js';
 import { PACKAGE_ROOT } from '../version.js';
 
@@ -12,6 +14,9 @@ export interface RunningHub {
   app: FastifyInstance;
   url: string;
   port: number;
+  /** The phone listener (`http.phoneListener`), when it is on. */
+  phoneUrl?: string;
+  phonePort?: number;
   /** Graceful stop: stop accepting, let in-flight requests finish within `shutdown.graceMs`, then close the store. */
   stop(): Promise<void>;
 }
@@ -36,7 +41,17 @@ export async function startHub(config: Config, opts: StartOptions = {}): Promise
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
-  hub.setListening(port);
+  let phone: { server: Server; port: number } | undefined;
+  if (config.http.phoneListener.enabled) {
+    try {
+      phone = await listenPhone(app, config);
+    } catch (e) {
+      await app.close().catch(() => {});
+      await hub.shutdown();
+      throw e;
+    }
+  }
+  hub.setListening(port, phone?.port);
   try {
     for (const m of hub.modules) await m.start?.(hub);
   } catch (e) {
@@ -58,13 +73,20 @@ export async function startHub(config: Config, opts: StartOptions = {}): Promise
         () => {
           logger.warn({ graceMs: grace }, 'grace period over: closing remaining connections');
           app.server.closeAllConnections();
+          phone?.server.closeAllConnections();
         },
         Math.floor(grace / 2),
       );
       force.unref();
       hub.abort.abort(new Error('hub shutting down'));
       try {
-        await app.close();
+        const phoneClosed = phone
+          ? new Promise<void>((resolve) => {
+              phone?.server.close(() => resolve());
+              phone?.server.closeIdleConnections();
+            })
+          : Promise.resolve();
+        await Promise.all([app.close(), phoneClosed]);
       } finally {
         clearTimeout(force);
         await hub.shutdown();
@@ -99,5 +121,19 @@ export async function startHub(config: Config, opts: StartOptions = {}): Promise
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   }
-  return { hub, app, url, port, stop };
+  const phoneBind = config.http.phoneListener.host || config.http.host;
+  const phoneHost =
+    phoneBind === '0.0.0.0' || phoneBind === '::'
+      ? '127.0.0.1'
+      : phoneBind.includes(':')
+        ? `[${phoneBind}]`
+        : phoneBind;
+  return {
+    hub,
+    app,
+    url,
+    port,
+    ...(phone ? { phoneUrl: `http://${phoneHost}:${phone.port}`, phonePort: phone.port } : {}),
+    stop,
+  };
 }

@@ -63,6 +63,35 @@ export const HttpSchema = Type.Object(
       default: 65_000,
       description: 'Idle keep-alive timeout.',
     }),
+    phoneListener: Type.Object(
+      {
+        enabled: Type.Boolean({
+          default: false,
+          description:
+            'Serve the phone-facing routes (Cisco services and callbacks, Avaya push content and subscriptions, settings files, alert acknowledgement links) on a listener of their own; the main listener (host/port) then serves only the API, console, metrics and health. Bind the main one to the management network.',
+        }),
+        host: Type.String({
+          default: '',
+          description: 'Address of the phone listener (default: http.host).',
+        }),
+        port: Type.Integer({
+          minimum: 0,
+          maximum: 65535,
+          default: 8081,
+          description: 'TCP port of the phone listener (0 picks a free one).',
+        }),
+        publicUrl: Type.String({
+          default: '',
+          description:
+            'Base URL phones use to reach the phone listener (default: http://<phone listener host or first non-loopback IPv4>:<its port>); replaces http.publicUrl for everything given to phones.',
+        }),
+        pubsub: Type.Boolean({
+          default: false,
+          description: 'Serve the PubSub relay on the phone listener instead of the main one.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false, default: {} },
 );
@@ -185,7 +214,19 @@ export const EventsSchema = Type.Object(
       minimum: 0,
       maximum: 1_000_000,
       default: 100,
-      description: 'Below this much free space on the data directory’s disk /readyz answers 503 (disk full).',
+      description:
+        'Below this much free space on the data directory’s disk /readyz answers 503 (disk full) and 911 notification is not ready (DISK_FULL: the console shows it).',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const SecretsSchema = Type.Object(
+  {
+    keyFile: Type.String({
+      default: '',
+      description:
+        'File holding the key that encrypts device passwords at rest (base64 of 32 bytes; created with mode 0600 on first start). Empty = secrets.key in dataDir. Back it up with the database: without it the stored passwords cannot be read.',
     }),
   },
   { additionalProperties: false, default: {} },
@@ -202,6 +243,7 @@ export const ConfigSchema = Type.Object(
     shutdown: ShutdownSchema,
     auth: AuthSchema,
     events: EventsSchema,
+    secrets: SecretsSchema,
     avaya: AvayaConfigSchema,
     provisioning: ProvisioningSchema,
     broadcast: BroadcastConfigSchema,

@@ -10,6 +10,7 @@ import { VERSION } from '../version.js';
 import { installAuth } from './auth.js';
 import type { Hub } from './compose.js';
 import { limitConnectionsPerAddress } from './connections.js';
+import { installListenerSurfaces } from './listeners.js';
 import { registerCoreRoutes } from './routes/core.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes, setupMetrics } from './routes/health.js';
@@ -58,7 +59,9 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
 
   limitConnectionsPerAddress(app.server, config.http.maxConnectionsPerAddress);
 
-  // Before any route is registered: every route is stamped with its auth policy (see auth.ts).
+  // Before any route is registered: every route is stamped with its listener (listeners.ts), checked
+  // before its auth policy (auth.ts).
+  installListenerSurfaces(app, config);
   installAuth(app, hub.apiKeys);
 
   app.addHook('onSend', async (req, reply) => {
