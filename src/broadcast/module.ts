@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Gauge, type Registry } from 'prom-client';
+import { BroadcastControl } from '../core/broadcast/control.js';
 import { BroadcastEngine } from '../core/broadcast/engine.js';
 import { CallPresence } from '../core/broadcast/presence.js';
 import { TemplateService } from '../core/broadcast/templates.js';
@@ -29,6 +30,8 @@ import { WebhookSender } from './webhook.js';
 export interface BroadcastRuntime {
   stores: BroadcastStores;
   engine: BroadcastEngine;
+  /** Cancel, recall and retry (control.ts). */
+  control: BroadcastControl;
   templates: TemplateService;
   rules: RuleEngine;
   emergency: EmergencyService;
@@ -102,6 +105,17 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
         joinTimeoutMs: c.multicast.joinTimeoutMs,
       },
     },
+  });
+  const control = new BroadcastControl({
+    engine,
+    store: stores.broadcasts,
+    devices: hub.devices,
+    runner: hub.actions,
+    planner: (kind) => hub.drivers.get(kind)?.alertPlanner ?? planners.get(kind),
+    bus: hub.bus,
+    clock: hub.clock,
+    logger,
+    options: { concurrency: c.concurrency, actionTimeoutMs: c.actionTimeoutMs },
   });
   const templates = new TemplateService(stores.templates, hub.clock);
   const webhooks = new WebhookSender(stores.webhooks, c.webhook, hub.clock, hub.signal);
@@ -200,6 +214,7 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
   rt = {
     stores,
     engine,
+    control,
     templates,
     rules,
     emergency,

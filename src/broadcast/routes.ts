@@ -52,6 +52,8 @@ export async function registerBroadcastRoutes(
 ): Promise<void> {
   const { engine, templates, rules, emergency, stores } = rt;
   const who = (req: unknown) => (req as { apiKey?: { name?: string } }).apiKey?.name ?? 'api';
+  // The signed-in principal (a session's local user, else the API key's name).
+  const by = (req: { principal?: { name?: string } }) => req.principal?.name ?? who(req);
 
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
@@ -131,15 +133,55 @@ export async function registerBroadcastRoutes(
     {
       schema: {
         tags: ['broadcasts'],
-        summary: 'Cancel a running broadcast (phones not yet served are reported cancelled)',
+        summary: 'Cancel a running broadcast (phones not yet served end `cancelled`; 409 once finished)',
         params: Id,
       },
     },
     async (req) => {
       const { id } = req.params as { id: string };
-      engine.cancel(id);
-      const report = await engine.wait(id);
-      return { broadcast: engine.get(id), report };
+      const r = await rt.control.cancel(id, by(req));
+      return { broadcast: r.broadcast, report: r.broadcast.report, cancelled: r.cancelled };
+    },
+  );
+  app.post(
+    '/api/broadcasts/:id/recall',
+    {
+      schema: {
+        tags: ['broadcasts'],
+        summary:
+          'Recall a broadcast: cancel it if still delivering and clear it from the phones that show it',
+        description:
+          'Cisco phones close the pushed screen (Init:Services); Avaya phones get the card and Top Line replaced by "This message was withdrawn." Phones cleared end `recalled`; `failed` counts phones that could not be cleared (their delivery records carry `recall.outcome`). Recalling again retries those.',
+        params: Id,
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const r = await rt.control.recall(id, by(req));
+      return {
+        broadcast: r.broadcast,
+        phones: r.phones,
+        cleared: r.cleared,
+        failed: r.failed,
+        counts: countStates(stores.broadcasts.listDeliveries(id)),
+      };
+    },
+  );
+  app.post(
+    '/api/broadcasts/:id/retry',
+    {
+      schema: {
+        tags: ['broadcasts'],
+        summary: 'Send a finished broadcast again to the phones whose delivery failed',
+        description:
+          'Answers at once (202) with the number of phones retried; follow progress as for a new broadcast. 409 while it is delivering, once recalled or expired, or when no phone failed.',
+        params: Id,
+      },
+    },
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const r = rt.control.retry(id, by(req));
+      return reply.status(202).send({ broadcast: r.broadcast, phones: r.phones });
     },
   );
 

@@ -21,7 +21,13 @@ interface Status {
 
 /** A one-line progress bar (for terminals). Pure: tested on its own. */
 export function progressLine(counts: Counts, total: number, elapsedMs: number, width = 30): string {
-  const done = counts.accepted + counts.displayed + counts.acknowledged + counts.failed;
+  const done =
+    counts.accepted +
+    counts.displayed +
+    counts.acknowledged +
+    counts.failed +
+    (counts.cancelled ?? 0) +
+    (counts.recalled ?? 0);
   const fill = total === 0 ? width : Math.round((done / total) * width);
   const bar = `${'#'.repeat(fill)}${'-'.repeat(width - fill)}`;
   const ok = counts.accepted + counts.displayed + counts.acknowledged;
@@ -68,6 +74,15 @@ async function watch(o: ApiFlags, id: string, tty: boolean): Promise<Status> {
   throw new Error('gave up waiting after 2 hours');
 }
 
+/** Follows a broadcast until delivery ends, prints its report (or JSON); exit code 3 when phones failed. */
+async function watchAndReport(o: ApiFlags & { json?: boolean }, id: string): Promise<void> {
+  const s = await watch(o, id, !o.json && process.stdout.isTTY === true);
+  process.stdout.write(
+    o.json ? `${JSON.stringify(s, null, 2)}\n` : `${reportText(s.broadcast, s.counts, s.broadcast.report)}\n`,
+  );
+  if (s.counts.failed > 0) process.exitCode = 3;
+}
+
 function parseVars(list: string[] | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const item of list ?? []) {
@@ -100,6 +115,9 @@ Examples:
   switchboard broadcast send --template visitor --var visitor.name=Bob --device lobby-1
   switchboard broadcast status bc_… --watch
   switchboard broadcast list
+  switchboard broadcast cancel bc_…      # stop phones not yet served
+  switchboard broadcast recall bc_…      # also clear it from the phones that show it
+  switchboard broadcast retry bc_…       # send again to the phones that failed
 `,
     );
   apiClientOptions(
@@ -169,13 +187,7 @@ Examples:
           );
           return;
         }
-        const s = await watch(o, r.broadcast.id, !o.json && process.stdout.isTTY === true);
-        process.stdout.write(
-          o.json
-            ? `${JSON.stringify(s, null, 2)}\n`
-            : `${reportText(s.broadcast, s.counts, s.broadcast.report)}\n`,
-        );
-        if (s.counts.failed > 0) process.exitCode = 3;
+        await watchAndReport(o, r.broadcast.id);
       },
     ),
   );
@@ -224,6 +236,68 @@ Examples:
           `${b.id}  ${b.createdAt.slice(0, 19)}  ${b.state.padEnd(10)} ${b.priority.padEnd(9)} ${String(ok).padStart(5)}/${String(total).padEnd(5)} ${b.title || b.text.slice(0, 40)}\n`,
         );
       }
+    }),
+  );
+
+  apiClientOptions(
+    bc
+      .command('cancel <id>')
+      .description('Stop a broadcast that is still delivering (phones not yet served are cancelled)')
+      .option('--json', 'print JSON'),
+  ).action(
+    action(async (id: string, o: ApiFlags & { json?: boolean }) => {
+      const r = await callApi<{ broadcast: Broadcast; cancelled: number }>(
+        o,
+        'POST',
+        `/api/broadcasts/${encodeURIComponent(id)}/cancel`,
+      );
+      process.stdout.write(
+        o.json
+          ? `${JSON.stringify(r, null, 2)}\n`
+          : `${r.broadcast.id} cancelled: ${r.cancelled} phones not served\n`,
+      );
+    }),
+  );
+  apiClientOptions(
+    bc
+      .command('recall <id>')
+      .description('Cancel a broadcast if needed and clear it from the phones that show it')
+      .option('--json', 'print JSON'),
+  ).action(
+    action(async (id: string, o: ApiFlags & { json?: boolean }) => {
+      const r = await callApi<{ broadcast: Broadcast; phones: number; cleared: number; failed: number }>(
+        o,
+        'POST',
+        `/api/broadcasts/${encodeURIComponent(id)}/recall`,
+      );
+      process.stdout.write(
+        o.json
+          ? `${JSON.stringify(r, null, 2)}\n`
+          : `${r.broadcast.id} recalled: ${r.cleared} of ${r.phones} phones cleared${r.failed ? `, ${r.failed} could not be cleared (recall again to retry them)` : ''}\n`,
+      );
+      if (r.failed > 0) process.exitCode = 3;
+    }),
+  );
+  apiClientOptions(
+    bc
+      .command('retry <id>')
+      .description('Send a finished broadcast again to the phones whose delivery failed')
+      .option('--no-wait', 'return at once')
+      .option('--json', 'print JSON'),
+  ).action(
+    action(async (id: string, o: ApiFlags & { wait: boolean; json?: boolean }) => {
+      const r = await callApi<{ broadcast: Broadcast; phones: number }>(
+        o,
+        'POST',
+        `/api/broadcasts/${encodeURIComponent(id)}/retry`,
+      );
+      if (!o.wait) {
+        process.stdout.write(
+          o.json ? `${JSON.stringify(r, null, 2)}\n` : `${r.broadcast.id}: retrying ${r.phones} phones\n`,
+        );
+        return;
+      }
+      await watchAndReport(o, r.broadcast.id);
     }),
   );
 

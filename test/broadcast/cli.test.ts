@@ -27,7 +27,16 @@ describe('switchboard broadcast CLI', () => {
   it('progress bar', () => {
     expect(
       progressLine(
-        { queued: 5, sent: 0, accepted: 2, displayed: 2, acknowledged: 0, failed: 1 },
+        {
+          queued: 5,
+          sent: 0,
+          accepted: 2,
+          displayed: 2,
+          acknowledged: 0,
+          failed: 1,
+          cancelled: 0,
+          recalled: 0,
+        },
         10,
         1500,
         10,
@@ -54,6 +63,16 @@ describe('switchboard broadcast CLI', () => {
     const s = spawnSwitchboard(['broadcast', 'status', id], env);
     expect(await s.exited).toBe(0);
     expect(s.stdout.join('\n')).toMatch(/failed b\s+forbidden/);
+    // retry: phone b still refuses (exit 3); recall clears a (b never showed it); cancel once finished: 409.
+    const rt = spawnSwitchboard(['broadcast', 'retry', id], env);
+    expect(await rt.exited, rt.stderr.join('\n')).toBe(3);
+    expect(rt.stdout.join('\n')).toContain('displayed 1, failed 1');
+    const rc = spawnSwitchboard(['broadcast', 'recall', id], env);
+    expect(await rc.exited, rc.stderr.join('\n')).toBe(0);
+    expect(rc.stdout.join('\n')).toContain(`${id} recalled: 1 of 1 phones cleared`);
+    const cc = spawnSwitchboard(['broadcast', 'cancel', id], env);
+    expect(await cc.exited).toBe(1);
+    expect(cc.stderr.join('\n')).toContain('has already finished (recalled)');
     const bad = spawnSwitchboard(['broadcast', 'send', '--text', 'x', '--device', 'nope'], env);
     expect(await bad.exited).toBe(1);
     expect(bad.stderr.join('\n')).toContain('targets.devices.0: no device "nope"');
