@@ -2,13 +2,14 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { countStates } from '../core/broadcast/report.js';
 import { BroadcastInputSchema, TemplateInputSchema } from '../core/broadcast/schema.js';
-import type { Broadcast, BroadcastInput, Delivery } from '../core/broadcast/types.js';
+import type { Broadcast, Delivery } from '../core/broadcast/types.js';
 import { coverageReport, isValidTimeZone } from '../core/emergency/alert-text.js';
 import { incidentsCsv, parseLocationsCsv } from '../core/emergency/service.js';
 import type { LocationEntry } from '../core/emergency/types.js';
 import { AuthError, NotFoundError, ValidationError } from '../core/errors.js';
 import { RuleInputSchema } from '../core/rules/engine.js';
 import type { HubContext } from '../server/hub.js';
+import { broadcastFromBody } from './body.js';
 import type { BroadcastRuntime } from './module.js';
 
 const Id = Type.Object({ id: Type.String({ maxLength: 100 }) });
@@ -32,7 +33,7 @@ function showDelivery(d: Delivery): Omit<Delivery, 'ackTokenHash'> & { ackReques
   return { ...rest, ackRequested: ackTokenHash !== null };
 }
 
-const CreateBroadcastSchema = Type.Object(
+export const CreateBroadcastSchema = Type.Object(
   {
     ...BroadcastInputSchema.properties,
     title: Type.Optional(Type.String({ maxLength: 200 })),
@@ -77,21 +78,8 @@ export async function registerBroadcastRoutes(
       },
     },
     async (req, reply) => {
-      const body = { ...(req.body as Record<string, unknown>) };
-      if (typeof body.template === 'string') {
-        const t = templates.render(body.template, (body.vars as Record<string, unknown>) ?? {});
-        body.title ??= t.title;
-        body.text ??= t.text;
-        body.priority ??= t.priority;
-        body.tones ??= t.tones;
-        body.ack ??= t.ack;
-        if (t.expiresInSeconds && body.expiresAt === undefined) body.expiresInSeconds ??= t.expiresInSeconds;
-        body.meta = { ...((body.meta as Record<string, string>) ?? {}), template: body.template };
-      }
-      delete body.template;
-      delete body.vars;
-      if (body.title === undefined) body.title = '';
-      const b = engine.start(body as unknown as BroadcastInput, { createdBy: who(req) });
+      const input = broadcastFromBody(req.body as Record<string, unknown>, templates);
+      const b = engine.start(input, { createdBy: who(req) });
       return reply.status(201).send({ broadcast: b, total: engine.deliveries(b.id).length });
     },
   );

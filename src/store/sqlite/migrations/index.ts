@@ -3,6 +3,7 @@ import { broadcastMigrations } from './broadcast.js';
 import { coreMigrations } from './core.js';
 import { ipofficeMigrations } from './ipoffice.js';
 import { pubsubMigrations } from './pubsub.js';
+import { scheduleMigrations } from './schedules.js';
 import { securityMigrations } from './security.js';
 import type { Migration } from './types.js';
 
@@ -17,6 +18,7 @@ export const MIGRATIONS: Record<string, Migration[]> = {
   pubsub: pubsubMigrations,
   security: securityMigrations,
   ipoffice: ipofficeMigrations,
+  schedules: scheduleMigrations,
 };
 
 export type { Migration };
