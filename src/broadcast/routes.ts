@@ -5,10 +5,13 @@ import { BroadcastInputSchema, TemplateInputSchema } from '../core/broadcast/sch
 import type { Broadcast, Delivery } from '../core/broadcast/types.js';
 import { coverageReport, isValidTimeZone } from '../core/emergency/alert-text.js';
 import { incidentsCsv, parseLocationsCsv } from '../core/emergency/service.js';
-import type { LocationEntry } from '../core/emergency/types.js';
+import type { Incident, LocationEntry } from '../core/emergency/types.js';
 import { AuthError, NotFoundError, ValidationError } from '../core/errors.js';
+import { type Page, PageQueryFields, type PageRequest } from '../core/paging.js';
 import { RuleInputSchema } from '../core/rules/engine.js';
 import type { HubContext } from '../server/hub.js';
+import type { Db } from '../store/sqlite/database.js';
+import { pageByTime } from '../store/sqlite/paging.js';
 import { broadcastFromBody } from './body.js';
 import type { BroadcastRuntime } from './module.js';
 
@@ -23,8 +26,16 @@ const AckBody = Type.Object(
 );
 
 const ListQuery = Type.Object({
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
-  before: Type.Optional(Type.String({ maxLength: 40 })),
+  ...PageQueryFields,
+  before: Type.Optional(
+    Type.String({ maxLength: 40, description: 'Only broadcasts created before this ISO time.' }),
+  ),
+  state: Type.Optional(
+    Type.Union(
+      ['delivering', 'done', 'cancelled', 'expired', 'recalled'].map((s) => Type.Literal(s)),
+      { description: 'Only broadcasts in this state.' },
+    ),
+  ),
 });
 
 /** Delivery records as shown through the API (never the token hash). */
@@ -85,13 +96,29 @@ export async function registerBroadcastRoutes(
   );
   app.get(
     '/api/broadcasts',
-    { schema: { tags: ['broadcasts'], summary: 'List broadcasts, newest first', querystring: ListQuery } },
+    {
+      schema: {
+        tags: ['broadcasts'],
+        summary:
+          'List broadcasts, newest first (paged: limit, cursor → next; q searches title, text, sender)',
+        querystring: ListQuery,
+      },
+    },
     async (req) => {
-      const q = req.query as { limit?: number; before?: string };
+      const q = req.query as Static<typeof ListQuery>;
+      const page = pageByTime<Broadcast>(hub.db, {
+        table: 'broadcasts',
+        where: [
+          ...(q.before ? [['created_at < ?', [q.before]] as [string, unknown[]]] : []),
+          ...(q.state ? [['state = ?', [q.state]] as [string, unknown[]]] : []),
+        ],
+        search: ['$.title', '$.text', '$.createdBy', '$.id'],
+        req: { limit: q.limit ?? 50, cursor: q.cursor, sort: 'createdAt', order: q.order ?? 'desc', q: q.q },
+      });
       return {
-        broadcasts: stores.broadcasts
-          .listBroadcasts({ limit: q.limit ?? 50, ...(q.before ? { before: q.before } : {}) })
-          .map((b) => summary(engine.isRunning(b.id) ? engine.get(b.id) : b)),
+        broadcasts: page.items.map((b) => summary(engine.isRunning(b.id) ? engine.get(b.id) : b)),
+        next: page.next,
+        total: page.total,
       };
     },
   );
@@ -509,6 +536,14 @@ export async function registerBroadcastRoutes(
   // ------------------------------------------------------------------ incidents
   const IncQuery = Type.Object({
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, default: 100 })),
+    cursor: PageQueryFields.cursor,
+    order: PageQueryFields.order,
+    q: Type.Optional(
+      Type.String({
+        maxLength: 200,
+        description: 'Search caller name and extension, location, incident id.',
+      }),
+    ),
     before: Type.Optional(Type.String({ maxLength: 40 })),
     format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])),
     drills: Type.Optional(
@@ -530,6 +565,24 @@ export async function registerBroadcastRoutes(
     },
     async (req, reply) => {
       const q = req.query as Static<typeof IncQuery>;
+      if (q.format !== 'csv' && (q.cursor || q.q || q.order)) {
+        const page = pageIncidents(
+          hub.db,
+          {
+            limit: Math.min(q.limit ?? 100, 1000),
+            cursor: q.cursor,
+            sort: 'createdAt',
+            order: q.order ?? 'desc',
+            q: q.q,
+          },
+          q,
+        );
+        return {
+          incidents: page.items.map(({ timeline, ...rest }) => ({ ...rest, events: timeline.length })),
+          next: page.next,
+          total: page.total,
+        };
+      }
       const list = emergency.list({
         limit: q.limit ?? 100,
         ...(q.before ? { before: q.before } : {}),
@@ -645,4 +698,39 @@ function redactRule<T extends { actions: Array<{ type: string; secret?: string }
     ...r,
     actions: r.actions.map((a) => (a.type === 'webhook' && a.secret ? { ...a, secret: '********' } : a)),
   };
+}
+
+/** A page of incidents by time, with the drill and open filters of the incident log. */
+function pageIncidents(
+  db: Db,
+  req: PageRequest,
+  f: {
+    before?: string | undefined;
+    drills?: 'include' | 'exclude' | 'only' | undefined;
+    open?: boolean | undefined;
+  },
+): Page<Incident> {
+  const exercise =
+    "(coalesce(json_extract(body, '$.drill'), 0) = 1 OR coalesce(json_extract(body, '$.test'), 0) = 1)";
+  const where: Array<[string, unknown[]]> = [];
+  if (f.before) where.push(['created_at < ?', [f.before]]);
+  if (f.drills === 'exclude') where.push([`NOT ${exercise}`, []]);
+  else if (f.drills === 'only') where.push([exercise, []]);
+  if (f.open) where.push(["json_extract(body, '$.acknowledgedAt') IS NULL", []]);
+  return pageByTime<Incident>(db, {
+    table: 'incidents',
+    where,
+    search: [
+      '$.id',
+      '$.caller.name',
+      '$.caller.extension',
+      '$.caller.callbackNumber',
+      '$.location.site',
+      '$.location.building',
+      '$.location.floor',
+      '$.location.room',
+      '$.acknowledgedBy',
+    ],
+    req,
+  });
 }
