@@ -18,5 +18,6 @@ export const COMMAND_MODULES: Readonly<Record<string, string>> = {
   broadcast: 'broadcast',
   locations: 'broadcast',
   incidents: 'broadcast',
+  schedules: 'broadcast',
   smdr: 'smdr',
 };

@@ -231,8 +231,8 @@ export class BroadcastControl {
   retry(id: string, by: string): { broadcast: Broadcast; phones: number } {
     const { engine, store } = this.deps;
     const b = engine.get(id);
-    if (engine.isRunning(id))
-      throw new ConflictError('BROADCAST_RUNNING', `broadcast ${id} is still delivering`);
+    if (engine.isRunning(id) || engine.isRepeating(id))
+      throw new ConflictError('BROADCAST_RUNNING', `broadcast ${id} is still delivering or repeating`);
     if (b.state === 'recalled')
       throw new ConflictError('BROADCAST_RECALLED', `broadcast ${id} was recalled: send a new one`);
     const now = this.clock.now();
