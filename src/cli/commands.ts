@@ -20,4 +20,6 @@ export const COMMAND_MODULES: Readonly<Record<string, string>> = {
   incidents: 'broadcast',
   schedules: 'broadcast',
   smdr: 'smdr',
+  backup: 'backup',
+  restore: 'backup',
 };
