@@ -7,7 +7,7 @@ import { coverageReport, isValidTimeZone } from '../core/emergency/alert-text.js
 import { incidentsCsv, parseLocationsCsv } from '../core/emergency/service.js';
 import type { Incident, LocationEntry } from '../core/emergency/types.js';
 import { AuthError, NotFoundError, ValidationError } from '../core/errors.js';
-import { type Page, PageQueryFields, type PageRequest } from '../core/paging.js';
+import { compareSort, type Page, PageQueryFields, type PageRequest } from '../core/paging.js';
 import { RuleInputSchema } from '../core/rules/engine.js';
 import type { HubContext } from '../server/hub.js';
 import type { Db } from '../store/sqlite/database.js';
@@ -128,19 +128,37 @@ export async function registerBroadcastRoutes(
       schema: {
         tags: ['broadcasts'],
         summary: 'A broadcast with its per-phone delivery records and report',
+        description:
+          "Each delivery also carries the phone's `deviceName` and `location` (site building floor room; empty once the device is removed). `sort=name` lists them by name, naturally (Phone 9 before Phone 10); `sort=location` by location, then name.",
         params: Id,
+        querystring: Type.Object({
+          sort: Type.Optional(Type.Union([Type.Literal('name'), Type.Literal('location')])),
+        }),
       },
     },
     async (req) => {
       const { id } = req.params as { id: string };
+      const { sort } = req.query as { sort?: 'name' | 'location' };
       const b = engine.get(id);
       const ds = engine.deliveries(id);
-      return {
-        broadcast: b,
-        counts: countStates(ds),
-        running: engine.isRunning(id),
-        deliveries: ds.map(showDelivery),
-      };
+      const devices = new Map(hub.devices.list().map((d) => [d.id, d]));
+      const view = ds.map((d) => {
+        const dev = devices.get(d.deviceId);
+        const l = dev?.location ?? {};
+        return {
+          ...showDelivery(d),
+          deviceName: dev ? dev.name || dev.id : d.deviceId,
+          location: [l.site, l.building, l.floor, l.room].filter(Boolean).join(' '),
+        };
+      });
+      if (sort)
+        view.sort(
+          (x, y) =>
+            (sort === 'location' ? compareSort(x.location || null, y.location || null) : 0) ||
+            compareSort(x.deviceName, y.deviceName) ||
+            compareSort(x.deviceId, y.deviceId),
+        );
+      return { broadcast: b, counts: countStates(ds), running: engine.isRunning(id), deliveries: view };
     },
   );
   app.post(

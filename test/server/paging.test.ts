@@ -232,6 +232,31 @@ describe('paging with 10,000 phones', () => {
     expect(pct.body.total).toBe(0);
   });
 
+  it('a broadcast report lists its phones by name (natural) or location, with name and location', async () => {
+    const sent = await hub.api<{ broadcast: Broadcast }>('POST', '/api/broadcasts', {
+      text: 'report order',
+      targets: { devices: ['ph-00100', 'ph-00010', 'ph-00009', 'ph-00020'] },
+    });
+    expect(sent.status).toBe(201);
+    type View = { deliveries: Array<{ deviceId: string; deviceName: string; location: string }> };
+    const byName = await hub.api<View>('GET', `/api/broadcasts/${sent.body.broadcast.id}?sort=name`);
+    expect(byName.body.deliveries.map((d) => d.deviceName)).toEqual([
+      'Phone 9',
+      'Phone 10',
+      'Phone 20',
+      'Phone 100',
+    ]);
+    expect(byName.body.deliveries[0]!.location).toBe('North 10 9');
+    const byLoc = await hub.api<View>('GET', `/api/broadcasts/${sent.body.broadcast.id}?sort=location`);
+    // North (odd i) before South, then floor and room naturally.
+    expect(byLoc.body.deliveries.map((d) => d.location)).toEqual([
+      'North 10 9',
+      'South 1 10',
+      'South 1 20',
+      'South 1 100',
+    ]);
+  });
+
   it('incidents: search by caller and location, open ones only, pages', async () => {
     const z = await hub.api<{ incidents: Array<{ id: string }>; total: number }>(
       'GET',
