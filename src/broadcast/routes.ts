@@ -8,7 +8,6 @@ import { incidentsCsv, parseLocationsCsv } from '../core/emergency/service.js';
 import type { Incident, LocationEntry } from '../core/emergency/types.js';
 import { AuthError, NotFoundError, ValidationError } from '../core/errors.js';
 import { compareSort, type Page, PageQueryFields, type PageRequest } from '../core/paging.js';
-import { RuleInputSchema } from '../core/rules/engine.js';
 import type { HubContext } from '../server/hub.js';
 import { errors, noContent, serviceValidatedBody } from '../server/schemas.js';
 import type { Db } from '../store/sqlite/database.js';
