@@ -167,6 +167,36 @@ async function scenario(): Promise<void> {
   });
   await call('POST', `/api/broadcasts/${slow.broadcast.id}/cancel`, 200);
   await call('POST', '/api/broadcasts/nope/cancel', 404);
+  await call('GET', `/api/broadcasts/${b.broadcast.id}?sort=name`, 200);
+  await call('GET', '/api/broadcasts?limit=1&q=test', 200);
+  await call('POST', `/api/broadcasts/${b.broadcast.id}/retry`, 202);
+  await waitFor(
+    async () =>
+      (await hub.api<{ running: boolean }>('GET', `/api/broadcasts/${b.broadcast.id}`)).body.running ===
+      false,
+  );
+  await call('POST', `/api/broadcasts/${b.broadcast.id}/recall`, 200);
+  await call('POST', `/api/broadcasts/${b.broadcast.id}/retry`, 409);
+  await call('POST', '/api/broadcasts/nope/recall', 404);
+
+  // ---- schedules
+  await call('POST', '/api/schedules', 201, {
+    id: 's1',
+    cron: '0 8 * * mon-fri',
+    timeZone: 'Europe/Berlin',
+    broadcast: { title: 'Bell', text: 'Bell', targets: { groups: ['security'] } },
+  });
+  await call('POST', '/api/schedules', 400, {
+    cron: '0 99 * * *',
+    broadcast: { text: 'x', targets: { all: true } },
+  });
+  await call('GET', '/api/schedules', 200);
+  await call('GET', '/api/schedules/s1', 200);
+  await call('GET', '/api/schedules/nope', 404);
+  await call('PATCH', '/api/schedules/s1', 200, { name: 'bells' });
+  await call('POST', '/api/schedules/s1/pause', 200);
+  await call('POST', '/api/schedules/s1/resume', 200);
+  await call('DELETE', '/api/schedules/s1', 204);
 
   // ---- rules
   await call('PUT', '/api/rules/r1', 200, {

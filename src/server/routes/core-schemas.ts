@@ -46,8 +46,14 @@ export const DevicePatchBody = Type.Partial(Type.Omit(DeviceInputSchema, ['id', 
 });
 
 export const DeviceListSchema = described(
-  Type.Object({ devices: Type.Array(DeviceSchema) }),
-  'The devices matching every filter given',
+  Type.Object({
+    devices: Type.Array(DeviceSchema),
+    next: Nullable(
+      Type.String({ description: 'Cursor of the next page (pass as `cursor`); null on the last page.' }),
+    ),
+    total: Type.Integer({ description: 'Devices matching the filters and search (all pages).' }),
+  }),
+  'The devices matching every filter given (one page with `limit`)',
 );
 
 export const VariablesSchema = described(
