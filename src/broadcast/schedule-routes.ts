@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { ScheduleInputSchema, SchedulePatchSchema, type Scheduler } from '../core/broadcast/schedules.js';
-import { errors, noContent } from '../server/schemas.js';
+import { described, errors, noContent } from '../server/schemas.js';
 import { ScheduleListSchema, ScheduleSchema } from './api-schemas.js';
 
 const Id = Type.Object({ id: Type.String({ maxLength: 100 }) });
@@ -33,7 +33,7 @@ export function registerScheduleRoutes(app: FastifyInstance, scheduler: Schedule
         description:
           '`broadcast` is the body of POST /api/broadcasts (checked now). A cron rule has 5 fields (minute hour day-of-month month day-of-week) and runs in `timeZone` (IANA).',
         body: ScheduleInputSchema,
-        response: { 201: ScheduleSchema, ...errors(400, 401, 409) },
+        response: { 201: described(ScheduleSchema, 'The new schedule'), ...errors(400, 401, 409) },
       },
     },
     async (req, reply) => reply.status(201).send(scheduler.create(req.body, by(req))),
@@ -45,7 +45,7 @@ export function registerScheduleRoutes(app: FastifyInstance, scheduler: Schedule
         tags: ['schedules'],
         summary: 'A schedule with its next and last run',
         params: Id,
-        response: { 200: ScheduleSchema, ...errors(400, 401, 404) },
+        response: { 200: described(ScheduleSchema, 'The schedule'), ...errors(400, 401, 404) },
       },
     },
     async (req) => scheduler.get((req.params as { id: string }).id),
@@ -58,7 +58,7 @@ export function registerScheduleRoutes(app: FastifyInstance, scheduler: Schedule
         summary: 'Edit a schedule (also { "paused": true|false }); the next run is computed again',
         params: Id,
         body: SchedulePatchSchema,
-        response: { 200: ScheduleSchema, ...errors(400, 401, 404) },
+        response: { 200: described(ScheduleSchema, 'The schedule'), ...errors(400, 401, 404) },
       },
     },
     async (req) => scheduler.update((req.params as { id: string }).id, req.body),
@@ -74,7 +74,7 @@ export function registerScheduleRoutes(app: FastifyInstance, scheduler: Schedule
           tags: ['schedules'],
           summary: paused ? 'Pause a schedule' : 'Resume a schedule (from the next run after now)',
           params: Id,
-          response: { 200: ScheduleSchema, ...errors(400, 401, 404) },
+          response: { 200: described(ScheduleSchema, 'The schedule'), ...errors(400, 401, 404) },
         },
       },
       async (req) => scheduler.update((req.params as { id: string }).id, { paused }),

@@ -17,6 +17,10 @@ type Op = {
 const BODYLESS: Record<string, string> = {
   'POST /api/broadcasts/{id}/cancel': 'the id says what to cancel',
   'POST /api/pubsub/accounts/{sid}/rotate': 'the sid says which token to rotate',
+  'POST /api/broadcasts/{id}/recall': 'the id says what to recall',
+  'POST /api/broadcasts/{id}/retry': 'the id says what to retry (its failed phones)',
+  'POST /api/schedules/{id}/pause': 'the id says which schedule',
+  'POST /api/schedules/{id}/resume': 'the id says which schedule',
 };
 
 let hub: TestHub;
