@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { LimitError, ValidationError } from '../../core/errors.js';
 import { SessionService, UserService } from '../../core/users.js';
 import type { Hub } from '../compose.js';
+import { described, errors, noContent } from '../schemas.js';
 
 /**
  * Sign-in with a local user (`switchboard users create`): `POST /api/session` (no key needed) checks the
@@ -30,8 +31,24 @@ export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
             username: Type.String({ minLength: 1, maxLength: 64 }),
             password: Type.String({ minLength: 1, maxLength: 1024 }),
           },
-          { additionalProperties: false },
+          {
+            additionalProperties: false,
+            examples: [{ username: 'desk1', password: 'correct horse battery' }],
+          },
         ),
+        response: {
+          201: described(
+            Type.Object({
+              token: Type.String({ description: 'Send as `Authorization: Bearer <token>`.' }),
+              id: Type.String(),
+              user: Type.String(),
+              createdAt: Type.String({ format: 'date-time' }),
+              expiresAt: Type.String({ format: 'date-time' }),
+            }),
+            'Signed in: the session token (shown once)',
+          ),
+          ...errors(400, 401, 429),
+        },
       },
     },
     async (req, reply) => {
@@ -53,7 +70,13 @@ export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
   );
   app.delete(
     '/api/session',
-    { schema: { tags: ['system'], summary: 'Sign out: revoke the session token this request carries' } },
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'Sign out: revoke the session token this request carries',
+        response: { 204: noContent('Signed out'), ...errors(400, 401) },
+      },
+    },
     async (req, reply) => {
       const who = req.principal;
       if (who?.kind !== 'session')
