@@ -1,4 +1,13 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -177,6 +186,20 @@ describe('backup and restore (in process)', () => {
     db.close();
     // The lock was released: a hub may start.
     lockDataDir(dst)();
+  });
+
+  it('restores over a damaged database, which is moved aside as it is', async () => {
+    const src = freshDir();
+    insertNotes(src, codeWith(1), 2);
+    const file = join(root, `over-damaged${n}.db`);
+    await backupDataDir(src, file);
+    const dst = freshDir();
+    mkdirSync(dst);
+    writeFileSync(join(dst, 'switchboard.db'), Buffer.alloc(4096, 0x42));
+    const r = await restoreDataDir(dst, file, codeWith(1));
+    expect(r.counts.notes).toBe(2);
+    expect(r.previous).toMatch(/before-restore-.*\.damaged\.db$/);
+    expect(readFileSync(r.previous!)).toEqual(Buffer.alloc(4096, 0x42));
   });
 
   it('a backup without its key file: restored, the current key kept, and a warning', async () => {

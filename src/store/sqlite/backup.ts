@@ -140,7 +140,12 @@ function openSource(dataDir: string): Database.Database {
   // Read-write (never created: fileMustExist): a read-only connection cannot open a WAL database whose
   // -shm file is gone. The backup API only reads from it.
   const db = new Database(file, { fileMustExist: true });
-  db.pragma('busy_timeout = 5000');
+  try {
+    db.pragma('busy_timeout = 5000');
+  } catch (e) {
+    db.close();
+    throw e;
+  }
   return db;
 }
 
@@ -214,6 +219,30 @@ function stamp(now: Date): string {
 }
 
 /**
+ * Keeps the database a restore replaces: a verified copy (closing the last connection checkpoints the WAL
+ * into the old file and removes it, so no WAL of the old database is left to be replayed onto the
+ * restored one). A database too damaged to copy that way — often the reason for a restore — is moved
+ * aside as it is, with its WAL and SHM files.
+ */
+async function keepPrevious(dataDir: string, previous: string): Promise<string> {
+  try {
+    const db = openSource(dataDir);
+    try {
+      await copyVerified(db, previous);
+    } finally {
+      db.close();
+    }
+    return previous;
+  } catch {
+    const raw = previous.replace(/\.db$/, '.damaged.db');
+    const target = join(dataDir, DB_FILE);
+    for (const suffix of ['', '-wal', '-shm'])
+      if (existsSync(`${target}${suffix}`)) renameSync(`${target}${suffix}`, `${raw}${suffix}`);
+    return raw;
+  }
+}
+
+/**
  * `switchboard restore`: replaces the data directory's database with a backup. Checks the backup first
  * (integrity, a Switchboard database, not newer than this code: STORE_TOO_NEW), takes the data
  * directory's lock (refused while a hub runs on it: DATA_DIR_LOCKED), keeps the database it replaces in
@@ -244,14 +273,7 @@ export async function restoreDataDir(
       const dir = join(dataDir, BACKUPS_DIR);
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       previous = join(dir, `before-restore-${stamp(now)}.db`);
-      // Closing the last connection checkpoints the WAL into the old file and removes it, so no WAL of
-      // the old database is left to be replayed onto the restored one.
-      const db = openSource(dataDir);
-      try {
-        await copyVerified(db, previous);
-      } finally {
-        db.close();
-      }
+      previous = await keepPrevious(dataDir, previous);
     }
     const tmp = join(dataDir, `.${DB_FILE}.restoring`);
     copyFileSync(source, tmp);
