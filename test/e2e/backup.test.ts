@@ -120,7 +120,7 @@ describe('switchboard backup / restore against a running hub', () => {
     hub.proc.kill('SIGTERM');
     expect(await second.hub.exited).toBe(0);
     expect(await hub.exited).toBe(0);
-  });
+  }, 300_000); // seven real processes (CLI and hubs): minutes on a loaded machine
 
   it('an upgrade (the hub finds an older schema) backs the database up before migrating, and says so', async () => {
     const dataDir = join(root, 'upgrade');
@@ -150,5 +150,5 @@ describe('switchboard backup / restore against a running hub', () => {
     expect(JSON.stringify(groups.body)).toContain('"kept"');
     hub.proc.kill('SIGTERM');
     expect(await hub.exited).toBe(0);
-  });
+  }, 180_000);
 });
