@@ -29,8 +29,8 @@ export function registerBackupCommands(program: Command): void {
         'after',
         `
 The copy includes what the running hub has not checkpointed yet (copying switchboard.db by hand does
-not). A secrets key file of the data directory (secrets.key), if there is one, is written next to it
-as FILE.secrets.key. Exit status 0 only when the copy passed PRAGMA integrity_check.
+not). The key that seals device passwords (secrets.keyFile, default <dataDir>/secrets.key) is copied
+next to it as FILE.secrets.key: keep both. Exit status 0 only when the copy passed PRAGMA integrity_check.
 
 Examples:
   switchboard backup --out /var/backups/switchboard/$(date +%F).db
@@ -41,13 +41,17 @@ Examples:
     action(async (o: ConfigFlags & { out: string; force?: boolean; json?: boolean }) => {
       const { backupDataDir } = await import('../store/sqlite/backup.js');
       const config = configFromFlags(o);
-      const r = await backupDataDir(config.dataDir, o.out, { force: o.force ?? false });
+      const { secretsKeyPath } = await import('../store/sqlite/files.js');
+      const r = await backupDataDir(config.dataDir, o.out, {
+        force: o.force ?? false,
+        secretsKey: secretsKeyPath(config.dataDir, config.secrets.keyFile),
+      });
       if (o.json) {
         process.stdout.write(`${JSON.stringify(r)}\n`);
         return;
       }
       process.stdout.write(`backed up ${config.dataDir} to ${r.file} (${r.bytes} bytes)\n`);
-      for (const c of r.companions) process.stdout.write(`also wrote ${c}\n`);
+      if (r.secretsKey) process.stdout.write(`and the secrets key file to ${r.secretsKey}\n`);
       printReport(r);
     }),
   );
@@ -63,7 +67,8 @@ Examples:
         `
 Refused while a hub runs on the data directory (DATA_DIR_LOCKED), for a damaged file (BACKUP_CORRUPT)
 and for a backup made by a newer version (STORE_TOO_NEW). The database it replaces is kept in
-<dataDir>/backups/before-restore-<time>.db. An older backup is migrated when the hub next starts.
+<dataDir>/backups/before-restore-<time>.db. FILE.secrets.key, if there, replaces the secrets key file
+(the old one is kept next to the old database). An older backup is migrated when the hub next starts.
 
 Examples:
   systemctl stop switchboard
@@ -76,14 +81,18 @@ Examples:
       const { restoreDataDir } = await import('../store/sqlite/backup.js');
       const { MIGRATIONS } = await import('../store/sqlite/migrations/index.js');
       const config = configFromFlags(o);
-      const r = await restoreDataDir(config.dataDir, file, MIGRATIONS);
+      const { secretsKeyPath } = await import('../store/sqlite/files.js');
+      const r = await restoreDataDir(config.dataDir, file, MIGRATIONS, {
+        secretsKey: secretsKeyPath(config.dataDir, config.secrets.keyFile),
+      });
       if (o.json) {
         process.stdout.write(`${JSON.stringify(r)}\n`);
         return;
       }
       process.stdout.write(`restored ${file} into ${r.dataDir}\n`);
       if (r.previous) process.stdout.write(`the database it replaced is kept as ${r.previous}\n`);
-      for (const c of r.companions) process.stdout.write(`also restored ${c}\n`);
+      if (r.secretsKey) process.stdout.write(`restored the secrets key file to ${r.secretsKey}\n`);
+      if (r.warning) process.stderr.write(`switchboard: warning: ${r.warning}\n`);
       printReport(r);
     }),
   );

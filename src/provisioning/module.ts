@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { ValidationError } from '../core/errors.js';
 import type { HubContext, HubModule } from '../server/hub.js';
-import { described, ErrorSchema, errors, serviceValidatedBody } from '../server/schemas.js';
+import { described, errors, serviceValidatedBody } from '../server/schemas.js';
 import { readPemFile } from '../server/tls.js';
 import { decodeSettingsBytes } from './encoding.js';
 import { canonicalModel, type EvalInputs, MAX_VARIABLES, parseVariableAssignments } from './evaluate.js';

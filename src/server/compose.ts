@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
-import { join, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { ActionRunner } from '../core/actions.js';
 import { ApiKeyService } from '../core/apikeys.js';
@@ -16,6 +15,7 @@ import type { DeviceStore } from '../core/store.js';
 import { loadSecretKey } from '../store/secret-key.js';
 import { sqliteCoreStores } from '../store/sqlite/core-stores.js';
 import { openDatabase } from '../store/sqlite/database.js';
+import { secretsKeyPath } from '../store/sqlite/files.js';
 import { lockDataDir } from '../store/sqlite/lock.js';
 import { MIGRATIONS, type Migration } from '../store/sqlite/migrations/index.js';
 import { VERSION } from '../version.js';
@@ -209,7 +209,7 @@ function sealDevices(
   logger: Logger,
 ): DeviceStore {
   const memory = config.dataDir === ':memory:';
-  const file = config.secrets.keyFile ? resolve(config.secrets.keyFile) : join(config.dataDir, 'secrets.key');
+  const file = secretsKeyPath(config.dataDir, config.secrets.keyFile);
   const loaded = memory
     ? { key: randomBytes(32), created: false }
     : loadSecretKey(file, !SealedDeviceStore.holdsSealed(store));

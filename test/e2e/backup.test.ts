@@ -69,6 +69,8 @@ describe('switchboard backup / restore against a running hub', () => {
     expect(b.code).toBe(0);
     expect(b.out).toContain('integrity check: ok');
     expect(counts(b.out)).toMatchObject({ groups: 30, devices: 5, api_keys: 1 });
+    // The device passwords are sealed with the data directory's key: it goes with the backup.
+    expect(b.out).toContain(`and the secrets key file to ${out}.secrets.key`);
 
     // A second backup while writes keep coming: it completes and is consistent.
     let writing = true;
@@ -101,6 +103,7 @@ describe('switchboard backup / restore against a running hub', () => {
     expect(restored.err).toBe('');
     expect(restored.code).toBe(0);
     expect(counts(restored.out)).toEqual(counts(b.out));
+    expect(restored.out).toContain(`restored the secrets key file to ${join(fresh, 'secrets.key')}`);
     expect(existsSync(join(fresh, 'backups'))).toBe(false); // nothing was there to keep
 
     const second = await serveProcess(fresh);
@@ -117,7 +120,7 @@ describe('switchboard backup / restore against a running hub', () => {
     hub.proc.kill('SIGTERM');
     expect(await second.hub.exited).toBe(0);
     expect(await hub.exited).toBe(0);
-  });
+  }, 300_000); // seven real processes (CLI and hubs): minutes on a loaded machine
 
   it('an upgrade (the hub finds an older schema) backs the database up before migrating, and says so', async () => {
     const dataDir = join(root, 'upgrade');
@@ -147,5 +150,5 @@ describe('switchboard backup / restore against a running hub', () => {
     expect(JSON.stringify(groups.body)).toContain('"kept"');
     hub.proc.kill('SIGTERM');
     expect(await hub.exited).toBe(0);
-  });
+  }, 180_000);
 });

@@ -1,4 +1,13 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -144,13 +153,17 @@ describe('backup and restore (in process)', () => {
     expect(verifyDatabaseFile(join(dir, 'switchboard.db')).counts.notes).toBe(3);
   });
 
-  it('restores over an existing database, keeps the replaced one, drops its stale WAL, carries the key file', async () => {
+  it('restores over an existing database, keeps the replaced one and its key, drops its stale WAL, carries the key file', async () => {
     const src = freshDir();
     insertNotes(src, codeWith(1), 4);
-    writeFileSync(join(src, 'secrets.key'), 'k'.repeat(32), { mode: 0o600 });
+    // A key file configured outside the data directory (secrets.keyFile).
+    const srcKey = join(root, `src-key-${n}`);
+    writeFileSync(srcKey, 'k'.repeat(44), { mode: 0o600 });
     const file = join(root, `full${n}.db`);
-    const b = await backupDataDir(src, file);
-    expect(b.companions).toEqual([`${file}.secrets.key`]);
+    const b = await backupDataDir(src, file, { secretsKey: srcKey });
+    expect(b.secretsKey).toBe(`${file}.secrets.key`);
+    expect(readFileSync(b.secretsKey!, 'utf8')).toBe('k'.repeat(44));
+    expect(statSync(b.secretsKey!).mode & 0o777).toBe(0o600);
 
     const dst = freshDir();
     const live = openDatabase({ dataDir: dst, migrations: codeWith(1) });
@@ -158,16 +171,47 @@ describe('backup and restore (in process)', () => {
     const ins = live.prepare('INSERT INTO notes (x) VALUES (?)');
     for (let i = 0; i < 9; i++) ins.run(`other ${i}`);
     live.close();
+    writeFileSync(join(dst, 'secrets.key'), 'o'.repeat(44), { mode: 0o600 });
 
-    const r = await restoreDataDir(dst, file, codeWith(1));
+    const r = await restoreDataDir(dst, file, codeWith(1), { secretsKey: join(dst, 'secrets.key') });
     expect(r.counts.notes).toBe(4);
     expect(r.previous).toBeDefined();
     expect(verifyDatabaseFile(r.previous!).counts.notes).toBe(9);
-    expect(r.companions).toEqual([join(dst, 'secrets.key')]);
+    expect(r.secretsKey).toBe(join(dst, 'secrets.key'));
+    expect(readFileSync(join(dst, 'secrets.key'), 'utf8')).toBe('k'.repeat(44));
+    // The key that went with the replaced database is kept next to it.
+    expect(readFileSync(r.previous!.replace(/\.db$/, '.secrets.key'), 'utf8')).toBe('o'.repeat(44));
     const db = openDatabase({ dataDir: dst, migrations: codeWith(1) });
     expect(db.prepare('SELECT COUNT(*) FROM notes').pluck().get()).toBe(4);
     db.close();
     // The lock was released: a hub may start.
     lockDataDir(dst)();
+  });
+
+  it('restores over a damaged database, which is moved aside as it is', async () => {
+    const src = freshDir();
+    insertNotes(src, codeWith(1), 2);
+    const file = join(root, `over-damaged${n}.db`);
+    await backupDataDir(src, file);
+    const dst = freshDir();
+    mkdirSync(dst);
+    writeFileSync(join(dst, 'switchboard.db'), Buffer.alloc(4096, 0x42));
+    const r = await restoreDataDir(dst, file, codeWith(1));
+    expect(r.counts.notes).toBe(2);
+    expect(r.previous).toMatch(/before-restore-.*\.damaged\.db$/);
+    expect(readFileSync(r.previous!)).toEqual(Buffer.alloc(4096, 0x42));
+  });
+
+  it('a backup without its key file: restored, the current key kept, and a warning', async () => {
+    const src = freshDir();
+    insertNotes(src, codeWith(1), 1);
+    const file = join(root, `nokey${n}.db`);
+    expect(
+      (await backupDataDir(src, file, { secretsKey: join(src, 'secrets.key') })).secretsKey,
+    ).toBeUndefined();
+    const dst = freshDir();
+    const r = await restoreDataDir(dst, file, codeWith(1), { secretsKey: join(dst, 'secrets.key') });
+    expect(r.secretsKey).toBeUndefined();
+    expect(r.warning).toMatch(/no nokey\d+\.db\.secrets\.key next to the backup/);
   });
 });

@@ -31,10 +31,10 @@ import { assertSupportedRuntime } from './runtime.js';
  */
 
 /**
- * Files of the data directory a backup carries next to the database (`FILE.<name>`) when they exist: a
- * key that encrypts secrets in the database is useless to lose and the database useless without it.
+ * The key that seals device passwords in the database (`secrets.keyFile`, default `<dataDir>/secrets.key`)
+ * travels with each backup as `FILE.secrets.key`: the database is of little use without it.
  */
-export const COMPANION_FILES: readonly string[] = ['secrets.key'];
+export const KEY_SUFFIX = '.secrets.key';
 
 export class BackupError extends SwitchboardError {}
 
@@ -48,15 +48,18 @@ export interface DatabaseReport {
 export interface BackupReport extends DatabaseReport {
   file: string;
   bytes: number;
-  /** Companion files written next to it (`FILE.secrets.key`). */
-  companions: string[];
+  /** The copy of the secrets key file (`FILE.secrets.key`), when there is a key file. */
+  secretsKey?: string;
 }
 
 export interface RestoreReport extends DatabaseReport {
   dataDir: string;
   /** Where the database that was replaced was kept, if there was one. */
   previous?: string;
-  companions: string[];
+  /** Where the backup's secrets key was put (the key file it replaced is kept next to `previous`). */
+  secretsKey?: string;
+  /** Set when the backup has no key file next to it: the data directory keeps its current key. */
+  warning?: string;
 }
 
 /** Rows per table and schema version per module: what a backup is checked with and what the CLI prints. */
@@ -137,7 +140,12 @@ function openSource(dataDir: string): Database.Database {
   // Read-write (never created: fileMustExist): a read-only connection cannot open a WAL database whose
   // -shm file is gone. The backup API only reads from it.
   const db = new Database(file, { fileMustExist: true });
-  db.pragma('busy_timeout = 5000');
+  try {
+    db.pragma('busy_timeout = 5000');
+  } catch (e) {
+    db.close();
+    throw e;
+  }
   return db;
 }
 
@@ -168,23 +176,21 @@ async function copyVerified(db: Database.Database, out: string): Promise<Databas
   }
 }
 
-/** Copies each companion file that exists from `from(name)` to `to(name)` (0600); returns where. */
-function copyCompanions(from: (name: string) => string, to: (name: string) => string): string[] {
-  const copied: string[] = [];
-  for (const name of COMPANION_FILES) {
-    if (!existsSync(from(name))) continue;
-    copyFileSync(from(name), to(name));
-    chmodSync(to(name), 0o600);
-    copied.push(to(name));
-  }
-  return copied;
+/** Copies a secret file, mode 0600. */
+function copySecret(from: string, to: string): string {
+  copyFileSync(from, to);
+  chmodSync(to, 0o600);
+  return to;
 }
 
-/** `switchboard backup`: an online, consistent copy of the data directory's database (and companion files). */
+/**
+ * `switchboard backup`: an online, consistent copy of the data directory's database, and of the secrets
+ * key file (`secretsKey`: the path `secrets.keyFile` names) when it exists.
+ */
 export async function backupDataDir(
   dataDir: string,
   out: string,
-  opts: { force?: boolean } = {},
+  opts: { force?: boolean; secretsKey?: string } = {},
 ): Promise<BackupReport> {
   assertSupportedRuntime();
   const file = resolve(out);
@@ -201,15 +207,39 @@ export async function backupDataDir(
   } finally {
     db.close();
   }
-  const companions = copyCompanions(
-    (name) => join(dataDir, name),
-    (name) => `${file}.${name}`,
-  );
-  return { ...report, file, bytes: statSync(file).size, companions };
+  const key =
+    opts.secretsKey && existsSync(opts.secretsKey)
+      ? copySecret(opts.secretsKey, `${file}${KEY_SUFFIX}`)
+      : undefined;
+  return { ...report, file, bytes: statSync(file).size, ...(key ? { secretsKey: key } : {}) };
 }
 
 function stamp(now: Date): string {
   return now.toISOString().replaceAll(':', '-').replace('.', '-');
+}
+
+/**
+ * Keeps the database a restore replaces: a verified copy (closing the last connection checkpoints the WAL
+ * into the old file and removes it, so no WAL of the old database is left to be replayed onto the
+ * restored one). A database too damaged to copy that way — often the reason for a restore — is moved
+ * aside as it is, with its WAL and SHM files.
+ */
+async function keepPrevious(dataDir: string, previous: string): Promise<string> {
+  try {
+    const db = openSource(dataDir);
+    try {
+      await copyVerified(db, previous);
+    } finally {
+      db.close();
+    }
+    return previous;
+  } catch {
+    const raw = previous.replace(/\.db$/, '.damaged.db');
+    const target = join(dataDir, DB_FILE);
+    for (const suffix of ['', '-wal', '-shm'])
+      if (existsSync(`${target}${suffix}`)) renameSync(`${target}${suffix}`, `${raw}${suffix}`);
+    return raw;
+  }
 }
 
 /**
@@ -223,8 +253,9 @@ export async function restoreDataDir(
   dataDir: string,
   backup: string,
   migrations: Record<string, Migration[]>,
-  now: Date = new Date(),
+  opts: { secretsKey?: string; now?: Date } = {},
 ): Promise<RestoreReport> {
+  const now = opts.now ?? new Date();
   assertSupportedRuntime();
   const source = resolve(backup);
   if (!existsSync(source)) throw new BackupError('BACKUP_NOT_FOUND', `${source} does not exist`);
@@ -242,14 +273,7 @@ export async function restoreDataDir(
       const dir = join(dataDir, BACKUPS_DIR);
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       previous = join(dir, `before-restore-${stamp(now)}.db`);
-      // Closing the last connection checkpoints the WAL into the old file and removes it, so no WAL of
-      // the old database is left to be replayed onto the restored one.
-      const db = openSource(dataDir);
-      try {
-        await copyVerified(db, previous);
-      } finally {
-        db.close();
-      }
+      previous = await keepPrevious(dataDir, previous);
     }
     const tmp = join(dataDir, `.${DB_FILE}.restoring`);
     copyFileSync(source, tmp);
@@ -257,11 +281,18 @@ export async function restoreDataDir(
     for (const f of [`${target}-wal`, `${target}-shm`, `${target}-journal`]) rmSync(f, { force: true });
     renameSync(tmp, target);
     const report = verifyDatabaseFile(target);
-    const companions = copyCompanions(
-      (name) => `${source}.${name}`,
-      (name) => join(dataDir, name),
-    );
-    return { ...report, dataDir: resolve(dataDir), ...(previous ? { previous } : {}), companions };
+    const result: RestoreReport = { ...report, dataDir: resolve(dataDir), ...(previous ? { previous } : {}) };
+    const backupKey = `${source}${KEY_SUFFIX}`;
+    if (opts.secretsKey && existsSync(backupKey)) {
+      if (existsSync(opts.secretsKey)) {
+        const dir = join(dataDir, BACKUPS_DIR);
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        copySecret(opts.secretsKey, join(dir, `before-restore-${stamp(now)}${KEY_SUFFIX}`));
+      }
+      result.secretsKey = copySecret(backupKey, opts.secretsKey);
+    } else if (opts.secretsKey)
+      result.warning = `no ${basename(backupKey)} next to the backup: ${opts.secretsKey} is kept; if the backup's device passwords were sealed with another key the hub will refuse to start until that key file is put there`;
+    return result;
   } finally {
     unlock();
   }
