@@ -282,7 +282,11 @@ describe('broadcast engine', () => {
   it('phones of a kind without a planner fail with no_planner', async () => {
     h = broadcastHarness({ noPlanners: true });
     h.phone('x');
-    const b = h.engine.start({ title: 't', text: 'x', targets: { all: true } });
+    // `all` means the phones (issue 17): a device that cannot show alerts is a target only when named.
+    expect(() => h!.engine.start({ title: 't', text: 'x', targets: { all: true } })).toThrow(
+      expect.objectContaining({ code: 'BROADCAST_NO_TARGETS' }),
+    );
+    const b = h.engine.start({ title: 't', text: 'x', targets: { devices: ['x'] } });
     const r = await h.engine.wait(b.id);
     expect(r.failuresByReason).toEqual({ no_planner: 1 });
     expect(phoneLogs.get('x')?.calls ?? []).toHaveLength(0);

@@ -332,7 +332,8 @@ export class BroadcastEngine {
     const add = (d: Device) => {
       if (!t.kinds || t.kinds.includes(d.kind)) out.set(d.id, d);
     };
-    if (t.all) for (const d of this.deps.devices.list()) add(d);
+    // `all` means every phone (issue 17): devices whose kind cannot show an alert (a PBX) are not targets.
+    if (t.all) for (const d of this.deps.devices.list()) if (this.deps.planner(d.kind)) add(d);
     (t.devices ?? []).forEach((id, i) => {
       const d = this.deps.devices.get(id);
       if (!d)
