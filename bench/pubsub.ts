@@ -21,7 +21,7 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { httpRequest } from '../src/net/http-client.js';
@@ -131,7 +131,7 @@ async function startSwitchboard(pgUrl?: string): Promise<Target> {
     db.close();
   }
   const port = await freePort();
-  const useDist = existsSync(join(ROOT, 'dist/cli/main.js')) && process.env.SWITCHBOARD_BIN === 'dist';
+  const useDist = existsSync(join(ROOT, 'dist/cli/main.js')) && process.env.SWITCHBOARD_BIN !== 'tsx';
   const cmd = useDist ? [join(ROOT, 'dist/cli/main.js')] : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
   // PUBSUB_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server.
   const nodeArgs = (process.env.PUBSUB_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -523,6 +523,15 @@ async function main(): Promise<void> {
   );
   process.stdout.write(
     'notes: Switchboard stores every publish durably in SQLite (WAL) before answering; Nchan keeps messages in memory only.\n',
+  );
+  // One machine-readable line: the worst throughput ratio against Nchan (the goal is >= 1.0), or n/a.
+  const ratios = ours.runs
+    .map((r, i) => (theirs?.runs[i] ? r.perSecond / theirs.runs[i]!.perSecond : Number.NaN))
+    .filter((x) => Number.isFinite(x));
+  process.stdout.write(
+    `SUMMARY pubsub ratio_vs_nchan_min=${ratios.length ? Math.min(...ratios).toFixed(2) : 'n/a'} ` +
+      ours.runs.map((r) => `msg_per_s_${r.subscribers}=${r.perSecond.toFixed(0)}`).join(' ') +
+      ` load1=${loadavg()[0]!.toFixed(1)}\n`,
   );
 }
 

@@ -1,15 +1,20 @@
 /**
  * Settings server throughput: auto-generated 46xxsettings.txt requests per second over HTTP (one
- * connection per request, `Connection: close`, as phones fetch), plus the pure generator and evaluator.
+ * connection per request, as phones fetch; and with keep-alive, as Workplace clients may), the load
+ * generator in its own process (bench/_load.ts), plus the pure generator and evaluator. Ends with a
+ * `SUMMARY settings …` line.
  *
  *   npm run bench -- settings [--seconds 5] [--concurrency 8]
  */
-import { httpRequest } from '../src/net/http-client.js';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { generateSettingsFile } from '../src/provisioning/autogen.js';
 import { provisioningConfig } from '../src/provisioning/config.js';
 import { evaluateSettings } from '../src/provisioning/evaluate.js';
 import { startBenchHub } from './_hub.js';
-import { argNumber, loadLine, machineLine, percentile } from './_machine.js';
+import { argNumber, loadLine, machineLine } from './_machine.js';
 
 const seconds = argNumber('seconds', 5);
 const concurrency = Math.floor(argNumber('concurrency', 8));
@@ -58,41 +63,67 @@ console.log(loadLine('figures are only comparable on an idle machine'));
 
 // Over HTTP from the running hub.
 const running = await startBenchHub('settings', { provisioning: prov });
+const LOAD = fileURLToPath(new URL('./_load.ts', import.meta.url));
+/** Runs the load generator in its own process against `url`; resolves with its figures. */
+function load(
+  url: string,
+  ua: string,
+  keepAlive: boolean,
+): Promise<{ ok: number; failed: number; seconds: number; p50: number; p99: number }> {
+  return new Promise((resolve, reject) => {
+    const args = ['--import', 'tsx', LOAD, url, String(seconds), String(concurrency), ua];
+    if (keepAlive) args.push('keepalive');
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim().split('\n').pop()!))
+        : reject(new Error(`load exited ${code}`)),
+    );
+  });
+}
+const summary: string[] = [];
 try {
-  for (const [label, path, ua] of [
-    ['generated 46xxsettings.txt, J179 (UA rule)', '/46xxsettings.txt', 'Avaya J179 SIPJ100-4.0.13'],
-    ['generated 46xxsettings.txt, Workplace', '/46xxsettings.txt', 'Avaya Communicator/3.36 (iOS)'],
-    ['generated 46xxspecials.txt', '/46xxspecials.txt', 'Avaya J179 SIPJ100-4.0.13'],
+  for (const [key, label, path, ua, keepAlive] of [
+    [
+      'j179',
+      'generated 46xxsettings.txt, J179 (UA rule)',
+      '/46xxsettings.txt',
+      'Avaya J179 SIPJ100-4.0.13',
+      false,
+    ],
+    [
+      'workplace',
+      'generated 46xxsettings.txt, Workplace',
+      '/46xxsettings.txt',
+      'Avaya Communicator/3.36 (iOS)',
+      false,
+    ],
+    [
+      'workplace_keepalive',
+      'generated 46xxsettings.txt, Workplace, keep-alive',
+      '/46xxsettings.txt',
+      'Avaya Communicator/3.36 (iOS)',
+      true,
+    ],
+    ['specials', 'generated 46xxspecials.txt', '/46xxspecials.txt', 'Avaya J179 SIPJ100-4.0.13', false],
   ] as const) {
-    const lat: number[] = [];
-    let ok = 0;
-    let failed = 0;
-    const end = performance.now() + seconds * 1000;
-    const worker = async () => {
-      while (performance.now() < end) {
-        const s = performance.now();
-        try {
-          const r = await httpRequest({
-            url: `${running.url}${path}`,
-            headers: { 'user-agent': ua },
-            timeoutMs: 5000,
-          });
-          if (r.status === 200 && r.body.length === Number(r.headers['content-length'])) ok++;
-          else failed++;
-        } catch {
-          failed++;
-        }
-        lat.push(performance.now() - s);
-      }
-    };
-    const t = performance.now();
-    await Promise.all(Array.from({ length: concurrency }, worker));
-    const el = (performance.now() - t) / 1000;
+    const r = await load(`${running.url}${path}`, ua, keepAlive);
+    const rate = r.ok / r.seconds;
+    summary.push(`req_per_s_${key}=${rate.toFixed(0)}`);
     console.log(
-      `${label}: ${(ok / el).toFixed(0)} req/s over HTTP (concurrency ${concurrency}, Connection: close, ${seconds}s), ` +
-        `p50 ${percentile(lat, 50).toFixed(2)} ms, p99 ${percentile(lat, 99).toFixed(2)} ms, failed ${failed}`,
+      `${label}: ${rate.toFixed(0)} req/s over HTTP (load generator in its own process, concurrency ${concurrency}, ` +
+        `${keepAlive ? 'keep-alive' : 'a connection per request'}, ${seconds}s), p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, failed ${r.failed}`,
     );
   }
 } finally {
   await running.stop();
 }
+// The nginx anchor (a static file of the same size, same client) needs nginx on this machine.
+const nginx = existsSync('/usr/sbin/nginx');
+if (!nginx) console.log('nginx is not installed here: no anchor in this run (ratio_vs_nginx=n/a)');
+console.log(`SUMMARY settings ratio_vs_nginx=n/a ${summary.join(' ')} load1=${loadavg()[0]!.toFixed(1)}`);

@@ -1,16 +1,19 @@
 /**
- * CLI start-up: `switchboard settings lint` and `settings eval` on a tiny file and on a ~1 MB CRLF
+ * Start-up: the hub's cold start (`switchboard serve` until `/healthz` answers 200, fresh data directory each
+ * run), then the CLI: `switchboard settings lint` and `settings eval` on a tiny file and on a ~1 MB CRLF
  * Windows-1252 template, against bare `node -e 0` and `switchboard --help` (which loads every command).
+ * Ends with `SUMMARY startup healthz_ms_median=…`.
  * Runs the built CLI (`npm run build` first). Prints wall time and, on Linux, CPU time (user+system of
  * the child, 10 ms resolution: less sensitive than wall time to other processes on a shared machine).
  *
  *   npm run build && npm run bench -- startup [--runs 10]
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeSettingsText } from '../src/provisioning/encoding.js';
+import { freePort } from '../test/helpers/postgres.js';
 import { argNumber, loadLine, machineLine, percentile } from './_machine.js';
 
 const runs = Math.max(1, Math.floor(argNumber('runs', 10)));
@@ -69,9 +72,42 @@ function measure(label: string, args: string[]): void {
   );
 }
 
+/** Wall time from spawning `switchboard serve` to the first 200 from /healthz (fresh data directory). */
+async function coldStart(): Promise<number> {
+  const port = await freePort();
+  const data = mkdtempSync(join(dir, 'hub-'));
+  const cfg = join(data, 'switchboard.yaml');
+  writeFileSync(
+    cfg,
+    `dataDir: ${JSON.stringify(join(data, 'data'))}\nhttp: { host: 127.0.0.1, port: ${port} }\nlog: { level: warn }\n`,
+  );
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, [main, 'serve', '-c', cfg], { stdio: 'ignore' });
+  try {
+    for (;;) {
+      const ok = await fetch(`http://127.0.0.1:${port}/healthz`)
+        .then((r) => r.status === 200)
+        .catch(() => false);
+      if (ok) return performance.now() - t0;
+      if (proc.exitCode !== null) throw new Error(`switchboard serve exited with ${proc.exitCode}`);
+      if (performance.now() - t0 > 60_000) throw new Error('no /healthz 200 within 60 s');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  } finally {
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    await exited;
+  }
+}
+
 console.log(machineLine());
 console.log(loadLine('wall times are only comparable on an idle machine'));
+const healthz: number[] = [];
 try {
+  for (let i = 0; i < runs; i++) healthz.push(await coldStart());
+  console.log(
+    `${'hub cold start → /healthz 200'.padEnd(38)} wall p50 ${percentile(healthz, 50).toFixed(0)} ms, p90 ${percentile(healthz, 90).toFixed(0)} ms`,
+  );
   measure('node -e 0', ['-e', '0']);
   measure('switchboard --help (all commands)', [main, '--help']);
   measure('settings lint (tiny file)', [main, 'settings', 'lint', tiny]);
@@ -81,3 +117,6 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
+console.log(
+  `SUMMARY startup healthz_ms_median=${percentile(healthz, 50).toFixed(0)} runs=${healthz.length} load1=${loadavg()[0]!.toFixed(1)}`,
+);

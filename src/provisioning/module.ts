@@ -9,7 +9,7 @@ import { readPemFile } from '../server/tls.js';
 import { decodeSettingsBytes } from './encoding.js';
 import { canonicalModel, type EvalInputs, MAX_VARIABLES, parseVariableAssignments } from './evaluate.js';
 import { lintRemovals, lintSettings } from './lint.js';
-import { MAX_TEXT_FILE, SettingsService } from './service.js';
+import { MAX_TEXT_FILE, modelFromUserAgent, SettingsService } from './service.js';
 
 /**
  * The settings server (seed 002, "The IP Office Settings Files"): `GET /46xxsettings.txt`,
@@ -106,7 +106,7 @@ export function settingsModule(): SettingsModule {
   // Per-hub state (one module object may serve several hubs in one process, as in tests).
   const state = new WeakMap<
     HubContext,
-    { scope?: FastifyInstance; tls?: Server; pem?: { key: Buffer; cert: Buffer } }
+    { scope?: FastifyInstance; tls?: Server; pem?: { key: Buffer; cert: Buffer }; svc?: SettingsService }
   >();
   const of = (hub: HubContext) => {
     let s = state.get(hub);
@@ -161,6 +161,7 @@ export function settingsModule(): SettingsModule {
     },
     async stop(hub: HubContext) {
       const st = of(hub);
+      st.svc?.unwatch();
       const server = st.tls;
       st.tls = undefined;
       if (!server) return;
@@ -185,7 +186,10 @@ export function settingsModule(): SettingsModule {
 
       const serveFile = async (req: FastifyRequest, reply: FastifyReply, name: string) => {
         const ua = String(req.headers['user-agent'] ?? '');
-        reply.header('connection', 'close');
+        // Avaya desk phones get `Connection: close` (their old libcurl is picky: research/avaya-push.md §3);
+        // other clients (Workplace, browsers, curl) keep their connection if they ask to.
+        const model = modelFromUserAgent(ua);
+        if (model !== '' && model !== 'Workplace') reply.header('connection', 'close');
         const done = (status: number, bytes: number, source: string) => {
           svc.record(req.ip, ua, name, status);
           if (!svc.shouldEmit(req.ip, ua, name, status)) return;
@@ -239,6 +243,13 @@ export function settingsModule(): SettingsModule {
       await svc
         .ensureDir()
         .catch((e) => log.warn({ err: e, dir: svc.dir }, 'cannot create the settings directory'));
+      svc.watch((e) =>
+        log.warn(
+          { err: e, dir: svc.dir },
+          'cannot watch the settings directory: checking it on every request',
+        ),
+      );
+      st.svc = svc;
       if (!cfg.enabled) return;
 
       for (const name of ['46xxsettings.txt', '46xxspecials.txt']) {

@@ -1,4 +1,4 @@
-import { createReadStream, type ReadStream } from 'node:fs';
+import { createReadStream, type FSWatcher, watch as fsWatch, type ReadStream } from 'node:fs';
 import { mkdir, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../core/clock.js';
@@ -110,6 +110,24 @@ export class SettingsService {
   private readonly clients = new Map<string, ClientRecord>();
   private readonly lastEvent = new Map<string, number>();
   private readonly encodings = new Map<string, { version: string; encoding: SettingsEncoding | 'none' }>();
+  /**
+   * Generated files per client profile (the User-Agent rule that matched, or none) and file name, for the
+   * public URL they were made with. The config does not change while the service lives (a new config is
+   * a new service), so only the public URL (known once the server listens) can make one stale.
+   */
+  private readonly generatedCache = new Map<
+    CompiledRule | undefined,
+    Map<string, { url: string; body: Buffer }>
+  >();
+  /**
+   * Names known to have no static file in the settings directory, while a watch on the directory says
+   * nothing changed there (no `stat` per request for the override that is not there). Files that exist are
+   * still stat'ed on every request (their size and date go in the answer).
+   */
+  private readonly absent = new Set<string>();
+  private watcher: FSWatcher | undefined;
+  /** Changes seen in the directory (a `stat` that raced with one does not mark its name absent). */
+  private dirChanges = 0;
 
   constructor(
     readonly cfg: ProvisioningConfig,
@@ -131,6 +149,34 @@ export class SettingsService {
     await mkdir(this.dir, { recursive: true });
   }
 
+  /**
+   * Watches the settings directory so that a file added, replaced or removed there is served from the next
+   * request on (see `absent`). Without a watch (unsupported file system) every request checks the directory.
+   */
+  watch(onError?: (e: unknown) => void): void {
+    if (this.watcher) return;
+    try {
+      this.watcher = fsWatch(this.dir, { persistent: false }, (_event, file) => {
+        this.dirChanges++;
+        if (file) this.absent.delete(String(file));
+        else this.absent.clear();
+      });
+      this.watcher.on('error', (e) => {
+        this.unwatch();
+        onError?.(e);
+      });
+    } catch (e) {
+      this.watcher = undefined;
+      onError?.(e);
+    }
+  }
+
+  unwatch(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+    this.absent.clear();
+  }
+
   isAvayaClient(userAgent: string): boolean {
     return this.avaya.test(userAgent.slice(0, MAX_USER_AGENT));
   }
@@ -141,21 +187,34 @@ export class SettingsService {
 
   /** The auto-generated file as this client would get it. */
   generate(name: GeneratedName, userAgent: string): string {
-    const rule = this.ruleFor(userAgent)?.rule;
-    const ctx = {
-      hub: { publicUrl: this.hub.publicUrl || 'http://127.0.0.1', version: this.hub.version },
-      rule,
-    };
-    return name === '46xxsettings.txt'
-      ? generateSettingsFile(this.cfg, ctx)
-      : generateSpecialsFile(this.cfg, ctx);
+    return this.generateFor(name, this.ruleFor(userAgent)).toString('utf8');
+  }
+
+  private generateFor(name: GeneratedName, compiled: CompiledRule | undefined): Buffer {
+    const url = this.hub.publicUrl || 'http://127.0.0.1';
+    let perRule = this.generatedCache.get(compiled);
+    const hit = perRule?.get(name);
+    if (hit && hit.url === url) return hit.body;
+    const ctx = { hub: { publicUrl: url, version: this.hub.version }, rule: compiled?.rule };
+    const body = Buffer.from(
+      name === '46xxsettings.txt' ? generateSettingsFile(this.cfg, ctx) : generateSpecialsFile(this.cfg, ctx),
+      'utf8',
+    );
+    if (!perRule) {
+      perRule = new Map();
+      this.generatedCache.set(compiled, perRule);
+    }
+    perRule.set(name, { url, body });
+    return body;
   }
 
   /** What the server answers for `name`: the static file if present, else the generated one, else undefined. */
   async serve(name: string, userAgent: string): Promise<ServedFile | undefined> {
     if (!FILE_NAME_RE.test(name)) return undefined;
     const path = join(this.dir, name);
-    const st = await stat(path).catch(() => undefined);
+    const seen = this.dirChanges;
+    const st = this.absent.has(name) ? undefined : await stat(path).catch(() => undefined);
+    if (!st?.isFile() && this.watcher && seen === this.dirChanges) this.absent.add(name);
     if (st?.isFile()) {
       const lastModified = new Date(Math.floor(st.mtimeMs / 1000) * 1000);
       const encoding = isSettingsText(name) ? await this.encodingOf(path, name, st) : undefined;
@@ -175,7 +234,7 @@ export class SettingsService {
       };
     }
     if ((GENERATED_FILES as readonly string[]).includes(name)) {
-      const body = Buffer.from(this.generate(name as GeneratedName, userAgent), 'utf8');
+      const body = this.generateFor(name as GeneratedName, this.ruleFor(userAgent));
       return {
         name,
         source: 'generated',
