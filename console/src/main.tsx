@@ -31,7 +31,10 @@ import { PhonesPage } from './pages/phones.js';
 import { PubSubPage } from './pages/pubsub.js';
 import { SettingsPage } from './pages/settings.js';
 import { SystemPage } from './pages/system.js';
+import { applyTheme, storedTheme, type ThemeChoice } from './theme.js';
 import './styles.css';
+
+applyTheme(storedTheme(), false);
 
 const NAV = [
   { path: 'calls', label: 'Live calls' },
@@ -215,6 +218,28 @@ function LiveIndicator() {
   );
 }
 
+function ThemeSwitch() {
+  const [choice, setChoice] = useState<ThemeChoice>(storedTheme);
+  return (
+    <span class="theme-switch">
+      <label for="theme-choice">Theme</label>
+      <select
+        id="theme-choice"
+        value={choice}
+        onChange={(e) => {
+          const v = e.currentTarget.value as ThemeChoice;
+          setChoice(v);
+          applyTheme(v);
+        }}
+      >
+        <option value="system">System</option>
+        <option value="light">Light</option>
+        <option value="dark">Dark</option>
+      </select>
+    </span>
+  );
+}
+
 function Shell(props: { onSignOut: () => void }) {
   const route = useRoute();
   const [section, id] = route;
@@ -263,6 +288,7 @@ function Shell(props: { onSignOut: () => void }) {
         <SoundToggle />
         <LiveIndicator />
         <span class="who small">{me ? `Signed in as ${me}` : 'Signed in with an API key'}</span>
+        <ThemeSwitch />
         <button type="button" class="btn btn-quiet" onClick={props.onSignOut}>
           Sign out
         </button>
