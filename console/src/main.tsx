@@ -1,5 +1,5 @@
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { askNotifications, enableSound, setBaseTitle } from './alarm.js';
 import {
   ApiError,
@@ -247,10 +247,13 @@ function Shell(props: { onSignOut: () => void }) {
   useEffect(() => startWatch(), []);
   const openCount = useOpenCount();
   const me = signedInAs();
-  // Move focus to the page title when the page changes (keyboard and screen-reader users).
+  // Move focus to the page title when the page changes (keyboard and screen-reader users); not when the
+  // console opens, so that the first Tab stop is "Skip to content".
+  const opened = useRef(false);
   useEffect(() => {
     const h = document.getElementById('page-title');
-    if (h && document.activeElement?.tagName !== 'INPUT') h.focus({ preventScroll: true });
+    if (opened.current && h && document.activeElement?.tagName !== 'INPUT') h.focus({ preventScroll: true });
+    opened.current = true;
     const label = NAV.find((n) => n.path === section)?.label ?? 'Switchboard';
     setBaseTitle(`${label} · Switchboard`);
   }, [section, id]);

@@ -43,7 +43,7 @@ export interface Broadcast {
 }
 
 export function BroadcastPage(props: { id?: string | undefined }) {
-  return props.id ? <BroadcastDetail id={props.id} /> : <Compose />;
+  return props.id ? <BroadcastDetail key={props.id} id={props.id} /> : <Compose />;
 }
 
 interface Template {
@@ -797,7 +797,7 @@ function BroadcastDetail(props: { id: string }) {
                       ? 'Done: every phone has it.'
                       : p.delivered === 0
                         ? `Done: no phone has it. All ${p.failed} failed.`
-                        : `Done: ${p.failed} phone${p.failed === 1 ? '' : 's'} failed; ${p.delivered} have it.`}
+                        : `Done: ${p.failed} phone${p.failed === 1 ? '' : 's'} failed; ${p.delivered} ${p.delivered === 1 ? 'has' : 'have'} it.`}
                   </p>
                 )}
               </section>
