@@ -844,7 +844,9 @@ function BroadcastDetail(props: { id: string }) {
                   </table>
                 </div>
               </section>
-              {bc.report !== undefined && bc.report !== null && <Report report={bc.report} />}
+              {bc.report !== undefined && bc.report !== null && (
+                <Report report={bc.report} nameOf={(id) => byId.get(id)?.name || id} />
+              )}
             </>
           );
         }}
@@ -876,7 +878,7 @@ interface ReportShape {
 
 const ms = (v: number | null | undefined) => (v === null || v === undefined ? '—' : `${v} ms`);
 
-function Report(props: { report: unknown }) {
+function Report(props: { report: unknown; nameOf: (deviceId: string) => string }) {
   const r = props.report as ReportShape;
   if (typeof r !== 'object' || r.total === undefined)
     return (
@@ -932,7 +934,7 @@ function Report(props: { report: unknown }) {
               <ol class="list">
                 {r.slowest!.map((x) => (
                   <li key={x.deviceId}>
-                    {x.deviceId}: {x.latencyMs} ms
+                    {props.nameOf(x.deviceId)}: {x.latencyMs} ms
                   </li>
                 ))}
               </ol>
