@@ -31,19 +31,30 @@ import { PhonesPage } from './pages/phones.js';
 import { PubSubPage } from './pages/pubsub.js';
 import { SettingsPage } from './pages/settings.js';
 import { SystemPage } from './pages/system.js';
+import { can, forgetWho, loadWho, useWho } from './session.js';
 import { applyTheme, storedTheme, type ThemeChoice } from './theme.js';
 import './styles.css';
 
 applyTheme(storedTheme(), false);
 
+/** The pages, each with the permissions that let a role see it (any of them; GET /api/session). */
 const NAV = [
-  { path: 'calls', label: 'Live calls' },
-  { path: 'phones', label: 'Phones' },
-  { path: 'broadcast', label: 'Broadcast' },
-  { path: 'incidents', label: 'Incidents' },
-  { path: 'pubsub', label: 'PubSub' },
-  { path: 'settings', label: 'Settings files' },
-  { path: 'system', label: 'System' },
+  { path: 'calls', label: 'Live calls', may: ['calls:read'] },
+  { path: 'phones', label: 'Phones', may: ['devices:read'] },
+  {
+    path: 'broadcast',
+    label: 'Broadcast',
+    may: [
+      'broadcasts:read',
+      'broadcasts:send',
+      'broadcasts:send-template',
+      'broadcasts:send-template-groups',
+    ],
+  },
+  { path: 'incidents', label: 'Incidents', may: ['incidents:read'] },
+  { path: 'pubsub', label: 'PubSub', may: ['pubsub:read'] },
+  { path: 'settings', label: 'Settings files', may: ['settings:read'] },
+  { path: 'system', label: 'System', may: ['system:read'] },
 ] as const;
 
 function parseHash(): string[] {
@@ -244,6 +255,11 @@ function Shell(props: { onSignOut: () => void }) {
   const route = useRoute();
   const [section, id] = route;
   useEffect(() => startLive(), []);
+  useEffect(() => {
+    void loadWho();
+    return () => forgetWho();
+  }, []);
+  const who = useWho();
   useEffect(() => startWatch(), []);
   const openCount = useOpenCount();
   const me = signedInAs();
@@ -290,7 +306,10 @@ function Shell(props: { onSignOut: () => void }) {
         <span class="brand">Switchboard</span>
         <SoundToggle />
         <LiveIndicator />
-        <span class="who small">{me ? `Signed in as ${me}` : 'Signed in with an API key'}</span>
+        <span class="who small">
+          {me ? `Signed in as ${me}` : 'Signed in with an API key'}
+          {who ? ` (${who.role})` : ''}
+        </span>
         <ThemeSwitch />
         <button type="button" class="btn btn-quiet" onClick={props.onSignOut}>
           Sign out
@@ -302,7 +321,7 @@ function Shell(props: { onSignOut: () => void }) {
       </div>
       <nav class="sidenav" aria-label="Main">
         <ul>
-          {NAV.map((n) => (
+          {NAV.filter((n) => can(...n.may)).map((n) => (
             <li key={n.path}>
               <a
                 href={`#/${n.path}`}

@@ -9,6 +9,7 @@ import {
   progressOf,
   reasonText,
 } from '../lib.js';
+import { can, useWho } from '../session.js';
 import {
   Async,
   Badge,
@@ -106,6 +107,12 @@ function Compose() {
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<Error | null>(null);
 
+  // What the role may send (GET /api/session; a hub without roles allows everything): any message, or
+  // only from a template, or only from a template to groups.
+  useWho();
+  const mayWrite = can('broadcasts:send');
+  const maySend = can('broadcasts:send', 'broadcasts:send-template', 'broadcasts:send-template-groups');
+  const groupsOnly = !can('broadcasts:send', 'broadcasts:send-template');
   const template = (templates.data?.templates ?? []).find((t) => t.id === templateId);
   const templateVars = template?.variables ?? [];
   const phones = (devices.data?.devices ?? []).filter((d) => d.kind !== 'ipoffice');
@@ -140,6 +147,11 @@ function Compose() {
     setAck(t.ack);
     setExpires(t.expiresInSeconds ? String(t.expiresInSeconds) : '');
   };
+
+  const firstTemplate = templates.data?.templates?.[0]?.id;
+  useEffect(() => {
+    if (!mayWrite && !templateId && firstTemplate) pickTemplate(firstTemplate);
+  }, [mayWrite, templateId, firstTemplate]);
 
   // The hub renders the template (the same code that renders it when sending): preview as you type.
   useEffect(() => {
@@ -230,295 +242,313 @@ function Compose() {
         description="One message to many phones: compose, pick targets, preview, send."
       />
       {recent.error && <ErrorState error={recent.error} what="Broadcasts" />}
-      <form class="grid-2" onSubmit={submit} aria-describedby={error ? 'bc-error' : undefined}>
-        <section class="card" aria-labelledby="compose-title">
-          <h2 id="compose-title">Message</h2>
-          {templateList.length > 0 && (
-            <div class="field">
-              <label for="bc-template">Template</label>
-              <select
-                id="bc-template"
-                value={templateId}
-                onChange={(e) => pickTemplate(e.currentTarget.value)}
-                aria-describedby="bc-template-hint"
-              >
-                <option value="">None: write the message</option>
-                {[...templateList]
-                  .sort((a, b) => naturalCompare(a.name || a.id, b.name || b.id))
-                  .map((t) => (
-                    <option key={t.id} value={t.id}>
-                      {t.name || t.id} ({t.priority})
-                    </option>
-                  ))}
-              </select>
-              <small id="bc-template-hint" class="hint">
-                {template?.description || 'A template fills in the message, priority, tones and expiry.'}
-              </small>
-            </div>
-          )}
-          {template ? (
-            <fieldset class="field template-vars">
-              <legend>Fill in the template</legend>
-              {templateVars.length === 0 && <p class="muted">This template has no blanks to fill in.</p>}
-              {templateVars.map((v) => (
-                <div class="field" key={v.path}>
-                  <label for={`bc-var-${v.path}`}>{v.path}</label>
-                  <input
-                    id={`bc-var-${v.path}`}
-                    type="text"
-                    maxLength={500}
-                    value={vars[v.path] ?? ''}
-                    placeholder={v.fallback ? `(if empty: ${v.fallback})` : ''}
-                    onInput={(e) => {
-                      const value = e.currentTarget.value;
-                      setVars((old) => ({ ...old, [v.path]: value }));
-                    }}
-                  />
-                </div>
-              ))}
-              {renderError && (
-                <p class="form-error" role="alert">
-                  {renderError}
-                </p>
-              )}
-            </fieldset>
-          ) : (
-            <>
+      {!maySend && (
+        <p class="note" role="status">
+          Your role may see broadcasts but not send them.
+        </p>
+      )}
+      {maySend && (
+        <form class="grid-2" onSubmit={submit} aria-describedby={error ? 'bc-error' : undefined}>
+          <section class="card" aria-labelledby="compose-title">
+            <h2 id="compose-title">Message</h2>
+            {templateList.length > 0 && (
               <div class="field">
-                <label for="bc-title">
-                  Title <span class="muted">(optional)</span>
-                </label>
-                <input
-                  id="bc-title"
-                  type="text"
-                  maxLength={32}
-                  value={title}
-                  onInput={(e) => setTitle(e.currentTarget.value)}
-                />
-                <small class="hint">Up to 32 characters (the Cisco title bar).</small>
+                <label for="bc-template">Template</label>
+                <select
+                  id="bc-template"
+                  value={templateId}
+                  onChange={(e) => pickTemplate(e.currentTarget.value)}
+                  aria-describedby="bc-template-hint"
+                >
+                  {mayWrite && <option value="">None: write the message</option>}
+                  {[...templateList]
+                    .sort((a, b) => naturalCompare(a.name || a.id, b.name || b.id))
+                    .map((t) => (
+                      <option key={t.id} value={t.id}>
+                        {t.name || t.id} ({t.priority})
+                      </option>
+                    ))}
+                </select>
+                <small id="bc-template-hint" class="hint">
+                  {template?.description || 'A template fills in the message, priority, tones and expiry.'}
+                </small>
               </div>
-              <div class="field">
-                <label for="bc-text">
-                  Text{' '}
-                  <span class="req" aria-hidden="true">
-                    *
-                  </span>
-                </label>
-                <textarea
-                  id="bc-text"
-                  required
-                  rows={4}
-                  maxLength={4000}
-                  value={text}
-                  onInput={(e) => setText(e.currentTarget.value)}
-                />
-                <small class="hint">{text.length} / 4000 characters.</small>
-              </div>
-            </>
-          )}
-          <fieldset class="field">
-            <legend>Priority</legend>
-            <div class="radios">
-              {(['normal', 'urgent', 'emergency'] as const).map((p) => (
-                <label key={p} class="check">
-                  <input
-                    type="radio"
-                    name="priority"
-                    value={p}
-                    checked={priority === p}
-                    onChange={() => setPriority(p)}
-                  />
-                  {p}
-                </label>
-              ))}
-            </div>
-          </fieldset>
-          <div class="field">
-            <label for="bc-tones">Alert tones</label>
-            <select id="bc-tones" value={tones} onChange={(e) => setTones(e.currentTarget.value)}>
-              {['none', 'chime', 'beep', 'alert', 'attention', 'urgent'].map((t) => (
-                <option key={t} value={t}>
-                  {t}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div class="field">
-            <label for="bc-audio">Audio to the phone speakers</label>
-            <select
-              id="bc-audio"
-              value={audio}
-              onChange={(e) => setAudio(e.currentTarget.value as AudioChoice)}
-              aria-describedby="bc-audio-hint"
-            >
-              <option value="none">none</option>
-              <option value="tone">tone (chime)</option>
-              <option value="tts">speak the text (text to speech)</option>
-              <option value="file">recorded file (media directory)</option>
-              <option value="live">live: relay RTP the hub receives (paging microphone)</option>
-            </select>
-            <small id="bc-audio-hint" class="hint">
-              Multicast once per group where the phones support it (RTP), else per phone.
-            </small>
-          </div>
-          {audio === 'live' && (
-            <div class="filters">
-              <div class="field">
-                <label for="bc-live-port">UDP port the hub receives on</label>
-                <input
-                  id="bc-live-port"
-                  type="number"
-                  min={1024}
-                  max={65535}
-                  value={livePort}
-                  onInput={(e) => setLivePort(e.currentTarget.value)}
-                />
-              </div>
-              <div class="field">
-                <label for="bc-live-from">Only from address (recommended)</label>
-                <input
-                  id="bc-live-from"
-                  type="text"
-                  maxLength={45}
-                  placeholder="10.0.0.7"
-                  value={liveFrom}
-                  onInput={(e) => setLiveFrom(e.currentTarget.value)}
-                />
-              </div>
-            </div>
-          )}
-          {audio === 'file' && (
-            <div class="field">
-              <label for="bc-audio-file">WAV file name</label>
-              <input
-                id="bc-audio-file"
-                type="text"
-                maxLength={200}
-                value={audioFile}
-                onInput={(e) => setAudioFile(e.currentTarget.value)}
-              />
-            </div>
-          )}
-          <label class="check">
-            <input type="checkbox" checked={ack} onChange={(e) => setAck(e.currentTarget.checked)} /> Ask for
-            acknowledgement
-          </label>
-          <div class="field">
-            <label for="bc-expires">Expires after (seconds)</label>
-            <input
-              id="bc-expires"
-              type="number"
-              min={10}
-              max={86400}
-              value={expires}
-              onInput={(e) => setExpires(e.currentTarget.value)}
-            />
-          </div>
-        </section>
-
-        <section class="card" aria-labelledby="targets-title">
-          <h2 id="targets-title">Targets</h2>
-          <label class="check">
-            <input type="checkbox" checked={all} onChange={(e) => setAll(e.currentTarget.checked)} /> All
-            phones
-          </label>
-          <Async value={groups} what="groups">
-            {(g) => (
-              <fieldset class="field" disabled={all}>
-                <legend>Groups</legend>
-                {g.groups.length === 0 && <p class="muted">No groups yet.</p>}
-                <div class="checks">
-                  {g.groups.map((x) => (
-                    <label key={x.id} class="check">
-                      <input
-                        type="checkbox"
-                        checked={selGroups.includes(x.id)}
-                        onChange={() => toggle(selGroups, setSelGroups, x.id)}
-                      />
-                      {x.name || x.id}
-                      {typeof (x.members ?? x.memberCount) === 'number' && (
-                        <span class="muted"> ({x.members ?? x.memberCount})</span>
-                      )}
-                    </label>
-                  ))}
-                </div>
-              </fieldset>
             )}
-          </Async>
-          {labels.length > 0 && (
-            <fieldset class="field" disabled={all}>
-              <legend>Labels</legend>
-              <div class="checks">
-                {labels.map((l) => (
-                  <label key={l} class="check">
+            {template ? (
+              <fieldset class="field template-vars">
+                <legend>Fill in the template</legend>
+                {templateVars.length === 0 && <p class="muted">This template has no blanks to fill in.</p>}
+                {templateVars.map((v) => (
+                  <div class="field" key={v.path}>
+                    <label for={`bc-var-${v.path}`}>{v.path}</label>
                     <input
-                      type="checkbox"
-                      checked={selLabels.includes(l)}
-                      onChange={() => toggle(selLabels, setSelLabels, l)}
+                      id={`bc-var-${v.path}`}
+                      type="text"
+                      maxLength={500}
+                      value={vars[v.path] ?? ''}
+                      placeholder={v.fallback ? `(if empty: ${v.fallback})` : ''}
+                      onInput={(e) => {
+                        const value = e.currentTarget.value;
+                        setVars((old) => ({ ...old, [v.path]: value }));
+                      }}
                     />
-                    {l}
+                  </div>
+                ))}
+                {renderError && (
+                  <p class="form-error" role="alert">
+                    {renderError}
+                  </p>
+                )}
+              </fieldset>
+            ) : (
+              <>
+                <div class="field">
+                  <label for="bc-title">
+                    Title <span class="muted">(optional)</span>
+                  </label>
+                  <input
+                    id="bc-title"
+                    type="text"
+                    maxLength={32}
+                    value={title}
+                    onInput={(e) => setTitle(e.currentTarget.value)}
+                  />
+                  <small class="hint">Up to 32 characters (the Cisco title bar).</small>
+                </div>
+                <div class="field">
+                  <label for="bc-text">
+                    Text{' '}
+                    <span class="req" aria-hidden="true">
+                      *
+                    </span>
+                  </label>
+                  <textarea
+                    id="bc-text"
+                    required
+                    rows={4}
+                    maxLength={4000}
+                    value={text}
+                    onInput={(e) => setText(e.currentTarget.value)}
+                  />
+                  <small class="hint">{text.length} / 4000 characters.</small>
+                </div>
+              </>
+            )}
+            <fieldset class="field">
+              <legend>Priority</legend>
+              <div class="radios">
+                {(['normal', 'urgent', 'emergency'] as const).map((p) => (
+                  <label key={p} class="check">
+                    <input
+                      type="radio"
+                      name="priority"
+                      value={p}
+                      checked={priority === p}
+                      onChange={() => setPriority(p)}
+                    />
+                    {p}
                   </label>
                 ))}
               </div>
             </fieldset>
-          )}
-          <Async value={devices} what="phones">
-            {() => (
+            <div class="field">
+              <label for="bc-tones">Alert tones</label>
+              <select id="bc-tones" value={tones} onChange={(e) => setTones(e.currentTarget.value)}>
+                {['none', 'chime', 'beep', 'alert', 'attention', 'urgent'].map((t) => (
+                  <option key={t} value={t}>
+                    {t}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <div class="field">
+              <label for="bc-audio">Audio to the phone speakers</label>
+              <select
+                id="bc-audio"
+                value={audio}
+                onChange={(e) => setAudio(e.currentTarget.value as AudioChoice)}
+                aria-describedby="bc-audio-hint"
+              >
+                <option value="none">none</option>
+                <option value="tone">tone (chime)</option>
+                <option value="tts">speak the text (text to speech)</option>
+                <option value="file">recorded file (media directory)</option>
+                <option value="live">live: relay RTP the hub receives (paging microphone)</option>
+              </select>
+              <small id="bc-audio-hint" class="hint">
+                Multicast once per group where the phones support it (RTP), else per phone.
+              </small>
+            </div>
+            {audio === 'live' && (
+              <div class="filters">
+                <div class="field">
+                  <label for="bc-live-port">UDP port the hub receives on</label>
+                  <input
+                    id="bc-live-port"
+                    type="number"
+                    min={1024}
+                    max={65535}
+                    value={livePort}
+                    onInput={(e) => setLivePort(e.currentTarget.value)}
+                  />
+                </div>
+                <div class="field">
+                  <label for="bc-live-from">Only from address (recommended)</label>
+                  <input
+                    id="bc-live-from"
+                    type="text"
+                    maxLength={45}
+                    placeholder="10.0.0.7"
+                    value={liveFrom}
+                    onInput={(e) => setLiveFrom(e.currentTarget.value)}
+                  />
+                </div>
+              </div>
+            )}
+            {audio === 'file' && (
+              <div class="field">
+                <label for="bc-audio-file">WAV file name</label>
+                <input
+                  id="bc-audio-file"
+                  type="text"
+                  maxLength={200}
+                  value={audioFile}
+                  onInput={(e) => setAudioFile(e.currentTarget.value)}
+                />
+              </div>
+            )}
+            <label class="check">
+              <input type="checkbox" checked={ack} onChange={(e) => setAck(e.currentTarget.checked)} /> Ask
+              for acknowledgement
+            </label>
+            <div class="field">
+              <label for="bc-expires">Expires after (seconds)</label>
+              <input
+                id="bc-expires"
+                type="number"
+                min={10}
+                max={86400}
+                value={expires}
+                onInput={(e) => setExpires(e.currentTarget.value)}
+              />
+            </div>
+          </section>
+
+          <section class="card" aria-labelledby="targets-title">
+            <h2 id="targets-title">Targets</h2>
+            {!groupsOnly && (
+              <label class="check">
+                <input type="checkbox" checked={all} onChange={(e) => setAll(e.currentTarget.checked)} /> All
+                phones
+              </label>
+            )}
+            <Async value={groups} what="groups">
+              {(g) => (
+                <fieldset class="field" disabled={all}>
+                  <legend>Groups</legend>
+                  {g.groups.length === 0 && <p class="muted">No groups yet.</p>}
+                  <div class="checks">
+                    {g.groups.map((x) => (
+                      <label key={x.id} class="check">
+                        <input
+                          type="checkbox"
+                          checked={selGroups.includes(x.id)}
+                          onChange={() => toggle(selGroups, setSelGroups, x.id)}
+                        />
+                        {x.name || x.id}
+                        {typeof (x.members ?? x.memberCount) === 'number' && (
+                          <span class="muted"> ({x.members ?? x.memberCount})</span>
+                        )}
+                      </label>
+                    ))}
+                  </div>
+                </fieldset>
+              )}
+            </Async>
+            {labels.length > 0 && !groupsOnly && (
               <fieldset class="field" disabled={all}>
-                <legend>Phones</legend>
-                {phones.length === 0 && <p class="muted">No phones yet.</p>}
-                <div class="checks checks-scroll">
-                  {phones.map((p) => (
-                    <label key={p.id} class="check">
+                <legend>Labels</legend>
+                <div class="checks">
+                  {labels.map((l) => (
+                    <label key={l} class="check">
                       <input
                         type="checkbox"
-                        checked={selDevices.includes(p.id)}
-                        onChange={() => toggle(selDevices, setSelDevices, p.id)}
+                        checked={selLabels.includes(l)}
+                        onChange={() => toggle(selLabels, setSelLabels, l)}
                       />
-                      {p.name || p.id} <span class="muted">({p.kind})</span>
+                      {l}
                     </label>
                   ))}
                 </div>
               </fieldset>
             )}
-          </Async>
-          <p role="status">
-            <strong>{targeted.length}</strong> phone{targeted.length === 1 ? '' : 's'} targeted
-            {families.length ? ` (${families.join(', ')})` : ''}.
-          </p>
-        </section>
-
-        <section class="card span-2" aria-labelledby="preview-title">
-          <h2 id="preview-title">Preview per phone family</h2>
-          {families.length === 0 && (
-            <p class="muted">Pick targets to see how each family of phones shows the message.</p>
-          )}
-          <div class="previews">
-            {families.map((f) => (
-              <Preview key={f} family={f} title={shownTitle} text={shownText} priority={priority} ack={ack} />
-            ))}
-          </div>
-          {error && (
-            <p id="bc-error" class="form-error" role="alert">
-              {error instanceof ApiError && error.missing
-                ? 'Broadcasts are not available on this hub (no /api/broadcasts).'
-                : error.message}
+            <Async value={devices} what="phones">
+              {() =>
+                groupsOnly ? null : (
+                  <fieldset class="field" disabled={all}>
+                    <legend>Phones</legend>
+                    {phones.length === 0 && <p class="muted">No phones yet.</p>}
+                    <div class="checks checks-scroll">
+                      {phones.map((p) => (
+                        <label key={p.id} class="check">
+                          <input
+                            type="checkbox"
+                            checked={selDevices.includes(p.id)}
+                            onChange={() => toggle(selDevices, setSelDevices, p.id)}
+                          />
+                          {p.name || p.id} <span class="muted">({p.kind})</span>
+                        </label>
+                      ))}
+                    </div>
+                  </fieldset>
+                )
+              }
+            </Async>
+            <p role="status">
+              <strong>{targeted.length}</strong> phone{targeted.length === 1 ? '' : 's'} targeted
+              {families.length ? ` (${families.join(', ')})` : ''}.
             </p>
-          )}
-          <div class="form-actions">
-            <button
-              type="submit"
-              class={`btn btn-primary${priority === 'emergency' ? ' btn-danger' : ''}`}
-              disabled={busy || !shownText.trim() || noTargets}
-            >
-              {busy ? 'Sending…' : `Send to ${count}`}
-            </button>
-            {needsConfirmation({ priority, all }) && (
-              <span class="muted small">You will be asked to confirm.</span>
+          </section>
+
+          <section class="card span-2" aria-labelledby="preview-title">
+            <h2 id="preview-title">Preview per phone family</h2>
+            {families.length === 0 && (
+              <p class="muted">Pick targets to see how each family of phones shows the message.</p>
             )}
-          </div>
-        </section>
-      </form>
+            <div class="previews">
+              {families.map((f) => (
+                <Preview
+                  key={f}
+                  family={f}
+                  title={shownTitle}
+                  text={shownText}
+                  priority={priority}
+                  ack={ack}
+                />
+              ))}
+            </div>
+            {error && (
+              <p id="bc-error" class="form-error" role="alert">
+                {error instanceof ApiError && error.missing
+                  ? 'Broadcasts are not available on this hub (no /api/broadcasts).'
+                  : error.message}
+              </p>
+            )}
+            <div class="form-actions">
+              <button
+                type="submit"
+                class={`btn btn-primary${priority === 'emergency' ? ' btn-danger' : ''}`}
+                disabled={busy || !shownText.trim() || noTargets}
+              >
+                {busy ? 'Sending…' : `Send to ${count}`}
+              </button>
+              {needsConfirmation({ priority, all }) && (
+                <span class="muted small">You will be asked to confirm.</span>
+              )}
+            </div>
+          </section>
+        </form>
+      )}
       {confirming && (
         <ConfirmSend
           priority={priority}

@@ -3,6 +3,7 @@ import { actionWords, groupActions } from '../actions.js';
 import { ApiError, api } from '../api.js';
 import { type JsonSchema, SchemaForm } from '../form.js';
 import { imageFrom } from '../lib.js';
+import { can, useWho } from '../session.js';
 import {
   Async,
   Badge,
@@ -60,6 +61,7 @@ export function PhonePage(props: { id: string }) {
   );
   const outcomes = useLastOutcomes();
   const [screenTick, setScreenTick] = useState(0);
+  useWho();
 
   const d = device.data;
   return (
@@ -120,11 +122,13 @@ export function PhonePage(props: { id: string }) {
               ) : (
                 <p class="muted">{variables.loading ? 'Loading…' : 'No variables reported.'}</p>
               )}
-              {spec.data && <DeviceInfo id={dev.id} spec={spec.data} />}
+              {spec.data && can('devices:control') && <DeviceInfo id={dev.id} spec={spec.data} />}
             </section>
             <section class="card" aria-labelledby="screen-title">
               <h2 id="screen-title">Current screen</h2>
-              {spec.data ? (
+              {spec.data && !can('devices:control') ? (
+                <p class="muted">Your role may not ask the phone for its screen.</p>
+              ) : spec.data ? (
                 <Screen
                   id={dev.id}
                   spec={spec.data}
@@ -140,7 +144,10 @@ export function PhonePage(props: { id: string }) {
             <section class="card span-2" aria-labelledby="actions-title">
               <h2 id="actions-title">Run an action</h2>
               {spec.error && <ErrorState error={spec.error} what="the control spec" onRetry={spec.reload} />}
-              {spec.data && (
+              {spec.data && !can('devices:control') && (
+                <p class="muted">Your role may see this phone but not run actions on it.</p>
+              )}
+              {spec.data && can('devices:control') && (
                 <ActionRunner
                   id={dev.id}
                   spec={spec.data}
