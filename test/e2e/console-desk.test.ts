@@ -409,7 +409,11 @@ describe('the security desk console (issue 18)', () => {
       for (const p of [...PAGES, `phones/${encodeURIComponent(demoPhones[0]!.id)}`]) {
         await goto(p);
         await settled();
-        if (p === 'pubsub' && account) await page.getByText(/security-desk-wallboard/).first().waitFor();
+        if (p === 'pubsub' && account)
+          await page
+            .getByText(/security-desk-wallboard/)
+            .first()
+            .waitFor();
         await page.waitForTimeout(300);
         const problems = (await page.evaluate(LAYOUT_PROBLEMS)) as string[];
         expect(problems, `${p} at ${size.width}px`).toEqual([]);
