@@ -254,13 +254,18 @@ function ThemeSwitch() {
 function Shell(props: { onSignOut: () => void }) {
   const route = useRoute();
   const [section, id] = route;
-  useEffect(() => startLive(), []);
   useEffect(() => {
     void loadWho();
     return () => forgetWho();
   }, []);
   const who = useWho();
-  useEffect(() => startWatch(), []);
+  // The live stream and the 911 watch start at once (before the role is known: the alarm comes first) and
+  // stop only when GET /api/session says this role may not read events or incidents (a `sender`), rather
+  // than failing on every retry and calling the hub unreachable.
+  const live = who === undefined || can('events:read');
+  const watch = who === undefined || can('incidents:read');
+  useEffect(() => (live ? startLive() : undefined), [live]);
+  useEffect(() => (watch ? startWatch() : undefined), [watch]);
   const openCount = useOpenCount();
   const me = signedInAs();
   // Move focus to the page title when the page changes (keyboard and screen-reader users); not when the

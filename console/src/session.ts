@@ -3,7 +3,7 @@
 // A hub without roles (no GET /api/session) lets everyone do everything: nothing is hidden.
 
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api } from './api.js';
+import { api } from './api.js';
 
 export interface Who {
   kind: string;
@@ -30,9 +30,10 @@ export async function loadWho(): Promise<void> {
   try {
     const w = await api<Who>('/api/session');
     set(w && Array.isArray(w.permissions) ? w : null);
-  } catch (e) {
-    // 404/405: a hub without roles. Anything else (network): keep what we knew; the hub still decides.
-    if (e instanceof ApiError && (e.missing || e.status === 404 || e.status === 405)) set(null);
+  } catch {
+    // 404: a hub without roles. Anything else (network, an older hub): show everything; the hub decides
+    // on every route anyway, and the 911 watch must never wait on this answer.
+    set(null);
   }
 }
 
