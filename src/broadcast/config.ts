@@ -259,6 +259,13 @@ export const EmergencyConfigSchema = Type.Object(
       default: 10_000,
       description: 'A PBX link not up this long after the hub started (or the PBX was added) counts as down.',
     }),
+    storageCheckSeconds: Type.Integer({
+      minimum: 0,
+      maximum: 3600,
+      default: 30,
+      description:
+        "Seconds between checks of the data directory's free space: below events.minFreeDiskMb, 911 notification is not ready (DISK_FULL). 0 = checked only when something else changes.",
+    }),
     maxCallSeconds: Type.Integer({
       minimum: 60,
       maximum: 7 * 86_400,

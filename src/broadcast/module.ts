@@ -17,6 +17,7 @@ import type { AlertPublisher } from '../core/rules/types.js';
 import { avayaAlertPlanner } from '../drivers/avaya/alert.js';
 import { ciscoAlertPlanner } from '../drivers/cisco/alert.js';
 import type { HubContext, HubModule } from '../server/hub.js';
+import { diskState } from '../store/disk.js';
 import { type BroadcastStores, sqliteBroadcastStores } from '../store/sqlite/broadcast.js';
 import { SmtpIncidentMailer } from './email.js';
 import { groupAudioStreamer } from './media.js';
@@ -185,8 +186,12 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
     devices: hub.devices,
     probe: phoneProbe(hub),
     notice: (n) => emergencyNotice(rt, n),
+    storage: () => ({
+      ...diskState(hub.config.dataDir, hub.config.events.minFreeDiskMb),
+      minFreeMb: hub.config.events.minFreeDiskMb,
+    }),
     clock: hub.clock,
-    logger: logger.child({ module: 'emergency' }),
+    logger: hub.logger.child({ module: 'emergency' }),
     options: {
       enabled: e.enabled,
       group: e.group,
@@ -195,6 +200,7 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
       probeTimeoutMs: e.probeTimeoutMs,
       degradedNoticeSeconds: e.degradedNoticeSeconds,
       linkStartGraceMs: e.linkStartGraceMs,
+      storageCheckSeconds: e.storageCheckSeconds,
     },
   });
   rt = {

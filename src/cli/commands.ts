@@ -19,4 +19,6 @@ export const COMMAND_MODULES: Readonly<Record<string, string>> = {
   locations: 'broadcast',
   incidents: 'broadcast',
   smdr: 'smdr',
+  backup: 'backup',
+  restore: 'backup',
 };

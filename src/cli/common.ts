@@ -13,6 +13,7 @@ export function configFromFlags(flags: ConfigFlags, extra: Record<string, unknow
   if (flags.port !== undefined) overrides['http.port'] = Number(flags.port);
   if (flags.host) overrides['http.host'] = flags.host;
   if (flags.logLevel) overrides['log.level'] = flags.logLevel;
+  if (flags.logPretty) overrides['log.pretty'] = true;
   return loadConfig({ ...(flags.config ? { path: flags.config } : {}), overrides }).config;
 }
 

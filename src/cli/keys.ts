@@ -6,7 +6,7 @@ import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './
 
 function withKeys<T>(flags: ConfigFlags, fn: (svc: ApiKeyService) => T): T {
   const config = configFromFlags(flags);
-  const db = openDatabase({ dataDir: config.dataDir });
+  const db = openDatabase({ dataDir: config.dataDir, keepBackups: config.backups.keepBeforeMigration });
   const stores = sqliteCoreStores(db);
   try {
     return fn(new ApiKeyService(stores.apiKeys));

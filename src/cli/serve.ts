@@ -1,10 +1,14 @@
+import type { Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { buildApp } from '../server/app.js';
 import { type CreateHubOptions, createHub, type Hub } from '../server/compose.js';
 import type { HubModule } from '../server/hub.js';
+import { listenPhone } from '../server/listeners.js';
 import { createLogger } from '../server/logger.js';
+import { loadTlsPair, reloadTls, startRedirectListener, tlsEnabled } from '../server/tls.js';
 import { PACKAGE_ROOT } from '../version.js';
 
 export interface RunningHub {
@@ -12,6 +16,13 @@ export interface RunningHub {
   app: FastifyInstance;
   url: string;
   port: number;
+  /** Port of the plain-HTTP redirect listener (`http.tls.redirect`), when it runs. */
+  redirectPort?: number;
+  /** Re-reads `http.tls.cert/key` into the running server (what SIGHUP does); false if they are unusable. */
+  reloadTls(): boolean;
+  /** The phone listener (`http.phoneListener`), when it is on. */
+  phoneUrl?: string;
+  phonePort?: number;
   /** Graceful stop: stop accepting, let in-flight requests finish within `shutdown.graceMs`, then close the store. */
   stop(): Promise<void>;
 }
@@ -24,11 +35,16 @@ export interface StartOptions extends Partial<CreateHubOptions> {
 
 /** Starts the hub: store, modules, HTTP server. Used by `serve`, `demo` and the tests. */
 export async function startHub(config: Config, opts: StartOptions = {}): Promise<RunningHub> {
-  const logger = opts.logger ?? createLogger({ level: config.log.level });
+  const logger = opts.logger ?? createLogger({ level: config.log.level, pretty: config.log.pretty });
+  // A bad certificate or key stops the start before the store is opened.
+  const tls = tlsEnabled(config) ? loadTlsPair(config) : undefined;
   const hub = createHub(config, { ...opts, logger });
   let app: FastifyInstance;
   try {
-    app = await buildApp(hub, { consoleDir: fileURLToPath(new URL('console/dist', PACKAGE_ROOT)) });
+    app = await buildApp(hub, {
+      consoleDir: fileURLToPath(new URL('console/dist', PACKAGE_ROOT)),
+      ...(tls ? { tls } : {}),
+    });
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (e) {
     await hub.shutdown();
@@ -36,17 +52,33 @@ export async function startHub(config: Config, opts: StartOptions = {}): Promise
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
-  hub.setListening(port);
+  let phone: { server: Server; port: number } | undefined;
+  if (config.http.phoneListener.enabled) {
+    try {
+      phone = await listenPhone(app, config);
+    } catch (e) {
+      await app.close().catch(() => {});
+      await hub.shutdown();
+      throw e;
+    }
+  }
+  hub.setListening(port, phone?.port);
+  let redirect: { server: Server; port: number } | undefined;
   try {
+    if (tls && config.http.tls.redirect.enabled)
+      redirect = await startRedirectListener(config, () => port, logger);
     for (const m of hub.modules) await m.start?.(hub);
   } catch (e) {
     // A module that cannot start (bad certificate, port in use) must not leave the others running.
+    redirect?.server.close();
+    phone?.server.close();
     await app.close().catch(() => {});
     await hub.shutdown();
     throw e;
   }
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-  const url = `http://${host}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
+  const reload = () => (tls ? reloadTls(app.server as unknown as HttpsServer, config, logger) : false);
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -58,13 +90,24 @@ export async function startHub(config: Config, opts: StartOptions = {}): Promise
         () => {
           logger.warn({ graceMs: grace }, 'grace period over: closing remaining connections');
           app.server.closeAllConnections();
+          phone?.server.closeAllConnections();
         },
         Math.floor(grace / 2),
       );
       force.unref();
       hub.abort.abort(new Error('hub shutting down'));
+      if (redirect) {
+        redirect.server.close();
+        redirect.server.closeAllConnections();
+      }
       try {
-        await app.close();
+        const phoneClosed = phone
+          ? new Promise<void>((resolve) => {
+              phone?.server.close(() => resolve());
+              phone?.server.closeIdleConnections();
+            })
+          : Promise.resolve();
+        await Promise.all([app.close(), phoneClosed]);
       } finally {
         clearTimeout(force);
         await hub.shutdown();
@@ -98,6 +141,28 @@ export async function startHub(config: Config, opts: StartOptions = {}): Promise
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    // SIGHUP: re-read the TLS key pair (certificate renewal) without a restart. Without TLS it is
+    // ignored (it would otherwise end the process).
+    process.on('SIGHUP', () => {
+      if (tls) reload();
+      else logger.info('SIGHUP: nothing to reload (http.tls is off)');
+    });
   }
-  return { hub, app, url, port, stop };
+  const phoneBind = config.http.phoneListener.host || config.http.host;
+  const phoneHost =
+    phoneBind === '0.0.0.0' || phoneBind === '::'
+      ? '127.0.0.1'
+      : phoneBind.includes(':')
+        ? `[${phoneBind}]`
+        : phoneBind;
+  return {
+    hub,
+    app,
+    url,
+    port,
+    ...(redirect ? { redirectPort: redirect.port } : {}),
+    reloadTls: reload,
+    ...(phone ? { phoneUrl: `http://${phoneHost}:${phone.port}`, phonePort: phone.port } : {}),
+    stop,
+  };
 }

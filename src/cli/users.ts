@@ -9,7 +9,7 @@ import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './
 
 function withUsers<T>(flags: ConfigFlags, fn: (users: UserService, keys: ApiKeyService) => T): T {
   const config = configFromFlags(flags);
-  const db = openDatabase({ dataDir: config.dataDir });
+  const db = openDatabase({ dataDir: config.dataDir, keepBackups: config.backups.keepBeforeMigration });
   const stores = sqliteCoreStores(db);
   try {
     return fn(new UserService(stores.users), new ApiKeyService(stores.apiKeys));

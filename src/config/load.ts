@@ -98,7 +98,9 @@ function resolveSecretFiles(obj: unknown, baseDir: string, path: string[], probl
   }
   const o = obj as Json;
   for (const [k, v] of Object.entries(o)) {
-    if (k.endsWith('File') && k.length > 4 && typeof v === 'string' && !/^(apiKeysFile)$/.test(k)) {
+    // secrets.keyFile names the key file itself (read by the store layer, never inlined into the config).
+    const isPathKey = k === 'apiKeysFile' || (k === 'keyFile' && path.length === 1 && path[0] === 'secrets');
+    if (k.endsWith('File') && k.length > 4 && typeof v === 'string' && !isPathKey) {
       const target = k.slice(0, -4);
       try {
         o[target] = readFileSync(resolve(baseDir, v), 'utf8').trim();

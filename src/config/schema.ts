@@ -4,6 +4,7 @@ import { AvayaConfigSchema } from '../drivers/avaya/config.js';
 import { CiscoConfigSchema } from '../drivers/cisco/config.js';
 import { ProvisioningSchema } from '../provisioning/config.js';
 import { PubSubConfigSchema } from '../pubsub/config.js';
+import { DEFAULT_KEEP_BACKUPS } from '../store/sqlite/files.js';
 
 /**
  * The configuration file schema (`switchboard.yaml`). Every key has a default. Modules add their own
@@ -63,6 +64,66 @@ export const HttpSchema = Type.Object(
       default: 65_000,
       description: 'Idle keep-alive timeout.',
     }),
+    tls: Type.Object(
+      {
+        cert: Type.String({
+          default: '',
+          description:
+            'PEM certificate file (chain: server certificate first) for HTTPS on http.port; absolute or relative to dataDir. With http.tls.key set, the API, console, PubSub relay and phone content are served over HTTPS only. Re-read on SIGHUP.',
+        }),
+        key: Type.String({
+          default: '',
+          description:
+            'PEM private key file of http.tls.cert (keep it 0600, owned by the hub’s user). Re-read on SIGHUP.',
+        }),
+        redirect: Type.Object(
+          {
+            enabled: Type.Boolean({
+              default: false,
+              description:
+                'With HTTPS on: also listen for plain HTTP on http.tls.redirect.port and answer every request with 308 to the HTTPS URL (http.publicUrl when it is https, else the requested host on http.port).',
+            }),
+            port: Type.Integer({
+              minimum: 0,
+              maximum: 65535,
+              default: 80,
+              description: 'Port of the plain-HTTP redirect listener (on http.host).',
+            }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    phoneListener: Type.Object(
+      {
+        enabled: Type.Boolean({
+          default: false,
+          description:
+            'Serve the phone-facing routes (Cisco services and callbacks, Avaya push content and subscriptions, settings files, alert acknowledgement links) on a listener of their own; the main listener (host/port) then serves only the API, console, metrics and health. Bind the main one to the management network.',
+        }),
+        host: Type.String({
+          default: '',
+          description: 'Address of the phone listener (default: http.host).',
+        }),
+        port: Type.Integer({
+          minimum: 0,
+          maximum: 65535,
+          default: 8081,
+          description: 'TCP port of the phone listener (0 picks a free one).',
+        }),
+        publicUrl: Type.String({
+          default: '',
+          description:
+            'Base URL phones use to reach the phone listener (default: http://<phone listener host or first non-loopback IPv4>:<its port>); replaces http.publicUrl for everything given to phones.',
+        }),
+        pubsub: Type.Boolean({
+          default: false,
+          description: 'Serve the PubSub relay on the phone listener instead of the main one.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false, default: {} },
 );
@@ -80,6 +141,11 @@ export const LogSchema = Type.Object(
       ],
       { default: 'info' },
     ),
+    pretty: Type.Boolean({
+      default: false,
+      description:
+        'Readable log lines for a terminal (time, level, message, key=value) instead of JSON lines. Leave it off under systemd, Docker or a log shipper: they want the JSON.',
+    }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -185,7 +251,32 @@ export const EventsSchema = Type.Object(
       minimum: 0,
       maximum: 1_000_000,
       default: 100,
-      description: 'Below this much free space on the data directory’s disk /readyz answers 503 (disk full).',
+      description:
+        'Below this much free space on the data directory’s disk /readyz answers 503 (disk full) and 911 notification is not ready (DISK_FULL: the console shows it).',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const SecretsSchema = Type.Object(
+  {
+    keyFile: Type.String({
+      default: '',
+      description:
+        'File holding the key that encrypts device passwords at rest (base64 of 32 bytes; created with mode 0600 on first start). Empty = secrets.key in dataDir. Back it up with the database: without it the stored passwords cannot be read.',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const BackupsSchema = Type.Object(
+  {
+    keepBeforeMigration: Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      default: DEFAULT_KEEP_BACKUPS,
+      description:
+        'Before migrations change the schema of an existing database (an upgrade), a verified copy is written to `<dataDir>/backups/pre-migration-<time>.db`; this many of the newest are kept. If the copy fails (disk full) the hub does not start and nothing is changed.',
     }),
   },
   { additionalProperties: false, default: {} },
@@ -202,6 +293,8 @@ export const ConfigSchema = Type.Object(
     shutdown: ShutdownSchema,
     auth: AuthSchema,
     events: EventsSchema,
+    backups: BackupsSchema,
+    secrets: SecretsSchema,
     avaya: AvayaConfigSchema,
     provisioning: ProvisioningSchema,
     broadcast: BroadcastConfigSchema,

@@ -97,12 +97,16 @@ export interface DeviceKindInfo {
 
 const SECRET_KEY = /(password|secret|token|passphrase|privatekey)$/i;
 
+/** Whether a device setting is a secret: declared by its driver (`secretKeys`) or named like one. */
+export function isSecretSetting(key: string, info?: DeviceKindInfo): boolean {
+  return (info?.secretKeys ?? []).includes(key) || SECRET_KEY.test(key);
+}
+
 /** Copy of a device safe to show: secret settings replaced by `"********"`. */
 export function redactDevice(d: Device, info?: DeviceKindInfo): Device {
   const settings: Record<string, unknown> = {};
-  const secrets = new Set(info?.secretKeys ?? []);
   for (const [k, v] of Object.entries(d.settings ?? {})) {
-    settings[k] = (secrets.has(k) || SECRET_KEY.test(k)) && v !== undefined && v !== '' ? '********' : v;
+    settings[k] = isSecretSetting(k, info) && v !== undefined && v !== '' ? '********' : v;
   }
   return { ...d, settings };
 }

@@ -322,35 +322,32 @@ export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntim
           : parseBoundedDuration(timeoutText, 'timeout', 0, s.maxTimeoutMs);
 
       const raw = reply.raw;
-      const pending: string[] = [];
+      // Messages handed over before the head is written, or within one event-loop turn, are gathered here
+      // and written together: one chunk per hand-off, and the last ones go out with the closing `]` in
+      // `end()`. (Not `cork()`: on Node 22+ an `end()` on a corked response writes the chunked terminator
+      // before the corked data, which broke the framing.)
+      let pending: string[] = [];
       let open = false;
+      let flushScheduled = false;
+      const flush = (): void => {
+        flushScheduled = false;
+        if (pending.length === 0 || raw.writableEnded || raw.destroyed) return;
+        raw.write(pending.join(''));
+        pending = [];
+      };
       const poll = await rt.service.poll({
         accountSid: sid,
         queue,
         session: session.id,
         timeoutMs,
         onMessage: (m, i) => {
-          const chunk = listItem(m, i);
-          if (!open) {
-            pending.push(chunk);
-            return;
+          pending.push(listItem(m, i));
+          if (open && !flushScheduled) {
+            flushScheduled = true;
+            setImmediate(flush);
           }
-          // Coalesce the messages of one hand-off (and the closing `]` that usually follows in the same
-          // turn) into one TCP write.
-          if (!corked) {
-            corked = true;
-            raw.cork();
-            setImmediate(() => {
-              if (corked) {
-                corked = false;
-                raw.uncork();
-              }
-            });
-          }
-          raw.write(chunk);
         },
       });
-      let corked = false;
       reply.hijack();
       raw.on('close', () => {
         if (!raw.writableFinished) poll.cancel();
@@ -363,14 +360,16 @@ export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntim
         return;
       }
       raw.write(LIST_OPEN + pending.join(''));
+      pending = [];
       open = true;
       await poll.result;
       if (raw.destroyed) {
         poll.cancel();
         return;
       }
-      corked = false;
-      raw.end(LIST_CLOSE, () => poll.delivered());
+      const rest = pending.join('');
+      pending = [];
+      raw.end(rest + LIST_CLOSE, () => poll.delivered());
     },
   );
 
@@ -505,7 +504,7 @@ async function callControl(
     void poll
       .ack()
       .then(() => (answered ? rt.store.ack([eventId]) : 0))
-      .catch((e) => rt.logger.warn({ err: String(e) }, 'pubsub call xml ack failed'));
+      .catch((e) => rt.logger.warn({ err: e }, 'pubsub call xml ack failed'));
   });
   reply
     .headers({ 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-cache' })
@@ -752,7 +751,7 @@ export const pubsubModule: HubModule = {
     // the start; one that is unreachable does not (the relay answers 503 until it is back).
     await rt.store.open?.().catch((e: unknown) => {
       if (isSwitchboardError(e) && e.code === 'STORE_UNAVAILABLE')
-        rt.logger.warn({ err: e.message }, 'pubsub store unavailable at start; retrying on use');
+        rt.logger.warn({ err: e }, 'pubsub store unavailable at start; retrying on use');
       else throw e;
     });
     rt.service.start();

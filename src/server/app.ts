@@ -10,10 +10,12 @@ import { VERSION } from '../version.js';
 import { installAuth } from './auth.js';
 import type { Hub } from './compose.js';
 import { limitConnectionsPerAddress } from './connections.js';
+import { installListenerSurfaces } from './listeners.js';
 import { registerCoreRoutes } from './routes/core.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes, setupMetrics } from './routes/health.js';
 import { registerSessionRoutes } from './routes/session.js';
+import type { PemPair } from './tls.js';
 
 /** How often Node looks for requests past http.headersTimeoutMs / http.requestTimeoutMs. */
 const TIMEOUT_CHECK_INTERVAL_MS = 1000;
@@ -21,6 +23,8 @@ const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 export interface BuildAppOptions {
   /** Serve the web console's static files from this directory when it exists. */
   consoleDir?: string;
+  /** Serve HTTPS with this key pair (`http.tls`, read by loadTlsPair). */
+  tls?: PemPair;
 }
 
 /**
@@ -37,10 +41,20 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
     requestTimeout: config.http.requestTimeoutMs,
     // Node checks the header/request timeouts every connectionsCheckingInterval (default 30 s): check
     // every second so a slow body is cut at requestTimeoutMs, not up to 30 s later.
-    http: {
-      headersTimeout: Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs),
-      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
-    },
+    ...(opts.tls
+      ? {
+          https: {
+            ...opts.tls,
+            headersTimeout: Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs),
+            connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+          },
+        }
+      : {
+          http: {
+            headersTimeout: Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs),
+            connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+          },
+        }),
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -58,7 +72,9 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
 
   limitConnectionsPerAddress(app.server, config.http.maxConnectionsPerAddress);
 
-  // Before any route is registered: every route is stamped with its auth policy (see auth.ts).
+  // Before any route is registered: every route is stamped with its listener (listeners.ts), checked
+  // before its auth policy (auth.ts).
+  installListenerSurfaces(app, config);
   installAuth(app, hub.apiKeys);
 
   app.addHook('onSend', async (req, reply) => {
@@ -104,7 +120,7 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
 
   app.setErrorHandler((err: FastifyError | SwitchboardError, req, reply) => {
     if (err instanceof SwitchboardError) {
-      if (err.status >= 500) req.log.warn({ code: err.code, msg: err.message }, 'request failed');
+      if (err.status >= 500) req.log.warn({ err }, 'request failed');
       return reply.status(err.status).send({ error: err.toJSON() });
     }
     const fe = err as FastifyError;

@@ -1,12 +1,18 @@
+import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { ActionRunner } from '../core/actions.js';
 import { ApiKeyService } from '../core/apikeys.js';
 import { EventBus } from '../core/bus.js';
 import { type Clock, systemClock } from '../core/clock.js';
+import { SealedDeviceStore } from '../core/device-secrets.js';
 import { type DeviceKindInfo, DeviceRegistry } from '../core/devices.js';
 import type { AnyDriver, DriverContext } from '../core/driver.js';
 import type { Logger } from '../core/logger.js';
+import { SecretBox, SecretOpenError } from '../core/secret-box.js';
+import type { DeviceStore } from '../core/store.js';
+import { loadSecretKey } from '../store/secret-key.js';
 import { sqliteCoreStores } from '../store/sqlite/core-stores.js';
 import { openDatabase } from '../store/sqlite/database.js';
 import { lockDataDir } from '../store/sqlite/lock.js';
@@ -18,8 +24,11 @@ import { MODULES } from './modules.js';
 export interface Hub extends HubContext {
   modules: HubModule[];
   apiKeys: ApiKeyService;
-  /** Called once the HTTP server listens, with its real port (fills in publicUrl when not configured). */
-  setListening(port: number): void;
+  /**
+   * Called once the HTTP server listens, with its real port and the phone listener's (fills in publicUrl,
+   * the URL phones are given, when not configured).
+   */
+  setListening(port: number, phonePort?: number): void;
   /** Stops modules, closes device sessions, flushes the bus and closes the store. */
   shutdown(): Promise<void>;
   abort: AbortController;
@@ -52,7 +61,12 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
   const unlock = config.dataDir === ':memory:' ? () => {} : lockDataDir(config.dataDir);
   let db: ReturnType<typeof openDatabase>;
   try {
-    db = openDatabase({ dataDir: config.dataDir, migrations: opts.migrations ?? MIGRATIONS });
+    db = openDatabase({
+      dataDir: config.dataDir,
+      migrations: opts.migrations ?? MIGRATIONS,
+      keepBackups: config.backups.keepBeforeMigration,
+      onBackup: (file, pending) => logger.info({ file, pending }, 'database backed up before migrating it'),
+    });
   } catch (e) {
     unlock();
     throw e;
@@ -72,6 +86,15 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
       { kind: d.kind, configSchema: d.configSchema, ...(d.secretKeys ? { secretKeys: d.secretKeys } : {}) },
     ]),
   );
+  // Device passwords are sealed at rest with the key of secrets.keyFile (created on first start).
+  try {
+    stores.devices = sealDevices(config, stores.devices, kinds, logger);
+  } catch (e) {
+    bus.close();
+    stores.close();
+    unlock();
+    throw e;
+  }
   const devices = new DeviceRegistry(stores.devices, stores.groups, kinds, bus, clock);
   const abort = new AbortController();
   const hubInfo = { publicUrl: config.http.publicUrl.replace(/\/+$/, ''), version: VERSION };
@@ -114,12 +137,23 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
     modules,
     apiKeys,
     abort,
-    setListening(port: number) {
-      if (!config.http.publicUrl) {
-        const host =
-          config.http.host === '0.0.0.0' || config.http.host === '::' ? defaultHost() : config.http.host;
-        hubInfo.publicUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-      }
+    setListening(port: number, phonePort?: number) {
+      const urlOf = (h: string, p: number, scheme: string) => {
+        const host = h === '0.0.0.0' || h === '::' ? defaultHost() : h;
+        return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${p}`;
+      };
+      const phone = config.http.phoneListener;
+      // publicUrl is what phones are given: the phone listener's when there is one (plain HTTP).
+      if (phone.enabled && phonePort !== undefined)
+        hubInfo.publicUrl = phone.publicUrl
+          ? phone.publicUrl.replace(/\/+$/, '')
+          : urlOf(phone.host || config.http.host, phonePort, 'http');
+      else if (!config.http.publicUrl)
+        hubInfo.publicUrl = urlOf(
+          config.http.host,
+          port,
+          config.http.tls.cert || config.http.tls.key ? 'https' : 'http',
+        );
     },
     async shutdown() {
       if (stopped) return;
@@ -143,4 +177,33 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
     },
   };
   return hub;
+}
+
+/**
+ * Wraps the device store so secret settings are sealed at rest; loads (or on first start creates) the key,
+ * refuses to start when stored secrets do not open with it, and seals secrets left in clear text by an
+ * older version.
+ */
+function sealDevices(
+  config: Config,
+  store: DeviceStore,
+  kinds: ReadonlyMap<string, DeviceKindInfo>,
+  logger: Logger,
+): DeviceStore {
+  const memory = config.dataDir === ':memory:';
+  const file = config.secrets.keyFile ? resolve(config.secrets.keyFile) : join(config.dataDir, 'secrets.key');
+  const loaded = memory
+    ? { key: randomBytes(32), created: false }
+    : loadSecretKey(file, !SealedDeviceStore.holdsSealed(store));
+  if (loaded.created)
+    logger.info({ keyFile: file }, 'created the secrets key file: back it up with the data');
+  const sealed = new SealedDeviceStore(store, new SecretBox(loaded.key), kinds);
+  const unreadable = sealed.unreadable();
+  if (unreadable.length > 0)
+    throw new SecretOpenError(
+      `the passwords of ${unreadable.length} device(s) (${unreadable.slice(0, 5).join(', ')}) do not open with the key in ${file}: another key file? Restore the one backed up with this data (secrets.keyFile)`,
+    );
+  const n = sealed.sealExisting();
+  if (n > 0) logger.info({ devices: n }, 'device passwords stored in clear text are now encrypted');
+  return sealed;
 }

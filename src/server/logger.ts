@@ -1,14 +1,66 @@
 import pino from 'pino';
 import type { Logger } from '../core/logger.js';
+import { prettyStream } from './log-pretty.js';
 
-/** Query parameters whose values are secrets (PubSub session tokens, signed URLs). */
-const SECRET_QUERY = /([?&](?:session|token|access_token|key|password|AuthToken|sig|signature)=)[^&#]*/gi;
+/** Query parameters whose values are secrets (PubSub session tokens, signed URLs), lower case. */
+const SECRET_QUERY_NAMES = new Set([
+  'session',
+  'token',
+  'access_token',
+  'key',
+  'password',
+  'authtoken',
+  'sig',
+  'signature',
+]);
 
-/** Path segments that are capabilities: the per-delivery acknowledgement token phones follow. */
-const SECRET_PATH = /(\/alerts\/ack\/[^/?#]+\/)[^/?#]+/g;
+/** Decodes %XX escapes (and `+` in query names) where they are valid; leaves broken ones as they are. */
+function lenientDecode(text: string, plusIsSpace: boolean): string {
+  const t = plusIsSpace ? text.replace(/\+/g, ' ') : text;
+  try {
+    return decodeURIComponent(t);
+  } catch {
+    return t.replace(/(?:%[0-9a-f]{2})+/gi, (run) => {
+      try {
+        return decodeURIComponent(run);
+      } catch {
+        return run;
+      }
+    });
+  }
+}
 
+/**
+ * Masks the secrets of a request URL for logs: the values of secret query parameters and the
+ * acknowledgement token of `/alerts/ack/<delivery>/<token>`. Names are compared decoded, as the router and
+ * the query parser see them, so `sess%69on=…` or `/alerts/%61ck/…` are masked too. A fragment is dropped.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(SECRET_QUERY, '$1[REDACTED]').replace(SECRET_PATH, '$1[REDACTED]');
+  const hash = url.indexOf('#');
+  const withoutHash = hash === -1 ? url : url.slice(0, hash);
+  const q = withoutHash.indexOf('?');
+  const path = q === -1 ? withoutHash : withoutHash.slice(0, q);
+  const segments = path.split('/');
+  const decoded = segments.map((seg) => lenientDecode(seg, false).toLowerCase());
+  for (let i = 0; i + 3 < segments.length; i++) {
+    if (decoded[i] === 'alerts' && decoded[i + 1] === 'ack' && segments[i + 3] !== '') {
+      segments[i + 3] = '[REDACTED]';
+    }
+  }
+  let out = segments.join('/');
+  if (q !== -1) {
+    const pairs = withoutHash
+      .slice(q + 1)
+      .split('&')
+      .map((pair) => {
+        const eq = pair.indexOf('=');
+        const name = eq === -1 ? pair : pair.slice(0, eq);
+        if (!SECRET_QUERY_NAMES.has(lenientDecode(name, true).trim().toLowerCase())) return pair;
+        return `${name}=[REDACTED]`;
+      });
+    out += `?${pairs.join('&')}`;
+  }
+  return out;
 }
 
 export const REDACT_PATHS = [
@@ -37,6 +89,8 @@ export interface LoggerOptions {
   level: string;
   /** Write to this stream instead of stdout (tests). */
   destination?: NodeJS.WritableStream;
+  /** `log.pretty`: readable lines for a terminal instead of JSON (colour when the output is a TTY). */
+  pretty?: boolean;
 }
 
 /** The hub's structured logger: JSON lines, secrets redacted, URLs with secret query values masked. */
@@ -63,6 +117,8 @@ export function createLogger(o: LoggerOptions): pino.Logger & Logger {
         err: pino.stdSerializers.err,
       },
     },
-    o.destination ?? process.stdout,
+    o.pretty
+      ? prettyStream(o.destination ?? process.stdout, !o.destination && process.stdout.isTTY === true)
+      : (o.destination ?? process.stdout),
   ) as pino.Logger & Logger;
 }

@@ -233,4 +233,44 @@ describe('log redaction', () => {
     expect(redactUrl('/alerts/ack/d_123/tok_secret?by=Joe')).toBe('/alerts/ack/d_123/[REDACTED]?by=Joe');
     expect(redactUrl('/api/devices?group=security')).toBe('/api/devices?group=security');
   });
+
+  it('compares parameter names and path segments decoded, as the router does', async () => {
+    const { redactUrl } = await import('../../src/server/logger.js');
+    expect(redactUrl('/AC1/q?sess%69on=abc&timeout=5s')).toBe('/AC1/q?sess%69on=[REDACTED]&timeout=5s');
+    expect(redactUrl('/AC1/q?SESSION=abc')).toBe('/AC1/q?SESSION=[REDACTED]');
+    expect(redactUrl('/AC1/q?%73%65%73%73%69%6F%6E=abc&x=%zz')).toBe(
+      '/AC1/q?%73%65%73%73%69%6F%6E=[REDACTED]&x=%zz',
+    );
+    expect(redactUrl('/x?access+token=1&access_token=2&Auth%54oken=3')).toBe(
+      '/x?access+token=1&access_token=[REDACTED]&Auth%54oken=[REDACTED]',
+    );
+    expect(redactUrl('/x?key')).toBe('/x?key=[REDACTED]');
+    expect(redactUrl('/alerts/%61ck/d_1/tok_secret')).toBe('/alerts/%61ck/d_1/[REDACTED]');
+    expect(redactUrl('//alerts/ack/d_1/tok_secret#frag')).toBe('//alerts/ack/d_1/[REDACTED]');
+    expect(redactUrl('/x?token=%E0%A4%A')).toBe('/x?token=[REDACTED]');
+  });
+
+  it('never logs a secret value, however its name is escaped (property)', async () => {
+    const fc = await import('fast-check');
+    const { redactUrl } = await import('../../src/server/logger.js');
+    const names = ['session', 'token', 'access_token', 'key', 'password', 'AuthToken', 'sig', 'signature'];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...names),
+        fc.array(fc.boolean(), { minLength: 20, maxLength: 20 }),
+        fc.array(fc.boolean(), { minLength: 20, maxLength: 20 }),
+        fc.stringMatching(/^[A-Za-z0-9]{12,20}$/),
+        (name, escaped, upper, secret) => {
+          const spelled = [...name]
+            .map((ch, i) => {
+              const c = upper[i] ? ch.toUpperCase() : ch;
+              return escaped[i] ? `%${c.charCodeAt(0).toString(16).padStart(2, '0')}` : c;
+            })
+            .join('');
+          const out = redactUrl(`/AC1/q?timeout=5s&${spelled}=SECRET${secret}`);
+          return !out.includes(`SECRET${secret}`);
+        },
+      ),
+    );
+  });
 });

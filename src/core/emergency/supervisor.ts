@@ -15,7 +15,8 @@ export type ReadinessCode =
   | 'NO_REACHABLE_SECURITY_PHONE'
   | 'SECURITY_PHONE_UNREACHABLE'
   | 'SECURITY_PHONE_AUTH_FAILED'
-  | 'SECURITY_PHONE_NO_DEVICE_NAME';
+  | 'SECURITY_PHONE_NO_DEVICE_NAME'
+  | 'DISK_FULL';
 
 export interface ReadinessReason {
   code: ReadinessCode;
@@ -61,6 +62,8 @@ export interface SupervisorOptions {
   degradedNoticeSeconds: number;
   /** A PBX link not up this long after the hub started (or the PBX was added) counts as down. */
   linkStartGraceMs: number;
+  /** Seconds between checks of the data directory's free space (`storage`; 0 = only on other changes). */
+  storageCheckSeconds: number;
 }
 
 export const DEFAULT_SUPERVISOR: SupervisorOptions = {
@@ -71,6 +74,7 @@ export const DEFAULT_SUPERVISOR: SupervisorOptions = {
   probeTimeoutMs: 3000,
   degradedNoticeSeconds: 60,
   linkStartGraceMs: 10_000,
+  storageCheckSeconds: 30,
 };
 
 /** Delivery failure reasons that mean the phone refused the hub's credentials. */
@@ -89,6 +93,11 @@ export interface SupervisorDeps {
   probe?: (device: Device, signal: AbortSignal) => Promise<ProbeResult | undefined>;
   /** Sends a degraded/recovered notice to the security group's phones and the email relay. */
   notice?: (n: EmergencyNotice) => void;
+  /**
+   * Free space of the data directory: `full` means incidents, deliveries and events may not be recorded,
+   * so 911 notification is not ready (the composition root implements it with statfs).
+   */
+  storage?: () => { state: 'ok' | 'full' | 'unknown'; freeMb?: number; minFreeMb?: number };
   /** Device kinds whose devices are PBX links (their `pbx.link` events are supervised). */
   pbxKinds?: string[];
   clock?: Clock;
@@ -130,6 +139,7 @@ export class EmergencySupervisor {
   private sub: Subscription | undefined;
   private probeTimer: TimerHandle | undefined;
   private evalTimer: TimerHandle | undefined;
+  private storageTimer: TimerHandle | undefined;
   private probing = false;
   private abort = new AbortController();
   private startedAt = 0;
@@ -161,15 +171,26 @@ export class EmergencySupervisor {
     this.evalTimer = this.clock.setTimeout(() => this.evaluate(), o.linkStartGraceMs + 50);
     this.evalTimer.unref?.();
     if (o.probeIntervalSeconds > 0 && this.deps.probe) this.probeSoon(0);
+    if (o.storageCheckSeconds > 0 && this.deps.storage) this.checkStorageSoon();
     this.evaluate();
+  }
+
+  private checkStorageSoon(): void {
+    this.storageTimer = this.clock.setTimeout(() => {
+      if (!this.sub) return;
+      this.evaluate();
+      this.checkStorageSoon();
+    }, this.deps.options.storageCheckSeconds * 1000);
+    this.storageTimer.unref?.();
   }
 
   stop(): void {
     this.sub?.unsubscribe();
     this.sub = undefined;
     this.abort.abort(new Error('stopped'));
-    for (const t of [this.probeTimer, this.evalTimer, this.noticeTimer]) if (t) this.clock.clearTimeout(t);
-    this.probeTimer = this.evalTimer = this.noticeTimer = undefined;
+    for (const t of [this.probeTimer, this.evalTimer, this.noticeTimer, this.storageTimer])
+      if (t) this.clock.clearTimeout(t);
+    this.probeTimer = this.evalTimer = this.noticeTimer = this.storageTimer = undefined;
   }
 
   // ------------------------------------------------------------------ status
@@ -215,6 +236,14 @@ export class EmergencySupervisor {
       return out;
     }
     const now = this.clock.now();
+    const disk = this.storageState();
+    if (disk?.state === 'full')
+      out.push({
+        code: 'DISK_FULL',
+        message: `the data directory's disk is full (${disk.freeMb ?? '?'} MB free${
+          disk.minFreeMb !== undefined ? `, minimum ${disk.minFreeMb} MB` : ''
+        }): incidents and alerts may not be recorded`,
+      });
     const pbxs = this.linkStatus();
     if (pbxs.length === 0)
       out.push({
@@ -276,6 +305,15 @@ export class EmergencySupervisor {
 
   ready(): boolean {
     return this.reasons().length === 0;
+  }
+
+  private storageState(): ReturnType<NonNullable<SupervisorDeps['storage']>> | undefined {
+    try {
+      return this.deps.storage?.();
+    } catch (err) {
+      this.log.error({ err: errorMessage(err) }, 'checking the free disk space failed');
+      return undefined;
+    }
   }
 
   // ------------------------------------------------------------------ inputs

@@ -1,7 +1,7 @@
-import { statfsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { Type } from 'typebox';
+import { diskState } from '../../store/disk.js';
 import { VERSION } from '../../version.js';
 import type { Hub } from '../compose.js';
 
@@ -28,21 +28,6 @@ export function setupMetrics(app: FastifyInstance): Registry {
     hist.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
   return registry;
-}
-
-/** Free space of the data directory's file system against events.minFreeDiskMb (`full` below it). */
-export function diskState(
-  dataDir: string,
-  minFreeMb: number,
-): { state: 'ok' | 'full' | 'unknown'; freeMb?: number } {
-  if (dataDir === ':memory:') return { state: 'ok' };
-  try {
-    const s = statfsSync(dataDir);
-    const freeMb = Math.floor((s.bavail * s.bsize) / (1024 * 1024));
-    return { state: freeMb < minFreeMb ? 'full' : 'ok', freeMb };
-  } catch {
-    return { state: 'unknown' };
-  }
 }
 
 export function registerHealthRoutes(app: FastifyInstance, hub: Hub): void {

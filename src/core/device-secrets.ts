@@ -1,0 +1,85 @@
+import type { Device, DeviceKindInfo } from './devices.js';
+import { isSecretSetting } from './devices.js';
+import { SecretBox } from './secret-box.js';
+import type { DeviceStore } from './store.js';
+
+/**
+ * A device store that keeps secret settings (passwords) sealed at rest: they are sealed on every write and
+ * opened on every read, so the database file, its WAL and its backups never hold them in clear text, while
+ * drivers and the registry see plain values. Backend-agnostic: it wraps whatever DeviceStore is configured.
+ */
+export class SealedDeviceStore implements DeviceStore {
+  constructor(
+    private readonly inner: DeviceStore,
+    private readonly box: SecretBox,
+    private readonly kinds: ReadonlyMap<string, DeviceKindInfo>,
+  ) {}
+
+  private map(d: Device, f: (v: string) => string): Device {
+    const info = this.kinds.get(d.kind);
+    let settings: Record<string, unknown> | undefined;
+    for (const [k, v] of Object.entries(d.settings ?? {})) {
+      if (typeof v !== 'string' || v === '' || !isSecretSetting(k, info)) continue;
+      const next = f(v);
+      if (next === v) continue;
+      settings ??= { ...d.settings };
+      settings[k] = next;
+    }
+    return settings ? { ...d, settings } : d;
+  }
+
+  private seal(d: Device): Device {
+    return this.map(d, (v) => (SecretBox.isSealed(v) ? v : this.box.seal(v)));
+  }
+
+  private open(d: Device): Device {
+    return this.map(d, (v) => this.box.open(v));
+  }
+
+  list(q?: { kind?: string; group?: string; label?: string; site?: string }): Device[] {
+    return this.inner.list(q).map((d) => this.open(d));
+  }
+  get(id: string): Device | undefined {
+    const d = this.inner.get(id);
+    return d ? this.open(d) : undefined;
+  }
+  insert(d: Device): void {
+    this.inner.insert(this.seal(d));
+  }
+  update(d: Device): void {
+    this.inner.update(this.seal(d));
+  }
+  remove(id: string): boolean {
+    return this.inner.remove(id);
+  }
+
+  /** Devices whose sealed secrets do not open with this key (another key file, or altered values). */
+  unreadable(): string[] {
+    const out: string[] = [];
+    for (const d of this.inner.list()) {
+      try {
+        this.open(d);
+      } catch {
+        out.push(d.id);
+      }
+    }
+    return out;
+  }
+
+  /** Seals secrets still stored in clear text (a database from before sealing); answers how many devices. */
+  sealExisting(): number {
+    let n = 0;
+    for (const d of this.inner.list()) {
+      const sealed = this.seal(d);
+      if (sealed === d) continue;
+      this.inner.update(sealed);
+      n++;
+    }
+    return n;
+  }
+
+  /** Whether any stored device holds a sealed secret (then the key file must exist: never make a new one). */
+  static holdsSealed(store: DeviceStore): boolean {
+    return store.list().some((d) => Object.values(d.settings ?? {}).some((v) => SecretBox.isSealed(v)));
+  }
+}
