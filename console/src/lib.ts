@@ -237,6 +237,7 @@ export const FINAL_DELIVERY = new Set([
   'suppressed',
   'skipped',
   'cancelled',
+  'recalled',
 ]);
 export const FAILED_DELIVERY = new Set(['failed', 'expired', 'suppressed', 'cancelled']);
 /** Delivery states that mean the phone has the message. */
@@ -267,6 +268,8 @@ export interface Progress {
   sent: number;
   /** Phones not contacted yet. */
   queued: number;
+  /** Phones that showed it and had it cleared by a recall. */
+  recalled: number;
   /** Phones in a final state (delivered + failed). */
   done: number;
   /** Percent DELIVERED (integer, rounded down: 249/250 is 99 %, never 100 % until all have it). */
@@ -280,8 +283,10 @@ export function progressOf(ds: Delivery[]): Progress {
   let delivered = 0;
   let failed = 0;
   let sent = 0;
+  let recalled = 0;
   for (const d of ds) {
     if (DELIVERED.has(d.status)) delivered++;
+    else if (d.status === 'recalled') recalled++;
     else if (FINAL_DELIVERY.has(d.status)) failed++;
     else if (d.status === 'sent') sent++;
   }
@@ -292,8 +297,9 @@ export function progressOf(ds: Delivery[]): Progress {
     delivered,
     failed,
     sent,
-    queued: total - delivered - failed - sent,
-    done: delivered + failed,
+    queued: total - delivered - failed - sent - recalled,
+    recalled,
+    done: delivered + failed + recalled,
     pct: total ? Math.floor((delivered / total) * 100) : 0,
     bar: { delivered: share(delivered), failed: share(failed), sent: share(sent) },
   };

@@ -58,3 +58,33 @@ export function useWho(): Who | null | undefined {
   }, []);
   return w;
 }
+
+/**
+ * The routes this hub offers, from its OpenAPI document (`/api/docs/json`, public): a console newer than
+ * its hub hides buttons whose API is not there. undefined while loading; null when unknown (show all).
+ */
+let routes: Promise<Set<string> | null> | undefined;
+function loadRoutes(): Promise<Set<string> | null> {
+  routes ??= api<{ paths?: Record<string, Record<string, unknown>> }>('/api/docs/json')
+    .then((doc) => {
+      const out = new Set<string>();
+      for (const [path, methods] of Object.entries(doc.paths ?? {}))
+        for (const m of Object.keys(methods)) out.add(`${m.toUpperCase()} ${path}`);
+      return out.size ? out : null;
+    })
+    .catch(() => null);
+  return routes;
+}
+
+/** Does the hub offer this route (`POST /api/broadcasts/{id}/recall`)? True while unknown. */
+export function useOffers(route: string): boolean {
+  const [known, setKnown] = useState<Set<string> | null | undefined>(undefined);
+  useEffect(() => {
+    let live = true;
+    void loadRoutes().then((r) => live && setKnown(r));
+    return () => {
+      live = false;
+    };
+  }, []);
+  return !known || known.has(route);
+}

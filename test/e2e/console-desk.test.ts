@@ -342,6 +342,54 @@ describe('the security desk console (issue 18)', () => {
     for (const d of extra) await api(`/api/devices/${d.id}`, { method: 'DELETE' });
   }, 180_000);
 
+  it('cancels a broadcast while it is delivering (asks first); recall and retry only where the hub has them', async () => {
+    const add = await api('/api/devices', {
+      method: 'POST',
+      body: {
+        id: 'hang-2',
+        kind: 'cisco',
+        name: 'Hanging phone 2',
+        address: `127.0.0.1:${silentPort}`,
+        settings: {
+          model: '8845',
+          username: 'u',
+          password: 'p',
+          deviceName: 'SEP000000000009',
+          timeoutMs: 30000,
+        },
+      },
+    });
+    expect(add.status, JSON.stringify(add.body)).toBe(201);
+    const r = await api<{ broadcast: { id: string } }>('/api/broadcasts', {
+      method: 'POST',
+      body: { title: 'Cancel me', text: 'to be cancelled', targets: { devices: ['hang-2'] } },
+    });
+    const path = `/api/broadcasts/${encodeURIComponent(r.body.broadcast.id)}`;
+    await goto(`broadcast/${encodeURIComponent(r.body.broadcast.id)}`);
+    await page.getByRole('heading', { level: 1, name: 'Broadcast: Cancel me' }).waitFor();
+    await page.getByRole('button', { name: 'Cancel broadcast' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Cancel this broadcast?' });
+    await dialog.waitFor();
+    await shot('07-cancel-confirm');
+    await page.getByRole('button', { name: 'Yes, cancel it' }).click();
+    await page.getByText('Cancelled: phones not yet served will not get it.').waitFor({ timeout: 40_000 });
+    await expect
+      .poll(async () => (await api<{ broadcast: { state: string } }>(path)).body.broadcast.state, WAIT)
+      .toBe('cancelled');
+    await expect.poll(() => page.getByRole('button', { name: 'Cancel broadcast' }).count(), WAIT).toBe(0);
+    expect(await page.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('0');
+    // Nothing is left "sent" on the bar once the phone's delivery ended (after the bar's 0.3 s animation).
+    await expect
+      .poll(() => page.locator('.progress-bar-sent').evaluate((e) => e.getBoundingClientRect().width), WAIT)
+      .toBe(0);
+    // Recall and retry appear only when this hub's API has them (its OpenAPI document says so).
+    const doc = await api<{ paths: Record<string, unknown> }>('/api/docs/json');
+    const hasRetry = '/api/broadcasts/{id}/retry' in doc.body.paths;
+    expect(await page.getByRole('button', { name: /^Retry failed/ }).count()).toBe(hasRetry ? 1 : 0);
+    await shot('07-cancelled');
+    await api('/api/devices/hang-2', { method: 'DELETE' });
+  }, 90_000);
+
   it('phone page: actions grouped by what they do, raw JSON only behind a Details toggle', async () => {
     const cisco = demoPhones.find((p) => p.kind === 'cisco')!;
     await goto(`phones/${encodeURIComponent(cisco.id)}`);

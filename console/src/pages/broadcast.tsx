@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, api } from '../api.js';
 import {
@@ -9,7 +10,7 @@ import {
   progressOf,
   reasonText,
 } from '../lib.js';
-import { can, useWho } from '../session.js';
+import { can, useOffers, useWho } from '../session.js';
 import {
   Async,
   Badge,
@@ -631,6 +632,50 @@ function ConfirmSend(props: {
   onCancel: () => void;
   onConfirm: () => void;
 }) {
+  const phones = `${props.count} phone${props.count === 1 ? '' : 's'}`;
+  const what = props.priority === 'normal' ? 'a broadcast' : `an ${props.priority.toUpperCase()} broadcast`;
+  return (
+    <Confirm
+      tone={props.priority}
+      title={`Send ${what} to ${phones}?`}
+      confirmLabel={`Yes, send to ${phones}`}
+      onCancel={props.onCancel}
+      onConfirm={props.onConfirm}
+    >
+      <p>
+        {props.all ? (
+          <>
+            <strong>Every phone</strong> ({phones}
+            {props.families.length ? `: ${props.families.join(', ')}` : ''}) will show it
+          </>
+        ) : (
+          <>
+            <strong>{phones}</strong>
+            {props.families.length ? ` (${props.families.join(', ')})` : ''} will show it
+          </>
+        )}
+        {props.priority !== 'normal' ? ', with an alert tone.' : '.'}
+      </p>
+      <blockquote class="confirm-message">
+        {props.title && <strong>{props.title}</strong>}
+        <span>{props.text}</span>
+      </blockquote>
+    </Confirm>
+  );
+}
+
+/**
+ * A modal question (native <dialog>): Cancel has the focus, so Enter or Escape never does the risky thing
+ * by accident.
+ */
+function Confirm(props: {
+  tone: Priority;
+  title: string;
+  confirmLabel: string;
+  children: ComponentChildren;
+  onCancel: () => void;
+  onConfirm: () => void;
+}) {
   const ref = useRef<HTMLDialogElement>(null);
   const cancelRef = useRef<HTMLButtonElement>(null);
   useEffect(() => {
@@ -638,12 +683,10 @@ function ConfirmSend(props: {
     if (d && !d.open) d.showModal();
     cancelRef.current?.focus();
   }, []);
-  const phones = `${props.count} phone${props.count === 1 ? '' : 's'}`;
-  const what = props.priority === 'normal' ? 'a broadcast' : `an ${props.priority.toUpperCase()} broadcast`;
   return (
     <dialog
       ref={ref}
-      class={`confirm confirm-${props.priority}`}
+      class={`confirm confirm-${props.tone}`}
       aria-labelledby="confirm-title"
       aria-describedby="confirm-desc"
       onCancel={(e) => {
@@ -652,41 +695,129 @@ function ConfirmSend(props: {
       }}
     >
       <h2 id="confirm-title" class="confirm-title">
-        Send {what} to {phones}?
+        {props.title}
       </h2>
-      <div id="confirm-desc">
-        <p>
-          {props.all ? (
-            <>
-              <strong>Every phone</strong> ({phones}
-              {props.families.length ? `: ${props.families.join(', ')}` : ''}) will show it
-            </>
-          ) : (
-            <>
-              <strong>{phones}</strong>
-              {props.families.length ? ` (${props.families.join(', ')})` : ''} will show it
-            </>
-          )}
-          {props.priority !== 'normal' ? ', with an alert tone.' : '.'}
-        </p>
-        <blockquote class="confirm-message">
-          {props.title && <strong>{props.title}</strong>}
-          <span>{props.text}</span>
-        </blockquote>
-      </div>
+      <div id="confirm-desc">{props.children}</div>
       <div class="form-actions">
         <button ref={cancelRef} type="button" class="btn" onClick={props.onCancel}>
           Cancel
         </button>
         <button
           type="button"
-          class={`btn btn-primary${props.priority === 'emergency' ? ' btn-danger' : ''}`}
+          class={`btn btn-primary${props.tone === 'emergency' ? ' btn-danger' : ''}`}
           onClick={props.onConfirm}
         >
-          Yes, send to {phones}
+          {props.confirmLabel}
         </button>
       </div>
     </dialog>
+  );
+}
+
+/**
+ * Stop, withdraw or resend: Cancel (while delivering: phones not yet served are not sent to), Recall (also
+ * clears the message from the phones that show it) and Retry failed (sends again to the phones that failed).
+ * Shown as the role allows; a hub without the route says so.
+ */
+function BroadcastControls(props: {
+  id: string;
+  delivering: boolean;
+  recalled: boolean;
+  shown: number;
+  failed: number;
+  onDone: () => void;
+}) {
+  const [asking, setAsking] = useState<'cancel' | 'recall' | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  useWho();
+  const hasRecall = useOffers('POST /api/broadcasts/{id}/recall');
+  const hasRetry = useOffers('POST /api/broadcasts/{id}/retry');
+  const mayStop = can('broadcasts:cancel');
+  const mayRetry =
+    hasRetry && can('broadcasts:send', 'broadcasts:send-template', 'broadcasts:send-template-groups');
+  const run = async (what: 'cancel' | 'recall' | 'retry') => {
+    setAsking(null);
+    setBusy(true);
+    setMessage(null);
+    try {
+      const r = await api<{ cleared?: number; failed?: number; phones?: number }>(
+        `/api/broadcasts/${encodeURIComponent(props.id)}/${what}`,
+        { method: 'POST', body: {} },
+      );
+      setMessage({
+        ok: true,
+        text:
+          what === 'cancel'
+            ? 'Cancelled: phones not yet served will not get it.'
+            : what === 'recall'
+              ? `Recalled: cleared from ${r.cleared ?? 0} phone${r.cleared === 1 ? '' : 's'}${r.failed ? `; ${r.failed} could not be cleared (recall again to retry them)` : ''}.`
+              : `Sending again to ${r.phones ?? 0} phone${r.phones === 1 ? '' : 's'}.`,
+      });
+    } catch (e) {
+      const err = e as Error;
+      setMessage({
+        ok: false,
+        text:
+          err instanceof ApiError && err.missing
+            ? `This hub cannot ${what} broadcasts (no such API).`
+            : `${err.message}${err instanceof ApiError ? ` (${err.code})` : ''}`,
+      });
+    } finally {
+      setBusy(false);
+      props.onDone();
+    }
+  };
+  return (
+    <>
+      {mayStop && props.delivering && (
+        <button type="button" class="btn" disabled={busy} onClick={() => setAsking('cancel')}>
+          Cancel broadcast
+        </button>
+      )}
+      {mayStop && hasRecall && !props.recalled && props.shown > 0 && (
+        <button type="button" class="btn" disabled={busy} onClick={() => setAsking('recall')}>
+          Recall from phones
+        </button>
+      )}
+      {mayRetry && !props.delivering && !props.recalled && props.failed > 0 && (
+        <button type="button" class="btn" disabled={busy} onClick={() => void run('retry')}>
+          Retry failed ({props.failed})
+        </button>
+      )}
+      {message && (
+        <p role={message.ok ? 'status' : 'alert'} class={message.ok ? 'ok-text' : 'form-error'}>
+          {message.text}
+        </p>
+      )}
+      {asking === 'cancel' && (
+        <Confirm
+          tone="urgent"
+          title="Cancel this broadcast?"
+          confirmLabel="Yes, cancel it"
+          onCancel={() => setAsking(null)}
+          onConfirm={() => void run('cancel')}
+        >
+          <p>
+            Phones not yet served will not get it. Phones that show it keep it (use Recall to clear them).
+          </p>
+        </Confirm>
+      )}
+      {asking === 'recall' && (
+        <Confirm
+          tone="urgent"
+          title={`Recall this broadcast from ${props.shown} phone${props.shown === 1 ? '' : 's'}?`}
+          confirmLabel="Yes, recall it"
+          onCancel={() => setAsking(null)}
+          onConfirm={() => void run('recall')}
+        >
+          <p>
+            Delivery stops, and the message is cleared from the phones that show it (Cisco: the pushed screen
+            closes; Avaya: replaced by "This message was withdrawn.").
+          </p>
+        </Confirm>
+      )}
+    </>
   );
 }
 
@@ -741,7 +872,7 @@ function Preview(props: { family: string; title: string; text: string; priority:
 
 function BroadcastDetail(props: { id: string }) {
   const path = `/api/broadcasts/${encodeURIComponent(props.id)}`;
-  const b = useApi<Broadcast & { broadcast?: Broadcast }>(path, {}, [props.id]);
+  const b = useApi<Broadcast & { broadcast?: Broadcast; running?: boolean }>(path, {}, [props.id]);
   const devices = useApi<{ devices: Device[] }>('/api/devices');
   const bcast: Broadcast | undefined = b.data?.broadcast
     ? { ...b.data.broadcast, deliveries: b.data.deliveries ?? b.data.broadcast.deliveries ?? [] }
@@ -781,6 +912,18 @@ function BroadcastDetail(props: { id: string }) {
             : props.id
         }
       >
+        {bcast && (
+          <BroadcastControls
+            id={props.id}
+            delivering={
+              b.data?.running === true || bcast.state === 'planning' || bcast.state === 'delivering'
+            }
+            recalled={bcast.state === 'recalled'}
+            shown={p.delivered + p.sent}
+            failed={p.failed}
+            onDone={b.reload}
+          />
+        )}
         <a class="btn" href="#/broadcast">
           New broadcast
         </a>
@@ -793,6 +936,7 @@ function BroadcastDetail(props: { id: string }) {
             `${p.failed} failed`,
             ...(p.sent ? [`${p.sent} sent, waiting for the phone`] : []),
             ...(p.queued ? [`${p.queued} queued`] : []),
+            ...(p.recalled ? [`${p.recalled} recalled`] : []),
           ].join(' · ');
           return (
             <>
