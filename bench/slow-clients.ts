@@ -207,9 +207,12 @@ for (let i = 0; i < POLLS; i += 100)
 console.log(
   `opened ${slow.length} slow bodies and ${polls.length} long-polls in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
 );
+const openAtStart = slow.filter((s) => !s.cut).length;
 const during = await measure();
-const openSlowNow = slow.filter((s) => !s.cut).length;
-console.log(`during the attack (${openSlowNow} slow bodies still open): ${fmt(during)}`);
+const openAtEnd = slow.filter((s) => !s.cut).length;
+console.log(
+  `during the attack (slow bodies open: ${openAtStart} when the probes began, ${openAtEnd} when they ended): ${fmt(during)}`,
+);
 
 // Wait past requestTimeoutMs (+ the 1 s check interval and some slack): every slow body must be cut.
 const deadline = performance.now() + REQUEST_TIMEOUT_MS + 5_000;

@@ -21,4 +21,7 @@ export const COMMAND_MODULES: Readonly<Record<string, string>> = {
   smdr: 'smdr',
   backup: 'backup',
   restore: 'backup',
+  rules: 'records',
+  templates: 'records',
+  groups: 'records',
 };

@@ -27,6 +27,7 @@ const MODULES: Record<string, () => Promise<Register>> = {
   broadcast: async () => (await import('./broadcast.js')).registerBroadcastCommands,
   smdr: async () => (await import('./smdr.js')).registerSmdrCommands,
   backup: async () => (await import('./backup.js')).registerBackupCommands,
+  records: async () => (await import('./records.js')).registerRecordCommands,
 };
 
 async function registerServe(program: Command): Promise<void> {

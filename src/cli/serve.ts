@@ -31,6 +31,8 @@ export interface StartOptions extends Partial<CreateHubOptions> {
   modules?: HubModule[];
   /** Install SIGINT/SIGTERM handlers that stop gracefully and exit 0. */
   handleSignals?: boolean;
+  /** Called with the app after every route is registered, before it listens (the API contract test's hooks). */
+  prepareApp?: (app: FastifyInstance) => void | Promise<void>;
 }
 
 /** Starts the hub: store, modules, HTTP server. Used by `serve`, `demo` and the tests. */
@@ -45,6 +47,7 @@ export async function startHub(config: Config, opts: StartOptions = {}): Promise
       consoleDir: fileURLToPath(new URL('console/dist', PACKAGE_ROOT)),
       ...(tls ? { tls } : {}),
     });
+    await opts.prepareApp?.(app);
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (e) {
     await hub.shutdown();

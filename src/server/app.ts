@@ -11,10 +11,13 @@ import { installAuth } from './auth.js';
 import type { Hub } from './compose.js';
 import { limitConnectionsPerAddress } from './connections.js';
 import { installListenerSurfaces } from './listeners.js';
+import { registerAuditRoutes } from './routes/audit.js';
 import { registerCoreRoutes } from './routes/core.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes, setupMetrics } from './routes/health.js';
+import { registerOidcRoutes } from './routes/oidc.js';
 import { registerSessionRoutes } from './routes/session.js';
+import { registerUserRoutes } from './routes/users.js';
 import type { PemPair } from './tls.js';
 
 /** How often Node looks for requests past http.headersTimeoutMs / http.requestTimeoutMs. */
@@ -73,9 +76,13 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
   limitConnectionsPerAddress(app.server, config.http.maxConnectionsPerAddress);
 
   // Before any route is registered: every route is stamped with its listener (listeners.ts), checked
-  // before its auth policy (auth.ts).
+  // before its auth policy and access table (auth.ts, access.ts).
   installListenerSurfaces(app, config);
-  installAuth(app, hub.apiKeys);
+  installAuth(app, hub.apiKeys, {
+    users: hub.stores.users,
+    access: { senderGroups: hub.config.auth.senderGroups },
+    audit: hub.audit,
+  });
 
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
@@ -173,6 +180,9 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
     registerEventRoutes(scope, hub);
     registerCoreRoutes(scope, hub);
     registerSessionRoutes(scope, hub);
+    registerUserRoutes(scope, hub);
+    registerOidcRoutes(scope, hub);
+    registerAuditRoutes(scope, hub);
   });
   for (const m of hub.modules) {
     if (!m.routes) continue;

@@ -10,6 +10,7 @@ import { registerDevicesCommands } from '../../src/cli/devices.js';
 import { registerIpofficeCommands } from '../../src/cli/ipoffice.js';
 import { registerKeysCommands } from '../../src/cli/keys.js';
 import { registerPubsubCommands } from '../../src/cli/pubsub.js';
+import { registerRecordCommands } from '../../src/cli/records.js';
 import { registerSettingsCommands } from '../../src/cli/settings.js';
 import { registerSmdrCommands } from '../../src/cli/smdr.js';
 import { registerUsersCommands } from '../../src/cli/users.js';
@@ -28,6 +29,7 @@ const MODULES: Record<string, (p: Command) => void> = {
   broadcast: registerBroadcastCommands,
   smdr: registerSmdrCommands,
   backup: registerBackupCommands,
+  records: registerRecordCommands,
 };
 const names = (p: Command) => p.commands.map((c) => c.name());
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RunningHub, startHub } from '../../src/cli/serve.js';
+import { type RunningHub, type StartOptions, startHub } from '../../src/cli/serve.js';
 import { defaultConfig } from '../../src/config/load.js';
 import type { Clock } from '../../src/core/clock.js';
 import type { AnyDriver } from '../../src/core/driver.js';
@@ -31,6 +31,36 @@ export interface TestHubOptions {
   drivers?: AnyDriver[];
   clock?: Clock;
   dataDir?: string;
+  /** Hooks on the app before it listens (see StartOptions.prepareApp). */
+  prepareApp?: StartOptions['prepareApp'];
+}
+
+/** Calls the API with a bearer token; returns status, parsed JSON (or the text) and headers. */
+export async function apiCall<T = unknown>(
+  base: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: T; headers: Headers }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = text;
+  }
+  return { status: res.status, body: parsed as T, headers: res.headers };
 }
 
 /** Starts a real hub on 127.0.0.1 with an ephemeral port and a throw-away data directory. */
@@ -51,31 +81,14 @@ export async function startTestHub(o: TestHubOptions = {}): Promise<TestHub> {
     ...(o.replaceModules ? { replaceModules: true } : {}),
     ...(o.drivers ? { drivers: o.drivers } : {}),
     ...(o.clock ? { clock: o.clock } : {}),
+    ...(o.prepareApp ? { prepareApp: o.prepareApp } : {}),
   });
   const key = running.hub.apiKeys.create('test').key;
   return {
     ...running,
     key,
     dataDir,
-    async api<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-      const res = await fetch(`${running.url}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${key}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...headers,
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        parsed = text;
-      }
-      return { status: res.status, body: parsed as T, headers: res.headers };
-    },
+    api: (method, path, body, headers) => apiCall(running.url, key, method, path, body, headers),
     async close() {
       await running.stop();
       if (!o.dataDir) rmSync(dataDir, { recursive: true, force: true });
