@@ -565,4 +565,54 @@ describe('the security desk console (issue 18)', () => {
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     await check('sign-in');
   }, 240_000);
+
+  it('hides what a role may not do (viewer, operator), where the hub has roles', async () => {
+    const roles = await api('/api/session');
+    if (roles.status === 404) return; // a hub without roles: nothing to hide (checked by the other tests)
+    const password = 'correct horse battery staple';
+    for (const [name, role] of [
+      ['desk-viewer', 'viewer'],
+      ['desk-operator', 'operator'],
+    ] as const) {
+      const r = await api('/api/users', { method: 'POST', body: { name, password, role } });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+    }
+    const signIn = async (user: string) => {
+      if (await page.getByRole('button', { name: 'Sign out' }).count())
+        await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('button', { name: 'Username and password' }).click();
+      await page.getByLabel('Username').fill(user);
+      await page.getByLabel('Password').fill(password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    };
+    const cisco = demoPhones.find((p) => p.kind === 'cisco')!;
+    // Viewer: reads everything, changes nothing.
+    await signIn('desk-viewer');
+    await expect.poll(() => page.locator('.topbar .who').textContent(), WAIT).toContain('(viewer)');
+    await goto('broadcast');
+    await page.getByText('Your role may see broadcasts but not send them.').waitFor();
+    expect(await page.getByRole('button', { name: /^Send to/ }).count()).toBe(0);
+    await goto(`phones/${encodeURIComponent(cisco.id)}`);
+    await page.getByText('Your role may see this phone but not run actions on it.').waitFor();
+    expect(await page.getByLabel(/^Action/).count()).toBe(0);
+    await goto('system');
+    await settled();
+    expect(await page.getByRole('heading', { name: 'API keys' }).count()).toBe(0);
+    await shot('08-role-viewer-system');
+    // Operator: broadcasts from templates only (no free text), to any phones.
+    await signIn('desk-operator');
+    await expect.poll(() => page.locator('.topbar .who').textContent(), WAIT).toContain('(operator)');
+    await goto('broadcast');
+    await settled();
+    const template = page.getByLabel('Template');
+    await expect.poll(() => template.inputValue(), WAIT).not.toBe('');
+    const options = await template.locator('option').allTextContents();
+    expect(options.some((o) => o.startsWith('None'))).toBe(false);
+    expect(await page.locator('#bc-text').count()).toBe(0);
+    expect(await page.getByLabel('All phones').count()).toBe(1);
+    await shot('08-role-operator-broadcast');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  }, 90_000);
 });
