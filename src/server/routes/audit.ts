@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { AUDIT_PAGE_MAX, type AuditOutcome } from '../../core/audit.js';
 import { ValidationError } from '../../core/errors.js';
 import type { Hub } from '../compose.js';
+import { described, errors } from '../schemas.js';
 
 const Filters = {
   actor: Type.Optional(
@@ -55,6 +56,31 @@ export function registerAuditRoutes(app: FastifyInstance, hub: Hub): void {
           },
           { additionalProperties: false },
         ),
+        response: {
+          200: described(
+            Type.Object({
+              entries: Type.Array(
+                Type.Object({
+                  seq: Type.Integer(),
+                  time: Type.String({ format: 'date-time' }),
+                  actorKind: Type.String({ description: 'key, session, cli, system, phone or anonymous.' }),
+                  actorId: Type.Union([Type.String(), Type.Null()]),
+                  actorName: Type.Union([Type.String(), Type.Null()]),
+                  address: Type.Union([Type.String(), Type.Null()]),
+                  action: Type.String(),
+                  target: Type.Union([Type.String(), Type.Null()]),
+                  outcome: Type.String({ description: 'ok, denied or failed.' }),
+                  detail: Type.Record(Type.String(), Type.Unknown()),
+                }),
+              ),
+              next: Type.Union([Type.String(), Type.Null()], {
+                description: 'Cursor of the next page; null at the end.',
+              }),
+            }),
+            'A page of the audit trail, newest first',
+          ),
+          ...errors(400, 401, 403),
+        },
       },
     },
     async (req) => {
@@ -69,6 +95,14 @@ export function registerAuditRoutes(app: FastifyInstance, hub: Hub): void {
         tags: ['system'],
         summary: 'Audit trail as CSV (same filters as /api/audit), newest first',
         querystring: Type.Object(Filters, { additionalProperties: false }),
+        response: {
+          200: {
+            description:
+              'CSV with a header line (seq, time, actor, address, action, target, outcome, detail)',
+            content: { 'text/csv': { schema: Type.String() } },
+          },
+          ...errors(400, 401, 403),
+        },
       },
     },
     async (req, reply) => {

@@ -4,7 +4,21 @@ import { isSwitchboardError, ValidationError } from '../../core/errors.js';
 import { UserService } from '../../core/users.js';
 import type { Hub } from '../compose.js';
 import { OidcSignIn } from '../oidc.js';
+import { described, errors } from '../schemas.js';
 import { sessionExpiryFor } from './session.js';
+
+const SessionAnswerSchema = described(
+  Type.Object({
+    token: Type.String(),
+    id: Type.String(),
+    user: Type.String(),
+    role: Type.String(),
+    createdAt: Type.String({ format: 'date-time' }),
+    expiresAt: Type.String({ format: 'date-time' }),
+    absoluteExpiresAt: Type.String({ format: 'date-time' }),
+  }),
+  'Signed in with the directory: the session token (shown once)',
+);
 
 interface SessionAnswer {
   token: string;
@@ -47,6 +61,12 @@ export function registerOidcRoutes(app: FastifyInstance, hub: Hub): void {
         tags: ['system'],
         summary: 'Which sign-ins this hub offers (local users, the directory)',
         security: [],
+        response: {
+          200: described(
+            Type.Object({ local: Type.Boolean(), oidc: Type.Boolean() }),
+            'The sign-in methods: local users always, the directory when auth.oidc is on',
+          ),
+        },
       },
     },
     async () => ({ local: true, oidc: oidc.enabled }),
@@ -67,6 +87,13 @@ export function registerOidcRoutes(app: FastifyInstance, hub: Hub): void {
           },
           { additionalProperties: false },
         ),
+        response: {
+          302: {
+            description: 'Redirect to the OpenID provider (Location header)',
+            content: { 'text/plain': { schema: Type.String() } },
+          },
+          ...errors(400, 404),
+        },
       },
     },
     async (req, reply) => {
@@ -83,6 +110,14 @@ export function registerOidcRoutes(app: FastifyInstance, hub: Hub): void {
         summary: 'Where the OpenID provider sends the browser back (code, state); redirects to the console',
         security: [],
         querystring: Type.Record(Type.String(), Type.String({ maxLength: 4096 })),
+        response: {
+          302: {
+            description:
+              'Redirect to the console with a one-time code (#oidc=…) or the refusal (#oidc_error=CODE)',
+            content: { 'text/plain': { schema: Type.String() } },
+          },
+          ...errors(400, 404),
+        },
       },
     },
     async (req, reply) => {
@@ -146,8 +181,9 @@ export function registerOidcRoutes(app: FastifyInstance, hub: Hub): void {
         security: [],
         body: Type.Object(
           { code: Type.String({ minLength: 1, maxLength: 128 }) },
-          { additionalProperties: false },
+          { additionalProperties: false, examples: [{ code: 'f3a9c2…' }] },
         ),
+        response: { 201: SessionAnswerSchema, ...errors(400, 401, 404) },
       },
     },
     async (req, reply) =>

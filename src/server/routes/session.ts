@@ -16,6 +16,28 @@ export function sessionExpiryFor(auth: Config['auth'], role: Role): SessionExpir
   return { idleMs: idleMinutes * 60_000, maxMs: maxMinutes * 60_000 };
 }
 
+const NullableString = (o: { description?: string; format?: string } = {}) =>
+  Type.Union([Type.String(o), Type.Null()]);
+
+/** GET /api/session: who the caller is and what it may do. */
+export const WhoAmISchema = described(
+  Type.Object({
+    kind: Type.String({ description: '`key` or `session`.' }),
+    id: Type.String(),
+    name: Type.String(),
+    user: NullableString({ description: 'The local user it acts for, if any.' }),
+    role: NullableString({ description: 'Role (role keys, sessions); null for scoped keys.' }),
+    scopes: Type.Union([Type.Array(Type.String()), Type.Null()], {
+      description: 'Scoped keys: their permissions.',
+    }),
+    permissions: Type.Array(Type.String(), { description: 'Everything it may do, sorted.' }),
+    expiresAt: NullableString({ format: 'date-time' }),
+    absoluteExpiresAt: NullableString({ format: 'date-time' }),
+    idleMinutes: Type.Union([Type.Integer(), Type.Null()], { description: 'Sessions: the sliding expiry.' }),
+  }),
+  'The caller: kind, role or scopes, permissions and (sessions) expiry',
+);
+
 /**
  * Sign-in with a local user (`switchboard users create`): `POST /api/session` (no key needed) checks the
  * password and answers a session token, an ordinary API key named `session:<user>` with a sliding expiry
@@ -55,8 +77,16 @@ export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
               token: Type.String({ description: 'Send as `Authorization: Bearer <token>`.' }),
               id: Type.String(),
               user: Type.String(),
+              role: Type.String({ description: "The user's role (admin, operator, sender, viewer)." }),
               createdAt: Type.String({ format: 'date-time' }),
-              expiresAt: Type.String({ format: 'date-time' }),
+              expiresAt: Type.String({
+                format: 'date-time',
+                description: 'When it expires unless used again (sliding).',
+              }),
+              absoluteExpiresAt: Type.String({
+                format: 'date-time',
+                description: 'When it expires however it is used.',
+              }),
             }),
             'Signed in: the session token (shown once)',
           ),
@@ -92,6 +122,7 @@ export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
         summary: 'Who the caller is: role, scopes, permissions and (sessions) when it expires',
         description:
           'Send header `X-Switchboard-Background: 1` on requests the console makes on its own, so they do not renew the session.',
+        response: { 200: WhoAmISchema, ...errors(401) },
       },
     },
     async (req) => {
