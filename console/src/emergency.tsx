@@ -28,6 +28,7 @@ import {
   readinessOf,
 } from './incident.js';
 import { formatDuration, str } from './lib.js';
+import { can } from './session.js';
 
 /** Poll of the open incidents while the event stream is live (it only catches what the stream missed). */
 export const POLL_MS = 5000;
@@ -310,31 +311,40 @@ function AlarmDialog(props: { incident: Incident; now: number; focus: boolean })
           <dd class={`alarm-deliv alarm-deliv-${deliv.tone}`}>{deliv.text}</dd>
         </dl>
       </div>
-      <form class="alarm-ack" onSubmit={ack}>
-        <label for={`${idp}-note`} class="small">
-          Note (optional)
-        </label>
-        <input
-          id={`${idp}-note`}
-          type="text"
-          maxLength={500}
-          value={note}
-          placeholder="e.g. officer sent to the room"
-          onInput={(e) => setNote(e.currentTarget.value)}
-        />
-        <button type="submit" class="btn alarm-ack-btn" disabled={busy}>
-          {busy ? 'Acknowledging…' : 'Acknowledge'}
-        </button>
-        <a href={`#/incidents/${encodeURIComponent(i.id)}`} class="alarm-link">
-          Details
-        </a>
-        <span class="small alarm-who">{me ? `as ${me}` : 'as this API key'}</span>
-        {err && (
-          <p class="alarm-error" role="alert">
-            Not acknowledged: {err}
-          </p>
-        )}
-      </form>
+      {!can('incidents:ack') ? (
+        <p class="alarm-ack small">
+          Your role may not acknowledge: tell the security desk.{' '}
+          <a href={`#/incidents/${encodeURIComponent(i.id)}`} class="alarm-link">
+            Details
+          </a>
+        </p>
+      ) : (
+        <form class="alarm-ack" onSubmit={ack}>
+          <label for={`${idp}-note`} class="small">
+            Note (optional)
+          </label>
+          <input
+            id={`${idp}-note`}
+            type="text"
+            maxLength={500}
+            value={note}
+            placeholder="e.g. officer sent to the room"
+            onInput={(e) => setNote(e.currentTarget.value)}
+          />
+          <button type="submit" class="btn alarm-ack-btn" disabled={busy}>
+            {busy ? 'Acknowledging…' : 'Acknowledge'}
+          </button>
+          <a href={`#/incidents/${encodeURIComponent(i.id)}`} class="alarm-link">
+            Details
+          </a>
+          <span class="small alarm-who">{me ? `as ${me}` : 'as this API key'}</span>
+          {err && (
+            <p class="alarm-error" role="alert">
+              Not acknowledged: {err}
+            </p>
+          )}
+        </form>
+      )}
     </section>
   );
 }

@@ -219,7 +219,10 @@ export function imageFrom(data: unknown): string | null {
 export interface Delivery {
   deviceId: string;
   status: string;
+  /** The stable failure code (`unreachable`, `CISCO_ERROR_4` …). */
   reason?: string;
+  /** The hub's message about the failure (the phone's own words, a network error …). */
+  message?: string;
   kind?: string;
   updatedAt?: string;
 }
@@ -234,18 +237,20 @@ export const FINAL_DELIVERY = new Set([
   'suppressed',
   'skipped',
   'cancelled',
+  'recalled',
 ]);
 export const FAILED_DELIVERY = new Set(['failed', 'expired', 'suppressed', 'cancelled']);
+/** Delivery states that mean the phone has the message. */
+export const DELIVERED = new Set(['accepted', 'displayed', 'acknowledged']);
 
-/** Normalizes delivery records (`state` or `status`, reason + message, the latest timestamp). */
+/** Normalizes delivery records (`state` or `status`, reason code and message apart, the latest timestamp). */
 export function deliveriesOf(raw: unknown): Delivery[] {
   if (!Array.isArray(raw)) return [];
   return (raw as Record<string, unknown>[]).map((d) => ({
     deviceId: str(d.deviceId ?? d.device ?? d.id),
     status: str(d.state ?? d.status, 'queued'),
-    ...(d.reason || d.error || d.message
-      ? { reason: [d.reason ?? d.error, d.message].filter(Boolean).map(String).join(': ') }
-      : {}),
+    ...(d.reason || d.error ? { reason: str(d.reason ?? d.error) } : {}),
+    ...(d.message ? { message: str(d.message) } : {}),
     ...(d.kind ? { kind: str(d.kind) } : {}),
     ...(d.updatedAt || d.acceptedAt || d.sentAt || d.queuedAt
       ? { updatedAt: str(d.updatedAt ?? d.acknowledgedAt ?? d.acceptedAt ?? d.sentAt ?? d.queuedAt) }
@@ -253,12 +258,123 @@ export function deliveriesOf(raw: unknown): Delivery[] {
   }));
 }
 
-/** Progress of a broadcast: phones done (final state), failed, total, percent (integer). */
-export function progressOf(ds: Delivery[]): { done: number; failed: number; total: number; pct: number } {
-  const done = ds.filter((d) => FINAL_DELIVERY.has(d.status)).length;
-  const failed = ds.filter((d) => FAILED_DELIVERY.has(d.status)).length;
+export interface Progress {
+  total: number;
+  /** Phones that have the message (accepted, displayed, acknowledged). */
+  delivered: number;
+  /** Phones that will not get it (failed, expired, cancelled …). */
+  failed: number;
+  /** Phones the hub has sent the message to and is waiting for. */
+  sent: number;
+  /** Phones not contacted yet. */
+  queued: number;
+  /** Phones that showed it and had it cleared by a recall. */
+  recalled: number;
+  /** Phones in a final state (delivered + failed). */
+  done: number;
+  /** Percent DELIVERED (integer, rounded down: 249/250 is 99 %, never 100 % until all have it). */
+  pct: number;
+  /** Percent of the bar per segment (delivered, failed, sent), for a stacked progress bar. */
+  bar: { delivered: number; failed: number; sent: number };
+}
+
+/** Progress of a broadcast. The percentage means delivered, not processed: 250/250 failed is 0 %. */
+export function progressOf(ds: Delivery[]): Progress {
+  let delivered = 0;
+  let failed = 0;
+  let sent = 0;
+  let recalled = 0;
+  for (const d of ds) {
+    if (DELIVERED.has(d.status)) delivered++;
+    else if (d.status === 'recalled') recalled++;
+    else if (FINAL_DELIVERY.has(d.status)) failed++;
+    else if (d.status === 'sent') sent++;
+  }
   const total = ds.length;
-  return { done, failed, total, pct: total ? Math.floor((done / total) * 100) : 0 };
+  const share = (n: number) => (total ? (n / total) * 100 : 0);
+  return {
+    total,
+    delivered,
+    failed,
+    sent,
+    queued: total - delivered - failed - sent - recalled,
+    recalled,
+    done: delivered + failed + recalled,
+    pct: total ? Math.floor((delivered / total) * 100) : 0,
+    bar: { delivered: share(delivered), failed: share(failed), sent: share(sent) },
+  };
+}
+
+/**
+ * Delivery failure codes in words (what a desk operator reads); the code is shown beside them. Codes come
+ * from the broadcast engine, the drivers (Avaya x-Push-Status names, Cisco CiscoIPPhoneError numbers) and
+ * the HTTP client.
+ */
+const REASON_WORDS: Record<string, string> = {
+  unreachable: 'The phone did not answer on the network',
+  no_answer: 'The phone took the request but sent no answer',
+  timeout: 'The phone did not answer in time',
+  HTTP_TIMEOUT: 'The phone did not answer in time',
+  HTTP_NETWORK_ERROR: 'Network error: the phone could not be reached',
+  HTTP_TLS_FAILED: 'Secure connection (TLS) to the phone failed',
+  HTTP_RESPONSE_TOO_LARGE: 'The phone answered with too much data',
+  HTTP_ABORTED: 'The request was stopped',
+  cancelled: 'Cancelled before this phone was served',
+  expired: 'The message expired before this phone got it',
+  interrupted: 'The hub restarted while sending to this phone',
+  device_removed: 'The phone was removed from the hub',
+  busy_suppressed: 'Not sent: the phone was on a call (busy policy "suppress")',
+  busy: 'The phone was busy (on a call)',
+  no_planner: 'This kind of device cannot show broadcasts',
+  plan_failed: 'The message could not be prepared for this phone',
+  refused: 'The phone refused the message',
+  error: 'Unexpected error',
+  CISCO_ERROR_1: 'The phone could not read the message (parse error)',
+  CISCO_ERROR_2: 'The phone failed to build its answer',
+  CISCO_ERROR_3: 'The phone had an internal file error',
+  CISCO_ERROR_4: "The phone's authentication URL refused the hub's credentials",
+  CISCO_AUTH_FAILED: 'The phone refused the credentials',
+  CISCO_AUTH_REQUIRED: 'The phone asks for credentials the hub does not have',
+  CISCO_REJECTED: 'The phone rejected the message',
+  push_disabled: 'Push is turned off on the phone',
+  internal_error: 'The phone had an internal error and dropped the message',
+  not_in_push_state: 'The phone was busy (not ready for a push)',
+  not_in_audio_push_state: 'The phone could not play audio now (busy)',
+  xml_not_valid: 'The phone found the message not valid',
+  xml_not_well_formed: 'The phone could not read the message (malformed)',
+  no_element_found: 'The phone found the message empty',
+  unknown_encoding: 'The phone does not know the text encoding',
+  invalid_root: 'The phone does not know this kind of message',
+  empty_post_content: 'The phone received an empty message',
+  content_too_large: 'The message is too large for the phone',
+  security_failure: "The phone refused the hub (push security: check the phone's trusted push server)",
+  invalid_uri: 'The phone refused the message address',
+  subscription_unavailable: "The phone's subscription service is not available",
+  unknown_status: 'The phone answered with an unknown status',
+  forbidden: 'The phone refused access (forbidden)',
+  no_status: 'The phone answered without a push status',
+  not_found: 'The phone does not offer this service',
+};
+
+/** A failure code in words (falls back to the code with its underscores as spaces). */
+export function reasonText(code: string | null | undefined): string {
+  if (!code) return '';
+  const words = REASON_WORDS[code];
+  if (words) return words;
+  const status = /^status_(\d+)$/.exec(code);
+  if (status) return `The phone answered with status ${status[1]}`;
+  return code.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
+}
+
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+/** Natural order for names: "x2" before "x10", case-insensitive. */
+export function naturalCompare(a: string, b: string): number {
+  return collator.compare(a, b);
+}
+
+/** A send the console asks to confirm: emergency or urgent priority, or every phone. */
+export function needsConfirmation(o: { priority: string; all: boolean }): boolean {
+  return o.priority === 'emergency' || o.priority === 'urgent' || o.all;
 }
 
 /** The last action outcome of a device (from its `device.action` events). */

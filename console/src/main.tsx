@@ -1,5 +1,5 @@
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { askNotifications, enableSound, setBaseTitle } from './alarm.js';
 import {
   ApiError,
@@ -31,16 +31,30 @@ import { PhonesPage } from './pages/phones.js';
 import { PubSubPage } from './pages/pubsub.js';
 import { SettingsPage } from './pages/settings.js';
 import { SystemPage } from './pages/system.js';
+import { can, forgetWho, loadWho, useWho } from './session.js';
+import { applyTheme, storedTheme, type ThemeChoice } from './theme.js';
 import './styles.css';
 
+applyTheme(storedTheme(), false);
+
+/** The pages, each with the permissions that let a role see it (any of them; GET /api/session). */
 const NAV = [
-  { path: 'calls', label: 'Live calls' },
-  { path: 'phones', label: 'Phones' },
-  { path: 'broadcast', label: 'Broadcast' },
-  { path: 'incidents', label: 'Incidents' },
-  { path: 'pubsub', label: 'PubSub' },
-  { path: 'settings', label: 'Settings files' },
-  { path: 'system', label: 'System' },
+  { path: 'calls', label: 'Live calls', may: ['calls:read'] },
+  { path: 'phones', label: 'Phones', may: ['devices:read'] },
+  {
+    path: 'broadcast',
+    label: 'Broadcast',
+    may: [
+      'broadcasts:read',
+      'broadcasts:send',
+      'broadcasts:send-template',
+      'broadcasts:send-template-groups',
+    ],
+  },
+  { path: 'incidents', label: 'Incidents', may: ['incidents:read'] },
+  { path: 'pubsub', label: 'PubSub', may: ['pubsub:read'] },
+  { path: 'settings', label: 'Settings files', may: ['settings:read'] },
+  { path: 'system', label: 'System', may: ['system:read'] },
 ] as const;
 
 function parseHash(): string[] {
@@ -215,17 +229,52 @@ function LiveIndicator() {
   );
 }
 
+function ThemeSwitch() {
+  const [choice, setChoice] = useState<ThemeChoice>(storedTheme);
+  return (
+    <span class="theme-switch">
+      <label for="theme-choice">Theme</label>
+      <select
+        id="theme-choice"
+        value={choice}
+        onChange={(e) => {
+          const v = e.currentTarget.value as ThemeChoice;
+          setChoice(v);
+          applyTheme(v);
+        }}
+      >
+        <option value="system">System</option>
+        <option value="light">Light</option>
+        <option value="dark">Dark</option>
+      </select>
+    </span>
+  );
+}
+
 function Shell(props: { onSignOut: () => void }) {
   const route = useRoute();
   const [section, id] = route;
-  useEffect(() => startLive(), []);
-  useEffect(() => startWatch(), []);
+  useEffect(() => {
+    void loadWho();
+    return () => forgetWho();
+  }, []);
+  const who = useWho();
+  // The live stream and the 911 watch start at once (before the role is known: the alarm comes first) and
+  // stop only when GET /api/session says this role may not read events or incidents (a `sender`), rather
+  // than failing on every retry and calling the hub unreachable.
+  const live = who === undefined || can('events:read');
+  const watch = who === undefined || can('incidents:read');
+  useEffect(() => (live ? startLive() : undefined), [live]);
+  useEffect(() => (watch ? startWatch() : undefined), [watch]);
   const openCount = useOpenCount();
   const me = signedInAs();
-  // Move focus to the page title when the page changes (keyboard and screen-reader users).
+  // Move focus to the page title when the page changes (keyboard and screen-reader users); not when the
+  // console opens, so that the first Tab stop is "Skip to content".
+  const opened = useRef(false);
   useEffect(() => {
     const h = document.getElementById('page-title');
-    if (h && document.activeElement?.tagName !== 'INPUT') h.focus({ preventScroll: true });
+    if (opened.current && h && document.activeElement?.tagName !== 'INPUT') h.focus({ preventScroll: true });
+    opened.current = true;
     const label = NAV.find((n) => n.path === section)?.label ?? 'Switchboard';
     setBaseTitle(`${label} · Switchboard`);
   }, [section, id]);
@@ -262,7 +311,11 @@ function Shell(props: { onSignOut: () => void }) {
         <span class="brand">Switchboard</span>
         <SoundToggle />
         <LiveIndicator />
-        <span class="who small">{me ? `Signed in as ${me}` : 'Signed in with an API key'}</span>
+        <span class="who small">
+          {me ? `Signed in as ${me}` : 'Signed in with an API key'}
+          {who ? ` (${who.role})` : ''}
+        </span>
+        <ThemeSwitch />
         <button type="button" class="btn btn-quiet" onClick={props.onSignOut}>
           Sign out
         </button>
@@ -273,7 +326,7 @@ function Shell(props: { onSignOut: () => void }) {
       </div>
       <nav class="sidenav" aria-label="Main">
         <ul>
-          {NAV.map((n) => (
+          {NAV.filter((n) => can(...n.may)).map((n) => (
             <li key={n.path}>
               <a
                 href={`#/${n.path}`}

@@ -116,7 +116,7 @@ export function EmptyState(props: { title: string; children?: ComponentChildren 
 export interface Column<T> {
   head: string;
   cell: (row: T) => ComponentChildren;
-  class?: 'num' | 'mono' | 'small';
+  class?: 'num' | 'mono' | 'small' | 'time';
 }
 
 /** A plain table of rows (or an empty state): the markup every list page shares. */

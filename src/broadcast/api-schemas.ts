@@ -145,6 +145,11 @@ const TemplateSchema = Open({
   description: Type.String(),
   createdAt: Time,
   updatedAt: Time,
+  variables: Type.Optional(
+    Type.Array(Open({ path: Type.String(), fallback: Type.Optional(Type.String()) }), {
+      description: 'GET: the {{variables}} its title and text use, in order of first use, each once.',
+    }),
+  ),
 });
 export const TemplateBody = Type.Omit(TemplateInputSchema, ['id'], {
   additionalProperties: false,

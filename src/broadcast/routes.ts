@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { countStates } from '../core/broadcast/report.js';
 import { BroadcastInputSchema } from '../core/broadcast/schema.js';
-import type { Broadcast, Delivery } from '../core/broadcast/types.js';
+import { templateVariables } from '../core/broadcast/template.js';
+import type { Broadcast, BroadcastInput, Delivery, Template } from '../core/broadcast/types.js';
 import { coverageReport, isValidTimeZone } from '../core/emergency/alert-text.js';
 import { incidentsCsv, parseLocationsCsv } from '../core/emergency/service.js';
 import type { Incident, LocationEntry } from '../core/emergency/types.js';
@@ -369,28 +370,36 @@ export async function registerBroadcastRoutes(
   );
 
   // ------------------------------------------------------------------ templates
+  // Each template with the variables its title and text use (`{{a.b | fallback}}`), for forms that fill them.
+  const withVariables = (t: Template) => ({
+    ...t,
+    variables: [...templateVariables(t.title, 'title'), ...templateVariables(t.text, 'text')].filter(
+      (v, i, all) => all.findIndex((x) => x.path === v.path) === i,
+    ),
+  });
   app.get(
     '/api/templates',
     {
       schema: {
         tags: ['templates'],
         summary: 'List templates',
+        description: 'Each with `variables`: the {{variables}} of its title and text ({ path, fallback }).',
         response: { 200: TemplateListSchema, ...errors(401) },
       },
     },
-    async () => ({ templates: templates.list() }),
+    async () => ({ templates: templates.list().map(withVariables) }),
   );
   app.get(
     '/api/templates/:id',
     {
       schema: {
         tags: ['templates'],
-        summary: 'Get a template',
+        summary: 'Get a template (with its variables)',
         params: Id,
         response: { 200: TemplateOneSchema, ...errors(400, 401, 404) },
       },
     },
-    async (req) => templates.require((req.params as { id: string }).id),
+    async (req) => withVariables(templates.require((req.params as { id: string }).id)),
   );
   app.put(
     '/api/templates/:id',

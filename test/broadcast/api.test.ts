@@ -200,6 +200,15 @@ describe('broadcast API', () => {
     expect(list.body.templates.map((t) => t.id)).toEqual(
       expect.arrayContaining(['emergency-911', 'visitor']),
     );
+    // Each template says which variables it uses (title first, each once, with its fallback): the
+    // console's compose screen makes one field per variable.
+    expect(list.body.templates.find((t) => t.id === 'visitor')?.variables).toEqual([
+      { path: 'host' },
+      { path: 'visitor.name' },
+      { path: 'place', fallback: 'reception' },
+    ]);
+    const one = await hub.api<Json>('GET', '/api/templates/visitor');
+    expect(one.body.variables).toEqual(list.body.templates.find((t) => t.id === 'visitor')?.variables);
   });
 
   it('rules are validated on save, naming the field', async () => {

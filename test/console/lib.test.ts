@@ -171,9 +171,9 @@ describe('console helpers', () => {
       { deviceId: 'b', state: 'failed', reason: 'unreachable', message: 'timeout' },
       { deviceId: 'c', state: 'sent' },
     ]);
-    expect(ds[1]).toMatchObject({ status: 'failed', reason: 'unreachable: timeout' });
-    expect(progressOf(ds)).toEqual({ done: 2, failed: 1, total: 3, pct: 66 });
-    expect(progressOf([])).toEqual({ done: 0, failed: 0, total: 0, pct: 0 });
+    expect(ds[1]).toMatchObject({ status: 'failed', reason: 'unreachable', message: 'timeout' });
+    expect(progressOf(ds)).toMatchObject({ done: 2, delivered: 1, failed: 1, sent: 1, total: 3, pct: 33 });
+    expect(progressOf([])).toMatchObject({ done: 0, delivered: 0, failed: 0, total: 0, pct: 0 });
     expect(deliveriesOf('nope')).toEqual([]);
   });
 });

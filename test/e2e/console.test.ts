@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ConsoleBrowser, ensureConsoleBuilt, openConsole } from '../helpers/browser.js';
-import { ROOT, type SpawnedHub, spawnSwitchboard } from '../helpers/process.js';
+import { ROOT, startConsoleDemo } from '../helpers/console-demo.js';
 
 /**
  * The web console in a real browser (Debian's Chromium driven by playwright-core) against the real hub in
@@ -16,35 +16,11 @@ ensureConsoleBuilt();
 
 // The hub in demo mode, as a user starts it. Started while the file is collected so that the probes below
 // can decide, from the running hub's real API, which flows this build can run.
-const hub: SpawnedHub = spawnSwitchboard(['demo', '--port', '0', '--host', '127.0.0.1'], {
-  SWITCHBOARD_LOG_LEVEL: 'warn',
-});
-process.once('exit', () => hub.proc.kill('SIGKILL'));
-const BASE = (await hub.waitFor(/running at (http:\/\/127\.0\.0\.1:\d+)\//, 60_000))[1]!;
-const KEY = (await hub.waitFor(/API key:\s+(\S+)/))[1]!;
-const ADMIN = (await hub.waitFor(/Admin user: (\S+)\s+password: (\S+)/)).slice(1, 3) as [string, string];
-
-async function api<T>(
-  path: string,
-  init: { method?: string; body?: unknown } = {},
-): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${BASE}${path}`, {
-    method: init.method ?? 'GET',
-    headers: {
-      authorization: `Bearer ${KEY}`,
-      ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-  });
-  const text = await res.text();
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // not JSON
-  }
-  return { status: res.status, body: body as T };
-}
+const demo = await startConsoleDemo();
+const { hub, api } = demo;
+const BASE = demo.base;
+const KEY = demo.key;
+const ADMIN = demo.admin;
 
 /** True when the hub has this route (a 404 "no route" means the module behind it is not installed). */
 async function hasRoute(path: string): Promise<boolean> {
@@ -124,8 +100,7 @@ afterEach(async (ctx) => ui?.shotIfFailed(ctx.task));
 
 afterAll(async () => {
   await ui?.close();
-  hub.proc.kill('SIGTERM');
-  await Promise.race([hub.exited, new Promise((r) => setTimeout(r, 10_000))]);
+  await demo.stop();
 }, 30_000);
 
 describe('the web console in Chromium against `switchboard demo`', () => {
@@ -244,7 +219,21 @@ describe('the web console in Chromium against `switchboard demo`', () => {
       await page.getByLabel('Ask for acknowledgement').check();
       await page.locator('.preview').first().waitFor();
       await shot('06-broadcast-compose-preview');
+      // A send to every phone asks first, saying how many phones it reaches; Cancel sends nothing.
+      const phones = (await api<{ devices: Device[] }>('/api/devices')).body.devices.filter(
+        (d) => d.kind !== 'ipoffice',
+      ).length;
+      const sent = async () =>
+        (await api<{ broadcasts: unknown[] }>('/api/broadcasts')).body.broadcasts.length;
+      const before = await sent();
       await page.getByRole('button', { name: /^Send to \d+ phone/ }).click();
+      const dialog = page.getByRole('dialog', { name: `Send a broadcast to ${phones} phones?` });
+      await dialog.waitFor();
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await dialog.waitFor({ state: 'detached' });
+      expect(await sent()).toBe(before);
+      await page.getByRole('button', { name: /^Send to \d+ phone/ }).click();
+      await page.getByRole('button', { name: `Yes, send to ${phones} phones` }).click();
       await page.waitForURL(/#\/broadcast\/.+/);
       const bar = page.getByRole('progressbar');
       await bar.waitFor();

@@ -292,6 +292,7 @@ export function CallsPage() {
             <input
               id="call-search"
               type="search"
+              class="search-wide"
               placeholder="Search number, name, hunt group…"
               value={search}
               onInput={(e) => setSearch(e.currentTarget.value)}

@@ -11,6 +11,7 @@ import {
   locationText,
   type Readiness,
 } from '../incident.js';
+import { can } from '../session.js';
 import {
   Async,
   Badge,
@@ -224,7 +225,10 @@ function IncidentDetail(props: { id: string; onChange: () => void }) {
                 </>
               ) : null}
             </dl>
-            {!acked && (
+            {!acked && !can('incidents:ack') && (
+              <p class="muted">Your role may not acknowledge incidents: tell the security desk.</p>
+            )}
+            {!acked && can('incidents:ack') && (
               <form class="ack-form" onSubmit={ack}>
                 <div class="field">
                   <label for="ack-note">Note (optional)</label>

@@ -1,7 +1,9 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
+import { actionWords, groupActions } from '../actions.js';
 import { ApiError, api } from '../api.js';
 import { type JsonSchema, SchemaForm } from '../form.js';
 import { imageFrom } from '../lib.js';
+import { can, useWho } from '../session.js';
 import {
   Async,
   Badge,
@@ -59,6 +61,7 @@ export function PhonePage(props: { id: string }) {
   );
   const outcomes = useLastOutcomes();
   const [screenTick, setScreenTick] = useState(0);
+  useWho();
 
   const d = device.data;
   return (
@@ -115,15 +118,17 @@ export function PhonePage(props: { id: string }) {
               {variables.error ? (
                 <p class="muted">No variables ({variables.error.message}).</p>
               ) : variables.data && Object.keys(variables.data.variables).length ? (
-                <JsonView value={variables.data.variables} label="Variables" />
+                <KeyValues value={variables.data.variables} />
               ) : (
                 <p class="muted">{variables.loading ? 'Loading…' : 'No variables reported.'}</p>
               )}
-              {spec.data && <DeviceInfo id={dev.id} spec={spec.data} />}
+              {spec.data && can('devices:control') && <DeviceInfo id={dev.id} spec={spec.data} />}
             </section>
             <section class="card" aria-labelledby="screen-title">
               <h2 id="screen-title">Current screen</h2>
-              {spec.data ? (
+              {spec.data && !can('devices:control') ? (
+                <p class="muted">Your role may not ask the phone for its screen.</p>
+              ) : spec.data ? (
                 <Screen
                   id={dev.id}
                   spec={spec.data}
@@ -139,7 +144,10 @@ export function PhonePage(props: { id: string }) {
             <section class="card span-2" aria-labelledby="actions-title">
               <h2 id="actions-title">Run an action</h2>
               {spec.error && <ErrorState error={spec.error} what="the control spec" onRetry={spec.reload} />}
-              {spec.data && (
+              {spec.data && !can('devices:control') && (
+                <p class="muted">Your role may see this phone but not run actions on it.</p>
+              )}
+              {spec.data && can('devices:control') && (
                 <ActionRunner
                   id={dev.id}
                   spec={spec.data}
@@ -176,7 +184,7 @@ function DeviceInfo(props: { id: string; spec: KindSpec }) {
   if (!q) return null;
   return (
     <>
-      <h3>{q.label ?? q.id}</h3>
+      <h3>{actionWords(q)}</h3>
       {err && <p class="form-error">{err.message}</p>}
       {!res && !err && <p class="muted">Asking the phone…</p>}
       {res && !res.ok && <p class="form-error">{res.message ?? res.outcome ?? 'failed'}</p>}
@@ -185,9 +193,19 @@ function DeviceInfo(props: { id: string; spec: KindSpec }) {
   );
 }
 
+/** Raw JSON, only when asked for (a "Details" toggle): the page shows words and values first. */
+function Details(props: { value: unknown; label?: string }) {
+  return (
+    <details class="details">
+      <summary>{props.label ?? 'Details'} (JSON)</summary>
+      <JsonView value={props.value} label={props.label ?? 'Details'} />
+    </details>
+  );
+}
+
 function KeyValues(props: { value: unknown }) {
   const v = props.value;
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return <JsonView value={v} />;
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return <Details value={v} />;
   const flat = Object.entries(v as Record<string, unknown>).filter(
     ([, x]) => typeof x !== 'object' || x === null,
   );
@@ -204,7 +222,7 @@ function KeyValues(props: { value: unknown }) {
           </>
         ))}
       </dl>
-      {nested.length > 0 && <JsonView value={Object.fromEntries(nested)} />}
+      {nested.length > 0 && <Details value={Object.fromEntries(nested)} />}
     </>
   );
 }
@@ -278,13 +296,21 @@ function ActionRunner(props: { id: string; spec: KindSpec; onDone: () => void })
   const [result, setResult] = useState<ActionResult | null>(null);
   const [error, setError] = useState<ApiError | Error | null>(null);
   const action = all.find((a) => a.id === actionId);
-  const visible = useMemo(
-    () =>
-      all.filter((a) =>
-        `${a.id} ${a.label ?? ''} ${(a.tags ?? []).join(' ')}`.toLowerCase().includes(filter.toLowerCase()),
-      ),
-    [all, filter],
-  );
+  const groups = useMemo(() => groupActions(all), [all]);
+  const words = new Map(groups.flatMap((g) => g.actions.map((a) => [a.action.id, a.label] as const)));
+  const visible = useMemo(() => {
+    const f = filter.trim().toLowerCase();
+    return groups
+      .map((g) => ({
+        ...g,
+        actions: g.actions.filter(
+          (a) =>
+            !f || `${a.label} ${g.label} ${a.action.id} ${a.action.label ?? ''}`.toLowerCase().includes(f),
+        ),
+      }))
+      .filter((g) => g.actions.length > 0);
+  }, [groups, filter]);
+  const shown = visible.reduce((n, g) => n + g.actions.length, 0);
   if (all.length === 0) return <EmptyState title="This kind has no actions" />;
   const run = async (params: Record<string, unknown>) => {
     if (!action) return;
@@ -317,7 +343,7 @@ function ActionRunner(props: { id: string; spec: KindSpec; onDone: () => void })
           />
         </div>
         <div class="field grow">
-          <label for="action-select">Action ({visible.length})</label>
+          <label for="action-select">Action ({shown})</label>
           <select
             id="action-select"
             value={actionId}
@@ -327,15 +353,13 @@ function ActionRunner(props: { id: string; spec: KindSpec; onDone: () => void })
               setError(null);
             }}
           >
-            {(['action', 'query'] as const).map((k) => (
-              <optgroup key={k} label={k === 'action' ? 'Actions' : 'Queries'}>
-                {visible
-                  .filter((a) => a.kind === k)
-                  .map((a) => (
-                    <option key={a.id} value={a.id}>
-                      {a.label ? `${a.label} (${a.id})` : a.id}
-                    </option>
-                  ))}
+            {visible.map((g) => (
+              <optgroup key={g.id} label={g.label}>
+                {g.actions.map((a) => (
+                  <option key={a.action.id} value={a.action.id}>
+                    {a.label}
+                  </option>
+                ))}
               </optgroup>
             ))}
           </select>
@@ -343,7 +367,11 @@ function ActionRunner(props: { id: string; spec: KindSpec; onDone: () => void })
       </div>
       {action && (
         <>
+          <h3 class="action-title">{words.get(action.id) ?? action.label ?? action.id}</h3>
           {(action.description || action.notes) && <p class="muted">{action.description ?? action.notes}</p>}
+          <p class="muted small">
+            Spec: {action.label ?? action.id} <code class="code">{action.id}</code>
+          </p>
           <SchemaForm
             id={`act-${action.id}`}
             schema={action.paramsSchema}
@@ -362,7 +390,7 @@ function ActionRunner(props: { id: string; spec: KindSpec; onDone: () => void })
               <Badge tone={result.ok ? 'ok' : 'bad'}>{result.ok ? 'OK' : 'Failed'}</Badge>{' '}
               {result.outcome && <span class="mono">{result.outcome}</span>} {result.message}
             </p>
-            {result.data !== undefined && <JsonView value={result.data} label="Result data" />}
+            {result.data !== undefined && <Details value={result.data} label="Result data" />}
           </div>
         )}
       </div>

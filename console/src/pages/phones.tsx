@@ -170,18 +170,16 @@ export function PhonesPage() {
                 <thead>
                   <tr>
                     <th scope="col">Phone</th>
-                    <th scope="col">Kind</th>
                     <th scope="col">Address</th>
                     <th scope="col">Location</th>
                     <th scope="col">Groups / labels</th>
-                    <th scope="col">Reachability</th>
-                    <th scope="col">Last push</th>
+                    <th scope="col">Reachability and last push</th>
                   </tr>
                 </thead>
                 <tbody>
                   {shown.length === 0 && (
                     <tr>
-                      <td colSpan={7} class="empty-row">
+                      <td colSpan={5} class="empty-row">
                         No phone matches these filters.
                       </td>
                     </tr>
@@ -192,13 +190,12 @@ export function PhonesPage() {
                       <tr key={p.id}>
                         <td>
                           <a href={`#/phones/${encodeURIComponent(p.id)}`}>{p.name || p.id}</a>
-                          <div class="muted small">{p.id}</div>
+                          <div class="muted small">
+                            {p.kind}
+                            {p.settings.model ? ` ${str(p.settings.model)}` : ''} · {p.id}
+                          </div>
                         </td>
-                        <td>
-                          {p.kind}
-                          {p.settings.model ? <span class="muted"> {str(p.settings.model)}</span> : null}
-                        </td>
-                        <td class="mono">{p.address}</td>
+                        <td class="mono nowrap">{p.address}</td>
                         <td>{locationText(p.location) || '—'}</td>
                         <td>
                           {[
@@ -212,11 +209,9 @@ export function PhonesPage() {
                         </td>
                         <td>
                           <Badge tone={r.tone}>{r.label}</Badge>
-                        </td>
-                        <td>
                           {r.push ? (
                             <>
-                              <span class="mono">{r.push.outcome}</span>
+                              <div class="mono small">{r.push.outcome}</div>
                               <div class="muted small">
                                 {[r.push.action, formatTime(r.push.time || undefined)]
                                   .filter(Boolean)
@@ -224,7 +219,7 @@ export function PhonesPage() {
                               </div>
                             </>
                           ) : (
-                            <span class="muted">no push yet</span>
+                            <div class="muted small">no push yet</div>
                           )}
                         </td>
                       </tr>

@@ -92,7 +92,7 @@ export function PubSubPage() {
               rowKey={(p) => p.id}
               empty="Nothing published since the hub started"
               columns={[
-                { head: 'Time', cell: (p) => formatTime(p.at) },
+                { head: 'Time', class: 'time', cell: (p) => formatTime(p.at) },
                 { head: 'Queue', class: 'mono', cell: (p) => `${p.accountSid}/${p.queue}` },
                 { head: 'Bytes', class: 'num', cell: (p) => p.bytes },
                 {

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
+import { can, useWho } from '../session.js';
 import {
   Async,
   Badge,
@@ -40,7 +41,9 @@ interface Device {
 
 export function SystemPage() {
   const sys = useApi<SystemInfo>('/api/system');
-  const keys = useApi<{ keys: ApiKey[] }>('/api/keys');
+  useWho();
+  const mayKeys = can('keys:manage');
+  const keys = useApi<{ keys: ApiKey[] }>(mayKeys ? '/api/keys' : null, {}, [mayKeys]);
   const pbxs = useApi<{ devices: Device[] }>('/api/devices', { query: { kind: 'ipoffice' } });
   const [links, setLinks] = useState<Record<string, { state: string; time: string }>>({});
   useEvents(['pbx.link'], (e) =>
@@ -146,80 +149,82 @@ export function SystemPage() {
             }
           </Async>
         </section>
-        <section class="card span-2" aria-labelledby="sys-keys">
-          <h2 id="sys-keys">API keys</h2>
-          <form class="filters" onSubmit={create}>
-            <div class="field grow">
-              <label for="key-name">New key name</label>
-              <input
-                id="key-name"
-                required
-                maxLength={100}
-                value={name}
-                onInput={(e) => setName(e.currentTarget.value)}
-              />
-            </div>
-            <div class="form-actions">
-              <button type="submit" class="btn btn-primary" disabled={!name.trim()}>
-                Create key
-              </button>
-            </div>
-          </form>
-          {created && (
-            <p class="note" role="status">
-              Key <strong>{created.name}</strong> (shown once):{' '}
-              <code class="mono select-all">{created.key}</code>
-            </p>
-          )}
-          {err && (
-            <p class="form-error" role="alert">
-              {err}
-            </p>
-          )}
-          <Async value={keys} what="API keys">
-            {(d) => (
-              <div class="table-wrap">
-                <table class="table">
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col">Id</th>
-                      <th scope="col">Created</th>
-                      <th scope="col">Last used</th>
-                      <th scope="col">
-                        <span class="sr-only">Actions</span>
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {d.keys.map((k) => (
-                      <tr key={k.id}>
-                        <td>
-                          {k.name} {k.revokedAt && <Badge tone="bad">revoked</Badge>}
-                        </td>
-                        <td class="mono">{k.prefix ?? k.id}</td>
-                        <td>{formatTime(k.createdAt)}</td>
-                        <td>{formatTime(k.lastUsedAt)}</td>
-                        <td>
-                          {!k.revokedAt && (
-                            <button
-                              type="button"
-                              class="btn btn-quiet"
-                              onClick={() => revoke(k)}
-                              aria-label={`Revoke key ${k.name}`}
-                            >
-                              Revoke
-                            </button>
-                          )}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+        {mayKeys && (
+          <section class="card span-2" aria-labelledby="sys-keys">
+            <h2 id="sys-keys">API keys</h2>
+            <form class="filters" onSubmit={create}>
+              <div class="field grow">
+                <label for="key-name">New key name</label>
+                <input
+                  id="key-name"
+                  required
+                  maxLength={100}
+                  value={name}
+                  onInput={(e) => setName(e.currentTarget.value)}
+                />
               </div>
+              <div class="form-actions">
+                <button type="submit" class="btn btn-primary" disabled={!name.trim()}>
+                  Create key
+                </button>
+              </div>
+            </form>
+            {created && (
+              <p class="note" role="status">
+                Key <strong>{created.name}</strong> (shown once):{' '}
+                <code class="mono select-all">{created.key}</code>
+              </p>
             )}
-          </Async>
-        </section>
+            {err && (
+              <p class="form-error" role="alert">
+                {err}
+              </p>
+            )}
+            <Async value={keys} what="API keys">
+              {(d) => (
+                <div class="table-wrap">
+                  <table class="table">
+                    <thead>
+                      <tr>
+                        <th scope="col">Name</th>
+                        <th scope="col">Id</th>
+                        <th scope="col">Created</th>
+                        <th scope="col">Last used</th>
+                        <th scope="col">
+                          <span class="sr-only">Actions</span>
+                        </th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {d.keys.map((k) => (
+                        <tr key={k.id}>
+                          <td>
+                            {k.name} {k.revokedAt && <Badge tone="bad">revoked</Badge>}
+                          </td>
+                          <td class="mono">{k.prefix ?? k.id}</td>
+                          <td>{formatTime(k.createdAt)}</td>
+                          <td>{formatTime(k.lastUsedAt)}</td>
+                          <td>
+                            {!k.revokedAt && (
+                              <button
+                                type="button"
+                                class="btn btn-quiet"
+                                onClick={() => revoke(k)}
+                                aria-label={`Revoke key ${k.name}`}
+                              >
+                                Revoke
+                              </button>
+                            )}
+                          </td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+              )}
+            </Async>
+          </section>
+        )}
       </div>
     </>
   );
