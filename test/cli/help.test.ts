@@ -57,7 +57,7 @@ function helpOf(c: Command): string {
 }
 
 /** The problems of one leaf's help. Pure: also run on a bad command below. */
-export function helpProblems(path: string, c: Command): string[] {
+function helpProblems(path: string, c: Command): string[] {
   const problems: string[] = [];
   if (!c.description().trim()) problems.push(`${path}: no description`);
   const help = helpOf(c);
