@@ -19,6 +19,8 @@ export const COMMAND_MODULES: Readonly<Record<string, string>> = {
   locations: 'broadcast',
   incidents: 'broadcast',
   smdr: 'smdr',
+  backup: 'backup',
+  restore: 'backup',
   rules: 'records',
   templates: 'records',
   groups: 'records',

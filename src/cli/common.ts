@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -18,6 +19,7 @@ export function configFromFlags(flags: ConfigFlags, extra: Record<string, unknow
   }
   if (flags.host) overrides['http.host'] = flags.host;
   if (flags.logLevel) overrides['log.level'] = flags.logLevel;
+  if (flags.logPretty) overrides['log.pretty'] = true;
   return loadConfig({ ...(flags.config ? { path: flags.config } : {}), overrides }).config;
 }
 
@@ -91,4 +93,15 @@ export async function callApi<T>(
   const ok = res.status >= 200 && res.status < 300;
   if (!ok) throw new Error(json.error ? `${json.error.message} [${json.error.code}]` : `HTTP ${res.status}`);
   return json;
+}
+
+/** Who the audit trail names for a command run on the hub's machine: `cli` and the OS user. */
+export function cliActor(): { actorKind: 'cli'; actorId: null; actorName: string; address: null } {
+  let name = 'unknown';
+  try {
+    name = userInfo().username;
+  } catch {
+    // no passwd entry (containers): leave it unknown
+  }
+  return { actorKind: 'cli', actorId: null, actorName: name, address: null };
 }

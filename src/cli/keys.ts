@@ -1,18 +1,25 @@
 import type { Command } from 'commander';
 import { ApiKeyService } from '../core/apikeys.js';
+import { AuditLog } from '../core/audit.js';
+import { ValidationError } from '../core/errors.js';
+import { PERMISSIONS, parseRole, parseScopes, ROLES } from '../core/roles.js';
 import { sqliteCoreStores } from '../store/sqlite/core-stores.js';
 import { openDatabase } from '../store/sqlite/database.js';
-import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
+import { action, type ConfigFlags, cliActor, configFromFlags, withConfigOptions } from './common.js';
 
-function withKeys<T>(flags: ConfigFlags, fn: (svc: ApiKeyService) => T): T {
+function withKeys<T>(flags: ConfigFlags, fn: (svc: ApiKeyService, audit: AuditLog) => T): T {
   const config = configFromFlags(flags);
-  const db = openDatabase({ dataDir: config.dataDir });
+  const db = openDatabase({ dataDir: config.dataDir, keepBackups: config.backups.keepBeforeMigration });
   const stores = sqliteCoreStores(db);
   try {
-    return fn(new ApiKeyService(stores.apiKeys));
+    return fn(new ApiKeyService(stores.apiKeys), new AuditLog(stores.audit, Date.now));
   } finally {
     stores.close();
   }
+}
+
+function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, ...v.split(',').filter((x) => x.trim() !== '')];
 }
 
 export function registerKeysCommands(program: Command): void {
@@ -23,19 +30,52 @@ export function registerKeysCommands(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  switchboard keys create --name ops\n  switchboard keys list\n  switchboard keys revoke ab12cd34\n',
+      `
+Examples:
+  switchboard keys create --name ops                       # role admin (the default)
+  switchboard keys create --name wallboard --role viewer
+  switchboard keys create --name relay --scope events:read --scope broadcasts:read
+  switchboard keys list
+  switchboard keys revoke ab12cd34
+
+Roles: ${ROLES.join(', ')}. Scopes: ${PERMISSIONS.join(', ')}.
+`,
     );
   withConfigOptions(
     keys
       .command('create')
       .description('Create a key and print it once (it cannot be shown again)')
       .requiredOption('-n, --name <name>', 'who or what the key is for')
+      .option('--role <role>', `${ROLES.join(' | ')} (default admin)`)
+      .option('--scope <scope>', 'a scoped key: only these permissions (repeat, or comma-separated)', collect)
       .option('--json', 'print JSON'),
   ).action(
-    action((o: ConfigFlags & { name: string; json?: boolean }) => {
-      const k = withKeys(o, (s) => s.create(o.name));
+    action((o: ConfigFlags & { name: string; role?: string; scope?: string[]; json?: boolean }) => {
+      if (o.role && o.scope)
+        throw new ValidationError('APIKEY_ROLE_AND_SCOPES', 'a key has a role or scopes, not both', {
+          field: 'scope',
+        });
+      const scopes = o.scope ? parseScopes(o.scope, 'scope') : undefined;
+      const role = o.role ? parseRole(o.role) : undefined;
+      const k = withKeys(o, (s, audit) => {
+        const k = s.create(o.name, { ...(role ? { role } : {}), ...(scopes ? { scopes } : {}) });
+        audit.record({
+          ...cliActor(),
+          action: 'key.created',
+          target: `id=${k.id}`,
+          detail: {
+            name: k.name,
+            ...(k.role ? { role: k.role } : {}),
+            ...(k.scopes ? { scopes: k.scopes } : {}),
+          },
+        });
+        return k;
+      });
       if (o.json) process.stdout.write(`${JSON.stringify(k)}\n`);
-      else process.stdout.write(`API key for ${k.name} (id ${k.id}) — shown once, store it now:\n${k.key}\n`);
+      else
+        process.stdout.write(
+          `API key for ${k.name} (id ${k.id}, ${k.scopes ? `scopes ${k.scopes.join(',')}` : `role ${k.role}`}) — shown once, store it now:\n${k.key}\n`,
+        );
     }),
   );
   withConfigOptions(
@@ -56,7 +96,7 @@ export function registerKeysCommands(program: Command): void {
       }
       for (const k of list) {
         process.stdout.write(
-          `${k.id}  ${k.name.padEnd(20)}  created ${k.createdAt}  last used ${k.lastUsedAt ?? 'never'}${k.expiresAt ? `  expires ${k.expiresAt}` : ''}${k.revokedAt ? `  REVOKED ${k.revokedAt}` : ''}\n`,
+          `${k.id}  ${k.name.padEnd(20)}  ${(k.scopes ? k.scopes.join(',') : (k.role ?? '')).padEnd(10)}  created ${k.createdAt}  last used ${k.lastUsedAt ?? 'never'}${k.expiresAt ? `  expires ${k.expiresAt}` : ''}${k.revokedAt ? `  REVOKED ${k.revokedAt}` : ''}\n`,
         );
       }
     }),
@@ -68,7 +108,16 @@ export function registerKeysCommands(program: Command): void {
       .argument('<id>', 'key id (or the sbk_<id> prefix)'),
   ).action(
     action((id: string, o: ConfigFlags) => {
-      const k = withKeys(o, (s) => s.revoke(id));
+      const k = withKeys(o, (s, audit) => {
+        const k = s.revoke(id);
+        audit.record({
+          ...cliActor(),
+          action: 'key.revoked',
+          target: `id=${k.id}`,
+          detail: { name: k.name },
+        });
+        return k;
+      });
       process.stdout.write(`revoked ${k.id} (${k.name})\n`);
     }),
   );

@@ -1,34 +1,30 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ApiKeyService } from '../core/apikeys.js';
+import { AuditLog } from '../core/audit.js';
 import { ValidationError } from '../core/errors.js';
+import { parseRole, ROLES } from '../core/roles.js';
 import { PASSWORD_MAX, UserService, validatePassword } from '../core/users.js';
 import { sqliteCoreStores } from '../store/sqlite/core-stores.js';
 import { openDatabase } from '../store/sqlite/database.js';
-import { action, type ConfigFlags, configFromFlags, withConfigOptions } from './common.js';
+import { action, type ConfigFlags, cliActor, configFromFlags, withConfigOptions } from './common.js';
 
-function withUsers<T>(flags: ConfigFlags, fn: (users: UserService, keys: ApiKeyService) => T): T {
+function withUsers<T>(
+  flags: ConfigFlags,
+  fn: (users: UserService, keys: ApiKeyService, audit: AuditLog) => T,
+): T {
   const config = configFromFlags(flags);
-  const db = openDatabase({ dataDir: config.dataDir });
+  const db = openDatabase({ dataDir: config.dataDir, keepBackups: config.backups.keepBeforeMigration });
   const stores = sqliteCoreStores(db);
   try {
-    return fn(new UserService(stores.users), new ApiKeyService(stores.apiKeys));
+    return fn(
+      new UserService(stores.users),
+      new ApiKeyService(stores.apiKeys),
+      new AuditLog(stores.audit, Date.now),
+    );
   } finally {
     stores.close();
   }
-}
-
-/** Revokes the user's live session tokens (after disable or a password change). */
-function revokeSessions(keys: ApiKeyService, name: string): number {
-  let n = 0;
-  for (const k of keys.list()) {
-    const live = !k.expiresAt || Date.parse(k.expiresAt) > Date.now();
-    if (k.name === `session:${name}` && !k.revokedAt && live) {
-      keys.revoke(k.id);
-      n++;
-    }
-  }
-  return n;
 }
 
 /** Reads one line from a TTY without echoing it. */
@@ -100,9 +96,13 @@ export function registerUsersCommands(program: Command): void {
 A signed-in user gets a session token: an API key named session:<user> that expires after
 auth.sessionTtlMinutes (default 720). Passwords are stored as scrypt hashes in the data directory.
 
+Roles: admin (everything), operator (security desk), sender (broadcasts from templates to groups),
+viewer (read-only); see docs/security.md. Without --role a user is an admin.
+
 Examples:
   switchboard users create --name admin              # asks for the password (not echoed)
-  switchboard users create --name ops --password-file ./ops.pw
+  switchboard users create --name desk1 --role operator --password-file ./desk1.pw
+  switchboard users role desk1 viewer
   printf '%s\\n' "$PW" | switchboard users create --name ci
   switchboard users list
   switchboard users passwd admin
@@ -114,14 +114,37 @@ Examples:
       .command('create')
       .description('Create a user; the password comes from a prompt, --password-file or stdin')
       .requiredOption('-n, --name <name>', 'username (letters, digits, . _ @ -)')
+      .option('--role <role>', `${ROLES.join(' | ')}`, 'admin')
       .option('--password-file <file>', 'read the password from the first line of this file')
       .option('--json', 'print JSON'),
   ).action(
-    action(async (o: ConfigFlags & { name: string; passwordFile?: string; json?: boolean }) => {
+    action(async (o: ConfigFlags & { name: string; role: string; passwordFile?: string; json?: boolean }) => {
+      const role = parseRole(o.role);
       const pw = await readPassword(o);
-      const u = withUsers(o, (s) => s.create(o.name, pw));
+      const u = withUsers(o, (s, _k, audit) => {
+        const u = s.create(o.name, pw, role);
+        audit.record({ ...cliActor(), action: 'user.created', target: `name=${u.name}`, detail: { role } });
+        return u;
+      });
       if (o.json) process.stdout.write(`${JSON.stringify(u)}\n`);
-      else process.stdout.write(`created user ${u.name}\n`);
+      else process.stdout.write(`created user ${u.name} (role ${u.role})\n`);
+    }),
+  );
+  withConfigOptions(
+    users
+      .command('role')
+      .description("Set a user's role (applies to their open sessions at once)")
+      .argument('<name>', 'username')
+      .argument('<role>', ROLES.join(' | ')),
+  ).action(
+    action((name: string, roleText: string, o: ConfigFlags) => {
+      const role = parseRole(roleText);
+      const u = withUsers(o, (s, _k, audit) => {
+        const u = s.setRole(name, role);
+        audit.record({ ...cliActor(), action: 'user.changed', target: `name=${u.name}`, detail: { role } });
+        return u;
+      });
+      process.stdout.write(`${u.name} is now ${u.role}\n`);
     }),
   );
   withConfigOptions(
@@ -142,7 +165,7 @@ Examples:
       }
       for (const u of list)
         process.stdout.write(
-          `${u.name.padEnd(20)}  created ${u.createdAt}  last sign-in ${u.lastLoginAt ?? 'never'}${u.disabledAt ? `  DISABLED ${u.disabledAt}` : ''}\n`,
+          `${u.name.padEnd(20)}  ${u.role.padEnd(8)}  created ${u.createdAt}  last sign-in ${u.lastLoginAt ?? 'never'}${u.disabledAt ? `  DISABLED ${u.disabledAt}` : ''}\n`,
         );
     }),
   );
@@ -154,12 +177,18 @@ Examples:
       .option('--enable', 'enable the user again instead'),
   ).action(
     action((name: string, o: ConfigFlags & { enable?: boolean }) => {
-      const { u, n, k } = withUsers(o, (s, keys) => {
+      const { u, n, k } = withUsers(o, (s, keys, audit) => {
         const u = s.setDisabled(name, !o.enable);
+        audit.record({
+          ...cliActor(),
+          action: 'user.changed',
+          target: `name=${u.name}`,
+          detail: { disabled: !o.enable },
+        });
         if (o.enable) return { u, n: 0, k: 0 };
         // Its sessions, then every key created with them (keys record the user they act for).
-        const n = revokeSessions(keys, u.name);
-        return { u, n, k: keys.revokeCreatedBy(u.name) };
+        const n = keys.revokeSessionsOf(u.name, 'user-disabled');
+        return { u, n, k: keys.revokeCreatedBy(u.name, 'user-disabled') };
       });
       process.stdout.write(
         o.enable
@@ -179,9 +208,15 @@ Examples:
       // Fail on an unknown user before asking for a password.
       withUsers(o, (s) => s.get(name));
       const pw = await readPassword(o);
-      const { u, n } = withUsers(o, (s, keys) => {
+      const { u, n } = withUsers(o, (s, keys, audit) => {
         const u = s.setPassword(name, pw);
-        return { u, n: revokeSessions(keys, u.name) };
+        audit.record({
+          ...cliActor(),
+          action: 'user.changed',
+          target: `name=${u.name}`,
+          detail: { password: 'set' },
+        });
+        return { u, n: keys.revokeSessionsOf(u.name, 'password-changed') };
       });
       process.stdout.write(
         `password of ${u.name} changed (${n} open session${n === 1 ? '' : 's'} revoked)\n`,

@@ -1,9 +1,11 @@
-import { type Static, Type } from 'typebox';
+import { type Static, type TInteger, type TObject, type TOptional, Type } from 'typebox';
 import { BroadcastConfigSchema, EmergencyConfigSchema, RulesConfigSchema } from '../broadcast/config.js';
+import { ROLES, type Role } from '../core/roles.js';
 import { AvayaConfigSchema } from '../drivers/avaya/config.js';
 import { CiscoConfigSchema } from '../drivers/cisco/config.js';
 import { ProvisioningSchema } from '../provisioning/config.js';
 import { PubSubConfigSchema } from '../pubsub/config.js';
+import { DEFAULT_KEEP_BACKUPS } from '../store/sqlite/files.js';
 
 /**
  * The configuration file schema (`switchboard.yaml`). Every key has a default. Modules add their own
@@ -63,6 +65,37 @@ export const HttpSchema = Type.Object(
       default: 65_000,
       description: 'Idle keep-alive timeout.',
     }),
+    tls: Type.Object(
+      {
+        cert: Type.String({
+          default: '',
+          description:
+            'PEM certificate file (chain: server certificate first) for HTTPS on http.port; absolute or relative to dataDir. With http.tls.key set, the API, console, PubSub relay and phone content are served over HTTPS only. Re-read on SIGHUP.',
+        }),
+        key: Type.String({
+          default: '',
+          description:
+            'PEM private key file of http.tls.cert (keep it 0600, owned by the hub’s user). Re-read on SIGHUP.',
+        }),
+        redirect: Type.Object(
+          {
+            enabled: Type.Boolean({
+              default: false,
+              description:
+                'With HTTPS on: also listen for plain HTTP on http.tls.redirect.port and answer every request with 308 to the HTTPS URL (http.publicUrl when it is https, else the requested host on http.port).',
+            }),
+            port: Type.Integer({
+              minimum: 0,
+              maximum: 65535,
+              default: 80,
+              description: 'Port of the plain-HTTP redirect listener (on http.host).',
+            }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     phoneListener: Type.Object(
       {
         enabled: Type.Boolean({
@@ -109,6 +142,11 @@ export const LogSchema = Type.Object(
       ],
       { default: 'info' },
     ),
+    pretty: Type.Boolean({
+      default: false,
+      description:
+        'Readable log lines for a terminal (time, level, message, key=value) instead of JSON lines. Leave it off under systemd, Docker or a log shipper: they want the JSON.',
+    }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -121,6 +159,82 @@ export const ShutdownSchema = Type.Object(
       default: 10_000,
       description:
         'Longest shutdown after SIGTERM: in-flight requests get half of it, then work in progress is stopped and stored (emergency alerts resume on the next start); the process exits by this time.',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+const RoleLiteral = Type.Union(
+  [Type.Literal('admin'), Type.Literal('operator'), Type.Literal('sender'), Type.Literal('viewer')],
+  { description: 'admin, operator, sender or viewer' },
+);
+
+/** Sign-in with the organisation's directory (OpenID Connect, authorisation code + PKCE). */
+export const OidcSchema = Type.Object(
+  {
+    enabled: Type.Boolean({
+      default: false,
+      description:
+        'Offer "Sign in with the directory" (OpenID Connect). Local users stay available (break-glass).',
+    }),
+    issuer: Type.String({
+      default: '',
+      description: 'Issuer URL of the OpenID provider (its /.well-known/openid-configuration is read).',
+    }),
+    clientId: Type.String({ default: '', description: 'Client id registered at the provider.' }),
+    clientSecret: Type.String({
+      default: '',
+      description:
+        'Client secret (or clientSecretFile). Empty: a public client (PKCE only, token endpoint auth none).',
+    }),
+    redirectUrl: Type.String({
+      default: '',
+      description:
+        'Redirect URI registered at the provider (default: <http.publicUrl>/api/session/oidc/callback).',
+    }),
+    scopes: Type.String({
+      default: 'openid profile email groups',
+      description: 'Scopes asked for (space-separated; must include openid).',
+    }),
+    usernameClaim: Type.String({
+      default: 'preferred_username',
+      description: 'Claim that names the user (falls back to email, then sub).',
+    }),
+    groupsClaim: Type.String({
+      default: 'groups',
+      description: "Claim listing the user's groups (from the ID token or the userinfo endpoint).",
+    }),
+    roleMap: Type.Record(Type.String({ minLength: 1, maxLength: 256 }), RoleLiteral, {
+      default: {},
+      description:
+        'Directory group → role, e.g. `{ "switchboard-admins": admin, "security-desk": operator }`. A user in several mapped groups gets the strongest role; a user in none is refused (unless defaultRole).',
+    }),
+    defaultRole: Type.Optional(
+      Type.Union(RoleLiteral.anyOf, {
+        description: 'Role for a directory user in no mapped group (default: refuse the sign-in).',
+      }),
+    ),
+    allowHttp: Type.Boolean({
+      default: false,
+      description: 'Allow an http:// issuer (tests, labs). Production providers use https.',
+    }),
+    timeoutMs: Type.Integer({
+      minimum: 1000,
+      maximum: 120_000,
+      default: 10_000,
+      description: 'Timeout of each request to the provider (discovery, token, userinfo).',
+    }),
+    loginTimeoutSeconds: Type.Integer({
+      minimum: 30,
+      maximum: 3600,
+      default: 600,
+      description: 'How long a started sign-in may take at the provider before its state is forgotten.',
+    }),
+    maxPendingLogins: Type.Integer({
+      minimum: 10,
+      maximum: 100_000,
+      default: 1000,
+      description: 'Sign-ins in progress kept at once (the oldest is dropped beyond this).',
     }),
   },
   { additionalProperties: false, default: {} },
@@ -139,7 +253,57 @@ export const AuthSchema = Type.Object(
       maximum: 43_200,
       default: 720,
       description:
-        'Lifetime of a session token from `POST /api/session` (sign-in with a local user, `switchboard users create`).',
+        'Absolute cap of a session from `POST /api/session` (sign-in with a local user, `switchboard users create`): however much it is used, it ends this long after sign-in. Per role: `auth.sessionsByRole.<role>.maxMinutes`.',
+    }),
+    sessionIdleMinutes: Type.Integer({
+      minimum: 1,
+      maximum: 43_200,
+      default: 60,
+      description:
+        'Sliding expiry of a session: each request moves its end to now + this (never past the absolute cap), so a desk console in use stays signed in. Per role: `auth.sessionsByRole.<role>.idleMinutes`.',
+    }),
+    sessionsByRole: Type.Object(
+      Object.fromEntries(
+        ROLES.map((r) => [
+          r,
+          Type.Optional(
+            Type.Object(
+              {
+                idleMinutes: Type.Optional(
+                  Type.Integer({
+                    minimum: 1,
+                    maximum: 43_200,
+                    description: `Sliding expiry of sessions of the ${r} role (default auth.sessionIdleMinutes).`,
+                  }),
+                ),
+                maxMinutes: Type.Optional(
+                  Type.Integer({
+                    minimum: 1,
+                    maximum: 43_200,
+                    description: `Absolute cap of sessions of the ${r} role (default auth.sessionTtlMinutes).`,
+                  }),
+                ),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+        ]),
+      ) as Record<
+        Role,
+        TOptional<TObject<{ idleMinutes: TOptional<TInteger>; maxMinutes: TOptional<TInteger> }>>
+      >,
+      {
+        additionalProperties: false,
+        default: {},
+        description:
+          'Session expiry per role (`admin`, `operator`, `sender`, `viewer`), e.g. a 24/7 desk: `operator: { idleMinutes: 240, maxMinutes: 720 }`.',
+      },
+    ),
+    oidc: OidcSchema,
+    senderGroups: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+      default: [],
+      description:
+        'Groups a `sender` may broadcast to (from a template). Empty: any group (never `all`, devices or labels).',
     }),
     streamRecheckMs: Type.Integer({
       minimum: 100,
@@ -232,6 +396,45 @@ export const SecretsSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+export const BackupsSchema = Type.Object(
+  {
+    keepBeforeMigration: Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      default: DEFAULT_KEEP_BACKUPS,
+      description:
+        'Before migrations change the schema of an existing database (an upgrade), a verified copy is written to `<dataDir>/backups/pre-migration-<time>.db`; this many of the newest are kept. If the copy fails (disk full) the hub does not start and nothing is changed.',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const AuditSchema = Type.Object(
+  {
+    retentionDays: Type.Integer({
+      minimum: 1,
+      maximum: 36_500,
+      default: 365,
+      description:
+        'Audit trail entries (changes, sends, sign-ins) older than this are deleted; the event log retention does not apply to them.',
+    }),
+    pruneIntervalMinutes: Type.Integer({
+      minimum: 1,
+      maximum: 1440,
+      default: 60,
+      description: 'How often the audit trail is pruned (also once at start).',
+    }),
+    exportMaxRows: Type.Integer({
+      minimum: 1,
+      maximum: 10_000_000,
+      default: 100_000,
+      description:
+        'Most rows one `GET /api/audit.csv` export answers (newest first; narrow it with since/until).',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const ConfigSchema = Type.Object(
   {
     dataDir: Type.String({
@@ -243,6 +446,8 @@ export const ConfigSchema = Type.Object(
     shutdown: ShutdownSchema,
     auth: AuthSchema,
     events: EventsSchema,
+    backups: BackupsSchema,
+    audit: AuditSchema,
     secrets: SecretsSchema,
     avaya: AvayaConfigSchema,
     provisioning: ProvisioningSchema,

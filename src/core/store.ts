@@ -1,5 +1,7 @@
+import type { AuditStore } from './audit.js';
 import type { Device, DeviceInput, Group } from './devices.js';
 import type { EventFilter, HubEvent } from './events.js';
+import type { Permission, Role } from './roles.js';
 
 /**
  * Store interfaces. `core` depends only on these; `store/sqlite` (embedded default) implements them and a
@@ -46,16 +48,28 @@ export interface ApiKeyRecord {
   expiresAt?: string | null;
   /** The local user this key acts for: the signed-in user of a session, or of the session that created the key. */
   createdBy?: string | null;
+  /** Role of a role key (`admin` for keys made before roles existed); null for scoped keys and sessions. */
+  role?: Role | null;
+  /** Permissions of a scoped key; null otherwise. */
+  scopes?: Permission[] | null;
+  /** Sessions: sliding expiry. Each use moves `expiresAt` to now + this, never past `absoluteExpiresAt`. */
+  idleSeconds?: number | null;
+  /** Sessions: the absolute cap of the sliding expiry. */
+  absoluteExpiresAt?: string | null;
+  /** Why it was revoked (`signed-out`, `revoked`, `user-disabled`, `password-changed`), shown to the console. */
+  revokedReason?: string | null;
 }
 
 export interface ApiKeyStore {
   list(): ApiKeyRecord[];
   get(id: string): ApiKeyRecord | undefined;
   insert(k: ApiKeyRecord): void;
-  revoke(id: string, at: string): boolean;
+  revoke(id: string, at: string, reason?: string): boolean;
   touch(id: string, at: string): void;
+  /** Moves a session's sliding expiry (and records the use). */
+  extend(id: string, expiresAt: string, at: string): void;
   /** Revokes every live key acting for `user` (its sessions and the keys they created); answers how many. */
-  revokeCreatedBy(user: string, at: string): number;
+  revokeCreatedBy(user: string, at: string, reason?: string): number;
 }
 
 /** A local console/API user (sign-in with username and password). */
@@ -66,6 +80,10 @@ export interface UserRecord {
   createdAt: string;
   lastLoginAt: string | null;
   disabledAt: string | null;
+  /** `admin` for users made before roles existed. */
+  role: Role;
+  /** `local` (password) or `oidc` (signs in with the directory; no password; role from its groups). */
+  source: 'local' | 'oidc';
 }
 
 export interface UserStore {
@@ -75,6 +93,7 @@ export interface UserStore {
   setPassword(name: string, passwordHash: string): boolean;
   setDisabled(name: string, at: string | null): boolean;
   touchLogin(name: string, at: string): void;
+  setRole(name: string, role: Role): boolean;
 }
 
 /** Small persistent key/value space for modules that need a few settings (per namespace). */
@@ -92,6 +111,8 @@ export interface CoreStores {
   apiKeys: ApiKeyStore;
   users: UserStore;
   kv: KvStore;
+  /** The audit trail (append-only). */
+  audit: AuditStore;
   /** True once the store is open and migrations are applied. */
   ready(): boolean;
   close(): void;

@@ -1,7 +1,8 @@
 import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
-import type { ApiKeyService, CreatedKey } from './apikeys.js';
+import type { ApiKeyService, CreatedKey, SessionExpiry } from './apikeys.js';
 import { AuthError, ConflictError, LimitError, NotFoundError, ValidationError } from './errors.js';
 import { AttemptLimiter, reserveAll, SlowDown } from './limiter.js';
+import type { Role } from './roles.js';
 import type { UserRecord, UserStore } from './store.js';
 
 /**
@@ -91,7 +92,8 @@ export async function verifyPassword(pw: string, stored: string): Promise<boolea
 let dummyHash: string | undefined;
 
 export interface SessionOptions {
-  ttlMinutes: number;
+  /** How long a session of a user with this role lives (sliding idle expiry, absolute cap). */
+  expiryFor: (role: Role) => SessionExpiry;
   /** Sign-in limits (config `auth.signIn`); defaults: 5 per (address, user) and 20 per address per 15 min. */
   windowMinutes?: number;
   maxFailuresPerAddressAndUser?: number;
@@ -111,7 +113,8 @@ export class UserService {
     return rest;
   }
 
-  create(name: string, password: string): PublicUser {
+  /** Creates a user with a role (`admin` unless named: the first user of a site is its administrator). */
+  create(name: string, password: string, role: Role = 'admin'): PublicUser {
     const clean = validateUserName(name);
     validatePassword(password);
     if (this.store.get(clean))
@@ -124,6 +127,8 @@ export class UserService {
       createdAt: this.now().toISOString(),
       lastLoginAt: null,
       disabledAt: null,
+      role,
+      source: 'local',
     };
     this.store.insert(rec);
     return this.public(rec);
@@ -149,6 +154,45 @@ export class UserService {
     const u = this.must(name);
     validatePassword(password);
     this.store.setPassword(u.name, hashPassword(password));
+    return this.public(this.must(u.name));
+  }
+
+  /**
+   * A directory (OIDC) user signing in: created on first sign-in with no password (it can only sign in
+   * through the directory), its role updated from its groups every time. Refuses a name that belongs to
+   * a local user (no take-over of a local account) and a user disabled here (`OIDC_USER_DISABLED`).
+   */
+  signInFromDirectory(name: string, role: Role): PublicUser {
+    const clean = validateUserName(name.slice(0, 64).replace(/[^A-Za-z0-9._@-]/g, '_'));
+    const u = this.store.get(clean);
+    const at = this.now().toISOString();
+    if (!u) {
+      this.store.insert({
+        name: clean,
+        passwordHash: '!directory',
+        createdAt: at,
+        lastLoginAt: at,
+        disabledAt: null,
+        role,
+        source: 'oidc',
+      });
+      return this.public(this.must(clean));
+    }
+    if (u.source !== 'oidc')
+      throw new AuthError(
+        'OIDC_USER_CONFLICT',
+        `${clean} is a local user; a directory user of the same name cannot sign in as them`,
+      );
+    if (u.disabledAt)
+      throw new AuthError('OIDC_USER_DISABLED', `${clean} is disabled in Switchboard`, { status: 403 });
+    if (u.role !== role) this.store.setRole(clean, role);
+    this.store.touchLogin(clean, at);
+    return this.public(this.must(clean));
+  }
+
+  setRole(name: string, role: Role): PublicUser {
+    const u = this.must(name);
+    this.store.setRole(u.name, role);
     return this.public(this.must(u.name));
   }
 
@@ -200,7 +244,7 @@ export class SessionService {
     name: string,
     password: string,
     address: string,
-  ): Promise<CreatedKey & { user: string; expiresAt: string }> {
+  ): Promise<CreatedKey & { user: string; role: Role; expiresAt: string }> {
     const pairKey = `${address}\u0000${String(name).trim().toLowerCase().slice(0, 64)}`;
     const wait = reserveAll([
       [this.byAddressUser, pairKey],
@@ -219,8 +263,10 @@ export class SessionService {
     }
     this.byAddressUser.reset(pairKey);
     this.byAddress.release(address);
-    const expiresAt = new Date(this.now() + this.opts.ttlMinutes * 60_000);
-    const k = this.keys.create(`session:${u.name}`, { expiresAt, createdBy: u.name });
-    return { ...k, user: u.name, expiresAt: expiresAt.toISOString() };
+    const k = this.keys.create(`session:${u.name}`, {
+      createdBy: u.name,
+      session: this.opts.expiryFor(u.role),
+    });
+    return { ...k, user: u.name, role: u.role, expiresAt: k.expiresAt ?? '' };
   }
 }

@@ -1,12 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { isAbsolute, resolve } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { ValidationError } from '../core/errors.js';
 import type { HubContext, HubModule } from '../server/hub.js';
-import { described, errors, serviceValidatedBody } from '../server/schemas.js';
+import { described, ErrorSchema, errors, serviceValidatedBody } from '../server/schemas.js';
+import { readPemFile } from '../server/tls.js';
 import { decodeSettingsBytes } from './encoding.js';
 import { canonicalModel, type EvalInputs, MAX_VARIABLES, parseVariableAssignments } from './evaluate.js';
 import { lintRemovals, lintSettings } from './lint.js';
@@ -96,22 +95,11 @@ export interface SettingsModule extends HubModule {
 }
 
 function readPem(file: string, dataDir: string, field: string): Buffer {
-  if (!file)
-    throw new ValidationError(
-      'PROVISIONING_HTTPS_FILE_MISSING',
-      `${field}: required when provisioning.https.enabled is true`,
-      { field },
-    );
-  const path = isAbsolute(file) ? file : resolve(dataDir, file);
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new ValidationError(
-      'PROVISIONING_HTTPS_FILE_UNREADABLE',
-      `${field}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
-      { field },
-    );
-  }
+  return readPemFile(file, dataDir, field, {
+    missing: 'PROVISIONING_HTTPS_FILE_MISSING',
+    unreadable: 'PROVISIONING_HTTPS_FILE_UNREADABLE',
+    requiredWhen: 'provisioning.https.enabled is true',
+  });
 }
 
 export function settingsModule(): SettingsModule {

@@ -505,7 +505,7 @@ async function callControl(
     void poll
       .ack()
       .then(() => (answered ? rt.store.ack([eventId]) : 0))
-      .catch((e) => rt.logger.warn({ err: String(e) }, 'pubsub call xml ack failed'));
+      .catch((e) => rt.logger.warn({ err: e }, 'pubsub call xml ack failed'));
   });
   reply
     .headers({ 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-cache' })
@@ -772,7 +772,7 @@ export const pubsubModule: HubModule = {
     // the start; one that is unreachable does not (the relay answers 503 until it is back).
     await rt.store.open?.().catch((e: unknown) => {
       if (isSwitchboardError(e) && e.code === 'STORE_UNAVAILABLE')
-        rt.logger.warn({ err: e.message }, 'pubsub store unavailable at start; retrying on use');
+        rt.logger.warn({ err: e }, 'pubsub store unavailable at start; retrying on use');
       else throw e;
     });
     rt.service.start();

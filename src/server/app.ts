@@ -11,10 +11,14 @@ import { installAuth } from './auth.js';
 import type { Hub } from './compose.js';
 import { limitConnectionsPerAddress } from './connections.js';
 import { installListenerSurfaces } from './listeners.js';
+import { registerAuditRoutes } from './routes/audit.js';
 import { registerCoreRoutes } from './routes/core.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes, setupMetrics } from './routes/health.js';
+import { registerOidcRoutes } from './routes/oidc.js';
 import { registerSessionRoutes } from './routes/session.js';
+import { registerUserRoutes } from './routes/users.js';
+import type { PemPair } from './tls.js';
 
 /** How often Node looks for requests past http.headersTimeoutMs / http.requestTimeoutMs. */
 const TIMEOUT_CHECK_INTERVAL_MS = 1000;
@@ -22,6 +26,8 @@ const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 export interface BuildAppOptions {
   /** Serve the web console's static files from this directory when it exists. */
   consoleDir?: string;
+  /** Serve HTTPS with this key pair (`http.tls`, read by loadTlsPair). */
+  tls?: PemPair;
 }
 
 /**
@@ -38,10 +44,20 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
     requestTimeout: config.http.requestTimeoutMs,
     // Node checks the header/request timeouts every connectionsCheckingInterval (default 30 s): check
     // every second so a slow body is cut at requestTimeoutMs, not up to 30 s later.
-    http: {
-      headersTimeout: Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs),
-      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
-    },
+    ...(opts.tls
+      ? {
+          https: {
+            ...opts.tls,
+            headersTimeout: Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs),
+            connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+          },
+        }
+      : {
+          http: {
+            headersTimeout: Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs),
+            connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+          },
+        }),
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -60,9 +76,13 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
   limitConnectionsPerAddress(app.server, config.http.maxConnectionsPerAddress);
 
   // Before any route is registered: every route is stamped with its listener (listeners.ts), checked
-  // before its auth policy (auth.ts).
+  // before its auth policy and access table (auth.ts, access.ts).
   installListenerSurfaces(app, config);
-  installAuth(app, hub.apiKeys);
+  installAuth(app, hub.apiKeys, {
+    users: hub.stores.users,
+    access: { senderGroups: hub.config.auth.senderGroups },
+    audit: hub.audit,
+  });
 
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
@@ -107,7 +127,7 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
 
   app.setErrorHandler((err: FastifyError | SwitchboardError, req, reply) => {
     if (err instanceof SwitchboardError) {
-      if (err.status >= 500) req.log.warn({ code: err.code, msg: err.message }, 'request failed');
+      if (err.status >= 500) req.log.warn({ err }, 'request failed');
       return reply.status(err.status).send({ error: err.toJSON() });
     }
     const fe = err as FastifyError;
@@ -160,6 +180,9 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
     registerEventRoutes(scope, hub);
     registerCoreRoutes(scope, hub);
     registerSessionRoutes(scope, hub);
+    registerUserRoutes(scope, hub);
+    registerOidcRoutes(scope, hub);
+    registerAuditRoutes(scope, hub);
   });
   for (const m of hub.modules) {
     if (!m.routes) continue;

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { ActionRunner } from '../core/actions.js';
 import { ApiKeyService } from '../core/apikeys.js';
+import { AuditLog } from '../core/audit.js';
 import { EventBus } from '../core/bus.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { SealedDeviceStore } from '../core/device-secrets.js';
@@ -18,6 +19,7 @@ import { openDatabase } from '../store/sqlite/database.js';
 import { lockDataDir } from '../store/sqlite/lock.js';
 import { MIGRATIONS, type Migration } from '../store/sqlite/migrations/index.js';
 import { VERSION } from '../version.js';
+import { auditHubEvents } from './audit-events.js';
 import type { HubContext, HubModule } from './hub.js';
 import { MODULES } from './modules.js';
 
@@ -61,7 +63,12 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
   const unlock = config.dataDir === ':memory:' ? () => {} : lockDataDir(config.dataDir);
   let db: ReturnType<typeof openDatabase>;
   try {
-    db = openDatabase({ dataDir: config.dataDir, migrations: opts.migrations ?? MIGRATIONS });
+    db = openDatabase({
+      dataDir: config.dataDir,
+      migrations: opts.migrations ?? MIGRATIONS,
+      keepBackups: config.backups.keepBeforeMigration,
+      onBackup: (file, pending) => logger.info({ file, pending }, 'database backed up before migrating it'),
+    });
   } catch (e) {
     unlock();
     throw e;
@@ -102,25 +109,39 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
     signal: abort.signal,
   });
   const actions = new ActionRunner(devices, drivers, ctxFor, bus, clock);
-  // The event log is bounded: events.retentionDays and events.maxEvents, pruned at start and periodically.
-  const pruneEvents = () => {
-    try {
-      const before = new Date(clock.now() - config.events.retentionDays * 86_400_000).toISOString();
-      const n = stores.events.prune({ before, keep: config.events.maxEvents });
-      if (n > 0) logger.info({ deleted: n }, 'event log pruned');
-    } catch (e) {
-      logger.warn({ err: e }, 'event log pruning failed');
-    }
+  /** Runs a pruning job at start and every `minutes`, logging what it deleted (or why it failed). */
+  const prunePeriodically = (what: string, minutes: number, prune: () => number) => {
+    const run = () => {
+      try {
+        const n = prune();
+        if (n > 0) logger.info({ deleted: n }, `${what} pruned`);
+      } catch (e) {
+        logger.warn({ err: e }, `${what} pruning failed`);
+      }
+    };
+    run();
+    const t = setInterval(run, minutes * 60_000);
+    t.unref();
+    return t;
   };
-  pruneEvents();
-  const pruner = setInterval(pruneEvents, config.events.pruneIntervalMinutes * 60_000);
-  pruner.unref();
+  const daysAgo = (days: number) => new Date(clock.now() - days * 86_400_000).toISOString();
+  // The event log is bounded: events.retentionDays and events.maxEvents, pruned at start and periodically.
+  const pruner = prunePeriodically('event log', config.events.pruneIntervalMinutes, () =>
+    stores.events.prune({ before: daysAgo(config.events.retentionDays), keep: config.events.maxEvents }),
+  );
+  const audit = new AuditLog(stores.audit, () => clock.now(), logger);
+  // The audit trail keeps its own retention (audit.retentionDays, default one year).
+  const stopAuditEvents = auditHubEvents(bus, audit);
+  const auditPruner = prunePeriodically('audit trail', config.audit.pruneIntervalMinutes, () =>
+    audit.prune(daysAgo(config.audit.retentionDays)),
+  );
   const apiKeys = new ApiKeyService(stores.apiKeys, config.auth.apiKeys, () => new Date(clock.now()));
   let stopped = false;
   const hub: Hub = {
     config,
     db,
     stores,
+    audit,
     bus,
     devices,
     actions,
@@ -133,23 +154,30 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
     apiKeys,
     abort,
     setListening(port: number, phonePort?: number) {
-      const urlOf = (h: string, p: number) => {
+      const urlOf = (h: string, p: number, scheme: string) => {
         const host = h === '0.0.0.0' || h === '::' ? defaultHost() : h;
-        return `http://${host.includes(':') ? `[${host}]` : host}:${p}`;
+        return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${p}`;
       };
       const phone = config.http.phoneListener;
-      // publicUrl is what phones are given: the phone listener's when there is one.
+      // publicUrl is what phones are given: the phone listener's when there is one (plain HTTP).
       if (phone.enabled && phonePort !== undefined)
         hubInfo.publicUrl = phone.publicUrl
           ? phone.publicUrl.replace(/\/+$/, '')
-          : urlOf(phone.host || config.http.host, phonePort);
-      else if (!config.http.publicUrl) hubInfo.publicUrl = urlOf(config.http.host, port);
+          : urlOf(phone.host || config.http.host, phonePort, 'http');
+      else if (!config.http.publicUrl)
+        hubInfo.publicUrl = urlOf(
+          config.http.host,
+          port,
+          config.http.tls.cert || config.http.tls.key ? 'https' : 'http',
+        );
     },
     async shutdown() {
       if (stopped) return;
       stopped = true;
       abort.abort(new Error('hub shutting down'));
       clearInterval(pruner);
+      clearInterval(auditPruner);
+      stopAuditEvents();
       for (const m of [...modules].reverse()) {
         try {
           await m.stop?.(hub);

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
 import type { ActionRunner } from '../core/actions.js';
+import type { AuditLog } from '../core/audit.js';
 import type { EventBus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import type { DeviceRegistry } from '../core/devices.js';
@@ -17,6 +18,8 @@ export interface HubContext {
   /** The embedded SQLite database (modules keep their own prepared statements over it). */
   db: Db;
   stores: CoreStores;
+  /** The audit trail: record every change and send here (the API records its own routes, server/access.ts). */
+  audit: AuditLog;
   bus: EventBus;
   devices: DeviceRegistry;
   actions: ActionRunner;

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { registerAvayaCommands } from '../../src/cli/avaya.js';
+import { registerBackupCommands } from '../../src/cli/backup.js';
 import { registerBroadcastCommands } from '../../src/cli/broadcast.js';
 import { registerCiscoCommands } from '../../src/cli/cisco.js';
 import { COMMAND_MODULES } from '../../src/cli/commands.js';
@@ -27,6 +28,7 @@ const MODULES: Record<string, (p: Command) => void> = {
   pubsub: registerPubsubCommands,
   broadcast: registerBroadcastCommands,
   smdr: registerSmdrCommands,
+  backup: registerBackupCommands,
   records: registerRecordCommands,
 };
 const names = (p: Command) => p.commands.map((c) => c.name());

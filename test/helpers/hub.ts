@@ -35,6 +35,34 @@ export interface TestHubOptions {
   prepareApp?: StartOptions['prepareApp'];
 }
 
+/** Calls the API with a bearer token; returns status, parsed JSON (or the text) and headers. */
+export async function apiCall<T = unknown>(
+  base: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: T; headers: Headers }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = text;
+  }
+  return { status: res.status, body: parsed as T, headers: res.headers };
+}
+
 /** Starts a real hub on 127.0.0.1 with an ephemeral port and a throw-away data directory. */
 export async function startTestHub(o: TestHubOptions = {}): Promise<TestHub> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'sb-test-'));
@@ -60,25 +88,7 @@ export async function startTestHub(o: TestHubOptions = {}): Promise<TestHub> {
     ...running,
     key,
     dataDir,
-    async api<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-      const res = await fetch(`${running.url}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${key}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...headers,
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        parsed = text;
-      }
-      return { status: res.status, body: parsed as T, headers: res.headers };
-    },
+    api: (method, path, body, headers) => apiCall(running.url, key, method, path, body, headers),
     async close() {
       await running.stop();
       if (!o.dataDir) rmSync(dataDir, { recursive: true, force: true });

@@ -140,7 +140,7 @@ describe('local users: CLI (a real process) and POST /api/session', () => {
     expect((await withToken(token, '/api/session', 'DELETE')).status).toBe(204);
     const after = await withToken(token);
     expect(after.status).toBe(401);
-    expect(after.body.error?.code).toBe('APIKEY_REVOKED');
+    expect(after.body.error?.code).toBe('SESSION_REVOKED');
     // A plain API key is not a session: sign-out with it is refused and the key keeps working.
     expect((await withToken(hub.key, '/api/session', 'DELETE')).status).toBe(400);
     expect((await withToken(hub.key)).status).toBe(200);
@@ -164,7 +164,7 @@ describe('local users: CLI (a real process) and POST /api/session', () => {
     clock.advance(60_000);
     const r = await withToken(token);
     expect(r.status).toBe(401);
-    expect(r.body.error?.code).toBe('APIKEY_EXPIRED');
+    expect(r.body.error?.code).toBe('SESSION_EXPIRED');
   });
 
   it('disabling a user refuses sign-in and revokes open sessions; passwd revokes too', async () => {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { sqliteCoreStores } from '../../src/store/sqlite/core-stores.js';
 import { migrationsApplied, openDatabase, StoreVersionError } from '../../src/store/sqlite/database.js';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations/index.js';
 
@@ -63,5 +64,44 @@ describe('SQLite store migrations', () => {
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'ok1'").all()).toEqual([]);
     db.close();
     rmSync(d2, { recursive: true, force: true });
+  });
+});
+
+describe('roles migration (issue 18)', () => {
+  it('makes existing users and keys admins, keeps sessions role-less, and refuses a newer security schema', () => {
+    const d = mkdtempSync(join(tmpdir(), 'sb-mig-roles-'));
+    // A store as the previous release left it: security at version 1, no audit module.
+    const { audit: _a, ...rest } = MIGRATIONS;
+    const before = { ...rest, security: MIGRATIONS.security!.filter((m) => m.version === 1) };
+    const old = openDatabase({ dataDir: d, migrations: before });
+    old
+      .prepare("INSERT INTO users (name, password_hash, created_at) VALUES ('ann', 'x', '2026-01-01')")
+      .run();
+    const key = old.prepare(
+      "INSERT INTO api_keys (id, name, prefix, hash, salt, created_at, revoked_at, expires_at, created_by) VALUES (?, ?, 'p', 'h', 's', '2026-01-01', ?, ?, ?)",
+    );
+    key.run('k1', 'ops', null, null, null);
+    key.run('k2', 'session:ann', '2026-01-02', '2026-01-03', 'ann');
+    old.close();
+    const db = openDatabase({ dataDir: d });
+    const stores = sqliteCoreStores(db);
+    expect(stores.users.get('ann')?.role).toBe('admin');
+    expect(stores.apiKeys.get('k1')).toMatchObject({ role: 'admin', scopes: null });
+    expect(stores.apiKeys.get('k2')).toMatchObject({
+      role: null,
+      revokedReason: 'revoked',
+      absoluteExpiresAt: '2026-01-03',
+    });
+    expect(stores.audit.list({ limit: 10 })).toEqual([]);
+    stores.close();
+    const newer = {
+      ...MIGRATIONS,
+      security: [...MIGRATIONS.security!, { version: 3, name: 'future', sql: 'SELECT 1' }],
+    };
+    openDatabase({ dataDir: d, migrations: newer }).close();
+    expect(() => openDatabase({ dataDir: d })).toThrow(
+      /security schema version 3 but this version of Switchboard knows up to 2/,
+    );
+    rmSync(d, { recursive: true, force: true });
   });
 });

@@ -191,7 +191,7 @@ export function ipofficeDriver(): Driver<IpofficeSettings> {
             ctx.bus.emit({ source: device.id, type, data });
           } catch (e) {
             // Only after the hub closed its bus (a late socket event during shutdown).
-            ctx.logger.debug({ type, err: (e as Error).message }, 'ipoffice: event dropped');
+            ctx.logger.debug({ type, err: e }, 'ipoffice: event dropped');
           }
         },
         emergencyNumbers: device.settings.emergencyNumbers ?? DEFAULT_EMERGENCY_NUMBERS,

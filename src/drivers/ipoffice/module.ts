@@ -267,7 +267,7 @@ export const ipofficeModule: HubModule = {
     const configure = (id: string, d: Device | undefined) =>
       smdr
         .configure(d as Device<IpofficeSettings> | undefined, id)
-        .catch((e) => hub.logger.error({ device: id, err: (e as Error).message }, 'smdr: configure failed'));
+        .catch((e) => hub.logger.error({ device: id, err: e }, 'smdr: configure failed'));
     for (const d of hub.devices.list({ kind: 'ipoffice' })) void configure(d.id, d);
     const offSmdr = hub.devices.onChange(({ type, device }) => {
       if (device.kind === 'ipoffice') void configure(device.id, type === 'removed' ? undefined : device);

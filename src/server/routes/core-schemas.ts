@@ -127,6 +127,12 @@ const KeyInfoProperties = {
   revokedAt: Nullable(Type.String({ format: 'date-time' })),
   expiresAt: Type.Optional(Nullable(Type.String({ format: 'date-time' }))),
   createdBy: Type.Optional(Nullable(Type.String())),
+  role: Type.Optional(
+    Nullable(Type.String({ description: 'Role of a role key (admin, operator, sender, viewer).' })),
+  ),
+  scopes: Type.Optional(Nullable(Type.Array(Type.String(), { description: 'Permissions of a scoped key.' }))),
+  absoluteExpiresAt: Type.Optional(Nullable(Type.String({ format: 'date-time' }))),
+  revokedReason: Type.Optional(Nullable(Type.String({ description: 'Why it was revoked.' }))),
 };
 export const KeyInfoSchema = described(Type.Object(KeyInfoProperties), 'The key (never its secret)');
 export const KeyListSchema = described(
@@ -142,6 +148,8 @@ export const KeyCreatedSchema = described(
     createdAt: Type.String({ format: 'date-time' }),
     expiresAt: Type.Optional(Type.String({ format: 'date-time' })),
     createdBy: Type.Optional(Type.String()),
+    role: Type.Optional(Type.String({ description: 'Role of a role key.' })),
+    scopes: Type.Optional(Type.Array(Type.String(), { description: 'Permissions of a scoped key.' })),
   }),
   'The new key, with its secret',
 );

@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { isSessionName } from '../../core/apikeys.js';
 import type { Device } from '../../core/devices.js';
 import { redactDevice } from '../../core/devices.js';
-import { NotFoundError } from '../../core/errors.js';
+import { NotFoundError, ValidationError } from '../../core/errors.js';
+import { PERMISSIONS, type Permission, parseScopes, ROLES, type Role } from '../../core/roles.js';
 import { paramsSchema } from '../../core/spec.js';
-import { creatorOf } from '../auth.js';
+import { assertMayGrant, creatorOf } from '../auth.js';
 import type { Hub } from '../compose.js';
 import { ActionResultSchema, described, errors, noContent, serviceValidatedBody } from '../schemas.js';
 import {
@@ -285,18 +287,44 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
     {
       schema: {
         tags: ['system'],
-        summary: 'Create an API key (the key is shown once)',
+        summary: 'Create an API key (the key is shown once) with a role (default admin) or scopes',
         body: Type.Object(
-          { name: Type.String({ minLength: 1, maxLength: 100 }) },
-          { examples: [{ name: 'ops' }] },
+          {
+            name: Type.String({ minLength: 1, maxLength: 100 }),
+            role: Type.Optional(Type.Union(ROLES.map((r) => Type.Literal(r)))),
+            scopes: Type.Optional(
+              Type.Array(Type.Union(PERMISSIONS.map((p) => Type.Literal(p))), { minItems: 1, maxItems: 64 }),
+            ),
+          },
+          {
+            additionalProperties: false,
+            examples: [{ name: 'ops' }, { name: 'relay', scopes: ['pubsub:publish'] }],
+          },
         ),
-        response: { 201: KeyCreatedSchema, ...errors(400, 401) },
+        response: { 201: KeyCreatedSchema, ...errors(400, 401, 403) },
       },
     },
-    async (req, reply) =>
-      reply
-        .status(201)
-        .send(hub.apiKeys.create((req.body as { name: string }).name, { createdBy: creatorOf(req) })),
+    async (req, reply) => {
+      const b = req.body as { name: string; role?: Role; scopes?: Permission[] };
+      if (isSessionName(b.name.trim()))
+        throw new ValidationError('APIKEY_NAME_INVALID', 'name: session:… is reserved for sign-in sessions', {
+          field: 'name',
+        });
+      const scopes = b.scopes ? parseScopes(b.scopes) : undefined;
+      const role = scopes ? undefined : (b.role ?? 'admin');
+      if (scopes && b.role)
+        throw new ValidationError('APIKEY_ROLE_AND_SCOPES', 'a key has a role or scopes, not both', {
+          field: 'scopes',
+        });
+      assertMayGrant(req.principal, { role: role ?? null, scopes: scopes ?? null });
+      return reply.status(201).send(
+        hub.apiKeys.create(b.name, {
+          createdBy: creatorOf(req),
+          ...(role ? { role } : {}),
+          ...(scopes ? { scopes } : {}),
+        }),
+      );
+    },
   );
   app.delete(
     '/api/keys/:id',

@@ -1,21 +1,34 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import type { Config } from '../../config/schema.js';
+import type { SessionExpiry } from '../../core/apikeys.js';
 import { LimitError, ValidationError } from '../../core/errors.js';
+import type { Role } from '../../core/roles.js';
 import { SessionService, UserService } from '../../core/users.js';
 import type { Hub } from '../compose.js';
 import { described, errors, noContent } from '../schemas.js';
 
+/** A session's sliding expiry and absolute cap for a role (`auth.sessionsByRole`, else the defaults). */
+export function sessionExpiryFor(auth: Config['auth'], role: Role): SessionExpiry {
+  const own = auth.sessionsByRole[role];
+  const maxMinutes = own?.maxMinutes ?? auth.sessionTtlMinutes;
+  const idleMinutes = Math.min(own?.idleMinutes ?? auth.sessionIdleMinutes, maxMinutes);
+  return { idleMs: idleMinutes * 60_000, maxMs: maxMinutes * 60_000 };
+}
+
 /**
  * Sign-in with a local user (`switchboard users create`): `POST /api/session` (no key needed) checks the
- * password and answers a session token, an ordinary API key named `session:<user>` that expires after
- * `auth.sessionTtlMinutes`; `DELETE /api/session` revokes the token it is called with (sign out).
+ * password and answers a session token, an ordinary API key named `session:<user>` with a sliding expiry
+ * (`auth.sessionIdleMinutes`, capped at `auth.sessionTtlMinutes` after sign-in; per role in
+ * `auth.sessionsByRole`). `GET /api/session` says who the caller is and what it may do (the console hides
+ * the rest); `DELETE /api/session` revokes the token it is called with (sign out).
  */
 export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
   const now = () => new Date(hub.clock.now());
   const sessions = new SessionService(
     new UserService(hub.stores.users, now),
     hub.apiKeys,
-    { ttlMinutes: hub.config.auth.sessionTtlMinutes, ...hub.config.auth.signIn },
+    { expiryFor: (role) => sessionExpiryFor(hub.config.auth, role), ...hub.config.auth.signIn },
     () => hub.clock.now(),
   );
   app.post(
@@ -59,13 +72,43 @@ export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
         throw e;
       });
       req.log.info({ user: s.user, session: s.prefix }, 'signed in');
+      const rec = hub.stores.apiKeys.get(s.id);
       return reply.status(201).send({
         token: s.key,
         id: s.id,
         user: s.user,
+        role: s.role,
         createdAt: s.createdAt,
         expiresAt: s.expiresAt,
+        absoluteExpiresAt: rec?.absoluteExpiresAt ?? s.expiresAt,
       });
+    },
+  );
+  app.get(
+    '/api/session',
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'Who the caller is: role, scopes, permissions and (sessions) when it expires',
+        description:
+          'Send header `X-Switchboard-Background: 1` on requests the console makes on its own, so they do not renew the session.',
+      },
+    },
+    async (req) => {
+      const who = req.principal!;
+      const idleSeconds = who.kind === 'session' ? hub.stores.apiKeys.get(who.id)?.idleSeconds : null;
+      return {
+        kind: who.kind,
+        id: who.id,
+        name: who.name,
+        user: who.kind === 'session' ? who.name : (req.apiKey?.createdBy ?? null),
+        role: who.role,
+        scopes: who.scopes,
+        permissions: [...who.permissions].sort(),
+        expiresAt: who.expiresAt ?? null,
+        absoluteExpiresAt: who.absoluteExpiresAt ?? null,
+        idleMinutes: idleSeconds ? Math.round(idleSeconds / 60) : null,
+      };
     },
   );
   app.delete(
@@ -84,7 +127,7 @@ export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
           'SESSION_NOT_A_SESSION',
           'this request carries an API key, not a session token; revoke keys with DELETE /api/keys/:id',
         );
-      hub.apiKeys.revoke(who.id);
+      hub.apiKeys.revoke(who.id, 'signed-out');
       return reply.status(204).send();
     },
   );

@@ -1,5 +1,6 @@
 import type { Device, Group } from '../../core/devices.js';
 import type { EventFilter, HubEvent } from '../../core/events.js';
+import { isPermission, isRole, type Role } from '../../core/roles.js';
 import type {
   ApiKeyRecord,
   ApiKeyStore,
@@ -11,6 +12,7 @@ import type {
   UserRecord,
   UserStore,
 } from '../../core/store.js';
+import { SqliteAuditStore } from './audit.js';
 import { type Db, migrationsApplied } from './database.js';
 
 type Row = Record<string, unknown>;
@@ -201,6 +203,11 @@ function rowToKey(r: Row): ApiKeyRecord {
     revokedAt: (r.revoked_at as string | null) ?? null,
     expiresAt: (r.expires_at as string | null) ?? null,
     createdBy: (r.created_by as string | null) ?? null,
+    role: isRole(r.role) ? r.role : null,
+    scopes: typeof r.scopes === 'string' ? (JSON.parse(r.scopes) as string[]).filter(isPermission) : null,
+    idleSeconds: (r.idle_seconds as number | null) ?? null,
+    absoluteExpiresAt: (r.absolute_expires_at as string | null) ?? null,
+    revokedReason: (r.revoked_reason as string | null) ?? null,
   };
 }
 
@@ -216,7 +223,7 @@ class SqliteApiKeyStore implements ApiKeyStore {
   insert(k: ApiKeyRecord): void {
     this.db
       .prepare(
-        'INSERT INTO api_keys (id, name, prefix, hash, salt, created_at, last_used_at, revoked_at, expires_at, created_by) VALUES (?,?,?,?,?,?,?,?,?,?)',
+        'INSERT INTO api_keys (id, name, prefix, hash, salt, created_at, last_used_at, revoked_at, expires_at, created_by, role, scopes, idle_seconds, absolute_expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)',
       )
       .run(
         k.id,
@@ -229,21 +236,33 @@ class SqliteApiKeyStore implements ApiKeyStore {
         k.revokedAt,
         k.expiresAt ?? null,
         k.createdBy ?? null,
+        k.role ?? null,
+        k.scopes ? JSON.stringify(k.scopes) : null,
+        k.idleSeconds ?? null,
+        k.absoluteExpiresAt ?? null,
       );
   }
-  revoke(id: string, at: string): boolean {
+  revoke(id: string, at: string, reason = 'revoked'): boolean {
     return (
-      this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id)
-        .changes > 0
+      this.db
+        .prepare('UPDATE api_keys SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL')
+        .run(at, reason, id).changes > 0
     );
+  }
+  extend(id: string, expiresAt: string, at: string): void {
+    this.db
+      .prepare('UPDATE api_keys SET expires_at = ?, last_used_at = ? WHERE id = ? AND revoked_at IS NULL')
+      .run(expiresAt, at, id);
   }
   touch(id: string, at: string): void {
     this.db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(at, id);
   }
-  revokeCreatedBy(user: string, at: string): number {
+  revokeCreatedBy(user: string, at: string, reason = 'revoked'): number {
     return this.db
-      .prepare('UPDATE api_keys SET revoked_at = ? WHERE revoked_at IS NULL AND (created_by = ? OR name = ?)')
-      .run(at, user, `session:${user}`).changes;
+      .prepare(
+        'UPDATE api_keys SET revoked_at = ?, revoked_reason = ? WHERE revoked_at IS NULL AND (created_by = ? OR name = ?)',
+      )
+      .run(at, reason, user, `session:${user}`).changes;
   }
 }
 
@@ -254,6 +273,9 @@ function rowToUser(r: Row): UserRecord {
     createdAt: r.created_at as string,
     lastLoginAt: (r.last_login_at as string | null) ?? null,
     disabledAt: (r.disabled_at as string | null) ?? null,
+    // A row with an unknown role (written by a newer version) grants nothing more than a viewer.
+    role: isRole(r.role) ? r.role : 'viewer',
+    source: r.source === 'oidc' ? 'oidc' : 'local',
   };
 }
 
@@ -269,9 +291,12 @@ class SqliteUserStore implements UserStore {
   insert(u: UserRecord): void {
     this.db
       .prepare(
-        'INSERT INTO users (name, password_hash, created_at, last_login_at, disabled_at) VALUES (?,?,?,?,?)',
+        'INSERT INTO users (name, password_hash, created_at, last_login_at, disabled_at, role, source) VALUES (?,?,?,?,?,?,?)',
       )
-      .run(u.name, u.passwordHash, u.createdAt, u.lastLoginAt, u.disabledAt);
+      .run(u.name, u.passwordHash, u.createdAt, u.lastLoginAt, u.disabledAt, u.role, u.source);
+  }
+  setRole(name: string, role: Role): boolean {
+    return this.db.prepare('UPDATE users SET role = ? WHERE name = ?').run(role, name).changes > 0;
   }
   setPassword(name: string, passwordHash: string): boolean {
     return (
@@ -327,6 +352,7 @@ export function sqliteCoreStores(db: Db): CoreStores {
     apiKeys: new SqliteApiKeyStore(db),
     users: new SqliteUserStore(db),
     kv: new SqliteKvStore(db),
+    audit: new SqliteAuditStore(db),
     ready: () => open && db.open && migrationsApplied(db),
     close: () => {
       if (!open) return;

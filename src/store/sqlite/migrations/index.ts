@@ -1,3 +1,4 @@
+import { auditMigrations } from './audit.js';
 import { avayaMigrations } from './avaya.js';
 import { broadcastMigrations } from './broadcast.js';
 import { coreMigrations } from './core.js';
@@ -17,6 +18,7 @@ export const MIGRATIONS: Record<string, Migration[]> = {
   pubsub: pubsubMigrations,
   security: securityMigrations,
   ipoffice: ipofficeMigrations,
+  audit: auditMigrations,
 };
 
 export type { Migration };

@@ -1,0 +1,85 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { AUDIT_PAGE_MAX, type AuditOutcome } from '../../core/audit.js';
+import { ValidationError } from '../../core/errors.js';
+import type { Hub } from '../compose.js';
+
+const Filters = {
+  actor: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 100, description: 'Actor name or id, exactly.' }),
+  ),
+  action: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 64,
+      pattern: '^[a-z][a-z0-9.-]*(\\.\\*)?$',
+      description: 'An action (`key.created`) or a prefix with `.*` (`device.*`).',
+    }),
+  ),
+  outcome: Type.Optional(Type.Union([Type.Literal('ok'), Type.Literal('denied'), Type.Literal('failed')])),
+  since: Type.Optional(Type.String({ maxLength: 40, description: 'ISO 8601 time, inclusive.' })),
+  until: Type.Optional(Type.String({ maxLength: 40, description: 'ISO 8601 time, exclusive.' })),
+};
+
+interface FilterQuery {
+  actor?: string;
+  action?: string;
+  outcome?: AuditOutcome;
+  since?: string;
+  until?: string;
+}
+
+/** Only the filters that are set (exactOptionalPropertyTypes). */
+function filters(q: FilterQuery): FilterQuery {
+  return Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined)) as FilterQuery;
+}
+
+/**
+ * The audit trail (admins: `audit:read`): `GET /api/audit` pages newest first with a cursor (`next` →
+ * `?cursor=`), `GET /api/audit.csv` exports the same filters (at most `audit.exportMaxRows` rows).
+ */
+export function registerAuditRoutes(app: FastifyInstance, hub: Hub): void {
+  app.get(
+    '/api/audit',
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'Audit trail: changes, sends and sign-ins, newest first, filtered, with cursor paging',
+        querystring: Type.Object(
+          {
+            ...Filters,
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: AUDIT_PAGE_MAX, default: 100 })),
+            cursor: Type.Optional(
+              Type.String({ pattern: '^[0-9]{1,15}$', description: 'The `next` of the previous page.' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      const { limit, cursor, ...rest } = req.query as FilterQuery & { limit: number; cursor?: string };
+      return hub.audit.page({ ...filters(rest), limit, ...(cursor ? { before: Number(cursor) } : {}) });
+    },
+  );
+  app.get(
+    '/api/audit.csv',
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'Audit trail as CSV (same filters as /api/audit), newest first',
+        querystring: Type.Object(Filters, { additionalProperties: false }),
+      },
+    },
+    async (req, reply) => {
+      const q = filters(req.query as FilterQuery);
+      if (q.since && q.until && Date.parse(q.since) >= Date.parse(q.until))
+        throw new ValidationError('AUDIT_QUERY_INVALID', 'until: must be after since', { field: 'until' });
+      const text = hub.audit.csv({ ...q, max: hub.config.audit.exportMaxRows });
+      return reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="audit.csv"')
+        .send(text);
+    },
+  );
+}

@@ -1,0 +1,156 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { isSwitchboardError, ValidationError } from '../../core/errors.js';
+import { UserService } from '../../core/users.js';
+import type { Hub } from '../compose.js';
+import { OidcSignIn } from '../oidc.js';
+import { sessionExpiryFor } from './session.js';
+
+interface SessionAnswer {
+  token: string;
+  id: string;
+  user: string;
+  role: string;
+  createdAt: string;
+  expiresAt: string;
+  absoluteExpiresAt: string;
+}
+
+/**
+ * Sign-in with the directory (server/oidc.ts): `GET /api/session/methods` tells the console which
+ * sign-ins exist; `/api/session/oidc/start` and `/callback` run the authorisation code flow (browser
+ * redirects); `POST /api/session/oidc/exchange` trades the one-time code for the session token. All four
+ * are public (they are the sign-in); the session they make is checked like any other.
+ */
+export function registerOidcRoutes(app: FastifyInstance, hub: Hub): void {
+  const cfg = hub.config.auth.oidc;
+  // hub.hub.publicUrl is what phones are given (the phone listener's URL when there is one): the
+  // callback is on the management listener, so then it needs http.publicUrl or auth.oidc.redirectUrl.
+  if (cfg.enabled && !cfg.redirectUrl && !hub.config.http.publicUrl && hub.config.http.phoneListener.enabled)
+    throw new ValidationError(
+      'CONFIG_INVALID',
+      'auth.oidc.redirectUrl: set it (or http.publicUrl) when http.phoneListener is on: the sign-in callback is on the management listener',
+      { field: 'auth.oidc.redirectUrl' },
+    );
+  const redirectUrl = () =>
+    cfg.redirectUrl ||
+    `${(hub.config.http.publicUrl || hub.hub.publicUrl).replace(/\/+$/, '')}/api/session/oidc/callback`;
+  const oidc = new OidcSignIn(cfg, redirectUrl, () => hub.clock.now());
+  const users = new UserService(hub.stores.users, () => new Date(hub.clock.now()));
+  const pub = { auth: 'public' as const };
+
+  app.get(
+    '/api/session/methods',
+    {
+      config: pub,
+      schema: {
+        tags: ['system'],
+        summary: 'Which sign-ins this hub offers (local users, the directory)',
+        security: [],
+      },
+    },
+    async () => ({ local: true, oidc: oidc.enabled }),
+  );
+  app.get(
+    '/api/session/oidc/start',
+    {
+      config: pub,
+      schema: {
+        tags: ['system'],
+        summary: 'Start signing in with the directory (redirects to the OpenID provider)',
+        security: [],
+        querystring: Type.Object(
+          {
+            return: Type.Optional(
+              Type.String({ maxLength: 512, description: 'Path of this hub to come back to.' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req, reply) => {
+      const url = await oidc.start((req.query as { return?: string }).return);
+      return reply.header('cache-control', 'no-store').redirect(url.href, 302);
+    },
+  );
+  app.get(
+    '/api/session/oidc/callback',
+    {
+      config: pub,
+      schema: {
+        tags: ['system'],
+        summary: 'Where the OpenID provider sends the browser back (code, state); redirects to the console',
+        security: [],
+        querystring: Type.Record(Type.String(), Type.String({ maxLength: 4096 })),
+      },
+    },
+    async (req, reply) => {
+      const callback = new URL(req.url, 'http://callback.invalid');
+      const address = req.ip;
+      try {
+        const { user: who, returnTo } = await oidc.finish(callback);
+        const u = users.signInFromDirectory(who.name, who.role);
+        const k = hub.apiKeys.create(`session:${u.name}`, {
+          createdBy: u.name,
+          session: sessionExpiryFor(hub.config.auth, u.role),
+        });
+        const rec = hub.stores.apiKeys.get(k.id);
+        const answer: SessionAnswer = {
+          token: k.key,
+          id: k.id,
+          user: u.name,
+          role: u.role,
+          createdAt: k.createdAt,
+          expiresAt: k.expiresAt ?? '',
+          absoluteExpiresAt: rec?.absoluteExpiresAt ?? k.expiresAt ?? '',
+        };
+        hub.audit.record({
+          actorKind: 'session',
+          actorId: k.id,
+          actorName: u.name,
+          address,
+          action: 'signin.succeeded',
+          target: `user=${u.name}`,
+          detail: { method: 'oidc', role: u.role, groups: who.groups.slice(0, 32) },
+        });
+        req.log.info({ user: u.name, session: k.prefix, method: 'oidc' }, 'signed in');
+        const code = oidc.issueCode(answer);
+        return reply.header('cache-control', 'no-store').redirect(`${returnTo}#oidc=${code}`, 302);
+      } catch (e) {
+        if (!isSwitchboardError(e)) throw e;
+        hub.audit.record({
+          actorKind: 'anonymous',
+          actorId: null,
+          actorName: null,
+          address,
+          action: 'signin.failed',
+          target: null,
+          outcome: 'failed',
+          detail: { method: 'oidc', code: e.code },
+        });
+        req.log.info({ code: e.code }, 'directory sign-in refused');
+        return reply
+          .header('cache-control', 'no-store')
+          .redirect(`/#oidc_error=${encodeURIComponent(e.code)}`, 302);
+      }
+    },
+  );
+  app.post(
+    '/api/session/oidc/exchange',
+    {
+      config: pub,
+      schema: {
+        tags: ['system'],
+        summary: 'Trade the one-time code of a directory sign-in (#oidc=…) for the session token',
+        security: [],
+        body: Type.Object(
+          { code: Type.String({ minLength: 1, maxLength: 128 }) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req, reply) =>
+      reply.status(201).send(oidc.redeem((req.body as { code: string }).code) as SessionAnswer),
+  );
+}
