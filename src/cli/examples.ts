@@ -22,6 +22,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'users list': ['switchboard users list'],
   'users disable': ['switchboard users disable desk1   # revokes its sessions'],
   'users passwd': ['switchboard users passwd desk1'],
+  'users role': ['switchboard users role desk1 operator'],
   'devices list': [
     'switchboard devices list',
     'switchboard devices list --kind cisco --group security',

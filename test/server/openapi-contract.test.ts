@@ -4,6 +4,7 @@ import { type CiscoSimFleet, startCiscoSim } from '../../src/sim/cisco/fleet.js'
 import { Devlink3Simulator } from '../../src/sim/ipoffice/server.js';
 import {
   checkSamples,
+  NOT_YET_DOCUMENTED,
   type OpenApiDoc,
   openapiPath,
   type ResponseSample,
@@ -333,7 +334,7 @@ describe('API contract (real answers against /api/docs/json)', () => {
     const missing = Object.entries(doc.paths)
       .filter(([p]) => p.startsWith('/api/'))
       .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`))
-      .filter((op) => !ok.has(op) && !(op in NOT_DRIVEN));
+      .filter((op) => !ok.has(op) && !(op in NOT_DRIVEN) && !NOT_YET_DOCUMENTED.has(op));
     expect(missing).toEqual([]);
   });
 

@@ -57,6 +57,10 @@ export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
               user: Type.String(),
               createdAt: Type.String({ format: 'date-time' }),
               expiresAt: Type.String({ format: 'date-time' }),
+              role: Type.Optional(Type.String({ description: "The user's role." })),
+              absoluteExpiresAt: Type.Optional(
+                Type.String({ format: 'date-time', description: 'The session ends then, however active.' }),
+              ),
             }),
             'Signed in: the session token (shown once)',
           ),
