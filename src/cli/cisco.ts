@@ -5,7 +5,7 @@ import { KeyedSerialQueue } from '../core/serial.js';
 import { standaloneContext, standaloneDevice } from '../core/standalone.js';
 import { CiscoSession, type CiscoSettings } from '../drivers/cisco/driver.js';
 import { MODEL_IDS, MODELS } from '../drivers/cisco/models.js';
-import { startCiscoSim } from '../sim/cisco/fleet.js';
+import { CISCO_SIM_FIRST_EXTENSION, startCiscoSim } from '../sim/cisco/fleet.js';
 import { type ApiFlags, action, apiClientOptions, callApi, simCommand } from './common.js';
 
 /** The flags of the commands that talk straight to a phone (see directOptions). */
@@ -91,6 +91,11 @@ export function registerCiscoCommands(program: Command): void {
       '8845',
     )
     .option('--host <host>', 'loopback address the phones listen on', '127.0.0.1')
+    .option(
+      '--first-extension <n>',
+      'directory number of the first phone (the next ones count up; sim avaya starts at 2001)',
+      String(CISCO_SIM_FIRST_EXTENSION),
+    )
     .option('--distinct-hosts', 'give each phone its own 127.0.x.y address')
     .option('--base-port <port>', 'first TCP port (phones use base+k; default: ephemeral ports)')
     .option(
@@ -109,7 +114,7 @@ export function registerCiscoCommands(program: Command): void {
     .option('--json', 'print the phone list as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  switchboard sim cisco --phones 50 --model 8845\n  switchboard sim cisco -n 6 -m 8845,7841,8821,8875,7960,8845-mpp --auth-url http://127.0.0.1:8080/cisco/authenticate --register\n  curl -u admin:cisco -d "XML=<CiscoIPPhoneExecute><ExecuteItem URL=\'Key:Services\'/></CiscoIPPhoneExecute>" http://127.0.0.1:<port>/CGI/Execute\n  curl http://127.0.0.1:<port>/sim/state\n\nRuns until Ctrl-C.\n',
+      '\nExamples:\n  switchboard sim cisco --phones 50 --model 8845\n  switchboard sim cisco --phones 5 --first-extension 4001\n  switchboard sim cisco -n 6 -m 8845,7841,8821,8875,7960,8845-mpp --auth-url http://127.0.0.1:8080/cisco/authenticate --register\n  curl -u admin:cisco -d "XML=<CiscoIPPhoneExecute><ExecuteItem URL=\'Key:Services\'/></CiscoIPPhoneExecute>" http://127.0.0.1:<port>/CGI/Execute\n  curl http://127.0.0.1:<port>/sim/state\n\nRuns until Ctrl-C.\n',
     )
     .action(
       action(
@@ -118,6 +123,7 @@ export function registerCiscoCommands(program: Command): void {
             phones: string;
             model: string;
             host: string;
+            firstExtension: string;
             distinctHosts?: boolean;
             basePort?: string;
             authUrl?: string;
@@ -134,7 +140,10 @@ export function registerCiscoCommands(program: Command): void {
           if (Boolean(o.tlsCert) !== Boolean(o.tlsKey))
             throw new Error('--tls-cert and --tls-key go together');
           const cert = o.tlsCert ? readFileSync(o.tlsCert, 'utf8') : undefined;
+          if (!/^\d{1,9}$/.test(o.firstExtension))
+            throw new Error(`--first-extension: ${JSON.stringify(o.firstExtension)} is not a number`);
           const fleet = await startCiscoSim({
+            firstDn: Number(o.firstExtension),
             ...(cert && o.tlsKey ? { tls: { cert, key: readFileSync(o.tlsKey, 'utf8') } } : {}),
             ...(o.digest ? { digest: true } : {}),
             phones: Number(o.phones),

@@ -5,10 +5,19 @@ import { readFile } from '../drivers/ipoffice/connection.js';
 import { splitHostPort } from '../drivers/ipoffice/driver.js';
 import { Devlink3Monitor } from '../drivers/ipoffice/monitor.js';
 import { decodeFileText, parseUserList } from '../drivers/ipoffice/users.js';
+import { startSimControl } from '../sim/ipoffice/control.js';
 import { startRandomCalls } from '../sim/ipoffice/generator.js';
 import { builtinScenarios, loadScenarioFile, type Scenario } from '../sim/ipoffice/scenario.js';
 import { Devlink3Simulator } from '../sim/ipoffice/server.js';
 import { action, simCommand } from './common.js';
+import {
+  parseSimVars,
+  registerSimIpofficeCall,
+  SIM_CONTROL_PORT,
+  waitForSubscriber,
+} from './ipoffice-sim.js';
+
+const collectVars = (v: string, prev: string[] = []) => [...prev, v];
 
 interface ConnFlags {
   host: string;
@@ -204,8 +213,9 @@ export function registerIpofficeCommands(program: Command): void {
   );
 
   const sim = simCommand(program);
-  sim
-    .command('ipoffice')
+  const simIpoffice = sim.command('ipoffice');
+  registerSimIpofficeCall(simIpoffice);
+  simIpoffice
     .description('Run an IP Office DevLink3 simulator (TCP and optionally TLS) playing call scenarios')
     .option('--host <host>', 'listen address (127.0.0.0/8 only)', '127.0.0.1')
     .option('--port <port>', 'TCP port (0 = any free port)', '50797')
@@ -218,6 +228,16 @@ export function registerIpofficeCommands(program: Command): void {
       '--scenario <name|file...>',
       'built-in scenario name or YAML file (repeatable); default: all built-in',
     )
+    .option(
+      '--var <name=value>',
+      'scenario variable (repeatable), e.g. --var ext=201 --var number=933',
+      collectVars,
+    )
+    .option(
+      '--control-port <port>',
+      'HTTP control port on the listen address (`sim ipoffice call`; 0 = any free port)',
+      String(SIM_CONTROL_PORT),
+    )
     .option('--loop', 'repeat the scenarios until stopped')
     .option('--speed <factor>', 'playback speed factor (2 = twice as fast)', '1')
     .option('--calls-per-second <n>', 'random call generator rate (0 = off)', '0')
@@ -229,7 +249,7 @@ export function registerIpofficeCommands(program: Command): void {
     .addOption(new Option('--list-scenarios', 'list the built-in scenarios and exit'))
     .addHelpText(
       'after',
-      '\nExamples:\n  switchboard sim ipoffice --port 50797 --user U --password P --loop\n  switchboard sim ipoffice --port 0 --scenario emergency --smdr 127.0.0.1:5150\n  switchboard sim ipoffice --port 0 --scenario emergency --scenario transfer\n  switchboard sim ipoffice --calls-per-second 50 --speed 10\n',
+      '\nExamples:\n  switchboard sim ipoffice --port 50797 --user U --password P --loop\n  switchboard sim ipoffice --port 0 --scenario emergency --smdr 127.0.0.1:5150\n  switchboard sim ipoffice --port 0 --scenario emergency --scenario transfer\n  switchboard sim ipoffice --calls-per-second 50 --speed 10\n  switchboard sim ipoffice --scenario emergency --var ext=201 --var number=933\n  switchboard sim ipoffice --scenario none   # only calls placed on demand:\n  switchboard sim ipoffice call --from 201 --to 911\n\nScenarios start when the first DevLink3 client subscribes.\n',
     )
     .action(
       action(
@@ -251,6 +271,8 @@ export function registerIpofficeCommands(program: Command): void {
           lockout: string;
           smdr?: string;
           listScenarios?: boolean;
+          var?: string[];
+          controlPort: string;
         }) => {
           const all = builtinScenarios();
           if (o.listScenarios) {
@@ -264,7 +286,9 @@ export function registerIpofficeCommands(program: Command): void {
             throw new Error('--host: the simulator only listens on 127.0.0.0/8');
           if (o.tlsPort && !(o.tlsCert && o.tlsKey))
             throw new Error('--tls-port needs --tls-cert and --tls-key');
-          const scenarios: Scenario[] = (o.scenario ?? [...all.keys()]).map((n) => {
+          const vars = parseSimVars(o.var);
+          const names = o.scenario ?? [...all.keys()];
+          const scenarios: Scenario[] = (names.length === 1 && names[0] === 'none' ? [] : names).map((n) => {
             const s = all.get(n);
             if (s) return s;
             if (existsSync(n)) return loadScenarioFile(n);
@@ -301,6 +325,15 @@ export function registerIpofficeCommands(program: Command): void {
             process.stdout.write(`SMDR records go to ${o.smdr}\n`);
           }
           const ac = new AbortController();
+          const control = await startSimControl(s, {
+            host: o.host,
+            port: Number(o.controlPort),
+            speed: Number(o.speed),
+            signal: ac.signal,
+          });
+          process.stdout.write(
+            `control port ${control.url} (switchboard sim ipoffice call --from 201 --to 911 --control ${control.url})\n`,
+          );
           const rate = Number(o.callsPerSecond);
           const gen =
             rate > 0
@@ -309,17 +342,23 @@ export function registerIpofficeCommands(program: Command): void {
           const stop = () => {
             ac.abort();
             gen?.stop();
+            void control.close();
             void s.stop().then(() => process.exit(0));
           };
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
+          if (scenarios.length > 0) {
+            process.stdout.write('scenarios start when a DevLink3 client subscribes\n');
+            if (!(await waitForSubscriber(s, ac.signal))) return;
+            process.stdout.write('client subscribed: playing scenarios\n');
+          }
           do {
             for (const sc of scenarios) {
               if (ac.signal.aborted) return;
-              await s.play(sc, {}, { speed: Number(o.speed), signal: ac.signal });
+              await s.play(sc, vars, { speed: Number(o.speed), signal: ac.signal });
               await new Promise((r) => setTimeout(r, Math.round(1000 / Number(o.speed))));
             }
-          } while (o.loop && !ac.signal.aborted);
+          } while (o.loop && scenarios.length > 0 && !ac.signal.aborted);
           if (!gen) process.stdout.write('scenarios done; still serving (Ctrl-C to stop)\n');
         },
       ),

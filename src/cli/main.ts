@@ -89,6 +89,7 @@ async function main(): Promise<void> {
   const names = only ? [only] : Object.keys(MODULES);
   const registers = await Promise.all(names.map((n) => MODULES[n]!()));
   for (const register of registers) await register(program);
+  (await import('./examples.js')).addExamples(program);
   // A release CI does not test starts with one warning line; a release known to abort is refused where the
   // store opens (NODE_UNSUPPORTED), so the commands that need no database (simulators, help) still run.
   const runtime = checkNodeRuntime(process.versions.node);

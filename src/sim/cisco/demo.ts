@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { HubContext } from '../../server/hub.js';
-import { startCiscoSim } from './fleet.js';
+import { CISCO_SIM_FIRST_EXTENSION, startCiscoSim } from './fleet.js';
 
 /** Phones of the demo: different families, two of them at the security desk. */
 const DEMO_PHONES: Array<{ model: string; name: string; groups: string[]; room: string }> = [
@@ -28,6 +28,8 @@ export async function startDemoCisco(hub: HubContext): Promise<{ stop(): Promise
     servicesUrl: `${base}/cisco/services?name=#DEVICENAME#`,
     appEventUrl: `${base}/cisco/events/application`,
     prtDelayMs: 5000,
+    // Disjoint from the simulated Avaya phones (2001 …): one extension, one phone.
+    firstDn: CISCO_SIM_FIRST_EXTENSION,
   });
   const password = randomBytes(9).toString('base64url');
   const ids: string[] = [];

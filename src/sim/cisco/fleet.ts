@@ -3,6 +3,9 @@ import { MODEL_IDS } from '../../drivers/cisco/models.js';
 import { SimPhone, type SimPhoneOptions } from './phone.js';
 
 /** Many simulated phones in one process: one HTTP server each (own port, optionally own 127.x address). */
+/** First directory number of `sim cisco` and the demo's Cisco phones: disjoint from `sim avaya` (2001 …). */
+export const CISCO_SIM_FIRST_EXTENSION = 3001;
+
 export interface CiscoSimOptions {
   phones: number;
   /** One model for all, or a list used round-robin. */
