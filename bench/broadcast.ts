@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- broadcast [--phones 1000,10000] [--concurrency 256] [--cisco-share 0.5] [--hub-cpu-prof <dir>]`: on-site 911 at scale. The real hub
+ * `npm run bench -- broadcast [--phones 1000,10000] [--runs 5] [--concurrency 256] [--cisco-share 0.5]
+ * [--cisco-keep-alive] [--hub-cpu-prof <dir>]`: on-site 911 at scale. The real hub
  * (`switchboard serve`, its own process) is linked to the DevLink3 simulator; N simulated phones (real HTTP
  * servers on 127.0.0.1, in this process) are in the security group. The simulator sends the emergency
  * call's Detail record; we measure, per phone, the time from that DevLink3 event to the phone accepting
@@ -7,8 +8,14 @@
  * (from /proc/<pid>).
  *
  * The phones and the simulator share this machine with the hub, so the figures include their work too.
+ *
+ * The hub runs from dist/ (`npm run build` first; SWITCHBOARD_BIN=tsx runs the sources). With --runs N one hub
+ * and one set of phones take N emergency calls in a row (each a new incident and broadcast); the bench prints
+ * each run, the median of first/p50/last over the runs, and a final `SUMMARY broadcast …` line.
+ * --cisco-keep-alive: the simulated Cisco phones keep connections alive and their devices opt in
+ * (settings.keepAlive); without it every push opens a connection, the hub's default.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +24,7 @@ import { type CiscoSimFleet, startCiscoSim } from '../src/sim/cisco/fleet.js';
 import { builtinScenarios } from '../src/sim/ipoffice/scenario.js';
 import { Devlink3Simulator } from '../src/sim/ipoffice/server.js';
 import { spawnSwitchboard } from '../test/helpers/process.js';
-import { machineLine, percentile } from './_machine.js';
+import { loadLine, machineLine, percentile } from './_machine.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -57,7 +64,15 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, ms: numb
   }
 }
 
-async function runOnce(n: number, concurrency: number): Promise<void> {
+interface RunFigures {
+  firstMs: number;
+  p50Ms: number;
+  lastMs: number;
+  cpuMs: number;
+  accepted: number;
+}
+
+async function runSize(n: number, concurrency: number, runs: number): Promise<RunFigures[]> {
   const dir = mkdtempSync(join(os.tmpdir(), 'sb-bench-bc-'));
   const key = `sbk_bench_${Math.random().toString(16).slice(2)}${Date.now()}`;
   const port = await freePort();
@@ -117,6 +132,7 @@ async function runOnce(n: number, concurrency: number): Promise<void> {
           username: 'push',
           password: 'pw',
           firstDn: 10_000 + k * 5000,
+          ...(keepAlive ? { keepAlive: true } : {}),
         }),
       );
       left -= m;
@@ -147,6 +163,7 @@ async function runOnce(n: number, concurrency: number): Promise<void> {
             password: 'pw',
             deviceName: p.deviceName,
             extension: p.dn,
+            ...(keepAlive ? { keepAlive: true } : {}),
           },
         })),
       ...avayaFleets
@@ -183,66 +200,82 @@ async function runOnce(n: number, concurrency: number): Promise<void> {
       30_000,
     );
     const setupS = (Date.now() - setupStart) / 1000;
-    // Let the hub settle (GC after the registration burst), then measure from the emergency record.
-    await new Promise((r) => setTimeout(r, 1500));
-    const before = procStats(hub.proc.pid!);
-    const t0 = Date.now();
-    pbx.playSync(builtinScenarios().get('emergency')!, { ext: '4001', name: 'Alice Able', number: '911' });
-    const incident = await until(
-      'the incident',
-      async () =>
-        (
-          await api<{ incidents: Array<{ id: string; createdAt: string; broadcasts: string[] }> }>(
-            'GET',
-            '/api/incidents?limit=1',
-          )
-        ).incidents[0],
-      30_000,
-    );
-    const bcId = await until(
-      'the broadcast',
-      async () =>
-        (await api<{ incident: { broadcasts: string[] } }>('GET', `/api/incidents/${incident.id}`)).incident
-          .broadcasts[0],
-      30_000,
-    );
-    // Poll the cheap summary (counts only) while delivering, so that the measurement does not make the hub
-    // serialise every delivery record 40 times a second; read the per-phone records once at the end.
-    await until(
-      'delivery to finish',
-      async () =>
-        (
-          await api<{ broadcasts: Array<{ id: string; state: string }> }>('GET', '/api/broadcasts?limit=5')
-        ).broadcasts.some((b) => b.id === bcId && b.state !== 'delivering')
-          ? true
-          : undefined,
-      300_000,
-    );
-    const status = await until(
-      'the delivery records',
-      async () => {
-        const s = await api<{
-          running: boolean;
-          deliveries: Array<{ state: string; acceptedAt: string | null; reason: string | null }>;
-        }>('GET', `/api/broadcasts/${bcId}`);
-        return s.running ? undefined : s;
-      },
-      300_000,
-    );
-    const after = procStats(hub.proc.pid!);
-    const lat = status.deliveries.filter((d) => d.acceptedAt).map((d) => Date.parse(d.acceptedAt!) - t0);
-    const failed = status.deliveries.filter((d) => d.state === 'failed');
-    const reasons: Record<string, number> = {};
-    for (const d of failed) reasons[d.reason ?? '?'] = (reasons[d.reason ?? '?'] ?? 0) + 1;
-    const first = lat.length ? Math.min(...lat) : Number.NaN;
-    const last = lat.length ? Math.max(...lat) : Number.NaN;
-    console.log(
-      `${String(n).padStart(6)} phones (${Math.round(n * mix)} Cisco + ${n - Math.round(n * mix)} Avaya sims): DevLink3 event → incident ${Date.parse(incident.createdAt) - t0} ms; ` +
-        `first phone ${first} ms, p50 ${percentile(lat, 50)} ms, p99 ${percentile(lat, 99)} ms, last ${last} ms; ` +
-        `accepted ${lat.length}/${n}${failed.length ? `, failed ${JSON.stringify(reasons)}` : ''}; ` +
-        `hub CPU ${Math.round(after.cpuMs - before.cpuMs)} ms, RSS ${after.rssMiB.toFixed(0)} MiB (peak ${after.hwmMiB.toFixed(0)} MiB); ` +
-        `setup ${setupS.toFixed(1)} s`,
-    );
+    const out: RunFigures[] = [];
+    let lastIncident = '';
+    for (let run = 1; run <= runs; run++) {
+      // Let the hub settle (GC after the registration burst or the last run), then measure from the record.
+      await new Promise((r) => setTimeout(r, 1500));
+      const before = procStats(hub.proc.pid!);
+      const t0 = Date.now();
+      pbx.playSync(builtinScenarios().get('emergency')!, { ext: '4001', name: 'Alice Able', number: '911' });
+      const incident = await until(
+        'the incident',
+        async () => {
+          const i = (
+            await api<{ incidents: Array<{ id: string; createdAt: string; broadcasts: string[] }> }>(
+              'GET',
+              '/api/incidents?limit=1',
+            )
+          ).incidents[0];
+          return i && i.id !== lastIncident ? i : undefined;
+        },
+        30_000,
+      );
+      lastIncident = incident.id;
+      const bcId = await until(
+        'the broadcast',
+        async () =>
+          (await api<{ incident: { broadcasts: string[] } }>('GET', `/api/incidents/${incident.id}`)).incident
+            .broadcasts[0],
+        30_000,
+      );
+      // Poll the cheap summary (counts only) while delivering, so that the measurement does not make the hub
+      // serialise every delivery record 40 times a second; read the per-phone records once at the end.
+      await until(
+        'delivery to finish',
+        async () =>
+          (
+            await api<{ broadcasts: Array<{ id: string; state: string }> }>('GET', '/api/broadcasts?limit=5')
+          ).broadcasts.some((b) => b.id === bcId && b.state !== 'delivering')
+            ? true
+            : undefined,
+        300_000,
+      );
+      const status = await until(
+        'the delivery records',
+        async () => {
+          const s = await api<{
+            running: boolean;
+            deliveries: Array<{ state: string; acceptedAt: string | null; reason: string | null }>;
+          }>('GET', `/api/broadcasts/${bcId}`);
+          return s.running ? undefined : s;
+        },
+        300_000,
+      );
+      const after = procStats(hub.proc.pid!);
+      const lat = status.deliveries.filter((d) => d.acceptedAt).map((d) => Date.parse(d.acceptedAt!) - t0);
+      const failed = status.deliveries.filter((d) => d.state === 'failed');
+      const reasons: Record<string, number> = {};
+      for (const d of failed) reasons[d.reason ?? '?'] = (reasons[d.reason ?? '?'] ?? 0) + 1;
+      const fig: RunFigures = {
+        firstMs: lat.length ? Math.min(...lat) : Number.NaN,
+        p50Ms: percentile(lat, 50),
+        lastMs: lat.length ? Math.max(...lat) : Number.NaN,
+        cpuMs: Math.round(after.cpuMs - before.cpuMs),
+        accepted: lat.length,
+      };
+      out.push(fig);
+      console.log(
+        `${String(n).padStart(6)} phones (${Math.round(n * mix)} Cisco + ${n - Math.round(n * mix)} Avaya sims) run ${run}/${runs}: DevLink3 event → incident ${Date.parse(incident.createdAt) - t0} ms; ` +
+          `first phone ${fig.firstMs} ms, p50 ${fig.p50Ms} ms, p99 ${percentile(lat, 99)} ms, last ${fig.lastMs} ms; ` +
+          `accepted ${lat.length}/${n}${failed.length ? `, failed ${JSON.stringify(reasons)}` : ''}; ` +
+          `hub CPU ${fig.cpuMs} ms, RSS ${after.rssMiB.toFixed(0)} MiB (peak ${after.hwmMiB.toFixed(0)} MiB); ` +
+          `load ${os.loadavg()[0]!.toFixed(1)}${run === 1 ? `; setup ${setupS.toFixed(1)} s` : ''}`,
+      );
+      // Acknowledge (stops escalation and repeats), so that the runs after this one measure only their alert.
+      await api('POST', `/api/incidents/${incident.id}/ack`, {}).catch(() => undefined);
+    }
+    return out;
   } finally {
     hub.proc.kill('SIGTERM');
     await hub.exited;
@@ -254,12 +287,26 @@ async function runOnce(n: number, concurrency: number): Promise<void> {
 
 const sizes = arg('phones', '1000,10000').split(',').map(Number);
 const concurrency = Number(arg('concurrency', '256'));
+const runs = Math.max(1, Math.floor(Number(arg('runs', '1')) || 1));
 const mix = Math.min(1, Math.max(0, Number(arg('cisco-share', '0.5'))));
+const keepAlive = process.argv.includes('--cisco-keep-alive');
+process.env.SWITCHBOARD_BIN ??= 'dist';
+if (process.env.SWITCHBOARD_BIN === 'dist' && !existsSync('dist/cli/main.js')) {
+  console.error('dist/cli/main.js not found: run `npm run build` first (or SWITCHBOARD_BIN=tsx)');
+  process.exit(2);
+}
+const median = (xs: number[]) => percentile(xs, 50);
 console.log(machineLine());
 console.log(
-  `load average ${os
-    .loadavg()
-    .map((x) => x.toFixed(1))
-    .join(' ')}; broadcast.concurrency ${concurrency}`,
+  `${loadLine()}; broadcast.concurrency ${concurrency}; hub from ${process.env.SWITCHBOARD_BIN}; Cisco keep-alive ${keepAlive ? 'on' : 'off'}`,
 );
-for (const n of sizes) await runOnce(n, concurrency);
+for (const n of sizes) {
+  const figs = await runSize(n, concurrency, runs);
+  const m = (k: keyof RunFigures) => median(figs.map((f) => f[k]));
+  console.log(
+    `${String(n).padStart(6)} phones, median of ${figs.length} runs: first ${m('firstMs')} ms, p50 ${m('p50Ms')} ms, last ${m('lastMs')} ms, hub CPU ${m('cpuMs')} ms (${(m('cpuMs') / n).toFixed(2)} ms per phone)`,
+  );
+  console.log(
+    `SUMMARY broadcast phones=${n} runs=${figs.length} first_ms_median=${m('firstMs')} p50_ms_median=${m('p50Ms')} last_ms_median=${m('lastMs')} hub_cpu_ms_median=${m('cpuMs')} accepted_min=${Math.min(...figs.map((f) => f.accepted))} keep_alive=${keepAlive ? 1 : 0} load1=${os.loadavg()[0]!.toFixed(1)}`,
+  );
+}

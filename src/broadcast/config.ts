@@ -300,3 +300,18 @@ export const RulesConfigSchema = Type.Array(Type.Record(Type.String(), Type.Unkn
 export type BroadcastConfig = Static<typeof BroadcastConfigSchema>;
 export type EmergencyConfig = Static<typeof EmergencyConfigSchema>;
 export type EmergencyEmailConfig = Static<typeof EmergencyEmailSchema>;
+
+/**
+ * What is wrong with an enabled `emergency.email` relay, every problem at once (checked with the rest of
+ * the configuration, before the hub touches its data directory).
+ */
+export function emailConfigProblems(c: EmergencyEmailConfig): string[] {
+  if (!c.enabled) return [];
+  const problems = (['host', 'from'] as const)
+    .filter((k) => c[k].trim() === '')
+    .map((k) => `emergency.email.${k}: required when emergency.email.enabled is true`);
+  if (c.to.length === 0)
+    problems.push('emergency.email.to: needs at least one recipient when emergency.email.enabled is true');
+  if (c.password && !c.username) problems.push('emergency.email.username: required when a password is set');
+  return problems;
+}

@@ -6,7 +6,7 @@ import type { EmergencyNotice, Incident, IncidentMailer, IncidentMailKind } from
 import { DeviceError, errorMessage, ValidationError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { retry } from '../core/retry.js';
-import type { EmergencyEmailConfig } from './config.js';
+import { type EmergencyEmailConfig, emailConfigProblems } from './config.js';
 
 /**
  * The 911 email relay: incident mails (opened, escalated, acknowledged) sent over SMTP with nodemailer,
@@ -125,21 +125,13 @@ export interface SmtpMailerOptions {
   signal?: AbortSignal;
 }
 
-/** Checks `emergency.email` once at start-up: an enabled relay without host, sender or recipients is an error. */
+/** Checks `emergency.email` once at start-up: every problem of an enabled relay in one error. */
 export function checkEmailConfig(c: EmergencyEmailConfig): void {
-  if (!c.enabled) return;
-  const missing = (['host', 'from'] as const).find((k) => c[k].trim() === '');
-  if (missing)
-    throw new ValidationError('EMAIL_CONFIG_INVALID', `emergency.email.${missing} is required when enabled`, {
-      field: `emergency.email.${missing}`,
-    });
-  if (c.to.length === 0)
-    throw new ValidationError('EMAIL_CONFIG_INVALID', 'emergency.email.to needs at least one recipient', {
-      field: 'emergency.email.to',
-    });
-  if (c.password && !c.username)
-    throw new ValidationError('EMAIL_CONFIG_INVALID', 'emergency.email.password is set without a username', {
-      field: 'emergency.email.username',
+  const problems = emailConfigProblems(c);
+  if (problems.length > 0)
+    throw new ValidationError('EMAIL_CONFIG_INVALID', problems.join('; '), {
+      field: problems[0]!.split(':')[0]!,
+      details: { problems },
     });
 }
 

@@ -191,7 +191,7 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
       minFreeMb: hub.config.events.minFreeDiskMb,
     }),
     clock: hub.clock,
-    logger: logger.child({ module: 'emergency' }),
+    logger: hub.logger.child({ module: 'emergency' }),
     options: {
       enabled: e.enabled,
       group: e.group,

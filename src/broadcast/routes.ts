@@ -1,14 +1,42 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { countStates } from '../core/broadcast/report.js';
-import { BroadcastInputSchema, TemplateInputSchema } from '../core/broadcast/schema.js';
+import { BroadcastInputSchema } from '../core/broadcast/schema.js';
 import type { Broadcast, BroadcastInput, Delivery } from '../core/broadcast/types.js';
 import { coverageReport, isValidTimeZone } from '../core/emergency/alert-text.js';
 import { incidentsCsv, parseLocationsCsv } from '../core/emergency/service.js';
 import type { LocationEntry } from '../core/emergency/types.js';
 import { AuthError, NotFoundError, ValidationError } from '../core/errors.js';
-import { RuleInputSchema } from '../core/rules/engine.js';
 import type { HubContext } from '../server/hub.js';
+import { errors, noContent, serviceValidatedBody } from '../server/schemas.js';
+import {
+  BroadcastCancelledSchema,
+  BroadcastListSchema,
+  BroadcastShowSchema,
+  BroadcastStartedSchema,
+  EmergencySchema,
+  IncidentAckedSchema,
+  IncidentListSchema,
+  IncidentShowSchema,
+  LocationImportBody,
+  LocationImportedSchema,
+  LocationListSchema,
+  LocationLookupSchema,
+  LocationSetSchema,
+  PhoneNotFoundSchema,
+  PhonePageSchema,
+  RenderBody,
+  RenderedSchema,
+  RuleListSchema,
+  RuleOneSchema,
+  RulePutBody,
+  RuleValidateBody,
+  RuleValidSchema,
+  TemplateBody,
+  TemplateListSchema,
+  TemplateOneSchema,
+  WebhookDeliveriesSchema,
+} from './api-schemas.js';
 import type { BroadcastRuntime } from './module.js';
 
 const Id = Type.Object({ id: Type.String({ maxLength: 100 }) });
@@ -42,7 +70,17 @@ const CreateBroadcastSchema = Type.Object(
     ),
     vars: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Template variables.' })),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        title: 'Fire drill',
+        text: 'Fire drill at 10:00, leave by the stairs.',
+        targets: { groups: ['staff'] },
+      },
+      { template: 'lockdown', vars: { building: 'North' }, targets: { all: true } },
+    ],
+  },
 );
 
 export async function registerBroadcastRoutes(
@@ -72,6 +110,7 @@ export async function registerBroadcastRoutes(
         description:
           'Either title+text or a template id with vars. Returns at once; follow progress on /api/events/stream (broadcast.progress) or GET /api/broadcasts/:id.',
         body: CreateBroadcastSchema,
+        response: { 201: BroadcastStartedSchema, ...errors(400, 401, 404) },
       },
     },
     async (req, reply) => {
@@ -95,7 +134,14 @@ export async function registerBroadcastRoutes(
   );
   app.get(
     '/api/broadcasts',
-    { schema: { tags: ['broadcasts'], summary: 'List broadcasts, newest first', querystring: ListQuery } },
+    {
+      schema: {
+        tags: ['broadcasts'],
+        summary: 'List broadcasts, newest first',
+        querystring: ListQuery,
+        response: { 200: BroadcastListSchema, ...errors(400, 401) },
+      },
+    },
     async (req) => {
       const q = req.query as { limit?: number; before?: string };
       return {
@@ -112,6 +158,7 @@ export async function registerBroadcastRoutes(
         tags: ['broadcasts'],
         summary: 'A broadcast with its per-phone delivery records and report',
         params: Id,
+        response: { 200: BroadcastShowSchema, ...errors(400, 401, 404) },
       },
     },
     async (req) => {
@@ -133,6 +180,7 @@ export async function registerBroadcastRoutes(
         tags: ['broadcasts'],
         summary: 'Cancel a running broadcast (phones not yet served are reported cancelled)',
         params: Id,
+        response: { 200: BroadcastCancelledSchema, ...errors(400, 401, 404, 409) },
       },
     },
     async (req) => {
@@ -190,6 +238,7 @@ export async function registerBroadcastRoutes(
         params: AckParams,
         querystring: AckQuery,
         security: [],
+        response: { 200: PhonePageSchema, 404: PhoneNotFoundSchema },
       },
     },
     ack,
@@ -203,6 +252,7 @@ export async function registerBroadcastRoutes(
         params: AckParams,
         querystring: AckQuery,
         security: [],
+        response: { 200: PhonePageSchema, 404: PhoneNotFoundSchema },
       },
     },
     ack,
@@ -218,6 +268,7 @@ export async function registerBroadcastRoutes(
         summary: 'Show an alert again (phones; token in the URL, no API key)',
         params: AckParams,
         security: [],
+        response: { 200: PhonePageSchema, 404: PhoneNotFoundSchema },
       },
     },
     async (req, reply) => {
@@ -245,12 +296,27 @@ export async function registerBroadcastRoutes(
   );
 
   // ------------------------------------------------------------------ templates
-  app.get('/api/templates', { schema: { tags: ['templates'], summary: 'List templates' } }, async () => ({
-    templates: templates.list(),
-  }));
+  app.get(
+    '/api/templates',
+    {
+      schema: {
+        tags: ['templates'],
+        summary: 'List templates',
+        response: { 200: TemplateListSchema, ...errors(401) },
+      },
+    },
+    async () => ({ templates: templates.list() }),
+  );
   app.get(
     '/api/templates/:id',
-    { schema: { tags: ['templates'], summary: 'Get a template', params: Id } },
+    {
+      schema: {
+        tags: ['templates'],
+        summary: 'Get a template',
+        params: Id,
+        response: { 200: TemplateOneSchema, ...errors(400, 401, 404) },
+      },
+    },
     async (req) => templates.require((req.params as { id: string }).id),
   );
   app.put(
@@ -259,15 +325,24 @@ export async function registerBroadcastRoutes(
       schema: {
         tags: ['templates'],
         summary: 'Create or replace a template ({{variables}} in title and text)',
+        description: 'Errors: TEMPLATE_INVALID (400) names the field.',
         params: Id,
-        body: Type.Unknown({ description: JSON.stringify(Object.keys(TemplateInputSchema.properties)) }),
+        response: { 200: TemplateOneSchema, ...errors(400, 401) },
       },
+      config: serviceValidatedBody(TemplateBody),
     },
     async (req) => templates.put({ ...(req.body as object), id: (req.params as { id: string }).id } as never),
   );
   app.delete(
     '/api/templates/:id',
-    { schema: { tags: ['templates'], summary: 'Delete a template', params: Id } },
+    {
+      schema: {
+        tags: ['templates'],
+        summary: 'Delete a template',
+        params: Id,
+        response: { 204: noContent('Deleted'), ...errors(400, 401, 404) },
+      },
+    },
     async (req, reply) => {
       templates.remove((req.params as { id: string }).id);
       return reply.status(204).send();
@@ -280,7 +355,8 @@ export async function registerBroadcastRoutes(
         tags: ['templates'],
         summary: 'Preview a template with variables',
         params: Id,
-        body: Type.Object({ vars: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
+        body: RenderBody,
+        response: { 200: RenderedSchema, ...errors(400, 401, 404) },
       },
     },
     async (req) => {
@@ -295,7 +371,13 @@ export async function registerBroadcastRoutes(
   // ------------------------------------------------------------------ rules
   app.get(
     '/api/rules',
-    { schema: { tags: ['rules'], summary: 'List rules (API, config file and built-in)' } },
+    {
+      schema: {
+        tags: ['rules'],
+        summary: 'List rules (API, config file and built-in)',
+        response: { 200: RuleListSchema, ...errors(401) },
+      },
+    },
     async () => ({
       rules: rules.list().map(redactRule),
       builtin: [
@@ -310,8 +392,17 @@ export async function registerBroadcastRoutes(
       ],
     }),
   );
-  app.get('/api/rules/:id', { schema: { tags: ['rules'], summary: 'Get a rule', params: Id } }, async (req) =>
-    redactRule(rules.get((req.params as { id: string }).id)),
+  app.get(
+    '/api/rules/:id',
+    {
+      schema: {
+        tags: ['rules'],
+        summary: 'Get a rule',
+        params: Id,
+        response: { 200: RuleOneSchema, ...errors(400, 401, 404) },
+      },
+    },
+    async (req) => redactRule(rules.get((req.params as { id: string }).id)),
   );
   app.put(
     '/api/rules/:id',
@@ -319,15 +410,25 @@ export async function registerBroadcastRoutes(
       schema: {
         tags: ['rules'],
         summary: 'Create or replace a rule (validated: event type, fields, templates, actions)',
+        description:
+          'Errors: RULE_INVALID, RULE_UNKNOWN_EVENT, RULE_UNKNOWN_FIELD, RULE_INVALID_ACTION (400).',
         params: Id,
-        body: Type.Unknown({ description: JSON.stringify(Object.keys(RuleInputSchema.properties)) }),
+        response: { 200: RuleOneSchema, ...errors(400, 401, 409) },
       },
+      config: serviceValidatedBody(RulePutBody),
     },
     async (req) => redactRule(rules.put({ ...(req.body as object), id: (req.params as { id: string }).id })),
   );
   app.post(
     '/api/rules/validate',
-    { schema: { tags: ['rules'], summary: 'Validate a rule without saving it', body: Type.Unknown() } },
+    {
+      schema: {
+        tags: ['rules'],
+        summary: 'Validate a rule without saving it',
+        response: { 200: RuleValidSchema, ...errors(400, 401) },
+      },
+      config: serviceValidatedBody(RuleValidateBody),
+    },
     async (req) => {
       const { validateRule } = await import('../core/rules/engine.js');
       validateRule(req.body, rt.validation());
@@ -336,7 +437,14 @@ export async function registerBroadcastRoutes(
   );
   app.delete(
     '/api/rules/:id',
-    { schema: { tags: ['rules'], summary: 'Delete a rule', params: Id } },
+    {
+      schema: {
+        tags: ['rules'],
+        summary: 'Delete a rule',
+        params: Id,
+        response: { 204: noContent('Deleted'), ...errors(400, 401, 404, 409) },
+      },
+    },
     async (req, reply) => {
       rules.remove((req.params as { id: string }).id);
       return reply.status(204).send();
@@ -352,6 +460,7 @@ export async function registerBroadcastRoutes(
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
           rule: Type.Optional(Type.String({ maxLength: 64 })),
         }),
+        response: { 200: WebhookDeliveriesSchema, ...errors(400, 401) },
       },
     },
     async (req) => {
@@ -365,7 +474,13 @@ export async function registerBroadcastRoutes(
   // ------------------------------------------------------------------ locations
   app.get(
     '/api/locations',
-    { schema: { tags: ['emergency'], summary: 'The location table (by extension)' } },
+    {
+      schema: {
+        tags: ['emergency'],
+        summary: 'The location table (by extension)',
+        response: { 200: LocationListSchema, ...errors(401) },
+      },
+    },
     async () => ({ locations: stores.locations.list() }),
   );
   app.get(
@@ -375,6 +490,7 @@ export async function registerBroadcastRoutes(
         tags: ['emergency'],
         summary: 'Location of an extension (table, else device registry)',
         params: Type.Object({ extension: Type.String({ maxLength: 32 }) }),
+        response: { 200: LocationLookupSchema, ...errors(400, 401) },
       },
     },
     async (req) => {
@@ -408,6 +524,7 @@ export async function registerBroadcastRoutes(
           extension: Type.String({ minLength: 1, maxLength: 32, pattern: '^[0-9A-Za-z*#+._-]+$' }),
         }),
         body: LocationBody,
+        response: { 200: LocationSetSchema, ...errors(400, 401) },
       },
     },
     async (req) => {
@@ -437,6 +554,7 @@ export async function registerBroadcastRoutes(
         tags: ['emergency'],
         summary: 'Remove an extension from the location table',
         params: Type.Object({ extension: Type.String({ maxLength: 32 }) }),
+        response: { 204: noContent('Removed'), ...errors(400, 401, 404) },
       },
     },
     async (req, reply) => {
@@ -455,8 +573,10 @@ export async function registerBroadcastRoutes(
         summary:
           'Import locations from CSV (header: extension,name,building,floor,room,site,description,callback)',
         description:
-          'Body: text/csv (or text/plain), or JSON { "csv": "..." }. Rows replace existing ones with the same extension.',
+          'Body: text/csv (or text/plain), or JSON { "csv": "..." }. Rows replace existing ones with the same extension. Errors: LOCATIONS_CSV_INVALID (400) names the line and column.',
+        response: { 200: LocationImportedSchema, ...errors(400, 401, 413, 415) },
       },
+      config: serviceValidatedBody(LocationImportBody),
     },
     async (req) => {
       const body = req.body;
@@ -496,6 +616,7 @@ export async function registerBroadcastRoutes(
         tags: ['emergency'],
         summary: 'Incident log (911 calls), newest first; format=csv exports',
         querystring: IncQuery,
+        response: { 200: IncidentListSchema, ...errors(400, 401) },
       },
     },
     async (req, reply) => {
@@ -525,6 +646,7 @@ export async function registerBroadcastRoutes(
           "For the security desk: records who acknowledged and when. Who is the signed-in principal, never a name from the body: the local user of a session token (`POST /api/session`), else the API key's name. An optional `note` is stored with the acknowledgement.",
         params: Id,
         body: AckBody,
+        response: { 200: IncidentAckedSchema, ...errors(400, 401, 404) },
       },
       // A POST without a body (curl -X POST) is an acknowledgement without a note.
       preValidation: async (req) => {
@@ -548,6 +670,7 @@ export async function registerBroadcastRoutes(
         tags: ['emergency'],
         summary: 'An incident with its timeline and the delivery outcome per phone',
         params: Id,
+        response: { 200: IncidentShowSchema, ...errors(400, 401, 404) },
       },
     },
     async (req) => {
@@ -564,7 +687,13 @@ export async function registerBroadcastRoutes(
   );
   app.get(
     '/api/emergency',
-    { schema: { tags: ['emergency'], summary: 'State of the built-in 911 notification' } },
+    {
+      schema: {
+        tags: ['emergency'],
+        summary: 'State of the built-in 911 notification',
+        response: { 200: EmergencySchema, ...errors(401) },
+      },
+    },
     async () => {
       const o = emergency.options;
       const reasons = rt.supervisor.reasons();

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Broadcast, BroadcastReport, DeliveryState } from '../core/broadcast/types.js';
 import { type ApiFlags, action, apiClientOptions, callApi } from './common.js';
+import { registerIncidentCommands } from './incidents.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -291,6 +292,7 @@ Examples:
         );
     }),
   );
+  registerIncidentCommands(inc);
   apiClientOptions(
     inc
       .command('export')

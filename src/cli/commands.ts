@@ -19,4 +19,9 @@ export const COMMAND_MODULES: Readonly<Record<string, string>> = {
   locations: 'broadcast',
   incidents: 'broadcast',
   smdr: 'smdr',
+  backup: 'backup',
+  restore: 'backup',
+  rules: 'records',
+  templates: 'records',
+  groups: 'records',
 };

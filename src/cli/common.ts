@@ -11,9 +11,15 @@ export { action, type ConfigFlags, fail, withConfigOptions } from './run.js';
 export function configFromFlags(flags: ConfigFlags, extra: Record<string, unknown> = {}): Config {
   const overrides: Record<string, unknown> = { ...extra };
   if (flags.dataDir) overrides.dataDir = flags.dataDir;
-  if (flags.port !== undefined) overrides['http.port'] = Number(flags.port);
+  if (flags.port !== undefined) {
+    // Number('abc') is NaN, which the schema reported as "http.port: null is not an integer".
+    if (!/^\s*\d+\s*$/.test(flags.port))
+      throw new Error(`--port: ${JSON.stringify(flags.port)} is not a number`);
+    overrides['http.port'] = Number(flags.port);
+  }
   if (flags.host) overrides['http.host'] = flags.host;
   if (flags.logLevel) overrides['log.level'] = flags.logLevel;
+  if (flags.logPretty) overrides['log.pretty'] = true;
   return loadConfig({ ...(flags.config ? { path: flags.config } : {}), overrides }).config;
 }
 

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Device } from '../core/devices.js';
 import { type ApiFlags, action, apiClientOptions, callApi } from './common.js';
+import { registerDeviceSetCommand } from './devices-set.js';
+import { table } from './records.js';
 
 /**
  * `--set key=value` and `--set-file key=path` into a settings object. Dotted keys nest (`tls.enabled=true` →
@@ -74,12 +76,18 @@ export function registerDevicesCommands(program: Command): void {
           process.stdout.write('no devices\n');
           return;
         }
-        for (const d of list) {
-          const loc = [d.location.building, d.location.floor, d.location.room].filter(Boolean).join(' / ');
-          process.stdout.write(
-            `${d.id.padEnd(20)} ${d.kind.padEnd(9)} ${d.address.padEnd(22)} ${d.groups.join(',').padEnd(14)} ${loc}\n`,
-          );
-        }
+        process.stdout.write(
+          table(
+            ['ID', 'KIND', 'ADDRESS', 'GROUPS', 'LOCATION'],
+            list.map((d) => [
+              d.id,
+              d.kind,
+              d.address,
+              d.groups.join(','),
+              [d.location.building, d.location.floor, d.location.room].filter(Boolean).join(' / '),
+            ]),
+          ),
+        );
       },
     ),
   );
@@ -122,6 +130,7 @@ export function registerDevicesCommands(program: Command): void {
       process.stdout.write(`added ${d.id} (${d.kind} at ${d.address})\n`);
     }),
   );
+  registerDeviceSetCommand(devices);
   apiClientOptions(devices.command('rm').description('Remove a device').argument('<id>')).action(
     action(async (id: string, o: ApiFlags) => {
       await callApi(o, 'DELETE', `/api/devices/${encodeURIComponent(id)}`);

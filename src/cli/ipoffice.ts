@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import type { ClientOptions } from '../drivers/ipoffice/client.js';
 import { readFile } from '../drivers/ipoffice/connection.js';
+import { splitHostPort } from '../drivers/ipoffice/driver.js';
 import { Devlink3Monitor } from '../drivers/ipoffice/monitor.js';
 import { decodeFileText, parseUserList } from '../drivers/ipoffice/users.js';
 import { startRandomCalls } from '../sim/ipoffice/generator.js';
@@ -25,7 +26,7 @@ interface ConnFlags {
 
 function connOptions(cmd: Command): Command {
   return cmd
-    .requiredOption('--host <host>', 'IP Office address')
+    .requiredOption('--host <host[:port]>', 'IP Office address (host, host:port or [v6]:port)')
     .option('--port <port>', 'port (default 50797, or 50796 with --tls)')
     .requiredOption('--user <user>', 'DevLink3 service user')
     .option('--password <password>', 'password (default: $SWITCHBOARD_DEVLINK_PASSWORD)')
@@ -37,14 +38,26 @@ function connOptions(cmd: Command): Command {
     .option('--timeout <ms>', 'per-request timeout in ms', '10000');
 }
 
+/** `--host H`, `--host H:PORT` (as device addresses are written) and `--port`. Pure: tested on its own. */
+export function hostAndPort(hostFlag: string, portFlag?: string): { host: string; port?: number } {
+  const a = splitHostPort(hostFlag);
+  if (portFlag === undefined) return a;
+  if (!/^\d{1,5}$/.test(portFlag) || Number(portFlag) > 65535)
+    throw new Error(`--port: ${JSON.stringify(portFlag)} is not a port number`);
+  if (a.port !== undefined && a.port !== Number(portFlag))
+    throw new Error(`--host ${hostFlag} names port ${a.port} but --port says ${portFlag}: give one`);
+  return { host: a.host, port: Number(portFlag) };
+}
+
 function clientFrom(o: ConnFlags): ClientOptions {
   const password = o.password ?? process.env.SWITCHBOARD_DEVLINK_PASSWORD;
   if (password === undefined)
     throw new Error('no password: pass --password or set SWITCHBOARD_DEVLINK_PASSWORD');
   const tlsOn = o.tls || o.ca || o.cert || o.insecure;
+  const { host, port } = hostAndPort(o.host, o.port);
   return {
-    host: o.host,
-    ...(o.port ? { port: Number(o.port) } : {}),
+    host,
+    ...(port !== undefined ? { port } : {}),
     user: o.user,
     password,
     applicationName: 'Switchboard CLI',

@@ -9,7 +9,7 @@ import { action, type ConfigFlags, cliActor, configFromFlags, withConfigOptions 
 
 function withKeys<T>(flags: ConfigFlags, fn: (svc: ApiKeyService, audit: AuditLog) => T): T {
   const config = configFromFlags(flags);
-  const db = openDatabase({ dataDir: config.dataDir });
+  const db = openDatabase({ dataDir: config.dataDir, keepBackups: config.backups.keepBeforeMigration });
   const stores = sqliteCoreStores(db);
   try {
     return fn(new ApiKeyService(stores.apiKeys), new AuditLog(stores.audit, Date.now));

@@ -26,6 +26,8 @@ const MODULES: Record<string, () => Promise<Register>> = {
   pubsub: async () => (await import('./pubsub.js')).registerPubsubCommands,
   broadcast: async () => (await import('./broadcast.js')).registerBroadcastCommands,
   smdr: async () => (await import('./smdr.js')).registerSmdrCommands,
+  backup: async () => (await import('./backup.js')).registerBackupCommands,
+  records: async () => (await import('./records.js')).registerRecordCommands,
 };
 
 async function registerServe(program: Command): Promise<void> {
@@ -37,6 +39,7 @@ async function registerServe(program: Command): Promise<void> {
       .option('-p, --port <port>', 'HTTP port (overrides http.port)')
       .option('--host <host>', 'listen address (overrides http.host)')
       .option('--log-level <level>', 'trace, debug, info, warn, error or silent')
+      .option('--log-pretty', 'readable log lines for a terminal instead of JSON (log.pretty)')
       .addHelpText(
         'after',
         `\nConfiguration keys (YAML path, environment variable):\n${configKeys()

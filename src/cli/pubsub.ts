@@ -8,7 +8,7 @@ import { action, type ConfigFlags, configFromFlags, simCommand, withConfigOption
 /** Opens the data directory's database (the same file a running hub uses; WAL allows both). */
 async function withAccounts<T>(flags: ConfigFlags, fn: (a: Accounts) => Promise<T>): Promise<T> {
   const config = configFromFlags(flags);
-  const db = openDatabase({ dataDir: config.dataDir });
+  const db = openDatabase({ dataDir: config.dataDir, keepBackups: config.backups.keepBeforeMigration });
   try {
     return await fn(new Accounts(new SqlitePubSubStore(db)));
   } finally {

@@ -13,6 +13,7 @@ export interface ConfigFlags {
   port?: string;
   host?: string;
   logLevel?: string;
+  logPretty?: boolean;
 }
 
 /** Adds --config and --data-dir to a command that reads the hub's configuration. */

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
@@ -7,6 +8,7 @@ import { type CreateHubOptions, createHub, type Hub } from '../server/compose.js
 import type { HubModule } from '../server/hub.js';
 import { listenPhone } from '../server/listeners.js';
 import { createLogger } from '../server/logger.js';
+import { loadTlsPair, reloadTls, startRedirectListener, tlsEnabled } from '../server/tls.js';
 import { PACKAGE_ROOT } from '../version.js';
 
 export interface RunningHub {
@@ -14,6 +16,10 @@ export interface RunningHub {
   app: FastifyInstance;
   url: string;
   port: number;
+  /** Port of the plain-HTTP redirect listener (`http.tls.redirect`), when it runs. */
+  redirectPort?: number;
+  /** Re-reads `http.tls.cert/key` into the running server (what SIGHUP does); false if they are unusable. */
+  reloadTls(): boolean;
   /** The phone listener (`http.phoneListener`), when it is on. */
   phoneUrl?: string;
   phonePort?: number;
@@ -25,15 +31,23 @@ export interface StartOptions extends Partial<CreateHubOptions> {
   modules?: HubModule[];
   /** Install SIGINT/SIGTERM handlers that stop gracefully and exit 0. */
   handleSignals?: boolean;
+  /** Called with the app after every route is registered, before it listens (the API contract test's hooks). */
+  prepareApp?: (app: FastifyInstance) => void | Promise<void>;
 }
 
 /** Starts the hub: store, modules, HTTP server. Used by `serve`, `demo` and the tests. */
 export async function startHub(config: Config, opts: StartOptions = {}): Promise<RunningHub> {
-  const logger = opts.logger ?? createLogger({ level: config.log.level });
+  const logger = opts.logger ?? createLogger({ level: config.log.level, pretty: config.log.pretty });
+  // A bad certificate or key stops the start before the store is opened.
+  const tls = tlsEnabled(config) ? loadTlsPair(config) : undefined;
   const hub = createHub(config, { ...opts, logger });
   let app: FastifyInstance;
   try {
-    app = await buildApp(hub, { consoleDir: fileURLToPath(new URL('console/dist', PACKAGE_ROOT)) });
+    app = await buildApp(hub, {
+      consoleDir: fileURLToPath(new URL('console/dist', PACKAGE_ROOT)),
+      ...(tls ? { tls } : {}),
+    });
+    await opts.prepareApp?.(app);
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (e) {
     await hub.shutdown();
@@ -52,16 +66,22 @@ export async function startHub(config: Config, opts: StartOptions = {}): Promise
     }
   }
   hub.setListening(port, phone?.port);
+  let redirect: { server: Server; port: number } | undefined;
   try {
+    if (tls && config.http.tls.redirect.enabled)
+      redirect = await startRedirectListener(config, () => port, logger);
     for (const m of hub.modules) await m.start?.(hub);
   } catch (e) {
     // A module that cannot start (bad certificate, port in use) must not leave the others running.
+    redirect?.server.close();
+    phone?.server.close();
     await app.close().catch(() => {});
     await hub.shutdown();
     throw e;
   }
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-  const url = `http://${host}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
+  const reload = () => (tls ? reloadTls(app.server as unknown as HttpsServer, config, logger) : false);
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -79,6 +99,10 @@ export async function startHub(config: Config, opts: StartOptions = {}): Promise
       );
       force.unref();
       hub.abort.abort(new Error('hub shutting down'));
+      if (redirect) {
+        redirect.server.close();
+        redirect.server.closeAllConnections();
+      }
       try {
         const phoneClosed = phone
           ? new Promise<void>((resolve) => {
@@ -120,6 +144,12 @@ export async function startHub(config: Config, opts: StartOptions = {}): Promise
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    // SIGHUP: re-read the TLS key pair (certificate renewal) without a restart. Without TLS it is
+    // ignored (it would otherwise end the process).
+    process.on('SIGHUP', () => {
+      if (tls) reload();
+      else logger.info('SIGHUP: nothing to reload (http.tls is off)');
+    });
   }
   const phoneBind = config.http.phoneListener.host || config.http.host;
   const phoneHost =
@@ -133,6 +163,8 @@ export async function startHub(config: Config, opts: StartOptions = {}): Promise
     app,
     url,
     port,
+    ...(redirect ? { redirectPort: redirect.port } : {}),
+    reloadTls: reload,
     ...(phone ? { phoneUrl: `http://${phoneHost}:${phone.port}`, phonePort: phone.port } : {}),
     stop,
   };

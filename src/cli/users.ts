@@ -14,7 +14,7 @@ function withUsers<T>(
   fn: (users: UserService, keys: ApiKeyService, audit: AuditLog) => T,
 ): T {
   const config = configFromFlags(flags);
-  const db = openDatabase({ dataDir: config.dataDir });
+  const db = openDatabase({ dataDir: config.dataDir, keepBackups: config.backups.keepBeforeMigration });
   const stores = sqliteCoreStores(db);
   try {
     return fn(

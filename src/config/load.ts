@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
+import { emailConfigProblems } from '../broadcast/config.js';
 import { ValidationError } from '../core/errors.js';
 import { formatProblems, schemaProblems } from '../core/schema-errors.js';
 import { type Config, ConfigSchema } from './schema.js';
@@ -162,6 +163,9 @@ export function loadConfig(opts: LoadOptions = {}): { config: Config; path: stri
   problems.push(...formatProblems(schemaProblems(ConfigSchema, withDefaults)));
   if (problems.length > 0) throw new ConfigError(problems, path ?? 'environment');
   const config = withDefaults as Config;
+  // Checks across keys, before anything opens the data directory (an invalid config creates nothing).
+  const semantic = emailConfigProblems(config.emergency.email);
+  if (semantic.length > 0) throw new ConfigError(semantic, path ?? 'environment');
   if (config.auth.apiKeysFile) {
     try {
       const keys = readFileSync(resolve(path ? dirname(resolve(path)) : '.', config.auth.apiKeysFile), 'utf8')

@@ -5,6 +5,7 @@ import { AvayaConfigSchema } from '../drivers/avaya/config.js';
 import { CiscoConfigSchema } from '../drivers/cisco/config.js';
 import { ProvisioningSchema } from '../provisioning/config.js';
 import { PubSubConfigSchema } from '../pubsub/config.js';
+import { DEFAULT_KEEP_BACKUPS } from '../store/sqlite/files.js';
 
 /**
  * The configuration file schema (`switchboard.yaml`). Every key has a default. Modules add their own
@@ -64,6 +65,37 @@ export const HttpSchema = Type.Object(
       default: 65_000,
       description: 'Idle keep-alive timeout.',
     }),
+    tls: Type.Object(
+      {
+        cert: Type.String({
+          default: '',
+          description:
+            'PEM certificate file (chain: server certificate first) for HTTPS on http.port; absolute or relative to dataDir. With http.tls.key set, the API, console, PubSub relay and phone content are served over HTTPS only. Re-read on SIGHUP.',
+        }),
+        key: Type.String({
+          default: '',
+          description:
+            'PEM private key file of http.tls.cert (keep it 0600, owned by the hub’s user). Re-read on SIGHUP.',
+        }),
+        redirect: Type.Object(
+          {
+            enabled: Type.Boolean({
+              default: false,
+              description:
+                'With HTTPS on: also listen for plain HTTP on http.tls.redirect.port and answer every request with 308 to the HTTPS URL (http.publicUrl when it is https, else the requested host on http.port).',
+            }),
+            port: Type.Integer({
+              minimum: 0,
+              maximum: 65535,
+              default: 80,
+              description: 'Port of the plain-HTTP redirect listener (on http.host).',
+            }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     phoneListener: Type.Object(
       {
         enabled: Type.Boolean({
@@ -110,6 +142,11 @@ export const LogSchema = Type.Object(
       ],
       { default: 'info' },
     ),
+    pretty: Type.Boolean({
+      default: false,
+      description:
+        'Readable log lines for a terminal (time, level, message, key=value) instead of JSON lines. Leave it off under systemd, Docker or a log shipper: they want the JSON.',
+    }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -359,6 +396,19 @@ export const SecretsSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+export const BackupsSchema = Type.Object(
+  {
+    keepBeforeMigration: Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      default: DEFAULT_KEEP_BACKUPS,
+      description:
+        'Before migrations change the schema of an existing database (an upgrade), a verified copy is written to `<dataDir>/backups/pre-migration-<time>.db`; this many of the newest are kept. If the copy fails (disk full) the hub does not start and nothing is changed.',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const AuditSchema = Type.Object(
   {
     retentionDays: Type.Integer({
@@ -396,6 +446,7 @@ export const ConfigSchema = Type.Object(
     shutdown: ShutdownSchema,
     auth: AuthSchema,
     events: EventsSchema,
+    backups: BackupsSchema,
     audit: AuditSchema,
     secrets: SecretsSchema,
     avaya: AvayaConfigSchema,

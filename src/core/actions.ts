@@ -124,6 +124,7 @@ export class ActionRunner {
       action.kind === 'query'
         ? await session.query(action.id, valid, opts)
         : await session.execute(action.id, valid, opts);
+    if (opts.quiet) return result;
     this.bus?.emit({
       source: device.id,
       type: action.kind === 'query' ? 'device.query' : 'device.action',

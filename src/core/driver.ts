@@ -28,6 +28,11 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** Per-call timeout override. */
   timeoutMs?: number;
+  /**
+   * The caller records the outcome itself (a broadcast writes one `broadcast.delivery` event per phone):
+   * no `device.action` event and no per-push driver event for this call.
+   */
+  quiet?: boolean;
 }
 
 export interface DeviceSession {

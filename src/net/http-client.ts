@@ -13,7 +13,7 @@ import type { DigestCredentials } from './digest.js';
  */
 export interface HttpRequest {
   url: string;
-  method?: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD';
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
   headers?: Record<string, string>;
   body?: string | Buffer;
   /** Whole-exchange timeout (connect + send + receive). */

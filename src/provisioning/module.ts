@@ -1,12 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { isAbsolute, resolve } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { ValidationError } from '../core/errors.js';
 import type { HubContext, HubModule } from '../server/hub.js';
-import { ErrorSchema } from '../server/schemas.js';
+import { described, ErrorSchema, errors, serviceValidatedBody } from '../server/schemas.js';
+import { readPemFile } from '../server/tls.js';
 import { decodeSettingsBytes } from './encoding.js';
 import { canonicalModel, type EvalInputs, MAX_VARIABLES, parseVariableAssignments } from './evaluate.js';
 import { lintRemovals, lintSettings } from './lint.js';
@@ -96,22 +95,11 @@ export interface SettingsModule extends HubModule {
 }
 
 function readPem(file: string, dataDir: string, field: string): Buffer {
-  if (!file)
-    throw new ValidationError(
-      'PROVISIONING_HTTPS_FILE_MISSING',
-      `${field}: required when provisioning.https.enabled is true`,
-      { field },
-    );
-  const path = isAbsolute(file) ? file : resolve(dataDir, file);
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new ValidationError(
-      'PROVISIONING_HTTPS_FILE_UNREADABLE',
-      `${field}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
-      { field },
-    );
-  }
+  return readPemFile(file, dataDir, field, {
+    missing: 'PROVISIONING_HTTPS_FILE_MISSING',
+    unreadable: 'PROVISIONING_HTTPS_FILE_UNREADABLE',
+    requiredWhen: 'provisioning.https.enabled is true',
+  });
 }
 
 export function settingsModule(): SettingsModule {
@@ -294,7 +282,13 @@ export function settingsModule(): SettingsModule {
               file: Type.Optional(Type.String({ maxLength: 128, default: '46xxsettings.txt' })),
               trace: Type.Optional(Type.Boolean({ default: true })),
             }),
-            response: { 200: EvalResponseSchema, 400: ErrorSchema, 404: ErrorSchema },
+            response: {
+              200: described(
+                EvalResponseSchema,
+                'The effective settings, where each was set, the path taken',
+              ),
+              ...errors(400, 401, 404),
+            },
           },
         },
         async (req) => {
@@ -341,16 +335,18 @@ export function settingsModule(): SettingsModule {
             params: Type.Object({ name: Type.String({ maxLength: 128 }) }),
             querystring: Type.Object({ ua: Type.Optional(Type.String({ maxLength: 512 })) }),
             response: {
-              200: Type.Object({
-                name: Type.String(),
-                source: Type.String(),
-                size: Type.Integer(),
-                lastModified: Type.String(),
-                encoding: Type.String({ description: 'utf-8 or windows-1252: how the bytes were decoded' }),
-                text: Type.String(),
-              }),
-              400: ErrorSchema,
-              404: ErrorSchema,
+              200: Type.Object(
+                {
+                  name: Type.String(),
+                  source: Type.String(),
+                  size: Type.Integer(),
+                  lastModified: Type.String(),
+                  encoding: Type.String({ description: 'utf-8 or windows-1252: how the bytes were decoded' }),
+                  text: Type.String(),
+                },
+                { description: 'The file as that client receives it' },
+              ),
+              ...errors(400, 401, 404),
             },
           },
         },
@@ -393,9 +389,8 @@ export function settingsModule(): SettingsModule {
               previous: Type.Optional(Type.String({ maxLength: 1024 * 1024 })),
             }),
             response: {
-              200: LintResultSchema,
-              400: ErrorSchema,
-              404: ErrorSchema,
+              200: described(LintResultSchema, 'Problems found, by line'),
+              ...errors(400, 401, 404),
             },
           },
         },
@@ -442,12 +437,14 @@ export function settingsModule(): SettingsModule {
               name: Type.Optional(Type.String({ maxLength: 128, default: '46xxsettings.txt' })),
             }),
             response: {
-              200: LintResultSchema,
-              400: ErrorSchema,
-              413: ErrorSchema,
-              415: ErrorSchema,
+              200: described(LintResultSchema, 'Problems found, by line'),
+              ...errors(400, 401, 413, 415),
             },
           },
+          // Raw bytes: nothing for Fastify to validate, documented as a binary body.
+          config: serviceValidatedBody({
+            content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+          }),
         },
         async (req) => {
           if (!Buffer.isBuffer(req.body)) {
@@ -469,7 +466,13 @@ export function settingsModule(): SettingsModule {
           schema: {
             tags: ['settings'],
             summary: 'Clients that fetched settings files (most recent first)',
-            response: { 200: Type.Object({ clients: Type.Array(ClientSchema) }) },
+            response: {
+              200: described(
+                Type.Object({ clients: Type.Array(ClientSchema) }),
+                'Phones and clients that fetched settings files, newest first',
+              ),
+              ...errors(401),
+            },
           },
         },
         async () => ({ clients: svc.listClients() }),

@@ -8,6 +8,7 @@ import { AttemptLimiter, reserveAll, SlowDown } from '../core/limiter.js';
 import type { Logger } from '../core/logger.js';
 import { decodeXmlBytes, withUtf8Declaration } from '../core/xml-read.js';
 import type { HubContext, HubModule } from '../server/hub.js';
+import { described, errors, noContent } from '../server/schemas.js';
 import { PostgresPubSubStore } from '../store/postgres/pubsub.js';
 import type { Db } from '../store/sqlite/database.js';
 import { SqlitePubSubStore } from '../store/sqlite/pubsub.js';
@@ -504,7 +505,7 @@ async function callControl(
     void poll
       .ack()
       .then(() => (answered ? rt.store.ack([eventId]) : 0))
-      .catch((e) => rt.logger.warn({ err: String(e) }, 'pubsub call xml ack failed'));
+      .catch((e) => rt.logger.warn({ err: e }, 'pubsub call xml ack failed'));
   });
   reply
     .headers({ 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-cache' })
@@ -536,7 +537,13 @@ export async function registerAdminRoutes(app: FastifyInstance, rt: PubSubRuntim
       schema: {
         tags: ['pubsub'],
         summary: 'List PubSub accounts',
-        response: { 200: Type.Object({ accounts: Type.Array(AccountInfoSchema) }) },
+        response: {
+          200: described(
+            Type.Object({ accounts: Type.Array(AccountInfoSchema) }),
+            'Every account (never a token)',
+          ),
+          ...errors(401),
+        },
       },
     },
     async () => ({ accounts: await rt.accounts.list() }),
@@ -553,7 +560,10 @@ export async function registerAdminRoutes(app: FastifyInstance, rt: PubSubRuntim
             { additionalProperties: false },
           ),
         ),
-        response: { 201: NewAccountSchema },
+        response: {
+          201: described(NewAccountSchema, 'The new account with its AuthToken (shown once)'),
+          ...errors(400, 401),
+        },
       },
     },
     async (req, reply) => {
@@ -569,7 +579,10 @@ export async function registerAdminRoutes(app: FastifyInstance, rt: PubSubRuntim
         tags: ['pubsub'],
         summary: 'Rotate the AuthToken (ends existing sessions)',
         params: SidParams,
-        response: { 200: NewAccountSchema },
+        response: {
+          200: described(NewAccountSchema, 'The account with its new AuthToken (shown once)'),
+          ...errors(400, 401, 404),
+        },
       },
     },
     async (req) => rt.accounts.rotate((req.params as { sid: string }).sid),
@@ -581,6 +594,7 @@ export async function registerAdminRoutes(app: FastifyInstance, rt: PubSubRuntim
         tags: ['pubsub'],
         summary: 'Delete an account with its sessions and queued messages',
         params: SidParams,
+        response: { 204: noContent('Deleted'), ...errors(400, 401, 404) },
       },
     },
     async (req, reply) => {
@@ -603,7 +617,10 @@ export async function registerAdminRoutes(app: FastifyInstance, rt: PubSubRuntim
         tags: ['pubsub'],
         summary: 'Queues holding messages, with depth and oldest message age',
         querystring: Type.Object({ accountSid: Type.Optional(Type.String()) }),
-        response: { 200: Type.Object({ queues: Type.Array(QueueSchema) }) },
+        response: {
+          200: described(Type.Object({ queues: Type.Array(QueueSchema) }), 'Queues holding messages'),
+          ...errors(400, 401),
+        },
       },
     },
     async (req) => {
@@ -630,19 +647,23 @@ export async function registerAdminRoutes(app: FastifyInstance, rt: PubSubRuntim
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
         }),
         response: {
-          200: Type.Object({
-            publishes: Type.Array(
-              Type.Object({
-                id: Type.String(),
-                accountSid: Type.String(),
-                queue: Type.String(),
-                at: Type.String(),
-                bytes: Type.Integer(),
-                delivered: Type.Boolean(),
-                duplicate: Type.Boolean(),
-              }),
-            ),
-          }),
+          200: Type.Object(
+            {
+              publishes: Type.Array(
+                Type.Object({
+                  id: Type.String(),
+                  accountSid: Type.String(),
+                  queue: Type.String(),
+                  at: Type.String(),
+                  bytes: Type.Integer(),
+                  delivered: Type.Boolean(),
+                  duplicate: Type.Boolean(),
+                }),
+              ),
+            },
+            { description: 'Recent publishes, newest first' },
+          ),
+          ...errors(400, 401),
         },
       },
     },
@@ -751,7 +772,7 @@ export const pubsubModule: HubModule = {
     // the start; one that is unreachable does not (the relay answers 503 until it is back).
     await rt.store.open?.().catch((e: unknown) => {
       if (isSwitchboardError(e) && e.code === 'STORE_UNAVAILABLE')
-        rt.logger.warn({ err: e.message }, 'pubsub store unavailable at start; retrying on use');
+        rt.logger.warn({ err: e }, 'pubsub store unavailable at start; retrying on use');
       else throw e;
     });
     rt.service.start();

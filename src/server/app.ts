@@ -18,6 +18,7 @@ import { registerHealthRoutes, setupMetrics } from './routes/health.js';
 import { registerOidcRoutes } from './routes/oidc.js';
 import { registerSessionRoutes } from './routes/session.js';
 import { registerUserRoutes } from './routes/users.js';
+import type { PemPair } from './tls.js';
 
 /** How often Node looks for requests past http.headersTimeoutMs / http.requestTimeoutMs. */
 const TIMEOUT_CHECK_INTERVAL_MS = 1000;
@@ -25,6 +26,8 @@ const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 export interface BuildAppOptions {
   /** Serve the web console's static files from this directory when it exists. */
   consoleDir?: string;
+  /** Serve HTTPS with this key pair (`http.tls`, read by loadTlsPair). */
+  tls?: PemPair;
 }
 
 /**
@@ -41,10 +44,20 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
     requestTimeout: config.http.requestTimeoutMs,
     // Node checks the header/request timeouts every connectionsCheckingInterval (default 30 s): check
     // every second so a slow body is cut at requestTimeoutMs, not up to 30 s later.
-    http: {
-      headersTimeout: Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs),
-      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
-    },
+    ...(opts.tls
+      ? {
+          https: {
+            ...opts.tls,
+            headersTimeout: Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs),
+            connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+          },
+        }
+      : {
+          http: {
+            headersTimeout: Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs),
+            connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+          },
+        }),
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -114,7 +127,7 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
 
   app.setErrorHandler((err: FastifyError | SwitchboardError, req, reply) => {
     if (err instanceof SwitchboardError) {
-      if (err.status >= 500) req.log.warn({ code: err.code, msg: err.message }, 'request failed');
+      if (err.status >= 500) req.log.warn({ err }, 'request failed');
       return reply.status(err.status).send({ error: err.toJSON() });
     }
     const fe = err as FastifyError;

@@ -63,7 +63,12 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
   const unlock = config.dataDir === ':memory:' ? () => {} : lockDataDir(config.dataDir);
   let db: ReturnType<typeof openDatabase>;
   try {
-    db = openDatabase({ dataDir: config.dataDir, migrations: opts.migrations ?? MIGRATIONS });
+    db = openDatabase({
+      dataDir: config.dataDir,
+      migrations: opts.migrations ?? MIGRATIONS,
+      keepBackups: config.backups.keepBeforeMigration,
+      onBackup: (file, pending) => logger.info({ file, pending }, 'database backed up before migrating it'),
+    });
   } catch (e) {
     unlock();
     throw e;
@@ -149,17 +154,22 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
     apiKeys,
     abort,
     setListening(port: number, phonePort?: number) {
-      const urlOf = (h: string, p: number) => {
+      const urlOf = (h: string, p: number, scheme: string) => {
         const host = h === '0.0.0.0' || h === '::' ? defaultHost() : h;
-        return `http://${host.includes(':') ? `[${host}]` : host}:${p}`;
+        return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${p}`;
       };
       const phone = config.http.phoneListener;
-      // publicUrl is what phones are given: the phone listener's when there is one.
+      // publicUrl is what phones are given: the phone listener's when there is one (plain HTTP).
       if (phone.enabled && phonePort !== undefined)
         hubInfo.publicUrl = phone.publicUrl
           ? phone.publicUrl.replace(/\/+$/, '')
-          : urlOf(phone.host || config.http.host, phonePort);
-      else if (!config.http.publicUrl) hubInfo.publicUrl = urlOf(config.http.host, port);
+          : urlOf(phone.host || config.http.host, phonePort, 'http');
+      else if (!config.http.publicUrl)
+        hubInfo.publicUrl = urlOf(
+          config.http.host,
+          port,
+          config.http.tls.cert || config.http.tls.key ? 'https' : 'http',
+        );
     },
     async shutdown() {
       if (stopped) return;

@@ -1,5 +1,6 @@
 import pino from 'pino';
 import type { Logger } from '../core/logger.js';
+import { prettyStream } from './log-pretty.js';
 
 /** Query parameters whose values are secrets (PubSub session tokens, signed URLs), lower case. */
 const SECRET_QUERY_NAMES = new Set([
@@ -88,6 +89,8 @@ export interface LoggerOptions {
   level: string;
   /** Write to this stream instead of stdout (tests). */
   destination?: NodeJS.WritableStream;
+  /** `log.pretty`: readable lines for a terminal instead of JSON (colour when the output is a TTY). */
+  pretty?: boolean;
 }
 
 /** The hub's structured logger: JSON lines, secrets redacted, URLs with secret query values masked. */
@@ -114,6 +117,8 @@ export function createLogger(o: LoggerOptions): pino.Logger & Logger {
         err: pino.stdSerializers.err,
       },
     },
-    o.destination ?? process.stdout,
+    o.pretty
+      ? prettyStream(o.destination ?? process.stdout, !o.destination && process.stdout.isTTY === true)
+      : (o.destination ?? process.stdout),
   ) as pino.Logger & Logger;
 }

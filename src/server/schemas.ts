@@ -1,17 +1,95 @@
-import { Type } from 'typebox';
+import type { SwaggerTransform } from '@fastify/swagger';
+import type { FastifySchema } from 'fastify';
+import { type TSchema, Type } from 'typebox';
 
 /**
  * Response schemas shared by the core routes and every module's routes (they become the OpenAPI
  * document). One definition each, so the documented error body and action result cannot drift apart.
+ *
+ * Response schemas are also Fastify's serializers: an object schema without `additionalProperties: true`
+ * drops every property it does not name. Records the hub may grow (devices, broadcasts, incidents) are
+ * therefore documented with `Open(...)`, so a new field reaches the client before its documentation does;
+ * test/server/openapi-contract.test.ts checks that serialization changes nothing.
  */
 
-/** The body of every API error: `{ error: { code, message, field? } }` (see `src/core/errors.ts`). */
-export const ErrorSchema = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String(), field: Type.Optional(Type.String()) }),
+const ErrorBody = {
+  error: Type.Object({
+    code: Type.String({ description: 'Stable machine-readable code (`DEVICE_NOT_FOUND`).' }),
+    message: Type.String({ description: 'What is wrong, naming the field; never a secret.' }),
+    field: Type.Optional(Type.String({ description: 'Dotted path of the offending field.' })),
+    details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  }),
+};
+
+/** The body of every API error: `{ error: { code, message, field?, details? } }` (see `src/core/errors.ts`). */
+export const ErrorSchema = Type.Object(ErrorBody, {
+  examples: [{ error: { code: 'DEVICE_NOT_FOUND', message: 'no device "lobby"', field: 'id' } }],
 });
 
+/** What each error status means on this API (the response's description in the OpenAPI document). */
+const ERROR_STATUS = {
+  400: 'Invalid request: the error names the bad field',
+  401: 'No API key or session token, or one that is invalid, revoked or expired',
+  403: 'The credential may not do this',
+  404: 'Nothing with this id (or no such route)',
+  409: 'Conflicts with the current state',
+  413: 'Body larger than http.bodyLimit',
+  415: 'Unsupported content type',
+  429: 'Too many attempts: retry after the Retry-After header',
+  502: 'The device or peer refused or failed',
+  503: 'Not ready, or the hub is shutting down',
+  504: 'The device or peer did not answer in time',
+} as const;
+export type ErrorStatus = keyof typeof ERROR_STATUS;
+
+/** Error responses for the given statuses, each the project error body with its own description. */
+export function errors<S extends ErrorStatus>(...statuses: S[]): { [K in S]: typeof ErrorSchema } {
+  return Object.fromEntries(
+    statuses.map((s) => [s, Type.Object(ErrorBody, { description: ERROR_STATUS[s] })]),
+  ) as { [K in S]: typeof ErrorSchema };
+}
+
 /** The usual error responses of a route, for `response: { 200: …, ...errorResponses }`. */
-export const errorResponses = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema };
+export const errorResponses = errors(400, 401, 404, 409);
+
+/** A response schema with its description (else the document says "Default Response"). */
+export function described<T extends TSchema>(schema: T, description: string): T {
+  return { ...schema, description } as T;
+}
+
+/** `204 No Content`. */
+export function noContent(description: string): ReturnType<typeof Type.Null> {
+  return Type.Null({ description });
+}
+
+/**
+ * An object whose listed properties are documented and whose other properties are passed through
+ * (a response record; see the note at the top).
+ */
+export function Open<P extends Parameters<typeof Type.Object>[0]>(
+  properties: P,
+  options: { description?: string } = {},
+): ReturnType<typeof Type.Object<P>> {
+  return Type.Object(properties, { ...options, additionalProperties: true });
+}
+
+/** `T | null`. */
+export function Nullable<T extends TSchema>(
+  schema: T,
+): ReturnType<typeof Type.Union<[T, ReturnType<typeof Type.Null>]>> {
+  return Type.Union([schema, Type.Null()]);
+}
+
+/**
+ * Route config that documents `schema` as the request body while leaving validation to the route's
+ * service, which checks the same schema object and answers with its own error codes (`DEVICE_INVALID`,
+ * `RULE_INVALID`, …): `config: { ...serviceValidatedBody(DeviceInputSchema) }`.
+ */
+export function serviceValidatedBody(schema: object): { swaggerTransform: SwaggerTransform<FastifySchema> } {
+  return {
+    swaggerTransform: ({ schema: routeSchema, url }) => ({ schema: { ...routeSchema, body: schema }, url }),
+  };
+}
 
 /** An `ActionResult` (`src/core/driver.ts`) as the API returns it. */
 export const ActionResultSchema = Type.Object({

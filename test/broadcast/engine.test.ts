@@ -1,10 +1,22 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BroadcastEngine, hashToken } from '../../src/core/broadcast/engine.js';
 import { broadcastHarness } from '../helpers/broadcast-harness.js';
-import { concurrency, phoneLogs, testphonePlanner } from '../helpers/testphone-driver.js';
+import { callOrder, concurrency, phoneLogs, testphonePlanner } from '../helpers/testphone-driver.js';
 import { waitFor as until } from '../helpers/wait.js';
 
 let h: ReturnType<typeof broadcastHarness> | undefined;
+
+/** The engine of the next process, over the same store and devices (after a shutdown or a crash). */
+function nextProcess(x: ReturnType<typeof broadcastHarness>): BroadcastEngine {
+  return new BroadcastEngine({
+    store: x.stores.broadcasts,
+    devices: x.devices,
+    runner: x.runner,
+    planner: () => testphonePlanner,
+    bus: x.bus,
+    ackUrl: (id, token) => `http://hub.test/alerts/ack/${id}/${token}`,
+  });
+}
 afterEach(async () => {
   await h?.close();
   h = undefined;
@@ -107,19 +119,21 @@ describe('broadcast engine', () => {
     h = broadcastHarness({ options: { concurrency: 2 } });
     for (let i = 0; i < 8; i++) h.phone(`p${i}`, 'ok');
     const acceptedBeforeTone: boolean[] = [];
-    h.bus.subscribe(
-      (e) => {
-        if (e.data.actionId !== 'tone') return;
-        const d = h!.engine.deliveries(b.id).find((x) => x.deviceId === e.data.deviceId)!;
-        acceptedBeforeTone.push(d.acceptedAt !== null && d.state === 'displayed');
-      },
-      { filter: { types: ['device.action'] } },
-    );
+    // A phone's `delivery` event (accepted) must come before its tone is even sent.
+    const acceptedAt = new Map<string, number>();
+    h.bus.subscribe((e) => acceptedAt.set(String(e.data.deviceId), callOrder.length), {
+      filter: { types: ['broadcast.delivery'] },
+    });
     const b = h.engine.start({ title: 't', text: 'x', tones: 'chime', targets: { all: true } });
     await h.engine.wait(b.id);
-    const order = h.events.filter((e) => e.type === 'device.action').map((e) => e.data.actionId);
+    const order = callOrder.map((c) => c.action);
     expect(order).toEqual([...Array(8).fill('show'), ...Array(8).fill('tone')]);
+    callOrder.forEach((c, i) => {
+      if (c.action === 'tone') acceptedBeforeTone.push((acceptedAt.get(c.deviceId) ?? 99) <= i);
+    });
     expect(acceptedBeforeTone).toEqual(Array(8).fill(true));
+    // Broadcast pushes are recorded once per phone (broadcast.delivery), not as a device.action per push.
+    expect(h.events.filter((e) => e.type === 'device.action')).toEqual([]);
     for (const d of h.engine.deliveries(b.id)) {
       expect(d.steps.map((s) => s.actionId)).toEqual(['show', 'tone']);
       expect(h.stores.broadcasts.getDelivery(d.id)?.steps.map((s) => s.actionId)).toEqual(['show', 'tone']);
@@ -268,7 +282,11 @@ describe('broadcast engine', () => {
   it('phones of a kind without a planner fail with no_planner', async () => {
     h = broadcastHarness({ noPlanners: true });
     h.phone('x');
-    const b = h.engine.start({ title: 't', text: 'x', targets: { all: true } });
+    // `all` means the phones (issue 17): a device that cannot show alerts is a target only when named.
+    expect(() => h!.engine.start({ title: 't', text: 'x', targets: { all: true } })).toThrow(
+      expect.objectContaining({ code: 'BROADCAST_NO_TARGETS' }),
+    );
+    const b = h.engine.start({ title: 't', text: 'x', targets: { devices: ['x'] } });
     const r = await h.engine.wait(b.id);
     expect(r.failuresByReason).toEqual({ no_planner: 1 });
     expect(phoneLogs.get('x')?.calls ?? []).toHaveLength(0);
@@ -511,14 +529,7 @@ describe('broadcast engine: restarts', () => {
 
     // The next process: the hung phone answers now.
     h.devices.update('hung', { settings: { behavior: 'ok' } });
-    const next = new BroadcastEngine({
-      store: b,
-      devices: h.devices,
-      runner: h.runner,
-      planner: () => testphonePlanner,
-      bus: h.bus,
-      ackUrl: (id, token) => `http://hub.test/alerts/ack/${id}/${token}`,
-    });
+    const next = nextProcess(h!);
     const r = next.recoverAll();
     expect(r).toEqual({ closed: 0, resumed: [urgent.id] });
     const report = await next.wait(urgent.id);
@@ -528,5 +539,75 @@ describe('broadcast engine: restarts', () => {
       true,
     );
     await next.close();
+  });
+
+  it('a crash before any delivery record was written: the stored broadcast and targets are enough to resume every phone', async () => {
+    h = broadcastHarness();
+    for (const [id, behavior] of [
+      ['served', 'ok'],
+      ['hung1', 'slow:60000'],
+      ['hung2', 'slow:60000'],
+    ] as const)
+      h.phone(id, behavior);
+    const b = h.engine.start({
+      title: '911',
+      text: 'Call from 4001',
+      priority: 'emergency',
+      targets: { all: true },
+    });
+    const store = h.stores.broadcasts;
+    // Before the first phone is contacted only the broadcast and its targets are on disk (two rows), not
+    // one `queued` row per phone: the records are written with their outcomes, behind the alerts.
+    expect(store.getBroadcast(b.id)!.state).toBe('delivering');
+    expect(store.listDeliveries(b.id)).toEqual([]);
+    expect(
+      store
+        .listTargets(b.id)
+        .map((t) => `${t.deviceId}:${t.kind}`)
+        .sort(),
+    ).toEqual(['hung1:testphone', 'hung2:testphone', 'served:testphone']);
+    await until(() => store.listDeliveries(b.id).some((d) => d.deviceId === 'served'), 5000);
+    // The process dies here (kill -9: no close(), nothing more written). The next process:
+    h.devices.update('hung1', { settings: { behavior: 'ok' } });
+    h.devices.update('hung2', { settings: { behavior: 'ok' } });
+    const next = new BroadcastEngine({
+      store,
+      devices: h.devices,
+      runner: h.runner,
+      planner: () => testphonePlanner,
+      bus: h.bus,
+      ackUrl: (id, token) => `http://hub.test/alerts/ack/${id}/${token}`,
+    });
+    expect(next.recoverAll()).toEqual({ closed: 0, resumed: [b.id] });
+    const report = await next.wait(b.id);
+    expect(report.total).toBe(3);
+    expect(report.counts.displayed).toBe(3);
+    const ds = store.listDeliveries(b.id);
+    expect(ds.map((d) => d.deviceId).sort()).toEqual(['hung1', 'hung2', 'served']);
+    expect(ds.every((d) => d.state === 'displayed' && d.ackTokenHash !== null)).toBe(true);
+    // The phone served before the crash was not alerted again; the two others were.
+    expect(phoneLogs.get('served')!.calls.filter((c) => c.action === 'show')).toHaveLength(1);
+    expect(phoneLogs.get('hung1')!.calls.filter((c) => c.action === 'show')).toHaveLength(1);
+    await next.close();
+    // The dead engine's requests still hang on the slow phones: stop them.
+    await h.engine.close();
+  });
+
+  it('a normal broadcast cut off by a crash before its records were written: every target is reported interrupted', () => {
+    h = broadcastHarness();
+    h.phone('a', 'slow:60000');
+    h.phone('b', 'slow:60000');
+    const b = h.engine.start({ title: 'Lunch', text: 'Pizza', targets: { all: true } });
+    const next = nextProcess(h!);
+    expect(next.recoverAll()).toEqual({ closed: 1, resumed: [] });
+    const stored = h.stores.broadcasts.getBroadcast(b.id)!;
+    expect(stored.state).toBe('done');
+    expect(stored.report!.failuresByReason).toEqual({ interrupted: 2 });
+    expect(
+      h.stores.broadcasts
+        .listDeliveries(b.id)
+        .map((d) => `${d.deviceId}:${d.state}:${d.reason}`)
+        .sort(),
+    ).toEqual(['a:failed:interrupted', 'b:failed:interrupted']);
   });
 });

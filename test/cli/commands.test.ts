@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { registerAvayaCommands } from '../../src/cli/avaya.js';
+import { registerBackupCommands } from '../../src/cli/backup.js';
 import { registerBroadcastCommands } from '../../src/cli/broadcast.js';
 import { registerCiscoCommands } from '../../src/cli/cisco.js';
 import { COMMAND_MODULES } from '../../src/cli/commands.js';
@@ -9,6 +10,7 @@ import { registerDevicesCommands } from '../../src/cli/devices.js';
 import { registerIpofficeCommands } from '../../src/cli/ipoffice.js';
 import { registerKeysCommands } from '../../src/cli/keys.js';
 import { registerPubsubCommands } from '../../src/cli/pubsub.js';
+import { registerRecordCommands } from '../../src/cli/records.js';
 import { registerSettingsCommands } from '../../src/cli/settings.js';
 import { registerSmdrCommands } from '../../src/cli/smdr.js';
 import { registerUsersCommands } from '../../src/cli/users.js';
@@ -26,6 +28,8 @@ const MODULES: Record<string, (p: Command) => void> = {
   pubsub: registerPubsubCommands,
   broadcast: registerBroadcastCommands,
   smdr: registerSmdrCommands,
+  backup: registerBackupCommands,
+  records: registerRecordCommands,
 };
 const names = (p: Command) => p.commands.map((c) => c.name());
 

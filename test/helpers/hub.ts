@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RunningHub, startHub } from '../../src/cli/serve.js';
+import { type RunningHub, type StartOptions, startHub } from '../../src/cli/serve.js';
 import { defaultConfig } from '../../src/config/load.js';
 import type { Clock } from '../../src/core/clock.js';
 import type { AnyDriver } from '../../src/core/driver.js';
@@ -31,6 +31,8 @@ export interface TestHubOptions {
   drivers?: AnyDriver[];
   clock?: Clock;
   dataDir?: string;
+  /** Hooks on the app before it listens (see StartOptions.prepareApp). */
+  prepareApp?: StartOptions['prepareApp'];
 }
 
 /** Calls the API with a bearer token; returns status, parsed JSON (or the text) and headers. */
@@ -79,6 +81,7 @@ export async function startTestHub(o: TestHubOptions = {}): Promise<TestHub> {
     ...(o.replaceModules ? { replaceModules: true } : {}),
     ...(o.drivers ? { drivers: o.drivers } : {}),
     ...(o.clock ? { clock: o.clock } : {}),
+    ...(o.prepareApp ? { prepareApp: o.prepareApp } : {}),
   });
   const key = running.hub.apiKeys.create('test').key;
   return {

@@ -21,13 +21,16 @@ export function spawnSwitchboard(
   args: string[],
   env: Record<string, string> = {},
   nodeArgs: string[] = [],
+  /** An installed `switchboard` executable to run instead, and the directory to run it in. */
+  where: { bin?: string; cwd?: string } = {},
 ): SpawnedHub {
   const useDist = process.env.SWITCHBOARD_BIN === 'dist';
   const cmd = useDist
     ? [fileURLToPath(new URL('dist/cli/main.js', `file://${ROOT}`))]
     : ['--import', 'tsx', fileURLToPath(new URL('src/cli/main.ts', `file://${ROOT}`))];
-  const proc = spawn(process.execPath, [...nodeArgs, ...cmd, ...args], {
-    cwd: ROOT,
+  const [file, argv] = where.bin ? [where.bin, args] : [process.execPath, [...nodeArgs, ...cmd, ...args]];
+  const proc = spawn(file, argv, {
+    cwd: where.cwd ?? ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -25,9 +25,12 @@ export interface PhoneLog {
 
 export const phoneLogs = new Map<string, PhoneLog>();
 export const concurrency = { now: 0, max: 0 };
+/** Every call any test phone answered, in the order they answered. */
+export const callOrder: Array<{ deviceId: string; action: string }> = [];
 
 export function resetPhones(): void {
   phoneLogs.clear();
+  callOrder.length = 0;
   concurrency.now = 0;
   concurrency.max = 0;
 }
@@ -102,6 +105,7 @@ export function testphoneDriver(opts: { withPlanner?: boolean } = {}): Driver<{ 
           // Like a real driver, an aborted request stops waiting for the phone.
           await sleep(mode === 'slow' ? Number(arg ?? 50) : 1, opts.signal ? { signal: opts.signal } : {});
           log.calls.push({ action, params });
+          callOrder.push({ deviceId: device.id, action });
           if (mode === 'down')
             throw new DeviceError('HTTP_CONNECT_FAILED', `${device.address}: connection refused`, {
               retryable: true,

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { type Clock, sleep, systemClock, type TimerHandle } from '../clock.js';
 import type { Device } from '../devices.js';
-import type { ActionResult } from '../driver.js';
+import type { ActionResult, ExecuteOptions } from '../driver.js';
 import {
   AuthError,
   ConflictError,
@@ -85,12 +85,7 @@ export interface DeviceSource {
   get(id: string): Device | undefined;
 }
 export interface ActionExecutor {
-  execute(
-    deviceId: string,
-    actionId: string,
-    params: unknown,
-    opts?: { signal?: AbortSignal; timeoutMs?: number },
-  ): Promise<ActionResult>;
+  execute(deviceId: string, actionId: string, params: unknown, opts?: ExecuteOptions): Promise<ActionResult>;
   /** Optional: the devices a broadcast is about to serve, just read from the registry (saves re-reading them). */
   prime?(devices: readonly Device[]): void;
 }
@@ -140,6 +135,8 @@ interface Run {
   audioGates: Map<string, AudioGate>;
   /** Stopped by a shutdown and left resumable (emergency/urgent): no report, phones not served stay queued. */
   suspended: boolean;
+  /** Ids of the deliveries whose record is in the store (the others are still only in memory). */
+  saved: Set<string>;
 }
 
 /** A broadcast repeated until acknowledged: what its repeats need once the run itself has finished. */
@@ -224,7 +221,7 @@ export class BroadcastEngine {
     let closed = 0;
     const resumed: string[] = [];
     for (const b of this.deps.store.listBroadcasts({ limit: 1000, state: 'delivering' })) {
-      const ds = this.deps.store.listDeliveries(b.id);
+      const ds = this.storedDeliveries(b);
       const now = this.clock.now();
       const expired = b.expiresAt !== null && Date.parse(b.expiresAt) <= now;
       if (RESUMED_PRIORITIES.has(b.priority) && !expired && !this.closed && !this.runs.has(b.id)) {
@@ -247,6 +244,44 @@ export class BroadcastEngine {
       closed++;
     }
     return { closed, resumed };
+  }
+
+  /**
+   * The delivery records of a stored broadcast, with a `queued` record for each stored target that has
+   * none: delivery records are written with their outcomes, so after a crash a phone without a record had
+   * not been served (or its outcome was not written yet: it is served again, as a `sent` one is).
+   */
+  private storedDeliveries(b: Broadcast): Delivery[] {
+    const ds = this.deps.store.listDeliveries(b.id);
+    const have = new Set(ds.map((d) => d.deviceId));
+    for (const t of this.deps.store.listTargets(b.id)) {
+      if (have.has(t.deviceId)) continue;
+      have.add(t.deviceId);
+      ds.push(this.newDelivery(b, t.deviceId, t.kind, null));
+    }
+    return ds;
+  }
+
+  private newDelivery(b: Broadcast, deviceId: string, kind: string, ackTokenHash: string | null): Delivery {
+    return {
+      id: `dl_${randomUUID()}`,
+      broadcastId: b.id,
+      deviceId,
+      kind,
+      state: 'queued',
+      reason: null,
+      message: null,
+      attempts: 0,
+      busy: false,
+      ackTokenHash,
+      queuedAt: b.createdAt,
+      sentAt: null,
+      acceptedAt: null,
+      latencyMs: null,
+      acknowledgedAt: null,
+      acknowledgedBy: null,
+      steps: [],
+    };
   }
 
   /** Runs a stored broadcast again for its phones not yet served (see recoverAll()). */
@@ -277,6 +312,7 @@ export class BroadcastEngine {
       todo.push(d);
     }
     this.deps.store.saveDeliveries(ds);
+    for (const d of ds) run.saved.add(d.id);
     this.runs.set(b.id, run);
     this.log.warn(
       { broadcastId: b.id, priority: b.priority, phones: todo.length, meta: b.meta },
@@ -296,7 +332,8 @@ export class BroadcastEngine {
     const add = (d: Device) => {
       if (!t.kinds || t.kinds.includes(d.kind)) out.set(d.id, d);
     };
-    if (t.all) for (const d of this.deps.devices.list()) add(d);
+    // `all` means every phone (issue 17): devices whose kind cannot show an alert (a PBX) are not targets.
+    if (t.all) for (const d of this.deps.devices.list()) if (this.deps.planner(d.kind)) add(d);
     (t.devices ?? []).forEach((id, i) => {
       const d = this.deps.devices.get(id);
       if (!d)
@@ -371,37 +408,23 @@ export class BroadcastEngine {
       settled: null,
     };
     const run = this.newRun(b);
-    const queuedAt = b.createdAt;
     // One CSPRNG read for all acknowledgement tokens (24 random bytes each), not one per phone.
     const entropy = b.ack ? randomBytes(24 * devices.length) : undefined;
     let k = 0;
     for (const d of devices) {
       const token = entropy ? entropy.subarray(24 * k, 24 * ++k).toString('base64url') : '';
-      const del: Delivery = {
-        id: `dl_${randomUUID()}`,
-        broadcastId: b.id,
-        deviceId: d.id,
-        kind: d.kind,
-        state: 'queued',
-        reason: null,
-        message: null,
-        attempts: 0,
-        busy: false,
-        ackTokenHash: b.ack ? hashToken(token) : null,
-        queuedAt,
-        sentAt: null,
-        acceptedAt: null,
-        latencyMs: null,
-        acknowledgedAt: null,
-        acknowledgedBy: null,
-        steps: [],
-      };
+      const del = this.newDelivery(b, d.id, d.kind, b.ack ? hashToken(token) : null);
       run.deliveries.set(del.id, del);
       run.devices.set(del.id, d);
       if (b.ack) run.tokens.set(del.id, token);
     }
-    this.deps.store.insertBroadcast(b);
-    this.deps.store.saveDeliveries([...run.deliveries.values()]);
+    // The broadcast and its targets are on disk before the first phone is contacted (one transaction, two
+    // rows): a restart resumes it from them. The per-phone records are written with their outcomes, in
+    // batches, behind the alerts (flush()), not 10,000 `queued` rows up front.
+    this.deps.store.insertBroadcast(
+      b,
+      devices.map((d) => ({ deviceId: d.id, kind: d.kind })),
+    );
     this.runs.set(b.id, run);
     this.deps.runner.prime?.(devices);
     this.deps.bus.emit({
@@ -534,6 +557,7 @@ export class BroadcastEngine {
               try {
                 res = await this.deps.runner.execute(device.id, step.actionId, step.params, {
                   timeoutMs: this.options.actionTimeoutMs,
+                  quiet: true,
                 });
               } catch (e) {
                 res = { ok: false, outcome: codeOf(e, 'error'), message: errorMessage(e) };
@@ -610,6 +634,7 @@ export class BroadcastEngine {
       displayWaiter: undefined,
       audioGates: new Map(),
       suspended: false,
+      saved: new Set(),
     };
     // One listener on the run's signal fans out to the actions in flight (hundreds of requests each adding
     // their own listener to one shared signal is quadratic: EventTarget scans its listeners on every add).
@@ -860,6 +885,7 @@ export class BroadcastEngine {
     if (b.state === 'delivering') b.state = 'done';
     b.finishedAt = new Date(now).toISOString();
     b.report = report;
+    this.dirtyUnsaved(run);
     this.flush();
     this.deps.store.updateBroadcast(b);
     this.progress(run, true);
@@ -882,6 +908,7 @@ export class BroadcastEngine {
         this.dirty.add(d);
       }
     }
+    this.dirtyUnsaved(run);
     this.flush();
     this.runs.delete(run.broadcast.id);
     this.log.warn(
@@ -1091,9 +1118,12 @@ export class BroadcastEngine {
     if (run.abort.signal.aborted) ac.abort(run.abort.signal.reason);
     run.inflight.add(ac);
     try {
+      // quiet: the outcome is recorded once per phone (`broadcast.delivery`), not as a `device.action`
+      // event per push.
       return await this.deps.runner.execute(device.id, step.actionId, step.params, {
         signal: ac.signal,
         timeoutMs: this.options.actionTimeoutMs,
+        quiet: true,
       });
     } finally {
       run.inflight.delete(ac);
@@ -1283,6 +1313,12 @@ export class BroadcastEngine {
     });
   }
 
+  /** Queues every delivery record of the run not written yet (the run ends: the store gets them all). */
+  private dirtyUnsaved(run: Run): void {
+    if (run.saved.size === run.deliveries.size) return;
+    for (const d of run.deliveries.values()) if (!run.saved.has(d.id)) this.dirty.add(d);
+  }
+
   /** Writes changed delivery records in one transaction. */
   flush(): void {
     this.flushScheduled = false;
@@ -1291,6 +1327,7 @@ export class BroadcastEngine {
     this.dirty = new Set();
     try {
       this.deps.store.saveDeliveries(batch);
+      for (const d of batch) this.runs.get(d.broadcastId)?.saved.add(d.id);
     } catch (e) {
       for (const d of batch) this.dirty.add(d);
       this.log.error({ err: errorMessage(e) }, 'saving delivery records failed');

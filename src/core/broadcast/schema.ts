@@ -30,7 +30,9 @@ export const TargetSchema = Type.Object(
     devices: Type.Optional(Type.Array(ID, { maxItems: 20000 })),
     groups: Type.Optional(Type.Array(ID, { maxItems: 256 })),
     labels: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 256 })),
-    all: Type.Optional(Type.Boolean()),
+    all: Type.Optional(
+      Type.Boolean({ description: 'Every phone: every device whose kind can show an alert (not the PBX).' }),
+    ),
     kinds: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 16 })),
   },
   { additionalProperties: false },

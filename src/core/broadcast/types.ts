@@ -245,8 +245,20 @@ export interface Template {
 
 // ---------------------------------------------------------------- stores
 
+/** A phone a broadcast targets, as stored with the broadcast (what a restart needs to resume it). */
+export interface BroadcastTarget {
+  deviceId: string;
+  kind: string;
+}
+
 export interface BroadcastStore {
-  insertBroadcast(b: Broadcast): void;
+  /**
+   * Stores a new broadcast with the phones it targets, in one transaction, before the first phone is
+   * contacted. Delivery records are written later, with their outcomes (see BroadcastEngine.flush).
+   */
+  insertBroadcast(b: Broadcast, targets?: readonly BroadcastTarget[]): void;
+  /** The targets stored with the broadcast (empty when it was stored without them). */
+  listTargets(broadcastId: string): BroadcastTarget[];
   updateBroadcast(b: Broadcast): void;
   getBroadcast(id: string): Broadcast | undefined;
   listBroadcasts(q: { limit: number; before?: string; state?: BroadcastState }): Broadcast[];

@@ -147,6 +147,15 @@ export class EmergencySupervisor {
   private degradedSince: number | undefined;
   private noticeSent = false;
   private noticeTimer: TimerHandle | undefined;
+  /** When evaluate() last ran, and the trailing evaluation a burst of device changes left scheduled. */
+  private lastEvalAt = Number.NEGATIVE_INFINITY;
+  private evalSoonTimer: TimerHandle | undefined;
+  /**
+   * Device changes re-evaluate at most this often (the first at once, the rest of a burst once at its end):
+   * evaluating reads the supervised groups from the registry, and registering 10,000 phones would
+   * otherwise read them 10,000 times.
+   */
+  private static readonly DEVICE_EVAL_INTERVAL_MS = 200;
 
   constructor(private readonly deps: SupervisorDeps) {
     this.clock = deps.clock ?? systemClock;
@@ -188,9 +197,15 @@ export class EmergencySupervisor {
     this.sub?.unsubscribe();
     this.sub = undefined;
     this.abort.abort(new Error('stopped'));
-    for (const t of [this.probeTimer, this.evalTimer, this.noticeTimer, this.storageTimer])
+    for (const t of [
+      this.probeTimer,
+      this.evalTimer,
+      this.noticeTimer,
+      this.storageTimer,
+      this.evalSoonTimer,
+    ])
       if (t) this.clock.clearTimeout(t);
-    this.probeTimer = this.evalTimer = this.noticeTimer = this.storageTimer = undefined;
+    this.probeTimer = this.evalTimer = this.noticeTimer = this.storageTimer = this.evalSoonTimer = undefined;
   }
 
   // ------------------------------------------------------------------ status
@@ -319,20 +334,21 @@ export class EmergencySupervisor {
   // ------------------------------------------------------------------ inputs
 
   private onEvent(e: HubEvent): void {
+    if (e.type.startsWith('device.')) this.supervisedIds = undefined;
     try {
       if (e.type === 'pbx.link') this.onLink(e);
       else if (e.type === 'broadcast.delivery') this.onDelivery(e);
       else if (e.type === 'device.removed') {
         this.links.delete(String(e.data.id));
         this.phones.delete(String(e.data.id));
-        this.evaluate();
+        this.evaluateSoon();
       } else {
         // A PBX added now gets its start grace before it counts as down.
-        if (e.type === 'device.added') {
+        if (e.type === 'device.added' && (this.deps.pbxKinds ?? ['ipoffice']).includes(String(e.data.kind))) {
           const t = this.clock.setTimeout(() => this.evaluate(), this.deps.options.linkStartGraceMs + 50);
           t.unref?.();
         }
-        this.evaluate();
+        this.evaluateSoon();
       }
     } catch (err) {
       this.log.error({ err: errorMessage(err), type: e.type }, 'emergency supervision failed');
@@ -389,6 +405,10 @@ export class EmergencySupervisor {
     const id = String(e.data.deviceId ?? '');
     if (!this.isSupervised(id)) return;
     const p = this.phoneOf(id);
+    // The readiness (and so what evaluate() emits) depends only on whether the phone is known unreachable
+    // and whether it refused the credentials: a delivery that changes neither (every phone of a broadcast
+    // that went fine) costs no evaluation.
+    const before = `${p.reachable === false}|${p.authFailedAt !== undefined}`;
     const state = String(e.data.state ?? '');
     const reason = typeof e.data.reason === 'string' ? e.data.reason : '';
     const now = this.clock.now();
@@ -405,7 +425,7 @@ export class EmergencySupervisor {
       this.mark(p, true, now);
     } else if (state === 'failed' && (reason === 'unreachable' || reason === 'timeout'))
       this.mark(p, false, now, reason);
-    this.evaluate();
+    if (`${p.reachable === false}|${p.authFailedAt !== undefined}` !== before) this.evaluate();
   }
 
   private phoneOf(id: string): PhoneState {
@@ -439,13 +459,15 @@ export class EmergencySupervisor {
     return out;
   }
 
+  /**
+   * Ids of the supervised phones, read from the registry once and dropped on any device change (every
+   * delivery of a broadcast asks; reading the device row each time cost a registry read per phone).
+   */
+  private supervisedIds: Set<string> | undefined;
+
   private isSupervised(id: string): boolean {
-    const d = this.deps.devices.get(id);
-    const o = this.deps.options;
-    return (
-      d !== undefined &&
-      (d.groups.includes(o.group) || (o.escalationGroup !== '' && d.groups.includes(o.escalationGroup)))
-    );
+    this.supervisedIds ??= new Set(this.supervisedPhones().map(([, d]) => d.id));
+    return this.supervisedIds.has(id);
   }
 
   // ------------------------------------------------------------------ probing
@@ -461,6 +483,8 @@ export class EmergencySupervisor {
     const probe = this.deps.probe;
     if (!probe || this.probing) return;
     this.probing = true;
+    // Each round reads the groups afresh (bounds how long a change the bus did not announce goes unseen).
+    this.supervisedIds = undefined;
     try {
       await Promise.all(
         this.supervisedPhones().map(async ([group, d]) => {
@@ -498,9 +522,25 @@ export class EmergencySupervisor {
 
   // ------------------------------------------------------------------ outputs
 
+  /** evaluate() now, or once at the end of the current burst (see DEVICE_EVAL_INTERVAL_MS). */
+  private evaluateSoon(): void {
+    if (this.evalSoonTimer) return;
+    const wait = this.lastEvalAt + EmergencySupervisor.DEVICE_EVAL_INTERVAL_MS - this.clock.now();
+    if (wait <= 0) {
+      this.evaluate();
+      return;
+    }
+    this.evalSoonTimer = this.clock.setTimeout(() => {
+      this.evalSoonTimer = undefined;
+      this.evaluate();
+    }, wait);
+    this.evalSoonTimer.unref?.();
+  }
+
   /** Recomputes the reasons; on a change emits degraded/recovered, logs, and (re)arms the notice. */
   evaluate(): void {
     if (!this.sub) return;
+    this.lastEvalAt = this.clock.now();
     const reasons = this.reasons();
     const key = reasons.map((r) => `${r.code}:${r.deviceId ?? ''}`).join('|');
     if (key === this.lastKey) return;

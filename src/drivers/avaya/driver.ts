@@ -409,11 +409,12 @@ class AvayaSession implements DeviceSession {
       const idempotent = IDEMPOTENT_ACTIONS.has(action);
       const outcome = sent ? 'no_answer' : 'unreachable';
       this.record(action, outcome, undefined);
-      this.ctx.bus.emit({
-        source: this.device.id,
-        type: 'avaya.push',
-        data: { action, type, mode: mode ?? null, outcome, sent, error: e.code },
-      });
+      if (!opts.quiet)
+        this.ctx.bus.emit({
+          source: this.device.id,
+          type: 'avaya.push',
+          data: { action, type, mode: mode ?? null, outcome, sent, error: e.code },
+        });
       const note = !sent
         ? 'not sent'
         : idempotent
@@ -442,20 +443,21 @@ class AvayaSession implements DeviceSession {
       ...(r.ok && (item.kind === 'topline' || item.kind === 'display') ? { displayRef: item.id } : {}),
       ...extra,
     };
-    this.ctx.bus.emit({
-      source: this.device.id,
-      type: 'avaya.push',
-      data: {
-        action,
-        type,
-        mode: r.retriedAsBarge ? 'barge' : (mode ?? null),
-        outcome: r.outcome,
-        pushStatus: r.pushStatus ?? null,
-        httpStatus: r.httpStatus,
-        retriedAsBarge: r.retriedAsBarge,
-        contentId: item.id,
-      },
-    });
+    if (!opts.quiet)
+      this.ctx.bus.emit({
+        source: this.device.id,
+        type: 'avaya.push',
+        data: {
+          action,
+          type,
+          mode: r.retriedAsBarge ? 'barge' : (mode ?? null),
+          outcome: r.outcome,
+          pushStatus: r.pushStatus ?? null,
+          httpStatus: r.httpStatus,
+          retriedAsBarge: r.retriedAsBarge,
+          contentId: item.id,
+        },
+      });
     return {
       ok: r.ok,
       outcome: r.outcome,

@@ -1,4 +1,6 @@
 import { X509Certificate } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
 import { type Static, Type } from 'typebox';
 import type { Device } from '../../core/devices.js';
 import type {
@@ -84,6 +86,25 @@ export const CiscoSettingsSchema = Type.Object(
       }),
     ),
     screenshotTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 120_000, default: 15_000 })),
+    keepAlive: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description:
+          'Reuse one HTTP connection to this phone (keep-alive) instead of one per push. Off by default: the ' +
+          "Cisco references describe one POST per connection and say nothing of the phones' keep-alive, so " +
+          'turn it on per phone (or model) once tested; it saves a TCP (and TLS) handshake per push.',
+      }),
+    ),
+    keepAliveIdleMs: Type.Optional(
+      Type.Integer({
+        minimum: 100,
+        maximum: 60_000,
+        default: 500,
+        description:
+          'With keepAlive: an idle connection is closed after this long (keep it below the time the phone ' +
+          'keeps an idle connection open, so that a push never goes out on a connection the phone is closing).',
+      }),
+    ),
     maxResponseBytes: Type.Optional(
       Type.Integer({
         minimum: 1024,
@@ -145,7 +166,10 @@ export type CiscoSettings = Required<
     'model' | 'username' | 'password' | 'timeoutMs' | 'screenshotTimeoutMs' | 'maxResponseBytes'
   >
 > &
-  Pick<Static<typeof CiscoSettingsSchema>, 'deviceName' | 'extension' | 'tls' | 'authScheme'>;
+  Pick<
+    Static<typeof CiscoSettingsSchema>,
+    'deviceName' | 'extension' | 'tls' | 'authScheme' | 'keepAlive' | 'keepAliveIdleMs'
+  >;
 
 const DEFAULTS = {
   model: '8845',
@@ -308,6 +332,15 @@ export class CiscoSession implements DeviceSession {
 
   /** TLS options of every request (the settings of a session do not change). */
   private readonly tls: HttpRequest['tls'];
+  /** settings.keepAlive: one connection to the phone, reused (requests are one at a time per phone anyway). */
+  private agent: http.Agent | undefined;
+
+  private keepAliveAgent(): http.Agent | undefined {
+    if (this.settings.keepAlive !== true) return undefined;
+    const o = { keepAlive: true, maxSockets: 1, timeout: this.settings.keepAliveIdleMs ?? 500 };
+    this.agent ??= this.settings.tls?.enabled ? new https.Agent(o) : new http.Agent(o);
+    return this.agent;
+  }
   /** Digest state of this phone (its last challenge), when it is pushed to with Digest. */
   private digest: DigestCredentials | undefined;
   /** What `authScheme: auto` learnt a Multiplatform phone wants (it asked for Digest, or took Basic). */
@@ -561,6 +594,7 @@ export class CiscoSession implements DeviceSession {
   }) {
     return this.queue.run(this.device.address, async () => {
       const t0 = performance.now();
+      const agent = this.keepAliveAgent();
       try {
         const send = (creds: Pick<HttpRequest, 'basicAuth' | 'digest'>) =>
           httpRequest({
@@ -574,6 +608,7 @@ export class CiscoSession implements DeviceSession {
             maxResponseBytes: this.settings.maxResponseBytes,
             ...(r.signal ? { signal: r.signal } : {}),
             ...(this.tls ? { tls: this.tls } : {}),
+            ...(agent ? { agent } : {}),
           });
         const scheme = r.auth && this.settings.username ? this.scheme() : undefined;
         let res = await send(scheme ? this.credentials(scheme) : {});
@@ -623,7 +658,10 @@ export class CiscoSession implements DeviceSession {
     };
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.agent?.destroy();
+    this.agent = undefined;
+  }
 }
 
 /** The Cisco driver (kind `cisco`). One serial queue per driver instance: one request at a time per phone. */

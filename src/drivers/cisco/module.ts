@@ -5,7 +5,7 @@ import type { Device } from '../../core/devices.js';
 import { AuthError, LimitError, NotFoundError, ValidationError } from '../../core/errors.js';
 import { AttemptLimiter } from '../../core/limiter.js';
 import type { HubContext, HubModule } from '../../server/hub.js';
-import { ActionResultSchema } from '../../server/schemas.js';
+import { ActionResultSchema, described, errors } from '../../server/schemas.js';
 import { type CiscoSettings, createCiscoDriver, resolveSettings } from './driver.js';
 import { encodeXml } from './encoding.js';
 import { learnDeviceName } from './learn.js';
@@ -325,7 +325,10 @@ export function registerCiscoRoutes(app: FastifyInstance, hub: HubContext): void
         description: 'Shortcut for POST /api/devices/{id}/actions/object_text.',
         params: Type.Object({ id: Type.String() }),
         body: TextBody,
-        response: { 200: ActionResultSchema },
+        response: {
+          200: described(ActionResultSchema, 'What the phone answered (ok false: it refused)'),
+          ...errors(400, 401, 404, 502, 504),
+        },
       },
     },
     async (req) => {
@@ -344,7 +347,10 @@ export function registerCiscoRoutes(app: FastifyInstance, hub: HubContext): void
           'Shortcut for POST /api/devices/{id}/actions/push_execute. Notify URIs are refused (not allowed inside Execute).',
         params: Type.Object({ id: Type.String() }),
         body: ExecuteBody,
-        response: { 200: ActionResultSchema },
+        response: {
+          200: described(ActionResultSchema, 'What the phone answered (ok false: it refused)'),
+          ...errors(400, 401, 404, 502, 504),
+        },
       },
     },
     async (req) => {

@@ -133,12 +133,18 @@ export const IpofficeSettingsSchema = Type.Object(
 );
 export type IpofficeSettings = Static<typeof IpofficeSettingsSchema>;
 
+/** `host`, `host:port` or `[v6]:port` (a device address, `devlink tail --host`) → host and port. */
+export function splitHostPort(address: string): { host: string; port?: number } {
+  const m = /^(.*?)(?::(\d{1,5}))?$/.exec(address.trim());
+  const host = (m?.[1] ?? address).replace(/^\[|\]$/g, '');
+  return m?.[2] ? { host, port: Number(m[2]) } : { host };
+}
+
 /** `host` or `host:port` (the device address) + settings → client options. */
 export function clientOptions(device: Pick<Device<IpofficeSettings>, 'address' | 'settings'>): ClientOptions {
   const s = device.settings;
-  const m = /^(.*?)(?::(\d{1,5}))?$/.exec(device.address.trim());
-  const host = (m?.[1] ?? device.address).replace(/^\[|\]$/g, '');
-  const port = s.port ?? (m?.[2] ? Number(m[2]) : undefined);
+  const { host, port: addressPort } = splitHostPort(device.address);
+  const port = s.port ?? addressPort;
   let tls: Devlink3TlsOptions | undefined;
   if (s.tls?.enabled) {
     tls = {
@@ -185,7 +191,7 @@ export function ipofficeDriver(): Driver<IpofficeSettings> {
             ctx.bus.emit({ source: device.id, type, data });
           } catch (e) {
             // Only after the hub closed its bus (a late socket event during shutdown).
-            ctx.logger.debug({ type, err: (e as Error).message }, 'ipoffice: event dropped');
+            ctx.logger.debug({ type, err: e }, 'ipoffice: event dropped');
           }
         },
         emergencyNumbers: device.settings.emergencyNumbers ?? DEFAULT_EMERGENCY_NUMBERS,

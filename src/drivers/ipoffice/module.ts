@@ -4,6 +4,7 @@ import { csvText } from '../../core/csv.js';
 import type { Device } from '../../core/devices.js';
 import { NotFoundError } from '../../core/errors.js';
 import type { HubContext, HubModule } from '../../server/hub.js';
+import { described, errors } from '../../server/schemas.js';
 import { SqliteSmdrStore } from '../../store/sqlite/smdr.js';
 import { type IpofficeSettings, ipofficeDriver } from './driver.js';
 import { parseSmdrRecord, SMDR_FIELDS } from './smdr.js';
@@ -93,7 +94,10 @@ export const ipofficeModule: HubModule = {
           summary: 'Live calls of an IP Office',
           description: 'Calls in progress as tracked from DevLink3 Delta3 records (flat summaries).',
           params: Params,
-          response: { 200: Type.Object({ calls: Type.Array(CallSchema) }) },
+          response: {
+            200: described(Type.Object({ calls: Type.Array(CallSchema) }), 'Calls in progress'),
+            ...errors(400, 401, 404, 502, 504),
+          },
         },
       },
       async (req) => {
@@ -113,6 +117,29 @@ export const ipofficeModule: HubModule = {
             "Call-detail records received over SMDR, oldest Call Start first. CSV: the SMDR fields as IP Office wrote them (Avaya field names as the header), then the hub's columns.",
           params: Params,
           querystring: SmdrQuery,
+          response: {
+            200: {
+              description: 'SMDR records (JSON; format=csv: a CSV file)',
+              content: {
+                'application/json': {
+                  schema: Type.Object({
+                    records: Type.Array(
+                      Type.Object(
+                        {
+                          id: Type.Union([Type.Integer(), Type.String()]),
+                          line: Type.String(),
+                          record: Type.Unknown(),
+                        },
+                        { additionalProperties: true },
+                      ),
+                    ),
+                  }),
+                },
+                'text/csv': { schema: Type.String() },
+              },
+            },
+            ...errors(400, 401, 404),
+          },
         },
       },
       async (req, reply) => {
@@ -171,6 +198,19 @@ export const ipofficeModule: HubModule = {
           tags: ['ipoffice'],
           summary: 'SMDR listener of an IP Office: port, counters',
           params: Params,
+          response: {
+            200: Type.Object(
+              {
+                deviceId: Type.String(),
+                listening: Type.Boolean(),
+                port: Type.Union([Type.Integer(), Type.Null()]),
+                error: Type.Union([Type.String(), Type.Null()]),
+                stats: Type.Unknown(),
+              },
+              { additionalProperties: true, description: 'The SMDR listener of this IP Office' },
+            ),
+            ...errors(400, 401, 404),
+          },
         },
       },
       async (req) => {
@@ -197,7 +237,10 @@ export const ipofficeModule: HubModule = {
             'Users parsed from nasystem/user_list (DevLink3 ReadFile on a short-lived connection).',
           params: Params,
           querystring: Type.Object({ refresh: Type.Optional(Type.Boolean()) }),
-          response: { 200: Type.Object({ users: Type.Array(UserSchema) }) },
+          response: {
+            200: described(Type.Object({ users: Type.Array(UserSchema) }), 'Users of the IP Office'),
+            ...errors(400, 401, 404, 502, 504),
+          },
         },
       },
       async (req) => {
@@ -224,7 +267,7 @@ export const ipofficeModule: HubModule = {
     const configure = (id: string, d: Device | undefined) =>
       smdr
         .configure(d as Device<IpofficeSettings> | undefined, id)
-        .catch((e) => hub.logger.error({ device: id, err: (e as Error).message }, 'smdr: configure failed'));
+        .catch((e) => hub.logger.error({ device: id, err: e }, 'smdr: configure failed'));
     for (const d of hub.devices.list({ kind: 'ipoffice' })) void configure(d.id, d);
     const offSmdr = hub.devices.onChange(({ type, device }) => {
       if (device.kind === 'ipoffice') void configure(device.id, type === 'removed' ? undefined : device);

@@ -120,7 +120,7 @@ export class Devlink3Monitor {
       this.stats.records++;
       if (r.kind === 'invalid') {
         this.stats.invalid++;
-        this.log.warn({ error: r.error, text: r.text.slice(0, 200) }, 'DevLink3: record could not be parsed');
+        this.log.warn({ err: r.error, text: r.text.slice(0, 200) }, 'DevLink3: record could not be parsed');
       }
       this.opts.onRecord?.(r, p);
       this.tracker.onRecord(r);

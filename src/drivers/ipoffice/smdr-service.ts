@@ -242,7 +242,7 @@ export class SmdrService {
       this.deps.logger.info({ device: id, port: st.port }, 'smdr: listening for IP Office call records');
     } catch (e) {
       st.error = errorMessage(e);
-      this.deps.logger.error({ device: id, err: st.error }, 'smdr: cannot listen');
+      this.deps.logger.error({ device: id, err: e }, 'smdr: cannot listen');
     }
   }
 
@@ -356,7 +356,7 @@ export class SmdrService {
     if (l.kind === 'header') return;
     if (l.kind === 'invalid') {
       this.deps.logger.warn(
-        { device: st.device.id, remote, line: l.line, error: l.error.message, text: l.text.slice(0, 120) },
+        { device: st.device.id, remote, line: l.line, err: l.error.message, text: l.text.slice(0, 120) },
         'smdr: line is not a record',
       );
       return;

@@ -2,26 +2,32 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { isSessionName } from '../../core/apikeys.js';
 import type { Device } from '../../core/devices.js';
-import { GroupInputSchema, LocationSchema, redactDevice } from '../../core/devices.js';
+import { redactDevice } from '../../core/devices.js';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
 import { PERMISSIONS, type Permission, parseScopes, ROLES, type Role } from '../../core/roles.js';
 import { paramsSchema } from '../../core/spec.js';
 import { assertMayGrant, creatorOf } from '../auth.js';
 import type { Hub } from '../compose.js';
-import { ActionResultSchema, errorResponses } from '../schemas.js';
-
-const DeviceSchema = Type.Object({
-  id: Type.String(),
-  kind: Type.String(),
-  name: Type.String(),
-  address: Type.String(),
-  labels: Type.Array(Type.String()),
-  groups: Type.Array(Type.String()),
-  location: LocationSchema,
-  settings: Type.Record(Type.String(), Type.Unknown()),
-  createdAt: Type.String(),
-  updatedAt: Type.String(),
-});
+import { ActionResultSchema, described, errors, noContent, serviceValidatedBody } from '../schemas.js';
+import {
+  DeviceCreateBody,
+  DeviceListSchema,
+  DevicePatchBody,
+  DeviceSchema,
+  GroupBody,
+  GroupListSchema,
+  GroupPutSchema,
+  GroupShowSchema,
+  IdParams,
+  KeyCreatedSchema,
+  KeyInfoSchema,
+  KeyListSchema,
+  KindSpecSchema,
+  KindsSchema,
+  MacroResultSchema,
+  SystemSchema,
+  VariablesSchema,
+} from './core-schemas.js';
 
 export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
   const show = (d: Device) => redactDevice(d, hub.devices.kindInfo(d.kind));
@@ -39,7 +45,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
           label: Type.Optional(Type.String()),
           site: Type.Optional(Type.String()),
         }),
-        response: { 200: Type.Object({ devices: Type.Array(DeviceSchema) }) },
+        response: { 200: DeviceListSchema, ...errors(400, 401) },
       },
     },
     async (req) => ({ devices: hub.devices.list(req.query as Record<string, string>).map(show) }),
@@ -50,9 +56,11 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       schema: {
         tags: ['devices'],
         summary: 'Add a device',
-        body: Type.Unknown(),
-        response: { 201: DeviceSchema, ...errorResponses },
+        description:
+          "Settings are checked against the kind's settings schema (GET /api/kinds). Errors: DEVICE_INVALID, DEVICE_UNKNOWN_KIND, DEVICE_SETTINGS_INVALID (400), DEVICE_EXISTS (409).",
+        response: { 201: described(DeviceSchema, 'The device as stored'), ...errors(400, 401, 409) },
       },
+      config: serviceValidatedBody(DeviceCreateBody),
     },
     async (req, reply) => reply.status(201).send(show(hub.devices.add(req.body as never))),
   );
@@ -62,8 +70,8 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       schema: {
         tags: ['devices'],
         summary: 'Get a device',
-        params: Type.Object({ id: Type.String() }),
-        response: { 200: DeviceSchema, ...errorResponses },
+        params: IdParams,
+        response: { 200: described(DeviceSchema, 'The device'), ...errors(400, 401, 404) },
       },
     },
     async (req) => show(hub.devices.require((req.params as { id: string }).id)),
@@ -74,10 +82,10 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       schema: {
         tags: ['devices'],
         summary: 'Change a device (settings are merged)',
-        params: Type.Object({ id: Type.String() }),
-        body: Type.Unknown(),
-        response: { 200: DeviceSchema, ...errorResponses },
+        params: IdParams,
+        response: { 200: described(DeviceSchema, 'The device as changed'), ...errors(400, 401, 404) },
       },
+      config: serviceValidatedBody(DevicePatchBody),
     },
     async (req) => show(hub.devices.update((req.params as { id: string }).id, req.body as never)),
   );
@@ -87,8 +95,8 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       schema: {
         tags: ['devices'],
         summary: 'Remove a device',
-        params: Type.Object({ id: Type.String() }),
-        response: { 204: Type.Null(), ...errorResponses },
+        params: IdParams,
+        response: { 204: noContent('Removed'), ...errors(400, 401, 404) },
       },
     },
     async (req, reply) => {
@@ -102,7 +110,8 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       schema: {
         tags: ['devices'],
         summary: "A device's current variable values",
-        params: Type.Object({ id: Type.String() }),
+        params: IdParams,
+        response: { 200: VariablesSchema, ...errors(400, 401, 404) },
       },
     },
     async (req) => ({ variables: hub.actions.variables((req.params as { id: string }).id) }),
@@ -116,8 +125,16 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
         description:
           'Params are validated against the spec before the driver is called. See GET /api/kinds/{kind}/spec.',
         params: Type.Object({ id: Type.String(), actionId: Type.String() }),
-        body: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-        response: { 200: ActionResultSchema, ...errorResponses },
+        body: Type.Optional(
+          Type.Record(Type.String(), Type.Unknown(), {
+            description: "The action's params (schema: GET /api/kinds/{kind}/spec).",
+            examples: [{ text: 'Fire drill at 10:00' }],
+          }),
+        ),
+        response: {
+          200: described(ActionResultSchema, 'What the device answered (ok false: it refused)'),
+          ...errors(400, 401, 404, 409, 502, 504),
+        },
       },
     },
     async (req) => {
@@ -132,7 +149,10 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
         tags: ['actions'],
         summary: 'Run a macro of the device’s control spec',
         params: Type.Object({ id: Type.String(), macroId: Type.String() }),
-        body: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+        body: Type.Optional(
+          Type.Record(Type.String(), Type.Unknown(), { description: "The macro's params." }),
+        ),
+        response: { 200: MacroResultSchema, ...errors(400, 401, 404, 409, 502, 504) },
       },
     },
     async (req) => {
@@ -151,7 +171,13 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
   // ---- device kinds and their control specs
   app.get(
     '/api/kinds',
-    { schema: { tags: ['devices'], summary: 'Device kinds with their drivers' } },
+    {
+      schema: {
+        tags: ['devices'],
+        summary: 'Device kinds with their drivers',
+        response: { 200: KindsSchema, ...errors(401) },
+      },
+    },
     async () => ({
       kinds: [...hub.drivers.values()].map((d) => ({
         kind: d.kind,
@@ -170,6 +196,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
         tags: ['devices'],
         summary: 'The control spec of a device kind, with a JSON schema per action',
         params: Type.Object({ kind: Type.String() }),
+        response: { 200: KindSpecSchema, ...errors(400, 401, 404) },
       },
     },
     async (req) => {
@@ -189,7 +216,13 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
   // ---- groups
   app.get(
     '/api/groups',
-    { schema: { tags: ['groups'], summary: 'List groups with member counts' } },
+    {
+      schema: {
+        tags: ['groups'],
+        summary: 'List groups with member counts',
+        response: { 200: GroupListSchema, ...errors(401) },
+      },
+    },
     async () => ({ groups: hub.devices.listGroups() }),
   );
   app.put(
@@ -198,8 +231,9 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       schema: {
         tags: ['groups'],
         summary: 'Create or change a group',
-        params: Type.Object({ id: Type.String() }),
-        body: Type.Optional(Type.Omit(GroupInputSchema, ['id'])),
+        params: IdParams,
+        body: Type.Optional(GroupBody),
+        response: { 200: GroupPutSchema, ...errors(400, 401) },
       },
     },
     async (req) =>
@@ -211,7 +245,8 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       schema: {
         tags: ['groups'],
         summary: 'A group and its member devices',
-        params: Type.Object({ id: Type.String() }),
+        params: IdParams,
+        response: { 200: GroupShowSchema, ...errors(400, 401, 404) },
       },
     },
     async (req) => {
@@ -225,7 +260,8 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       schema: {
         tags: ['groups'],
         summary: 'Remove an empty group',
-        params: Type.Object({ id: Type.String() }),
+        params: IdParams,
+        response: { 204: noContent('Removed'), ...errors(400, 401, 404, 409) },
       },
     },
     async (req, reply) => {
@@ -237,7 +273,13 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
   // ---- API keys (the console's System page; creating keys needs a key already)
   app.get(
     '/api/keys',
-    { schema: { tags: ['system'], summary: 'List API keys (never the secrets)' } },
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'List API keys (never the secrets)',
+        response: { 200: KeyListSchema, ...errors(401) },
+      },
+    },
     async () => ({ keys: hub.apiKeys.list() }),
   );
   app.post(
@@ -254,8 +296,12 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
               Type.Array(Type.Union(PERMISSIONS.map((p) => Type.Literal(p))), { minItems: 1, maxItems: 64 }),
             ),
           },
-          { additionalProperties: false },
+          {
+            additionalProperties: false,
+            examples: [{ name: 'ops' }, { name: 'relay', scopes: ['pubsub:publish'] }],
+          },
         ),
+        response: { 201: KeyCreatedSchema, ...errors(400, 401, 403) },
       },
     },
     async (req, reply) => {
@@ -283,13 +329,24 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
   app.delete(
     '/api/keys/:id',
     {
-      schema: { tags: ['system'], summary: 'Revoke an API key', params: Type.Object({ id: Type.String() }) },
+      schema: {
+        tags: ['system'],
+        summary: 'Revoke an API key',
+        params: Type.Object({ id: Type.String({ description: 'Key id or prefix.' }) }),
+        response: { 200: KeyInfoSchema, ...errors(400, 401, 404) },
+      },
     },
     async (req) => hub.apiKeys.revoke((req.params as { id: string }).id),
   );
   app.get(
     '/api/system',
-    { schema: { tags: ['system'], summary: 'Version, store and uptime' } },
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'Version, store and uptime',
+        response: { 200: SystemSchema, ...errors(401) },
+      },
+    },
     async () => ({
       version: hub.hub.version,
       publicUrl: hub.hub.publicUrl,

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { EventFilter, HubEvent } from '../../core/events.js';
 import type { Hub } from '../compose.js';
+import { described, errors } from '../schemas.js';
 
 export const HubEventSchema = Type.Object({
   seq: Type.Integer(),
@@ -47,11 +48,15 @@ export function registerEventRoutes(app: FastifyInstance, hub: Hub): void {
           source: Type.Optional(Type.String()),
         }),
         response: {
-          200: Type.Object({
-            events: Type.Array(HubEventSchema),
-            next: Type.Integer(),
-            last: Type.Integer(),
-          }),
+          200: described(
+            Type.Object({
+              events: Type.Array(HubEventSchema),
+              next: Type.Integer({ description: 'Pass as `after` to get the next page.' }),
+              last: Type.Integer({ description: 'The newest seq stored.' }),
+            }),
+            'A page of events, oldest first',
+          ),
+          ...errors(400, 401),
         },
       },
     },
@@ -81,6 +86,13 @@ export function registerEventRoutes(app: FastifyInstance, hub: Hub): void {
           type: Type.Optional(Type.String()),
           source: Type.Optional(Type.String()),
         }),
+        response: {
+          200: {
+            description: 'An endless text/event-stream: `id: <seq>`, `event: <type>`, `data: <event JSON>`',
+            content: { 'text/event-stream': { schema: Type.String() } },
+          },
+          ...errors(400, 401),
+        },
       },
     },
     (req, reply) => {

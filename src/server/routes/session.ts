@@ -6,6 +6,7 @@ import { LimitError, ValidationError } from '../../core/errors.js';
 import type { Role } from '../../core/roles.js';
 import { SessionService, UserService } from '../../core/users.js';
 import type { Hub } from '../compose.js';
+import { described, errors, noContent } from '../schemas.js';
 
 /** A session's sliding expiry and absolute cap for a role (`auth.sessionsByRole`, else the defaults). */
 export function sessionExpiryFor(auth: Config['auth'], role: Role): SessionExpiry {
@@ -43,8 +44,24 @@ export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
             username: Type.String({ minLength: 1, maxLength: 64 }),
             password: Type.String({ minLength: 1, maxLength: 1024 }),
           },
-          { additionalProperties: false },
+          {
+            additionalProperties: false,
+            examples: [{ username: 'desk1', password: 'correct horse battery' }],
+          },
         ),
+        response: {
+          201: described(
+            Type.Object({
+              token: Type.String({ description: 'Send as `Authorization: Bearer <token>`.' }),
+              id: Type.String(),
+              user: Type.String(),
+              createdAt: Type.String({ format: 'date-time' }),
+              expiresAt: Type.String({ format: 'date-time' }),
+            }),
+            'Signed in: the session token (shown once)',
+          ),
+          ...errors(400, 401, 429),
+        },
       },
     },
     async (req, reply) => {
@@ -96,7 +113,13 @@ export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
   );
   app.delete(
     '/api/session',
-    { schema: { tags: ['system'], summary: 'Sign out: revoke the session token this request carries' } },
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'Sign out: revoke the session token this request carries',
+        response: { 204: noContent('Signed out'), ...errors(400, 401) },
+      },
+    },
     async (req, reply) => {
       const who = req.principal;
       if (who?.kind !== 'session')

@@ -25,6 +25,8 @@ export interface CiscoSimOptions {
   tls?: { key: string | Buffer; cert: string | Buffer };
   /** Every phone checks push credentials with HTTP Digest against the local user and password. */
   digest?: boolean;
+  /** Every phone keeps connections alive when the client asks (see SimPhoneOptions.keepAlive). */
+  keepAlive?: boolean;
 }
 
 export class CiscoSimFleet {
@@ -55,6 +57,7 @@ export class CiscoSimFleet {
         'prtDelayMs',
         'tls',
         'digest',
+        'keepAlive',
       ] as const) {
         if (opts[key] !== undefined) (o as Record<string, unknown>)[key] = opts[key];
       }

@@ -73,6 +73,11 @@ export interface SimPhoneOptions {
    * with "CISCO XML EXE Auth Mode" set to Local Credential does (no authentication URL then).
    */
   digest?: boolean;
+  /**
+   * Keep the connection open after an answer when the client asks for it (HTTP/1.1 keep-alive, idle for at
+   * most 5 s). Off by default: the simulated phone answers `Connection: close`, as the references describe.
+   */
+  keepAlive?: boolean;
 }
 
 interface Screen {
@@ -178,6 +183,8 @@ export class SimPhone {
     screenshots: 0,
     infoRequests: 0,
     fetches: 0,
+    /** TCP connections the phone accepted (a client that keeps its connection alive opens fewer). */
+    connections: 0,
   };
   private bytesReceived = 0;
   private readonly credentials: { username: string; password: string };
@@ -217,7 +224,12 @@ export class SimPhone {
     const server = this.opts.tls
       ? https.createServer({ key: this.opts.tls.key, cert: this.opts.tls.cert }, handler)
       : http.createServer(handler);
-    server.keepAliveTimeout = 1000;
+    // With keepAlive the phone keeps an idle connection 5 s (it says so: `Keep-Alive: timeout=5`; a client
+    // does not reuse a connection the server announces it will drop within a second).
+    server.keepAliveTimeout = this.opts.keepAlive ? 5000 : 1000;
+    server.on(this.opts.tls ? 'secureConnection' : 'connection', () => {
+      this.counters.connections++;
+    });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -263,7 +275,7 @@ export class SimPhone {
       'Content-Type': type,
       'Content-Length': String(buf.length),
       Server: this.profile.serverHeader,
-      Connection: 'close',
+      ...(this.opts.keepAlive ? {} : { Connection: 'close' }),
       ...extra,
     });
     res.end(buf);
@@ -278,15 +290,21 @@ export class SimPhone {
     );
   }
 
-  private async readBody(req: http.IncomingMessage, max: number): Promise<Buffer | undefined> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const c of req as AsyncIterable<Buffer>) {
-      size += c.length;
-      if (size > max) return undefined;
-      chunks.push(c);
-    }
-    return Buffer.concat(chunks);
+  /**
+   * The request body (undefined beyond `max`). Read with data/end events: `for await` over the request
+   * destroys it at the end, which closes the connection and so defeats a client's keep-alive.
+   */
+  private readBody(req: http.IncomingMessage, max: number): Promise<Buffer | undefined> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size <= max) chunks.push(c);
+      });
+      req.on('end', () => resolve(size > max ? undefined : Buffer.concat(chunks)));
+      req.on('error', reject);
+    });
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

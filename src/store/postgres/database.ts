@@ -157,7 +157,7 @@ export class PostgresDatabase {
       types: TYPES,
     });
     // An idle connection the server closed (restart): the pool drops it; the next statement reconnects.
-    this.pool.on('error', (e) => this.log.warn({ err: e.message }, 'postgres idle connection lost'));
+    this.pool.on('error', (e) => this.log.warn({ err: e }, 'postgres idle connection lost'));
   }
 
   /** Runs one statement (autocommit) after the migrations; connection failures become STORE_UNAVAILABLE. */
@@ -293,7 +293,7 @@ export class PostgresDatabase {
         try {
           l.notify(n.payload ?? '');
         } catch (e) {
-          this.log.warn({ err: (e as Error).message }, 'postgres notification handler failed');
+          this.log.warn({ err: e }, 'postgres notification handler failed');
         }
       }
     });

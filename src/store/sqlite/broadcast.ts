@@ -2,6 +2,7 @@ import type {
   Broadcast,
   BroadcastState,
   BroadcastStore,
+  BroadcastTarget,
   Delivery,
   Template,
   TemplateStore,
@@ -30,8 +31,12 @@ export class SqliteBroadcastStore implements BroadcastStore {
   private readonly saveD;
   private readonly listD;
   private readonly getD;
+  private readonly insT;
+  private readonly getT;
   constructor(private readonly db: Db) {
     this.ins = db.prepare('INSERT INTO broadcasts (id, created_at, state, body) VALUES (?, ?, ?, ?)');
+    this.insT = db.prepare('INSERT INTO broadcast_targets (broadcast_id, body) VALUES (?, ?)');
+    this.getT = db.prepare('SELECT body FROM broadcast_targets WHERE broadcast_id = ?');
     this.upd = db.prepare('UPDATE broadcasts SET state = ?, body = ? WHERE id = ?');
     this.getB = db.prepare('SELECT body FROM broadcasts WHERE id = ?');
     this.saveD = db.prepare(
@@ -41,8 +46,20 @@ export class SqliteBroadcastStore implements BroadcastStore {
     this.listD = db.prepare('SELECT body FROM broadcast_deliveries WHERE broadcast_id = ? ORDER BY rowid');
     this.getD = db.prepare('SELECT body FROM broadcast_deliveries WHERE id = ?');
   }
-  insertBroadcast(b: Broadcast): void {
-    this.ins.run(b.id, b.createdAt, b.state, JSON.stringify(b));
+  insertBroadcast(b: Broadcast, targets?: readonly BroadcastTarget[]): void {
+    this.db.transaction(() => {
+      this.ins.run(b.id, b.createdAt, b.state, JSON.stringify(b));
+      // One row for all targets (device ids and kinds as two parallel arrays), not one row per phone.
+      if (targets && targets.length > 0)
+        this.insT.run(
+          b.id,
+          JSON.stringify({ ids: targets.map((t) => t.deviceId), kinds: targets.map((t) => t.kind) }),
+        );
+    })();
+  }
+  listTargets(broadcastId: string): BroadcastTarget[] {
+    const r = parse<{ ids: string[]; kinds: string[] }>(this.getT.get(broadcastId) as BodyRow | undefined);
+    return r ? r.ids.map((deviceId, i) => ({ deviceId, kind: r.kinds[i] ?? '' })) : [];
   }
   updateBroadcast(b: Broadcast): void {
     this.upd.run(b.state, JSON.stringify(b), b.id);

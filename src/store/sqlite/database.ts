@@ -2,19 +2,26 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { planMigrations, StoreVersionError } from '../migration.js';
+import { backupBeforeMigration } from './backup.js';
+import { DB_FILE, DEFAULT_KEEP_BACKUPS } from './files.js';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
 import { assertSupportedRuntime, SqliteBindingError, sqliteBindingProblem } from './runtime.js';
 
 export type Db = Database.Database;
-export { StoreVersionError };
-
-export const DB_FILE = 'switchboard.db';
+export { DB_FILE, StoreVersionError };
 
 export interface OpenOptions {
   /** Data directory; ':memory:' for an in-memory database (tests). */
   dataDir: string;
   readonly?: boolean;
   migrations?: Record<string, Migration[]>;
+  /**
+   * Pre-migration backups kept in `<dataDir>/backups/` (`backups.keepBeforeMigration`): before migrations
+   * change a database that already has a schema, a verified copy is taken there (none for a new database).
+   */
+  keepBackups?: number;
+  /** Told the path of the pre-migration backup (the hub logs it). */
+  onBackup?: (file: string, pending: string[]) => void;
 }
 
 /**
@@ -58,8 +65,16 @@ export function openDatabase(opts: OpenOptions): Db {
   }
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  const dataDir = opts.dataDir;
+  const backup =
+    dataDir === ':memory:' || opts.readonly
+      ? undefined
+      : (pending: string[]) => {
+          const file = backupBeforeMigration(db, dataDir, opts.keepBackups ?? DEFAULT_KEEP_BACKUPS);
+          opts.onBackup?.(file, pending);
+        };
   try {
-    migrate(db, opts.migrations ?? MIGRATIONS);
+    migrate(db, opts.migrations ?? MIGRATIONS, backup);
   } catch (e) {
     db.close();
     throw e;
@@ -67,7 +82,15 @@ export function openDatabase(opts: OpenOptions): Db {
   return db;
 }
 
-export function migrate(db: Db, all: Record<string, Migration[]>): void {
+/**
+ * Applies the pending migrations, each in its own transaction. `beforeChange` runs first when a database
+ * that already has a schema is about to change (with the pending `module.version` names).
+ */
+export function migrate(
+  db: Db,
+  all: Record<string, Migration[]>,
+  beforeChange?: (pending: string[]) => void,
+): void {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     module TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL,
     PRIMARY KEY (module, version))`);
@@ -82,7 +105,10 @@ export function migrate(db: Db, all: Record<string, Migration[]>): void {
       }>
     ).map((r) => [r.module, r.v]),
   );
-  for (const { module, migration: m } of planMigrations(applied, all)) {
+  const plan = planMigrations(applied, all);
+  if (plan.length > 0 && applied.size > 0)
+    beforeChange?.(plan.map(({ module, migration: m }) => `${module}.${m.version}`));
+  for (const { module, migration: m } of plan) {
     db.transaction(() => {
       db.exec(m.sql);
       record.run(module, m.version, m.name, new Date().toISOString());

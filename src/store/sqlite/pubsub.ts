@@ -1,4 +1,9 @@
-import { queueFullError, tooManyQueuesError, tooManySessionsError } from '../../pubsub/errors.js';
+import {
+  PubSubLimitError,
+  queueFullError,
+  tooManyQueuesError,
+  tooManySessionsError,
+} from '../../pubsub/errors.js';
 import { encodeMessage } from '../../pubsub/protocol.js';
 import {
   type AccountRecord,
@@ -29,10 +34,10 @@ import type { Db } from './database.js';
  */
 export class SqlitePubSubStore implements PubSubStore {
   private readonly s;
-  private readonly insertTx;
-  private readonly claimTx;
+  private readonly insertRaw;
+  private readonly claimRaw;
   private readonly batchTx;
-  private readonly savepoint;
+  private readonly singleTx;
   /** Writes waiting for the next group commit (all that arrived in the same event-loop turn). */
   private pendingWrites: Array<{
     run: () => unknown;
@@ -40,8 +45,23 @@ export class SqlitePubSubStore implements PubSubStore {
     reject: (e: unknown) => void;
   }> = [];
 
+  /**
+   * Accounts and sessions read on every request, cached (undefined ones too, bounded). Dropped on this
+   * connection's own writes to them, and whenever another connection (the CLI rotating or deleting an
+   * account, another process) committed anything: `PRAGMA data_version` changes then. Session expiry is
+   * checked by the caller against the record's expiresAt, cached or not.
+   */
+  private readonly authCache = {
+    version: -1,
+    accounts: new Map<string, AccountRecord | undefined>(),
+    sessions: new Map<string, SessionRecord | undefined>(),
+  };
+  private static readonly AUTH_CACHE_MAX = 10_000;
+  private readonly dataVersion;
+
   constructor(private readonly db: Db) {
     const p = (sql: string) => db.prepare(sql);
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
     this.s = {
       accInsert: p(
         'INSERT INTO pubsub_accounts (sid, name, token_hash, token_salt, created_at, rotated_at) VALUES (?, ?, ?, ?, ?, ?)',
@@ -102,7 +122,9 @@ export class SqlitePubSubStore implements PubSubStore {
       ),
     };
 
-    this.insertTx = db.transaction((m: StoredMessage, o: InsertOptions): InsertResult => {
+    // Runs inside the group commit's transaction. Its only deliberate failures (the limits) are thrown before
+    // its first write, so a refused publish leaves nothing behind and needs no savepoint of its own.
+    this.insertRaw = (m: StoredMessage, o: InsertOptions): InsertResult => {
       if (o.dedup) {
         const d = this.s.dedupGet.get(m.accountSid, m.queue, o.dedup.key) as
           | { message_id: string; expires_at: number }
@@ -128,10 +150,12 @@ export class SqlitePubSubStore implements PubSubStore {
       );
       if (o.dedup) this.s.dedupPut.run(m.accountSid, m.queue, o.dedup.key, m.id, o.dedup.expiresAt);
       return { stored: true };
-    });
+    };
 
-    // Nested inside batchTx this runs in a SAVEPOINT: a failing write rolls back alone.
-    this.savepoint = db.transaction((fn: () => unknown) => fn());
+    // One transaction per batch, no savepoint per write (each cost two more statements per publish). A write
+    // refused by a limit (PubSubLimitError, thrown before it writes anything, see insertRaw) rejects alone;
+    // any other error (disk full, a constraint) may come after a partial write, so it aborts the whole batch,
+    // which flushWrites then runs again one write per transaction: only the failing write is rejected.
     this.batchTx = db.transaction(
       (
         batch: Array<{ run: () => unknown }>,
@@ -139,41 +163,60 @@ export class SqlitePubSubStore implements PubSubStore {
       ) => {
         for (const w of batch) {
           try {
-            results.push({ ok: true, r: this.savepoint(w.run) });
+            results.push({ ok: true, r: w.run() });
           } catch (e) {
+            if (!(e instanceof PubSubLimitError)) throw e;
             results.push({ ok: false, e });
           }
         }
       },
     );
+    this.singleTx = db.transaction((fn: () => unknown) => fn());
 
-    this.claimTx = db.transaction(
-      (
-        accountSid: string,
-        queue: string,
-        session: string,
-        limit: number,
-        now: number,
-        leaseUntil: number,
-      ): StoredMessage[] => {
-        const rows = this.s.claimSelect.all(accountSid, queue, now, now, limit) as MessageRow[];
-        for (const r of rows) this.s.lease.run(pendingLease(session), leaseUntil, r.id);
-        return rows.map(toMessage);
-      },
-    );
+    this.claimRaw = (
+      ...[accountSid, queue, session, limit, now, leaseUntil]: Parameters<PubSubStore['claim']>
+    ): StoredMessage[] => {
+      const rows = this.s.claimSelect.all(accountSid, queue, now, now, limit) as MessageRow[];
+      for (const r of rows) this.s.lease.run(pendingLease(session), leaseUntil, r.id);
+      return rows.map(toMessage);
+    };
+  }
+
+  /** The auth cache, emptied first when another connection committed since the last look. */
+  private cache(): SqlitePubSubStore['authCache'] {
+    const c = this.authCache;
+    const v = this.dataVersion.get() as number;
+    if (v !== c.version) {
+      c.version = v;
+      this.dropAuthCache();
+    }
+    return c;
+  }
+  private dropAuthCache(): void {
+    this.authCache.accounts.clear();
+    this.authCache.sessions.clear();
+  }
+  private static remember<V>(m: Map<string, V>, k: string, v: V): V {
+    if (m.size >= SqlitePubSubStore.AUTH_CACHE_MAX) m.clear();
+    m.set(k, v);
+    return v;
   }
 
   async createAccount(a: AccountRecord): Promise<void> {
+    this.dropAuthCache();
     this.s.accInsert.run(a.sid, a.name, a.tokenHash, a.tokenSalt, a.createdAt, a.rotatedAt);
   }
   async getAccount(sid: string): Promise<AccountRecord | undefined> {
+    const c = this.cache().accounts;
+    if (c.has(sid)) return c.get(sid);
     const r = this.s.accGet.get(sid) as AccountRow | undefined;
-    return r ? toAccount(r) : undefined;
+    return SqlitePubSubStore.remember(c, sid, r ? toAccount(r) : undefined);
   }
   async listAccounts(): Promise<AccountRecord[]> {
     return (this.s.accList.all() as AccountRow[]).map(toAccount);
   }
   async updateAccountToken(sid: string, tokenHash: string, tokenSalt: string, at: number): Promise<boolean> {
+    this.dropAuthCache();
     return this.db.transaction(() => {
       const ok = this.s.accToken.run(tokenHash, tokenSalt, at, sid).changes > 0;
       // A rotated AuthToken ends every session made with the old one.
@@ -182,10 +225,12 @@ export class SqlitePubSubStore implements PubSubStore {
     })();
   }
   async deleteAccount(sid: string): Promise<boolean> {
+    this.dropAuthCache();
     return this.s.accDelete.run(sid).changes > 0;
   }
 
   async createSession(s: SessionRecord, maxPerAccount: number, now: number): Promise<void> {
+    this.authCache.sessions.delete(s.tokenHash);
     this.db.transaction(() => {
       const n = (this.s.sessCount.get(s.accountSid, now, maxPerAccount) as { n: number }).n;
       if (n >= maxPerAccount) throw tooManySessionsError(s.accountSid, n, maxPerAccount);
@@ -193,14 +238,16 @@ export class SqlitePubSubStore implements PubSubStore {
     })();
   }
   async getSession(tokenHash: string): Promise<SessionRecord | undefined> {
+    const c = this.cache().sessions;
+    if (c.has(tokenHash)) return c.get(tokenHash);
     const r = this.s.sessGet.get(tokenHash) as SessionRow | undefined;
-    return r ? toSession(r) : undefined;
+    return SqlitePubSubStore.remember(c, tokenHash, r ? toSession(r) : undefined);
   }
 
   /**
    * Group commit: the writes of the hot path (publish, claim, acknowledge, release) that arrive in the
-   * same event-loop turn share one transaction, each in its own savepoint (a limit error rejects only its
-   * own publish). Every promise resolves after the commit, so an answered publish is on disk.
+   * same event-loop turn share one transaction (a limit error rejects only its own publish; see batchTx).
+   * Every promise resolves after the commit, so an answered publish is on disk.
    */
   private write<T>(run: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -212,12 +259,19 @@ export class SqlitePubSubStore implements PubSubStore {
   private flushWrites(): void {
     const batch = this.pendingWrites;
     this.pendingWrites = [];
-    const results: Array<{ ok: true; r: unknown } | { ok: false; e: unknown }> = [];
+    let results: Array<{ ok: true; r: unknown } | { ok: false; e: unknown }> = [];
     try {
       this.batchTx.immediate(batch, results);
-    } catch (e) {
-      for (const w of batch) w.reject(e);
-      return;
+    } catch {
+      // Rolled back as a whole: each write again in its own transaction, so that one bad write does not
+      // fail the others (rare: only errors other than the limits get here).
+      results = batch.map((w) => {
+        try {
+          return { ok: true as const, r: this.singleTx.immediate(w.run) };
+        } catch (e) {
+          return { ok: false as const, e };
+        }
+      });
     }
     batch.forEach((w, i) => {
       const r = results[i]!;
@@ -227,7 +281,7 @@ export class SqlitePubSubStore implements PubSubStore {
   }
 
   insert(m: StoredMessage, opts: InsertOptions): Promise<InsertResult> {
-    return this.write(() => this.insertTx(m, opts));
+    return this.write(() => this.insertRaw(m, opts));
   }
   claim(
     accountSid: string,
@@ -237,7 +291,7 @@ export class SqlitePubSubStore implements PubSubStore {
     now: number,
     leaseUntil: number,
   ): Promise<StoredMessage[]> {
-    return this.write(() => this.claimTx(accountSid, queue, session, limit, now, leaseUntil));
+    return this.write(() => this.claimRaw(accountSid, queue, session, limit, now, leaseUntil));
   }
   async markDelivered(ids: string[], session: string): Promise<void> {
     if (ids.length === 0) return;
@@ -288,6 +342,7 @@ export class SqlitePubSubStore implements PubSubStore {
     return this.s.resetLeases.run(now).changes;
   }
   async sweep(now: number): Promise<{ messages: number; sessions: number; dedup: number; queues: number }> {
+    this.dropAuthCache();
     return this.db.transaction(() => ({
       messages: this.s.sweepMsgs.run(now).changes,
       sessions: this.s.sweepSess.run(now).changes,

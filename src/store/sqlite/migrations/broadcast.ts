@@ -57,4 +57,14 @@ export const broadcastMigrations: Migration[] = [
       CREATE INDEX incidents_call ON incidents(call_key);
     `,
   },
+  {
+    version: 3,
+    name: 'broadcast targets (stored with the broadcast; deliveries are written with their outcomes)',
+    sql: `
+      CREATE TABLE broadcast_targets (
+        broadcast_id TEXT PRIMARY KEY REFERENCES broadcasts(id) ON DELETE CASCADE,
+        body TEXT NOT NULL
+      );
+    `,
+  },
 ];
