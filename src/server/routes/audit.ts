@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { AUDIT_PAGE_MAX, type AuditOutcome } from '../../core/audit.js';
 import { ValidationError } from '../../core/errors.js';
 import type { Hub } from '../compose.js';
+import { described, errors, Nullable } from '../schemas.js';
 
 const Filters = {
   actor: Type.Optional(
@@ -20,6 +21,19 @@ const Filters = {
   since: Type.Optional(Type.String({ maxLength: 40, description: 'ISO 8601 time, inclusive.' })),
   until: Type.Optional(Type.String({ maxLength: 40, description: 'ISO 8601 time, exclusive.' })),
 };
+
+const EntrySchema = Type.Object({
+  seq: Type.Integer(),
+  time: Type.String({ format: 'date-time' }),
+  actorKind: Type.String({ description: 'key, session, cli, system, phone or anonymous' }),
+  actorId: Nullable(Type.String()),
+  actorName: Nullable(Type.String()),
+  address: Nullable(Type.String()),
+  action: Type.String(),
+  target: Nullable(Type.String()),
+  outcome: Type.Union([Type.Literal('ok'), Type.Literal('denied'), Type.Literal('failed')]),
+  detail: Type.Record(Type.String(), Type.Unknown()),
+});
 
 interface FilterQuery {
   actor?: string;
@@ -55,6 +69,16 @@ export function registerAuditRoutes(app: FastifyInstance, hub: Hub): void {
           },
           { additionalProperties: false },
         ),
+        response: {
+          200: described(
+            Type.Object({
+              entries: Type.Array(EntrySchema),
+              next: Nullable(Type.String({ description: 'Cursor of the next (older) page.' })),
+            }),
+            'One page of the audit trail, newest first',
+          ),
+          ...errors(400, 401, 403),
+        },
       },
     },
     async (req) => {
@@ -69,6 +93,13 @@ export function registerAuditRoutes(app: FastifyInstance, hub: Hub): void {
         tags: ['system'],
         summary: 'Audit trail as CSV (same filters as /api/audit), newest first',
         querystring: Type.Object(Filters, { additionalProperties: false }),
+        response: {
+          200: {
+            description: 'CSV: seq,time,actor_kind,actor_id,actor_name,address,action,target,outcome,detail',
+            content: { 'text/csv': { schema: Type.String() } },
+          },
+          ...errors(400, 401, 403),
+        },
       },
     },
     async (req, reply) => {

@@ -131,6 +131,9 @@ const KeyInfoProperties = {
     Nullable(Type.String({ description: 'Role of a role key (admin, operator, sender, viewer).' })),
   ),
   scopes: Type.Optional(Nullable(Type.Array(Type.String(), { description: 'Permissions of a scoped key.' }))),
+  idleSeconds: Type.Optional(
+    Nullable(Type.Integer({ description: 'Sessions: how far each use moves expiresAt (sliding expiry).' })),
+  ),
   absoluteExpiresAt: Type.Optional(Nullable(Type.String({ format: 'date-time' }))),
   revokedReason: Type.Optional(Nullable(Type.String({ description: 'Why it was revoked.' }))),
 };

@@ -4,6 +4,7 @@ import { isSwitchboardError, ValidationError } from '../../core/errors.js';
 import { UserService } from '../../core/users.js';
 import type { Hub } from '../compose.js';
 import { OidcSignIn } from '../oidc.js';
+import { described, errors } from '../schemas.js';
 import { sessionExpiryFor } from './session.js';
 
 interface SessionAnswer {
@@ -47,6 +48,9 @@ export function registerOidcRoutes(app: FastifyInstance, hub: Hub): void {
         tags: ['system'],
         summary: 'Which sign-ins this hub offers (local users, the directory)',
         security: [],
+        response: {
+          200: described(Type.Object({ local: Type.Boolean(), oidc: Type.Boolean() }), 'The sign-in methods'),
+        },
       },
     },
     async () => ({ local: true, oidc: oidc.enabled }),
@@ -58,6 +62,8 @@ export function registerOidcRoutes(app: FastifyInstance, hub: Hub): void {
       schema: {
         tags: ['system'],
         summary: 'Start signing in with the directory (redirects to the OpenID provider)',
+        // Browser redirects, not an API: documented in docs/security.md, left out of the API document.
+        hide: true,
         security: [],
         querystring: Type.Object(
           {
@@ -67,6 +73,10 @@ export function registerOidcRoutes(app: FastifyInstance, hub: Hub): void {
           },
           { additionalProperties: false },
         ),
+        response: {
+          302: described(Type.Null(), 'To the OpenID provider (Location)'),
+          ...errors(400, 404, 502),
+        },
       },
     },
     async (req, reply) => {
@@ -81,8 +91,13 @@ export function registerOidcRoutes(app: FastifyInstance, hub: Hub): void {
       schema: {
         tags: ['system'],
         summary: 'Where the OpenID provider sends the browser back (code, state); redirects to the console',
+        hide: true,
         security: [],
         querystring: Type.Record(Type.String(), Type.String({ maxLength: 4096 })),
+        response: {
+          302: described(Type.Null(), 'To the console: #oidc=<one-time code>, or #oidc_error=<CODE>'),
+          ...errors(400),
+        },
       },
     },
     async (req, reply) => {
@@ -148,6 +163,21 @@ export function registerOidcRoutes(app: FastifyInstance, hub: Hub): void {
           { code: Type.String({ minLength: 1, maxLength: 128 }) },
           { additionalProperties: false },
         ),
+        response: {
+          201: described(
+            Type.Object({
+              token: Type.String(),
+              id: Type.String(),
+              user: Type.String(),
+              role: Type.String(),
+              createdAt: Type.String({ format: 'date-time' }),
+              expiresAt: Type.String({ format: 'date-time' }),
+              absoluteExpiresAt: Type.String({ format: 'date-time' }),
+            }),
+            'Signed in: the session token (as POST /api/session answers)',
+          ),
+          ...errors(400, 401),
+        },
       },
     },
     async (req, reply) =>

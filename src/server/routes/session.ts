@@ -3,10 +3,10 @@ import { Type } from 'typebox';
 import type { Config } from '../../config/schema.js';
 import type { SessionExpiry } from '../../core/apikeys.js';
 import { LimitError, ValidationError } from '../../core/errors.js';
-import type { Role } from '../../core/roles.js';
+import { ROLES, type Role } from '../../core/roles.js';
 import { SessionService, UserService } from '../../core/users.js';
 import type { Hub } from '../compose.js';
-import { described, errors, noContent } from '../schemas.js';
+import { described, errors, Nullable, noContent } from '../schemas.js';
 
 /** A session's sliding expiry and absolute cap for a role (`auth.sessionsByRole`, else the defaults). */
 export function sessionExpiryFor(auth: Config['auth'], role: Role): SessionExpiry {
@@ -55,8 +55,19 @@ export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
               token: Type.String({ description: 'Send as `Authorization: Bearer <token>`.' }),
               id: Type.String(),
               user: Type.String(),
+              role: Type.Union(
+                ROLES.map((r) => Type.Literal(r)),
+                { description: "The user's role." },
+              ),
               createdAt: Type.String({ format: 'date-time' }),
-              expiresAt: Type.String({ format: 'date-time' }),
+              expiresAt: Type.String({
+                format: 'date-time',
+                description: 'Sliding end: each request moves it (auth.sessionIdleMinutes).',
+              }),
+              absoluteExpiresAt: Type.String({
+                format: 'date-time',
+                description: 'The cap: the session ends by then however much it is used.',
+              }),
             }),
             'Signed in: the session token (shown once)',
           ),
@@ -92,6 +103,24 @@ export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
         summary: 'Who the caller is: role, scopes, permissions and (sessions) when it expires',
         description:
           'Send header `X-Switchboard-Background: 1` on requests the console makes on its own, so they do not renew the session.',
+        response: {
+          200: described(
+            Type.Object({
+              kind: Type.Union([Type.Literal('session'), Type.Literal('key')]),
+              id: Type.String(),
+              name: Type.String(),
+              user: Nullable(Type.String()),
+              role: Nullable(Type.Union(ROLES.map((r) => Type.Literal(r)))),
+              scopes: Nullable(Type.Array(Type.String())),
+              permissions: Type.Array(Type.String()),
+              expiresAt: Nullable(Type.String({ format: 'date-time' })),
+              absoluteExpiresAt: Nullable(Type.String({ format: 'date-time' })),
+              idleMinutes: Nullable(Type.Integer()),
+            }),
+            'Who the caller is and what it may do',
+          ),
+          ...errors(401),
+        },
       },
     },
     async (req) => {

@@ -5,12 +5,23 @@ import { ROLES, type Role } from '../../core/roles.js';
 import { type PublicUser, UserService } from '../../core/users.js';
 import { assertMayGrant } from '../auth.js';
 import type { Hub } from '../compose.js';
+import { described, errors, Nullable } from '../schemas.js';
 
 const RoleSchema = Type.Union(
   ROLES.map((r) => Type.Literal(r)),
   { description: 'admin, operator, sender or viewer (docs/security.md, Roles).' },
 );
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) });
+const UserSchema = Type.Object({
+  name: Type.String(),
+  role: RoleSchema,
+  source: Type.Union([Type.Literal('local'), Type.Literal('oidc')], {
+    description: 'local: password; oidc: signs in with the directory.',
+  }),
+  createdAt: Type.String({ format: 'date-time' }),
+  lastLoginAt: Nullable(Type.String({ format: 'date-time' })),
+  disabledAt: Nullable(Type.String({ format: 'date-time' })),
+});
 
 /**
  * Local users over the API (admins: `users:manage`): list, create with a role, change a role, disable
@@ -34,7 +45,16 @@ export function registerUserRoutes(app: FastifyInstance, hub: Hub): void {
   };
   app.get(
     '/api/users',
-    { schema: { tags: ['system'], summary: 'Local users (name, role, created, last sign-in, disabled)' } },
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'Local users (name, role, created, last sign-in, disabled)',
+        response: {
+          200: described(Type.Object({ users: Type.Array(UserSchema) }), 'The users'),
+          ...errors(401, 403),
+        },
+      },
+    },
     async () => ({ users: users.list() }),
   );
   app.post(
@@ -51,6 +71,7 @@ export function registerUserRoutes(app: FastifyInstance, hub: Hub): void {
           },
           { additionalProperties: false },
         ),
+        response: { 201: described(UserSchema, 'The new user'), ...errors(400, 401, 403, 409) },
       },
     },
     async (req, reply) => {
@@ -76,6 +97,7 @@ export function registerUserRoutes(app: FastifyInstance, hub: Hub): void {
           },
           { additionalProperties: false, minProperties: 1 },
         ),
+        response: { 200: described(UserSchema, 'The user as it is now'), ...errors(400, 401, 403, 404, 409) },
       },
     },
     async (req) => {
