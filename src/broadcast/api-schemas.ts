@@ -12,7 +12,8 @@ import { described, Nullable, Open } from '../server/schemas.js';
 
 const Time = Type.String({ format: 'date-time' });
 const Counts = Type.Record(Type.String(), Type.Integer(), {
-  description: 'Deliveries per state (queued, sent, accepted, displayed, acknowledged, failed).',
+  description:
+    'Deliveries per state (queued, sent, accepted, displayed, acknowledged, failed, cancelled, recalled).',
 });
 
 export const BroadcastSchema = Open({
@@ -24,7 +25,7 @@ export const BroadcastSchema = Open({
   ack: Type.Boolean(),
   expiresAt: Nullable(Time),
   targets: Open({}),
-  state: Type.String({ description: 'planning, delivering, done, cancelled or expired' }),
+  state: Type.String({ description: 'planning, delivering, done, cancelled, expired or recalled' }),
   createdAt: Time,
   createdBy: Type.String(),
   finishedAt: Nullable(Time),
@@ -52,9 +53,19 @@ export const BroadcastStartedSchema = described(
   }),
   'Started: follow it on GET /api/broadcasts/{id} or the event stream',
 );
+/** `next` and `total` of a cursor-paged list (docs/broadcasts.md, "Paging, sorting and search"). */
+export const PageFields = {
+  next: Nullable(
+    Type.String({ description: 'Cursor of the next page (pass as `cursor`); null on the last page.' }),
+  ),
+  total: Type.Integer({ description: 'Rows matching the filters and search (all pages).' }),
+};
 export const BroadcastListSchema = described(
-  Type.Object({ broadcasts: Type.Array(Open({ ...BroadcastSchema.properties, counts: Counts })) }),
-  'Broadcasts, newest first, with their delivery counts',
+  Type.Object({
+    broadcasts: Type.Array(Open({ ...BroadcastSchema.properties, counts: Counts })),
+    ...PageFields,
+  }),
+  'Broadcasts, newest first, with their delivery counts (one page)',
 );
 export const BroadcastShowSchema = described(
   Type.Object({
@@ -66,8 +77,52 @@ export const BroadcastShowSchema = described(
   'The broadcast, its delivery records and counts',
 );
 export const BroadcastCancelledSchema = described(
-  Type.Object({ broadcast: BroadcastSchema, report: Open({ total: Type.Integer() }) }),
+  Type.Object({
+    broadcast: BroadcastSchema,
+    report: Nullable(Open({ total: Type.Integer() })),
+    cancelled: Type.Integer({ description: 'Phones not yet served, now `cancelled`.' }),
+  }),
   'Cancelled; the final report',
+);
+export const BroadcastRecalledSchema = described(
+  Type.Object({
+    broadcast: BroadcastSchema,
+    phones: Type.Integer({ description: 'Phones a clear was sent to.' }),
+    cleared: Type.Integer(),
+    failed: Type.Integer({ description: 'Phones that could not be cleared (recall again to retry them).' }),
+    counts: Counts,
+  }),
+  'Recalled: cancelled if it was delivering, cleared from the phones that showed it',
+);
+export const BroadcastRetriedSchema = described(
+  Type.Object({
+    broadcast: BroadcastSchema,
+    phones: Type.Integer({ description: 'Failed phones being sent it again.' }),
+  }),
+  'Retrying the failed phones: follow it as a new broadcast',
+);
+export const ScheduleSchema = Open({
+  id: Type.String(),
+  name: Type.String(),
+  broadcast: Open({}),
+  at: Nullable(Time),
+  cron: Nullable(Type.String()),
+  timeZone: Type.String(),
+  paused: Type.Boolean(),
+  catchUpMinutes: Nullable(Type.Integer()),
+  nextRunAt: Nullable(Time),
+  lastRunAt: Nullable(Time),
+  lastBroadcastId: Nullable(Type.String()),
+  lastError: Nullable(Type.String()),
+  runs: Type.Integer(),
+  missed: Type.Integer(),
+  createdAt: Time,
+  updatedAt: Time,
+  createdBy: Type.String(),
+});
+export const ScheduleListSchema = described(
+  Type.Object({ schedules: Type.Array(ScheduleSchema) }),
+  'Schedules, next run first',
 );
 
 export const PhonePageSchema = Type.String({
@@ -227,6 +282,8 @@ export const IncidentListSchema = {
         incidents: Type.Array(
           Open({ ...IncidentSchema.properties, events: Type.Integer({ description: 'Timeline length.' }) }),
         ),
+        next: Type.Optional(PageFields.next),
+        total: Type.Optional(PageFields.total),
       }),
     },
     'text/csv': { schema: Type.String() },

@@ -90,6 +90,25 @@ export const BroadcastConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    schedules: Type.Object(
+      {
+        catchUpMinutes: Type.Integer({
+          minimum: 0,
+          maximum: 1440,
+          default: 10,
+          description:
+            'A scheduled run missed (the hub was down) by at most this many minutes is sent once, late; older missed runs are skipped and reported (schedule.missed). Per schedule: catchUpMinutes.',
+        }),
+        timeZone: Type.String({
+          minLength: 1,
+          maxLength: 64,
+          default: 'UTC',
+          description: 'Time zone of cron rules created without one (IANA name, e.g. Europe/Berlin).',
+        }),
+        maxSchedules: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false, default: {} },
 );

@@ -1,8 +1,11 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Gauge, type Registry } from 'prom-client';
+import { BroadcastControl } from '../core/broadcast/control.js';
 import { BroadcastEngine } from '../core/broadcast/engine.js';
 import { CallPresence } from '../core/broadcast/presence.js';
+import { Scheduler } from '../core/broadcast/schedules.js';
+import { assertValid, validateBroadcastInput } from '../core/broadcast/schema.js';
 import { TemplateService } from '../core/broadcast/templates.js';
 import type { AlertPlanner, MulticastAudio } from '../core/broadcast/types.js';
 import type { Subscription } from '../core/bus.js';
@@ -19,17 +22,24 @@ import { ciscoAlertPlanner } from '../drivers/cisco/alert.js';
 import type { HubContext, HubModule } from '../server/hub.js';
 import { diskState } from '../store/disk.js';
 import { type BroadcastStores, sqliteBroadcastStores } from '../store/sqlite/broadcast.js';
+import { SqliteScheduleStore } from '../store/sqlite/schedules.js';
+import { broadcastFromBody } from './body.js';
 import { SmtpIncidentMailer } from './email.js';
 import { groupAudioStreamer } from './media.js';
 import { phoneProbe } from './probe.js';
 import { pubsubPublisher } from './pubsub-publisher.js';
-import { registerBroadcastRoutes } from './routes.js';
+import { CreateBroadcastSchema, registerBroadcastRoutes } from './routes.js';
+import { registerScheduleRoutes } from './schedule-routes.js';
 import { WebhookSender } from './webhook.js';
 
 /** Everything broadcasts, rules and the 911 notification need at run time; one per hub. */
 export interface BroadcastRuntime {
   stores: BroadcastStores;
   engine: BroadcastEngine;
+  /** Cancel, recall and retry (control.ts). */
+  control: BroadcastControl;
+  /** Scheduled and recurring broadcasts. */
+  scheduler: Scheduler;
   templates: TemplateService;
   rules: RuleEngine;
   emergency: EmergencyService;
@@ -104,7 +114,34 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
       },
     },
   });
+  const control = new BroadcastControl({
+    engine,
+    store: stores.broadcasts,
+    devices: hub.devices,
+    runner: hub.actions,
+    planner: (kind) => hub.drivers.get(kind)?.alertPlanner ?? planners.get(kind),
+    bus: hub.bus,
+    clock: hub.clock,
+    logger,
+    options: { concurrency: c.concurrency, actionTimeoutMs: c.actionTimeoutMs },
+  });
   const templates = new TemplateService(stores.templates, hub.clock);
+  const scheduler = new Scheduler({
+    store: new SqliteScheduleStore(hub.db),
+    send: (body, createdBy) => engine.start(broadcastFromBody(body, templates), { createdBy }).id,
+    check: (body) => {
+      assertValid(CreateBroadcastSchema, body, 'SCHEDULE_INVALID', 'broadcast');
+      validateBroadcastInput(broadcastFromBody(body, templates));
+    },
+    bus: hub.bus,
+    clock: hub.clock,
+    logger,
+    options: {
+      catchUpMinutes: c.schedules.catchUpMinutes,
+      defaultTimeZone: c.schedules.timeZone,
+      maxSchedules: c.schedules.maxSchedules,
+    },
+  });
   const webhooks = new WebhookSender(stores.webhooks, c.webhook, hub.clock, hub.signal);
   const validation = (): RuleValidationContext => ({
     catalog: buildEventCatalog([...hub.drivers.values()].map((d) => d.spec)),
@@ -206,6 +243,8 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
   rt = {
     stores,
     engine,
+    control,
+    scheduler,
     templates,
     rules,
     emergency,
@@ -244,6 +283,7 @@ export const broadcastModule: HubModule = {
   async routes(app, hub) {
     const rt = broadcastRuntime(hub);
     await registerBroadcastRoutes(app, hub, rt);
+    registerScheduleRoutes(app, rt.scheduler);
     emergencyMetrics(app, rt);
   },
   start(hub) {
@@ -268,6 +308,8 @@ export const broadcastModule: HubModule = {
       { filter: { types: ['device.displayed'] } },
     );
     rt.rules.start();
+    // Runs missed while the hub was down are handled here (docs/broadcasts.md, "Scheduled broadcasts").
+    rt.scheduler.start();
     rt.emergency.start();
     rt.supervisor.start();
     if (!rt.emergency.active() && hub.config.emergency.enabled !== 'off') {
@@ -284,6 +326,7 @@ export const broadcastModule: HubModule = {
     rt.displaySub?.unsubscribe();
     rt.displaySub = undefined;
     rt.supervisor.stop();
+    rt.scheduler.stop();
     await rt.rules.stop();
     // The engine first: it aborts the deliveries in flight (emergency ones are suspended, resumable), so
     // that nothing waits on a phone that does not answer.

@@ -2,16 +2,21 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { countStates } from '../core/broadcast/report.js';
 import { BroadcastInputSchema } from '../core/broadcast/schema.js';
-import type { Broadcast, BroadcastInput, Delivery } from '../core/broadcast/types.js';
+import type { Broadcast, Delivery } from '../core/broadcast/types.js';
 import { coverageReport, isValidTimeZone } from '../core/emergency/alert-text.js';
 import { incidentsCsv, parseLocationsCsv } from '../core/emergency/service.js';
-import type { LocationEntry } from '../core/emergency/types.js';
+import type { Incident, LocationEntry } from '../core/emergency/types.js';
 import { AuthError, NotFoundError, ValidationError } from '../core/errors.js';
+import { compareSort, type Page, PageQueryFields, type PageRequest } from '../core/paging.js';
 import type { HubContext } from '../server/hub.js';
 import { errors, noContent, serviceValidatedBody } from '../server/schemas.js';
+import type { Db } from '../store/sqlite/database.js';
+import { pageByTime } from '../store/sqlite/paging.js';
 import {
   BroadcastCancelledSchema,
   BroadcastListSchema,
+  BroadcastRecalledSchema,
+  BroadcastRetriedSchema,
   BroadcastShowSchema,
   BroadcastStartedSchema,
   EmergencySchema,
@@ -37,6 +42,7 @@ import {
   TemplateOneSchema,
   WebhookDeliveriesSchema,
 } from './api-schemas.js';
+import { broadcastFromBody } from './body.js';
 import type { BroadcastRuntime } from './module.js';
 
 const Id = Type.Object({ id: Type.String({ maxLength: 100 }) });
@@ -50,8 +56,16 @@ const AckBody = Type.Object(
 );
 
 const ListQuery = Type.Object({
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
-  before: Type.Optional(Type.String({ maxLength: 40 })),
+  ...PageQueryFields,
+  before: Type.Optional(
+    Type.String({ maxLength: 40, description: 'Only broadcasts created before this ISO time.' }),
+  ),
+  state: Type.Optional(
+    Type.Union(
+      ['delivering', 'done', 'cancelled', 'expired', 'recalled'].map((s) => Type.Literal(s)),
+      { description: 'Only broadcasts in this state.' },
+    ),
+  ),
 });
 
 /** Delivery records as shown through the API (never the token hash). */
@@ -60,7 +74,7 @@ function showDelivery(d: Delivery): Omit<Delivery, 'ackTokenHash'> & { ackReques
   return { ...rest, ackRequested: ackTokenHash !== null };
 }
 
-const CreateBroadcastSchema = Type.Object(
+export const CreateBroadcastSchema = Type.Object(
   {
     ...BroadcastInputSchema.properties,
     title: Type.Optional(Type.String({ maxLength: 200 })),
@@ -90,6 +104,8 @@ export async function registerBroadcastRoutes(
 ): Promise<void> {
   const { engine, templates, rules, emergency, stores } = rt;
   const who = (req: unknown) => (req as { apiKey?: { name?: string } }).apiKey?.name ?? 'api';
+  // The signed-in principal (a session's local user, else the API key's name).
+  const by = (req: { principal?: { name?: string } }) => req.principal?.name ?? who(req);
 
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
@@ -114,21 +130,8 @@ export async function registerBroadcastRoutes(
       },
     },
     async (req, reply) => {
-      const body = { ...(req.body as Record<string, unknown>) };
-      if (typeof body.template === 'string') {
-        const t = templates.render(body.template, (body.vars as Record<string, unknown>) ?? {});
-        body.title ??= t.title;
-        body.text ??= t.text;
-        body.priority ??= t.priority;
-        body.tones ??= t.tones;
-        body.ack ??= t.ack;
-        if (t.expiresInSeconds && body.expiresAt === undefined) body.expiresInSeconds ??= t.expiresInSeconds;
-        body.meta = { ...((body.meta as Record<string, string>) ?? {}), template: body.template };
-      }
-      delete body.template;
-      delete body.vars;
-      if (body.title === undefined) body.title = '';
-      const b = engine.start(body as unknown as BroadcastInput, { createdBy: who(req) });
+      const input = broadcastFromBody(req.body as Record<string, unknown>, templates);
+      const b = engine.start(input, { createdBy: who(req) });
       return reply.status(201).send({ broadcast: b, total: engine.deliveries(b.id).length });
     },
   );
@@ -137,17 +140,27 @@ export async function registerBroadcastRoutes(
     {
       schema: {
         tags: ['broadcasts'],
-        summary: 'List broadcasts, newest first',
+        summary:
+          'List broadcasts, newest first (paged: limit, cursor → next; q searches title, text, sender)',
         querystring: ListQuery,
         response: { 200: BroadcastListSchema, ...errors(400, 401) },
       },
     },
     async (req) => {
-      const q = req.query as { limit?: number; before?: string };
+      const q = req.query as Static<typeof ListQuery>;
+      const page = pageByTime<Broadcast>(hub.db, {
+        table: 'broadcasts',
+        where: [
+          ...(q.before ? [['created_at < ?', [q.before]] as [string, unknown[]]] : []),
+          ...(q.state ? [['state = ?', [q.state]] as [string, unknown[]]] : []),
+        ],
+        search: ['$.title', '$.text', '$.createdBy', '$.id'],
+        req: { limit: q.limit ?? 50, cursor: q.cursor, sort: 'createdAt', order: q.order ?? 'desc', q: q.q },
+      });
       return {
-        broadcasts: stores.broadcasts
-          .listBroadcasts({ limit: q.limit ?? 50, ...(q.before ? { before: q.before } : {}) })
-          .map((b) => summary(engine.isRunning(b.id) ? engine.get(b.id) : b)),
+        broadcasts: page.items.map((b) => summary(engine.isRunning(b.id) ? engine.get(b.id) : b)),
+        next: page.next,
+        total: page.total,
       };
     },
   );
@@ -157,20 +170,38 @@ export async function registerBroadcastRoutes(
       schema: {
         tags: ['broadcasts'],
         summary: 'A broadcast with its per-phone delivery records and report',
+        description:
+          "Each delivery also carries the phone's `deviceName` and `location` (site building floor room; empty once the device is removed). `sort=name` lists them by name, naturally (Phone 9 before Phone 10); `sort=location` by location, then name.",
         params: Id,
+        querystring: Type.Object({
+          sort: Type.Optional(Type.Union([Type.Literal('name'), Type.Literal('location')])),
+        }),
         response: { 200: BroadcastShowSchema, ...errors(400, 401, 404) },
       },
     },
     async (req) => {
       const { id } = req.params as { id: string };
+      const { sort } = req.query as { sort?: 'name' | 'location' };
       const b = engine.get(id);
       const ds = engine.deliveries(id);
-      return {
-        broadcast: b,
-        counts: countStates(ds),
-        running: engine.isRunning(id),
-        deliveries: ds.map(showDelivery),
-      };
+      const devices = new Map(hub.devices.list().map((d) => [d.id, d]));
+      const view = ds.map((d) => {
+        const dev = devices.get(d.deviceId);
+        const l = dev?.location ?? {};
+        return {
+          ...showDelivery(d),
+          deviceName: dev ? dev.name || dev.id : d.deviceId,
+          location: [l.site, l.building, l.floor, l.room].filter(Boolean).join(' '),
+        };
+      });
+      if (sort)
+        view.sort(
+          (x, y) =>
+            (sort === 'location' ? compareSort(x.location || null, y.location || null) : 0) ||
+            compareSort(x.deviceName, y.deviceName) ||
+            compareSort(x.deviceId, y.deviceId),
+        );
+      return { broadcast: b, counts: countStates(ds), running: engine.isRunning(id), deliveries: view };
     },
   );
   app.post(
@@ -178,16 +209,58 @@ export async function registerBroadcastRoutes(
     {
       schema: {
         tags: ['broadcasts'],
-        summary: 'Cancel a running broadcast (phones not yet served are reported cancelled)',
+        summary: 'Cancel a running broadcast (phones not yet served end `cancelled`; 409 once finished)',
         params: Id,
         response: { 200: BroadcastCancelledSchema, ...errors(400, 401, 404, 409) },
       },
     },
     async (req) => {
       const { id } = req.params as { id: string };
-      engine.cancel(id);
-      const report = await engine.wait(id);
-      return { broadcast: engine.get(id), report };
+      const r = await rt.control.cancel(id, by(req));
+      return { broadcast: r.broadcast, report: r.broadcast.report, cancelled: r.cancelled };
+    },
+  );
+  app.post(
+    '/api/broadcasts/:id/recall',
+    {
+      schema: {
+        tags: ['broadcasts'],
+        summary:
+          'Recall a broadcast: cancel it if still delivering and clear it from the phones that show it',
+        description:
+          'Cisco phones close the pushed screen (Init:Services); Avaya phones get the card and Top Line replaced by "This message was withdrawn." Phones cleared end `recalled`; `failed` counts phones that could not be cleared (their delivery records carry `recall.outcome`). Recalling again retries those.',
+        params: Id,
+        response: { 200: BroadcastRecalledSchema, ...errors(400, 401, 404) },
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const r = await rt.control.recall(id, by(req));
+      return {
+        broadcast: r.broadcast,
+        phones: r.phones,
+        cleared: r.cleared,
+        failed: r.failed,
+        counts: countStates(stores.broadcasts.listDeliveries(id)),
+      };
+    },
+  );
+  app.post(
+    '/api/broadcasts/:id/retry',
+    {
+      schema: {
+        tags: ['broadcasts'],
+        summary: 'Send a finished broadcast again to the phones whose delivery failed',
+        description:
+          'Answers at once (202) with the number of phones retried; follow progress as for a new broadcast. 409 while it is delivering, once recalled or expired, or when no phone failed.',
+        params: Id,
+        response: { 202: BroadcastRetriedSchema, ...errors(400, 401, 404, 409) },
+      },
+    },
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const r = rt.control.retry(id, by(req));
+      return reply.status(202).send({ broadcast: r.broadcast, phones: r.phones });
     },
   );
 
@@ -599,6 +672,14 @@ export async function registerBroadcastRoutes(
   // ------------------------------------------------------------------ incidents
   const IncQuery = Type.Object({
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, default: 100 })),
+    cursor: PageQueryFields.cursor,
+    order: PageQueryFields.order,
+    q: Type.Optional(
+      Type.String({
+        maxLength: 200,
+        description: 'Search caller name and extension, location, incident id.',
+      }),
+    ),
     before: Type.Optional(Type.String({ maxLength: 40 })),
     format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])),
     drills: Type.Optional(
@@ -621,6 +702,24 @@ export async function registerBroadcastRoutes(
     },
     async (req, reply) => {
       const q = req.query as Static<typeof IncQuery>;
+      if (q.format !== 'csv' && (q.cursor || q.q || q.order)) {
+        const page = pageIncidents(
+          hub.db,
+          {
+            limit: Math.min(q.limit ?? 100, 1000),
+            cursor: q.cursor,
+            sort: 'createdAt',
+            order: q.order ?? 'desc',
+            q: q.q,
+          },
+          q,
+        );
+        return {
+          incidents: page.items.map(({ timeline, ...rest }) => ({ ...rest, events: timeline.length })),
+          next: page.next,
+          total: page.total,
+        };
+      }
       const list = emergency.list({
         limit: q.limit ?? 100,
         ...(q.before ? { before: q.before } : {}),
@@ -744,4 +843,39 @@ function redactRule<T extends { actions: Array<{ type: string; secret?: string }
     ...r,
     actions: r.actions.map((a) => (a.type === 'webhook' && a.secret ? { ...a, secret: '********' } : a)),
   };
+}
+
+/** A page of incidents by time, with the drill and open filters of the incident log. */
+function pageIncidents(
+  db: Db,
+  req: PageRequest,
+  f: {
+    before?: string | undefined;
+    drills?: 'include' | 'exclude' | 'only' | undefined;
+    open?: boolean | undefined;
+  },
+): Page<Incident> {
+  const exercise =
+    "(coalesce(json_extract(body, '$.drill'), 0) = 1 OR coalesce(json_extract(body, '$.test'), 0) = 1)";
+  const where: Array<[string, unknown[]]> = [];
+  if (f.before) where.push(['created_at < ?', [f.before]]);
+  if (f.drills === 'exclude') where.push([`NOT ${exercise}`, []]);
+  else if (f.drills === 'only') where.push([exercise, []]);
+  if (f.open) where.push(["json_extract(body, '$.acknowledgedAt') IS NULL", []]);
+  return pageByTime<Incident>(db, {
+    table: 'incidents',
+    where,
+    search: [
+      '$.id',
+      '$.caller.name',
+      '$.caller.extension',
+      '$.caller.callbackNumber',
+      '$.location.site',
+      '$.location.building',
+      '$.location.floor',
+      '$.location.room',
+      '$.acknowledgedBy',
+    ],
+    req,
+  });
 }

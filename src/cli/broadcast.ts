@@ -22,7 +22,13 @@ interface Status {
 
 /** A one-line progress bar (for terminals). Pure: tested on its own. */
 export function progressLine(counts: Counts, total: number, elapsedMs: number, width = 30): string {
-  const done = counts.accepted + counts.displayed + counts.acknowledged + counts.failed;
+  const done =
+    counts.accepted +
+    counts.displayed +
+    counts.acknowledged +
+    counts.failed +
+    (counts.cancelled ?? 0) +
+    (counts.recalled ?? 0);
   const fill = total === 0 ? width : Math.round((done / total) * width);
   const bar = `${'#'.repeat(fill)}${'-'.repeat(width - fill)}`;
   const ok = counts.accepted + counts.displayed + counts.acknowledged;
@@ -69,6 +75,179 @@ async function watch(o: ApiFlags, id: string, tty: boolean): Promise<Status> {
   throw new Error('gave up waiting after 2 hours');
 }
 
+/** Follows a broadcast until delivery ends, prints its report (or JSON); exit code 3 when phones failed. */
+async function watchAndReport(o: ApiFlags & { json?: boolean }, id: string): Promise<void> {
+  const s = await watch(o, id, !o.json && process.stdout.isTTY === true);
+  process.stdout.write(
+    o.json ? `${JSON.stringify(s, null, 2)}\n` : `${reportText(s.broadcast, s.counts, s.broadcast.report)}\n`,
+  );
+  if (s.counts.failed > 0) process.exitCode = 3;
+}
+
+/** The message and target flags of `broadcast send` and `schedules add`. */
+interface MessageFlags {
+  text?: string;
+  title: string;
+  template?: string;
+  var?: string[];
+  device?: string[];
+  group?: string[];
+  label?: string[];
+  all?: boolean;
+  kind?: string[];
+  priority: string;
+  tones?: string;
+  ack?: boolean;
+  busy?: string;
+  expires?: string;
+}
+
+function messageOptions(cmd: Command): Command {
+  return apiClientOptions(
+    cmd
+      .option('--text <text>', 'message text')
+      .option('--title <title>', 'title line', '')
+      .option('--template <id>', 'use a stored template (title/text with {{variables}})')
+      .option('--var <name=value>', 'template variable (repeatable, dotted names allowed)', collect)
+      .option('--device <id>', 'target device (repeatable)', collect)
+      .option('--group <id>', 'target group (repeatable)', collect)
+      .option('--label <label>', 'target label (repeatable)', collect)
+      .option('--all', 'every device')
+      .option('--kind <kind>', 'only devices of this kind (repeatable)', collect)
+      .option('--priority <p>', 'normal, urgent or emergency', 'normal')
+      .option('--tones <tone>', 'none, chime, alert, beep, attention or urgent')
+      .option('--ack', 'ask phones for an acknowledgement')
+      .option('--busy <policy>', 'busy-phone policy: whisper, suppress or retry')
+      .option('--expires <seconds>', 'give up and clear after this many seconds'),
+  );
+}
+
+/** The body of POST /api/broadcasts from the message flags. */
+function messageBody(o: MessageFlags): Record<string, unknown> {
+  if (!o.text && !o.template) throw new Error('give --text or --template');
+  return {
+    ...(o.text ? { text: o.text } : {}),
+    ...(o.title ? { title: o.title } : {}),
+    ...(o.template ? { template: o.template, vars: parseVars(o.var) } : {}),
+    ...(o.template && o.priority === 'normal' ? {} : { priority: o.priority }),
+    ...(o.tones ? { tones: o.tones } : {}),
+    ...(o.ack ? { ack: true } : {}),
+    ...(o.busy ? { busyPolicy: o.busy } : {}),
+    ...(o.expires ? { expiresInSeconds: Number(o.expires) } : {}),
+    targets: {
+      ...(o.device ? { devices: o.device } : {}),
+      ...(o.group ? { groups: o.group } : {}),
+      ...(o.label ? { labels: o.label } : {}),
+      ...(o.all ? { all: true } : {}),
+      ...(o.kind ? { kinds: o.kind } : {}),
+    },
+  };
+}
+
+interface ScheduleView {
+  id: string;
+  name: string;
+  at: string | null;
+  cron: string | null;
+  timeZone: string;
+  paused: boolean;
+  nextRunAt: string | null;
+  runs: number;
+  missed: number;
+  lastError: string | null;
+}
+
+/** `switchboard schedules …`: scheduled and recurring broadcasts (/api/schedules). */
+function registerScheduleCommands(program: Command): void {
+  const sc = program
+    .command('schedules')
+    .description('Scheduled and recurring broadcasts (through the hub API)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  switchboard schedules add --id bells --cron "0 8,15 * * mon-fri" --tz America/Chicago --group classrooms --text "Bell"
+  switchboard schedules add --at 2026-12-24T16:00:00Z --all --text "Building closes in one hour"
+  switchboard schedules list
+  switchboard schedules pause bells
+  switchboard schedules resume bells
+  switchboard schedules delete bells
+`,
+    );
+  messageOptions(
+    sc
+      .command('add')
+      .description('Schedule a broadcast at a time (--at) or on a cron rule (--cron, --tz)')
+      .option('--id <id>', 'schedule id (default: generated)')
+      .option('--name <name>', 'a name for lists')
+      .option('--at <iso>', 'one-off: ISO time')
+      .option('--cron <rule>', 'recurring: minute hour day-of-month month day-of-week')
+      .option('--tz <zone>', 'IANA time zone of the rule (default: broadcast.schedules.timeZone)')
+      .option('--catch-up <minutes>', 'send a run missed by at most this many minutes, late')
+      .option('--paused', 'create it paused')
+      .option('--json', 'print JSON'),
+  ).action(
+    action(
+      async (
+        o: ApiFlags &
+          MessageFlags & {
+            id?: string;
+            name?: string;
+            at?: string;
+            cron?: string;
+            tz?: string;
+            catchUp?: string;
+            paused?: boolean;
+            json?: boolean;
+          },
+      ) => {
+        const s = await callApi<ScheduleView>(o, 'POST', '/api/schedules', {
+          ...(o.id ? { id: o.id } : {}),
+          ...(o.name ? { name: o.name } : {}),
+          ...(o.at ? { at: o.at } : {}),
+          ...(o.cron ? { cron: o.cron } : {}),
+          ...(o.tz ? { timeZone: o.tz } : {}),
+          ...(o.catchUp !== undefined ? { catchUpMinutes: Number(o.catchUp) } : {}),
+          ...(o.paused ? { paused: true } : {}),
+          broadcast: messageBody(o),
+        });
+        process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : `${scheduleLine(s)}\n`);
+      },
+    ),
+  );
+  apiClientOptions(
+    sc.command('list').description('List schedules, next run first').option('--json', 'print JSON'),
+  ).action(
+    action(async (o: ApiFlags & { json?: boolean }) => {
+      const r = await callApi<{ schedules: ScheduleView[] }>(o, 'GET', '/api/schedules');
+      if (o.json) process.stdout.write(`${JSON.stringify(r.schedules, null, 2)}\n`);
+      else if (r.schedules.length === 0) process.stdout.write('no schedules\n');
+      else for (const s of r.schedules) process.stdout.write(`${scheduleLine(s)}\n`);
+    }),
+  );
+  for (const [verb, method, path, what] of [
+    ['pause', 'POST', '/pause', 'Pause a schedule'],
+    ['resume', 'POST', '/resume', 'Resume a schedule (from the next run after now)'],
+    ['delete', 'DELETE', '', 'Delete a schedule'],
+  ] as const)
+    apiClientOptions(sc.command(`${verb} <id>`).description(what)).action(
+      action(async (id: string, o: ApiFlags) => {
+        const s = await callApi<ScheduleView | undefined>(
+          o,
+          method,
+          `/api/schedules/${encodeURIComponent(id)}${path}`,
+        );
+        process.stdout.write(s && 'id' in s ? `${scheduleLine(s)}\n` : `${id} deleted\n`);
+      }),
+    );
+}
+
+export function scheduleLine(s: ScheduleView): string {
+  const rule = s.cron ? `cron "${s.cron}" ${s.timeZone}` : `at ${s.at}`;
+  const state = s.paused ? 'paused' : s.nextRunAt ? `next ${s.nextRunAt}` : 'done';
+  return `${s.id}  ${rule}  ${state}  runs ${s.runs}${s.missed ? `  missed ${s.missed}` : ''}${s.name ? `  ${s.name}` : ''}${s.lastError ? `  last error: ${s.lastError}` : ''}`;
+}
+
 function parseVars(list: string[] | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const item of list ?? []) {
@@ -101,84 +280,29 @@ Examples:
   switchboard broadcast send --template visitor --var visitor.name=Bob --device lobby-1
   switchboard broadcast status bc_… --watch
   switchboard broadcast list
+  switchboard broadcast cancel bc_…      # stop phones not yet served
+  switchboard broadcast recall bc_…      # also clear it from the phones that show it
+  switchboard broadcast retry bc_…       # send again to the phones that failed
 `,
     );
-  apiClientOptions(
+  messageOptions(
     bc
       .command('send')
       .description('Send a broadcast and show its progress (a progress bar on a terminal) and report')
-      .option('--text <text>', 'message text')
-      .option('--title <title>', 'title line', '')
-      .option('--template <id>', 'use a stored template (title/text with {{variables}})')
-      .option('--var <name=value>', 'template variable (repeatable, dotted names allowed)', collect)
-      .option('--device <id>', 'target device (repeatable)', collect)
-      .option('--group <id>', 'target group (repeatable)', collect)
-      .option('--label <label>', 'target label (repeatable)', collect)
-      .option('--all', 'every device')
-      .option('--kind <kind>', 'only devices of this kind (repeatable)', collect)
-      .option('--priority <p>', 'normal, urgent or emergency', 'normal')
-      .option('--tones <tone>', 'none, chime, alert, beep, attention or urgent')
-      .option('--ack', 'ask phones for an acknowledgement')
-      .option('--busy <policy>', 'busy-phone policy: whisper, suppress or retry')
-      .option('--expires <seconds>', 'give up and clear after this many seconds')
       .option('--no-wait', 'return at once with the broadcast id')
       .option('--json', 'print JSON'),
   ).action(
-    action(
-      async (
-        o: ApiFlags & {
-          text?: string;
-          title: string;
-          template?: string;
-          var?: string[];
-          device?: string[];
-          group?: string[];
-          label?: string[];
-          all?: boolean;
-          kind?: string[];
-          priority: string;
-          tones?: string;
-          ack?: boolean;
-          busy?: string;
-          expires?: string;
-          wait: boolean;
-          json?: boolean;
-        },
-      ) => {
-        if (!o.text && !o.template) throw new Error('give --text or --template');
-        const body: Record<string, unknown> = {
-          ...(o.text ? { text: o.text } : {}),
-          ...(o.title ? { title: o.title } : {}),
-          ...(o.template ? { template: o.template, vars: parseVars(o.var) } : {}),
-          ...(o.template && o.priority === 'normal' ? {} : { priority: o.priority }),
-          ...(o.tones ? { tones: o.tones } : {}),
-          ...(o.ack ? { ack: true } : {}),
-          ...(o.busy ? { busyPolicy: o.busy } : {}),
-          ...(o.expires ? { expiresInSeconds: Number(o.expires) } : {}),
-          targets: {
-            ...(o.device ? { devices: o.device } : {}),
-            ...(o.group ? { groups: o.group } : {}),
-            ...(o.label ? { labels: o.label } : {}),
-            ...(o.all ? { all: true } : {}),
-            ...(o.kind ? { kinds: o.kind } : {}),
-          },
-        };
-        const r = await callApi<{ broadcast: Broadcast; total: number }>(o, 'POST', '/api/broadcasts', body);
-        if (!o.wait) {
-          process.stdout.write(
-            o.json ? `${JSON.stringify(r, null, 2)}\n` : `${r.broadcast.id} (${r.total} phones)\n`,
-          );
-          return;
-        }
-        const s = await watch(o, r.broadcast.id, !o.json && process.stdout.isTTY === true);
+    action(async (o: ApiFlags & MessageFlags & { wait: boolean; json?: boolean }) => {
+      const body = messageBody(o);
+      const r = await callApi<{ broadcast: Broadcast; total: number }>(o, 'POST', '/api/broadcasts', body);
+      if (!o.wait) {
         process.stdout.write(
-          o.json
-            ? `${JSON.stringify(s, null, 2)}\n`
-            : `${reportText(s.broadcast, s.counts, s.broadcast.report)}\n`,
+          o.json ? `${JSON.stringify(r, null, 2)}\n` : `${r.broadcast.id} (${r.total} phones)\n`,
         );
-        if (s.counts.failed > 0) process.exitCode = 3;
-      },
-    ),
+        return;
+      }
+      await watchAndReport(o, r.broadcast.id);
+    }),
   );
   apiClientOptions(
     bc
@@ -227,6 +351,70 @@ Examples:
       }
     }),
   );
+
+  apiClientOptions(
+    bc
+      .command('cancel <id>')
+      .description('Stop a broadcast that is still delivering (phones not yet served are cancelled)')
+      .option('--json', 'print JSON'),
+  ).action(
+    action(async (id: string, o: ApiFlags & { json?: boolean }) => {
+      const r = await callApi<{ broadcast: Broadcast; cancelled: number }>(
+        o,
+        'POST',
+        `/api/broadcasts/${encodeURIComponent(id)}/cancel`,
+      );
+      process.stdout.write(
+        o.json
+          ? `${JSON.stringify(r, null, 2)}\n`
+          : `${r.broadcast.id} cancelled: ${r.cancelled} phones not served\n`,
+      );
+    }),
+  );
+  apiClientOptions(
+    bc
+      .command('recall <id>')
+      .description('Cancel a broadcast if needed and clear it from the phones that show it')
+      .option('--json', 'print JSON'),
+  ).action(
+    action(async (id: string, o: ApiFlags & { json?: boolean }) => {
+      const r = await callApi<{ broadcast: Broadcast; phones: number; cleared: number; failed: number }>(
+        o,
+        'POST',
+        `/api/broadcasts/${encodeURIComponent(id)}/recall`,
+      );
+      process.stdout.write(
+        o.json
+          ? `${JSON.stringify(r, null, 2)}\n`
+          : `${r.broadcast.id} recalled: ${r.cleared} of ${r.phones} phones cleared${r.failed ? `, ${r.failed} could not be cleared (recall again to retry them)` : ''}\n`,
+      );
+      if (r.failed > 0) process.exitCode = 3;
+    }),
+  );
+  apiClientOptions(
+    bc
+      .command('retry <id>')
+      .description('Send a finished broadcast again to the phones whose delivery failed')
+      .option('--no-wait', 'return at once')
+      .option('--json', 'print JSON'),
+  ).action(
+    action(async (id: string, o: ApiFlags & { wait: boolean; json?: boolean }) => {
+      const r = await callApi<{ broadcast: Broadcast; phones: number }>(
+        o,
+        'POST',
+        `/api/broadcasts/${encodeURIComponent(id)}/retry`,
+      );
+      if (!o.wait) {
+        process.stdout.write(
+          o.json ? `${JSON.stringify(r, null, 2)}\n` : `${r.broadcast.id}: retrying ${r.phones} phones\n`,
+        );
+        return;
+      }
+      await watchAndReport(o, r.broadcast.id);
+    }),
+  );
+
+  registerScheduleCommands(program);
 
   const loc = program
     .command('locations')

@@ -18,6 +18,7 @@ export const COMMAND_MODULES: Readonly<Record<string, string>> = {
   broadcast: 'broadcast',
   locations: 'broadcast',
   incidents: 'broadcast',
+  schedules: 'broadcast',
   smdr: 'smdr',
   backup: 'backup',
   restore: 'backup',

@@ -132,6 +132,18 @@ export const ACCESS: Readonly<Record<string, RoutePolicy>> = {
   'GET /api/broadcasts': read('broadcasts:read'),
   'GET /api/broadcasts/:id': read('broadcasts:read'),
   'POST /api/broadcasts/:id/cancel': change('broadcasts:cancel', 'broadcast.cancelled'),
+  // Recall clears phones (a safety action, like cancel); retry re-sends content, and schedules send later
+  // whatever their body says: full sending rights (the operator's template-only rule cannot be checked on
+  // a stored broadcast or a future run here).
+  'POST /api/broadcasts/:id/recall': change('broadcasts:cancel', 'broadcast.recalled'),
+  'POST /api/broadcasts/:id/retry': change('broadcasts:send', 'broadcast.retried'),
+  'GET /api/schedules': read('broadcasts:read'),
+  'GET /api/schedules/:id': read('broadcasts:read'),
+  'POST /api/schedules': change('broadcasts:send', 'schedule.created'),
+  'PATCH /api/schedules/:id': change('broadcasts:send', 'schedule.changed'),
+  'POST /api/schedules/:id/pause': change('broadcasts:send', 'schedule.paused'),
+  'POST /api/schedules/:id/resume': change('broadcasts:send', 'schedule.resumed'),
+  'DELETE /api/schedules/:id': change('broadcasts:send', 'schedule.removed'),
   'GET /api/templates': read('templates:read'),
   'GET /api/templates/:id': read('templates:read'),
   'PUT /api/templates/:id': change('templates:write', 'template.changed'),

@@ -66,6 +66,7 @@ export const testphonePlanner: AlertPlanner = {
         : []),
     ];
   },
+  planClear: () => [{ actionId: 'clear', role: 'display', params: {} }],
   isBusy: (r) => r.outcome === 'busy',
   ackPage: (text) => ({ contentType: 'text/plain; charset=utf-8', body: `ACK: ${text}` }),
 };

@@ -45,7 +45,8 @@ function problemsOf(name: string, op: Op): string[] {
     out.push(`${name}: no request body schema`);
   const responses = op.responses ?? {};
   const statuses = Object.keys(responses);
-  if (!statuses.some((s) => s.startsWith('2'))) out.push(`${name}: no 2xx response`);
+  // Success is a 2xx, or a redirect for the browser steps of a directory sign-in.
+  if (!statuses.some((s) => s.startsWith('2') || s === '302')) out.push(`${name}: no 2xx response`);
   for (const [status, r] of Object.entries(responses)) {
     if (!r.description || r.description === 'Default Response')
       out.push(`${name}: ${status} has no description`);

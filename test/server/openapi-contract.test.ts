@@ -26,9 +26,9 @@ type Json = Record<string, unknown>;
 /** Operations the scenario does not drive, and why (every other documented /api operation must be). */
 const NOT_DRIVEN: Record<string, string> = {
   'GET /api/events/stream': 'Server-Sent Events: the route hijacks the reply (test/server/events.test.ts)',
-  'GET /api/session/oidc/start': 'needs an OpenID provider (test/security/oidc.test.ts runs one)',
-  'GET /api/session/oidc/callback': 'needs an OpenID provider (test/security/oidc.test.ts runs one)',
-  'POST /api/session/oidc/exchange': 'needs an OpenID provider (test/security/oidc.test.ts runs one)',
+  'GET /api/session/oidc/start': 'needs an OpenID provider: driven in test/security/oidc.test.ts',
+  'GET /api/session/oidc/callback': 'needs an OpenID provider: driven in test/security/oidc.test.ts',
+  'POST /api/session/oidc/exchange': 'needs a directory sign-in first: driven in test/security/oidc.test.ts',
 };
 
 let hub: TestHub;
@@ -56,26 +56,7 @@ async function call<T = Json>(method: string, path: string, status: number, body
   return r.body;
 }
 
-/** Roles, users and the audit trail (issue 18). */
-async function rolesScenario(): Promise<void> {
-  await call('GET', '/api/session', 200);
-  await call('GET', '/api/session/methods', 200);
-  await call('POST', '/api/users', 201, {
-    name: 'auditor1',
-    password: 'correct horse battery',
-    role: 'operator',
-  });
-  await call('POST', '/api/users', 400, { name: 'desk2', password: 'x', role: 'root' });
-  await call('GET', '/api/users', 200);
-  await call('PATCH', '/api/users/auditor1', 200, { role: 'viewer' });
-  await call('PATCH', '/api/users/nobody', 404, { role: 'viewer' });
-  await call('GET', '/api/audit?limit=5', 200);
-  await call('GET', '/api/audit?since=never', 400);
-  expect((await raw('GET', '/api/audit.csv?action=user.*')).status).toBe(200);
-}
-
 async function scenario(): Promise<void> {
-  await rolesScenario();
   // ---- auth, health of the API surface
   expect((await raw('GET', '/api/devices', undefined, undefined, null)).status).toBe(401);
   expect((await raw('GET', '/api/devices', undefined, undefined, 'sbk_nope')).status).toBe(401);
@@ -186,6 +167,36 @@ async function scenario(): Promise<void> {
   });
   await call('POST', `/api/broadcasts/${slow.broadcast.id}/cancel`, 200);
   await call('POST', '/api/broadcasts/nope/cancel', 404);
+  await call('GET', `/api/broadcasts/${b.broadcast.id}?sort=name`, 200);
+  await call('GET', '/api/broadcasts?limit=1&q=test', 200);
+  await call('POST', `/api/broadcasts/${b.broadcast.id}/retry`, 202);
+  await waitFor(
+    async () =>
+      (await hub.api<{ running: boolean }>('GET', `/api/broadcasts/${b.broadcast.id}`)).body.running ===
+      false,
+  );
+  await call('POST', `/api/broadcasts/${b.broadcast.id}/recall`, 200);
+  await call('POST', `/api/broadcasts/${b.broadcast.id}/retry`, 409);
+  await call('POST', '/api/broadcasts/nope/recall', 404);
+
+  // ---- schedules
+  await call('POST', '/api/schedules', 201, {
+    id: 's1',
+    cron: '0 8 * * mon-fri',
+    timeZone: 'Europe/Berlin',
+    broadcast: { title: 'Bell', text: 'Bell', targets: { groups: ['security'] } },
+  });
+  await call('POST', '/api/schedules', 400, {
+    cron: '0 99 * * *',
+    broadcast: { text: 'x', targets: { all: true } },
+  });
+  await call('GET', '/api/schedules', 200);
+  await call('GET', '/api/schedules/s1', 200);
+  await call('GET', '/api/schedules/nope', 404);
+  await call('PATCH', '/api/schedules/s1', 200, { name: 'bells' });
+  await call('POST', '/api/schedules/s1/pause', 200);
+  await call('POST', '/api/schedules/s1/resume', 200);
+  await call('DELETE', '/api/schedules/s1', 204);
 
   // ---- rules
   await call('PUT', '/api/rules/r1', 200, {
@@ -313,7 +324,28 @@ async function scenario(): Promise<void> {
     username: 'desk1',
     password: 'correct horse battery',
   });
+  const me = await hub.api('GET', '/api/session', undefined, { authorization: `Bearer ${session.token}` });
+  expect(me.status).toBe(200);
   expect((await raw('DELETE', '/api/session', undefined, undefined, session.token)).status).toBe(204);
+  await call('GET', '/api/session', 200);
+  await call('GET', '/api/session/methods', 200);
+  await call('POST', '/api/session/oidc/exchange', 401, { code: 'nope' });
+
+  // ---- users and the audit trail
+  await call('GET', '/api/users', 200);
+  await call('POST', '/api/users', 201, {
+    name: 'desk2',
+    password: 'correct horse battery',
+    role: 'operator',
+  });
+  await call('POST', '/api/users', 400, { name: 'desk3', password: 'x', role: 'chief' });
+  await call('POST', '/api/users', 409, { name: 'desk2', password: 'correct horse battery', role: 'viewer' });
+  await call('PATCH', '/api/users/desk2', 200, { role: 'viewer' });
+  await call('PATCH', '/api/users/desk2', 400, {});
+  await call('PATCH', '/api/users/nope', 404, { disabled: true });
+  await call('GET', '/api/audit?limit=5', 200);
+  await call('GET', '/api/audit?limit=0', 400);
+  expect((await raw('GET', '/api/audit.csv')).status).toBe(200);
 
   // ---- clean-up paths
   await call('DELETE', '/api/templates/drill', 204);

@@ -247,6 +247,17 @@ export class BroadcastEngine {
   }
 
   /**
+   * Delivers a finished broadcast again to its deliveries that are `queued` (the retry of failed phones,
+   * see control.ts): a new run with fresh acknowledgement links for those phones.
+   */
+  redeliver(b: Broadcast, ds: Delivery[]): void {
+    if (this.closed) throw new ConflictError('BROADCAST_ENGINE_CLOSED', 'the hub is shutting down');
+    if (this.runs.has(b.id))
+      throw new ConflictError('BROADCAST_RUNNING', `broadcast ${b.id} is still delivering`);
+    this.resume(b, ds, 'retried');
+  }
+
+  /**
    * The delivery records of a stored broadcast, with a `queued` record for each stored target that has
    * none: delivery records are written with their outcomes, so after a crash a phone without a record had
    * not been served (or its outcome was not written yet: it is served again, as a `sent` one is).
@@ -285,7 +296,7 @@ export class BroadcastEngine {
   }
 
   /** Runs a stored broadcast again for its phones not yet served (see recoverAll()). */
-  private resume(b: Broadcast, ds: Delivery[]): void {
+  private resume(b: Broadcast, ds: Delivery[], how: 'resumed' | 'retried' = 'resumed'): void {
     const run = this.newRun(b);
     const todo: Delivery[] = [];
     const tokens = b.ack ? randomBytes(24 * ds.length) : undefined;
@@ -316,11 +327,13 @@ export class BroadcastEngine {
     this.runs.set(b.id, run);
     this.log.warn(
       { broadcastId: b.id, priority: b.priority, phones: todo.length, meta: b.meta },
-      'resuming a broadcast interrupted by the last shutdown',
+      how === 'retried'
+        ? 'retrying the failed phones of a broadcast'
+        : 'resuming a broadcast interrupted by the last shutdown',
     );
     this.deps.bus.emit({
       source: 'hub',
-      type: 'broadcast.resumed',
+      type: `broadcast.${how}`,
       data: { broadcastId: b.id, priority: b.priority, phones: todo.length, meta: b.meta },
     });
     run.done = this.run(run, todo);
@@ -593,6 +606,7 @@ export class BroadcastEngine {
     const now = this.clock.now();
     const over =
       b.state === 'cancelled' ||
+      b.state === 'recalled' ||
       b.state === 'expired' ||
       (b.expiresAt !== null && now >= Date.parse(b.expiresAt));
     if (delivery.state === 'acknowledged' || b.settled || over) {

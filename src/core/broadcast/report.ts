@@ -8,7 +8,16 @@ export function percentileOf(sorted: number[], p: number): number | null {
 }
 
 export function emptyCounts(): Record<DeliveryState, number> {
-  return { queued: 0, sent: 0, accepted: 0, displayed: 0, acknowledged: 0, failed: 0 };
+  return {
+    queued: 0,
+    sent: 0,
+    accepted: 0,
+    displayed: 0,
+    acknowledged: 0,
+    failed: 0,
+    cancelled: 0,
+    recalled: 0,
+  };
 }
 
 export function countStates(ds: Iterable<Delivery>): Record<DeliveryState, number> {

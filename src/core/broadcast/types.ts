@@ -68,7 +68,8 @@ export interface RepeatOptions {
   maxTimes?: number;
 }
 
-export type BroadcastState = 'planning' | 'delivering' | 'done' | 'cancelled' | 'expired';
+/** `recalled`: cancelled (if it was still delivering) and cleared from the phones that showed it. */
+export type BroadcastState = 'planning' | 'delivering' | 'done' | 'cancelled' | 'expired' | 'recalled';
 
 export interface Broadcast {
   id: string;
@@ -99,14 +100,34 @@ export interface Broadcast {
    * closing page with this text instead of the alert.
    */
   settled?: { by: string; at: string; text: string } | null;
+  /** Who cancelled it through the API and when (see control.ts). */
+  cancelled?: { by: string; at: string } | null;
+  /** Who recalled it, when, and how many phones were cleared (see control.ts). */
+  recalled?: { by: string; at: string; phones: number; cleared: number; failed: number } | null;
+  /** Retries of its failed phones (`POST /api/broadcasts/:id/retry`), newest last. */
+  retries?: Array<{ by: string; at: string; phones: number }>;
 }
 
-export type DeliveryState = 'queued' | 'sent' | 'accepted' | 'displayed' | 'acknowledged' | 'failed';
+/**
+ * `cancelled`: the broadcast was cancelled before this phone was served (never shown); `recalled`: the phone
+ * showed it (or may have) and the recall cleared it.
+ */
+export type DeliveryState =
+  | 'queued'
+  | 'sent'
+  | 'accepted'
+  | 'displayed'
+  | 'acknowledged'
+  | 'failed'
+  | 'cancelled'
+  | 'recalled';
 export const TERMINAL_DELIVERY: ReadonlySet<DeliveryState> = new Set([
   'accepted',
   'displayed',
   'acknowledged',
   'failed',
+  'cancelled',
+  'recalled',
 ]);
 
 export interface Delivery {
@@ -132,6 +153,8 @@ export interface Delivery {
   acknowledgedBy: string | null;
   /** Outcomes of the planned steps, in order. */
   steps: Array<{ actionId: string; ok: boolean; outcome: string | null }>;
+  /** The recall of this phone: cleared (`ok`) or not, with the phone's answer (absent: not recalled). */
+  recall?: { at: string; ok: boolean; outcome: string | null; message: string | null } | null;
 }
 
 export interface BroadcastReport {
@@ -209,6 +232,11 @@ export interface AlertPlanner {
   planRepeat?(alert: PlannedAlert, device: Device): PlannedStep[];
   /** The alert as a page the phone pulls from `showUrl` (Exit key, repeat), in the phone's format. */
   alertPage?(alert: PlannedAlert, device: Device | undefined): { contentType: string; body: string };
+  /**
+   * What clears this alert from a phone that shows it (a recall): `shown` are the steps its delivery ran
+   * (the display step tells which screen the alert is on). Kinds without it cannot be recalled.
+   */
+  planClear?(alert: PlannedAlert, device: Device, shown: Delivery['steps']): PlannedStep[];
   /** Can this kind join a multicast RTP session (so audio goes once per group)? */
   multicastAudio?: boolean;
   /** The driver streams a multicast session itself (once per address:port): the hub must not stream too. */

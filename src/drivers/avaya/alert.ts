@@ -17,12 +17,15 @@ import { modelSupports } from './models.js';
  *   WML deck again as `normal` (shown when the phone is in a pushable state; a phone in a call or in text
  *   entry answers 205 and keeps what it shows).
  * Decks are built only with content.ts's builders (escaping and WML rules live there).
+ * - a recall replaces the card and/or Top Line with a "withdrawn" text (barge) and stops pushed audio.
  * A phone answering 205/208 (not in (audio) push state) is busy: the engine applies the busy policy.
  * A model without a WML browser (J129/J139/J159, models.ts) gets the message on the Top Line instead of a
  * Display card (cut to 312 characters; no Ack softkey is possible there), and a model without multicast
  * receive gets unicast audio.
  */
 export const TOPLINE_MAX = 80;
+/** What a recalled alert is replaced with (card text and Top Line). */
+export const WITHDRAWN = 'This message was withdrawn.';
 
 const PINGS: Record<PlannedAlert['priority'], number> = { normal: 1, urgent: 2, emergency: 3 };
 
@@ -139,6 +142,35 @@ export function avayaAlertPlanner(): AlertPlanner {
           params: displayParams(alert, 'normal', 0),
         },
       ];
+    },
+    // A recall: no push removes content, but a new push replaces the old (4600 API guide): the card is
+    // replaced by a short "withdrawn" card, the Top Line by a "withdrawn" line (which itself expires after
+    // 30 s), pushed audio is stopped. Barge, so that a phone in a call is cleared too.
+    planClear(alert, _device, shown): PlannedStep[] {
+      const ran = (id: string) => shown.some((s) => s.actionId === id && s.ok);
+      const steps: PlannedStep[] = [];
+      if (ran('push_display'))
+        steps.push({
+          actionId: 'push_display',
+          role: 'display',
+          params: {
+            title: truncateChars(alert.title || 'Message', 64),
+            text: WITHDRAWN,
+            softkeys: [],
+            mode: 'barge',
+            alert: 0,
+          },
+        });
+      if (ran('push_topline') || steps.length === 0)
+        steps.push({
+          actionId: 'push_topline',
+          role: steps.length === 0 ? 'display' : 'other',
+          optional: steps.length > 0,
+          params: { text: WITHDRAWN, mode: 'barge', alert: 0 },
+        });
+      if (ran('push_audio') || ran('push_audio_multicast'))
+        steps.push({ actionId: 'push_audio_stop', role: 'audio', optional: true, params: {} });
+      return steps;
     },
     isBusy: (r) => r.outcome === 'not_in_push_state' || r.outcome === 'not_in_audio_push_state',
     alertPage: (alert) => ({

@@ -16,6 +16,7 @@ import { buildObject, type SoftKey } from './objects.js';
  *   `Close` key runs `Init:Services` (closes the pushed screens instead of stepping back into the alert);
  * - `play_audio` (`Play:<file>`) for the tone: a raw u-law file from the phone's TFTP path;
  * - multicast audio: `rtp_mrx` (RTPMRx:<group>:<port>:<volume>:0) to join the group's one stream.
+ * - a recall: `init_services` (`Init:Services`) closes the pushed screens, `rtp_rx_stop` ends joined audio.
  * Cisco phones render a pushed object at once, even during a call (the call is not affected), so the
  * busy-phone policy has nothing to suppress on the device side; `isBusy` never reports busy.
  */
@@ -120,6 +121,14 @@ export function ciscoAlertPlanner(o: Partial<CiscoAlertOptions> = {}): AlertPlan
           params: { uri: alert.showUrl, priority: 1, ...(tone.length ? { more: tone } : {}) },
         },
       ];
+    },
+    // A recall: `Init:Services` closes the pushed screens (seed 003, "close Services app"), so the phone
+    // goes back to what it showed before; a multicast stream it joined is stopped too.
+    planClear(_alert, _device, shown): PlannedStep[] {
+      const steps: PlannedStep[] = [{ actionId: 'init_services', role: 'display', params: {} }];
+      if (shown.some((s) => s.actionId === 'rtp_mrx' && s.ok))
+        steps.push({ actionId: 'rtp_rx_stop', role: 'audio', optional: true, params: {} });
+      return steps;
     },
     isBusy: () => false,
     alertPage: (alert, device) => {

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { AUDIT_PAGE_MAX, type AuditOutcome } from '../../core/audit.js';
 import { ValidationError } from '../../core/errors.js';
 import type { Hub } from '../compose.js';
-import { described, errors, Nullable } from '../schemas.js';
+import { described, errors } from '../schemas.js';
 
 const Filters = {
   actor: Type.Optional(
@@ -21,19 +21,6 @@ const Filters = {
   since: Type.Optional(Type.String({ maxLength: 40, description: 'ISO 8601 time, inclusive.' })),
   until: Type.Optional(Type.String({ maxLength: 40, description: 'ISO 8601 time, exclusive.' })),
 };
-
-const EntrySchema = Type.Object({
-  seq: Type.Integer(),
-  time: Type.String({ format: 'date-time' }),
-  actorKind: Type.String({ description: 'key, session, cli, system, phone or anonymous' }),
-  actorId: Nullable(Type.String()),
-  actorName: Nullable(Type.String()),
-  address: Nullable(Type.String()),
-  action: Type.String(),
-  target: Nullable(Type.String()),
-  outcome: Type.Union([Type.Literal('ok'), Type.Literal('denied'), Type.Literal('failed')]),
-  detail: Type.Record(Type.String(), Type.Unknown()),
-});
 
 interface FilterQuery {
   actor?: string;
@@ -72,10 +59,25 @@ export function registerAuditRoutes(app: FastifyInstance, hub: Hub): void {
         response: {
           200: described(
             Type.Object({
-              entries: Type.Array(EntrySchema),
-              next: Nullable(Type.String({ description: 'Cursor of the next (older) page.' })),
+              entries: Type.Array(
+                Type.Object({
+                  seq: Type.Integer(),
+                  time: Type.String({ format: 'date-time' }),
+                  actorKind: Type.String({ description: 'key, session, cli, system, phone or anonymous.' }),
+                  actorId: Type.Union([Type.String(), Type.Null()]),
+                  actorName: Type.Union([Type.String(), Type.Null()]),
+                  address: Type.Union([Type.String(), Type.Null()]),
+                  action: Type.String(),
+                  target: Type.Union([Type.String(), Type.Null()]),
+                  outcome: Type.String({ description: 'ok, denied or failed.' }),
+                  detail: Type.Record(Type.String(), Type.Unknown()),
+                }),
+              ),
+              next: Type.Union([Type.String(), Type.Null()], {
+                description: 'Cursor of the next page; null at the end.',
+              }),
             }),
-            'One page of the audit trail, newest first',
+            'A page of the audit trail, newest first',
           ),
           ...errors(400, 401, 403),
         },
@@ -95,7 +97,8 @@ export function registerAuditRoutes(app: FastifyInstance, hub: Hub): void {
         querystring: Type.Object(Filters, { additionalProperties: false }),
         response: {
           200: {
-            description: 'CSV: seq,time,actor_kind,actor_id,actor_name,address,action,target,outcome,detail',
+            description:
+              'CSV with a header line (seq, time, actor, address, action, target, outcome, detail)',
             content: { 'text/csv': { schema: Type.String() } },
           },
           ...errors(400, 401, 403),

@@ -46,8 +46,14 @@ export const DevicePatchBody = Type.Partial(Type.Omit(DeviceInputSchema, ['id', 
 });
 
 export const DeviceListSchema = described(
-  Type.Object({ devices: Type.Array(DeviceSchema) }),
-  'The devices matching every filter given',
+  Type.Object({
+    devices: Type.Array(DeviceSchema),
+    next: Nullable(
+      Type.String({ description: 'Cursor of the next page (pass as `cursor`); null on the last page.' }),
+    ),
+    total: Type.Integer({ description: 'Devices matching the filters and search (all pages).' }),
+  }),
+  'The devices matching every filter given (one page with `limit`)',
 );
 
 export const VariablesSchema = described(
@@ -131,9 +137,7 @@ const KeyInfoProperties = {
     Nullable(Type.String({ description: 'Role of a role key (admin, operator, sender, viewer).' })),
   ),
   scopes: Type.Optional(Nullable(Type.Array(Type.String(), { description: 'Permissions of a scoped key.' }))),
-  idleSeconds: Type.Optional(
-    Nullable(Type.Integer({ description: 'Sessions: how far each use moves expiresAt (sliding expiry).' })),
-  ),
+  idleSeconds: Type.Optional(Nullable(Type.Integer({ description: 'Sessions: the sliding expiry.' }))),
   absoluteExpiresAt: Type.Optional(Nullable(Type.String({ format: 'date-time' }))),
   revokedReason: Type.Optional(Nullable(Type.String({ description: 'Why it was revoked.' }))),
 };

@@ -4,6 +4,7 @@ import { isSessionName } from '../../core/apikeys.js';
 import type { Device } from '../../core/devices.js';
 import { redactDevice } from '../../core/devices.js';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
+import { PageQueryFields, pageOf, type SortValue } from '../../core/paging.js';
 import { PERMISSIONS, type Permission, parseScopes, ROLES, type Role } from '../../core/roles.js';
 import { paramsSchema } from '../../core/spec.js';
 import { assertMayGrant, creatorOf } from '../auth.js';
@@ -29,6 +30,35 @@ import {
   VariablesSchema,
 } from './core-schemas.js';
 
+const DEVICE_SORTS = ['id', 'name', 'kind', 'address', 'location', 'createdAt', 'updatedAt'] as const;
+
+const locationText = (d: Device) =>
+  [d.location.site, d.location.building, d.location.floor, d.location.room].filter(Boolean).join(' ');
+
+/** Sort keys and search text of a device for paged lists. */
+export const deviceKeys = {
+  id: (d: Device) => d.id,
+  key: (d: Device, sort: string): SortValue =>
+    sort === 'location'
+      ? locationText(d) || null
+      : sort === 'name'
+        ? d.name || d.id
+        : ((d as unknown as Record<string, string>)[sort] ?? null),
+  text: (d: Device) => {
+    const ext = (d.settings as Record<string, unknown>).extension;
+    return [
+      d.id,
+      d.name,
+      d.address,
+      ...d.labels,
+      ...d.groups,
+      locationText(d),
+      d.location.description ?? '',
+      typeof ext === 'string' || typeof ext === 'number' ? String(ext) : '',
+    ].join(' ');
+  },
+};
+
 export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
   const show = (d: Device) => redactDevice(d, hub.devices.kindInfo(d.kind));
 
@@ -39,16 +69,41 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       schema: {
         tags: ['devices'],
         summary: 'List devices',
+        description:
+          'Without `limit`: every matching device. With `limit`: one page, and `next` is the cursor of the next one (docs/broadcasts.md, "Paging"). `q` searches id, name, address, labels, groups, location and extension; `sort` is natural (phone-9 before phone-10).',
         querystring: Type.Object({
           kind: Type.Optional(Type.String()),
           group: Type.Optional(Type.String()),
           label: Type.Optional(Type.String()),
           site: Type.Optional(Type.String()),
+          sort: Type.Optional(
+            Type.Union(
+              DEVICE_SORTS.map((s) => Type.Literal(s)),
+              { description: 'Default: id.' },
+            ),
+          ),
+          ...PageQueryFields,
         }),
         response: { 200: DeviceListSchema, ...errors(400, 401) },
       },
     },
-    async (req) => ({ devices: hub.devices.list(req.query as Record<string, string>).map(show) }),
+    async (req) => {
+      const { sort, order, limit, cursor, q, ...filter } = req.query as Record<string, string | undefined> & {
+        limit?: number;
+      };
+      const page = pageOf(
+        hub.devices.list(filter as Record<string, string>),
+        {
+          sort: sort ?? 'id',
+          order: order === 'desc' ? 'desc' : 'asc',
+          limit: limit ?? Number.POSITIVE_INFINITY,
+          cursor,
+          q,
+        },
+        deviceKeys,
+      );
+      return { devices: page.items.map(show), next: page.next, total: page.total };
+    },
   );
   app.post(
     '/api/devices',

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { EventFilter, HubEvent } from '../../core/events.js';
+import { pageEvents } from '../../store/sqlite/paging.js';
 import type { Hub } from '../compose.js';
 import { described, errors } from '../schemas.js';
 
@@ -39,11 +40,14 @@ export function registerEventRoutes(app: FastifyInstance, hub: Hub): void {
         tags: ['events'],
         summary: 'Page through stored events',
         description:
-          'Events with seq > after, oldest first. Pass the last seq you saw as `after` to get the next page.',
+          'Events with seq > after, oldest first: pass `next` (the last seq of the page) as `after` for the next page. Newest first (the history view): `order=desc`, then pass `next` (the smallest seq of the page) as `before`. `q` searches type, source and data (case-insensitive).',
         querystring: Type.Object({
           // A maximum, or `?after=1e400` coerces to Infinity and reaches the store (500).
           after: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 }),
+          before: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
           limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+          order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
+          q: Type.Optional(Type.String({ maxLength: 200 })),
           type: Type.Optional(Type.String({ description: 'Comma-separated types or prefixes (`call.*`).' })),
           source: Type.Optional(Type.String()),
         }),
@@ -61,10 +65,28 @@ export function registerEventRoutes(app: FastifyInstance, hub: Hub): void {
       },
     },
     async (req) => {
-      const q = req.query as { after: number; limit: number; type?: string; source?: string };
+      const q = req.query as {
+        after: number;
+        before?: number;
+        limit: number;
+        order?: 'asc' | 'desc';
+        q?: string;
+        type?: string;
+        source?: string;
+      };
       const types = parseTypes(q.type);
       const filter: EventFilter = { ...(types ? { types } : {}), ...(q.source ? { source: q.source } : {}) };
-      const events = hub.bus.list({ after: q.after, limit: q.limit, filter });
+      const plain = q.order !== 'desc' && q.before === undefined && !q.q;
+      const events = plain
+        ? hub.bus.list({ after: q.after, limit: q.limit, filter })
+        : pageEvents(hub.db, {
+            after: q.after,
+            ...(q.before !== undefined ? { before: q.before } : {}),
+            limit: q.limit,
+            order: q.order ?? 'asc',
+            filter,
+            q: q.q,
+          });
       return {
         events,
         next: events.length ? events[events.length - 1]!.seq : q.after,

@@ -7,6 +7,19 @@ import { OidcSignIn } from '../oidc.js';
 import { described, errors } from '../schemas.js';
 import { sessionExpiryFor } from './session.js';
 
+const SessionAnswerSchema = described(
+  Type.Object({
+    token: Type.String(),
+    id: Type.String(),
+    user: Type.String(),
+    role: Type.String(),
+    createdAt: Type.String({ format: 'date-time' }),
+    expiresAt: Type.String({ format: 'date-time' }),
+    absoluteExpiresAt: Type.String({ format: 'date-time' }),
+  }),
+  'Signed in with the directory: the session token (shown once)',
+);
+
 interface SessionAnswer {
   token: string;
   id: string;
@@ -49,7 +62,10 @@ export function registerOidcRoutes(app: FastifyInstance, hub: Hub): void {
         summary: 'Which sign-ins this hub offers (local users, the directory)',
         security: [],
         response: {
-          200: described(Type.Object({ local: Type.Boolean(), oidc: Type.Boolean() }), 'The sign-in methods'),
+          200: described(
+            Type.Object({ local: Type.Boolean(), oidc: Type.Boolean() }),
+            'The sign-in methods: local users always, the directory when auth.oidc is on',
+          ),
         },
       },
     },
@@ -62,8 +78,6 @@ export function registerOidcRoutes(app: FastifyInstance, hub: Hub): void {
       schema: {
         tags: ['system'],
         summary: 'Start signing in with the directory (redirects to the OpenID provider)',
-        // Browser redirects, not an API: documented in docs/security.md, left out of the API document.
-        hide: true,
         security: [],
         querystring: Type.Object(
           {
@@ -74,8 +88,11 @@ export function registerOidcRoutes(app: FastifyInstance, hub: Hub): void {
           { additionalProperties: false },
         ),
         response: {
-          302: described(Type.Null(), 'To the OpenID provider (Location)'),
-          ...errors(400, 404, 502),
+          302: {
+            description: 'Redirect to the OpenID provider (Location header)',
+            content: { 'text/plain': { schema: Type.String() } },
+          },
+          ...errors(400, 404),
         },
       },
     },
@@ -91,12 +108,15 @@ export function registerOidcRoutes(app: FastifyInstance, hub: Hub): void {
       schema: {
         tags: ['system'],
         summary: 'Where the OpenID provider sends the browser back (code, state); redirects to the console',
-        hide: true,
         security: [],
         querystring: Type.Record(Type.String(), Type.String({ maxLength: 4096 })),
         response: {
-          302: described(Type.Null(), 'To the console: #oidc=<one-time code>, or #oidc_error=<CODE>'),
-          ...errors(400),
+          302: {
+            description:
+              'Redirect to the console with a one-time code (#oidc=…) or the refusal (#oidc_error=CODE)',
+            content: { 'text/plain': { schema: Type.String() } },
+          },
+          ...errors(400, 404),
         },
       },
     },
@@ -161,23 +181,9 @@ export function registerOidcRoutes(app: FastifyInstance, hub: Hub): void {
         security: [],
         body: Type.Object(
           { code: Type.String({ minLength: 1, maxLength: 128 }) },
-          { additionalProperties: false },
+          { additionalProperties: false, examples: [{ code: 'f3a9c2…' }] },
         ),
-        response: {
-          201: described(
-            Type.Object({
-              token: Type.String(),
-              id: Type.String(),
-              user: Type.String(),
-              role: Type.String(),
-              createdAt: Type.String({ format: 'date-time' }),
-              expiresAt: Type.String({ format: 'date-time' }),
-              absoluteExpiresAt: Type.String({ format: 'date-time' }),
-            }),
-            'Signed in: the session token (as POST /api/session answers)',
-          ),
-          ...errors(400, 401),
-        },
+        response: { 201: SessionAnswerSchema, ...errors(400, 401, 404) },
       },
     },
     async (req, reply) =>

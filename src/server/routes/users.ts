@@ -5,29 +5,29 @@ import { ROLES, type Role } from '../../core/roles.js';
 import { type PublicUser, UserService } from '../../core/users.js';
 import { assertMayGrant } from '../auth.js';
 import type { Hub } from '../compose.js';
-import { described, errors, Nullable } from '../schemas.js';
+import { described, errors } from '../schemas.js';
 
 const RoleSchema = Type.Union(
   ROLES.map((r) => Type.Literal(r)),
   { description: 'admin, operator, sender or viewer (docs/security.md, Roles).' },
 );
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) });
-const UserSchema = Type.Object({
-  name: Type.String(),
-  role: RoleSchema,
-  source: Type.Union([Type.Literal('local'), Type.Literal('oidc')], {
-    description: 'local: password; oidc: signs in with the directory.',
-  }),
-  createdAt: Type.String({ format: 'date-time' }),
-  lastLoginAt: Nullable(Type.String({ format: 'date-time' })),
-  disabledAt: Nullable(Type.String({ format: 'date-time' })),
-});
 
 /**
  * Local users over the API (admins: `users:manage`): list, create with a role, change a role, disable
  * (which ends their sessions and revokes the keys created with them), set a password (ends sessions).
  * The CLI (`switchboard users …`) does the same on the hub's machine and stays the break-glass path.
  */
+/** A local user as the API shows it (never its password hash). */
+const UserSchema = Type.Object({
+  name: Type.String(),
+  role: Type.String({ description: 'admin, operator, sender or viewer.' }),
+  source: Type.String({ description: '`local` (password) or `oidc` (the directory).' }),
+  createdAt: Type.String({ format: 'date-time' }),
+  lastLoginAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  disabledAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
 export function registerUserRoutes(app: FastifyInstance, hub: Hub): void {
   const users = new UserService(hub.stores.users, () => new Date(hub.clock.now()));
   /** Refuses to leave no enabled admin user (the CLI can still make one: break-glass). */
@@ -50,8 +50,8 @@ export function registerUserRoutes(app: FastifyInstance, hub: Hub): void {
         tags: ['system'],
         summary: 'Local users (name, role, created, last sign-in, disabled)',
         response: {
-          200: described(Type.Object({ users: Type.Array(UserSchema) }), 'The users'),
-          ...errors(401, 403),
+          200: described(Type.Object({ users: Type.Array(UserSchema) }), 'Every user'),
+          ...errors(401),
         },
       },
     },
@@ -69,7 +69,10 @@ export function registerUserRoutes(app: FastifyInstance, hub: Hub): void {
             password: Type.String({ minLength: 1, maxLength: 1024 }),
             role: RoleSchema,
           },
-          { additionalProperties: false },
+          {
+            additionalProperties: false,
+            examples: [{ name: 'desk1', password: 'correct horse battery', role: 'operator' }],
+          },
         ),
         response: { 201: described(UserSchema, 'The new user'), ...errors(400, 401, 403, 409) },
       },
@@ -95,9 +98,13 @@ export function registerUserRoutes(app: FastifyInstance, hub: Hub): void {
             disabled: Type.Optional(Type.Boolean()),
             password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
           },
-          { additionalProperties: false, minProperties: 1 },
+          {
+            additionalProperties: false,
+            minProperties: 1,
+            examples: [{ role: 'viewer' }, { disabled: true }],
+          },
         ),
-        response: { 200: described(UserSchema, 'The user as it is now'), ...errors(400, 401, 403, 404, 409) },
+        response: { 200: described(UserSchema, 'The user as changed'), ...errors(400, 401, 403, 404, 409) },
       },
     },
     async (req) => {

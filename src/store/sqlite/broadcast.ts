@@ -95,8 +95,8 @@ export class SqliteBroadcastStore implements BroadcastStore {
   }
 }
 
-/** A JSON-body table keyed by id (templates, rules, locations). */
-class KeyedJsonStore<T> {
+/** A JSON-body table keyed by id (templates, rules, locations, schedules). */
+export class KeyedJsonStore<T> {
   private readonly all;
   private readonly one;
   private readonly put;

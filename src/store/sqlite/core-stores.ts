@@ -17,7 +17,7 @@ import { type Db, migrationsApplied } from './database.js';
 
 type Row = Record<string, unknown>;
 
-function typeClause(filter: EventFilter | undefined, args: unknown[]): string {
+export function typeClause(filter: EventFilter | undefined, args: unknown[]): string {
   const parts: string[] = [];
   if (filter?.types && filter.types.length > 0 && !filter.types.includes('*')) {
     const ors: string[] = [];

@@ -4,6 +4,7 @@ import { broadcastMigrations } from './broadcast.js';
 import { coreMigrations } from './core.js';
 import { ipofficeMigrations } from './ipoffice.js';
 import { pubsubMigrations } from './pubsub.js';
+import { scheduleMigrations } from './schedules.js';
 import { securityMigrations } from './security.js';
 import type { Migration } from './types.js';
 
@@ -19,6 +20,7 @@ export const MIGRATIONS: Record<string, Migration[]> = {
   security: securityMigrations,
   ipoffice: ipofficeMigrations,
   audit: auditMigrations,
+  schedules: scheduleMigrations,
 };
 
 export type { Migration };
