@@ -92,7 +92,8 @@ function SignIn(props: { onSignedIn: (key: string) => void }) {
     setError(null);
     try {
       if (mode === 'key') {
-        await api('/api/system', { key: key.trim() });
+        // GET /api/session answers for any valid credential (every role and scoped key).
+        await api('/api/session', { key: key.trim() });
         props.onSignedIn(key.trim());
       } else {
         await signInWithPassword(username.trim(), password);

@@ -152,6 +152,12 @@ export class UserService {
 
   setPassword(name: string, password: string): PublicUser {
     const u = this.must(name);
+    if (u.source === 'oidc')
+      throw new ConflictError(
+        'USER_FROM_DIRECTORY',
+        `${u.name} signs in with the directory and has no password here`,
+        { field: 'password' },
+      );
     validatePassword(password);
     this.store.setPassword(u.name, hashPassword(password));
     return this.public(this.must(u.name));

@@ -2,7 +2,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import { type ApiKeyService, isSessionName, type VerifiedKey } from '../core/apikeys.js';
 import type { AuditLog } from '../core/audit.js';
 import { AuthError } from '../core/errors.js';
-import { type Grant, type Permission, permissionsOf, type Role } from '../core/roles.js';
+import {
+  type Grant,
+  type Permission,
+  permissionsOf,
+  ROLE_PERMISSIONS,
+  ROLES,
+  type Role,
+} from '../core/roles.js';
 import type { UserStore } from '../core/store.js';
 import { type AccessContext, forbidden, policyOf, type RoutePolicy, UNLISTED } from './access.js';
 
@@ -77,6 +84,16 @@ export function principalOf(who: VerifiedKey, users: Pick<UserStore, 'get'>): Pr
   return { kind: 'key', name: who.name, id: who.id, ...grant, permissions: permissionsOf(grant), ...times };
 }
 
+/** "Allowed: admin, operator (permission `incidents:ack`)." for the OpenAPI description of a route. */
+export function accessNote(policy: RoutePolicy): string {
+  if (policy.allow === 'public') return 'No credential needed.';
+  if (policy.allow === 'signed-in') return 'Allowed: any API key or session.';
+  if (policy.allow === 'admin') return 'Allowed: admin.';
+  const perms = policy.allow;
+  const roles = ROLES.filter((r) => perms.some((p) => ROLE_PERMISSIONS[r].includes(p)));
+  return `Allowed: ${roles.join(', ')} (permission ${perms.map((p) => `\`${p}\``).join(' or ')}; also keys with that scope).`;
+}
+
 /** Whether a principal passes a route's `allow` (not its body check). */
 export function allows(policy: RoutePolicy, who: Principal | undefined): boolean {
   if (policy.allow === 'public') return true;
@@ -135,8 +152,15 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyService, opts: Aut
     const declared = route.config?.auth;
     const auth: RouteAuth = declared ?? (isApiRoute(route.url) && !isDocsRoute(route.url) ? 'key' : 'public');
     route.config = { ...(route.config ?? {}), auth };
-    for (const m of Array.isArray(route.method) ? route.method : [route.method])
-      table.push({ method: m, url: route.url, auth });
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const m of methods) table.push({ method: m, url: route.url, auth });
+    // The OpenAPI document says who may call the route (from the access table).
+    const policy = isApiRoute(route.url) ? policyOf(String(methods[0]), route.url) : undefined;
+    if (policy && route.schema && auth === 'key') {
+      const note = accessNote(policy);
+      const d = route.schema.description;
+      route.schema = { ...route.schema, description: d ? `${d}\n\n${note}` : note };
+    }
   });
   // Authentication, then the route's access policy (roles and scopes): both on the matched route.
   app.addHook('onRequest', async (req: FastifyRequest) => {

@@ -117,3 +117,25 @@ export async function serveProcess(dataDir: string): Promise<{ hub: SpawnedHub; 
   const url = (await hub.waitFor(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/))[1]!;
   return { hub, url };
 }
+
+/** Runs one `switchboard` command (through tsx) with the given stdin; resolves with its code and output. */
+export function runSwitchboard(
+  args: string[],
+  stdin = '',
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const main = fileURLToPath(new URL('src/cli/main.ts', `file://${ROOT}`));
+  const p = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  p.stdout.on('data', (c: Buffer) => {
+    stdout += c.toString();
+  });
+  p.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  p.stdin.end(stdin);
+  return new Promise((resolve) => p.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr })));
+}

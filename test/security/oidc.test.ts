@@ -255,6 +255,14 @@ describe('sign-in with the directory (OpenID Connect, code + PKCE)', () => {
     expect(pw.status).toBe(401);
   }, 60_000);
 
+  it('a directory user gets no password here', async () => {
+    const r = await hub.api<{ error: { code: string } }>('PATCH', '/api/users/alice', {
+      password: 'a long new password',
+    });
+    expect(r.status).toBe(409);
+    expect(r.body.error.code).toBe('USER_FROM_DIRECTORY');
+  });
+
   it('a directory user disabled in Switchboard cannot sign in', async () => {
     expect((await hub.api('PATCH', '/api/users/alice', { disabled: true })).status).toBe(200);
     const { location } = await signInWithDirectory('alice');

@@ -108,6 +108,21 @@ describe('the access table covers every /api route', () => {
   });
 });
 
+describe('the OpenAPI document', () => {
+  it('says who may call each route', async () => {
+    const doc = (await (await fetch(`${hub.url}/api/docs/json`)).json()) as {
+      paths: Record<string, Record<string, { description?: string }>>;
+    };
+    expect(doc.paths['/api/devices']?.post?.description).toContain(
+      'Allowed: admin (permission `devices:write`',
+    );
+    expect(doc.paths['/api/incidents/{id}/ack']?.post?.description).toContain(
+      'Allowed: admin, operator (permission `incidents:ack`',
+    );
+    expect(doc.paths['/api/broadcasts']?.post?.description).toContain('Allowed: admin, operator, sender');
+  });
+});
+
 describe('the roles table in docs/security.md', () => {
   it('matches the code, permission by permission', () => {
     const doc = readFileSync(new URL('../../docs/security.md', import.meta.url), 'utf8');

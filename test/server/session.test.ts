@@ -1,9 +1,7 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHub } from '../../src/cli/serve.js';
 import { defaultConfig } from '../../src/config/load.js';
@@ -13,26 +11,9 @@ import { createLogger } from '../../src/server/logger.js';
 import { sqliteCoreStores } from '../../src/store/sqlite/core-stores.js';
 import { openDatabase } from '../../src/store/sqlite/database.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
-import { ROOT } from '../helpers/process.js';
+import { runSwitchboard } from '../helpers/process.js';
 
-/** Runs the real `switchboard` CLI (through tsx) with the given stdin; resolves with code and output. */
-function cli(args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  const main = fileURLToPath(new URL('src/cli/main.ts', `file://${ROOT}`));
-  const p = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
-    cwd: ROOT,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  p.stdout.on('data', (c: Buffer) => {
-    stdout += c.toString();
-  });
-  p.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  p.stdin.end(stdin);
-  return new Promise((resolve) => p.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr })));
-}
+const cli = runSwitchboard;
 
 const PASSWORD = 'correct horse battery';
 let hub: TestHub;
