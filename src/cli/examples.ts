@@ -58,6 +58,19 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'pubsub accounts list': ['switchboard pubsub accounts list', 'switchboard pubsub accounts list --json'],
   'pubsub accounts rotate': ['switchboard pubsub accounts rotate AC0123456789abcdef0123456789abcdef'],
   'pubsub accounts delete': ['switchboard pubsub accounts delete AC0123456789abcdef0123456789abcdef'],
+  'broadcast cancel': ['switchboard broadcast cancel b_01HX…   # phones not served yet get nothing'],
+  'broadcast recall': [
+    'switchboard broadcast recall b_01HX…   # also clears the message from phones showing it',
+  ],
+  'broadcast retry': ['switchboard broadcast retry b_01HX…   # re-sends to the phones that failed'],
+  'schedules add': [
+    'switchboard schedules add --id bells --cron "0 8,15 * * mon-fri" --tz America/Chicago --group classrooms --text "Bell"',
+    'switchboard schedules add --at 2026-12-24T16:00:00Z --all --text "Building closes in one hour"',
+  ],
+  'schedules list': ['switchboard schedules list', 'switchboard schedules list --json'],
+  'schedules pause': ['switchboard schedules pause bells'],
+  'schedules resume': ['switchboard schedules resume bells'],
+  'schedules delete': ['switchboard schedules delete bells'],
   'broadcast send': [
     'switchboard broadcast send --group security --title Drill --text "Fire drill at 3 pm" --ack',
     'switchboard broadcast send --all --priority urgent --text "Building closes at 6 pm"   # every phone',

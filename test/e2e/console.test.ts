@@ -3,6 +3,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ConsoleBrowser, ensureConsoleBuilt, openConsole } from '../helpers/browser.js';
 import { ROOT, startConsoleDemo } from '../helpers/console-demo.js';
+import { checkSamples, type OpenApiDoc, samplesFromCalls } from '../helpers/contract.js';
 
 /**
  * The web console in a real browser (Debian's Chromium driven by playwright-core) against the real hub in
@@ -91,9 +92,27 @@ let page: Page;
 const shot = (name: string) => ui.shot(name);
 const goto = (hash: string) => ui.goto(hash);
 
+/** Every answer the console got from /api during these tests (checked against the OpenAPI document last). */
+const apiCalls: Array<{ method: string; url: string; status: number; contentType: string; body: string }> =
+  [];
+
 beforeAll(async () => {
   ui = await openConsole({ base: BASE, artifacts: ARTIFACTS, fullPage: true });
   page = ui.page;
+  page.on('response', async (res) => {
+    const url = new URL(res.url());
+    if (!url.pathname.startsWith('/api/') || url.pathname.startsWith('/api/docs')) return;
+    const contentType = res.headers()['content-type'] ?? '';
+    // The event stream never ends: its status is enough.
+    const body = contentType.includes('json') ? await res.text().catch(() => '') : '';
+    apiCalls.push({
+      method: res.request().method(),
+      url: res.url(),
+      status: res.status(),
+      contentType,
+      body,
+    });
+  });
 }, 120_000);
 
 afterEach(async (ctx) => ui?.shotIfFailed(ctx.task));
@@ -359,4 +378,17 @@ describe('the web console in Chromium against `switchboard demo`', () => {
       )
       .toBe(401);
   }, 120_000);
+
+  it('every API call the console made is in the OpenAPI document, and its answers validate against it', async () => {
+    const doc = (await api<OpenApiDoc>('/api/docs/json')).body;
+    expect(apiCalls.length).toBeGreaterThan(20);
+    // The console's calls cover its pages: devices, events, broadcasts, keys, session.
+    const seen = new Set(
+      apiCalls.map((c) => `${c.method} ${new URL(c.url).pathname.split('/').slice(0, 3).join('/')}`),
+    );
+    expect([...seen]).toEqual(
+      expect.arrayContaining(['GET /api/devices', 'GET /api/events', 'POST /api/session']),
+    );
+    expect(checkSamples(doc, samplesFromCalls(doc, apiCalls))).toEqual([]);
+  }, 60_000);
 });

@@ -117,3 +117,29 @@ export function checkSamples(doc: OpenApiDoc, samples: ResponseSample[]): string
   }
   return [...problems];
 }
+
+/** A document path template (`/api/devices/{id}`) as a regular expression over concrete paths. */
+function templateRegex(template: string): RegExp {
+  const parts = template.split(/\{[^}]+\}/).map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${parts.join('[^/]+')}$`);
+}
+
+/**
+ * The calls a browser page made to the hub's API, as ResponseSamples for checkSamples: the route pattern
+ * is the document's path the URL matches (the most literal one when several match), so a call the document
+ * does not describe is reported as "not in the document".
+ */
+export function samplesFromCalls(
+  doc: OpenApiDoc,
+  calls: Array<{ method: string; url: string; status: number; contentType: string; body: string }>,
+): ResponseSample[] {
+  const templates = Object.keys(doc.paths)
+    .map((t) => ({ t, re: templateRegex(t), literal: t.replace(/\{[^}]+\}/g, '').length }))
+    .sort((a, b) => b.literal - a.literal);
+  return calls.map((c) => {
+    const path = new URL(c.url).pathname;
+    const hit = templates.find((x) => x.re.test(path) && doc.paths[x.t]?.[c.method.toLowerCase()]);
+    const route = (hit?.t ?? path).replace(/\{([A-Za-z0-9_]+)\}/g, ':$1');
+    return { method: c.method, route, url: path, status: c.status, contentType: c.contentType, body: c.body };
+  });
+}

@@ -311,8 +311,11 @@ export class EmergencyService {
       const i = callKey ? this.live.get(callKey) : undefined;
       return fits(i) && !i.callEndedAt && i.pbx === e.source ? i : undefined;
     }
+    // A stored incident is used through its in-memory copy when there is one: the alert's delivery report
+    // and the escalation timer update that object, and a second copy would lose one side's timeline entries.
+    const mem = (i: Incident | undefined) => (i ? (this.open.get(i.id) ?? i) : undefined);
     if (callKey) {
-      const i = this.live.get(callKey) ?? this.deps.incidents.byCallKey(callKey);
+      const i = this.live.get(callKey) ?? mem(this.deps.incidents.byCallKey(callKey));
       if (fits(i)) return i;
     }
     // Without the call's key: the incident of the same caller and number opened within LATE_MATCH_MS of the
@@ -320,15 +323,17 @@ export class EmergencyService {
     const started = Date.parse(s(e.data.startedAt));
     if (!extension || !Number.isFinite(started)) return undefined;
     const dialled = s(e.data.dialled);
-    return this.deps.incidents
-      .list({ limit: 50 })
-      .find(
-        (i) =>
-          fits(i) &&
-          i.caller.extension === extension &&
-          (!dialled || i.caller.dialled === dialled) &&
-          Math.abs(Date.parse(i.createdAt) - started) <= LATE_MATCH_MS,
-      );
+    return mem(
+      this.deps.incidents
+        .list({ limit: 50 })
+        .find(
+          (i) =>
+            fits(i) &&
+            i.caller.extension === extension &&
+            (!dialled || i.caller.dialled === dialled) &&
+            Math.abs(Date.parse(i.createdAt) - started) <= LATE_MATCH_MS,
+        ),
+    );
   }
 
   private openIncident(e: HubEvent, callKey: string | null, test: boolean, late: boolean): void {
