@@ -176,8 +176,9 @@ function registerKind(program: Command, k: RecordKind): void {
       const records = files.flatMap((f) => readRecords(f, readFileSync(f, 'utf8'), o.id));
       for (const r of records) {
         const body = { ...(r.body as Record<string, unknown>) };
-        // Fields `show` prints but the API does not take back (timestamps, origin, member lists).
-        for (const shown of ['createdAt', 'updatedAt', 'origin', 'members']) delete body[shown];
+        // Fields `show` prints but the API does not take back (timestamps, origin, member lists, a
+        // template's variables).
+        for (const shown of ['createdAt', 'updatedAt', 'origin', 'members', 'variables']) delete body[shown];
         await callApi(o, 'PUT', path(r.id), body);
         process.stdout.write(`saved ${k.singular} ${r.id}\n`);
       }
