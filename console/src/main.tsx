@@ -1,5 +1,5 @@
 import { render } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { askNotifications, enableSound, setBaseTitle } from './alarm.js';
 import {
   ApiError,
@@ -270,9 +270,10 @@ function Shell(props: { onSignOut: () => void }) {
   const openCount = useOpenCount();
   const me = signedInAs();
   // Move focus to the page title when the page changes (keyboard and screen-reader users); not when the
-  // console opens, so that the first Tab stop is "Skip to content".
+  // console opens, so that the first Tab stop is "Skip to content". A layout effect: the focus moves as the
+  // new title appears, never later, so it cannot take the focus from where the user has already moved it.
   const opened = useRef(false);
-  useEffect(() => {
+  useLayoutEffect(() => {
     const h = document.getElementById('page-title');
     if (opened.current && h && document.activeElement?.tagName !== 'INPUT') h.focus({ preventScroll: true });
     opened.current = true;
