@@ -3,16 +3,14 @@ import { type Static, Type } from 'typebox';
 import { countStates } from '../core/broadcast/report.js';
 import { BroadcastInputSchema } from '../core/broadcast/schema.js';
 import { templateVariables } from '../core/broadcast/template.js';
-import type { Broadcast, BroadcastInput, Delivery, Template } from '../core/broadcast/types.js';
+import type { Broadcast, Delivery, Template } from '../core/broadcast/types.js';
 import { coverageReport, isValidTimeZone } from '../core/emergency/alert-text.js';
 import { incidentsCsv, parseLocationsCsv } from '../core/emergency/service.js';
-import type { Incident, LocationEntry } from '../core/emergency/types.js';
+import type { LocationEntry } from '../core/emergency/types.js';
 import { AuthError, NotFoundError, ValidationError } from '../core/errors.js';
-import { compareSort, type Page, PageQueryFields, type PageRequest } from '../core/paging.js';
+import { compareSort, PageQueryFields } from '../core/paging.js';
 import type { HubContext } from '../server/hub.js';
 import { errors, noContent, serviceValidatedBody } from '../server/schemas.js';
-import type { Db } from '../store/sqlite/database.js';
-import { pageByTime } from '../store/sqlite/paging.js';
 import {
   BroadcastCancelledSchema,
   BroadcastListSchema,
@@ -149,15 +147,10 @@ export async function registerBroadcastRoutes(
     },
     async (req) => {
       const q = req.query as Static<typeof ListQuery>;
-      const page = pageByTime<Broadcast>(hub.db, {
-        table: 'broadcasts',
-        where: [
-          ...(q.before ? [['created_at < ?', [q.before]] as [string, unknown[]]] : []),
-          ...(q.state ? [['state = ?', [q.state]] as [string, unknown[]]] : []),
-        ],
-        search: ['$.title', '$.text', '$.createdBy', '$.id'],
-        req: { limit: q.limit ?? 50, cursor: q.cursor, sort: 'createdAt', order: q.order ?? 'desc', q: q.q },
-      });
+      const page = rt.stores.broadcasts.pageBroadcasts(
+        { limit: q.limit ?? 50, cursor: q.cursor, sort: 'createdAt', order: q.order ?? 'desc', q: q.q },
+        { before: q.before, state: q.state },
+      );
       return {
         broadcasts: page.items.map((b) => summary(engine.isRunning(b.id) ? engine.get(b.id) : b)),
         next: page.next,
@@ -712,8 +705,7 @@ export async function registerBroadcastRoutes(
     async (req, reply) => {
       const q = req.query as Static<typeof IncQuery>;
       if (q.format !== 'csv' && (q.cursor || q.q || q.order)) {
-        const page = pageIncidents(
-          hub.db,
+        const page = rt.stores.incidents.page(
           {
             limit: Math.min(q.limit ?? 100, 1000),
             cursor: q.cursor,
@@ -852,39 +844,4 @@ function redactRule<T extends { actions: Array<{ type: string; secret?: string }
     ...r,
     actions: r.actions.map((a) => (a.type === 'webhook' && a.secret ? { ...a, secret: '********' } : a)),
   };
-}
-
-/** A page of incidents by time, with the drill and open filters of the incident log. */
-function pageIncidents(
-  db: Db,
-  req: PageRequest,
-  f: {
-    before?: string | undefined;
-    drills?: 'include' | 'exclude' | 'only' | undefined;
-    open?: boolean | undefined;
-  },
-): Page<Incident> {
-  const exercise =
-    "(coalesce(json_extract(body, '$.drill'), 0) = 1 OR coalesce(json_extract(body, '$.test'), 0) = 1)";
-  const where: Array<[string, unknown[]]> = [];
-  if (f.before) where.push(['created_at < ?', [f.before]]);
-  if (f.drills === 'exclude') where.push([`NOT ${exercise}`, []]);
-  else if (f.drills === 'only') where.push([exercise, []]);
-  if (f.open) where.push(["json_extract(body, '$.acknowledgedAt') IS NULL", []]);
-  return pageByTime<Incident>(db, {
-    table: 'incidents',
-    where,
-    search: [
-      '$.id',
-      '$.caller.name',
-      '$.caller.extension',
-      '$.caller.callbackNumber',
-      '$.location.site',
-      '$.location.building',
-      '$.location.floor',
-      '$.location.room',
-      '$.acknowledgedBy',
-    ],
-    req,
-  });
 }

@@ -1,5 +1,6 @@
 import type { Device } from '../devices.js';
 import type { ActionResult } from '../driver.js';
+import type { Page, PageRequest } from '../paging.js';
 
 /**
  * Broadcasts: one message to many phones, planned per device kind, delivered with bounded concurrency,
@@ -290,6 +291,11 @@ export interface BroadcastStore {
   updateBroadcast(b: Broadcast): void;
   getBroadcast(id: string): Broadcast | undefined;
   listBroadcasts(q: { limit: number; before?: string; state?: BroadcastState }): Broadcast[];
+  /** A keyset page by time; `q` searches title, text, sender and id. */
+  pageBroadcasts(
+    req: PageRequest,
+    f: { before?: string | undefined; state?: BroadcastState | undefined },
+  ): Page<Broadcast>;
   /** Inserts or updates many deliveries in one transaction. */
   saveDeliveries(ds: Delivery[]): void;
   listDeliveries(broadcastId: string): Delivery[];

@@ -1,4 +1,5 @@
 import type { Location } from '../devices.js';
+import type { Page, PageRequest } from '../paging.js';
 
 /** A row of the location table: where an extension is (Kari's Law dispatchable location). */
 export interface LocationEntry extends Location {
@@ -80,6 +81,8 @@ export interface IncidentStore {
   /** Incidents not acknowledged, created at or after `since` (ISO), oldest first (bounded by `limit`). */
   listOpen(q: { since: string; limit: number }): Incident[];
   list(q: IncidentQuery): Incident[];
+  /** A keyset page by time with the incident log's filters; `q` searches caller, location and id. */
+  page(req: PageRequest, f: Omit<IncidentQuery, 'limit'>): Page<Incident>;
 }
 
 /** Which incidents a listing returns (newest first). */

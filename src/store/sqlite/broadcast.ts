@@ -14,8 +14,10 @@ import type {
   LocationEntry,
   LocationStore,
 } from '../../core/emergency/types.js';
+import type { Page, PageRequest } from '../../core/paging.js';
 import type { Rule, RuleStore } from '../../core/rules/types.js';
 import type { Db } from './database.js';
+import { pageByTime } from './paging.js';
 
 /**
  * SQLite implementations of the broadcast, template, rule, location, incident and webhook-log stores.
@@ -66,6 +68,20 @@ export class SqliteBroadcastStore implements BroadcastStore {
   }
   getBroadcast(id: string): Broadcast | undefined {
     return parse<Broadcast>(this.getB.get(id) as BodyRow | undefined);
+  }
+  pageBroadcasts(
+    req: PageRequest,
+    f: { before?: string | undefined; state?: BroadcastState | undefined },
+  ): Page<Broadcast> {
+    return pageByTime<Broadcast>(this.db, {
+      table: 'broadcasts',
+      where: [
+        ...(f.before ? [['created_at < ?', [f.before]] as [string, unknown[]]] : []),
+        ...(f.state ? [['state = ?', [f.state]] as [string, unknown[]]] : []),
+      ],
+      search: ['$.title', '$.text', '$.createdBy', '$.id'],
+      req,
+    });
   }
   listBroadcasts(q: { limit: number; before?: string; state?: BroadcastState }): Broadcast[] {
     const args: unknown[] = [];
@@ -203,22 +219,44 @@ export class SqliteIncidentStore implements IncidentStore {
     return rows.map((r) => JSON.parse(r.body) as Incident);
   }
   list(q: IncidentQuery): Incident[] {
-    // Incidents are JSON bodies: the filters read them with SQLite's JSON functions (no extra columns).
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (q.before) {
-      where.push('created_at < ?');
-      args.push(q.before);
-    }
-    const exercise =
-      "(coalesce(json_extract(body, '$.drill'), 0) = 1 OR coalesce(json_extract(body, '$.test'), 0) = 1)";
-    if (q.drills === 'exclude') where.push(`NOT ${exercise}`);
-    else if (q.drills === 'only') where.push(exercise);
-    if (q.open) where.push("json_extract(body, '$.acknowledgedAt') IS NULL");
-    const sql = `SELECT body FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...args, q.limit);
+    const where = incidentFilters(q);
+    const sql = `SELECT body FROM incidents ${where.length ? `WHERE ${where.map(([w]) => w).join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...where.flatMap(([, a]) => a), q.limit);
     return (rows as BodyRow[]).map((r) => JSON.parse(r.body) as Incident);
   }
+  page(req: PageRequest, f: Omit<IncidentQuery, 'limit'>): Page<Incident> {
+    return pageByTime<Incident>(this.db, {
+      table: 'incidents',
+      where: incidentFilters(f),
+      search: [
+        '$.id',
+        '$.caller.name',
+        '$.caller.extension',
+        '$.caller.callbackNumber',
+        '$.location.site',
+        '$.location.building',
+        '$.location.floor',
+        '$.location.room',
+        '$.acknowledgedBy',
+      ],
+      req,
+    });
+  }
+}
+
+/**
+ * The incident log's filters as SQL over the JSON bodies (SQLite's JSON functions, no extra columns): one
+ * place for the listing and the pages.
+ */
+function incidentFilters(q: Omit<IncidentQuery, 'limit'>): Array<[string, unknown[]]> {
+  const exercise =
+    "(coalesce(json_extract(body, '$.drill'), 0) = 1 OR coalesce(json_extract(body, '$.test'), 0) = 1)";
+  const where: Array<[string, unknown[]]> = [];
+  if (q.before) where.push(['created_at < ?', [q.before]]);
+  if (q.drills === 'exclude') where.push([`NOT ${exercise}`, []]);
+  else if (q.drills === 'only') where.push([exercise, []]);
+  if (q.open) where.push(["json_extract(body, '$.acknowledgedAt') IS NULL", []]);
+  return where;
 }
 
 /** One outgoing webhook request series (all attempts), for the delivery log. */
