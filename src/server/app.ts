@@ -9,7 +9,7 @@ import { parseJsonBody } from '../core/json.js';
 import { VERSION } from '../version.js';
 import { installAuth } from './auth.js';
 import type { Hub } from './compose.js';
-import { limitConnectionsPerAddress } from './connections.js';
+import { limitConnectionsPerAddress, serverTimeouts } from './connections.js';
 import { installListenerSurfaces } from './listeners.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerCoreRoutes } from './routes/core.js';
@@ -19,9 +19,6 @@ import { registerOidcRoutes } from './routes/oidc.js';
 import { registerSessionRoutes } from './routes/session.js';
 import { registerUserRoutes } from './routes/users.js';
 import type { PemPair } from './tls.js';
-
-/** How often Node looks for requests past http.headersTimeoutMs / http.requestTimeoutMs. */
-const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
 export interface BuildAppOptions {
   /** Serve the web console's static files from this directory when it exists. */
@@ -37,28 +34,28 @@ export interface BuildAppOptions {
  */
 export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<FastifyInstance> {
   const { config } = hub;
+  const timeouts = serverTimeouts(config.http);
   const app = Fastify({
     loggerInstance: hub.logger as unknown as FastifyBaseLogger,
     bodyLimit: config.http.bodyLimit,
     trustProxy: config.http.trustProxy,
-    requestTimeout: config.http.requestTimeoutMs,
-    // Node checks the header/request timeouts every connectionsCheckingInterval (default 30 s): check
-    // every second so a slow body is cut at requestTimeoutMs, not up to 30 s later.
+    requestTimeout: timeouts.requestTimeout,
+    keepAliveTimeout: timeouts.keepAliveTimeout,
+    // The header timeout and how often Node checks them (serverTimeouts): on the server itself.
     ...(opts.tls
       ? {
           https: {
             ...opts.tls,
-            headersTimeout: Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs),
-            connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+            headersTimeout: timeouts.headersTimeout,
+            connectionsCheckingInterval: timeouts.connectionsCheckingInterval,
           },
         }
       : {
           http: {
-            headersTimeout: Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs),
-            connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+            headersTimeout: timeouts.headersTimeout,
+            connectionsCheckingInterval: timeouts.connectionsCheckingInterval,
           },
         }),
-    keepAliveTimeout: config.http.keepAliveTimeoutMs,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestIdHeader: 'x-request-id',

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { NotFoundError } from '../core/errors.js';
-import { limitConnectionsPerAddress } from './connections.js';
+import { limitConnectionsPerAddress, serverTimeouts } from './connections.js';
 
 /**
  * Which listener serves a route, decided once when the route is registered (from its URL pattern):
@@ -72,12 +72,7 @@ export async function listenPhone(
   config: Config,
 ): Promise<{ server: Server; port: number }> {
   const h = config.http;
-  const server = createServer({
-    requestTimeout: h.requestTimeoutMs,
-    headersTimeout: Math.min(h.headersTimeoutMs, h.requestTimeoutMs),
-    keepAliveTimeout: h.keepAliveTimeoutMs,
-    connectionsCheckingInterval: 1000,
-  });
+  const server = createServer(serverTimeouts(h));
   limitConnectionsPerAddress(server, h.maxConnectionsPerAddress);
   server.on('connection', (socket: Socket) => app.phoneSockets.add(socket));
   server.on('request', (req, res) => app.routing(req, res));

@@ -6,6 +6,7 @@ import { createSecureContext } from 'node:tls';
 import type { Config } from '../config/schema.js';
 import { ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { limitConnectionsPerAddress, serverTimeouts } from './connections.js';
 
 /**
  * HTTPS for the API and console (`http.tls.cert` / `http.tls.key`): the key pair is read and checked at
@@ -117,7 +118,7 @@ export async function startRedirectListener(
   httpsPort: () => number,
   logger: Logger,
 ): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
+  const server = createServer(serverTimeouts(config.http), (req, res) => {
     const to = redirectTarget(config, httpsPort(), req.headers.host, req.url ?? '/');
     if (!to) {
       res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
@@ -127,9 +128,7 @@ export async function startRedirectListener(
     res.writeHead(308, { location: to, 'content-type': 'text/plain; charset=utf-8' });
     res.end(`moved to ${to}\n`);
   });
-  server.headersTimeout = Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs);
-  server.requestTimeout = config.http.requestTimeoutMs;
-  server.keepAliveTimeout = config.http.keepAliveTimeoutMs;
+  limitConnectionsPerAddress(server, config.http.maxConnectionsPerAddress);
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(config.http.tls.redirect.port, config.http.host, () => {
