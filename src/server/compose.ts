@@ -10,7 +10,7 @@ import { SealedDeviceStore } from '../core/device-secrets.js';
 import { type DeviceKindInfo, DeviceRegistry } from '../core/devices.js';
 import type { AnyDriver, DriverContext } from '../core/driver.js';
 import type { Logger } from '../core/logger.js';
-import { SecretBox, SecretOpenError } from '../core/secret-box.js';
+import { SECRET_KEY_BYTES, SecretBox, SecretOpenError } from '../core/secret-box.js';
 import type { DeviceStore } from '../core/store.js';
 import { loadSecretKey } from '../store/secret-key.js';
 import { sqliteCoreStores } from '../store/sqlite/core-stores.js';
@@ -211,7 +211,7 @@ function sealDevices(
   const memory = config.dataDir === ':memory:';
   const file = secretsKeyPath(config.dataDir, config.secrets.keyFile);
   const loaded = memory
-    ? { key: randomBytes(32), created: false }
+    ? { key: randomBytes(SECRET_KEY_BYTES), created: false }
     : loadSecretKey(file, !SealedDeviceStore.holdsSealed(store));
   if (loaded.created)
     logger.info({ keyFile: file }, 'created the secrets key file: back it up with the data');
