@@ -1,4 +1,4 @@
-import { SwitchboardError } from '../core/errors.js';
+import { ConflictError, SwitchboardError } from '../core/errors.js';
 
 /** Errors every store backend raises with the same codes, whatever the database behind it. */
 
@@ -25,6 +25,20 @@ export class StoreUnavailableError extends SwitchboardError {
       retryable: true,
       // Answered as `Retry-After: 1` where the HTTP layer maps it (the PubSub relay does).
       details: { retryAfterSeconds: 1 },
+      cause,
+    });
+  }
+}
+
+/**
+ * A row with the same key exists already (two hubs, or two requests, adding the same device, key, user or
+ * event at once): the insert did not happen. HTTP 409. Every backend raises it with this code, so the
+ * caller that checked "absent" first and lost the race answers the same conflict on any backend.
+ */
+export class StoreConflictError extends ConflictError {
+  constructor(entity: string, id: string, cause?: unknown) {
+    super('STORE_CONFLICT', `a ${entity} with id ${JSON.stringify(id)} exists already`, {
+      details: { entity, id },
       cause,
     });
   }

@@ -1,6 +1,6 @@
 import type { Device, Group } from '../../core/devices.js';
 import type { EventFilter, HubEvent } from '../../core/events.js';
-import { isPermission, isRole, type Role } from '../../core/roles.js';
+import type { Role } from '../../core/roles.js';
 import type {
   ApiKeyRecord,
   ApiKeyStore,
@@ -12,31 +12,36 @@ import type {
   UserRecord,
   UserStore,
 } from '../../core/store.js';
+import {
+  binder,
+  DEVICE_COLUMNS,
+  deviceParams,
+  eventListSql,
+  KEY_COLUMNS,
+  keyParams,
+  type Row,
+  rowToDevice,
+  rowToEvent,
+  rowToGroup,
+  rowToKey,
+  rowToUser,
+  USER_COLUMNS,
+  userParams,
+} from '../core-rows.js';
+import { StoreConflictError } from '../errors.js';
 import { SqliteAuditStore } from './audit.js';
 import { type Db, migrationsApplied } from './database.js';
 
-type Row = Record<string, unknown>;
-
-export function typeClause(filter: EventFilter | undefined, args: unknown[]): string {
-  const parts: string[] = [];
-  if (filter?.types && filter.types.length > 0 && !filter.types.includes('*')) {
-    const ors: string[] = [];
-    for (const t of filter.types) {
-      if (t.endsWith('.*')) {
-        ors.push("type LIKE ? ESCAPE '\\'");
-        args.push(`${t.slice(0, -1).replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-      } else {
-        ors.push('type = ?');
-        args.push(t);
-      }
-    }
-    parts.push(`(${ors.join(' OR ')})`);
+/** A primary key or unique constraint refused the row: the same typed error as every backend. */
+export function sqliteConflict<T>(entity: string, id: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    const code = (e as { code?: unknown } | null)?.code;
+    if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE')
+      throw new StoreConflictError(entity, id, e);
+    throw e;
   }
-  if (filter?.source) {
-    parts.push('source = ?');
-    args.push(filter.source);
-  }
-  return parts.length ? ` AND ${parts.join(' AND ')}` : '';
 }
 
 class SqliteEventStore implements EventStore {
@@ -47,9 +52,11 @@ class SqliteEventStore implements EventStore {
     );
   }
   append(events: HubEvent[]): void {
-    this.db.transaction((evs: HubEvent[]) => {
-      for (const e of evs) this.insert.run(e.seq, e.id, e.time, e.source, e.type, JSON.stringify(e.data));
-    })(events);
+    sqliteConflict('event', events.map((e) => e.seq).join(','), () =>
+      this.db.transaction((evs: HubEvent[]) => {
+        for (const e of evs) this.insert.run(e.seq, e.id, e.time, e.source, e.type, JSON.stringify(e.data));
+      })(events),
+    );
   }
   lastSeq(): number {
     return (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM events').get() as { s: number }).s;
@@ -61,39 +68,10 @@ class SqliteEventStore implements EventStore {
       .changes;
   }
   list(q: { after?: number; limit?: number; filter?: EventFilter; before?: number }): HubEvent[] {
-    const args: unknown[] = [q.after ?? 0];
-    let sql = 'SELECT seq, id, time, source, type, data FROM events WHERE seq > ?';
-    if (q.before !== undefined) {
-      sql += ' AND seq < ?';
-      args.push(q.before);
-    }
-    sql += typeClause(q.filter, args);
-    sql += ' ORDER BY seq LIMIT ?';
-    args.push(Math.max(1, Math.min(q.limit ?? 100, 10_000)));
-    return (this.db.prepare(sql).all(...args) as Row[]).map((r) => ({
-      seq: r.seq as number,
-      id: r.id as string,
-      time: r.time as string,
-      source: r.source as string,
-      type: r.type as string,
-      data: JSON.parse(r.data as string) as Record<string, unknown>,
-    }));
+    const { args, p } = binder('sqlite');
+    const sql = eventListSql(q, p);
+    return (this.db.prepare(sql).all(...args) as Row[]).map(rowToEvent);
   }
-}
-
-function rowToDevice(r: Row): Device {
-  return {
-    id: r.id as string,
-    kind: r.kind as string,
-    name: r.name as string,
-    address: r.address as string,
-    labels: JSON.parse(r.labels as string) as string[],
-    groups: JSON.parse(r.groups_json as string) as string[],
-    location: JSON.parse(r.location as string) as Device['location'],
-    settings: JSON.parse(r.settings as string) as Record<string, unknown>,
-    createdAt: r.created_at as string,
-    updatedAt: r.updated_at as string,
-  };
 }
 
 class SqliteDeviceStore implements DeviceStore {
@@ -127,33 +105,18 @@ class SqliteDeviceStore implements DeviceStore {
     const r = this.getStmt.get(id) as Row | undefined;
     return r ? rowToDevice(r) : undefined;
   }
-  private params(d: Device): unknown[] {
-    return [
-      d.kind,
-      d.name,
-      d.address,
-      JSON.stringify(d.labels),
-      JSON.stringify(d.groups),
-      JSON.stringify(d.location),
-      JSON.stringify(d.settings),
-      d.createdAt,
-      d.updatedAt,
-      d.id,
-    ];
-  }
   insert(d: Device): void {
-    this.db
-      .prepare(
-        'INSERT INTO devices (kind, name, address, labels, groups_json, location, settings, created_at, updated_at, id) VALUES (?,?,?,?,?,?,?,?,?,?)',
-      )
-      .run(...this.params(d));
+    sqliteConflict('device', d.id, () =>
+      this.db
+        .prepare(
+          `INSERT INTO devices (${DEVICE_COLUMNS.join(', ')}) VALUES (${DEVICE_COLUMNS.map(() => '?')})`,
+        )
+        .run(...deviceParams(d)),
+    );
   }
   update(d: Device): void {
-    this.db
-      .prepare(
-        'UPDATE devices SET kind=?, name=?, address=?, labels=?, groups_json=?, location=?, settings=?, created_at=?, updated_at=? WHERE id=?',
-      )
-      .run(...this.params(d));
+    const set = DEVICE_COLUMNS.slice(0, -1).map((c) => `${c}=?`);
+    this.db.prepare(`UPDATE devices SET ${set.join(', ')} WHERE id=?`).run(...deviceParams(d));
   }
   remove(id: string): boolean {
     return this.db.prepare('DELETE FROM devices WHERE id = ?').run(id).changes > 0;
@@ -163,21 +126,11 @@ class SqliteDeviceStore implements DeviceStore {
 class SqliteGroupStore implements GroupStore {
   constructor(private readonly db: Db) {}
   list(): Group[] {
-    return (this.db.prepare('SELECT * FROM groups ORDER BY id').all() as Row[]).map((r) => ({
-      id: r.id as string,
-      name: r.name as string,
-      ...(r.description ? { description: r.description as string } : {}),
-    }));
+    return (this.db.prepare('SELECT * FROM groups ORDER BY id').all() as Row[]).map(rowToGroup);
   }
   get(id: string): Group | undefined {
     const r = this.db.prepare('SELECT * FROM groups WHERE id = ?').get(id) as Row | undefined;
-    return r
-      ? {
-          id: r.id as string,
-          name: r.name as string,
-          ...(r.description ? { description: r.description as string } : {}),
-        }
-      : undefined;
+    return r ? rowToGroup(r) : undefined;
   }
   upsert(g: Group): void {
     this.db
@@ -191,26 +144,6 @@ class SqliteGroupStore implements GroupStore {
   }
 }
 
-function rowToKey(r: Row): ApiKeyRecord {
-  return {
-    id: r.id as string,
-    name: r.name as string,
-    prefix: r.prefix as string,
-    hash: r.hash as string,
-    salt: r.salt as string,
-    createdAt: r.created_at as string,
-    lastUsedAt: (r.last_used_at as string | null) ?? null,
-    revokedAt: (r.revoked_at as string | null) ?? null,
-    expiresAt: (r.expires_at as string | null) ?? null,
-    createdBy: (r.created_by as string | null) ?? null,
-    role: isRole(r.role) ? r.role : null,
-    scopes: typeof r.scopes === 'string' ? (JSON.parse(r.scopes) as string[]).filter(isPermission) : null,
-    idleSeconds: (r.idle_seconds as number | null) ?? null,
-    absoluteExpiresAt: (r.absolute_expires_at as string | null) ?? null,
-    revokedReason: (r.revoked_reason as string | null) ?? null,
-  };
-}
-
 class SqliteApiKeyStore implements ApiKeyStore {
   constructor(private readonly db: Db) {}
   list(): ApiKeyRecord[] {
@@ -221,26 +154,12 @@ class SqliteApiKeyStore implements ApiKeyStore {
     return r ? rowToKey(r) : undefined;
   }
   insert(k: ApiKeyRecord): void {
-    this.db
-      .prepare(
-        'INSERT INTO api_keys (id, name, prefix, hash, salt, created_at, last_used_at, revoked_at, expires_at, created_by, role, scopes, idle_seconds, absolute_expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)',
-      )
-      .run(
-        k.id,
-        k.name,
-        k.prefix,
-        k.hash,
-        k.salt,
-        k.createdAt,
-        k.lastUsedAt,
-        k.revokedAt,
-        k.expiresAt ?? null,
-        k.createdBy ?? null,
-        k.role ?? null,
-        k.scopes ? JSON.stringify(k.scopes) : null,
-        k.idleSeconds ?? null,
-        k.absoluteExpiresAt ?? null,
-      );
+    const params = keyParams(k);
+    sqliteConflict('api key', k.id, () =>
+      this.db
+        .prepare(`INSERT INTO api_keys (${KEY_COLUMNS}) VALUES (${params.map(() => '?')})`)
+        .run(...params),
+    );
   }
   revoke(id: string, at: string, reason = 'revoked'): boolean {
     return (
@@ -266,19 +185,6 @@ class SqliteApiKeyStore implements ApiKeyStore {
   }
 }
 
-function rowToUser(r: Row): UserRecord {
-  return {
-    name: r.name as string,
-    passwordHash: r.password_hash as string,
-    createdAt: r.created_at as string,
-    lastLoginAt: (r.last_login_at as string | null) ?? null,
-    disabledAt: (r.disabled_at as string | null) ?? null,
-    // A row with an unknown role (written by a newer version) grants nothing more than a viewer.
-    role: isRole(r.role) ? r.role : 'viewer',
-    source: r.source === 'oidc' ? 'oidc' : 'local',
-  };
-}
-
 class SqliteUserStore implements UserStore {
   constructor(private readonly db: Db) {}
   list(): UserRecord[] {
@@ -289,11 +195,10 @@ class SqliteUserStore implements UserStore {
     return r ? rowToUser(r) : undefined;
   }
   insert(u: UserRecord): void {
-    this.db
-      .prepare(
-        'INSERT INTO users (name, password_hash, created_at, last_login_at, disabled_at, role, source) VALUES (?,?,?,?,?,?,?)',
-      )
-      .run(u.name, u.passwordHash, u.createdAt, u.lastLoginAt, u.disabledAt, u.role, u.source);
+    const params = userParams(u);
+    sqliteConflict('user', u.name, () =>
+      this.db.prepare(`INSERT INTO users (${USER_COLUMNS}) VALUES (${params.map(() => '?')})`).run(...params),
+    );
   }
   setRole(name: string, role: Role): boolean {
     return this.db.prepare('UPDATE users SET role = ? WHERE name = ?').run(role, name).changes > 0;

@@ -1,6 +1,6 @@
-import type { EventFilter, HubEvent } from '../../core/events.js';
+import type { HubEvent } from '../../core/events.js';
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../../core/paging.js';
-import { typeClause } from './core-stores.js';
+import { binder, type EventPageQuery, eventPageSql, type Row, rowToEvent } from '../core-rows.js';
 import type { Db } from './database.js';
 
 /**
@@ -64,39 +64,8 @@ export function pageByTime<T>(
  * Stored events by seq, oldest first (`after`) or newest first (`before`), with the type/source filter of
  * the event store and a case-insensitive search over type, source and data.
  */
-export function pageEvents(
-  db: Db,
-  o: {
-    after?: number;
-    before?: number;
-    limit: number;
-    order: 'asc' | 'desc';
-    filter?: EventFilter;
-    q?: string | undefined;
-  },
-): HubEvent[] {
-  const args: unknown[] = [o.after ?? 0];
-  let sql = 'SELECT seq, id, time, source, type, data FROM events WHERE seq > ?';
-  if (o.before !== undefined) {
-    sql += ' AND seq < ?';
-    args.push(o.before);
-  }
-  sql += typeClause(o.filter, args);
-  const q = o.q?.trim();
-  if (q) {
-    sql += " AND (type || ' ' || source || ' ' || data) LIKE ? ESCAPE '\\'";
-    args.push(`%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-  }
-  sql += ` ORDER BY seq ${o.order === 'desc' ? 'DESC' : 'ASC'} LIMIT ?`;
-  args.push(o.limit);
-  return (
-    db.prepare(sql).all(...args) as Array<{
-      seq: number;
-      id: string;
-      time: string;
-      source: string;
-      type: string;
-      data: string;
-    }>
-  ).map((r) => ({ ...r, data: JSON.parse(r.data) as Record<string, unknown> }));
+export function pageEvents(db: Db, o: EventPageQuery): HubEvent[] {
+  const { args, p } = binder('sqlite');
+  const sql = eventPageSql(o, p, 'LIKE');
+  return (db.prepare(sql).all(...args) as Row[]).map(rowToEvent);
 }

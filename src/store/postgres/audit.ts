@@ -1,0 +1,28 @@
+import { type AuditEntry, type AuditQuery, type AuditStore, auditColumns } from '../../core/audit.js';
+import type { AsyncPort } from '../async-port.js';
+import { AUDIT_INSERT_COLUMNS, auditWhereSql, binder, type Row, rowToAuditEntry } from '../core-rows.js';
+import type { PostgresDatabase } from './database.js';
+import { deleted } from './sql.js';
+
+/**
+ * The audit trail on PostgreSQL: the `audit_log` table of the SQLite store, append-only (a trigger refuses
+ * UPDATE), with the same filters and order (store/core-rows.ts `auditWhereSql`), newest first by seq.
+ */
+export class PostgresAuditStore implements AsyncPort<AuditStore> {
+  constructor(private readonly db: PostgresDatabase) {}
+  async append(e: Omit<AuditEntry, 'seq'>): Promise<number> {
+    const [r] = await this.db.query<{ seq: number }>(
+      `INSERT INTO audit_log (${AUDIT_INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq`,
+      auditColumns(e),
+    );
+    return r!.seq;
+  }
+  async list(q: AuditQuery): Promise<AuditEntry[]> {
+    const { args, p } = binder('postgres');
+    const sql = `SELECT * FROM audit_log${auditWhereSql(q, p)} ORDER BY seq DESC LIMIT ${p(q.limit)}`;
+    return (await this.db.query<Row>(sql, args)).map(rowToAuditEntry);
+  }
+  prune(before: string): Promise<number> {
+    return deleted(this.db, 'time < $1', 'audit_log', [before]);
+  }
+}
