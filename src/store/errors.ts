@@ -1,4 +1,4 @@
-import { ConflictError, SwitchboardError } from '../core/errors.js';
+import { ConflictError, SwitchboardError, ValidationError } from '../core/errors.js';
 
 /** Errors every store backend raises with the same codes, whatever the database behind it. */
 
@@ -39,6 +39,18 @@ export class StoreConflictError extends ConflictError {
   constructor(entity: string, id: string, cause?: unknown) {
     super('STORE_CONFLICT', `a ${entity} with id ${JSON.stringify(id)} exists already`, {
       details: { entity, id },
+      cause,
+    });
+  }
+}
+
+/**
+ * A value the database cannot hold: PostgreSQL text refuses the NUL character (U+0000), which SQLite
+ * stores. HTTP 400: the request did not happen. (Inside JSON bodies a NUL is escaped and is fine.)
+ */
+export class StoreValueError extends ValidationError {
+  constructor(cause?: unknown) {
+    super('STORE_VALUE_INVALID', 'a text value holds a NUL character (U+0000), which the store cannot keep', {
       cause,
     });
   }

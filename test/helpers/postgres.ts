@@ -3,6 +3,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll, describe } from 'vitest';
 
 /**
  * A throw-away PostgreSQL cluster for tests and benchmarks, from Debian's `postgresql` package
@@ -195,4 +196,47 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     });
   }
   return cluster;
+}
+
+/**
+ * Creates database `name` in the cluster and answers its URL. A short-lived admin connection: a test may
+ * restart the server under any long-lived one.
+ */
+export async function createDatabase(cluster: PostgresCluster, name: string): Promise<string> {
+  const { default: pg } = await import('pg');
+  const admin = new pg.Client({ connectionString: cluster.url });
+  admin.on('error', () => {});
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end().catch(() => {});
+  }
+  return cluster.url.replace(/\/postgres$/, `/${name}`);
+}
+
+/**
+ * A describe() block with one throw-away cluster for the file (started before, removed after), skipped
+ * outside CI when PostgreSQL is not installed. `db()` creates a fresh database and answers its URL.
+ */
+export function describePostgres(
+  title: string,
+  body: (pg: { cluster: () => PostgresCluster; db: () => Promise<string> }) => void,
+): void {
+  const avail = postgresAvailability();
+  let cluster: PostgresCluster | undefined;
+  let n = 0;
+  const get = () => {
+    if (!cluster) throw new Error('the PostgreSQL cluster is not started');
+    return cluster;
+  };
+  describe.skipIf(!avail.bin)(`${title}${avail.skip ? ` (skipped: ${avail.skip})` : ''}`, () => {
+    beforeAll(async () => {
+      cluster = await startPostgres();
+    }, 180_000);
+    afterAll(async () => {
+      await cluster?.stop();
+    });
+    body({ cluster: get, db: () => createDatabase(get(), `d${++n}`) });
+  });
 }

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { ValidationError } from '../../core/errors.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { backoffDelay } from '../../core/retry.js';
-import { StoreUnavailableError } from '../errors.js';
+import { StoreUnavailableError, StoreValueError } from '../errors.js';
 import { type Migration, planMigrations } from '../migration.js';
 import { POSTGRES_MIGRATIONS } from './migrations/index.js';
 
@@ -200,6 +200,8 @@ export class PostgresDatabase {
         if (isConnectionError(e)) throw unavailable(e);
         // A deadlock or serialization failure rolled the whole statement/transaction back: run it again.
         if (RETRY_SQLSTATE.has(sqlState(e) ?? '') && attempt < 4) continue;
+        // A NUL character in a text value: PostgreSQL cannot store it (SQLite can).
+        if (sqlState(e) === '22021') throw new StoreValueError(e);
         throw e;
       }
     }

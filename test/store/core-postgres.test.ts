@@ -1,0 +1,129 @@
+import { expect, it } from 'vitest';
+import { postgresCoreStores } from '../../src/store/postgres/core-stores.js';
+import { PostgresDatabase } from '../../src/store/postgres/database.js';
+import { describePostgres } from '../helpers/postgres.js';
+import { type CoreStoresUnderTest, coreStoreContract } from './core-contract.js';
+
+/**
+ * The core store contract against PostgreSQL (a throw-away cluster from Debian's binaries, one per file,
+ * a fresh database per test; a "peer" is a second pool, as a second hub has), plus what only a server
+ * backend has: losing and regaining the server.
+ */
+function storesOf(db: PostgresDatabase): CoreStoresUnderTest {
+  const s = postgresCoreStores(db);
+  return { ...s, pageEvents: (o) => s.events.page(o) };
+}
+
+describePostgres('PostgreSQL core stores', ({ cluster, db: freshDatabase }) => {
+  coreStoreContract({
+    name: 'PostgreSQL',
+    async create() {
+      const url = await freshDatabase();
+      const dbs: PostgresDatabase[] = [];
+      const open = async () => {
+        const db = new PostgresDatabase({ url, poolSize: 4 });
+        dbs.push(db);
+        await db.open();
+        return db;
+      };
+      const db = await open();
+      return {
+        stores: storesOf(db),
+        peer: async () => storesOf(await open()),
+        async exec(sql) {
+          await db.query(sql);
+        },
+        async close() {
+          for (const d of dbs) await d.close();
+        },
+      };
+    },
+  });
+
+  it('server stopped: STORE_UNAVAILABLE (503, retryable, no password) at once; started again: it recovers', async () => {
+    const url = (await freshDatabase()).replace('postgres@', 'postgres:s3cret-pw@');
+    const db = new PostgresDatabase({ url, connectTimeoutMs: 2000 });
+    const s = postgresCoreStores(db);
+    await s.devices.insert({
+      id: 'x1',
+      kind: 'cisco',
+      name: 'x1',
+      address: '10.0.0.1',
+      labels: [],
+      groups: [],
+      location: {},
+      settings: {},
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+    });
+    expect(await s.ready()).toBe(true);
+    cluster().stopServer();
+    try {
+      const calls: Array<() => Promise<unknown>> = [
+        () => s.devices.get('x1'),
+        () => s.events.append([{ seq: 1, id: 'e1', time: 't', source: 's', type: 't', data: {} }]),
+        () => s.audit.list({ limit: 1 }),
+        () => s.kv.set('ns', 'k', 1),
+        () => s.apiKeys.revoke('k', 't'),
+        () => s.users.list(),
+        () => s.groups.list(),
+      ];
+      for (const call of calls) {
+        const e = (await call().catch((x: unknown) => x)) as Error & { code?: string };
+        expect(e).toMatchObject({ code: 'STORE_UNAVAILABLE', status: 503, retryable: true });
+        expect(e.message).not.toContain('s3cret-pw');
+      }
+      expect(await s.ready()).toBe(false);
+    } finally {
+      cluster().startServer();
+    }
+    // The next statement reconnects by itself.
+    expect((await s.devices.get('x1'))?.id).toBe('x1');
+    expect(await s.ready()).toBe(true);
+    await s.close();
+    await expect(s.devices.get('x1')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+  }, 120_000);
+
+  it('a NUL character in a text column is refused with STORE_VALUE_INVALID (400); nothing is stored', async () => {
+    const db = new PostgresDatabase({ url: await freshDatabase() });
+    const s = postgresCoreStores(db);
+    await expect(s.groups.upsert({ id: 'g', name: 'a\u0000b' })).rejects.toMatchObject({
+      code: 'STORE_VALUE_INVALID',
+      status: 400,
+    });
+    expect(await s.groups.list()).toEqual([]);
+    await db.close();
+  });
+
+  it('the schema has the SQLite names: every core table and column, with PostgreSQL types', async () => {
+    const db = new PostgresDatabase({ url: await freshDatabase() });
+    await db.open();
+    const cols = await db.query<{ table_name: string; column_name: string; data_type: string }>(
+      `SELECT table_name, column_name, data_type FROM information_schema.columns
+         WHERE table_schema = 'public' AND table_name IN ('events', 'audit_log', 'api_keys')
+         ORDER BY table_name, ordinal_position`,
+    );
+    const of = (t: string) =>
+      cols.filter((c) => c.table_name === t).map((c) => `${c.column_name}:${c.data_type}`);
+    expect(of('events')).toEqual([
+      'seq:bigint',
+      'id:text',
+      'time:text',
+      'source:text',
+      'type:text',
+      'data:text',
+    ]);
+    expect(of('audit_log')[0]).toBe('seq:bigint');
+    expect(of('api_keys')).toContain('idle_seconds:integer');
+    const mods = await db.query<{ module: string; v: number }>(
+      'SELECT module, MAX(version) AS v FROM schema_migrations GROUP BY module ORDER BY module',
+    );
+    expect(mods).toEqual([
+      { module: 'audit', v: 1 },
+      { module: 'core', v: 2 },
+      { module: 'pubsub', v: 1 },
+      { module: 'security', v: 2 },
+    ]);
+    await db.close();
+  });
+});
