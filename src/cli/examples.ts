@@ -85,6 +85,11 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'locations import': ['switchboard locations import locations.csv'],
   'locations list': ['switchboard locations list', 'switchboard locations list --json'],
   'incidents list': ['switchboard incidents list', 'switchboard incidents list --real-only --limit 100'],
+  'store migrate': [
+    'systemctl stop switchboard',
+    'switchboard store migrate --from /var/lib/switchboard --to postgres://switchboard@db1/switchboard',
+    'switchboard store migrate --from backup.db --to-file /etc/switchboard/store-url --force --json',
+  ],
   'incidents export': [
     'switchboard incidents export > incidents.csv',
     'switchboard incidents export --real-only > compliance.csv',

@@ -13,6 +13,7 @@ import { registerPubsubCommands } from '../../src/cli/pubsub.js';
 import { registerRecordCommands } from '../../src/cli/records.js';
 import { registerSettingsCommands } from '../../src/cli/settings.js';
 import { registerSmdrCommands } from '../../src/cli/smdr.js';
+import { registerStoreCommands } from '../../src/cli/store.js';
 import { registerUsersCommands } from '../../src/cli/users.js';
 
 /** The lazy command table of src/cli/main.ts names, for each command, the module that registers it. */
@@ -30,6 +31,7 @@ const MODULES: Record<string, (p: Command) => void> = {
   smdr: registerSmdrCommands,
   backup: registerBackupCommands,
   records: registerRecordCommands,
+  store: registerStoreCommands,
 };
 const names = (p: Command) => p.commands.map((c) => c.name());
 

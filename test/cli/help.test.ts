@@ -12,6 +12,7 @@ import { registerPubsubCommands } from '../../src/cli/pubsub.js';
 import { registerRecordCommands } from '../../src/cli/records.js';
 import { registerSettingsCommands } from '../../src/cli/settings.js';
 import { registerSmdrCommands } from '../../src/cli/smdr.js';
+import { registerStoreCommands } from '../../src/cli/store.js';
 import { registerUsersCommands } from '../../src/cli/users.js';
 import { spawnSwitchboard } from '../helpers/process.js';
 
@@ -36,6 +37,7 @@ async function program(): Promise<Command> {
     registerBroadcastCommands,
     registerSmdrCommands,
     registerRecordCommands,
+    registerStoreCommands,
   ])
     await r(p);
   addExamples(p);
