@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { Accounts } from '../../src/pubsub/accounts.js';
@@ -7,6 +6,7 @@ import { PostgresDatabase } from '../../src/store/postgres/database.js';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations/index.js';
 import { PostgresPubSubStore } from '../../src/store/postgres/pubsub.js';
 import { type PostgresCluster, postgresAvailability, startPostgres } from '../helpers/postgres.js';
+import { freshPostgresDatabase } from '../helpers/postgres-db.js';
 import { waitFor } from '../helpers/wait.js';
 import { pubsubStoreContract } from './pubsub-contract.js';
 
@@ -17,22 +17,7 @@ import { pubsubStoreContract } from './pubsub-contract.js';
  */
 const pgAvail = postgresAvailability();
 let cluster: PostgresCluster;
-let dbN = 0;
-
-const urlOf = (db: string) => cluster.url.replace(/\/postgres$/, `/${db}`);
-async function freshDatabase(): Promise<string> {
-  const name = `t${++dbN}`;
-  // A short-lived admin connection: the last test restarts the server under any long-lived one.
-  const admin = new pg.Client({ connectionString: cluster.url });
-  admin.on('error', () => {});
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end().catch(() => {});
-  }
-  return urlOf(name);
-}
+const freshDatabase = () => freshPostgresDatabase(cluster);
 
 describe.skipIf(!pgAvail.bin)(
   `PostgreSQL PubSub store${pgAvail.skip ? ` (skipped: ${pgAvail.skip})` : ''}`,

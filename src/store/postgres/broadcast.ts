@@ -330,7 +330,8 @@ export class PostgresIncidentStore implements AsyncPort<IncidentStore>, Incident
 
 /** The incident log's filters (the SQLite store's incidentFilters, over the JSON bodies). */
 function incidentFilters(q: Omit<IncidentQuery, 'limit'>, p: Params): string[] {
-  const exercise = `(${jsonText('$.drill')} = 'true' OR ${jsonText('$.test')} = 'true')`;
+  // Absent flags are false (SQLite: coalesce(…, 0) = 1): never NULL, so NOT works.
+  const exercise = `coalesce(${jsonText('$.drill')} = 'true' OR ${jsonText('$.test')} = 'true', false)`;
   const where: string[] = [];
   if (q.before) where.push(`created_at < ${p.p(q.before)}`);
   if (q.drills === 'exclude') where.push(`NOT ${exercise}`);
