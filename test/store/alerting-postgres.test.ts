@@ -1,30 +1,21 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { postgresBroadcastStores } from '../../src/store/postgres/broadcast.js';
 import { PostgresDatabase } from '../../src/store/postgres/database.js';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations/index.js';
 import { PostgresScheduleStore } from '../../src/store/postgres/schedules.js';
 import { openDatabase } from '../../src/store/sqlite/database.js';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations/index.js';
-import { type PostgresCluster, postgresAvailability, startPostgres } from '../helpers/postgres.js';
-import { freshPostgresDatabase } from '../helpers/postgres-db.js';
-import {
-  type AlertingStores,
-  alertingStoreContract,
-  broadcastOf,
-  deliveryOf,
-  incidentOf,
-} from './alerting-contract.js';
+import { describePostgres, freshPostgresDatabase, postgresStoreSets } from '../helpers/postgres-db.js';
+import { alertingStoreContract, broadcastOf, deliveryOf, incidentOf } from './alerting-contract.js';
 
 /**
  * The alerting store contract against PostgreSQL (a throw-away cluster from Debian's binaries, a fresh
  * database per test; a "peer" is a second pool), plus what only a server backend has: the schema is the
  * SQLite one (a table copier can move a site), and losing and regaining the server.
  */
-const pgAvail = postgresAvailability();
-let cluster: PostgresCluster;
 
 function storesOf(db: PostgresDatabase) {
   return { ...postgresBroadcastStores(db), schedules: new PostgresScheduleStore(db) };
@@ -33,136 +24,110 @@ function storesOf(db: PostgresDatabase) {
 /** The modules whose PostgreSQL tables must match SQLite's column for column. */
 const MODULES = ['broadcast', 'schedules', 'avaya', 'ipoffice'] as const;
 
-describe.skipIf(!pgAvail.bin)(
-  `PostgreSQL alerting stores${pgAvail.skip ? ` (skipped: ${pgAvail.skip})` : ''}`,
-  () => {
-    beforeAll(async () => {
-      cluster = await startPostgres();
-    }, 180_000);
-    afterAll(async () => {
-      await cluster?.stop();
-    });
+describePostgres('PostgreSQL alerting stores', (cluster) => {
+  alertingStoreContract({
+    name: 'PostgreSQL',
+    create: () => postgresStoreSets(cluster(), storesOf),
+  });
 
-    alertingStoreContract({
-      name: 'PostgreSQL',
-      async create() {
-        const url = await freshPostgresDatabase(cluster);
-        const dbs: PostgresDatabase[] = [];
-        const open = async (): Promise<AlertingStores> => {
-          const db = new PostgresDatabase({ url, poolSize: 4 });
-          dbs.push(db);
-          await db.open();
-          return storesOf(db);
-        };
-        return {
-          ...(await open()),
-          peer: open,
-          async close() {
-            for (const d of dbs) await d.close();
-          },
-        };
-      },
-    });
-
-    it('has the tables and columns of the SQLite schema, module by module, at the same versions', async () => {
-      const db = new PostgresDatabase({ url: await freshPostgresDatabase(cluster) });
-      const dir = mkdtempSync(join(tmpdir(), 'sb-alerting-schema-'));
-      const lite = openDatabase({ dataDir: dir });
-      try {
-        await db.open();
-        for (const m of MODULES) {
-          const v = (list: { version: number }[]) => list.map((x) => x.version);
-          expect(v(POSTGRES_MIGRATIONS[m]!), m).toEqual(v(MIGRATIONS[m]!));
-        }
-        const pgCols = await db.query<{ table_name: string; column_name: string }>(
-          `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'`,
-        );
-        const liteTables = (
-          lite.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]
-        ).map((t) => t.name);
-        const tables = [
-          'broadcasts',
-          'broadcast_deliveries',
-          'broadcast_targets',
-          'broadcast_templates',
-          'rules',
-          'webhook_deliveries',
-          'locations',
-          'incidents',
-          'broadcast_schedules',
-          'avaya_content',
-          'smdr_records',
-        ];
-        for (const t of tables) {
-          expect(liteTables, t).toContain(t);
-          const liteCols = (lite.prepare(`PRAGMA table_info(${t})`).all() as { name: string }[]).map(
-            (c) => c.name,
-          );
-          // `seq` stands in for SQLite's implicit rowid (insertion order).
-          const cols = pgCols
-            .filter((c) => c.table_name === t && c.column_name !== 'seq')
-            .map((c) => c.column_name);
-          expect(cols.sort(), t).toEqual(liteCols.sort());
-        }
-      } finally {
-        lite.close();
-        rmSync(dir, { recursive: true, force: true });
-        await db.close();
+  it('has the tables and columns of the SQLite schema, module by module, at the same versions', async () => {
+    const db = new PostgresDatabase({ url: await freshPostgresDatabase(cluster()) });
+    const dir = mkdtempSync(join(tmpdir(), 'sb-alerting-schema-'));
+    const lite = openDatabase({ dataDir: dir });
+    try {
+      await db.open();
+      for (const m of MODULES) {
+        const v = (list: { version: number }[]) => list.map((x) => x.version);
+        expect(v(POSTGRES_MIGRATIONS[m]!), m).toEqual(v(MIGRATIONS[m]!));
       }
-    });
-
-    it('server stopped: every store fails fast with STORE_UNAVAILABLE (503); started again: it recovers by itself', async () => {
-      const url = await freshPostgresDatabase(cluster);
-      const db = new PostgresDatabase({ url, connectTimeoutMs: 2000, poolSize: 2 });
-      const s = storesOf(db);
-      await s.broadcasts.insertBroadcast(broadcastOf('bc-1', '2026-01-05T09:00:00.000Z'));
-      cluster.stopServer();
-      try {
-        const calls: Array<() => Promise<unknown>> = [
-          () => s.broadcasts.getBroadcast('bc-1'),
-          () =>
-            s.broadcasts.insertBroadcast(broadcastOf('bc-2', '2026-01-05T09:00:01.000Z'), [
-              { deviceId: 'p', kind: 'cisco' },
-            ]),
-          () => s.broadcasts.saveDeliveries([deliveryOf('bc-1', 1)]),
-          () => s.broadcasts.pageBroadcasts({ limit: 5, sort: 'createdAt', order: 'desc' }, {}),
-          () => s.templates.list(),
-          () => s.schedules.remove('x'),
-          () => s.rules.get('x'),
-          () => s.locations.upsertMany([]),
-          () =>
-            s.incidents.claimCall(incidentOf('inc-1', '2026-01-05T09:00:00.000Z', { callKey: '1:1' }), {
-              staleBefore: '2026-01-05T08:00:00.000Z',
-            }),
-          () => s.incidents.list({ limit: 5 }),
-          () => s.webhooks.prune(10),
-        ];
-        for (const call of calls) {
-          const t0 = Date.now();
-          await expect(call()).rejects.toMatchObject({
-            code: 'STORE_UNAVAILABLE',
-            status: 503,
-            retryable: true,
-          });
-          expect(Date.now() - t0).toBeLessThan(5000);
-        }
-      } finally {
-        cluster.startServer();
-      }
-      // Back without a restart of the store: the next statements reconnect.
-      expect((await s.broadcasts.getBroadcast('bc-1'))?.id).toBe('bc-1');
-      const claim = await s.incidents.claimCall(
-        incidentOf('inc-1', '2026-01-05T09:00:00.000Z', { callKey: '1:1' }),
-        {
-          staleBefore: '2026-01-05T08:00:00.000Z',
-        },
+      const pgCols = await db.query<{ table_name: string; column_name: string }>(
+        `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'`,
       );
-      expect(claim.created).toBe(true);
-      // Nothing of the failed writes reached the database.
-      expect(await s.broadcasts.getBroadcast('bc-2')).toBeUndefined();
-      expect(await s.broadcasts.listDeliveries('bc-1')).toEqual([]);
+      const liteTables = (
+        lite.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]
+      ).map((t) => t.name);
+      const tables = [
+        'broadcasts',
+        'broadcast_deliveries',
+        'broadcast_targets',
+        'broadcast_templates',
+        'rules',
+        'webhook_deliveries',
+        'locations',
+        'incidents',
+        'broadcast_schedules',
+        'avaya_content',
+        'smdr_records',
+      ];
+      for (const t of tables) {
+        expect(liteTables, t).toContain(t);
+        const liteCols = (lite.prepare(`PRAGMA table_info(${t})`).all() as { name: string }[]).map(
+          (c) => c.name,
+        );
+        // `seq` stands in for SQLite's implicit rowid (insertion order).
+        const cols = pgCols
+          .filter((c) => c.table_name === t && c.column_name !== 'seq')
+          .map((c) => c.column_name);
+        expect(cols.sort(), t).toEqual(liteCols.sort());
+      }
+    } finally {
+      lite.close();
+      rmSync(dir, { recursive: true, force: true });
       await db.close();
-      await expect(s.templates.list()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
-    }, 120_000);
-  },
-);
+    }
+  });
+
+  it('server stopped: every store fails fast with STORE_UNAVAILABLE (503); started again: it recovers by itself', async () => {
+    const url = await freshPostgresDatabase(cluster());
+    const db = new PostgresDatabase({ url, connectTimeoutMs: 2000, poolSize: 2 });
+    const s = storesOf(db);
+    await s.broadcasts.insertBroadcast(broadcastOf('bc-1', '2026-01-05T09:00:00.000Z'));
+    cluster().stopServer();
+    try {
+      const calls: Array<() => Promise<unknown>> = [
+        () => s.broadcasts.getBroadcast('bc-1'),
+        () =>
+          s.broadcasts.insertBroadcast(broadcastOf('bc-2', '2026-01-05T09:00:01.000Z'), [
+            { deviceId: 'p', kind: 'cisco' },
+          ]),
+        () => s.broadcasts.saveDeliveries([deliveryOf('bc-1', 1)]),
+        () => s.broadcasts.pageBroadcasts({ limit: 5, sort: 'createdAt', order: 'desc' }, {}),
+        () => s.templates.list(),
+        () => s.schedules.remove('x'),
+        () => s.rules.get('x'),
+        () => s.locations.upsertMany([]),
+        () =>
+          s.incidents.claimCall(incidentOf('inc-1', '2026-01-05T09:00:00.000Z', { callKey: '1:1' }), {
+            staleBefore: '2026-01-05T08:00:00.000Z',
+          }),
+        () => s.incidents.list({ limit: 5 }),
+        () => s.webhooks.prune(10),
+      ];
+      for (const call of calls) {
+        const t0 = Date.now();
+        await expect(call()).rejects.toMatchObject({
+          code: 'STORE_UNAVAILABLE',
+          status: 503,
+          retryable: true,
+        });
+        expect(Date.now() - t0).toBeLessThan(5000);
+      }
+    } finally {
+      cluster().startServer();
+    }
+    // Back without a restart of the store: the next statements reconnect.
+    expect((await s.broadcasts.getBroadcast('bc-1'))?.id).toBe('bc-1');
+    const claim = await s.incidents.claimCall(
+      incidentOf('inc-1', '2026-01-05T09:00:00.000Z', { callKey: '1:1' }),
+      {
+        staleBefore: '2026-01-05T08:00:00.000Z',
+      },
+    );
+    expect(claim.created).toBe(true);
+    // Nothing of the failed writes reached the database.
+    expect(await s.broadcasts.getBroadcast('bc-2')).toBeUndefined();
+    expect(await s.broadcasts.listDeliveries('bc-1')).toEqual([]);
+    await db.close();
+    await expect(s.templates.list()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+  }, 120_000);
+});
