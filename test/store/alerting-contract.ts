@@ -572,6 +572,16 @@ export function alertingStoreContract(backend: AlertingBackend): void {
         expect(await search('+1555')).toHaveLength(12);
         expect(await search('inc-0', { before: iso(3 * 60_000) })).toEqual(['02', '01', '00']);
         expect(await search('caller', { drills: 'only', open: true })).toEqual(['09', '03']);
+        // A NUL character in a searched field (a PBX name can carry anything) breaks neither search nor paging.
+        await s.incidents.insert(
+          incidentOf('inc-nul', iso(20 * 60_000), {
+            caller: { ...incidentOf('x', '').caller, name: 'A\u0000B' },
+          }),
+        );
+        expect(await search('guard 1')).toEqual(['10']);
+        expect(await search('inc-nul')).toEqual(['nul']);
+        expect(await search('A\u0000B')).toEqual(['nul']);
+        expect((await s.incidents.get('inc-nul'))?.caller.name).toBe('A\u0000B');
       });
 
       it('claimCall: one incident per live call and PBX; ended, stale, other caller or other PBX open a new one', async () => {

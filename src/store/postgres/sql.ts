@@ -23,12 +23,14 @@ export function bodies<T>(rows: BodyRow[]): T[] {
 
 /**
  * A field of a TEXT column holding JSON, as text (`null` when absent or JSON null), from a SQLite-style path
- * (`$.caller.name`). `json` (not `jsonb`): the stored text is parsed as is.
+ * (`$.caller.name`). `json` (not `jsonb`): the stored text is parsed as is. PostgreSQL text cannot hold NUL,
+ * and extracting a `\u0000` escape fails the whole statement ("unsupported Unicode escape sequence"), so
+ * for filtering and search it reads as U+FFFD (the stored body is untouched).
  */
 export function jsonText(path: string, column = 'body'): string {
   const keys = path.replace(/^\$\./, '').split('.');
   if (!keys.every((k) => /^[A-Za-z0-9_]+$/.test(k))) throw new Error(`bad JSON path ${path}`);
-  return `(${column}::json #>> '{${keys.join(',')}}')`;
+  return `(replace(${column}, '\\u0000', '\\ufffd')::json #>> '{${keys.join(',')}}')`;
 }
 
 /**
@@ -36,7 +38,8 @@ export function jsonText(path: string, column = 'body'): string {
  * "C" collation folds ASCII only), `%`, `_` and `\` in the needle are literal.
  */
 export function likeSearch(haystack: string, needle: string, params: Params): string {
-  const pattern = `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  // NUL cannot be sent to PostgreSQL; it reads as U+FFFD, as in jsonText.
+  const pattern = `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`).replaceAll('\0', '\uFFFD')}%`;
   return `lower((${haystack}) COLLATE "C") LIKE lower(${params.p(pattern)} COLLATE "C") ESCAPE '\\'`;
 }
 

@@ -230,7 +230,8 @@ export class SqliteIncidentStore implements IncidentStore, IncidentCallClaims {
       this.insert(i);
       return { created: true, incident: i };
     }
-    return this.claim(i, o.staleBefore, i.callKey);
+    // IMMEDIATE: another connection (the CLI) cannot slip a claim between the check and the insert.
+    return this.claim.immediate(i, o.staleBefore, i.callKey);
   }
   update(i: Incident): void {
     this.upd.run(JSON.stringify(i), i.callEndedAt !== null ? 1 : 0, i.id);

@@ -87,7 +87,7 @@ export const broadcastMigrations: Migration[] = [
     sql: `
       ALTER TABLE incidents ADD COLUMN source_device TEXT COLLATE "C";
       ALTER TABLE incidents ADD COLUMN call_live INTEGER NOT NULL DEFAULT 0;
-      UPDATE incidents SET source_device = body::json->>'pbx';
+      UPDATE incidents SET source_device = replace(body, '\\u0000', '\\ufffd')::json->>'pbx';
       CREATE UNIQUE INDEX incidents_live_call ON incidents(source_device, call_key) WHERE call_live = 1;
     `,
   },
