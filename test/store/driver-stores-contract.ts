@@ -199,6 +199,14 @@ export function driverStoresContract(backend: DriverStoresBackend): void {
         expect(await ids(-1, 0)).toEqual(['u1']);
       });
 
+      it('a line with a NUL byte is stored (NUL may read back as U+FFFD), and its resend is recognised', async () => {
+        const r = row({ line: 'bad\u0000line,911' });
+        expect(await s.smdr.insert(r)).toBe(true);
+        expect(await s.smdr.insert({ ...r, id: 'again' })).toBe(false);
+        const [got] = await s.smdr.list({ deviceId: 'ipo-1', limit: 5 });
+        expect(got?.line.replaceAll('\u0000', '\uFFFD')).toBe('bad\uFFFDline,911');
+      });
+
       it('two hubs receiving the same record at once store it once', async () => {
         const peer = await s.peer();
         const r = row();

@@ -51,7 +51,9 @@ export class PostgresSmdrStore implements SmdrStore {
         r.callStart,
         r.callId,
         r.continuation ? 1 : 0,
-        r.line,
+        // PostgreSQL text cannot hold NUL: it is kept as U+FFFD rather than losing the record (the hash, the
+        // resend check, is of the line as received).
+        r.line.replaceAll('\0', '\uFFFD'),
         hash,
         r.emergency ? 1 : 0,
         r.devlinkCallKey,
