@@ -77,6 +77,39 @@ describePostgres('PostgreSQL alerting stores', (cluster) => {
     }
   });
 
+  it('broadcast migration 4 fills source_device of existing incidents (NUL-safe) and leaves them unclaimed', async () => {
+    const url = await freshPostgresDatabase(cluster());
+    const before = {
+      ...POSTGRES_MIGRATIONS,
+      broadcast: POSTGRES_MIGRATIONS.broadcast!.filter((m) => m.version < 4),
+    };
+    const old = new PostgresDatabase({ url, migrations: before });
+    const i = incidentOf('inc-old', '2026-01-05T09:00:00.000Z', {
+      callKey: '1:5',
+      pbx: 'ipo-9',
+      caller: { ...incidentOf('x', '').caller, name: 'nul\u0000name' },
+    });
+    await old.query('INSERT INTO incidents (id, created_at, call_key, body) VALUES ($1, $2, $3, $4)', [
+      i.id,
+      i.createdAt,
+      i.callKey,
+      JSON.stringify(i),
+    ]);
+    await old.close();
+    const db = new PostgresDatabase({ url });
+    await db.open();
+    expect(await db.query('SELECT source_device, call_live FROM incidents')).toEqual([
+      { source_device: 'ipo-9', call_live: 0 },
+    ]);
+    const claim = await storesOf(db).incidents.claimCall(
+      incidentOf('inc-new', '2026-01-05T09:00:01.000Z', { callKey: '1:5', pbx: 'ipo-9' }),
+      { staleBefore: '2026-01-05T08:00:00.000Z' },
+    );
+    expect(claim.created).toBe(true);
+    expect((await storesOf(db).incidents.get('inc-old'))?.caller.name).toBe('nul\u0000name');
+    await db.close();
+  });
+
   it('server stopped: every store fails fast with STORE_UNAVAILABLE (503); started again: it recovers by itself', async () => {
     const url = await freshPostgresDatabase(cluster());
     const db = new PostgresDatabase({ url, connectTimeoutMs: 2000, poolSize: 2 });
