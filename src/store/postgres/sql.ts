@@ -1,5 +1,5 @@
+import type { PostgresDatabase, Query } from './database.js';
 import { StoreConflictError } from '../errors.js';
-import type { PostgresDatabase } from './database.js';
 
 /** Small statement helpers shared by the PostgreSQL stores. */
 
@@ -32,5 +32,54 @@ export async function deleted(
     `WITH d AS (DELETE FROM ${table} WHERE ${where} RETURNING 1) SELECT count(*) AS n FROM d`,
     params,
   );
+  return r?.n ?? 0;
+}
+
+/** Positional parameters of one PostgreSQL statement: `p(value)` adds a value and answers its `$n`. */
+export class Params {
+  readonly values: unknown[] = [];
+  p(v: unknown): string {
+    this.values.push(v);
+    return `$${this.values.length}`;
+  }
+}
+
+type BodyRow = { body: string };
+
+/** Parses the JSON body of the first row, if any. */
+export function bodyOf<T>(rows: BodyRow[]): T | undefined {
+  const r = rows[0];
+  return r ? (JSON.parse(r.body) as T) : undefined;
+}
+
+export function bodies<T>(rows: BodyRow[]): T[] {
+  return rows.map((r) => JSON.parse(r.body) as T);
+}
+
+/**
+ * A field of a TEXT column holding JSON, as text (`null` when absent or JSON null), from a SQLite-style path
+ * (`$.caller.name`). `json` (not `jsonb`): the stored text is parsed as is. PostgreSQL text cannot hold NUL,
+ * and extracting a `\u0000` escape fails the whole statement ("unsupported Unicode escape sequence"), so
+ * for filtering and search it reads as U+FFFD (the stored body is untouched).
+ */
+export function jsonText(path: string, column = 'body'): string {
+  const keys = path.replace(/^\$\./, '').split('.');
+  if (!keys.every((k) => /^[A-Za-z0-9_]+$/.test(k))) throw new Error(`bad JSON path ${path}`);
+  return `(replace(${column}, '\\u0000', '\\ufffd')::json #>> '{${keys.join(',')}}')`;
+}
+
+/**
+ * A case-insensitive substring match like SQLite's LIKE: ASCII letters only are folded (lower() under the
+ * "C" collation folds ASCII only), `%`, `_` and `\` in the needle are literal.
+ */
+export function likeSearch(haystack: string, needle: string, params: Params): string {
+  // NUL cannot be sent to PostgreSQL; it reads as U+FFFD, as in jsonText.
+  const pattern = `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`).replaceAll('\0', '\uFFFD')}%`;
+  return `lower((${haystack}) COLLATE "C") LIKE lower(${params.p(pattern)} COLLATE "C") ESCAPE '\\'`;
+}
+
+/** The count of rows a statement deleted or updated (`WITH d AS (… RETURNING 1) SELECT count(*)`). */
+export async function countOf(q: Query, sql: string, params: unknown[]): Promise<number> {
+  const [r] = await q<{ n: number }>(`WITH d AS (${sql} RETURNING 1) SELECT count(*) AS n FROM d`, params);
   return r?.n ?? 0;
 }

@@ -7,6 +7,7 @@ import type {
   Template,
   TemplateStore,
 } from '../../core/broadcast/types.js';
+import type { CallClaim, CallClaimOptions, IncidentCallClaims } from '../../core/emergency/call-claim.js';
 import type {
   Incident,
   IncidentQuery,
@@ -185,24 +186,55 @@ export class SqliteLocationStore implements LocationStore {
   }
 }
 
-export class SqliteIncidentStore implements IncidentStore {
+export class SqliteIncidentStore implements IncidentStore, IncidentCallClaims {
   private readonly ins;
   private readonly upd;
   private readonly one;
   private readonly byCall;
+  private readonly release;
+  private readonly claim;
+  private readonly liveOf;
   constructor(private readonly db: Db) {
-    this.ins = db.prepare('INSERT INTO incidents (id, created_at, call_key, body) VALUES (?, ?, ?, ?)');
-    this.upd = db.prepare('UPDATE incidents SET body = ? WHERE id = ?');
+    this.ins = db.prepare(
+      'INSERT INTO incidents (id, created_at, call_key, source_device, call_live, body) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    // A call that ended releases its live claim (the PBX may reuse the CallID for the next call).
+    this.upd = db.prepare(
+      'UPDATE incidents SET body = ?, call_live = CASE WHEN ? THEN 0 ELSE call_live END WHERE id = ?',
+    );
     this.one = db.prepare('SELECT body FROM incidents WHERE id = ?');
     this.byCall = db.prepare(
       'SELECT body FROM incidents WHERE call_key = ? ORDER BY created_at DESC LIMIT 1',
     );
+    // Stale live claims of a key: too old to be this call, or another caller (a reused CallID).
+    this.release = db.prepare(
+      `UPDATE incidents SET call_live = 0 WHERE source_device = ? AND call_key = ? AND call_live = 1
+         AND (created_at < ? OR (? <> '' AND coalesce(json_extract(body, '$.caller.extension'), '') NOT IN ('', ?)))`,
+    );
+    this.liveOf = db.prepare(
+      'SELECT body FROM incidents WHERE source_device = ? AND call_key = ? AND call_live = 1',
+    );
+    this.claim = db.transaction((i: Incident, staleBefore: string, key: string): CallClaim => {
+      this.release.run(i.pbx, key, staleBefore, i.caller.extension, i.caller.extension);
+      const existing = parse<Incident>(this.liveOf.get(i.pbx, key) as BodyRow | undefined);
+      if (existing) return { created: false, incident: existing };
+      this.ins.run(i.id, i.createdAt, key, i.pbx, 1, JSON.stringify(i));
+      return { created: true, incident: i };
+    });
   }
   insert(i: Incident): void {
-    this.ins.run(i.id, i.createdAt, i.callKey, JSON.stringify(i));
+    this.ins.run(i.id, i.createdAt, i.callKey, i.pbx, 0, JSON.stringify(i));
+  }
+  async claimCall(i: Incident, o: CallClaimOptions): Promise<CallClaim> {
+    if (!i.callKey || i.callEndedAt) {
+      this.insert(i);
+      return { created: true, incident: i };
+    }
+    // IMMEDIATE: another connection (the CLI) cannot slip a claim between the check and the insert.
+    return this.claim.immediate(i, o.staleBefore, i.callKey);
   }
   update(i: Incident): void {
-    this.upd.run(JSON.stringify(i), i.id);
+    this.upd.run(JSON.stringify(i), i.callEndedAt !== null ? 1 : 0, i.id);
   }
   get(id: string): Incident | undefined {
     return parse<Incident>(this.one.get(id) as BodyRow | undefined);

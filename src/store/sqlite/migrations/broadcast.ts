@@ -67,4 +67,14 @@ export const broadcastMigrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'incident exactly-once: one live incident per (source device, call key)',
+    sql: `
+      ALTER TABLE incidents ADD COLUMN source_device TEXT;
+      ALTER TABLE incidents ADD COLUMN call_live INTEGER NOT NULL DEFAULT 0;
+      UPDATE incidents SET source_device = json_extract(body, '$.pbx');
+      CREATE UNIQUE INDEX incidents_live_call ON incidents(source_device, call_key) WHERE call_live = 1;
+    `,
+  },
 ];

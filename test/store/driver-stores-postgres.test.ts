@@ -1,0 +1,58 @@
+import { expect, it } from 'vitest';
+import { PostgresContentStore } from '../../src/store/postgres/avaya-content.js';
+import { PostgresDatabase } from '../../src/store/postgres/database.js';
+import { PostgresSmdrStore } from '../../src/store/postgres/smdr.js';
+import { describePostgres, freshPostgresDatabase, postgresStoreSets } from '../helpers/postgres-db.js';
+import { driverStoresContract } from './driver-stores-contract.js';
+
+/**
+ * The driver store contracts against PostgreSQL (a throw-away cluster, a fresh database per test; a "peer"
+ * is a second pool), plus losing and regaining the server.
+ */
+
+const storesOf = (db: PostgresDatabase) => ({
+  content: new PostgresContentStore(db),
+  smdr: new PostgresSmdrStore(db),
+});
+
+describePostgres('PostgreSQL driver stores', (cluster) => {
+  driverStoresContract({
+    name: 'PostgreSQL',
+    create: () => postgresStoreSets(cluster(), storesOf),
+  });
+
+  it('server stopped: content and SMDR fail fast with STORE_UNAVAILABLE; started again: they recover', async () => {
+    const db = new PostgresDatabase({ url: await freshPostgresDatabase(cluster()), connectTimeoutMs: 2000 });
+    const s = storesOf(db);
+    const now = Date.now();
+    const item = {
+      kind: 'display' as const,
+      contentType: 'text/xml',
+      body: '<x/>',
+      createdAt: now,
+      expiresAt: now + 60_000,
+    };
+    const kept = await s.content.put(item);
+    cluster().stopServer();
+    try {
+      const calls: Array<() => Promise<unknown>> = [
+        () => s.content.put(item),
+        () => s.content.fetch(kept.id, now),
+        () => s.content.sweep(now),
+        () => s.smdr.list({ deviceId: 'ipo-1', limit: 5 }),
+        () => s.smdr.setDevlinkCallKey('x', '1:1'),
+      ];
+      for (const call of calls)
+        await expect(call()).rejects.toMatchObject({
+          code: 'STORE_UNAVAILABLE',
+          status: 503,
+          retryable: true,
+        });
+    } finally {
+      cluster().startServer();
+    }
+    expect((await s.content.fetch(kept.id, now))?.fetches).toBe(1);
+    expect(await s.content.count()).toBe(1);
+    await db.close();
+  }, 120_000);
+});
