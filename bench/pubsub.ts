@@ -18,8 +18,8 @@
  * Semantic difference to keep in mind: Switchboard answers a poll with up to 10 messages (seed 001);
  * Nchan's long-poll answers one message per request (multipart off, its default).
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,7 @@ import { openDatabase } from '../src/store/sqlite/database.js';
 import { SqlitePubSubStore } from '../src/store/sqlite/pubsub.js';
 import { freePort, startPostgres } from '../test/helpers/postgres.js';
 import { argString, loadLine, machineLine, percentile } from './_machine.js';
+import { startNginx } from './_nginx.js';
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
@@ -225,32 +226,11 @@ function ensureNchan(): string | undefined {
 }
 
 async function startNchan(mod: string): Promise<Target> {
-  const dir = mkdtempSync(join(tmpdir(), 'nchan-bench-'));
-  mkdirSync(join(dir, 'logs'));
-  const port = await freePort();
-  writeFileSync(
-    join(dir, 'nginx.conf'),
-    `load_module ${mod};
-user root;
-worker_processes 1;
-worker_rlimit_nofile 40000;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/logs/error.log warn;
-events { worker_connections 30000; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  keepalive_requests 1000000;
-  keepalive_timeout 120s;
-  server {
-    listen 127.0.0.1:${port} backlog=4096;
-    location = /healthz { return 200 "ok"; }
-    location ~ ^/pub/(\\w+)$ {
+  const nginx = await startNginx({
+    top: `load_module ${mod};\nworker_rlimit_nofile 40000;`,
+    events: 'worker_connections 30000;',
+    http: 'keepalive_requests 1000000;\n  keepalive_timeout 120s;',
+    server: `location ~ ^/pub/(\\w+)$ {
       nchan_publisher;
       nchan_channel_id $1;
       nchan_message_buffer_length 10000;
@@ -261,16 +241,9 @@ http {
       nchan_channel_id $1;
       nchan_subscriber_timeout 30s;
       nchan_subscriber_first_message oldest;
-    }
-  }
-}
-`,
-  );
-  const proc: ChildProcess = spawn('/usr/sbin/nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+    }`,
   });
-  const base = `http://127.0.0.1:${port}`;
-  await waitHttp(`${base}/healthz`);
+  const { proc, url: base } = nginx;
   const pids = () => {
     const out: number[] = [];
     if (proc.pid) out.push(proc.pid);
@@ -319,11 +292,7 @@ http {
       req.on('error', () => {});
       return req;
     },
-    async stop() {
-      proc.kill('SIGTERM');
-      await new Promise((r) => proc.once('exit', r));
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () => nginx.stop(),
   };
 }
 

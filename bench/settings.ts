@@ -1,20 +1,26 @@
 /**
  * Settings server throughput: auto-generated 46xxsettings.txt requests per second over HTTP (one
  * connection per request, as phones fetch; and with keep-alive, as Workplace clients may), the load
- * generator in its own process (bench/_load.ts), plus the pure generator and evaluator. Ends with a
- * `SUMMARY settings …` line.
+ * generator in its own process (bench/_load.ts), plus the pure generator and evaluator. The hub runs from
+ * dist/ in its own process (`npm run build` first; SWITCHBOARD_BIN=tsx runs the sources). The anchor, in the
+ * same run with the same client: nginx (one worker) serving a static file of the same bytes, when
+ * /usr/sbin/nginx is installed (`apt-get install nginx-light`). Ends with a `SUMMARY settings …` line.
  *
- *   npm run bench -- settings [--seconds 5] [--concurrency 8]
+ *   npm run build && npm run bench -- settings [--seconds 5] [--concurrency 8]
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { httpRequest } from '../src/net/http-client.js';
 import { generateSettingsFile } from '../src/provisioning/autogen.js';
 import { provisioningConfig } from '../src/provisioning/config.js';
 import { evaluateSettings } from '../src/provisioning/evaluate.js';
-import { startBenchHub } from './_hub.js';
+import { freePort } from '../test/helpers/postgres.js';
+import { spawnSwitchboard } from '../test/helpers/process.js';
 import { argNumber, loadLine, machineLine } from './_machine.js';
+import { nginxInstalled, startNginx, waitHttp200 } from './_nginx.js';
 
 const seconds = argNumber('seconds', 5);
 const concurrency = Math.floor(argNumber('concurrency', 8));
@@ -61,8 +67,41 @@ console.log(loadLine('figures are only comparable on an idle machine'));
   console.log(`evaluate 46xxsettings.txt (pure): ${evalRate.toFixed(0)} evaluations/s`);
 }
 
+/** The hub (`switchboard serve`, from dist/ unless SWITCHBOARD_BIN=tsx) in its own process. */
+async function startHubProcess(): Promise<{ url: string; stop(): Promise<void> }> {
+  if (process.env.SWITCHBOARD_BIN !== 'tsx' && !existsSync('dist/cli/main.js')) {
+    console.error('dist/cli/main.js not found: run `npm run build` first (or SWITCHBOARD_BIN=tsx)');
+    process.exit(2);
+  }
+  process.env.SWITCHBOARD_BIN ??= 'dist';
+  const dir = mkdtempSync(join(tmpdir(), 'sb-bench-settings-'));
+  const port = await freePort();
+  const cfg = join(dir, 'switchboard.yaml');
+  // JSON is YAML: the bench's provisioning settings as they are.
+  writeFileSync(
+    cfg,
+    JSON.stringify({
+      dataDir: join(dir, 'data'),
+      http: { host: '127.0.0.1', port },
+      log: { level: 'warn' },
+      provisioning: prov,
+    }),
+  );
+  const hub = spawnSwitchboard(['serve', '-c', cfg]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitHttp200(`${url}/healthz`);
+  return {
+    url,
+    async stop() {
+      hub.proc.kill('SIGTERM');
+      await hub.exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 // Over HTTP from the running hub.
-const running = await startBenchHub('settings', { provisioning: prov });
+const running = await startHubProcess();
 const LOAD = fileURLToPath(new URL('./_load.ts', import.meta.url));
 /** Runs the load generator in its own process against `url`; resolves with its figures. */
 function load(
@@ -87,6 +126,9 @@ function load(
   });
 }
 const summary: string[] = [];
+const rates: Record<string, number> = {};
+/** The bytes the hub served to each client profile (the nginx anchor serves the same). */
+const served: Record<string, Buffer> = {};
 try {
   for (const [key, label, path, ua, keepAlive] of [
     [
@@ -112,8 +154,12 @@ try {
     ],
     ['specials', 'generated 46xxspecials.txt', '/46xxspecials.txt', 'Avaya J179 SIPJ100-4.0.13', false],
   ] as const) {
+    served[key] = (
+      await httpRequest({ url: `${running.url}${path}`, headers: { 'user-agent': ua }, timeoutMs: 5000 })
+    ).body;
     const r = await load(`${running.url}${path}`, ua, keepAlive);
     const rate = r.ok / r.seconds;
+    rates[key] = rate;
     summary.push(`req_per_s_${key}=${rate.toFixed(0)}`);
     console.log(
       `${label}: ${rate.toFixed(0)} req/s over HTTP (load generator in its own process, concurrency ${concurrency}, ` +
@@ -123,7 +169,34 @@ try {
 } finally {
   await running.stop();
 }
-// The nginx anchor (a static file of the same size, same client) needs nginx on this machine.
-const nginx = existsSync('/usr/sbin/nginx');
-if (!nginx) console.log('nginx is not installed here: no anchor in this run (ratio_vs_nginx=n/a)');
-console.log(`SUMMARY settings ratio_vs_nginx=n/a ${summary.join(' ')} load1=${loadavg()[0]!.toFixed(1)}`);
+// The anchor: nginx serving the same bytes as a static file, same client, same run.
+let ratio = 'n/a';
+let ratioKeepAlive = 'n/a';
+if (!nginxInstalled()) {
+  console.log('nginx is not installed here: no anchor in this run (ratio_vs_nginx=n/a)');
+} else {
+  // One worker, like the hub's one thread.
+  const nginx = await startNginx({
+    http: 'default_type text/plain;',
+    server: 'root {www};',
+    files: { 'j179.txt': served.j179!, 'workplace.txt': served.workplace_keepalive! },
+  });
+  try {
+    const a = await load(`${nginx.url}/j179.txt`, 'Avaya J179 SIPJ100-4.0.13', false);
+    const b = await load(`${nginx.url}/workplace.txt`, 'Avaya Communicator/3.36 (iOS)', true);
+    const rateA = a.ok / a.seconds;
+    const rateB = b.ok / b.seconds;
+    ratio = (rates.j179! / rateA).toFixed(2);
+    ratioKeepAlive = (rates.workplace_keepalive! / rateB).toFixed(2);
+    summary.push(`nginx_req_per_s=${rateA.toFixed(0)}`, `nginx_req_per_s_keepalive=${rateB.toFixed(0)}`);
+    console.log(
+      `nginx static file of the same ${served.j179!.length} bytes: ${rateA.toFixed(0)} req/s (a connection per request), ` +
+        `${rateB.toFixed(0)} req/s (keep-alive), same client; hub/nginx ${ratio} and ${ratioKeepAlive} (keep-alive)`,
+    );
+  } finally {
+    await nginx.stop();
+  }
+}
+console.log(
+  `SUMMARY settings ratio_vs_nginx=${ratio} ratio_vs_nginx_keepalive=${ratioKeepAlive} ${summary.join(' ')} load1=${loadavg()[0]!.toFixed(1)}`,
+);

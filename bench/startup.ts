@@ -6,18 +6,20 @@
  * Runs the built CLI (`npm run build` first). Prints wall time and, on Linux, CPU time (user+system of
  * the child, 10 ms resolution: less sensitive than wall time to other processes on a shared machine).
  *
- *   npm run build && npm run bench -- startup [--runs 10]
+ *   npm run build && npm run bench -- startup [--runs 10] [--quick] [--cli other/dist/cli/main.js]
+ *   (--quick: the hub's cold start only; --cli: measure another checkout's build)
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { encodeSettingsText } from '../src/provisioning/encoding.js';
 import { freePort } from '../test/helpers/postgres.js';
-import { argNumber, loadLine, machineLine, percentile } from './_machine.js';
+import { argNumber, argString, loadLine, machineLine, percentile } from './_machine.js';
 
 const runs = Math.max(1, Math.floor(argNumber('runs', 10)));
-const main = join(process.cwd(), 'dist/cli/main.js');
+// --cli <path>: another build's dist/cli/main.js (A/B against another checkout).
+const main = resolve(argString('cli', join(process.cwd(), 'dist/cli/main.js')));
 if (!existsSync(main)) {
   console.error('dist/cli/main.js not found: run `npm run build` first');
   process.exit(2);
@@ -72,8 +74,22 @@ function measure(label: string, args: string[]): void {
   );
 }
 
-/** Wall time from spawning `switchboard serve` to the first 200 from /healthz (fresh data directory). */
-async function coldStart(): Promise<number> {
+/** CPU milliseconds (user + system) used so far by process `pid`, from /proc (Linux); else undefined. */
+function processCpu(pid: number | undefined): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) / 100) * 1000; // utime, stime (USER_HZ 100)
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Wall time from spawning `switchboard serve` to the first 200 from /healthz (fresh data directory), and the
+ * hub's CPU time by then (less sensitive than wall time to other processes on a shared machine).
+ */
+async function coldStart(): Promise<{ wall: number; cpu: number | undefined }> {
   const port = await freePort();
   const data = mkdtempSync(join(dir, 'hub-'));
   const cfg = join(data, 'switchboard.yaml');
@@ -88,7 +104,7 @@ async function coldStart(): Promise<number> {
       const ok = await fetch(`http://127.0.0.1:${port}/healthz`)
         .then((r) => r.status === 200)
         .catch(() => false);
-      if (ok) return performance.now() - t0;
+      if (ok) return { wall: performance.now() - t0, cpu: processCpu(proc.pid) };
       if (proc.exitCode !== null) throw new Error(`switchboard serve exited with ${proc.exitCode}`);
       if (performance.now() - t0 > 60_000) throw new Error('no /healthz 200 within 60 s');
       await new Promise((r) => setTimeout(r, 10));
@@ -101,22 +117,31 @@ async function coldStart(): Promise<number> {
 }
 
 console.log(machineLine());
+console.log(`hub: ${main}`);
 console.log(loadLine('wall times are only comparable on an idle machine'));
 const healthz: number[] = [];
+const healthzCpu: number[] = [];
 try {
-  for (let i = 0; i < runs; i++) healthz.push(await coldStart());
+  for (let i = 0; i < runs; i++) {
+    const r = await coldStart();
+    healthz.push(r.wall);
+    if (r.cpu !== undefined) healthzCpu.push(r.cpu);
+  }
+  const cpuText = healthzCpu.length ? `, CPU p50 ${percentile(healthzCpu, 50).toFixed(0)} ms` : '';
   console.log(
-    `${'hub cold start → /healthz 200'.padEnd(38)} wall p50 ${percentile(healthz, 50).toFixed(0)} ms, p90 ${percentile(healthz, 90).toFixed(0)} ms`,
+    `${'hub cold start → /healthz 200'.padEnd(38)} wall p50 ${percentile(healthz, 50).toFixed(0)} ms, p90 ${percentile(healthz, 90).toFixed(0)} ms${cpuText}`,
   );
   measure('node -e 0', ['-e', '0']);
-  measure('switchboard --help (all commands)', [main, '--help']);
-  measure('settings lint (tiny file)', [main, 'settings', 'lint', tiny]);
-  measure('settings eval (tiny file)', [main, 'settings', 'eval', tiny, '--model', 'J179']);
-  measure('settings lint (1 MB cp1252 template)', [main, 'settings', 'lint', big]);
-  measure('settings eval (1 MB cp1252 template)', [main, 'settings', 'eval', big, '--model', '9641']);
+  if (!process.argv.includes('--quick')) {
+    measure('switchboard --help (all commands)', [main, '--help']);
+    measure('settings lint (tiny file)', [main, 'settings', 'lint', tiny]);
+    measure('settings eval (tiny file)', [main, 'settings', 'eval', tiny, '--model', 'J179']);
+    measure('settings lint (1 MB cp1252 template)', [main, 'settings', 'lint', big]);
+    measure('settings eval (1 MB cp1252 template)', [main, 'settings', 'eval', big, '--model', '9641']);
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
 console.log(
-  `SUMMARY startup healthz_ms_median=${percentile(healthz, 50).toFixed(0)} runs=${healthz.length} load1=${loadavg()[0]!.toFixed(1)}`,
+  `SUMMARY startup healthz_ms_median=${percentile(healthz, 50).toFixed(0)} healthz_cpu_ms_median=${healthzCpu.length ? percentile(healthzCpu, 50).toFixed(0) : 'n/a'} runs=${healthz.length} load1=${loadavg()[0]!.toFixed(1)}`,
 );

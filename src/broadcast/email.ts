@@ -1,4 +1,6 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import { createRequire } from 'node:module';
+import type nodemailerModule from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { callbackText, callKind, localTime, utcTime } from '../core/emergency/alert-text.js';
@@ -145,6 +147,8 @@ export class SmtpIncidentMailer implements IncidentMailer {
     const c = o.config;
     this.clock = o.clock ?? systemClock;
     this.log = o.logger ?? silentLogger;
+    // Loaded here, not at import: a hub without the email relay does not pay for nodemailer at start-up.
+    const nodemailer = createRequire(import.meta.url)('nodemailer') as typeof nodemailerModule;
     this.transport = nodemailer.createTransport({
       host: c.host,
       port: c.port,

@@ -6,6 +6,7 @@ import type { Config } from '../config/schema.js';
 import { buildApp } from '../server/app.js';
 import { type CreateHubOptions, createHub, type Hub } from '../server/compose.js';
 import type { HubModule } from '../server/hub.js';
+import { warmRouteSchemas } from '../server/lazy-schemas.js';
 import { listenPhone } from '../server/listeners.js';
 import { createLogger } from '../server/logger.js';
 import { loadTlsPair, reloadTls, startRedirectListener, tlsEnabled } from '../server/tls.js';
@@ -81,6 +82,10 @@ export async function startHub(config: Config, opts: StartOptions = {}): Promise
   }
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
   const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
+  // Route schemas not used yet compile in the background, one per event-loop turn (lazy-schemas.ts).
+  warmRouteSchemas(app, hub.abort.signal).catch((e: unknown) =>
+    logger.error({ err: e }, 'a route schema does not compile: requests to that route will fail'),
+  );
   const reload = () => (tls ? reloadTls(app.server as unknown as HttpsServer, config, logger) : false);
 
   let stopping: Promise<void> | undefined;

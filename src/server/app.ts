@@ -10,6 +10,7 @@ import { VERSION } from '../version.js';
 import { installAuth } from './auth.js';
 import type { Hub } from './compose.js';
 import { limitConnectionsPerAddress, serverTimeouts } from './connections.js';
+import { attachLazySchemas, lazySchemas } from './lazy-schemas.js';
 import { installListenerSurfaces } from './listeners.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerCoreRoutes } from './routes/core.js';
@@ -35,6 +36,8 @@ export interface BuildAppOptions {
 export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<FastifyInstance> {
   const { config } = hub;
   const timeouts = serverTimeouts(config.http);
+  // Route schemas compile on first use or in the background once the hub listens (lazy-schemas.ts).
+  const schemas = lazySchemas();
   const app = Fastify({
     loggerInstance: hub.logger as unknown as FastifyBaseLogger,
     bodyLimit: config.http.bodyLimit,
@@ -60,6 +63,7 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
     forceCloseConnections: 'idle',
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    schemaController: { compilersFactory: schemas.compilersFactory },
     ajv: {
       customOptions: {
         removeAdditional: false,
@@ -69,6 +73,7 @@ export async function buildApp(hub: Hub, opts: BuildAppOptions = {}): Promise<Fa
       },
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  attachLazySchemas(app, schemas);
 
   limitConnectionsPerAddress(app.server, config.http.maxConnectionsPerAddress);
 

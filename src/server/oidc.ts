@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import * as client from 'openid-client';
+import type * as Client from 'openid-client';
 import type { Config } from '../config/schema.js';
 import { AuthError, NotFoundError, ValidationError } from '../core/errors.js';
 import { ROLES, type Role } from '../core/roles.js';
@@ -59,8 +59,15 @@ function claimList(v: unknown): string[] {
   return [];
 }
 
+let clientLib: Promise<typeof Client> | undefined;
+/** openid-client, loaded on the first sign-in: a hub without directory sign-in does not pay for it at start-up. */
+function openidClient(): Promise<typeof Client> {
+  clientLib ??= import('openid-client');
+  return clientLib;
+}
+
 export class OidcSignIn {
-  private config: Promise<client.Configuration> | undefined;
+  private config: Promise<Client.Configuration> | undefined;
   private readonly pending = new Map<string, Pending>();
   private readonly codes = new Map<string, { value: unknown; expiresAt: number }>();
 
@@ -97,15 +104,22 @@ export class OidcSignIn {
   }
 
   /** Reads the provider's metadata once (again after a failure). */
-  private discover(): Promise<client.Configuration> {
+  private discover(): Promise<Client.Configuration> {
     if (!this.config) {
       const c = this.cfg;
-      const auth = c.clientSecret ? client.ClientSecretBasic(c.clientSecret) : client.None();
-      this.config = client
-        .discovery(new URL(c.issuer), c.clientId, undefined, auth, {
-          timeout: Math.ceil(c.timeoutMs / 1000),
-          ...(c.allowHttp ? { execute: [client.allowInsecureRequests] } : {}),
-        })
+      this.config = openidClient()
+        .then((client) =>
+          client.discovery(
+            new URL(c.issuer),
+            c.clientId,
+            undefined,
+            c.clientSecret ? client.ClientSecretBasic(c.clientSecret) : client.None(),
+            {
+              timeout: Math.ceil(c.timeoutMs / 1000),
+              ...(c.allowHttp ? { execute: [client.allowInsecureRequests] } : {}),
+            },
+          ),
+        )
         .catch((e: unknown) => {
           this.config = undefined;
           throw new AuthError(
@@ -136,6 +150,7 @@ export class OidcSignIn {
   async start(returnTo: string | undefined): Promise<URL> {
     this.must();
     const config = await this.discover();
+    const client = await openidClient();
     this.sweep();
     const verifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
@@ -172,8 +187,9 @@ export class OidcSignIn {
     const err = callback.searchParams.get('error');
     if (err) throw new AuthError('OIDC_DENIED', `the directory refused the sign-in (${err.slice(0, 64)})`);
     const config = await this.discover();
+    const client = await openidClient();
     let claims: Record<string, unknown>;
-    let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
+    let tokens: Awaited<ReturnType<typeof Client.authorizationCodeGrant>>;
     try {
       tokens = await client.authorizationCodeGrant(
         config,

@@ -73,6 +73,12 @@ export interface SimPhoneOptions {
   /** Interface for joining multicast groups. */
   multicastInterface?: string;
   fetchTimeoutMs?: number;
+  /**
+   * Fetch the Push Content after accepting a push (default true). `false`: a phone that acknowledges pushes
+   * and never fetches what they name (a broken HTTP stack, a firewall between the phone and the hub's
+   * content URL); its pushes stay in the history with no `fetch` record.
+   */
+  fetchContent?: boolean;
 }
 
 export interface AudioState {
@@ -466,6 +472,7 @@ export class SimPhone extends EventEmitter {
     this.sendStatus(res, verdict);
     if (verdict !== 200 && verdict !== 204) return;
     this.alerts += m.alert ?? 0;
+    if (this.o.fetchContent === false) return;
     const job = this.fetchAndShow(m, mode, verdict === 204, rec).catch((e: unknown) => {
       rec.fetch = { status: 'failed', detail: errorMessage(e) };
       this.emit('fetch', rec);
