@@ -1,7 +1,7 @@
 import { ValidationError } from '../../core/errors.js';
 import { escapeXml } from '../../core/xml.js';
 import { readXml, type XmlNode, XmlReadError } from '../../core/xml-read.js';
-import { buildCap, fromXml, type ParsedCap } from './codec.js';
+import { buildCap, fromXml, namespaces, type ParsedCap } from './codec.js';
 import type { CapAlert } from './types.js';
 
 /**
@@ -28,15 +28,6 @@ export interface FeedEntry {
 
 const local = (n: string): string => n.slice(n.indexOf(':') + 1);
 
-function nsOf(n: XmlNode, inherited: Record<string, string>): Record<string, string> {
-  const out = { ...inherited };
-  for (const [k, v] of Object.entries(n.attrs)) {
-    if (k === 'xmlns') out[''] = v;
-    else if (k.startsWith('xmlns:')) out[k.slice(6)] = v;
-  }
-  return out;
-}
-
 /** Reads a feed (Atom) or a single CAP alert. Entries whose inline alert is invalid carry `error`. */
 export function parseCapFeed(input: string | Buffer, maxBytes = FEED_MAX_BYTES): FeedEntry[] {
   let root: XmlNode;
@@ -55,7 +46,7 @@ export function parseCapFeed(input: string | Buffer, maxBytes = FEED_MAX_BYTES):
       });
     throw e;
   }
-  const ns = nsOf(root, {});
+  const ns = namespaces(root, {});
   if (local(root.name) === 'alert') {
     const cap = fromXml(root);
     return [{ id: cap.alert.identifier, updated: cap.alert.sent, cap }];
@@ -67,14 +58,14 @@ export function parseCapFeed(input: string | Buffer, maxBytes = FEED_MAX_BYTES):
     );
   const entries = root.children.filter((c) => local(c.name) === 'entry').slice(0, FEED_MAX_ENTRIES);
   return entries.map((e) => {
-    const ens = nsOf(e, ns);
+    const ens = namespaces(e, ns);
     const text = (name: string) => e.children.find((c) => local(c.name) === name)?.text ?? '';
     const out: FeedEntry = { id: text('id'), updated: text('updated') };
     const content = e.children.find((c) => local(c.name) === 'content');
     const inline = content?.children.find((c) => local(c.name) === 'alert');
     if (inline) {
       try {
-        out.cap = fromXml(inline, nsOf(content!, ens));
+        out.cap = fromXml(inline, namespaces(content!, ens));
       } catch (err) {
         const ve = err as ValidationError;
         out.error = { code: ve.code ?? 'CAP_INVALID', message: ve.message };

@@ -165,7 +165,8 @@ function opt<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
   return (v === undefined ? {} : { [k]: v }) as { [P in K]?: V };
 }
 
-function namespaces(n: XmlNode, inherited: Record<string, string>): Record<string, string> {
+/** The namespace bindings in scope at `n` (prefix → URI; '' is the default namespace). */
+export function namespaces(n: XmlNode, inherited: Record<string, string>): Record<string, string> {
   const out = { ...inherited };
   for (const [k, v] of Object.entries(n.attrs)) {
     if (k === 'xmlns') out[''] = v;
@@ -193,14 +194,21 @@ class Reader {
     return this.node.children.filter((c) => c.name === want);
   }
 
-  texts(name: string): string[] {
+  /** The elements `name`, at most CAP_LIMITS.repeated of them. */
+  private limited(name: string): XmlNode[] {
     const list = this.all(name);
     if (list.length > CAP_LIMITS.repeated)
       throw fail(
         `${this.path}.${name}`,
         `${list.length} elements, above the limit of ${CAP_LIMITS.repeated}`,
       );
-    return list.map((n, i) => this.bounded(`${this.path}.${name}[${i}]`, n.text)).filter((t) => t !== '');
+    return list;
+  }
+
+  texts(name: string): string[] {
+    return this.limited(name)
+      .map((n, i) => this.bounded(`${this.path}.${name}[${i}]`, n.text))
+      .filter((t) => t !== '');
   }
 
   one(name: string, required = false): string | undefined {
@@ -237,13 +245,7 @@ class Reader {
   }
 
   values(name: string): CapValue[] {
-    const list = this.all(name);
-    if (list.length > CAP_LIMITS.repeated)
-      throw fail(
-        `${this.path}.${name}`,
-        `${list.length} elements, above the limit of ${CAP_LIMITS.repeated}`,
-      );
-    return list.map((n, i) => {
+    return this.limited(name).map((n, i) => {
       const r = this.child(n, `${this.path}.${name}[${i}]`);
       return { valueName: r.one('valueName', true)!, value: r.one('value') ?? '' };
     });
