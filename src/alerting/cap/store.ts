@@ -18,7 +18,7 @@ export interface CapRecord {
   /** Latest expiry of its info blocks (ISO), or null (none). */
   expiresAt: string | null;
   /** The `cap.alert` event it was emitted as (null: not emitted). */
-  eventId: number | null;
+  eventId: string | null;
   /** Broadcasts rules started for it (recalled by its Update or Cancel). */
   broadcasts: string[];
   /** `active`; `superseded` by an Update; `cancelled`; `expired` on arrival; `ignored` (status/scope filter). */
@@ -35,7 +35,7 @@ export interface CapAlertStore {
   /** Inserts a new record; false (and nothing written) when the key is already there. */
   insert(r: CapRecord): Promise<boolean>;
   update(r: CapRecord): Promise<void>;
-  byEventId(eventId: number): Promise<CapRecord | undefined>;
+  byEventId(eventId: string): Promise<CapRecord | undefined>;
   /** Newest first. */
   list(q: { limit: number }): Promise<CapRecord[]>;
   /** Keeps the newest `keep` records. */

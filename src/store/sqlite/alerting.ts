@@ -1,5 +1,5 @@
-import type { ChannelLogEntry, ChannelLogStore } from '../../alerting/channels/dispatch.js';
 import type { CapAlertStore, CapRecord } from '../../alerting/cap/store.js';
+import type { ChannelLogEntry, ChannelLogStore } from '../../alerting/channels/dispatch.js';
 import type { Db } from './database.js';
 
 type BodyRow = { body: string };
@@ -30,7 +30,7 @@ export class SqliteCapAlertStore implements CapAlertStore {
   async update(r: CapRecord): Promise<void> {
     this.upd.run(r.eventId, JSON.stringify(r), r.key);
   }
-  async byEventId(eventId: number): Promise<CapRecord | undefined> {
+  async byEventId(eventId: string): Promise<CapRecord | undefined> {
     const r = this.byEvent.get(eventId) as BodyRow | undefined;
     return r ? (JSON.parse(r.body) as CapRecord) : undefined;
   }
@@ -61,9 +61,13 @@ export class SqliteChannelLog implements ChannelLogStore {
   async list(q: { limit: number; incidentId?: string }): Promise<ChannelLogEntry[]> {
     const rows = q.incidentId
       ? this.db
-          .prepare('SELECT body FROM channel_log WHERE incident_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?')
+          .prepare(
+            'SELECT body FROM channel_log WHERE incident_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?',
+          )
           .all(q.incidentId, q.limit)
-      : this.db.prepare('SELECT body FROM channel_log ORDER BY created_at DESC, rowid DESC LIMIT ?').all(q.limit);
+      : this.db
+          .prepare('SELECT body FROM channel_log ORDER BY created_at DESC, rowid DESC LIMIT ?')
+          .all(q.limit);
     return (rows as BodyRow[]).map((r) => JSON.parse(r.body) as ChannelLogEntry);
   }
   async prune(keep: number): Promise<void> {

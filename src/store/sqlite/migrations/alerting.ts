@@ -8,7 +8,7 @@ export const alertingMigrations: Migration[] = [
     sql: `
       CREATE TABLE cap_alerts (
         key TEXT PRIMARY KEY,
-        event_id INTEGER,
+        event_id TEXT,
         received_at TEXT NOT NULL,
         body TEXT NOT NULL
       );
