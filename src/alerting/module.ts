@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { broadcastRuntime, setIncidentChannels } from '../broadcast/module.js';
 import { charsetOf } from '../core/charset.js';
-import { AuthError, ConflictError, NotFoundError } from '../core/errors.js';
+import { AuthError, ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { decodeXmlBytes } from '../core/xml-read.js';
 import { bearer } from '../server/auth.js';
 import type { HubContext, HubModule } from '../server/hub.js';
@@ -57,6 +57,12 @@ export function alertingRuntime(hub: HubContext): AlertingRuntime {
       'CHANNELS_CPAAS_MISSING',
       'channels.cpaas: accountSid, authToken and from are required for SMS and voice channels',
       { field: 'channels.cpaas' },
+    );
+  if (cap.feed.access === 'token' && cap.feed.token.length < 16)
+    throw new ValidationError(
+      'CAP_FEED_TOKEN_WEAK',
+      'cap.feed.token: access "token" needs a token of at least 16 characters (or tokenFile)',
+      { field: 'cap.feed.token' },
     );
   for (const c of ch.teams)
     registry.register(
@@ -335,7 +341,7 @@ export async function registerAlertingRoutes(
         throw new NotFoundError('CAP_FEED_OFF', 'the CAP feed is off (cap.feed.access)');
       if (f.access === 'token') {
         const given = bearer(req) ?? (req.query as { token?: string }).token ?? '';
-        if (f.token.length < 16 || !sameSecret(given, f.token))
+        if (!sameSecret(given, f.token))
           throw new AuthError(
             'CAP_FEED_TOKEN',
             'the CAP feed needs its token (Authorization: Bearer, or ?token=)',

@@ -48,19 +48,15 @@ let feedServer: http.Server;
 let feedUrl: string;
 let feedBody = '';
 
+/** POSTs a document to /api/cap; the JSON answer ({} when it is not JSON). */
 async function postCap(body: string, type = 'application/cap+xml', key: string | null = hub.key) {
+  const auth: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
   const res = await fetch(`${hub.url}/api/cap`, {
     method: 'POST',
-    headers: { 'content-type': type, ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    headers: { 'content-type': type, ...auth },
     body,
   });
-  const text = await res.text();
-  let json: Json = {};
-  try {
-    json = JSON.parse(text) as Json;
-  } catch {
-    // not JSON
-  }
+  const json = (await res.json().catch(() => ({}))) as Json;
   return { status: res.status, body: json };
 }
 

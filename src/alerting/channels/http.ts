@@ -1,5 +1,6 @@
 import { DeviceError, errorMessage, isSwitchboardError } from '../../core/errors.js';
 import { httpRequest } from '../../net/http-client.js';
+import type { AlertChannel, AlertNotice, ChannelMoment, ChannelReceipt } from './types.js';
 
 /**
  * One POST of a channel to its provider, through the one HTTP client: the answer's status decides
@@ -46,5 +47,43 @@ export function hostOf(url: string): string {
     return new URL(url).host;
   } catch {
     return '(invalid URL)';
+  }
+}
+
+/** A chat webhook (Teams, Slack): the URL is the secret, the body a JSON document built from the notice. */
+export interface WebhookChannelConfig {
+  id: string;
+  url: string;
+  moments: readonly ChannelMoment[];
+  timeoutMs: number;
+}
+
+/** The shared part of the JSON-webhook channels: one POST per attempt, the host as the only description. */
+export abstract class JsonWebhookChannel implements AlertChannel {
+  abstract readonly kind: string;
+  readonly id: string;
+  readonly moments: readonly ChannelMoment[];
+  protected abstract readonly errorCode: string;
+  protected abstract message(n: AlertNotice): Record<string, unknown>;
+
+  constructor(private readonly c: WebhookChannelConfig) {
+    this.id = c.id;
+    this.moments = c.moments;
+  }
+
+  async send(n: AlertNotice, signal: AbortSignal): Promise<ChannelReceipt> {
+    const r = await channelPost({
+      url: this.c.url,
+      body: JSON.stringify(this.message(n)),
+      contentType: 'application/json',
+      signal,
+      timeoutMs: this.c.timeoutMs,
+      code: this.errorCode,
+    });
+    return { detail: { status: r.status } };
+  }
+
+  describe() {
+    return { host: hostOf(this.c.url), moments: [...this.moments] };
   }
 }

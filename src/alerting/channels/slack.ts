@@ -1,5 +1,5 @@
-import { channelPost, hostOf } from './http.js';
-import type { AlertChannel, AlertNotice, ChannelMoment, ChannelReceipt } from './types.js';
+import { JsonWebhookChannel } from './http.js';
+import type { AlertNotice } from './types.js';
 import { noticeFacts } from './types.js';
 
 /**
@@ -7,12 +7,6 @@ import { noticeFacts } from './types.js';
  * button opening the incident in the console. `text` is the notification fallback. Slack answers 200 `ok`.
  * The webhook URL is the secret (its path is the token).
  */
-export interface SlackChannelConfig {
-  id: string;
-  url: string;
-  moments: readonly ChannelMoment[];
-  timeoutMs: number;
-}
 
 /** Slack `mrkdwn` control characters (its docs ask for exactly these three). */
 export function escapeSlack(s: string): string {
@@ -53,28 +47,10 @@ export function slackMessage(n: AlertNotice): Record<string, unknown> {
   };
 }
 
-export class SlackChannel implements AlertChannel {
+export class SlackChannel extends JsonWebhookChannel {
   readonly kind = 'slack';
-  readonly id: string;
-  readonly moments: readonly ChannelMoment[];
-  constructor(private readonly c: SlackChannelConfig) {
-    this.id = c.id;
-    this.moments = c.moments;
-  }
-
-  async send(n: AlertNotice, signal: AbortSignal): Promise<ChannelReceipt> {
-    const r = await channelPost({
-      url: this.c.url,
-      body: JSON.stringify(slackMessage(n)),
-      contentType: 'application/json',
-      signal,
-      timeoutMs: this.c.timeoutMs,
-      code: 'SLACK_SEND_FAILED',
-    });
-    return { detail: { status: r.status } };
-  }
-
-  describe() {
-    return { host: hostOf(this.c.url), moments: [...this.moments] };
+  protected readonly errorCode = 'SLACK_SEND_FAILED';
+  protected message(n: AlertNotice): Record<string, unknown> {
+    return slackMessage(n);
   }
 }

@@ -1,5 +1,5 @@
-import { channelPost, hostOf } from './http.js';
-import type { AlertChannel, AlertNotice, ChannelMoment, ChannelReceipt } from './types.js';
+import { JsonWebhookChannel } from './http.js';
+import type { AlertNotice } from './types.js';
 import { noticeFacts } from './types.js';
 
 /**
@@ -9,12 +9,6 @@ import { noticeFacts } from './types.js';
  * console (where the operator signs in and acknowledges: a link in a chat must not acknowledge by itself).
  * Workflows answers 202 Accepted. The webhook URL carries its signature (`sig=`): it is a secret.
  */
-export interface TeamsChannelConfig {
-  id: string;
-  url: string;
-  moments: readonly ChannelMoment[];
-  timeoutMs: number;
-}
 
 /** Adaptive Card TextBlocks render Markdown: a caller name must not become a link or a heading. */
 export function escapeCardMarkdown(s: string): string {
@@ -70,28 +64,10 @@ export function teamsMessage(n: AlertNotice): Record<string, unknown> {
   };
 }
 
-export class TeamsChannel implements AlertChannel {
+export class TeamsChannel extends JsonWebhookChannel {
   readonly kind = 'teams';
-  readonly id: string;
-  readonly moments: readonly ChannelMoment[];
-  constructor(private readonly c: TeamsChannelConfig) {
-    this.id = c.id;
-    this.moments = c.moments;
-  }
-
-  async send(n: AlertNotice, signal: AbortSignal): Promise<ChannelReceipt> {
-    const r = await channelPost({
-      url: this.c.url,
-      body: JSON.stringify(teamsMessage(n)),
-      contentType: 'application/json',
-      signal,
-      timeoutMs: this.c.timeoutMs,
-      code: 'TEAMS_SEND_FAILED',
-    });
-    return { detail: { status: r.status } };
-  }
-
-  describe() {
-    return { host: hostOf(this.c.url), moments: [...this.moments] };
+  protected readonly errorCode = 'TEAMS_SEND_FAILED';
+  protected message(n: AlertNotice): Record<string, unknown> {
+    return teamsMessage(n);
   }
 }

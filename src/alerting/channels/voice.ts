@@ -1,8 +1,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../../core/clock.js';
 import { escapeXml } from '../../core/xml.js';
-import { type CpaasAccount, cpaasCreate, maskNumber } from './cpaas.js';
-import type { AlertChannel, AlertNotice, ChannelMoment, ChannelReceipt } from './types.js';
+import { type CpaasChannelConfig, CpaasFanoutChannel, cpaasCreate, maskNumber } from './cpaas.js';
+import type { AlertNotice } from './types.js';
 import { noticeFacts } from './types.js';
 
 /**
@@ -12,14 +12,8 @@ import { noticeFacts } from './types.js';
  * repeats it. Each call gets its own random token (128 bits, kept in memory for `tokenTtlMs`, compared in
  * constant time; the `token` query parameter is redacted from the hub's logs).
  */
-export interface VoiceChannelConfig {
-  id: string;
-  account: CpaasAccount;
-  to: string[];
-  moments: readonly ChannelMoment[];
-  timeoutMs: number;
-  /** The <Say> voice (platform specific: `man`, `woman`). */
-  voice: string;
+export interface VoiceChannelConfig extends CpaasChannelConfig {
+  /** The <Say> voice (platform specific: `man`, `woman`). */ voice: string;
   /** Times the alert is read before the call gives up waiting for a key. */
   repeats: number;
 }
@@ -92,58 +86,32 @@ export function voiceXml(
   }</Response>\n`;
 }
 
-export class VoiceChannel implements AlertChannel {
+export class VoiceChannel extends CpaasFanoutChannel {
   readonly kind = 'voice';
-  readonly id: string;
-  readonly moments: readonly ChannelMoment[];
-  private readonly done = new Map<string, Set<string>>();
 
   constructor(
-    private readonly c: VoiceChannelConfig,
+    private readonly v: VoiceChannelConfig,
     private readonly book: VoiceCallBook,
     /** `<publicUrl>/alerting/voice?token=<token>` (read at send time: known once the server listens). */
     private readonly answerUrl: (token: string) => string,
   ) {
-    this.id = c.id;
-    this.moments = c.moments;
+    super(v);
   }
 
-  async send(n: AlertNotice, signal: AbortSignal): Promise<ChannelReceipt> {
-    const key = `${n.incident.id}|${n.kind}|${n.incident.escalations}`;
-    const done = this.done.get(key) ?? new Set<string>();
-    this.done.set(key, done);
-    if (this.done.size > 1000) this.done.delete(this.done.keys().next().value!);
-    const text = voiceText(n);
-    const ids: string[] = [];
-    for (const to of this.c.to) {
-      if (done.has(to)) continue;
-      const token = this.book.add({
-        incidentId: n.incident.id,
-        to,
-        text,
-        voice: this.c.voice,
-        repeats: this.c.repeats,
-      });
-      ids.push(
-        await cpaasCreate(
-          this.c.account,
-          'Calls',
-          { To: to, Url: this.answerUrl(token), Method: 'POST' },
-          { signal, timeoutMs: this.c.timeoutMs, code: 'VOICE_CALL_FAILED' },
-        ),
-      );
-      done.add(to);
-    }
-    return { id: ids.join(' '), detail: { calls: this.c.to.length } };
-  }
-
-  describe() {
-    return {
-      api: new URL(this.c.account.apiUrl).host,
-      from: this.c.account.from,
-      to: this.c.to.map(maskNumber),
-      moments: [...this.moments],
-    };
+  protected one(to: string, n: AlertNotice, signal: AbortSignal): Promise<string> {
+    const token = this.book.add({
+      incidentId: n.incident.id,
+      to,
+      text: voiceText(n),
+      voice: this.v.voice,
+      repeats: this.v.repeats,
+    });
+    return cpaasCreate(
+      this.v.account,
+      'Calls',
+      { To: to, Url: this.answerUrl(token), Method: 'POST' },
+      { signal, timeoutMs: this.v.timeoutMs, code: 'VOICE_CALL_FAILED' },
+    );
   }
 }
 
