@@ -60,6 +60,8 @@ export class ChannelDispatcher {
   private readonly clock: Clock;
   private readonly log: Logger;
   private sent = 0;
+  /** Attempts in flight: aborted together when the hub shuts down (one listener on its signal). */
+  private readonly inFlight = new Set<AbortController>();
 
   constructor(
     private readonly deps: {
@@ -74,6 +76,13 @@ export class ChannelDispatcher {
   ) {
     this.clock = deps.clock ?? systemClock;
     this.log = deps.logger ?? silentLogger;
+    deps.signal?.addEventListener(
+      'abort',
+      () => {
+        for (const c of this.inFlight) c.abort();
+      },
+      { once: true },
+    );
   }
 
   get registry(): ChannelRegistry {
@@ -111,8 +120,8 @@ export class ChannelDispatcher {
         async () => {
           const started = this.clock.now();
           const ctl = new AbortController();
-          const onAbort = () => ctl.abort();
-          this.deps.signal?.addEventListener('abort', onAbort, { once: true });
+          if (this.deps.signal?.aborted) ctl.abort();
+          this.inFlight.add(ctl);
           const timer = this.clock.setTimeout(() => ctl.abort(), o.timeoutMs);
           try {
             const r = await c.send(n, ctl.signal);
@@ -132,7 +141,7 @@ export class ChannelDispatcher {
             throw e;
           } finally {
             this.clock.clearTimeout(timer);
-            this.deps.signal?.removeEventListener('abort', onAbort);
+            this.inFlight.delete(ctl);
             await save();
           }
         },
