@@ -139,9 +139,19 @@ export class CapPoller {
           if (r.outcome === 'emitted') st.emitted++;
         } else if (e.link) {
           if (linked >= f.maxLinked) continue;
+          // The feed names the URL: only http(s), never file:, data: or other schemes.
+          const target = new URL(e.link, f.url);
+          if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+            this.log.warn(
+              { feed: f.name, scheme: target.protocol },
+              'CAP linked alert with a refused URL scheme',
+            );
+            this.seen.add(seenKey);
+            continue;
+          }
           linked++;
           const doc = await httpRequest({
-            url: new URL(e.link, f.url).toString(),
+            url: target.toString(),
             headers: {
               Accept: 'application/cap+xml, application/xml;q=0.9',
               'User-Agent': 'Switchboard-CAP/1',
