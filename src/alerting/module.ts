@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { broadcastRuntime, setIncidentChannels } from '../broadcast/module.js';
 import { charsetOf } from '../core/charset.js';
-import { AuthError, ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
+import { AuthError, ConflictError, errorMessage, NotFoundError, ValidationError } from '../core/errors.js';
 import { decodeXmlBytes } from '../core/xml-read.js';
 import { bearer } from '../server/auth.js';
 import type { HubContext, HubModule } from '../server/hub.js';
@@ -389,8 +389,14 @@ export async function registerAlertingRoutes(
     async (req, reply) => {
       const token = (req.query as { token: string }).token;
       const digits = (req.body as { Digits?: string } | undefined)?.Digits ?? '';
+      // The acknowledgement never fails the platform's request (the callee hears "Acknowledged" once the
+      // key is taken); a failure (the incident gone) is logged. Works whether the store is sync or async.
       const r = answerVoiceCall(rt.voiceBook, token, digits, voiceUrl(hub), (incidentId, by) => {
-        broadcastRuntime(hub).emergency.acknowledge(incidentId, by);
+        Promise.resolve()
+          .then(() => broadcastRuntime(hub).emergency.acknowledge(incidentId, by))
+          .catch((e: unknown) =>
+            hub.logger.warn({ incidentId, err: errorMessage(e) }, 'voice acknowledgement failed'),
+          );
       });
       reply.header('Content-Type', 'application/xml; charset=utf-8');
       return r.xml;
