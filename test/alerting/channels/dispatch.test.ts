@@ -16,22 +16,23 @@ import { voiceXml } from '../../../src/alerting/channels/voice.js';
 import type { Incident } from '../../../src/core/emergency/types.js';
 import { DeviceError } from '../../../src/core/errors.js';
 
+/** An incident as the service stores it (keys in alphabetical order). */
 const incident = (over: Partial<Incident> = {}): Incident => ({
-  id: 'inc_1',
-  createdAt: '2026-12-02T16:00:00.000Z',
-  detectLagMs: 0,
-  callKey: 'k',
-  test: false,
-  pbx: 'ipo-1',
-  caller: { extension: '214', name: 'Ann', callbackNumber: '+13125550142', dialled: '911', detectedBy: 'x' },
-  location: { building: 'HQ', floor: '2', room: '214', from: 'table' },
-  state: 'notifying',
-  broadcasts: [],
-  notifiedGroups: ['security'],
-  escalations: 0,
   acknowledgedAt: null,
   acknowledgedBy: null,
+  broadcasts: [],
   callEndedAt: null,
+  callKey: 'k',
+  caller: { callbackNumber: '+13125550142', detectedBy: 'x', dialled: '911', extension: '214', name: 'Ann' },
+  createdAt: '2026-12-02T16:00:00.000Z',
+  detectLagMs: 0,
+  escalations: 0,
+  id: 'inc_1',
+  location: { building: 'HQ', floor: '2', from: 'table', room: '214' },
+  notifiedGroups: ['security'],
+  pbx: 'ipo-1',
+  state: 'notifying',
+  test: false,
   timeline: [],
   ...over,
 });
