@@ -53,7 +53,7 @@ export function alertingRuntime(hub: HubContext): AlertingRuntime {
   const account = ch.cpaas;
   const needsCpaas = ch.sms.length > 0 || ch.voice.length > 0;
   if (needsCpaas && (!account.accountSid || !account.authToken || !account.from))
-    throw new ConflictError(
+    throw new ValidationError(
       'CHANNELS_CPAAS_MISSING',
       'channels.cpaas: accountSid, authToken and from are required for SMS and voice channels',
       { field: 'channels.cpaas' },
