@@ -10,7 +10,7 @@ import { TemplateService } from '../core/broadcast/templates.js';
 import type { AlertPlanner, MulticastAudio } from '../core/broadcast/types.js';
 import type { Subscription } from '../core/bus.js';
 import { isValidTimeZone } from '../core/emergency/alert-text.js';
-import { EmergencyService } from '../core/emergency/service.js';
+import { type EmergencyDeps, EmergencyService } from '../core/emergency/service.js';
 import { EmergencySupervisor } from '../core/emergency/supervisor.js';
 import type { EmergencyNotice } from '../core/emergency/types.js';
 import { errorMessage, ValidationError } from '../core/errors.js';
@@ -52,6 +52,8 @@ export interface BroadcastRuntime {
   planners: Map<string, AlertPlanner>;
   /** The PubSub publisher, when a module provides one (see setAlertPublisher). */
   publisher: AlertPublisher | undefined;
+  /** The alerting channels 911 incidents are told about (src/alerting; see setIncidentChannels). */
+  channels?: IncidentChannels | undefined;
   audio: MulticastAudio | undefined;
   /** The bus subscription that feeds drivers' display confirmations to the engine (while started). */
   displaySub?: Subscription | undefined;
@@ -63,6 +65,14 @@ const runtimes = new WeakMap<HubContext, BroadcastRuntime>();
 /** Lets the PubSub relay (or any other module) provide the publisher rules and 911 incidents use. */
 export function setAlertPublisher(hub: HubContext, p: AlertPublisher | undefined): void {
   broadcastRuntime(hub).publisher = p;
+}
+
+/** What the emergency service calls to tell the alerting channels about an incident moment. */
+export type IncidentChannels = NonNullable<EmergencyDeps['channels']>;
+
+/** Lets the alerting module provide the channels (Teams, Slack, SMS, voice) 911 incidents go to. */
+export function setIncidentChannels(hub: HubContext, c: IncidentChannels | undefined): void {
+  broadcastRuntime(hub).channels = c;
 }
 
 /** Lets the media module provide the multicast streamer (one stream per group). */
@@ -193,6 +203,7 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
     publisher: () => rt.publisher,
     webhook: (p) => webhooks.send(p),
     ...(mailer ? { mailer } : {}),
+    channels: { dispatch: (kind, i, record) => rt.channels?.dispatch(kind, i, record) ?? Promise.resolve() },
     clock: hub.clock,
     logger,
     options: {

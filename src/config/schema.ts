@@ -1,4 +1,5 @@
 import { type Static, type TInteger, type TObject, type TOptional, Type } from 'typebox';
+import { CapConfigSchema, ChannelsConfigSchema } from '../alerting/config.js';
 import { BroadcastConfigSchema, EmergencyConfigSchema, RulesConfigSchema } from '../broadcast/config.js';
 import { ROLES, type Role } from '../core/roles.js';
 import { AvayaConfigSchema } from '../drivers/avaya/config.js';
@@ -456,6 +457,8 @@ export const ConfigSchema = Type.Object(
     rules: RulesConfigSchema,
     cisco: CiscoConfigSchema,
     pubsub: PubSubConfigSchema,
+    cap: CapConfigSchema,
+    channels: ChannelsConfigSchema,
   },
   { additionalProperties: false, default: {} },
 );

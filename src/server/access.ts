@@ -166,6 +166,10 @@ export const ACCESS: Readonly<Record<string, RoutePolicy>> = {
   'GET /api/incidents/:id': read('incidents:read'),
   'POST /api/incidents/:id/ack': change('incidents:ack', 'incident.acknowledged'),
   'GET /api/emergency': read('incidents:read'),
+  // CAP 1.2 ingest (a CAP message can start broadcasts through rules) and the alerting channels
+  'POST /api/cap': change('broadcasts:send', 'cap.received'),
+  'GET /api/cap': read('rules:read'),
+  'GET /api/channels': read('incidents:read'),
   // IP Office calls
   'GET /api/ipoffice/:id/calls': read('calls:read'),
   'GET /api/ipoffice/:id/smdr': read('calls:read'),

@@ -1,3 +1,4 @@
+import { alertingModule } from '../alerting/module.js';
 import { broadcastModule } from '../broadcast/module.js';
 import { avayaModule } from '../drivers/avaya/module.js';
 import { ciscoModule } from '../drivers/cisco/module.js';
@@ -15,6 +16,7 @@ export const MODULES: HubModule[] = [
   ciscoModule,
   pubsubModule,
   broadcastModule,
+  alertingModule,
   ipofficeModule,
   avayaModule,
 ];

@@ -347,6 +347,16 @@ async function scenario(): Promise<void> {
   await call('GET', '/api/audit?limit=0', 400);
   expect((await raw('GET', '/api/audit.csv')).status).toBe(200);
 
+  // ---- CAP 1.2 ingest and the alerting channels (issue 19)
+  const cap = (id: string) =>
+    `<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>${id}</identifier><sender>s@example.org</sender><sent>2026-01-01T00:00:00-00:00</sent><status>Actual</status><msgType>Alert</msgType><scope>Public</scope><info><category>Met</category><event>Test</event><urgency>Immediate</urgency><severity>Minor</severity><certainty>Observed</certainty></info></alert>`;
+  expect((await raw('POST', '/api/cap', cap('C-1'), 'application/cap+xml')).status).toBe(200);
+  expect((await raw('POST', '/api/cap', cap('C 2'), 'application/cap+xml')).status).toBe(400);
+  expect((await raw('POST', '/api/cap', cap('C-3'), 'application/cap+xml', null)).status).toBe(401);
+  await call('GET', '/api/cap?limit=10', 200);
+  await call('GET', '/api/cap?limit=0', 400);
+  await call('GET', '/api/channels', 200);
+
   // ---- clean-up paths
   await call('DELETE', '/api/templates/drill', 204);
   await call('DELETE', '/api/templates/drill', 404);
@@ -358,7 +368,7 @@ beforeAll(async () => {
   pbx = await new Devlink3Simulator({ credentials: { dl3: 'pw' } }).start();
   hub = await startTestHub({
     drivers: [echoDriver(), testphoneDriver()],
-    config: { 'emergency.escalateAfterSeconds': 0 },
+    config: { 'emergency.escalateAfterSeconds': 0, 'cap.enabled': true },
     prepareApp: recordResponses(samples),
   });
   cisco = await startCiscoSim({ phones: 1, model: ['8845'], authUrl: `${hub.url}/cisco/authenticate` });

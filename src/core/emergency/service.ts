@@ -105,6 +105,17 @@ export interface EmergencyDeps {
   webhook?: (p: { url: string; secret?: string; event: HubEvent }) => Promise<{ id: string; ok: boolean }>;
   /** The email relay (opened, escalated, acknowledged); absent = no mails. */
   mailer?: IncidentMailer;
+  /**
+   * The alerting channels (Teams, Slack, SMS, voice call-out: src/alerting/channels), told about the same
+   * moments as the mailer, in the background; each outcome comes back through `record` for the timeline.
+   */
+  channels?: {
+    dispatch(
+      kind: IncidentMailKind,
+      incident: Incident,
+      record: (o: { type: string; detail: Record<string, unknown> }) => void,
+    ): Promise<void>;
+  };
   clock?: Clock;
   logger?: Logger;
   options: EmergencyOptions;
@@ -648,12 +659,11 @@ export class EmergencyService {
   }
 
   /**
-   * Mails the incident through the relay, in the background: the phone alerts were started before and never
-   * wait for it. The outcome (after the mailer's own retries) goes into the timeline.
+   * Mails the incident through the relay and tells the alerting channels, in the background: the phone
+   * alerts were started before and never wait for them. The outcomes (after their retries) go into the
+   * timeline.
    */
   private mail(i: Incident, kind: IncidentMailKind): void {
-    const mailer = this.deps.mailer;
-    if (!mailer) return;
     // A snapshot: the live incident keeps changing (escalations, acks) while the mail is on its way.
     const snap: Incident = {
       ...i,
@@ -663,6 +673,16 @@ export class EmergencyService {
       notifiedGroups: [...i.notifiedGroups],
       timeline: i.timeline.slice(0, 1),
     };
+    const channels = this.deps.channels;
+    if (channels)
+      this.track(
+        channels.dispatch(kind, snap, (o) => {
+          this.note(i, o.type, o.detail);
+          this.save(i);
+        }),
+      );
+    const mailer = this.deps.mailer;
+    if (!mailer) return;
     let p: Promise<{ messageId: string; attempts: number }>;
     try {
       p = mailer.send(kind, snap);

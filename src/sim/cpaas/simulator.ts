@@ -61,12 +61,31 @@ export interface CpaasSimulatorOptions {
   signingKey?: string;
   signatureHeader?: string;
   userAgent?: string;
+  /**
+   * The outbound REST API (`POST /v2/Accounts/<sid>/Calls.json`, `…/SMS/Messages.json`) answers only
+   * requests with HTTP Basic `accountSid:authToken`; without it the API is off (404).
+   */
+  authToken?: string;
+  /** Digits the callee presses at each <Gather> of an outbound call, by called number. */
+  answerDigits?: Record<string, string[]>;
+}
+
+/** An SMS sent through the outbound REST API (what a handset would receive). */
+export interface SentSms {
+  smsSid: string;
+  from: string;
+  to: string;
+  body: string;
 }
 
 const hex = (n: number) => randomBytes(n).toString('hex');
 
 export class CpaasSimulator {
   readonly calls: CallResult[] = [];
+  /** SMS sent through the outbound REST API, newest last (bounded). */
+  readonly sent: SentSms[] = [];
+  /** Outbound calls still running. */
+  readonly running = new Set<Promise<CallResult>>();
   constructor(readonly opts: CpaasSimulatorOptions) {}
 
   private async post(url: string, params: Record<string, string>, timeoutMs: number, signal?: AbortSignal) {
@@ -229,6 +248,42 @@ export class CpaasSimulator {
     return { kind: 'end' };
   }
 
+  /**
+   * The outbound REST API of the platform (Zang / Avaya CPaaS v2 shape): `Calls.json` places a call to
+   * `To` that fetches its InboundXML from `Url` (the callee presses `answerDigits[To]`), answered at once
+   * with the call's sid while the call runs; `SMS/Messages.json` records the message. Form parameters in,
+   * JSON out.
+   */
+  outbound(
+    path: string,
+    authorization: string | undefined,
+    form: URLSearchParams,
+  ): { status: number; body: Record<string, unknown> } {
+    const m = /^\/v2\/Accounts\/([A-Za-z0-9]{1,64})\/(Calls|SMS\/Messages)\.json$/.exec(path);
+    if (!m || !this.opts.authToken) return { status: 404, body: { message: 'not found' } };
+    const want = `Basic ${Buffer.from(`${this.opts.accountSid}:${this.opts.authToken}`).toString('base64')}`;
+    if (m[1] !== this.opts.accountSid || authorization !== want)
+      return { status: 401, body: { message: 'authentication failed' } };
+    const to = form.get('To') ?? '';
+    const from = form.get('From') ?? '';
+    if (!/^\+?[0-9]{3,20}$/.test(to)) return { status: 400, body: { message: 'To is not a phone number' } };
+    if (m[2] === 'Calls') {
+      const url = form.get('Url') ?? '';
+      if (!/^https?:\/\//.test(url)) return { status: 400, body: { message: 'Url is required' } };
+      const p = this.call({ url, to, from, digits: [...(this.opts.answerDigits?.[to] ?? [])] });
+      this.running.add(p);
+      void p.finally(() => this.running.delete(p));
+      return { status: 201, body: { sid: `CA${hex(16)}`, status: 'queued', to, from } };
+    }
+    const body = form.get('Body') ?? '';
+    if (body === '' || body.length > 1600)
+      return { status: 400, body: { message: 'Body must be 1-1600 characters' } };
+    const smsSid = `SM${hex(16)}`;
+    this.sent.push({ smsSid, from, to, body });
+    if (this.sent.length > 1000) this.sent.shift();
+    return { status: 201, body: { sid: smsSid, status: 'queued', to, from } };
+  }
+
   /** Posts one inbound SMS webhook; returns the HTTP status and body. */
   async sms(o: SmsOptions): Promise<{ smsSid: string; status: number; body: string }> {
     const smsSid = `SM${hex(16)}`;
@@ -256,7 +311,8 @@ function loopOf(v: Verb): number {
 
 /**
  * Control server of the simulator on 127.0.0.1: `POST /calls` `{ url, from?, to?, digits? }` runs a call
- * and answers its transcript; `POST /sms` `{ url, body, from?, to? }`; `GET /calls` lists recent calls.
+ * and answers its transcript; `POST /sms` `{ url, body, from?, to? }`; `GET /calls` lists recent calls;
+ * `POST /v2/Accounts/<sid>/Calls.json` and `…/SMS/Messages.json`: the outbound REST API (see outbound()).
  */
 export async function startCpaasControlServer(
   sim: CpaasSimulator,
@@ -279,8 +335,12 @@ export async function startCpaasControlServer(
     });
     req.on('end', () => {
       void (async () => {
-        const path = (req.url ?? '/').split('?')[0];
+        const path = (req.url ?? '/').split('?')[0] ?? '/';
         if (req.method === 'GET' && path === '/calls') return send(200, { calls: sim.calls });
+        if (req.method === 'POST' && path.startsWith('/v2/')) {
+          const r = sim.outbound(path, req.headers.authorization, new URLSearchParams(raw));
+          return send(r.status, r.body);
+        }
         if (req.method !== 'POST' || (path !== '/calls' && path !== '/sms'))
           return send(404, { error: { code: 'NOT_FOUND', message: 'POST /calls or /sms' } });
         let body: Record<string, unknown>;

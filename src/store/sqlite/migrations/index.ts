@@ -1,3 +1,4 @@
+import { alertingMigrations } from './alerting.js';
 import { auditMigrations } from './audit.js';
 import { avayaMigrations } from './avaya.js';
 import { broadcastMigrations } from './broadcast.js';
@@ -21,6 +22,7 @@ export const MIGRATIONS: Record<string, Migration[]> = {
   ipoffice: ipofficeMigrations,
   audit: auditMigrations,
   schedules: scheduleMigrations,
+  alerting: alertingMigrations,
 };
 
 export type { Migration };

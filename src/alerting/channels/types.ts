@@ -1,0 +1,108 @@
+import { locationLine, oneLine } from '../../broadcast/email.js';
+import { callbackText, callKind, localTime } from '../../core/emergency/alert-text.js';
+import type { Incident, IncidentMailKind } from '../../core/emergency/types.js';
+
+/**
+ * The alerting channels interface: everything that tells people about an incident besides the desk phones
+ * (Teams, Slack, SMS, voice call-out; email, webhooks and PubSub through adapters). A channel is one file
+ * that implements `AlertChannel`; the registry holds the configured ones; the dispatcher (dispatch.ts) runs
+ * them in the background with retries and reports each outcome to the incident timeline. A channel never
+ * sees the phone alert path and cannot delay it.
+ */
+
+/** The moments of an incident a channel is told about (the same as the incident mails). */
+export type ChannelMoment = IncidentMailKind;
+export const CHANNEL_MOMENTS: readonly ChannelMoment[] = [
+  'opened',
+  'escalated',
+  'acknowledged',
+  'unnotified',
+];
+
+/** What a channel is asked to send: one moment of one incident (a snapshot), and where people act on it. */
+export interface AlertNotice {
+  kind: ChannelMoment;
+  incident: Incident;
+  /** The console's page of the incident (sign in, then acknowledge). */
+  link: string;
+}
+
+/** What a channel reports after a send that worked: a provider id and small, non-secret facts. */
+export interface ChannelReceipt {
+  id?: string;
+  detail?: Record<string, string | number | boolean>;
+}
+
+export interface AlertChannel {
+  /** Unique among the configured channels: `teams:security-desk`. */
+  readonly id: string;
+  /** `teams`, `slack`, `sms`, `voice`, `email`, `webhook`, `pubsub`. */
+  readonly kind: string;
+  /** The moments it is told about. */
+  readonly moments: readonly ChannelMoment[];
+  /**
+   * One attempt. Throws a `SwitchboardError` (retryable or not) on failure; the dispatcher retries.
+   * Never puts a secret (webhook URL token, auth token) into an error message.
+   */
+  send(n: AlertNotice, signal: AbortSignal): Promise<ChannelReceipt>;
+  /** Non-secret description for `GET /api/channels` (host, numbers masked …). */
+  describe(): Record<string, string | number | boolean | string[]>;
+}
+
+/** The configured channels, by id. */
+export class ChannelRegistry {
+  private readonly byId = new Map<string, AlertChannel>();
+
+  register(c: AlertChannel): void {
+    if (this.byId.has(c.id)) throw new Error(`channel ${c.id} is registered twice`);
+    this.byId.set(c.id, c);
+  }
+
+  list(): AlertChannel[] {
+    return [...this.byId.values()];
+  }
+
+  get(id: string): AlertChannel | undefined {
+    return this.byId.get(id);
+  }
+}
+
+/** The facts every channel shows, in the site's time zone (pure). */
+export interface NoticeFacts {
+  /** `911 CALL`, `TEST 911 call (933)`, `DRILL`, prefixed by the moment (`ESCALATION 2`, `Acknowledged`). */
+  title: string;
+  caller: string;
+  callback: string;
+  location: string;
+  time: string;
+  state: string;
+}
+
+export function noticeFacts(n: AlertNotice): NoticeFacts {
+  const i = n.incident;
+  const kind = callKind(i);
+  const base = kind === 'drill' ? 'DRILL 911 call' : kind === 'test' ? 'TEST 911 call (933)' : '911 CALL';
+  const head =
+    n.kind === 'escalated'
+      ? `ESCALATION ${i.escalations}, not acknowledged: `
+      : n.kind === 'acknowledged'
+        ? 'Acknowledged: '
+        : n.kind === 'unnotified'
+          ? 'NO PHONE ALERTED: '
+          : '';
+  const desc = i.location.description && i.location.from !== 'pbx' ? ` (${i.location.description})` : '';
+  const location = oneLine(`${locationLine(i.location)}${desc}`, 500);
+  return {
+    title: `${head}${base}`.slice(0, 150),
+    caller: oneLine(`${i.caller.name || 'unknown user'} (ext ${i.caller.extension || '?'})`, 200),
+    callback: oneLine(callbackText(i.caller.extension, i.caller.callbackNumber), 100),
+    location,
+    time: localTime(i.timeline[0]?.at ?? i.createdAt, i.timeZone ?? 'UTC'),
+    state:
+      i.acknowledgedAt !== null
+        ? `acknowledged by ${i.acknowledgedBy || 'the security desk'}`
+        : i.state === 'unacknowledged'
+          ? 'NOT acknowledged'
+          : 'waiting for acknowledgement',
+  };
+}
