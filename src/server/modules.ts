@@ -1,8 +1,10 @@
 import { broadcastModule } from '../broadcast/module.js';
+import { dialModule } from '../dial/module.js';
 import { avayaModule } from '../drivers/avaya/module.js';
 import { ciscoModule } from '../drivers/cisco/module.js';
 import { ipofficeModule } from '../drivers/ipoffice/module.js';
 import { provisioningModule } from '../provisioning/module.js';
+import { spacesModule } from '../provisioning/spaces-module.js';
 import { pubsubModule } from '../pubsub/module.js';
 import type { HubModule } from './hub.js';
 
@@ -17,4 +19,6 @@ export const MODULES: HubModule[] = [
   broadcastModule,
   ipofficeModule,
   avayaModule,
+  dialModule,
+  spacesModule,
 ];
