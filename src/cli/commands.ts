@@ -25,4 +25,5 @@ export const COMMAND_MODULES: Readonly<Record<string, string>> = {
   rules: 'records',
   templates: 'records',
   groups: 'records',
+  call: 'dial',
 };

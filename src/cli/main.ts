@@ -28,6 +28,7 @@ const MODULES: Record<string, () => Promise<Register>> = {
   smdr: async () => (await import('./smdr.js')).registerSmdrCommands,
   backup: async () => (await import('./backup.js')).registerBackupCommands,
   records: async () => (await import('./records.js')).registerRecordCommands,
+  dial: async () => (await import('./dial.js')).registerDialCommands,
 };
 
 async function registerServe(program: Command): Promise<void> {

@@ -57,7 +57,10 @@ export function spacesProfileOf(
   r: SpacesRequest,
 ): { json: string; validation: SpacesValidation; devices: string[] } {
   const all = devices.filter((d) => d.kind === 'ipoffice');
-  const chosen = r.devices?.length ? all.filter((d) => r.devices!.includes(d.id)) : all;
+  // In the order asked for (the order users see the systems in), else the devices' order.
+  const chosen = r.devices?.length
+    ? [...new Set(r.devices)].flatMap((id) => all.filter((d) => d.id === id))
+    : all;
   const json = generateSpacesProfile(spacesProfilesFrom(chosen, r.options));
   const validation = validateSpacesProfile(json);
   if (chosen.length === 0)
