@@ -376,7 +376,7 @@ function registerSpacesProfileCommand(settings: Command): void {
         const report = (problems: Problem[], where: string) => {
           for (const p of problems)
             process.stderr.write(
-              `${where}${p.line ? `:${p.line}` : ''}: ${p.severity}: ${p.path ? `${p.path}: ` : ''}${p.message} [${p.code}]\n`,
+              `${where}${p.line ? `:${p.line}` : ''}: ${p.severity}: ${p.path && !p.message.startsWith(`${p.path.split('.').pop()}:`) ? `${p.path}: ` : p.path.slice(0, p.path.lastIndexOf('.') + 1)}${p.message} [${p.code}]\n`,
             );
         };
         if (o.validate) {
