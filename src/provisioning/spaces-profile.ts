@@ -28,11 +28,8 @@ export const SPACES_BOOLEAN_SETTINGS = [
   'RemoveAreaCode',
   'ApplyToPlusNumber',
 ] as const;
-export const SPACES_STRING_SETTINGS = [
-  'Name',
-  'Address',
-  'STUNHost',
-  'STUNPort',
+/** Dialing settings whose values are quoted text (seed: "Dialing Settings"). */
+const DIALING_TEXT = [
   'OutsidePrefix',
   'CountryCode',
   'CityCode',
@@ -42,19 +39,9 @@ export const SPACES_STRING_SETTINGS = [
   'ExtensionLength',
   'NationalLength',
 ] as const;
+export const SPACES_STRING_SETTINGS = ['Name', 'Address', 'STUNHost', 'STUNPort', ...DIALING_TEXT] as const;
 /** Settings the seed lists under "Dialing Settings" (used only with "DialRule": true). */
-export const SPACES_DIALING_SETTINGS = [
-  'OutsidePrefix',
-  'CountryCode',
-  'CityCode',
-  'PbxPrefix',
-  'LongDistancePrefix',
-  'InternationalPrefix',
-  'ExtensionLength',
-  'NationalLength',
-  'RemoveAreaCode',
-  'ApplyToPlusNumber',
-] as const;
+export const SPACES_DIALING_SETTINGS = [...DIALING_TEXT, 'RemoveAreaCode', 'ApplyToPlusNumber'] as const;
 /** Settings each profile must include (seed: "Each profile must include values for …"; its examples). */
 export const SPACES_REQUIRED = ['Name', 'Address', 'AccountsToken'] as const;
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimPhone as AvayaSimPhone } from '../../src/sim/avaya/phone.js';
 import { type CiscoSimFleet, startCiscoSim } from '../../src/sim/cisco/fleet.js';
 import { apiCall, startTestHub, type TestHub } from '../helpers/hub.js';
+import { raiseIncident } from '../helpers/incidents.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**
@@ -214,27 +215,12 @@ describe('Avaya: the Push API cannot dial', () => {
 });
 
 describe('POST /api/incidents/:id/callback', () => {
-  async function incident(ext: string): Promise<Json> {
-    const callKey = `ipo:cb-${ext}`;
-    hub.hub.bus.emit({
-      source: 'ipo-1',
-      type: 'call.emergency',
-      data: {
-        callKey,
-        callerExtension: ext,
-        callerName: 'Pat Doe',
-        dialled: '911',
-        callbackNumber: '5550109999',
-      },
+  const incident = (ext: string) =>
+    raiseIncident(hub, `ipo:cb-${ext}`, {
+      callerExtension: ext,
+      callerName: 'Pat Doe',
+      callbackNumber: '5550109999',
     });
-    let found: Json | undefined;
-    await waitFor(async () => {
-      const l = await hub.api<{ incidents: Json[] }>('GET', '/api/incidents?limit=50');
-      found = l.body.incidents.find((i) => i.callKey === callKey);
-      return found !== undefined;
-    });
-    return found!;
-  }
 
   it("dials the callback number (with the outside prefix) from the operator's configured desk phone; timeline and audit record it", async () => {
     const inc = await incident('4101');

@@ -3,8 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type CiscoSimFleet, startCiscoSim } from '../../src/sim/cisco/fleet.js';
 import { type ConsoleBrowser, ensureConsoleBuilt, openConsole } from '../helpers/browser.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
+import { raiseIncident } from '../helpers/incidents.js';
 import { ROOT } from '../helpers/process.js';
-import { waitFor } from '../helpers/wait.js';
 
 /**
  * Issue 19 in the console (Chromium): dial and call keys on a phone's page against the Cisco simulator,
@@ -99,23 +99,11 @@ describe('click-to-dial in the console', () => {
 
   it('Call back on an incident dials the callback number from the desk phone and shows in the timeline', async () => {
     const { page } = ui;
-    hub.hub.bus.emit({
-      source: 'ipo-1',
-      type: 'call.emergency',
-      data: {
-        callKey: 'ipo:ui-1',
-        callerExtension: '4201',
-        callerName: 'Lee Park',
-        dialled: '911',
-        callbackNumber: '5550104201',
-      },
-    });
-    let id = '';
-    await waitFor(async () => {
-      const l = await hub.api<{ incidents: Array<{ id: string; callKey: string }> }>('GET', '/api/incidents');
-      id = l.body.incidents.find((i) => i.callKey === 'ipo:ui-1')?.id ?? '';
-      return id !== '';
-    });
+    const { id } = (await raiseIncident(hub, 'ipo:ui-1', {
+      callerExtension: '4201',
+      callerName: 'Lee Park',
+      callbackNumber: '5550104201',
+    })) as { id: string };
     await ui.goto(`incidents/${id}`);
     await expect.poll(() => page.getByLabel('From my phone').inputValue(), WAIT).toBe('desk-1');
     await page.getByRole('button', { name: 'Call back 5550104201' }).click();
