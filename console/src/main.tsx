@@ -15,6 +15,7 @@ import {
   signOutReason,
   startLive,
 } from './api.js';
+import { ScreenPops } from './dial.js';
 import {
   AlarmStack,
   HubDownOverlay,
@@ -325,6 +326,7 @@ function Shell(props: { onSignOut: () => void }) {
       <div class="alarm-area">
         <ReadinessBanner />
         <AlarmStack />
+        <ScreenPops />
       </div>
       <nav class="sidenav" aria-label="Main">
         <ul>

@@ -16,7 +16,7 @@ import type { EmergencyNotice } from '../core/emergency/types.js';
 import { errorMessage, ValidationError } from '../core/errors.js';
 import { buildEventCatalog } from '../core/rules/catalog.js';
 import { RuleEngine, type RuleValidationContext } from '../core/rules/engine.js';
-import type { AlertPublisher } from '../core/rules/types.js';
+import type { AlertPublisher, RuleRunners } from '../core/rules/types.js';
 import { avayaAlertPlanner } from '../drivers/avaya/alert.js';
 import { ciscoAlertPlanner } from '../drivers/cisco/alert.js';
 import type { HubContext, HubModule } from '../server/hub.js';
@@ -55,6 +55,8 @@ export interface BroadcastRuntime {
   /** The alerting channels 911 incidents are told about (src/alerting; see setIncidentChannels). */
   channels?: IncidentChannels | undefined;
   audio: MulticastAudio | undefined;
+  /** Screen pops for the rule action `screenpop`, set by the dial module (src/dial/module.ts). */
+  screenPop?: NonNullable<RuleRunners['screenPop']>;
   /** The bus subscription that feeds drivers' display confirmations to the engine (while started). */
   displaySub?: Subscription | undefined;
   validation(): RuleValidationContext;
@@ -175,6 +177,10 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
         return rt.publisher.publish(p);
       },
       webhook: (p) => webhooks.send(p),
+      screenPop: async (p) => {
+        if (!rt.screenPop) throw new Error('screen pops are not available (no dial module)');
+        return rt.screenPop(p);
+      },
     },
   });
   const e = hub.config.emergency;

@@ -26,4 +26,5 @@ export const COMMAND_MODULES: Readonly<Record<string, string>> = {
   templates: 'records',
   groups: 'records',
   store: 'store',
+  call: 'dial',
 };

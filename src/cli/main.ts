@@ -29,6 +29,7 @@ const MODULES: Record<string, () => Promise<Register>> = {
   backup: async () => (await import('./backup.js')).registerBackupCommands,
   records: async () => (await import('./records.js')).registerRecordCommands,
   store: async () => (await import('./store.js')).registerStoreCommands,
+  dial: async () => (await import('./dial.js')).registerDialCommands,
 };
 
 async function registerServe(program: Command): Promise<void> {

@@ -13,6 +13,7 @@ import {
 } from '../provisioning/evaluate.js';
 import { lintRemovals, lintSettings } from '../provisioning/lint.js';
 import { DEFAULT_PARSE_LIMITS, type Diagnostic } from '../provisioning/syntax.js';
+import { type ApiFlags, apiClientOptions, callApi } from './common.js';
 import { action, type ConfigFlags, withConfigOptions } from './run.js';
 
 /**
@@ -340,4 +341,100 @@ export function registerSettingsCommands(program: Command): void {
         },
       ),
     );
+
+  registerSpacesProfileCommand(settings);
+}
+
+/**
+ * `switchboard settings spaces-profile`: the Spaces Calling profile JSON (seed 002) of the hub's IP Office
+ * devices (through the API), or `--validate <file>` to check a profile offline (docs/spaces-profile.md).
+ */
+function registerSpacesProfileCommand(settings: Command): void {
+  apiClientOptions(
+    settings
+      .command('spaces-profile')
+      .description(
+        'Print the Spaces Calling profile JSON (IP_Office_Server_Profile, seed 002) for the IP Office devices, or validate one',
+      )
+      .option('--device <id>', 'only these IP Office devices (repeatable; default: all)', collect, [])
+      .option('--no-accounts-token', 'AccountsToken false (no SSO login)')
+      .option('--log-download <true|false>', 'LogDownload')
+      .option('--auto-failover <true|false>', 'AutoFailover')
+      .option('--stun-host <host>', 'STUNHost')
+      .option('--stun-port <port>', 'STUNPort (the standard STUN port is 3478)')
+      .option('--validate <file>', 'check a profile JSON file instead (no hub needed); exit 1 on errors')
+      .option('--json', 'print the JSON and its validation as one JSON object'),
+  )
+    .addHelpText(
+      'after',
+      '\nPaste the output into Avaya Cloud Services: Apps, Avaya Spaces Calling Extension, JSON. Problems go to stderr with the seed rule they break; exit status 1 when there are errors.\n\nExamples:\n  switchboard settings spaces-profile --stun-host asbce.example.com --stun-port 3478 > profile.json\n  switchboard settings spaces-profile --device ipo-east --device ipo-west\n  switchboard settings spaces-profile --validate profile.json\n',
+    )
+    .action(
+      action(async (o: SpacesFlags) => {
+        const { validateSpacesProfile } = await import('../provisioning/spaces-profile.js');
+        type Problem = { severity: string; path: string; line?: number; message: string; code: string };
+        const report = (problems: Problem[], where: string) => {
+          for (const p of problems)
+            process.stderr.write(
+              `${where}${p.line ? `:${p.line}` : ''}: ${p.severity}: ${p.path && !p.message.startsWith(`${p.path.split('.').pop()}:`) ? `${p.path}: ` : p.path.slice(0, p.path.lastIndexOf('.') + 1)}${p.message} [${p.code}]\n`,
+            );
+        };
+        if (o.validate) {
+          const st = await stat(o.validate).catch(() => undefined);
+          if (!st?.isFile())
+            throw new SettingsCliError('SETTINGS_FILE_UNREADABLE', `${o.validate}: not a readable file`);
+          const { SPACES_TEXT_MAX } = await import('../provisioning/spaces-profile.js');
+          if (st.size > SPACES_TEXT_MAX)
+            throw new SettingsCliError(
+              'SPACES_TOO_LARGE',
+              `${o.validate}: larger than ${SPACES_TEXT_MAX} bytes`,
+            );
+          const v = validateSpacesProfile(await readFile(o.validate, 'utf8'));
+          if (o.json) process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+          else {
+            report(v.problems, o.validate);
+            process.stdout.write(
+              `${o.validate}: ${v.profiles.length} profile(s), ${v.ok ? 'valid' : 'not valid'}\n`,
+            );
+          }
+          if (!v.ok) process.exitCode = 1;
+          return;
+        }
+        const q = new URLSearchParams();
+        if (o.device.length) q.set('devices', o.device.join(','));
+        q.set('accountsToken', String(o.accountsToken !== false));
+        if (o.logDownload !== undefined) q.set('logDownload', boolFlag(o.logDownload, '--log-download'));
+        if (o.autoFailover !== undefined) q.set('autoFailover', boolFlag(o.autoFailover, '--auto-failover'));
+        if (o.stunHost) q.set('stunHost', o.stunHost);
+        if (o.stunPort) q.set('stunPort', o.stunPort);
+        const r = await callApi<{ json: string; validation: { ok: boolean; problems: Problem[] } }>(
+          o,
+          'GET',
+          `/api/settings/spaces-profile?${q}`,
+        );
+        if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        else {
+          process.stdout.write(r.json);
+          report(r.validation.problems, 'profile');
+        }
+        if (!r.validation.ok) process.exitCode = 1;
+      }),
+    );
+}
+
+interface SpacesFlags extends ApiFlags {
+  device: string[];
+  accountsToken?: boolean;
+  logDownload?: string;
+  autoFailover?: string;
+  stunHost?: string;
+  stunPort?: string;
+  validate?: string;
+  json?: boolean;
+}
+
+function boolFlag(v: string, flag: string): string {
+  if (v !== 'true' && v !== 'false')
+    throw new SettingsCliError('SETTINGS_BAD_OPTION', `${flag} must be true or false`);
+  return v;
 }

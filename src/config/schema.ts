@@ -2,6 +2,7 @@ import { type Static, type TInteger, type TObject, type TOptional, Type } from '
 import { CapConfigSchema, ChannelsConfigSchema } from '../alerting/config.js';
 import { BroadcastConfigSchema, EmergencyConfigSchema, RulesConfigSchema } from '../broadcast/config.js';
 import { ROLES, type Role } from '../core/roles.js';
+import { DialConfigSchema } from '../dial/config.js';
 import { AvayaConfigSchema } from '../drivers/avaya/config.js';
 import { CiscoConfigSchema } from '../drivers/cisco/config.js';
 import { ProvisioningSchema } from '../provisioning/config.js';
@@ -456,6 +457,7 @@ export const ConfigSchema = Type.Object(
     emergency: EmergencyConfigSchema,
     rules: RulesConfigSchema,
     cisco: CiscoConfigSchema,
+    dial: DialConfigSchema,
     pubsub: PubSubConfigSchema,
     cap: CapConfigSchema,
     channels: ChannelsConfigSchema,

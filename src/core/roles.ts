@@ -7,7 +7,7 @@ import { ValidationError } from './errors.js';
  *
  * - `admin`: everything (existing users and keys become admins when the store is migrated).
  * - `operator`: the security desk: incidents and acknowledgement, broadcasts from templates (to any
- *   target), cancel, and read access to phones, calls, events, rules and the rest.
+ *   target), cancel, click-to-dial and call back from desk phones (`devices:dial`), and read access to phones, calls, events, rules and the rest.
  * - `sender`: sends broadcasts from templates to groups (only the groups in `auth.senderGroups` when that
  *   list is set) and reads templates, groups and broadcasts. Nothing else.
  * - `viewer`: read-only (no audit trail, no keys, no users).
@@ -21,6 +21,7 @@ export const PERMISSIONS = [
   'devices:read',
   'devices:write',
   'devices:control',
+  'devices:dial',
   'groups:read',
   'calls:read',
   'broadcasts:read',
@@ -64,7 +65,7 @@ const VIEWER: readonly Permission[] = [
 /** What each role may do (the table in docs/security.md is this one). */
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   admin: PERMISSIONS,
-  operator: [...VIEWER, 'incidents:ack', 'broadcasts:send-template', 'broadcasts:cancel'],
+  operator: [...VIEWER, 'incidents:ack', 'broadcasts:send-template', 'broadcasts:cancel', 'devices:dial'],
   sender: ['groups:read', 'templates:read', 'broadcasts:read', 'broadcasts:send-template-groups'],
   viewer: VIEWER,
 };

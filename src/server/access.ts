@@ -91,6 +91,11 @@ export const ACCESS: Readonly<Record<string, RoutePolicy>> = {
   'GET /api/devices/:id/variables': read('devices:read'),
   'POST /api/devices/:id/actions/:actionId': change('devices:control', 'device.action'),
   'POST /api/devices/:id/macros/:macroId': change('devices:control', 'device.macro'),
+  // click-to-dial and call control (docs/click-to-dial.md)
+  'POST /api/devices/:id/dial': change('devices:dial', 'device.dialled'),
+  'POST /api/devices/:id/keys': change('devices:dial', 'device.key'),
+  'GET /api/dial/desk-phone': read('devices:read'),
+  'POST /api/incidents/:id/callback': change('devices:dial', 'incident.callback'),
   'GET /api/kinds': read('devices:read'),
   'GET /api/kinds/:kind/spec': read('devices:read'),
   'GET /api/groups': read('groups:read'),
@@ -113,6 +118,8 @@ export const ACCESS: Readonly<Record<string, RoutePolicy>> = {
   'POST /api/settings/lint': read('settings:read'),
   'POST /api/settings/lint/bytes': read('settings:read'),
   'GET /api/settings/clients': read('settings:read'),
+  'GET /api/settings/spaces-profile': read('settings:read'),
+  'POST /api/settings/spaces-profile/validate': read('settings:read'),
   // phone control
   'POST /api/cisco/:id/text': change('devices:control', 'device.text'),
   'POST /api/cisco/:id/execute': change('devices:control', 'device.execute'),

@@ -189,7 +189,20 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyService, opts: Aut
   });
 }
 
-const BODY_FACTS = ['role', 'disabled', 'priority', 'template', 'kind', 'name', 'title', 'scopes'] as const;
+const BODY_FACTS = [
+  'role',
+  'disabled',
+  'priority',
+  'template',
+  'kind',
+  'name',
+  'title',
+  'scopes',
+  // click-to-dial: which number and key, from which phone (docs/click-to-dial.md)
+  'number',
+  'key',
+  'deviceId',
+] as const;
 
 /** Small non-secret facts of a request for the audit trail (never passwords, keys or message text). */
 function factsOf(req: FastifyRequest, status: number, payload: unknown): Record<string, unknown> {

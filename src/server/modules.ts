@@ -1,9 +1,11 @@
 import { alertingModule } from '../alerting/module.js';
 import { broadcastModule } from '../broadcast/module.js';
+import { dialModule } from '../dial/module.js';
 import { avayaModule } from '../drivers/avaya/module.js';
 import { ciscoModule } from '../drivers/cisco/module.js';
 import { ipofficeModule } from '../drivers/ipoffice/module.js';
 import { provisioningModule } from '../provisioning/module.js';
+import { spacesModule } from '../provisioning/spaces-module.js';
 import { pubsubModule } from '../pubsub/module.js';
 import type { HubModule } from './hub.js';
 
@@ -19,4 +21,6 @@ export const MODULES: HubModule[] = [
   alertingModule,
   ipofficeModule,
   avayaModule,
+  dialModule,
+  spacesModule,
 ];

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DRILL_PLACED } from '../../src/core/emergency/service.js';
 import { UserService } from '../../src/core/users.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
+import { raiseIncident } from '../helpers/incidents.js';
 import { spawnSwitchboard } from '../helpers/process.js';
 import { phoneLogs, testphoneDriver } from '../helpers/testphone-driver.js';
-import { waitFor } from '../helpers/wait.js';
 
 /**
  * Issue 12 (console part, server side): the operator acknowledgement records the SIGNED-IN principal
@@ -20,19 +20,11 @@ let n = 0;
 /** Emits a 911 call on the bus and waits for its incident. */
 async function emergency(data: Json = {}): Promise<Json> {
   n++;
-  const callKey = `ipo:ack-${n}`;
-  hub.hub.bus.emit({
-    source: 'ipo-1',
-    type: 'call.emergency',
-    data: { callKey, callerExtension: `30${n}`, callerName: `Caller ${n}`, dialled: '911', ...data },
+  return raiseIncident(hub, `ipo:ack-${n}`, {
+    callerExtension: `30${n}`,
+    callerName: `Caller ${n}`,
+    ...data,
   });
-  let found: Json | undefined;
-  await waitFor(async () => {
-    const l = await hub.api<{ incidents: Json[] }>('GET', '/api/incidents?limit=50');
-    found = l.body.incidents.find((i) => i.callKey === callKey);
-    return found !== undefined;
-  });
-  return found!;
 }
 
 async function post(path: string, key: string | undefined, body?: string, type = 'application/json') {

@@ -7,6 +7,7 @@ import { registerCiscoCommands } from '../../src/cli/cisco.js';
 import { COMMAND_MODULES } from '../../src/cli/commands.js';
 import { registerDemoCommand } from '../../src/cli/demo.js';
 import { registerDevicesCommands } from '../../src/cli/devices.js';
+import { registerDialCommands } from '../../src/cli/dial.js';
 import { registerIpofficeCommands } from '../../src/cli/ipoffice.js';
 import { registerKeysCommands } from '../../src/cli/keys.js';
 import { registerPubsubCommands } from '../../src/cli/pubsub.js';
@@ -32,6 +33,7 @@ const MODULES: Record<string, (p: Command) => void> = {
   backup: registerBackupCommands,
   records: registerRecordCommands,
   store: registerStoreCommands,
+  dial: registerDialCommands,
 };
 const names = (p: Command) => p.commands.map((c) => c.name());
 

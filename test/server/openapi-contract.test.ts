@@ -265,6 +265,12 @@ async function scenario(): Promise<void> {
   const lint = await raw('POST', '/api/settings/lint/bytes', 'SET A 1\n', 'application/octet-stream');
   expect(lint.status).toBe(200);
   await call('GET', '/api/settings/clients', 200);
+  await call('GET', '/api/settings/spaces-profile?accountsToken=false&stunPort=3478', 200);
+  await call('GET', '/api/settings/spaces-profile?stunPort=99999', 400);
+  await call('POST', '/api/settings/spaces-profile/validate', 200, {
+    text: '{"IP_Office_Server_Profile": []}',
+  });
+  await call('POST', '/api/settings/spaces-profile/validate', 400, {});
 
   // ---- pubsub relay accounts
   const acc = await call<{ accountSid: string }>('POST', '/api/pubsub/accounts', 201, { name: 'contract' });
@@ -305,6 +311,14 @@ async function scenario(): Promise<void> {
   await call('POST', '/api/cisco/cisco1/text', 200, { title: 'Hello', text: 'From the contract test' });
   await call('POST', '/api/cisco/cisco1/execute', 200, { uris: ['Key:Info'] });
   await call('POST', '/api/cisco/cisco1/execute', 400, { uris: [] });
+  await call('POST', '/api/devices/cisco1/dial', 200, { number: '4001' });
+  await call('POST', '/api/devices/cisco1/dial', 400, { number: 'x1' });
+  await call('POST', '/api/devices/echo1/dial', 409, { number: '4001' });
+  await call('POST', '/api/devices/cisco1/keys', 200, { key: 'Release' });
+  await call('POST', '/api/devices/cisco1/keys', 400, { key: 'Nope' });
+  await call('GET', '/api/dial/desk-phone', 200);
+  await call('POST', `/api/incidents/${incident!.id}/callback`, 200, { deviceId: 'cisco1' });
+  await call('POST', `/api/incidents/${incident!.id}/callback`, 400, {});
   await call('DELETE', '/api/devices/cisco1', 204);
 
   // ---- Cisco and IP Office shortcuts (no such device of the kind: 404)

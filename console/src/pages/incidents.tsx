@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, apiUrl, getKey, signedInAs } from '../api.js';
+import { CallBack } from '../dial.js';
 import { acknowledge, useWatch } from '../emergency.js';
 import {
   callerOf,
@@ -251,6 +252,7 @@ function IncidentDetail(props: { id: string; onChange: () => void }) {
                 )}
               </form>
             )}
+            <CallBack incidentId={i.id} number={callerOf(i).callback} onDone={() => inc.reload()} />
             <h3>Timeline</h3>
             {timeline.length === 0 ? (
               <p class="muted">No timeline entries.</p>

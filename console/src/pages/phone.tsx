@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { actionWords, groupActions } from '../actions.js';
 import { ApiError, api } from '../api.js';
+import { DialCard } from '../dial.js';
 import { type JsonSchema, SchemaForm } from '../form.js';
 import { imageFrom } from '../lib.js';
 import { can, useWho } from '../session.js';
@@ -141,6 +142,7 @@ export function PhonePage(props: { id: string }) {
                 <Loading what="control spec" />
               )}
             </section>
+            <DialCard device={dev} />
             <section class="card span-2" aria-labelledby="actions-title">
               <h2 id="actions-title">Run an action</h2>
               {spec.error && <ErrorState error={spec.error} what="the control spec" onRetry={spec.reload} />}

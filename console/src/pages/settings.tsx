@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
+import { SpacesProfileCard } from '../dial.js';
 import { Async, DataTable, ErrorState, formatTime, PageHeader, useApi } from '../ui.js';
 
 interface EvalResult {
@@ -182,6 +183,7 @@ export function SettingsPage() {
           </section>
         </div>
       )}
+      <SpacesProfileCard />
       <section class="section" aria-labelledby="s-clients">
         <h2 id="s-clients">Clients that fetched settings</h2>
         <Async value={clients} what="The settings server">

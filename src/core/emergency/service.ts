@@ -853,6 +853,17 @@ export class EmergencyService {
     return i;
   }
 
+  /**
+   * Adds an operator's step to an incident's timeline (e.g. `callback.dialled` from the console's Call
+   * back) and stores it. The in-memory copy of an open incident is used so no timeline entry is lost.
+   */
+  record(id: string, type: string, detail: Record<string, unknown>): Incident {
+    const i = this.open.get(id) ?? this.get(id);
+    this.note(i, type, detail);
+    this.save(i);
+    return i;
+  }
+
   private applyAck(
     i: Incident,
     a: { deviceId: string; by: string; broadcastId: string; at: string; note?: string },

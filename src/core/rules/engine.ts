@@ -73,7 +73,21 @@ export const RuleActionSchema = Type.Union([
     },
     { additionalProperties: false },
   ),
+  Type.Object(
+    {
+      type: Type.Literal('screenpop'),
+      title: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+      text: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
+    },
+    { additionalProperties: false },
+  ),
 ]);
+
+/** What a screen pop shows when the rule does not say (docs/click-to-dial.md). */
+export const SCREEN_POP_DEFAULTS = {
+  title: 'Call from {{from | unknown number}}',
+  text: '{{fromName | Unknown caller}}\n{{from | no number}}\nTo {{to}} {{toName}}',
+} as const;
 
 export const RuleInputSchema = Type.Object(
   {
@@ -188,6 +202,15 @@ export function validateRule(input: unknown, ctx: RuleValidationContext): RuleIn
       }
     } else if (a.type === 'publish') {
       for (const [k, v] of Object.entries(a.message ?? {})) checkVars(v, `${f}.message.${k}`, fields);
+    } else if (a.type === 'screenpop') {
+      if (!r.event.startsWith('call.'))
+        throw new ValidationError(
+          'RULE_INVALID',
+          `${f}: a screen pop needs a call event (call.ringing, call.answered), not ${r.event}`,
+          { field: `${f}.type` },
+        );
+      if (a.title) checkVars(a.title, `${f}.title`, fields);
+      if (a.text) checkVars(a.text, `${f}.text`, fields);
     }
   });
   return r;
@@ -431,6 +454,16 @@ export class RuleEngine {
         });
         if (!res.ok) throw new Error(`webhook ${res.id} to ${new URL(a.url).host} failed`);
         return { id: res.id, ok: true };
+      }
+      case 'screenpop': {
+        if (!this.deps.runners.screenPop) throw new Error('screen pops are not available in this hub');
+        const res = await this.deps.runners.screenPop({
+          ruleId: r.id,
+          event: e,
+          title: renderTemplate(a.title ?? SCREEN_POP_DEFAULTS.title, ctx),
+          text: renderTemplate(a.text ?? SCREEN_POP_DEFAULTS.text, ctx),
+        });
+        return { ...(res.id ? { id: res.id } : {}), ok: res.ok };
       }
     }
   }

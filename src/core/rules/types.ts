@@ -45,7 +45,21 @@ export interface WebhookRuleAction {
   secret?: string;
   headers?: Record<string, string>;
 }
-export type RuleAction = BroadcastRuleAction | DeviceRuleAction | PublishRuleAction | WebhookRuleAction;
+/**
+ * Screen pop: the caller's details to the phone of the extension a call rings (or that answered it) and to
+ * the console (a `screen.pop` event). Title and text are templates rendered against the event.
+ */
+export interface ScreenPopRuleAction {
+  type: 'screenpop';
+  title?: string;
+  text?: string;
+}
+export type RuleAction =
+  | BroadcastRuleAction
+  | DeviceRuleAction
+  | PublishRuleAction
+  | WebhookRuleAction
+  | ScreenPopRuleAction;
 
 export interface RuleInput {
   id: string;
@@ -93,6 +107,13 @@ export interface RuleRunners {
     headers?: Record<string, string>;
     event: import('../events.js').HubEvent;
   }): Promise<{ id: string; ok: boolean }>;
+  /** Screen pops (absent: the action fails with a message). */
+  screenPop?(p: {
+    ruleId: string;
+    event: import('../events.js').HubEvent;
+    title: string;
+    text: string;
+  }): Promise<{ id?: string; ok: boolean }>;
 }
 
 /** A message publisher (the PubSub relay satisfies it). */

@@ -57,6 +57,33 @@ export const IpofficeSettingsSchema = Type.Object(
     reconnectMaxMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 3_600_000, default: 60_000 })),
     loadUsers: Type.Optional(Type.Boolean({ default: true })),
     resyncQuietMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 60_000, default: 1500 })),
+    spaces: Type.Optional(
+      Type.Object(
+        {
+          name: Type.Optional(
+            Type.String({
+              minLength: 1,
+              maxLength: 14,
+              description:
+                'Spaces Calling profile Name (seed 002: maximum 14 characters); default: the device name.',
+            }),
+          ),
+          address: Type.Optional(
+            Type.String({
+              minLength: 1,
+              maxLength: 253,
+              pattern: '^[A-Za-z0-9.-]+$',
+              description:
+                'Spaces Calling profile Address: the FQDN clients reach this IP Office at; default: the host of the device address.',
+            }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description: 'Spaces Calling profile of this system (docs/spaces-profile.md).',
+        },
+      ),
+    ),
     smdr: Type.Optional(
       Type.Object(
         {
