@@ -161,8 +161,14 @@ describe('the security desk console (issue 18)', () => {
     // Normal priority to two chosen phones: no question, it is sent.
     await page.getByLabel(/^Text/).fill('Normal notice to two phones');
     const two = demoPhones.slice(0, 2);
-    for (const p of two)
-      await page.getByRole('checkbox', { name: `${p.name || p.id} (${p.kind})`, exact: true }).check();
+    // The phone picker searches on the hub (any fleet size), then the phone is ticked.
+    for (const p of two) {
+      await page.getByLabel('Find phones').fill(p.id);
+      await page
+        .getByRole('checkbox', { name: `${p.name || p.id} (${p.kind}, ${p.id})`, exact: true })
+        .check();
+    }
+    await page.getByLabel('Find phones').fill('');
     let before = await broadcastCount();
     await page.getByRole('button', { name: 'Send to 2 phones' }).click();
     await page.waitForURL(/#\/broadcast\/.+/);

@@ -55,6 +55,10 @@ export class SqliteAuditStore implements AuditStore {
         args.push(q.action);
       }
     }
+    if (q.address) {
+      where.push('address = ?');
+      args.push(q.address);
+    }
     if (q.outcome) {
       where.push('outcome = ?');
       args.push(q.outcome);
