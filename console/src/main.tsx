@@ -391,12 +391,18 @@ function ThemeSwitch() {
 
 function Shell(props: { onSignOut: () => void }) {
   const route = useRoute();
-  const [section, id] = route;
+  const [asked, id] = route;
   useEffect(() => {
     void loadWho();
     return () => forgetWho();
   }, []);
   const who = useWho();
+  // The first page this role may see when the asked one is not for it (a `sender` opens on Broadcast).
+  const allowed = (path: string) => {
+    const n = NAV.find((x) => x.path === path);
+    return !n || can(...n.may);
+  };
+  const section = who && !allowed(asked ?? 'calls') ? (NAV.find((n) => can(...n.may))?.path ?? asked) : asked;
   // The live stream and the 911 watch start at once (before the role is known: the alarm comes first) and
   // stop only when GET /api/session says this role may not read events or incidents (a `sender`), rather
   // than failing on every retry and calling the hub unreachable.

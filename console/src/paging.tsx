@@ -37,8 +37,16 @@ export function usePaged<T>(
   query: Query,
   o: { limit: number; cursorParam?: string; background?: boolean },
 ): Paged<T> {
-  const key = JSON.stringify(query);
-  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
+  const key = JSON.stringify([path, query]);
+  // The cursors of the pages shown, for the filters they were made for: new filters start at page one at
+  // once (in the same render, so no request ever pairs a cursor with filters it was not made for).
+  const [pos, setPos] = useState<{ key: string; cursors: Array<string | undefined> }>({
+    key,
+    cursors: [undefined],
+  });
+  const cursors = pos.key === key ? pos.cursors : [undefined];
+  const setCursors = (f: (cs: Array<string | undefined>) => Array<string | undefined>) =>
+    setPos((p) => ({ key, cursors: f(p.key === key ? p.cursors : [undefined]) }));
   const [state, setState] = useState<{
     rows: T[];
     total: number | undefined;
@@ -48,8 +56,6 @@ export function usePaged<T>(
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<ApiError | Error | undefined>(undefined);
   const [tick, setTick] = useState(0);
-  // The filters changed: start from the first page.
-  useEffect(() => setCursors([undefined]), [key, path]);
   const cursor = cursors[cursors.length - 1];
   useEffect(() => {
     if (path === null) return;
@@ -80,7 +86,7 @@ export function usePaged<T>(
         if (!c.signal.aborted) setLoading(false);
       });
     return () => c.abort();
-  }, [path, key, cursor, tick]);
+  }, [key, cursor, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return {
     ...state,
@@ -91,7 +97,7 @@ export function usePaged<T>(
       if (n !== null) setCursors((cs) => [...cs, n]);
     },
     prev: () => setCursors((cs) => (cs.length > 1 ? cs.slice(0, -1) : cs)),
-    first: () => setCursors([undefined]),
+    first: () => setCursors(() => [undefined]),
     loading,
     error,
     reload,
@@ -105,7 +111,7 @@ export function Pager(props: { paged: Paged<unknown>; limit: number; what: strin
   const to = p.index * props.limit + p.rows.length;
   const n = (v: number) => v.toLocaleString('en');
   return (
-    <nav class="pager" aria-label={`Pages of ${props.what}`}>
+    <nav class="pager" id={props.id} aria-label={`Pages of ${props.what}`}>
       <span id={`${props.id}-range`} role="status" aria-live="polite">
         {p.rows.length === 0
           ? `No ${props.what}`
