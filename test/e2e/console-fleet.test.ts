@@ -512,21 +512,18 @@ describe('the console for a 24/7 organisation (issue 18)', () => {
     await page.getByLabel('Who').fill('');
     await page.getByLabel('Address').fill(SEED_ADDRESS);
     await expect
-      .poll(async () => [...new Set(await page.locator('tbody tr td:nth-child(3)').allTextContents())], WAIT)
-      .toEqual([SEED_ADDRESS]);
-    expect(await range.textContent()).toBe('Entries 1–50');
+      .poll(
+        async () => `${await range.textContent()} ${await page.locator('tbody tr').first().textContent()}`,
+        WAIT,
+      )
+      .toMatch(/^Entries 1–50 .*n: 129$/);
+    const addresses = await page.locator('tbody tr .au-address').allTextContents();
+    expect(new Set(addresses)).toEqual(new Set([SEED_ADDRESS]));
     await page.getByLabel('Address').fill('');
-    // What: the schedule changes made through the console, by the API key that made them.
-    await page.getByLabel('What').fill('schedule.*');
-    const shownActions = () => page.locator('tbody tr td:nth-child(4) .mono').allTextContents();
-    await expect
-      .poll(async () => (await shownActions()).every((a) => a.startsWith('schedule.')), WAIT)
-      .toBe(true);
-    const actions = await shownActions();
-    expect(actions.length).toBeGreaterThanOrEqual(5);
-    expect(actions).toEqual(
-      expect.arrayContaining(['schedule.created', 'schedule.paused', 'schedule.removed']),
-    );
+    // What: a family of actions.
+    await page.getByLabel('What').fill('key.*');
+    await expect.poll(() => page.locator('tbody tr').count(), WAIT).toBe(1);
+    expect(await page.locator('tbody tr .au-action').textContent()).toBe('key.created');
     await page.getByLabel('What').fill('Not An Action');
     await page
       .getByText('An action (key.created) or a family ending in .* (device.*), lower case.')

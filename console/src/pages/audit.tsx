@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { ApiError, apiUrl, getKey } from '../api.js';
 import { Pager, useDebounced, usePaged } from '../paging.js';
-import { Badge, EmptyState, ErrorState, formatTime, Loading, PageHeader } from '../ui.js';
+import { Badge, EmptyState, ErrorState, Loading, PageHeader } from '../ui.js';
 
 export interface AuditEntry {
   seq: number;
@@ -49,6 +49,20 @@ function detailText(d: Record<string, unknown>): string {
     .filter(([, v]) => v !== null && v !== undefined && v !== '')
     .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
     .join(' · ');
+}
+
+function dateOf(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime())
+    ? iso
+    : d.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: '2-digit' });
+}
+
+function timeOf(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime())
+    ? ''
+    : d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
 
 const OUTCOME_TONE: Record<string, 'ok' | 'warn' | 'bad'> = { ok: 'ok', denied: 'warn', failed: 'bad' };
@@ -132,7 +146,7 @@ export function AuditPage() {
             id="au-actor"
             type="search"
             value={actor}
-            placeholder="User or key name, exactly"
+            placeholder="Name, exactly"
             onInput={(e) => setActor(e.currentTarget.value)}
           />
         </div>
@@ -143,7 +157,7 @@ export function AuditPage() {
             type="search"
             list="au-actions"
             value={action}
-            placeholder="e.g. broadcast.* or key.created"
+            placeholder="e.g. device.*"
             aria-invalid={actionBad}
             aria-describedby={actionBad ? 'au-action-error' : undefined}
             onInput={(e) => setAction(e.currentTarget.value)}
@@ -176,7 +190,7 @@ export function AuditPage() {
             id="au-address"
             type="search"
             value={address}
-            placeholder="IP address, exactly"
+            placeholder="IP, exactly"
             onInput={(e) => setAddress(e.currentTarget.value)}
           />
         </div>
@@ -219,11 +233,17 @@ export function AuditPage() {
           <div class="table-wrap">
             <table class="table audit-table">
               <caption class="sr-only">Audit trail, newest first</caption>
+              <colgroup>
+                <col class="au-col-when" />
+                <col class="au-col-who" />
+                <col class="au-col-what" />
+                <col class="au-col-outcome" />
+                <col />
+              </colgroup>
               <thead>
                 <tr>
                   <th scope="col">When</th>
-                  <th scope="col">Who</th>
-                  <th scope="col">Address</th>
+                  <th scope="col">Who, from where</th>
                   <th scope="col">What</th>
                   <th scope="col">Outcome</th>
                   <th scope="col">Details</th>
@@ -232,15 +252,21 @@ export function AuditPage() {
               <tbody>
                 {paged.rows.map((e) => (
                   <tr key={e.seq}>
-                    <td class="time">{formatTime(e.time)}</td>
                     <td>
-                      {e.actorName ?? e.actorId ?? '—'}
-                      <div class="muted small">{e.actorKind}</div>
+                      <div>{dateOf(e.time)}</div>
+                      <div class="small">{timeOf(e.time)}</div>
                     </td>
-                    <td class="mono">{e.address ?? '—'}</td>
-                    <td>
-                      <span class="mono">{e.action}</span>
-                      {e.target && <div class="muted small wrap-anywhere">{e.target}</div>}
+                    <td class="wrap-anywhere">
+                      {e.actorName ?? e.actorId ?? '—'}
+                      <div class="muted small">
+                        {e.actorKind}
+                        {e.address ? ' · ' : ''}
+                        {e.address && <span class="mono au-address">{e.address}</span>}
+                      </div>
+                    </td>
+                    <td class="wrap-anywhere">
+                      <span class="mono au-action">{e.action}</span>
+                      {e.target && <div class="muted small">{e.target}</div>}
                     </td>
                     <td>
                       <Badge tone={OUTCOME_TONE[e.outcome] ?? 'muted'}>{e.outcome}</Badge>

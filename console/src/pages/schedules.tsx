@@ -58,6 +58,22 @@ function isoToLocal(iso: string | null): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
+/** "Thu 08:00 in Europe/Berlin" when a rule's zone is not the browser's (a desk in another zone). */
+function zoneNote(iso: string | null, zone: string): string | null {
+  if (!iso || zone === browserZone()) return null;
+  try {
+    const t = new Date(iso).toLocaleString(undefined, {
+      timeZone: zone,
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+    });
+    return `${t} in ${zone}`;
+  } catch {
+    return null;
+  }
+}
+
 function targetsText(b: Record<string, unknown>): string {
   const t = (b.targets ?? {}) as { all?: boolean; groups?: string[]; labels?: string[]; devices?: string[] };
   if (t.all) return 'All phones';
@@ -229,6 +245,9 @@ export function SchedulesPage() {
                       <td class="small">{whenText(s)}</td>
                       <td class="time">
                         {s.paused ? 'Paused' : s.nextRunAt ? formatTime(s.nextRunAt) : 'None'}
+                        {!s.paused && zoneNote(s.nextRunAt, s.timeZone) && (
+                          <div class="muted small">{zoneNote(s.nextRunAt, s.timeZone)}</div>
+                        )}
                       </td>
                       <td class="small">
                         {s.lastRunAt ? formatTime(s.lastRunAt) : 'Never'}
