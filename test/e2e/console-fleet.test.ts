@@ -14,6 +14,7 @@ import {
   LAYOUT_PROBLEMS,
   openConsole,
 } from '../helpers/browser.js';
+import { checkSamples, type OpenApiDoc, samplesFromCalls } from '../helpers/contract.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
 import { ROOT } from '../helpers/process.js';
 import { testphoneDriver } from '../helpers/testphone-driver.js';
@@ -44,6 +45,9 @@ let idp: Server;
 let issuer = '';
 let ui: ConsoleBrowser;
 let page: Page;
+/** Every answer the console got from /api (checked against the OpenAPI document last). */
+const apiCalls: Array<{ method: string; url: string; status: number; contentType: string; body: string }> =
+  [];
 
 async function api<T = unknown>(method: string, path: string, body?: unknown) {
   return hub.api<T>(method, path, body);
@@ -155,6 +159,24 @@ beforeAll(async () => {
 
   ui = await openConsole({ base: hub.url, artifacts: ARTIFACTS });
   page = ui.page;
+  page.on('response', async (res) => {
+    const url = new URL(res.url());
+    if (!url.pathname.startsWith('/api/') || url.pathname.startsWith('/api/docs')) return;
+    if (
+      url.pathname.startsWith('/api/session/oidc/start') ||
+      url.pathname.startsWith('/api/session/oidc/callback')
+    )
+      return;
+    const contentType = res.headers()['content-type'] ?? '';
+    const body = contentType.includes('json') ? await res.text().catch(() => '') : '';
+    apiCalls.push({
+      method: res.request().method(),
+      url: res.url(),
+      status: res.status(),
+      contentType,
+      body,
+    });
+  });
   await signInWithKey();
 }, 180_000);
 
@@ -553,4 +575,12 @@ describe('the console for a 24/7 organisation (issue 18)', () => {
     expect(lines[1]).toContain(`"'=HYPERLINK(""http://example.invalid"",""x"")"`);
     await page.getByLabel('Address').fill('');
   }, 180_000);
+
+  it('every API call the new pages made is in the OpenAPI document, and its answers validate against it', async () => {
+    const doc = (await api<OpenApiDoc>('GET', '/api/docs/json')).body;
+    const seen = new Set(apiCalls.map((c) => `${c.method} ${new URL(c.url).pathname}`));
+    for (const route of ['GET /api/audit', 'GET /api/audit.csv', 'GET /api/schedules', 'POST /api/schedules'])
+      expect([...seen], route).toContain(route);
+    expect(checkSamples(doc, samplesFromCalls(doc, apiCalls))).toEqual([]);
+  }, 60_000);
 });
