@@ -21,7 +21,17 @@ import { ROOT, startConsoleDemo } from '../helpers/console-demo.js';
  */
 
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'console-desk');
-const PAGES = ['calls', 'phones', 'broadcast', 'incidents', 'pubsub', 'settings', 'system'];
+const PAGES = [
+  'calls',
+  'phones',
+  'broadcast',
+  'schedules',
+  'incidents',
+  'pubsub',
+  'settings',
+  'audit',
+  'system',
+];
 const WAIT = { timeout: 20_000, interval: 100 };
 
 ensureConsoleBuilt();
