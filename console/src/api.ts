@@ -196,7 +196,8 @@ async function fail(res: Response): Promise<never> {
   // The sign-in check (GET /api/session with a typed key) and the sign-in itself do not sign out; the expiry
   // check of a signed-in console does (GET /api/session with the stored key).
   const signingIn = isSignIn(res);
-  if (res.status === 401 && !res.url.endsWith('/api/system') && !signingIn) {
+  // Only the first refusal says why (later ones, sent without a key as the console stops, would not).
+  if (res.status === 401 && !res.url.endsWith('/api/system') && !signingIn && getKey()) {
     endedBecause = { code, reason };
     setKey(null, { reason: 'ended' });
   }

@@ -90,7 +90,8 @@ function SignIn(props: { onSignedIn: (key: string) => void }) {
   const [busy, setBusy] = useState(false);
   const ready = mode === 'key' ? !!key.trim() : !!username.trim() && !!password;
   const ended = signOutReason() === 'ended';
-  const because = endedText(signOutBecause());
+  // Read once, as the page opens: why this console was signed out.
+  const [because] = useState(() => endedText(signOutBecause()));
   const [oidc, setOidc] = useState(false);
   useEffect(() => {
     const c = new AbortController();

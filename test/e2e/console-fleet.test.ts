@@ -352,6 +352,8 @@ describe('the console for a 24/7 organisation (issue 18)', () => {
     await page.getByText('an administrator disabled your user').waitFor();
     await page.getByText('Your session ended: you are signed out.').waitFor();
     await ui.shot('09-revoked');
+    // Still said after the console's other requests (sent without a key once signed out) were refused.
+    expect(await page.getByText('an administrator disabled your user').count()).toBe(1);
     // Sender: broadcasts and schedules only, and opens on Broadcast.
     await signInAs('desk-sender');
     expect(await navLinks()).toEqual(['Broadcast', 'Schedules']);
