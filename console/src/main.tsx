@@ -462,7 +462,7 @@ function Shell(props: { onSignOut: () => void }) {
       <header class="topbar">
         <span class="brand">Switchboard</span>
         <SoundToggle />
-        <LiveIndicator />
+        {live && <LiveIndicator />}
         <span class="who small">
           {me ? `Signed in as ${me}` : 'Signed in with an API key'}
           {who ? ` (${who.role})` : ''}

@@ -146,7 +146,15 @@ function Compose() {
   // What the phones will show: the typed message, or the template rendered by the hub with the variables.
   const shownTitle = template ? (rendered?.title ?? '') : title;
   const shownText = template ? (rendered?.text ?? '') : text;
-  const count = `${targeted.length} phone${targeted.length === 1 ? '' : 's'}`;
+  // A role that may not list phones (a sender) counts by the groups' sizes (a phone in two groups counts
+  // twice: at most this many).
+  const listed = can('devices:read');
+  const reach = listed
+    ? targeted.length
+    : (groups.data?.groups ?? [])
+        .filter((g) => selGroups.includes(g.id))
+        .reduce((n, g) => n + (g.members ?? g.memberCount ?? 0), 0);
+  const count = `${reach} phone${reach === 1 ? '' : 's'}`;
 
   const pickTemplate = (id: string) => {
     setTemplateId(id);
@@ -506,7 +514,8 @@ function Compose() {
               />
             )}
             <p role="status">
-              <strong>{targeted.length}</strong> phone{targeted.length === 1 ? '' : 's'} targeted
+              {listed ? '' : 'At most '}
+              <strong>{reach}</strong> phone{reach === 1 ? '' : 's'} targeted
               {families.length ? ` (${families.join(', ')})` : ''}.
             </p>
           </section>
@@ -554,7 +563,7 @@ function Compose() {
         <ConfirmSend
           priority={priority}
           all={all}
-          count={targeted.length}
+          count={reach}
           families={families}
           title={shownTitle}
           text={shownText}
