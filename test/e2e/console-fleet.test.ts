@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import Provider from 'oidc-provider';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { broadcastRuntime } from '../../src/broadcast/module.js';
 import { ManualClock } from '../../src/core/clock.js';
+import type { Incident } from '../../src/core/emergency/types.js';
 import {
   AXE_SERIOUS,
   AXE_SOURCE,
@@ -132,6 +134,32 @@ beforeAll(async () => {
     action: 'key.created',
     target: 'id=x',
   });
+  // 30 past 911 incidents, all acknowledged (open ones would raise the alarm on every page).
+  const incidents = broadcastRuntime(hub.hub).stores.incidents;
+  for (let i = 1; i <= 30; i++)
+    await incidents.insert({
+      id: `inc-${String(i).padStart(3, '0')}`,
+      createdAt: new Date(T + i * 60_000).toISOString(),
+      callKey: `ipo:${i}`,
+      test: false,
+      pbx: 'ipo-1',
+      caller: {
+        extension: String(4000 + i),
+        name: i === 7 ? 'Zoë Quinn' : `Caller ${i}`,
+        callbackNumber: String(4000 + i),
+        dialled: '911',
+        detectedBy: 'calledType',
+      },
+      location: { building: 'Main', floor: '1', room: String(100 + i), from: 'table' },
+      state: 'acknowledged',
+      broadcasts: [],
+      notifiedGroups: [],
+      escalations: 0,
+      acknowledgedAt: new Date(T + i * 60_000 + 30_000).toISOString(),
+      acknowledgedBy: 'desk',
+      callEndedAt: null,
+      timeline: [],
+    } as unknown as Incident);
   // 120 ended calls in the event history (what the IP Office driver emits).
   for (let i = 1; i <= 120; i++)
     hub.hub.bus.emit({
@@ -399,6 +427,20 @@ describe('the console for a 24/7 organisation (issue 18)', () => {
     await page.getByLabel('Search call history').fill('zzz-no-such-call');
     await page.getByText('No call matches this search.').waitFor();
     await page.getByLabel('Search call history').fill('');
+  }, 60_000);
+
+  it('pages the incident log on the hub and searches it', async () => {
+    await goto('incidents');
+    const range = page.locator('#inc-pager-range');
+    await expect.poll(() => range.textContent(), WAIT).toBe('Incidents 1–25 of 30');
+    expect(await page.locator('.incident-list li a').first().textContent()).toBe('Caller 30');
+    await page.locator('#inc-pager').getByRole('button', { name: 'Next' }).click();
+    await expect.poll(() => range.textContent(), WAIT).toBe('Incidents 26–30 of 30');
+    expect(await page.locator('.incident-list li a').last().textContent()).toBe('Caller 1');
+    await page.getByLabel('Search incidents').fill('zoë');
+    await expect.poll(() => range.textContent(), WAIT).toBe('Incidents 1–1 of 1');
+    expect(await page.locator('.incident-list li a').textContent()).toBe('Zoë Quinn');
+    await page.getByLabel('Search incidents').fill('');
   }, 60_000);
 
   it('schedules: create one-off and recurring, pause, resume, edit, delete; a run fires on the hub clock', async () => {
