@@ -7,7 +7,6 @@ import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { broadcastRuntime } from '../../src/broadcast/module.js';
 import { ManualClock } from '../../src/core/clock.js';
-import type { Incident } from '../../src/core/emergency/types.js';
 import {
   AXE_SERIOUS,
   AXE_SOURCE,
@@ -18,6 +17,7 @@ import {
 } from '../helpers/browser.js';
 import { checkSamples, type OpenApiDoc, samplesFromCalls } from '../helpers/contract.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
+import { pastIncident } from '../helpers/incidents.js';
 import { ROOT } from '../helpers/process.js';
 import { testphoneDriver } from '../helpers/testphone-driver.js';
 
@@ -137,29 +137,9 @@ beforeAll(async () => {
   // 30 past 911 incidents, all acknowledged (open ones would raise the alarm on every page).
   const incidents = broadcastRuntime(hub.hub).stores.incidents;
   for (let i = 1; i <= 30; i++)
-    await incidents.insert({
-      id: `inc-${String(i).padStart(3, '0')}`,
-      createdAt: new Date(T + i * 60_000).toISOString(),
-      callKey: `ipo:${i}`,
-      test: false,
-      pbx: 'ipo-1',
-      caller: {
-        extension: String(4000 + i),
-        name: i === 7 ? 'Zoë Quinn' : `Caller ${i}`,
-        callbackNumber: String(4000 + i),
-        dialled: '911',
-        detectedBy: 'calledType',
-      },
-      location: { building: 'Main', floor: '1', room: String(100 + i), from: 'table' },
-      state: 'acknowledged',
-      broadcasts: [],
-      notifiedGroups: [],
-      escalations: 0,
-      acknowledgedAt: new Date(T + i * 60_000 + 30_000).toISOString(),
-      acknowledgedBy: 'desk',
-      callEndedAt: null,
-      timeline: [],
-    } as unknown as Incident);
+    await incidents.insert(
+      pastIncident(i, T + i * 60_000, { ...(i === 7 ? { name: 'Zoë Quinn' } : {}), acknowledged: true }),
+    );
   // 120 ended calls in the event history (what the IP Office driver emits).
   for (let i = 1; i <= 120; i++)
     hub.hub.bus.emit({
