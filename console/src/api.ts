@@ -13,6 +13,33 @@ export function signOutReason(): SignedOutReason {
   return signedOutReason;
 }
 
+/** What the hub said when it ended the session (`SESSION_EXPIRED` / `SESSION_REVOKED` and `details.reason`). */
+export interface EndedBecause {
+  code: string;
+  reason: string | null;
+}
+let endedBecause: EndedBecause | null = null;
+export function signOutBecause(): EndedBecause | null {
+  return signedOutReason === 'ended' ? endedBecause : null;
+}
+
+/** The words for why a session ended (docs/console.md, "Why signed out"). */
+export function endedText(b: EndedBecause | null): string | null {
+  if (!b) return null;
+  const words: Record<string, string> = {
+    idle: 'it was not used for a while (idle timeout)',
+    'max-age': 'it reached its maximum length; every session must sign in again after it',
+    'signed-out': 'it was signed out (in another tab or window)',
+    revoked: 'an administrator ended it',
+    'user-disabled': 'an administrator disabled your user',
+    'password-changed': 'your password was changed',
+  };
+  if (b.reason && words[b.reason]) return `Your session ended because ${words[b.reason]}.`;
+  if (b.code === 'APIKEY_REVOKED') return 'This API key was revoked.';
+  if (b.code === 'APIKEY_EXPIRED') return 'This API key has expired.';
+  return null;
+}
+
 /** The signed-in local user, or null when signed in with an API key (or not at all). */
 export function signedInAs(): string | null {
   try {
@@ -107,6 +134,11 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   /** Use this key instead of the stored one (sign-in check). */
   key?: string;
+  /**
+   * A request the console makes by itself (polls, the expiry check): `X-Switchboard-Background: 1`, so it
+   * does not renew the session of an unattended desk.
+   */
+  background?: boolean;
 }
 
 export function apiUrl(path: string, query?: RequestOptions['query']): string {
@@ -121,6 +153,7 @@ async function send(path: string, o: RequestOptions): Promise<Response> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (key) headers.authorization = `Bearer ${key}`;
   if (o.body !== undefined) headers['content-type'] = 'application/json';
+  if (o.background) headers['x-switchboard-background'] = '1';
   try {
     return await fetch(apiUrl(path, o.query), {
       method: o.method ?? 'GET',
@@ -134,30 +167,47 @@ async function send(path: string, o: RequestOptions): Promise<Response> {
   }
 }
 
+/** Answers to a sign-in (a typed key checked, or POST /api/session): a 401 there is not a session ending. */
+const signIns = new WeakSet<Response>();
+function isSignIn(res: Response): boolean {
+  return signIns.has(res);
+}
+
 async function fail(res: Response): Promise<never> {
   let code = `HTTP_${res.status}`;
   let message = `${res.status} ${res.statusText}`;
   let field: string | undefined;
+  let reason: string | null = null;
   try {
-    const body = (await res.json()) as { error?: { code?: string; message?: string; field?: string } };
+    const body = (await res.json()) as {
+      error?: { code?: string; message?: string; field?: string; details?: { reason?: unknown } };
+    };
     if (body?.error) {
       code = body.error.code ?? code;
       message = body.error.message ?? message;
       field = body.error.field;
+      if (typeof body.error.details?.reason === 'string') reason = body.error.details.reason;
     }
   } catch {
     // not JSON
   }
   // The hub's answer for a route that does not exist (the module behind it is not installed).
   if (res.status === 404 && code === 'NOT_FOUND' && /^no route for /.test(message)) code = 'ROUTE_NOT_FOUND';
-  if (res.status === 401 && !res.url.endsWith('/api/system') && !res.url.endsWith('/api/session'))
+  // The sign-in check (GET /api/session with a typed key) and the sign-in itself do not sign out; the expiry
+  // check of a signed-in console does (GET /api/session with the stored key).
+  const signingIn = isSignIn(res);
+  // Only the first refusal says why (later ones, sent without a key as the console stops, would not).
+  if (res.status === 401 && !res.url.endsWith('/api/system') && !signingIn && getKey()) {
+    endedBecause = { code, reason };
     setKey(null, { reason: 'ended' });
+  }
   throw new ApiError(res.status, code, message, field);
 }
 
 /** Calls the API; resolves with the parsed JSON (undefined for 204). */
 export async function api<T>(path: string, o: RequestOptions = {}): Promise<T> {
   const res = await send(path, o);
+  if (o.key !== undefined || (o.method === 'POST' && path.startsWith('/api/session'))) signIns.add(res);
   if (!res.ok) return fail(res);
   if (res.status === 204) return undefined as T;
   const text = await res.text();
@@ -228,7 +278,7 @@ export function followEvents(o: {
           signal: o.signal,
         });
         if (res.status === 401) {
-          setKey(null, { reason: 'ended' });
+          await fail(res).catch(() => {});
           return;
         }
         if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);

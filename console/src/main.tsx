@@ -4,6 +4,7 @@ import { askNotifications, enableSound, setBaseTitle } from './alarm.js';
 import {
   ApiError,
   api,
+  endedText,
   getKey,
   onKeyChange,
   onStreamState,
@@ -12,6 +13,7 @@ import {
   signedInAs,
   signInWithPassword,
   signOut,
+  signOutBecause,
   signOutReason,
   startLive,
 } from './api.js';
@@ -24,16 +26,19 @@ import {
   startWatch,
   useOpenCount,
 } from './emergency.js';
+import { AuditPage } from './pages/audit.js';
 import { BroadcastPage } from './pages/broadcast.js';
 import { CallsPage } from './pages/calls.js';
 import { IncidentsPage } from './pages/incidents.js';
 import { PhonePage } from './pages/phone.js';
 import { PhonesPage } from './pages/phones.js';
 import { PubSubPage } from './pages/pubsub.js';
+import { SchedulesPage } from './pages/schedules.js';
 import { SettingsPage } from './pages/settings.js';
 import { SystemPage } from './pages/system.js';
-import { can, forgetWho, loadWho, useWho } from './session.js';
+import { can, forgetWho, loadWho, refreshWho, useWho } from './session.js';
 import { applyTheme, storedTheme, type ThemeChoice } from './theme.js';
+import { formatDuration, useNow } from './ui.js';
 import './styles.css';
 
 applyTheme(storedTheme(), false);
@@ -52,9 +57,11 @@ const NAV = [
       'broadcasts:send-template-groups',
     ],
   },
+  { path: 'schedules', label: 'Schedules', may: ['broadcasts:read'] },
   { path: 'incidents', label: 'Incidents', may: ['incidents:read'] },
   { path: 'pubsub', label: 'PubSub', may: ['pubsub:read'] },
   { path: 'settings', label: 'Settings files', may: ['settings:read'] },
+  { path: 'audit', label: 'Audit trail', may: ['audit:read'] },
   { path: 'system', label: 'System', may: ['system:read'] },
 ] as const;
 
@@ -84,6 +91,38 @@ function SignIn(props: { onSignedIn: (key: string) => void }) {
   const [busy, setBusy] = useState(false);
   const ready = mode === 'key' ? !!key.trim() : !!username.trim() && !!password;
   const ended = signOutReason() === 'ended';
+  // Read once, as the page opens: why this console was signed out.
+  const [because] = useState(() => endedText(signOutBecause()));
+  const [oidc, setOidc] = useState(false);
+  useEffect(() => {
+    const c = new AbortController();
+    api<{ oidc?: boolean }>('/api/session/methods', { signal: c.signal })
+      .then((m) => setOidc(m.oidc === true))
+      .catch(() => setOidc(false));
+    return () => c.abort();
+  }, []);
+  // Back from the directory: `#oidc=<one-time code>` (or `#oidc_error=<CODE>`), exchanged for a session.
+  useEffect(() => {
+    const h = new URLSearchParams(location.hash.replace(/^#/, ''));
+    const code = h.get('oidc');
+    const failed = h.get('oidc_error');
+    if (!code && !failed) return;
+    history.replaceState(null, '', `${location.pathname}${location.search}#/calls`);
+    if (failed) {
+      setError(OIDC_ERRORS[failed] ?? `Sign-in with the directory failed (${failed}).`);
+      return;
+    }
+    setBusy(true);
+    exchangeOidcCode(code!)
+      .catch((err: Error) =>
+        setError(
+          err instanceof ApiError
+            ? `Sign-in with the directory failed: ${err.message} (${err.code})`
+            : err.message,
+        ),
+      )
+      .finally(() => setBusy(false));
+  }, []);
   const submit = async (e: Event) => {
     e.preventDefault();
     // Signing in is the user gesture browsers need before they play sound or ask for notifications.
@@ -122,8 +161,8 @@ function SignIn(props: { onSignedIn: (key: string) => void }) {
     <main class="signin" id="main">
       {ended && (
         <div class="signed-out" role="alert">
-          <strong>Your session ended: you are signed out.</strong> This console is NOT receiving 911 alerts
-          until you sign in again.
+          <strong>Your session ended: you are signed out.</strong>
+          {because ? ` ${because}` : ''} This console is NOT receiving 911 alerts until you sign in again.
         </div>
       )}
       <form class="card signin-card" onSubmit={submit} aria-describedby={error ? 'signin-error' : undefined}>
@@ -193,6 +232,20 @@ function SignIn(props: { onSignedIn: (key: string) => void }) {
             </div>
           </>
         )}
+        {oidc && (
+          <p>
+            <button
+              type="button"
+              class="btn"
+              onClick={() => {
+                enableSound();
+                location.assign(`/api/session/oidc/start?return=${encodeURIComponent(location.pathname)}`);
+              }}
+            >
+              Sign in with the directory
+            </button>
+          </p>
+        )}
         {error && (
           <p id="signin-error" class="form-error" role="alert">
             {error}
@@ -211,6 +264,91 @@ function SignIn(props: { onSignedIn: (key: string) => void }) {
         </p>
       </form>
     </main>
+  );
+}
+
+/** The hub's `#oidc_error=` codes in words (docs/console.md, Directory sign-in). */
+const OIDC_ERRORS: Record<string, string> = {
+  OIDC_NO_ROLE:
+    'The directory signed you in, but none of your groups gives a role on this hub. Ask an administrator.',
+  OIDC_USER_CONFLICT: 'A local user of the same name exists: sign in with username and password instead.',
+  OIDC_USER_DISABLED: 'Your user is disabled on this hub. Ask an administrator.',
+  OIDC_STATE_UNKNOWN: 'The sign-in took too long or was started elsewhere. Try again.',
+  OIDC_TOKEN_REJECTED: "The directory's answer was not accepted. Try again, or ask an administrator.",
+  OIDC_PROVIDER_UNREACHABLE: 'The directory could not be reached. Try again, or sign in with a local user.',
+  OIDC_DENIED: 'The directory refused the sign-in.',
+};
+
+async function exchangeOidcCode(code: string): Promise<void> {
+  const s = await api<{ token: string; user?: string }>('/api/session/oidc/exchange', {
+    method: 'POST',
+    body: { code },
+  });
+  setKey(s.token, { session: true, ...(s.user ? { user: s.user } : {}) });
+}
+
+/** Warn this long before a session's sliding end (idle) and before its absolute cap. */
+const WARN_IDLE_MS = 5 * 60_000;
+const WARN_CAP_MS = 15 * 60_000;
+/** How often the console asks the hub (in the background: it does not renew) when the session ends. */
+const EXPIRY_CHECK_MS = 30_000;
+
+function clockTime(iso: string): string {
+  return new Date(iso).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+}
+
+/**
+ * Warns before a session ends: before the sliding end when the desk has not been used ("Stay signed in"
+ * renews it), and before the absolute cap (no renewal possible: sign in again). API keys never warn.
+ */
+function SessionBanner(props: { onSignOut: () => void }) {
+  const who = useWho();
+  const now = useNow(1000);
+  const session = who?.kind === 'session';
+  useEffect(() => {
+    if (!session) return;
+    const t = setInterval(() => void refreshWho({ background: true }), EXPIRY_CHECK_MS);
+    return () => clearInterval(t);
+  }, [session]);
+  if (!who || !session) return null;
+  const cap = who.absoluteExpiresAt ? Date.parse(who.absoluteExpiresAt) : Number.NaN;
+  const end = who.expiresAt ? Date.parse(who.expiresAt) : Number.NaN;
+  const left = (t: number) => formatDuration(Math.max(0, (t - now) / 1000));
+  const capNear = Number.isFinite(cap) && cap - now <= WARN_CAP_MS;
+  // The sliding end matters only while it comes before the cap.
+  const idleNear =
+    Number.isFinite(end) && end - now <= WARN_IDLE_MS && !(Number.isFinite(cap) && end >= cap - 1000);
+  if (!capNear && !idleNear) return null;
+  return (
+    <div class="session-banner" role="alert">
+      {idleNear && (
+        <p>
+          <strong>
+            You will be signed out at {clockTime(who.expiresAt!)} (in {left(end)})
+          </strong>{' '}
+          because this console has not been used.
+        </p>
+      )}
+      {capNear && (
+        <p>
+          <strong>
+            Your session ends at {clockTime(who.absoluteExpiresAt!)} (in {left(cap)}).
+          </strong>{' '}
+          It has reached the longest a session may last and cannot be renewed: sign in again before then, or
+          this console stops receiving 911 alerts.
+        </p>
+      )}
+      {idleNear && (
+        <button type="button" class="btn" onClick={() => void refreshWho({ background: false })}>
+          Stay signed in
+        </button>
+      )}
+      {capNear && (
+        <button type="button" class="btn" onClick={props.onSignOut}>
+          Sign in again now
+        </button>
+      )}
+    </div>
   );
 }
 
@@ -255,12 +393,18 @@ function ThemeSwitch() {
 
 function Shell(props: { onSignOut: () => void }) {
   const route = useRoute();
-  const [section, id] = route;
+  const [asked, id] = route;
   useEffect(() => {
     void loadWho();
     return () => forgetWho();
   }, []);
   const who = useWho();
+  // The first page this role may see when the asked one is not for it (a `sender` opens on Broadcast).
+  const allowed = (path: string) => {
+    const n = NAV.find((x) => x.path === path);
+    return !n || can(...n.may);
+  };
+  const section = who && !allowed(asked ?? 'calls') ? (NAV.find((n) => can(...n.may))?.path ?? asked) : asked;
   // The live stream and the 911 watch start at once (before the role is known: the alarm comes first) and
   // stop only when GET /api/session says this role may not read events or incidents (a `sender`), rather
   // than failing on every retry and calling the hub unreachable.
@@ -296,6 +440,12 @@ function Shell(props: { onSignOut: () => void }) {
     case 'pubsub':
       page = <PubSubPage />;
       break;
+    case 'schedules':
+      page = <SchedulesPage />;
+      break;
+    case 'audit':
+      page = <AuditPage />;
+      break;
     case 'settings':
       page = <SettingsPage />;
       break;
@@ -313,7 +463,7 @@ function Shell(props: { onSignOut: () => void }) {
       <header class="topbar">
         <span class="brand">Switchboard</span>
         <SoundToggle />
-        <LiveIndicator />
+        {live && <LiveIndicator />}
         <span class="who small">
           {me ? `Signed in as ${me}` : 'Signed in with an API key'}
           {who ? ` (${who.role})` : ''}
@@ -324,6 +474,7 @@ function Shell(props: { onSignOut: () => void }) {
         </button>
       </header>
       <div class="alarm-area">
+        <SessionBanner onSignOut={props.onSignOut} />
         <ReadinessBanner />
         <AlarmStack />
         <ScreenPops />

@@ -37,6 +37,19 @@ export async function loadWho(): Promise<void> {
   }
 }
 
+/**
+ * Asks again (the expiry check): `background` does not renew the session, so an unattended desk still
+ * expires; without it ("Stay signed in") the request renews it like any other the user causes.
+ */
+export async function refreshWho(o: { background: boolean }): Promise<void> {
+  try {
+    const w = await api<Who>('/api/session', { background: o.background });
+    if (w && Array.isArray(w.permissions)) set(w);
+  } catch {
+    // a 401 signs out (api.ts); anything else: keep what is known
+  }
+}
+
 export function forgetWho(): void {
   set(undefined);
 }

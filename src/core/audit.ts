@@ -44,6 +44,8 @@ export interface AuditQuery {
   /** Action, exactly, or a prefix ending in `.*` (`device.*`). */
   action?: string;
   outcome?: AuditOutcome;
+  /** Client address, exactly. */
+  address?: string;
   /** ISO times: since inclusive, until exclusive. */
   since?: string;
   until?: string;

@@ -204,6 +204,7 @@ export function auditWhereSql(q: AuditQuery, p: Bind): string {
         : `action = ${p(q.action)}`,
     );
   }
+  if (q.address) where.push(`address = ${p(q.address)}`);
   if (q.outcome) where.push(`outcome = ${p(q.outcome)}`);
   if (q.since) where.push(`time >= ${p(q.since)}`);
   if (q.until) where.push(`time < ${p(q.until)}`);

@@ -1,9 +1,15 @@
-import { createRequire } from 'node:module';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type ConsoleBrowser, ensureConsoleBuilt, openConsole } from '../helpers/browser.js';
+import {
+  AXE_SERIOUS,
+  AXE_SOURCE,
+  type ConsoleBrowser,
+  ensureConsoleBuilt,
+  LAYOUT_PROBLEMS,
+  openConsole,
+} from '../helpers/browser.js';
 import { ROOT, startConsoleDemo } from '../helpers/console-demo.js';
 
 /**
@@ -15,8 +21,17 @@ import { ROOT, startConsoleDemo } from '../helpers/console-demo.js';
  */
 
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'console-desk');
-const AXE_SOURCE = (createRequire(import.meta.url)('axe-core') as { source: string }).source;
-const PAGES = ['calls', 'phones', 'broadcast', 'incidents', 'pubsub', 'settings', 'system'];
+const PAGES = [
+  'calls',
+  'phones',
+  'broadcast',
+  'schedules',
+  'incidents',
+  'pubsub',
+  'settings',
+  'audit',
+  'system',
+];
 const WAIT = { timeout: 20_000, interval: 100 };
 
 ensureConsoleBuilt();
@@ -64,19 +79,6 @@ const closedPort = await new Promise<number>((resolve) => {
 
 // Browser-side checks (strings: this file is type-checked without the DOM library).
 
-/** Cut-off text and sideways scrolling: cells and headers narrower than their text, tables wider than the page. */
-const LAYOUT_PROBLEMS = `(() => {
-  const out = [];
-  const text = (e) => (e ? (e.textContent || '').trim().slice(0, 40) : '');
-  if (document.documentElement.scrollWidth > window.innerWidth)
-    out.push('page ' + document.documentElement.scrollWidth + 'px wide');
-  for (const w of document.querySelectorAll('.table-wrap'))
-    if (w.scrollWidth > w.clientWidth + 1) out.push('table scrolls sideways: ' + text(w.querySelector('th')));
-  for (const c of document.querySelectorAll('th, td, .badge, .btn, .sidenav a, h1, h2'))
-    if (c.offsetParent && c.scrollWidth > c.clientWidth + 1) out.push(c.tagName.toLowerCase() + ' cut: ' + text(c));
-  return out;
-})()`;
-
 /**
  * The focused element's focus ring: outline style and width, and the better contrast of its two colours
  * (outline, box-shadow ring) against the background around the element (WCAG 2.4.11 / 1.4.11: 3:1).
@@ -111,14 +113,6 @@ const FOCUS_RING = `(() => {
     style: cs.outlineStyle,
     best: Math.max(contrast(outline, bg), shadow.length ? contrast(shadow, bg) : 0),
   };
-})()`;
-
-/** axe-core (injected first) on the whole document: the serious and critical violations, with where. */
-const AXE_SERIOUS = `(async () => {
-  const r = await window.axe.run(document, { resultTypes: ['violations'] });
-  return r.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 5).map((n) => n.target.join(' ') + ' ' + (n.failureSummary || '').replace(/\\s+/g, ' ').slice(0, 160)).join(' | '));
 })()`;
 
 let ui: ConsoleBrowser;
@@ -161,8 +155,14 @@ describe('the security desk console (issue 18)', () => {
     // Normal priority to two chosen phones: no question, it is sent.
     await page.getByLabel(/^Text/).fill('Normal notice to two phones');
     const two = demoPhones.slice(0, 2);
-    for (const p of two)
-      await page.getByRole('checkbox', { name: `${p.name || p.id} (${p.kind})`, exact: true }).check();
+    // The phone picker searches on the hub (any fleet size), then the phone is ticked.
+    for (const p of two) {
+      await page.getByLabel('Find phones').fill(p.id);
+      await page
+        .getByRole('checkbox', { name: `${p.name || p.id} (${p.kind}, ${p.id})`, exact: true })
+        .check();
+    }
+    await page.getByLabel('Find phones').fill('');
     let before = await broadcastCount();
     await page.getByRole('button', { name: 'Send to 2 phones' }).click();
     await page.waitForURL(/#\/broadcast\/.+/);

@@ -1,5 +1,6 @@
 import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -95,3 +96,30 @@ export async function openConsole(o: {
     close: b.close,
   };
 }
+
+// Browser-side checks shared by the console's browser tests (strings: the tests are type-checked without
+// the DOM library).
+
+/** axe-core's source, injected into the page before AXE_SERIOUS runs. */
+export const AXE_SOURCE = (createRequire(import.meta.url)('axe-core') as { source: string }).source;
+
+/** Cut-off text and sideways scrolling: cells and headers narrower than their text, tables wider than the page. */
+export const LAYOUT_PROBLEMS = `(() => {
+  const out = [];
+  const text = (e) => (e ? (e.textContent || '').trim().slice(0, 40) : '');
+  if (document.documentElement.scrollWidth > window.innerWidth)
+    out.push('page ' + document.documentElement.scrollWidth + 'px wide');
+  for (const w of document.querySelectorAll('.table-wrap'))
+    if (w.scrollWidth > w.clientWidth + 1) out.push('table scrolls sideways: ' + text(w.querySelector('th')));
+  for (const c of document.querySelectorAll('th, td, .badge, .btn, .sidenav a, h1, h2'))
+    if (c.offsetParent && c.scrollWidth > c.clientWidth + 1) out.push(c.tagName.toLowerCase() + ' cut: ' + text(c));
+  return out;
+})()`;
+
+/** axe-core (injected first) on the whole document: the serious and critical violations, with where. */
+export const AXE_SERIOUS = `(async () => {
+  const r = await window.axe.run(document, { resultTypes: ['violations'] });
+  return r.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 5).map((n) => n.target.join(' ') + ' ' + (n.failureSummary || '').replace(/\\s+/g, ' ').slice(0, 160)).join(' | '));
+})()`;

@@ -159,7 +159,25 @@ describe('audit trail', () => {
     const until = new Date(T0 + 8 * 60_000).toISOString();
     const win = await hub.api<Page>('GET', `/api/audit?action=group.changed&since=${since}&until=${until}`);
     expect(win.body.entries.map((e) => e.target)).toEqual(['id=g6', 'id=g5', 'id=g4']);
-    for (const bad of ['since=yesterday', 'cursor=abc', 'limit=0', 'action=DROP%20TABLE', 'outcome=maybe'])
+    // By client address, exactly (the API's callers here are all 127.0.0.1; nobody called from elsewhere).
+    const local = await hub.api<Page>('GET', '/api/audit?action=group.changed&address=127.0.0.1&limit=5');
+    expect(local.body.entries).toHaveLength(5);
+    expect(new Set(local.body.entries.map((e) => e.address))).toEqual(new Set(['127.0.0.1']));
+    const away = await hub.api<Page>('GET', '/api/audit?address=203.0.113.9');
+    expect(away.body.entries).toEqual([]);
+    const awayCsv = await fetch(`${hub.url}/api/audit.csv?action=group.changed&address=203.0.113.9`, {
+      headers: { authorization: `Bearer ${hub.key}` },
+    });
+    expect((await awayCsv.text()).trimEnd().split('\r\n')).toHaveLength(1);
+    for (const bad of [
+      'since=yesterday',
+      'cursor=abc',
+      'limit=0',
+      'action=DROP%20TABLE',
+      'outcome=maybe',
+      'address=',
+      `address=${'9'.repeat(65)}`,
+    ])
       expect((await hub.api('GET', `/api/audit?${bad}`)).status, bad).toBe(400);
     const viewer = hub.hub.apiKeys.create('v', { role: 'viewer' }).key;
     const r = await fetch(`${hub.url}/api/audit`, { headers: { authorization: `Bearer ${viewer}` } });

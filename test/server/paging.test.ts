@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { broadcastRuntime } from '../../src/broadcast/module.js';
 import type { Broadcast } from '../../src/core/broadcast/types.js';
 import type { Device } from '../../src/core/devices.js';
-import type { Incident } from '../../src/core/emergency/types.js';
 import { compareSort } from '../../src/core/paging.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
+import { pastIncident } from '../helpers/incidents.js';
 import { testphoneDriver } from '../helpers/testphone-driver.js';
 
 /**
@@ -63,29 +63,12 @@ describe('paging with 10,000 phones', () => {
         } satisfies Broadcast);
       }
       for (let i = 1; i <= 30; i++)
-        rt.stores.incidents.insert({
-          id: `inc-${String(i).padStart(3, '0')}`,
-          createdAt: new Date(T + i * 3_600_000).toISOString(),
-          callKey: `ipo:${i}`,
-          test: false,
-          pbx: 'ipo-1',
-          caller: {
-            extension: String(4000 + i),
-            name: i === 7 ? 'Zoë Quinn' : `Caller ${i}`,
-            callbackNumber: String(4000 + i),
-            dialled: '911',
-            detectedBy: 'calledType',
-          },
-          location: { building: 'Main', floor: '1', room: String(100 + i), from: 'table' },
-          state: i % 3 === 0 ? 'acknowledged' : 'notified',
-          broadcasts: [],
-          notifiedGroups: [],
-          escalations: 0,
-          acknowledgedAt: i % 3 === 0 ? new Date(T + i * 3_600_000 + 60_000).toISOString() : null,
-          acknowledgedBy: i % 3 === 0 ? 'desk' : null,
-          callEndedAt: null,
-          timeline: [],
-        } as unknown as Incident);
+        rt.stores.incidents.insert(
+          pastIncident(i, T + i * 3_600_000, {
+            ...(i === 7 ? { name: 'Zoë Quinn' } : {}),
+            acknowledged: i % 3 === 0,
+          }),
+        );
     })();
   }, 120_000);
   afterAll(async () => hub?.close());

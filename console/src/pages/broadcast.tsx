@@ -10,6 +10,7 @@ import {
   progressOf,
   reasonText,
 } from '../lib.js';
+import { Pager, useDebounced, usePaged } from '../paging.js';
 import { can, useOffers, useWho } from '../session.js';
 import {
   Async,
@@ -24,7 +25,11 @@ import {
   useApi,
   useEvents,
 } from '../ui.js';
+import { PhonePicker } from './phone-picker.js';
 import { type Device, locationText } from './phones.js';
+
+/** Recent broadcasts shown per page. */
+const RECENT = 10;
 
 type AudioChoice = 'none' | 'tone' | 'tts' | 'file' | 'live';
 
@@ -84,7 +89,10 @@ function Compose() {
   const groups = useApi<{
     groups: Array<{ id: string; name?: string; members?: number; memberCount?: number }>;
   }>('/api/groups');
-  const recent = useApi<{ broadcasts: Broadcast[] }>('/api/broadcasts', { query: { limit: 10 } });
+  const [recentQ, setRecentQ] = useState('');
+  const recentSearch = useDebounced(recentQ.trim());
+  const recent = usePaged<Broadcast>('/api/broadcasts', 'broadcasts', { q: recentSearch }, { limit: RECENT });
+  useEvents(['broadcast.started', 'broadcast.finished'], () => recent.reload());
   const templates = useApi<{ templates: Template[] }>('/api/templates');
   const [templateId, setTemplateId] = useState('');
   const [vars, setVars] = useState<Record<string, string>>({});
@@ -117,7 +125,11 @@ function Compose() {
   const template = (templates.data?.templates ?? []).find((t) => t.id === templateId);
   const templateVars = template?.variables ?? [];
   const phones = (devices.data?.devices ?? []).filter((d) => d.kind !== 'ipoffice');
-  const labels = [...new Set(phones.flatMap((p) => p.labels))].sort(naturalCompare);
+  const labels = useMemo(
+    () => [...new Set(phones.flatMap((p) => p.labels))].sort(naturalCompare),
+    [devices.data],
+  );
+  const byId = useMemo(() => new Map(phones.map((p) => [p.id, p])), [devices.data]);
   const targeted = useMemo(
     () =>
       phones.filter(
@@ -134,7 +146,15 @@ function Compose() {
   // What the phones will show: the typed message, or the template rendered by the hub with the variables.
   const shownTitle = template ? (rendered?.title ?? '') : title;
   const shownText = template ? (rendered?.text ?? '') : text;
-  const count = `${targeted.length} phone${targeted.length === 1 ? '' : 's'}`;
+  // A role that may not list phones (a sender) counts by the groups' sizes (a phone in two groups counts
+  // twice: at most this many).
+  const listed = can('devices:read');
+  const reach = listed
+    ? targeted.length
+    : (groups.data?.groups ?? [])
+        .filter((g) => selGroups.includes(g.id))
+        .reduce((n, g) => n + (g.members ?? g.memberCount ?? 0), 0);
+  const count = `${reach} phone${reach === 1 ? '' : 's'}`;
 
   const pickTemplate = (id: string) => {
     setTemplateId(id);
@@ -483,30 +503,19 @@ function Compose() {
                 </div>
               </fieldset>
             )}
-            <Async value={devices} what="phones">
-              {() =>
-                groupsOnly ? null : (
-                  <fieldset class="field" disabled={all}>
-                    <legend>Phones</legend>
-                    {phones.length === 0 && <p class="muted">No phones yet.</p>}
-                    <div class="checks checks-scroll">
-                      {phones.map((p) => (
-                        <label key={p.id} class="check">
-                          <input
-                            type="checkbox"
-                            checked={selDevices.includes(p.id)}
-                            onChange={() => toggle(selDevices, setSelDevices, p.id)}
-                          />
-                          {p.name || p.id} <span class="muted">({p.kind})</span>
-                        </label>
-                      ))}
-                    </div>
-                  </fieldset>
-                )
-              }
-            </Async>
+            {!groupsOnly && (
+              <PhonePicker
+                selected={selDevices}
+                onChange={setSelDevices}
+                disabled={all}
+                groups={(groups.data?.groups ?? []).map((g) => g.id)}
+                labels={labels}
+                known={byId}
+              />
+            )}
             <p role="status">
-              <strong>{targeted.length}</strong> phone{targeted.length === 1 ? '' : 's'} targeted
+              {listed ? '' : 'At most '}
+              <strong>{reach}</strong> phone{reach === 1 ? '' : 's'} targeted
               {families.length ? ` (${families.join(', ')})` : ''}.
             </p>
           </section>
@@ -554,7 +563,7 @@ function Compose() {
         <ConfirmSend
           priority={priority}
           all={all}
-          count={targeted.length}
+          count={reach}
           families={families}
           title={shownTitle}
           text={shownText}
@@ -568,12 +577,27 @@ function Compose() {
 
       <section class="section" aria-labelledby="recent-title">
         <h2 id="recent-title">Recent broadcasts</h2>
-        {recent.data && (recent.data.broadcasts ?? []).length === 0 && (
-          <EmptyState title="No broadcasts sent yet" />
+        <div class="filters">
+          <div class="field">
+            <label for="recent-q">Search broadcasts</label>
+            <input
+              id="recent-q"
+              type="search"
+              value={recentQ}
+              placeholder="Title, text, sender…"
+              onInput={(e) => setRecentQ(e.currentTarget.value)}
+            />
+          </div>
+        </div>
+        {recent.loaded && recent.rows.length === 0 && recent.index === 0 && (
+          <EmptyState title={recentSearch ? 'No broadcast matches' : 'No broadcasts sent yet'} />
         )}
-        {recent.data && (recent.data.broadcasts ?? []).length > 0 && (
+        {recent.rows.length > 0 && (
+          <Pager paged={recent} limit={RECENT} what="broadcasts" id="recent-pager" />
+        )}
+        {recent.rows.length > 0 && (
           <DataTable
-            rows={recent.data.broadcasts}
+            rows={recent.rows}
             rowKey={(b) => b.id}
             empty="No broadcasts sent yet"
             columns={[
@@ -668,7 +692,7 @@ function ConfirmSend(props: {
  * A modal question (native <dialog>): Cancel has the focus, so Enter or Escape never does the risky thing
  * by accident.
  */
-function Confirm(props: {
+export function Confirm(props: {
   tone: Priority;
   title: string;
   confirmLabel: string;

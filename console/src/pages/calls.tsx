@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, api, type HubEvent, onStreamState, type StreamState } from '../api.js';
 import { applyCallEvent, type Call, callFrom, sortCalls } from '../lib.js';
+import { Pager, useDebounced, usePaged } from '../paging.js';
 import {
   Badge,
   download,
@@ -32,6 +33,8 @@ const STATE_TONE: Record<string, 'ok' | 'warn' | 'info' | 'muted'> = {
   dialling: 'info',
 };
 
+/** Ended calls per page, and at most this many in a CSV export. */
+const HISTORY_PAGE = 50;
 const HISTORY_MAX = 2000;
 
 interface Link {
@@ -42,11 +45,19 @@ interface Link {
 export function CallsPage() {
   const [pbxs, setPbxs] = useState<Device[] | null>(null);
   const [calls, setCalls] = useState<Map<string, Call>>(new Map());
-  const [history, setHistory] = useState<Call[]>([]);
   const [links, setLinks] = useState<Record<string, Link>>({});
   const [error, setError] = useState<Error | null>(null);
   const [callsApi, setCallsApi] = useState<'ok' | 'missing' | 'unknown'>('unknown');
   const [search, setSearch] = useState('');
+  const q = useDebounced(search.trim());
+  // The history of ended calls, paged and searched by the hub (stored `call.ended` events, newest first).
+  const history = usePaged<HubEvent>(
+    '/api/events',
+    'events',
+    { type: 'call.ended', order: 'desc', q },
+    { limit: HISTORY_PAGE, cursorParam: 'before' },
+  );
+  const rows = useMemo(() => history.rows.map((e) => callFrom(e.source, e.data)), [history.rows]);
   const now = useNow();
 
   // Snapshot: the PBXs, their live calls and the recent history (stored call.ended events).
@@ -93,20 +104,6 @@ export function CallsPage() {
           for (const [k, v] of old) m.set(k, v);
           return m;
         });
-        const last = (await api<{ last: number }>('/api/events', { query: { limit: 1 }, signal: c.signal }))
-          .last;
-        const ended = await api<{ events: HubEvent[] }>('/api/events', {
-          query: { type: 'call.ended', after: Math.max(0, last - 20000), limit: 1000 },
-          signal: c.signal,
-        });
-        setHistory((old) => {
-          const seen = new Set(old.map((h) => h.key));
-          const past = ended.events
-            .map((e) => callFrom(e.source, e.data))
-            .filter((h) => !seen.has(h.key))
-            .reverse();
-          return [...old, ...past].slice(0, HISTORY_MAX);
-        });
       } catch (e) {
         if ((e as Error).name !== 'AbortError') setError(e as Error);
       }
@@ -126,8 +123,7 @@ export function CallsPage() {
     if (!call.callKey) return;
     if (e.type === 'call.rejected') return;
     setCalls((old) => applyCallEvent(old, e.type, call));
-    if (e.type === 'call.ended')
-      setHistory((old) => [call, ...old.filter((h) => h.key !== call.key)].slice(0, HISTORY_MAX));
+    if (e.type === 'call.ended') history.reload();
   });
 
   const live = useMemo(() => sortCalls(calls.values()), [calls]);
@@ -135,18 +131,27 @@ export function CallsPage() {
   useEffect(() => onStreamState(setStream), []);
   const emergencies = live.filter((c) => c.emergency);
 
-  const filtered = useMemo(() => {
-    const q = search.trim().toLowerCase();
-    if (!q) return history;
-    return history.filter((h) =>
-      [h.from, h.fromName, h.to, h.toName, h.huntGroup, h.extension, h.direction, h.source]
-        .join(' ')
-        .toLowerCase()
-        .includes(q),
-    );
-  }, [history, search]);
-
-  const exportCsv = () => {
+  const [exporting, setExporting] = useState(false);
+  /** Up to HISTORY_MAX ended calls matching the search, fetched a page of 1,000 at a time. */
+  const exportCsv = async () => {
+    setExporting(true);
+    const all: Call[] = [];
+    try {
+      let before: number | undefined;
+      while (all.length < HISTORY_MAX) {
+        const r = await api<{ events: HubEvent[]; next: number }>('/api/events', {
+          query: { type: 'call.ended', order: 'desc', q, limit: 1000, before },
+        });
+        all.push(...r.events.map((e) => callFrom(e.source, e.data)));
+        if (r.events.length < 1000) break;
+        before = r.next;
+      }
+    } catch (e) {
+      setError(e as Error);
+      return;
+    } finally {
+      setExporting(false);
+    }
     download(
       `calls-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.csv`,
       toCsv(
@@ -164,20 +169,22 @@ export function CallsPage() {
           'talk s',
           'emergency',
         ],
-        filtered.map((h) => [
-          h.startedAt,
-          h.endedAt ?? '',
-          h.source,
-          h.direction,
-          h.from,
-          h.fromName,
-          h.to,
-          h.toName,
-          h.huntGroup,
-          h.durationSeconds ?? '',
-          h.talkSeconds ?? '',
-          h.emergency ? 'yes' : '',
-        ]),
+        all
+          .slice(0, HISTORY_MAX)
+          .map((h) => [
+            h.startedAt,
+            h.endedAt ?? '',
+            h.source,
+            h.direction,
+            h.from,
+            h.fromName,
+            h.to,
+            h.toName,
+            h.huntGroup,
+            h.durationSeconds ?? '',
+            h.talkSeconds ?? '',
+            h.emergency ? 'yes' : '',
+          ]),
       ),
     );
   };
@@ -283,7 +290,7 @@ export function CallsPage() {
       <section aria-labelledby="history-title" class="section">
         <div class="section-head">
           <h2 id="history-title">
-            History <span class="count">({filtered.length})</span>
+            History{history.total !== undefined ? <span class="count"> ({history.total})</span> : null}
           </h2>
           <div class="toolbar">
             <label for="call-search" class="sr-only">
@@ -297,11 +304,17 @@ export function CallsPage() {
               value={search}
               onInput={(e) => setSearch(e.currentTarget.value)}
             />
-            <button type="button" class="btn" onClick={exportCsv} disabled={filtered.length === 0}>
-              Export CSV
+            <button
+              type="button"
+              class="btn"
+              onClick={() => void exportCsv()}
+              disabled={rows.length === 0 || exporting}
+            >
+              {exporting ? 'Exporting…' : 'Export CSV'}
             </button>
           </div>
         </div>
+        {rows.length > 0 && <Pager paged={history} limit={HISTORY_PAGE} what="calls" id="history-pager" />}
         <div class="table-wrap">
           <table class="table">
             <caption class="sr-only">Ended calls, newest first</caption>
@@ -321,14 +334,18 @@ export function CallsPage() {
               </tr>
             </thead>
             <tbody>
-              {filtered.length === 0 && (
+              {rows.length === 0 && (
                 <tr>
                   <td colSpan={7} class="empty-row">
-                    {history.length === 0 ? 'No ended calls yet.' : 'No call matches this search.'}
+                    {!history.loaded
+                      ? 'Loading…'
+                      : q
+                        ? 'No call matches this search.'
+                        : 'No ended calls yet.'}
                   </td>
                 </tr>
               )}
-              {filtered.slice(0, 200).map((h) => (
+              {rows.map((h) => (
                 <tr key={h.key} class={h.emergency ? 'row-emergency' : ''}>
                   <td>{formatTime(h.startedAt)}</td>
                   <td>
@@ -348,8 +365,8 @@ export function CallsPage() {
             </tbody>
           </table>
         </div>
-        {filtered.length > 200 && (
-          <p class="muted small">Showing the newest 200; the CSV has all {filtered.length}.</p>
+        {history.error && (
+          <ErrorState error={history.error} what="the call history" onRetry={history.reload} />
         )}
       </section>
       <section class="section drill-section" aria-label="Emergency drill">

@@ -12,20 +12,25 @@ import {
   locationText,
   type Readiness,
 } from '../incident.js';
+import { Pager, useDebounced, usePaged } from '../paging.js';
 import { can } from '../session.js';
 import {
   Async,
   Badge,
   download,
   EmptyState,
+  ErrorState,
   formatTime,
   JsonView,
+  Loading,
   PageHeader,
   str,
   useApi,
   useEvents,
 } from '../ui.js';
 import { DrillButton } from './drill.js';
+
+const INCIDENT_PAGE = 25;
 
 function detailText(d: unknown): string {
   if (d === undefined || d === null) return '';
@@ -51,9 +56,17 @@ const FILTERS: Array<{ value: DrillFilter; label: string }> = [
 
 export function IncidentsPage(props: { id?: string | undefined }) {
   const [drills, setDrills] = useState<DrillFilter>('include');
-  const list = useApi<{ incidents: Incident[] }>('/api/incidents', { query: { limit: 100, drills } }, [
-    drills,
-  ]);
+  const [q, setQ] = useState('');
+  const search = useDebounced(q.trim());
+  // `order` asks the hub for cursor pages (newest first), 25 incidents at a time.
+  const list = usePaged<Incident>(
+    '/api/incidents',
+    'incidents',
+    { drills, q: search, order: 'desc' },
+    {
+      limit: INCIDENT_PAGE,
+    },
+  );
   useEvents(['incident.', 'call.emergency'], () => list.reload());
   const exportCsv = async () => {
     try {
@@ -86,7 +99,7 @@ export function IncidentsPage(props: { id?: string | undefined }) {
             ))}
           </select>
         </div>
-        <button type="button" class="btn" onClick={exportCsv} disabled={!list.data}>
+        <button type="button" class="btn" onClick={exportCsv} disabled={!list.loaded}>
           Export CSV
         </button>
         <DrillButton />
@@ -95,17 +108,32 @@ export function IncidentsPage(props: { id?: string | undefined }) {
       <div class="grid-list">
         <section aria-labelledby="inc-list-title" class="card">
           <h2 id="inc-list-title">Log</h2>
-          <Async value={list} what="Incidents">
-            {(d) =>
-              (d.incidents ?? []).length === 0 ? (
-                <EmptyState title="No incidents">
-                  {drills === 'only'
+          <div class="field">
+            <label for="inc-q">Search incidents</label>
+            <input
+              id="inc-q"
+              type="search"
+              value={q}
+              placeholder="Caller, extension, room, who acknowledged…"
+              onInput={(e) => setQ(e.currentTarget.value)}
+            />
+          </div>
+          {list.error && <ErrorState error={list.error} what="Incidents" onRetry={list.reload} />}
+          {!list.loaded && !list.error && <Loading what="Incidents" />}
+          {list.loaded &&
+            (list.rows.length === 0 && list.index === 0 ? (
+              <EmptyState title={search ? 'No incident matches' : 'No incidents'}>
+                {search
+                  ? 'Change the search or the filter.'
+                  : drills === 'only'
                     ? 'No drills or test calls.'
                     : 'Emergency calls (911 and test numbers) appear here as they happen.'}
-                </EmptyState>
-              ) : (
+              </EmptyState>
+            ) : (
+              <>
+                <Pager paged={list} limit={INCIDENT_PAGE} what="incidents" id="inc-pager" />
                 <ul class="list incident-list">
-                  {d.incidents.map((i) => {
+                  {list.rows.map((i) => {
                     const st = incidentStatus(i);
                     return (
                       <li
@@ -125,9 +153,8 @@ export function IncidentsPage(props: { id?: string | undefined }) {
                     );
                   })}
                 </ul>
-              )
-            }
-          </Async>
+              </>
+            ))}
         </section>
         <section aria-labelledby="inc-detail-title" class="card">
           {props.id ? (

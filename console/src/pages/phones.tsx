@@ -1,7 +1,18 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, type HubEvent } from '../api.js';
 import { type Outcome, reachability } from '../lib.js';
-import { Async, Badge, EmptyState, formatTime, PageHeader, str, useApi, useEvents } from '../ui.js';
+import { Pager, useDebounced, usePaged } from '../paging.js';
+import {
+  Badge,
+  EmptyState,
+  ErrorState,
+  formatTime,
+  Loading,
+  PageHeader,
+  str,
+  useApi,
+  useEvents,
+} from '../ui.js';
 
 export interface Device {
   id: string;
@@ -94,37 +105,45 @@ function useVariablesOf(ids: string[]): Record<string, Record<string, unknown>> 
   return vars;
 }
 
+const PAGE = 50;
+const SORTS = [
+  { value: 'name', label: 'Name' },
+  { value: 'kind', label: 'Kind' },
+  { value: 'address', label: 'Address' },
+  { value: 'location', label: 'Location' },
+  { value: 'updatedAt', label: 'Last changed' },
+];
+
+/**
+ * The phone inventory, paged, sorted and searched by the hub (`GET /api/devices?limit&cursor&sort&q`), so
+ * a fleet of 10,000 phones loads 50 rows at a time.
+ */
 export function PhonesPage() {
-  const devices = useApi<{ devices: Device[] }>('/api/devices');
   const groups = useApi<{ groups: Array<{ id: string; name?: string; members?: number }> }>('/api/groups');
+  const kinds = useApi<{ kinds: Array<{ kind: string; label: string }> }>('/api/kinds');
   const outcomes = useLastOutcomes();
   const [kind, setKind] = useState('');
   const [group, setGroup] = useState('');
   const [label, setLabel] = useState('');
   const [site, setSite] = useState('');
   const [q, setQ] = useState('');
-
-  useEvents(['device.added', 'device.removed', 'device.updated'], () => devices.reload());
-
-  const phones = useMemo(
-    () => (devices.data?.devices ?? []).filter((d) => !NOT_PHONES.has(d.kind)),
-    [devices.data],
+  const [sort, setSort] = useState('name');
+  const [order, setOrder] = useState<'asc' | 'desc'>('asc');
+  const search = useDebounced(q.trim());
+  const labelQ = useDebounced(label.trim());
+  const siteQ = useDebounced(site.trim());
+  const paged = usePaged<Device>(
+    '/api/devices',
+    'devices',
+    { kind, group, label: labelQ, site: siteQ, q: search, sort, order },
+    { limit: PAGE },
   );
-  const kinds = [...new Set(phones.map((p) => p.kind))].sort();
-  const labels = [...new Set(phones.flatMap((p) => p.labels))].sort();
-  const sites = [
-    ...new Set(phones.map((p) => p.location.site ?? p.location.building ?? '').filter(Boolean)),
-  ].sort();
+  useEvents(['device.added', 'device.removed', 'device.updated'], () => paged.reload());
+
+  // PBX links (IP Office) are devices too, but not phones: left out of the page (they are few).
+  const phones = paged.rows.filter((d) => !NOT_PHONES.has(d.kind));
   const variables = useVariablesOf(phones.map((p) => p.id));
-  const shown = phones.filter(
-    (p) =>
-      (!kind || p.kind === kind) &&
-      (!group || p.groups.includes(group)) &&
-      (!label || p.labels.includes(label)) &&
-      (!site || p.location.site === site || p.location.building === site) &&
-      (!q ||
-        `${p.id} ${p.name} ${p.address} ${locationText(p.location)}`.toLowerCase().includes(q.toLowerCase())),
-  );
+  const filtered = !!(kind || group || labelQ || siteQ || search);
 
   return (
     <>
@@ -140,10 +159,16 @@ export function PhonesPage() {
             type="search"
             value={q}
             onInput={(e) => setQ(e.currentTarget.value)}
-            placeholder="Name, address, room…"
+            placeholder="Name, address, room, extension…"
           />
         </div>
-        <Select id="f-kind" label="Kind" value={kind} set={setKind} options={kinds} />
+        <Select
+          id="f-kind"
+          label="Kind"
+          value={kind}
+          set={setKind}
+          options={(kinds.data?.kinds ?? []).map((k) => k.kind).filter((k) => !NOT_PHONES.has(k))}
+        />
         <Select
           id="f-group"
           label="Group"
@@ -151,88 +176,130 @@ export function PhonesPage() {
           set={setGroup}
           options={(groups.data?.groups ?? []).map((g) => g.id)}
         />
-        <Select id="f-label" label="Label" value={label} set={setLabel} options={labels} />
-        <Select id="f-site" label="Site" value={site} set={setSite} options={sites} />
+        <div class="field">
+          <label for="f-label">Label</label>
+          <input id="f-label" type="text" value={label} onInput={(e) => setLabel(e.currentTarget.value)} />
+        </div>
+        <div class="field">
+          <label for="f-site">Site</label>
+          <input id="f-site" type="text" value={site} onInput={(e) => setSite(e.currentTarget.value)} />
+        </div>
+        <div class="field">
+          <label for="f-sort">Sort by</label>
+          <select id="f-sort" value={sort} onChange={(e) => setSort(e.currentTarget.value)}>
+            {SORTS.map((s) => (
+              <option key={s.value} value={s.value}>
+                {s.label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="f-order">Order</label>
+          <select
+            id="f-order"
+            value={order}
+            onChange={(e) => setOrder(e.currentTarget.value === 'desc' ? 'desc' : 'asc')}
+          >
+            <option value="asc">A to Z, oldest first</option>
+            <option value="desc">Z to A, newest first</option>
+          </select>
+        </div>
       </form>
-      <Async value={devices} what="phones">
-        {() =>
-          phones.length === 0 ? (
-            <EmptyState title="No phones yet">
-              Phones appear here when they are added (<code>switchboard devices add</code>,{' '}
-              <code>POST /api/devices</code>) or when Avaya phones subscribe to the hub.
-            </EmptyState>
-          ) : (
-            <div class="table-wrap">
-              <table class="table">
-                <caption class="sr-only">
-                  {shown.length} of {phones.length} phones
-                </caption>
-                <thead>
+      {paged.error && !paged.loaded ? (
+        <ErrorState error={paged.error} what="phones" onRetry={paged.reload} />
+      ) : !paged.loaded ? (
+        <Loading what="phones" />
+      ) : paged.rows.length === 0 && !filtered && paged.index === 0 ? (
+        <EmptyState title="No phones yet">
+          Phones appear here when they are added (<code>switchboard devices add</code>,{' '}
+          <code>POST /api/devices</code>) or when Avaya phones subscribe to the hub.
+        </EmptyState>
+      ) : (
+        <>
+          {paged.error && <ErrorState error={paged.error} what="phones" onRetry={paged.reload} />}
+          <Pager paged={paged} limit={PAGE} what="phones" id="phones-pager" />
+          <div class="table-wrap">
+            <table class="table">
+              <caption class="sr-only">
+                Phones, sorted by {SORTS.find((s) => s.value === sort)?.label}
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col" aria-sort={sortState(sort, order, 'name')}>
+                    Phone
+                  </th>
+                  <th scope="col" aria-sort={sortState(sort, order, 'address')}>
+                    Address
+                  </th>
+                  <th scope="col" aria-sort={sortState(sort, order, 'location')}>
+                    Location
+                  </th>
+                  <th scope="col">Groups / labels</th>
+                  <th scope="col">Reachability and last push</th>
+                </tr>
+              </thead>
+              <tbody>
+                {phones.length === 0 && (
                   <tr>
-                    <th scope="col">Phone</th>
-                    <th scope="col">Address</th>
-                    <th scope="col">Location</th>
-                    <th scope="col">Groups / labels</th>
-                    <th scope="col">Reachability and last push</th>
+                    <td colSpan={5} class="empty-row">
+                      No phone matches these filters.
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {shown.length === 0 && (
-                    <tr>
-                      <td colSpan={5} class="empty-row">
-                        No phone matches these filters.
+                )}
+                {phones.map((p) => {
+                  const r = reachability(outcomes[p.id], variables[p.id]);
+                  return (
+                    <tr key={p.id}>
+                      <td>
+                        <a href={`#/phones/${encodeURIComponent(p.id)}`}>{p.name || p.id}</a>
+                        <div class="muted small">
+                          {p.kind}
+                          {p.settings.model ? ` ${str(p.settings.model)}` : ''} · {p.id}
+                        </div>
+                      </td>
+                      <td class="mono nowrap">{p.address}</td>
+                      <td>{locationText(p.location) || '—'}</td>
+                      <td>
+                        {[
+                          ...p.groups.map((g) => (
+                            <Badge key={`g${g}`} tone="info">
+                              {g}
+                            </Badge>
+                          )),
+                          ...p.labels.map((l) => <Badge key={`l${l}`}>{l}</Badge>),
+                        ]}
+                      </td>
+                      <td>
+                        <Badge tone={r.tone}>{r.label}</Badge>
+                        {r.push ? (
+                          <>
+                            <div class="mono small">{r.push.outcome}</div>
+                            <div class="muted small">
+                              {[r.push.action, formatTime(r.push.time || undefined)]
+                                .filter(Boolean)
+                                .join(' · ')}
+                            </div>
+                          </>
+                        ) : (
+                          <div class="muted small">no push yet</div>
+                        )}
                       </td>
                     </tr>
-                  )}
-                  {shown.map((p) => {
-                    const r = reachability(outcomes[p.id], variables[p.id]);
-                    return (
-                      <tr key={p.id}>
-                        <td>
-                          <a href={`#/phones/${encodeURIComponent(p.id)}`}>{p.name || p.id}</a>
-                          <div class="muted small">
-                            {p.kind}
-                            {p.settings.model ? ` ${str(p.settings.model)}` : ''} · {p.id}
-                          </div>
-                        </td>
-                        <td class="mono nowrap">{p.address}</td>
-                        <td>{locationText(p.location) || '—'}</td>
-                        <td>
-                          {[
-                            ...p.groups.map((g) => (
-                              <Badge key={`g${g}`} tone="info">
-                                {g}
-                              </Badge>
-                            )),
-                            ...p.labels.map((l) => <Badge key={`l${l}`}>{l}</Badge>),
-                          ]}
-                        </td>
-                        <td>
-                          <Badge tone={r.tone}>{r.label}</Badge>
-                          {r.push ? (
-                            <>
-                              <div class="mono small">{r.push.outcome}</div>
-                              <div class="muted small">
-                                {[r.push.action, formatTime(r.push.time || undefined)]
-                                  .filter(Boolean)
-                                  .join(' · ')}
-                              </div>
-                            </>
-                          ) : (
-                            <div class="muted small">no push yet</div>
-                          )}
-                        </td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
-          )
-        }
-      </Async>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
     </>
   );
+}
+
+function sortState(sort: string, order: 'asc' | 'desc', col: string): 'ascending' | 'descending' | undefined {
+  if (sort !== col) return undefined;
+  return order === 'asc' ? 'ascending' : 'descending';
 }
 
 function Select(props: {

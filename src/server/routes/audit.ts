@@ -18,6 +18,9 @@ const Filters = {
     }),
   ),
   outcome: Type.Optional(Type.Union([Type.Literal('ok'), Type.Literal('denied'), Type.Literal('failed')])),
+  address: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 64, description: 'Client address (IP), exactly.' }),
+  ),
   since: Type.Optional(Type.String({ maxLength: 40, description: 'ISO 8601 time, inclusive.' })),
   until: Type.Optional(Type.String({ maxLength: 40, description: 'ISO 8601 time, exclusive.' })),
 };
@@ -26,6 +29,7 @@ interface FilterQuery {
   actor?: string;
   action?: string;
   outcome?: AuditOutcome;
+  address?: string;
   since?: string;
   until?: string;
 }
