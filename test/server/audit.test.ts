@@ -161,7 +161,7 @@ describe('audit trail', () => {
     expect(win.body.entries.map((e) => e.target)).toEqual(['id=g6', 'id=g5', 'id=g4']);
     for (const bad of ['since=yesterday', 'cursor=abc', 'limit=0', 'action=DROP%20TABLE', 'outcome=maybe'])
       expect((await hub.api('GET', `/api/audit?${bad}`)).status, bad).toBe(400);
-    const viewer = hub.hub.apiKeys.create('v', { role: 'viewer' }).key;
+    const viewer = (await hub.hub.apiKeys.create('v', { role: 'viewer' })).key;
     const r = await fetch(`${hub.url}/api/audit`, { headers: { authorization: `Bearer ${viewer}` } });
     expect(r.status).toBe(403);
   });
@@ -222,7 +222,7 @@ describe('audit trail', () => {
   });
 
   it('is append-only in the store', () => {
-    expect(() => hub.hub.db.prepare("UPDATE audit_log SET action = 'nothing'").run()).toThrow(/append-only/);
+    expect(() => hub.db.prepare("UPDATE audit_log SET action = 'nothing'").run()).toThrow(/append-only/);
   });
 
   it('keeps its own retention (audit.retentionDays), not the event log one', async () => {

@@ -32,10 +32,10 @@ export class SqliteAuditStore implements AuditStore {
       'INSERT INTO audit_log (time, actor_kind, actor_id, actor_name, address, action, target, outcome, detail) VALUES (?,?,?,?,?,?,?,?,?)',
     );
   }
-  append(e: Omit<AuditEntry, 'seq'>): number {
+  async append(e: Omit<AuditEntry, 'seq'>): Promise<number> {
     return Number(this.insert.run(...auditColumns(e)).lastInsertRowid);
   }
-  list(q: AuditQuery): AuditEntry[] {
+  async list(q: AuditQuery): Promise<AuditEntry[]> {
     const where: string[] = [];
     const args: unknown[] = [];
     if (q.before !== undefined) {
@@ -71,7 +71,7 @@ export class SqliteAuditStore implements AuditStore {
     args.push(q.limit);
     return (this.db.prepare(sql).all(...args) as Row[]).map(rowToEntry);
   }
-  prune(before: string): number {
+  async prune(before: string): Promise<number> {
     return this.db.prepare('DELETE FROM audit_log WHERE time < ?').run(before).changes;
   }
 }

@@ -1,6 +1,4 @@
-import type { EventFilter, HubEvent } from '../../core/events.js';
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../../core/paging.js';
-import { typeClause } from './core-stores.js';
 import type { Db } from './database.js';
 
 /**
@@ -58,45 +56,4 @@ export function pageByTime<T>(
       more && last ? encodeCursor({ s: 'createdAt', o: o.req.order, v: last.created_at, id: last.id }) : null,
     total,
   };
-}
-
-/**
- * Stored events by seq, oldest first (`after`) or newest first (`before`), with the type/source filter of
- * the event store and a case-insensitive search over type, source and data.
- */
-export function pageEvents(
-  db: Db,
-  o: {
-    after?: number;
-    before?: number;
-    limit: number;
-    order: 'asc' | 'desc';
-    filter?: EventFilter;
-    q?: string | undefined;
-  },
-): HubEvent[] {
-  const args: unknown[] = [o.after ?? 0];
-  let sql = 'SELECT seq, id, time, source, type, data FROM events WHERE seq > ?';
-  if (o.before !== undefined) {
-    sql += ' AND seq < ?';
-    args.push(o.before);
-  }
-  sql += typeClause(o.filter, args);
-  const q = o.q?.trim();
-  if (q) {
-    sql += " AND (type || ' ' || source || ' ' || data) LIKE ? ESCAPE '\\'";
-    args.push(`%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-  }
-  sql += ` ORDER BY seq ${o.order === 'desc' ? 'DESC' : 'ASC'} LIMIT ?`;
-  args.push(o.limit);
-  return (
-    db.prepare(sql).all(...args) as Array<{
-      seq: number;
-      id: string;
-      time: string;
-      source: string;
-      type: string;
-      data: string;
-    }>
-  ).map((r) => ({ ...r, data: JSON.parse(r.data) as Record<string, unknown> }));
 }
