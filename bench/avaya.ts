@@ -83,7 +83,7 @@ try {
     try {
       const st = (await fetch(`${sim.url}/sim/state`).then((r) => r.json())) as { phones: PhoneStateJson[] };
       for (const [i, p] of st.phones.entries())
-        hub.devices.upsert({ id: `bench-${round}-${i}`, kind: 'avaya', address: p.address });
+        await hub.devices.upsert({ id: `bench-${round}-${i}`, kind: 'avaya', address: p.address });
       const sem = new Semaphore(concurrency);
       const ack: number[] = [];
       const fetched: number[] = [];
@@ -130,8 +130,10 @@ try {
                   resolve();
                 };
                 // The fetch may have happened before the push's answer arrived.
-                if ((store.get(id)?.fetches ?? 0) > 0) done();
-                else pending.set(id, { start, resolve: done });
+                pending.set(id, { start, resolve: done });
+                void store.get(id).then((it) => {
+                  if ((it?.fetches ?? 0) > 0 && pending.has(id)) done();
+                });
               }),
             );
           }),
@@ -159,7 +161,7 @@ try {
   // RTP pacing: one unicast audio push, 20 ms packets (phone in this process to read its receive stats).
   const fleet = await startFleet({ phones: 1, tpsList: ['/'] });
   const p = fleet.phones[0]!;
-  hub.devices.upsert({ id: 'bench-audio', kind: 'avaya', address: p.address });
+  await hub.devices.upsert({ id: 'bench-audio', kind: 'avaya', address: p.address });
   const repeat = Math.max(1, Math.round(audioSeconds / 1.5));
   const done = new Promise<Record<string, unknown>>((resolve) => {
     const sub = hub.bus.subscribe(

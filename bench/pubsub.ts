@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { httpRequest } from '../src/net/http-client.js';
 import { Accounts } from '../src/pubsub/accounts.js';
-import { INTERNAL_PUBSUB_POSTGRES_ENV } from '../src/pubsub/module.js';
+import { INTERNAL_PUBSUB_POSTGRES_ENV } from '../src/store/index.js';
 import { PostgresPubSubStore } from '../src/store/postgres/pubsub.js';
 import { openDatabase } from '../src/store/sqlite/database.js';
 import { SqlitePubSubStore } from '../src/store/sqlite/pubsub.js';

@@ -4,17 +4,16 @@ import { Type } from 'typebox';
 import { broadcastRuntime, setIncidentChannels } from '../broadcast/module.js';
 import { charsetOf } from '../core/charset.js';
 import { AuthError, ConflictError, errorMessage, NotFoundError, ValidationError } from '../core/errors.js';
+import type { HubContext, HubModule } from '../core/module.js';
 import { decodeXmlBytes } from '../core/xml-read.js';
 import { bearer } from '../server/auth.js';
-import type { HubContext, HubModule } from '../server/hub.js';
 import { described, errors, Open } from '../server/schemas.js';
-import { SqliteCapAlertStore, SqliteChannelLog } from '../store/sqlite/alerting.js';
 import { buildCapFeed } from './cap/atom.js';
 import { feedItems } from './cap/egress.js';
 import { CapIngest } from './cap/ingest.js';
 import { CapPoller } from './cap/poller.js';
 import type { CapValue } from './cap/types.js';
-import { ChannelDispatcher } from './channels/dispatch.js';
+import { ChannelDispatcher, type ChannelLogStore } from './channels/dispatch.js';
 import { SlackChannel } from './channels/slack.js';
 import { SmsChannel } from './channels/sms.js';
 import { TeamsChannel } from './channels/teams.js';
@@ -30,7 +29,7 @@ export interface AlertingRuntime {
   registry: ChannelRegistry;
   dispatcher: ChannelDispatcher;
   voiceBook: VoiceCallBook;
-  channelLog: SqliteChannelLog;
+  channelLog: ChannelLogStore;
   ingest: CapIngest;
   poller: CapPoller;
   /** The CAP `sender` of the hub's own messages. */
@@ -92,7 +91,7 @@ export function alertingRuntime(hub: HubContext): AlertingRuntime {
         voiceUrl(hub),
       ),
     );
-  const channelLog = new SqliteChannelLog(hub.db);
+  const channelLog = hub.stores.channelLog;
   const dispatcher = new ChannelDispatcher({
     registry,
     store: channelLog,
@@ -103,7 +102,7 @@ export function alertingRuntime(hub: HubContext): AlertingRuntime {
     signal: hub.signal,
   });
   const ingest = new CapIngest({
-    store: new SqliteCapAlertStore(hub.db),
+    store: hub.stores.capAlerts,
     bus: hub.bus,
     recall: (id, by) => broadcastRuntime(hub).control.recall(id, by),
     options: {

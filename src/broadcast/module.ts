@@ -10,19 +10,18 @@ import { TemplateService } from '../core/broadcast/templates.js';
 import type { AlertPlanner, MulticastAudio } from '../core/broadcast/types.js';
 import type { Subscription } from '../core/bus.js';
 import { isValidTimeZone } from '../core/emergency/alert-text.js';
+import { LocationTable } from '../core/emergency/locations.js';
 import { type EmergencyDeps, EmergencyService } from '../core/emergency/service.js';
 import { EmergencySupervisor } from '../core/emergency/supervisor.js';
 import type { EmergencyNotice } from '../core/emergency/types.js';
 import { errorMessage, ValidationError } from '../core/errors.js';
+import type { HubContext, HubModule, StorePorts } from '../core/module.js';
 import { buildEventCatalog } from '../core/rules/catalog.js';
 import { RuleEngine, type RuleValidationContext } from '../core/rules/engine.js';
 import type { AlertPublisher, RuleRunners } from '../core/rules/types.js';
 import { avayaAlertPlanner } from '../drivers/avaya/alert.js';
 import { ciscoAlertPlanner } from '../drivers/cisco/alert.js';
-import type { HubContext, HubModule } from '../server/hub.js';
 import { diskState } from '../store/disk.js';
-import { type BroadcastStores, sqliteBroadcastStores } from '../store/sqlite/broadcast.js';
-import { SqliteScheduleStore } from '../store/sqlite/schedules.js';
 import { broadcastFromBody } from './body.js';
 import { SmtpIncidentMailer } from './email.js';
 import { groupAudioStreamer } from './media.js';
@@ -34,7 +33,7 @@ import { WebhookSender } from './webhook.js';
 
 /** Everything broadcasts, rules and the 911 notification need at run time; one per hub. */
 export interface BroadcastRuntime {
-  stores: BroadcastStores;
+  stores: StorePorts;
   engine: BroadcastEngine;
   /** Cancel, recall and retry (control.ts). */
   control: BroadcastControl;
@@ -57,6 +56,10 @@ export interface BroadcastRuntime {
   audio: MulticastAudio | undefined;
   /** Screen pops for the rule action `screenpop`, set by the dial module (src/dial/module.ts). */
   screenPop?: NonNullable<RuleRunners['screenPop']>;
+  /** The 911 location table, in memory (write through it so lookups stay current). */
+  locations: LocationTable;
+  /** Settles when templates and rules are read and the configured ones set up (rejects on a bad config). */
+  ready: Promise<void>;
   /** The bus subscription that feeds drivers' display confirmations to the engine (while started). */
   displaySub?: Subscription | undefined;
   validation(): RuleValidationContext;
@@ -86,12 +89,13 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
   const existing = runtimes.get(hub);
   if (existing) return existing;
   const c = hub.config.broadcast;
-  const stores = sqliteBroadcastStores(hub.db);
+  const stores = hub.stores;
   const planners = new Map<string, AlertPlanner>([
     ['cisco', ciscoAlertPlanner({ tones: c.ciscoTones })],
     ['avaya', avayaAlertPlanner()],
   ]);
   const presence = new CallPresence();
+  const locations = new LocationTable(stores.locations);
   const logger = hub.logger.child({ module: 'broadcast' });
   let rt: BroadcastRuntime;
   const engine = new BroadcastEngine({
@@ -139,7 +143,7 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
   });
   const templates = new TemplateService(stores.templates, hub.clock);
   const scheduler = new Scheduler({
-    store: new SqliteScheduleStore(hub.db),
+    store: stores.schedules,
     send: (body, createdBy) => engine.start(broadcastFromBody(body, templates), { createdBy }).id,
     check: (body) => {
       assertValid(CreateBroadcastSchema, body, 'SCHEDULE_INVALID', 'broadcast');
@@ -154,7 +158,7 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
       maxSchedules: c.schedules.maxSchedules,
     },
   });
-  const webhooks = new WebhookSender(stores.webhooks, c.webhook, hub.clock, hub.signal);
+  const webhooks = new WebhookSender(stores.webhooks, c.webhook, hub.clock, hub.signal, logger);
   const validation = (): RuleValidationContext => ({
     catalog: buildEventCatalog([...hub.drivers.values()].map((d) => d.spec)),
     template: (id) => templates.get(id),
@@ -203,7 +207,7 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
     bus: hub.bus,
     engine,
     templates,
-    locations: stores.locations,
+    locations,
     incidents: stores.incidents,
     devices: hub.devices,
     publisher: () => rt.publisher,
@@ -280,18 +284,26 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
         logger.warn({ err: errorMessage(err), address: s.address, port: s.port }, 'multicast audio failed'),
     }),
     validation,
+    locations,
+    ready: Promise.resolve(),
   };
   runtimes.set(hub, rt);
-  // Templates and config rules are set up at once so that a bad config fails at start-up with a clear error.
-  templates.ensureBuiltins();
-  hub.config.broadcast.templates.forEach((t, i) => {
-    try {
-      templates.put(t as never);
-    } catch (err) {
-      throw Object.assign(err as Error, { message: `broadcast.templates.${i}: ${errorMessage(err)}` });
+  // Templates and config rules are read and set up before the first request (routes() and start() wait
+  // for it), so that a bad config fails at start-up with a clear error.
+  rt.ready = (async () => {
+    await templates.ensureBuiltins();
+    for (const [i, t] of hub.config.broadcast.templates.entries()) {
+      try {
+        await templates.put(t as never);
+      } catch (err) {
+        throw Object.assign(err as Error, { message: `broadcast.templates.${i}: ${errorMessage(err)}` });
+      }
     }
-  });
-  rules.loadConfigRules(hub.config.rules);
+    rules.loadConfigRules(hub.config.rules);
+    await rules.load();
+    await locations.load();
+  })();
+  rt.ready.catch(() => {});
   return rt;
 }
 
@@ -299,14 +311,16 @@ export const broadcastModule: HubModule = {
   name: 'broadcast',
   async routes(app, hub) {
     const rt = broadcastRuntime(hub);
+    await rt.ready;
     await registerBroadcastRoutes(app, hub, rt);
     registerScheduleRoutes(app, rt.scheduler);
     emergencyMetrics(app, rt);
   },
-  start(hub) {
+  async start(hub) {
     const rt = broadcastRuntime(hub);
+    await rt.ready;
     // Interrupted emergency/urgent broadcasts resume; normal ones are closed (docs/broadcasts.md).
-    const rec = rt.engine.recoverAll();
+    const rec = await rt.engine.recoverAll();
     if (rec.closed > 0)
       hub.logger.warn({ broadcasts: rec.closed }, 'broadcasts interrupted by the last shutdown were closed');
     if (rec.resumed.length > 0)
@@ -320,14 +334,17 @@ export const broadcastModule: HubModule = {
     // Drivers that learn later that a phone shows an accepted alert (an Avaya phone fetching the content).
     rt.displaySub ??= hub.bus.subscribe(
       (e) => {
-        if (typeof e.data.ref === 'string') rt.engine.displayed(e.data.ref);
+        if (typeof e.data.ref === 'string')
+          rt.engine
+            .displayed(e.data.ref)
+            .catch((err: unknown) => rt.emergency.logger.warn({ err }, 'display confirmation not recorded'));
       },
       { filter: { types: ['device.displayed'] } },
     );
-    rt.rules.start();
+    await rt.rules.start();
     // Runs missed while the hub was down are handled here (docs/broadcasts.md, "Scheduled broadcasts").
-    rt.scheduler.start();
-    rt.emergency.start();
+    await rt.scheduler.start();
+    await rt.emergency.start();
     rt.supervisor.start();
     if (!rt.emergency.active() && hub.config.emergency.enabled !== 'off') {
       hub.logger.warn(

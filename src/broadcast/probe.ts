@@ -2,9 +2,9 @@ import net from 'node:net';
 import type { Device } from '../core/devices.js';
 import type { ProbeResult } from '../core/emergency/supervisor.js';
 import { errorMessage } from '../core/errors.js';
+import type { HubContext } from '../core/module.js';
 import { parseTarget } from '../drivers/avaya/initiator.js';
 import { learnDeviceName } from '../drivers/cisco/learn.js';
-import type { HubContext } from '../server/hub.js';
 
 /**
  * The supervisor's phone probe (cheap, read-only): a Cisco phone's DeviceInformationX page (one small HTTP

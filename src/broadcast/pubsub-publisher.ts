@@ -1,8 +1,8 @@
 import { ValidationError } from '../core/errors.js';
+import type { HubContext } from '../core/module.js';
 import type { AlertPublisher } from '../core/rules/types.js';
 import { pubsubRuntime } from '../pubsub/module.js';
 import { messageUrl, parseQueueName } from '../pubsub/protocol.js';
-import type { HubContext } from '../server/hub.js';
 
 /**
  * Publishes rule and 911 messages to the hub's own PubSub relay, as if POSTed to `/<AccountSid>/<queue>`

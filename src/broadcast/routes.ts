@@ -8,8 +8,8 @@ import { coverageReport, isValidTimeZone } from '../core/emergency/alert-text.js
 import { incidentsCsv, parseLocationsCsv } from '../core/emergency/service.js';
 import type { LocationEntry } from '../core/emergency/types.js';
 import { AuthError, NotFoundError, ValidationError } from '../core/errors.js';
+import type { HubContext } from '../core/module.js';
 import { compareSort, PageQueryFields } from '../core/paging.js';
-import type { HubContext } from '../server/hub.js';
 import { errors, noContent, serviceValidatedBody } from '../server/schemas.js';
 import {
   BroadcastCancelledSchema,
@@ -108,11 +108,11 @@ export async function registerBroadcastRoutes(
 
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
-  const summary = (b: Broadcast) => ({
+  const summary = async (b: Broadcast) => ({
     ...b,
     counts: engine.isRunning(b.id)
-      ? engine.counts(b.id)
-      : countStates(stores.broadcasts.listDeliveries(b.id)),
+      ? await engine.counts(b.id)
+      : countStates(await stores.broadcasts.listDeliveries(b.id)),
   });
 
   // ------------------------------------------------------------------ broadcasts
@@ -131,7 +131,7 @@ export async function registerBroadcastRoutes(
     async (req, reply) => {
       const input = broadcastFromBody(req.body as Record<string, unknown>, templates);
       const b = engine.start(input, { createdBy: who(req) });
-      return reply.status(201).send({ broadcast: b, total: engine.deliveries(b.id).length });
+      return reply.status(201).send({ broadcast: b, total: (await engine.deliveries(b.id)).length });
     },
   );
   app.get(
@@ -147,12 +147,14 @@ export async function registerBroadcastRoutes(
     },
     async (req) => {
       const q = req.query as Static<typeof ListQuery>;
-      const page = rt.stores.broadcasts.pageBroadcasts(
+      const page = await rt.stores.broadcasts.pageBroadcasts(
         { limit: q.limit ?? 50, cursor: q.cursor, sort: 'createdAt', order: q.order ?? 'desc', q: q.q },
         { before: q.before, state: q.state },
       );
       return {
-        broadcasts: page.items.map((b) => summary(engine.isRunning(b.id) ? engine.get(b.id) : b)),
+        broadcasts: await Promise.all(
+          page.items.map(async (b) => summary(engine.isRunning(b.id) ? await engine.get(b.id) : b)),
+        ),
         next: page.next,
         total: page.total,
       };
@@ -176,8 +178,8 @@ export async function registerBroadcastRoutes(
     async (req) => {
       const { id } = req.params as { id: string };
       const { sort } = req.query as { sort?: 'name' | 'location' };
-      const b = engine.get(id);
-      const ds = engine.deliveries(id);
+      const b = await engine.get(id);
+      const ds = await engine.deliveries(id);
       const devices = new Map(hub.devices.list().map((d) => [d.id, d]));
       const view = ds.map((d) => {
         const dev = devices.get(d.deviceId);
@@ -235,7 +237,7 @@ export async function registerBroadcastRoutes(
         phones: r.phones,
         cleared: r.cleared,
         failed: r.failed,
-        counts: countStates(stores.broadcasts.listDeliveries(id)),
+        counts: countStates(await stores.broadcasts.listDeliveries(id)),
       };
     },
   );
@@ -253,7 +255,7 @@ export async function registerBroadcastRoutes(
     },
     async (req, reply) => {
       const { id } = req.params as { id: string };
-      const r = rt.control.retry(id, by(req));
+      const r = await rt.control.retry(id, by(req));
       return reply.status(202).send({ broadcast: r.broadcast, phones: r.phones });
     },
   );
@@ -267,7 +269,7 @@ export async function registerBroadcastRoutes(
     const { id, token } = req.params as { id: string; token: string };
     const by = (req.query as { by?: string }).by;
     try {
-      const r = engine.acknowledge(id, token, by);
+      const r = await engine.acknowledge(id, token, by);
       const text = r.first
         ? `Thank you. "${r.broadcast.title}" is acknowledged.`
         : `Already acknowledged (${r.delivery.acknowledgedAt}).`;
@@ -347,7 +349,7 @@ export async function registerBroadcastRoutes(
           .header('cache-control', 'no-store')
           .send('unknown or invalid alert link\n');
       try {
-        const r = engine.showPage(id, token);
+        const r = await engine.showPage(id, token);
         if (!r.page) return notFound();
         const latin1 = /iso-8859-1/i.test(r.page.contentType);
         return reply
@@ -406,7 +408,8 @@ export async function registerBroadcastRoutes(
       },
       config: serviceValidatedBody(TemplateBody),
     },
-    async (req) => templates.put({ ...(req.body as object), id: (req.params as { id: string }).id } as never),
+    async (req) =>
+      await templates.put({ ...(req.body as object), id: (req.params as { id: string }).id } as never),
   );
   app.delete(
     '/api/templates/:id',
@@ -419,7 +422,7 @@ export async function registerBroadcastRoutes(
       },
     },
     async (req, reply) => {
-      templates.remove((req.params as { id: string }).id);
+      await templates.remove((req.params as { id: string }).id);
       return reply.status(204).send();
     },
   );
@@ -492,7 +495,8 @@ export async function registerBroadcastRoutes(
       },
       config: serviceValidatedBody(RulePutBody),
     },
-    async (req) => redactRule(rules.put({ ...(req.body as object), id: (req.params as { id: string }).id })),
+    async (req) =>
+      redactRule(await rules.put({ ...(req.body as object), id: (req.params as { id: string }).id })),
   );
   app.post(
     '/api/rules/validate',
@@ -521,7 +525,7 @@ export async function registerBroadcastRoutes(
       },
     },
     async (req, reply) => {
-      rules.remove((req.params as { id: string }).id);
+      await rules.remove((req.params as { id: string }).id);
       return reply.status(204).send();
     },
   );
@@ -541,7 +545,10 @@ export async function registerBroadcastRoutes(
     async (req) => {
       const q = req.query as { limit?: number; rule?: string };
       return {
-        deliveries: stores.webhooks.list({ limit: q.limit ?? 100, ...(q.rule ? { ruleId: q.rule } : {}) }),
+        deliveries: await stores.webhooks.list({
+          limit: q.limit ?? 100,
+          ...(q.rule ? { ruleId: q.rule } : {}),
+        }),
       };
     },
   );
@@ -556,7 +563,7 @@ export async function registerBroadcastRoutes(
         response: { 200: LocationListSchema, ...errors(401) },
       },
     },
-    async () => ({ locations: stores.locations.list() }),
+    async () => ({ locations: await rt.locations.list() }),
   );
   app.get(
     '/api/locations/:extension',
@@ -618,7 +625,7 @@ export async function registerBroadcastRoutes(
         extension,
         updatedAt: new Date(hub.clock.now()).toISOString(),
       };
-      stores.locations.upsertMany([entry]);
+      await rt.locations.upsertMany([entry]);
       return entry;
     },
   );
@@ -633,7 +640,7 @@ export async function registerBroadcastRoutes(
       },
     },
     async (req, reply) => {
-      if (!stores.locations.remove((req.params as { extension: string }).extension))
+      if (!(await rt.locations.remove((req.params as { extension: string }).extension)))
         throw new NotFoundError('LOCATION_NOT_FOUND', 'no such extension in the location table', {
           field: 'extension',
         });
@@ -666,7 +673,7 @@ export async function registerBroadcastRoutes(
           field: 'csv',
         });
       const rows = parseLocationsCsv(text, new Date(hub.clock.now()).toISOString());
-      stores.locations.upsertMany(rows);
+      await rt.locations.upsertMany(rows);
       return { imported: rows.length };
     },
   );
@@ -705,7 +712,7 @@ export async function registerBroadcastRoutes(
     async (req, reply) => {
       const q = req.query as Static<typeof IncQuery>;
       if (q.format !== 'csv' && (q.cursor || q.q || q.order)) {
-        const page = rt.stores.incidents.page(
+        const page = await rt.stores.incidents.page(
           {
             limit: Math.min(q.limit ?? 100, 1000),
             cursor: q.cursor,
@@ -721,7 +728,7 @@ export async function registerBroadcastRoutes(
           total: page.total,
         };
       }
-      const list = emergency.list({
+      const list = await emergency.list({
         limit: q.limit ?? 100,
         ...(q.before ? { before: q.before } : {}),
         ...(q.drills ? { drills: q.drills } : {}),
@@ -758,7 +765,7 @@ export async function registerBroadcastRoutes(
       const by = req.principal?.name;
       if (!by) throw new AuthError('UNAUTHENTICATED', 'acknowledging needs a signed-in user or an API key');
       const note = (req.body as Static<typeof AckBody>).note?.trim() ?? '';
-      const incident = emergency.acknowledge((req.params as { id: string }).id, by, note);
+      const incident = await emergency.acknowledge((req.params as { id: string }).id, by, note);
       req.log.info({ incident: incident.id, by }, 'incident acknowledged from the API');
       return { incident };
     },
@@ -774,14 +781,18 @@ export async function registerBroadcastRoutes(
       },
     },
     async (req) => {
-      const i = emergency.get((req.params as { id: string }).id);
-      const deliveries = i.broadcasts.flatMap((b) => {
-        try {
-          return engine.deliveries(b).map(showDelivery);
-        } catch {
-          return [];
-        }
-      });
+      const i = await emergency.get((req.params as { id: string }).id);
+      const deliveries = (
+        await Promise.all(
+          i.broadcasts.map(async (b) => {
+            try {
+              return (await engine.deliveries(b)).map(showDelivery);
+            } catch {
+              return [];
+            }
+          }),
+        )
+      ).flat();
       return { incident: i, deliveries };
     },
   );
@@ -816,7 +827,7 @@ export async function registerBroadcastRoutes(
         webhooks: o.webhooks.length,
         // Before any emergency: which extensions would get an incomplete alert (fix the location table).
         coverage: coverageReport({
-          rows: stores.locations.list(),
+          rows: await rt.locations.list(),
           deviceExtensions: hub.devices.list().flatMap((d) => {
             const ext = (d.settings as Record<string, unknown>).extension;
             const fromLabel = d.labels.filter((l) => l.startsWith('ext:')).map((l) => l.slice(4));

@@ -19,9 +19,9 @@ export function registerScheduleRoutes(app: FastifyInstance, scheduler: Schedule
       },
     },
     async () => ({
-      schedules: scheduler
-        .list()
-        .sort((a, b) => (a.nextRunAt ?? '~').localeCompare(b.nextRunAt ?? '~') || a.id.localeCompare(b.id)),
+      schedules: (await scheduler.list()).sort(
+        (a, b) => (a.nextRunAt ?? '~').localeCompare(b.nextRunAt ?? '~') || a.id.localeCompare(b.id),
+      ),
     }),
   );
   app.post(
@@ -36,7 +36,7 @@ export function registerScheduleRoutes(app: FastifyInstance, scheduler: Schedule
         response: { 201: described(ScheduleSchema, 'The new schedule'), ...errors(400, 401, 409) },
       },
     },
-    async (req, reply) => reply.status(201).send(scheduler.create(req.body, by(req))),
+    async (req, reply) => reply.status(201).send(await scheduler.create(req.body, by(req))),
   );
   app.get(
     '/api/schedules/:id',
@@ -48,7 +48,7 @@ export function registerScheduleRoutes(app: FastifyInstance, scheduler: Schedule
         response: { 200: described(ScheduleSchema, 'The schedule'), ...errors(400, 401, 404) },
       },
     },
-    async (req) => scheduler.get((req.params as { id: string }).id),
+    async (req) => await scheduler.get((req.params as { id: string }).id),
   );
   app.patch(
     '/api/schedules/:id',
@@ -61,7 +61,7 @@ export function registerScheduleRoutes(app: FastifyInstance, scheduler: Schedule
         response: { 200: described(ScheduleSchema, 'The schedule'), ...errors(400, 401, 404) },
       },
     },
-    async (req) => scheduler.update((req.params as { id: string }).id, req.body),
+    async (req) => await scheduler.update((req.params as { id: string }).id, req.body),
   );
   for (const [verb, paused] of [
     ['pause', true],
@@ -77,7 +77,7 @@ export function registerScheduleRoutes(app: FastifyInstance, scheduler: Schedule
           response: { 200: described(ScheduleSchema, 'The schedule'), ...errors(400, 401, 404) },
         },
       },
-      async (req) => scheduler.update((req.params as { id: string }).id, { paused }),
+      async (req) => await scheduler.update((req.params as { id: string }).id, { paused }),
     );
   app.delete(
     '/api/schedules/:id',
@@ -90,7 +90,7 @@ export function registerScheduleRoutes(app: FastifyInstance, scheduler: Schedule
       },
     },
     async (req, reply) => {
-      scheduler.remove((req.params as { id: string }).id);
+      await scheduler.remove((req.params as { id: string }).id);
       return reply.status(204).send();
     },
   );

@@ -2,9 +2,10 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { type Clock, systemClock } from '../core/clock.js';
 import { DeviceError, errorMessage, isSwitchboardError } from '../core/errors.js';
 import type { HubEvent } from '../core/events.js';
+import { type Logger, silentLogger } from '../core/logger.js';
 import { retry } from '../core/retry.js';
+import { WriteBehind } from '../core/serial.js';
 import { httpRequest } from '../net/http-client.js';
-import type { WebhookLogEntry } from '../store/sqlite/broadcast.js';
 
 /**
  * Outgoing webhooks: POST the event as JSON, signed with HMAC-SHA256 over `<timestamp>.<body>`
@@ -33,9 +34,23 @@ export function verifyWebhook(
   return want.length === got.length && timingSafeEqual(want, got);
 }
 
+/** One outgoing webhook request series (all attempts), for the delivery log. */
+export interface WebhookLogEntry {
+  id: string;
+  ruleId: string | null;
+  url: string;
+  eventType: string;
+  eventId: string;
+  createdAt: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: Array<{ at: string; status: number | null; ms: number; error: string | null }>;
+}
+
 export interface WebhookLog {
-  save(e: WebhookLogEntry): void;
-  prune(keep: number): void;
+  save(e: WebhookLogEntry): Promise<void>;
+  /** Newest first, at most `limit`; only one rule's with `ruleId`. */
+  list(q: { limit: number; ruleId?: string }): Promise<WebhookLogEntry[]>;
+  prune(keep: number): Promise<void>;
 }
 
 export interface WebhookOptions {
@@ -47,12 +62,24 @@ export interface WebhookOptions {
 
 export class WebhookSender {
   private sent = 0;
+  /** The delivery log is written behind the requests, in order; a failed write is logged, never thrown. */
+  private readonly writes: WriteBehind;
   constructor(
     private readonly log: WebhookLog,
     private readonly opts: WebhookOptions,
     private readonly clock: Clock = systemClock,
     private readonly signal?: AbortSignal,
-  ) {}
+    logger: Logger = silentLogger,
+  ) {
+    this.writes = new WriteBehind((err, what) =>
+      logger.warn({ err, what }, 'webhook delivery log not written'),
+    );
+  }
+
+  private save(entry: WebhookLogEntry): void {
+    const copy: WebhookLogEntry = { ...entry, attempts: [...entry.attempts] };
+    void this.writes.write('webhook log', () => this.log.save(copy));
+  }
 
   async send(p: {
     ruleId?: string;
@@ -78,7 +105,7 @@ export class WebhookSender {
       source: p.event.source,
       data: p.event.data,
     });
-    this.log.save(entry);
+    this.save(entry);
     try {
       await retry(
         async () => {
@@ -123,7 +150,7 @@ export class WebhookSender {
               });
             throw e;
           } finally {
-            this.log.save(entry);
+            this.save(entry);
           }
         },
         {
@@ -139,8 +166,9 @@ export class WebhookSender {
     } catch {
       entry.state = 'failed';
     }
-    this.log.save(entry);
-    if (++this.sent % 100 === 0) this.log.prune(this.opts.logKeep);
+    this.save(entry);
+    if (++this.sent % 100 === 0)
+      void this.writes.write('webhook log', () => this.log.prune(this.opts.logKeep));
     return { id: entry.id, ok: entry.state === 'delivered' };
   }
 }
@@ -156,5 +184,11 @@ function redactUrl(u: string): string {
     return url.toString();
   } catch {
     return '(invalid URL)';
+  }
+}
+
+declare module '../core/module.js' {
+  interface StorePorts {
+    webhooks: WebhookLog;
   }
 }

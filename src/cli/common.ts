@@ -3,7 +3,10 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { isSwitchboardError } from '../core/errors.js';
+import { silentLogger } from '../core/logger.js';
+import type { StorePorts } from '../core/module.js';
 import { type HttpRequest, type HttpResponse, httpRequest } from '../net/http-client.js';
+import { openStores } from '../store/index.js';
 import type { ConfigFlags } from './run.js';
 
 export { action, type ConfigFlags, fail, withConfigOptions } from './run.js';
@@ -104,4 +107,20 @@ export function cliActor(): { actorKind: 'cli'; actorId: null; actorName: string
     // no passwd entry (containers): leave it unknown
   }
   return { actorKind: 'cli', actorId: null, actorName: name, address: null };
+}
+
+/**
+ * Opens the configured store (SQLite in the data directory, or PostgreSQL: `store.url`) for one CLI
+ * command, and closes it afterwards. Works while the hub runs (SQLite's WAL and busy timeout, or
+ * PostgreSQL's transactions, serialise the writes); changes made here reach a running hub's caches when it
+ * next reloads them.
+ */
+export async function withStores<T>(flags: ConfigFlags, fn: (stores: StorePorts) => Promise<T>): Promise<T> {
+  const config = configFromFlags(flags);
+  const opened = await openStores(config, { logger: silentLogger, lock: false });
+  try {
+    return await fn(opened.stores);
+  } finally {
+    await opened.close();
+  }
 }

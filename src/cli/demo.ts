@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { broadcastRuntime } from '../broadcast/module.js';
 import type { LocationEntry } from '../core/emergency/types.js';
+import type { HubContext } from '../core/module.js';
 import { UserService } from '../core/users.js';
 import { demoModule, drillProviderFrom, registerDrillProvider } from '../server/demo.js';
-import type { HubContext } from '../server/hub.js';
 import { startDemoAvaya } from '../sim/avaya/demo.js';
 import { startDemoCisco } from '../sim/cisco/demo.js';
 import { startDemoPubsub } from '../sim/cpaas/demo.js';
@@ -63,7 +63,7 @@ const DEMO_CALLERS: Array<Omit<LocationEntry, 'updatedAt' | 'callback' | 'timeZo
  * numbers) and the site's time zone, so `GET /api/emergency` reports full coverage and no alert says
  * "unknown".
  */
-export function seedDemoLocations(hub: HubContext, timeZone = 'America/New_York'): number {
+export async function seedDemoLocations(hub: HubContext, timeZone = 'America/New_York'): Promise<number> {
   const now = new Date(hub.clock.now()).toISOString();
   const did = (i: number) => `+1202555${String(100 + (i % 100)).padStart(4, '0')}`;
   const rows: LocationEntry[] = DEMO_CALLERS.map((c, i) => ({
@@ -90,7 +90,7 @@ export function seedDemoLocations(hub: HubContext, timeZone = 'America/New_York'
       updatedAt: now,
     });
   }
-  broadcastRuntime(hub).stores.locations.upsertMany(rows);
+  await broadcastRuntime(hub).locations.upsertMany(rows);
   return rows.length;
 }
 
@@ -121,14 +121,14 @@ export function registerDemoCommand(program: Command): void {
         },
       );
       const running = await startHub(config, { handleSignals: false, modules: [demoModule()] });
-      const key = running.hub.apiKeys.create('demo');
+      const key = await running.hub.apiKeys.create('demo');
       // A local admin user for the console's username/password sign-in (a fresh random password each run;
       // with a kept --data-dir the existing user and its password stay).
       const users = new UserService(running.hub.stores.users);
       let admin: { name: string; password: string } | undefined;
       try {
         const password = randomBytes(15).toString('base64url');
-        users.create('admin', password);
+        await users.create('admin', password);
         admin = { name: 'admin', password };
       } catch {
         admin = undefined;
@@ -151,7 +151,7 @@ export function registerDemoCommand(program: Command): void {
           }
         }
       }
-      if (o.sims) seedDemoLocations(running.hub);
+      if (o.sims) await seedDemoLocations(running.hub);
       process.stdout.write(
         [
           '',

@@ -3,19 +3,15 @@ import { ApiKeyService } from '../core/apikeys.js';
 import { AuditLog } from '../core/audit.js';
 import { ValidationError } from '../core/errors.js';
 import { PERMISSIONS, parseRole, parseScopes, ROLES } from '../core/roles.js';
-import { sqliteCoreStores } from '../store/sqlite/core-stores.js';
-import { openDatabase } from '../store/sqlite/database.js';
-import { action, type ConfigFlags, cliActor, configFromFlags, withConfigOptions } from './common.js';
+import { action, type ConfigFlags, cliActor, withConfigOptions, withStores } from './common.js';
 
-function withKeys<T>(flags: ConfigFlags, fn: (svc: ApiKeyService, audit: AuditLog) => T): T {
-  const config = configFromFlags(flags);
-  const db = openDatabase({ dataDir: config.dataDir, keepBackups: config.backups.keepBeforeMigration });
-  const stores = sqliteCoreStores(db);
-  try {
-    return fn(new ApiKeyService(stores.apiKeys), new AuditLog(stores.audit, Date.now));
-  } finally {
-    stores.close();
-  }
+function withKeys<T>(
+  flags: ConfigFlags,
+  fn: (svc: ApiKeyService, audit: AuditLog) => Promise<T>,
+): Promise<T> {
+  return withStores(flags, (stores) =>
+    fn(new ApiKeyService(stores.apiKeys), new AuditLog(stores.audit, Date.now)),
+  );
 }
 
 function collect(v: string, prev: string[] = []): string[] {
@@ -50,16 +46,16 @@ Roles: ${ROLES.join(', ')}. Scopes: ${PERMISSIONS.join(', ')}.
       .option('--scope <scope>', 'a scoped key: only these permissions (repeat, or comma-separated)', collect)
       .option('--json', 'print JSON'),
   ).action(
-    action((o: ConfigFlags & { name: string; role?: string; scope?: string[]; json?: boolean }) => {
+    action(async (o: ConfigFlags & { name: string; role?: string; scope?: string[]; json?: boolean }) => {
       if (o.role && o.scope)
         throw new ValidationError('APIKEY_ROLE_AND_SCOPES', 'a key has a role or scopes, not both', {
           field: 'scope',
         });
       const scopes = o.scope ? parseScopes(o.scope, 'scope') : undefined;
       const role = o.role ? parseRole(o.role) : undefined;
-      const k = withKeys(o, (s, audit) => {
-        const k = s.create(o.name, { ...(role ? { role } : {}), ...(scopes ? { scopes } : {}) });
-        audit.record({
+      const k = await withKeys(o, async (s, audit) => {
+        const k = await s.create(o.name, { ...(role ? { role } : {}), ...(scopes ? { scopes } : {}) });
+        await audit.record({
           ...cliActor(),
           action: 'key.created',
           target: `id=${k.id}`,
@@ -84,8 +80,8 @@ Roles: ${ROLES.join(', ')}. Scopes: ${PERMISSIONS.join(', ')}.
       .description('List keys (id, name, created, last used, revoked)')
       .option('--json', 'print JSON'),
   ).action(
-    action((o: ConfigFlags & { json?: boolean }) => {
-      const list = withKeys(o, (s) => s.list());
+    action(async (o: ConfigFlags & { json?: boolean }) => {
+      const list = await withKeys(o, async (s) => s.list());
       if (o.json) {
         process.stdout.write(`${JSON.stringify(list)}\n`);
         return;
@@ -107,10 +103,10 @@ Roles: ${ROLES.join(', ')}. Scopes: ${PERMISSIONS.join(', ')}.
       .description('Revoke a key by id')
       .argument('<id>', 'key id (or the sbk_<id> prefix)'),
   ).action(
-    action((id: string, o: ConfigFlags) => {
-      const k = withKeys(o, (s, audit) => {
-        const k = s.revoke(id);
-        audit.record({
+    action(async (id: string, o: ConfigFlags) => {
+      const k = await withKeys(o, async (s, audit) => {
+        const k = await s.revoke(id);
+        await audit.record({
           ...cliActor(),
           action: 'key.revoked',
           target: `id=${k.id}`,

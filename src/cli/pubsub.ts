@@ -1,19 +1,11 @@
 import type { Command } from 'commander';
 import { Accounts } from '../pubsub/accounts.js';
 import { CpaasSimulator, formatTranscript, startCpaasControlServer } from '../sim/cpaas/simulator.js';
-import { openDatabase } from '../store/sqlite/database.js';
-import { SqlitePubSubStore } from '../store/sqlite/pubsub.js';
-import { action, type ConfigFlags, configFromFlags, simCommand, withConfigOptions } from './common.js';
+import { action, type ConfigFlags, simCommand, withConfigOptions, withStores } from './common.js';
 
-/** Opens the data directory's database (the same file a running hub uses; WAL allows both). */
-async function withAccounts<T>(flags: ConfigFlags, fn: (a: Accounts) => Promise<T>): Promise<T> {
-  const config = configFromFlags(flags);
-  const db = openDatabase({ dataDir: config.dataDir, keepBackups: config.backups.keepBeforeMigration });
-  try {
-    return await fn(new Accounts(new SqlitePubSubStore(db)));
-  } finally {
-    db.close();
-  }
+/** Opens the configured store (the same one a running hub uses). */
+function withAccounts<T>(flags: ConfigFlags, fn: (a: Accounts) => Promise<T>): Promise<T> {
+  return withStores(flags, (stores) => fn(new Accounts(stores.pubsub)));
 }
 
 const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);

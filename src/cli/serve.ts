@@ -3,9 +3,9 @@ import type { Server as HttpsServer } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
+import type { HubModule } from '../core/module.js';
 import { buildApp } from '../server/app.js';
 import { type CreateHubOptions, createHub, type Hub } from '../server/compose.js';
-import type { HubModule } from '../server/hub.js';
 import { warmRouteSchemas } from '../server/lazy-schemas.js';
 import { listenPhone } from '../server/listeners.js';
 import { createLogger } from '../server/logger.js';
@@ -41,7 +41,7 @@ export async function startHub(config: Config, opts: StartOptions = {}): Promise
   const logger = opts.logger ?? createLogger({ level: config.log.level, pretty: config.log.pretty });
   // A bad certificate or key stops the start before the store is opened.
   const tls = tlsEnabled(config) ? loadTlsPair(config) : undefined;
-  const hub = createHub(config, { ...opts, logger });
+  const hub = await createHub(config, { ...opts, logger });
   let app: FastifyInstance;
   try {
     app = await buildApp(hub, {

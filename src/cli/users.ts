@@ -5,26 +5,19 @@ import { AuditLog } from '../core/audit.js';
 import { ValidationError } from '../core/errors.js';
 import { parseRole, ROLES } from '../core/roles.js';
 import { PASSWORD_MAX, UserService, validatePassword } from '../core/users.js';
-import { sqliteCoreStores } from '../store/sqlite/core-stores.js';
-import { openDatabase } from '../store/sqlite/database.js';
-import { action, type ConfigFlags, cliActor, configFromFlags, withConfigOptions } from './common.js';
+import { action, type ConfigFlags, cliActor, withConfigOptions, withStores } from './common.js';
 
 function withUsers<T>(
   flags: ConfigFlags,
-  fn: (users: UserService, keys: ApiKeyService, audit: AuditLog) => T,
-): T {
-  const config = configFromFlags(flags);
-  const db = openDatabase({ dataDir: config.dataDir, keepBackups: config.backups.keepBeforeMigration });
-  const stores = sqliteCoreStores(db);
-  try {
-    return fn(
+  fn: (users: UserService, keys: ApiKeyService, audit: AuditLog) => Promise<T>,
+): Promise<T> {
+  return withStores(flags, (stores) =>
+    fn(
       new UserService(stores.users),
       new ApiKeyService(stores.apiKeys),
       new AuditLog(stores.audit, Date.now),
-    );
-  } finally {
-    stores.close();
-  }
+    ),
+  );
 }
 
 /** Reads one line from a TTY without echoing it. */
@@ -121,9 +114,14 @@ Examples:
     action(async (o: ConfigFlags & { name: string; role: string; passwordFile?: string; json?: boolean }) => {
       const role = parseRole(o.role);
       const pw = await readPassword(o);
-      const u = withUsers(o, (s, _k, audit) => {
-        const u = s.create(o.name, pw, role);
-        audit.record({ ...cliActor(), action: 'user.created', target: `name=${u.name}`, detail: { role } });
+      const u = await withUsers(o, async (s, _k, audit) => {
+        const u = await s.create(o.name, pw, role);
+        await audit.record({
+          ...cliActor(),
+          action: 'user.created',
+          target: `name=${u.name}`,
+          detail: { role },
+        });
         return u;
       });
       if (o.json) process.stdout.write(`${JSON.stringify(u)}\n`);
@@ -137,11 +135,16 @@ Examples:
       .argument('<name>', 'username')
       .argument('<role>', ROLES.join(' | ')),
   ).action(
-    action((name: string, roleText: string, o: ConfigFlags) => {
+    action(async (name: string, roleText: string, o: ConfigFlags) => {
       const role = parseRole(roleText);
-      const u = withUsers(o, (s, _k, audit) => {
-        const u = s.setRole(name, role);
-        audit.record({ ...cliActor(), action: 'user.changed', target: `name=${u.name}`, detail: { role } });
+      const u = await withUsers(o, async (s, _k, audit) => {
+        const u = await s.setRole(name, role);
+        await audit.record({
+          ...cliActor(),
+          action: 'user.changed',
+          target: `name=${u.name}`,
+          detail: { role },
+        });
         return u;
       });
       process.stdout.write(`${u.name} is now ${u.role}\n`);
@@ -153,8 +156,8 @@ Examples:
       .description('List users (name, created, last sign-in, disabled)')
       .option('--json', 'print JSON'),
   ).action(
-    action((o: ConfigFlags & { json?: boolean }) => {
-      const list = withUsers(o, (s) => s.list());
+    action(async (o: ConfigFlags & { json?: boolean }) => {
+      const list = await withUsers(o, async (s) => s.list());
       if (o.json) {
         process.stdout.write(`${JSON.stringify(list)}\n`);
         return;
@@ -176,10 +179,10 @@ Examples:
       .argument('<name>', 'username')
       .option('--enable', 'enable the user again instead'),
   ).action(
-    action((name: string, o: ConfigFlags & { enable?: boolean }) => {
-      const { u, n, k } = withUsers(o, (s, keys, audit) => {
-        const u = s.setDisabled(name, !o.enable);
-        audit.record({
+    action(async (name: string, o: ConfigFlags & { enable?: boolean }) => {
+      const { u, n, k } = await withUsers(o, async (s, keys, audit) => {
+        const u = await s.setDisabled(name, !o.enable);
+        await audit.record({
           ...cliActor(),
           action: 'user.changed',
           target: `name=${u.name}`,
@@ -187,8 +190,8 @@ Examples:
         });
         if (o.enable) return { u, n: 0, k: 0 };
         // Its sessions, then every key created with them (keys record the user they act for).
-        const n = keys.revokeSessionsOf(u.name, 'user-disabled');
-        return { u, n, k: keys.revokeCreatedBy(u.name, 'user-disabled') };
+        const n = await keys.revokeSessionsOf(u.name, 'user-disabled');
+        return { u, n, k: await keys.revokeCreatedBy(u.name, 'user-disabled') };
       });
       process.stdout.write(
         o.enable
@@ -206,17 +209,17 @@ Examples:
   ).action(
     action(async (name: string, o: ConfigFlags & { passwordFile?: string }) => {
       // Fail on an unknown user before asking for a password.
-      withUsers(o, (s) => s.get(name));
+      await withUsers(o, async (s) => await s.get(name));
       const pw = await readPassword(o);
-      const { u, n } = withUsers(o, (s, keys, audit) => {
-        const u = s.setPassword(name, pw);
-        audit.record({
+      const { u, n } = await withUsers(o, async (s, keys, audit) => {
+        const u = await s.setPassword(name, pw);
+        await audit.record({
           ...cliActor(),
           action: 'user.changed',
           target: `name=${u.name}`,
           detail: { password: 'set' },
         });
-        return { u, n: keys.revokeSessionsOf(u.name, 'password-changed') };
+        return { u, n: await keys.revokeSessionsOf(u.name, 'password-changed') };
       });
       process.stdout.write(
         `password of ${u.name} changed (${n} open session${n === 1 ? '' : 's'} revoked)\n`,

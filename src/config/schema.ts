@@ -411,6 +411,38 @@ export const BackupsSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+export const StoreSchema = Type.Object(
+  {
+    url: Type.String({
+      default: '',
+      maxLength: 2000,
+      description:
+        'Where the hub keeps its data. Empty (the default): the embedded SQLite file in `dataDir`, nothing else needed. `postgres://user@host:5432/db`: PostgreSQL, shared by several hubs serving one site (docs/high-availability.md). Put the password in `store.urlFile` (a file holding the whole URL) or `SWITCHBOARD_STORE_URL`, not in the YAML; it is never logged.',
+    }),
+    poolSize: Type.Integer({
+      minimum: 1,
+      maximum: 200,
+      default: 10,
+      description: 'PostgreSQL: connections in the statement pool (one more is kept for LISTEN wake-ups).',
+    }),
+    connectTimeoutMs: Type.Integer({
+      minimum: 100,
+      maximum: 120_000,
+      default: 5000,
+      description:
+        'PostgreSQL: longest wait to open a connection; then the operation fails with STORE_UNAVAILABLE (HTTP 503) and is retried by the caller.',
+    }),
+    statementTimeoutMs: Type.Integer({
+      minimum: 100,
+      maximum: 600_000,
+      default: 15_000,
+      description:
+        'PostgreSQL: longest a statement may run before the server cancels it (`statement_timeout`).',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const AuditSchema = Type.Object(
   {
     retentionDays: Type.Integer({
@@ -449,6 +481,7 @@ export const ConfigSchema = Type.Object(
     auth: AuthSchema,
     events: EventsSchema,
     backups: BackupsSchema,
+    store: StoreSchema,
     audit: AuditSchema,
     secrets: SecretsSchema,
     avaya: AvayaConfigSchema,

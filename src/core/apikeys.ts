@@ -96,7 +96,7 @@ export class ApiKeyService {
    * role (default `admin`) or, with `opts.scopes`, only those permissions; sessions have neither (their
    * user's current role applies).
    */
-  create(
+  async create(
     name: string,
     opts: {
       expiresAt?: Date;
@@ -105,7 +105,7 @@ export class ApiKeyService {
       scopes?: Permission[];
       session?: SessionExpiry;
     } = {},
-  ): CreatedKey {
+  ): Promise<CreatedKey> {
     const clean = name.trim();
     if (!clean || clean.length > 100)
       throw new ValidationError('APIKEY_NAME_INVALID', 'name: must be 1 to 100 characters', {
@@ -134,7 +134,7 @@ export class ApiKeyService {
       absoluteExpiresAt = new Date(now.getTime() + opts.session.maxMs);
       expiresAt = new Date(Math.min(now.getTime() + opts.session.idleMs, absoluteExpiresAt.getTime()));
     }
-    this.store.insert({
+    await this.store.insert({
       id,
       name: clean,
       prefix,
@@ -164,23 +164,23 @@ export class ApiKeyService {
   }
 
   /** Revokes every live key acting for `user` (its sessions and the keys they created); answers how many. */
-  revokeCreatedBy(user: string, reason = 'user-disabled'): number {
-    const n = this.store.revokeCreatedBy(user, this.now().toISOString(), reason);
+  async revokeCreatedBy(user: string, reason = 'user-disabled'): Promise<number> {
+    const n = await this.store.revokeCreatedBy(user, this.now().toISOString(), reason);
     if (n > 0) this.revoked();
     return n;
   }
 
   /** Ends every open session of `user` (after a password change, say); answers how many. */
-  revokeSessionsOf(user: string, reason: string): number {
+  async revokeSessionsOf(user: string, reason: string): Promise<number> {
     const at = this.now().getTime();
     let n = 0;
-    for (const k of this.store.list()) {
+    for (const k of await this.store.list()) {
       const live = !k.expiresAt || Date.parse(k.expiresAt) > at;
       if (
         k.name === `session:${user}` &&
         !k.revokedAt &&
         live &&
-        this.store.revoke(k.id, new Date(at).toISOString(), reason)
+        (await this.store.revoke(k.id, new Date(at).toISOString(), reason))
       )
         n++;
     }
@@ -189,28 +189,28 @@ export class ApiKeyService {
   }
 
   /** True while key `id` may still be used (not revoked, not expired); config keys always are. */
-  isLive(id: string): boolean {
+  async isLive(id: string): Promise<boolean> {
     if (id === 'config') return true;
-    const rec = this.store.get(id);
+    const rec = await this.store.get(id);
     if (!rec || rec.revokedAt) return false;
     return !rec.expiresAt || Date.parse(rec.expiresAt) > this.now().getTime();
   }
 
-  list(): PublicKeyInfo[] {
-    return this.store.list().map(({ hash: _h, salt: _s, ...rest }) => rest);
+  async list(): Promise<PublicKeyInfo[]> {
+    return (await this.store.list()).map(({ hash: _h, salt: _s, ...rest }) => rest);
   }
 
   /** Revokes a key or session; `reason` is shown to whoever presents it afterwards (`SESSION_REVOKED`). */
-  revoke(idOrPrefix: string, reason = 'revoked'): PublicKeyInfo {
+  async revoke(idOrPrefix: string, reason = 'revoked'): Promise<PublicKeyInfo> {
     const id = idOrPrefix.replace(/^sbk_/, '').split('_')[0] ?? '';
-    const k = this.store.get(id);
+    const k = await this.store.get(id);
     if (!k)
       throw new NotFoundError('APIKEY_NOT_FOUND', `no API key with id ${JSON.stringify(idOrPrefix)}`, {
         field: 'id',
       });
-    this.store.revoke(id, this.now().toISOString(), reason);
+    await this.store.revoke(id, this.now().toISOString(), reason);
     this.revoked();
-    const { hash: _h, salt: _s, ...rest } = this.store.get(id)!;
+    const { hash: _h, salt: _s, ...rest } = (await this.store.get(id)) ?? k;
     return rest;
   }
 
@@ -220,7 +220,7 @@ export class ApiKeyService {
    * `SESSION_EXPIRED`). Never says which part was wrong beyond that. A session's use slides its expiry
    * unless `opts.renew` is false (background polls of an unattended console must not keep it alive).
    */
-  verify(presented: string | undefined, opts: { renew?: boolean } = {}): VerifiedKey {
+  async verify(presented: string | undefined, opts: { renew?: boolean } = {}): Promise<VerifiedKey> {
     if (!presented)
       throw new AuthError('APIKEY_MISSING', 'missing API key: send Authorization: Bearer <key>');
     for (const s of this.staticKeys) {
@@ -229,7 +229,7 @@ export class ApiKeyService {
         return { id: 'config', name: 'config', createdBy: null, role: 'admin', scopes: null };
     }
     const m = KEY_RE.exec(presented);
-    const rec = m ? this.store.get(m[1]!) : undefined;
+    const rec = m ? await this.store.get(m[1]!) : undefined;
     // Hash even when the id is unknown so timing does not reveal which ids exist.
     const expected = rec ? Buffer.from(rec.hash, 'hex') : digest('x', 'y');
     const got = digest(rec?.salt ?? 'z', m?.[2] ?? presented);
@@ -259,11 +259,11 @@ export class ApiKeyService {
       const next = Math.min(nowMs + rec.idleSeconds * 1000, Date.parse(rec.absoluteExpiresAt));
       if (next - Date.parse(rec.expiresAt) >= Math.min(EXTEND_GRANULARITY_MS, rec.idleSeconds * 500)) {
         expiresAt = new Date(next).toISOString();
-        this.store.extend(rec.id, expiresAt, at);
+        await this.store.extend(rec.id, expiresAt, at);
       }
     }
     if (expiresAt === rec.expiresAt && (!rec.lastUsedAt || rec.lastUsedAt.slice(0, 16) !== at.slice(0, 16)))
-      this.store.touch(rec.id, at);
+      await this.store.touch(rec.id, at);
     return {
       id: rec.id,
       name: rec.name,

@@ -1,6 +1,7 @@
 import { csvText } from './csv.js';
 import { ValidationError } from './errors.js';
 import type { Logger } from './logger.js';
+import { WriteBehind } from './serial.js';
 
 /**
  * The audit trail (issue 18): an append-only record of every change and every send: who (credential
@@ -53,10 +54,10 @@ export interface AuditQuery {
 
 /** The audit store port: append and read only (plus pruning by age); no update, no delete by id. */
 export interface AuditStore {
-  append(e: Omit<AuditEntry, 'seq'>): number;
-  list(q: AuditQuery): AuditEntry[];
+  append(e: Omit<AuditEntry, 'seq'>): Promise<number>;
+  list(q: AuditQuery): Promise<AuditEntry[]>;
   /** Deletes entries older than `before` (ISO time); answers how many. */
-  prune(before: string): number;
+  prune(before: string): Promise<number>;
 }
 
 export const AUDIT_PAGE_MAX = 1000;
@@ -86,20 +87,29 @@ function isoOrThrow(v: string | undefined, field: string): string | undefined {
 
 /** The one way to write to the audit trail (`record`) and read it (`page`, `csv`). */
 export class AuditLog {
+  /** Entries are written in order, behind the request they describe (core/serial.ts). */
+  private readonly writes: WriteBehind;
+
   constructor(
     private readonly store: AuditStore,
     private readonly now: () => number,
     private readonly logger?: Logger,
-  ) {}
+  ) {
+    this.writes = new WriteBehind((err, action) =>
+      this.logger?.error({ err, action }, 'audit trail write failed'),
+    );
+  }
 
   /**
-   * Appends an entry. Never throws: an audit write that fails is logged as an error (the request it
-   * describes has already happened), so a full disk shows in the log and in /readyz, not as a 500.
+   * Appends an entry. Never throws nor rejects: an audit write that fails is logged as an error (the
+   * request it describes has already happened), so a full disk shows in the log and in /readyz, not as a
+   * 500. The write starts at once; the returned promise settles when it is stored (callers may ignore it).
    */
-  record(e: AuditInput): void {
-    try {
-      this.store.append({
-        time: e.time ?? new Date(this.now()).toISOString(),
+  record(e: AuditInput): Promise<void> {
+    const time = e.time ?? new Date(this.now()).toISOString();
+    return this.writes.write(e.action, async () => {
+      await this.store.append({
+        time,
         actorKind: e.actorKind,
         actorId: e.actorId,
         actorName: e.actorName,
@@ -109,20 +119,19 @@ export class AuditLog {
         outcome: e.outcome ?? 'ok',
         detail: e.detail ?? {},
       });
-    } catch (err) {
-      this.logger?.error({ err, action: e.action }, 'audit trail write failed');
-    }
+    });
   }
 
   /** One page, newest first, and the cursor of the next (older) page or null. */
-  page(q: Omit<AuditQuery, 'since' | 'until'> & { since?: string; until?: string }): {
+  async page(q: Omit<AuditQuery, 'since' | 'until'> & { since?: string; until?: string }): Promise<{
     entries: AuditEntry[];
     next: string | null;
-  } {
+  }> {
+    await this.writes.idle();
     const limit = Math.max(1, Math.min(q.limit, AUDIT_PAGE_MAX));
     const since = isoOrThrow(q.since, 'since');
     const until = isoOrThrow(q.until, 'until');
-    const rows = this.store.list({
+    const rows = await this.store.list({
       ...q,
       limit: limit + 1,
       ...(since ? { since } : {}),
@@ -134,7 +143,7 @@ export class AuditLog {
   }
 
   /** Every matching entry (newest first, at most `max`) as CSV. */
-  csv(q: Omit<AuditQuery, 'limit' | 'before'> & { max: number }): string {
+  async csv(q: Omit<AuditQuery, 'limit' | 'before'> & { max: number }): Promise<string> {
     const rows: unknown[][] = [
       [
         'seq',
@@ -152,7 +161,7 @@ export class AuditLog {
     let before: number | undefined;
     let left = q.max;
     while (left > 0) {
-      const { entries, next } = this.page({
+      const { entries, next } = await this.page({
         ...q,
         limit: Math.min(AUDIT_PAGE_MAX, left),
         ...(before ? { before } : {}),
@@ -165,7 +174,7 @@ export class AuditLog {
     return csvText(rows);
   }
 
-  prune(before: string): number {
+  prune(before: string): Promise<number> {
     return this.store.prune(before);
   }
 }

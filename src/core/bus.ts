@@ -8,32 +8,48 @@ import {
   type HubEvent,
   matchesFilter,
 } from './events.js';
-import type { EventStore } from './store.js';
+import type { EventListQuery, EventStore } from './store.js';
 
 export type EventHandler = (e: HubEvent) => void;
 
 export interface Subscription {
   unsubscribe(): void;
+  /**
+   * Settles when the replay of stored events (`after`) is done and the stream is live; rejects when the
+   * replay failed (the store is unavailable): the subscriber then missed events and must say so.
+   */
+  ready: Promise<void>;
 }
 
 /**
  * The typed event bus. `emit` assigns the next sequence number, queues the event for storage (written in
  * one transaction per tick, so a burst of DevLink3 records costs one commit) and notifies subscribers
- * synchronously. `flush()` writes what is pending; `close()` flushes. Readers (`list`, `subscribe` with
- * `after`) always see pending events too, so nothing emitted is ever invisible.
+ * synchronously. `flush()` writes what is pending (one write at a time, in order); `close()` flushes.
+ * Readers (`list`, `subscribe` with `after`) flush first, so nothing emitted is ever invisible.
  */
 export class EventBus implements EventEmitter {
   private seq: number;
   private pending: HubEvent[] = [];
   private scheduled = false;
+  /** The write in progress: flushes are serialised so events reach the store in seq order. */
+  private writing: Promise<void> = Promise.resolve();
   private subs = new Set<{ filter: EventFilter | undefined; handler: EventHandler }>();
   private closed = false;
 
+  /** Opens a bus over `store`, continuing its sequence. */
+  static async open(
+    store: EventStore,
+    opts: { clock?: Clock; onError?: (e: unknown) => void } = {},
+  ): Promise<EventBus> {
+    return new EventBus(store, await store.lastSeq(), opts);
+  }
+
   constructor(
     private readonly store: EventStore,
+    lastSeq: number,
     private readonly opts: { clock?: Clock; onError?: (e: unknown) => void } = {},
   ) {
-    this.seq = store.lastSeq();
+    this.seq = lastSeq;
   }
 
   get lastSeq(): number {
@@ -54,7 +70,7 @@ export class EventBus implements EventEmitter {
     this.pending.push(event as HubEvent);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      setImmediate(() => void this.flush());
     }
     for (const s of this.subs) {
       if (!matchesFilter(event, s.filter)) continue;
@@ -67,58 +83,86 @@ export class EventBus implements EventEmitter {
     return event;
   }
 
-  /** Writes pending events to the store. */
-  flush(): void {
+  /** Writes pending events to the store; settles when everything emitted before the call is written (or failed). */
+  flush(): Promise<void> {
     this.scheduled = false;
-    if (this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = [];
-    try {
-      this.store.append(batch);
-    } catch (e) {
-      // Keep them so a later flush retries; report once.
-      this.pending = batch.concat(this.pending);
-      this.opts.onError?.(e);
-    }
+    this.writing = this.writing.then(async () => {
+      if (this.pending.length === 0) return;
+      const batch = this.pending;
+      this.pending = [];
+      try {
+        await this.store.append(batch);
+      } catch (e) {
+        // Keep them so a later flush retries; report once.
+        this.pending = batch.concat(this.pending);
+        this.opts.onError?.(e);
+      }
+    });
+    return this.writing;
   }
 
-  /** Stored (and pending) events with seq > after. */
-  list(q: { after?: number; limit?: number; filter?: EventFilter } = {}): HubEvent[] {
-    this.flush();
+  /** Stored events, after writing pending ones (see EventStore.list). */
+  async list(q: EventListQuery = {}): Promise<HubEvent[]> {
+    await this.flush();
     return this.store.list(q);
   }
 
   /**
    * Subscribes to new events. With `after`, first replays stored events with seq > after (in order, no
-   * gap and no duplicate with the live stream), then continues live.
+   * gap and no duplicate with the live stream: live events are held until the replay is done), then
+   * continues live.
    */
   subscribe(handler: EventHandler, opts: { filter?: EventFilter; after?: number } = {}): Subscription {
-    const entry = { filter: opts.filter, handler };
-    if (opts.after !== undefined) {
-      this.flush();
-      let cursor = opts.after;
+    if (opts.after === undefined) {
+      const entry = { filter: opts.filter, handler };
+      this.subs.add(entry);
+      return { unsubscribe: () => this.subs.delete(entry), ready: Promise.resolve() };
+    }
+    let held: HubEvent[] | null = [];
+    let cursor = opts.after;
+    let active = true;
+    const deliver = (e: HubEvent) => {
+      if (!active || e.seq <= cursor) return;
+      cursor = e.seq;
+      handler(e);
+    };
+    const entry = {
+      filter: opts.filter,
+      handler: (e: HubEvent) => (held ? held.push(e) : deliver(e)),
+    };
+    this.subs.add(entry);
+    const ready = (async () => {
+      await this.flush();
       for (;;) {
-        const page = this.store.list({
+        const page = await this.store.list({
           after: cursor,
           limit: 1000,
           ...(opts.filter ? { filter: opts.filter } : {}),
         });
-        for (const e of page) handler(e);
-        if (page.length < 1000) break;
-        cursor = page[page.length - 1]!.seq;
+        for (const e of page) deliver(e);
+        if (page.length < 1000 || !active) break;
       }
-    }
-    this.subs.add(entry);
-    return { unsubscribe: () => this.subs.delete(entry) };
+      const rest = held ?? [];
+      held = null;
+      for (const e of rest) deliver(e);
+    })();
+    ready.catch(() => {});
+    return {
+      unsubscribe: () => {
+        active = false;
+        this.subs.delete(entry);
+      },
+      ready,
+    };
   }
 
   get subscriberCount(): number {
     return this.subs.size;
   }
 
-  close(): void {
-    this.flush();
+  async close(): Promise<void> {
     this.closed = true;
+    await this.flush();
     this.subs.clear();
   }
 }

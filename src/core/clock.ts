@@ -67,4 +67,27 @@ export class ManualClock implements Clock {
     }
     this.t = target;
   }
+
+  /**
+   * Moves time forward like `advance`, but lets the asynchronous work each timer starts settle (one
+   * macrotask turn, e.g. a store read) before it looks for the next due timer, so timers re-armed by that
+   * work fire within the same advance.
+   */
+  async advanceAsync(ms: number): Promise<void> {
+    const target = this.t + ms;
+    const turn = () => new Promise<void>((r) => setImmediate(r));
+    await turn();
+    for (;;) {
+      let best: [number, { at: number; fn: () => void }] | undefined;
+      for (const e of this.timers) if (e[1].at <= target && (!best || e[1].at < best[1].at)) best = e;
+      if (!best) break;
+      this.timers.delete(best[0]);
+      this.t = best[1].at;
+      best[1].fn();
+      await turn();
+      await turn();
+    }
+    this.t = target;
+    await turn();
+  }
 }

@@ -36,27 +36,27 @@ export class SealedDeviceStore implements DeviceStore {
     return this.map(d, (v) => this.box.open(v));
   }
 
-  list(q?: { kind?: string; group?: string; label?: string; site?: string }): Device[] {
-    return this.inner.list(q).map((d) => this.open(d));
+  async list(q?: { kind?: string; group?: string; label?: string; site?: string }): Promise<Device[]> {
+    return (await this.inner.list(q)).map((d) => this.open(d));
   }
-  get(id: string): Device | undefined {
-    const d = this.inner.get(id);
+  async get(id: string): Promise<Device | undefined> {
+    const d = await this.inner.get(id);
     return d ? this.open(d) : undefined;
   }
-  insert(d: Device): void {
-    this.inner.insert(this.seal(d));
+  async insert(d: Device): Promise<void> {
+    await this.inner.insert(this.seal(d));
   }
-  update(d: Device): void {
-    this.inner.update(this.seal(d));
+  async update(d: Device): Promise<void> {
+    await this.inner.update(this.seal(d));
   }
-  remove(id: string): boolean {
+  async remove(id: string): Promise<boolean> {
     return this.inner.remove(id);
   }
 
   /** Devices whose sealed secrets do not open with this key (another key file, or altered values). */
-  unreadable(): string[] {
+  async unreadable(): Promise<string[]> {
     const out: string[] = [];
-    for (const d of this.inner.list()) {
+    for (const d of await this.inner.list()) {
       try {
         this.open(d);
       } catch {
@@ -67,19 +67,21 @@ export class SealedDeviceStore implements DeviceStore {
   }
 
   /** Seals secrets still stored in clear text (a database from before sealing); answers how many devices. */
-  sealExisting(): number {
+  async sealExisting(): Promise<number> {
     let n = 0;
-    for (const d of this.inner.list()) {
+    for (const d of await this.inner.list()) {
       const sealed = this.seal(d);
       if (sealed === d) continue;
-      this.inner.update(sealed);
+      await this.inner.update(sealed);
       n++;
     }
     return n;
   }
 
   /** Whether any stored device holds a sealed secret (then the key file must exist: never make a new one). */
-  static holdsSealed(store: DeviceStore): boolean {
-    return store.list().some((d) => Object.values(d.settings ?? {}).some((v) => SecretBox.isSealed(v)));
+  static async holdsSealed(store: DeviceStore): Promise<boolean> {
+    return (await store.list()).some((d) =>
+      Object.values(d.settings ?? {}).some((v) => SecretBox.isSealed(v)),
+    );
   }
 }

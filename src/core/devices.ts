@@ -117,6 +117,13 @@ export function redactDevice(d: Device, info?: DeviceKindInfo): Device {
  */
 export class DeviceRegistry {
   private listeners = new Set<(change: { type: 'added' | 'updated' | 'removed'; device: Device }) => void>();
+  /**
+   * Every device and group, read once from the store (`load`) and kept current by this registry's writes
+   * (and by `load` again when another hub changed them): reads are synchronous and cost no query, which the
+   * 911 path and every action depend on; writes go to the store first.
+   */
+  private byId = new Map<string, Device>();
+  private groupsById = new Map<string, Group>();
 
   constructor(
     private readonly store: DeviceStore,
@@ -134,16 +141,32 @@ export class DeviceRegistry {
     return [...this.kinds.keys()].sort();
   }
 
-  list(q?: { kind?: string; group?: string; label?: string; site?: string }): Device[] {
-    return this.store.list(q);
+  /** Reads every device and group from the store (at start, and when another hub changed them). */
+  async load(): Promise<void> {
+    const [devices, groups] = await Promise.all([this.store.list(), this.groupStore.list()]);
+    this.byId = new Map(devices.map((d) => [d.id, d] as const));
+    this.groupsById = new Map(groups.map((g) => [g.id, g] as const));
+  }
+
+  /** Devices by id (the store's order), optionally filtered like the store port's `list`. */
+  list(q: { kind?: string; group?: string; label?: string; site?: string } = {}): Device[] {
+    const out: Device[] = [];
+    for (const d of this.byId.values()) {
+      if (q.kind && d.kind !== q.kind) continue;
+      if (q.group && !d.groups.includes(q.group)) continue;
+      if (q.label && !d.labels.includes(q.label)) continue;
+      if (q.site && d.location?.site !== q.site) continue;
+      out.push(d);
+    }
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   get(id: string): Device | undefined {
-    return this.store.get(id);
+    return this.byId.get(id);
   }
 
   require(id: string): Device {
-    const d = this.store.get(id);
+    const d = this.get(id);
     if (!d)
       throw new NotFoundError('DEVICE_NOT_FOUND', `no device with id ${JSON.stringify(id)}`, { field: 'id' });
     return d;
@@ -194,10 +217,10 @@ export class DeviceRegistry {
     return settings;
   }
 
-  add(input: DeviceInput): Device {
+  async add(input: DeviceInput): Promise<Device> {
     this.validateInput(input, false);
     const id = input.id ?? `${input.kind}-${randomUUID().slice(0, 8)}`;
-    if (this.store.get(id))
+    if (this.get(id))
       throw new ConflictError('DEVICE_EXISTS', `a device with id ${JSON.stringify(id)} exists`, {
         field: 'id',
       });
@@ -215,12 +238,19 @@ export class DeviceRegistry {
       createdAt: now,
       updatedAt: now,
     };
-    this.store.insert(d);
+    // Claimed in the cache before the write, so two concurrent adds of one id cannot both pass the check.
+    this.byId.set(id, d);
+    try {
+      await this.store.insert(d);
+    } catch (err) {
+      this.byId.delete(id);
+      throw err;
+    }
     this.notify('added', d);
     return d;
   }
 
-  update(id: string, patch: DevicePatch): Device {
+  async update(id: string, patch: DevicePatch): Promise<Device> {
     this.validateInput(patch, true);
     const cur = this.require(id);
     const settings =
@@ -237,29 +267,31 @@ export class DeviceRegistry {
       settings,
       updatedAt: new Date(this.clock.now()).toISOString(),
     };
-    this.store.update(d);
+    await this.store.update(d);
+    this.byId.set(id, d);
     this.notify('updated', d);
     return d;
   }
 
   /** Insert or update by id (used by discovery, e.g. Avaya subscription). */
-  upsert(input: DeviceInput & { id: string }): { device: Device; created: boolean } {
-    const cur = this.store.get(input.id);
-    if (!cur) return { device: this.add(input), created: true };
+  async upsert(input: DeviceInput & { id: string }): Promise<{ device: Device; created: boolean }> {
+    const cur = this.get(input.id);
+    if (!cur) return { device: await this.add(input), created: true };
     const { id: _id, kind: _kind, ...patch } = input;
-    return { device: this.update(input.id, patch), created: false };
+    return { device: await this.update(input.id, patch), created: false };
   }
 
-  remove(id: string): void {
+  async remove(id: string): Promise<void> {
     const d = this.require(id);
-    this.store.remove(id);
+    await this.store.remove(id);
+    this.byId.delete(id);
     this.notify('removed', d);
   }
 
   // ---- groups
   listGroups(): Array<Group & { members: number }> {
-    const devices = this.store.list();
-    const known = new Map(this.groupStore.list().map((g) => [g.id, g] as const));
+    const devices = this.list();
+    const known = new Map(this.groupsById);
     for (const d of devices) for (const g of d.groups) if (!known.has(g)) known.set(g, { id: g, name: g });
     return [...known.values()]
       .sort((a, b) => a.id.localeCompare(b.id))
@@ -267,14 +299,14 @@ export class DeviceRegistry {
   }
 
   getGroup(id: string): Group & { members: Device[] } {
-    const g = this.groupStore.get(id);
-    const members = this.store.list({ group: id });
+    const g = this.groupsById.get(id);
+    const members = this.list({ group: id });
     if (!g && members.length === 0)
       throw new NotFoundError('GROUP_NOT_FOUND', `no group with id ${JSON.stringify(id)}`, { field: 'id' });
     return { ...(g ?? { id, name: id }), members };
   }
 
-  putGroup(input: { id: string; name?: string; description?: string }): Group {
+  async putGroup(input: { id: string; name?: string; description?: string }): Promise<Group> {
     const problems = schemaProblems(GroupInputSchema, input);
     if (problems.length > 0)
       throw new ValidationError('GROUP_INVALID', formatProblems(problems).join('; '), {
@@ -285,13 +317,14 @@ export class DeviceRegistry {
       name: input.name ?? input.id,
       ...(input.description ? { description: input.description } : {}),
     };
-    this.groupStore.upsert(g);
+    await this.groupStore.upsert(g);
+    this.groupsById.set(g.id, g);
     this.bus?.emit({ source: 'hub', type: 'group.updated', data: { id: g.id, name: g.name } });
     return g;
   }
 
-  removeGroup(id: string): void {
-    const members = this.store.list({ group: id });
+  async removeGroup(id: string): Promise<void> {
+    const members = this.list({ group: id });
     if (members.length > 0) {
       throw new ConflictError(
         'GROUP_NOT_EMPTY',
@@ -299,7 +332,9 @@ export class DeviceRegistry {
         { field: 'id' },
       );
     }
-    if (!this.groupStore.remove(id))
+    const removed = await this.groupStore.remove(id);
+    this.groupsById.delete(id);
+    if (!removed)
       throw new NotFoundError('GROUP_NOT_FOUND', `no group with id ${JSON.stringify(id)}`, { field: 'id' });
   }
 }

@@ -26,6 +26,43 @@ export class KeyedSerialQueue {
   }
 }
 
+/**
+ * Store writes made behind a life-safety path (a 911 alert, a broadcast): one at a time and in order (an
+ * insert before its updates, on any backend), started at once when none is in flight (so an embedded store
+ * still writes before the caller's next I/O). A failed write is reported to `onError` and never thrown at
+ * the caller: the alert goes on, and the failure is loud in the log. `idle()` settles when every write
+ * queued so far is done.
+ */
+export class WriteBehind {
+  private chain: Promise<void> = Promise.resolve();
+  private inFlight = 0;
+
+  constructor(private readonly onError: (err: unknown, what: string) => void) {}
+
+  write(what: string, op: () => Promise<void>): Promise<void> {
+    const run = async () => {
+      try {
+        await op();
+      } catch (e) {
+        this.onError(e, what);
+      } finally {
+        this.inFlight--;
+      }
+    };
+    this.inFlight++;
+    this.chain = this.inFlight === 1 ? run() : this.chain.then(run);
+    return this.chain;
+  }
+
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
+  get pending(): number {
+    return this.inFlight;
+  }
+}
+
 /** Work that waits for a slot: `high` in submission order; `low` behind every high task (see Semaphore). */
 export type SlotPriority = 'high' | 'low';
 

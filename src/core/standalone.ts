@@ -14,16 +14,16 @@ import type { KvStore } from './store.js';
 /** A `KvStore` kept in memory for the life of the process. */
 export class MemoryKvStore implements KvStore {
   private readonly m = new Map<string, unknown>();
-  get<T>(ns: string, key: string): T | undefined {
+  async get<T>(ns: string, key: string): Promise<T | undefined> {
     return this.m.get(`${ns}\u0000${key}`) as T | undefined;
   }
-  set(ns: string, key: string, value: unknown): void {
+  async set(ns: string, key: string, value: unknown): Promise<void> {
     this.m.set(`${ns}\u0000${key}`, value);
   }
-  delete(ns: string, key: string): void {
+  async delete(ns: string, key: string): Promise<void> {
     this.m.delete(`${ns}\u0000${key}`);
   }
-  list<T>(ns: string): Array<{ key: string; value: T }> {
+  async list<T>(ns: string): Promise<Array<{ key: string; value: T }>> {
     const p = `${ns}\u0000`;
     return [...this.m]
       .filter(([k]) => k.startsWith(p))

@@ -7,30 +7,45 @@ import type { Permission, Role } from './roles.js';
  * Store interfaces. `core` depends only on these; `store/sqlite` (embedded default) implements them and a
  * Redis implementation will satisfy the same contracts later.
  */
+/** The most events one `EventStore.list` answers. */
+export const EVENT_LIST_MAX = 10_000;
+
+export interface EventListQuery {
+  after?: number;
+  before?: number;
+  limit?: number;
+  order?: 'asc' | 'desc';
+  filter?: EventFilter;
+  q?: string | undefined;
+}
+
 export interface EventStore {
   /** Appends events that already carry their `seq`, atomically. */
-  append(events: HubEvent[]): void;
+  append(events: HubEvent[]): Promise<void>;
   /** Highest stored seq (0 when empty). */
-  lastSeq(): number;
-  /** Events with seq > after, oldest first. */
-  list(q: { after?: number; limit?: number; filter?: EventFilter; before?: number }): HubEvent[];
+  lastSeq(): Promise<number>;
+  /**
+   * Events with `after` < seq < `before`, oldest first (`order: 'desc'`: newest first), with the type/source
+   * filter and a case-insensitive search over type, source and data; at most `limit` (1 … EVENT_LIST_MAX).
+   */
+  list(q: EventListQuery): Promise<HubEvent[]>;
   /** Deletes events older than `before` (ISO time) and all but the newest `keep`; answers how many. */
-  prune(q: { before: string; keep: number }): number;
+  prune(q: { before: string; keep: number }): Promise<number>;
 }
 
 export interface DeviceStore {
-  list(q?: { kind?: string; group?: string; label?: string; site?: string }): Device[];
-  get(id: string): Device | undefined;
-  insert(d: Device): void;
-  update(d: Device): void;
-  remove(id: string): boolean;
+  list(q?: { kind?: string; group?: string; label?: string; site?: string }): Promise<Device[]>;
+  get(id: string): Promise<Device | undefined>;
+  insert(d: Device): Promise<void>;
+  update(d: Device): Promise<void>;
+  remove(id: string): Promise<boolean>;
 }
 
 export interface GroupStore {
-  list(): Group[];
-  get(id: string): Group | undefined;
-  upsert(g: Group): void;
-  remove(id: string): boolean;
+  list(): Promise<Group[]>;
+  get(id: string): Promise<Group | undefined>;
+  upsert(g: Group): Promise<void>;
+  remove(id: string): Promise<boolean>;
 }
 
 export interface ApiKeyRecord {
@@ -61,15 +76,15 @@ export interface ApiKeyRecord {
 }
 
 export interface ApiKeyStore {
-  list(): ApiKeyRecord[];
-  get(id: string): ApiKeyRecord | undefined;
-  insert(k: ApiKeyRecord): void;
-  revoke(id: string, at: string, reason?: string): boolean;
-  touch(id: string, at: string): void;
+  list(): Promise<ApiKeyRecord[]>;
+  get(id: string): Promise<ApiKeyRecord | undefined>;
+  insert(k: ApiKeyRecord): Promise<void>;
+  revoke(id: string, at: string, reason?: string): Promise<boolean>;
+  touch(id: string, at: string): Promise<void>;
   /** Moves a session's sliding expiry (and records the use). */
-  extend(id: string, expiresAt: string, at: string): void;
+  extend(id: string, expiresAt: string, at: string): Promise<void>;
   /** Revokes every live key acting for `user` (its sessions and the keys they created); answers how many. */
-  revokeCreatedBy(user: string, at: string, reason?: string): number;
+  revokeCreatedBy(user: string, at: string, reason?: string): Promise<number>;
 }
 
 /** A local console/API user (sign-in with username and password). */
@@ -87,21 +102,21 @@ export interface UserRecord {
 }
 
 export interface UserStore {
-  list(): UserRecord[];
-  get(name: string): UserRecord | undefined;
-  insert(u: UserRecord): void;
-  setPassword(name: string, passwordHash: string): boolean;
-  setDisabled(name: string, at: string | null): boolean;
-  touchLogin(name: string, at: string): void;
-  setRole(name: string, role: Role): boolean;
+  list(): Promise<UserRecord[]>;
+  get(name: string): Promise<UserRecord | undefined>;
+  insert(u: UserRecord): Promise<void>;
+  setPassword(name: string, passwordHash: string): Promise<boolean>;
+  setDisabled(name: string, at: string | null): Promise<boolean>;
+  touchLogin(name: string, at: string): Promise<void>;
+  setRole(name: string, role: Role): Promise<boolean>;
 }
 
 /** Small persistent key/value space for modules that need a few settings (per namespace). */
 export interface KvStore {
-  get<T>(ns: string, key: string): T | undefined;
-  set(ns: string, key: string, value: unknown): void;
-  delete(ns: string, key: string): void;
-  list<T>(ns: string): Array<{ key: string; value: T }>;
+  get<T>(ns: string, key: string): Promise<T | undefined>;
+  set(ns: string, key: string, value: unknown): Promise<void>;
+  delete(ns: string, key: string): Promise<void>;
+  list<T>(ns: string): Promise<Array<{ key: string; value: T }>>;
 }
 
 export interface CoreStores {
@@ -115,7 +130,7 @@ export interface CoreStores {
   audit: AuditStore;
   /** True once the store is open and migrations are applied. */
   ready(): boolean;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export type { Device, DeviceInput, Group };

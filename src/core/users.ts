@@ -114,10 +114,10 @@ export class UserService {
   }
 
   /** Creates a user with a role (`admin` unless named: the first user of a site is its administrator). */
-  create(name: string, password: string, role: Role = 'admin'): PublicUser {
+  async create(name: string, password: string, role: Role = 'admin'): Promise<PublicUser> {
     const clean = validateUserName(name);
     validatePassword(password);
-    if (this.store.get(clean))
+    if (await this.store.get(clean))
       throw new ConflictError('USER_EXISTS', `a user named ${JSON.stringify(clean)} already exists`, {
         field: 'name',
       });
@@ -130,28 +130,28 @@ export class UserService {
       role,
       source: 'local',
     };
-    this.store.insert(rec);
+    await this.store.insert(rec);
     return this.public(rec);
   }
 
-  list(): PublicUser[] {
-    return this.store.list().map((u) => this.public(u));
+  async list(): Promise<PublicUser[]> {
+    return (await this.store.list()).map((u) => this.public(u));
   }
 
-  private must(name: string): UserRecord {
-    const u = this.store.get(name.trim());
+  private async must(name: string): Promise<UserRecord> {
+    const u = await this.store.get(name.trim());
     if (!u)
       throw new NotFoundError('USER_NOT_FOUND', `no user named ${JSON.stringify(name)}`, { field: 'name' });
     return u;
   }
 
   /** The user, or NotFoundError (`USER_NOT_FOUND`). */
-  get(name: string): PublicUser {
-    return this.public(this.must(name));
+  async get(name: string): Promise<PublicUser> {
+    return this.public(await this.must(name));
   }
 
-  setPassword(name: string, password: string): PublicUser {
-    const u = this.must(name);
+  async setPassword(name: string, password: string): Promise<PublicUser> {
+    const u = await this.must(name);
     if (u.source === 'oidc')
       throw new ConflictError(
         'USER_FROM_DIRECTORY',
@@ -159,8 +159,8 @@ export class UserService {
         { field: 'password' },
       );
     validatePassword(password);
-    this.store.setPassword(u.name, hashPassword(password));
-    return this.public(this.must(u.name));
+    await this.store.setPassword(u.name, hashPassword(password));
+    return this.public(await this.must(u.name));
   }
 
   /**
@@ -168,12 +168,12 @@ export class UserService {
    * through the directory), its role updated from its groups every time. Refuses a name that belongs to
    * a local user (no take-over of a local account) and a user disabled here (`OIDC_USER_DISABLED`).
    */
-  signInFromDirectory(name: string, role: Role): PublicUser {
+  async signInFromDirectory(name: string, role: Role): Promise<PublicUser> {
     const clean = validateUserName(name.slice(0, 64).replace(/[^A-Za-z0-9._@-]/g, '_'));
-    const u = this.store.get(clean);
+    const u = await this.store.get(clean);
     const at = this.now().toISOString();
     if (!u) {
-      this.store.insert({
+      await this.store.insert({
         name: clean,
         passwordHash: '!directory',
         createdAt: at,
@@ -182,7 +182,7 @@ export class UserService {
         role,
         source: 'oidc',
       });
-      return this.public(this.must(clean));
+      return this.public(await this.must(clean));
     }
     if (u.source !== 'oidc')
       throw new AuthError(
@@ -191,30 +191,30 @@ export class UserService {
       );
     if (u.disabledAt)
       throw new AuthError('OIDC_USER_DISABLED', `${clean} is disabled in Switchboard`, { status: 403 });
-    if (u.role !== role) this.store.setRole(clean, role);
-    this.store.touchLogin(clean, at);
-    return this.public(this.must(clean));
+    if (u.role !== role) await this.store.setRole(clean, role);
+    await this.store.touchLogin(clean, at);
+    return this.public(await this.must(clean));
   }
 
-  setRole(name: string, role: Role): PublicUser {
-    const u = this.must(name);
-    this.store.setRole(u.name, role);
-    return this.public(this.must(u.name));
+  async setRole(name: string, role: Role): Promise<PublicUser> {
+    const u = await this.must(name);
+    await this.store.setRole(u.name, role);
+    return this.public(await this.must(u.name));
   }
 
-  setDisabled(name: string, disabled: boolean): PublicUser {
-    const u = this.must(name);
-    this.store.setDisabled(u.name, disabled ? (u.disabledAt ?? this.now().toISOString()) : null);
-    return this.public(this.must(u.name));
+  async setDisabled(name: string, disabled: boolean): Promise<PublicUser> {
+    const u = await this.must(name);
+    await this.store.setDisabled(u.name, disabled ? (u.disabledAt ?? this.now().toISOString()) : null);
+    return this.public(await this.must(u.name));
   }
 
   /** True when the username and password match an enabled user. Same work whether or not the user exists. */
   async authenticate(name: string, password: string): Promise<PublicUser | undefined> {
-    const u = typeof name === 'string' ? this.store.get(name.trim()) : undefined;
+    const u = typeof name === 'string' ? await this.store.get(name.trim()) : undefined;
     dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
     const ok = await verifyPassword(password, u?.passwordHash ?? dummyHash);
     if (!ok || !u || u.disabledAt) return undefined;
-    this.store.touchLogin(u.name, this.now().toISOString());
+    await this.store.touchLogin(u.name, this.now().toISOString());
     return this.public(u);
   }
 }
@@ -269,7 +269,7 @@ export class SessionService {
     }
     this.byAddressUser.reset(pairKey);
     this.byAddress.release(address);
-    const k = this.keys.create(`session:${u.name}`, {
+    const k = await this.keys.create(`session:${u.name}`, {
       createdBy: u.name,
       session: this.opts.expiryFor(u.role),
     });

@@ -1,5 +1,5 @@
 import { broadcastRuntime } from '../broadcast/module.js';
-import type { HubModule } from '../server/hub.js';
+import type { HubModule } from '../core/module.js';
 import { registerDialRoutes } from './routes.js';
 import { screenPop } from './screenpop.js';
 import { DialService } from './service.js';

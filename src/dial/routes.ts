@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { callbackDial } from '../core/emergency/alert-text.js';
 import type { EmergencyService } from '../core/emergency/service.js';
 import { AuthError, NotFoundError, ValidationError } from '../core/errors.js';
-import type { HubContext } from '../server/hub.js';
+import type { HubContext } from '../core/module.js';
 import { ActionResultSchema, described, errors, Nullable } from '../server/schemas.js';
 import { DIAL_INPUT_MAX } from './number.js';
 import type { DialService } from './service.js';

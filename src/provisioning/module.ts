@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { ValidationError } from '../core/errors.js';
-import type { HubContext, HubModule } from '../server/hub.js';
+import type { HubContext, HubModule } from '../core/module.js';
 import { described, errors, serviceValidatedBody } from '../server/schemas.js';
 import { readPemFile } from '../server/tls.js';
 import { decodeSettingsBytes } from './encoding.js';

@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { HubContext, HubModule } from '../server/hub.js';
+import type { HubContext, HubModule } from '../core/module.js';
 import { described, errors } from '../server/schemas.js';
 import {
   generateSpacesProfile,

@@ -6,12 +6,9 @@ import type { Clock } from '../core/clock.js';
 import { isSwitchboardError } from '../core/errors.js';
 import { AttemptLimiter, reserveAll, SlowDown } from '../core/limiter.js';
 import type { Logger } from '../core/logger.js';
+import type { HubContext, HubModule } from '../core/module.js';
 import { decodeXmlBytes, withUtf8Declaration } from '../core/xml-read.js';
-import type { HubContext, HubModule } from '../server/hub.js';
 import { described, errors, noContent } from '../server/schemas.js';
-import { PostgresPubSubStore } from '../store/postgres/pubsub.js';
-import type { Db } from '../store/sqlite/database.js';
-import { SqlitePubSubStore } from '../store/sqlite/pubsub.js';
 import { Accounts, rateLimited, Sessions } from './accounts.js';
 import {
   callSidOf,
@@ -56,13 +53,12 @@ export interface PubSubRuntime {
 }
 
 export function createPubSubRuntime(opts: {
-  db?: Db;
-  store?: PubSubStore;
+  store: PubSubStore;
   settings: PubSubSettings;
   clock: Clock;
   logger: Logger;
 }): PubSubRuntime {
-  const store = opts.store ?? new SqlitePubSubStore(opts.db!);
+  const store = opts.store;
   const s = opts.settings;
   const service = new PubSubService({
     store,
@@ -727,23 +723,13 @@ export function registerPubSubMetrics(registry: Registry, rt: PubSubRuntime): vo
 
 const runtimes = new WeakMap<HubContext, PubSubRuntime>();
 
-/**
- * INTERNAL, for the multi-hub tests and the benchmark only — not a supported setting and not in the
- * config schema: the relay keeps its accounts, sessions and queues in this PostgreSQL database instead
- * of the hub's SQLite file (the CLI's `pubsub accounts` still writes SQLite). The supported `store.url`
- * comes with the rest of the high-availability work (docs/high-availability.md).
- */
-export const INTERNAL_PUBSUB_POSTGRES_ENV = 'SWITCHBOARD_INTERNAL_PUBSUB_POSTGRES_URL';
-
 /** The relay's runtime for a hub (created on first use). */
 export function pubsubRuntime(hub: HubContext): PubSubRuntime {
   let rt = runtimes.get(hub);
   if (!rt) {
-    const pgUrl = process.env[INTERNAL_PUBSUB_POSTGRES_ENV];
     const logger = hub.logger.child({ module: 'pubsub' });
     rt = createPubSubRuntime({
-      ...(pgUrl ? { store: new PostgresPubSubStore({ url: pgUrl, logger }) } : {}),
-      db: hub.db,
+      store: hub.stores.pubsub,
       settings: resolvePubSubSettings(hub.config.pubsub),
       clock: hub.clock,
       logger,
@@ -768,19 +754,11 @@ export const pubsubModule: HubModule = {
   async start(hub) {
     if (!hub.config.pubsub.enabled) return;
     const rt = pubsubRuntime(hub);
-    // A store of its own (PostgreSQL) connects and migrates now: a database newer than the code stops
-    // the start; one that is unreachable does not (the relay answers 503 until it is back).
-    await rt.store.open?.().catch((e: unknown) => {
-      if (isSwitchboardError(e) && e.code === 'STORE_UNAVAILABLE')
-        rt.logger.warn({ err: e }, 'pubsub store unavailable at start; retrying on use');
-      else throw e;
-    });
     rt.service.start();
   },
   async stop(hub) {
     if (!hub.config.pubsub.enabled) return;
     const rt = pubsubRuntime(hub);
     rt.service.stop();
-    await rt.store.close?.();
   },
 };

@@ -134,3 +134,9 @@ export interface PubSubStore {
   /** Releases connections the store owns (not a database handed in by its owner). */
   close?(): Promise<void>;
 }
+
+declare module '../core/module.js' {
+  interface StorePorts {
+    pubsub: PubSubStore;
+  }
+}

@@ -15,7 +15,7 @@ export function auditHubEvents(bus: EventBus, audit: AuditLog): () => void {
       const by = str(d.createdBy) ?? '';
       // Broadcasts sent through the API are recorded with the request (who, address).
       if (!by.startsWith('rule:') && by !== 'emergency') return;
-      audit.record({
+      void audit.record({
         time: e.time,
         actorKind: 'system',
         actorId: by.startsWith('rule:') ? by.slice(5) : null,
@@ -26,7 +26,7 @@ export function auditHubEvents(bus: EventBus, audit: AuditLog): () => void {
         detail: { title: str(d.title), priority: str(d.priority), total: d.total ?? null, event: e.seq },
       });
     } else if (e.type === 'incident.acknowledged' && str(d.deviceId)) {
-      audit.record({
+      void audit.record({
         time: e.time,
         actorKind: 'phone',
         actorId: str(d.deviceId),

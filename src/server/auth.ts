@@ -65,14 +65,14 @@ export interface RouteEntry {
  * The principal of a verified key: `session:<user>` keys are sessions of that user, who must still exist
  * and be enabled (their role is read now, so a role change applies to open sessions at once).
  */
-export function principalOf(who: VerifiedKey, users: Pick<UserStore, 'get'>): Principal {
+export async function principalOf(who: VerifiedKey, users: Pick<UserStore, 'get'>): Promise<Principal> {
   const times = {
     ...(who.expiresAt ? { expiresAt: who.expiresAt } : {}),
     ...(who.absoluteExpiresAt ? { absoluteExpiresAt: who.absoluteExpiresAt } : {}),
   };
   if (isSessionName(who.name)) {
     const name = who.name.slice('session:'.length);
-    const u = users.get(name);
+    const u = await users.get(name);
     if (!u || u.disabledAt)
       throw new AuthError('SESSION_REVOKED', `session of ${name} was ended (user-disabled); sign in again`, {
         details: { reason: 'user-disabled' },
@@ -168,9 +168,9 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyService, opts: Aut
     if (url !== undefined && isApiRoute(url) && !isDocsRoute(url))
       req.accessPolicy = policyOf(req.method, url) ?? UNLISTED;
     if (req.routeOptions.config?.auth !== 'key') return;
-    const who = keys.verify(bearer(req), { renew: req.headers[BACKGROUND_HEADER] === undefined });
+    const who = await keys.verify(bearer(req), { renew: req.headers[BACKGROUND_HEADER] === undefined });
     req.apiKey = who;
-    req.principal = principalOf(who, opts.users);
+    req.principal = await principalOf(who, opts.users);
     const policy = req.accessPolicy ?? UNLISTED;
     if (!allows(policy, req.principal))
       throw forbidden(
@@ -269,7 +269,7 @@ function auditRequest(audit: AuditLog, req: FastifyRequest, status: number, payl
     const name = typeof user === 'string' ? user.slice(0, 64) : null;
     if (status === 201) {
       const out = parseObject(payload) as { id?: string; role?: string };
-      audit.record({
+      void audit.record({
         ...base,
         actorKind: 'session',
         actorId: out.id ?? null,
@@ -279,7 +279,7 @@ function auditRequest(audit: AuditLog, req: FastifyRequest, status: number, payl
         detail: { status, ...(out.role ? { role: out.role } : {}) },
       });
     } else if (status === 401 || status === 429)
-      audit.record({
+      void audit.record({
         ...base,
         actorName: name,
         action: 'signin.failed',
@@ -290,7 +290,7 @@ function auditRequest(audit: AuditLog, req: FastifyRequest, status: number, payl
     return;
   }
   if (status === 403 && who) {
-    audit.record({
+    void audit.record({
       ...base,
       action: 'access.denied',
       target: `${req.method} ${req.routeOptions.url}`,
@@ -301,7 +301,7 @@ function auditRequest(audit: AuditLog, req: FastifyRequest, status: number, payl
   }
   if (!policy.audit || status < 200 || status >= 300) return;
   const facts = factsOf(req, status, payload);
-  audit.record({ ...base, action: policy.audit, target: targetOf(req, facts), detail: facts });
+  void audit.record({ ...base, action: policy.audit, target: targetOf(req, facts), detail: facts });
 }
 
 /**

@@ -10,17 +10,15 @@ import { SealedDeviceStore } from '../core/device-secrets.js';
 import { type DeviceKindInfo, DeviceRegistry } from '../core/devices.js';
 import type { AnyDriver, DriverContext } from '../core/driver.js';
 import type { Logger } from '../core/logger.js';
+import type { HubContext, HubModule } from '../core/module.js';
 import { SECRET_KEY_BYTES, SecretBox, SecretOpenError } from '../core/secret-box.js';
 import type { DeviceStore } from '../core/store.js';
+import { type OpenedStores, openStores } from '../store/index.js';
 import { loadSecretKey } from '../store/secret-key.js';
-import { sqliteCoreStores } from '../store/sqlite/core-stores.js';
-import { openDatabase } from '../store/sqlite/database.js';
 import { secretsKeyPath } from '../store/sqlite/files.js';
-import { lockDataDir } from '../store/sqlite/lock.js';
-import { MIGRATIONS, type Migration } from '../store/sqlite/migrations/index.js';
+import type { Migration } from '../store/sqlite/migrations/index.js';
 import { VERSION } from '../version.js';
 import { auditHubEvents } from './audit-events.js';
-import type { HubContext, HubModule } from './hub.js';
 import { MODULES } from './modules.js';
 
 export interface Hub extends HubContext {
@@ -56,25 +54,30 @@ export function defaultHost(): string {
 }
 
 /** Opens the store and builds the hub's shared services. The HTTP app is built by buildApp(). */
-export function createHub(config: Config, opts: CreateHubOptions): Hub {
+export async function createHub(config: Config, opts: CreateHubOptions): Promise<Hub> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger;
-  // One hub per data directory: a second one would lose events (UNIQUE seq) and PubSub wake-ups.
-  const unlock = config.dataDir === ':memory:' ? () => {} : lockDataDir(config.dataDir);
-  let db: ReturnType<typeof openDatabase>;
+  const opened = await openStores(config, {
+    logger,
+    ...(opts.migrations ? { migrations: opts.migrations } : {}),
+  });
   try {
-    db = openDatabase({
-      dataDir: config.dataDir,
-      migrations: opts.migrations ?? MIGRATIONS,
-      keepBackups: config.backups.keepBeforeMigration,
-      onBackup: (file, pending) => logger.info({ file, pending }, 'database backed up before migrating it'),
-    });
+    return await composeHub(config, opts, opened, clock, logger);
   } catch (e) {
-    unlock();
+    await opened.close();
     throw e;
   }
-  const stores = sqliteCoreStores(db);
-  const bus = new EventBus(stores.events, {
+}
+
+async function composeHub(
+  config: Config,
+  opts: CreateHubOptions,
+  opened: OpenedStores,
+  clock: Clock,
+  logger: Logger,
+): Promise<Hub> {
+  const stores = opened.stores;
+  const bus = await EventBus.open(stores.events, {
     clock,
     onError: (e) => logger.error({ err: e }, 'event bus subscriber failed'),
   });
@@ -89,15 +92,9 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
     ]),
   );
   // Device passwords are sealed at rest with the key of secrets.keyFile (created on first start).
-  try {
-    stores.devices = sealDevices(config, stores.devices, kinds, logger);
-  } catch (e) {
-    bus.close();
-    stores.close();
-    unlock();
-    throw e;
-  }
+  stores.devices = await sealDevices(config, stores.devices, kinds, logger);
   const devices = new DeviceRegistry(stores.devices, stores.groups, kinds, bus, clock);
+  await devices.load();
   const abort = new AbortController();
   const hubInfo = { publicUrl: config.http.publicUrl.replace(/\/+$/, ''), version: VERSION };
   const ctxFor = (device: { id: string; kind: string }): DriverContext => ({
@@ -110,16 +107,16 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
   });
   const actions = new ActionRunner(devices, drivers, ctxFor, bus, clock);
   /** Runs a pruning job at start and every `minutes`, logging what it deleted (or why it failed). */
-  const prunePeriodically = (what: string, minutes: number, prune: () => number) => {
-    const run = () => {
+  const prunePeriodically = (what: string, minutes: number, prune: () => Promise<number>) => {
+    const run = async () => {
       try {
-        const n = prune();
+        const n = await prune();
         if (n > 0) logger.info({ deleted: n }, `${what} pruned`);
       } catch (e) {
         logger.warn({ err: e }, `${what} pruning failed`);
       }
     };
-    run();
+    void run();
     const t = setInterval(run, minutes * 60_000);
     t.unref();
     return t;
@@ -139,7 +136,6 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
   let stopped = false;
   const hub: Hub = {
     config,
-    db,
     stores,
     audit,
     bus,
@@ -186,11 +182,10 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
         }
       }
       await actions.closeAll();
-      bus.close();
       try {
-        stores.close();
+        await bus.close();
       } finally {
-        unlock();
+        await opened.close();
       }
     },
   };
@@ -202,26 +197,26 @@ export function createHub(config: Config, opts: CreateHubOptions): Hub {
  * refuses to start when stored secrets do not open with it, and seals secrets left in clear text by an
  * older version.
  */
-function sealDevices(
+async function sealDevices(
   config: Config,
   store: DeviceStore,
   kinds: ReadonlyMap<string, DeviceKindInfo>,
   logger: Logger,
-): DeviceStore {
+): Promise<DeviceStore> {
   const memory = config.dataDir === ':memory:';
   const file = secretsKeyPath(config.dataDir, config.secrets.keyFile);
   const loaded = memory
     ? { key: randomBytes(SECRET_KEY_BYTES), created: false }
-    : loadSecretKey(file, !SealedDeviceStore.holdsSealed(store));
+    : loadSecretKey(file, !(await SealedDeviceStore.holdsSealed(store)));
   if (loaded.created)
     logger.info({ keyFile: file }, 'created the secrets key file: back it up with the data');
   const sealed = new SealedDeviceStore(store, new SecretBox(loaded.key), kinds);
-  const unreadable = sealed.unreadable();
+  const unreadable = await sealed.unreadable();
   if (unreadable.length > 0)
     throw new SecretOpenError(
       `the passwords of ${unreadable.length} device(s) (${unreadable.slice(0, 5).join(', ')}) do not open with the key in ${file}: another key file? Restore the one backed up with this data (secrets.keyFile)`,
     );
-  const n = sealed.sealExisting();
+  const n = await sealed.sealExisting();
   if (n > 0) logger.info({ devices: n }, 'device passwords stored in clear text are now encrypted');
   return sealed;
 }

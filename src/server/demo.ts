@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { TimerHandle } from '../core/clock.js';
 import { DRILL_PLACED } from '../core/emergency/service.js';
 import { LimitError } from '../core/errors.js';
-import type { HubContext, HubModule } from './hub.js';
+import type { HubContext, HubModule } from '../core/module.js';
 
 /**
  * Demo-only API (registered by `switchboard demo`, never by `serve`): the console's emergency drill button.

@@ -1,5 +1,6 @@
 import { alertingModule } from '../alerting/module.js';
 import { broadcastModule } from '../broadcast/module.js';
+import type { HubModule } from '../core/module.js';
 import { dialModule } from '../dial/module.js';
 import { avayaModule } from '../drivers/avaya/module.js';
 import { ciscoModule } from '../drivers/cisco/module.js';
@@ -7,7 +8,6 @@ import { ipofficeModule } from '../drivers/ipoffice/module.js';
 import { provisioningModule } from '../provisioning/module.js';
 import { spacesModule } from '../provisioning/spaces-module.js';
 import { pubsubModule } from '../pubsub/module.js';
-import type { HubModule } from './hub.js';
 
 /**
  * The modules the hub is composed of, in start order. Each feature module adds one line here.

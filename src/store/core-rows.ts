@@ -2,7 +2,7 @@ import type { AuditEntry, AuditOutcome, AuditQuery } from '../core/audit.js';
 import type { Device, Group } from '../core/devices.js';
 import type { EventFilter, HubEvent } from '../core/events.js';
 import { isPermission, isRole } from '../core/roles.js';
-import type { ApiKeyRecord, UserRecord } from '../core/store.js';
+import type { ApiKeyRecord, EventListQuery, UserRecord } from '../core/store.js';
 
 /**
  * Rows of the core tables (events, devices, groups, api_keys, users, audit_log) and the filters on them,
@@ -211,38 +211,18 @@ export function auditWhereSql(q: AuditQuery, p: Bind): string {
   return where.length ? ` WHERE ${where.join(' AND ')}` : '';
 }
 
-/** Event pages as `pageEvents` (GET /api/events with order/before/q) reads them. */
-export interface EventPageQuery {
-  after?: number;
-  before?: number;
-  limit: number;
-  order: 'asc' | 'desc';
-  filter?: EventFilter;
-  q?: string | undefined;
-}
-
 const EVENT_SELECT = 'SELECT seq, id, time, source, type, data FROM events WHERE seq > ';
 
-/** `EventStore.list`: seq > after (and < before), the filter, oldest first, at most `eventListLimit`. */
-export function eventListSql(
-  q: { after?: number; limit?: number; filter?: EventFilter; before?: number },
-  p: Bind,
-): string {
-  let sql = EVENT_SELECT + p(q.after ?? 0);
-  if (q.before !== undefined) sql += ` AND seq < ${p(q.before)}`;
-  sql += eventFilterSql(q.filter, p);
-  return `${sql} ORDER BY seq LIMIT ${p(eventListLimit(q.limit))}`;
-}
-
 /**
- * An event page (`pageEvents`): the list's bounds and filter, a search over type, source and data (`like`:
- * the backend's ASCII case-insensitive LIKE: SQLite's LIKE, PostgreSQL's ILIKE), either order.
+ * `EventStore.list`: seq > after (and < before), the filter, a search over type, source and data (`like`:
+ * the backend's ASCII case-insensitive LIKE: SQLite's LIKE, PostgreSQL's ILIKE), oldest first unless
+ * `order: 'desc'`, at most `eventListLimit`.
  */
-export function eventPageSql(o: EventPageQuery, p: Bind, like: 'LIKE' | 'ILIKE'): string {
+export function eventListSql(o: EventListQuery, p: Bind, like: 'LIKE' | 'ILIKE'): string {
   let sql = EVENT_SELECT + p(o.after ?? 0);
   if (o.before !== undefined) sql += ` AND seq < ${p(o.before)}`;
   sql += eventFilterSql(o.filter, p);
   const q = o.q?.trim();
   if (q) sql += ` AND (type || ' ' || source || ' ' || data) ${like} ${p(`%${likeEscape(q)}%`)} ESCAPE '\\'`;
-  return `${sql} ORDER BY seq ${o.order === 'desc' ? 'DESC' : 'ASC'} LIMIT ${p(o.limit)}`;
+  return `${sql} ORDER BY seq ${o.order === 'desc' ? 'DESC' : 'ASC'} LIMIT ${p(eventListLimit(o.limit))}`;
 }

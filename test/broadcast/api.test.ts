@@ -471,7 +471,7 @@ describe('broadcast API', () => {
     // The security desk acknowledges from the console: escalation stops, who and when are recorded.
     const id = list.body.incidents[0]!.id as string;
     // Who is the signed-in principal (here an API key named after the desk officer), never a body field.
-    const kim = hub.hub.apiKeys.create('Desk officer Kim').key;
+    const kim = (await hub.hub.apiKeys.create('Desk officer Kim')).key;
     const ack = await hub.api<{ incident: Json }>(
       'POST',
       `/api/incidents/${id}/ack`,

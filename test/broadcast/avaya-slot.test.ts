@@ -48,9 +48,9 @@ describe('Avaya broadcast slots', () => {
     // What the hub knew about the first phone when the second phone got its push.
     let seen: { state: string | undefined; fetched: boolean } | undefined;
     let id = '';
-    fetches.once('push', () => {
+    fetches.once('push', async () => {
       seen = {
-        state: engine.deliveries(id).find((d) => d.deviceId === 'nofetch')?.state,
+        state: (await engine.deliveries(id)).find((d) => d.deviceId === 'nofetch')?.state,
         fetched: nofetch.history.some((r) => r.fetch !== undefined),
       };
     });
@@ -70,7 +70,7 @@ describe('Avaya broadcast slots', () => {
     expect(nofetch.history.every((h) => h.fetch === undefined)).toBe(true);
     // The fetch outcome is recorded apart: the phone that fetched is displayed, the other stays accepted.
     await waitFor(() => fetches.history.some((h) => h.fetch?.status === 'ok'));
-    const states = Object.fromEntries(engine.deliveries(id).map((d) => [d.deviceId, d.state]));
+    const states = Object.fromEntries((await engine.deliveries(id)).map((d) => [d.deviceId, d.state]));
     expect(states).toEqual({ nofetch: 'accepted', fetches: 'displayed' });
     expect(report.counts).toMatchObject({ accepted: 1, displayed: 1, failed: 0 });
   });

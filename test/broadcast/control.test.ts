@@ -30,12 +30,12 @@ describe('broadcast control', () => {
 
   it('recall while delivering: served phones are cleared, the rest are cancelled and never shown', async () => {
     h = broadcastHarness({ options: { concurrency: 1, attempts: 1 } });
-    for (let i = 0; i < 6; i++) h.phone(`s${i}`, 'slow:40');
+    for (let i = 0; i < 6; i++) await h.phone(`s${i}`, 'slow:40');
     const c = controlOf(h);
     const b = h.engine.start({ title: 't', text: 'x', tones: 'none', targets: { all: true } });
-    while (h.engine.counts(b.id).displayed < 2) await new Promise((r) => setTimeout(r, 5));
+    while ((await h.engine.counts(b.id)).displayed < 2) await new Promise((r) => setTimeout(r, 5));
     const r = await c.recall(b.id, 'desk');
-    const ds = h.stores.broadcasts.listDeliveries(b.id);
+    const ds = await h.stores.broadcasts.listDeliveries(b.id);
     const shown = ds.filter((d) => d.state === 'recalled').map((d) => d.deviceId);
     const cancelled = ds.filter((d) => d.state === 'cancelled').map((d) => d.deviceId);
     expect(shown.length).toBeGreaterThanOrEqual(2);
@@ -47,7 +47,7 @@ describe('broadcast control', () => {
       expect(clears(id)).toBe(0);
       expect((phoneLogs.get(id)?.calls ?? []).filter((x) => x.action === 'show')).toHaveLength(0);
     }
-    const stored = h.stores.broadcasts.getBroadcast(b.id)!;
+    const stored = (await h.stores.broadcasts.getBroadcast(b.id))!;
     expect(stored.state).toBe('recalled');
     expect(stored.cancelled?.by).toBe('desk');
     expect(stored.report!.counts.recalled).toBe(shown.length);
@@ -62,14 +62,14 @@ describe('broadcast control', () => {
 
   it('a kind without a clear plan is reported not_supported and keeps its state', async () => {
     h = broadcastHarness();
-    h.phone('p1');
+    await h.phone('p1');
     const { planClear: _drop, ...noClear } = testphonePlanner;
     const c = controlOf(h, noClear);
     const b = h.engine.start({ title: 't', text: 'x', targets: { all: true } });
     await h.engine.wait(b.id);
     const r = await c.recall(b.id, 'desk');
     expect(r).toMatchObject({ phones: 1, cleared: 0, failed: 1 });
-    expect(h.stores.broadcasts.listDeliveries(b.id)[0]).toMatchObject({
+    expect((await h.stores.broadcasts.listDeliveries(b.id))[0]).toMatchObject({
       state: 'displayed',
       recall: { ok: false, outcome: 'not_supported' },
     });
@@ -77,23 +77,29 @@ describe('broadcast control', () => {
 
   it('retry: only failed phones, refused phones fail again, phones without a planner are not retried', async () => {
     h = broadcastHarness({ options: { attempts: 1 } });
-    h.phone('ok1');
-    h.phone('flaky', 'flaky:1');
-    h.phone('no', 'refuse');
+    await h.phone('ok1');
+    await h.phone('flaky', 'flaky:1');
+    await h.phone('no', 'refuse');
     const c = controlOf(h);
     const b = h.engine.start({ title: 't', text: 'x', tones: 'none', targets: { all: true } });
     await h.engine.wait(b.id);
-    expect(h.engine.counts(b.id)).toMatchObject({ displayed: 1, failed: 2 });
-    expect(() => c.retry('bc_nope', 'x')).toThrow(expect.objectContaining({ code: 'BROADCAST_NOT_FOUND' }));
-    const r = c.retry(b.id, 'desk');
+    expect(await h.engine.counts(b.id)).toMatchObject({ displayed: 1, failed: 2 });
+    await expect(c.retry('bc_nope', 'x')).rejects.toThrow(
+      expect.objectContaining({ code: 'BROADCAST_NOT_FOUND' }),
+    );
+    const r = await c.retry(b.id, 'desk');
     expect(r.phones).toBe(2);
-    expect(() => c.retry(b.id, 'desk')).toThrow(expect.objectContaining({ code: 'BROADCAST_RUNNING' }));
+    await expect(c.retry(b.id, 'desk')).rejects.toThrow(
+      expect.objectContaining({ code: 'BROADCAST_RUNNING' }),
+    );
     await h.engine.wait(b.id);
-    const byId = Object.fromEntries(h.stores.broadcasts.listDeliveries(b.id).map((d) => [d.deviceId, d]));
+    const byId = Object.fromEntries(
+      (await h.stores.broadcasts.listDeliveries(b.id)).map((d) => [d.deviceId, d]),
+    );
     expect(byId.flaky).toMatchObject({ state: 'displayed', attempts: 2 });
     expect(byId.no).toMatchObject({ state: 'failed', reason: 'forbidden' });
     expect((phoneLogs.get('ok1')?.calls ?? []).filter((x) => x.action === 'show')).toHaveLength(1);
-    expect(h.stores.broadcasts.getBroadcast(b.id)).toMatchObject({
+    expect(await h.stores.broadcasts.getBroadcast(b.id)).toMatchObject({
       state: 'done',
       retries: [{ by: 'desk', phones: 2 }],
     });
@@ -102,7 +108,7 @@ describe('broadcast control', () => {
 
   it('cancel stops the repeats of a broadcast repeated until acknowledged', async () => {
     h = broadcastHarness();
-    h.phone('p1');
+    await h.phone('p1');
     const c = controlOf(h);
     const b = h.engine.start(
       { title: 't', text: 'x', ack: true, targets: { all: true } },
@@ -110,7 +116,7 @@ describe('broadcast control', () => {
     );
     await h.engine.wait(b.id);
     expect(h.engine.isRepeating(b.id)).toBe(true);
-    expect(() => c.retry(b.id, 'x')).toThrow(expect.objectContaining({ code: 'BROADCAST_RUNNING' }));
+    await expect(c.retry(b.id, 'x')).rejects.toThrow(expect.objectContaining({ code: 'BROADCAST_RUNNING' }));
     const r = await c.cancel(b.id, 'desk');
     expect(h.engine.isRepeating(b.id)).toBe(false);
     expect(r.broadcast.state).toBe('cancelled');

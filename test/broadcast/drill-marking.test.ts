@@ -86,12 +86,12 @@ describe("the demo's location data is complete", () => {
       settings: { behavior: 'ok' },
       labels: ['ext:2001'],
     });
-    hub.hub.devices.update('desk', {
+    await hub.hub.devices.update('desk', {
       location: { site: 'HQ', building: 'Main', floor: '1', room: 'Security desk' },
     });
     const gap = await hub.api<{ coverage: { missingCallback: string[] } }>('GET', '/api/emergency');
     expect(gap.body.coverage.missingCallback).toEqual(['2001']);
-    expect(seedDemoLocations(hub.hub)).toBe(6);
+    expect(await seedDemoLocations(hub.hub)).toBe(6);
     const after = await hub.api<{ coverage: Record<string, unknown> }>('GET', '/api/emergency');
     expect(after.body.coverage).toMatchObject({ extensions: 6, missingLocation: [], badTimeZone: [] });
     expect(after.body.coverage.missingCallback).toEqual([]);

@@ -275,7 +275,7 @@ describe('911 email relay over SMTP (real server on 127.0.0.1)', () => {
       '[911] ESCALATION 1, NOT ACKNOWLEDGED: Ext 4001 Alice Able — HQ / floor 2 / room 214',
     );
     expect(smtp.mails[1]!.body).toContain('security, managers');
-    const kim = hub.hub.apiKeys.create('Desk officer Kim').key;
+    const kim = (await hub.hub.apiKeys.create('Desk officer Kim')).key;
     const ack = await hub.api('POST', `/api/incidents/${inc.id}/ack`, {}, { authorization: `Bearer ${kim}` });
     expect(ack.status).toBe(200);
     await until(() => smtp.mails.length >= 3);

@@ -22,13 +22,13 @@ afterEach(async () => {
   h = undefined;
 });
 
-describe('broadcast engine', () => {
-  it('resolves devices, groups, labels and all, deduplicated, with kind filters', () => {
+describe('broadcast engine', async () => {
+  it('resolves devices, groups, labels and all, deduplicated, with kind filters', async () => {
     h = broadcastHarness();
-    h.phone('a', 'ok', ['security']);
-    h.phone('b', 'ok', ['security', 'lobby']);
-    h.phone('c', 'ok', ['lobby'], ['floor2']);
-    h.phone('d', 'ok', [], ['floor2']);
+    await h.phone('a', 'ok', ['security']);
+    await h.phone('b', 'ok', ['security', 'lobby']);
+    await h.phone('c', 'ok', ['lobby'], ['floor2']);
+    await h.phone('d', 'ok', [], ['floor2']);
     const ids = (t: Parameters<BroadcastEngine['resolveTargets']>[0]) =>
       h!.engine
         .resolveTargets(t)
@@ -44,9 +44,9 @@ describe('broadcast engine', () => {
     );
   });
 
-  it('rejects invalid input naming the field', () => {
+  it('rejects invalid input naming the field', async () => {
     h = broadcastHarness();
-    h.phone('a');
+    await h.phone('a');
     expect(() => h!.engine.start({ title: 't', text: '', targets: { all: true } })).toThrow(/text/);
     expect(() => h!.engine.start({ title: 't', text: 'x', targets: {} })).toThrow(
       expect.objectContaining({ code: 'BROADCAST_NO_TARGETS' }),
@@ -61,7 +61,7 @@ describe('broadcast engine', () => {
 
   it('delivers to every phone with one record each, events and a final report', async () => {
     h = broadcastHarness();
-    for (let i = 0; i < 20; i++) h.phone(`p${i}`);
+    for (let i = 0; i < 20; i++) await h.phone(`p${i}`);
     const b = h.engine.start({
       title: 'Fire drill',
       text: 'Leave by the east stairs',
@@ -74,7 +74,7 @@ describe('broadcast engine', () => {
     expect(report.counts.failed).toBe(0);
     expect(report.timeToLastMs).not.toBeNull();
     expect(report.slowest.length).toBe(10);
-    const ds = h.stores.broadcasts.listDeliveries(b.id);
+    const ds = await h.stores.broadcasts.listDeliveries(b.id);
     expect(ds).toHaveLength(20);
     expect(new Set(ds.map((d) => d.deviceId)).size).toBe(20);
     for (const d of ds) {
@@ -89,7 +89,7 @@ describe('broadcast engine', () => {
       mode: 'normal',
     });
     expect(shown.params.ack_url).toBeUndefined();
-    expect(h.stores.broadcasts.getBroadcast(b.id)!.state).toBe('done');
+    expect((await h.stores.broadcasts.getBroadcast(b.id))!.state).toBe('done');
     const types = h.events.map((e) => e.type);
     expect(types[0]).toBe('device.added');
     expect(types.filter((t) => t === 'broadcast.delivery')).toHaveLength(20);
@@ -101,7 +101,7 @@ describe('broadcast engine', () => {
 
   it('keeps concurrency bounded and never sends two requests to one phone at once', async () => {
     h = broadcastHarness({ options: { concurrency: 4 } });
-    for (let i = 0; i < 24; i++) h.phone(`p${i}`, 'slow:5');
+    for (let i = 0; i < 24; i++) await h.phone(`p${i}`, 'slow:5');
     const b1 = h.engine.start({ title: 'one', text: 'first', targets: { all: true } });
     const b2 = h.engine.start({ title: 'two', text: 'second', targets: { all: true } });
     await Promise.all([h.engine.wait(b1.id), h.engine.wait(b2.id)]);
@@ -117,7 +117,7 @@ describe('broadcast engine', () => {
 
   it('serves every phone its alert before any phone its optional extras; a phone is accepted before its tone', async () => {
     h = broadcastHarness({ options: { concurrency: 2 } });
-    for (let i = 0; i < 8; i++) h.phone(`p${i}`, 'ok');
+    for (let i = 0; i < 8; i++) await h.phone(`p${i}`, 'ok');
     const acceptedBeforeTone: boolean[] = [];
     // A phone's `delivery` event (accepted) must come before its tone is even sent.
     const acceptedAt = new Map<string, number>();
@@ -134,34 +134,37 @@ describe('broadcast engine', () => {
     expect(acceptedBeforeTone).toEqual(Array(8).fill(true));
     // Broadcast pushes are recorded once per phone (broadcast.delivery), not as a device.action per push.
     expect(h.events.filter((e) => e.type === 'device.action')).toEqual([]);
-    for (const d of h.engine.deliveries(b.id)) {
+    for (const d of await h.engine.deliveries(b.id)) {
       expect(d.steps.map((s) => s.actionId)).toEqual(['show', 'tone']);
-      expect(h.stores.broadcasts.getDelivery(d.id)?.steps.map((s) => s.actionId)).toEqual(['show', 'tone']);
+      expect((await h.stores.broadcasts.getDelivery(d.id))?.steps.map((s) => s.actionId)).toEqual([
+        'show',
+        'tone',
+      ]);
     }
   });
 
   it('moves accepted phones to displayed when their driver confirms display, and waits for it before the report', async () => {
     const later = { ...testphonePlanner, displaysOnAccept: false };
     h = broadcastHarness({ planners: { testphone: later }, options: { displayConfirmMs: 5000 } });
-    for (const id of ['c1', 'c2', 'c3']) h.phone(id, 'confirm');
-    h.phone('plain', 'ok');
+    for (const id of ['c1', 'c2', 'c3']) await h.phone(id, 'confirm');
+    await h.phone('plain', 'ok');
     // c1's confirmation overtakes its answer to the push (remembered until the answer comes).
-    h.engine.displayed('ref-c1');
+    await h.engine.displayed('ref-c1');
     const b = h.engine.start({ title: 't', text: 'x', tones: 'none', targets: { all: true } });
-    await until(() => h!.engine.deliveries(b.id).filter((d) => d.state === 'accepted').length === 3);
-    const state = (id: string) => h!.engine.deliveries(b.id).find((d) => d.deviceId === id)!.state;
-    expect(state('c1')).toBe('displayed');
-    expect(h.engine.get(b.id).state).toBe('delivering');
-    expect(h.engine.displayed('ref-c2')).toBe(true);
-    expect(h.engine.displayed('ref-c2')).toBe(false);
-    expect(h.engine.displayed('ref-c3')).toBe(true);
+    await until(
+      async () => (await h!.engine.deliveries(b.id)).filter((d) => d.state === 'accepted').length === 3,
+    );
+    const state = async (id: string) =>
+      (await h!.engine.deliveries(b.id)).find((d) => d.deviceId === id)!.state;
+    expect(await state('c1')).toBe('displayed');
+    expect((await h.engine.get(b.id)).state).toBe('delivering');
+    expect(await h.engine.displayed('ref-c2')).toBe(true);
+    expect(await h.engine.displayed('ref-c2')).toBe(false);
+    expect(await h.engine.displayed('ref-c3')).toBe(true);
     const report = await h.engine.wait(b.id);
     expect(report.counts).toMatchObject({ displayed: 3, accepted: 1 });
     expect(
-      h.stores.broadcasts
-        .listDeliveries(b.id)
-        .map((d) => `${d.deviceId}:${d.state}`)
-        .sort(),
+      (await h.stores.broadcasts.listDeliveries(b.id)).map((d) => `${d.deviceId}:${d.state}`).sort(),
     ).toEqual(['c1:displayed', 'c2:displayed', 'c3:displayed', 'plain:accepted']);
     const delivered = h.events.filter((e) => e.type === 'broadcast.delivery' && e.data.deviceId === 'c2');
     expect(delivered.map((e) => e.data.state)).toEqual(['accepted', 'displayed']);
@@ -170,32 +173,32 @@ describe('broadcast engine', () => {
   it('finishes after displayConfirmMs without a confirmation; a late one still updates the stored delivery', async () => {
     const later = { ...testphonePlanner, displaysOnAccept: false };
     h = broadcastHarness({ planners: { testphone: later }, options: { displayConfirmMs: 50 } });
-    h.phone('slowfetch', 'confirm');
+    await h.phone('slowfetch', 'confirm');
     const b = h.engine.start({ title: 't', text: 'x', tones: 'none', targets: { all: true } });
     const report = await h.engine.wait(b.id);
     expect(report.counts).toMatchObject({ accepted: 1, displayed: 0 });
-    expect(h.engine.displayed('ref-slowfetch')).toBe(true);
-    expect(h.stores.broadcasts.listDeliveries(b.id)[0]!.state).toBe('displayed');
+    expect(await h.engine.displayed('ref-slowfetch')).toBe(true);
+    expect((await h.stores.broadcasts.listDeliveries(b.id))[0]!.state).toBe('displayed');
     // A phone acknowledged before its confirmation stays acknowledged.
     const b2 = h.engine.start({ title: 't2', text: 'y', tones: 'none', ack: true, targets: { all: true } });
     await h.engine.wait(b2.id);
-    const d2 = h.stores.broadcasts.listDeliveries(b2.id)[0]!;
+    const d2 = (await h.stores.broadcasts.listDeliveries(b2.id))[0]!;
     const ackUrl = String(phoneLogs.get('slowfetch')!.calls.at(-1)!.params.ack_url);
-    h.engine.acknowledge(d2.id, ackUrl.split('/').at(-1)!);
-    expect(h.engine.displayed('ref-slowfetch')).toBe(false);
-    expect(h.stores.broadcasts.getDelivery(d2.id)!.state).toBe('acknowledged');
+    await h.engine.acknowledge(d2.id, ackUrl.split('/').at(-1)!);
+    expect(await h.engine.displayed('ref-slowfetch')).toBe(false);
+    expect((await h.stores.broadcasts.getDelivery(d2.id))!.state).toBe('acknowledged');
   });
 
   it('retries transient failures with backoff and reports permanent ones per phone with reasons', async () => {
     h = broadcastHarness({ options: { attempts: 3 } });
-    h.phone('flaky', 'flaky:2');
-    h.phone('down', 'down');
-    h.phone('refuse', 'refuse');
-    h.phone('ok', 'ok');
-    h.phone('tonefail', 'tone-fails');
+    await h.phone('flaky', 'flaky:2');
+    await h.phone('down', 'down');
+    await h.phone('refuse', 'refuse');
+    await h.phone('ok', 'ok');
+    await h.phone('tonefail', 'tone-fails');
     const b = h.engine.start({ title: 't', text: 'x', targets: { all: true } });
     const r = await h.engine.wait(b.id);
-    const by = Object.fromEntries(h.engine.deliveries(b.id).map((d) => [d.deviceId, d]));
+    const by = Object.fromEntries((await h.engine.deliveries(b.id)).map((d) => [d.deviceId, d]));
     expect(by.flaky!.state).toBe('displayed');
     expect(by.flaky!.attempts).toBe(3);
     expect(by.down!.state).toBe('failed');
@@ -215,11 +218,11 @@ describe('broadcast engine', () => {
 
   it('busy phones: whisper re-sends as barge, suppress skips, retry waits and gives up', async () => {
     h = broadcastHarness();
-    h.phone('busy1', 'busy');
-    h.phone('busy2', 'busy-always');
+    await h.phone('busy1', 'busy');
+    await h.phone('busy2', 'busy-always');
     const w = h.engine.start({ title: 't', text: 'whisper', busyPolicy: 'whisper', targets: { all: true } });
     await h.engine.wait(w.id);
-    let by = Object.fromEntries(h.engine.deliveries(w.id).map((d) => [d.deviceId, d]));
+    let by = Object.fromEntries((await h.engine.deliveries(w.id)).map((d) => [d.deviceId, d]));
     expect(by.busy1).toMatchObject({ state: 'displayed', busy: true, attempts: 2 });
     expect(
       phoneLogs
@@ -236,7 +239,7 @@ describe('broadcast engine', () => {
       targets: { all: true },
     });
     await h.engine.wait(s.id);
-    by = Object.fromEntries(h.engine.deliveries(s.id).map((d) => [d.deviceId, d]));
+    by = Object.fromEntries((await h.engine.deliveries(s.id)).map((d) => [d.deviceId, d]));
     expect(by.busy1).toMatchObject({ state: 'failed', reason: 'busy_suppressed', attempts: 1 });
 
     const r = h.engine.start({
@@ -246,17 +249,17 @@ describe('broadcast engine', () => {
       targets: { devices: ['busy2'] },
     });
     const rep = await h.engine.wait(r.id);
-    by = Object.fromEntries(h.engine.deliveries(r.id).map((d) => [d.deviceId, d]));
+    by = Object.fromEntries((await h.engine.deliveries(r.id)).map((d) => [d.deviceId, d]));
     expect(by.busy2).toMatchObject({ state: 'failed', reason: 'busy', attempts: 3 });
     expect(rep.failuresByReason).toEqual({ busy: 1 });
   });
 
   it('uses the known call state: suppress without sending, whisper straight away', async () => {
     h = broadcastHarness({ isBusy: (d) => d.id === 'oncall' });
-    h.phone('oncall', 'ok');
+    await h.phone('oncall', 'ok');
     const s = h.engine.start({ title: 't', text: 'x', busyPolicy: 'suppress', targets: { all: true } });
     await h.engine.wait(s.id);
-    expect(h.engine.deliveries(s.id)[0]).toMatchObject({
+    expect((await h.engine.deliveries(s.id))[0]).toMatchObject({
       state: 'failed',
       reason: 'busy_suppressed',
       attempts: 0,
@@ -268,11 +271,11 @@ describe('broadcast engine', () => {
     expect(phoneLogs.get('oncall')!.calls[0]!.params.mode).toBe('barge');
   });
 
-  it('default busy policy per priority comes from the options', () => {
+  it('default busy policy per priority comes from the options', async () => {
     h = broadcastHarness({
       options: { busyPolicies: { normal: 'suppress', urgent: 'retry', emergency: 'whisper' } },
     });
-    h.phone('a');
+    await h.phone('a');
     expect(h.engine.start({ title: 't', text: 'x', targets: { all: true } }).busyPolicy).toBe('suppress');
     expect(
       h.engine.start({ title: 't', text: 'x', priority: 'urgent', targets: { all: true } }).busyPolicy,
@@ -281,7 +284,7 @@ describe('broadcast engine', () => {
 
   it('phones of a kind without a planner fail with no_planner', async () => {
     h = broadcastHarness({ noPlanners: true });
-    h.phone('x');
+    await h.phone('x');
     // `all` means the phones (issue 17): a device that cannot show alerts is a target only when named.
     expect(() => h!.engine.start({ title: 't', text: 'x', targets: { all: true } })).toThrow(
       expect.objectContaining({ code: 'BROADCAST_NO_TARGETS' }),
@@ -294,8 +297,8 @@ describe('broadcast engine', () => {
 
   it('acknowledgement: per-delivery token, constant-time check, idempotent, event', async () => {
     h = broadcastHarness();
-    h.phone('a');
-    h.phone('b');
+    await h.phone('a');
+    await h.phone('b');
     const b = h.engine.start({ title: 'Alert', text: 'x', priority: 'emergency', targets: { all: true } });
     expect(b.ack).toBe(true);
     await h.engine.wait(b.id);
@@ -305,28 +308,28 @@ describe('broadcast engine', () => {
     expect(shows[0]).not.toEqual(shows[1]);
     const m = /\/alerts\/ack\/([^/]+)\/([^/]+)$/.exec(shows[0]!)!;
     const [, deliveryId, token] = m;
-    const stored = h.stores.broadcasts.getDelivery(deliveryId!)!;
+    const stored = (await h.stores.broadcasts.getDelivery(deliveryId!))!;
     expect(stored.ackTokenHash).toBe(hashToken(token!));
     expect(JSON.stringify(stored)).not.toContain(token!);
     // One character off (never the same character: a random token ends in 'A' one time in 64).
     const wrong = `${token!.slice(0, -1)}${token!.endsWith('A') ? 'B' : 'A'}`;
-    expect(() => h!.engine.acknowledge(deliveryId!, wrong)).toThrow(
+    await expect(h!.engine.acknowledge(deliveryId!, wrong)).rejects.toThrow(
       expect.objectContaining({ code: 'BROADCAST_ACK_INVALID' }),
     );
-    expect(() => h!.engine.acknowledge('dl_nope', token!)).toThrow(
+    await expect(h!.engine.acknowledge('dl_nope', token!)).rejects.toThrow(
       expect.objectContaining({ code: 'BROADCAST_ACK_INVALID' }),
     );
-    const first = h.engine.acknowledge(deliveryId!, token!, 'desk 1');
+    const first = await h.engine.acknowledge(deliveryId!, token!, 'desk 1');
     expect(first.first).toBe(true);
     expect(first.delivery).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'desk 1' });
-    expect(h.engine.acknowledge(deliveryId!, token!).first).toBe(false);
+    expect((await h.engine.acknowledge(deliveryId!, token!)).first).toBe(false);
     expect(h.events.filter((e) => e.type === 'broadcast.acknowledged')).toHaveLength(1);
-    expect(h.engine.counts(b.id)).toMatchObject({ acknowledged: 1, displayed: 1 });
+    expect(await h.engine.counts(b.id)).toMatchObject({ acknowledged: 1, displayed: 1 });
   });
 
   it('cancelling a broadcast aborts the device actions in flight', async () => {
     h = broadcastHarness();
-    for (let i = 0; i < 5; i++) h.phone(`s${i}`, 'ok');
+    for (let i = 0; i < 5; i++) await h.phone(`s${i}`, 'ok');
     const seen: Array<{ aborted: boolean; reason: unknown }> = [];
     let started = 0;
     const engine = new BroadcastEngine({
@@ -350,7 +353,7 @@ describe('broadcast engine', () => {
     });
     const b = engine.start({ title: 't', text: 'x', targets: { all: true } });
     while (started < 3) await new Promise((r) => setTimeout(r, 1));
-    engine.cancel(b.id);
+    await engine.cancel(b.id);
     const r = await engine.wait(b.id);
     expect(seen).toHaveLength(3);
     for (const s of seen) expect((s.reason as Error).message).toBe('cancelled');
@@ -361,21 +364,23 @@ describe('broadcast engine', () => {
 
   it('cancel and expiry stop phones not yet served', async () => {
     h = broadcastHarness({ options: { concurrency: 1 } });
-    for (let i = 0; i < 10; i++) h.phone(`p${i}`, 'slow:20');
+    for (let i = 0; i < 10; i++) await h.phone(`p${i}`, 'slow:20');
     const b = h.engine.start({ title: 't', text: 'x', targets: { all: true } });
     await new Promise((r) => setTimeout(r, 30));
-    h.engine.cancel(b.id);
+    await h.engine.cancel(b.id);
     const r = await h.engine.wait(b.id);
     expect(r.failuresByReason.cancelled).toBeGreaterThan(5);
-    expect(h.stores.broadcasts.getBroadcast(b.id)!.state).toBe('cancelled');
-    expect(() => h!.engine.cancel(b.id)).toThrow(expect.objectContaining({ code: 'BROADCAST_FINISHED' }));
+    expect((await h.stores.broadcasts.getBroadcast(b.id))!.state).toBe('cancelled');
+    await expect(h!.engine.cancel(b.id)).rejects.toThrow(
+      expect.objectContaining({ code: 'BROADCAST_FINISHED' }),
+    );
 
     const e = h.engine.start({ title: 't', text: 'x', expiresInSeconds: 1, targets: { all: true } });
     // expiry through the clock: move the expiry forward by cancelling with the expiry reason
-    h.engine.cancel(e.id, 'expired');
+    await h.engine.cancel(e.id, 'expired');
     const r2 = await h.engine.wait(e.id);
     expect(r2.failuresByReason.expired).toBeGreaterThan(5);
-    expect(h.stores.broadcasts.getBroadcast(e.id)!.state).toBe('expired');
+    expect((await h.stores.broadcasts.getBroadcast(e.id))!.state).toBe('expired');
   });
 
   it('multicast audio: one session per target group, phones told to join it', async () => {
@@ -388,9 +393,9 @@ describe('broadcast engine', () => {
         },
       },
     });
-    h.phone('a', 'ok', ['g1']);
-    h.phone('b', 'ok', ['g1']);
-    h.phone('c', 'ok', ['g2']);
+    await h.phone('a', 'ok', ['g1']);
+    await h.phone('b', 'ok', ['g1']);
+    await h.phone('c', 'ok', ['g2']);
     const b = h.engine.start({
       title: 't',
       text: 'x',
@@ -421,9 +426,9 @@ describe('broadcast engine', () => {
         },
       },
     });
-    h.phone('a', 'ok', ['g1']);
-    h.phone('b', 'slow:150', ['g1']);
-    h.phone('hung', 'slow:4000', ['g2']);
+    await h.phone('a', 'ok', ['g1']);
+    await h.phone('b', 'slow:150', ['g1']);
+    await h.phone('hung', 'slow:4000', ['g2']);
     const b = h.engine.start({
       title: 't',
       text: 'x',
@@ -441,13 +446,13 @@ describe('broadcast engine', () => {
     const [g1, g2] = [...ready.entries()].sort((x, y) => x[0] - y[0]).map(([, at]) => at - t0);
     expect(g1!).toBeLessThan(g2!);
     expect(g2!).toBeGreaterThanOrEqual(1990);
-    h.engine.cancel(b.id);
+    await h.engine.cancel(b.id);
     await h.engine.wait(b.id);
   });
 
-  it('recover() closes broadcasts a previous process left running', () => {
+  it('recover() closes broadcasts a previous process left running', async () => {
     h = broadcastHarness();
-    h.phone('a');
+    await h.phone('a');
     const now = new Date().toISOString();
     h.stores.broadcasts.insertBroadcast({
       id: 'bc_old',
@@ -488,16 +493,18 @@ describe('broadcast engine', () => {
         steps: [],
       },
     ]);
-    expect(h.engine.recover()).toBe(1);
-    expect(h.stores.broadcasts.getBroadcast('bc_old')!.report!.failuresByReason).toEqual({ interrupted: 1 });
+    expect(await h.engine.recover()).toBe(1);
+    expect((await h.stores.broadcasts.getBroadcast('bc_old'))!.report!.failuresByReason).toEqual({
+      interrupted: 1,
+    });
   });
 });
 
-describe('broadcast engine: restarts', () => {
+describe('broadcast engine: restarts', async () => {
   it('close() suspends emergency/urgent broadcasts (resumable) and closes normal ones; a new engine resumes only the first', async () => {
     h = broadcastHarness();
-    h.phone('done', 'ok');
-    h.phone('hung', 'slow:60000');
+    await h.phone('done', 'ok');
+    await h.phone('hung', 'slow:60000');
     const urgent = h.engine.start({
       title: 'Fire drill',
       text: 'Leave by the north stairs',
@@ -511,30 +518,29 @@ describe('broadcast engine: restarts', () => {
       targets: { devices: ['hung'] },
     });
     await until(
-      () => h!.engine.deliveries(urgent.id).some((d) => d.deviceId === 'done' && d.state === 'displayed'),
+      async () =>
+        (await h!.engine.deliveries(urgent.id)).some((d) => d.deviceId === 'done' && d.state === 'displayed'),
       5000,
     );
-    await until(() => h!.engine.deliveries(urgent.id).some((d) => d.state === 'sent'), 5000);
+    await until(async () => (await h!.engine.deliveries(urgent.id)).some((d) => d.state === 'sent'), 5000);
     await h.engine.close();
     const b = h.stores.broadcasts;
-    expect(b.getBroadcast(urgent.id)!.state).toBe('delivering');
-    expect(
-      b
-        .listDeliveries(urgent.id)
-        .map((d) => `${d.deviceId}:${d.state}`)
-        .sort(),
-    ).toEqual(['done:displayed', 'hung:queued']);
-    expect(b.getBroadcast(normal.id)!.state).toBe('done');
-    expect(b.listDeliveries(normal.id)[0]).toMatchObject({ state: 'failed', reason: 'interrupted' });
+    expect((await b.getBroadcast(urgent.id))!.state).toBe('delivering');
+    expect((await b.listDeliveries(urgent.id)).map((d) => `${d.deviceId}:${d.state}`).sort()).toEqual([
+      'done:displayed',
+      'hung:queued',
+    ]);
+    expect((await b.getBroadcast(normal.id))!.state).toBe('done');
+    expect((await b.listDeliveries(normal.id))[0]).toMatchObject({ state: 'failed', reason: 'interrupted' });
 
     // The next process: the hung phone answers now.
     h.devices.update('hung', { settings: { behavior: 'ok' } });
     const next = nextProcess(h!);
-    const r = next.recoverAll();
+    const r = await next.recoverAll();
     expect(r).toEqual({ closed: 0, resumed: [urgent.id] });
     const report = await next.wait(urgent.id);
     expect(report.counts.displayed).toBe(2);
-    expect(b.getBroadcast(urgent.id)!.state).toBe('done');
+    expect((await b.getBroadcast(urgent.id))!.state).toBe('done');
     expect(h.events.some((e) => e.type === 'broadcast.resumed' && e.data.broadcastId === urgent.id)).toBe(
       true,
     );
@@ -548,7 +554,7 @@ describe('broadcast engine: restarts', () => {
       ['hung1', 'slow:60000'],
       ['hung2', 'slow:60000'],
     ] as const)
-      h.phone(id, behavior);
+      await h.phone(id, behavior);
     const b = h.engine.start({
       title: '911',
       text: 'Call from 4001',
@@ -558,15 +564,14 @@ describe('broadcast engine: restarts', () => {
     const store = h.stores.broadcasts;
     // Before the first phone is contacted only the broadcast and its targets are on disk (two rows), not
     // one `queued` row per phone: the records are written with their outcomes, behind the alerts.
-    expect(store.getBroadcast(b.id)!.state).toBe('delivering');
-    expect(store.listDeliveries(b.id)).toEqual([]);
-    expect(
-      store
-        .listTargets(b.id)
-        .map((t) => `${t.deviceId}:${t.kind}`)
-        .sort(),
-    ).toEqual(['hung1:testphone', 'hung2:testphone', 'served:testphone']);
-    await until(() => store.listDeliveries(b.id).some((d) => d.deviceId === 'served'), 5000);
+    expect((await store.getBroadcast(b.id))!.state).toBe('delivering');
+    expect(await store.listDeliveries(b.id)).toEqual([]);
+    expect((await store.listTargets(b.id)).map((t) => `${t.deviceId}:${t.kind}`).sort()).toEqual([
+      'hung1:testphone',
+      'hung2:testphone',
+      'served:testphone',
+    ]);
+    await until(async () => (await store.listDeliveries(b.id)).some((d) => d.deviceId === 'served'), 5000);
     // The process dies here (kill -9: no close(), nothing more written). The next process:
     h.devices.update('hung1', { settings: { behavior: 'ok' } });
     h.devices.update('hung2', { settings: { behavior: 'ok' } });
@@ -578,11 +583,11 @@ describe('broadcast engine: restarts', () => {
       bus: h.bus,
       ackUrl: (id, token) => `http://hub.test/alerts/ack/${id}/${token}`,
     });
-    expect(next.recoverAll()).toEqual({ closed: 0, resumed: [b.id] });
+    expect(await next.recoverAll()).toEqual({ closed: 0, resumed: [b.id] });
     const report = await next.wait(b.id);
     expect(report.total).toBe(3);
     expect(report.counts.displayed).toBe(3);
-    const ds = store.listDeliveries(b.id);
+    const ds = await store.listDeliveries(b.id);
     expect(ds.map((d) => d.deviceId).sort()).toEqual(['hung1', 'hung2', 'served']);
     expect(ds.every((d) => d.state === 'displayed' && d.ackTokenHash !== null)).toBe(true);
     // The phone served before the crash was not alerted again; the two others were.
@@ -593,19 +598,18 @@ describe('broadcast engine: restarts', () => {
     await h.engine.close();
   });
 
-  it('a normal broadcast cut off by a crash before its records were written: every target is reported interrupted', () => {
+  it('a normal broadcast cut off by a crash before its records were written: every target is reported interrupted', async () => {
     h = broadcastHarness();
-    h.phone('a', 'slow:60000');
-    h.phone('b', 'slow:60000');
+    await h.phone('a', 'slow:60000');
+    await h.phone('b', 'slow:60000');
     const b = h.engine.start({ title: 'Lunch', text: 'Pizza', targets: { all: true } });
     const next = nextProcess(h!);
-    expect(next.recoverAll()).toEqual({ closed: 1, resumed: [] });
-    const stored = h.stores.broadcasts.getBroadcast(b.id)!;
+    expect(await next.recoverAll()).toEqual({ closed: 1, resumed: [] });
+    const stored = (await h.stores.broadcasts.getBroadcast(b.id))!;
     expect(stored.state).toBe('done');
     expect(stored.report!.failuresByReason).toEqual({ interrupted: 2 });
     expect(
-      h.stores.broadcasts
-        .listDeliveries(b.id)
+      (await h.stores.broadcasts.listDeliveries(b.id))
         .map((d) => `${d.deviceId}:${d.state}:${d.reason}`)
         .sort(),
     ).toEqual(['a:failed:interrupted', 'b:failed:interrupted']);

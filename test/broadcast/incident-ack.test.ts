@@ -67,7 +67,7 @@ afterAll(async () => {
 describe('POST /api/incidents/:id/ack records the signed-in principal', () => {
   it('an API key acknowledges under its own name, with the note stored, in the timeline and the event', async () => {
     const inc = await emergency();
-    const desk = hub.hub.apiKeys.create('Security desk 1').key;
+    const desk = (await hub.hub.apiKeys.create('Security desk 1')).key;
     const r = await post(
       `/api/incidents/${inc.id}/ack`,
       desk,

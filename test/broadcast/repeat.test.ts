@@ -50,20 +50,20 @@ describe('broadcast repeats until acknowledged', () => {
     const ack = phoneLogs.get('a')!.calls.find((c) => c.params.ack_url)!.params.ack_url as string;
     const [, id, token] = /\/alerts\/ack\/([^/]+)\/([^/]+)$/.exec(ack)!;
     // Before: the show link answers the alert (a phone's Exit brings it back).
-    expect(h.engine.showPage(id!, token!)).toMatchObject({
+    expect(await h.engine.showPage(id!, token!)).toMatchObject({
       open: true,
       page: { body: expect.stringMatching(/^ALERT 911 CALL/) },
     });
-    h.engine.acknowledge(id!, token!, 'Guard Kim');
+    await h.engine.acknowledge(id!, token!, 'Guard Kim');
     expect(h.engine.isRepeating(b.id)).toBe(false);
     const n = { a: repeats('a'), b: repeats('b') };
     await new Promise((r) => setTimeout(r, 2300));
     expect({ a: repeats('a'), b: repeats('b') }).toEqual(n);
     // After: the other phone's link answers the closing page, naming who acknowledged.
-    const other = h.engine.deliveries(b.id).find((d) => d.deviceId === 'b')!;
-    expect(h.engine.get(b.id).settled).toMatchObject({ by: 'Guard Kim' });
-    expect(() => h.engine.showPage(other.id, 'forged-token')).toThrow(/invalid/);
-    expect(h.engine.showPage(id!, token!)).toMatchObject({
+    const other = (await h.engine.deliveries(b.id)).find((d) => d.deviceId === 'b')!;
+    expect((await h.engine.get(b.id)).settled).toMatchObject({ by: 'Guard Kim' });
+    await expect(h.engine.showPage(other.id, 'forged-token')).rejects.toThrow(/invalid/);
+    expect(await h.engine.showPage(id!, token!)).toMatchObject({
       open: false,
       page: { body: expect.stringContaining('Acknowledged by Guard Kim') },
     });
@@ -87,9 +87,11 @@ describe('broadcast repeats until acknowledged', () => {
     expect(h.engine.isRepeating(rep.id)).toBe(true);
     h.engine.stopRepeat(rep.id);
     expect(h.engine.isRepeating(rep.id)).toBe(false);
-    expect(h.engine.get(rep.id).settled).toBeNull();
-    h.engine.settle(rep.id, 'operator', 'Acknowledged by operator at 20:43:10 EST.');
-    expect(h.engine.get(rep.id).settled).toMatchObject({ text: 'Acknowledged by operator at 20:43:10 EST.' });
+    expect((await h.engine.get(rep.id)).settled).toBeNull();
+    await h.engine.settle(rep.id, 'operator', 'Acknowledged by operator at 20:43:10 EST.');
+    expect((await h.engine.get(rep.id)).settled).toMatchObject({
+      text: 'Acknowledged by operator at 20:43:10 EST.',
+    });
     await new Promise((r) => setTimeout(r, 1500));
     expect(repeats('c')).toBe(0);
   });

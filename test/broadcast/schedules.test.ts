@@ -19,8 +19,8 @@ const T0 = Date.parse('2026-12-02T13:00:00Z'); // Wed 07:00 in Chicago
 
 function setup(catchUpMinutes = 10) {
   const h = broadcastHarness();
-  h.phone('p1');
-  h.phone('p2');
+  void h.phone('p1');
+  void h.phone('p2');
   const clock = new ManualClock(T0);
   const store = new SqliteScheduleStore(h.db);
   const sent: Array<{ id: string; by: string; meta: unknown }> = [];
@@ -48,7 +48,7 @@ const bell = {
   targets: { groups: ['security'] },
 };
 
-describe('scheduler', () => {
+describe('scheduler', async () => {
   let s: ReturnType<typeof setup> | undefined;
   afterEach(async () => {
     await s?.h.close();
@@ -58,85 +58,91 @@ describe('scheduler', () => {
   it('a recurring weekday rule runs at local time in its zone; pause skips runs; resume starts from now', async () => {
     s = setup();
     const sch = s.make();
-    sch.start();
-    const x = sch.create(
+    await sch.start();
+    const x = await sch.create(
       { name: 'morning bell', broadcast: bell, cron: '0 8 * * mon-fri', timeZone: 'America/Chicago' },
       'alice',
     );
     expect(x.nextRunAt).toBe('2026-12-02T14:00:00.000Z');
-    s.clock.advance(59 * 60_000);
+    await s.clock.advanceAsync(59 * 60_000);
     expect(s.sent).toHaveLength(0);
-    s.clock.advance(60_000);
+    await s.clock.advanceAsync(60_000);
     expect(s.sent).toHaveLength(1);
     expect(s.sent[0]!.by).toBe(`schedule:${x.id}`);
     expect(s.sent[0]!.meta).toMatchObject({ schedule: x.id, scheduledFor: '2026-12-02T14:00:00.000Z' });
     await s.h.engine.wait(s.sent[0]!.id);
-    expect(s.h.engine.counts(s.sent[0]!.id).accepted + s.h.engine.counts(s.sent[0]!.id).displayed).toBe(2);
-    expect(sch.get(x.id)).toMatchObject({ runs: 1, nextRunAt: '2026-12-03T14:00:00.000Z' });
+    expect(
+      (await s.h.engine.counts(s.sent[0]!.id)).accepted + (await s.h.engine.counts(s.sent[0]!.id)).displayed,
+    ).toBe(2);
+    expect(await sch.get(x.id)).toMatchObject({ runs: 1, nextRunAt: '2026-12-03T14:00:00.000Z' });
     // Thursday and Friday, then nothing on the weekend: Monday is next.
-    s.clock.advance(2 * 86_400_000);
+    await s.clock.advanceAsync(2 * 86_400_000);
     expect(s.sent).toHaveLength(3);
-    expect(sch.get(x.id).nextRunAt).toBe('2026-12-07T14:00:00.000Z');
+    expect((await sch.get(x.id)).nextRunAt).toBe('2026-12-07T14:00:00.000Z');
     // Paused over Monday: no run, and resuming does not catch up.
-    sch.update(x.id, { paused: true });
-    s.clock.advance(3 * 86_400_000);
+    await sch.update(x.id, { paused: true });
+    await s.clock.advanceAsync(3 * 86_400_000);
     expect(s.sent).toHaveLength(3);
-    const resumed = sch.update(x.id, { paused: false });
+    const resumed = await sch.update(x.id, { paused: false });
     expect(resumed.nextRunAt).toBe('2026-12-08T14:00:00.000Z');
-    s.clock.advance(86_400_000);
+    await s.clock.advanceAsync(86_400_000);
     expect(s.sent).toHaveLength(4);
     // Edit the rule: 15:00 from now on.
-    expect(sch.update(x.id, { cron: '0 15 * * mon-fri' }).nextRunAt).toBe('2026-12-08T21:00:00.000Z');
-    sch.remove(x.id);
-    s.clock.advance(7 * 86_400_000);
+    expect((await sch.update(x.id, { cron: '0 15 * * mon-fri' })).nextRunAt).toBe('2026-12-08T21:00:00.000Z');
+    await sch.remove(x.id);
+    await s.clock.advanceAsync(7 * 86_400_000);
     expect(s.sent).toHaveLength(4);
-    expect(() => sch.get(x.id)).toThrow(expect.objectContaining({ code: 'SCHEDULE_NOT_FOUND' }));
+    await expect(sch.get(x.id)).rejects.toThrow(expect.objectContaining({ code: 'SCHEDULE_NOT_FOUND' }));
     sch.stop();
   });
 
-  it('a one-off runs once', () => {
+  it('a one-off runs once', async () => {
     s = setup();
     const sch = s.make();
-    sch.start();
-    const x = sch.create({ broadcast: bell, at: '2026-12-02T13:30:00Z' }, 'bob');
-    s.clock.advance(3 * 3_600_000);
+    await sch.start();
+    const x = await sch.create({ broadcast: bell, at: '2026-12-02T13:30:00Z' }, 'bob');
+    await s.clock.advanceAsync(3 * 3_600_000);
     expect(s.sent).toHaveLength(1);
-    expect(sch.get(x.id)).toMatchObject({ runs: 1, nextRunAt: null, lastBroadcastId: s.sent[0]!.id });
+    expect(await sch.get(x.id)).toMatchObject({ runs: 1, nextRunAt: null, lastBroadcastId: s.sent[0]!.id });
     sch.stop();
   });
 
-  it('after downtime: the newest missed run is sent once if it is within the window, older ones are skipped and reported', () => {
+  it('after downtime: the newest missed run is sent once if it is within the window, older ones are skipped and reported', async () => {
     s = setup(10);
     const events: HubEvent[] = [];
     s.h.bus.subscribe((e) => {
       if (e.type.startsWith('schedule.')) events.push(e);
     });
     const first = s.make();
-    first.start();
-    const hourly = first.create({ name: 'hourly', broadcast: bell, cron: '0 * * * *' }, 'ops');
-    const daily = first.create(
+    await first.start();
+    const hourly = await first.create({ name: 'hourly', broadcast: bell, cron: '0 * * * *' }, 'ops');
+    const daily = await first.create(
       { name: 'daily', broadcast: bell, cron: '0 14 * * *', timeZone: 'UTC' },
       'ops',
     );
-    const once = first.create({ name: 'once', broadcast: bell, at: '2026-12-02T13:20:00Z' }, 'ops');
+    const once = await first.create({ name: 'once', broadcast: bell, at: '2026-12-02T13:20:00Z' }, 'ops');
     expect(hourly.nextRunAt).toBe('2026-12-02T14:00:00.000Z');
     // The hub stops before any of them runs (kill -9: its timer is gone) and starts 3 h 5 min later.
     first.stop();
     s.clock.advance(3 * 3_600_000 + 5 * 60_000); // 16:05
     expect(s.sent).toHaveLength(0);
     const second = s.make();
-    second.start();
+    await second.start();
     // hourly: 14:00, 15:00 skipped; 16:00 is 5 min late: sent once. daily 14:00 (2 h late) and the one-off
     // (2 h 45 min late) are skipped.
     expect(s.sent.map((x) => (x.meta as { schedule: string }).schedule)).toEqual([hourly.id]);
     expect(s.sent[0]!.meta).toMatchObject({ scheduledFor: '2026-12-02T16:00:00.000Z' });
-    expect(second.get(hourly.id)).toMatchObject({
+    expect(await second.get(hourly.id)).toMatchObject({
       runs: 1,
       missed: 2,
       nextRunAt: '2026-12-02T17:00:00.000Z',
     });
-    expect(second.get(daily.id)).toMatchObject({ runs: 0, missed: 1, nextRunAt: '2026-12-03T14:00:00.000Z' });
-    expect(second.get(once.id)).toMatchObject({ runs: 0, missed: 1, nextRunAt: null });
+    expect(await second.get(daily.id)).toMatchObject({
+      runs: 0,
+      missed: 1,
+      nextRunAt: '2026-12-03T14:00:00.000Z',
+    });
+    expect(await second.get(once.id)).toMatchObject({ runs: 0, missed: 1, nextRunAt: null });
     const missed = events.filter((e) => e.type === 'schedule.missed').map((e) => e.data);
     expect(missed).toEqual(
       expect.arrayContaining([
@@ -149,45 +155,45 @@ describe('scheduler', () => {
     second.stop();
   });
 
-  it('a failed send is recorded, and the schedule goes on', () => {
+  it('a failed send is recorded, and the schedule goes on', async () => {
     s = setup();
     const sch = s.make();
-    sch.start();
+    await sch.start();
     // Passes the check (targets present), fails at send time: the device was removed meanwhile.
-    const x = sch.create(
+    const x = await sch.create(
       { broadcast: { ...bell, targets: { devices: ['p1'] } }, cron: '*/5 * * * *' },
       'ops',
     );
-    s.h.devices.remove('p1');
-    s.clock.advance(5 * 60_000);
-    expect(sch.get(x.id)).toMatchObject({ runs: 1, lastBroadcastId: null });
-    expect(sch.get(x.id).lastError).toContain('no device "p1"');
-    expect(sch.get(x.id).nextRunAt).toBe('2026-12-02T13:10:00.000Z');
+    await s.h.devices.remove('p1');
+    await s.clock.advanceAsync(5 * 60_000);
+    expect(await sch.get(x.id)).toMatchObject({ runs: 1, lastBroadcastId: null });
+    expect((await sch.get(x.id)).lastError).toContain('no device "p1"');
+    expect((await sch.get(x.id)).nextRunAt).toBe('2026-12-02T13:10:00.000Z');
     sch.stop();
   });
 
-  it('rejects bad input naming the field', () => {
+  it('rejects bad input naming the field', async () => {
     s = setup();
     const sch = s.make();
     const bad = (input: unknown, code: string, field?: string) =>
-      expect(() => sch.create(input, 'x')).toThrow(
+      expect(sch.create(input, 'x')).rejects.toThrow(
         expect.objectContaining({ code, ...(field ? { field } : {}) }),
       );
-    bad({ broadcast: bell, cron: '0 25 * * *' }, 'CRON_INVALID', 'cron');
-    bad(
+    await bad({ broadcast: bell, cron: '0 25 * * *' }, 'CRON_INVALID', 'cron');
+    await bad(
       { broadcast: bell, cron: '0 8 * * *', timeZone: 'Mars/Base' },
       'SCHEDULE_TIMEZONE_INVALID',
       'timeZone',
     );
-    bad({ broadcast: bell }, 'SCHEDULE_INVALID');
-    bad({ broadcast: bell, cron: '0 8 * * *', at: '2026-12-03T00:00:00Z' }, 'SCHEDULE_INVALID');
-    bad({ broadcast: bell, at: '2026-12-01T00:00:00Z' }, 'SCHEDULE_IN_PAST', 'at');
-    bad({ broadcast: bell, at: 'tomorrow-ish' }, 'SCHEDULE_INVALID', 'at');
-    bad({ broadcast: bell, cron: '0 8 * * *', extra: 1 }, 'SCHEDULE_INVALID');
-    expect(() => sch.create({ broadcast: { title: 'x', text: 'y' }, cron: '0 8 * * *' }, 'x')).toThrow(
-      'targets missing',
-    );
-    expect(sch.list()).toHaveLength(0);
+    await bad({ broadcast: bell }, 'SCHEDULE_INVALID');
+    await bad({ broadcast: bell, cron: '0 8 * * *', at: '2026-12-03T00:00:00Z' }, 'SCHEDULE_INVALID');
+    await bad({ broadcast: bell, at: '2026-12-01T00:00:00Z' }, 'SCHEDULE_IN_PAST', 'at');
+    await bad({ broadcast: bell, at: 'tomorrow-ish' }, 'SCHEDULE_INVALID', 'at');
+    await bad({ broadcast: bell, cron: '0 8 * * *', extra: 1 }, 'SCHEDULE_INVALID');
+    await expect(
+      sch.create({ broadcast: { title: 'x', text: 'y' }, cron: '0 8 * * *' }, 'x'),
+    ).rejects.toThrow('targets missing');
+    expect(await sch.list()).toHaveLength(0);
   });
 });
 

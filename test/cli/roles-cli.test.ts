@@ -22,7 +22,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('roles on the command line (while the hub runs)', () => {
+describe('roles on the command line (while the hub runs)', async () => {
   it('creates a user with a role, changes it, and refuses an unknown role', async () => {
     const c = await runSwitchboard(
       ['users', 'create', '--name', 'desk1', '--role', 'operator', '-d', dir],
@@ -95,10 +95,12 @@ describe('roles on the command line (while the hub runs)', () => {
     expect(unknown.stderr).toMatch(/scope\.0: unknown scope "root"/);
   }, 120_000);
 
-  it('records the commands in the audit trail as actor cli', () => {
+  it('records the commands in the audit trail as actor cli', async () => {
     const stores = sqliteCoreStores(openDatabase({ dataDir: dir }));
     try {
-      const entries: AuditEntry[] = stores.audit.list({ limit: 100 }).filter((e) => e.actorKind === 'cli');
+      const entries: AuditEntry[] = (await stores.audit.list({ limit: 100 })).filter(
+        (e) => e.actorKind === 'cli',
+      );
       expect(entries.map((e) => [e.actorKind, e.action, e.target])).toEqual([
         ['cli', 'key.created', expect.stringMatching(/^id=/)],
         ['cli', 'key.created', expect.stringMatching(/^id=/)],

@@ -10,7 +10,7 @@ afterEach(async () => {
   hub = undefined;
 });
 
-const callEvents = (h: TestHub): HubEvent[] =>
+const callEvents = (h: TestHub): Promise<HubEvent[]> =>
   h.hub.bus.list({ after: 0, limit: 1000, filter: { types: ['call.*'] } });
 
 describe('demo drill API (only in `switchboard demo`)', () => {
@@ -35,7 +35,7 @@ describe('demo drill API (only in `switchboard demo`)', () => {
     expect(r.status).toBe(202);
     expect(r.body.via).toBe('bus');
     expect(r.body.message).toMatch(/Bob Baker \(extension 4002\) dialled 911/);
-    let ev = callEvents(hub);
+    let ev = await callEvents(hub);
     expect(ev.map((e) => e.type)).toEqual(['call.started', 'call.emergency']);
     expect(ev[1]!.data).toMatchObject({
       callKey: r.body.callKey,
@@ -50,7 +50,7 @@ describe('demo drill API (only in `switchboard demo`)', () => {
     });
     clock.advance(1000);
     clock.advance(4000);
-    ev = callEvents(hub);
+    ev = await callEvents(hub);
     expect(ev.map((e) => e.type)).toEqual(['call.started', 'call.emergency', 'call.answered', 'call.ended']);
     expect(ev[3]!.data).toMatchObject({ callKey: r.body.callKey, durationSeconds: 5, talkSeconds: 4 });
   });
@@ -85,6 +85,6 @@ describe('demo drill API (only in `switchboard demo`)', () => {
     expect(r.status).toBe(202);
     expect(r.body.via).toBe('ipoffice-simulator');
     expect(placed).toEqual([['4001', { number: '933' }]]);
-    expect(callEvents(hub)).toEqual([]);
+    expect(await callEvents(hub)).toEqual([]);
   });
 });

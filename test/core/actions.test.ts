@@ -14,11 +14,11 @@ describe('ActionRunner device reads', () => {
     h.phone('p1', 'ok');
     expect((await h.runner.execute('p1', 'show', { text: 'one' })).ok).toBe(true);
     // The new behaviour must be seen by the very next action (not a stale copy of the device).
-    h.devices.update('p1', { settings: { behavior: 'refuse' } });
+    await h.devices.update('p1', { settings: { behavior: 'refuse' } });
     const r = await h.runner.execute('p1', 'show', { text: 'two' });
     expect(r).toMatchObject({ ok: false, outcome: 'forbidden' });
     expect(phoneLogs.get('p1')?.calls.map((c) => c.params.text)).toEqual(['one', 'two']);
-    h.devices.remove('p1');
+    await h.devices.remove('p1');
     await expect(h.runner.execute('p1', 'show', { text: 'three' })).rejects.toMatchObject({
       code: 'DEVICE_NOT_FOUND',
     });
@@ -31,7 +31,7 @@ describe('ActionRunner device reads', () => {
     h.phone('p2', 'ok');
     const stale = h.devices.require('p2');
     h.runner.prime([stale]);
-    h.devices.update('p2', { settings: { behavior: 'refuse' } });
+    await h.devices.update('p2', { settings: { behavior: 'refuse' } });
     // A prime never overrides a change: the runner reads the updated device.
     h.runner.prime([stale]);
     expect(await h.runner.execute('p2', 'show', { text: 'x' })).toMatchObject({

@@ -72,8 +72,8 @@ beforeAll(async () => {
     settings: { model: 'J179', extension: '3001', mac: avaya.mac },
   });
   expect(r.status, JSON.stringify(r.body)).toBe(201);
-  operator = hub.hub.apiKeys.create('desk-op', { role: 'operator' }).key;
-  viewer = hub.hub.apiKeys.create('watcher', { role: 'viewer' }).key;
+  operator = (await hub.hub.apiKeys.create('desk-op', { role: 'operator' })).key;
+  viewer = (await hub.hub.apiKeys.create('watcher', { role: 'viewer' })).key;
 }, 60_000);
 
 afterAll(async () => {

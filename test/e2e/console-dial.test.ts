@@ -57,7 +57,7 @@ beforeAll(async () => {
     address: '127.0.0.1:1',
     settings: { user: 'dl3', password: 'pw', spaces: { address: 'primary.example.com' } },
   });
-  operatorKey = hub.hub.apiKeys.create('operator-1', { role: 'operator' }).key;
+  operatorKey = (await hub.hub.apiKeys.create('operator-1', { role: 'operator' })).key;
   ui = await openConsole({ base: hub.url, artifacts: ARTIFACTS });
   await ui.page.goto(`${hub.url}/`);
   await ui.page.getByLabel('API key').fill(operatorKey);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Accounts } from '../../src/pubsub/accounts.js';
-import { INTERNAL_PUBSUB_POSTGRES_ENV } from '../../src/pubsub/module.js';
+import { INTERNAL_PUBSUB_POSTGRES_ENV } from '../../src/store/index.js';
 import { PostgresPubSubStore } from '../../src/store/postgres/pubsub.js';
 import { type PostgresCluster, postgresAvailability, startPostgres } from '../helpers/postgres.js';
 import { type SpawnedHub, spawnSwitchboard } from '../helpers/process.js';

@@ -25,7 +25,7 @@ export function broadcastHarness(
   const db: Db = openDatabase({ dataDir: ':memory:' });
   const core = sqliteCoreStores(db);
   const stores = sqliteBroadcastStores(db);
-  const bus = new EventBus(core.events);
+  const bus = new EventBus(core.events, 0);
   const driver = testphoneDriver();
   const drivers = new Map([[driver.kind, driver]]);
   const devices = new DeviceRegistry(
@@ -86,7 +86,7 @@ export function broadcastHarness(
     phone,
     close: async () => {
       await engine.close();
-      bus.close();
+      await bus.close();
       db.close();
     },
   };

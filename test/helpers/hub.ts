@@ -6,12 +6,15 @@ import { defaultConfig } from '../../src/config/load.js';
 import type { Clock } from '../../src/core/clock.js';
 import type { AnyDriver } from '../../src/core/driver.js';
 import { silentLogger } from '../../src/core/logger.js';
-import type { HubModule } from '../../src/server/hub.js';
+import type { HubModule } from '../../src/core/module.js';
+import { type Db, openDatabase } from '../../src/store/sqlite/database.js';
 
 export interface TestHub extends RunningHub {
   /** A valid API key. */
   key: string;
   dataDir: string;
+  /** A second connection to the hub's SQLite file, for tests that look at stored rows (opened on first use). */
+  readonly db: Db;
   /** Calls the API with the key; returns status and parsed JSON (or text). */
   api<T = unknown>(
     method: string,
@@ -83,13 +86,20 @@ export async function startTestHub(o: TestHubOptions = {}): Promise<TestHub> {
     ...(o.clock ? { clock: o.clock } : {}),
     ...(o.prepareApp ? { prepareApp: o.prepareApp } : {}),
   });
-  const key = running.hub.apiKeys.create('test').key;
+  const key = (await running.hub.apiKeys.create('test')).key;
+  let db: Db | undefined;
   return {
     ...running,
     key,
     dataDir,
+    get db(): Db {
+      // A second connection to the hub's SQLite file (WAL): for tests that look at the stored rows.
+      db ??= openDatabase({ dataDir });
+      return db;
+    },
     api: (method, path, body, headers) => apiCall(running.url, key, method, path, body, headers),
     async close() {
+      db?.close();
       await running.stop();
       if (!o.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },

@@ -33,7 +33,7 @@ describe('ipoffice driver and module', () => {
     cleanups.push(() => sim.stop());
     const hub = await startTestHub();
     cleanups.push(() => hub.close());
-    hub.hub.devices.upsert({
+    await hub.hub.devices.upsert({
       id: 'ipo-x',
       kind: 'ipoffice',
       address: `127.0.0.1:${sim.port}`,

@@ -72,7 +72,7 @@ describe('GET /avaya/subscribe over HTTP', () => {
     expect((await sub('MAC=020000aa0003&Extn=4103&SetID=J179')).status).toBe(200);
     await h.api('PATCH', '/api/devices/avaya-020000aa0003', { groups: ['security'] });
     expect((await sub('MAC=020000aa0003&Extn=4999&SetID=J179')).status).toBe(200);
-    const moved = h.hub.bus.list({ filter: { types: ['phone.moved'] } });
+    const moved = await h.hub.bus.list({ filter: { types: ['phone.moved'] } });
     expect(moved).toHaveLength(1);
     expect(moved[0]!.data).toMatchObject({ deviceId: 'avaya-020000aa0003', securityGroup: true });
   }, 60_000);

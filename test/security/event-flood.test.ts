@@ -42,7 +42,7 @@ describe('phone-facing receivers are bounded (item 2)', () => {
     for (let i = 0; i < 300; i++) statuses.push((await notify(h, i)).status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(50);
     expect(statuses.filter((s) => s === 429)).toHaveLength(250);
-    expect(h.hub.bus.list({ filter: { types: ['cisco.notify'] }, limit: 1000 })).toHaveLength(50);
+    expect(await h.hub.bus.list({ filter: { types: ['cisco.notify'] }, limit: 1000 })).toHaveLength(50);
   }, 120_000);
 
   it('callbacks from an address that is no registered phone are refused and not stored', async () => {
@@ -50,7 +50,7 @@ describe('phone-facing receivers are bounded (item 2)', () => {
     const r = await notify(h, 0);
     expect(r.status).toBe(403);
     expect(JSON.parse(r.text).error.code).toBe('CISCO_EVENTS_UNKNOWN_PHONE');
-    expect(h.hub.bus.list({ filter: { types: ['cisco.notify'] } })).toHaveLength(0);
+    expect(await h.hub.bus.list({ filter: { types: ['cisco.notify'] } })).toHaveLength(0);
   }, 60_000);
 
   it('the event log keeps at most events.maxEvents and nothing older than events.retentionDays', async () => {
@@ -63,14 +63,14 @@ describe('phone-facing receivers are bounded (item 2)', () => {
     clock.advance(10 * 86_400_000);
     const second = await hubWith({ 'events.maxEvents': 1000 }, { dataDir, clock });
     // Pruned at start (then every events.pruneIntervalMinutes): the newest 1000 are kept.
-    const left = second.hub.bus.list({ limit: 10_000, filter: { types: ['test.old'] } });
+    const left = await second.hub.bus.list({ limit: 10_000, filter: { types: ['test.old'] } });
     expect(left.length).toBeLessThanOrEqual(1000);
     expect(left.at(-1)?.data).toEqual({ i: 1499 });
     await second.close();
     hubs = hubs.filter((x) => x !== second);
     clock.advance(31 * 86_400_000);
     const third = await hubWith({ 'events.retentionDays': 30 }, { dataDir, clock });
-    expect(third.hub.bus.list({ limit: 10_000, filter: { types: ['test.old'] } })).toHaveLength(0);
+    expect(await third.hub.bus.list({ limit: 10_000, filter: { types: ['test.old'] } })).toHaveLength(0);
   }, 120_000);
 
   it('/readyz answers 503 "disk full" below events.minFreeDiskMb', async () => {

@@ -51,9 +51,9 @@ beforeAll(async () => {
     drivers: [testphoneDriver()],
     config: { 'auth.senderGroups': ['lobby'], 'broadcast.backoffMs': 10 },
   });
-  for (const role of ROLES) keys[role] = hub.hub.apiKeys.create(`k-${role}`, { role }).key;
-  keys.events = hub.hub.apiKeys.create('k-events', { scopes: ['events:read'] }).key;
-  keys.keysmgr = hub.hub.apiKeys.create('k-keys', { scopes: ['keys:manage'] }).key;
+  for (const role of ROLES) keys[role] = (await hub.hub.apiKeys.create(`k-${role}`, { role })).key;
+  keys.events = (await hub.hub.apiKeys.create('k-events', { scopes: ['events:read'] })).key;
+  keys.keysmgr = (await hub.hub.apiKeys.create('k-keys', { scopes: ['keys:manage'] })).key;
   for (const g of ['lobby', 'plant']) {
     const r = await hub.api('PUT', `/api/groups/${g}`, { name: g });
     expect(r.status).toBe(200);
@@ -289,8 +289,8 @@ describe('keys and users: no escalation', () => {
 
   it('a role change applies to an open session at once; the last admin cannot be demoted over the API', async () => {
     const users = new UserService(hub.hub.stores.users);
-    users.create('boss', PASSWORD, 'admin');
-    users.create('desk1', PASSWORD, 'operator');
+    await users.create('boss', PASSWORD, 'admin');
+    await users.create('desk1', PASSWORD, 'operator');
     const sign = await fetch(`${hub.url}/api/session`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

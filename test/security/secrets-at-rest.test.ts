@@ -150,7 +150,7 @@ describe('device passwords at rest (real process)', () => {
     await hub.close();
     hubs.length = 0;
     const again = sqliteCoreStores(openDatabase({ dataDir: dir, migrations: MIGRATIONS }));
-    const sealed = String(again.devices.get('desk-1')?.settings.password);
+    const sealed = String((await again.devices.get('desk-1'))?.settings.password);
     again.close();
     expect(sealed.startsWith('enc:v1:')).toBe(true);
     expect(sealed).not.toContain(password);

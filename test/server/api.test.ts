@@ -54,9 +54,9 @@ describe('API keys', () => {
     );
   });
   it('refuses a revoked key, and stores only hashes', async () => {
-    const created = hub.hub.apiKeys.create('temp');
+    const created = await hub.hub.apiKeys.create('temp');
     expect((await raw('/api/devices', { authorization: `Bearer ${created.key}` })).status).toBe(200);
-    const stored = hub.hub.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(created.id) as Record<
+    const stored = hub.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(created.id) as Record<
       string,
       string
     >;
@@ -112,7 +112,7 @@ describe('devices', () => {
     expect((await hub.api<{ error: { code: string } }>('GET', '/api/devices/desk-1')).body.error.code).toBe(
       'DEVICE_NOT_FOUND',
     );
-    const types = hub.hub.bus.list({ filter: { types: ['device.*'] } }).map((e) => e.type);
+    const types = (await hub.hub.bus.list({ filter: { types: ['device.*'] } })).map((e) => e.type);
     expect(types).toEqual(['device.added', 'device.updated', 'device.removed']);
   });
 

@@ -179,7 +179,7 @@ describe('audit trail', () => {
       `address=${'9'.repeat(65)}`,
     ])
       expect((await hub.api('GET', `/api/audit?${bad}`)).status, bad).toBe(400);
-    const viewer = hub.hub.apiKeys.create('v', { role: 'viewer' }).key;
+    const viewer = (await hub.hub.apiKeys.create('v', { role: 'viewer' })).key;
     const r = await fetch(`${hub.url}/api/audit`, { headers: { authorization: `Bearer ${viewer}` } });
     expect(r.status).toBe(403);
   });
@@ -240,7 +240,7 @@ describe('audit trail', () => {
   });
 
   it('is append-only in the store', () => {
-    expect(() => hub.hub.db.prepare("UPDATE audit_log SET action = 'nothing'").run()).toThrow(/append-only/);
+    expect(() => hub.db.prepare("UPDATE audit_log SET action = 'nothing'").run()).toThrow(/append-only/);
   });
 
   it('keeps its own retention (audit.retentionDays), not the event log one', async () => {

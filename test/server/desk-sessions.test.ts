@@ -49,8 +49,8 @@ beforeAll(async () => {
     },
   });
   const users = new UserService(hub.hub.stores.users);
-  users.create('admin1', PASSWORD, 'admin');
-  users.create('desk1', PASSWORD, 'operator');
+  await users.create('admin1', PASSWORD, 'admin');
+  await users.create('desk1', PASSWORD, 'operator');
 }, 60_000);
 afterAll(async () => {
   await hub?.close();

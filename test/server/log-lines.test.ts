@@ -83,7 +83,7 @@ describe('log lines', () => {
     });
     const running = await startHub(config, { logger: createLogger({ level: 'debug', destination: out }) });
     try {
-      const key = running.hub.apiKeys.create('log').key;
+      const key = (await running.hub.apiKeys.create('log')).key;
       const api = (method: string, path: string, body?: unknown) =>
         fetch(`${running.url}${path}`, {
           method,

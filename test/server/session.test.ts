@@ -61,7 +61,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe('password hashing', () => {
+describe('password hashing', async () => {
   it('uses scrypt with explicit parameters and a per-user salt, and verifies in constant time', async () => {
     const a = hashPassword(PASSWORD);
     const b = hashPassword(PASSWORD);
@@ -73,14 +73,14 @@ describe('password hashing', () => {
     expect(await verifyPassword(PASSWORD, 'garbage')).toBe(false);
   });
 
-  it('refuses short passwords and odd names', () => {
+  it('refuses short passwords and odd names', async () => {
     const stores = sqliteCoreStores(openDatabase({ dataDir: ':memory:' }));
     const users = new UserService(stores.users);
-    expect(() => users.create('admin', 'short')).toThrow(/at least 12/);
-    expect(() => users.create('bad name', PASSWORD)).toThrow(/name:/);
-    users.create('admin', PASSWORD);
-    expect(() => users.create('admin', PASSWORD)).toThrow(/already exists/);
-    expect(JSON.stringify(users.list())).not.toMatch(/scrypt/);
+    await expect(users.create('admin', 'short')).rejects.toThrow(/at least 12/);
+    await expect(users.create('bad name', PASSWORD)).rejects.toThrow(/name:/);
+    await users.create('admin', PASSWORD);
+    await expect(users.create('admin', PASSWORD)).rejects.toThrow(/already exists/);
+    expect(JSON.stringify(await users.list())).not.toMatch(/scrypt/);
     stores.close();
   });
 });

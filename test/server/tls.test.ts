@@ -102,7 +102,7 @@ describe('HTTPS for the API and console (http.tls)', () => {
       expect(ok.served).toBe(fingerprint(first.cert));
 
       // An event stream opened with the first certificate.
-      const key = running.hub.apiKeys.create('tls').key;
+      const key = (await running.hub.apiKeys.create('tls')).key;
       const events: string[] = [];
       const stream = httpsRequest(`${running.url}/api/events/stream`, {
         ca: [first.cert],

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { WebhookLogEntry } from '../../src/broadcast/webhook.js';
 import type { Schedule, ScheduleStore } from '../../src/core/broadcast/schedules.js';
 import type {
   Broadcast,
@@ -17,7 +18,6 @@ import type {
 } from '../../src/core/emergency/types.js';
 import type { PageRequest } from '../../src/core/paging.js';
 import type { Rule, RuleStore } from '../../src/core/rules/types.js';
-import type { WebhookLogEntry } from '../../src/store/sqlite/broadcast.js';
 import type { MaybeAsync } from './maybe-async.js';
 
 /**

@@ -6,13 +6,13 @@ import type {
   ApiKeyRecord,
   ApiKeyStore,
   DeviceStore,
+  EventListQuery,
   EventStore,
   GroupStore,
   KvStore,
   UserRecord,
   UserStore,
 } from '../../src/core/store.js';
-import type { EventPageQuery } from '../../src/store/core-rows.js';
 
 /**
  * THE contract of the core store ports (src/core/store.ts: events, devices, groups, API keys, users, kv;
@@ -34,8 +34,8 @@ export interface CoreStoresUnderTest {
   users: Port<UserStore>;
   kv: Port<KvStore>;
   audit: Port<AuditStore>;
-  /** Event pages as GET /api/events reads them (SQLite: store/sqlite/paging.ts pageEvents). */
-  pageEvents(o: EventPageQuery): HubEvent[] | Promise<HubEvent[]>;
+  /** Event pages as GET /api/events reads them (EventStore.list with order and search). */
+  pageEvents(o: EventListQuery): HubEvent[] | Promise<HubEvent[]>;
 }
 
 export interface CoreBackendInstance {
@@ -259,7 +259,7 @@ export function coreStoreContract(backend: CoreBackend): void {
           ev(4, 'call.ended', 'ipo-2', { caller: 'alice' }),
           ev(5, 'call.started', 'ipo-1', { note: '50 percent' }),
         ]);
-        const seqs = async (o: Partial<EventPageQuery>) =>
+        const seqs = async (o: Partial<EventListQuery>) =>
           (await s.pageEvents({ limit: 10, order: 'asc', ...o })).map((e) => e.seq);
         expect(await seqs({})).toEqual([1, 2, 3, 4, 5]);
         expect(await seqs({ order: 'desc', limit: 2 })).toEqual([5, 4]);

@@ -11,7 +11,7 @@ import { type CoreStoresUnderTest, coreStoreContract } from './core-contract.js'
  */
 function storesOf(db: PostgresDatabase): CoreStoresUnderTest {
   const s = postgresCoreStores(db);
-  return { ...s, pageEvents: (o) => s.events.page(o) };
+  return { ...s, pageEvents: (o) => s.events.list(o) };
 }
 
 describePostgres('PostgreSQL core stores', ({ cluster, db: freshDatabase }) => {

@@ -1,15 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EventPageQuery } from '../../src/store/core-rows.js';
 import { sqliteCoreStores } from '../../src/store/sqlite/core-stores.js';
 import { type Db, openDatabase } from '../../src/store/sqlite/database.js';
-import { pageEvents } from '../../src/store/sqlite/paging.js';
 import { type CoreStoresUnderTest, coreStoreContract } from './core-contract.js';
 
 /** The core store contract against SQLite: a database file per test; a "peer" is a second connection. */
 function storesOf(db: Db): CoreStoresUnderTest {
-  return { ...sqliteCoreStores(db), pageEvents: (o: EventPageQuery) => pageEvents(db, o) };
+  const s = sqliteCoreStores(db);
+  return { ...s, pageEvents: (o) => s.events.list(o) };
 }
 
 coreStoreContract({

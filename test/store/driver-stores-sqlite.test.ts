@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteContentStore } from '../../src/drivers/avaya/content-store.js';
+import { SqliteContentStore } from '../../src/store/sqlite/avaya-content.js';
 import { type Db, openDatabase } from '../../src/store/sqlite/database.js';
 import { SqliteSmdrStore } from '../../src/store/sqlite/smdr.js';
 import { type DriverStores, driverStoresContract } from './driver-stores-contract.js';

@@ -67,8 +67,8 @@ describe('SQLite store migrations', () => {
   });
 });
 
-describe('roles migration (issue 18)', () => {
-  it('makes existing users and keys admins, keeps sessions role-less, and refuses a newer security schema', () => {
+describe('roles migration (issue 18)', async () => {
+  it('makes existing users and keys admins, keeps sessions role-less, and refuses a newer security schema', async () => {
     const d = mkdtempSync(join(tmpdir(), 'sb-mig-roles-'));
     // A store as the previous release left it: security at version 1, no audit module.
     const { audit: _a, ...rest } = MIGRATIONS;
@@ -85,14 +85,14 @@ describe('roles migration (issue 18)', () => {
     old.close();
     const db = openDatabase({ dataDir: d });
     const stores = sqliteCoreStores(db);
-    expect(stores.users.get('ann')?.role).toBe('admin');
-    expect(stores.apiKeys.get('k1')).toMatchObject({ role: 'admin', scopes: null });
-    expect(stores.apiKeys.get('k2')).toMatchObject({
+    expect((await stores.users.get('ann'))?.role).toBe('admin');
+    expect(await stores.apiKeys.get('k1')).toMatchObject({ role: 'admin', scopes: null });
+    expect(await stores.apiKeys.get('k2')).toMatchObject({
       role: null,
       revokedReason: 'revoked',
       absoluteExpiresAt: '2026-01-03',
     });
-    expect(stores.audit.list({ limit: 10 })).toEqual([]);
+    expect(await stores.audit.list({ limit: 10 })).toEqual([]);
     stores.close();
     const newer = {
       ...MIGRATIONS,

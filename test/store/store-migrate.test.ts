@@ -32,7 +32,7 @@ describePostgres('switchboard store migrate', ({ db: freshDatabase }) => {
     const db = openDatabase({ dataDir: dir });
     const s = sqliteCoreStores(db);
     for (let i = 0; i < 1200; i++)
-      s.events.append([
+      await s.events.append([
         {
           seq: i + 1,
           id: `evt_${i}`,
@@ -43,7 +43,7 @@ describePostgres('switchboard store migrate', ({ db: freshDatabase }) => {
         },
       ]);
     for (const id of ['lobby', 'desk-2', 'é'])
-      s.devices.insert({
+      await s.devices.insert({
         id,
         kind: 'cisco',
         name: `Phone ${id}`,
@@ -55,8 +55,8 @@ describePostgres('switchboard store migrate', ({ db: freshDatabase }) => {
         createdAt: iso(0),
         updatedAt: iso(0),
       });
-    s.groups.upsert({ id: 'security', name: 'Security', description: 'desk' });
-    s.users.insert({
+    await s.groups.upsert({ id: 'security', name: 'Security', description: 'desk' });
+    await s.users.insert({
       name: 'ops',
       passwordHash: 'scrypt$x',
       createdAt: iso(0),
@@ -65,7 +65,7 @@ describePostgres('switchboard store migrate', ({ db: freshDatabase }) => {
       role: 'admin',
       source: 'local',
     });
-    s.apiKeys.insert({
+    await s.apiKeys.insert({
       id: 'k1',
       name: 'ops',
       prefix: 'sbk_k1',
@@ -77,10 +77,10 @@ describePostgres('switchboard store migrate', ({ db: freshDatabase }) => {
       scopes: ['devices:read'],
       idleSeconds: 60,
     });
-    s.apiKeys.revoke('k1', iso(5), 'signed-out');
-    s.kv.set('ns', 'k', { big: 'y'.repeat(100_000) });
+    await s.apiKeys.revoke('k1', iso(5), 'signed-out');
+    await s.kv.set('ns', 'k', { big: 'y'.repeat(100_000) });
     for (let i = 0; i < 5; i++)
-      auditHighWater = s.audit.append({
+      auditHighWater = await s.audit.append({
         time: iso(i * 1000),
         actorKind: 'cli',
         actorId: null,
@@ -146,9 +146,9 @@ describePostgres('switchboard store migrate', ({ db: freshDatabase }) => {
       expect(await pg.kv.list('ns')).toEqual(sqlite.kv.list('ns'));
       expect(await pg.events.list({ limit: 10_000 })).toEqual(sqlite.events.list({ limit: 10_000 }));
       expect(await pg.events.lastSeq()).toBe(1200);
-      expect(await pg.audit.list({ limit: 10 })).toEqual(sqlite.audit.list({ limit: 10 }));
+      expect(await pg.audit.list({ limit: 10 })).toEqual(await sqlite.audit.list({ limit: 10 }));
       // The identity moved past SQLite's AUTOINCREMENT high-water mark (entries 4 and 5 were deleted).
-      const next = await pg.audit.append({ ...sqlite.audit.list({ limit: 1 })[0]!, time: iso(9000) });
+      const next = await pg.audit.append({ ...(await sqlite.audit.list({ limit: 1 }))[0]!, time: iso(9000) });
       expect(next).toBe(auditHighWater + 1);
       // PubSub: the queue's count row came along; messages are claimed in their order.
       const ps = new PostgresPubSubStore(db);

@@ -41,3 +41,9 @@ export interface CapAlertStore {
   /** Keeps the newest `keep` records. */
   prune(keep: number): Promise<void>;
 }
+
+declare module '../../core/module.js' {
+  interface StorePorts {
+    capAlerts: CapAlertStore;
+  }
+}

@@ -177,3 +177,9 @@ export class ChannelDispatcher {
     record({ type: entry.state === 'sent' ? 'channel.sent' : 'channel.failed', detail });
   }
 }
+
+declare module '../../core/module.js' {
+  interface StorePorts {
+    channelLog: ChannelLogStore;
+  }
+}

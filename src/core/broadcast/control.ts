@@ -79,17 +79,17 @@ export class BroadcastControl {
   async cancel(id: string, by: string): Promise<{ broadcast: Broadcast; cancelled: number }> {
     const { engine } = this.deps;
     if (engine.isRunning(id)) {
-      engine.cancel(id);
+      await engine.cancel(id);
       await engine.wait(id);
     } else if (engine.isRepeating(id)) {
       engine.stopRepeat(id);
     } else {
-      const b = engine.get(id);
+      const b = await engine.get(id);
       throw new ConflictError('BROADCAST_FINISHED', `broadcast ${b.id} has already finished (${b.state})`);
     }
-    engine.flush();
-    const b = engine.get(id);
-    const ds = this.deps.store.listDeliveries(id);
+    await engine.flush();
+    const b = await engine.get(id);
+    const ds = await this.deps.store.listDeliveries(id);
     let cancelled = 0;
     for (const d of ds) {
       if (d.state === 'queued' || d.state === 'sent' || (d.state === 'failed' && d.reason === 'cancelled')) {
@@ -99,13 +99,13 @@ export class BroadcastControl {
         cancelled++;
       }
     }
-    this.deps.store.saveDeliveries(ds);
+    await this.deps.store.saveDeliveries(ds);
     const now = new Date(this.clock.now()).toISOString();
     if (b.state === 'delivering' || b.state === 'done') b.state = 'cancelled';
     b.cancelled = { by: by.slice(0, 200), at: now };
     b.finishedAt ??= now;
     b.report = this.report(b, ds);
-    this.deps.store.updateBroadcast(b);
+    await this.deps.store.updateBroadcast(b);
     this.deps.bus.emit({
       source: 'hub',
       type: 'broadcast.cancelled',
@@ -129,7 +129,7 @@ export class BroadcastControl {
 
   private async recallOnce(id: string, by: string): Promise<RecallResult> {
     const { engine, store } = this.deps;
-    engine.get(id);
+    await engine.get(id);
     if (engine.isRunning(id) || engine.isRepeating(id)) {
       try {
         await this.cancel(id, by);
@@ -138,8 +138,8 @@ export class BroadcastControl {
         if (!(isSwitchboardError(e) && e.code === 'BROADCAST_FINISHED')) throw e;
       }
     }
-    const b = engine.get(id);
-    const ds = store.listDeliveries(id);
+    const b = await engine.get(id);
+    const ds = await store.listDeliveries(id);
     const todo = ds.filter((d) => mayShow(d) && d.recall?.ok !== true);
     let cleared = 0;
     let failed = 0;
@@ -155,7 +155,7 @@ export class BroadcastControl {
         }),
       ),
     );
-    store.saveDeliveries(todo);
+    await store.saveDeliveries(todo);
     const now = new Date(this.clock.now()).toISOString();
     const prev = b.recalled;
     b.state = 'recalled';
@@ -168,7 +168,7 @@ export class BroadcastControl {
       failed,
     };
     b.report = this.report(b, ds);
-    store.updateBroadcast(b);
+    await store.updateBroadcast(b);
     this.deps.bus.emit({
       source: 'hub',
       type: 'broadcast.recalled',
@@ -228,9 +228,9 @@ export class BroadcastControl {
    * Delivers a finished broadcast again to its failed phones (fresh acknowledgement links). Refused while
    * it is delivering (BROADCAST_RUNNING), once recalled or expired, and when no phone failed.
    */
-  retry(id: string, by: string): { broadcast: Broadcast; phones: number } {
+  async retry(id: string, by: string): Promise<{ broadcast: Broadcast; phones: number }> {
     const { engine, store } = this.deps;
-    const b = engine.get(id);
+    const b = await engine.get(id);
     if (engine.isRunning(id) || engine.isRepeating(id))
       throw new ConflictError('BROADCAST_RUNNING', `broadcast ${id} is still delivering or repeating`);
     if (b.state === 'recalled')
@@ -238,7 +238,7 @@ export class BroadcastControl {
     const now = this.clock.now();
     if (b.state === 'expired' || (b.expiresAt !== null && Date.parse(b.expiresAt) <= now))
       throw new ConflictError('BROADCAST_EXPIRED', `broadcast ${id} has expired: send a new one`);
-    const ds = store.listDeliveries(id);
+    const ds = await store.listDeliveries(id);
     const again = ds.filter((d) => d.state === 'failed' && !NOT_RETRIED.has(d.reason ?? ''));
     if (again.length === 0)
       throw new ConflictError('BROADCAST_NOTHING_TO_RETRY', `broadcast ${id} has no failed phones to retry`);
@@ -258,9 +258,9 @@ export class BroadcastControl {
       ...(b.retries ?? []),
       { by: by.slice(0, 200), at: new Date(now).toISOString(), phones: again.length },
     ];
-    store.updateBroadcast(b);
+    await store.updateBroadcast(b);
     engine.redeliver(b, ds);
-    return { broadcast: engine.get(id), phones: again.length };
+    return { broadcast: await engine.get(id), phones: again.length };
   }
 
   private report(b: Broadcast, ds: Delivery[]): BroadcastReport {

@@ -14,7 +14,7 @@ import type { EventEmitter } from '../events.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { backoffDelay } from '../retry.js';
-import { KeyedSerialQueue, Semaphore } from '../serial.js';
+import { KeyedSerialQueue, Semaphore, WriteBehind } from '../serial.js';
 import { buildReport, countStates } from './report.js';
 import { validateBroadcastInput } from './schema.js';
 import {
@@ -190,6 +190,13 @@ export class BroadcastEngine {
   private static readonly MAX_DISPLAY_REFS = 20_000;
   private flushScheduled = false;
   private closed = false;
+  /**
+   * Store writes behind the alerts (core/serial.ts WriteBehind): a broadcast's insert before its updates,
+   * SQLite still writing before the first phone is contacted; a failed write is logged, delivery goes on.
+   */
+  private readonly writes = new WriteBehind((err, what) =>
+    this.log.error({ err: errorMessage(err), what }, 'broadcast record not written'),
+  );
   /** Broadcasts repeated until acknowledged (by id). */
   private readonly repeats = new Map<string, Repeat>();
 
@@ -213,15 +220,15 @@ export class BroadcastEngine {
    * delivered again, with fresh acknowledgement links); `normal` ones, and expired ones, are closed (their
    * phones not served are reported `interrupted`). Returns the number closed; see recoverAll().
    */
-  recover(): number {
-    return this.recoverAll().closed;
+  async recover(): Promise<number> {
+    return (await this.recoverAll()).closed;
   }
 
-  recoverAll(): { closed: number; resumed: string[] } {
+  async recoverAll(): Promise<{ closed: number; resumed: string[] }> {
     let closed = 0;
     const resumed: string[] = [];
-    for (const b of this.deps.store.listBroadcasts({ limit: 1000, state: 'delivering' })) {
-      const ds = this.storedDeliveries(b);
+    for (const b of await this.deps.store.listBroadcasts({ limit: 1000, state: 'delivering' })) {
+      const ds = await this.storedDeliveries(b);
       const now = this.clock.now();
       const expired = b.expiresAt !== null && Date.parse(b.expiresAt) <= now;
       if (RESUMED_PRIORITIES.has(b.priority) && !expired && !this.closed && !this.runs.has(b.id)) {
@@ -236,11 +243,11 @@ export class BroadcastEngine {
           d.message = 'the hub stopped before this phone was served';
         }
       }
-      this.deps.store.saveDeliveries(ds);
       b.state = 'done';
       b.finishedAt = new Date(now).toISOString();
       b.report = buildReport(ds, Date.parse(b.createdAt), now, 0);
-      this.deps.store.updateBroadcast(b);
+      await this.deps.store.saveDeliveries(ds);
+      await this.deps.store.updateBroadcast(b);
       closed++;
     }
     return { closed, resumed };
@@ -262,10 +269,10 @@ export class BroadcastEngine {
    * none: delivery records are written with their outcomes, so after a crash a phone without a record had
    * not been served (or its outcome was not written yet: it is served again, as a `sent` one is).
    */
-  private storedDeliveries(b: Broadcast): Delivery[] {
-    const ds = this.deps.store.listDeliveries(b.id);
+  async storedDeliveries(b: Broadcast): Promise<Delivery[]> {
+    const ds = await this.deps.store.listDeliveries(b.id);
     const have = new Set(ds.map((d) => d.deviceId));
-    for (const t of this.deps.store.listTargets(b.id)) {
+    for (const t of await this.deps.store.listTargets(b.id)) {
       if (have.has(t.deviceId)) continue;
       have.add(t.deviceId);
       ds.push(this.newDelivery(b, t.deviceId, t.kind, null));
@@ -322,8 +329,10 @@ export class BroadcastEngine {
       }
       todo.push(d);
     }
-    this.deps.store.saveDeliveries(ds);
-    for (const d of ds) run.saved.add(d.id);
+    this.persist('delivery records', async () => {
+      await this.deps.store.saveDeliveries(ds);
+      for (const d of ds) run.saved.add(d.id);
+    });
     this.runs.set(b.id, run);
     this.log.warn(
       { broadcastId: b.id, priority: b.priority, phones: todo.length, meta: b.meta },
@@ -434,10 +443,8 @@ export class BroadcastEngine {
     // The broadcast and its targets are on disk before the first phone is contacted (one transaction, two
     // rows): a restart resumes it from them. The per-phone records are written with their outcomes, in
     // batches, behind the alerts (flush()), not 10,000 `queued` rows up front.
-    this.deps.store.insertBroadcast(
-      b,
-      devices.map((d) => ({ deviceId: d.id, kind: d.kind })),
-    );
+    const targets = devices.map((d) => ({ deviceId: d.id, kind: d.kind }));
+    this.persist('broadcast', () => this.deps.store.insertBroadcast(b, targets));
     this.runs.set(b.id, run);
     this.deps.runner.prime?.(devices);
     this.deps.bus.emit({
@@ -490,23 +497,23 @@ export class BroadcastEngine {
    * The alert is over for every phone (someone acknowledged it): repeats stop, and a phone that pulls the
    * alert again (Exit key, a repeat in flight) gets the closing page with `text`. Recorded on the broadcast.
    */
-  settle(id: string, by: string, text?: string): void {
+  async settle(id: string, by: string, text?: string): Promise<void> {
     this.stopRepeat(id);
-    let b: Broadcast;
-    try {
-      b = this.get(id);
-    } catch {
-      return;
-    }
-    // A later settle without its own text (the engine's, after the incident's) keeps the first one.
-    if (b.settled && text === undefined) return;
-    const at = b.settled?.at ?? new Date(this.clock.now()).toISOString();
-    b.settled = {
-      by: by.slice(0, 200),
-      at,
-      text: (text ?? `Acknowledged by ${by}.`).slice(0, 500),
-    };
-    this.deps.store.updateBroadcast(b);
+    // Read, change and write in the order of the calls (with the other writes): two settles of a finished
+    // broadcast (the incident's, then the engine's own) must not each write their own copy.
+    await this.persist('broadcast', async () => {
+      const b = this.runs.get(id)?.broadcast ?? (await this.deps.store.getBroadcast(id));
+      if (!b) return;
+      // A later settle without its own text (the engine's, after the incident's) keeps the first one.
+      if (b.settled && text === undefined) return;
+      const at = b.settled?.at ?? new Date(this.clock.now()).toISOString();
+      b.settled = {
+        by: by.slice(0, 200),
+        at,
+        text: (text ?? `Acknowledged by ${by}.`).slice(0, 500),
+      };
+      await this.deps.store.updateBroadcast(b);
+    });
   }
 
   private scheduleRepeat(r: Repeat): void {
@@ -596,12 +603,12 @@ export class BroadcastEngine {
    * What a phone pulls from its `showUrl` (its Exit key, a repeat): the alert while it is open, the closing
    * page once it was acknowledged (here or anywhere), cancelled or expired. Unknown links: AuthError.
    */
-  showPage(
+  async showPage(
     deliveryId: string,
     token: string,
-  ): { open: boolean; page: { contentType: string; body: string } | undefined } {
-    const { delivery, run } = this.verifyToken(deliveryId, token);
-    const b = run?.broadcast ?? this.get(delivery.broadcastId);
+  ): Promise<{ open: boolean; page: { contentType: string; body: string } | undefined }> {
+    const { delivery, run } = await this.verifyToken(deliveryId, token);
+    const b = run?.broadcast ?? (await this.get(delivery.broadcastId));
     const planner = this.deps.planner(delivery.kind);
     const now = this.clock.now();
     const over =
@@ -665,31 +672,43 @@ export class BroadcastEngine {
   /** Resolves with the final report once delivery of a running broadcast has finished. */
   async wait(id: string): Promise<BroadcastReport> {
     const run = this.runs.get(id);
-    if (run) return run.done;
-    const b = this.get(id);
+    if (run) {
+      const report = await run.done;
+      // Its final records are written (behind the alerts) before the caller reads them.
+      await this.writes.idle();
+      return report;
+    }
+    const b = await this.get(id);
     if (b.report) return b.report;
     throw new ConflictError('BROADCAST_NOT_RUNNING', `broadcast ${id} has no report`);
   }
 
-  get(id: string): Broadcast {
+  async get(id: string): Promise<Broadcast> {
     const run = this.runs.get(id);
     if (run) return run.broadcast;
-    const b = this.deps.store.getBroadcast(id);
+    await this.writes.idle();
+    const b = await this.deps.store.getBroadcast(id);
     if (!b)
       throw new NotFoundError('BROADCAST_NOT_FOUND', `no broadcast ${JSON.stringify(id)}`, { field: 'id' });
     return b;
   }
 
-  deliveries(id: string): Delivery[] {
+  async deliveries(id: string): Promise<Delivery[]> {
     const run = this.runs.get(id);
     if (run) return [...run.deliveries.values()];
-    this.get(id);
+    await this.get(id);
     return this.deps.store.listDeliveries(id);
   }
 
   /** Current counts (live while delivering, then from the store). */
-  counts(id: string): ReturnType<typeof countStates> {
-    return countStates(this.deliveries(id));
+  async counts(id: string): Promise<ReturnType<typeof countStates>> {
+    return countStates(await this.deliveries(id));
+  }
+
+  /** The delivery records of a running broadcast (undefined when it is not running here). */
+  liveDeliveries(id: string): Delivery[] | undefined {
+    const run = this.runs.get(id);
+    return run ? [...run.deliveries.values()] : undefined;
   }
 
   isRunning(id: string): boolean {
@@ -697,10 +716,10 @@ export class BroadcastEngine {
   }
 
   /** Cancels a running broadcast: phones not yet served are reported `failed/cancelled`. */
-  cancel(id: string, reason = 'cancelled'): Broadcast {
+  async cancel(id: string, reason = 'cancelled'): Promise<Broadcast> {
     const run = this.runs.get(id);
     if (!run) {
-      const b = this.get(id);
+      const b = await this.get(id);
       throw new ConflictError('BROADCAST_FINISHED', `broadcast ${b.id} has already finished (${b.state})`);
     }
     if (!run.abort.signal.aborted) {
@@ -714,13 +733,18 @@ export class BroadcastEngine {
    * Records an acknowledgement from a phone. The token (from the phone's URL) is compared in constant time
    * with the stored hash. Idempotent: a second acknowledgement changes nothing and emits nothing.
    */
-  acknowledge(
+  async acknowledge(
     deliveryId: string,
     token: string,
     by?: string,
-  ): { broadcast: Broadcast; delivery: Delivery; first: boolean; planner: AlertPlanner | undefined } {
-    const { delivery, run } = this.verifyToken(deliveryId, token);
-    const broadcast = run?.broadcast ?? this.get(delivery.broadcastId);
+  ): Promise<{
+    broadcast: Broadcast;
+    delivery: Delivery;
+    first: boolean;
+    planner: AlertPlanner | undefined;
+  }> {
+    const { delivery, run } = await this.verifyToken(deliveryId, token);
+    const broadcast = run?.broadcast ?? (await this.get(delivery.broadcastId));
     const planner = this.deps.planner(delivery.kind);
     if (delivery.state === 'acknowledged') return { broadcast, delivery, first: false, planner };
     const now = this.clock.now();
@@ -728,7 +752,7 @@ export class BroadcastEngine {
     delivery.acknowledgedAt = new Date(now).toISOString();
     delivery.acknowledgedBy = (by ?? delivery.deviceId).slice(0, 200);
     if (delivery.latencyMs === null) delivery.latencyMs = now - Date.parse(delivery.queuedAt);
-    this.deps.store.saveDeliveries([delivery]);
+    this.persist('delivery records', () => this.deps.store.saveDeliveries([delivery]));
     this.deps.bus.emit({
       source: delivery.deviceId,
       type: 'broadcast.acknowledged',
@@ -743,12 +767,16 @@ export class BroadcastEngine {
     });
     if (run) this.progress(run, true);
     // One acknowledgement is enough: the broadcast's repeats stop on every phone.
-    if (!broadcast.settled && broadcast.repeatEveryMs) this.settle(broadcast.id, delivery.acknowledgedBy);
+    if (!broadcast.settled && broadcast.repeatEveryMs)
+      await this.settle(broadcast.id, delivery.acknowledgedBy);
     return { broadcast, delivery, first: true, planner };
   }
 
   /** Finds a delivery by id and checks its link token in constant time (AuthError 404 otherwise). */
-  private verifyToken(deliveryId: string, token: string): { delivery: Delivery; run: Run | undefined } {
+  private async verifyToken(
+    deliveryId: string,
+    token: string,
+  ): Promise<{ delivery: Delivery; run: Run | undefined }> {
     let run: Run | undefined;
     let delivery: Delivery | undefined;
     for (const r of this.runs.values()) {
@@ -768,7 +796,10 @@ export class BroadcastEngine {
         }
       }
     }
-    delivery ??= this.deps.store.getDelivery(deliveryId);
+    if (!delivery) {
+      await this.writes.idle();
+      delivery = await this.deps.store.getDelivery(deliveryId);
+    }
     const bad = () =>
       new AuthError('BROADCAST_ACK_INVALID', 'unknown or invalid acknowledgement link', { status: 404 });
     if (!delivery?.ackTokenHash) throw bad();
@@ -785,7 +816,7 @@ export class BroadcastEngine {
    * report keeps the counts it was written with). Unknown references are remembered briefly, in case the
    * confirmation overtakes the phone's answer to the push.
    */
-  displayed(ref: string): boolean {
+  async displayed(ref: string): Promise<boolean> {
     const entry = this.displayRefs.get(ref);
     if (!entry) {
       this.remember(this.earlyDisplayed, ref, true);
@@ -800,12 +831,17 @@ export class BroadcastEngine {
       if (run.awaitingDisplay.size === 0) run.displayWaiter?.();
       return d !== undefined;
     }
-    const d = this.deps.store.getDelivery(entry.deliveryId);
-    if (!d || d.state !== 'accepted') return false;
-    d.state = 'displayed';
-    this.deps.store.saveDeliveries([d]);
-    this.emitDelivery(d);
-    return true;
+    // The broadcast has finished: update its stored record (in order with the other writes).
+    let changed = false;
+    await this.persist('delivery records', async () => {
+      const d = await this.deps.store.getDelivery(entry.deliveryId);
+      if (!d || d.state !== 'accepted') return;
+      d.state = 'displayed';
+      await this.deps.store.saveDeliveries([d]);
+      changed = true;
+      this.emitDelivery(d);
+    });
+    return changed;
   }
 
   private awaitDisplay(run: Run, d: Delivery, ref: string): void {
@@ -868,7 +904,7 @@ export class BroadcastEngine {
       r.abort.abort(new Error('interrupted'));
     }
     await Promise.allSettled(all.map((r) => r.done));
-    this.flush();
+    await this.flush();
   }
 
   // ------------------------------------------------------------------ delivery
@@ -877,7 +913,10 @@ export class BroadcastEngine {
     const b = run.broadcast;
     if (b.expiresAt) {
       const ms = Date.parse(b.expiresAt) - this.clock.now();
-      run.expiryTimer = this.clock.setTimeout(() => this.cancel(b.id, 'expired'), Math.max(0, ms));
+      run.expiryTimer = this.clock.setTimeout(
+        () => void this.cancel(b.id, 'expired').catch(() => {}),
+        Math.max(0, ms),
+      );
     }
     try {
       await this.startAudio(run);
@@ -900,8 +939,8 @@ export class BroadcastEngine {
     b.finishedAt = new Date(now).toISOString();
     b.report = report;
     this.dirtyUnsaved(run);
-    this.flush();
-    this.deps.store.updateBroadcast(b);
+    void this.flush();
+    this.persist('broadcast', () => this.deps.store.updateBroadcast(b));
     this.progress(run, true);
     this.deps.bus.emit({
       source: 'hub',
@@ -1333,19 +1372,27 @@ export class BroadcastEngine {
     for (const d of run.deliveries.values()) if (!run.saved.has(d.id)) this.dirty.add(d);
   }
 
-  /** Writes changed delivery records in one transaction. */
-  flush(): void {
+  /** Writes changed delivery records in one transaction; settles when every write queued so far is done. */
+  flush(): Promise<void> {
     this.flushScheduled = false;
-    if (this.dirty.size === 0) return;
+    if (this.dirty.size === 0) return this.writes.idle();
     const batch = [...this.dirty];
     this.dirty = new Set();
-    try {
-      this.deps.store.saveDeliveries(batch);
-      for (const d of batch) this.runs.get(d.broadcastId)?.saved.add(d.id);
-    } catch (e) {
-      for (const d of batch) this.dirty.add(d);
-      this.log.error({ err: errorMessage(e) }, 'saving delivery records failed');
-    }
+    return this.persist('delivery records', async () => {
+      try {
+        await this.deps.store.saveDeliveries(batch);
+        for (const d of batch) this.runs.get(d.broadcastId)?.saved.add(d.id);
+      } catch (e) {
+        // Kept for the next flush (the run's end writes every record it has not saved).
+        for (const d of batch) this.dirty.add(d);
+        throw e;
+      }
+    });
+  }
+
+  /** Queues a store write behind the ones in flight (see writes); answers when everything so far is written. */
+  private persist(what: string, op: () => Promise<void>): Promise<void> {
+    return this.writes.write(what, op);
   }
 }
 

@@ -41,10 +41,10 @@ export interface Schedule {
 }
 
 export interface ScheduleStore {
-  list(): Schedule[];
-  get(id: string): Schedule | undefined;
-  upsert(s: Schedule): void;
-  remove(id: string): boolean;
+  list(): Promise<Schedule[]>;
+  get(id: string): Promise<Schedule | undefined>;
+  upsert(s: Schedule): Promise<void>;
+  remove(id: string): Promise<boolean>;
 }
 
 const ID = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' });
@@ -136,9 +136,9 @@ export class Scheduler {
   }
 
   /** Handles runs missed while the hub was down (the policy above) and arms the timer. */
-  start(): void {
+  async start(): Promise<void> {
     this.started = true;
-    this.tick();
+    await this.tick();
   }
 
   stop(): void {
@@ -147,25 +147,25 @@ export class Scheduler {
     this.timer = undefined;
   }
 
-  list(): Schedule[] {
-    return this.deps.store.list();
+  async list(): Promise<Schedule[]> {
+    return await this.deps.store.list();
   }
 
-  get(id: string): Schedule {
-    const s = this.deps.store.get(id);
+  async get(id: string): Promise<Schedule> {
+    const s = await this.deps.store.get(id);
     if (!s)
       throw new NotFoundError('SCHEDULE_NOT_FOUND', `no schedule ${JSON.stringify(id)}`, { field: 'id' });
     return s;
   }
 
-  create(input: unknown, createdBy: string): Schedule {
+  async create(input: unknown, createdBy: string): Promise<Schedule> {
     assertValid(ScheduleInputSchema, input, 'SCHEDULE_INVALID');
     const i = input as Partial<Schedule> & { broadcast: Record<string, unknown> };
-    if (i.id && this.deps.store.get(i.id))
+    if (i.id && (await this.deps.store.get(i.id)))
       throw new ConflictError('SCHEDULE_EXISTS', `schedule ${i.id} exists already (PATCH it)`, {
         field: 'id',
       });
-    if (this.deps.store.list().length >= this.options.maxSchedules)
+    if ((await this.deps.store.list()).length >= this.options.maxSchedules)
       throw new ConflictError('SCHEDULE_LIMIT', `at most ${this.options.maxSchedules} schedules`);
     const now = new Date(this.clock.now()).toISOString();
     const s: Schedule = {
@@ -188,30 +188,30 @@ export class Scheduler {
       createdBy: createdBy.slice(0, 200),
     };
     this.prepare(s, true);
-    this.deps.store.upsert(s);
-    this.rearm();
+    await this.deps.store.upsert(s);
+    await this.rearm();
     return s;
   }
 
   /** Edits a schedule (also pauses and resumes it); the next run is computed again from now. */
-  update(id: string, patch: unknown): Schedule {
+  async update(id: string, patch: unknown): Promise<Schedule> {
     assertValid(SchedulePatchSchema, patch, 'SCHEDULE_INVALID');
-    const s: Schedule = { ...this.get(id), ...(patch as Partial<Schedule>) };
+    const s: Schedule = { ...(await this.get(id)), ...(patch as Partial<Schedule>) };
     s.updatedAt = new Date(this.clock.now()).toISOString();
     const p = patch as Partial<Schedule>;
     this.prepare(
       s,
       p.at !== undefined || p.cron !== undefined || p.timeZone !== undefined || p.paused === false,
     );
-    this.deps.store.upsert(s);
-    this.rearm();
+    await this.deps.store.upsert(s);
+    await this.rearm();
     return s;
   }
 
-  remove(id: string): void {
-    if (!this.deps.store.remove(id))
+  async remove(id: string): Promise<void> {
+    if (!(await this.deps.store.remove(id)))
       throw new NotFoundError('SCHEDULE_NOT_FOUND', `no schedule ${JSON.stringify(id)}`, { field: 'id' });
-    this.rearm();
+    await this.rearm();
   }
 
   /** Validates the rule, the zone and the broadcast body; computes the next run from now when `fresh`. */
@@ -247,21 +247,21 @@ export class Scheduler {
   }
 
   /** Runs what is due (or missed) and arms the timer for the next one. Public for tests and the clock. */
-  tick(): void {
+  async tick(): Promise<void> {
     const now = this.clock.now();
-    for (const s of this.deps.store.list()) {
+    for (const s of await this.deps.store.list()) {
       if (s.paused || s.nextRunAt === null || Date.parse(s.nextRunAt) > now) continue;
       try {
-        this.due(s, now);
+        await this.due(s, now);
       } catch (e) {
         this.log.error({ err: errorMessage(e), schedule: s.id }, 'schedule run failed');
       }
     }
-    this.rearm();
+    await this.rearm();
   }
 
   /** One schedule whose next run is due: the newest occurrence up to now runs (within the window) or is missed. */
-  private due(s: Schedule, now: number): void {
+  private async due(s: Schedule, now: number): Promise<void> {
     let latest = Date.parse(s.nextRunAt!);
     let skipped = 0;
     let next: number | null = null;
@@ -347,22 +347,32 @@ export class Scheduler {
         });
       }
     }
-    this.deps.store.upsert(s);
+    await this.deps.store.upsert(s);
   }
 
-  private rearm(): void {
+  private async rearm(): Promise<void> {
     if (this.timer) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     if (!this.started) return;
     const now = this.clock.now();
     let soonest = Number.POSITIVE_INFINITY;
-    for (const s of this.deps.store.list())
+    for (const s of await this.deps.store.list())
       if (!s.paused && s.nextRunAt !== null) soonest = Math.min(soonest, Date.parse(s.nextRunAt));
     const delay = Math.max(0, Math.min(this.options.maxSleepMs, soonest - now));
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
-      this.tick();
+      this.tick().catch((e: unknown) => {
+        // The store is unreachable: try again in a second rather than never.
+        this.log.error({ err: errorMessage(e) }, 'schedules could not be read; retrying');
+        if (this.started) this.timer = this.clock.setTimeout(() => void this.rearm().catch(() => {}), 1000);
+      });
     }, delay);
     this.timer.unref?.();
+  }
+}
+
+declare module '../module.js' {
+  interface StorePorts {
+    schedules: ScheduleStore;
   }
 }

@@ -43,23 +43,33 @@ const EMERGENCY_TEMPLATE_OLD: Array<Pick<TemplateInput, 'title' | 'text'>> = [
   },
 ];
 
-/** Stored, reusable broadcast templates with {{variables}}. */
+/**
+ * Stored, reusable broadcast templates with {{variables}}. Read from the store by `load` and kept in memory
+ * (a 911 alert renders one without waiting for a query); writes go to the store first.
+ */
 export class TemplateService {
+  private byId = new Map<string, Template>();
+
   constructor(
     private readonly store: TemplateStore,
     private readonly clock: Clock = systemClock,
   ) {}
 
+  /** Reads every template (at start, and when another hub changed them). */
+  async load(): Promise<void> {
+    this.byId = new Map((await this.store.list()).map((t) => [t.id, t] as const));
+  }
+
   list(): Template[] {
-    return this.store.list();
+    return [...this.byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   get(id: string): Template | undefined {
-    return this.store.get(id);
+    return this.byId.get(id);
   }
 
   require(id: string): Template {
-    const t = this.store.get(id);
+    const t = this.byId.get(id);
     if (!t)
       throw new NotFoundError('TEMPLATE_NOT_FOUND', `no template ${JSON.stringify(id)}`, {
         field: 'template',
@@ -67,12 +77,12 @@ export class TemplateService {
     return t;
   }
 
-  put(input: TemplateInput): Template {
+  async put(input: TemplateInput): Promise<Template> {
     assertValid(TemplateInputSchema, input, 'TEMPLATE_INVALID');
     checkTemplate(input.title, 'title');
     checkTemplate(input.text, 'text');
     const now = new Date(this.clock.now()).toISOString();
-    const cur = this.store.get(input.id);
+    const cur = this.byId.get(input.id);
     const t: Template = {
       id: input.id,
       name: input.name ?? cur?.name ?? input.id,
@@ -86,20 +96,24 @@ export class TemplateService {
       createdAt: cur?.createdAt ?? now,
       updatedAt: now,
     };
-    this.store.upsert(t);
+    await this.store.upsert(t);
+    this.byId.set(t.id, t);
     return t;
   }
 
-  remove(id: string): void {
-    if (!this.store.remove(id))
+  async remove(id: string): Promise<void> {
+    const removed = await this.store.remove(id);
+    this.byId.delete(id);
+    if (!removed)
       throw new NotFoundError('TEMPLATE_NOT_FOUND', `no template ${JSON.stringify(id)}`, { field: 'id' });
   }
 
-  /** Creates the built-in templates that are missing. */
-  ensureBuiltins(): void {
-    const cur = this.store.get(EMERGENCY_TEMPLATE.id);
+  /** Reads the templates and creates the built-in ones that are missing. */
+  async ensureBuiltins(): Promise<void> {
+    await this.load();
+    const cur = this.byId.get(EMERGENCY_TEMPLATE.id);
     const unedited = cur && EMERGENCY_TEMPLATE_OLD.some((o) => o.title === cur.title && o.text === cur.text);
-    if (!cur || unedited) this.put(EMERGENCY_TEMPLATE);
+    if (!cur || unedited) await this.put(EMERGENCY_TEMPLATE);
   }
 
   /** Renders a template's title and text against a context. */

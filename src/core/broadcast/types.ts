@@ -285,26 +285,33 @@ export interface BroadcastStore {
    * Stores a new broadcast with the phones it targets, in one transaction, before the first phone is
    * contacted. Delivery records are written later, with their outcomes (see BroadcastEngine.flush).
    */
-  insertBroadcast(b: Broadcast, targets?: readonly BroadcastTarget[]): void;
+  insertBroadcast(b: Broadcast, targets?: readonly BroadcastTarget[]): Promise<void>;
   /** The targets stored with the broadcast (empty when it was stored without them). */
-  listTargets(broadcastId: string): BroadcastTarget[];
-  updateBroadcast(b: Broadcast): void;
-  getBroadcast(id: string): Broadcast | undefined;
-  listBroadcasts(q: { limit: number; before?: string; state?: BroadcastState }): Broadcast[];
+  listTargets(broadcastId: string): Promise<BroadcastTarget[]>;
+  updateBroadcast(b: Broadcast): Promise<void>;
+  getBroadcast(id: string): Promise<Broadcast | undefined>;
+  listBroadcasts(q: { limit: number; before?: string; state?: BroadcastState }): Promise<Broadcast[]>;
   /** A keyset page by time; `q` searches title, text, sender and id. */
   pageBroadcasts(
     req: PageRequest,
     f: { before?: string | undefined; state?: BroadcastState | undefined },
-  ): Page<Broadcast>;
+  ): Promise<Page<Broadcast>>;
   /** Inserts or updates many deliveries in one transaction. */
-  saveDeliveries(ds: Delivery[]): void;
-  listDeliveries(broadcastId: string): Delivery[];
-  getDelivery(id: string): Delivery | undefined;
+  saveDeliveries(ds: Delivery[]): Promise<void>;
+  listDeliveries(broadcastId: string): Promise<Delivery[]>;
+  getDelivery(id: string): Promise<Delivery | undefined>;
 }
 
 export interface TemplateStore {
-  list(): Template[];
-  get(id: string): Template | undefined;
-  upsert(t: Template): void;
-  remove(id: string): boolean;
+  list(): Promise<Template[]>;
+  get(id: string): Promise<Template | undefined>;
+  upsert(t: Template): Promise<void>;
+  remove(id: string): Promise<boolean>;
+}
+
+declare module '../module.js' {
+  interface StorePorts {
+    broadcasts: BroadcastStore;
+    templates: TemplateStore;
+  }
 }

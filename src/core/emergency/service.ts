@@ -9,6 +9,7 @@ import { errorMessage, isSwitchboardError, NotFoundError, ValidationError } from
 import type { HubEvent } from '../events.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { AlertPublisher } from '../rules/types.js';
+import { WriteBehind } from '../serial.js';
 import {
   alertContext,
   callbackDial,
@@ -18,6 +19,7 @@ import {
   resolveCallback,
   resolveTimeZone,
 } from './alert-text.js';
+import type { LocationTable } from './locations.js';
 import type {
   Incident,
   IncidentMailer,
@@ -25,7 +27,6 @@ import type {
   IncidentQuery,
   IncidentStore,
   LocationEntry,
-  LocationStore,
 } from './types.js';
 
 export interface EmergencyOptions {
@@ -98,7 +99,8 @@ export interface EmergencyDeps {
   bus: EventBus;
   engine: BroadcastEngine;
   templates: TemplateService;
-  locations: LocationStore;
+  /** The location table, read from memory (the 911 path never waits for a query): see LocationTable. */
+  locations: Pick<LocationTable, 'lookup'>;
   incidents: IncidentStore;
   devices: { list(q?: { group?: string }): Device[]; listGroups(): Array<{ id: string; members: number }> };
   publisher?: () => AlertPublisher | undefined;
@@ -149,6 +151,10 @@ export class EmergencyService {
   private readonly log: Logger;
   /** Incidents not yet acknowledged or recently touched, by id (bounded; the store has them all). */
   private readonly open = new Map<string, Incident>();
+  /** Incident writes, behind the alerts and in order (core/serial.ts). */
+  private readonly writes = new WriteBehind((err, what) =>
+    this.log.error({ err: errorMessage(err), what }, '911 incident record not written'),
+  );
   /** The incident of each live call (callKey → incident), until its call ends: deduplication. */
   private readonly live = new Map<string, Incident>();
   /** Per PBX whose link came back: callKeys still to be re-announced, and the timer that ends the rest. */
@@ -184,7 +190,7 @@ export class EmergencyService {
    * Subscribes to call events and resumes the incidents a previous process left open (see resume()).
    * Call it after the broadcast engine recovered its own interrupted broadcasts.
    */
-  start(): void {
+  async start(): Promise<void> {
     this.stopped = false;
     this.sub ??= this.deps.bus.subscribe((e) => this.onEvent(e), {
       filter: {
@@ -199,7 +205,7 @@ export class EmergencyService {
         ],
       },
     });
-    this.resume();
+    await this.resume();
   }
 
   /**
@@ -216,6 +222,7 @@ export class EmergencyService {
     for (const r of this.reannounce.values()) this.clock.clearTimeout(r.timer);
     this.reannounce.clear();
     await Promise.allSettled([...this.pending]);
+    await this.writes.idle();
   }
 
   private onEvent(e: HubEvent): void {
@@ -237,7 +244,7 @@ export class EmergencyService {
     pbxLocationId: string,
     pbxSite?: Location,
   ): { location: Incident['location']; entry: LocationEntry | undefined } {
-    const entry = extension ? this.deps.locations.get(extension) : undefined;
+    const entry = extension ? this.deps.locations.lookup(extension) : undefined;
     const pick = (l: Location) => ({
       ...(l.site ? { site: l.site } : {}),
       ...(l.building ? { building: l.building } : {}),
@@ -272,8 +279,9 @@ export class EmergencyService {
     if (i.timeline.length > 500) i.timeline.splice(1, i.timeline.length - 500);
   }
 
+  /** Writes an incident behind the alert (in order with its insert; a failure is logged, never thrown). */
   private save(i: Incident): void {
-    this.deps.incidents.update(i);
+    void this.writes.write('incident', () => this.deps.incidents.update(i));
   }
 
   private onEmergency(e: HubEvent): void {
@@ -286,21 +294,37 @@ export class EmergencyService {
     // A late source (the SMDR record of a call that has ended) attaches to the incident of that call.
     const late = d.late === true || d.via === 'smdr';
     this.seen(e.source, callKey ?? '');
-    const same = callKey || late ? this.sameCall(e, callKey, late) : undefined;
-    if (same) {
-      this.note(same, 'call.emergency.again', {
-        eventId: e.id,
-        source: e.source,
-        ...(late ? { via: s(d.via) || 'late', late: true } : {}),
-      });
-      this.save(same);
-      this.log.info(
-        { incidentId: same.id, callKey, source: e.source, via: s(d.via) || 'devlink3' },
-        'emergency call event for a call that already has an incident (attached)',
+    if (late) {
+      // A late source looks for its call's incident in the store too (it may be from before a restart).
+      this.track(
+        this.sameLateCall(e, callKey).then(
+          (same) => (same ? this.attach(same, e, callKey, late) : this.openIncident(e, callKey, test, late)),
+          (err: unknown) => {
+            this.log.error({ err: errorMessage(err) }, 'incidents could not be read: opening a new one');
+            this.openIncident(e, callKey, test, late);
+          },
+        ),
       );
       return;
     }
-    this.openIncident(e, callKey, test, late);
+    const same = callKey ? this.sameLiveCall(e, callKey) : undefined;
+    if (same) this.attach(same, e, callKey, late);
+    else this.openIncident(e, callKey, test, late);
+  }
+
+  /** An emergency event for a call that already has an incident: noted on it. */
+  private attach(same: Incident, e: HubEvent, callKey: string | null, late: boolean): void {
+    const d = e.data;
+    this.note(same, 'call.emergency.again', {
+      eventId: e.id,
+      source: e.source,
+      ...(late ? { via: s(d.via) || 'late', late: true } : {}),
+    });
+    this.save(same);
+    this.log.info(
+      { incidentId: same.id, callKey, source: e.source, via: s(d.via) || 'devlink3' },
+      'emergency call event for a call that already has an incident (attached)',
+    );
   }
 
   /**
@@ -310,23 +334,31 @@ export class EmergencyService {
    * `live` any more). Late sources (SMDR, after the call): that call's incident, ended or not, by callKey
    * or else by caller extension and dialled number with the incident opened near the call's start.
    */
-  private sameCall(e: HubEvent, callKey: string | null, late: boolean): Incident | undefined {
+  private fitsCall(e: HubEvent): (i: Incident | undefined) => i is Incident {
     const now = this.clock.now();
     const maxAge = this.deps.options.maxCallSeconds * 1000;
     const extension = s(e.data.callerExtension ?? e.data.extension);
-    const fits = (i: Incident | undefined): i is Incident =>
+    return (i: Incident | undefined): i is Incident =>
       i !== undefined &&
       now - Date.parse(i.createdAt) <= maxAge &&
       (!extension || !i.caller.extension || i.caller.extension === extension);
-    if (!late) {
-      const i = callKey ? this.live.get(callKey) : undefined;
-      return fits(i) && !i.callEndedAt && i.pbx === e.source ? i : undefined;
-    }
+  }
+
+  private sameLiveCall(e: HubEvent, callKey: string): Incident | undefined {
+    const fits = this.fitsCall(e);
+    const i = this.live.get(callKey);
+    return fits(i) && !i.callEndedAt && i.pbx === e.source ? i : undefined;
+  }
+
+  private async sameLateCall(e: HubEvent, callKey: string | null): Promise<Incident | undefined> {
+    const fits = this.fitsCall(e);
+    const extension = s(e.data.callerExtension ?? e.data.extension);
+    await this.writes.idle();
     // A stored incident is used through its in-memory copy when there is one: the alert's delivery report
     // and the escalation timer update that object, and a second copy would lose one side's timeline entries.
     const mem = (i: Incident | undefined) => (i ? (this.open.get(i.id) ?? i) : undefined);
     if (callKey) {
-      const i = this.live.get(callKey) ?? mem(this.deps.incidents.byCallKey(callKey));
+      const i = this.live.get(callKey) ?? mem(await this.deps.incidents.byCallKey(callKey));
       if (fits(i)) return i;
     }
     // Without the call's key: the incident of the same caller and number opened within LATE_MATCH_MS of the
@@ -335,15 +367,13 @@ export class EmergencyService {
     if (!extension || !Number.isFinite(started)) return undefined;
     const dialled = s(e.data.dialled);
     return mem(
-      this.deps.incidents
-        .list({ limit: 50 })
-        .find(
-          (i) =>
-            fits(i) &&
-            i.caller.extension === extension &&
-            (!dialled || i.caller.dialled === dialled) &&
-            Math.abs(Date.parse(i.createdAt) - started) <= LATE_MATCH_MS,
-        ),
+      (await this.deps.incidents.list({ limit: 50 })).find(
+        (i) =>
+          fits(i) &&
+          i.caller.extension === extension &&
+          (!dialled || i.caller.dialled === dialled) &&
+          Math.abs(Date.parse(i.createdAt) - started) <= LATE_MATCH_MS,
+      ),
     );
   }
 
@@ -398,7 +428,7 @@ export class EmergencyService {
       ...(late ? { via: s(d.via) || 'late', late: true } : {}),
       ...(drill ? { drill: true } : {}),
     });
-    this.deps.incidents.insert(incident);
+    void this.writes.write('incident', () => this.deps.incidents.insert(incident));
     // The PBX reused the CallID of a call this hub still thought live: that call is over.
     const prev = callKey ? this.live.get(callKey) : undefined;
     if (prev && callKey && prev.pbx === e.source && !late)
@@ -512,7 +542,7 @@ export class EmergencyService {
       this.note(i, why, {
         broadcastId: b.id,
         ...targets,
-        phones: this.deps.engine.deliveries(b.id).length,
+        phones: this.deps.engine.liveDeliveries(b.id)?.length ?? 0,
       });
       this.follow(i, b.id);
     } catch (e) {
@@ -531,7 +561,7 @@ export class EmergencyService {
   private follow(i: Incident, broadcastId: string): void {
     this.deps.engine
       .wait(broadcastId)
-      .then((r) => {
+      .then(async (r) => {
         if (this.stopped) return;
         this.note(i, 'delivery.report', {
           broadcastId,
@@ -539,14 +569,14 @@ export class EmergencyService {
           failuresByReason: r.failuresByReason,
           timeToLastMs: r.timeToLastMs,
         });
-        for (const d of this.deps.engine.deliveries(broadcastId))
+        for (const d of await this.deps.engine.deliveries(broadcastId))
           if (d.state === 'failed')
             this.log.warn(
               { incidentId: i.id, broadcastId, device: d.deviceId, reason: d.reason, message: d.message },
               '911 alert not delivered to a security phone',
             );
         this.save(i);
-        if (!i.acknowledgedAt && !this.anyAccepted(i))
+        if (!i.acknowledgedAt && !(await this.anyAccepted(i)))
           this.unnotified(i, `no phone accepted the alert (${JSON.stringify(r.failuresByReason)})`);
       })
       .catch((e) => {
@@ -556,16 +586,17 @@ export class EmergencyService {
   }
 
   /** Did any phone accept (or show, or acknowledge) any alert of this incident? */
-  private anyAccepted(i: Incident): boolean {
-    return i.broadcasts.some((b) => {
+  private async anyAccepted(i: Incident): Promise<boolean> {
+    for (const b of i.broadcasts) {
       try {
-        return this.deps.engine
-          .deliveries(b)
-          .some((d) => d.state === 'accepted' || d.state === 'displayed' || d.state === 'acknowledged');
+        const ds = await this.deps.engine.deliveries(b);
+        if (ds.some((d) => d.state === 'accepted' || d.state === 'displayed' || d.state === 'acknowledged'))
+          return true;
       } catch {
-        return false;
+        // That broadcast is gone: it counts as not accepted.
       }
-    });
+    }
+    return false;
   }
 
   private track(p: Promise<unknown>): void {
@@ -744,13 +775,13 @@ export class EmergencyService {
    * accepted any of its alerts (the engine resumes its own interrupted emergency broadcasts: those phones
    * are left to it), and its escalation is re-armed from the stored times.
    */
-  private resume(): void {
+  private async resume(): Promise<void> {
     const o = this.deps.options;
     if (o.resumeWithinSeconds <= 0) return;
     const since = new Date(this.clock.now() - o.resumeWithinSeconds * 1000).toISOString();
     let list: Incident[];
     try {
-      list = this.deps.incidents.listOpen({ since, limit: 500 });
+      list = await this.deps.incidents.listOpen({ since, limit: 500 });
     } catch (e) {
       this.log.error({ err: errorMessage(e) }, 'open incidents could not be read: none resumed');
       return;
@@ -761,9 +792,9 @@ export class EmergencyService {
       this.remember(i);
       const served = new Set<string>();
       for (const b of i.broadcasts) {
-        let ds: ReturnType<BroadcastEngine['deliveries']>;
+        let ds: Awaited<ReturnType<BroadcastEngine['deliveries']>>;
         try {
-          ds = this.deps.engine.deliveries(b);
+          ds = await this.deps.engine.deliveries(b);
         } catch {
           continue;
         }
@@ -833,8 +864,20 @@ export class EmergencyService {
     const meta = (e.data.meta ?? {}) as Record<string, unknown>;
     const id = s(meta.incidentId);
     if (!id) return;
-    const i = this.open.get(id) ?? this.deps.incidents.get(id);
-    if (!i) return;
+    const mem = this.open.get(id);
+    if (mem) this.applyAckOf(mem, e);
+    else
+      this.track(
+        this.writes
+          .idle()
+          .then(() => this.deps.incidents.get(id))
+          .then((i) => {
+            if (i) this.applyAckOf(i, e);
+          }),
+      );
+  }
+
+  private applyAckOf(i: Incident, e: HubEvent): void {
     this.applyAck(i, {
       deviceId: s(e.data.deviceId),
       by: s(e.data.by),
@@ -847,8 +890,8 @@ export class EmergencyService {
    * An operator acknowledges from the console or the API (the security desk saw the alert). Same effect as
    * a phone's acknowledgement: stops escalation and records who and when.
    */
-  acknowledge(id: string, by: string, note = ''): Incident {
-    const i = this.open.get(id) ?? this.get(id);
+  async acknowledge(id: string, by: string, note = ''): Promise<Incident> {
+    const i = this.open.get(id) ?? (await this.get(id));
     this.applyAck(i, { deviceId: '', by, broadcastId: '', at: '', note });
     return i;
   }
@@ -857,8 +900,8 @@ export class EmergencyService {
    * Adds an operator's step to an incident's timeline (e.g. `callback.dialled` from the console's Call
    * back) and stores it. The in-memory copy of an open incident is used so no timeline entry is lost.
    */
-  record(id: string, type: string, detail: Record<string, unknown>): Incident {
-    const i = this.open.get(id) ?? this.get(id);
+  async record(id: string, type: string, detail: Record<string, unknown>): Promise<Incident> {
+    const i = this.open.get(id) ?? (await this.get(id));
     this.note(i, type, detail);
     this.save(i);
     return i;
@@ -882,7 +925,7 @@ export class EmergencyService {
       // Every phone stops repeating; their Exit/refresh now shows who acknowledged.
       const who = i.acknowledgedBy || 'the security desk';
       const text = `Acknowledged by ${who} at ${localTime(i.acknowledgedAt, i.timeZone ?? 'UTC')}.`;
-      for (const id of i.broadcasts) this.deps.engine.settle(id, who, text);
+      for (const id of i.broadcasts) void this.deps.engine.settle(id, who, text);
       this.log.info(
         { incidentId: i.id, by: i.acknowledgedBy, deviceId: a.deviceId || null, escalations: i.escalations },
         '911 incident acknowledged',
@@ -928,7 +971,8 @@ export class EmergencyService {
     });
   }
 
-  list(q: IncidentQuery): Incident[] {
+  async list(q: IncidentQuery): Promise<Incident[]> {
+    await this.writes.idle();
     return this.deps.incidents.list(q);
   }
 
@@ -948,8 +992,9 @@ export class EmergencyService {
     return until >= now;
   }
 
-  get(id: string): Incident {
-    const i = this.deps.incidents.get(id);
+  async get(id: string): Promise<Incident> {
+    await this.writes.idle();
+    const i = await this.deps.incidents.get(id);
     if (!i)
       throw new NotFoundError('INCIDENT_NOT_FOUND', `no incident ${JSON.stringify(id)}`, { field: 'id' });
     return i;

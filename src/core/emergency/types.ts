@@ -14,11 +14,11 @@ export interface LocationEntry extends Location {
 }
 
 export interface LocationStore {
-  get(extension: string): LocationEntry | undefined;
-  list(): LocationEntry[];
+  get(extension: string): Promise<LocationEntry | undefined>;
+  list(): Promise<LocationEntry[]>;
   /** Inserts or replaces many rows in one transaction. */
-  upsertMany(rows: LocationEntry[]): void;
-  remove(extension: string): boolean;
+  upsertMany(rows: LocationEntry[]): Promise<void>;
+  remove(extension: string): Promise<boolean>;
 }
 
 export type IncidentState = 'notifying' | 'acknowledged' | 'unacknowledged';
@@ -74,15 +74,15 @@ export interface Incident {
 }
 
 export interface IncidentStore {
-  insert(i: Incident): void;
-  update(i: Incident): void;
-  get(id: string): Incident | undefined;
-  byCallKey(callKey: string): Incident | undefined;
+  insert(i: Incident): Promise<void>;
+  update(i: Incident): Promise<void>;
+  get(id: string): Promise<Incident | undefined>;
+  byCallKey(callKey: string): Promise<Incident | undefined>;
   /** Incidents not acknowledged, created at or after `since` (ISO), oldest first (bounded by `limit`). */
-  listOpen(q: { since: string; limit: number }): Incident[];
-  list(q: IncidentQuery): Incident[];
+  listOpen(q: { since: string; limit: number }): Promise<Incident[]>;
+  list(q: IncidentQuery): Promise<Incident[]>;
   /** A keyset page by time with the incident log's filters; `q` searches caller, location and id. */
-  page(req: PageRequest, f: Omit<IncidentQuery, 'limit'>): Page<Incident>;
+  page(req: PageRequest, f: Omit<IncidentQuery, 'limit'>): Promise<Page<Incident>>;
 }
 
 /** Which incidents a listing returns (newest first). */
@@ -117,4 +117,11 @@ export interface IncidentMailer {
   send(kind: IncidentMailKind, incident: Incident): Promise<{ messageId: string; attempts: number }>;
   /** Degraded/recovered notices (optional: mailers without it send none). */
   notice?(n: EmergencyNotice): Promise<{ messageId: string; attempts: number }>;
+}
+
+declare module '../module.js' {
+  interface StorePorts {
+    locations: LocationStore;
+    incidents: IncidentStore;
+  }
 }

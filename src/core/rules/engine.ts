@@ -319,44 +319,52 @@ export class RuleEngine {
     this.configRules = next;
   }
 
-  /** Stored rules, cached: every bus event is matched against them (thousands per second in a broadcast). */
-  private stored: Rule[] | undefined;
+  /**
+   * Stored rules, cached: every bus event is matched against them (thousands per second in a broadcast).
+   * Read by `load` (at start, and again when another hub changed them); kept current by put/remove.
+   */
+  private stored: Rule[] = [];
+
+  /** Reads the stored rules (at start, and when another hub changed them). */
+  async load(): Promise<void> {
+    this.stored = await this.deps.store.list();
+  }
 
   list(): Rule[] {
-    this.stored ??= this.deps.store.list();
     const stored = this.stored;
     return [...this.configRules.values(), ...stored.filter((r) => !this.configRules.has(r.id))];
   }
 
   get(id: string): Rule {
-    const r = this.configRules.get(id) ?? this.deps.store.get(id);
+    const r = this.configRules.get(id) ?? this.stored.find((s) => s.id === id);
     if (!r) throw new NotFoundError('RULE_NOT_FOUND', `no rule ${JSON.stringify(id)}`, { field: 'id' });
     return r;
   }
 
-  put(input: unknown): Rule {
+  async put(input: unknown): Promise<Rule> {
     const r = validateRule(input, this.deps.validation());
     if (this.configRules.has(r.id))
       throw new ConflictError('RULE_FROM_CONFIG', `rule ${r.id} comes from the config file; edit it there`, {
         field: 'id',
       });
-    const rule = this.toRule(r, 'api', this.deps.store.get(r.id));
-    this.deps.store.upsert(rule);
-    this.stored = undefined;
+    const rule = this.toRule(r, 'api', await this.deps.store.get(r.id));
+    await this.deps.store.upsert(rule);
+    await this.load();
     return rule;
   }
 
-  remove(id: string): void {
+  async remove(id: string): Promise<void> {
     if (this.configRules.has(id))
       throw new ConflictError('RULE_FROM_CONFIG', `rule ${id} comes from the config file; edit it there`, {
         field: 'id',
       });
-    this.stored = undefined;
-    if (!this.deps.store.remove(id))
-      throw new NotFoundError('RULE_NOT_FOUND', `no rule ${JSON.stringify(id)}`, { field: 'id' });
+    const removed = await this.deps.store.remove(id);
+    await this.load();
+    if (!removed) throw new NotFoundError('RULE_NOT_FOUND', `no rule ${JSON.stringify(id)}`, { field: 'id' });
   }
 
-  start(): void {
+  async start(): Promise<void> {
+    await this.load();
     this.sub ??= this.deps.bus.subscribe((e) => this.onEvent(e));
   }
 

@@ -82,10 +82,10 @@ export interface Rule extends Required<Omit<RuleInput, 'where'>> {
 }
 
 export interface RuleStore {
-  list(): Rule[];
-  get(id: string): Rule | undefined;
-  upsert(r: Rule): void;
-  remove(id: string): boolean;
+  list(): Promise<Rule[]>;
+  get(id: string): Promise<Rule | undefined>;
+  upsert(r: Rule): Promise<void>;
+  remove(id: string): Promise<boolean>;
 }
 
 /** What rules can do; each is satisfied by another module (broadcast engine, action runner, PubSub, webhooks). */
@@ -119,4 +119,10 @@ export interface RuleRunners {
 /** A message publisher (the PubSub relay satisfies it). */
 export interface AlertPublisher {
   publish(p: { account?: string; queue: string; message: Record<string, string> }): Promise<{ id: string }>;
+}
+
+declare module '../module.js' {
+  interface StorePorts {
+    rules: RuleStore;
+  }
 }

@@ -220,7 +220,7 @@ class AvayaSession implements DeviceSession {
           mode,
           alert,
           retry,
-          s.putContent('topline', CONTENT_TYPE_XML, buildToplineContent(String(p.text)), {
+          await s.putContent('topline', CONTENT_TYPE_XML, buildToplineContent(String(p.text)), {
             deviceId: this.device.id,
           }),
           opts,
@@ -241,14 +241,14 @@ class AvayaSession implements DeviceSession {
           mode,
           alert,
           retry,
-          s.putContent('display', CONTENT_TYPE_WML, deck, { deviceId: this.device.id }),
+          await s.putContent('display', CONTENT_TYPE_WML, deck, { deviceId: this.device.id }),
           opts,
         );
       }
       case 'push_audio': {
         const a = audioSpec(p);
         const pcm = await s.loadAudio(audioSource(p), opts.signal);
-        const item = s.putContent('audio', CONTENT_TYPE_XML, '', {
+        const item = await s.putContent('audio', CONTENT_TYPE_XML, '', {
           audio: a,
           audioData: s.encode(pcm, a.codec),
           deviceId: this.device.id,
@@ -261,7 +261,7 @@ class AvayaSession implements DeviceSession {
       case 'push_audio_multicast': {
         const a = { ...audioSpec(p), host: String(p.group), port: Number(p.port) };
         const pcm = await s.loadAudio(audioSource(p), opts.signal);
-        const item = s.putContent('audio_multicast', CONTENT_TYPE_XML, '', {
+        const item = await s.putContent('audio_multicast', CONTENT_TYPE_XML, '', {
           audio: a,
           deviceId: this.device.id,
         });
@@ -293,7 +293,7 @@ class AvayaSession implements DeviceSession {
         const base = audioSpec(p);
         const host = s.publicHost();
         const rx = await s.audio.openTransmitReceiver(host, base.codec, s.config.transmitIdleS);
-        const item = s.putContent('audio_transmit', CONTENT_TYPE_XML, '', {
+        const item = await s.putContent('audio_transmit', CONTENT_TYPE_XML, '', {
           audio: { ...base, host, port: rx.port },
           deviceId: this.device.id,
         });
@@ -310,7 +310,7 @@ class AvayaSession implements DeviceSession {
         return r;
       }
       case 'push_audio_stop': {
-        const item = s.putContent('audio_stop', CONTENT_TYPE_XML, buildAudioStopContent(), {
+        const item = await s.putContent('audio_stop', CONTENT_TYPE_XML, buildAudioStopContent(), {
           deviceId: this.device.id,
         });
         const r = await this.sendPush(actionId, 'audio', 'barge', 0, false, item, opts);
@@ -335,7 +335,7 @@ class AvayaSession implements DeviceSession {
         }
         const type = p.type === 'me' ? 'me' : 'all';
         const url = typeof p.url === 'string' ? p.url : type === 'me' ? s.subscriptionUrl() : undefined;
-        const item = s.putContent('subscribe', CONTENT_TYPE_XML, buildSubscribeContent(type, url), {
+        const item = await s.putContent('subscribe', CONTENT_TYPE_XML, buildSubscribeContent(type, url), {
           deviceId: this.device.id,
         });
         const r = await this.sendPush(actionId, 'subscribe', undefined, undefined, false, item, opts);
@@ -349,7 +349,7 @@ class AvayaSession implements DeviceSession {
           mode,
           alert,
           retry,
-          s.putContent('phonexml', CONTENT_TYPE_XML, buildPhonexmlContent(String(p.xml)), {
+          await s.putContent('phonexml', CONTENT_TYPE_XML, buildPhonexmlContent(String(p.xml)), {
             deviceId: this.device.id,
           }),
           opts,

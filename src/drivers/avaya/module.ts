@@ -1,13 +1,12 @@
 import type { HubInfo } from '../../core/driver.js';
-import type { HubContext, HubModule } from '../../server/hub.js';
-import { SqliteContentStore } from './content-store.js';
+import type { HubContext, HubModule } from '../../core/module.js';
 import { avayaDriver } from './driver.js';
 import { registerAvayaRoutes } from './routes.js';
 import { AvayaService } from './service.js';
 
 /**
  * The Avaya module: the `avaya` driver (Push Initiator), the Trusted Push Server and the subscription
- * server under `/avaya/`, content in SQLite (`avaya_content`, swept when expired). One AvayaService per
+ * server under `/avaya/`, content in the hub's store (`avayaContent`, swept when expired). One AvayaService per
  * hub (keyed by the hub's HubInfo object, which drivers also see), so several hubs can share a process.
  */
 const services = new WeakMap<HubInfo, AvayaService>();
@@ -17,7 +16,7 @@ export function avayaServiceOf(hub: HubContext): AvayaService {
   let s = services.get(hub.hub);
   if (!s) {
     s = new AvayaService({
-      store: new SqliteContentStore(hub.db),
+      store: hub.stores.avayaContent,
       config: hub.config.avaya,
       publicUrl: () => hub.hub.publicUrl,
       dataDir: hub.config.dataDir,
@@ -44,9 +43,9 @@ export const avayaModule: HubModule = {
     const s = avayaServiceOf(hub);
     registerAvayaRoutes(app, () => s);
   },
-  start(hub) {
+  async start(hub) {
     const s = avayaServiceOf(hub);
-    s.store.sweep(hub.clock.now());
+    await s.store.sweep(hub.clock.now());
     s.startSweeper();
   },
   stop(hub) {

@@ -80,7 +80,7 @@ export function registerAvayaRoutes(app: FastifyInstance, service: () => AvayaSe
     const s = service();
     const { id } = req.params as { id: string };
     if (!CONTENT_ID_RE.test(id)) throw new NotFoundError('AVAYA_NO_CONTENT', 'no such push content');
-    const item = s.store.fetch(id, s.clock.now());
+    const item = await s.store.fetch(id, s.clock.now());
     if (!item) throw new NotFoundError('AVAYA_NO_CONTENT', 'no such push content (expired or never pushed)');
     const local = plainIp(req.socket.localAddress);
     const remote = plainIp(req.socket.remoteAddress);
@@ -157,7 +157,7 @@ export function registerAvayaRoutes(app: FastifyInstance, service: () => AvayaSe
       const info = parseSubscriptionQuery(q);
       const s = service();
       const ip = subscriptionAddress(info.ip, req.socket.remoteAddress ?? '', s.config.subscription);
-      const r = s.onSubscription({ ...info, ip }, ip);
+      const r = await s.onSubscription({ ...info, ip }, ip);
       if (r.moved)
         req.log.warn(
           { device: r.deviceId, from: r.moved.from, to: r.moved.to, security: r.moved.securityGroup },

@@ -96,14 +96,14 @@ export class AvayaService {
     return new URL(this.publicUrl).hostname.replace(/^\[|\]$/g, '');
   }
 
-  putContent(
+  async putContent(
     kind: ContentKind,
     contentType: string,
     body: string,
     extra: { audio?: AudioSpec; audioData?: Uint8Array; deviceId?: string } = {},
-  ): ContentItem {
+  ): Promise<ContentItem> {
     const now = this.clock.now();
-    return this.store.put({
+    return await this.store.put({
       kind,
       contentType,
       body,
@@ -161,15 +161,15 @@ export class AvayaService {
    * Discovery: upserts the subscribing phone as an `avaya` device (id `avaya-<mac>`), keeps admin-set
    * name, groups and location, and emits `phone.subscribed`.
    */
-  onSubscription(
+  async onSubscription(
     info: SubscriptionInfo,
     remoteIp: string,
-  ): {
+  ): Promise<{
     deviceId: string;
     created: boolean;
     /** Set when an existing phone changed its address or extension (`phone.moved` was emitted). */
     moved?: { from: string; to: string; securityGroup: boolean };
-  } {
+  }> {
     const id = `avaya-${info.mac}`;
     const ip = info.ip || remoteIp;
     const port = info.pushPort ?? this.config.pushPort;
@@ -205,7 +205,7 @@ export class AvayaService {
         setId: info.setId,
         ...(info.pushPort ? { pushPort: info.pushPort } : {}),
       };
-      const r = this.o.devices.upsert({
+      const r = await this.o.devices.upsert({
         id,
         kind: 'avaya',
         address,

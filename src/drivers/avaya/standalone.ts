@@ -102,7 +102,8 @@ export async function startStandalonePushServer(o: StandaloneOptions = {}): Prom
       const until = Date.now() + timeoutMs;
       let quiet = 0;
       while (Date.now() < until) {
-        const unfetched = pushed.some((id) => (store.get(id)?.fetches ?? 1) === 0);
+        const items = await Promise.all(pushed.map((id) => store.get(id)));
+        const unfetched = items.some((it) => (it?.fetches ?? 1) === 0);
         // Two quiet checks in a row: a stream starts just after its content response is sent.
         quiet = !unfetched && service.audio.activeCount() === 0 ? quiet + 1 : 0;
         if (quiet >= 2) return true;

@@ -1,6 +1,6 @@
 import type { Device } from '../../core/devices.js';
 import { errorMessage } from '../../core/errors.js';
-import type { HubContext } from '../../server/hub.js';
+import type { HubContext } from '../../core/module.js';
 import type { CiscoSettings } from './driver.js';
 
 /** A Cisco device name: SEP + 12 hex digits (desk phones), or another name of letters, digits, dashes. */
@@ -47,7 +47,7 @@ export async function learnDeviceName(
   if (typeof hostName === 'string' && DEVICE_NAME.test(hostName.trim())) {
     const name = hostName.trim();
     try {
-      if (hub.devices.get(device.id)) hub.devices.update(device.id, { settings: { deviceName: name } });
+      if (hub.devices.get(device.id)) await hub.devices.update(device.id, { settings: { deviceName: name } });
       hub.logger.info({ device: device.id, deviceName: name }, 'cisco: device name learnt from the phone');
       return { state: 'learnt', deviceName: name };
     } catch (e) {

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { Device } from '../../core/devices.js';
 import { AuthError, LimitError, NotFoundError, ValidationError } from '../../core/errors.js';
 import { AttemptLimiter } from '../../core/limiter.js';
-import type { HubContext, HubModule } from '../../server/hub.js';
+import type { HubContext, HubModule } from '../../core/module.js';
 import { ActionResultSchema, described, errors } from '../../server/schemas.js';
 import { type CiscoSettings, createCiscoDriver, resolveSettings } from './driver.js';
 import { encodeXml } from './encoding.js';

@@ -3,9 +3,8 @@ import { Type } from 'typebox';
 import { csvText } from '../../core/csv.js';
 import type { Device } from '../../core/devices.js';
 import { NotFoundError } from '../../core/errors.js';
-import type { HubContext, HubModule } from '../../server/hub.js';
+import type { HubContext, HubModule } from '../../core/module.js';
 import { described, errors } from '../../server/schemas.js';
-import { SqliteSmdrStore } from '../../store/sqlite/smdr.js';
 import { type IpofficeSettings, ipofficeDriver } from './driver.js';
 import { parseSmdrRecord, SMDR_FIELDS } from './smdr.js';
 import { SmdrService } from './smdr-service.js';
@@ -17,7 +16,7 @@ export function smdrService(hub: HubContext): SmdrService {
   let s = smdrServices.get(hub);
   if (!s) {
     s = new SmdrService({
-      store: new SqliteSmdrStore(hub.db),
+      store: hub.stores.smdr,
       bus: hub.bus,
       clock: hub.clock,
       logger: hub.logger,

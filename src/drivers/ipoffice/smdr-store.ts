@@ -37,3 +37,9 @@ export interface SmdrStore {
   unreconciled(deviceId: string, from: string, to: string): Promise<StoredSmdrRow[]>;
   setDevlinkCallKey(id: string, callKey: string): Promise<void>;
 }
+
+declare module '../../core/module.js' {
+  interface StorePorts {
+    smdr: SmdrStore;
+  }
+}

@@ -89,7 +89,7 @@ export function registerAuditRoutes(app: FastifyInstance, hub: Hub): void {
     },
     async (req) => {
       const { limit, cursor, ...rest } = req.query as FilterQuery & { limit: number; cursor?: string };
-      return hub.audit.page({ ...filters(rest), limit, ...(cursor ? { before: Number(cursor) } : {}) });
+      return await hub.audit.page({ ...filters(rest), limit, ...(cursor ? { before: Number(cursor) } : {}) });
     },
   );
   app.get(
@@ -113,7 +113,7 @@ export function registerAuditRoutes(app: FastifyInstance, hub: Hub): void {
       const q = filters(req.query as FilterQuery);
       if (q.since && q.until && Date.parse(q.since) >= Date.parse(q.until))
         throw new ValidationError('AUDIT_QUERY_INVALID', 'until: must be after since', { field: 'until' });
-      const text = hub.audit.csv({ ...q, max: hub.config.audit.exportMaxRows });
+      const text = await hub.audit.csv({ ...q, max: hub.config.audit.exportMaxRows });
       return reply
         .header('content-type', 'text/csv; charset=utf-8')
         .header('content-disposition', 'attachment; filename="audit.csv"')

@@ -117,7 +117,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       },
       config: serviceValidatedBody(DeviceCreateBody),
     },
-    async (req, reply) => reply.status(201).send(show(hub.devices.add(req.body as never))),
+    async (req, reply) => reply.status(201).send(show(await hub.devices.add(req.body as never))),
   );
   app.get(
     '/api/devices/:id',
@@ -142,7 +142,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       },
       config: serviceValidatedBody(DevicePatchBody),
     },
-    async (req) => show(hub.devices.update((req.params as { id: string }).id, req.body as never)),
+    async (req) => show(await hub.devices.update((req.params as { id: string }).id, req.body as never)),
   );
   app.delete(
     '/api/devices/:id',
@@ -155,7 +155,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       },
     },
     async (req, reply) => {
-      hub.devices.remove((req.params as { id: string }).id);
+      await hub.devices.remove((req.params as { id: string }).id);
       return reply.status(204).send();
     },
   );
@@ -292,7 +292,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       },
     },
     async (req) =>
-      hub.devices.putGroup({ ...((req.body as object) ?? {}), id: (req.params as { id: string }).id }),
+      await hub.devices.putGroup({ ...((req.body as object) ?? {}), id: (req.params as { id: string }).id }),
   );
   app.get(
     '/api/groups/:id',
@@ -320,7 +320,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       },
     },
     async (req, reply) => {
-      hub.devices.removeGroup((req.params as { id: string }).id);
+      await hub.devices.removeGroup((req.params as { id: string }).id);
       return reply.status(204).send();
     },
   );
@@ -335,7 +335,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
         response: { 200: KeyListSchema, ...errors(401) },
       },
     },
-    async () => ({ keys: hub.apiKeys.list() }),
+    async () => ({ keys: await hub.apiKeys.list() }),
   );
   app.post(
     '/api/keys',
@@ -373,7 +373,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
         });
       assertMayGrant(req.principal, { role: role ?? null, scopes: scopes ?? null });
       return reply.status(201).send(
-        hub.apiKeys.create(b.name, {
+        await hub.apiKeys.create(b.name, {
           createdBy: creatorOf(req),
           ...(role ? { role } : {}),
           ...(scopes ? { scopes } : {}),
@@ -391,7 +391,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
         response: { 200: KeyInfoSchema, ...errors(400, 401, 404) },
       },
     },
-    async (req) => hub.apiKeys.revoke((req.params as { id: string }).id),
+    async (req) => await hub.apiKeys.revoke((req.params as { id: string }).id),
   );
   app.get(
     '/api/system',

@@ -2,7 +2,6 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { EventFilter, HubEvent } from '../../core/events.js';
-import { pageEvents } from '../../store/sqlite/paging.js';
 import type { Hub } from '../compose.js';
 import { described, errors } from '../schemas.js';
 
@@ -77,16 +76,18 @@ export function registerEventRoutes(app: FastifyInstance, hub: Hub): void {
       const types = parseTypes(q.type);
       const filter: EventFilter = { ...(types ? { types } : {}), ...(q.source ? { source: q.source } : {}) };
       const plain = q.order !== 'desc' && q.before === undefined && !q.q;
-      const events = plain
-        ? hub.bus.list({ after: q.after, limit: q.limit, filter })
-        : pageEvents(hub.db, {
-            after: q.after,
-            ...(q.before !== undefined ? { before: q.before } : {}),
-            limit: q.limit,
-            order: q.order ?? 'asc',
-            filter,
-            q: q.q,
-          });
+      const events = await hub.bus.list(
+        plain
+          ? { after: q.after, limit: q.limit, filter }
+          : {
+              after: q.after,
+              ...(q.before !== undefined ? { before: q.before } : {}),
+              limit: q.limit,
+              order: q.order ?? 'asc',
+              filter,
+              q: q.q,
+            },
+      );
       return {
         events,
         next: events.length ? events[events.length - 1]!.seq : q.after,
@@ -143,15 +144,28 @@ export function registerEventRoutes(app: FastifyInstance, hub: Hub): void {
         res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
       };
       const sub = hub.bus.subscribe(send, { filter, ...(after !== undefined ? { after } : {}) });
+      // A replay that failed (store unreachable) would leave a gap: end the stream so the client
+      // reconnects with Last-Event-ID and gets the events once the store answers again.
+      sub.ready.catch((err: unknown) => {
+        req.log.warn({ err }, 'event stream replay failed: ending the stream');
+        res.end(': replay failed, reconnect\n\n');
+      });
       const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
       heartbeat.unref();
       // The stream lives only as long as its credential: revoked here (at once), or elsewhere (the CLI
       // disabling a user, another process) or expired (within auth.streamRecheckMs).
       const keyId = req.apiKey?.id;
       const recheck = () => {
-        if (keyId === undefined || hub.apiKeys.isLive(keyId)) return;
-        req.log.info({ key: keyId }, 'credential revoked or expired: ending event stream');
-        res.end(': credential revoked\n\n');
+        if (keyId === undefined) return;
+        hub.apiKeys.isLive(keyId).then(
+          (live) => {
+            if (live) return;
+            req.log.info({ key: keyId }, 'credential revoked or expired: ending event stream');
+            res.end(': credential revoked\n\n');
+          },
+          // The store is unreachable: the stream stays; the next check decides.
+          (err: unknown) => req.log.warn({ err }, 'event stream credential check failed'),
+        );
       };
       const offRevoke = hub.apiKeys.onRevoke(recheck);
       const rechecker = setInterval(recheck, hub.config.auth.streamRecheckMs);

@@ -125,12 +125,12 @@ export function registerOidcRoutes(app: FastifyInstance, hub: Hub): void {
       const address = req.ip;
       try {
         const { user: who, returnTo } = await oidc.finish(callback);
-        const u = users.signInFromDirectory(who.name, who.role);
-        const k = hub.apiKeys.create(`session:${u.name}`, {
+        const u = await users.signInFromDirectory(who.name, who.role);
+        const k = await hub.apiKeys.create(`session:${u.name}`, {
           createdBy: u.name,
           session: sessionExpiryFor(hub.config.auth, u.role),
         });
-        const rec = hub.stores.apiKeys.get(k.id);
+        const rec = await hub.stores.apiKeys.get(k.id);
         const answer: SessionAnswer = {
           token: k.key,
           id: k.id,
@@ -140,7 +140,7 @@ export function registerOidcRoutes(app: FastifyInstance, hub: Hub): void {
           expiresAt: k.expiresAt ?? '',
           absoluteExpiresAt: rec?.absoluteExpiresAt ?? k.expiresAt ?? '',
         };
-        hub.audit.record({
+        void hub.audit.record({
           actorKind: 'session',
           actorId: k.id,
           actorName: u.name,
@@ -154,7 +154,7 @@ export function registerOidcRoutes(app: FastifyInstance, hub: Hub): void {
         return reply.header('cache-control', 'no-store').redirect(`${returnTo}#oidc=${code}`, 302);
       } catch (e) {
         if (!isSwitchboardError(e)) throw e;
-        hub.audit.record({
+        void hub.audit.record({
           actorKind: 'anonymous',
           actorId: null,
           actorName: null,

@@ -102,7 +102,7 @@ export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
         throw e;
       });
       req.log.info({ user: s.user, session: s.prefix }, 'signed in');
-      const rec = hub.stores.apiKeys.get(s.id);
+      const rec = await hub.stores.apiKeys.get(s.id);
       return reply.status(201).send({
         token: s.key,
         id: s.id,
@@ -127,7 +127,7 @@ export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
     },
     async (req) => {
       const who = req.principal!;
-      const idleSeconds = who.kind === 'session' ? hub.stores.apiKeys.get(who.id)?.idleSeconds : null;
+      const idleSeconds = who.kind === 'session' ? (await hub.stores.apiKeys.get(who.id))?.idleSeconds : null;
       return {
         kind: who.kind,
         id: who.id,
@@ -158,7 +158,7 @@ export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
           'SESSION_NOT_A_SESSION',
           'this request carries an API key, not a session token; revoke keys with DELETE /api/keys/:id',
         );
-      hub.apiKeys.revoke(who.id, 'signed-out');
+      await hub.apiKeys.revoke(who.id, 'signed-out');
       return reply.status(204).send();
     },
   );

@@ -31,11 +31,13 @@ const UserSchema = Type.Object({
 export function registerUserRoutes(app: FastifyInstance, hub: Hub): void {
   const users = new UserService(hub.stores.users, () => new Date(hub.clock.now()));
   /** Refuses to leave no enabled admin user (the CLI can still make one: break-glass). */
-  const keepAnAdmin = (u: PublicUser, next: { role?: Role; disabled?: boolean }) => {
+  const keepAnAdmin = async (u: PublicUser, next: { role?: Role; disabled?: boolean }) => {
     const losing =
       u.role === 'admin' && !u.disabledAt && ((next.role && next.role !== 'admin') || next.disabled);
     if (!losing) return;
-    const others = users.list().filter((x) => x.name !== u.name && x.role === 'admin' && !x.disabledAt);
+    const others = (await users.list()).filter(
+      (x) => x.name !== u.name && x.role === 'admin' && !x.disabledAt,
+    );
     if (others.length === 0)
       throw new ConflictError(
         'USER_LAST_ADMIN',
@@ -55,7 +57,7 @@ export function registerUserRoutes(app: FastifyInstance, hub: Hub): void {
         },
       },
     },
-    async () => ({ users: users.list() }),
+    async () => ({ users: await users.list() }),
   );
   app.post(
     '/api/users',
@@ -80,7 +82,7 @@ export function registerUserRoutes(app: FastifyInstance, hub: Hub): void {
     async (req, reply) => {
       const b = req.body as { name: string; password: string; role: Role };
       assertMayGrant(req.principal, { role: b.role, scopes: null });
-      return reply.status(201).send(users.create(b.name, b.password, b.role));
+      return reply.status(201).send(await users.create(b.name, b.password, b.role));
     },
   );
   app.patch(
@@ -110,17 +112,17 @@ export function registerUserRoutes(app: FastifyInstance, hub: Hub): void {
     async (req) => {
       const { name } = req.params as { name: string };
       const b = req.body as { role?: Role; disabled?: boolean; password?: string };
-      let u = users.get(name);
-      keepAnAdmin(u, b);
+      let u = await users.get(name);
+      await keepAnAdmin(u, b);
       if (b.role !== undefined) assertMayGrant(req.principal, { role: b.role, scopes: null });
       if (b.password !== undefined) {
-        u = users.setPassword(u.name, b.password);
-        hub.apiKeys.revokeSessionsOf(u.name, 'password-changed');
+        u = await users.setPassword(u.name, b.password);
+        await hub.apiKeys.revokeSessionsOf(u.name, 'password-changed');
       }
-      if (b.role !== undefined) u = users.setRole(u.name, b.role);
+      if (b.role !== undefined) u = await users.setRole(u.name, b.role);
       if (b.disabled !== undefined) {
-        u = users.setDisabled(u.name, b.disabled);
-        if (b.disabled) hub.apiKeys.revokeCreatedBy(u.name, 'user-disabled');
+        u = await users.setDisabled(u.name, b.disabled);
+        if (b.disabled) await hub.apiKeys.revokeCreatedBy(u.name, 'user-disabled');
       }
       return u;
     },

@@ -1,4 +1,4 @@
-import type { HubContext } from '../../server/hub.js';
+import type { HubContext } from '../../core/module.js';
 import { startFleet } from './fleet.js';
 
 /**
@@ -28,12 +28,12 @@ export async function startDemoAvaya(
     await new Promise((r) => setTimeout(r, 50));
   }
   const rooms = ['Security desk', 'Security office'];
-  fleet.phones.forEach((p, i) => {
+  for (const [i, p] of fleet.phones.entries()) {
     const id = `avaya-${p.mac.replace(/:/g, '')}`;
     const d = hub.devices.get(id);
-    if (!d) return;
+    if (!d) continue;
     const inSecurity = i < 2;
-    hub.devices.update(id, {
+    await hub.devices.update(id, {
       groups: inSecurity ? [...new Set([...d.groups, 'security'])] : d.groups,
       labels: [...new Set([...d.labels, 'demo'])],
       location: {
@@ -43,6 +43,6 @@ export async function startDemoAvaya(
         room: inSecurity ? rooms[i]! : `Office ${200 + i}`,
       },
     });
-  });
+  }
   return { controlUrl: fleet.controlUrl, stop: () => fleet.stop() };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { HubContext } from '../../server/hub.js';
+import type { HubContext } from '../../core/module.js';
 import { CISCO_SIM_FIRST_EXTENSION, startCiscoSim } from './fleet.js';
 
 /** Phones of the demo: different families, two of them at the security desk. */
@@ -37,8 +37,8 @@ export async function startDemoCisco(hub: HubContext): Promise<{ stop(): Promise
     for (const [k, p] of fleet.phones.entries()) {
       const d = DEMO_PHONES[k]!;
       const id = `cisco-demo-${k + 1}`;
-      if (hub.devices.get(id)) hub.devices.remove(id);
-      hub.devices.add({
+      if (hub.devices.get(id)) await hub.devices.remove(id);
+      await hub.devices.add({
         id,
         kind: 'cisco',
         name: d.name,
@@ -62,7 +62,7 @@ export async function startDemoCisco(hub: HubContext): Promise<{ stop(): Promise
   }
   return {
     async stop() {
-      for (const id of ids) if (hub.devices.get(id)) hub.devices.remove(id);
+      for (const id of ids) if (hub.devices.get(id)) await hub.devices.remove(id);
       await fleet.stop();
     },
   };

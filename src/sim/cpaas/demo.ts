@@ -1,8 +1,8 @@
 import { errorMessage } from '../../core/errors.js';
+import type { HubContext } from '../../core/module.js';
 import { escapeXml } from '../../core/xml.js';
 import { httpRequest } from '../../net/http-client.js';
 import { pubsubRuntime } from '../../pubsub/module.js';
-import type { HubContext } from '../../server/hub.js';
 import { CpaasSimulator, formatTranscript, startCpaasControlServer } from './simulator.js';
 
 /**

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import type { HubContext } from '../../server/hub.js';
+import type { HubContext } from '../../core/module.js';
 import { startRandomCalls } from './generator.js';
 import { builtinScenarios, type Scenario } from './scenario.js';
 import { DEFAULT_USERS, Devlink3Simulator } from './server.js';
@@ -33,7 +33,7 @@ export async function startDemoIpoffice(
   // SMDR too: the hub listens on a free loopback port and the simulator sends each played call's record.
   const smdrPort = await freePort();
   sim.enableSmdr({ host: '127.0.0.1', port: smdrPort, retryMs: 500 });
-  hub.devices.upsert({
+  await hub.devices.upsert({
     id: deviceId,
     kind: 'ipoffice',
     name: 'IP Office (simulated)',

@@ -1,4 +1,4 @@
-import type { HubContext } from '../../server/hub.js';
+import type { HubContext } from '../../core/module.js';
 import { bootPeriodically, userAgentFor } from './client.js';
 
 /**

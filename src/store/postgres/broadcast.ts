@@ -1,3 +1,4 @@
+import type { WebhookLog, WebhookLogEntry } from '../../broadcast/webhook.js';
 import type {
   Broadcast,
   BroadcastState,
@@ -18,7 +19,6 @@ import type {
 import type { Page, PageRequest } from '../../core/paging.js';
 import type { Rule, RuleStore } from '../../core/rules/types.js';
 import type { AsyncPort } from '../async-port.js';
-import type { SqliteWebhookLog, WebhookLogEntry } from '../sqlite/broadcast.js';
 import type { PostgresDatabase, Query } from './database.js';
 import { pageByTime } from './paging.js';
 import { bodies, bodyOf, countOf, jsonText, Params } from './sql.js';
@@ -341,7 +341,7 @@ function incidentFilters(q: Omit<IncidentQuery, 'limit'>, p: Params): string[] {
 }
 
 /** The webhook delivery log (what broadcast/webhook.ts writes and the API lists). */
-export type WebhookLogStore = Pick<SqliteWebhookLog, 'save' | 'list' | 'prune'>;
+export type WebhookLogStore = WebhookLog;
 
 export class PostgresWebhookLog implements AsyncPort<WebhookLogStore> {
   constructor(private readonly db: PostgresDatabase) {}

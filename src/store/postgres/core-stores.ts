@@ -1,11 +1,12 @@
 import type { AuditStore } from '../../core/audit.js';
 import type { Device, Group } from '../../core/devices.js';
-import type { EventFilter, HubEvent } from '../../core/events.js';
+import type { HubEvent } from '../../core/events.js';
 import type { Role } from '../../core/roles.js';
 import type {
   ApiKeyRecord,
   ApiKeyStore,
   DeviceStore,
+  EventListQuery,
   EventStore,
   GroupStore,
   KvStore,
@@ -17,9 +18,7 @@ import {
   binder,
   DEVICE_COLUMNS,
   deviceParams,
-  type EventPageQuery,
   eventListSql,
-  eventPageSql,
   KEY_COLUMNS,
   keyParams,
   type Row,
@@ -43,15 +42,7 @@ import { deleted, pgConflict, placeholders } from './sql.js';
  * database layer); a duplicate key with STORE_CONFLICT, as on SQLite.
  */
 
-/**
- * Event paging as GET /api/events reads it (`pageEvents` in store/sqlite/paging.ts): newest or oldest
- * first, with a search. Not part of `EventStore` (yet): the route reads pages from SQLite directly today.
- */
-export interface EventPager {
-  page(o: EventPageQuery): Promise<HubEvent[]>;
-}
-
-export class PostgresEventStore implements AsyncPort<EventStore>, EventPager {
+export class PostgresEventStore implements EventStore {
   constructor(private readonly db: PostgresDatabase) {}
   /** One statement: every event or none; a seq or id stored already rejects the batch with STORE_CONFLICT. */
   async append(events: HubEvent[]): Promise<void> {
@@ -75,18 +66,9 @@ export class PostgresEventStore implements AsyncPort<EventStore>, EventPager {
     const [r] = await this.db.query<{ s: number }>('SELECT COALESCE(MAX(seq), 0) AS s FROM events');
     return r?.s ?? 0;
   }
-  async list(q: {
-    after?: number;
-    limit?: number;
-    filter?: EventFilter;
-    before?: number;
-  }): Promise<HubEvent[]> {
+  async list(q: EventListQuery): Promise<HubEvent[]> {
     const { args, p } = binder('postgres');
-    return (await this.db.query<Row>(eventListSql(q, p), args)).map(rowToEvent);
-  }
-  async page(o: EventPageQuery): Promise<HubEvent[]> {
-    const { args, p } = binder('postgres');
-    return (await this.db.query<Row>(eventPageSql(o, p, 'ILIKE'), args)).map(rowToEvent);
+    return (await this.db.query<Row>(eventListSql(q, p, 'ILIKE'), args)).map(rowToEvent);
   }
   prune(q: { before: string; keep: number }): Promise<number> {
     // As SQLite: all but the newest `keep` by seq, and everything older than `before`.

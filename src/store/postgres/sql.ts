@@ -1,5 +1,5 @@
-import type { PostgresDatabase, Query } from './database.js';
 import { StoreConflictError } from '../errors.js';
+import type { PostgresDatabase, Query } from './database.js';
 
 /** Small statement helpers shared by the PostgreSQL stores. */
 

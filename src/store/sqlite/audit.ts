@@ -8,15 +8,15 @@ export class SqliteAuditStore implements AuditStore {
   constructor(private readonly db: Db) {
     this.insert = db.prepare(`INSERT INTO audit_log (${AUDIT_INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)`);
   }
-  append(e: Omit<AuditEntry, 'seq'>): number {
+  async append(e: Omit<AuditEntry, 'seq'>): Promise<number> {
     return Number(this.insert.run(...auditColumns(e)).lastInsertRowid);
   }
-  list(q: AuditQuery): AuditEntry[] {
+  async list(q: AuditQuery): Promise<AuditEntry[]> {
     const { args, p } = binder('sqlite');
     const sql = `SELECT * FROM audit_log${auditWhereSql(q, p)} ORDER BY seq DESC LIMIT ${p(q.limit)}`;
     return (this.db.prepare(sql).all(...args) as Row[]).map(rowToAuditEntry);
   }
-  prune(before: string): number {
+  async prune(before: string): Promise<number> {
     return this.db.prepare('DELETE FROM audit_log WHERE time < ?').run(before).changes;
   }
 }

@@ -1,3 +1,4 @@
+import type { WebhookLog, WebhookLogEntry } from '../../broadcast/webhook.js';
 import type {
   Broadcast,
   BroadcastState,
@@ -49,7 +50,7 @@ export class SqliteBroadcastStore implements BroadcastStore {
     this.listD = db.prepare('SELECT body FROM broadcast_deliveries WHERE broadcast_id = ? ORDER BY rowid');
     this.getD = db.prepare('SELECT body FROM broadcast_deliveries WHERE id = ?');
   }
-  insertBroadcast(b: Broadcast, targets?: readonly BroadcastTarget[]): void {
+  async insertBroadcast(b: Broadcast, targets?: readonly BroadcastTarget[]): Promise<void> {
     this.db.transaction(() => {
       this.ins.run(b.id, b.createdAt, b.state, JSON.stringify(b));
       // One row for all targets (device ids and kinds as two parallel arrays), not one row per phone.
@@ -60,20 +61,20 @@ export class SqliteBroadcastStore implements BroadcastStore {
         );
     })();
   }
-  listTargets(broadcastId: string): BroadcastTarget[] {
+  async listTargets(broadcastId: string): Promise<BroadcastTarget[]> {
     const r = parse<{ ids: string[]; kinds: string[] }>(this.getT.get(broadcastId) as BodyRow | undefined);
     return r ? r.ids.map((deviceId, i) => ({ deviceId, kind: r.kinds[i] ?? '' })) : [];
   }
-  updateBroadcast(b: Broadcast): void {
+  async updateBroadcast(b: Broadcast): Promise<void> {
     this.upd.run(b.state, JSON.stringify(b), b.id);
   }
-  getBroadcast(id: string): Broadcast | undefined {
+  async getBroadcast(id: string): Promise<Broadcast | undefined> {
     return parse<Broadcast>(this.getB.get(id) as BodyRow | undefined);
   }
-  pageBroadcasts(
+  async pageBroadcasts(
     req: PageRequest,
     f: { before?: string | undefined; state?: BroadcastState | undefined },
-  ): Page<Broadcast> {
+  ): Promise<Page<Broadcast>> {
     return pageByTime<Broadcast>(this.db, {
       table: 'broadcasts',
       where: [
@@ -84,7 +85,7 @@ export class SqliteBroadcastStore implements BroadcastStore {
       req,
     });
   }
-  listBroadcasts(q: { limit: number; before?: string; state?: BroadcastState }): Broadcast[] {
+  async listBroadcasts(q: { limit: number; before?: string; state?: BroadcastState }): Promise<Broadcast[]> {
     const args: unknown[] = [];
     let sql = 'SELECT body FROM broadcasts WHERE 1=1';
     if (q.before) {
@@ -99,15 +100,15 @@ export class SqliteBroadcastStore implements BroadcastStore {
     args.push(q.limit);
     return (this.db.prepare(sql).all(...args) as BodyRow[]).map((r) => JSON.parse(r.body) as Broadcast);
   }
-  saveDeliveries(ds: Delivery[]): void {
+  async saveDeliveries(ds: Delivery[]): Promise<void> {
     this.db.transaction((list: Delivery[]) => {
       for (const d of list) this.saveD.run(d.id, d.broadcastId, d.deviceId, d.state, JSON.stringify(d));
     })(ds);
   }
-  listDeliveries(broadcastId: string): Delivery[] {
+  async listDeliveries(broadcastId: string): Promise<Delivery[]> {
     return (this.listD.all(broadcastId) as BodyRow[]).map((r) => JSON.parse(r.body) as Delivery);
   }
-  getDelivery(id: string): Delivery | undefined {
+  async getDelivery(id: string): Promise<Delivery | undefined> {
     return parse<Delivery>(this.getD.get(id) as BodyRow | undefined);
   }
 }
@@ -138,17 +139,21 @@ export class KeyedJsonStore<T> {
     this.extra = extra;
   }
   private readonly extra: { col: string; of: (t: T) => string } | undefined;
-  list(): T[] {
+  async list(): Promise<T[]> {
     return (this.all.all() as BodyRow[]).map((r) => JSON.parse(r.body) as T);
   }
-  get(id: string): T | undefined {
+  async get(id: string): Promise<T | undefined> {
     return parse<T>(this.one.get(id) as BodyRow | undefined);
   }
-  upsert(t: T): void {
+  async upsert(t: T): Promise<void> {
+    this.upsertNow(t);
+  }
+  /** The synchronous write (inside a caller's transaction). */
+  upsertNow(t: T): void {
     if (this.extra) this.put.run(this.keyOf(t), this.extra.of(t), JSON.stringify(t));
     else this.put.run(this.keyOf(t), JSON.stringify(t));
   }
-  remove(id: string): boolean {
+  async remove(id: string): Promise<boolean> {
     return this.del.run(id).changes > 0;
   }
 }
@@ -170,18 +175,18 @@ export class SqliteLocationStore implements LocationStore {
   constructor(private readonly db: Db) {
     this.inner = new KeyedJsonStore<LocationEntry>(db, 'locations', 'extension', (l) => l.extension);
   }
-  get(extension: string): LocationEntry | undefined {
+  async get(extension: string): Promise<LocationEntry | undefined> {
     return this.inner.get(extension);
   }
-  list(): LocationEntry[] {
+  async list(): Promise<LocationEntry[]> {
     return this.inner.list();
   }
-  upsertMany(rows: LocationEntry[]): void {
+  async upsertMany(rows: LocationEntry[]): Promise<void> {
     this.db.transaction((rs: LocationEntry[]) => {
-      for (const r of rs) this.inner.upsert(r);
+      for (const r of rs) this.inner.upsertNow(r);
     })(rows);
   }
-  remove(extension: string): boolean {
+  async remove(extension: string): Promise<boolean> {
     return this.inner.remove(extension);
   }
 }
@@ -222,27 +227,30 @@ export class SqliteIncidentStore implements IncidentStore, IncidentCallClaims {
       return { created: true, incident: i };
     });
   }
-  insert(i: Incident): void {
+  async insert(i: Incident): Promise<void> {
+    this.insertNow(i);
+  }
+  private insertNow(i: Incident): void {
     this.ins.run(i.id, i.createdAt, i.callKey, i.pbx, 0, JSON.stringify(i));
   }
   async claimCall(i: Incident, o: CallClaimOptions): Promise<CallClaim> {
     if (!i.callKey || i.callEndedAt) {
-      this.insert(i);
+      this.insertNow(i);
       return { created: true, incident: i };
     }
     // IMMEDIATE: another connection (the CLI) cannot slip a claim between the check and the insert.
     return this.claim.immediate(i, o.staleBefore, i.callKey);
   }
-  update(i: Incident): void {
+  async update(i: Incident): Promise<void> {
     this.upd.run(JSON.stringify(i), i.callEndedAt !== null ? 1 : 0, i.id);
   }
-  get(id: string): Incident | undefined {
+  async get(id: string): Promise<Incident | undefined> {
     return parse<Incident>(this.one.get(id) as BodyRow | undefined);
   }
-  byCallKey(callKey: string): Incident | undefined {
+  async byCallKey(callKey: string): Promise<Incident | undefined> {
     return parse<Incident>(this.byCall.get(callKey) as BodyRow | undefined);
   }
-  listOpen(q: { since: string; limit: number }): Incident[] {
+  async listOpen(q: { since: string; limit: number }): Promise<Incident[]> {
     const rows = this.db
       .prepare(
         "SELECT body FROM incidents WHERE created_at >= ? AND json_extract(body, '$.state') != 'acknowledged' ORDER BY created_at ASC LIMIT ?",
@@ -250,13 +258,13 @@ export class SqliteIncidentStore implements IncidentStore, IncidentCallClaims {
       .all(q.since, q.limit) as BodyRow[];
     return rows.map((r) => JSON.parse(r.body) as Incident);
   }
-  list(q: IncidentQuery): Incident[] {
+  async list(q: IncidentQuery): Promise<Incident[]> {
     const where = incidentFilters(q);
     const sql = `SELECT body FROM incidents ${where.length ? `WHERE ${where.map(([w]) => w).join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...where.flatMap(([, a]) => a), q.limit);
     return (rows as BodyRow[]).map((r) => JSON.parse(r.body) as Incident);
   }
-  page(req: PageRequest, f: Omit<IncidentQuery, 'limit'>): Page<Incident> {
+  async page(req: PageRequest, f: Omit<IncidentQuery, 'limit'>): Promise<Page<Incident>> {
     return pageByTime<Incident>(this.db, {
       table: 'incidents',
       where: incidentFilters(f),
@@ -291,19 +299,7 @@ function incidentFilters(q: Omit<IncidentQuery, 'limit'>): Array<[string, unknow
   return where;
 }
 
-/** One outgoing webhook request series (all attempts), for the delivery log. */
-export interface WebhookLogEntry {
-  id: string;
-  ruleId: string | null;
-  url: string;
-  eventType: string;
-  eventId: string;
-  createdAt: string;
-  state: 'pending' | 'delivered' | 'failed';
-  attempts: Array<{ at: string; status: number | null; ms: number; error: string | null }>;
-}
-
-export class SqliteWebhookLog {
+export class SqliteWebhookLog implements WebhookLog {
   private readonly put;
   constructor(private readonly db: Db) {
     this.put = db.prepare(
@@ -311,10 +307,10 @@ export class SqliteWebhookLog {
        ON CONFLICT(id) DO UPDATE SET body = excluded.body`,
     );
   }
-  save(e: WebhookLogEntry): void {
+  async save(e: WebhookLogEntry): Promise<void> {
     this.put.run(e.id, e.ruleId, e.createdAt, JSON.stringify(e));
   }
-  list(q: { limit: number; ruleId?: string }): WebhookLogEntry[] {
+  async list(q: { limit: number; ruleId?: string }): Promise<WebhookLogEntry[]> {
     const rows = q.ruleId
       ? this.db
           .prepare(
@@ -327,7 +323,7 @@ export class SqliteWebhookLog {
     return (rows as BodyRow[]).map((r) => JSON.parse(r.body) as WebhookLogEntry);
   }
   /** Keeps the log bounded: deletes all but the newest `keep` entries. */
-  prune(keep: number): void {
+  async prune(keep: number): Promise<void> {
     this.db
       .prepare(
         'DELETE FROM webhook_deliveries WHERE id NOT IN (SELECT id FROM webhook_deliveries ORDER BY created_at DESC, rowid DESC LIMIT ?)',

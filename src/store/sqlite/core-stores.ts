@@ -1,11 +1,12 @@
 import type { Device, Group } from '../../core/devices.js';
-import type { EventFilter, HubEvent } from '../../core/events.js';
+import type { HubEvent } from '../../core/events.js';
 import type { Role } from '../../core/roles.js';
 import type {
   ApiKeyRecord,
   ApiKeyStore,
   CoreStores,
   DeviceStore,
+  EventListQuery,
   EventStore,
   GroupStore,
   KvStore,
@@ -51,32 +52,32 @@ class SqliteEventStore implements EventStore {
       'INSERT INTO events (seq, id, time, source, type, data) VALUES (?, ?, ?, ?, ?, ?)',
     );
   }
-  append(events: HubEvent[]): void {
+  async append(events: HubEvent[]): Promise<void> {
     sqliteConflict('event', events.map((e) => e.seq).join(','), () =>
       this.db.transaction((evs: HubEvent[]) => {
         for (const e of evs) this.insert.run(e.seq, e.id, e.time, e.source, e.type, JSON.stringify(e.data));
       })(events),
     );
   }
-  lastSeq(): number {
+  async lastSeq(): Promise<number> {
     return (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM events').get() as { s: number }).s;
   }
-  prune(q: { before: string; keep: number }): number {
-    const last = this.lastSeq();
+  async prune(q: { before: string; keep: number }): Promise<number> {
+    const last = await this.lastSeq();
     // seq grows with time, so "all but the newest keep" is a seq bound; the time bound uses the column.
     return this.db.prepare('DELETE FROM events WHERE seq <= ? OR time < ?').run(last - q.keep, q.before)
       .changes;
   }
-  list(q: { after?: number; limit?: number; filter?: EventFilter; before?: number }): HubEvent[] {
+  async list(q: EventListQuery): Promise<HubEvent[]> {
     const { args, p } = binder('sqlite');
-    const sql = eventListSql(q, p);
+    const sql = eventListSql(q, p, 'LIKE');
     return (this.db.prepare(sql).all(...args) as Row[]).map(rowToEvent);
   }
 }
 
 class SqliteDeviceStore implements DeviceStore {
   constructor(private readonly db: Db) {}
-  list(q: { kind?: string; group?: string; label?: string; site?: string } = {}): Device[] {
+  async list(q: { kind?: string; group?: string; label?: string; site?: string } = {}): Promise<Device[]> {
     const where: string[] = [];
     const args: unknown[] = [];
     if (q.kind) {
@@ -99,13 +100,13 @@ class SqliteDeviceStore implements DeviceStore {
     return (this.db.prepare(sql).all(...args) as Row[]).map(rowToDevice);
   }
   private getStmt: ReturnType<Db['prepare']> | undefined;
-  get(id: string): Device | undefined {
+  async get(id: string): Promise<Device | undefined> {
     // Prepared once: the action runner reads the device on every action (broadcasts run thousands).
     this.getStmt ??= this.db.prepare('SELECT * FROM devices WHERE id = ?');
     const r = this.getStmt.get(id) as Row | undefined;
     return r ? rowToDevice(r) : undefined;
   }
-  insert(d: Device): void {
+  async insert(d: Device): Promise<void> {
     sqliteConflict('device', d.id, () =>
       this.db
         .prepare(
@@ -114,46 +115,46 @@ class SqliteDeviceStore implements DeviceStore {
         .run(...deviceParams(d)),
     );
   }
-  update(d: Device): void {
+  async update(d: Device): Promise<void> {
     const set = DEVICE_COLUMNS.slice(0, -1).map((c) => `${c}=?`);
     this.db.prepare(`UPDATE devices SET ${set.join(', ')} WHERE id=?`).run(...deviceParams(d));
   }
-  remove(id: string): boolean {
+  async remove(id: string): Promise<boolean> {
     return this.db.prepare('DELETE FROM devices WHERE id = ?').run(id).changes > 0;
   }
 }
 
 class SqliteGroupStore implements GroupStore {
   constructor(private readonly db: Db) {}
-  list(): Group[] {
+  async list(): Promise<Group[]> {
     return (this.db.prepare('SELECT * FROM groups ORDER BY id').all() as Row[]).map(rowToGroup);
   }
-  get(id: string): Group | undefined {
+  async get(id: string): Promise<Group | undefined> {
     const r = this.db.prepare('SELECT * FROM groups WHERE id = ?').get(id) as Row | undefined;
     return r ? rowToGroup(r) : undefined;
   }
-  upsert(g: Group): void {
+  async upsert(g: Group): Promise<void> {
     this.db
       .prepare(
         'INSERT INTO groups (id, name, description) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, description = excluded.description',
       )
       .run(g.id, g.name, g.description ?? null);
   }
-  remove(id: string): boolean {
+  async remove(id: string): Promise<boolean> {
     return this.db.prepare('DELETE FROM groups WHERE id = ?').run(id).changes > 0;
   }
 }
 
 class SqliteApiKeyStore implements ApiKeyStore {
   constructor(private readonly db: Db) {}
-  list(): ApiKeyRecord[] {
+  async list(): Promise<ApiKeyRecord[]> {
     return (this.db.prepare('SELECT * FROM api_keys ORDER BY created_at, id').all() as Row[]).map(rowToKey);
   }
-  get(id: string): ApiKeyRecord | undefined {
+  async get(id: string): Promise<ApiKeyRecord | undefined> {
     const r = this.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as Row | undefined;
     return r ? rowToKey(r) : undefined;
   }
-  insert(k: ApiKeyRecord): void {
+  async insert(k: ApiKeyRecord): Promise<void> {
     const params = keyParams(k);
     sqliteConflict('api key', k.id, () =>
       this.db
@@ -161,22 +162,22 @@ class SqliteApiKeyStore implements ApiKeyStore {
         .run(...params),
     );
   }
-  revoke(id: string, at: string, reason = 'revoked'): boolean {
+  async revoke(id: string, at: string, reason = 'revoked'): Promise<boolean> {
     return (
       this.db
         .prepare('UPDATE api_keys SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL')
         .run(at, reason, id).changes > 0
     );
   }
-  extend(id: string, expiresAt: string, at: string): void {
+  async extend(id: string, expiresAt: string, at: string): Promise<void> {
     this.db
       .prepare('UPDATE api_keys SET expires_at = ?, last_used_at = ? WHERE id = ? AND revoked_at IS NULL')
       .run(expiresAt, at, id);
   }
-  touch(id: string, at: string): void {
+  async touch(id: string, at: string): Promise<void> {
     this.db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(at, id);
   }
-  revokeCreatedBy(user: string, at: string, reason = 'revoked'): number {
+  async revokeCreatedBy(user: string, at: string, reason = 'revoked'): Promise<number> {
     return this.db
       .prepare(
         'UPDATE api_keys SET revoked_at = ?, revoked_reason = ? WHERE revoked_at IS NULL AND (created_by = ? OR name = ?)',
@@ -187,54 +188,54 @@ class SqliteApiKeyStore implements ApiKeyStore {
 
 class SqliteUserStore implements UserStore {
   constructor(private readonly db: Db) {}
-  list(): UserRecord[] {
+  async list(): Promise<UserRecord[]> {
     return (this.db.prepare('SELECT * FROM users ORDER BY name').all() as Row[]).map(rowToUser);
   }
-  get(name: string): UserRecord | undefined {
+  async get(name: string): Promise<UserRecord | undefined> {
     const r = this.db.prepare('SELECT * FROM users WHERE name = ?').get(name) as Row | undefined;
     return r ? rowToUser(r) : undefined;
   }
-  insert(u: UserRecord): void {
+  async insert(u: UserRecord): Promise<void> {
     const params = userParams(u);
     sqliteConflict('user', u.name, () =>
       this.db.prepare(`INSERT INTO users (${USER_COLUMNS}) VALUES (${params.map(() => '?')})`).run(...params),
     );
   }
-  setRole(name: string, role: Role): boolean {
+  async setRole(name: string, role: Role): Promise<boolean> {
     return this.db.prepare('UPDATE users SET role = ? WHERE name = ?').run(role, name).changes > 0;
   }
-  setPassword(name: string, passwordHash: string): boolean {
+  async setPassword(name: string, passwordHash: string): Promise<boolean> {
     return (
       this.db.prepare('UPDATE users SET password_hash = ? WHERE name = ?').run(passwordHash, name).changes > 0
     );
   }
-  setDisabled(name: string, at: string | null): boolean {
+  async setDisabled(name: string, at: string | null): Promise<boolean> {
     return this.db.prepare('UPDATE users SET disabled_at = ? WHERE name = ?').run(at, name).changes > 0;
   }
-  touchLogin(name: string, at: string): void {
+  async touchLogin(name: string, at: string): Promise<void> {
     this.db.prepare('UPDATE users SET last_login_at = ? WHERE name = ?').run(at, name);
   }
 }
 
 class SqliteKvStore implements KvStore {
   constructor(private readonly db: Db) {}
-  get<T>(ns: string, key: string): T | undefined {
+  async get<T>(ns: string, key: string): Promise<T | undefined> {
     const r = this.db.prepare('SELECT value FROM kv WHERE ns = ? AND key = ?').get(ns, key) as
       | { value: string }
       | undefined;
     return r ? (JSON.parse(r.value) as T) : undefined;
   }
-  set(ns: string, key: string, value: unknown): void {
+  async set(ns: string, key: string, value: unknown): Promise<void> {
     this.db
       .prepare(
         'INSERT INTO kv (ns, key, value) VALUES (?, ?, ?) ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value',
       )
       .run(ns, key, JSON.stringify(value));
   }
-  delete(ns: string, key: string): void {
+  async delete(ns: string, key: string): Promise<void> {
     this.db.prepare('DELETE FROM kv WHERE ns = ? AND key = ?').run(ns, key);
   }
-  list<T>(ns: string): Array<{ key: string; value: T }> {
+  async list<T>(ns: string): Promise<Array<{ key: string; value: T }>> {
     return (
       this.db.prepare('SELECT key, value FROM kv WHERE ns = ? ORDER BY key').all(ns) as Array<{
         key: string;
@@ -259,7 +260,7 @@ export function sqliteCoreStores(db: Db): CoreStores {
     kv: new SqliteKvStore(db),
     audit: new SqliteAuditStore(db),
     ready: () => open && db.open && migrationsApplied(db),
-    close: () => {
+    close: async () => {
       if (!open) return;
       open = false;
       if (db.open) db.close();

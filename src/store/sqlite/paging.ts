@@ -1,6 +1,4 @@
-import type { HubEvent } from '../../core/events.js';
 import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../../core/paging.js';
-import { binder, type EventPageQuery, eventPageSql, type Row, rowToEvent } from '../core-rows.js';
 import type { Db } from './database.js';
 
 /**
@@ -58,14 +56,4 @@ export function pageByTime<T>(
       more && last ? encodeCursor({ s: 'createdAt', o: o.req.order, v: last.created_at, id: last.id }) : null,
     total,
   };
-}
-
-/**
- * Stored events by seq, oldest first (`after`) or newest first (`before`), with the type/source filter of
- * the event store and a case-insensitive search over type, source and data.
- */
-export function pageEvents(db: Db, o: EventPageQuery): HubEvent[] {
-  const { args, p } = binder('sqlite');
-  const sql = eventPageSql(o, p, 'LIKE');
-  return (db.prepare(sql).all(...args) as Row[]).map(rowToEvent);
 }

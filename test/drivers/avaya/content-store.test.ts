@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SqliteContentStore } from '../../../src/drivers/avaya/content-store.js';
+import { SqliteContentStore } from '../../../src/store/sqlite/avaya-content.js';
 import { openDatabase } from '../../../src/store/sqlite/database.js';
 
 const rows = (db: ReturnType<typeof openDatabase>) =>
@@ -10,7 +10,7 @@ const rows = (db: ReturnType<typeof openDatabase>) =>
   }>;
 const nextTurn = () => new Promise((r) => setImmediate(r));
 
-describe('SqliteContentStore (write-behind)', () => {
+describe('SqliteContentStore (write-behind)', async () => {
   const item = (n: number) => ({
     kind: 'display' as const,
     contentType: 'text/x-wml',
@@ -23,17 +23,17 @@ describe('SqliteContentStore (write-behind)', () => {
   it('serves content at once and writes a turn’s content in one batch', async () => {
     const db = openDatabase({ dataDir: ':memory:' });
     const store = new SqliteContentStore(db);
-    const put = Array.from({ length: 50 }, (_, i) => store.put(item(i)));
+    const put = await Promise.all(Array.from({ length: 50 }, (_, i) => store.put(item(i))));
     // Not yet in the table, but served.
     expect(rows(db)).toHaveLength(0);
-    expect(store.get(put[7]!.id)).toMatchObject({ body: '<wml>7</wml>', deviceId: 'p7', fetches: 0 });
-    expect(store.fetch(put[7]!.id, 2000)).toMatchObject({ fetches: 1 });
+    expect(await store.get(put[7]!.id)).toMatchObject({ body: '<wml>7</wml>', deviceId: 'p7', fetches: 0 });
+    expect(await store.fetch(put[7]!.id, 2000)).toMatchObject({ fetches: 1 });
     await nextTurn();
     const written = rows(db);
     expect(written.map((r) => r.id)).toEqual(put.map((p) => p.id));
     expect(written[7]!.fetches).toBe(1);
     // A second store on the same database (a restart) sees the content.
-    expect(new SqliteContentStore(db).get(put[3]!.id)).toMatchObject({
+    expect(await new SqliteContentStore(db).get(put[3]!.id)).toMatchObject({
       body: '<wml>3</wml>',
       expiresAt: 60_000,
     });
@@ -43,29 +43,29 @@ describe('SqliteContentStore (write-behind)', () => {
   it('counts fetches of written content in memory, then in the table; expired content is not served', async () => {
     const db = openDatabase({ dataDir: ':memory:' });
     const store = new SqliteContentStore(db);
-    const a = store.put(item(1));
-    store.flush();
-    expect(store.fetch(a.id, 2000)?.fetches).toBe(1);
-    expect(store.fetch(a.id, 2500)?.fetches).toBe(2);
-    expect(store.get(a.id)?.fetches).toBe(2);
+    const a = await store.put(item(1));
+    await store.flush();
+    expect((await store.fetch(a.id, 2000))?.fetches).toBe(1);
+    expect((await store.fetch(a.id, 2500))?.fetches).toBe(2);
+    expect((await store.get(a.id))?.fetches).toBe(2);
     expect(rows(db)[0]!.fetches).toBe(0);
     await nextTurn();
     expect(rows(db)[0]).toMatchObject({ fetches: 2, last_fetch_at: 2500 });
-    expect(store.fetch(a.id, 60_000)).toBeUndefined();
-    expect(store.get('not-an-id')).toBeUndefined();
+    expect(await store.fetch(a.id, 60_000)).toBeUndefined();
+    expect(await store.get('not-an-id')).toBeUndefined();
     db.close();
   });
 
-  it('sweep and count write pending content first; flush on close leaves nothing behind', () => {
+  it('sweep and count write pending content first; flush on close leaves nothing behind', async () => {
     const db = openDatabase({ dataDir: ':memory:' });
     const store = new SqliteContentStore(db);
-    store.put({ ...item(1), expiresAt: 1500 });
-    store.put(item(2));
-    expect(store.count()).toBe(2);
-    expect(store.sweep(2000)).toBe(1);
-    expect(store.count()).toBe(1);
-    store.put(item(3));
-    store.flush();
+    await store.put({ ...item(1), expiresAt: 1500 });
+    await store.put(item(2));
+    expect(await store.count()).toBe(2);
+    expect(await store.sweep(2000)).toBe(1);
+    expect(await store.count()).toBe(1);
+    await store.put(item(3));
+    await store.flush();
     expect(rows(db)).toHaveLength(2);
     db.close();
   });
@@ -76,12 +76,12 @@ describe('SqliteContentStore (write-behind)', () => {
     db.exec(
       "CREATE TRIGGER refuse BEFORE INSERT ON avaya_content BEGIN SELECT RAISE(ABORT, 'disk full'); END",
     );
-    const a = store.put(item(1));
+    const a = await store.put(item(1));
     await nextTurn();
     expect(rows(db)).toHaveLength(0);
-    expect(store.get(a.id)?.body).toBe('<wml>1</wml>');
+    expect((await store.get(a.id))?.body).toBe('<wml>1</wml>');
     db.exec('DROP TRIGGER refuse');
-    const b = store.put(item(2));
+    const b = await store.put(item(2));
     await nextTurn();
     expect(rows(db).map((r) => r.id)).toEqual([a.id, b.id]);
     db.close();

@@ -26,7 +26,7 @@ async function phone(
   await p.start();
   phones.push(p);
   const id = `ph${n}`;
-  hub.hub.devices.add({ id, kind: 'avaya', address: p.address });
+  await hub.hub.devices.add({ id, kind: 'avaya', address: p.address });
   return { p, id };
 }
 const run = (id: string, action: string, params: Record<string, unknown> = {}) =>
@@ -220,7 +220,9 @@ describe('avaya push initiator ↔ simulated phone', () => {
     expect(p.audio!.sentPackets).toBeGreaterThan(20);
     const port = (r.data as { receivePort: number }).receivePort;
     const received = async () =>
-      hub.hub.bus.list({ filter: { types: ['avaya.audio.transmitted'] } }).find((e) => e.data.port === port);
+      (await hub.hub.bus.list({ filter: { types: ['avaya.audio.transmitted'] } })).find(
+        (e) => e.data.port === port,
+      );
     for (let i = 0; i < 60 && !(await received()); i++) await new Promise((res) => setTimeout(res, 100));
     expect((await received())?.data).toMatchObject({ port, packets: p.audio!.sentPackets });
   });
@@ -360,7 +362,7 @@ describe('avaya push initiator ↔ simulated phone', () => {
   });
 
   it('unreachable phone is a retryable outcome', async () => {
-    hub.hub.devices.add({ id: 'gone', kind: 'avaya', address: '127.0.0.1:1' });
+    await hub.hub.devices.add({ id: 'gone', kind: 'avaya', address: '127.0.0.1:1' });
     expect(await run('gone', 'push_topline', { text: 'x' })).toMatchObject({
       ok: false,
       outcome: 'unreachable',
@@ -424,7 +426,7 @@ describe('subscription and discovery', () => {
       url: `${hub.url}/avaya/subscribe?MAC=020000aa0002+Extn=4101+ip=127.0.0.1+SetID=9611D01A+PushPort=${p.pushPort}`,
     });
     expect(r.status).toBe(200);
-    hub.hub.devices.update('avaya-020000aa0002', { groups: ['security'] });
+    await hub.hub.devices.update('avaya-020000aa0002', { groups: ['security'] });
     await httpRequest({
       url: `${hub.url}/avaya/subscribe?MAC=020000aa0002&Extn=4101&ip=127.0.0.1&SetID=9611D01A&PushPort=${p.pushPort}`,
     });
@@ -451,7 +453,7 @@ describe('subscription and discovery', () => {
     expect(await run(id, 'push_subscribe', { type: 'me' })).toMatchObject({ ok: false, outcome: 'paced' });
     // Sent anyway (a raw push, as another hub would): the phone's own one-minute window answers 503.
     const s = avayaServiceOf(hub.hub);
-    const item = s.putContent(
+    const item = await s.putContent(
       'subscribe',
       'text/xml; charset=utf-8',
       '<Response><Subscribe type="all"/></Response>',
@@ -483,7 +485,7 @@ describe('subscription and discovery', () => {
 describe('trusted push server', () => {
   it('serves stored content with Content-Length and Connection: close; unknown or expired ids are 404', async () => {
     const s = avayaServiceOf(hub.hub);
-    const item = s.putContent('topline', 'text/xml', '<Response><Topline>x</Topline></Response>');
+    const item = await s.putContent('topline', 'text/xml', '<Response><Topline>x</Topline></Response>');
     const r = await httpRequest({ url: s.contentUrl(item.id) });
     expect(r.status).toBe(200);
     expect(r.headers['content-length']).toBe(String(r.body.length));
@@ -491,12 +493,12 @@ describe('trusted push server', () => {
     expect(r.headers['content-type']).toContain('text/xml');
     expect((await httpRequest({ url: `${hub.url}/avaya/content/${'0'.repeat(32)}` })).status).toBe(404);
     expect((await httpRequest({ url: `${hub.url}/avaya/content/..%2f..%2fetc` })).status).toBe(404);
-    const audio = s.putContent('audio', 'text/xml', '', {
+    const audio = await s.putContent('audio', 'text/xml', '', {
       audio: { codec: 'PCMU', packetSizeMs: 40, audioTimerS: 20 },
       audioData: new Uint8Array(320),
     });
     expect((await httpRequest({ url: s.contentUrl(audio.id) })).status).toBe(400);
-    expect(s.store.sweep(Date.now() + 10 * 86_400_000)).toBeGreaterThan(0);
+    expect(await s.store.sweep(Date.now() + 10 * 86_400_000)).toBeGreaterThan(0);
     expect((await httpRequest({ url: s.contentUrl(item.id) })).status).toBe(404);
   });
 });
@@ -511,7 +513,7 @@ describe('macros and raw push commands', () => {
       5000,
     );
     const s = avayaServiceOf(hub.hub);
-    const item = s.putContent('topline', 'text/xml', '<Response><Topline>raw</Topline></Response>');
+    const item = await s.putContent('topline', 'text/xml', '<Response><Topline>raw</Topline></Response>');
     const session = hub.hub.actions.session(id);
     const raw = await session.push!(
       buildPushMessage({

@@ -38,7 +38,7 @@ async function phone(
   await p.start();
   phones.push(p);
   const id = `fid${n}`;
-  hub.hub.devices.add({ id, kind: 'avaya', address: p.address, settings });
+  await hub.hub.devices.add({ id, kind: 'avaya', address: p.address, settings });
   return { p, id };
 }
 const run = (id: string, action: string, params: Record<string, unknown> = {}) =>
@@ -47,7 +47,7 @@ const run = (id: string, action: string, params: Record<string, unknown> = {}) =
 /** Stores `body` as push content and pushes it raw to `p`; resolves with the push status and the fetch record. */
 async function pushRaw(p: SimPhone, type: 'topline' | 'display', contentType: string, body: string) {
   const s = avayaServiceOf(hub.hub);
-  const item = s.putContent(type, contentType, body);
+  const item = await s.putContent(type, contentType, body);
   const before = p.history.length;
   const href = s.contentUrl(item.id);
   const xml = buildPushMessage({ type, mode: 'normal', href, method: 'get', postfields: [] });
@@ -348,7 +348,7 @@ describe('8. not sent vs sent without an answer', () => {
 
   it('a phone that closes after reading the request: sent, no answer; only idempotent pushes are retryable', async () => {
     const address = await silentPhone();
-    hub.hub.devices.add({ id: 'silent', kind: 'avaya', address });
+    await hub.hub.devices.add({ id: 'silent', kind: 'avaya', address });
     const tl = await run('silent', 'push_topline', { text: 'x' });
     expect(tl).toMatchObject({
       ok: false,
@@ -368,7 +368,7 @@ describe('8. not sent vs sent without an answer', () => {
   });
 
   it('a broadcast retries the idempotent Top Line to a silent phone and says so in the delivery record', async () => {
-    hub.hub.devices.add({ id: 'silent-b', kind: 'avaya', address: await silentPhone() });
+    await hub.hub.devices.add({ id: 'silent-b', kind: 'avaya', address: await silentPhone() });
     const before = silentRequests;
     const sent = await hub.api<{ broadcast: { id: string } }>('POST', '/api/broadcasts', {
       text: 'Short notice',
@@ -396,7 +396,7 @@ describe('8. not sent vs sent without an answer', () => {
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const port = (srv.address() as net.AddressInfo).port;
     await new Promise<void>((r) => srv.close(() => r()));
-    hub.hub.devices.add({ id: 'refusing', kind: 'avaya', address: `127.0.0.1:${port}` });
+    await hub.hub.devices.add({ id: 'refusing', kind: 'avaya', address: `127.0.0.1:${port}` });
     expect(await run('refusing', 'push_audio', { tone: 'beep' })).toMatchObject({
       ok: false,
       outcome: 'unreachable',

@@ -393,8 +393,10 @@ describe('RTP', () => {
     const id = (r.body.data as { streamId: string }).streamId;
     expect(id).toMatch(/^[0-9a-f]{6}$/);
     expect(await phone('8845').userStopsMedia(id)).toBe(true);
-    await until(() => t.hub.bus.list({ filter: { types: ['cisco.media.stopped'] } }).length > 0);
-    const ev = t.hub.bus.list({ filter: { types: ['cisco.media.stopped'] } }).at(-1)!;
+    await until(
+      async () => (await t.hub.bus.list({ filter: { types: ['cisco.media.stopped'] } })).length > 0,
+    );
+    const ev = (await t.hub.bus.list({ filter: { types: ['cisco.media.stopped'] } })).at(-1)!;
     expect(ev).toMatchObject({
       source: devId('8845'),
       data: { streamId: id, origin: 'user', type: 'stopped' },
@@ -412,15 +414,15 @@ describe('RTP', () => {
   it('App URIs post notifyApplicationEvent → bus events', async () => {
     await act('8845', 'app_request_focus', { applicationId: 'Acme/Alerts' });
     await act('8845', 'app_minimize', { applicationId: 'Acme/Alerts' });
-    await until(() =>
-      t.hub.bus
-        .list({ filter: { types: ['cisco.app.minimized'] } })
-        .some((e) => e.data.appId === 'Acme/Alerts'),
+    await until(async () =>
+      (await t.hub.bus.list({ filter: { types: ['cisco.app.minimized'] } })).some(
+        (e) => e.data.appId === 'Acme/Alerts',
+      ),
     );
     expect(
-      t.hub.bus
-        .list({ filter: { types: ['cisco.app.focus_gained'] } })
-        .some((e) => e.data.appId === 'Acme/Alerts'),
+      (await t.hub.bus.list({ filter: { types: ['cisco.app.focus_gained'] } })).some(
+        (e) => e.data.appId === 'Acme/Alerts',
+      ),
     ).toBe(true);
     const r = await act('8845', 'app_close', { applicationId: 'Unknown/App' });
     expect(r.body).toMatchObject({ ok: false, outcome: 'status_6' });

@@ -112,13 +112,11 @@ describe('/cisco routes', () => {
     );
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('CISCO_EVENT_INVALID');
-    const types = t.hub.bus
-      .list({ filter: { types: ['cisco.*'] } })
-      .map((e) => [
-        e.type,
-        e.source,
-        (e.data as { streamId?: string; appId?: string }).streamId ?? (e.data as { appId?: string }).appId,
-      ]);
+    const types = (await t.hub.bus.list({ filter: { types: ['cisco.*'] } })).map((e) => [
+      e.type,
+      e.source,
+      (e.data as { streamId?: string; appId?: string }).streamId ?? (e.data as { appId?: string }).appId,
+    ]);
     expect(types).toEqual([
       ['cisco.app.closed', 'lobby', 'Acme/A'],
       ['cisco.media.stopped', 'lobby', 'abc123'],

@@ -1,23 +1,35 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
-import type { ActionRunner } from '../core/actions.js';
-import type { AuditLog } from '../core/audit.js';
-import type { EventBus } from '../core/bus.js';
-import type { Clock } from '../core/clock.js';
-import type { DeviceRegistry } from '../core/devices.js';
-import type { AnyDriver, HubInfo } from '../core/driver.js';
-import type { Logger } from '../core/logger.js';
-import type { CoreStores } from '../core/store.js';
-import type { Db } from '../store/sqlite/database.js';
+import type { ActionRunner } from './actions.js';
+import type { AuditLog } from './audit.js';
+import type { EventBus } from './bus.js';
+import type { Clock } from './clock.js';
+import type { DeviceRegistry } from './devices.js';
+import type { AnyDriver, HubInfo } from './driver.js';
+import type { Logger } from './logger.js';
+import type { CoreStores } from './store.js';
 
 /**
- * Everything a module gets when the hub composes it. Built once by `createHub` (server/compose.ts).
+ * Every store port the hub hands to its modules. Core declares its own (events, devices, keys, users, kv,
+ * audit); each domain adds its ports beside their definition by declaration merging, as Fastify's
+ * decorators do:
+ *
+ * ```ts
+ * declare module '../../core/module.js' {
+ *   interface StorePorts { avayaContent: ContentStore }
+ * }
+ * ```
+ *
+ * One place, `store/index.ts` `openStores`, opens the configured backend and builds them all; no module
+ * names a backend.
  */
+export interface StorePorts extends CoreStores {}
+
+/** Everything a module gets when the hub composes it. Built once by `createHub` (server/compose.ts). */
 export interface HubContext {
   config: Config;
-  /** The embedded SQLite database (modules keep their own prepared statements over it). */
-  db: Db;
-  stores: CoreStores;
+  /** The store ports of the configured backend (SQLite or PostgreSQL): async, no backend types. */
+  stores: StorePorts;
   /** The audit trail: record every change and send here (the API records its own routes, server/access.ts). */
   audit: AuditLog;
   bus: EventBus;
@@ -38,6 +50,11 @@ export interface HubContext {
  */
 export interface HubModule {
   name: string;
+  /**
+   * Modules whose `start` must have run before this one's (and whose `stop` runs after it). The hub orders
+   * modules by these declarations and refuses a cycle or an unknown name.
+   */
+  after?: readonly string[];
   /** Drivers this module contributes (device kinds). */
   drivers?: (ctx: { config: Config }) => AnyDriver[];
   /** Fastify routes. Called inside its own encapsulated plugin context. */

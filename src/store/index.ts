@@ -1,0 +1,151 @@
+import type { Config } from '../config/schema.js';
+import { isSwitchboardError, ValidationError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { StorePorts } from '../core/module.js';
+import type { PubSubStore } from '../pubsub/store.js';
+import { PostgresDatabase } from './postgres/database.js';
+import { PostgresPubSubStore } from './postgres/pubsub.js';
+import { SqliteCapAlertStore, SqliteChannelLog } from './sqlite/alerting.js';
+import { SqliteContentStore } from './sqlite/avaya-content.js';
+import { sqliteBroadcastStores } from './sqlite/broadcast.js';
+import { sqliteCoreStores } from './sqlite/core-stores.js';
+import { type Db, openDatabase } from './sqlite/database.js';
+import { lockDataDir } from './sqlite/lock.js';
+import { MIGRATIONS, type Migration } from './sqlite/migrations/index.js';
+import { SqlitePubSubStore } from './sqlite/pubsub.js';
+import { SqliteScheduleStore } from './sqlite/schedules.js';
+import { SqliteSmdrStore } from './sqlite/smdr.js';
+
+/**
+ * The one place that opens the configured backend and builds every store port (issue 15): `store.url`
+ * empty = the embedded SQLite file in `dataDir`; `postgres://…` = PostgreSQL. Modules, drivers and CLI
+ * commands get the ports from here and never name a backend.
+ */
+export type StoreBackend = 'sqlite' | 'postgres';
+
+export interface OpenedStores {
+  backend: StoreBackend;
+  stores: StorePorts;
+  /** Where the data is, for logs and `/readyz` (a PostgreSQL URL without its password). */
+  where: string;
+  /** Closes every store and releases the data directory. */
+  close(): Promise<void>;
+}
+
+export interface OpenStoresOptions {
+  logger: Logger;
+  /** SQLite migrations (tests replace them). */
+  migrations?: Record<string, Migration[]>;
+  /**
+   * Take the data directory's lock (the hub does: one hub per SQLite file). CLI commands that write while a
+   * hub may run leave it off (SQLite's own locking and busy timeout serialise them).
+   */
+  lock?: boolean;
+}
+
+/**
+ * INTERNAL, for the multi-hub PubSub tests and benchmark only, until every store runs on PostgreSQL: the
+ * relay alone keeps its data in this database while the rest stays in SQLite. `store.url` replaces it.
+ */
+export const INTERNAL_PUBSUB_POSTGRES_ENV = 'SWITCHBOARD_INTERNAL_PUBSUB_POSTGRES_URL';
+
+/** `postgres://…` or `postgresql://…`; anything else is refused with a clear message. */
+export function storeBackendOf(url: string): StoreBackend {
+  const u = url.trim();
+  if (u === '') return 'sqlite';
+  if (/^postgres(ql)?:\/\//i.test(u)) return 'postgres';
+  throw new ValidationError(
+    'STORE_URL_INVALID',
+    'store.url: must be empty (SQLite in dataDir) or a postgres://user@host:port/database URL',
+    { field: 'store.url' },
+  );
+}
+
+/** A PostgreSQL URL without its password, for logs. */
+export function redactStoreUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
+}
+
+export async function openStores(config: Config, opts: OpenStoresOptions): Promise<OpenedStores> {
+  const backend = storeBackendOf(config.store.url);
+  if (backend === 'postgres')
+    throw new ValidationError(
+      'STORE_BACKEND_UNSUPPORTED',
+      'store.url: PostgreSQL for every store is not available in this build yet; leave store.url empty (SQLite)',
+      { field: 'store.url' },
+    );
+  return openSqlite(config, opts);
+}
+
+async function openSqlite(config: Config, opts: OpenStoresOptions): Promise<OpenedStores> {
+  const memory = config.dataDir === ':memory:';
+  // One hub per data directory: a second one would lose events (UNIQUE seq) and PubSub wake-ups.
+  const unlock = memory || opts.lock === false ? () => {} : lockDataDir(config.dataDir);
+  let db: Db;
+  try {
+    db = openDatabase({
+      dataDir: config.dataDir,
+      migrations: opts.migrations ?? MIGRATIONS,
+      keepBackups: config.backups.keepBeforeMigration,
+      onBackup: (file, pending) =>
+        opts.logger.info({ file, pending }, 'database backed up before migrating it'),
+    });
+  } catch (e) {
+    unlock();
+    throw e;
+  }
+  const core = sqliteCoreStores(db);
+  const pgUrl = process.env[INTERNAL_PUBSUB_POSTGRES_ENV];
+  const pubsub: PubSubStore = pgUrl
+    ? new PostgresPubSubStore(
+        new PostgresDatabase({ url: pgUrl, logger: opts.logger.child({ module: 'pubsub-store' }) }),
+      )
+    : new SqlitePubSubStore(db);
+  if (pubsub.open)
+    // Its own database (PostgreSQL) connects and migrates now: a database newer than the code stops the
+    // start; one that is unreachable does not (the relay answers 503 until it is back).
+    await pubsub.open().catch((e: unknown) => {
+      if (isSwitchboardError(e) && e.code === 'STORE_UNAVAILABLE')
+        opts.logger.warn({ err: e }, 'pubsub store unavailable at start; retrying on use');
+      else throw e;
+    });
+  const avayaContent = new SqliteContentStore(db);
+  const stores: StorePorts = {
+    ...core,
+    ...sqliteBroadcastStores(db),
+    schedules: new SqliteScheduleStore(db),
+    capAlerts: new SqliteCapAlertStore(db),
+    channelLog: new SqliteChannelLog(db),
+    smdr: new SqliteSmdrStore(db),
+    avayaContent,
+    pubsub,
+    close: async () => {
+      await core.close();
+    },
+  };
+  let closed = false;
+  return {
+    backend: 'sqlite',
+    stores,
+    where: memory ? ':memory:' : config.dataDir,
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await avayaContent.flush().catch((e: unknown) => {
+          opts.logger.warn({ err: e }, 'avaya content not written at close');
+        });
+        await pubsub.close?.();
+        await core.close();
+      } finally {
+        unlock();
+      }
+    },
+  };
+}
