@@ -405,6 +405,8 @@ export async function registerAlertingRoutes(
 
 export const alertingModule: HubModule = {
   name: 'alerting',
+  // It hands its channels to the 911 service and recalls broadcasts: broadcast is composed first.
+  after: ['broadcast'],
   async routes(app, hub) {
     const rt = alertingRuntime(hub);
     setIncidentChannels(hub, rt.dispatcher);

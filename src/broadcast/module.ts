@@ -209,6 +209,8 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
     templates,
     locations,
     incidents: stores.incidents,
+    // A store several hubs share: a live call's incident is claimed there first (exactly once).
+    ...(hub.storeBackend === 'postgres' ? { claims: stores.incidents } : {}),
     devices: hub.devices,
     publisher: () => rt.publisher,
     webhook: (p) => webhooks.send(p),
@@ -309,6 +311,8 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
 
 export const broadcastModule: HubModule = {
   name: 'broadcast',
+  // The relay's publisher exists before the 911 rule may publish an incident.
+  after: ['pubsub'],
   async routes(app, hub) {
     const rt = broadcastRuntime(hub);
     await rt.ready;

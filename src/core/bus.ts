@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
+import { isSwitchboardError } from './errors.js';
 import {
   type EventEmitter,
   type EventFilter,
@@ -93,6 +94,20 @@ export class EventBus implements EventEmitter {
       try {
         await this.store.append(batch);
       } catch (e) {
+        if (isSwitchboardError(e) && e.code === 'STORE_CONFLICT') {
+          // Another hub sharing the store used these sequence numbers: the batch moves past the store's
+          // last one (kept, never dropped; live subscribers here saw the numbers they had). One sequence
+          // across hubs is docs/high-availability.md's open item.
+          const last = await this.store.lastSeq().catch(() => this.seq);
+          const from = Math.max(last, this.seq);
+          batch.forEach((ev, i) => {
+            ev.seq = from + 1 + i;
+          });
+          this.seq = from + batch.length;
+          this.opts.onError?.(
+            new Error(`event sequence shared with another hub: ${batch.length} event(s) renumbered`),
+          );
+        }
         // Keep them so a later flush retries; report once.
         this.pending = batch.concat(this.pending);
         this.opts.onError?.(e);

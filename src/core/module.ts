@@ -30,6 +30,8 @@ export interface HubContext {
   config: Config;
   /** The store ports of the configured backend (SQLite or PostgreSQL): async, no backend types. */
   stores: StorePorts;
+  /** Which backend holds the data (`sqlite`, `postgres`), for status pages; never a secret. */
+  storeBackend: 'sqlite' | 'postgres';
   /** The audit trail: record every change and send here (the API records its own routes, server/access.ts). */
   audit: AuditLog;
   bus: EventBus;

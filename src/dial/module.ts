@@ -11,6 +11,8 @@ import { DialService } from './service.js';
  */
 export const dialModule: HubModule = {
   name: 'dial',
+  // Screen pops are a rule action of the broadcast module's rule engine.
+  after: ['broadcast'],
   routes(app, hub) {
     const dial = new DialService({
       devices: hub.devices,

@@ -19,7 +19,7 @@ import { secretsKeyPath } from '../store/sqlite/files.js';
 import type { Migration } from '../store/sqlite/migrations/index.js';
 import { VERSION } from '../version.js';
 import { auditHubEvents } from './audit-events.js';
-import { MODULES } from './modules.js';
+import { MODULES, orderModules } from './modules.js';
 
 export interface Hub extends HubContext {
   modules: HubModule[];
@@ -81,7 +81,9 @@ async function composeHub(
     clock,
     onError: (e) => logger.error({ err: e }, 'event bus subscriber failed'),
   });
-  const modules = opts.replaceModules ? (opts.modules ?? []) : [...MODULES, ...(opts.modules ?? [])];
+  const modules = orderModules(
+    opts.replaceModules ? (opts.modules ?? []) : [...MODULES, ...(opts.modules ?? [])],
+  );
   const drivers = new Map<string, AnyDriver>();
   for (const m of modules) for (const d of m.drivers?.({ config }) ?? []) drivers.set(d.kind, d);
   for (const d of opts.drivers ?? []) drivers.set(d.kind, d);
@@ -137,6 +139,7 @@ async function composeHub(
   const hub: Hub = {
     config,
     stores,
+    storeBackend: opened.backend,
     audit,
     bus,
     devices,

@@ -3,8 +3,14 @@ import { isSwitchboardError, ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { StorePorts } from '../core/module.js';
 import type { PubSubStore } from '../pubsub/store.js';
+import { PostgresCapAlertStore, PostgresChannelLog } from './postgres/alerting.js';
+import { PostgresContentStore } from './postgres/avaya-content.js';
+import { postgresBroadcastStores } from './postgres/broadcast.js';
+import { postgresCoreStores } from './postgres/core-stores.js';
 import { PostgresDatabase } from './postgres/database.js';
 import { PostgresPubSubStore } from './postgres/pubsub.js';
+import { PostgresScheduleStore } from './postgres/schedules.js';
+import { PostgresSmdrStore } from './postgres/smdr.js';
 import { SqliteCapAlertStore, SqliteChannelLog } from './sqlite/alerting.js';
 import { SqliteContentStore } from './sqlite/avaya-content.js';
 import { sqliteBroadcastStores } from './sqlite/broadcast.js';
@@ -74,13 +80,48 @@ export function redactStoreUrl(url: string): string {
 
 export async function openStores(config: Config, opts: OpenStoresOptions): Promise<OpenedStores> {
   const backend = storeBackendOf(config.store.url);
-  if (backend === 'postgres')
-    throw new ValidationError(
-      'STORE_BACKEND_UNSUPPORTED',
-      'store.url: PostgreSQL for every store is not available in this build yet; leave store.url empty (SQLite)',
-      { field: 'store.url' },
-    );
-  return openSqlite(config, opts);
+  return backend === 'postgres' ? openPostgres(config, opts) : openSqlite(config, opts);
+}
+
+/**
+ * Every store on one PostgreSQL database (several hubs may share it). Connects and migrates before the hub
+ * starts: an unreachable server stops the start with STORE_UNAVAILABLE (the service manager starts it
+ * again); later losses fail single operations with 503 and show in `/readyz` until the server is back.
+ */
+async function openPostgres(config: Config, opts: OpenStoresOptions): Promise<OpenedStores> {
+  const s = config.store;
+  const db = new PostgresDatabase({
+    url: s.url.trim(),
+    poolSize: s.poolSize,
+    connectTimeoutMs: s.connectTimeoutMs,
+    statementTimeoutMs: s.statementTimeoutMs,
+    logger: opts.logger.child({ module: 'store' }),
+  });
+  try {
+    await db.open();
+  } catch (e) {
+    await db.close();
+    throw e;
+  }
+  const core = postgresCoreStores(db);
+  const stores: StorePorts = {
+    ...core,
+    ...postgresBroadcastStores(db),
+    schedules: new PostgresScheduleStore(db),
+    smdr: new PostgresSmdrStore(db),
+    avayaContent: new PostgresContentStore(db),
+    pubsub: new PostgresPubSubStore(db),
+    capAlerts: new PostgresCapAlertStore(db),
+    channelLog: new PostgresChannelLog(db),
+    ready: () => db.reachable,
+    close: () => db.close(),
+  };
+  return {
+    backend: 'postgres',
+    stores,
+    where: redactStoreUrl(s.url.trim()),
+    close: () => db.close(),
+  };
 }
 
 async function openSqlite(config: Config, opts: OpenStoresOptions): Promise<OpenedStores> {

@@ -19,6 +19,7 @@ import {
   resolveCallback,
   resolveTimeZone,
 } from './alert-text.js';
+import type { IncidentCallClaims } from './call-claim.js';
 import type { LocationTable } from './locations.js';
 import type {
   Incident,
@@ -102,6 +103,11 @@ export interface EmergencyDeps {
   /** The location table, read from memory (the 911 path never waits for a query): see LocationTable. */
   locations: Pick<LocationTable, 'lookup'>;
   incidents: IncidentStore;
+  /**
+   * Set when several hubs share the store: the incident of a live call is claimed there before alerting
+   * (exactly once across hubs). Absent for the embedded store (one hub: the in-memory check is enough).
+   */
+  claims?: IncidentCallClaims;
   devices: { list(q?: { group?: string }): Device[]; listGroups(): Array<{ id: string; members: number }> };
   publisher?: () => AlertPublisher | undefined;
   webhook?: (p: { url: string; secret?: string; event: HubEvent }) => Promise<{ id: string; ok: boolean }>;
@@ -428,7 +434,48 @@ export class EmergencyService {
       ...(late ? { via: s(d.via) || 'late', late: true } : {}),
       ...(drill ? { drill: true } : {}),
     });
+    const claims = this.deps.claims;
+    if (claims && callKey && !late) {
+      // Several hubs share the store: the incident of a live call is created once (a unique claim in the
+      // store); the hub whose claim wins alerts, another one attaches the event to that incident.
+      const staleBefore = new Date(now - o.maxCallSeconds * 1000).toISOString();
+      this.track(
+        this.writes
+          .idle()
+          .then(() => claims.claimCall(incident, { staleBefore }))
+          .then(
+            (c) => {
+              if (c.created) this.opened(incident, e, callKey, test, late, drill, extension);
+              else this.attach(this.open.get(c.incident.id) ?? c.incident, e, callKey, late);
+            },
+            (err: unknown) => {
+              // The store is unreachable: alert anyway (a duplicate alert beats none) and say so.
+              this.log.error(
+                { err: errorMessage(err), callKey },
+                '911 incident could not be claimed in the shared store: alerting from this hub',
+              );
+              void this.writes.write('incident', () => this.deps.incidents.insert(incident));
+              this.opened(incident, e, callKey, test, late, drill, extension);
+            },
+          ),
+      );
+      return;
+    }
     void this.writes.write('incident', () => this.deps.incidents.insert(incident));
+    this.opened(incident, e, callKey, test, late, drill, extension);
+  }
+
+  /** The incident is stored (or being stored): remember it, alert the security group, tell everyone. */
+  private opened(
+    incident: Incident,
+    e: HubEvent,
+    callKey: string | null,
+    test: boolean,
+    late: boolean,
+    drill: boolean,
+    extension: string,
+  ): void {
+    const o = this.deps.options;
     // The PBX reused the CallID of a call this hub still thought live: that call is over.
     const prev = callKey ? this.live.get(callKey) : undefined;
     if (prev && callKey && prev.pbx === e.source && !late)

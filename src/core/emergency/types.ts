@@ -1,5 +1,6 @@
 import type { Location } from '../devices.js';
 import type { Page, PageRequest } from '../paging.js';
+import type { IncidentCallClaims } from './call-claim.js';
 
 /** A row of the location table: where an extension is (Kari's Law dispatchable location). */
 export interface LocationEntry extends Location {
@@ -73,7 +74,7 @@ export interface Incident {
   timeline: IncidentEvent[];
 }
 
-export interface IncidentStore {
+export interface IncidentStore extends IncidentCallClaims {
   insert(i: Incident): Promise<void>;
   update(i: Incident): Promise<void>;
   get(id: string): Promise<Incident | undefined>;

@@ -83,6 +83,8 @@ function requireIpoffice(hub: HubContext, id: string): void {
  */
 export const ipofficeModule: HubModule = {
   name: 'ipoffice',
+  // The 911 rule (broadcast) listens before the first DevLink3 event can arrive.
+  after: ['broadcast'],
   drivers: () => [ipofficeDriver()],
   routes(app: FastifyInstance, hub: HubContext) {
     app.get(

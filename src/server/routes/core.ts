@@ -406,7 +406,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       version: hub.hub.version,
       publicUrl: hub.hub.publicUrl,
       dataDir: hub.config.dataDir,
-      store: { kind: 'sqlite', ready: hub.stores.ready() },
+      store: { kind: hub.storeBackend, ready: hub.stores.ready() },
       lastEventSeq: hub.bus.lastSeq,
       uptimeSeconds: Math.round(process.uptime()),
       modules: hub.modules.map((m) => m.name),

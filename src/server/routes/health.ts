@@ -76,7 +76,7 @@ export function registerHealthRoutes(app: FastifyInstance, hub: Hub): void {
     const ready = hub.stores.ready() && !hub.signal.aborted && disk.state !== 'full';
     return reply.status(ready ? 200 : 503).send({
       status: ready ? 'ready' : 'not ready',
-      store: hub.stores.ready() ? 'open' : 'closed',
+      store: hub.stores.ready() ? 'open' : hub.storeBackend === 'postgres' ? 'unreachable' : 'closed',
       shuttingDown: hub.signal.aborted,
       disk: disk.state,
       ...(disk.freeMb !== undefined ? { diskFreeMb: disk.freeMb } : {}),

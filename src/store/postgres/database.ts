@@ -204,13 +204,27 @@ export class PostgresDatabase {
     }
   }
 
+  /**
+   * False from a statement that failed to reach the server until one succeeds again: `/readyz`, the
+   * console and the 911 readiness show it.
+   */
+  get reachable(): boolean {
+    return this.lastReachable && !this.closed;
+  }
+  private lastReachable = true;
+
   private async run<T>(fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new StoreUnavailableError('the store is closed');
     for (let attempt = 0; ; attempt++) {
       try {
-        return await fn();
+        const r = await fn();
+        this.lastReachable = true;
+        return r;
       } catch (e) {
-        if (isConnectionError(e)) throw unavailable(e);
+        if (isConnectionError(e)) {
+          this.lastReachable = false;
+          throw unavailable(e);
+        }
         // A deadlock or serialization failure rolled the whole statement/transaction back: run it again.
         if (RETRY_SQLSTATE.has(sqlState(e) ?? '') && attempt < 4) continue;
         // A NUL character in a text value: PostgreSQL cannot store it (SQLite can).

@@ -1,4 +1,5 @@
 import type { Migration } from '../../migration.js';
+import { alertingMigrations } from './alerting.js';
 import { auditMigrations } from './audit.js';
 import { avayaMigrations } from './avaya.js';
 import { broadcastMigrations } from './broadcast.js';
@@ -23,4 +24,5 @@ export const POSTGRES_MIGRATIONS: Record<string, Migration[]> = {
   schedules: scheduleMigrations,
   avaya: avayaMigrations,
   ipoffice: ipofficeMigrations,
+  alerting: alertingMigrations,
 };
