@@ -149,6 +149,11 @@ export async function startHub(config: Config, opts: StartOptions = {}): Promise
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    // A promise nobody handled (a store write behind an alert that failed in an unforeseen way) must not
+    // take the 911 path down with the process: it is logged as an error, loudly, and the hub goes on.
+    process.on('unhandledRejection', (err) => {
+      logger.error({ err }, 'unhandled promise rejection (a bug: please report it); the hub keeps running');
+    });
     // SIGHUP: re-read the TLS key pair (certificate renewal) without a restart. Without TLS it is
     // ignored (it would otherwise end the process).
     process.on('SIGHUP', () => {

@@ -454,7 +454,7 @@ describe('broadcast engine', async () => {
     h = broadcastHarness();
     await h.phone('a');
     const now = new Date().toISOString();
-    h.stores.broadcasts.insertBroadcast({
+    await h.stores.broadcasts.insertBroadcast({
       id: 'bc_old',
       title: 't',
       text: 'x',
@@ -472,7 +472,7 @@ describe('broadcast engine', async () => {
       finishedAt: null,
       report: null,
     });
-    h.stores.broadcasts.saveDeliveries([
+    await h.stores.broadcasts.saveDeliveries([
       {
         id: 'dl_1',
         broadcastId: 'bc_old',
@@ -534,7 +534,7 @@ describe('broadcast engine: restarts', async () => {
     expect((await b.listDeliveries(normal.id))[0]).toMatchObject({ state: 'failed', reason: 'interrupted' });
 
     // The next process: the hung phone answers now.
-    h.devices.update('hung', { settings: { behavior: 'ok' } });
+    await h.devices.update('hung', { settings: { behavior: 'ok' } });
     const next = nextProcess(h!);
     const r = await next.recoverAll();
     expect(r).toEqual({ closed: 0, resumed: [urgent.id] });
@@ -573,8 +573,8 @@ describe('broadcast engine: restarts', async () => {
     ]);
     await until(async () => (await store.listDeliveries(b.id)).some((d) => d.deviceId === 'served'), 5000);
     // The process dies here (kill -9: no close(), nothing more written). The next process:
-    h.devices.update('hung1', { settings: { behavior: 'ok' } });
-    h.devices.update('hung2', { settings: { behavior: 'ok' } });
+    await h.devices.update('hung1', { settings: { behavior: 'ok' } });
+    await h.devices.update('hung2', { settings: { behavior: 'ok' } });
     const next = new BroadcastEngine({
       store,
       devices: h.devices,

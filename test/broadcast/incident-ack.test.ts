@@ -94,7 +94,7 @@ describe('POST /api/incidents/:id/ack records the signed-in principal', () => {
 
   it('a session token acknowledges as its local user (not "session:…", not "console", not "operator …")', async () => {
     const inc = await emergency();
-    new UserService(hub.hub.stores.users).create('kim', 'a long enough password 1');
+    await new UserService(hub.hub.stores.users).create('kim', 'a long enough password 1');
     const s = await post(
       '/api/session',
       undefined,

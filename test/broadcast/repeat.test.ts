@@ -38,8 +38,8 @@ describe('broadcast repeats until acknowledged', () => {
   it('repeats on every phone; one acknowledgement stops them all; the show link then answers the closing page', async () => {
     const h = broadcastHarness({ planners: { testphone: repeating } });
     close = h.close;
-    h.phone('a');
-    h.phone('b');
+    await h.phone('a');
+    await h.phone('b');
     const b = h.engine.start(
       { title: '911 CALL', text: 'x', priority: 'emergency', targets: { groups: ['security'] } },
       { repeat: { everyMs: 1000 } },
@@ -72,7 +72,7 @@ describe('broadcast repeats until acknowledged', () => {
   it('stopRepeat (an escalation takes over) and settle (operator ack) stop the timer; without repeat nothing repeats', async () => {
     const h = broadcastHarness({ planners: { testphone: repeating } });
     close = h.close;
-    h.phone('c');
+    await h.phone('c');
     const once = h.engine.start({
       title: 'T',
       text: 'x',
@@ -102,8 +102,8 @@ describe('repeats skip a phone on a call', () => {
     const busy = new Set(['busy']);
     const h = broadcastHarness({ planners: { testphone: repeating }, isBusy: (d) => busy.has(d.id) });
     close = h.close;
-    h.phone('busy');
-    h.phone('idle');
+    await h.phone('busy');
+    await h.phone('idle');
     const b = h.engine.start(
       { title: '911 CALL', text: 'x', priority: 'emergency', targets: { devices: ['busy', 'idle'] } },
       { repeat: { everyMs: 1000 } },

@@ -109,7 +109,7 @@ describe('roles on the command line (while the hub runs)', async () => {
       ]);
       expect(entries[0]!.detail).toMatchObject({ name: 'feed', scopes: ['broadcasts:read', 'events:read'] });
     } finally {
-      stores.close();
+      await stores.close();
     }
   });
 });

@@ -11,7 +11,7 @@ describe('ActionRunner device reads', () => {
 
   it('sees every registry change: update reopens the session with the new device, remove is DEVICE_NOT_FOUND', async () => {
     h = broadcastHarness();
-    h.phone('p1', 'ok');
+    await h.phone('p1', 'ok');
     expect((await h.runner.execute('p1', 'show', { text: 'one' })).ok).toBe(true);
     // The new behaviour must be seen by the very next action (not a stale copy of the device).
     await h.devices.update('p1', { settings: { behavior: 'refuse' } });
@@ -22,13 +22,13 @@ describe('ActionRunner device reads', () => {
     await expect(h.runner.execute('p1', 'show', { text: 'three' })).rejects.toMatchObject({
       code: 'DEVICE_NOT_FOUND',
     });
-    h.phone('p1', 'ok');
+    await h.phone('p1', 'ok');
     expect((await h.runner.execute('p1', 'show', { text: 'four' })).ok).toBe(true);
   });
 
   it('primed devices are used until the registry changes them', async () => {
     h = broadcastHarness();
-    h.phone('p2', 'ok');
+    await h.phone('p2', 'ok');
     const stale = h.devices.require('p2');
     h.runner.prime([stale]);
     await h.devices.update('p2', { settings: { behavior: 'refuse' } });
@@ -42,7 +42,7 @@ describe('ActionRunner device reads', () => {
 
   it('every acknowledgement link of a broadcast has its own 24-byte token', async () => {
     h = broadcastHarness();
-    for (let i = 0; i < 20; i++) h.phone(`a${i}`, 'ok');
+    for (let i = 0; i < 20; i++) await h.phone(`a${i}`, 'ok');
     const b = h.engine.start({ title: 't', text: 'x', ack: true, targets: { all: true } });
     await h.engine.wait(b.id);
     const links = [...phoneLogs.values()].map((l) => String(l.calls[0]!.params.ack_url));

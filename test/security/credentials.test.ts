@@ -47,7 +47,7 @@ function cli(args: string[]): Promise<{ code: number; stdout: string }> {
 describe('sign-in limits hold in parallel (item 5)', () => {
   it('300 parallel wrong guesses at /api/session: at most 5 are checked, the rest are 429', async () => {
     const h = await hubWith();
-    new UserService(h.hub.stores.users).create('admin', PASSWORD);
+    await new UserService(h.hub.stores.users).create('admin', PASSWORD);
     const answers = await Promise.all(
       Array.from({ length: 300 }, (_, i) => signIn(h, 'admin', `guess-${i}-wrong-password`)),
     );
@@ -61,7 +61,7 @@ describe('sign-in limits hold in parallel (item 5)', () => {
 
   it('an attacker elsewhere cannot lock the admin out; the right password still works after the guesses', async () => {
     const h = await hubWith({ 'auth.signIn.slowDownAfterFailures': 3, 'auth.signIn.slowDownMs': 10 });
-    new UserService(h.hub.stores.users).create('admin', PASSWORD);
+    await new UserService(h.hub.stores.users).create('admin', PASSWORD);
     for (let i = 0; i < 5; i++)
       expect((await signIn(h, 'admin', 'wrong password!!', '10.0.0.66')).status).toBe(401);
     expect((await signIn(h, 'admin', PASSWORD, '10.0.0.66')).status).toBe(429);
@@ -120,7 +120,7 @@ describe('sign-in limits hold in parallel (item 5)', () => {
 describe('credentials do not outlive their user (item 6)', () => {
   it('keys created with a session are revoked when the user is disabled (CLI, another process)', async () => {
     const h = await hubWith();
-    new UserService(h.hub.stores.users).create('ops', PASSWORD);
+    await new UserService(h.hub.stores.users).create('ops', PASSWORD);
     const s = (await (await signIn(h, 'ops', PASSWORD)).json()) as { token: string };
     const created = await h.api<{ key: string; createdBy?: string }>(
       'POST',
@@ -149,7 +149,7 @@ describe('credentials do not outlive their user (item 6)', () => {
 
   it('an event stream opened with a session ends on sign-out, and when the user is disabled elsewhere', async () => {
     const h = await hubWith({ 'auth.streamRecheckMs': 200 });
-    new UserService(h.hub.stores.users).create('desk', PASSWORD);
+    await new UserService(h.hub.stores.users).create('desk', PASSWORD);
     const open = async () => {
       const s = (await (await signIn(h, 'desk', PASSWORD)).json()) as { token: string };
       const res = await fetch(`${h.url}/api/events/stream`, {

@@ -237,7 +237,7 @@ describe('sign-in with the directory (OpenID Connect, code + PKCE)', () => {
   }, 60_000);
 
   it('never lets a directory user take over a local user of the same name; local sign-in stays', async () => {
-    new UserService(hub.hub.stores.users).create('admin', 'correct horse battery', 'admin');
+    await new UserService(hub.hub.stores.users).create('admin', 'correct horse battery', 'admin');
     const { location } = await signInWithDirectory('admin');
     expect(location).toBe('/#oidc_error=OIDC_USER_CONFLICT');
     const local = await fetch(`${hub.url}/api/session`, {

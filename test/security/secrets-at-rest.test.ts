@@ -142,8 +142,14 @@ describe('device passwords at rest (real process)', () => {
     const db = openDatabase({ dataDir: dir, migrations: MIGRATIONS });
     const raw = sqliteCoreStores(db);
     const now = new Date().toISOString();
-    raw.devices.insert({ ...CISCO(password), labels: [], location: {}, createdAt: now, updatedAt: now });
-    raw.close();
+    await raw.devices.insert({
+      ...CISCO(password),
+      labels: [],
+      location: {},
+      createdAt: now,
+      updatedAt: now,
+    });
+    await raw.close();
     const hub = await startTestHub({ dataDir: dir });
     hubs.push(hub);
     expect(hub.hub.devices.get('desk-1')?.settings.password).toBe(password);
@@ -151,7 +157,7 @@ describe('device passwords at rest (real process)', () => {
     hubs.length = 0;
     const again = sqliteCoreStores(openDatabase({ dataDir: dir, migrations: MIGRATIONS }));
     const sealed = String((await again.devices.get('desk-1'))?.settings.password);
-    again.close();
+    await again.close();
     expect(sealed.startsWith('enc:v1:')).toBe(true);
     expect(sealed).not.toContain(password);
   }, 60_000);

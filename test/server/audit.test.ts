@@ -109,7 +109,7 @@ describe('audit trail', () => {
   });
 
   it('records sign-ins, failed ones too, with the attempted user and the client address', async () => {
-    new UserService(hub.hub.stores.users).create('desk1', PASSWORD, 'operator');
+    await new UserService(hub.hub.stores.users).create('desk1', PASSWORD, 'operator');
     expect((await signIn('desk1', 'wrong password!')).status).toBe(401);
     expect((await signIn('nobody', PASSWORD)).status).toBe(401);
     const ok = await signIn('desk1', PASSWORD);

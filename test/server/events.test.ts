@@ -27,7 +27,7 @@ describe('event bus and store', async () => {
     // A new bus over the same store continues the sequence.
     const again = await EventBus.open(stores.events);
     expect(again.emit({ source: 't', type: 'x', data: {} }).seq).toBe(27);
-    stores.close();
+    await stores.close();
   });
 });
 

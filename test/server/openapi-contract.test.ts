@@ -330,7 +330,7 @@ async function scenario(): Promise<void> {
   await call('GET', '/api/ipoffice/echo1/users', 404);
 
   // ---- sign-in and sign-out
-  new UserService(hub.hub.stores.users).create('desk1', 'correct horse battery');
+  await new UserService(hub.hub.stores.users).create('desk1', 'correct horse battery');
   await call('POST', '/api/session', 401, { username: 'desk1', password: 'wrong-password' });
   await call('POST', '/api/session', 400, { username: 'desk1' });
   await call('DELETE', '/api/session', 400);

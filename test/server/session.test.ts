@@ -81,7 +81,7 @@ describe('password hashing', async () => {
     await users.create('admin', PASSWORD);
     await expect(users.create('admin', PASSWORD)).rejects.toThrow(/already exists/);
     expect(JSON.stringify(await users.list())).not.toMatch(/scrypt/);
-    stores.close();
+    await stores.close();
   });
 });
 
@@ -205,7 +205,7 @@ describe('passwords stay out of logs and terminals', () => {
       modules: [],
     });
     try {
-      new UserService(running.hub.stores.users).create('logme', 'secret password one');
+      await new UserService(running.hub.stores.users).create('logme', 'secret password one');
       const post = (body: unknown) =>
         fetch(`${running.url}/api/session`, {
           method: 'POST',

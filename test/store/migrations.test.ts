@@ -93,7 +93,7 @@ describe('roles migration (issue 18)', async () => {
       absoluteExpiresAt: '2026-01-03',
     });
     expect(await stores.audit.list({ limit: 10 })).toEqual([]);
-    stores.close();
+    await stores.close();
     const newer = {
       ...MIGRATIONS,
       security: [...MIGRATIONS.security!, { version: 3, name: 'future', sql: 'SELECT 1' }],

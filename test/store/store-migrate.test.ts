@@ -156,7 +156,7 @@ describePostgres('switchboard store migrate', ({ db: freshDatabase }) => {
       const claimed = await ps.claim(sid, 'q', 'sess', 10, T0, T0 + 60_000);
       expect(claimed.map((m) => m.message.FormParams)).toEqual([{ i: '0' }, { i: '1' }, { i: '2' }]);
     } finally {
-      sqlite.close();
+      await sqlite.close();
       await db.close();
     }
 

@@ -63,7 +63,7 @@ export function CallsPage() {
   // Snapshot: the PBXs, their live calls and the recent history (stored call.ended events).
   useEffect(() => {
     const c = new AbortController();
-    (async () => {
+    void (async () => {
       try {
         const { devices } = await api<{ devices: Device[] }>('/api/devices', {
           query: { kind: 'ipoffice' },

@@ -329,7 +329,7 @@ export class BroadcastEngine {
       }
       todo.push(d);
     }
-    this.persist('delivery records', async () => {
+    void this.persist('delivery records', async () => {
       await this.deps.store.saveDeliveries(ds);
       for (const d of ds) run.saved.add(d.id);
     });
@@ -444,7 +444,7 @@ export class BroadcastEngine {
     // rows): a restart resumes it from them. The per-phone records are written with their outcomes, in
     // batches, behind the alerts (flush()), not 10,000 `queued` rows up front.
     const targets = devices.map((d) => ({ deviceId: d.id, kind: d.kind }));
-    this.persist('broadcast', () => this.deps.store.insertBroadcast(b, targets));
+    void this.persist('broadcast', () => this.deps.store.insertBroadcast(b, targets));
     this.runs.set(b.id, run);
     this.deps.runner.prime?.(devices);
     this.deps.bus.emit({
@@ -752,7 +752,7 @@ export class BroadcastEngine {
     delivery.acknowledgedAt = new Date(now).toISOString();
     delivery.acknowledgedBy = (by ?? delivery.deviceId).slice(0, 200);
     if (delivery.latencyMs === null) delivery.latencyMs = now - Date.parse(delivery.queuedAt);
-    this.persist('delivery records', () => this.deps.store.saveDeliveries([delivery]));
+    void this.persist('delivery records', () => this.deps.store.saveDeliveries([delivery]));
     this.deps.bus.emit({
       source: delivery.deviceId,
       type: 'broadcast.acknowledged',
@@ -940,7 +940,7 @@ export class BroadcastEngine {
     b.report = report;
     this.dirtyUnsaved(run);
     void this.flush();
-    this.persist('broadcast', () => this.deps.store.updateBroadcast(b));
+    void this.persist('broadcast', () => this.deps.store.updateBroadcast(b));
     this.progress(run, true);
     this.deps.bus.emit({
       source: 'hub',
@@ -962,7 +962,7 @@ export class BroadcastEngine {
       }
     }
     this.dirtyUnsaved(run);
-    this.flush();
+    void this.flush();
     this.runs.delete(run.broadcast.id);
     this.log.warn(
       { broadcastId: run.broadcast.id, priority: run.broadcast.priority },

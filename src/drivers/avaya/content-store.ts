@@ -63,7 +63,7 @@ export class MemoryContentStore implements ContentStore {
   private items = new Map<string, ContentItem>();
   constructor(private readonly maxItems = 100_000) {}
   async put(item: Omit<ContentItem, 'id' | 'fetches'>): Promise<ContentItem> {
-    if (this.items.size >= this.maxItems) this.sweep(item.createdAt);
+    if (this.items.size >= this.maxItems) await this.sweep(item.createdAt);
     if (this.items.size >= this.maxItems) {
       const oldest = this.items.keys().next().value;
       if (oldest !== undefined) this.items.delete(oldest);

@@ -48,8 +48,8 @@ export const avayaModule: HubModule = {
     await s.store.sweep(hub.clock.now());
     s.startSweeper();
   },
-  stop(hub) {
-    services.get(hub.hub)?.close();
+  async stop(hub) {
+    await services.get(hub.hub)?.close();
     services.delete(hub.hub);
   },
 };

@@ -129,14 +129,15 @@ export class AvayaService {
 
   /** Starts the periodic sweep of expired content. */
   startSweeper(everyMs = 60_000): void {
-    this.sweeper = setInterval(() => this.store.sweep(this.clock.now()), everyMs);
+    // A sweep that fails (the store is unreachable) is simply tried again at the next tick.
+    this.sweeper = setInterval(() => void this.store.sweep(this.clock.now()).catch(() => {}), everyMs);
     this.sweeper.unref();
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     this.audio.close();
-    this.o.store.flush?.();
+    await this.o.store.flush?.();
   }
 
   mediaDir(): string {

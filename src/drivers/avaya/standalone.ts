@@ -113,7 +113,7 @@ export async function startStandalonePushServer(o: StandaloneOptions = {}): Prom
     },
     async stop() {
       abort.abort();
-      service.close();
+      await service.close();
       await app.close();
     },
   };

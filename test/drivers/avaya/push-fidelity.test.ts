@@ -307,7 +307,7 @@ describe('7. hub-side Subscribe pacing', () => {
     expect(p.history.filter((h) => h.type === 'subscribe').map((h) => h.pushStatus)).toEqual([200]);
   });
 
-  it('the window is per phone and ends after 60 s (manual clock)', () => {
+  it('the window is per phone and ends after 60 s (manual clock)', async () => {
     const clock = new ManualClock(1_000_000);
     const s = new AvayaService({
       store: avayaServiceOf(hub.hub).store,
@@ -321,7 +321,7 @@ describe('7. hub-side Subscribe pacing', () => {
     expect(s.subscribePushWaitMs('10.0.0.5:80')).toBe(1);
     clock.advance(1);
     expect(s.subscribePushWaitMs('10.0.0.5:80')).toBe(0);
-    s.close();
+    await s.close();
   });
 });
 
