@@ -26,7 +26,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { httpRequest } from '../src/net/http-client.js';
 import { Accounts } from '../src/pubsub/accounts.js';
-import { INTERNAL_PUBSUB_POSTGRES_ENV } from '../src/store/index.js';
 import { PostgresPubSubStore } from '../src/store/postgres/pubsub.js';
 import { openDatabase } from '../src/store/sqlite/database.js';
 import { SqlitePubSubStore } from '../src/store/sqlite/pubsub.js';
@@ -159,7 +158,7 @@ async function startSwitchboard(pgUrl?: string): Promise<Target> {
         SWITCHBOARD_PUBSUB_MAX_POLLS_PER_SESSION: '100000',
         SWITCHBOARD_PUBSUB_MAX_QUEUES_PER_ACCOUNT: '100000',
         SWITCHBOARD_PUBSUB_DEDUP_WINDOW: '0',
-        ...(pgUrl ? { [INTERNAL_PUBSUB_POSTGRES_ENV]: pgUrl } : {}),
+        ...(pgUrl ? { SWITCHBOARD_STORE_URL: pgUrl } : {}),
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     },

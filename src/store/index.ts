@@ -49,12 +49,6 @@ export interface OpenStoresOptions {
   lock?: boolean;
 }
 
-/**
- * INTERNAL, for the multi-hub PubSub tests and benchmark only, until every store runs on PostgreSQL: the
- * relay alone keeps its data in this database while the rest stays in SQLite. `store.url` replaces it.
- */
-export const INTERNAL_PUBSUB_POSTGRES_ENV = 'SWITCHBOARD_INTERNAL_PUBSUB_POSTGRES_URL';
-
 /** `postgres://…` or `postgresql://…`; anything else is refused with a clear message. */
 export function storeBackendOf(url: string): StoreBackend {
   const u = url.trim();
@@ -142,20 +136,7 @@ async function openSqlite(config: Config, opts: OpenStoresOptions): Promise<Open
     throw e;
   }
   const core = sqliteCoreStores(db);
-  const pgUrl = process.env[INTERNAL_PUBSUB_POSTGRES_ENV];
-  const pubsub: PubSubStore = pgUrl
-    ? new PostgresPubSubStore(
-        new PostgresDatabase({ url: pgUrl, logger: opts.logger.child({ module: 'pubsub-store' }) }),
-      )
-    : new SqlitePubSubStore(db);
-  if (pubsub.open)
-    // Its own database (PostgreSQL) connects and migrates now: a database newer than the code stops the
-    // start; one that is unreachable does not (the relay answers 503 until it is back).
-    await pubsub.open().catch((e: unknown) => {
-      if (isSwitchboardError(e) && e.code === 'STORE_UNAVAILABLE')
-        opts.logger.warn({ err: e }, 'pubsub store unavailable at start; retrying on use');
-      else throw e;
-    });
+  const pubsub: PubSubStore = new SqlitePubSubStore(db);
   const avayaContent = new SqliteContentStore(db);
   const stores: StorePorts = {
     ...core,

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Accounts } from '../../src/pubsub/accounts.js';
-import { INTERNAL_PUBSUB_POSTGRES_ENV } from '../../src/store/index.js';
 import { PostgresPubSubStore } from '../../src/store/postgres/pubsub.js';
 import { type PostgresCluster, postgresAvailability, startPostgres } from '../helpers/postgres.js';
 import { type SpawnedHub, spawnSwitchboard } from '../helpers/process.js';
@@ -34,7 +33,7 @@ async function startHub(): Promise<Hub> {
   const proc = spawnSwitchboard(
     ['serve', '--data-dir', dir, '--port', '0', '--host', '127.0.0.1', '--log-level', 'info'],
     {
-      [INTERNAL_PUBSUB_POSTGRES_ENV]: cluster.url,
+      SWITCHBOARD_STORE_URL: cluster.url,
       SWITCHBOARD_PUBSUB_LEASE: '5s',
       SWITCHBOARD_PUBSUB_DEDUP_WINDOW: '0',
     },
