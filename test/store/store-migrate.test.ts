@@ -139,12 +139,12 @@ describePostgres('switchboard store migrate', ({ db: freshDatabase }) => {
     const db = new PostgresDatabase({ url });
     const pg = postgresCoreStores(db);
     try {
-      expect(await pg.devices.list()).toEqual(sqlite.devices.list());
-      expect(await pg.groups.list()).toEqual(sqlite.groups.list());
-      expect(await pg.users.list()).toEqual(sqlite.users.list());
-      expect(await pg.apiKeys.list()).toEqual(sqlite.apiKeys.list());
-      expect(await pg.kv.list('ns')).toEqual(sqlite.kv.list('ns'));
-      expect(await pg.events.list({ limit: 10_000 })).toEqual(sqlite.events.list({ limit: 10_000 }));
+      expect(await pg.devices.list()).toEqual(await sqlite.devices.list());
+      expect(await pg.groups.list()).toEqual(await sqlite.groups.list());
+      expect(await pg.users.list()).toEqual(await sqlite.users.list());
+      expect(await pg.apiKeys.list()).toEqual(await sqlite.apiKeys.list());
+      expect(await pg.kv.list('ns')).toEqual(await sqlite.kv.list('ns'));
+      expect(await pg.events.list({ limit: 10_000 })).toEqual(await sqlite.events.list({ limit: 10_000 }));
       expect(await pg.events.lastSeq()).toBe(1200);
       expect(await pg.audit.list({ limit: 10 })).toEqual(await sqlite.audit.list({ limit: 10 }));
       // The identity moved past SQLite's AUTOINCREMENT high-water mark (entries 4 and 5 were deleted).
