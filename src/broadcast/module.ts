@@ -249,6 +249,7 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
     storage: () => ({
       ...diskState(hub.config.dataDir, hub.config.events.minFreeDiskMb),
       minFreeMb: hub.config.events.minFreeDiskMb,
+      storeReachable: hub.stores.ready(),
     }),
     clock: hub.clock,
     logger: hub.logger.child({ module: 'emergency' }),

@@ -1,4 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
+import { broadcastRuntime } from '../../src/broadcast/module.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
 import { describePostgres } from '../helpers/postgres.js';
 import { phoneLogs, testphoneDriver } from '../helpers/testphone-driver.js';
@@ -107,6 +108,12 @@ describePostgres('a hub on PostgreSQL (store.url)', ({ cluster, db }) => {
       const r = await fetch(`${a.url}/readyz`);
       expect(r.status).toBe(503);
       expect(await r.json()).toMatchObject({ store: 'unreachable' });
+      // The 911 readiness says so (the console's red banner on every page).
+      expect(
+        broadcastRuntime(a.hub)
+          .supervisor.reasons()
+          .map((x) => x.code),
+      ).toContain('STORE_UNREACHABLE');
       // The 911 path needs no query: devices, templates and locations are in memory; the records that
       // cannot be written are logged, and the security phone is alerted all the same.
       const before = phoneLogs.get('desk-5')?.calls.length ?? 0;
@@ -124,6 +131,11 @@ describePostgres('a hub on PostgreSQL (store.url)', ({ cluster, db }) => {
       cluster().startServer();
     }
     await waitFor(async () => (await phone(a, 'desk-9')).status === 201, 20_000);
+    expect(
+      broadcastRuntime(a.hub)
+        .supervisor.reasons()
+        .map((x) => x.code),
+    ).not.toContain('STORE_UNREACHABLE');
     expect((await fetch(`${a.url}/readyz`)).status).toBe(200);
   });
 });

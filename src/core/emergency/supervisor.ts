@@ -16,7 +16,8 @@ export type ReadinessCode =
   | 'SECURITY_PHONE_UNREACHABLE'
   | 'SECURITY_PHONE_AUTH_FAILED'
   | 'SECURITY_PHONE_NO_DEVICE_NAME'
-  | 'DISK_FULL';
+  | 'DISK_FULL'
+  | 'STORE_UNREACHABLE';
 
 export interface ReadinessReason {
   code: ReadinessCode;
@@ -97,7 +98,13 @@ export interface SupervisorDeps {
    * Free space of the data directory: `full` means incidents, deliveries and events may not be recorded,
    * so 911 notification is not ready (the composition root implements it with statfs).
    */
-  storage?: () => { state: 'ok' | 'full' | 'unknown'; freeMb?: number; minFreeMb?: number };
+  storage?: () => {
+    state: 'ok' | 'full' | 'unknown';
+    freeMb?: number;
+    minFreeMb?: number;
+    /** False while the configured database (PostgreSQL) cannot be reached. */
+    storeReachable?: boolean;
+  };
   /** Device kinds whose devices are PBX links (their `pbx.link` events are supervised). */
   pbxKinds?: string[];
   clock?: Clock;
@@ -258,6 +265,12 @@ export class EmergencySupervisor {
         message: `the data directory's disk is full (${disk.freeMb ?? '?'} MB free${
           disk.minFreeMb !== undefined ? `, minimum ${disk.minFreeMb} MB` : ''
         }): incidents and alerts may not be recorded`,
+      });
+    if (disk?.storeReachable === false)
+      out.push({
+        code: 'STORE_UNREACHABLE',
+        message:
+          'the database cannot be reached: 911 alerts still go out from this hub, but incidents and deliveries are not recorded until it is back',
       });
     const pbxs = this.linkStatus();
     if (pbxs.length === 0)
