@@ -222,8 +222,10 @@ export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntim
     reply.headers(CORS).code(status).send(body);
   });
 
+  // Async handlers that send return the reply (Fastify: otherwise, with async onSend hooks still running,
+  // the resolved `undefined` is sent a second time: "Reply was already sent", a 500 in the log).
   const options = async (_req: FastifyRequest, reply: FastifyReply) => {
-    reply
+    return reply
       .headers({ ...CORS, 'Access-Control-Max-Age': '600' })
       .code(204)
       .send();
@@ -263,7 +265,7 @@ export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntim
     const ttlMs =
       ttlText === undefined ? undefined : parseBoundedDuration(ttlText, 'ttl', 1000, s.maxSessionTtlMs);
     const { token } = await rt.sessions.create(creds.user, ttlMs);
-    reply
+    return reply
       .headers({ 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-store' })
       .type('text/plain; charset=utf-8')
       .send(token);
@@ -595,7 +597,7 @@ export async function registerAdminRoutes(app: FastifyInstance, rt: PubSubRuntim
     },
     async (req, reply) => {
       await rt.accounts.remove((req.params as { sid: string }).sid);
-      reply.code(204).send();
+      return reply.code(204).send();
     },
   );
   const QueueSchema = Type.Object({
