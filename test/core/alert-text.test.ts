@@ -117,9 +117,11 @@ describe('location: what is known, never a placeholder', () => {
     );
     expect(locationText({})).toBe('Location unknown');
     expect(locationText({ site: 'Plant 7' })).toBe('Plant 7: building, floor and room unknown');
+    // No "?" placeholder of our own: values are any strings but a "?" an operator typed (shown as typed).
+    const value = fc.string().filter((v) => !/(^|[ /,])\?($|[ /,])/.test(v));
     fc.assert(
       fc.property(
-        fc.record({ building: fc.string(), floor: fc.string(), room: fc.string(), site: fc.string() }),
+        fc.record({ building: value, floor: value, room: value, site: value }),
         (l) => {
           expect(locationText(l)).not.toMatch(/(^|[ /,])\?($|[ /,])/);
         },
