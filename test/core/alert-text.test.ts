@@ -120,12 +120,9 @@ describe('location: what is known, never a placeholder', () => {
     // No "?" placeholder of our own: values are any strings but a "?" an operator typed (shown as typed).
     const value = fc.string().filter((v) => !/(^|[ /,])\?($|[ /,])/.test(v));
     fc.assert(
-      fc.property(
-        fc.record({ building: value, floor: value, room: value, site: value }),
-        (l) => {
-          expect(locationText(l)).not.toMatch(/(^|[ /,])\?($|[ /,])/);
-        },
-      ),
+      fc.property(fc.record({ building: value, floor: value, room: value, site: value }), (l) => {
+        expect(locationText(l)).not.toMatch(/(^|[ /,])\?($|[ /,])/);
+      }),
     );
   });
   it('compact form for 20-column displays', () => {
