@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.js';
-import { isSwitchboardError, ValidationError } from '../core/errors.js';
+import { ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { StorePorts } from '../core/module.js';
 import type { PubSubStore } from '../pubsub/store.js';
