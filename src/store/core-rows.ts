@@ -2,7 +2,7 @@ import type { AuditEntry, AuditOutcome, AuditQuery } from '../core/audit.js';
 import type { Device, Group } from '../core/devices.js';
 import type { EventFilter, HubEvent } from '../core/events.js';
 import { isPermission, isRole } from '../core/roles.js';
-import type { ApiKeyRecord, EventListQuery, UserRecord } from '../core/store.js';
+import { type ApiKeyRecord, EVENT_LIST_MAX, type EventListQuery, type UserRecord } from '../core/store.js';
 
 /**
  * Rows of the core tables (events, devices, groups, api_keys, users, audit_log) and the filters on them,
@@ -48,9 +48,9 @@ export function eventFilterSql(filter: EventFilter | undefined, p: Bind): string
   return parts.length ? ` AND ${parts.join(' AND ')}` : '';
 }
 
-/** `EventStore.list`'s page size: 100 by default, between 1 and 10,000. */
+/** `EventStore.list`'s page size: 100 by default, between 1 and EVENT_LIST_MAX. */
 export function eventListLimit(limit: number | undefined): number {
-  return Math.max(1, Math.min(limit ?? 100, 10_000));
+  return Math.max(1, Math.min(limit ?? 100, EVENT_LIST_MAX));
 }
 
 export function rowToEvent(r: Row): HubEvent {

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe } from 'vitest';
+import { PostgresDatabase } from '../../src/store/postgres/database.js';
 
 /**
  * A throw-away PostgreSQL cluster for tests and benchmarks, from Debian's `postgresql` package
@@ -225,7 +226,6 @@ export function describePostgres(
 ): void {
   const avail = postgresAvailability();
   let cluster: PostgresCluster | undefined;
-  let n = 0;
   const get = () => {
     if (!cluster) throw new Error('the PostgreSQL cluster is not started');
     return cluster;
@@ -237,6 +237,38 @@ export function describePostgres(
     afterAll(async () => {
       await cluster?.stop();
     });
-    body({ cluster: get, db: () => createDatabase(get(), `d${++n}`) });
+    body({ cluster: get, db: () => freshPostgresDatabase(get(), 'd') });
   });
+}
+
+let dbN = 0;
+
+/** A new empty database in `cluster`, with a name no other test file of this run uses; answers its URL. */
+export function freshPostgresDatabase(cluster: PostgresCluster, prefix = 't'): Promise<string> {
+  return createDatabase(cluster, `${prefix}${process.pid}_${++dbN}`);
+}
+
+/**
+ * Stores over a fresh, migrated database, for a contract suite: `peer()` opens another pool on the same
+ * database (a second hub), `close()` closes every pool.
+ */
+export async function postgresStoreSets<S>(
+  cluster: PostgresCluster,
+  storesOf: (db: PostgresDatabase) => S,
+): Promise<S & { peer(): Promise<S>; close(): Promise<void> }> {
+  const url = await freshPostgresDatabase(cluster);
+  const dbs: PostgresDatabase[] = [];
+  const open = async () => {
+    const db = new PostgresDatabase({ url, poolSize: 4 });
+    dbs.push(db);
+    await db.open();
+    return storesOf(db);
+  };
+  return {
+    ...(await open()),
+    peer: open,
+    async close() {
+      for (const d of dbs) await d.close();
+    },
+  };
 }

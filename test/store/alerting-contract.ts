@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { WebhookLogEntry } from '../../src/broadcast/webhook.js';
+import type { WebhookLog, WebhookLogEntry } from '../../src/broadcast/webhook.js';
 import type { Schedule, ScheduleStore } from '../../src/core/broadcast/schedules.js';
 import type {
   Broadcast,
@@ -18,27 +18,21 @@ import type {
 } from '../../src/core/emergency/types.js';
 import type { PageRequest } from '../../src/core/paging.js';
 import type { Rule, RuleStore } from '../../src/core/rules/types.js';
-import type { MaybeAsync } from './maybe-async.js';
 
 /**
  * THE contract of the alerting store ports (broadcasts with targets and deliveries, templates, schedules,
  * rules, locations, incidents with exactly-once call claims, the webhook log), run against every backend
- * by one runner each (alerting-sqlite.test.ts, alerting-postgres.test.ts). Every call is awaited, so the
- * synchronous SQLite stores and the asynchronous PostgreSQL ones run the same suite. "Two hubs" are two
+ * by one runner each (alerting-sqlite.test.ts, alerting-postgres.test.ts). "Two hubs" are two
  * store sets over the same data (`peer()`).
  */
 export interface AlertingStores {
-  broadcasts: MaybeAsync<BroadcastStore>;
-  templates: MaybeAsync<TemplateStore>;
-  schedules: MaybeAsync<ScheduleStore>;
-  rules: MaybeAsync<RuleStore>;
-  locations: MaybeAsync<LocationStore>;
-  incidents: MaybeAsync<IncidentStore> & IncidentCallClaims;
-  webhooks: MaybeAsync<{
-    save(e: WebhookLogEntry): void;
-    list(q: { limit: number; ruleId?: string }): WebhookLogEntry[];
-    prune(keep: number): void;
-  }>;
+  broadcasts: BroadcastStore;
+  templates: TemplateStore;
+  schedules: ScheduleStore;
+  rules: RuleStore;
+  locations: LocationStore;
+  incidents: IncidentStore & IncidentCallClaims;
+  webhooks: WebhookLog;
 }
 
 export interface AlertingBackendInstance extends AlertingStores {

@@ -8,7 +8,7 @@ import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations/index.j
 import { PostgresScheduleStore } from '../../src/store/postgres/schedules.js';
 import { openDatabase } from '../../src/store/sqlite/database.js';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations/index.js';
-import { describePostgres, freshPostgresDatabase, postgresStoreSets } from '../helpers/postgres-db.js';
+import { describePostgres, freshPostgresDatabase, postgresStoreSets } from '../helpers/postgres.js';
 import { alertingStoreContract, broadcastOf, deliveryOf, incidentOf } from './alerting-contract.js';
 
 /**
@@ -24,7 +24,7 @@ function storesOf(db: PostgresDatabase) {
 /** The modules whose PostgreSQL tables must match SQLite's column for column. */
 const MODULES = ['broadcast', 'schedules', 'avaya', 'ipoffice'] as const;
 
-describePostgres('PostgreSQL alerting stores', (cluster) => {
+describePostgres('PostgreSQL alerting stores', ({ cluster }) => {
   alertingStoreContract({
     name: 'PostgreSQL',
     create: () => postgresStoreSets(cluster(), storesOf),

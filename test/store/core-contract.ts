@@ -17,25 +17,20 @@ import type {
 /**
  * THE contract of the core store ports (src/core/store.ts: events, devices, groups, API keys, users, kv;
  * src/core/audit.ts: the audit trail), run against every backend by one runner each (core-sqlite.test.ts,
- * core-postgres.test.ts). Every call is awaited, so the same suite holds today's synchronous SQLite stores
- * and the asynchronous ones. A backend passes when it behaves the same: order, filters, paging, prune
+ * core-postgres.test.ts). A backend passes when it behaves the same: order, filters, paging, prune
  * boundaries, revoke/extend semantics, unicode and large values, and a duplicate key (also from two hubs
  * at once) rejected with STORE_CONFLICT.
  */
-type Port<T> = {
-  [K in keyof T]: T[K] extends (...a: infer A) => infer R ? (...a: A) => R | Promise<Awaited<R>> : T[K];
-};
-
 export interface CoreStoresUnderTest {
-  events: Port<EventStore>;
-  devices: Port<DeviceStore>;
-  groups: Port<GroupStore>;
-  apiKeys: Port<ApiKeyStore>;
-  users: Port<UserStore>;
-  kv: Port<KvStore>;
-  audit: Port<AuditStore>;
+  events: EventStore;
+  devices: DeviceStore;
+  groups: GroupStore;
+  apiKeys: ApiKeyStore;
+  users: UserStore;
+  kv: KvStore;
+  audit: AuditStore;
   /** Event pages as GET /api/events reads them (EventStore.list with order and search). */
-  pageEvents(o: EventListQuery): HubEvent[] | Promise<HubEvent[]>;
+  pageEvents(o: EventListQuery): Promise<HubEvent[]>;
 }
 
 export interface CoreBackendInstance {
@@ -138,9 +133,6 @@ async function expectConflict(p: unknown): Promise<void> {
   });
 }
 
-/** A call that may throw synchronously (SQLite) or reject (PostgreSQL), as a promise. */
-const settle = <T>(fn: () => T | Promise<T>): Promise<T> => Promise.resolve().then(fn);
-
 const BIG = 'x'.repeat(1_000_000);
 /** Unicode text for every text field (no NUL: PostgreSQL text cannot hold one, see core-postgres.test.ts). */
 const UNICODE = 'Ünïcødé 911 ☎️ 𝄞 日本語 "quoted" \\ back\nslash\ttab \u0001';
@@ -215,8 +207,8 @@ export function coreStoreContract(backend: CoreBackend): void {
 
       it('a batch is atomic: one duplicate seq or id rejects the whole batch with STORE_CONFLICT', async () => {
         await s.events.append([ev(1)]);
-        await expectConflict(settle(() => s.events.append([ev(2), ev(1), ev(3)])));
-        await expectConflict(settle(() => s.events.append([ev(4), { ...ev(5), id: 'evt_1' }])));
+        await expectConflict(s.events.append([ev(2), ev(1), ev(3)]));
+        await expectConflict(s.events.append([ev(4), { ...ev(5), id: 'evt_1' }]));
         expect((await s.events.list({})).map((e) => e.seq)).toEqual([1]);
         await s.events.append([]);
         expect(await s.events.lastSeq()).toBe(1);
@@ -225,8 +217,8 @@ export function coreStoreContract(backend: CoreBackend): void {
       it('two hubs appending the same seq at once: one stores it, the other gets STORE_CONFLICT', async () => {
         const other = await inst.peer();
         const r = await Promise.allSettled([
-          settle(() => s.events.append([ev(7, 'call.a')])),
-          settle(() => other.events.append([ev(7, 'call.b')])),
+          s.events.append([ev(7, 'call.a')]),
+          other.events.append([ev(7, 'call.b')]),
         ]);
         expect(r.filter((x) => x.status === 'fulfilled')).toHaveLength(1);
         const failed = r.find((x) => x.status === 'rejected') as PromiseRejectedResult;
@@ -323,12 +315,12 @@ export function coreStoreContract(backend: CoreBackend): void {
 
       it('a duplicate id is STORE_CONFLICT, also from two hubs at once; the first row stays', async () => {
         await s.devices.insert(device('x1', { name: 'first' }));
-        await expectConflict(settle(() => s.devices.insert(device('x1', { name: 'second' }))));
+        await expectConflict(s.devices.insert(device('x1', { name: 'second' })));
         expect((await s.devices.get('x1'))?.name).toBe('first');
         const other = await inst.peer();
         const r = await Promise.allSettled([
-          settle(() => s.devices.insert(device('x2', { name: 'here' }))),
-          settle(() => other.devices.insert(device('x2', { name: 'there' }))),
+          s.devices.insert(device('x2', { name: 'here' })),
+          other.devices.insert(device('x2', { name: 'there' })),
         ]);
         expect(r.map((x) => x.status).sort()).toEqual(['fulfilled', 'rejected']);
         expect((r.find((x) => x.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({
@@ -380,7 +372,7 @@ export function coreStoreContract(backend: CoreBackend): void {
           key('k2', { role: 'root' as never, scopes: ['devices:read', 'fly' as never] }),
         );
         expect(await s.apiKeys.get('k2')).toMatchObject({ role: null, scopes: ['devices:read'] });
-        await expectConflict(settle(() => s.apiKeys.insert(key('k1'))));
+        await expectConflict(s.apiKeys.insert(key('k1')));
       });
 
       it('revoke: once (its time and reason stay), default reason `revoked`; unknown ids false', async () => {
@@ -467,13 +459,10 @@ export function coreStoreContract(backend: CoreBackend): void {
 
       it('a duplicate name is STORE_CONFLICT, also from two hubs at once', async () => {
         await s.users.insert(user('ops'));
-        await expectConflict(settle(() => s.users.insert(user('ops', { role: 'admin' }))));
+        await expectConflict(s.users.insert(user('ops', { role: 'admin' })));
         expect((await s.users.get('ops'))?.role).toBe('operator');
         const other = await inst.peer();
-        const r = await Promise.allSettled([
-          settle(() => s.users.insert(user('desk'))),
-          settle(() => other.users.insert(user('desk'))),
-        ]);
+        const r = await Promise.allSettled([s.users.insert(user('desk')), other.users.insert(user('desk'))]);
         expect(r.map((x) => x.status).sort()).toEqual(['fulfilled', 'rejected']);
         expect((r.find((x) => x.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({
           code: 'STORE_CONFLICT',

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ContentItem, ContentStore } from '../../src/drivers/avaya/content-store.js';
 import type { SmdrStore, StoredSmdrRow } from '../../src/drivers/ipoffice/smdr-store.js';
-import type { MaybeAsync } from './maybe-async.js';
 
 /**
  * THE contracts of the drivers' store ports: Avaya push content (what a phone fetches after a push, from
@@ -12,7 +11,7 @@ import type { MaybeAsync } from './maybe-async.js';
  * reads (`flush`, absent on stores that write through).
  */
 export interface DriverStores {
-  content: MaybeAsync<ContentStore>;
+  content: ContentStore;
   smdr: SmdrStore;
 }
 

@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { PostgresContentStore } from '../../src/store/postgres/avaya-content.js';
 import { PostgresDatabase } from '../../src/store/postgres/database.js';
 import { PostgresSmdrStore } from '../../src/store/postgres/smdr.js';
-import { describePostgres, freshPostgresDatabase, postgresStoreSets } from '../helpers/postgres-db.js';
+import { describePostgres, freshPostgresDatabase, postgresStoreSets } from '../helpers/postgres.js';
 import { driverStoresContract } from './driver-stores-contract.js';
 
 /**
@@ -15,7 +15,7 @@ const storesOf = (db: PostgresDatabase) => ({
   smdr: new PostgresSmdrStore(db),
 });
 
-describePostgres('PostgreSQL driver stores', (cluster) => {
+describePostgres('PostgreSQL driver stores', ({ cluster }) => {
   driverStoresContract({
     name: 'PostgreSQL',
     create: () => postgresStoreSets(cluster(), storesOf),

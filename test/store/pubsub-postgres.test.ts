@@ -5,8 +5,12 @@ import type { QueueWatcher } from '../../src/pubsub/store.js';
 import { PostgresDatabase } from '../../src/store/postgres/database.js';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations/index.js';
 import { PostgresPubSubStore } from '../../src/store/postgres/pubsub.js';
-import { type PostgresCluster, postgresAvailability, startPostgres } from '../helpers/postgres.js';
-import { freshPostgresDatabase } from '../helpers/postgres-db.js';
+import {
+  freshPostgresDatabase,
+  type PostgresCluster,
+  postgresAvailability,
+  startPostgres,
+} from '../helpers/postgres.js';
 import { waitFor } from '../helpers/wait.js';
 import { pubsubStoreContract } from './pubsub-contract.js';
 

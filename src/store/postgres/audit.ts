@@ -1,5 +1,4 @@
 import { type AuditEntry, type AuditQuery, type AuditStore, auditColumns } from '../../core/audit.js';
-import type { AsyncPort } from '../async-port.js';
 import { AUDIT_INSERT_COLUMNS, auditWhereSql, binder, type Row, rowToAuditEntry } from '../core-rows.js';
 import type { PostgresDatabase } from './database.js';
 import { deleted } from './sql.js';
@@ -8,7 +7,7 @@ import { deleted } from './sql.js';
  * The audit trail on PostgreSQL: the `audit_log` table of the SQLite store, append-only (a trigger refuses
  * UPDATE), with the same filters and order (store/core-rows.ts `auditWhereSql`), newest first by seq.
  */
-export class PostgresAuditStore implements AsyncPort<AuditStore> {
+export class PostgresAuditStore implements AuditStore {
   constructor(private readonly db: PostgresDatabase) {}
   async append(e: Omit<AuditEntry, 'seq'>): Promise<number> {
     const [r] = await this.db.query<{ seq: number }>(

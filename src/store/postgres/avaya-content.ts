@@ -6,7 +6,6 @@ import {
   type ContentStore,
   newContentId,
 } from '../../drivers/avaya/content-store.js';
-import type { AsyncPort } from '../async-port.js';
 import type { PostgresDatabase } from './database.js';
 import { countOf } from './sql.js';
 
@@ -46,7 +45,7 @@ function fromRow(r: Row): ContentItem {
  * resolves once the row is committed, so the phone that was pushed the href can fetch it from any hub. A
  * fetch counts itself and checks expiry in one statement (two hubs serving the same content both count).
  */
-export class PostgresContentStore implements AsyncPort<ContentStore> {
+export class PostgresContentStore implements ContentStore {
   constructor(private readonly db: PostgresDatabase) {}
 
   async put(item: Omit<ContentItem, 'id' | 'fetches'>): Promise<ContentItem> {

@@ -18,7 +18,6 @@ import type {
 } from '../../core/emergency/types.js';
 import type { Page, PageRequest } from '../../core/paging.js';
 import type { Rule, RuleStore } from '../../core/rules/types.js';
-import type { AsyncPort } from '../async-port.js';
 import type { PostgresDatabase, Query } from './database.js';
 import { pageByTime } from './paging.js';
 import { bodies, bodyOf, countOf, jsonText, Params } from './sql.js';
@@ -32,7 +31,7 @@ import { bodies, bodyOf, countOf, jsonText, Params } from './sql.js';
 
 type BodyRow = { body: string };
 
-export class PostgresBroadcastStore implements AsyncPort<BroadcastStore> {
+export class PostgresBroadcastStore implements BroadcastStore {
   constructor(private readonly db: PostgresDatabase) {}
 
   async insertBroadcast(b: Broadcast, targets?: readonly BroadcastTarget[]): Promise<void> {
@@ -194,25 +193,19 @@ export class PostgresKeyedJsonStore<T> {
   }
 }
 
-export class PostgresTemplateStore
-  extends PostgresKeyedJsonStore<Template>
-  implements AsyncPort<TemplateStore>
-{
+export class PostgresTemplateStore extends PostgresKeyedJsonStore<Template> implements TemplateStore {
   constructor(db: PostgresDatabase) {
     super(db, 'broadcast_templates', 'id', (t) => t.id);
   }
 }
 
-export class PostgresRuleStore extends PostgresKeyedJsonStore<Rule> implements AsyncPort<RuleStore> {
+export class PostgresRuleStore extends PostgresKeyedJsonStore<Rule> implements RuleStore {
   constructor(db: PostgresDatabase) {
     super(db, 'rules', 'id', (r) => r.id, { col: 'source', of: (r) => r.origin });
   }
 }
 
-export class PostgresLocationStore
-  extends PostgresKeyedJsonStore<LocationEntry>
-  implements AsyncPort<LocationStore>
-{
+export class PostgresLocationStore extends PostgresKeyedJsonStore<LocationEntry> implements LocationStore {
   constructor(db: PostgresDatabase) {
     super(db, 'locations', 'extension', (l) => l.extension);
   }
@@ -223,7 +216,7 @@ export class PostgresLocationStore
   }
 }
 
-export class PostgresIncidentStore implements AsyncPort<IncidentStore>, IncidentCallClaims {
+export class PostgresIncidentStore implements IncidentStore, IncidentCallClaims {
   constructor(private readonly db: PostgresDatabase) {}
 
   async insert(i: Incident): Promise<void> {
@@ -343,7 +336,7 @@ function incidentFilters(q: Omit<IncidentQuery, 'limit'>, p: Params): string[] {
 /** The webhook delivery log (what broadcast/webhook.ts writes and the API lists). */
 export type WebhookLogStore = WebhookLog;
 
-export class PostgresWebhookLog implements AsyncPort<WebhookLogStore> {
+export class PostgresWebhookLog implements WebhookLogStore {
   constructor(private readonly db: PostgresDatabase) {}
 
   async save(e: WebhookLogEntry): Promise<void> {

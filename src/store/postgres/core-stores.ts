@@ -13,7 +13,6 @@ import type {
   UserRecord,
   UserStore,
 } from '../../core/store.js';
-import type { AsyncPort } from '../async-port.js';
 import {
   binder,
   DEVICE_COLUMNS,
@@ -79,7 +78,7 @@ export class PostgresEventStore implements EventStore {
   }
 }
 
-export class PostgresDeviceStore implements AsyncPort<DeviceStore> {
+export class PostgresDeviceStore implements DeviceStore {
   constructor(private readonly db: PostgresDatabase) {}
   async list(q: { kind?: string; group?: string; label?: string; site?: string } = {}): Promise<Device[]> {
     const { args, p } = binder('postgres');
@@ -116,7 +115,7 @@ export class PostgresDeviceStore implements AsyncPort<DeviceStore> {
   }
 }
 
-export class PostgresGroupStore implements AsyncPort<GroupStore> {
+export class PostgresGroupStore implements GroupStore {
   constructor(private readonly db: PostgresDatabase) {}
   async list(): Promise<Group[]> {
     return (await this.db.query<Row>('SELECT * FROM groups ORDER BY id')).map(rowToGroup);
@@ -136,7 +135,7 @@ export class PostgresGroupStore implements AsyncPort<GroupStore> {
   }
 }
 
-export class PostgresApiKeyStore implements AsyncPort<ApiKeyStore> {
+export class PostgresApiKeyStore implements ApiKeyStore {
   constructor(private readonly db: PostgresDatabase) {}
   async list(): Promise<ApiKeyRecord[]> {
     return (await this.db.query<Row>('SELECT * FROM api_keys ORDER BY created_at, id')).map(rowToKey);
@@ -176,7 +175,7 @@ export class PostgresApiKeyStore implements AsyncPort<ApiKeyStore> {
   }
 }
 
-export class PostgresUserStore implements AsyncPort<UserStore> {
+export class PostgresUserStore implements UserStore {
   constructor(private readonly db: PostgresDatabase) {}
   async list(): Promise<UserRecord[]> {
     return (await this.db.query<Row>('SELECT * FROM users ORDER BY name')).map(rowToUser);
@@ -212,7 +211,7 @@ export class PostgresUserStore implements AsyncPort<UserStore> {
   }
 }
 
-export class PostgresKvStore implements AsyncPort<KvStore> {
+export class PostgresKvStore implements KvStore {
   constructor(private readonly db: PostgresDatabase) {}
   async get<T>(ns: string, key: string): Promise<T | undefined> {
     const [r] = await this.db.query<{ value: string }>('SELECT value FROM kv WHERE ns = $1 AND key = $2', [
@@ -247,7 +246,7 @@ export interface PostgresCoreStores {
   apiKeys: PostgresApiKeyStore;
   users: PostgresUserStore;
   kv: PostgresKvStore;
-  audit: AsyncPort<AuditStore>;
+  audit: AuditStore;
   /** True once the database answers with every migration applied. */
   ready(): Promise<boolean>;
   close(): Promise<void>;
