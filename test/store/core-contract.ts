@@ -1,18 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AuditEntry, AuditStore } from '../../src/core/audit.js';
+import type { AuditEntry } from '../../src/core/audit.js';
 import type { Device } from '../../src/core/devices.js';
 import type { HubEvent } from '../../src/core/events.js';
-import type {
-  ApiKeyRecord,
-  ApiKeyStore,
-  DeviceStore,
-  EventListQuery,
-  EventStore,
-  GroupStore,
-  KvStore,
-  UserRecord,
-  UserStore,
-} from '../../src/core/store.js';
+import type { ApiKeyRecord, CoreStores, EventListQuery, UserRecord } from '../../src/core/store.js';
 
 /**
  * THE contract of the core store ports (src/core/store.ts: events, devices, groups, API keys, users, kv;
@@ -21,17 +11,7 @@ import type {
  * boundaries, revoke/extend semantics, unicode and large values, and a duplicate key (also from two hubs
  * at once) rejected with STORE_CONFLICT.
  */
-export interface CoreStoresUnderTest {
-  events: EventStore;
-  devices: DeviceStore;
-  groups: GroupStore;
-  apiKeys: ApiKeyStore;
-  users: UserStore;
-  kv: KvStore;
-  audit: AuditStore;
-  /** Event pages as GET /api/events reads them (EventStore.list with order and search). */
-  pageEvents(o: EventListQuery): Promise<HubEvent[]>;
-}
+export type CoreStoresUnderTest = Omit<CoreStores, 'ready' | 'close'>;
 
 export interface CoreBackendInstance {
   stores: CoreStoresUnderTest;
@@ -252,7 +232,7 @@ export function coreStoreContract(backend: CoreBackend): void {
           ev(5, 'call.started', 'ipo-1', { note: '50 percent' }),
         ]);
         const seqs = async (o: Partial<EventListQuery>) =>
-          (await s.pageEvents({ limit: 10, order: 'asc', ...o })).map((e) => e.seq);
+          (await s.events.list({ limit: 10, order: 'asc', ...o })).map((e) => e.seq);
         expect(await seqs({})).toEqual([1, 2, 3, 4, 5]);
         expect(await seqs({ order: 'desc', limit: 2 })).toEqual([5, 4]);
         expect(await seqs({ order: 'desc', before: 4, limit: 2 })).toEqual([3, 2]);

@@ -12,7 +12,7 @@ import { type CoreStoresUnderTest, coreStoreContract } from './core-contract.js'
  */
 function storesOf(db: PostgresDatabase): CoreStoresUnderTest {
   const s = postgresCoreStores(db);
-  return { ...s, pageEvents: (o) => s.events.list(o) };
+  return s;
 }
 
 describePostgres('PostgreSQL core stores', ({ cluster, db: freshDatabase }) => {

@@ -8,7 +8,7 @@ import { type CoreStoresUnderTest, coreStoreContract } from './core-contract.js'
 /** The core store contract against SQLite: a database file per test; a "peer" is a second connection. */
 function storesOf(db: Db): CoreStoresUnderTest {
   const s = sqliteCoreStores(db);
-  return { ...s, pageEvents: (o) => s.events.list(o) };
+  return s;
 }
 
 coreStoreContract({
