@@ -305,6 +305,11 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
     rules.loadConfigRules(hub.config.rules);
     await rules.load();
     await locations.load();
+    // Changed by another hub or the CLI: read again within cluster.configPollMs (core/config-sync.ts).
+    hub.configSync.register('templates', () => templates.load());
+    hub.configSync.register('rules', () => rules.load());
+    hub.configSync.register('locations', () => locations.load());
+    hub.configSync.register('schedules', () => scheduler.reload());
   })();
   rt.ready.catch(() => {});
   return rt;

@@ -443,6 +443,20 @@ export const StoreSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+/** Several hubs on one PostgreSQL database (docs/high-availability.md). */
+export const ClusterSchema = Type.Object(
+  {
+    configPollMs: Type.Integer({
+      minimum: 50,
+      maximum: 60_000,
+      default: 1000,
+      description:
+        'How often a hub compares the configuration versions in the store (devices, groups, templates, rules, 911 locations, schedules, API keys, users) and reloads what another hub or the CLI changed. A PostgreSQL notification usually applies a change sooner; this bounds the delay when one is lost.',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const AuditSchema = Type.Object(
   {
     retentionDays: Type.Integer({
@@ -482,6 +496,7 @@ export const ConfigSchema = Type.Object(
     events: EventsSchema,
     backups: BackupsSchema,
     store: StoreSchema,
+    cluster: ClusterSchema,
     audit: AuditSchema,
     secrets: SecretsSchema,
     avaya: AvayaConfigSchema,

@@ -90,6 +90,14 @@ export class ApiKeyService {
   }
 
   /**
+   * Keys or users were changed by another hub or process (core/config-sync.ts): the revocation listeners
+   * check their credential again, so a stream opened with a key revoked elsewhere ends too.
+   */
+  changedElsewhere(): void {
+    this.revoked();
+  }
+
+  /**
    * Creates a key; `opts.expiresAt` makes it a session token that stops working at that time (with
    * `opts.session`, a sliding expiry: it moves on each use, never past the absolute cap);
    * `opts.createdBy` records the local user it acts for, so disabling that user revokes it. A key has a

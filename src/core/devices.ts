@@ -4,6 +4,7 @@ import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import type { EventEmitter } from './events.js';
+import { jsonEqual } from './json.js';
 import { formatProblems, schemaProblems } from './schema-errors.js';
 import type { DeviceStore, GroupStore } from './store.js';
 
@@ -49,6 +50,9 @@ export const LocationSchema = Type.Object(
 );
 
 const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
+
+/** Reads of one reload before it gives up because local writes kept overlapping it. */
+const LOAD_ATTEMPTS = 3;
 
 export const DeviceInputSchema = Type.Object(
   {
@@ -141,11 +145,69 @@ export class DeviceRegistry {
     return [...this.kinds.keys()].sort();
   }
 
-  /** Reads every device and group from the store (at start, and when another hub changed them). */
+  private loaded = false;
+  /** Local writes in flight, and started so far: a reload read while one ran may miss it (see `load`). */
+  private writing = 0;
+  private writesStarted = 0;
+
+  /**
+   * Reads every device and group from the store: at start, and again when another hub (or the CLI) changed
+   * them (core/config-sync.ts). A reload swaps the maps whole, so a device in use is never missing for a
+   * moment, and tells the `onChange` listeners what was added, changed or removed (modules open or close
+   * sessions on it); it emits no bus event (the writing hub did). A read that overlapped a write of this
+   * registry might not hold it, so it is read again; after `LOAD_ATTEMPTS` such reads it fails with
+   * DEVICE_RELOAD_BUSY and the caller tries later.
+   */
   async load(): Promise<void> {
-    const [devices, groups] = await Promise.all([this.store.list(), this.groupStore.list()]);
+    for (let attempt = 1; ; attempt++) {
+      const started = this.writesStarted;
+      const [devices, groups] = await Promise.all([this.store.list(), this.groupStore.list()]);
+      if (this.writing === 0 && this.writesStarted === started) {
+        this.apply(devices, groups);
+        return;
+      }
+      if (attempt >= LOAD_ATTEMPTS)
+        throw new ConflictError('DEVICE_RELOAD_BUSY', 'devices are being written here: reload them later');
+    }
+  }
+
+  private apply(devices: Device[], groups: Group[]): void {
+    const prev = this.byId;
     this.byId = new Map(devices.map((d) => [d.id, d] as const));
     this.groupsById = new Map(groups.map((g) => [g.id, g] as const));
+    if (!this.loaded) {
+      this.loaded = true;
+      return;
+    }
+    const changes: Array<{ type: 'added' | 'updated' | 'removed'; device: Device }> = [];
+    for (const d of this.byId.values()) {
+      const old = prev.get(d.id);
+      if (!old) changes.push({ type: 'added', device: d });
+      else if (!jsonEqual(old, d)) changes.push({ type: 'updated', device: d });
+    }
+    for (const d of prev.values()) if (!this.byId.has(d.id)) changes.push({ type: 'removed', device: d });
+    // Every listener hears every change even when one throws; the first failure is thrown after, loud.
+    let failure: unknown;
+    for (const c of changes)
+      for (const l of this.listeners) {
+        try {
+          l(c);
+        } catch (e) {
+          failure ??= e;
+        }
+      }
+    if (failure !== undefined) throw failure;
+  }
+
+  /** Runs one local write, counted so that a reload overlapping it reads again. */
+  private async write<T>(fn: () => Promise<T>): Promise<T> {
+    this.writing++;
+    this.writesStarted++;
+    try {
+      return await fn();
+    } finally {
+      this.writing--;
+    }
   }
 
   /** Devices by id (the store's order), optionally filtered like the store port's `list`. */
@@ -218,59 +280,63 @@ export class DeviceRegistry {
   }
 
   async add(input: DeviceInput): Promise<Device> {
-    this.validateInput(input, false);
-    const id = input.id ?? `${input.kind}-${randomUUID().slice(0, 8)}`;
-    if (this.get(id))
-      throw new ConflictError('DEVICE_EXISTS', `a device with id ${JSON.stringify(id)} exists`, {
-        field: 'id',
-      });
-    const settings = this.validateSettings(input.kind, input.settings ?? {});
-    const now = new Date(this.clock.now()).toISOString();
-    const d: Device = {
-      id,
-      kind: input.kind,
-      name: input.name ?? id,
-      address: input.address,
-      labels: dedupe(input.labels ?? []),
-      groups: dedupe(input.groups ?? []),
-      location: input.location ?? {},
-      settings,
-      createdAt: now,
-      updatedAt: now,
-    };
-    // Claimed in the cache before the write, so two concurrent adds of one id cannot both pass the check.
-    this.byId.set(id, d);
-    try {
-      await this.store.insert(d);
-    } catch (err) {
-      this.byId.delete(id);
-      throw err;
-    }
-    this.notify('added', d);
-    return d;
+    return this.write(async () => {
+      this.validateInput(input, false);
+      const id = input.id ?? `${input.kind}-${randomUUID().slice(0, 8)}`;
+      if (this.get(id))
+        throw new ConflictError('DEVICE_EXISTS', `a device with id ${JSON.stringify(id)} exists`, {
+          field: 'id',
+        });
+      const settings = this.validateSettings(input.kind, input.settings ?? {});
+      const now = new Date(this.clock.now()).toISOString();
+      const d: Device = {
+        id,
+        kind: input.kind,
+        name: input.name ?? id,
+        address: input.address,
+        labels: dedupe(input.labels ?? []),
+        groups: dedupe(input.groups ?? []),
+        location: input.location ?? {},
+        settings,
+        createdAt: now,
+        updatedAt: now,
+      };
+      // Claimed in the cache before the write, so two concurrent adds of one id cannot both pass the check.
+      this.byId.set(id, d);
+      try {
+        await this.store.insert(d);
+      } catch (err) {
+        this.byId.delete(id);
+        throw err;
+      }
+      this.notify('added', d);
+      return d;
+    });
   }
 
   async update(id: string, patch: DevicePatch): Promise<Device> {
-    this.validateInput(patch, true);
-    const cur = this.require(id);
-    const settings =
-      patch.settings === undefined
-        ? cur.settings
-        : this.validateSettings(cur.kind, { ...cur.settings, ...patch.settings });
-    const d: Device = {
-      ...cur,
-      ...(patch.name !== undefined ? { name: patch.name } : {}),
-      ...(patch.address !== undefined ? { address: patch.address } : {}),
-      ...(patch.labels !== undefined ? { labels: dedupe(patch.labels) } : {}),
-      ...(patch.groups !== undefined ? { groups: dedupe(patch.groups) } : {}),
-      ...(patch.location !== undefined ? { location: patch.location } : {}),
-      settings,
-      updatedAt: new Date(this.clock.now()).toISOString(),
-    };
-    await this.store.update(d);
-    this.byId.set(id, d);
-    this.notify('updated', d);
-    return d;
+    return this.write(async () => {
+      this.validateInput(patch, true);
+      const cur = this.require(id);
+      const settings =
+        patch.settings === undefined
+          ? cur.settings
+          : this.validateSettings(cur.kind, { ...cur.settings, ...patch.settings });
+      const d: Device = {
+        ...cur,
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.address !== undefined ? { address: patch.address } : {}),
+        ...(patch.labels !== undefined ? { labels: dedupe(patch.labels) } : {}),
+        ...(patch.groups !== undefined ? { groups: dedupe(patch.groups) } : {}),
+        ...(patch.location !== undefined ? { location: patch.location } : {}),
+        settings,
+        updatedAt: new Date(this.clock.now()).toISOString(),
+      };
+      await this.store.update(d);
+      this.byId.set(id, d);
+      this.notify('updated', d);
+      return d;
+    });
   }
 
   /** Insert or update by id (used by discovery, e.g. Avaya subscription). */
@@ -282,10 +348,12 @@ export class DeviceRegistry {
   }
 
   async remove(id: string): Promise<void> {
-    const d = this.require(id);
-    await this.store.remove(id);
-    this.byId.delete(id);
-    this.notify('removed', d);
+    return this.write(async () => {
+      const d = this.require(id);
+      await this.store.remove(id);
+      this.byId.delete(id);
+      this.notify('removed', d);
+    });
   }
 
   // ---- groups
@@ -307,35 +375,39 @@ export class DeviceRegistry {
   }
 
   async putGroup(input: { id: string; name?: string; description?: string }): Promise<Group> {
-    const problems = schemaProblems(GroupInputSchema, input);
-    if (problems.length > 0)
-      throw new ValidationError('GROUP_INVALID', formatProblems(problems).join('; '), {
-        field: problems[0]!.path,
-      });
-    const g: Group = {
-      id: input.id,
-      name: input.name ?? input.id,
-      ...(input.description ? { description: input.description } : {}),
-    };
-    await this.groupStore.upsert(g);
-    this.groupsById.set(g.id, g);
-    this.bus?.emit({ source: 'hub', type: 'group.updated', data: { id: g.id, name: g.name } });
-    return g;
+    return this.write(async () => {
+      const problems = schemaProblems(GroupInputSchema, input);
+      if (problems.length > 0)
+        throw new ValidationError('GROUP_INVALID', formatProblems(problems).join('; '), {
+          field: problems[0]!.path,
+        });
+      const g: Group = {
+        id: input.id,
+        name: input.name ?? input.id,
+        ...(input.description ? { description: input.description } : {}),
+      };
+      await this.groupStore.upsert(g);
+      this.groupsById.set(g.id, g);
+      this.bus?.emit({ source: 'hub', type: 'group.updated', data: { id: g.id, name: g.name } });
+      return g;
+    });
   }
 
   async removeGroup(id: string): Promise<void> {
-    const members = this.list({ group: id });
-    if (members.length > 0) {
-      throw new ConflictError(
-        'GROUP_NOT_EMPTY',
-        `group ${JSON.stringify(id)} still has ${members.length} device(s)`,
-        { field: 'id' },
-      );
-    }
-    const removed = await this.groupStore.remove(id);
-    this.groupsById.delete(id);
-    if (!removed)
-      throw new NotFoundError('GROUP_NOT_FOUND', `no group with id ${JSON.stringify(id)}`, { field: 'id' });
+    return this.write(async () => {
+      const members = this.list({ group: id });
+      if (members.length > 0) {
+        throw new ConflictError(
+          'GROUP_NOT_EMPTY',
+          `group ${JSON.stringify(id)} still has ${members.length} device(s)`,
+          { field: 'id' },
+        );
+      }
+      const removed = await this.groupStore.remove(id);
+      this.groupsById.delete(id);
+      if (!removed)
+        throw new NotFoundError('GROUP_NOT_FOUND', `no group with id ${JSON.stringify(id)}`, { field: 'id' });
+    });
   }
 }
 

@@ -4,6 +4,7 @@ import type { ActionRunner } from './actions.js';
 import type { AuditLog } from './audit.js';
 import type { EventBus } from './bus.js';
 import type { Clock } from './clock.js';
+import type { ConfigSync } from './config-sync.js';
 import type { DeviceRegistry } from './devices.js';
 import type { AnyDriver, HubInfo } from './driver.js';
 import type { Logger } from './logger.js';
@@ -40,6 +41,11 @@ export interface HubContext {
   drivers: Map<string, AnyDriver>;
   logger: Logger;
   clock: Clock;
+  /**
+   * Reloads this hub's in-memory configuration when another hub or the CLI changed it: a module that keeps
+   * an area in memory registers its `load()` (`configSync.register('templates', () => t.load())`).
+   */
+  configSync: ConfigSync;
   hub: HubInfo;
   /** Aborted when the hub starts shutting down. */
   signal: AbortSignal;

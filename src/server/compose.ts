@@ -6,6 +6,7 @@ import { ApiKeyService } from '../core/apikeys.js';
 import { AuditLog } from '../core/audit.js';
 import { EventBus } from '../core/bus.js';
 import { type Clock, systemClock } from '../core/clock.js';
+import { ConfigSync } from '../core/config-sync.js';
 import { SealedDeviceStore } from '../core/device-secrets.js';
 import { type DeviceKindInfo, DeviceRegistry } from '../core/devices.js';
 import type { AnyDriver, DriverContext } from '../core/driver.js';
@@ -95,8 +96,18 @@ async function composeHub(
   );
   // Device passwords are sealed at rest with the key of secrets.keyFile (created on first start).
   stores.devices = await sealDevices(config, stores.devices, kinds, logger);
+  // Configuration another hub (or the CLI) changes is reloaded here within cluster.configPollMs; the
+  // versions are read before the first loads, so a change made meanwhile is reloaded, never missed.
+  const configSync = new ConfigSync({
+    changes: stores.configChanges,
+    pollMs: config.cluster.configPollMs,
+    clock,
+    logger: logger.child({ module: 'config-sync' }),
+  });
+  await configSync.prime();
   const devices = new DeviceRegistry(stores.devices, stores.groups, kinds, bus, clock);
   await devices.load();
+  configSync.register('devices', () => devices.load());
   const abort = new AbortController();
   const hubInfo = { publicUrl: config.http.publicUrl.replace(/\/+$/, ''), version: VERSION };
   const ctxFor = (device: { id: string; kind: string }): DriverContext => ({
@@ -135,6 +146,10 @@ async function composeHub(
     audit.prune(daysAgo(config.audit.retentionDays)),
   );
   const apiKeys = new ApiKeyService(stores.apiKeys, config.auth.apiKeys, () => new Date(clock.now()));
+  // Keys and users are read per request; open event streams check theirs again when they change elsewhere.
+  configSync.register('keys', async () => apiKeys.changedElsewhere());
+  configSync.register('users', async () => apiKeys.changedElsewhere());
+  configSync.start();
   let stopped = false;
   const hub: Hub = {
     config,
@@ -147,6 +162,7 @@ async function composeHub(
     drivers,
     logger,
     clock,
+    configSync,
     hub: hubInfo,
     signal: abort.signal,
     modules,
@@ -174,6 +190,7 @@ async function composeHub(
       if (stopped) return;
       stopped = true;
       abort.abort(new Error('hub shutting down'));
+      configSync.stop();
       clearInterval(pruner);
       clearInterval(auditPruner);
       stopAuditEvents();

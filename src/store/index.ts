@@ -6,6 +6,7 @@ import type { PubSubStore } from '../pubsub/store.js';
 import { PostgresCapAlertStore, PostgresChannelLog } from './postgres/alerting.js';
 import { PostgresContentStore } from './postgres/avaya-content.js';
 import { postgresBroadcastStores } from './postgres/broadcast.js';
+import { PostgresConfigChanges } from './postgres/config-changes.js';
 import { postgresCoreStores } from './postgres/core-stores.js';
 import { PostgresDatabase } from './postgres/database.js';
 import { PostgresPubSubStore } from './postgres/pubsub.js';
@@ -14,6 +15,7 @@ import { PostgresSmdrStore } from './postgres/smdr.js';
 import { SqliteCapAlertStore, SqliteChannelLog } from './sqlite/alerting.js';
 import { SqliteContentStore } from './sqlite/avaya-content.js';
 import { sqliteBroadcastStores } from './sqlite/broadcast.js';
+import { SqliteConfigChanges } from './sqlite/config-changes.js';
 import { sqliteCoreStores } from './sqlite/core-stores.js';
 import { type Db, openDatabase } from './sqlite/database.js';
 import { lockDataDir } from './sqlite/lock.js';
@@ -107,6 +109,7 @@ async function openPostgres(config: Config, opts: OpenStoresOptions): Promise<Op
     pubsub: new PostgresPubSubStore(db),
     capAlerts: new PostgresCapAlertStore(db),
     channelLog: new PostgresChannelLog(db),
+    configChanges: new PostgresConfigChanges(db),
     ready: () => db.reachable,
     close: () => db.close(),
   };
@@ -144,6 +147,7 @@ async function openSqlite(config: Config, opts: OpenStoresOptions): Promise<Open
     schedules: new SqliteScheduleStore(db),
     capAlerts: new SqliteCapAlertStore(db),
     channelLog: new SqliteChannelLog(db),
+    configChanges: new SqliteConfigChanges(db),
     smdr: new SqliteSmdrStore(db),
     avayaContent,
     pubsub,

@@ -147,6 +147,11 @@ export class Scheduler {
     this.timer = undefined;
   }
 
+  /** Schedules were changed by another hub or the CLI: the timer is armed again for the soonest run. */
+  reload(): Promise<void> {
+    return this.rearm();
+  }
+
   async list(): Promise<Schedule[]> {
     return await this.deps.store.list();
   }
