@@ -196,8 +196,9 @@ export class ConfigSync {
       if (this.storeFailing) this.log.info('configuration versions readable again');
       this.storeFailing = false;
     } catch (e) {
-      // The store is unreachable: logged once, then quiet until it is back (it shows in /readyz).
-      if (!this.storeFailing)
+      // The store is unreachable: logged once, then quiet until it is back (it shows in /readyz). A check
+      // still running when the hub stops may find the store closed: nothing to say then.
+      if (!this.storeFailing && !this.stopped)
         this.log.error({ err: e }, 'configuration versions unreadable: changes made on other hubs wait');
       this.storeFailing = true;
       return;
@@ -217,6 +218,7 @@ export class ConfigSync {
         this.failures.delete(area);
         this.log.debug({ area, version: now }, 'configuration reloaded');
       } catch (e) {
+        if (this.stopped) return;
         const n = (this.failures.get(area) ?? 0) + 1;
         this.failures.set(area, n);
         // Loud: this hub keeps serving the previous configuration of the area until a reload succeeds.

@@ -1,10 +1,16 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import type { ConfigArea } from '../../src/core/config-sync.js';
 import { postgresBroadcastStores } from '../../src/store/postgres/broadcast.js';
 import { PostgresConfigChanges } from '../../src/store/postgres/config-changes.js';
 import { postgresCoreStores } from '../../src/store/postgres/core-stores.js';
 import { PostgresDatabase } from '../../src/store/postgres/database.js';
+import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations/index.js';
 import { PostgresScheduleStore } from '../../src/store/postgres/schedules.js';
+import { openDatabase } from '../../src/store/sqlite/database.js';
+import { MIGRATIONS } from '../../src/store/sqlite/migrations/index.js';
 import { describePostgres, freshPostgresDatabase, postgresStoreSets } from '../helpers/postgres.js';
 import { waitFor } from '../helpers/wait.js';
 import { type ConfigStores, configChangesContract } from './config-changes-contract.js';
@@ -77,6 +83,26 @@ describePostgres('PostgreSQL configuration versions', ({ cluster }) => {
       await b.close();
     }
   }, 60_000);
+
+  it('config_versions has the SQLite module version and columns (store migrate copies it by name)', async () => {
+    const db = new PostgresDatabase({ url: await freshPostgresDatabase(cluster()) });
+    const dir = mkdtempSync(join(tmpdir(), 'sb-config-schema-'));
+    const lite = openDatabase({ dataDir: dir });
+    try {
+      await db.open();
+      const v = (list: Array<{ version: number }>) => list.map((x) => x.version);
+      expect(v(POSTGRES_MIGRATIONS.cluster_config!)).toEqual(v(MIGRATIONS.cluster_config!));
+      const pgCols = await db.query<{ column_name: string }>(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'config_versions' ORDER BY ordinal_position",
+      );
+      const liteCols = lite.prepare('PRAGMA table_info(config_versions)').all() as Array<{ name: string }>;
+      expect(pgCols.map((c) => c.column_name)).toEqual(liteCols.map((c) => c.name));
+    } finally {
+      lite.close();
+      rmSync(dir, { recursive: true, force: true });
+      await db.close();
+    }
+  });
 
   it('server stopped: versions and bump fail fast with STORE_UNAVAILABLE; started again: they work', async () => {
     const db = new PostgresDatabase({ url: await freshPostgresDatabase(cluster()), connectTimeoutMs: 2000 });
