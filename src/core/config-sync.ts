@@ -153,9 +153,11 @@ export class ConfigSync {
 
   private armPoll(): void {
     if (this.stopped) return;
+    // At a fixed rate, not pollMs after the last check ended: a slow reload does not stretch the bound.
     this.pollTimer = this.clock.setTimeout(() => {
       this.pollTimer = undefined;
-      void this.check().finally(() => this.armPoll());
+      this.armPoll();
+      void this.check();
     }, this.pollMs);
     // The poll never keeps the process alive on its own (the hub's server does).
     this.pollTimer.unref?.();
