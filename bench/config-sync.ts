@@ -11,6 +11,7 @@
  * polls, `cluster.configPollMs` 1000): the bound when every NOTIFY is lost.
  */
 import { performance } from 'node:perf_hooks';
+import { apiCall } from '../test/helpers/hub.js';
 import { createDatabase, startPostgres } from '../test/helpers/postgres.js';
 import { startBenchHub } from './_hub.js';
 import { argNumber, loadLine, machineLine, percentile } from './_machine.js';
@@ -36,23 +37,8 @@ async function hub(name: string, storeUrl: string, listen: boolean): Promise<Hub
   return { url: h.url, key, stop: () => h.stop() };
 }
 
-async function call(
-  h: Hub,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(`${h.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${h.key}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
-}
+const call = (h: Hub, method: string, path: string, body?: unknown) =>
+  apiCall<{ entry?: { room?: string } | null }>(h.url, h.key, method, path, body);
 
 async function run(a: Hub, b: Hub, prefix: string): Promise<number[]> {
   const out: number[] = [];
@@ -64,7 +50,7 @@ async function run(a: Hub, b: Hub, prefix: string): Promise<number[]> {
     const t0 = performance.now();
     for (;;) {
       const got = await call(b, 'GET', `/api/locations/${ext}`);
-      if ((got.json as { entry?: { room?: string } | null }).entry?.room === room) break;
+      if (got.body.entry?.room === room) break;
       if (performance.now() - t0 > 10_000) throw new Error(`B never answered ${ext}`);
       await new Promise((r) => setTimeout(r, 2));
     }
