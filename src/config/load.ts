@@ -165,6 +165,10 @@ export function loadConfig(opts: LoadOptions = {}): { config: Config; path: stri
   const config = withDefaults as Config;
   // Checks across keys, before anything opens the data directory (an invalid config creates nothing).
   const semantic = emailConfigProblems(config.emergency.email);
+  if (config.cluster.leaseRenewMs * 2 >= config.cluster.leaseTtlMs)
+    semantic.push(
+      `cluster.leaseRenewMs (${config.cluster.leaseRenewMs}) must be less than half of cluster.leaseTtlMs (${config.cluster.leaseTtlMs}): a lease must survive one late renewal`,
+    );
   if (semantic.length > 0) throw new ConfigError(semantic, path ?? 'environment');
   if (config.auth.apiKeysFile) {
     try {

@@ -443,6 +443,33 @@ export const StoreSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+export const ClusterSchema = Type.Object(
+  {
+    instanceName: Type.String({
+      maxLength: 100,
+      pattern: '^[A-Za-z0-9._:-]*$',
+      default: '',
+      description:
+        "This hub's name among the hubs of one site (shown with the leases it holds); empty: host name, process id and a random suffix (new at every start).",
+    }),
+    leaseTtlMs: Type.Integer({
+      minimum: 500,
+      maximum: 600_000,
+      default: 3000,
+      description:
+        'How long a lease of singleton work (the IP Office link, a broadcast, the scheduler) lasts without renewal: a dead holder is replaced within about leaseTtlMs + leaseRenewMs.',
+    }),
+    leaseRenewMs: Type.Integer({
+      minimum: 50,
+      maximum: 300_000,
+      default: 1000,
+      description:
+        'How often held leases are renewed and free ones tried; less than half of leaseTtlMs. A holder that cannot renew in time stops the work itself.',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const AuditSchema = Type.Object(
   {
     retentionDays: Type.Integer({
@@ -482,6 +509,7 @@ export const ConfigSchema = Type.Object(
     events: EventsSchema,
     backups: BackupsSchema,
     store: StoreSchema,
+    cluster: ClusterSchema,
     audit: AuditSchema,
     secrets: SecretsSchema,
     avaya: AvayaConfigSchema,

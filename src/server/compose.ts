@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { networkInterfaces } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import type { Config } from '../config/schema.js';
 import { ActionRunner } from '../core/actions.js';
 import { ApiKeyService } from '../core/apikeys.js';
 import { AuditLog } from '../core/audit.js';
 import { EventBus } from '../core/bus.js';
 import { type Clock, systemClock } from '../core/clock.js';
+import { Cluster } from '../core/cluster.js';
 import { SealedDeviceStore } from '../core/device-secrets.js';
 import { type DeviceKindInfo, DeviceRegistry } from '../core/devices.js';
 import type { AnyDriver, DriverContext } from '../core/driver.js';
@@ -134,6 +135,15 @@ async function composeHub(
   const auditPruner = prunePeriodically('audit trail', config.audit.pruneIntervalMinutes, () =>
     audit.prune(daysAgo(config.audit.retentionDays)),
   );
+  const cluster = new Cluster({
+    store: stores.leases,
+    instanceId:
+      config.cluster.instanceName || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    ttlMs: config.cluster.leaseTtlMs,
+    renewMs: config.cluster.leaseRenewMs,
+    // Real timers, not the hub's clock: a lease lives on the store's clock (tests move the hub's).
+    logger: logger.child({ module: 'cluster' }),
+  });
   const apiKeys = new ApiKeyService(stores.apiKeys, config.auth.apiKeys, () => new Date(clock.now()));
   let stopped = false;
   const hub: Hub = {
@@ -142,6 +152,7 @@ async function composeHub(
     storeBackend: opened.backend,
     audit,
     bus,
+    cluster,
     devices,
     actions,
     drivers,
@@ -184,6 +195,8 @@ async function composeHub(
           logger.error({ err: e, module: m.name }, 'module failed to stop');
         }
       }
+      // Leases are given up, so another hub takes the singleton work over at once.
+      await cluster.close();
       await actions.closeAll();
       try {
         await bus.close();

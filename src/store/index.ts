@@ -8,6 +8,7 @@ import { PostgresContentStore } from './postgres/avaya-content.js';
 import { postgresBroadcastStores } from './postgres/broadcast.js';
 import { postgresCoreStores } from './postgres/core-stores.js';
 import { PostgresDatabase } from './postgres/database.js';
+import { PostgresLeaseStore } from './postgres/leases.js';
 import { PostgresPubSubStore } from './postgres/pubsub.js';
 import { PostgresScheduleStore } from './postgres/schedules.js';
 import { PostgresSmdrStore } from './postgres/smdr.js';
@@ -16,6 +17,7 @@ import { SqliteContentStore } from './sqlite/avaya-content.js';
 import { sqliteBroadcastStores } from './sqlite/broadcast.js';
 import { sqliteCoreStores } from './sqlite/core-stores.js';
 import { type Db, openDatabase } from './sqlite/database.js';
+import { SqliteLeaseStore } from './sqlite/leases.js';
 import { lockDataDir } from './sqlite/lock.js';
 import { MIGRATIONS, type Migration } from './sqlite/migrations/index.js';
 import { SqlitePubSubStore } from './sqlite/pubsub.js';
@@ -107,6 +109,7 @@ async function openPostgres(config: Config, opts: OpenStoresOptions): Promise<Op
     pubsub: new PostgresPubSubStore(db),
     capAlerts: new PostgresCapAlertStore(db),
     channelLog: new PostgresChannelLog(db),
+    leases: new PostgresLeaseStore(db),
     ready: () => db.reachable,
     close: () => db.close(),
   };
@@ -144,6 +147,7 @@ async function openSqlite(config: Config, opts: OpenStoresOptions): Promise<Open
     schedules: new SqliteScheduleStore(db),
     capAlerts: new SqliteCapAlertStore(db),
     channelLog: new SqliteChannelLog(db),
+    leases: new SqliteLeaseStore(db),
     smdr: new SqliteSmdrStore(db),
     avayaContent,
     pubsub,

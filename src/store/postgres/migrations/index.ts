@@ -3,6 +3,7 @@ import { alertingMigrations } from './alerting.js';
 import { auditMigrations } from './audit.js';
 import { avayaMigrations } from './avaya.js';
 import { broadcastMigrations } from './broadcast.js';
+import { clusterMigrations } from './cluster.js';
 import { coreMigrations } from './core.js';
 import { ipofficeMigrations } from './ipoffice.js';
 import { pubsubMigrations } from './pubsub.js';
@@ -25,4 +26,5 @@ export const POSTGRES_MIGRATIONS: Record<string, Migration[]> = {
   avaya: avayaMigrations,
   ipoffice: ipofficeMigrations,
   alerting: alertingMigrations,
+  cluster: clusterMigrations,
 };

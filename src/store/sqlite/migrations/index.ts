@@ -2,6 +2,7 @@ import { alertingMigrations } from './alerting.js';
 import { auditMigrations } from './audit.js';
 import { avayaMigrations } from './avaya.js';
 import { broadcastMigrations } from './broadcast.js';
+import { clusterMigrations } from './cluster.js';
 import { coreMigrations } from './core.js';
 import { ipofficeMigrations } from './ipoffice.js';
 import { pubsubMigrations } from './pubsub.js';
@@ -23,6 +24,7 @@ export const MIGRATIONS: Record<string, Migration[]> = {
   audit: auditMigrations,
   schedules: scheduleMigrations,
   alerting: alertingMigrations,
+  cluster: clusterMigrations,
 };
 
 export type { Migration };
