@@ -1,5 +1,6 @@
 import type { AlertPlanner } from './broadcast/types.js';
 import type { Clock } from './clock.js';
+import type { Cluster } from './cluster.js';
 import type { Device } from './devices.js';
 import type { EventEmitter } from './events.js';
 import type { Logger } from './logger.js';
@@ -61,6 +62,11 @@ export interface DriverContext {
   clock: Clock;
   hub: HubInfo;
   kv: KvStore;
+  /**
+   * The leases of singleton work shared by the hubs of a site (core/cluster.ts): a driver whose device
+   * must be served by one hub at a time (the IP Office link) holds a lease. Absent: the only hub.
+   */
+  cluster?: Cluster;
   /** Aborted when the hub shuts down. */
   signal: AbortSignal;
 }

@@ -100,12 +100,22 @@ async function composeHub(
   await devices.load();
   const abort = new AbortController();
   const hubInfo = { publicUrl: config.http.publicUrl.replace(/\/+$/, ''), version: VERSION };
+  const cluster = new Cluster({
+    store: stores.leases,
+    instanceId:
+      config.cluster.instanceName || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    ttlMs: config.cluster.leaseTtlMs,
+    renewMs: config.cluster.leaseRenewMs,
+    // Real timers, not the hub's clock: a lease lives on the store's clock (tests move the hub's).
+    logger: logger.child({ module: 'cluster' }),
+  });
   const ctxFor = (device: { id: string; kind: string }): DriverContext => ({
     bus,
     logger: logger.child({ device: device.id, kind: device.kind }),
     clock,
     hub: hubInfo,
     kv: stores.kv,
+    cluster,
     signal: abort.signal,
   });
   const actions = new ActionRunner(devices, drivers, ctxFor, bus, clock);
@@ -135,15 +145,6 @@ async function composeHub(
   const auditPruner = prunePeriodically('audit trail', config.audit.pruneIntervalMinutes, () =>
     audit.prune(daysAgo(config.audit.retentionDays)),
   );
-  const cluster = new Cluster({
-    store: stores.leases,
-    instanceId:
-      config.cluster.instanceName || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
-    ttlMs: config.cluster.leaseTtlMs,
-    renewMs: config.cluster.leaseRenewMs,
-    // Real timers, not the hub's clock: a lease lives on the store's clock (tests move the hub's).
-    logger: logger.child({ module: 'cluster' }),
-  });
   const apiKeys = new ApiKeyService(stores.apiKeys, config.auth.apiKeys, () => new Date(clock.now()));
   let stopped = false;
   const hub: Hub = {

@@ -304,7 +304,14 @@ export class EmergencyService {
       // A late source looks for its call's incident in the store too (it may be from before a restart).
       this.track(
         this.sameLateCall(e, callKey).then(
-          (same) => (same ? this.attach(same, e, callKey, late) : this.openIncident(e, callKey, test, late)),
+          (same) => {
+            if (!same) return this.openIncident(e, callKey, test, late);
+            this.attach(same, e, callKey, late);
+            // Re-driven by a hub that took the PBX link over: the incident of a hub that stopped must have
+            // alerted (takeUp resends to the phones that did not accept).
+            if (d.takeover === true && !this.open.has(same.id) && !same.acknowledgedAt)
+              return this.takeUp(same, 'takeover');
+          },
           (err: unknown) => {
             this.log.error({ err: errorMessage(err) }, 'incidents could not be read: opening a new one');
             this.openIncident(e, callKey, test, late);
@@ -446,7 +453,13 @@ export class EmergencyService {
           .then(
             (c) => {
               if (c.created) this.opened(incident, e, callKey, test, late, drill, extension);
-              else this.attach(this.open.get(c.incident.id) ?? c.incident, e, callKey, late);
+              else if (d.takeover === true && !this.open.has(c.incident.id) && !c.incident.acknowledgedAt) {
+                // The hub that opened it stopped (this hub took its PBX link over during the call): make
+                // sure it alerted. Phones that accepted are not alerted again; others are (duplicates
+                // only for deliveries that hub had not recorded yet).
+                this.attach(c.incident, e, callKey, late);
+                return this.takeUp(c.incident, 'takeover');
+              } else this.attach(this.open.get(c.incident.id) ?? c.incident, e, callKey, late);
             },
             (err: unknown) => {
               // The store is unreachable: alert anyway (a duplicate alert beats none) and say so.
@@ -835,6 +848,17 @@ export class EmergencyService {
     }
     for (const stored of list) {
       if (this.open.has(stored.id)) continue;
+      await this.takeUp(stored, 'restart');
+    }
+  }
+
+  /**
+   * Takes up an open incident this hub does not know (after its restart, or one opened by a hub that died:
+   * the link takeover re-drove its call): resends the alert to the phones of its groups that had not
+   * accepted any of its alerts, and re-arms its escalation.
+   */
+  private async takeUp(stored: Incident, why: 'restart' | 'takeover'): Promise<void> {
+    {
       const i = stored;
       this.remember(i);
       const served = new Set<string>();
@@ -861,17 +885,19 @@ export class EmergencyService {
       for (const g of i.notifiedGroups)
         for (const d of this.deps.devices.list({ group: g })) phones.add(d.id);
       const missing = [...phones].filter((id) => !served.has(id));
-      this.note(i, 'resumed', { phones: missing.length });
+      this.note(i, 'resumed', { phones: missing.length, ...(why === 'takeover' ? { takeover: true } : {}) });
       this.log.warn(
         { incidentId: i.id, state: i.state, escalations: i.escalations, resend: missing.length },
-        'open 911 incident resumed after a restart',
+        why === 'takeover'
+          ? 'open 911 incident of a hub that stopped taken over with its PBX link'
+          : 'open 911 incident resumed after a restart',
       );
       if (missing.length > 0) this.notify(i, { devices: missing }, i.escalations, 'resumed');
       else this.save(i);
       this.deps.bus.emit({
         source: 'hub',
         type: 'incident.resumed',
-        data: { incidentId: i.id, resent: missing.length },
+        data: { incidentId: i.id, resent: missing.length, ...(why === 'takeover' ? { takeover: true } : {}) },
       });
       this.schedule(i);
     }

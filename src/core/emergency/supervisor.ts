@@ -41,6 +41,8 @@ export interface LinkStatus {
   name: string;
   up: boolean;
   since?: string;
+  /** Several hubs: another hub holds this PBX's link (this hub's readiness does not count it down). */
+  elsewhere?: boolean;
 }
 
 /** What one probe of a phone found (the composition root implements it per device kind, with real I/O). */
@@ -119,6 +121,8 @@ interface LinkState {
   reason: string;
   /** Never came up yet (within the start grace it is not reported down). */
   pending: boolean;
+  /** Another hub holds the link (`pbx.link` state `elsewhere`): not this hub's to report down. */
+  elsewhere: boolean;
 }
 
 interface PhoneState {
@@ -224,7 +228,13 @@ export class EmergencySupervisor {
     for (const k of kinds)
       for (const d of this.deps.devices.list({ kind: k })) {
         const l = this.linkOf(d);
-        out.push({ deviceId: d.id, name: d.name, up: l.up, since: iso(l.since) });
+        out.push({
+          deviceId: d.id,
+          name: d.name,
+          up: l.up,
+          since: iso(l.since),
+          ...(l.elsewhere ? { elsewhere: true } : {}),
+        });
       }
     return out;
   }
@@ -280,7 +290,7 @@ export class EmergencySupervisor {
       });
     for (const d of pbxs) {
       const l = this.links.get(d.deviceId);
-      if (!l || l.up) continue;
+      if (!l || l.up || l.elsewhere) continue;
       if (l.pending && now - l.since < o.linkStartGraceMs) continue;
       out.push({
         code: 'PBX_LINK_DOWN',
@@ -377,6 +387,7 @@ export class EmergencySupervisor {
         since: Math.max(this.startedAt, Date.parse(d.createdAt) || 0),
         reason: '',
         pending: true,
+        elsewhere: false,
       };
       this.links.set(d.id, l);
     }
@@ -388,6 +399,19 @@ export class EmergencySupervisor {
     if (!d) return;
     const l = this.linkOf(d);
     const state = String(e.data.state ?? '');
+    if (state === 'elsewhere') {
+      // Another hub holds the link: neither up nor down here (that hub reports it).
+      const was = l.up;
+      l.elsewhere = true;
+      l.pending = false;
+      l.up = false;
+      l.since = this.clock.now();
+      l.reason = '';
+      if (was) this.log.info({ device: d.id, name: d.name }, 'PBX link handed to another hub');
+      this.evaluate();
+      return;
+    }
+    l.elsewhere = false;
     const up = state === 'up';
     const reason = [state, typeof e.data.reason === 'string' ? e.data.reason : ''].filter(Boolean).join(': ');
     const was = l.up;
