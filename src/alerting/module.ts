@@ -1,13 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { broadcastRuntime, setIncidentChannels } from '../broadcast/module.js';
 import { charsetOf } from '../core/charset.js';
 import { AuthError, ConflictError, errorMessage, NotFoundError, ValidationError } from '../core/errors.js';
 import type { HubContext, HubModule } from '../core/module.js';
 import { decodeXmlBytes } from '../core/xml-read.js';
 import { bearer } from '../server/auth.js';
 import { described, errors, Open } from '../server/schemas.js';
+import { broadcastRuntime, setIncidentChannels } from './broadcast-module.js';
 import { buildCapFeed } from './cap/atom.js';
 import { feedItems } from './cap/egress.js';
 import { CapIngest } from './cap/ingest.js';

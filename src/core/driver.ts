@@ -1,4 +1,4 @@
-import type { AlertPlanner } from './broadcast/types.js';
+import type { AlertPlanner } from '../alerting/broadcast/types.js';
 import type { Clock } from './clock.js';
 import type { Device } from './devices.js';
 import type { EventEmitter } from './events.js';

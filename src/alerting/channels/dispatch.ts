@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { type Clock, systemClock } from '../../core/clock.js';
-import type { Incident } from '../../core/emergency/types.js';
 import { errorMessage, isSwitchboardError } from '../../core/errors.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { retry } from '../../core/retry.js';
+import type { Incident } from '../emergency/types.js';
 import type { AlertChannel, AlertNotice, ChannelMoment, ChannelReceipt, ChannelRegistry } from './types.js';
 
 /** One series of attempts of one channel for one moment of one incident. */

@@ -1,6 +1,6 @@
-import { locationLine, oneLine } from '../../broadcast/email.js';
-import { callbackText, callKind, localTime } from '../../core/emergency/alert-text.js';
-import type { Incident, IncidentMailKind } from '../../core/emergency/types.js';
+import { callbackText, callKind, localTime } from '../emergency/alert-text.js';
+import type { Incident, IncidentMailKind } from '../emergency/types.js';
+import { locationLine, oneLine } from './email.js';
 
 /**
  * The alerting channels interface: everything that tells people about an incident besides the desk phones
