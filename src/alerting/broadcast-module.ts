@@ -4,8 +4,6 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Subscription } from '../core/bus.js';
 import { errorMessage, ValidationError } from '../core/errors.js';
 import type { HubContext, HubModule, StorePorts } from '../core/module.js';
-import { avayaAlertPlanner } from '../drivers/avaya/alert.js';
-import { ciscoAlertPlanner } from '../drivers/cisco/alert.js';
 import { diskState } from '../store/disk.js';
 import { broadcastFromBody } from './broadcast/body.js';
 import { BroadcastControl } from './broadcast/control.js';
@@ -16,13 +14,15 @@ import { Scheduler } from './broadcast/schedules.js';
 import { assertValid, validateBroadcastInput } from './broadcast/schema.js';
 import { TemplateService } from './broadcast/templates.js';
 import type { AlertPlanner, MulticastAudio } from './broadcast/types.js';
-import { SmtpIncidentMailer } from './channels/email.js';
-import { pubsubPublisher } from './channels/pubsub.js';
-import { WebhookSender } from './channels/webhook.js';
+import { ChannelDispatcher } from './channels/dispatch.js';
+import { EmailChannel, SmtpIncidentMailer } from './channels/email.js';
+import { PubSubChannel, pubsubPublisher } from './channels/pubsub.js';
+import { type AlertChannel, CHANNEL_MOMENTS, type ChannelSource } from './channels/types.js';
+import { IncidentWebhookChannel, WebhookSender } from './channels/webhook.js';
 import { isValidTimeZone } from './emergency/alert-text.js';
 import { LocationTable } from './emergency/locations.js';
 import { phoneProbe } from './emergency/probe.js';
-import { type EmergencyDeps, EmergencyService } from './emergency/service.js';
+import { EmergencyService } from './emergency/service.js';
 import { EmergencySupervisor } from './emergency/supervisor.js';
 import type { EmergencyNotice } from './emergency/types.js';
 import { CreateBroadcastSchema, registerBroadcastRoutes } from './routes.js';
@@ -48,11 +48,12 @@ export interface BroadcastRuntime {
   /** The 911 email relay, when `emergency.email.enabled`. */
   mailer: SmtpIncidentMailer | undefined;
   presence: CallPresence;
-  planners: Map<string, AlertPlanner>;
   /** The PubSub publisher, when a module provides one (see setAlertPublisher). */
   publisher: AlertPublisher | undefined;
-  /** The alerting channels 911 incidents are told about (src/alerting; see setIncidentChannels). */
+  /** The configured channels (Teams, Slack, SMS, voice) of the alerting module (see setIncidentChannels). */
   channels?: IncidentChannels | undefined;
+  /** Runs every channel 911 incidents are told about: PubSub, webhooks, the configured ones, email. */
+  dispatcher: ChannelDispatcher;
   audio: MulticastAudio | undefined;
   /** Screen pops for the rule action `screenpop`, set by the dial module (src/dial/module.ts). */
   screenPop?: NonNullable<RuleRunners['screenPop']>;
@@ -72,8 +73,8 @@ export function setAlertPublisher(hub: HubContext, p: AlertPublisher | undefined
   broadcastRuntime(hub).publisher = p;
 }
 
-/** What the emergency service calls to tell the alerting channels about an incident moment. */
-export type IncidentChannels = NonNullable<EmergencyDeps['channels']>;
+/** The configured channels the alerting module adds to the ones 911 incidents are told about. */
+export type IncidentChannels = ChannelSource;
 
 /** Lets the alerting module provide the channels (Teams, Slack, SMS, voice) 911 incidents go to. */
 export function setIncidentChannels(hub: HubContext, c: IncidentChannels | undefined): void {
@@ -90,10 +91,8 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
   if (existing) return existing;
   const c = hub.config.broadcast;
   const stores = hub.stores;
-  const planners = new Map<string, AlertPlanner>([
-    ['cisco', ciscoAlertPlanner({ tones: c.ciscoTones })],
-    ['avaya', avayaAlertPlanner()],
-  ]);
+  // Each driver brings its own alert planner (Driver.alertPlanner); a kind without one cannot show alerts.
+  const planner = (kind: string): AlertPlanner | undefined => hub.drivers.get(kind)?.alertPlanner;
   const presence = new CallPresence();
   const locations = new LocationTable(stores.locations);
   const logger = hub.logger.child({ module: 'broadcast' });
@@ -102,7 +101,7 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
     store: stores.broadcasts,
     devices: hub.devices,
     runner: hub.actions,
-    planner: (kind) => hub.drivers.get(kind)?.alertPlanner ?? planners.get(kind),
+    planner,
     bus: hub.bus,
     ackUrl: (id, token) => `${hub.hub.publicUrl}/alerts/ack/${id}/${token}`,
     showUrl: (id, token) => `${hub.hub.publicUrl}/alerts/show/${id}/${token}`,
@@ -135,7 +134,7 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
     store: stores.broadcasts,
     devices: hub.devices,
     runner: hub.actions,
-    planner: (kind) => hub.drivers.get(kind)?.alertPlanner ?? planners.get(kind),
+    planner,
     bus: hub.bus,
     clock: hub.clock,
     logger,
@@ -203,6 +202,52 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
         signal: hub.signal,
       })
     : undefined;
+  // Everyone told about an incident besides the phones, in this order (the order they start in): the
+  // PubSub publish (when a relay is there), the incident webhooks, the configured channels, the email relay.
+  const pubsubChannel = e.queue
+    ? new PubSubChannel({
+        queue: e.queue,
+        account: e.account,
+        moments: ['opened'],
+        publisher: () => rt.publisher,
+        logger,
+      })
+    : undefined;
+  const webhookChannels = e.webhooks.map(
+    (w, n) =>
+      new IncidentWebhookChannel({
+        id: `webhook:${n + 1}`,
+        url: w.url,
+        ...(w.secret ? { secret: w.secret } : {}),
+        moments: ['opened', 'unnotified'],
+        sender: webhooks,
+        logger,
+      }),
+  );
+  const emailChannel = mailer
+    ? new EmailChannel(mailer, CHANNEL_MOMENTS, {
+        host: e.email.host,
+        port: e.email.port,
+        recipients: e.email.to.length,
+      })
+    : undefined;
+  const ch = hub.config.channels;
+  const dispatcher = new ChannelDispatcher({
+    registry: {
+      list: (): AlertChannel[] => [
+        ...(pubsubChannel?.available() ? [pubsubChannel] : []),
+        ...webhookChannels,
+        ...(rt.channels?.list() ?? []),
+        ...(emailChannel ? [emailChannel] : []),
+      ],
+    },
+    store: stores.channelLog,
+    options: { attempts: ch.attempts, backoffMs: ch.backoffMs, timeoutMs: ch.timeoutMs, logKeep: ch.logKeep },
+    link: (id) => `${hub.hub.publicUrl.replace(/\/+$/, '')}/#/incidents/${encodeURIComponent(id)}`,
+    clock: hub.clock,
+    logger: hub.logger.child({ module: 'alerting' }),
+    signal: hub.signal,
+  });
   const emergency = new EmergencyService({
     bus: hub.bus,
     engine,
@@ -212,10 +257,7 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
     // A store several hubs share: a live call's incident is claimed there first (exactly once).
     ...(hub.storeBackend === 'postgres' ? { claims: stores.incidents } : {}),
     devices: hub.devices,
-    publisher: () => rt.publisher,
-    webhook: (p) => webhooks.send(p),
-    ...(mailer ? { mailer } : {}),
-    channels: { dispatch: (kind, i, record) => rt.channels?.dispatch(kind, i, record) ?? Promise.resolve() },
+    channels: dispatcher,
     clock: hub.clock,
     logger,
     options: {
@@ -275,8 +317,8 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
     supervisor,
     webhooks,
     mailer,
+    dispatcher,
     presence,
-    planners,
     publisher: undefined,
     audio: groupAudioStreamer({
       mediaDir: hub.config.avaya.mediaDir || join(hub.config.dataDir, 'media'),

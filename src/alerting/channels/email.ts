@@ -9,6 +9,14 @@ import { retry } from '../../core/retry.js';
 import { type EmergencyEmailConfig, emailConfigProblems } from '../broadcast-config.js';
 import { callbackText, callKind, localTime, utcTime } from '../emergency/alert-text.js';
 import type { EmergencyNotice, Incident, IncidentMailer, IncidentMailKind } from '../emergency/types.js';
+import type {
+  AlertChannel,
+  AlertNotice,
+  ChannelMoment,
+  ChannelOutcome,
+  ChannelReceipt,
+  ChannelResult,
+} from './types.js';
 
 /**
  * The 911 email relay: incident mails (opened, escalated, acknowledged) sent over SMTP with nodemailer,
@@ -243,5 +251,44 @@ export class SmtpIncidentMailer implements IncidentMailer {
     const p = this.o.config.password;
     const out = p ? msg.split(p).join('***') : msg;
     return oneLine(out, 500);
+  }
+}
+
+/**
+ * The incident mails as an alerting channel (id `email`). The mailer keeps its own retry policy
+ * (`emergency.email.attempts`, `backoffMs`, `timeoutMs`), so the dispatcher calls it once per moment; the
+ * timeline entries stay `email.sent` (`kind`, `messageId`, `attempts`) and `email.failed` (`kind`, `reason`).
+ */
+export class EmailChannel implements AlertChannel {
+  readonly id = 'email';
+  readonly kind = 'email';
+  readonly retries = 'self' as const;
+
+  constructor(
+    private readonly mailer: IncidentMailer,
+    readonly moments: readonly ChannelMoment[],
+    private readonly about: { host: string; port: number; recipients: number },
+  ) {}
+
+  async send(n: AlertNotice): Promise<ChannelReceipt> {
+    const r = await this.mailer.send(n.kind, n.incident);
+    return { id: r.messageId, detail: { attempts: r.attempts } };
+  }
+
+  timeline(n: AlertNotice, r: ChannelResult): ChannelOutcome {
+    if (!r.ok) return { type: 'email.failed', detail: { kind: n.kind, reason: errorMessage(r.error) } };
+    const attempts = r.receipt.detail?.attempts;
+    return {
+      type: 'email.sent',
+      detail: {
+        kind: n.kind,
+        messageId: r.receipt.id ?? '',
+        attempts: typeof attempts === 'number' ? attempts : r.attempts,
+      },
+    };
+  }
+
+  describe(): Record<string, string | number> {
+    return { host: this.about.host, port: this.about.port, recipients: this.about.recipients };
   }
 }

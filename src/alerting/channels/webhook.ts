@@ -1,11 +1,20 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { type Clock, systemClock } from '../../core/clock.js';
-import { DeviceError, errorMessage, isSwitchboardError } from '../../core/errors.js';
+import { DeviceError, errorMessage, isSwitchboardError, ValidationError } from '../../core/errors.js';
 import type { HubEvent } from '../../core/events.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { retry } from '../../core/retry.js';
 import { WriteBehind } from '../../core/serial.js';
 import { httpRequest } from '../../net/http-client.js';
+import {
+  type AlertChannel,
+  type AlertNotice,
+  type ChannelMoment,
+  type ChannelOutcome,
+  type ChannelReceipt,
+  type ChannelResult,
+  incidentMessage,
+} from './types.js';
 
 /**
  * Outgoing webhooks: POST the event as JSON, signed with HMAC-SHA256 over `<timestamp>.<body>`
@@ -184,6 +193,78 @@ function redactUrl(u: string): string {
     return url.toString();
   } catch {
     return '(invalid URL)';
+  }
+}
+
+/**
+ * One configured incident webhook (`emergency.webhooks`) as an alerting channel (id `webhook:<n>`, its
+ * place in the list). It POSTs the moment's hub event with the incident and its flat fields added to
+ * `data`, through the WebhookSender: its retry policy (`broadcast.webhook.*`) and its delivery log stay, so
+ * the dispatcher calls it once per moment. Timeline: `webhook.sent` / `webhook.failed` (`host`,
+ * `deliveryId`, `event`); the URL (which may hold a token) is never shown, only its host.
+ */
+export class IncidentWebhookChannel implements AlertChannel {
+  readonly kind = 'webhook';
+  readonly retries = 'self' as const;
+  readonly id: string;
+  readonly moments: readonly ChannelMoment[];
+  private readonly host: string;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly o: {
+      id: string;
+      url: string;
+      secret?: string;
+      moments: readonly ChannelMoment[];
+      sender: Pick<WebhookSender, 'send'>;
+      logger?: Logger;
+    },
+  ) {
+    this.id = o.id;
+    this.moments = o.moments;
+    this.host = new URL(o.url).host;
+    this.log = o.logger ?? silentLogger;
+  }
+
+  async send(n: AlertNotice): Promise<ChannelReceipt> {
+    const e = n.event;
+    if (!e)
+      throw new ValidationError(
+        'WEBHOOK_EVENT_MISSING',
+        `incident webhook ${this.host}: the ${n.kind} moment came without its hub event`,
+      );
+    const event: HubEvent = {
+      ...e,
+      data: { ...e.data, incident: { ...n.incident, timeline: [] }, ...incidentMessage(n.incident) },
+    };
+    const r = await this.o.sender.send({
+      url: this.o.url,
+      ...(this.o.secret ? { secret: this.o.secret } : {}),
+      event,
+    });
+    if (!r.ok)
+      throw new DeviceError('WEBHOOK_FAILED', `incident webhook ${this.host} failed`, {
+        details: { deliveryId: r.id },
+      });
+    return { id: r.id };
+  }
+
+  timeline(n: AlertNotice, r: ChannelResult): ChannelOutcome {
+    const event = n.event?.type ?? '';
+    if (!r.ok)
+      this.log.warn({ incidentId: n.incident.id, host: this.host, event }, 'incident webhook failed');
+    const failed = r.ok ? undefined : r.error;
+    const deliveryId = r.ok
+      ? (r.receipt.id ?? '')
+      : isSwitchboardError(failed) && typeof failed.details?.deliveryId === 'string'
+        ? failed.details.deliveryId
+        : '';
+    return { type: r.ok ? 'webhook.sent' : 'webhook.failed', detail: { host: this.host, deliveryId, event } };
+  }
+
+  describe(): Record<string, string | boolean> {
+    return { host: this.host, signed: Boolean(this.o.secret) };
   }
 }
 

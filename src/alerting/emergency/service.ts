@@ -3,13 +3,12 @@ import type { EventBus, Subscription } from '../../core/bus.js';
 import { type Clock, systemClock, type TimerHandle } from '../../core/clock.js';
 import { csvCell } from '../../core/csv.js';
 import type { Device, Location } from '../../core/devices.js';
-import { errorMessage, isSwitchboardError, NotFoundError, ValidationError } from '../../core/errors.js';
+import { errorMessage, NotFoundError, ValidationError } from '../../core/errors.js';
 import type { HubEvent } from '../../core/events.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { WriteBehind } from '../../core/serial.js';
 import type { BroadcastEngine } from '../broadcast/engine.js';
 import type { TemplateService } from '../broadcast/templates.js';
-import type { AlertPublisher } from '../rules/types.js';
 import {
   alertContext,
   callbackDial,
@@ -21,14 +20,7 @@ import {
 } from './alert-text.js';
 import type { IncidentCallClaims } from './call-claim.js';
 import type { LocationTable } from './locations.js';
-import type {
-  Incident,
-  IncidentMailer,
-  IncidentMailKind,
-  IncidentQuery,
-  IncidentStore,
-  LocationEntry,
-} from './types.js';
+import type { Incident, IncidentMailKind, IncidentQuery, IncidentStore, LocationEntry } from './types.js';
 
 export interface EmergencyOptions {
   /** `auto`: on once the notify group exists; `on`; `off`. */
@@ -42,10 +34,11 @@ export interface EmergencyOptions {
   template: string;
   /** Also alert for test calls (933): marked TEST. */
   includeTests: boolean;
-  /** PubSub queue the incident is published to ('' = none). */
+  /** PubSub queue the incident is published to ('' = none; the PubSub channel, see the composition). */
   queue: string;
   /** PubSub account of the queue ('' = the relay's first account; none at all: not published). */
   account: string;
+  /** The incident webhooks (one channel each, see the composition). */
   webhooks: Array<{ url: string; secret?: string }>;
   /** What the security phones show (see alert-text.ts and docs/emergency-911.md). */
   phone?: Partial<EmergencyPhoneOptions>;
@@ -109,19 +102,17 @@ export interface EmergencyDeps {
    */
   claims?: IncidentCallClaims;
   devices: { list(q?: { group?: string }): Device[]; listGroups(): Array<{ id: string; members: number }> };
-  publisher?: () => AlertPublisher | undefined;
-  webhook?: (p: { url: string; secret?: string; event: HubEvent }) => Promise<{ id: string; ok: boolean }>;
-  /** The email relay (opened, escalated, acknowledged); absent = no mails. */
-  mailer?: IncidentMailer;
   /**
-   * The alerting channels (Teams, Slack, SMS, voice call-out: src/alerting/channels), told about the same
-   * moments as the mailer, in the background; each outcome comes back through `record` for the timeline.
+   * Everyone told about an incident besides the phones (src/alerting/channels: PubSub, webhooks, email,
+   * Teams, Slack, SMS, voice call-out), in the background; each channel decides which moments it wants,
+   * and each outcome comes back through `record` for the timeline. Absent: only the phones are alerted.
    */
   channels?: {
     dispatch(
       kind: IncidentMailKind,
       incident: Incident,
       record: (o: { type: string; detail: Record<string, unknown> }) => void,
+      event: HubEvent,
     ): Promise<void>;
   };
   clock?: Clock;
@@ -147,7 +138,7 @@ const s = (v: unknown) => (typeof v === 'string' ? v : v === undefined || v === 
  * On-site 911 notification: on `call.emergency`, opens an incident, resolves the caller's dispatchable
  * location (location table by extension, then the caller's device in the registry, then the PBX's
  * emergency location id), alerts the security group (emergency priority, urgent tones, Acknowledge link),
- * publishes to PubSub and webhooks, and escalates (repeat + widen) until someone acknowledges. It only
+ * tells the alerting channels (PubSub, webhooks, email, chat, SMS, voice), and escalates (repeat + widen) until someone acknowledges. It only
  * listens to call events: it never sends anything to the PBX and cannot delay or touch the call.
  */
 export class EmergencyService {
@@ -512,8 +503,8 @@ export class EmergencyService {
         ...(late ? { late: true } : {}),
       },
     });
-    this.publish(incident, e);
-    this.mail(incident, 'opened');
+    // Webhooks receive the emergency call's event under the incident's type (its id, time and source).
+    this.tell(incident, 'opened', { ...e, type: 'incident.opened' });
     this.schedule(incident);
   }
 
@@ -549,8 +540,7 @@ export class EmergencyService {
       test: i.test,
     };
     const ev = this.deps.bus.emit({ source: 'hub', type: 'incident.unnotified', data });
-    this.mail(i, 'unnotified');
-    this.hooks(i, ev);
+    this.tell(i, 'unnotified', ev);
   }
 
   private notify(
@@ -653,96 +643,15 @@ export class EmergencyService {
     this.pending.add(q);
   }
 
-  /** What PubSub and webhooks receive about an incident (flat strings). */
-  private message(i: Incident): Record<string, string> {
-    return {
-      incidentId: i.id,
-      test: String(i.test),
-      extension: i.caller.extension,
-      name: i.caller.name,
-      callbackNumber: i.caller.callbackNumber,
-      building: i.location.building ?? '',
-      floor: i.location.floor ?? '',
-      room: i.location.room ?? '',
-      location: [i.location.building, i.location.floor, i.location.room, i.location.description]
-        .filter(Boolean)
-        .join(' / '),
-      time: i.createdAt,
-      // The site's local time as the phones showed it, and its zone (time stays the UTC instant).
-      timeLocal: localTime(i.createdAt, i.timeZone ?? 'UTC'),
-      timeZone: i.timeZone ?? 'UTC',
-      dialled: i.caller.dialled,
-    };
-  }
-
   /**
-   * Publishes to the PubSub queue and sends the webhooks. With `account` empty the relay's first account is
-   * used; when the relay has no account at all nothing is published (`publish.skipped`, not a failure: there
-   * is nobody to receive it). A configured account that fails is a failure (logged).
+   * Tells the alerting channels (PubSub, webhooks, email, chat, SMS, voice) about a moment of the
+   * incident, in the background: the phone alerts were started before and never wait for them. The
+   * outcomes (after their retries) go into the timeline.
    */
-  private publish(i: Incident, e: HubEvent): void {
-    const o = this.deps.options;
-    const pub = o.queue ? this.deps.publisher?.() : undefined;
-    const message = this.message(i);
-    if (pub) {
-      this.track(
-        pub
-          .publish({ ...(o.account ? { account: o.account } : {}), queue: o.queue, message })
-          .then((r) => {
-            this.note(i, 'published', { queue: o.queue, messageId: r.id });
-            this.save(i);
-          })
-          .catch((err) => {
-            if (!o.account && isSwitchboardError(err) && err.code === 'PUBSUB_NO_ACCOUNT') {
-              this.note(i, 'publish.skipped', { queue: o.queue, reason: 'no PubSub account' });
-            } else {
-              this.note(i, 'publish.failed', { queue: o.queue, error: errorMessage(err) });
-              this.log.warn(
-                { incidentId: i.id, queue: o.queue, err: errorMessage(err) },
-                'incident publish failed',
-              );
-            }
-            this.save(i);
-          }),
-      );
-    }
-    this.hooks(i, { ...e, type: 'incident.opened' });
-  }
-
-  /** Sends an incident event to every configured webhook; outcomes go into the timeline. */
-  private hooks(i: Incident, e: HubEvent): void {
-    const o = this.deps.options;
-    for (const w of o.webhooks) {
-      if (!this.deps.webhook) break;
-      const ev: HubEvent = {
-        ...e,
-        data: { ...e.data, incident: { ...i, timeline: [] }, ...this.message(i) },
-      };
-      this.track(
-        this.deps.webhook({ url: w.url, ...(w.secret ? { secret: w.secret } : {}), event: ev }).then((r) => {
-          this.note(i, r.ok ? 'webhook.sent' : 'webhook.failed', {
-            host: new URL(w.url).host,
-            deliveryId: r.id,
-            event: e.type,
-          });
-          if (!r.ok)
-            this.log.warn(
-              { incidentId: i.id, host: new URL(w.url).host, event: e.type },
-              'incident webhook failed',
-            );
-          this.save(i);
-        }),
-      );
-    }
-  }
-
-  /**
-   * Mails the incident through the relay and tells the alerting channels, in the background: the phone
-   * alerts were started before and never wait for them. The outcomes (after their retries) go into the
-   * timeline.
-   */
-  private mail(i: Incident, kind: IncidentMailKind): void {
-    // A snapshot: the live incident keeps changing (escalations, acks) while the mail is on its way.
+  private tell(i: Incident, kind: IncidentMailKind, event: HubEvent): void {
+    const channels = this.deps.channels;
+    if (!channels) return;
+    // A snapshot: the live incident keeps changing (escalations, acks) while the channels are at work.
     const snap: Incident = {
       ...i,
       caller: { ...i.caller },
@@ -751,32 +660,15 @@ export class EmergencyService {
       notifiedGroups: [...i.notifiedGroups],
       timeline: i.timeline.slice(0, 1),
     };
-    const channels = this.deps.channels;
-    if (channels)
-      this.track(
-        channels.dispatch(kind, snap, (o) => {
+    this.track(
+      channels.dispatch(
+        kind,
+        snap,
+        (o) => {
           this.note(i, o.type, o.detail);
           this.save(i);
-        }),
-      );
-    const mailer = this.deps.mailer;
-    if (!mailer) return;
-    let p: Promise<{ messageId: string; attempts: number }>;
-    try {
-      p = mailer.send(kind, snap);
-    } catch (err) {
-      p = Promise.reject(err);
-    }
-    this.track(
-      p.then(
-        (r) => {
-          this.note(i, 'email.sent', { kind, messageId: r.messageId, attempts: r.attempts });
-          this.save(i);
         },
-        (err) => {
-          this.note(i, 'email.failed', { kind, reason: errorMessage(err) });
-          this.save(i);
-        },
+        event,
       ),
     );
   }
@@ -805,12 +697,12 @@ export class EmergencyService {
         '911 alert not acknowledged: escalating',
       );
       this.notify(i, { groups }, i.escalations);
-      this.deps.bus.emit({
+      const ev = this.deps.bus.emit({
         source: 'hub',
         type: 'incident.escalated',
         data: { incidentId: i.id, escalation: i.escalations, groups },
       });
-      this.mail(i, 'escalated');
+      this.tell(i, 'escalated', ev);
       this.schedule(i);
     }, delay);
     this.timers.set(i.id, t);
@@ -980,7 +872,7 @@ export class EmergencyService {
       const t = this.timers.get(i.id);
       if (t) this.clock.clearTimeout(t);
       this.timers.delete(i.id);
-      this.deps.bus.emit({
+      const ev = this.deps.bus.emit({
         source: 'hub',
         type: 'incident.acknowledged',
         data: {
@@ -991,7 +883,7 @@ export class EmergencyService {
           ...(a.note ? { note: a.note } : {}),
         },
       });
-      this.mail(i, 'acknowledged');
+      this.tell(i, 'acknowledged', ev);
     }
     this.save(i);
   }

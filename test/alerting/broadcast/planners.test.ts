@@ -1,11 +1,14 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
-import type { PlannedAlert } from '../../../src/alerting/broadcast/types.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AlertPlanner, PlannedAlert } from '../../../src/alerting/broadcast/types.js';
+import { broadcastRuntime } from '../../../src/alerting/broadcast-module.js';
 import type { Device } from '../../../src/core/devices.js';
 import { findAction, loadSpecFile, validateParams } from '../../../src/core/spec.js';
 import { avayaAlertPlanner } from '../../../src/drivers/avaya/alert.js';
 import { ciscoAlertPlanner } from '../../../src/drivers/cisco/alert.js';
+import { startTestHub, type TestHub } from '../../helpers/hub.js';
+import { phoneLogs, resetPhones, testphoneDriver, testphonePlanner } from '../../helpers/testphone-driver.js';
 
 /** The drivers' specs (specs/<kind>.yaml); SPEC_DIR points elsewhere while they are not merged yet. */
 const specDir = process.env.SPEC_DIR ?? fileURLToPath(new URL('../../../specs/', import.meta.url));
@@ -161,5 +164,70 @@ describe('Avaya alert planner', () => {
     expect(p.isBusy!({ ok: false, outcome: 'not_in_audio_push_state' })).toBe(true);
     expect(p.isBusy!({ ok: false, outcome: 'forbidden' })).toBe(false);
     expect(p.ackPage!('ok').body).toMatch(/<wml>\s*<card[^>]*title="Acknowledged"/);
+  });
+});
+
+/** The broadcast module keeps no planner of its own: each driver brings its planner (Driver.alertPlanner). */
+type Json = Record<string, unknown>;
+
+let hub: TestHub | undefined;
+afterEach(async () => {
+  await hub?.close();
+  hub = undefined;
+  resetPhones();
+});
+
+describe('alert planners come from the drivers', () => {
+  it('the Cisco driver is built with broadcast.ciscoTones; the Avaya driver has its planner', async () => {
+    hub = await startTestHub({ config: { 'broadcast.ciscoTones': { urgent: 'Site911.raw' } } });
+    const cisco = hub.hub.drivers.get('cisco')?.alertPlanner;
+    expect(cisco?.kind).toBe('cisco');
+    const tone = cisco!.plan(alert(), device('cisco')).find((s) => s.role === 'tone');
+    expect(tone).toMatchObject({ actionId: 'play_audio', params: { filename: 'Site911.raw' } });
+    expect(hub.hub.drivers.get('avaya')?.alertPlanner?.kind).toBe('avaya');
+  });
+
+  it("a broadcast runs the planner of the device's driver", async () => {
+    const planned: string[] = [];
+    const spy: AlertPlanner = {
+      ...testphonePlanner,
+      plan(a, d) {
+        planned.push(d.id);
+        return testphonePlanner.plan(a, d);
+      },
+    };
+    hub = await startTestHub({ drivers: [{ ...testphoneDriver(), alertPlanner: spy }] });
+    await hub.api('POST', '/api/devices', { id: 'p1', kind: 'testphone', address: '127.0.0.1:9401' });
+    const r = await hub.api<{ broadcast: Json }>('POST', '/api/broadcasts', {
+      title: 'Planner',
+      text: 'from the driver',
+      targets: { devices: ['p1'] },
+    });
+    expect(r.status).toBe(201);
+    await broadcastRuntime(hub.hub).engine.wait(r.body.broadcast.id as string);
+    expect(planned).toEqual(['p1']);
+    expect(phoneLogs.get('p1')?.calls.map((c) => c.action)).toContain('show');
+  });
+
+  it('a kind without a planner: its phones fail with no_planner and say why', async () => {
+    hub = await startTestHub({ drivers: [testphoneDriver({ withPlanner: false })] });
+    await hub.api('POST', '/api/devices', { id: 'np', kind: 'testphone', address: '127.0.0.1:9402' });
+    const r = await hub.api<{ broadcast: Json }>('POST', '/api/broadcasts', {
+      title: 'No planner',
+      text: 'x',
+      targets: { devices: ['np'] },
+    });
+    expect(r.status).toBe(201);
+    const id = r.body.broadcast.id as string;
+    await broadcastRuntime(hub.hub).engine.wait(id);
+    const g = await hub.api<{ deliveries: Json[] }>('GET', `/api/broadcasts/${id}`);
+    expect(g.body.deliveries).toHaveLength(1);
+    expect(g.body.deliveries[0]).toMatchObject({
+      deviceId: 'np',
+      state: 'failed',
+      reason: 'no_planner',
+      message: 'testphone devices cannot show alerts',
+    });
+    expect(phoneLogs.get('np')?.calls ?? []).toHaveLength(0);
   });
 });
