@@ -1,6 +1,10 @@
 import { type Static, type TInteger, type TObject, type TOptional, Type } from 'typebox';
+import {
+  BroadcastConfigSchema,
+  EmergencyConfigSchema,
+  RulesConfigSchema,
+} from '../alerting/broadcast-config.js';
 import { CapConfigSchema, ChannelsConfigSchema } from '../alerting/config.js';
-import { BroadcastConfigSchema, EmergencyConfigSchema, RulesConfigSchema } from '../broadcast/config.js';
 import { ROLES, type Role } from '../core/roles.js';
 import { DialConfigSchema } from '../dial/config.js';
 import { AvayaConfigSchema } from '../drivers/avaya/config.js';

@@ -1,4 +1,4 @@
-import type { AlertPlanner } from './broadcast/types.js';
+import type { AlertPlanner } from '../alerting/broadcast/types.js';
 import type { Clock } from './clock.js';
 import type { Cluster } from './cluster.js';
 import type { Device } from './devices.js';
@@ -78,7 +78,10 @@ export interface Driver<S = Record<string, unknown>> {
   configSchema: object;
   /** Setting keys that hold secrets (never shown through the API). */
   secretKeys?: string[];
-  /** How this kind shows broadcasts and alerts (optional: planners can also be registered by kind). */
+  /**
+   * How this kind shows broadcasts and alerts (its planner: src/alerting/broadcast/types.ts). A kind without
+   * one cannot show alerts: its deliveries fail with `no_planner`, and `all` targets skip it.
+   */
   alertPlanner?: AlertPlanner;
   open(device: Device<S>, ctx: DriverContext): DeviceSession;
 }
