@@ -60,8 +60,8 @@ class MemStore implements EventStore {
     return seqs;
   }
   watch(w: EventWatcher): () => void {
-    let set = this.table.watchers.get(this);
-    if (!set) this.table.watchers.set(this, (set = new Set()));
+    const set = this.table.watchers.get(this) ?? new Set<EventWatcher>();
+    this.table.watchers.set(this, set);
     set.add(w);
     return () => set.delete(w);
   }
