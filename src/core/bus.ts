@@ -133,6 +133,7 @@ export class EventBus implements EventEmitter {
   /** Feed work (deliveries after a write, reads of the table), one at a time, in order. */
   private feedChain: Promise<void> = Promise.resolve();
   private tailQueued = false;
+  private tailFailed = false;
   private pollTimer: TimerHandle | undefined;
   private readonly unwatch: (() => void) | undefined;
   private readonly limits: Limits;
@@ -401,10 +402,15 @@ export class EventBus implements EventEmitter {
     this.tailQueued = true;
     this.onFeed(async () => {
       this.tailQueued = false;
-      await this.tail().catch((e: unknown) =>
-        // The poll (or the next wake-up) reads again.
-        this.log.warn({ err: e }, 'event feed could not read the store; retrying'),
-      );
+      try {
+        await this.tail();
+        if (this.tailFailed) this.log.info('event feed reads the store again');
+        this.tailFailed = false;
+      } catch (e) {
+        // The poll (or the next wake-up) reads again; said once per outage.
+        if (!this.tailFailed) this.log.warn({ err: e }, 'event feed could not read the store; retrying');
+        this.tailFailed = true;
+      }
     });
   }
 
