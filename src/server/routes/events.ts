@@ -39,7 +39,7 @@ export function registerEventRoutes(app: FastifyInstance, hub: Hub): void {
         tags: ['events'],
         summary: 'Page through stored events',
         description:
-          'Events with seq > after, oldest first: pass `next` (the last seq of the page) as `after` for the next page. Newest first (the history view): `order=desc`, then pass `next` (the smallest seq of the page) as `before`. `q` searches type, source and data (case-insensitive).',
+          'Stored events of every hub sharing the store, with seq > after, oldest first (one sequence in commit order: paging with `after` never skips an event): pass `next` (the last seq of the page) as `after` for the next page. Newest first (the history view): `order=desc`, then pass `next` (the smallest seq of the page) as `before`. `q` searches type, source and data (case-insensitive).',
         querystring: Type.Object({
           // A maximum, or `?after=1e400` coerces to Infinity and reaches the store (500).
           after: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 }),
