@@ -81,6 +81,9 @@ async function composeHub(
   const bus = await EventBus.open(stores.events, {
     clock,
     onError: (e) => logger.error({ err: e }, 'event bus subscriber failed'),
+    logger: logger.child({ module: 'events' }),
+    bufferMax: config.events.bufferMax,
+    feedPollMs: config.events.feedPollMs,
   });
   const modules = orderModules(
     opts.replaceModules ? (opts.modules ?? []) : [...MODULES, ...(opts.modules ?? [])],
