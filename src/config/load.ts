@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
-import { emailConfigProblems } from '../broadcast/config.js';
+import { emailConfigProblems } from '../alerting/broadcast-config.js';
 import { ValidationError } from '../core/errors.js';
 import { formatProblems, schemaProblems } from '../core/schema-errors.js';
 import { type Config, ConfigSchema } from './schema.js';
@@ -165,6 +165,10 @@ export function loadConfig(opts: LoadOptions = {}): { config: Config; path: stri
   const config = withDefaults as Config;
   // Checks across keys, before anything opens the data directory (an invalid config creates nothing).
   const semantic = emailConfigProblems(config.emergency.email);
+  if (config.cluster.leaseRenewMs * 2 >= config.cluster.leaseTtlMs)
+    semantic.push(
+      `cluster.leaseRenewMs (${config.cluster.leaseRenewMs}) must be less than half of cluster.leaseTtlMs (${config.cluster.leaseTtlMs}): a lease must survive one late renewal`,
+    );
   if (semantic.length > 0) throw new ConfigError(semantic, path ?? 'environment');
   if (config.auth.apiKeysFile) {
     try {

@@ -1,6 +1,10 @@
 import { type Static, type TInteger, type TObject, type TOptional, Type } from 'typebox';
+import {
+  BroadcastConfigSchema,
+  EmergencyConfigSchema,
+  RulesConfigSchema,
+} from '../alerting/broadcast-config.js';
 import { CapConfigSchema, ChannelsConfigSchema } from '../alerting/config.js';
-import { BroadcastConfigSchema, EmergencyConfigSchema, RulesConfigSchema } from '../broadcast/config.js';
 import { ROLES, type Role } from '../core/roles.js';
 import { DialConfigSchema } from '../dial/config.js';
 import { AvayaConfigSchema } from '../drivers/avaya/config.js';
@@ -376,6 +380,20 @@ export const EventsSchema = Type.Object(
       default: 10,
       description: 'How often the event log is pruned (also once at start).',
     }),
+    bufferMax: Type.Integer({
+      minimum: 1000,
+      maximum: 10_000_000,
+      default: 100_000,
+      description:
+        'Most events held in memory while the store does not take them (PostgreSQL unreachable); alerts go on meanwhile. Past it the oldest unwritten events are dropped, with an error in the log.',
+    }),
+    feedPollMs: Type.Integer({
+      minimum: 100,
+      maximum: 60_000,
+      default: 2000,
+      description:
+        'Several hubs on PostgreSQL: how often a hub with SSE clients reads the event table for other hubs’ events in case a wake-up (NOTIFY) was lost.',
+    }),
     minFreeDiskMb: Type.Integer({
       minimum: 0,
       maximum: 1_000_000,
@@ -443,9 +461,29 @@ export const StoreSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
-/** Several hubs on one PostgreSQL database (docs/high-availability.md). */
 export const ClusterSchema = Type.Object(
   {
+    instanceName: Type.String({
+      maxLength: 100,
+      pattern: '^[A-Za-z0-9._:-]*$',
+      default: '',
+      description:
+        "This hub's name among the hubs of one site (shown with the leases it holds); empty: host name, process id and a random suffix (new at every start).",
+    }),
+    leaseTtlMs: Type.Integer({
+      minimum: 500,
+      maximum: 600_000,
+      default: 3000,
+      description:
+        'How long a lease of singleton work (the IP Office link, a broadcast, the scheduler) lasts without renewal: a dead holder is replaced within about leaseTtlMs + leaseRenewMs.',
+    }),
+    leaseRenewMs: Type.Integer({
+      minimum: 50,
+      maximum: 300_000,
+      default: 1000,
+      description:
+        'How often held leases are renewed and free ones tried; less than half of leaseTtlMs. A holder that cannot renew in time stops the work itself.',
+    }),
     configPollMs: Type.Integer({
       minimum: 50,
       maximum: 60_000,

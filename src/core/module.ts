@@ -4,6 +4,7 @@ import type { ActionRunner } from './actions.js';
 import type { AuditLog } from './audit.js';
 import type { EventBus } from './bus.js';
 import type { Clock } from './clock.js';
+import type { Cluster } from './cluster.js';
 import type { ConfigSync } from './config-sync.js';
 import type { DeviceRegistry } from './devices.js';
 import type { AnyDriver, HubInfo } from './driver.js';
@@ -36,6 +37,11 @@ export interface HubContext {
   /** The audit trail: record every change and send here (the API records its own routes, server/access.ts). */
   audit: AuditLog;
   bus: EventBus;
+  /**
+   * Leases of singleton work shared by the hubs of a site (the IP Office link, broadcasts, the scheduler):
+   * `cluster.hold(name, …)` runs work only while this hub holds the lease (core/cluster.ts).
+   */
+  cluster: Cluster;
   devices: DeviceRegistry;
   actions: ActionRunner;
   drivers: Map<string, AnyDriver>;

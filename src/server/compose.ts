@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { networkInterfaces } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import type { Config } from '../config/schema.js';
 import { ActionRunner } from '../core/actions.js';
 import { ApiKeyService } from '../core/apikeys.js';
 import { AuditLog } from '../core/audit.js';
 import { EventBus } from '../core/bus.js';
 import { type Clock, systemClock } from '../core/clock.js';
+import { Cluster } from '../core/cluster.js';
 import { ConfigSync } from '../core/config-sync.js';
 import { SealedDeviceStore } from '../core/device-secrets.js';
 import { type DeviceKindInfo, DeviceRegistry } from '../core/devices.js';
@@ -81,6 +82,9 @@ async function composeHub(
   const bus = await EventBus.open(stores.events, {
     clock,
     onError: (e) => logger.error({ err: e }, 'event bus subscriber failed'),
+    logger: logger.child({ module: 'events' }),
+    bufferMax: config.events.bufferMax,
+    feedPollMs: config.events.feedPollMs,
   });
   const modules = orderModules(
     opts.replaceModules ? (opts.modules ?? []) : [...MODULES, ...(opts.modules ?? [])],
@@ -110,12 +114,22 @@ async function composeHub(
   configSync.register('devices', () => devices.load());
   const abort = new AbortController();
   const hubInfo = { publicUrl: config.http.publicUrl.replace(/\/+$/, ''), version: VERSION };
+  const cluster = new Cluster({
+    store: stores.leases,
+    instanceId:
+      config.cluster.instanceName || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    ttlMs: config.cluster.leaseTtlMs,
+    renewMs: config.cluster.leaseRenewMs,
+    // Real timers, not the hub's clock: a lease lives on the store's clock (tests move the hub's).
+    logger: logger.child({ module: 'cluster' }),
+  });
   const ctxFor = (device: { id: string; kind: string }): DriverContext => ({
     bus,
     logger: logger.child({ device: device.id, kind: device.kind }),
     clock,
     hub: hubInfo,
     kv: stores.kv,
+    cluster,
     signal: abort.signal,
   });
   const actions = new ActionRunner(devices, drivers, ctxFor, bus, clock);
@@ -157,6 +171,7 @@ async function composeHub(
     storeBackend: opened.backend,
     audit,
     bus,
+    cluster,
     devices,
     actions,
     drivers,
@@ -201,6 +216,8 @@ async function composeHub(
           logger.error({ err: e, module: m.name }, 'module failed to stop');
         }
       }
+      // Leases are given up, so another hub takes the singleton work over at once.
+      await cluster.close();
       await actions.closeAll();
       try {
         await bus.close();

@@ -9,6 +9,7 @@ import { postgresBroadcastStores } from './postgres/broadcast.js';
 import { PostgresConfigChanges } from './postgres/config-changes.js';
 import { postgresCoreStores } from './postgres/core-stores.js';
 import { PostgresDatabase } from './postgres/database.js';
+import { PostgresLeaseStore } from './postgres/leases.js';
 import { PostgresPubSubStore } from './postgres/pubsub.js';
 import { PostgresScheduleStore } from './postgres/schedules.js';
 import { PostgresSmdrStore } from './postgres/smdr.js';
@@ -18,6 +19,7 @@ import { sqliteBroadcastStores } from './sqlite/broadcast.js';
 import { SqliteConfigChanges } from './sqlite/config-changes.js';
 import { sqliteCoreStores } from './sqlite/core-stores.js';
 import { type Db, openDatabase } from './sqlite/database.js';
+import { SqliteLeaseStore } from './sqlite/leases.js';
 import { lockDataDir } from './sqlite/lock.js';
 import { MIGRATIONS, type Migration } from './sqlite/migrations/index.js';
 import { SqlitePubSubStore } from './sqlite/pubsub.js';
@@ -109,6 +111,7 @@ async function openPostgres(config: Config, opts: OpenStoresOptions): Promise<Op
     pubsub: new PostgresPubSubStore(db),
     capAlerts: new PostgresCapAlertStore(db),
     channelLog: new PostgresChannelLog(db),
+    leases: new PostgresLeaseStore(db),
     configChanges: new PostgresConfigChanges(db),
     ready: () => db.reachable,
     close: () => db.close(),
@@ -147,6 +150,7 @@ async function openSqlite(config: Config, opts: OpenStoresOptions): Promise<Open
     schedules: new SqliteScheduleStore(db),
     capAlerts: new SqliteCapAlertStore(db),
     channelLog: new SqliteChannelLog(db),
+    leases: new SqliteLeaseStore(db),
     configChanges: new SqliteConfigChanges(db),
     smdr: new SqliteSmdrStore(db),
     avayaContent,

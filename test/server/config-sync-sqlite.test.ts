@@ -1,5 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
-import { broadcastRuntime } from '../../src/broadcast/module.js';
+import { broadcastRuntime } from '../../src/alerting/broadcast-module.js';
 import { sqliteBroadcastStores } from '../../src/store/sqlite/broadcast.js';
 import { sqliteCoreStores } from '../../src/store/sqlite/core-stores.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';

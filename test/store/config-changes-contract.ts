@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Schedule } from '../../src/core/broadcast/schedules.js';
+import type { Schedule } from '../../src/alerting/broadcast/schedules.js';
 import type { ConfigArea } from '../../src/core/config-sync.js';
 import type { StorePorts } from '../../src/core/module.js';
 import { waitFor } from '../helpers/wait.js';

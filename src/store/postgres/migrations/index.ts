@@ -3,8 +3,10 @@ import { alertingMigrations } from './alerting.js';
 import { auditMigrations } from './audit.js';
 import { avayaMigrations } from './avaya.js';
 import { broadcastMigrations } from './broadcast.js';
+import { clusterMigrations } from './cluster.js';
 import { clusterConfigMigrations } from './cluster-config.js';
 import { coreMigrations } from './core.js';
+import { eventsMigrations } from './events.js';
 import { ipofficeMigrations } from './ipoffice.js';
 import { pubsubMigrations } from './pubsub.js';
 import { scheduleMigrations } from './schedules.js';
@@ -26,6 +28,8 @@ export const POSTGRES_MIGRATIONS: Record<string, Migration[]> = {
   avaya: avayaMigrations,
   ipoffice: ipofficeMigrations,
   alerting: alertingMigrations,
+  cluster: clusterMigrations,
+  events: eventsMigrations,
   // After every module whose tables it puts triggers on.
   cluster_config: clusterConfigMigrations,
 };

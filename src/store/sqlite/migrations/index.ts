@@ -2,6 +2,7 @@ import { alertingMigrations } from './alerting.js';
 import { auditMigrations } from './audit.js';
 import { avayaMigrations } from './avaya.js';
 import { broadcastMigrations } from './broadcast.js';
+import { clusterMigrations } from './cluster.js';
 import { clusterConfigMigrations } from './cluster-config.js';
 import { coreMigrations } from './core.js';
 import { ipofficeMigrations } from './ipoffice.js';
@@ -24,6 +25,7 @@ export const MIGRATIONS: Record<string, Migration[]> = {
   audit: auditMigrations,
   schedules: scheduleMigrations,
   alerting: alertingMigrations,
+  cluster: clusterMigrations,
   // After every module whose tables it puts triggers on.
   cluster_config: clusterConfigMigrations,
 };
