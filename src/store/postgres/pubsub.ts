@@ -34,6 +34,18 @@ type SeqRow = MessageRow & { seq: number };
 
 const MSG_COLS = 'seq, id, account_sid, queue, payload, bytes, created_at, expires_at';
 
+/** Group commit: publishes arriving while this many batches are in flight wait and go together. */
+const INSERT_BATCHES_IN_FLIGHT = 2;
+/** Largest group of publishes in one statement. */
+const INSERT_BATCH_MAX = 200;
+
+interface PendingInsert {
+  m: StoredMessage;
+  o: InsertOptions;
+  resolve: (r: InsertResult) => void;
+  reject: (e: unknown) => void;
+}
+
 /**
  * PostgreSQL implementation of the PubSub store, for several hubs sharing one site's queues. Same
  * semantics as the SQLite store (the contract suite runs against both): FIFO by insertion sequence,
@@ -55,6 +67,9 @@ export class PostgresPubSubStore implements PubSubStore {
    * messages to be redelivered when their lease runs out.
    */
   private readonly perSession = new KeyedSerialQueue();
+  /** Publishes waiting for a batch slot (group commit), and the batches in flight. */
+  private pendingInserts: PendingInsert[] = [];
+  private insertBatches = 0;
 
   constructor(opts: PostgresOptions | PostgresDatabase) {
     this.db = opts instanceof PostgresDatabase ? opts : new PostgresDatabase(opts);
@@ -143,7 +158,95 @@ export class PostgresPubSubStore implements PubSubStore {
     return r ? toSession(r) : undefined;
   }
 
-  async insert(m: StoredMessage, o: InsertOptions): Promise<InsertResult> {
+  /**
+   * Group commit. A publish made while fewer than INSERT_BATCHES_IN_FLIGHT batches are running goes at
+   * once; the publishes made meanwhile wait and go together, in one statement (one transaction, one commit,
+   * one WAL flush): a transaction that NOTIFYs holds a database-wide lock through its commit, so publishes
+   * committed one by one are serialised behind each other's flush. Each publish still resolves only after
+   * the statement that stored it has committed. If the batch fails on a limit (queue full, too many queues),
+   * nothing of it was stored and each publish runs again alone, so only the one over the limit fails.
+   */
+  insert(m: StoredMessage, o: InsertOptions): Promise<InsertResult> {
+    return new Promise((resolve, reject) => {
+      this.pendingInserts.push({ m, o, resolve, reject });
+      this.startInsertBatch();
+    });
+  }
+
+  private startInsertBatch(): void {
+    if (this.insertBatches >= INSERT_BATCHES_IN_FLIGHT || this.pendingInserts.length === 0) return;
+    const batch = this.pendingInserts.splice(0, INSERT_BATCH_MAX);
+    this.insertBatches++;
+    void this.insertBatch(batch).finally(() => {
+      this.insertBatches--;
+      this.startInsertBatch();
+    });
+  }
+
+  private async insertBatch(batch: PendingInsert[]): Promise<void> {
+    if (batch.length === 1) {
+      const p = batch[0]!;
+      await this.insertOne(p.m, p.o).then(p.resolve, p.reject);
+      return;
+    }
+    // Queue rows are locked in (account, queue) order, the order every hub's batches and the count
+    // triggers use, so two hubs' batches do not deadlock. The sort is stable: FIFO within a queue holds.
+    const sorted = [...batch].sort((a, b) =>
+      a.m.accountSid === b.m.accountSid
+        ? a.m.queue < b.m.queue
+          ? -1
+          : a.m.queue > b.m.queue
+            ? 1
+            : 0
+        : a.m.accountSid < b.m.accountSid
+          ? -1
+          : 1,
+    );
+    const col = <T>(f: (p: PendingInsert) => T) => sorted.map(f);
+    let rows: Array<{ ord: number; dup: string | null }>;
+    try {
+      rows = await this.db.query<{ ord: number; dup: string | null }>(
+        `SELECT x.ord::int AS ord, pubsub_insert(x.id, x.account, x.queue, x.payload, x.bytes, x.created, x.expires, x.now,
+                  x.dkey, x.dexp, x.maxlen, x.maxq, $14, x.notify) AS dup
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[], $7::bigint[],
+                     $8::bigint[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[])
+              WITH ORDINALITY AS x(id, account, queue, payload, bytes, created, expires, now, dkey, dexp, maxlen, maxq, notify, ord)
+         ORDER BY x.ord`,
+        [
+          col((p) => p.m.id),
+          col((p) => p.m.accountSid),
+          col((p) => p.m.queue),
+          col((p) => encodeMessage(p.m.message)),
+          col((p) => p.m.bytes),
+          col((p) => p.m.createdAt),
+          col((p) => p.m.expiresAt),
+          col((p) => p.o.now),
+          col((p) => p.o.dedup?.key ?? null),
+          col((p) => p.o.dedup?.expiresAt ?? null),
+          col((p) => p.o.maxQueueLength),
+          col((p) => p.o.maxQueuesPerAccount),
+          col((p) => this.notifyPayload(p.m.accountSid, p.m.queue)),
+          PUBSUB_CHANNEL,
+        ],
+      );
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code !== 'SBQ01' && code !== 'SBQ02') {
+        for (const p of batch) p.reject(e);
+        return;
+      }
+      // Rolled back whole: each publish again alone, in the order they were made.
+      for (const p of batch) await this.insertOne(p.m, p.o).then(p.resolve, p.reject);
+      return;
+    }
+    const dup = new Map(rows.map((r) => [r.ord, r.dup]));
+    for (const [i, p] of sorted.entries()) {
+      const d = dup.get(i + 1) ?? null;
+      p.resolve(d === null ? { stored: true } : { stored: false, duplicateOf: d });
+    }
+  }
+
+  private async insertOne(m: StoredMessage, o: InsertOptions): Promise<InsertResult> {
     let dup: string | null;
     try {
       const [r] = await this.db.query<{ dup: string | null }>(
