@@ -52,12 +52,21 @@ async function main(job: LoadJob): Promise<void> {
   const H = spec.bases.length;
   const subAgent = new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
   const pubAgent = new http.Agent({ keepAlive: true, maxSockets: job.inFlight });
-  // One session per hub, made on that hub and used only there by this process's subscribers polling it
-  // (a session whose polls hop between hubs acknowledges one poll late: docs/high-availability.md).
-  const sessions: string[] = [];
-  if (spec.kind === 'switchboard')
-    for (const base of spec.bases)
-      sessions.push(await switchboardSession(subAgent, base, spec.sid, spec.authToken));
+  // One session per subscriber, made on the hub it polls, as separate clients behind a load balancer would
+  // have. Two /auth requests at a time: the hub counts /auth in flight per (address, account) against its
+  // failure limit before the token is checked.
+  const sessions = new Map<number, string>();
+  if (spec.kind === 'switchboard') {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 2 }, async () => {
+        for (let j = next++; j < queues.length; j = next++) {
+          const q = queues[j]!;
+          sessions.set(q, await switchboardSession(subAgent, spec.bases[q % H]!, spec.sid, spec.authToken));
+        }
+      }),
+    );
+  }
   const seen = new Set<number>();
   const latencies: number[] = [];
   let duplicates = 0;
@@ -71,7 +80,7 @@ async function main(job: LoadJob): Promise<void> {
     subscribeLoop(
       spec,
       spec.bases[q % H]!,
-      sessions[q % H] ?? '',
+      sessions.get(q) ?? '',
       run,
       q,
       subAgent,

@@ -63,9 +63,15 @@ function procStats(pid: number): { cpuMs: number; rssMiB: number; hwmMiB: number
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms: number): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
-    const v = await fn();
+    // A poll that fails (the hub too busy to accept within undici's 10 s on a loaded machine) is "not yet".
+    let failed: unknown;
+    const v = await fn().catch((e: unknown) => {
+      failed = e;
+      return undefined;
+    });
     if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end)
+      throw new Error(`timed out waiting for ${what}${failed ? `: ${String(failed)}` : ''}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }

@@ -563,6 +563,15 @@ async function cluster(): Promise<void> {
   if (!mod) throw new Error('Nchan is not available (apt-get install nginx-light libnginx-mod-nchan)');
   const stops: Array<() => Promise<void>> = [];
   const targets: Target[] = [];
+  // Ctrl-C or a timeout: stop what was started (PostgreSQL, Redis, the hubs, nginx) before leaving.
+  const onSignal = () => {
+    void (async () => {
+      for (const stop of stops.reverse()) await stop().catch(() => {});
+      process.exit(130);
+    })();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     const pg = await startPostgres({ durable: true });
     stops.push(() => pg.stop());

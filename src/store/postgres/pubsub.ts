@@ -34,6 +34,14 @@ type SeqRow = MessageRow & { seq: number };
 
 const MSG_COLS = 'seq, id, account_sid, queue, payload, bytes, created_at, expires_at';
 
+/**
+ * Joined into the statements that move a message's lease (claim, delivery mark, acknowledgement): their
+ * commit does not wait for the WAL flush (`synchronous_commit = off` for that transaction only). Losing
+ * such a change in a crash of PostgreSQL itself (not of a hub) redelivers messages, as a lease that runs out
+ * does; it never loses one. Publishes keep waiting for the flush: an acknowledged publish is durable.
+ */
+const NO_FLUSH_WAIT = "(SELECT set_config('synchronous_commit', 'off', true)) AS no_flush_wait";
+
 /** Group commit: publishes arriving while this many batches are in flight wait and go together. */
 const INSERT_BATCHES_IN_FLIGHT = 2;
 /** Largest group of publishes in one statement. */
@@ -295,7 +303,7 @@ export class PostgresPubSubStore implements PubSubStore {
          WHERE account_sid = $1 AND queue = $2 AND expires_at > $3 AND (lease_until IS NULL OR lease_until <= $3)
          ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED)
        UPDATE pubsub_messages m SET lease_session = $5, lease_until = $6, deliveries = m.deliveries + 1
-       FROM c WHERE m.seq = c.seq
+       FROM c, ${NO_FLUSH_WAIT} WHERE m.seq = c.seq
        RETURNING ${MSG_COLS.replace(/(\w+)/g, 'm.$1')}`,
       [accountSid, queue, now, limit, pendingLease(session), leaseUntil],
     );
@@ -306,7 +314,8 @@ export class PostgresPubSubStore implements PubSubStore {
     if (ids.length === 0) return;
     await this.perSession.run(session, () =>
       this.db.query(
-        'UPDATE pubsub_messages SET lease_session = $1 WHERE id = ANY($2::text[]) AND lease_session = $3',
+        `UPDATE pubsub_messages SET lease_session = $1 FROM ${NO_FLUSH_WAIT}
+         WHERE id = ANY($2::text[]) AND lease_session = $3`,
         [session, ids, pendingLease(session)],
       ),
     );
@@ -335,7 +344,8 @@ export class PostgresPubSubStore implements PubSubStore {
   async ackSession(session: string, except: string[]): Promise<number> {
     const r = await this.perSession.run(session, () =>
       this.db.query(
-        'DELETE FROM pubsub_messages WHERE lease_session = $1 AND NOT (id = ANY($2::text[])) RETURNING seq',
+        `DELETE FROM pubsub_messages USING ${NO_FLUSH_WAIT}
+         WHERE lease_session = $1 AND NOT (id = ANY($2::text[])) RETURNING seq`,
         [session, except],
       ),
     );
