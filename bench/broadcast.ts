@@ -19,7 +19,7 @@
  * database per size); the `SUMMARY broadcast-store …` line gives PostgreSQL/SQLite of the median last-phone
  * time (the goal: ≤ 1.2).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -93,6 +93,8 @@ async function runSize(
   pg?: { url: string; cluster: PostgresCluster },
 ): Promise<RunFigures[]> {
   const dir = mkdtempSync(join(os.tmpdir(), 'sb-bench-bc-'));
+  // On PostgreSQL nothing else creates the data directory before the hub writes its secrets key there.
+  mkdirSync(join(dir, 'data'));
   const key = `sbk_bench_${Math.random().toString(16).slice(2)}${Date.now()}`;
   const port = await freePort();
   const pbx = await new Devlink3Simulator({
