@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- broadcast [--phones 1000,10000] [--runs 5] [--concurrency 256] [--cisco-share 0.5]
- * [--cisco-keep-alive] [--hub-cpu-prof <dir>]`: on-site 911 at scale. The real hub
+ * [--cisco-keep-alive] [--hub-cpu-prof <dir>] [--store postgres]`: on-site 911 at scale. The real hub
  * (`switchboard serve`, its own process) is linked to the DevLink3 simulator; N simulated phones (real HTTP
  * servers on 127.0.0.1, in this process) are in the security group. The simulator sends the emergency
  * call's Detail record; we measure, per phone, the time from that DevLink3 event to the phone accepting
@@ -14,8 +14,12 @@
  * each run, the median of first/p50/last over the runs, and a final `SUMMARY broadcast …` line.
  * --cisco-keep-alive: the simulated Cisco phones keep connections alive and their devices opt in
  * (settings.keepAlive); without it every push opens a connection, the hub's default.
+ * --store postgres: every size runs twice in the same run, first on the embedded SQLite store, then with the
+ * hub on PostgreSQL (`store.url`; a throw-away durable cluster from Debian's binaries, fsync on, a fresh
+ * database per size); the `SUMMARY broadcast-store …` line gives PostgreSQL/SQLite of the median last-phone
+ * time (the goal: ≤ 1.2).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -23,8 +27,10 @@ import { type Fleet as AvayaFleet, startFleet as startAvayaFleet } from '../src/
 import { type CiscoSimFleet, startCiscoSim } from '../src/sim/cisco/fleet.js';
 import { builtinScenarios } from '../src/sim/ipoffice/scenario.js';
 import { Devlink3Simulator } from '../src/sim/ipoffice/server.js';
+import { createDatabase, type PostgresCluster, startPostgres } from '../test/helpers/postgres.js';
 import { spawnSwitchboard } from '../test/helpers/process.js';
 import { loadLine, machineLine, percentile } from './_machine.js';
+import { cpuMs, postgresPids } from './_proc.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -57,9 +63,15 @@ function procStats(pid: number): { cpuMs: number; rssMiB: number; hwmMiB: number
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms: number): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
-    const v = await fn();
+    // A poll that fails (the hub too busy to accept within undici's 10 s on a loaded machine) is "not yet".
+    let failed: unknown;
+    const v = await fn().catch((e: unknown) => {
+      failed = e;
+      return undefined;
+    });
     if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end)
+      throw new Error(`timed out waiting for ${what}${failed ? `: ${String(failed)}` : ''}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -69,11 +81,20 @@ interface RunFigures {
   p50Ms: number;
   lastMs: number;
   cpuMs: number;
+  /** PostgreSQL's CPU during the run (postmaster and backends), ms; 0 on SQLite. */
+  dbCpuMs: number;
   accepted: number;
 }
 
-async function runSize(n: number, concurrency: number, runs: number): Promise<RunFigures[]> {
+async function runSize(
+  n: number,
+  concurrency: number,
+  runs: number,
+  pg?: { url: string; cluster: PostgresCluster },
+): Promise<RunFigures[]> {
   const dir = mkdtempSync(join(os.tmpdir(), 'sb-bench-bc-'));
+  // On PostgreSQL nothing else creates the data directory before the hub writes its secrets key there.
+  mkdirSync(join(dir, 'data'));
   const key = `sbk_bench_${Math.random().toString(16).slice(2)}${Date.now()}`;
   const port = await freePort();
   const pbx = await new Devlink3Simulator({
@@ -96,7 +117,7 @@ async function runSize(n: number, concurrency: number, runs: number): Promise<Ru
   const profDir = arg('hub-cpu-prof', '');
   const hub = spawnSwitchboard(
     ['serve', '-c', join(dir, 'switchboard.yaml')],
-    {},
+    pg ? { SWITCHBOARD_STORE_URL: pg.url } : {},
     profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
   );
   const fleets: CiscoSimFleet[] = [];
@@ -206,6 +227,7 @@ async function runSize(n: number, concurrency: number, runs: number): Promise<Ru
       // Let the hub settle (GC after the registration burst or the last run), then measure from the record.
       await new Promise((r) => setTimeout(r, 1500));
       const before = procStats(hub.proc.pid!);
+      const db0 = pg ? cpuMs(postgresPids(pg.cluster)) : 0;
       const t0 = Date.now();
       pbx.playSync(builtinScenarios().get('emergency')!, { ext: '4001', name: 'Alice Able', number: '911' });
       const incident = await until(
@@ -253,6 +275,7 @@ async function runSize(n: number, concurrency: number, runs: number): Promise<Ru
         300_000,
       );
       const after = procStats(hub.proc.pid!);
+      const dbCpu = pg ? cpuMs(postgresPids(pg.cluster)) - db0 : 0;
       const lat = status.deliveries.filter((d) => d.acceptedAt).map((d) => Date.parse(d.acceptedAt!) - t0);
       const failed = status.deliveries.filter((d) => d.state === 'failed');
       const reasons: Record<string, number> = {};
@@ -262,14 +285,15 @@ async function runSize(n: number, concurrency: number, runs: number): Promise<Ru
         p50Ms: percentile(lat, 50),
         lastMs: lat.length ? Math.max(...lat) : Number.NaN,
         cpuMs: Math.round(after.cpuMs - before.cpuMs),
+        dbCpuMs: dbCpu,
         accepted: lat.length,
       };
       out.push(fig);
       console.log(
-        `${String(n).padStart(6)} phones (${Math.round(n * mix)} Cisco + ${n - Math.round(n * mix)} Avaya sims) run ${run}/${runs}: DevLink3 event → incident ${Date.parse(incident.createdAt) - t0} ms; ` +
+        `${pg ? 'PostgreSQL' : 'SQLite'} ${String(n).padStart(6)} phones (${Math.round(n * mix)} Cisco + ${n - Math.round(n * mix)} Avaya sims) run ${run}/${runs}: DevLink3 event → incident ${Date.parse(incident.createdAt) - t0} ms; ` +
           `first phone ${fig.firstMs} ms, p50 ${fig.p50Ms} ms, p99 ${percentile(lat, 99)} ms, last ${fig.lastMs} ms; ` +
           `accepted ${lat.length}/${n}${failed.length ? `, failed ${JSON.stringify(reasons)}` : ''}; ` +
-          `hub CPU ${fig.cpuMs} ms, RSS ${after.rssMiB.toFixed(0)} MiB (peak ${after.hwmMiB.toFixed(0)} MiB); ` +
+          `hub CPU ${fig.cpuMs} ms${pg ? `, PostgreSQL CPU ${dbCpu} ms` : ''}, RSS ${after.rssMiB.toFixed(0)} MiB (peak ${after.hwmMiB.toFixed(0)} MiB); ` +
           `load ${os.loadavg()[0]!.toFixed(1)}${run === 1 ? `; setup ${setupS.toFixed(1)} s` : ''}`,
       );
       // Acknowledge (stops escalation and repeats), so that the runs after this one measure only their alert.
@@ -285,11 +309,23 @@ async function runSize(n: number, concurrency: number, runs: number): Promise<Ru
   }
 }
 
+if (process.argv.includes('--help')) {
+  console.log(
+    'npm run bench -- broadcast [--phones 1000,10000] [--runs 1] [--concurrency 256] [--cisco-share 0.5] [--cisco-keep-alive] [--hub-cpu-prof <dir>] [--store sqlite|postgres]\n' +
+      '  --store postgres: each size on SQLite and then on PostgreSQL (durable throw-away cluster), in the same run',
+  );
+  process.exit(0);
+}
 const sizes = arg('phones', '1000,10000').split(',').map(Number);
 const concurrency = Number(arg('concurrency', '256'));
 const runs = Math.max(1, Math.floor(Number(arg('runs', '1')) || 1));
 const mix = Math.min(1, Math.max(0, Number(arg('cisco-share', '0.5'))));
 const keepAlive = process.argv.includes('--cisco-keep-alive');
+const store = arg('store', 'sqlite');
+if (store !== 'sqlite' && store !== 'postgres') {
+  console.error(`--store must be sqlite or postgres, not ${store}`);
+  process.exit(2);
+}
 process.env.SWITCHBOARD_BIN ??= 'dist';
 if (process.env.SWITCHBOARD_BIN === 'dist' && !existsSync('dist/cli/main.js')) {
   console.error('dist/cli/main.js not found: run `npm run build` first (or SWITCHBOARD_BIN=tsx)');
@@ -298,15 +334,35 @@ if (process.env.SWITCHBOARD_BIN === 'dist' && !existsSync('dist/cli/main.js')) {
 const median = (xs: number[]) => percentile(xs, 50);
 console.log(machineLine());
 console.log(
-  `${loadLine()}; broadcast.concurrency ${concurrency}; hub from ${process.env.SWITCHBOARD_BIN}; Cisco keep-alive ${keepAlive ? 'on' : 'off'}`,
+  `${loadLine()}; broadcast.concurrency ${concurrency}; hub from ${process.env.SWITCHBOARD_BIN}; Cisco keep-alive ${keepAlive ? 'on' : 'off'}; store ${store === 'postgres' ? 'SQLite, then PostgreSQL (fsync on)' : 'SQLite'}`,
 );
-for (const n of sizes) {
-  const figs = await runSize(n, concurrency, runs);
+
+/** Prints the medians of a size's runs and its `SUMMARY broadcast` line; answers the medians. */
+function report(n: number, storeName: string, figs: RunFigures[]): (k: keyof RunFigures) => number {
   const m = (k: keyof RunFigures) => median(figs.map((f) => f[k]));
   console.log(
-    `${String(n).padStart(6)} phones, median of ${figs.length} runs: first ${m('firstMs')} ms, p50 ${m('p50Ms')} ms, last ${m('lastMs')} ms, hub CPU ${m('cpuMs')} ms (${(m('cpuMs') / n).toFixed(2)} ms per phone)`,
+    `${storeName} ${String(n).padStart(6)} phones, median of ${figs.length} runs: first ${m('firstMs')} ms, p50 ${m('p50Ms')} ms, last ${m('lastMs')} ms, hub CPU ${m('cpuMs')} ms (${(m('cpuMs') / n).toFixed(2)} ms per phone)${storeName === 'PostgreSQL' ? `, PostgreSQL CPU ${m('dbCpuMs')} ms` : ''}`,
   );
   console.log(
-    `SUMMARY broadcast phones=${n} runs=${figs.length} first_ms_median=${m('firstMs')} p50_ms_median=${m('p50Ms')} last_ms_median=${m('lastMs')} hub_cpu_ms_median=${m('cpuMs')} accepted_min=${Math.min(...figs.map((f) => f.accepted))} keep_alive=${keepAlive ? 1 : 0} load1=${os.loadavg()[0]!.toFixed(1)}`,
+    `SUMMARY broadcast phones=${n} runs=${figs.length} first_ms_median=${m('firstMs')} p50_ms_median=${m('p50Ms')} last_ms_median=${m('lastMs')} hub_cpu_ms_median=${m('cpuMs')} accepted_min=${Math.min(...figs.map((f) => f.accepted))} keep_alive=${keepAlive ? 1 : 0} store=${storeName === 'PostgreSQL' ? 'postgres' : 'sqlite'} load1=${os.loadavg()[0]!.toFixed(1)}`,
   );
+  return m;
+}
+
+const cluster = store === 'postgres' ? await startPostgres({ durable: true }) : undefined;
+try {
+  for (const n of sizes) {
+    const lite = report(n, 'SQLite', await runSize(n, concurrency, runs));
+    if (!cluster) continue;
+    const url = await createDatabase(cluster, `bench_broadcast_${n}`);
+    const pg = report(n, 'PostgreSQL', await runSize(n, concurrency, runs, { url, cluster }));
+    const ratio = (k: keyof RunFigures) => (pg(k) / lite(k)).toFixed(2);
+    console.log(
+      `SUMMARY broadcast-store phones=${n} runs=${runs} sqlite_first_ms=${lite('firstMs')} sqlite_p50_ms=${lite('p50Ms')} sqlite_last_ms=${lite('lastMs')} ` +
+        `pg_first_ms=${pg('firstMs')} pg_p50_ms=${pg('p50Ms')} pg_last_ms=${pg('lastMs')} pg_vs_sqlite_last=${ratio('lastMs')} pg_vs_sqlite_p50=${ratio('p50Ms')} ` +
+        `hub_cpu_ms_sqlite=${lite('cpuMs')} hub_cpu_ms_pg=${pg('cpuMs')} pg_server_cpu_ms=${pg('dbCpuMs')} load1=${os.loadavg()[0]!.toFixed(1)}`,
+    );
+  }
+} finally {
+  await cluster?.stop();
 }

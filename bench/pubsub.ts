@@ -4,49 +4,96 @@
  * against Switchboard (`switchboard serve`, a child process) and Nchan (nginx + Debian's
  * libnginx-mod-nchan, memory store, one worker), same client code, printed side by side.
  *
- *   npm run bench -- pubsub [--quick] [--no-nchan] [--idle 10000]
- *   npm run bench -- pubsub --store postgres [--quick]
+ *   npm run bench -- pubsub [--quick] [--no-nchan] [--idle 10000] [--clients 1]
+ *   npm run bench -- pubsub --store postgres [--quick] [--clients 1]
+ *   npm run bench -- pubsub --cluster [--quick] [--rounds 3] [--clients 2] [--subscribers 100,1000]
  *
  * `--store postgres`: the same throughput runs against Switchboard on its embedded SQLite and on
  * PostgreSQL (a throw-away cluster from Debian's binaries, durable settings: fsync on), in the same run,
- * side by side (no Nchan, no idle-memory run: those do not depend on the store). The hub selects the
- * PostgreSQL PubSub store through the internal SWITCHBOARD_INTERNAL_PUBSUB_POSTGRES_URL option.
+ * side by side (no Nchan, no idle-memory run: those do not depend on the store).
  *
- * Pattern: each subscriber long-polls its own queue/channel in a loop; one publisher process keeps 64
- * publishes in flight, spread round-robin over the subscribers' queues; each message carries its send
- * time and latency is measured at the subscriber (same process, same clock).
- * Semantic difference to keep in mind: Switchboard answers a poll with up to 10 messages (seed 001);
- * Nchan's long-poll answers one message per request (multipart off, its default).
+ * `--cluster`: in one run, one hub on SQLite, one hub on PostgreSQL, three hubs on one PostgreSQL database,
+ * and three nginx instances with Nchan on one Redis (Debian's redis-server, started here on 127.0.0.1 in a
+ * throw-away directory) as the distributed anchor. Subscriber i long-polls server i mod 3, and every message
+ * is published on another server than the one its subscriber polls, so each message crosses servers
+ * (LISTEN/NOTIFY between hubs, Redis between nginx instances). All servers are started first; the targets
+ * then take turns, `--rounds` times, and the medians are reported (a fairer comparison when the machine's
+ * load drifts).
+ *
+ * Pattern: each subscriber long-polls its own queue/channel in a loop; publishers keep 64 publishes in
+ * flight, spread round-robin over the subscribers' queues. The load runs in `--clients` separate processes
+ * (bench/_pubsub-load.ts), each subscribing to and publishing on its own share of the queues, so each
+ * message's latency is measured on one clock. Semantic difference to keep in mind: Switchboard answers a
+ * poll with up to 10 messages (seed 001); Nchan's long-poll answers one message per request (multipart
+ * off, its default).
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { httpRequest } from '../src/net/http-client.js';
 import { Accounts } from '../src/pubsub/accounts.js';
 import { PostgresPubSubStore } from '../src/store/postgres/pubsub.js';
 import { openDatabase } from '../src/store/sqlite/database.js';
 import { SqlitePubSubStore } from '../src/store/sqlite/pubsub.js';
-import { freePort, startPostgres } from '../test/helpers/postgres.js';
-import { argString, loadLine, machineLine, percentile } from './_machine.js';
-import { startNginx } from './_nginx.js';
+import { createDatabase, freePort, type PostgresCluster, startPostgres } from '../test/helpers/postgres.js';
+import { argNumber, argString, loadLine, machineLine, percentile } from './_machine.js';
+import { type RunningNginx, startNginx } from './_nginx.js';
+import { cpuMs, postgresPids, withChildren } from './_proc.js';
+import { type PubSubTargetSpec, switchboardSession } from './_pubsub-client.js';
+import type { LoadJob, LoadResult } from './_pubsub-load.js';
 
 const args = process.argv.slice(2);
+if (args.includes('--help')) {
+  process.stdout.write(
+    [
+      'npm run bench -- pubsub [options]',
+      '  (default)            Switchboard (one hub, SQLite) against Nchan (memory store, one worker), plus idle long-poll memory',
+      '  --store postgres     one hub on SQLite against one hub on PostgreSQL (durable throw-away cluster)',
+      '  --cluster            one hub SQLite, one hub PostgreSQL, three hubs on one PostgreSQL, and three nginx+Nchan on one Redis',
+      '  --quick              fewer subscribers and messages',
+      '  --rounds N           --cluster: each target runs N times, in turns; medians are reported (default 1 with --quick, else 3)',
+      '  --subscribers A,B    --cluster: subscriber counts (default 100, or 100,1000 without --quick)',
+      '  --clients N          load processes (default 2 with --cluster, else 1)',
+      '  --messages N         messages per run (default 1000-6000 by subscriber count)',
+      '  --no-nchan           default mode: leave Nchan out',
+      '  --idle N             default mode: idle long-polls for the memory figure (default 10000, 2000 with --quick)',
+      'env: PUBSUB_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the hubs',
+      '',
+    ].join('\n'),
+  );
+  process.exit(0);
+}
 const QUICK = args.includes('--quick');
+const CLUSTER = args.includes('--cluster');
 const STORE = argString('store', 'sqlite');
 if (STORE !== 'sqlite' && STORE !== 'postgres') {
   console.error(`--store must be sqlite or postgres, not ${STORE}`);
   process.exit(2);
 }
 const NCHAN = !args.includes('--no-nchan');
-const idleIdx = args.indexOf('--idle');
-const IDLE = idleIdx >= 0 ? Number(args[idleIdx + 1]) : QUICK ? 2000 : 10_000;
-const SUBSCRIBERS = QUICK ? [1, 100] : [1, 100, 1000];
-const MESSAGES: Record<number, number> = QUICK
-  ? { 1: 1000, 100: 2000, 1000: 3000 }
-  : { 1: 3000, 100: 6000, 1000: 6000 };
+const IDLE = argNumber('idle', QUICK ? 2000 : 10_000);
+const CLIENTS = Math.floor(argNumber('clients', CLUSTER ? 2 : 1));
+const ROUNDS = Math.floor(argNumber('rounds', QUICK ? 1 : 3));
+const SUBSCRIBERS = CLUSTER
+  ? argString('subscribers', QUICK ? '100' : '100,1000')
+      .split(',')
+      .map(Number)
+      .filter((n) => Number.isInteger(n) && n > 0)
+  : QUICK
+    ? [1, 100]
+    : [1, 100, 1000];
+const MESSAGES_ARG = Math.floor(argNumber('messages', 0));
+/** Messages per run: `--messages`, else by subscriber count. */
+function MESSAGES(n: number): number {
+  if (MESSAGES_ARG) return MESSAGES_ARG;
+  if (QUICK) return n === 1 ? 1000 : n === 100 ? 2000 : 3000;
+  return n === 1 ? 3000 : 6000;
+}
 const IN_FLIGHT = 64;
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -79,133 +126,102 @@ async function waitHttp(url: string, timeoutMs = 30_000): Promise<void> {
 }
 
 interface Target {
-  name: string;
-  base: string;
+  spec: PubSubTargetSpec;
+  /** The server processes (hubs, or nginx master and workers). */
   pids(): number[];
-  /** Subscriber loop for queue `run`/i; calls onMessage(sentAt) per message; runs until stopped. */
-  subscribe(
-    run: string,
-    i: number,
-    agent: http.Agent,
-    onMessage: (sentAt: number) => void,
-    stopped: () => boolean,
-  ): Promise<void>;
-  publish(run: string, i: number, body: string, agent: http.Agent): Promise<void>;
+  /** Processes of the shared backend (PostgreSQL, Redis), for its CPU share. */
+  backendPids(): number[];
   /** One idle long-poll (never answered during the measurement). */
   idle(i: number, agent: http.Agent): http.ClientRequest;
   stop(): Promise<void>;
 }
 
-function request(
-  agent: http.Agent,
-  url: string,
-  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
-  return new Promise((resolve, reject) => {
-    const headers = { ...(opts.headers ?? {}) };
-    if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body));
-    const req = http.request(url, { method: opts.method ?? 'GET', agent, headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        body += c;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
-
-async function startSwitchboard(pgUrl?: string): Promise<Target> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'sb-bench-pubsub-'));
+/**
+ * `hubs` real `switchboard serve` processes on SQLite (one hub) or on one PostgreSQL database (`pg`).
+ */
+async function startSwitchboard(
+  name: string,
+  pg?: { url: string; cluster: PostgresCluster },
+  hubs = 1,
+): Promise<Target> {
+  const dirs = Array.from({ length: hubs }, () => mkdtempSync(join(tmpdir(), 'sb-bench-pubsub-')));
   let acc: { accountSid: string; authToken: string };
-  if (pgUrl) {
-    const store = new PostgresPubSubStore({ url: pgUrl });
+  if (pg) {
+    const store = new PostgresPubSubStore({ url: pg.url });
     acc = await new Accounts(store).create('bench');
     await store.close();
   } else {
-    const db = openDatabase({ dataDir });
+    if (hubs !== 1) throw new Error('several hubs need PostgreSQL');
+    const db = openDatabase({ dataDir: dirs[0]! });
     acc = await new Accounts(new SqlitePubSubStore(db)).create('bench');
     db.close();
   }
-  const port = await freePort();
   const useDist = existsSync(join(ROOT, 'dist/cli/main.js')) && process.env.SWITCHBOARD_BIN !== 'tsx';
   const cmd = useDist ? [join(ROOT, 'dist/cli/main.js')] : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
   // PUBSUB_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server.
   const nodeArgs = (process.env.PUBSUB_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const proc = spawn(
-    process.execPath,
-    [
-      ...nodeArgs,
-      ...cmd,
-      'serve',
-      '--data-dir',
-      dataDir,
-      '--port',
-      String(port),
-      '--host',
-      '127.0.0.1',
-      '--log-level',
-      'warn',
-    ],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        SWITCHBOARD_PUBSUB_MAX_SESSIONS_PER_ACCOUNT: '100000',
-        SWITCHBOARD_PUBSUB_MAX_POLLS_PER_SESSION: '100000',
-        SWITCHBOARD_PUBSUB_MAX_QUEUES_PER_ACCOUNT: '100000',
-        SWITCHBOARD_PUBSUB_DEDUP_WINDOW: '0',
-        ...(pgUrl ? { SWITCHBOARD_STORE_URL: pgUrl } : {}),
+  const procs: ChildProcess[] = [];
+  const bases: string[] = [];
+  for (const dataDir of dirs) {
+    const port = await freePort();
+    const proc = spawn(
+      process.execPath,
+      [
+        ...nodeArgs,
+        ...cmd,
+        'serve',
+        '--data-dir',
+        dataDir,
+        '--port',
+        String(port),
+        '--host',
+        '127.0.0.1',
+        '--log-level',
+        'warn',
+      ],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          SWITCHBOARD_PUBSUB_MAX_SESSIONS_PER_ACCOUNT: '100000',
+          SWITCHBOARD_PUBSUB_MAX_POLLS_PER_SESSION: '100000',
+          SWITCHBOARD_PUBSUB_MAX_QUEUES_PER_ACCOUNT: '100000',
+          SWITCHBOARD_PUBSUB_DEDUP_WINDOW: '0',
+          ...(pg ? { SWITCHBOARD_STORE_URL: pg.url } : {}),
+        },
+        stdio: ['ignore', 'ignore', 'inherit'],
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  const base = `http://127.0.0.1:${port}`;
-  await waitHttp(`${base}/healthz`);
+    );
+    procs.push(proc);
+    bases.push(`http://127.0.0.1:${port}`);
+  }
+  await Promise.all(bases.map((b) => waitHttp(`${b}/healthz`, 120_000)));
   const agent = new http.Agent({ keepAlive: true });
-  const auth = `Basic ${Buffer.from(`${acc.accountSid}:${acc.authToken}`).toString('base64')}`;
-  const session = (await request(agent, `${base}/auth?ttl=2h`, { headers: { authorization: auth } })).body;
-  agent.destroy();
   const sid = acc.accountSid;
+  // The idle-memory run's polls share one session.
+  const idleSession = await switchboardSession(agent, bases[0]!, sid, acc.authToken);
   return {
-    name: pgUrl ? 'SB/Postgres' : STORE === 'postgres' ? 'SB/SQLite' : 'Switchboard',
-    base,
-    pids: () => (proc.pid ? [proc.pid] : []),
-    async subscribe(run, i, ag, onMessage, stopped) {
-      while (!stopped()) {
-        let r: { status: number; body: string };
-        try {
-          r = await request(ag, `${base}/${sid}/${run}/${i}?timeout=30s&session=${session}`);
-        } catch {
-          return;
-        }
-        if (r.status !== 200) throw new Error(`subscribe HTTP ${r.status}: ${r.body.slice(0, 200)}`);
-        for (const m of JSON.parse(r.body) as Array<{ FormParams: { t: string } }>)
-          onMessage(Number(m.FormParams.t));
-      }
-    },
-    async publish(run, i, body, ag) {
-      const r = await request(ag, `${base}/${sid}/${run}/${i}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body,
-      });
-      if (r.status !== 200) throw new Error(`publish HTTP ${r.status}: ${r.body.slice(0, 200)}`);
-    },
+    spec: { kind: 'switchboard', name, bases, sid, authToken: acc.authToken },
+    pids: () => procs.flatMap((p) => (p.pid ? [p.pid] : [])),
+    backendPids: () => (pg ? postgresPids(pg.cluster) : []),
     idle(i, ag) {
-      const req = http.get(`${base}/${sid}/idle/${i}?timeout=5m&session=${session}`, { agent: ag }, (res) =>
-        res.resume(),
+      const req = http.get(
+        `${bases[0]}/${sid}/idle/${i}?timeout=5m&session=${idleSession}`,
+        { agent: ag },
+        (res) => res.resume(),
       );
       req.on('error', () => {});
       return req;
     },
     async stop() {
-      proc.kill('SIGTERM');
-      await new Promise((r) => proc.once('exit', r));
-      rmSync(dataDir, { recursive: true, force: true });
+      agent.destroy();
+      for (const proc of procs) {
+        if (proc.exitCode === null && proc.signalCode === null) {
+          proc.kill('SIGTERM');
+          await new Promise((r) => proc.once('exit', r));
+        }
+      }
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
     },
   };
 }
@@ -224,74 +240,109 @@ function ensureNchan(): string | undefined {
   return mod;
 }
 
-async function startNchan(mod: string): Promise<Target> {
-  const nginx = await startNginx({
-    top: `load_module ${mod};\nworker_rlimit_nofile 40000;`,
-    events: 'worker_connections 30000;',
-    http: 'keepalive_requests 1000000;\n  keepalive_timeout 120s;',
-    server: `location ~ ^/pub/(\\w+)$ {
+/** A throw-away redis-server on 127.0.0.1 (no persistence: Nchan's usual deployment keeps Redis in memory). */
+async function startRedis(): Promise<{ url: string; pid(): number[]; stop(): Promise<void> }> {
+  if (!existsSync('/usr/bin/redis-server'))
+    throw new Error('redis-server is not installed: apt-get install redis-server');
+  const dir = mkdtempSync(join(tmpdir(), 'sb-bench-redis-'));
+  const port = await freePort();
+  const proc = spawn(
+    '/usr/bin/redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const pong = () =>
+    new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.setTimeout(1000);
+      s.on('connect', () => s.write('PING\r\n'));
+      s.on('data', (d) => {
+        resolve(d.toString().startsWith('+PONG'));
+        s.destroy();
+      });
+      s.on('error', () => resolve(false));
+      s.on('timeout', () => {
+        resolve(false);
+        s.destroy();
+      });
+    });
+  const end = Date.now() + 30_000;
+  while (!(await pong())) {
+    if (Date.now() > end || proc.exitCode !== null) {
+      proc.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error('redis-server did not come up');
+    }
+    await sleep(100);
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    pid: () => (proc.pid ? [proc.pid] : []),
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM');
+        await new Promise((r) => proc.once('exit', r));
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** `instances` nginx+Nchan servers (one worker each), on Nchan's memory store or on one Redis. */
+async function startNchan(
+  mod: string,
+  name: string,
+  o: { instances?: number; redis?: { url: string; pid(): number[] } } = {},
+): Promise<Target> {
+  // Nchan 1.3's way to name a Redis server: an upstream block, and nchan_redis_pass in the locations.
+  const useRedis = o.redis ? '\n      nchan_redis_pass nchan_redis;' : '';
+  const servers: RunningNginx[] = [];
+  for (let k = 0; k < (o.instances ?? 1); k++) {
+    servers.push(
+      await startNginx({
+        top: `load_module ${mod};\nworker_rlimit_nofile 40000;`,
+        events: 'worker_connections 30000;',
+        http: `keepalive_requests 1000000;\n  keepalive_timeout 120s;${o.redis ? `\n  upstream nchan_redis { nchan_redis_server ${o.redis.url}; }` : ''}`,
+        server: `location ~ ^/pub/(\\w+)$ {
       nchan_publisher;
       nchan_channel_id $1;
       nchan_message_buffer_length 10000;
-      nchan_message_timeout 7d;
+      nchan_message_timeout 7d;${useRedis}
     }
     location ~ ^/sub/(\\w+)$ {
       nchan_subscriber longpoll;
       nchan_channel_id $1;
       nchan_subscriber_timeout 30s;
-      nchan_subscriber_first_message oldest;
+      nchan_subscriber_first_message oldest;${useRedis}
     }`,
-  });
-  const { proc, url: base } = nginx;
-  const pids = () => {
-    const out: number[] = [];
-    if (proc.pid) out.push(proc.pid);
-    try {
-      for (const p of execFileSync('pgrep', ['-P', String(proc.pid)], { encoding: 'utf8' }).split('\n'))
-        if (p.trim()) out.push(Number(p));
-    } catch {
-      /* no workers */
-    }
-    return out;
-  };
+      }),
+    );
+  }
   return {
-    name: 'Nchan',
-    base,
-    pids,
-    async subscribe(run, i, ag, onMessage, stopped) {
-      let lm: string | undefined;
-      let etag: string | undefined;
-      while (!stopped()) {
-        const headers: Record<string, string> = {};
-        if (lm) headers['if-modified-since'] = lm;
-        if (etag) headers['if-none-match'] = etag;
-        let r: { status: number; headers: http.IncomingHttpHeaders; body: string };
-        try {
-          r = await request(ag, `${base}/sub/${run}c${i}`, { headers });
-        } catch {
-          return;
-        }
-        if (r.status === 200) {
-          lm = r.headers['last-modified'];
-          etag = r.headers.etag;
-          onMessage(Number(new URLSearchParams(r.body).get('t')));
-        } else if (r.status !== 408 && r.status !== 304) throw new Error(`nchan subscribe HTTP ${r.status}`);
-      }
-    },
-    async publish(run, i, body, ag) {
-      const r = await request(ag, `${base}/pub/${run}c${i}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body,
-      });
-      if (r.status !== 201 && r.status !== 202) throw new Error(`nchan publish HTTP ${r.status}`);
-    },
+    spec: { kind: 'nchan', name, bases: servers.map((s) => s.url) },
+    pids: () => servers.flatMap((s) => withChildren(s.proc.pid)),
+    backendPids: () => o.redis?.pid() ?? [],
     idle(i, ag) {
-      const req = http.get(`${base}/sub/idle${i}`, { agent: ag }, (res) => res.resume());
+      const req = http.get(`${servers[0]!.url}/sub/idle${i}`, { agent: ag }, (res) => res.resume());
       req.on('error', () => {});
       return req;
     },
-    stop: () => nginx.stop(),
+    async stop() {
+      for (const s of servers) await s.stop();
+    },
   };
 }
 
@@ -299,59 +350,110 @@ interface RunResult {
   subscribers: number;
   messages: number;
   delivered: number;
+  duplicates: number;
   seconds: number;
   perSecond: number;
   p50: number;
   p99: number;
+  /** Server CPU (all hubs or nginx processes) and backend CPU (PostgreSQL, Redis) per delivered message, µs. */
+  serverUsPerMsg: number;
+  backendUsPerMsg: number;
+}
+
+/** Starts one load process and resolves once it reports ready. */
+function startLoad(job: LoadJob): Promise<{ go(): void; result: Promise<LoadResult> }> {
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'bench/_pubsub-load.ts'), JSON.stringify(job)],
+    {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  const lines = createInterface({ input: proc.stdout! });
+  let resolveResult!: (r: LoadResult) => void;
+  let rejectResult!: (e: Error) => void;
+  const result = new Promise<LoadResult>((res, rej) => {
+    resolveResult = res;
+    rejectResult = rej;
+  });
+  return new Promise((resolve, reject) => {
+    let ready = false;
+    lines.on('line', (l) => {
+      let v: { ready?: boolean } & LoadResult;
+      try {
+        v = JSON.parse(l) as { ready?: boolean } & LoadResult;
+      } catch {
+        process.stderr.write(`load process: ${l}\n`);
+        return;
+      }
+      if (v.ready) {
+        ready = true;
+        resolve({ go: () => proc.stdin!.write('go\n'), result });
+      } else resolveResult(v);
+    });
+    proc.once('exit', (code) => {
+      // After a result this settles nothing; before ready the caller sees the rejection of this promise.
+      if (ready) rejectResult(new Error(`load process exited with ${code} before its result`));
+      else reject(new Error(`load process exited with ${code} before ready`));
+    });
+  });
 }
 
 async function throughput(t: Target, n: number, messages: number): Promise<RunResult> {
-  const subAgent = new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
-  const pubAgent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
-  const lat: number[] = [];
-  let stopped = false;
-  let resolveAll!: () => void;
-  const all = new Promise<void>((r) => {
-    resolveAll = r;
-  });
-  const onMessage = (sentAt: number) => {
-    if (!Number.isFinite(sentAt)) return;
-    lat.push(performance.now() - sentAt);
-    if (lat.length >= messages) resolveAll();
-  };
   const run = `r${n}x${Date.now()}`;
-  const subs = Array.from({ length: n }, (_, i) =>
-    t
-      .subscribe(run, i, subAgent, onMessage, () => stopped)
-      .catch((e) => console.error(`${t.name} subscriber: ${(e as Error).message}`)),
-  );
-  await sleep(Math.min(5000, 500 + n * 3));
-  const start = performance.now();
-  let next = 0;
-  const worker = async () => {
-    while (next < messages) {
-      const k = next++;
-      await t.publish(run, k % n, `t=${performance.now()}&k=${k}`, pubAgent);
-    }
-  };
-  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-  await Promise.race([all, sleep(60_000)]);
-  const seconds = (performance.now() - start) / 1000;
-  stopped = true;
-  subAgent.destroy();
-  pubAgent.destroy();
-  await Promise.race([Promise.all(subs), sleep(2000)]);
+  const k = Math.max(1, Math.min(CLIENTS, n));
+  const jobs: LoadJob[] = Array.from({ length: k }, (_, c) => ({
+    spec: t.spec,
+    run,
+    queues: Array.from({ length: n }, (_, i) => i).filter((i) => i % k === c),
+    messages: Math.floor(messages / k) + (c < messages % k ? 1 : 0),
+    inFlight: Math.max(1, Math.round(IN_FLIGHT / k)),
+    settleMs: Math.min(5000, 500 + n * 3),
+    timeoutMs: 60_000,
+  }));
+  const loads = await Promise.all(jobs.map(startLoad));
+  const cpu0 = cpuMs(t.pids());
+  const db0 = cpuMs(t.backendPids());
+  for (const l of loads) l.go();
+  const results = await Promise.all(loads.map((l) => l.result));
+  const cpu1 = cpuMs(t.pids());
+  const db1 = cpuMs(t.backendPids());
+  for (const r of results)
+    if (r.publishErrors)
+      process.stderr.write(`${t.spec.name}: ${r.publishErrors} publishes failed: ${r.firstError}\n`);
+  const lat = results.flatMap((r) => r.latencies);
+  const delivered = lat.length;
+  const seconds =
+    (Math.max(...results.map((r) => r.endMs)) - Math.min(...results.map((r) => r.startMs))) / 1000;
   return {
     subscribers: n,
     messages,
-    delivered: lat.length,
+    delivered,
+    duplicates: results.reduce((s, r) => s + r.duplicates, 0),
     seconds,
-    perSecond: lat.length / seconds,
+    perSecond: delivered / seconds,
     p50: percentile(lat, 50),
     p99: percentile(lat, 99),
+    serverUsPerMsg: ((cpu1 - cpu0) * 1000) / Math.max(1, delivered),
+    // PostgreSQL backends that exit during the run take their CPU time with them: a lower bound, never < 0.
+    backendUsPerMsg: (Math.max(0, db1 - db0) * 1000) / Math.max(1, delivered),
   };
 }
 
+function runLine(name: string, r: RunResult): string {
+  return `  ${name.padEnd(16)} ${String(r.subscribers).padStart(5)} subs: ${r.delivered}/${r.messages} msgs${r.duplicates ? ` (+${r.duplicates} redelivered)` : ''} in ${r.seconds.toFixed(2)} s = ${r.perSecond.toFixed(0)} msg/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms; CPU per msg: servers ${r.serverUsPerMsg.toFixed(0)} µs, backend ${r.backendUsPerMsg.toFixed(0)} µs; load ${loadavg()[0]!.toFixed(1)}\n`;
+}
+
+async function throughputRuns(t: Target): Promise<RunResult[]> {
+  const runs: RunResult[] = [];
+  for (const n of SUBSCRIBERS) {
+    const r = await throughput(t, n, MESSAGES(n));
+    runs.push(r);
+    process.stdout.write(runLine(t.spec.name, r));
+  }
+  return runs;
+}
 async function idleMemory(
   t: Target,
   count: number,
@@ -378,42 +480,31 @@ async function measure(
   const runs = await throughputRuns(t);
   const idle = await idleMemory(t, IDLE);
   process.stdout.write(
-    `  ${t.name.padEnd(11)} ${idle.count} idle long-polls: RSS ${idle.baseKiB} → ${idle.loadedKiB} KiB = ${idle.kibPer.toFixed(2)} KiB each\n`,
+    `  ${t.spec.name.padEnd(11)} ${idle.count} idle long-polls: RSS ${idle.baseKiB} → ${idle.loadedKiB} KiB = ${idle.kibPer.toFixed(2)} KiB each\n`,
   );
   return { runs, idle };
 }
 
-async function throughputRuns(t: Target): Promise<RunResult[]> {
-  const runs: RunResult[] = [];
-  for (const n of SUBSCRIBERS) {
-    const r = await throughput(t, n, MESSAGES[n]!);
-    runs.push(r);
-    process.stdout.write(
-      `  ${t.name.padEnd(11)} ${String(n).padStart(5)} subs: ${r.delivered}/${r.messages} msgs in ${r.seconds.toFixed(2)} s = ${r.perSecond.toFixed(0)} msg/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms\n`,
-    );
-  }
-  return runs;
-}
+const patternLine = (where: string) =>
+  `pattern: ${CLIENTS} load process(es), ${IN_FLIGHT} publishes in flight in all, N subscribers long-polling their own queue; ${where}; all on 127.0.0.1\n\n`;
 
 /** `--store postgres`: SQLite and PostgreSQL behind the same hub code, in one run. */
 async function compareStores(): Promise<void> {
   process.stdout.write(
     `PubSub relay benchmark: SQLite vs PostgreSQL store\n${machineLine()}\n${loadLine()}\n`,
   );
-  process.stdout.write(
-    `pattern: 1 publisher with ${IN_FLIGHT} in flight, N subscribers long-polling their own queue; one hub; client, hub and PostgreSQL on 127.0.0.1\n\n`,
-  );
+  process.stdout.write(patternLine('one hub'));
   const cluster = await startPostgres({ durable: true });
   let sqlite: RunResult[];
   let postgres: RunResult[];
   try {
-    const a = await startSwitchboard();
+    const a = await startSwitchboard('SB/SQLite');
     try {
       sqlite = await throughputRuns(a);
     } finally {
       await a.stop();
     }
-    const b = await startSwitchboard(cluster.url);
+    const b = await startSwitchboard('SB/Postgres', { url: cluster.url, cluster });
     try {
       postgres = await throughputRuns(b);
     } finally {
@@ -443,13 +534,113 @@ async function compareStores(): Promise<void> {
   );
 }
 
+/** The median run (by msg/s) of several rounds; its p50/p99 are the medians of the rounds' too. */
+function medianRun(rs: RunResult[]): RunResult {
+  const med = (f: (r: RunResult) => number) => percentile(rs.map(f), 50);
+  return {
+    ...rs[0]!,
+    delivered: Math.min(...rs.map((r) => r.delivered)),
+    duplicates: rs.reduce((s, r) => s + r.duplicates, 0),
+    seconds: med((r) => r.seconds),
+    perSecond: med((r) => r.perSecond),
+    p50: med((r) => r.p50),
+    p99: med((r) => r.p99),
+    serverUsPerMsg: med((r) => r.serverUsPerMsg),
+    backendUsPerMsg: med((r) => r.backendUsPerMsg),
+  };
+}
+
+/** `--cluster`: one hub (SQLite, PostgreSQL), three hubs on one PostgreSQL, three Nchan on one Redis. */
+async function cluster(): Promise<void> {
+  process.stdout.write(
+    `PubSub relay benchmark: hubs on one PostgreSQL, Nchan on Redis\n${machineLine()}\n${loadLine()}\n`,
+  );
+  process.stdout.write(
+    patternLine(
+      `${ROUNDS} round(s) in turns; with 3 servers subscriber i polls server i mod 3 and each message is published on another server`,
+    ),
+  );
+  const mod = ensureNchan();
+  if (!mod) throw new Error('Nchan is not available (apt-get install nginx-light libnginx-mod-nchan)');
+  const stops: Array<() => Promise<void>> = [];
+  const targets: Target[] = [];
+  // Ctrl-C or a timeout: stop what was started (PostgreSQL, Redis, the hubs, nginx) before leaving.
+  const onSignal = () => {
+    void (async () => {
+      for (const stop of stops.reverse()) await stop().catch(() => {});
+      process.exit(130);
+    })();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const pg = await startPostgres({ durable: true });
+    stops.push(() => pg.stop());
+    const redis = await startRedis();
+    stops.push(() => redis.stop());
+    const add = async (t: Promise<Target>) => {
+      const x = await t;
+      stops.push(() => x.stop());
+      targets.push(x);
+    };
+    await add(startSwitchboard('SB 1 hub SQLite'));
+    await add(startSwitchboard('SB 1 hub PG', { url: await createDatabase(pg, 'sb_one'), cluster: pg }));
+    await add(
+      startSwitchboard('SB 3 hubs PG', { url: await createDatabase(pg, 'sb_three'), cluster: pg }, 3),
+    );
+    await add(startNchan(mod, 'Nchan 3 on Redis', { instances: 3, redis }));
+    const all = new Map<string, RunResult[]>();
+    for (let round = 1; round <= ROUNDS; round++) {
+      if (ROUNDS > 1) process.stdout.write(`round ${round}/${ROUNDS}\n`);
+      for (const n of SUBSCRIBERS)
+        for (const t of targets) {
+          const r = await throughput(t, n, MESSAGES(n));
+          process.stdout.write(runLine(t.spec.name, r));
+          const key = `${t.spec.name}|${n}`;
+          all.set(key, [...(all.get(key) ?? []), r]);
+        }
+    }
+    const get = (name: string, n: number) => medianRun(all.get(`${name}|${n}`)!);
+    process.stdout.write(
+      `\nmedians of ${ROUNDS} round(s); CPU µs per message (servers + backend) from /proc\n` +
+        'subscribers | target           |  msg/s  p50 ms  p99 ms | server µs/msg  backend µs/msg\n',
+    );
+    for (const n of SUBSCRIBERS)
+      for (const t of targets) {
+        const r = get(t.spec.name, n);
+        process.stdout.write(
+          `${String(n).padStart(11)} | ${t.spec.name.padEnd(16)} | ${r.perSecond.toFixed(0).padStart(6)} ${r.p50.toFixed(1).padStart(7)} ${r.p99.toFixed(1).padStart(7)} | ` +
+            `${r.serverUsPerMsg.toFixed(0).padStart(13)} ${r.backendUsPerMsg.toFixed(0).padStart(15)}\n`,
+        );
+      }
+    const n = SUBSCRIBERS.includes(100) ? 100 : SUBSCRIBERS[0]!;
+    const [lite, one, three, nchan] = targets.map((t) => get(t.spec.name, n)) as [
+      RunResult,
+      RunResult,
+      RunResult,
+      RunResult,
+    ];
+    const f = (r: RunResult) => `${r.perSecond.toFixed(0)}`;
+    process.stdout.write(
+      `SUMMARY pubsub-cluster subs=${n} rounds=${ROUNDS} clients=${CLIENTS} sqlite_1=${f(lite)} pg_1=${f(one)} pg_3=${f(three)} nchan_redis_3=${f(nchan)} ` +
+        `three_vs_one=${(three.perSecond / one.perSecond).toFixed(2)} three_vs_sqlite=${(three.perSecond / lite.perSecond).toFixed(2)} ` +
+        `three_vs_nchan_redis=${(three.perSecond / nchan.perSecond).toFixed(2)} pg_3_p50_ms=${three.p50.toFixed(1)} pg_3_p99_ms=${three.p99.toFixed(1)} ` +
+        `nchan_redis_p50_ms=${nchan.p50.toFixed(1)} nchan_redis_p99_ms=${nchan.p99.toFixed(1)} load1=${loadavg()[0]!.toFixed(1)}\n`,
+    );
+    process.stdout.write(
+      'notes: the hubs commit every publish to disk before answering (PostgreSQL fsync on, synchronous_commit on; lease moves do not wait for the flush) and NOTIFY the other hubs; Nchan keeps messages in Redis memory (no persistence). Backend CPU is a lower bound (PostgreSQL backends that exit during a run are not counted). Goals: three_vs_one ≥ 1.4, three_vs_nchan_redis ≥ 1.0.\n',
+    );
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch((e: unknown) => console.error(e));
+  }
+}
+
 async function main(): Promise<void> {
+  if (CLUSTER) return cluster();
   if (STORE === 'postgres') return compareStores();
   process.stdout.write(`PubSub relay benchmark\n${machineLine()}\n`);
-  process.stdout.write(
-    `pattern: 1 publisher with ${IN_FLIGHT} in flight, N subscribers long-polling their own queue; client and servers on 127.0.0.1\n\n`,
-  );
-  const sb = await startSwitchboard();
+  process.stdout.write(patternLine('one server'));
+  const sb = await startSwitchboard('Switchboard');
   let ours: Awaited<ReturnType<typeof measure>>;
   try {
     ours = await measure(sb);
@@ -461,7 +652,7 @@ async function main(): Promise<void> {
     const mod = ensureNchan();
     if (!mod) process.stdout.write('Nchan unavailable (apt-get failed); skipping the comparison\n');
     else {
-      const nc = await startNchan(mod);
+      const nc = await startNchan(mod, 'Nchan');
       try {
         theirs = await measure(nc);
       } finally {

@@ -346,6 +346,32 @@ export function pubsubStoreContract(backend: PubSubBackend): void {
       expect(await put(store, msg(sid, 'full', {}), { ...o, dedup: d })).toEqual({ stored: true });
     });
 
+    it('many publishes at once (one group commit on PostgreSQL): each stored once, a key repeated in the group answers the first id, only the publish over a limit fails', async () => {
+      const o = { maxQueueLength: 20, maxQueuesPerAccount: 100 };
+      const d = { key: 'idem:group', expiresAt: T0 + DAY };
+      const ms = Array.from({ length: 61 }, (_, i) => msg(sid, `g${i % 3}`, { I: String(i) }));
+      const r = await Promise.allSettled(
+        ms.map((m, i) => put(store, m, i === 10 || i === 13 ? { ...o, dedup: d } : o)),
+      );
+      const full = r.flatMap((x, i) => (x.status === 'rejected' ? [i] : []));
+      // g0 got 21 publishes for 20 places: exactly one of them is refused, with the typed error.
+      expect(full).toHaveLength(1);
+      expect(full[0]! % 3).toBe(0);
+      expect((r[full[0]!] as PromiseRejectedResult).reason).toMatchObject({ code: 'PUBSUB_QUEUE_FULL' });
+      const first = r[10] as PromiseFulfilledResult<unknown>;
+      const second = r[13] as PromiseFulfilledResult<unknown>;
+      const dupOf = [first.value, second.value].find((v) => (v as { stored: boolean }).stored === false);
+      expect(dupOf).toBeDefined();
+      expect([ms[10]!.id, ms[13]!.id]).toContain((dupOf as { duplicateOf: string }).duplicateOf);
+      expect([
+        await store.depth(sid, 'g0'),
+        await store.depth(sid, 'g1'),
+        await store.depth(sid, 'g2'),
+      ]).toEqual([20, 19, 20]);
+      const got = await store.claim(sid, 'g1', 's', 100, T0, T0 + 1000);
+      expect(new Set(got.map((m) => m.id)).size).toBe(19);
+    });
+
     it('retention: expired messages are never claimed, and the sweep deletes them, old sessions and keys', async () => {
       await put(store, msg(sid, 'old', { I: '1' }));
       await put(store, msg(sid, 'old', { I: '2' }, T0 + 7 * DAY - 1), {

@@ -35,6 +35,26 @@ type SeqRow = MessageRow & { seq: number };
 const MSG_COLS = 'seq, id, account_sid, queue, payload, bytes, created_at, expires_at';
 
 /**
+ * Joined into the statements that move a message's lease (claim, delivery mark, acknowledgement): their
+ * commit does not wait for the WAL flush (`synchronous_commit = off` for that transaction only). Losing
+ * such a change in a crash of PostgreSQL itself (not of a hub) redelivers messages, as a lease that runs out
+ * does; it never loses one. Publishes keep waiting for the flush: an acknowledged publish is durable.
+ */
+const NO_FLUSH_WAIT = "(SELECT set_config('synchronous_commit', 'off', true)) AS no_flush_wait";
+
+/** Group commit: publishes arriving while this many batches are in flight wait and go together. */
+const INSERT_BATCHES_IN_FLIGHT = 2;
+/** Largest group of publishes in one statement. */
+const INSERT_BATCH_MAX = 200;
+
+interface PendingInsert {
+  m: StoredMessage;
+  o: InsertOptions;
+  resolve: (r: InsertResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
  * PostgreSQL implementation of the PubSub store, for several hubs sharing one site's queues. Same
  * semantics as the SQLite store (the contract suite runs against both): FIFO by insertion sequence,
  * competing consumers (`FOR UPDATE SKIP LOCKED`: two hubs claiming at once take different messages),
@@ -55,6 +75,9 @@ export class PostgresPubSubStore implements PubSubStore {
    * messages to be redelivered when their lease runs out.
    */
   private readonly perSession = new KeyedSerialQueue();
+  /** Publishes waiting for a batch slot (group commit), and the batches in flight. */
+  private pendingInserts: PendingInsert[] = [];
+  private insertBatches = 0;
 
   constructor(opts: PostgresOptions | PostgresDatabase) {
     this.db = opts instanceof PostgresDatabase ? opts : new PostgresDatabase(opts);
@@ -143,7 +166,95 @@ export class PostgresPubSubStore implements PubSubStore {
     return r ? toSession(r) : undefined;
   }
 
-  async insert(m: StoredMessage, o: InsertOptions): Promise<InsertResult> {
+  /**
+   * Group commit. A publish made while fewer than INSERT_BATCHES_IN_FLIGHT batches are running goes at
+   * once; the publishes made meanwhile wait and go together, in one statement (one transaction, one commit,
+   * one WAL flush): a transaction that NOTIFYs holds a database-wide lock through its commit, so publishes
+   * committed one by one are serialised behind each other's flush. Each publish still resolves only after
+   * the statement that stored it has committed. If the batch fails on a limit (queue full, too many queues),
+   * nothing of it was stored and each publish runs again alone, so only the one over the limit fails.
+   */
+  insert(m: StoredMessage, o: InsertOptions): Promise<InsertResult> {
+    return new Promise((resolve, reject) => {
+      this.pendingInserts.push({ m, o, resolve, reject });
+      this.startInsertBatch();
+    });
+  }
+
+  private startInsertBatch(): void {
+    if (this.insertBatches >= INSERT_BATCHES_IN_FLIGHT || this.pendingInserts.length === 0) return;
+    const batch = this.pendingInserts.splice(0, INSERT_BATCH_MAX);
+    this.insertBatches++;
+    void this.insertBatch(batch).finally(() => {
+      this.insertBatches--;
+      this.startInsertBatch();
+    });
+  }
+
+  private async insertBatch(batch: PendingInsert[]): Promise<void> {
+    if (batch.length === 1) {
+      const p = batch[0]!;
+      await this.insertOne(p.m, p.o).then(p.resolve, p.reject);
+      return;
+    }
+    // Queue rows are locked in (account, queue) order, the order every hub's batches and the count
+    // triggers use, so two hubs' batches do not deadlock. The sort is stable: FIFO within a queue holds.
+    const sorted = [...batch].sort((a, b) =>
+      a.m.accountSid === b.m.accountSid
+        ? a.m.queue < b.m.queue
+          ? -1
+          : a.m.queue > b.m.queue
+            ? 1
+            : 0
+        : a.m.accountSid < b.m.accountSid
+          ? -1
+          : 1,
+    );
+    const col = <T>(f: (p: PendingInsert) => T) => sorted.map(f);
+    let rows: Array<{ ord: number; dup: string | null }>;
+    try {
+      rows = await this.db.query<{ ord: number; dup: string | null }>(
+        `SELECT x.ord::int AS ord, pubsub_insert(x.id, x.account, x.queue, x.payload, x.bytes, x.created, x.expires, x.now,
+                  x.dkey, x.dexp, x.maxlen, x.maxq, $14, x.notify) AS dup
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[], $7::bigint[],
+                     $8::bigint[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[])
+              WITH ORDINALITY AS x(id, account, queue, payload, bytes, created, expires, now, dkey, dexp, maxlen, maxq, notify, ord)
+         ORDER BY x.ord`,
+        [
+          col((p) => p.m.id),
+          col((p) => p.m.accountSid),
+          col((p) => p.m.queue),
+          col((p) => encodeMessage(p.m.message)),
+          col((p) => p.m.bytes),
+          col((p) => p.m.createdAt),
+          col((p) => p.m.expiresAt),
+          col((p) => p.o.now),
+          col((p) => p.o.dedup?.key ?? null),
+          col((p) => p.o.dedup?.expiresAt ?? null),
+          col((p) => p.o.maxQueueLength),
+          col((p) => p.o.maxQueuesPerAccount),
+          col((p) => this.notifyPayload(p.m.accountSid, p.m.queue)),
+          PUBSUB_CHANNEL,
+        ],
+      );
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code !== 'SBQ01' && code !== 'SBQ02') {
+        for (const p of batch) p.reject(e);
+        return;
+      }
+      // Rolled back whole: each publish again alone, in the order they were made.
+      for (const p of batch) await this.insertOne(p.m, p.o).then(p.resolve, p.reject);
+      return;
+    }
+    const dup = new Map(rows.map((r) => [r.ord, r.dup]));
+    for (const [i, p] of sorted.entries()) {
+      const d = dup.get(i + 1) ?? null;
+      p.resolve(d === null ? { stored: true } : { stored: false, duplicateOf: d });
+    }
+  }
+
+  private async insertOne(m: StoredMessage, o: InsertOptions): Promise<InsertResult> {
     let dup: string | null;
     try {
       const [r] = await this.db.query<{ dup: string | null }>(
@@ -192,7 +303,7 @@ export class PostgresPubSubStore implements PubSubStore {
          WHERE account_sid = $1 AND queue = $2 AND expires_at > $3 AND (lease_until IS NULL OR lease_until <= $3)
          ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED)
        UPDATE pubsub_messages m SET lease_session = $5, lease_until = $6, deliveries = m.deliveries + 1
-       FROM c WHERE m.seq = c.seq
+       FROM c, ${NO_FLUSH_WAIT} WHERE m.seq = c.seq
        RETURNING ${MSG_COLS.replace(/(\w+)/g, 'm.$1')}`,
       [accountSid, queue, now, limit, pendingLease(session), leaseUntil],
     );
@@ -203,7 +314,8 @@ export class PostgresPubSubStore implements PubSubStore {
     if (ids.length === 0) return;
     await this.perSession.run(session, () =>
       this.db.query(
-        'UPDATE pubsub_messages SET lease_session = $1 WHERE id = ANY($2::text[]) AND lease_session = $3',
+        `UPDATE pubsub_messages SET lease_session = $1 FROM ${NO_FLUSH_WAIT}
+         WHERE id = ANY($2::text[]) AND lease_session = $3`,
         [session, ids, pendingLease(session)],
       ),
     );
@@ -232,7 +344,8 @@ export class PostgresPubSubStore implements PubSubStore {
   async ackSession(session: string, except: string[]): Promise<number> {
     const r = await this.perSession.run(session, () =>
       this.db.query(
-        'DELETE FROM pubsub_messages WHERE lease_session = $1 AND NOT (id = ANY($2::text[])) RETURNING seq',
+        `DELETE FROM pubsub_messages USING ${NO_FLUSH_WAIT}
+         WHERE lease_session = $1 AND NOT (id = ANY($2::text[])) RETURNING seq`,
         [session, except],
       ),
     );
