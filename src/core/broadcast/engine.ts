@@ -306,7 +306,7 @@ export class BroadcastEngine {
         if (token === undefined) continue; // another hub was faster
         const b = await this.deps.store.getBroadcast(id);
         const fence = { lease: name, holder: me, token };
-        if (!b || b.state !== 'delivering' || this.closed) {
+        if (b?.state !== 'delivering' || this.closed) {
           await own.leases.release(name, me);
           continue;
         }
