@@ -1,19 +1,19 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { broadcastRuntime, setIncidentChannels } from '../broadcast/module.js';
 import { charsetOf } from '../core/charset.js';
 import { AuthError, ConflictError, errorMessage, NotFoundError, ValidationError } from '../core/errors.js';
 import type { HubContext, HubModule } from '../core/module.js';
 import { decodeXmlBytes } from '../core/xml-read.js';
 import { bearer } from '../server/auth.js';
 import { described, errors, Open } from '../server/schemas.js';
+import { broadcastRuntime, setIncidentChannels } from './broadcast-module.js';
 import { buildCapFeed } from './cap/atom.js';
 import { feedItems } from './cap/egress.js';
 import { CapIngest } from './cap/ingest.js';
 import { CapPoller } from './cap/poller.js';
 import type { CapValue } from './cap/types.js';
-import { ChannelDispatcher, type ChannelLogStore } from './channels/dispatch.js';
+import type { ChannelLogStore } from './channels/dispatch.js';
 import { SlackChannel } from './channels/slack.js';
 import { SmsChannel } from './channels/sms.js';
 import { TeamsChannel } from './channels/teams.js';
@@ -26,8 +26,8 @@ import { answerVoiceCall, VoiceCallBook, VoiceChannel } from './channels/voice.j
  * are told about. Off unless configured (`cap`, `channels` in the config).
  */
 export interface AlertingRuntime {
+  /** The configured channels; the broadcast runtime's dispatcher runs them with its own (see broadcast-module.ts). */
   registry: ChannelRegistry;
-  dispatcher: ChannelDispatcher;
   voiceBook: VoiceCallBook;
   channelLog: ChannelLogStore;
   ingest: CapIngest;
@@ -92,15 +92,6 @@ export function alertingRuntime(hub: HubContext): AlertingRuntime {
       ),
     );
   const channelLog = hub.stores.channelLog;
-  const dispatcher = new ChannelDispatcher({
-    registry,
-    store: channelLog,
-    options: { attempts: ch.attempts, backoffMs: ch.backoffMs, timeoutMs: ch.timeoutMs, logKeep: ch.logKeep },
-    link: (id) => `${hub.hub.publicUrl.replace(/\/+$/, '')}/#/incidents/${encodeURIComponent(id)}`,
-    clock: hub.clock,
-    logger,
-    signal: hub.signal,
-  });
   const ingest = new CapIngest({
     store: hub.stores.capAlerts,
     bus: hub.bus,
@@ -129,7 +120,6 @@ export function alertingRuntime(hub: HubContext): AlertingRuntime {
   });
   const rt: AlertingRuntime = {
     registry,
-    dispatcher,
     voiceBook,
     channelLog,
     ingest,
@@ -409,12 +399,12 @@ export const alertingModule: HubModule = {
   after: ['broadcast'],
   async routes(app, hub) {
     const rt = alertingRuntime(hub);
-    setIncidentChannels(hub, rt.dispatcher);
+    setIncidentChannels(hub, rt.registry);
     await registerAlertingRoutes(app, hub, rt);
   },
   start(hub) {
     const rt = alertingRuntime(hub);
-    setIncidentChannels(hub, rt.dispatcher);
+    setIncidentChannels(hub, rt.registry);
     if (!hub.config.cap.enabled) return;
     rt.ingest.start();
     rt.poller.start();

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { Broadcast, BroadcastReport, DeliveryState } from '../core/broadcast/types.js';
+import type { Broadcast, BroadcastReport, DeliveryState } from '../alerting/broadcast/types.js';
 import { type ApiFlags, action, apiClientOptions, callApi } from './common.js';
 import { registerIncidentCommands } from './incidents.js';
 

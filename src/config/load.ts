@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
-import { emailConfigProblems } from '../broadcast/config.js';
+import { emailConfigProblems } from '../alerting/broadcast-config.js';
 import { ValidationError } from '../core/errors.js';
 import { formatProblems, schemaProblems } from '../core/schema-errors.js';
 import { type Config, ConfigSchema } from './schema.js';

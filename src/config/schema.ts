@@ -1,6 +1,10 @@
 import { type Static, type TInteger, type TObject, type TOptional, Type } from 'typebox';
+import {
+  BroadcastConfigSchema,
+  EmergencyConfigSchema,
+  RulesConfigSchema,
+} from '../alerting/broadcast-config.js';
 import { CapConfigSchema, ChannelsConfigSchema } from '../alerting/config.js';
-import { BroadcastConfigSchema, EmergencyConfigSchema, RulesConfigSchema } from '../broadcast/config.js';
 import { ROLES, type Role } from '../core/roles.js';
 import { DialConfigSchema } from '../dial/config.js';
 import { AvayaConfigSchema } from '../drivers/avaya/config.js';
@@ -375,6 +379,20 @@ export const EventsSchema = Type.Object(
       maximum: 1440,
       default: 10,
       description: 'How often the event log is pruned (also once at start).',
+    }),
+    bufferMax: Type.Integer({
+      minimum: 1000,
+      maximum: 10_000_000,
+      default: 100_000,
+      description:
+        'Most events held in memory while the store does not take them (PostgreSQL unreachable); alerts go on meanwhile. Past it the oldest unwritten events are dropped, with an error in the log.',
+    }),
+    feedPollMs: Type.Integer({
+      minimum: 100,
+      maximum: 60_000,
+      default: 2000,
+      description:
+        'Several hubs on PostgreSQL: how often a hub with SSE clients reads the event table for other hubs’ events in case a wake-up (NOTIFY) was lost.',
     }),
     minFreeDiskMb: Type.Integer({
       minimum: 0,

@@ -90,8 +90,14 @@ export interface HoldOptions {
   onAcquired(grant: LeaseGrant): void | (() => void | Promise<void>) | Promise<void | (() => void)>;
   /** Grace given to other candidates (see AcquireOptions.graceMs); evaluated at every attempt. */
   graceMs?: () => number;
-  /** Called when an attempt did not get the lease (another hub holds it), and after a loss. */
+  /** Called when an attempt did not get the lease (another hub holds it). */
   onMissed?: () => void;
+  /**
+   * Keep the work running while the store cannot be reached (only a refusal, another hub holding the lease
+   * once the store answers, stops it). For work where two hubs doing it beats none doing it: the IP Office
+   * link of the 911 path. Default false: the work stops itself (fencing).
+   */
+  keepOnStoreError?: boolean;
 }
 
 export interface HeldLease {
@@ -118,6 +124,8 @@ interface Holding {
   error: string | null;
   stopped: boolean;
   busy: boolean;
+  /** Held on without renewal (keepOnStoreError) while the store does not answer. */
+  keeping: boolean;
 }
 
 /**
@@ -172,6 +180,7 @@ export class Cluster {
       error: null,
       stopped: false,
       busy: false,
+      keeping: false,
     };
     this.held.set(name, h);
     void this.attempt(h);
@@ -215,9 +224,9 @@ export class Cluster {
     let token: number | undefined;
     let failed = false;
     try {
-      token = await this.store.acquire(h.name, this.instanceId, this.ttlMs, {
-        graceMs: h.opts.graceMs?.() ?? 0,
-      });
+      token = await this.answerWithin(
+        this.store.acquire(h.name, this.instanceId, this.ttlMs, { graceMs: h.opts.graceMs?.() ?? 0 }),
+      );
       h.error = null;
     } catch (e) {
       failed = true;
@@ -231,11 +240,20 @@ export class Cluster {
     }
     if (token !== undefined && this.mono() - startedAt < this.ttlMs) {
       h.okAt = startedAt;
+      if (h.keeping) this.log.info({ lease: h.name, token }, 'lease renewed again: the store answers');
+      h.keeping = false;
       if (h.token !== token) {
         if (h.token !== undefined) await this.lose(h, 'the lease changed hands while held');
         await this.gain(h, token);
       }
       this.armFence(h);
+    } else if (h.token !== undefined && token === undefined && failed && h.opts.keepOnStoreError) {
+      if (!h.keeping)
+        this.log.error(
+          { lease: h.name, token: h.token, err: h.error },
+          'lease not renewed (store unreachable): the work goes on until the store answers',
+        );
+      h.keeping = true;
     } else if (h.token !== undefined) {
       // Another hub has it, the store is unreachable, or the answer came too late to trust.
       const why =
@@ -257,6 +275,27 @@ export class Cluster {
     }
   }
 
+  /** A store that does not answer within a lease time counts as failed (the next attempt is scheduled). */
+  private answerWithin<T>(p: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const t = this.clock.setTimeout(
+        () => reject(new Error(`the lease store did not answer within ${this.ttlMs} ms`)),
+        this.ttlMs,
+      );
+      t.unref?.();
+      p.then(
+        (v) => {
+          this.clock.clearTimeout(t);
+          resolve(v);
+        },
+        (e: unknown) => {
+          this.clock.clearTimeout(t);
+          reject(e);
+        },
+      );
+    });
+  }
+
   private async gain(h: Holding, token: number): Promise<void> {
     h.token = token;
     h.since = this.clock.now();
@@ -274,6 +313,7 @@ export class Cluster {
   /** The work must stop before the store could have given the lease to another hub. */
   private armFence(h: Holding): void {
     if (h.fence) this.clock.clearTimeout(h.fence);
+    if (h.opts.keepOnStoreError) return;
     // Stop a little before the lease can have run out (the store's clock counts from a moment at or after
     // okAt, so stopping at okAt + ttl - margin is always early enough).
     const margin = Math.min(this.renewMs, this.ttlMs / 4);

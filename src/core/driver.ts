@@ -1,5 +1,6 @@
-import type { AlertPlanner } from './broadcast/types.js';
+import type { AlertPlanner } from '../alerting/broadcast/types.js';
 import type { Clock } from './clock.js';
+import type { Cluster } from './cluster.js';
 import type { Device } from './devices.js';
 import type { EventEmitter } from './events.js';
 import type { Logger } from './logger.js';
@@ -61,6 +62,11 @@ export interface DriverContext {
   clock: Clock;
   hub: HubInfo;
   kv: KvStore;
+  /**
+   * The leases of singleton work shared by the hubs of a site (core/cluster.ts): a driver whose device
+   * must be served by one hub at a time (the IP Office link) holds a lease. Absent: the only hub.
+   */
+  cluster?: Cluster;
   /** Aborted when the hub shuts down. */
   signal: AbortSignal;
 }
@@ -72,7 +78,10 @@ export interface Driver<S = Record<string, unknown>> {
   configSchema: object;
   /** Setting keys that hold secrets (never shown through the API). */
   secretKeys?: string[];
-  /** How this kind shows broadcasts and alerts (optional: planners can also be registered by kind). */
+  /**
+   * How this kind shows broadcasts and alerts (its planner: src/alerting/broadcast/types.ts). A kind without
+   * one cannot show alerts: its deliveries fail with `no_planner`, and `all` targets skip it.
+   */
   alertPlanner?: AlertPlanner;
   open(device: Device<S>, ctx: DriverContext): DeviceSession;
 }

@@ -3,7 +3,11 @@
  * out to subscribers: SSE clients, rules, PubSub topics, webhooks and the console.
  */
 export interface HubEvent<D = Record<string, unknown>> {
-  /** Monotonically increasing sequence number assigned by the bus; resume with `after=seq`. */
+  /**
+   * The stored sequence number, one sequence for every hub sharing the store (resume with `after=seq`).
+   * Assigned by the bus at emit on a store one hub owns (SQLite); by the store when it is stored on a shared
+   * one (PostgreSQL), 0 until then: this hub's local subscribers see 0 and name the event by `id`.
+   */
   seq: number;
   /** Globally unique id (`evt_…`). */
   id: string;

@@ -19,10 +19,37 @@ export interface EventListQuery {
   q?: string | undefined;
 }
 
+/** An event before the store numbers it. */
+export type EventDraft = Omit<HubEvent, 'seq'>;
+
+/** Wake-ups from a store several hubs share (`EventStore.watch`). */
+export interface EventWatcher {
+  /** Another hub stored events, the highest with this seq (a hint: read the table). */
+  stored(seq: number): void;
+  /** The wake-up channel was away and is back: wake-ups may have been missed. */
+  reconnected(): void;
+}
+
 export interface EventStore {
+  /**
+   * Who numbers events. `bus`: one hub owns the store (SQLite), its bus numbers events and `append`s them.
+   * `store`: several hubs share it (PostgreSQL); `insert` numbers them, one global sequence in commit order.
+   */
+  readonly numbering: 'bus' | 'store';
   /** Appends events that already carry their `seq`, atomically. */
   append(events: HubEvent[]): Promise<void>;
-  /** Highest stored seq (0 when empty). */
+  /**
+   * Stores events and numbers them, atomically: the next seqs in the given order, answered in that order.
+   * Commit order is seq order, so a reader that has seen seq N never later finds a committed event below N.
+   * Idempotent by `id`: an event stored already (a retry after an answer that was lost) answers its seq.
+   */
+  insert(events: EventDraft[]): Promise<number[]>;
+  /**
+   * Wake-ups when another hub stored events (stores several hubs share; absent otherwise). Returns the
+   * function that stops them.
+   */
+  watch?(w: EventWatcher): () => void;
+  /** Highest seq stored or handed out (0 when empty). */
   lastSeq(): Promise<number>;
   /**
    * Events with `after` < seq < `before`, oldest first (`order: 'desc'`: newest first), with the type/source

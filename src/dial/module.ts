@@ -1,4 +1,4 @@
-import { broadcastRuntime } from '../broadcast/module.js';
+import { broadcastRuntime } from '../alerting/broadcast-module.js';
 import type { HubModule } from '../core/module.js';
 import { registerDialRoutes } from './routes.js';
 import { screenPop } from './screenpop.js';

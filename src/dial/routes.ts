@@ -1,8 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { callbackDial } from '../core/emergency/alert-text.js';
-import type { EmergencyService } from '../core/emergency/service.js';
+import { callbackDial } from '../alerting/emergency/alert-text.js';
+import type { EmergencyService } from '../alerting/emergency/service.js';
 import { AuthError, NotFoundError, ValidationError } from '../core/errors.js';
 import type { HubContext } from '../core/module.js';
 import { ActionResultSchema, described, errors, Nullable } from '../server/schemas.js';

@@ -5,7 +5,8 @@ import type { HubEvent } from '../core/events.js';
 /**
  * Changes and sends the hub makes by itself, not through the API (which the auth hook records): a rule or
  * the 911 supervisor starting a broadcast, an incident acknowledged from a phone's softkey. Recorded from
- * the event bus, in this one place.
+ * the event bus, in this one place. THIS hub's events only (`subscribe`): another hub records its own. The
+ * event is named by its id (on a shared store its seq is assigned only when it is stored).
  */
 export function auditHubEvents(bus: EventBus, audit: AuditLog): () => void {
   const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v.slice(0, 200) : null);
@@ -23,7 +24,7 @@ export function auditHubEvents(bus: EventBus, audit: AuditLog): () => void {
         address: null,
         action: 'broadcast.sent',
         target: `id=${str(d.broadcastId) ?? ''}`,
-        detail: { title: str(d.title), priority: str(d.priority), total: d.total ?? null, event: e.seq },
+        detail: { title: str(d.title), priority: str(d.priority), total: d.total ?? null, event: e.id },
       });
     } else if (e.type === 'incident.acknowledged' && str(d.deviceId)) {
       void audit.record({
@@ -34,7 +35,7 @@ export function auditHubEvents(bus: EventBus, audit: AuditLog): () => void {
         address: null,
         action: 'incident.acknowledged',
         target: `id=${str(d.incidentId) ?? ''}`,
-        detail: { event: e.seq },
+        detail: { event: e.id },
       });
     }
   };

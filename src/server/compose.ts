@@ -82,6 +82,9 @@ async function composeHub(
   const bus = await EventBus.open(stores.events, {
     clock,
     onError: (e) => logger.error({ err: e }, 'event bus subscriber failed'),
+    logger: logger.child({ module: 'events' }),
+    bufferMax: config.events.bufferMax,
+    feedPollMs: config.events.feedPollMs,
   });
   const modules = orderModules(
     opts.replaceModules ? (opts.modules ?? []) : [...MODULES, ...(opts.modules ?? [])],
@@ -101,15 +104,6 @@ async function composeHub(
   await devices.load();
   const abort = new AbortController();
   const hubInfo = { publicUrl: config.http.publicUrl.replace(/\/+$/, ''), version: VERSION };
-  const ctxFor = (device: { id: string; kind: string }): DriverContext => ({
-    bus,
-    logger: logger.child({ device: device.id, kind: device.kind }),
-    clock,
-    hub: hubInfo,
-    kv: stores.kv,
-    signal: abort.signal,
-  });
-  const actions = new ActionRunner(devices, drivers, ctxFor, bus, clock);
   const cluster = new Cluster({
     store: stores.leases,
     instanceId:
@@ -119,6 +113,16 @@ async function composeHub(
     // Real timers, not the hub's clock: a lease lives on the store's clock (tests move the hub's).
     logger: logger.child({ module: 'cluster' }),
   });
+  const ctxFor = (device: { id: string; kind: string }): DriverContext => ({
+    bus,
+    logger: logger.child({ device: device.id, kind: device.kind }),
+    clock,
+    hub: hubInfo,
+    kv: stores.kv,
+    cluster,
+    signal: abort.signal,
+  });
+  const actions = new ActionRunner(devices, drivers, ctxFor, bus, clock);
   /**
    * Runs a pruning job every `minutes` on one hub at a time (lease `prune:<what>`; a lone hub always holds
    * it, so it runs at start as before), logging what it deleted (or why it failed).

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { DRILL_PLACED } from '../alerting/emergency/service.js';
 import type { TimerHandle } from '../core/clock.js';
-import { DRILL_PLACED } from '../core/emergency/service.js';
 import { LimitError } from '../core/errors.js';
 import type { HubContext, HubModule } from '../core/module.js';
 

@@ -1,5 +1,5 @@
+import { broadcastModule } from '../alerting/broadcast-module.js';
 import { alertingModule } from '../alerting/module.js';
-import { broadcastModule } from '../broadcast/module.js';
 import type { HubModule } from '../core/module.js';
 import { dialModule } from '../dial/module.js';
 import { avayaModule } from '../drivers/avaya/module.js';

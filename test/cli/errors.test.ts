@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emailConfigProblems } from '../../src/broadcast/config.js';
+import { emailConfigProblems } from '../../src/alerting/broadcast-config.js';
 import { hostAndPort } from '../../src/cli/ipoffice.js';
 import { defaultConfig } from '../../src/config/load.js';
 import { Devlink3Simulator } from '../../src/sim/ipoffice/server.js';

@@ -1,6 +1,6 @@
 import { afterEach, expect, it, vi } from 'vitest';
-import { broadcastRuntime } from '../../src/broadcast/module.js';
-import type { Broadcast, Delivery } from '../../src/core/broadcast/types.js';
+import type { Broadcast, Delivery } from '../../src/alerting/broadcast/types.js';
+import { broadcastRuntime } from '../../src/alerting/broadcast-module.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
 import { describePostgres } from '../helpers/postgres.js';
 import { testphoneDriver } from '../helpers/testphone-driver.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Provider from 'oidc-provider';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { broadcastRuntime } from '../../src/broadcast/module.js';
+import { broadcastRuntime } from '../../src/alerting/broadcast-module.js';
 import { ManualClock } from '../../src/core/clock.js';
 import {
   AXE_SERIOUS,

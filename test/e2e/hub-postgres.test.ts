@@ -1,5 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
-import { broadcastRuntime } from '../../src/broadcast/module.js';
+import { broadcastRuntime } from '../../src/alerting/broadcast-module.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
 import { describePostgres } from '../helpers/postgres.js';
 import { phoneLogs, testphoneDriver } from '../helpers/testphone-driver.js';

@@ -1,6 +1,6 @@
+import { BroadcastEngine, type BroadcastEngineOptions } from '../../src/alerting/broadcast/engine.js';
+import type { AlertPlanner, MulticastAudio } from '../../src/alerting/broadcast/types.js';
 import { ActionRunner } from '../../src/core/actions.js';
-import { BroadcastEngine, type BroadcastEngineOptions } from '../../src/core/broadcast/engine.js';
-import type { AlertPlanner, MulticastAudio } from '../../src/core/broadcast/types.js';
 import { EventBus } from '../../src/core/bus.js';
 import type { Device } from '../../src/core/devices.js';
 import { DeviceRegistry } from '../../src/core/devices.js';

@@ -1,4 +1,4 @@
-import type { Incident } from '../../src/core/emergency/types.js';
+import type { Incident } from '../../src/alerting/emergency/types.js';
 import type { TestHub } from './hub.js';
 import { waitFor } from './wait.js';
 

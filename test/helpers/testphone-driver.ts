@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { AlertPlanner } from '../../src/core/broadcast/types.js';
+import type { AlertPlanner } from '../../src/alerting/broadcast/types.js';
 import { sleep } from '../../src/core/clock.js';
 import type { ActionResult, Driver } from '../../src/core/driver.js';
 import { DeviceError } from '../../src/core/errors.js';

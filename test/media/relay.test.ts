@@ -1,8 +1,8 @@
 import { createSocket, type Socket } from 'node:dgram';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { groupAudioStreamer } from '../../src/broadcast/media.js';
-import { validateBroadcastInput } from '../../src/core/broadcast/schema.js';
+import { groupAudioStreamer } from '../../src/alerting/broadcast/media.js';
+import { validateBroadcastInput } from '../../src/alerting/broadcast/schema.js';
 import { alawToLinear, linearToUlaw } from '../../src/media/g711.js';
 import { LiveRtpRelay, relayPayload } from '../../src/media/relay.js';
 import { encodeRtp, parseRtp } from '../../src/media/rtp.js';

@@ -11,7 +11,7 @@ describe('event bus and store', async () => {
     for (let i = 0; i < 25; i++)
       bus.emit({ source: 't', type: i % 2 ? 'call.started' : 'call.ended', data: { i } });
     const seen: number[] = [];
-    const sub = bus.subscribe((e) => seen.push(e.data.i as number), { after: 10 });
+    const sub = bus.feed((e) => seen.push(e.data.i as number), { after: 10 });
     // Emitted while the stored events are being replayed: held, then delivered after them, once.
     bus.emit({ source: 't', type: 'call.started', data: { i: 25 } });
     await sub.ready;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { broadcastRuntime } from '../../src/broadcast/module.js';
-import type { Broadcast } from '../../src/core/broadcast/types.js';
+import type { Broadcast } from '../../src/alerting/broadcast/types.js';
+import { broadcastRuntime } from '../../src/alerting/broadcast-module.js';
 import type { Device } from '../../src/core/devices.js';
 import { compareSort } from '../../src/core/paging.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';

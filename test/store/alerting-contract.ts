@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { WebhookLog, WebhookLogEntry } from '../../src/broadcast/webhook.js';
-import type { Schedule, ScheduleStore } from '../../src/core/broadcast/schedules.js';
+import type { Schedule, ScheduleStore } from '../../src/alerting/broadcast/schedules.js';
 import type {
   Broadcast,
   BroadcastStore,
@@ -8,17 +7,18 @@ import type {
   DeliveryState,
   Template,
   TemplateStore,
-} from '../../src/core/broadcast/types.js';
-import type { LeaseStore } from '../../src/core/cluster.js';
-import type { IncidentCallClaims } from '../../src/core/emergency/call-claim.js';
+} from '../../src/alerting/broadcast/types.js';
+import type { WebhookLog, WebhookLogEntry } from '../../src/alerting/channels/webhook.js';
+import type { IncidentCallClaims } from '../../src/alerting/emergency/call-claim.js';
 import type {
   Incident,
   IncidentStore,
   LocationEntry,
   LocationStore,
-} from '../../src/core/emergency/types.js';
+} from '../../src/alerting/emergency/types.js';
+import type { Rule, RuleStore } from '../../src/alerting/rules/types.js';
+import type { LeaseStore } from '../../src/core/cluster.js';
 import type { PageRequest } from '../../src/core/paging.js';
-import type { Rule, RuleStore } from '../../src/core/rules/types.js';
 
 /**
  * THE contract of the alerting store ports (broadcasts with targets and deliveries, templates, schedules,

@@ -40,6 +40,16 @@ function ev(
   return { seq, id: `evt_${seq}`, time: iso(seq * 1000), source, type, data: { n: seq, ...data } };
 }
 
+function draft(x: string, type = 'call.started'): Omit<HubEvent, 'seq'> {
+  return { id: `evt_${x}`, time: iso(0), source: 'ipo-1', type, data: { x } };
+}
+
+/** `evt_w<k>_<batch>_<i>` → a number that sorts a writer's events in the order it wrote them. */
+function order(id: string): number {
+  const [, b, i] = /_(\d+)_(\d+)$/.exec(id) ?? [];
+  return Number(b) * 100 + Number(i);
+}
+
 function device(id: string, over: Partial<Device> = {}): Device {
   return {
     id,
@@ -204,6 +214,67 @@ export function coreStoreContract(backend: CoreBackend): void {
         const failed = r.find((x) => x.status === 'rejected') as PromiseRejectedResult;
         expect(failed.reason).toMatchObject({ code: 'STORE_CONFLICT' });
         expect(await other.events.list({})).toHaveLength(1);
+      });
+
+      it('insert numbers events: the next seqs in the given order, past any stored seq, answered in order', async () => {
+        await s.events.append([ev(5)]);
+        const drafts = ['a', 'b', 'c'].map((x) => draft(x));
+        expect(await s.events.insert(drafts)).toEqual([6, 7, 8]);
+        expect(await s.events.insert([])).toEqual([]);
+        expect(await s.events.lastSeq()).toBe(8);
+        const all = await s.events.list({});
+        expect(all.map((e) => [e.seq, e.id])).toEqual([
+          [5, 'evt_5'],
+          [6, 'evt_a'],
+          [7, 'evt_b'],
+          [8, 'evt_c'],
+        ]);
+        expect(all[1]).toEqual({ ...drafts[0], seq: 6 });
+      });
+
+      it('insert is idempotent by id: a retried batch answers the stored seqs and stores nothing twice', async () => {
+        expect(await s.events.insert([draft('a'), draft('b')])).toEqual([1, 2]);
+        // The answer was lost, the batch is written again with one more event: only that one is new.
+        expect(await s.events.insert([draft('a'), draft('b'), draft('c')])).toEqual([1, 2, 3]);
+        const other = await inst.peer();
+        expect(await other.events.insert([draft('b')])).toEqual([2]);
+        expect((await s.events.list({})).map((e) => e.id)).toEqual(['evt_a', 'evt_b', 'evt_c']);
+      });
+
+      it('concurrent writers on several connections: a reader polling `after` never skips an event (commit order = seq order)', async () => {
+        const writers = [s, await inst.peer(), await inst.peer(), await inst.peer()];
+        const seen: HubEvent[] = [];
+        let done = false;
+        // The reader pages through `after` while the writers run, exactly as GET /api/events?after= does.
+        const reader = (async () => {
+          let cursor = 0;
+          for (;;) {
+            const finished = done;
+            const page = await s.events.list({ after: cursor, limit: 50 });
+            seen.push(...page);
+            if (page.length) cursor = page[page.length - 1]!.seq;
+            else if (finished) return;
+          }
+        })();
+        await Promise.all(
+          writers.map(async (w, k) => {
+            for (let b = 0; b < 25; b++)
+              await w.events.insert(
+                Array.from({ length: 1 + ((b * 7 + k) % 4) }, (_, i) => draft(`w${k}_${b}_${i}`)),
+              );
+          }),
+        );
+        done = true;
+        await reader;
+        const stored = await s.events.list({ limit: 10_000 });
+        expect(stored.length).toBeGreaterThanOrEqual(25 * 4);
+        // Everything stored was seen, once, in seq order: no skip, no duplicate.
+        expect(seen.map((e) => e.id)).toEqual(stored.map((e) => e.id));
+        // Each writer's batches keep their order and a batch's events are consecutive.
+        for (let k = 0; k < writers.length; k++) {
+          const mine = stored.filter((e) => e.id.startsWith(`evt_w${k}_`)).map((e) => e.id);
+          expect(mine).toEqual([...mine].sort((x, y) => order(x) - order(y)));
+        }
       });
 
       it('prune: all but the newest `keep` by seq, and every event strictly older than `before`', async () => {

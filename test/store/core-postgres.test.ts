@@ -1,8 +1,9 @@
 import { expect, it } from 'vitest';
-import { postgresCoreStores } from '../../src/store/postgres/core-stores.js';
+import { type PostgresCoreStores, postgresCoreStores } from '../../src/store/postgres/core-stores.js';
 import { PostgresDatabase } from '../../src/store/postgres/database.js';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations/index.js';
 import { describePostgres } from '../helpers/postgres.js';
+import { waitFor } from '../helpers/wait.js';
 import { type CoreStoresUnderTest, coreStoreContract } from './core-contract.js';
 
 /**
@@ -84,6 +85,38 @@ describePostgres('PostgreSQL core stores', ({ cluster, db: freshDatabase }) => {
     await s.close();
     await expect(s.devices.get('x1')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
   }, 120_000);
+
+  it('one global sequence: a seq is never handed out twice, even after pruning every event; NOTIFY wakes the other hubs', async () => {
+    const url = await freshDatabase();
+    const dbs = [new PostgresDatabase({ url }), new PostgresDatabase({ url })];
+    const [a, b] = dbs.map((d) => postgresCoreStores(d)) as [PostgresCoreStores, PostgresCoreStores];
+    expect(a.events.numbering).toBe('store');
+    const woken: number[] = [];
+    let reconnects = 0;
+    const stop = a.events.watch({ stored: (seq) => woken.push(seq), reconnected: () => reconnects++ });
+    await waitFor(() => reconnects > 0 || dbs[0]!.listening(), 10_000, 'the LISTEN connection');
+    const d = (x: string) => ({
+      id: `evt_${x}`,
+      time: '2026-01-01T00:00:00.000Z',
+      source: 's',
+      type: 't',
+      data: {},
+    });
+    expect(await a.events.insert([d('1'), d('2')])).toEqual([1, 2]);
+    expect(await b.events.insert([d('3')])).toEqual([3]);
+    // Only the other hub's insert wakes A (its own it knows of); the payload names the highest seq.
+    await waitFor(() => woken.length > 0, 10_000, 'the wake-up');
+    expect(woken).toEqual([3]);
+    // A retried batch (idempotent) stores nothing and wakes nobody.
+    expect(await b.events.insert([d('3')])).toEqual([3]);
+    expect(await a.events.prune({ before: '2999-01-01T00:00:00.000Z', keep: 0 })).toBe(3);
+    expect(await a.events.lastSeq()).toBe(3);
+    expect(await b.events.insert([d('4')])).toEqual([4]);
+    await waitFor(() => woken.length > 1, 10_000, 'the second wake-up');
+    expect(woken).toEqual([3, 4]);
+    stop();
+    for (const x of dbs) await x.close();
+  });
 
   it('a NUL character in a text column is refused with STORE_VALUE_INVALID (400); nothing is stored', async () => {
     const db = new PostgresDatabase({ url: await freshDatabase() });

@@ -1,6 +1,6 @@
-import { locationLine } from '../../broadcast/email.js';
-import type { Broadcast } from '../../core/broadcast/types.js';
-import type { Incident } from '../../core/emergency/types.js';
+import type { Broadcast } from '../broadcast/types.js';
+import { locationLine } from '../channels/email.js';
+import type { Incident } from '../emergency/types.js';
 import type { FeedItem } from './atom.js';
 import { formatCapDate } from './codec.js';
 import type { CapAlert, CapInfo } from './types.js';

@@ -1,10 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { type Clock, systemClock } from '../../core/clock.js';
-import type { Incident } from '../../core/emergency/types.js';
 import { errorMessage, isSwitchboardError } from '../../core/errors.js';
+import type { HubEvent } from '../../core/events.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { retry } from '../../core/retry.js';
-import type { AlertChannel, AlertNotice, ChannelMoment, ChannelReceipt, ChannelRegistry } from './types.js';
+import type { Incident } from '../emergency/types.js';
+import type {
+  AlertChannel,
+  AlertNotice,
+  ChannelMoment,
+  ChannelOutcome,
+  ChannelReceipt,
+  ChannelResult,
+  ChannelSource,
+} from './types.js';
+
+export type { ChannelOutcome } from './types.js';
 
 /** One series of attempts of one channel for one moment of one incident. */
 export interface ChannelLogEntry {
@@ -44,17 +55,12 @@ export const DEFAULT_CHANNEL_DISPATCH: ChannelDispatchOptions = {
   logKeep: 10_000,
 };
 
-/** What the incident service learns about each channel send (for its timeline). */
-export type ChannelOutcome = {
-  type: 'channel.sent' | 'channel.failed';
-  detail: Record<string, string | number | boolean>;
-};
-
 /**
- * Runs the registered channels for one moment of an incident: every channel at once, each retried with the
+ * Runs the channels for one moment of an incident: every channel at once, each retried with the
  * project's backoff (retryable errors only), each attempt bounded by `timeoutMs`, the whole series
  * recorded in the channel log, and one outcome per channel reported through `record` (the incident
- * timeline). Nothing here is awaited by the phone alert path.
+ * timeline). A channel with `retries: 'self'` (email, webhooks, PubSub) is called once per moment: it
+ * retries, bounds and logs its attempts itself. Nothing here is awaited by the phone alert path.
  */
 export class ChannelDispatcher {
   private readonly clock: Clock;
@@ -65,7 +71,7 @@ export class ChannelDispatcher {
 
   constructor(
     private readonly deps: {
-      registry: ChannelRegistry;
+      registry: ChannelSource;
       store?: ChannelLogStore;
       options: ChannelDispatchOptions;
       link: (incidentId: string) => string;
@@ -85,15 +91,71 @@ export class ChannelDispatcher {
     );
   }
 
-  get registry(): ChannelRegistry {
+  get registry(): ChannelSource {
     return this.deps.registry;
   }
 
-  /** Starts every channel for this moment; the promise settles when all are done (it never rejects). */
-  dispatch(kind: ChannelMoment, incident: Incident, record: (o: ChannelOutcome) => void): Promise<void> {
-    const notice: AlertNotice = { kind, incident, link: this.deps.link(incident.id) };
+  /**
+   * Starts every channel for this moment (`event`: the hub event of the moment, for webhooks); the promise
+   * settles when all are done (it never rejects).
+   */
+  dispatch(
+    kind: ChannelMoment,
+    incident: Incident,
+    record: (o: ChannelOutcome) => void,
+    event?: HubEvent,
+  ): Promise<void> {
+    const notice: AlertNotice = {
+      kind,
+      incident,
+      link: this.deps.link(incident.id),
+      ...(event ? { event } : {}),
+    };
     const todo = this.deps.registry.list().filter((c) => c.moments.includes(kind));
-    return Promise.all(todo.map((c) => this.one(c, notice, record))).then(() => undefined);
+    return Promise.all(
+      todo.map((c) => (c.retries === 'self' ? this.once(c, notice, record) : this.one(c, notice, record))),
+    ).then(() => undefined);
+  }
+
+  /** A channel that retries and logs itself: one call, its outcome to the timeline. */
+  private async once(c: AlertChannel, n: AlertNotice, record: (o: ChannelOutcome) => void): Promise<void> {
+    let r: ChannelResult;
+    try {
+      r = {
+        ok: true,
+        receipt: await c.send(n, this.deps.signal ?? new AbortController().signal),
+        attempts: 1,
+      };
+    } catch (error) {
+      r = { ok: false, error, attempts: 1 };
+    }
+    this.report(c, n, r, {}, record);
+  }
+
+  /** The timeline entry of a result: the channel's own, else `channel.sent` / `channel.failed`. */
+  private report(
+    c: AlertChannel,
+    n: AlertNotice,
+    r: ChannelResult,
+    extra: Record<string, string>,
+    record: (o: ChannelOutcome) => void,
+  ): void {
+    if (c.timeline) {
+      const o = c.timeline(n, r);
+      if (o) record(o);
+      return;
+    }
+    const detail = {
+      channel: c.id,
+      kind: c.kind,
+      moment: n.kind,
+      attempts: r.attempts,
+      ...extra,
+      ...(r.ok && r.receipt.id ? { messageId: r.receipt.id } : {}),
+      ...(r.ok ? {} : { error: errorMessage(r.error).slice(0, 300) }),
+    };
+    if (!r.ok) this.log.warn({ incidentId: n.incident.id, ...detail }, 'incident channel failed');
+    record({ type: r.ok ? 'channel.sent' : 'channel.failed', detail });
   }
 
   private async one(c: AlertChannel, n: AlertNotice, record: (o: ChannelOutcome) => void): Promise<void> {
@@ -163,18 +225,11 @@ export class ChannelDispatcher {
       await this.deps.store?.prune(o.logKeep).catch(() => {
         /* the next prune tries again */
       });
-    const detail = {
-      channel: c.id,
-      kind: c.kind,
-      moment: n.kind,
-      attempts: entry.attempts.length,
-      logId: entry.id,
-      ...(entry.receipt?.id ? { messageId: entry.receipt.id } : {}),
-      ...(entry.state === 'failed' ? { error: lastError.slice(0, 300) } : {}),
-    };
-    if (entry.state === 'failed')
-      this.log.warn({ incidentId: n.incident.id, ...detail }, 'incident channel failed');
-    record({ type: entry.state === 'sent' ? 'channel.sent' : 'channel.failed', detail });
+    const r: ChannelResult =
+      entry.state === 'sent'
+        ? { ok: true, receipt: entry.receipt ?? {}, attempts: entry.attempts.length }
+        : { ok: false, error: lastError, attempts: entry.attempts.length };
+    this.report(c, n, r, { logId: entry.id }, record);
   }
 }
 

@@ -1,13 +1,14 @@
-import { locationLine, oneLine } from '../../broadcast/email.js';
-import { callbackText, callKind, localTime } from '../../core/emergency/alert-text.js';
-import type { Incident, IncidentMailKind } from '../../core/emergency/types.js';
+import type { HubEvent } from '../../core/events.js';
+import { callbackText, callKind, localTime } from '../emergency/alert-text.js';
+import type { Incident, IncidentMailKind } from '../emergency/types.js';
+import { locationLine, oneLine } from './email.js';
 
 /**
  * The alerting channels interface: everything that tells people about an incident besides the desk phones
- * (Teams, Slack, SMS, voice call-out; email, webhooks and PubSub through adapters). A channel is one file
- * that implements `AlertChannel`; the registry holds the configured ones; the dispatcher (dispatch.ts) runs
- * them in the background with retries and reports each outcome to the incident timeline. A channel never
- * sees the phone alert path and cannot delay it.
+ * (Teams, Slack, SMS, voice call-out, and the incident mails, webhooks and PubSub publish). A channel is
+ * one file that implements `AlertChannel`; the registry holds the configured ones; the dispatcher
+ * (dispatch.ts) runs them in the background and reports each outcome to the incident timeline. A channel
+ * never sees the phone alert path and cannot delay it.
  */
 
 /** The moments of an incident a channel is told about (the same as the incident mails). */
@@ -25,12 +26,28 @@ export interface AlertNotice {
   incident: Incident;
   /** The console's page of the incident (sign in, then acknowledge). */
   link: string;
+  /**
+   * The hub event of this moment, as webhooks carry it: `incident.opened` (the emergency call's event
+   * under that type), `incident.unnotified`, `incident.escalated`, `incident.acknowledged`.
+   */
+  event?: HubEvent;
 }
 
 /** What a channel reports after a send that worked: a provider id and small, non-secret facts. */
 export interface ChannelReceipt {
   id?: string;
   detail?: Record<string, string | number | boolean>;
+}
+
+/** How one moment went on one channel (after every attempt), for its incident timeline entry. */
+export type ChannelResult =
+  | { ok: true; receipt: ChannelReceipt; attempts: number }
+  | { ok: false; error: unknown; attempts: number };
+
+/** An incident timeline entry (`channel.sent`, `email.failed`, `published` …). */
+export interface ChannelOutcome {
+  type: string;
+  detail: Record<string, string | number | boolean>;
 }
 
 export interface AlertChannel {
@@ -41,16 +58,34 @@ export interface AlertChannel {
   /** The moments it is told about. */
   readonly moments: readonly ChannelMoment[];
   /**
-   * One attempt. Throws a `SwitchboardError` (retryable or not) on failure; the dispatcher retries.
-   * Never puts a secret (webhook URL token, auth token) into an error message.
+   * Who retries. `dispatcher` (the default): `send` is one attempt, which the dispatcher retries
+   * (`channels.attempts`, `backoffMs`), bounds (`channels.timeoutMs`) and records in the channel log.
+   * `self`: `send` is the whole delivery — the channel keeps its own retry policy, timeouts and log
+   * (email: `emergency.email.*`; webhooks: `broadcast.webhook.*` and the webhook delivery log; PubSub:
+   * one durable publish) — and the dispatcher calls it once per moment.
+   */
+  readonly retries?: 'dispatcher' | 'self';
+  /**
+   * One attempt (or, with `retries: 'self'`, the whole delivery). Throws a `SwitchboardError` (retryable
+   * or not) on failure. Never puts a secret (webhook URL token, auth token) into an error message.
    */
   send(n: AlertNotice, signal: AbortSignal): Promise<ChannelReceipt>;
+  /**
+   * The incident timeline entry of a result. Absent: the dispatcher's `channel.sent` / `channel.failed`.
+   * Undefined: no entry.
+   */
+  timeline?(n: AlertNotice, r: ChannelResult): ChannelOutcome | undefined;
   /** Non-secret description for `GET /api/channels` (host, numbers masked …). */
   describe(): Record<string, string | number | boolean | string[]>;
 }
 
+/** What a dispatcher runs: the channels in their order (a registry, or several put together). */
+export interface ChannelSource {
+  list(): AlertChannel[];
+}
+
 /** The configured channels, by id. */
-export class ChannelRegistry {
+export class ChannelRegistry implements ChannelSource {
   private readonly byId = new Map<string, AlertChannel>();
 
   register(c: AlertChannel): void {
@@ -104,5 +139,27 @@ export function noticeFacts(n: AlertNotice): NoticeFacts {
         : i.state === 'unacknowledged'
           ? 'NOT acknowledged'
           : 'waiting for acknowledgement',
+  };
+}
+
+/** What PubSub and webhooks receive about an incident (flat strings). */
+export function incidentMessage(i: Incident): Record<string, string> {
+  return {
+    incidentId: i.id,
+    test: String(i.test),
+    extension: i.caller.extension,
+    name: i.caller.name,
+    callbackNumber: i.caller.callbackNumber,
+    building: i.location.building ?? '',
+    floor: i.location.floor ?? '',
+    room: i.location.room ?? '',
+    location: [i.location.building, i.location.floor, i.location.room, i.location.description]
+      .filter(Boolean)
+      .join(' / '),
+    time: i.createdAt,
+    // The site's local time as the phones showed it, and its zone (time stays the UTC instant).
+    timeLocal: localTime(i.createdAt, i.timeZone ?? 'UTC'),
+    timeZone: i.timeZone ?? 'UTC',
+    dialled: i.caller.dialled,
   };
 }

@@ -1,4 +1,4 @@
-import type { AlertPlanner, PlannedAlert, PlannedStep } from '../../core/broadcast/types.js';
+import type { AlertPlanner, PlannedAlert, PlannedStep } from '../../alerting/broadcast/types.js';
 import { buildDisplayDeck, charLength, MAX_TOPLINE_CHARS, type Softkey, truncateChars } from './content.js';
 import { modelSupports } from './models.js';
 

@@ -17,6 +17,7 @@ import {
 } from '../../core/errors.js';
 import { type ControlSpec, findAction, loadSpecFile, validateParams } from '../../core/spec.js';
 import type { ToneName } from '../../media/tone.js';
+import { avayaAlertPlanner } from './alert.js';
 import {
   type AudioPacketSize,
   buildAudioStopContent,
@@ -81,6 +82,7 @@ export function avayaDriver(getService: (ctx: DriverContext) => AvayaService): D
     kind: 'avaya',
     spec,
     configSchema: AvayaDeviceSettingsSchema,
+    alertPlanner: avayaAlertPlanner(),
     open(device: Device<AvayaDeviceSettings>, ctx: DriverContext): DeviceSession {
       return new AvayaSession(device, ctx, () => getService(ctx), spec);
     },

@@ -1,4 +1,4 @@
-import type { AlertPlanner, PlannedAlert, PlannedStep, ToneName } from '../../core/broadcast/types.js';
+import type { AlertPlanner, PlannedAlert, PlannedStep, ToneName } from '../../alerting/broadcast/types.js';
 import type { Device } from '../../core/devices.js';
 import { type ModelProfile, modelProfile } from './models.js';
 import { buildObject, type SoftKey } from './objects.js';

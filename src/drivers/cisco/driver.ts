@@ -15,6 +15,7 @@ import { KeyedSerialQueue } from '../../core/serial.js';
 import { findAction } from '../../core/spec.js';
 import { DigestCredentials } from '../../net/digest.js';
 import { type HttpRequest, httpRequest } from '../../net/http-client.js';
+import { type CiscoAlertOptions, ciscoAlertPlanner } from './alert.js';
 import { encodePushBody } from './encoding.js';
 import {
   parseInfoHtml,
@@ -664,14 +665,18 @@ export class CiscoSession implements DeviceSession {
   }
 }
 
-/** The Cisco driver (kind `cisco`). One serial queue per driver instance: one request at a time per phone. */
-export function createCiscoDriver(): Driver<Partial<CiscoSettings>> {
+/**
+ * The Cisco driver (kind `cisco`). One serial queue per driver instance: one request at a time per phone.
+ * `alert` configures its alert planner (the ring files of `broadcast.ciscoTones`).
+ */
+export function createCiscoDriver(alert: Partial<CiscoAlertOptions> = {}): Driver<Partial<CiscoSettings>> {
   const queue = new KeyedSerialQueue();
   return {
     kind: 'cisco',
     spec: ciscoSpec(),
     configSchema: CiscoSettingsSchema,
     secretKeys: ['password'],
+    alertPlanner: ciscoAlertPlanner(alert),
     open: (device, ctx) => new CiscoSession(device, ctx, queue),
   };
 }

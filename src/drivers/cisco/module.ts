@@ -371,7 +371,7 @@ export function registerCiscoRoutes(app: FastifyInstance, hub: HubContext): void
 
 export const ciscoModule: HubModule = {
   name: 'cisco',
-  drivers: () => [createCiscoDriver()],
+  drivers: ({ config }) => [createCiscoDriver({ tones: config.broadcast.ciscoTones })],
   routes: (app, hub) => registerCiscoRoutes(app, hub),
   start(hub) {
     // A phone added without its device name: ask the phone (see learn.ts); it is needed by the

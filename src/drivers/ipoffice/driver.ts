@@ -6,6 +6,8 @@ import { NotFoundError, ValidationError } from '../../core/errors.js';
 import { loadSpecFile } from '../../core/spec.js';
 import type { ClientOptions } from './client.js';
 import type { Devlink3TlsOptions } from './connection.js';
+import { LinkGate } from './link-gate.js';
+import { LinkLease } from './link-lease.js';
 import { Devlink3Monitor } from './monitor.js';
 import { KNOWN_FLAGS } from './packets.js';
 import { DEFAULT_EMERGENCY_NUMBERS, DEFAULT_TEST_NUMBERS } from './tracker.js';
@@ -208,18 +210,24 @@ export function ipofficeDriver(): Driver<IpofficeSettings> {
     secretKeys: ['password'],
     open(device, ctx: DriverContext) {
       const opts = clientOptions(device);
+      const post = (type: string, data: Record<string, unknown>) => {
+        try {
+          ctx.bus.emit({ source: device.id, type, data });
+        } catch (e) {
+          // Only after the hub closed its bus (a late socket event during shutdown).
+          ctx.logger.debug({ type, err: e }, 'ipoffice: event dropped');
+        }
+      };
+      // Several hubs: only the holder of the link lease passes call events on (link-lease.ts); a standby
+      // keeps the emergency calls it sees, to re-drive them if it takes over while they are in progress.
+      const gate = new LinkGate(post);
       const monitor = new Devlink3Monitor({
         client: { ...opts, clock: ctx.clock },
         emit: (type, data) => {
           // Kari's Law: the alert needs the PBX site too (the dispatchable location comes from the device).
           if (type === 'call.emergency')
             data.pbx = { deviceId: device.id, name: device.name, location: device.location };
-          try {
-            ctx.bus.emit({ source: device.id, type, data });
-          } catch (e) {
-            // Only after the hub closed its bus (a late socket event during shutdown).
-            ctx.logger.debug({ type, err: e }, 'ipoffice: event dropped');
-          }
+          gate.emit(type, data);
         },
         emergencyNumbers: device.settings.emergencyNumbers ?? DEFAULT_EMERGENCY_NUMBERS,
         testNumbers: device.settings.testNumbers ?? DEFAULT_TEST_NUMBERS,
@@ -228,8 +236,30 @@ export function ipofficeDriver(): Driver<IpofficeSettings> {
         clock: ctx.clock,
         logger: ctx.logger,
       });
-      monitor.start();
-      const onAbort = () => void monitor.stop();
+      let link: LinkLease | undefined;
+      if (ctx.cluster) {
+        link = new LinkLease({
+          cluster: ctx.cluster,
+          deviceId: device.id,
+          logger: ctx.logger,
+          onRole: (role) => {
+            gate.setRole(
+              role,
+              monitor.tracker.list().map((c) => c.callKey),
+            );
+            if (role === 'none') void monitor.stop().then(() => gate.elsewhere());
+            else monitor.start();
+          },
+        });
+        link.start();
+      } else {
+        gate.setRole('active', []);
+        monitor.start();
+      }
+      const onAbort = () => {
+        void link?.stop();
+        void monitor.stop();
+      };
       ctx.signal.addEventListener('abort', onAbort, { once: true });
 
       const run = async (id: string, params: Record<string, unknown>): Promise<ActionResult> => {
@@ -245,7 +275,7 @@ export function ipofficeDriver(): Driver<IpofficeSettings> {
             return {
               ok: true,
               outcome: monitor.link.state,
-              data: { ...monitor.link, stats: { ...monitor.stats } },
+              data: { ...monitor.link, role: gate.role, stats: { ...monitor.stats } },
             };
           case 'read_file': {
             const name = String(params.filename);
@@ -275,6 +305,7 @@ export function ipofficeDriver(): Driver<IpofficeSettings> {
         query: run,
         variables: () => ({
           link_state: monitor.link.state,
+          link_role: gate.role,
           active_calls: monitor.tracker.size,
           pbx_type: monitor.link.pbxType ?? null,
           accepted_flags: monitor.link.acceptedFlags ?? [],
@@ -286,6 +317,7 @@ export function ipofficeDriver(): Driver<IpofficeSettings> {
         }),
         async close() {
           ctx.signal.removeEventListener('abort', onAbort);
+          await link?.stop();
           await monitor.stop();
         },
       };

@@ -167,6 +167,19 @@ export const SystemSchema = described(
     publicUrl: Type.String(),
     dataDir: Type.String(),
     store: Open({ kind: Type.String(), ready: Type.Boolean() }),
+    cluster: Open({
+      instance: Type.String({ description: "This hub's instance id among the hubs of the site" }),
+      leases: Type.Array(
+        Open({
+          name: Type.String(),
+          held: Type.Boolean(),
+          token: Type.Union([Type.Integer(), Type.Null()]),
+          since: Type.Union([Type.String(), Type.Null()]),
+          error: Type.Union([Type.String(), Type.Null()]),
+        }),
+        { description: 'The leases of singleton work this hub tries to hold, and whether it holds them' },
+      ),
+    }),
     lastEventSeq: Type.Integer(),
     uptimeSeconds: Type.Integer(),
     modules: Type.Array(Type.String()),

@@ -407,6 +407,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       publicUrl: hub.hub.publicUrl,
       dataDir: hub.config.dataDir,
       store: { kind: hub.storeBackend, ready: hub.stores.ready() },
+      cluster: { instance: hub.cluster.instanceId, leases: hub.cluster.status() },
       lastEventSeq: hub.bus.lastSeq,
       uptimeSeconds: Math.round(process.uptime()),
       modules: hub.modules.map((m) => m.name),

@@ -39,7 +39,7 @@ export function registerEventRoutes(app: FastifyInstance, hub: Hub): void {
         tags: ['events'],
         summary: 'Page through stored events',
         description:
-          'Events with seq > after, oldest first: pass `next` (the last seq of the page) as `after` for the next page. Newest first (the history view): `order=desc`, then pass `next` (the smallest seq of the page) as `before`. `q` searches type, source and data (case-insensitive).',
+          'Stored events of every hub sharing the store, with seq > after, oldest first (one sequence in commit order: paging with `after` never skips an event): pass `next` (the last seq of the page) as `after` for the next page. Newest first (the history view): `order=desc`, then pass `next` (the smallest seq of the page) as `before`. `q` searches type, source and data (case-insensitive).',
         querystring: Type.Object({
           // A maximum, or `?after=1e400` coerces to Infinity and reaches the store (500).
           after: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 }),
@@ -88,11 +88,8 @@ export function registerEventRoutes(app: FastifyInstance, hub: Hub): void {
               q: q.q,
             },
       );
-      return {
-        events,
-        next: events.length ? events[events.length - 1]!.seq : q.after,
-        last: hub.bus.lastSeq,
-      };
+      const next = events.length ? events[events.length - 1]!.seq : q.after;
+      return { events, next, last: Math.max(hub.bus.lastSeq, plain ? next : 0) };
     },
   );
 
@@ -103,7 +100,7 @@ export function registerEventRoutes(app: FastifyInstance, hub: Hub): void {
         tags: ['events'],
         summary: 'Live events as Server-Sent Events',
         description:
-          'Each event is sent with `id: <seq>` and `event: <type>`. Reconnect with the `Last-Event-ID` header (or `after`) to resume without gaps. A comment line is sent every 15 s to keep proxies open.',
+          'Each stored event, of every hub sharing the store, in seq order: `id: <seq>` and `event: <type>`. The seq is the stored one, the same on every hub, so reconnecting to any hub with the `Last-Event-ID` header (or `after`) resumes without gaps or duplicates. A comment line is sent every 15 s to keep proxies open.',
         querystring: Type.Object({
           after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
           type: Type.Optional(Type.String()),
@@ -143,7 +140,8 @@ export function registerEventRoutes(app: FastifyInstance, hub: Hub): void {
         }
         res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
       };
-      const sub = hub.bus.subscribe(send, { filter, ...(after !== undefined ? { after } : {}) });
+      // The feed: stored events of every hub sharing the store, with their stored (global) seq as the id.
+      const sub = hub.bus.feed(send, { filter, ...(after !== undefined ? { after } : {}) });
       // A replay that failed (store unreachable) would leave a gap: end the stream so the client
       // reconnects with Last-Event-ID and gets the events once the store answers again.
       sub.ready.catch((err: unknown) => {

@@ -37,6 +37,7 @@ export function registerHealthRoutes(app: FastifyInstance, hub: Hub): void {
     labelNames: ['type'] as const,
     registers: [app.metrics],
   });
+  // This hub's own events (another hub counts its own).
   hub.bus.subscribe((e) => events.inc({ type: e.type }));
   new Gauge({
     name: 'switchboard_devices',
@@ -51,14 +52,26 @@ export function registerHealthRoutes(app: FastifyInstance, hub: Hub): void {
       for (const [k, n] of counts) this.set({ kind: k }, n);
     },
   });
-  new Gauge({
-    name: 'switchboard_event_seq',
-    help: 'Last event sequence number',
-    registers: [app.metrics],
-    collect() {
-      this.set(hub.bus.lastSeq);
-    },
-  });
+  const scalar = (name: string, help: string, value: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [app.metrics],
+      collect() {
+        this.set(value());
+      },
+    });
+  scalar(
+    'switchboard_events_unwritten',
+    'Events emitted here and not yet stored (the store refuses writes while this grows)',
+    () => hub.bus.unwritten,
+  );
+  scalar(
+    'switchboard_events_dropped',
+    'Events dropped unwritten since start (buffer full while the store refused, or refused by the store)',
+    () => hub.bus.dropped,
+  );
+  scalar('switchboard_event_seq', 'Last event sequence number', () => hub.bus.lastSeq);
 
   const hide = { schema: { hide: true } } as const;
   app.get(

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AuditStore } from '../../core/audit.js';
 import type { Device, Group } from '../../core/devices.js';
 import type { HubEvent } from '../../core/events.js';
@@ -6,8 +7,10 @@ import type {
   ApiKeyRecord,
   ApiKeyStore,
   DeviceStore,
+  EventDraft,
   EventListQuery,
   EventStore,
+  EventWatcher,
   GroupStore,
   KvStore,
   UserRecord,
@@ -31,6 +34,7 @@ import {
 } from '../core-rows.js';
 import { PostgresAuditStore } from './audit.js';
 import type { PostgresDatabase } from './database.js';
+import { EVENTS_CHANNEL } from './migrations/events.js';
 import { deleted, pgConflict, placeholders } from './sql.js';
 
 /**
@@ -42,7 +46,48 @@ import { deleted, pgConflict, placeholders } from './sql.js';
  */
 
 export class PostgresEventStore implements EventStore {
+  /** Several hubs share the database: it numbers events (`events_insert`, migrations/events.ts). */
+  readonly numbering = 'store';
+  /** This store's id in NOTIFY payloads: its own wake-ups are ignored. */
+  readonly origin = randomUUID();
   constructor(private readonly db: PostgresDatabase) {}
+  /** One statement: numbered under the sequence lock, committed, NOTIFYed (see migrations/events.ts). */
+  async insert(events: EventDraft[]): Promise<number[]> {
+    if (events.length === 0) return [];
+    const rows = await this.db.query<{ event_id: string; event_seq: number }>(
+      'SELECT event_id, event_seq FROM events_insert($1, $2, $3, $4, $5, $6)',
+      [
+        events.map((e) => e.id),
+        events.map((e) => e.time),
+        events.map((e) => e.source),
+        events.map((e) => e.type),
+        events.map((e) => JSON.stringify(e.data)),
+        this.origin,
+      ],
+    );
+    const seqs = new Map(rows.map((r) => [r.event_id, r.event_seq]));
+    return events.map((e) => {
+      const seq = seqs.get(e.id);
+      if (seq === undefined) throw new Error(`events_insert answered no seq for ${e.id}`);
+      return seq;
+    });
+  }
+  watch(w: EventWatcher): () => void {
+    return this.db.listen(EVENTS_CHANNEL, {
+      notify: (payload) => {
+        let v: unknown;
+        try {
+          v = JSON.parse(payload);
+        } catch {
+          return w.reconnected();
+        }
+        if (!Array.isArray(v) || v[0] === this.origin) return;
+        if (typeof v[1] === 'number' && Number.isSafeInteger(v[1])) w.stored(v[1]);
+        else w.reconnected();
+      },
+      reconnected: () => w.reconnected(),
+    });
+  }
   /** One statement: every event or none; a seq or id stored already rejects the batch with STORE_CONFLICT. */
   async append(events: HubEvent[]): Promise<void> {
     if (events.length === 0) return;
@@ -62,7 +107,10 @@ export class PostgresEventStore implements EventStore {
     );
   }
   async lastSeq(): Promise<number> {
-    const [r] = await this.db.query<{ s: number }>('SELECT COALESCE(MAX(seq), 0) AS s FROM events');
+    const [r] = await this.db.query<{ s: number }>(
+      `SELECT GREATEST(COALESCE((SELECT MAX(seq) FROM events), 0),
+                       COALESCE((SELECT last FROM event_sequence WHERE id = 1), 0)) AS s`,
+    );
     return r?.s ?? 0;
   }
   async list(q: EventListQuery): Promise<HubEvent[]> {

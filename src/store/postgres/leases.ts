@@ -35,7 +35,11 @@ export class PostgresLeaseStore implements LeaseStore {
     return rows[0]?.token;
   }
   async release(name: string, holder: string): Promise<void> {
-    await this.db.query('UPDATE leases SET expires_at = 0 WHERE name = $1 AND holder = $2', [name, holder]);
+    await this.db.query(
+      // Run out now (not at 0): a hub asking with a grace still leaves it to the standby first.
+      `UPDATE leases SET expires_at = ${NOW_MS} - 1 WHERE name = $1 AND holder = $2`,
+      [name, holder],
+    );
   }
   async holds(name: string, holder: string, token: number): Promise<boolean> {
     const rows = await this.db.query(

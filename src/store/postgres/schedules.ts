@@ -1,4 +1,4 @@
-import type { Schedule, ScheduleStore } from '../../core/broadcast/schedules.js';
+import type { Schedule, ScheduleStore } from '../../alerting/broadcast/schedules.js';
 import { PostgresKeyedJsonStore } from './broadcast.js';
 import type { PostgresDatabase } from './database.js';
 

@@ -1,5 +1,4 @@
 import type Database from 'better-sqlite3';
-import type { WebhookLog, WebhookLogEntry } from '../../broadcast/webhook.js';
 import type {
   Broadcast,
   BroadcastState,
@@ -10,18 +9,19 @@ import type {
   Template,
   TemplateStore,
   WriteFence,
-} from '../../core/broadcast/types.js';
-import type { CallClaim, CallClaimOptions, IncidentCallClaims } from '../../core/emergency/call-claim.js';
+} from '../../alerting/broadcast/types.js';
+import type { WebhookLog, WebhookLogEntry } from '../../alerting/channels/webhook.js';
+import type { CallClaim, CallClaimOptions, IncidentCallClaims } from '../../alerting/emergency/call-claim.js';
 import type {
   Incident,
   IncidentQuery,
   IncidentStore,
   LocationEntry,
   LocationStore,
-} from '../../core/emergency/types.js';
+} from '../../alerting/emergency/types.js';
+import type { Rule, RuleStore } from '../../alerting/rules/types.js';
 import { ConflictError } from '../../core/errors.js';
 import type { Page, PageRequest } from '../../core/paging.js';
-import type { Rule, RuleStore } from '../../core/rules/types.js';
 import type { Db } from './database.js';
 import { pageByTime } from './paging.js';
 

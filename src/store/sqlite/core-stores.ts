@@ -6,6 +6,7 @@ import type {
   ApiKeyStore,
   CoreStores,
   DeviceStore,
+  EventDraft,
   EventListQuery,
   EventStore,
   GroupStore,
@@ -46,17 +47,33 @@ export function sqliteConflict<T>(entity: string, id: string, fn: () => T): T {
 }
 
 class SqliteEventStore implements EventStore {
-  private insert;
+  /** One hub owns the file (the data directory's lock): its bus numbers events. */
+  readonly numbering = 'bus';
+  private put;
   constructor(private readonly db: Db) {
-    this.insert = db.prepare(
-      'INSERT INTO events (seq, id, time, source, type, data) VALUES (?, ?, ?, ?, ?, ?)',
-    );
+    this.put = db.prepare('INSERT INTO events (seq, id, time, source, type, data) VALUES (?, ?, ?, ?, ?, ?)');
   }
   async append(events: HubEvent[]): Promise<void> {
     sqliteConflict('event', events.map((e) => e.seq).join(','), () =>
       this.db.transaction((evs: HubEvent[]) => {
-        for (const e of evs) this.insert.run(e.seq, e.id, e.time, e.source, e.type, JSON.stringify(e.data));
+        for (const e of evs) this.put.run(e.seq, e.id, e.time, e.source, e.type, JSON.stringify(e.data));
       })(events),
+    );
+  }
+  /** The contract's numbering, in one transaction (SQLite serialises writers itself). */
+  async insert(events: EventDraft[]): Promise<number[]> {
+    const bySeq = this.db.prepare('SELECT seq FROM events WHERE id = ?');
+    const top = this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM events');
+    return sqliteConflict('event', events.map((e) => e.id).join(','), () =>
+      this.db.transaction((evs: EventDraft[]) =>
+        evs.map((e) => {
+          const old = bySeq.get(e.id) as { seq: number } | undefined;
+          if (old) return old.seq;
+          const seq = (top.get() as { s: number }).s + 1;
+          this.put.run(seq, e.id, e.time, e.source, e.type, JSON.stringify(e.data));
+          return seq;
+        }),
+      )(events),
     );
   }
   async lastSeq(): Promise<number> {

@@ -24,7 +24,7 @@ export class SqliteLeaseStore implements LeaseStore {
        WHERE l.holder = excluded.holder OR l.expires_at < ?
        RETURNING token`,
     );
-    this.rel = db.prepare('UPDATE leases SET expires_at = 0 WHERE name = ? AND holder = ?');
+    this.rel = db.prepare('UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ?');
     this.one = db.prepare('SELECT token, expires_at FROM leases WHERE name = ? AND holder = ?');
   }
   async acquire(
@@ -41,7 +41,8 @@ export class SqliteLeaseStore implements LeaseStore {
     return r?.token;
   }
   async release(name: string, holder: string): Promise<void> {
-    this.rel.run(name, holder);
+    // Run out now (not at 0): a hub asking with a grace still leaves it to the standby first.
+    this.rel.run(this.now() - 1, name, holder);
   }
   async holds(name: string, holder: string, token: number): Promise<boolean> {
     const r = this.one.get(name, holder) as { token: number; expires_at: number } | undefined;

@@ -1,4 +1,4 @@
-import type { Schedule, ScheduleStore } from '../../core/broadcast/schedules.js';
+import type { Schedule, ScheduleStore } from '../../alerting/broadcast/schedules.js';
 import { KeyedJsonStore } from './broadcast.js';
 import type { Db } from './database.js';
 

@@ -13,7 +13,7 @@ import {
   ChannelRegistry,
 } from '../../../src/alerting/channels/types.js';
 import { voiceXml } from '../../../src/alerting/channels/voice.js';
-import type { Incident } from '../../../src/core/emergency/types.js';
+import type { Incident } from '../../../src/alerting/emergency/types.js';
 import { DeviceError } from '../../../src/core/errors.js';
 
 /** An incident as the service stores it (keys in alphabetical order). */

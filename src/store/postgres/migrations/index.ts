@@ -5,6 +5,7 @@ import { avayaMigrations } from './avaya.js';
 import { broadcastMigrations } from './broadcast.js';
 import { clusterMigrations } from './cluster.js';
 import { coreMigrations } from './core.js';
+import { eventsMigrations } from './events.js';
 import { ipofficeMigrations } from './ipoffice.js';
 import { pubsubMigrations } from './pubsub.js';
 import { scheduleMigrations } from './schedules.js';
@@ -27,4 +28,5 @@ export const POSTGRES_MIGRATIONS: Record<string, Migration[]> = {
   ipoffice: ipofficeMigrations,
   alerting: alertingMigrations,
   cluster: clusterMigrations,
+  events: eventsMigrations,
 };
