@@ -29,7 +29,28 @@ export const BroadcastSchema = Open({
   createdAt: Time,
   createdBy: Type.String(),
   finishedAt: Nullable(Time),
-  report: Nullable(Open({ total: Type.Integer() })),
+  report: Nullable(
+    Open({
+      total: Type.Integer(),
+      duplicates: Type.Optional(
+        Type.Integer({
+          description:
+            'Several hubs: phones pushed by more than one hub (a hub died with the push in flight; at most the concurrency limit per takeover).',
+        }),
+      ),
+      deliveredBy: Type.Optional(
+        Type.Record(Type.String(), Type.Integer(), {
+          description: 'Several hubs: phones that have it, by the hub (instance) that delivered them.',
+        }),
+      ),
+    }),
+  ),
+  owners: Type.Optional(
+    Type.Array(Open({ instance: Type.String(), token: Type.Integer(), at: Time }), {
+      description:
+        'Several hubs: the hubs that delivered it, in order, with their lease token (a later one resumed it after the one before died).',
+    }),
+  ),
 });
 
 export const DeliverySchema = Open({
@@ -44,6 +65,11 @@ export const DeliverySchema = Open({
   ackRequested: Type.Boolean(),
   acknowledgedAt: Nullable(Time),
   acknowledgedBy: Nullable(Type.String()),
+  owners: Type.Optional(
+    Type.Array(Type.String(), {
+      description: 'Several hubs: the hubs that pushed it to this phone (two: a possible duplicate).',
+    }),
+  ),
 });
 
 export const BroadcastStartedSchema = described(

@@ -4,6 +4,7 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Subscription } from '../core/bus.js';
 import { errorMessage, ValidationError } from '../core/errors.js';
 import type { HubContext, HubModule, StorePorts } from '../core/module.js';
+import { holdSingleton } from '../core/singleton.js';
 import { diskState } from '../store/disk.js';
 import { broadcastFromBody } from './broadcast/body.js';
 import { BroadcastControl } from './broadcast/control.js';
@@ -63,6 +64,10 @@ export interface BroadcastRuntime {
   ready: Promise<void>;
   /** The bus subscription that feeds drivers' display confirmations to the engine (while started). */
   displaySub?: Subscription | undefined;
+  /** Several hubs: the timer that looks for broadcasts whose hub died (engine.adopt), while started. */
+  adoptTimer?: NodeJS.Timeout | undefined;
+  /** Several hubs: gives up the `scheduler` lease (while started). */
+  unholdScheduler?: (() => Promise<void>) | undefined;
   validation(): RuleValidationContext;
 }
 
@@ -108,6 +113,10 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
     clock: hub.clock,
     logger,
     isBusy: (d) => presence.isBusy(d),
+    // Several hubs on one database: each running broadcast is delivered under its lease (docs/broadcasts.md).
+    ...(hub.storeBackend === 'postgres'
+      ? { ownership: { cluster: hub.cluster, leases: stores.leases } }
+      : {}),
     audio: {
       start: (req, s) => {
         if (!rt.audio) throw new Error('no multicast audio source is configured');
@@ -371,8 +380,11 @@ export const broadcastModule: HubModule = {
   async start(hub) {
     const rt = broadcastRuntime(hub);
     await rt.ready;
-    // Interrupted emergency/urgent broadcasts resume; normal ones are closed (docs/broadcasts.md).
-    const rec = await rt.engine.recoverAll();
+    // Several hubs: broadcasts whose hub died (this one before its restart included) are taken over by
+    // lease, by whichever hub finds them first, every lease renewal period (docs/broadcasts.md).
+    if (hub.storeBackend === 'postgres') startAdopting(hub, rt);
+    // Alone: interrupted emergency/urgent broadcasts resume; normal ones are closed (docs/broadcasts.md).
+    const rec = hub.storeBackend === 'postgres' ? { closed: 0, resumed: [] } : await rt.engine.recoverAll();
     if (rec.closed > 0)
       hub.logger.warn({ broadcasts: rec.closed }, 'broadcasts interrupted by the last shutdown were closed');
     if (rec.resumed.length > 0)
@@ -395,7 +407,16 @@ export const broadcastModule: HubModule = {
     );
     await rt.rules.start();
     // Runs missed while the hub was down are handled here (docs/broadcasts.md, "Scheduled broadcasts").
-    await rt.scheduler.start();
+    // Several hubs: one of them runs the schedules (lease `scheduler`), another takes over when it dies;
+    // each run is also claimed in the store, so it fires once even across a takeover at the due moment.
+    if (hub.storeBackend === 'postgres')
+      rt.unholdScheduler = holdSingleton(
+        hub.cluster,
+        'scheduler',
+        { start: () => rt.scheduler.start(), stop: () => rt.scheduler.stop() },
+        hub.logger,
+      );
+    else await rt.scheduler.start();
     await rt.emergency.start();
     rt.supervisor.start();
     if (!rt.emergency.active() && hub.config.emergency.enabled !== 'off') {
@@ -408,10 +429,13 @@ export const broadcastModule: HubModule = {
   async stop(hub) {
     const rt = runtimes.get(hub);
     if (!rt) return;
+    if (rt.adoptTimer) clearInterval(rt.adoptTimer);
+    rt.adoptTimer = undefined;
     rt.presence.stop();
     rt.displaySub?.unsubscribe();
     rt.displaySub = undefined;
     rt.supervisor.stop();
+    await rt.unholdScheduler?.();
     rt.scheduler.stop();
     await rt.rules.stop();
     // The engine first: it aborts the deliveries in flight (emergency ones are suspended, resumable), so
@@ -421,6 +445,27 @@ export const broadcastModule: HubModule = {
     rt.mailer?.close();
   },
 };
+
+/** Looks for broadcasts whose hub died every lease renewal period and takes them over (engine.adopt). */
+function startAdopting(hub: HubContext, rt: BroadcastRuntime): void {
+  let busy = false;
+  const look = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const ids = await rt.engine.adopt();
+      if (ids.length > 0) hub.logger.warn({ broadcasts: ids }, 'took over broadcasts whose hub died');
+    } catch (e) {
+      // The store is unreachable: the next look tries again.
+      hub.logger.warn({ err: errorMessage(e) }, 'looking for broadcasts to take over failed');
+    } finally {
+      busy = false;
+    }
+  };
+  void look();
+  rt.adoptTimer = setInterval(() => void look(), hub.cluster.renewMs);
+  rt.adoptTimer.unref();
+}
 
 /**
  * The degraded/recovered notice: a text to the security group's phones (urgent, no acknowledgement) and a

@@ -125,12 +125,15 @@ export async function registerBroadcastRoutes(
         description:
           'Either title+text or a template id with vars. Returns at once; follow progress on /api/events/stream (broadcast.progress) or GET /api/broadcasts/:id.',
         body: CreateBroadcastSchema,
-        response: { 201: BroadcastStartedSchema, ...errors(400, 401, 404) },
+        response: { 201: BroadcastStartedSchema, ...errors(400, 401, 404, 503) },
       },
     },
     async (req, reply) => {
       const input = broadcastFromBody(req.body as Record<string, unknown>, templates);
       const b = engine.start(input, { createdBy: who(req) });
+      // 201 once the broadcast and its targets are in the store: an accepted broadcast survives this hub
+      // (another hub resumes it). Delivery has started meanwhile; a store error answers that error.
+      await engine.durable(b.id);
       return reply.status(201).send({ broadcast: b, total: (await engine.deliveries(b.id)).length });
     },
   );

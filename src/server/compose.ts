@@ -14,6 +14,7 @@ import type { AnyDriver, DriverContext } from '../core/driver.js';
 import type { Logger } from '../core/logger.js';
 import type { HubContext, HubModule } from '../core/module.js';
 import { SECRET_KEY_BYTES, SecretBox, SecretOpenError } from '../core/secret-box.js';
+import { holdPeriodic } from '../core/singleton.js';
 import type { DeviceStore } from '../core/store.js';
 import { type OpenedStores, openStores } from '../store/index.js';
 import { loadSecretKey } from '../store/secret-key.js';
@@ -133,7 +134,10 @@ async function composeHub(
     signal: abort.signal,
   });
   const actions = new ActionRunner(devices, drivers, ctxFor, bus, clock);
-  /** Runs a pruning job at start and every `minutes`, logging what it deleted (or why it failed). */
+  /**
+   * Runs a pruning job every `minutes` on one hub at a time (lease `prune:<what>`; a lone hub always holds
+   * it, so it runs at start as before), logging what it deleted (or why it failed).
+   */
   const prunePeriodically = (what: string, minutes: number, prune: () => Promise<number>) => {
     const run = async () => {
       try {
@@ -143,10 +147,7 @@ async function composeHub(
         logger.warn({ err: e }, `${what} pruning failed`);
       }
     };
-    void run();
-    const t = setInterval(run, minutes * 60_000);
-    t.unref();
-    return t;
+    return holdPeriodic(cluster, `prune:${what}`, minutes * 60_000, run, logger);
   };
   const daysAgo = (days: number) => new Date(clock.now() - days * 86_400_000).toISOString();
   // The event log is bounded: events.retentionDays and events.maxEvents, pruned at start and periodically.
@@ -206,8 +207,8 @@ async function composeHub(
       stopped = true;
       abort.abort(new Error('hub shutting down'));
       configSync.stop();
-      clearInterval(pruner);
-      clearInterval(auditPruner);
+      await pruner();
+      await auditPruner();
       stopAuditEvents();
       for (const m of [...modules].reverse()) {
         try {

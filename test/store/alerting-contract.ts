@@ -17,6 +17,7 @@ import type {
   LocationStore,
 } from '../../src/alerting/emergency/types.js';
 import type { Rule, RuleStore } from '../../src/alerting/rules/types.js';
+import type { LeaseStore } from '../../src/core/cluster.js';
 import type { PageRequest } from '../../src/core/paging.js';
 
 /**
@@ -33,6 +34,8 @@ export interface AlertingStores {
   locations: LocationStore;
   incidents: IncidentStore & IncidentCallClaims;
   webhooks: WebhookLog;
+  /** The lease store over the same data (broadcast ownership and write fences read its table). */
+  leases: LeaseStore;
 }
 
 export interface AlertingBackendInstance extends AlertingStores {
@@ -336,6 +339,69 @@ export function alertingStoreContract(backend: AlertingBackend): void {
             { deviceId: `p-${i}`, kind: 'cisco' },
           ]);
         }
+      });
+    });
+
+    describe('broadcast ownership (several hubs)', () => {
+      it('listUnowned: running broadcasts whose lease is missing, given up or run out past the grace, oldest first', async () => {
+        const peer = await s.peer();
+        await s.broadcasts.insertBroadcast(broadcastOf('b-none', iso(3), { priority: 'urgent' }));
+        await s.broadcasts.insertBroadcast(broadcastOf('b-held', iso(1), { priority: 'emergency' }));
+        await s.broadcasts.insertBroadcast(broadcastOf('b-given', iso(2)));
+        await s.broadcasts.insertBroadcast(broadcastOf('b-done', iso(0), { state: 'done' }));
+        await s.broadcasts.insertBroadcast(broadcastOf('b-out', iso(4)));
+        expect(await s.leases.acquire('broadcast:b-held', 'hub-1', 60_000)).toBe(1);
+        expect(await s.leases.acquire('broadcast:b-given', 'hub-1', 60_000)).toBe(1);
+        await s.leases.release('broadcast:b-given', 'hub-1');
+        expect(await s.leases.acquire('broadcast:b-out', 'hub-1', 1)).toBe(1);
+        await new Promise((r) => setTimeout(r, 20));
+        const ids = async (graceMs: number) =>
+          (await peer.broadcasts.listUnowned({ graceMs, limit: 10 })).map((b) => `${b.id}/${b.priority}`);
+        expect(await ids(0)).toEqual(['b-given/normal', 'b-none/urgent', 'b-out/normal']);
+        // Run out (or given up) for less than the grace: not yet listed; no lease at all: listed.
+        expect(await ids(60_000)).toEqual(['b-none/urgent']);
+        expect(await peer.broadcasts.listUnowned({ graceMs: 0, limit: 1 })).toEqual([
+          { id: 'b-given', priority: 'normal' },
+        ]);
+        // Taken by another hub: owned again. Finished: never listed.
+        expect(await peer.leases.acquire('broadcast:b-none', 'hub-2', 60_000)).toBe(1);
+        await s.broadcasts.updateBroadcast(broadcastOf('b-out', iso(4), { state: 'done' }));
+        expect(await ids(0)).toEqual(['b-given/normal']);
+      });
+
+      it('fenced writes: done while the lease is held with the token; refused as a whole (LEASE_LOST) once another hub took it', async () => {
+        const peer = await s.peer();
+        await s.broadcasts.insertBroadcast(broadcastOf('bc', iso(0)));
+        const t1 = await s.leases.acquire('broadcast:bc', 'hub-1', 60_000);
+        const f1 = { lease: 'broadcast:bc', holder: 'hub-1', token: t1! };
+        await s.broadcasts.saveDeliveries([deliveryOf('bc', 1, 'accepted')], f1);
+        await s.broadcasts.updateBroadcast(broadcastOf('bc', iso(0), { title: 'by hub-1' }), f1);
+        expect((await peer.broadcasts.getBroadcast('bc'))?.title).toBe('by hub-1');
+        // hub-1 is cut off; its lease runs out and hub-2 takes it with a larger token.
+        await s.leases.release('broadcast:bc', 'hub-1');
+        const t2 = await peer.leases.acquire('broadcast:bc', 'hub-2', 60_000);
+        expect(t2).toBeGreaterThan(t1!);
+        await peer.broadcasts.saveDeliveries([deliveryOf('bc', 2, 'displayed')], {
+          lease: 'broadcast:bc',
+          holder: 'hub-2',
+          token: t2!,
+        });
+        const late = [deliveryOf('bc', 2, 'queued'), deliveryOf('bc', 3, 'failed')];
+        await expect(s.broadcasts.saveDeliveries(late, f1)).rejects.toMatchObject({ code: 'LEASE_LOST' });
+        await expect(
+          s.broadcasts.updateBroadcast(broadcastOf('bc', iso(0), { state: 'done' }), f1),
+        ).rejects.toMatchObject({ code: 'LEASE_LOST', status: 409 });
+        // Nothing of the late writes landed.
+        expect((await peer.broadcasts.listDeliveries('bc')).map((d) => `${d.id}=${d.state}`)).toEqual([
+          'bc:d1=accepted',
+          'bc:d2=displayed',
+        ]);
+        const b = await peer.broadcasts.getBroadcast('bc');
+        expect([b?.state, b?.title]).toEqual(['delivering', 'by hub-1']);
+        // Without a fence, writes are as before; an empty fenced batch is a no-op, not an error.
+        await s.broadcasts.saveDeliveries([], f1);
+        await s.broadcasts.saveDeliveries([deliveryOf('bc', 4)]);
+        expect(await peer.broadcasts.listDeliveries('bc')).toHaveLength(3);
       });
     });
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { postgresBroadcastStores } from '../../src/store/postgres/broadcast.js';
 import { PostgresDatabase } from '../../src/store/postgres/database.js';
+import { PostgresLeaseStore } from '../../src/store/postgres/leases.js';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations/index.js';
 import { PostgresScheduleStore } from '../../src/store/postgres/schedules.js';
 import { openDatabase } from '../../src/store/sqlite/database.js';
@@ -18,7 +19,11 @@ import { alertingStoreContract, broadcastOf, deliveryOf, incidentOf } from './al
  */
 
 function storesOf(db: PostgresDatabase) {
-  return { ...postgresBroadcastStores(db), schedules: new PostgresScheduleStore(db) };
+  return {
+    ...postgresBroadcastStores(db),
+    schedules: new PostgresScheduleStore(db),
+    leases: new PostgresLeaseStore(db),
+  };
 }
 
 /** The modules whose PostgreSQL tables must match SQLite's column for column. */

@@ -4,13 +4,18 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sqliteBroadcastStores } from '../../src/store/sqlite/broadcast.js';
 import { type Db, openDatabase } from '../../src/store/sqlite/database.js';
+import { SqliteLeaseStore } from '../../src/store/sqlite/leases.js';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations/index.js';
 import { SqliteScheduleStore } from '../../src/store/sqlite/schedules.js';
 import { type AlertingStores, alertingStoreContract, incidentOf } from './alerting-contract.js';
 
 /** The alerting store contract against SQLite: a database file per test; a "peer" is a second connection. */
 function storesOf(db: Db): AlertingStores {
-  return { ...sqliteBroadcastStores(db), schedules: new SqliteScheduleStore(db) };
+  return {
+    ...sqliteBroadcastStores(db),
+    schedules: new SqliteScheduleStore(db),
+    leases: new SqliteLeaseStore(db),
+  };
 }
 
 alertingStoreContract({

@@ -251,6 +251,7 @@ export class BroadcastControl {
       d.latencyMs = null;
       d.steps = [];
     }
+    await engine.claim(b);
     b.state = 'delivering';
     b.finishedAt = null;
     b.report = null;

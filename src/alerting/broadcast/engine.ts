@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { type Clock, sleep, systemClock, type TimerHandle } from '../../core/clock.js';
+import type { Cluster, LeaseStore } from '../../core/cluster.js';
 import type { Device } from '../../core/devices.js';
 import type { ActionResult, ExecuteOptions } from '../../core/driver.js';
 import {
@@ -24,6 +25,7 @@ import {
   type BroadcastReport,
   type BroadcastStore,
   type BusyPolicy,
+  broadcastLeaseName,
   type Delivery,
   type MulticastAudio,
   type PlannedAlert,
@@ -31,6 +33,7 @@ import {
   type Priority,
   type RepeatOptions,
   TERMINAL_DELIVERY,
+  type WriteFence,
 } from './types.js';
 
 export interface BroadcastEngineOptions {
@@ -108,6 +111,21 @@ export interface BroadcastEngineDeps {
   /** Starts one multicast stream per group for planners that need the hub to stream. */
   audio?: MulticastAudio;
   options?: Partial<BroadcastEngineOptions>;
+  /**
+   * Several hubs on one store (PostgreSQL): every running broadcast is delivered under the lease
+   * `broadcast:<id>` (taken before its row is written, renewed by the cluster), its writes carry the
+   * lease's token, and `adopt()` resumes the broadcasts whose hub died. Absent on a lone hub.
+   */
+  ownership?: { cluster: Cluster; leases: LeaseStore };
+}
+
+/** A run's lease (several hubs): its fencing token, and whether another hub has taken the broadcast over. */
+interface RunLease {
+  name: string;
+  token: number | undefined;
+  /** Another hub holds it now: this run stopped and writes nothing more. */
+  fenced: boolean;
+  unhold: (() => Promise<void>) | undefined;
 }
 
 interface Run {
@@ -137,6 +155,10 @@ interface Run {
   suspended: boolean;
   /** Ids of the deliveries whose record is in the store (the others are still only in memory). */
   saved: Set<string>;
+  /** Several hubs: the lease the run is delivered under. */
+  lease: RunLease | undefined;
+  /** Settles when the broadcast's row is in the store (undefined) or could not be written (the error). */
+  stored: Promise<unknown>;
 }
 
 /** A broadcast repeated until acknowledged: what its repeats need once the run itself has finished. */
@@ -199,6 +221,12 @@ export class BroadcastEngine {
   );
   /** Broadcasts repeated until acknowledged (by id). */
   private readonly repeats = new Map<string, Repeat>();
+  /** Broadcasts another hub took over from this one (their late records are not written). Bounded. */
+  private readonly fencedIds = new Map<string, true>();
+  /** Leases taken by claim() for the redeliver() that follows. */
+  private readonly claimed = new Map<string, RunLease>();
+  /** Broadcasts being taken over by adopt() right now. */
+  private readonly adopting = new Set<string>();
 
   constructor(private readonly deps: BroadcastEngineDeps) {
     this.options = {
@@ -236,21 +264,163 @@ export class BroadcastEngine {
         resumed.push(b.id);
         continue;
       }
-      for (const d of ds) {
-        if (d.state === 'queued' || d.state === 'sent') {
-          d.state = 'failed';
-          d.reason = 'interrupted';
-          d.message = 'the hub stopped before this phone was served';
-        }
-      }
-      b.state = 'done';
-      b.finishedAt = new Date(now).toISOString();
-      b.report = buildReport(ds, Date.parse(b.createdAt), now, 0);
-      await this.deps.store.saveDeliveries(ds);
-      await this.deps.store.updateBroadcast(b);
+      await this.closeInterrupted(b, ds, now);
       closed++;
     }
     return { closed, resumed };
+  }
+
+  /** Closes a broadcast left unfinished that is not resumed: its phones not served are `interrupted`. */
+  private async closeInterrupted(b: Broadcast, ds: Delivery[], now: number, fence?: WriteFence) {
+    for (const d of ds) {
+      if (d.state === 'queued' || d.state === 'sent') {
+        d.state = 'failed';
+        d.reason = 'interrupted';
+        d.message = 'the hub stopped before this phone was served';
+      }
+    }
+    b.state = 'done';
+    b.finishedAt = new Date(now).toISOString();
+    b.report = buildReport(ds, Date.parse(b.createdAt), now, 0);
+    await this.deps.store.saveDeliveries(ds, fence);
+    await this.deps.store.updateBroadcast(b, fence);
+  }
+
+  /**
+   * Several hubs: takes over the running broadcasts whose hub died or was cut off (their lease ran out or
+   * was given up): each is claimed with its lease (one hub wins), then `emergency`/`urgent` ones that have
+   * not expired are resumed (the phones that had not accepted get it again) and the others are closed as
+   * recoverAll() closes them. Called every lease renewal period; answers the ids resumed.
+   */
+  async adopt(): Promise<string[]> {
+    const own = this.deps.ownership;
+    if (!own || this.closed) return [];
+    const resumed: string[] = [];
+    const me = own.cluster.instanceId;
+    for (const { id } of await this.deps.store.listUnowned({ graceMs: 0, limit: 100 })) {
+      if (this.closed || this.runs.has(id) || this.adopting.has(id)) continue;
+      this.adopting.add(id);
+      try {
+        const name = broadcastLeaseName(id);
+        const token = await own.leases.acquire(name, me, own.cluster.ttlMs);
+        if (token === undefined) continue; // another hub was faster
+        const b = await this.deps.store.getBroadcast(id);
+        const fence = { lease: name, holder: me, token };
+        if (b?.state !== 'delivering' || this.closed) {
+          await own.leases.release(name, me);
+          continue;
+        }
+        const ds = await this.storedDeliveries(b);
+        const now = this.clock.now();
+        const expired = b.expiresAt !== null && Date.parse(b.expiresAt) <= now;
+        if (!RESUMED_PRIORITIES.has(b.priority) || expired) {
+          this.log.warn({ broadcastId: id, priority: b.priority }, 'closing a broadcast whose hub died');
+          await this.closeInterrupted(b, ds, now, fence);
+          await own.leases.release(name, me);
+          continue;
+        }
+        const from = b.owners?.at(-1)?.instance ?? 'unknown';
+        this.fencedIds.delete(id);
+        b.owners = [...(b.owners ?? []), { instance: me, token, at: new Date(now).toISOString() }];
+        this.resume(b, ds, 'resumed', { name, token, fenced: false, unhold: undefined }, from);
+        resumed.push(id);
+      } catch (e) {
+        this.log.error({ err: errorMessage(e), broadcastId: id }, 'taking over a broadcast failed');
+      } finally {
+        this.adopting.delete(id);
+      }
+    }
+    return resumed;
+  }
+
+  /** The broadcast's row is in the store (throws the store's error when it could not be written). */
+  async durable(id: string): Promise<void> {
+    const run = this.runs.get(id);
+    const err = run ? await run.stored : undefined;
+    if (err !== undefined) throw err;
+  }
+
+  /** Takes the lease of a new run before its row is written (several hubs): no hub can see it unowned. */
+  private async claimLease(run: Run): Promise<void> {
+    const own = this.deps.ownership;
+    const lease = run.lease;
+    if (!own || !lease) return;
+    const me = own.cluster.instanceId;
+    const token = await own.leases.acquire(lease.name, me, own.cluster.ttlMs);
+    if (token === undefined)
+      throw new ConflictError('BROADCAST_OWNED', `${lease.name} is held by another hub`);
+    lease.token = token;
+    run.broadcast.owners = [
+      ...(run.broadcast.owners ?? []),
+      { instance: me, token, at: new Date(this.clock.now()).toISOString() },
+    ];
+    this.holdLease(run);
+  }
+
+  /** Renews the run's lease while it runs; another hub holding it stops the run (fenced). */
+  private holdLease(run: Run): void {
+    const own = this.deps.ownership;
+    const lease = run.lease;
+    if (!own || !lease || lease.unhold || lease.fenced) return;
+    lease.unhold = own.cluster.hold(lease.name, {
+      onAcquired: ({ token, signal }) => {
+        // Lost for a moment (a slow store) and taken again with nobody else having had it: a new token.
+        lease.token = token;
+        signal.addEventListener('abort', () => void this.checkTakeover(run), { once: true });
+      },
+      onMissed: () => this.fenceRun(run, 'another hub holds its lease'),
+    });
+  }
+
+  /**
+   * The lease was lost: stop only if another hub has it. A store this hub cannot reach is no reason to
+   * stop an alert (life safety first): delivery goes on, and if another hub resumes the broadcast meanwhile
+   * the phones may get it twice; this hub's late records are refused by the store (the token).
+   */
+  private async checkTakeover(run: Run): Promise<void> {
+    const own = this.deps.ownership;
+    const lease = run.lease;
+    if (!own || !lease || lease.fenced || !this.runs.has(run.broadcast.id)) return;
+    try {
+      const row = (await own.leases.list(lease.name)).find((l) => l.name === lease.name);
+      if (row && row.holder !== own.cluster.instanceId) this.fenceRun(run, `hub ${row.holder} took it over`);
+    } catch (e) {
+      this.log.error(
+        { broadcastId: run.broadcast.id, err: errorMessage(e) },
+        'broadcast lease lost and the store is unreachable: delivering on (another hub may resume it: phones may get it twice)',
+      );
+    }
+  }
+
+  /** Another hub delivers this broadcast now: stop at once, write nothing more, say so. */
+  private fenceRun(run: Run, why: string): void {
+    const lease = run.lease;
+    if (!lease || lease.fenced || !this.runs.has(run.broadcast.id)) return;
+    lease.fenced = true;
+    this.remember(this.fencedIds, run.broadcast.id, true);
+    this.stopRepeat(run.broadcast.id);
+    this.log.warn(
+      { broadcastId: run.broadcast.id, reason: why },
+      'broadcast taken over by another hub: stopped here',
+    );
+    this.deps.bus.emit({
+      source: 'hub',
+      type: 'broadcast.fenced',
+      data: { broadcastId: run.broadcast.id, reason: why, meta: run.broadcast.meta },
+    });
+    run.abort.abort(new Error('fenced'));
+  }
+
+  private fenceOf(run: Run | undefined): WriteFence | undefined {
+    const own = this.deps.ownership;
+    if (!own || run?.lease?.token === undefined) return undefined;
+    return { lease: run.lease.name, holder: own.cluster.instanceId, token: run.lease.token };
+  }
+
+  /** Gives the run's lease up once its last records are written (queued behind them). */
+  private releaseLease(run: Run): void {
+    const unhold = run.lease?.unhold;
+    if (unhold) void this.persist('broadcast lease', unhold);
   }
 
   /**
@@ -261,7 +431,25 @@ export class BroadcastEngine {
     if (this.closed) throw new ConflictError('BROADCAST_ENGINE_CLOSED', 'the hub is shutting down');
     if (this.runs.has(b.id))
       throw new ConflictError('BROADCAST_RUNNING', `broadcast ${b.id} is still delivering`);
-    this.resume(b, ds, 'retried');
+    const lease = this.claimed.get(b.id);
+    this.claimed.delete(b.id);
+    this.resume(b, ds, 'retried', lease);
+  }
+
+  /**
+   * Several hubs: takes a finished broadcast's lease before it is stored as delivering again (a retry), so
+   * that no other hub sees it running unowned; BROADCAST_RUNNING when another hub holds it. No-op alone.
+   */
+  async claim(b: Broadcast): Promise<void> {
+    const own = this.deps.ownership;
+    if (!own) return;
+    const name = broadcastLeaseName(b.id);
+    const me = own.cluster.instanceId;
+    const token = await own.leases.acquire(name, me, own.cluster.ttlMs);
+    if (token === undefined)
+      throw new ConflictError('BROADCAST_RUNNING', `broadcast ${b.id} is being delivered by another hub`);
+    b.owners = [...(b.owners ?? []), { instance: me, token, at: new Date(this.clock.now()).toISOString() }];
+    this.claimed.set(b.id, { name, token, fenced: false, unhold: undefined });
   }
 
   /**
@@ -303,8 +491,15 @@ export class BroadcastEngine {
   }
 
   /** Runs a stored broadcast again for its phones not yet served (see recoverAll()). */
-  private resume(b: Broadcast, ds: Delivery[], how: 'resumed' | 'retried' = 'resumed'): void {
+  private resume(
+    b: Broadcast,
+    ds: Delivery[],
+    how: 'resumed' | 'retried' = 'resumed',
+    lease?: RunLease,
+    from?: string,
+  ): void {
     const run = this.newRun(b);
+    run.lease = lease;
     const todo: Delivery[] = [];
     const tokens = b.ack ? randomBytes(24 * ds.length) : undefined;
     let k = 0;
@@ -329,21 +524,40 @@ export class BroadcastEngine {
       }
       todo.push(d);
     }
-    void this.persist('delivery records', async () => {
-      await this.deps.store.saveDeliveries(ds);
+    this.runs.set(b.id, run);
+    this.holdLease(run);
+    const fence = this.fenceOf(run);
+    run.stored = this.persist('delivery records', async () => {
+      await this.deps.store.saveDeliveries(ds, fence);
+      if (from !== undefined) await this.deps.store.updateBroadcast(b, fence);
       for (const d of ds) run.saved.add(d.id);
     });
-    this.runs.set(b.id, run);
     this.log.warn(
-      { broadcastId: b.id, priority: b.priority, phones: todo.length, meta: b.meta },
+      {
+        broadcastId: b.id,
+        priority: b.priority,
+        phones: todo.length,
+        meta: b.meta,
+        ...(from ? { from } : {}),
+      },
       how === 'retried'
         ? 'retrying the failed phones of a broadcast'
-        : 'resuming a broadcast interrupted by the last shutdown',
+        : from !== undefined
+          ? 'resuming a broadcast whose hub died or was cut off'
+          : 'resuming a broadcast interrupted by the last shutdown',
     );
     this.deps.bus.emit({
       source: 'hub',
       type: `broadcast.${how}`,
-      data: { broadcastId: b.id, priority: b.priority, phones: todo.length, meta: b.meta },
+      data: {
+        broadcastId: b.id,
+        priority: b.priority,
+        phones: todo.length,
+        meta: b.meta,
+        ...(from !== undefined && this.deps.ownership
+          ? { from, by: this.deps.ownership.cluster.instanceId }
+          : {}),
+      },
     });
     run.done = this.run(run, todo);
   }
@@ -444,7 +658,19 @@ export class BroadcastEngine {
     // rows): a restart resumes it from them. The per-phone records are written with their outcomes, in
     // batches, behind the alerts (flush()), not 10,000 `queued` rows up front.
     const targets = devices.map((d) => ({ deviceId: d.id, kind: d.kind }));
-    void this.persist('broadcast', () => this.deps.store.insertBroadcast(b, targets));
+    if (this.deps.ownership)
+      run.lease = { name: broadcastLeaseName(b.id), token: undefined, fenced: false, unhold: undefined };
+    // Several hubs: the lease first, then the row, so that no other hub ever sees it running unowned.
+    // Alone (SQLite), the row is written before the first phone is contacted (the write starts at once).
+    run.stored = this.storedWrite(
+      'broadcast',
+      this.deps.ownership
+        ? async () => {
+            await this.claimLease(run);
+            await this.deps.store.insertBroadcast(b, targets);
+          }
+        : () => this.deps.store.insertBroadcast(b, targets),
+    );
     this.runs.set(b.id, run);
     this.deps.runner.prime?.(devices);
     this.deps.bus.emit({
@@ -502,8 +728,9 @@ export class BroadcastEngine {
     // Read, change and write in the order of the calls (with the other writes): two settles of a finished
     // broadcast (the incident's, then the engine's own) must not each write their own copy.
     await this.persist('broadcast', async () => {
-      const b = this.runs.get(id)?.broadcast ?? (await this.deps.store.getBroadcast(id));
-      if (!b) return;
+      const run = this.runs.get(id);
+      const b = run?.broadcast ?? (await this.deps.store.getBroadcast(id));
+      if (!b || run?.lease?.fenced) return;
       // A later settle without its own text (the engine's, after the incident's) keeps the first one.
       if (b.settled && text === undefined) return;
       const at = b.settled?.at ?? new Date(this.clock.now()).toISOString();
@@ -512,7 +739,7 @@ export class BroadcastEngine {
         at,
         text: (text ?? `Acknowledged by ${by}.`).slice(0, 500),
       };
-      await this.deps.store.updateBroadcast(b);
+      await this.deps.store.updateBroadcast(b, this.fenceOf(run));
     });
   }
 
@@ -656,6 +883,8 @@ export class BroadcastEngine {
       audioGates: new Map(),
       suspended: false,
       saved: new Set(),
+      lease: undefined,
+      stored: Promise.resolve(undefined),
     };
     // One listener on the run's signal fans out to the actions in flight (hundreds of requests each adding
     // their own listener to one shared signal is quadratic: EventTarget scans its listeners on every add).
@@ -934,13 +1163,21 @@ export class BroadcastEngine {
     const now = this.clock.now();
     const ds = [...run.deliveries.values()];
     const report = buildReport(ds, run.startedAt, now, run.audioSessions);
+    if (run.lease?.fenced) {
+      // Another hub delivers it now: its records and report are that hub's to write.
+      this.runs.delete(b.id);
+      if (run.lease.unhold) void run.lease.unhold();
+      return report;
+    }
     if (run.suspended) return this.suspend(run, report);
     if (b.state === 'delivering') b.state = 'done';
     b.finishedAt = new Date(now).toISOString();
     b.report = report;
     this.dirtyUnsaved(run);
     void this.flush();
-    void this.persist('broadcast', () => this.deps.store.updateBroadcast(b));
+    const fence = this.fenceOf(run);
+    void this.persist('broadcast', () => this.deps.store.updateBroadcast(b, fence));
+    this.releaseLease(run);
     this.progress(run, true);
     this.deps.bus.emit({
       source: 'hub',
@@ -963,6 +1200,8 @@ export class BroadcastEngine {
     }
     this.dirtyUnsaved(run);
     void this.flush();
+    // Given up once written: another hub resumes it at once instead of after the lease's time.
+    this.releaseLease(run);
     this.runs.delete(run.broadcast.id);
     this.log.warn(
       { broadcastId: run.broadcast.id, priority: run.broadcast.priority },
@@ -1231,6 +1470,14 @@ export class BroadcastEngine {
     if (d.state === 'queued') {
       d.state = 'sent';
       d.sentAt = new Date(this.clock.now()).toISOString();
+      const own = this.deps.ownership;
+      if (own) {
+        // Several hubs: the attempt is recorded (behind the push, never before it), so that a hub resuming
+        // the broadcast after this one died knows the phone may have it already (a counted duplicate).
+        const owners = d.owners ?? [];
+        if (owners.at(-1) !== own.cluster.instanceId) d.owners = [...owners, own.cluster.instanceId];
+        this.markDirty(d);
+      }
       // Live views read the in-memory record; the row is written with the outcome (after a crash, `queued`
       // and `sent` are recovered alike, as `interrupted`), which saves one write per phone.
       this.progress(run, false);
@@ -1301,7 +1548,7 @@ export class BroadcastEngine {
   }
 
   private fail(run: Run, d: Delivery, reason: string, message: string): void {
-    if (d.state === 'acknowledged') return;
+    if (d.state === 'acknowledged' || run.lease?.fenced) return;
     d.state = 'failed';
     d.reason = reason;
     d.message = message.slice(0, 500);
@@ -1309,11 +1556,8 @@ export class BroadcastEngine {
   }
 
   private changed(run: Run, d: Delivery, terminal: boolean): void {
-    this.dirty.add(d);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+    if (run.lease?.fenced) return;
+    this.markDirty(d);
     if (terminal && TERMINAL_DELIVERY.has(d.state)) this.emitDelivery(d);
     this.progress(run, false);
   }
@@ -1333,6 +1577,15 @@ export class BroadcastEngine {
         latencyMs: d.latencyMs,
       },
     });
+  }
+
+  /** Queues a delivery record for the next batch write (one per event-loop turn). */
+  private markDirty(d: Delivery): void {
+    this.dirty.add(d);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
   }
 
   /** Emits `broadcast.progress` at most every progressIntervalMs (and always at the end). */
@@ -1376,18 +1629,51 @@ export class BroadcastEngine {
   flush(): Promise<void> {
     this.flushScheduled = false;
     if (this.dirty.size === 0) return this.writes.idle();
-    const batch = [...this.dirty];
+    const batch = [...this.dirty].filter((d) => !this.fencedIds.has(d.broadcastId));
     this.dirty = new Set();
-    return this.persist('delivery records', async () => {
-      try {
-        await this.deps.store.saveDeliveries(batch);
-        for (const d of batch) this.runs.get(d.broadcastId)?.saved.add(d.id);
-      } catch (e) {
-        // Kept for the next flush (the run's end writes every record it has not saved).
-        for (const d of batch) this.dirty.add(d);
+    if (!this.deps.ownership) return this.persist('delivery records', () => this.saveBatch(batch));
+    // Several hubs: each broadcast's records carry its lease's token (a late write of a hub that was
+    // taken over is refused by the store); one write per broadcast in the batch.
+    const groups = new Map<string, Delivery[]>();
+    for (const d of batch) {
+      const g = groups.get(d.broadcastId);
+      if (g) g.push(d);
+      else groups.set(d.broadcastId, [d]);
+    }
+    let last = this.writes.idle();
+    for (const [id, ds] of groups) {
+      const run = this.runs.get(id);
+      last = this.persist('delivery records', () => this.saveBatch(ds, run, this.fenceOf(run)));
+    }
+    return last;
+  }
+
+  private async saveBatch(batch: Delivery[], run?: Run, fence?: WriteFence): Promise<void> {
+    try {
+      await this.deps.store.saveDeliveries(batch, fence);
+      for (const d of batch) this.runs.get(d.broadcastId)?.saved.add(d.id);
+    } catch (e) {
+      if (isSwitchboardError(e) && e.code === 'LEASE_LOST') {
+        if (run) this.fenceRun(run, 'its lease was taken by another hub');
         throw e;
       }
-    });
+      // Kept for the next flush (the run's end writes every record it has not saved).
+      for (const d of batch) this.dirty.add(d);
+      throw e;
+    }
+  }
+
+  /** Queues a write; settles with undefined when it was done, or with its error (logged as every write). */
+  private storedWrite(what: string, op: () => Promise<void>): Promise<unknown> {
+    let failure: unknown;
+    return this.persist(what, async () => {
+      try {
+        await op();
+      } catch (e) {
+        failure = e;
+        throw e;
+      }
+    }).then(() => failure);
   }
 
   /** Queues a store write behind the ones in flight (see writes); answers when everything so far is written. */

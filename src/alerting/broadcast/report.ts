@@ -43,6 +43,7 @@ export function buildReport(
     if (d.latencyMs !== null) lat.push({ deviceId: d.deviceId, latencyMs: d.latencyMs });
   }
   lat.sort((a, b) => a.latencyMs - b.latencyMs);
+  const owned = ownersReport(ds);
   const sorted = lat.map((x) => x.latencyMs);
   return {
     total: ds.length,
@@ -54,7 +55,26 @@ export function buildReport(
     p50Ms: percentileOf(sorted, 50),
     p99Ms: percentileOf(sorted, 99),
     audioSessions,
+    ...owned,
     startedAt: new Date(startedAtMs).toISOString(),
     finishedAt: new Date(finishedAtMs).toISOString(),
   };
+}
+
+const SHOWN: ReadonlySet<DeliveryState> = new Set(['accepted', 'displayed', 'acknowledged']);
+
+/**
+ * Several hubs (deliveries carry `owners`): phones pushed by more than one hub (counted duplicates), and
+ * the phones that have it by the hub that delivered them. Nothing on a lone hub.
+ */
+function ownersReport(ds: Delivery[]): Pick<BroadcastReport, 'duplicates' | 'deliveredBy'> {
+  if (!ds.some((d) => d.owners !== undefined)) return {};
+  let duplicates = 0;
+  const deliveredBy: Record<string, number> = {};
+  for (const d of ds) {
+    if ((d.owners?.length ?? 0) > 1) duplicates++;
+    const by = d.owners?.at(-1);
+    if (by !== undefined && SHOWN.has(d.state)) deliveredBy[by] = (deliveredBy[by] ?? 0) + 1;
+  }
+  return { duplicates, deliveredBy };
 }

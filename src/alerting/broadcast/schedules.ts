@@ -45,6 +45,11 @@ export interface ScheduleStore {
   get(id: string): Promise<Schedule | undefined>;
   upsert(s: Schedule): Promise<void>;
   remove(id: string): Promise<boolean>;
+  /**
+   * Stores `s` only if its stored `nextRunAt` is still `dueAt` (a compare-and-set): the claim of one run.
+   * Two hubs (or a hub and the one that took over from it) claiming the same due run: one gets true.
+   */
+  claimRun(s: Schedule, dueAt: string): Promise<boolean>;
 }
 
 const ID = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' });
@@ -267,6 +272,7 @@ export class Scheduler {
 
   /** One schedule whose next run is due: the newest occurrence up to now runs (within the window) or is missed. */
   private async due(s: Schedule, now: number): Promise<void> {
+    const dueAt = s.nextRunAt!;
     let latest = Date.parse(s.nextRunAt!);
     let skipped = 0;
     let next: number | null = null;
@@ -291,32 +297,21 @@ export class Scheduler {
     const lateMs = now - latest;
     const runIt = lateMs <= windowMs;
     if (!runIt) skipped++;
-    if (skipped > 0) {
-      s.missed += skipped;
-      this.log.warn(
-        { schedule: s.id, name: s.name, missed: skipped, newest: new Date(latest).toISOString(), lateMs },
-        runIt
-          ? 'schedule: older runs were missed (the hub was down); sending the newest late'
-          : 'schedule: runs missed (the hub was down), not sent',
-      );
-      this.deps.bus.emit({
-        source: 'hub',
-        type: 'schedule.missed',
-        data: {
-          scheduleId: s.id,
-          name: s.name,
-          missed: skipped,
-          newest: new Date(latest).toISOString(),
-          lateMs,
-          sentLate: runIt,
-        },
-      });
-    }
+    if (skipped > 0) s.missed += skipped;
     s.nextRunAt = next === null ? null : new Date(next).toISOString();
     s.updatedAt = new Date(now).toISOString();
     if (runIt) {
       s.lastRunAt = new Date(now).toISOString();
       s.runs++;
+    }
+    // The run is claimed in the store before anything is sent: a run fires once even when several hubs,
+    // or a hub and the one taking over from it, find it due at the same moment.
+    if (!(await this.deps.store.claimRun(s, dueAt))) {
+      this.log.info({ schedule: s.id, dueAt }, 'schedule: this run was claimed already (another hub)');
+      return;
+    }
+    if (skipped > 0) this.emitMissed(s, skipped, latest, lateMs, runIt);
+    if (runIt) {
       try {
         const id = this.deps.send(
           {
@@ -353,6 +348,28 @@ export class Scheduler {
       }
     }
     await this.deps.store.upsert(s);
+  }
+
+  /** Logs and reports runs missed while the hub was down (see the policy at the top). */
+  private emitMissed(s: Schedule, skipped: number, latest: number, lateMs: number, runIt: boolean): void {
+    this.log.warn(
+      { schedule: s.id, name: s.name, missed: skipped, newest: new Date(latest).toISOString(), lateMs },
+      runIt
+        ? 'schedule: older runs were missed (the hub was down); sending the newest late'
+        : 'schedule: runs missed (the hub was down), not sent',
+    );
+    this.deps.bus.emit({
+      source: 'hub',
+      type: 'schedule.missed',
+      data: {
+        scheduleId: s.id,
+        name: s.name,
+        missed: skipped,
+        newest: new Date(latest).toISOString(),
+        lateMs,
+        sentLate: runIt,
+      },
+    });
   }
 
   private async rearm(): Promise<void> {

@@ -107,6 +107,11 @@ export interface Broadcast {
   recalled?: { by: string; at: string; phones: number; cleared: number; failed: number } | null;
   /** Retries of its failed phones (`POST /api/broadcasts/:id/retry`), newest last. */
   retries?: Array<{ by: string; at: string; phones: number }>;
+  /**
+   * Several hubs on one store: the hubs that delivered it, in order, each with its lease token (the first
+   * started it; a later one resumed it after the one before died or was cut off). Absent on a lone hub.
+   */
+  owners?: Array<{ instance: string; token: number; at: string }>;
 }
 
 /**
@@ -156,6 +161,11 @@ export interface Delivery {
   steps: Array<{ actionId: string; ok: boolean; outcome: string | null }>;
   /** The recall of this phone: cleared (`ok`) or not, with the phone's answer (absent: not recalled). */
   recall?: { at: string; ok: boolean; outcome: string | null; message: string | null } | null;
+  /**
+   * Several hubs: the hubs (instance ids) that pushed it to this phone, in order. Two entries: the first
+   * owner's push was in flight when it died, and the next owner pushed again (a possible duplicate).
+   */
+  owners?: string[];
 }
 
 export interface BroadcastReport {
@@ -171,6 +181,14 @@ export interface BroadcastReport {
   p99Ms: number | null;
   /** Multicast audio sessions started (one per group). */
   audioSessions: number;
+  /**
+   * Several hubs: phones pushed by more than one owner (the push of a hub that died was in flight, and the
+   * hub that resumed the broadcast pushed again). At most the deliveries in flight at the death (the
+   * concurrency limit). Absent on a lone hub.
+   */
+  duplicates?: number;
+  /** Several hubs: phones that accepted it, by the hub that delivered them. Absent on a lone hub. */
+  deliveredBy?: Record<string, number>;
   startedAt: string;
   finishedAt: string;
 }
@@ -280,6 +298,20 @@ export interface BroadcastTarget {
   kind: string;
 }
 
+/**
+ * A fencing check for the writes of a broadcast delivered under a lease (several hubs): the write happens
+ * only while `holder` holds `lease` with `token` (the lease row is locked meanwhile, so a takeover orders
+ * before or after it); otherwise it fails with LEASE_LOST (409) and changes nothing.
+ */
+export interface WriteFence {
+  lease: string;
+  holder: string;
+  token: number;
+}
+
+/** The lease a running broadcast is delivered under (several hubs). */
+export const broadcastLeaseName = (id: string): string => `broadcast:${id}`;
+
 export interface BroadcastStore {
   /**
    * Stores a new broadcast with the phones it targets, in one transaction, before the first phone is
@@ -288,7 +320,12 @@ export interface BroadcastStore {
   insertBroadcast(b: Broadcast, targets?: readonly BroadcastTarget[]): Promise<void>;
   /** The targets stored with the broadcast (empty when it was stored without them). */
   listTargets(broadcastId: string): Promise<BroadcastTarget[]>;
-  updateBroadcast(b: Broadcast): Promise<void>;
+  updateBroadcast(b: Broadcast, fence?: WriteFence): Promise<void>;
+  /**
+   * Broadcasts still `delivering` whose lease (`broadcast:<id>`, broadcastLeaseName) is missing or has run
+   * out for at least `graceMs` on the store's clock: their hub died or was cut off. Oldest first.
+   */
+  listUnowned(q: { graceMs: number; limit: number }): Promise<Array<{ id: string; priority: Priority }>>;
   getBroadcast(id: string): Promise<Broadcast | undefined>;
   listBroadcasts(q: { limit: number; before?: string; state?: BroadcastState }): Promise<Broadcast[]>;
   /** A keyset page by time; `q` searches title, text, sender and id. */
@@ -296,8 +333,8 @@ export interface BroadcastStore {
     req: PageRequest,
     f: { before?: string | undefined; state?: BroadcastState | undefined },
   ): Promise<Page<Broadcast>>;
-  /** Inserts or updates many deliveries in one transaction. */
-  saveDeliveries(ds: Delivery[]): Promise<void>;
+  /** Inserts or updates many deliveries in one transaction (refused as a whole when fenced out). */
+  saveDeliveries(ds: Delivery[], fence?: WriteFence): Promise<void>;
   listDeliveries(broadcastId: string): Promise<Delivery[]>;
   getDelivery(id: string): Promise<Delivery | undefined>;
 }

@@ -83,6 +83,9 @@ export const BUILTIN_EVENTS: Record<string, string[] | null> = {
   'broadcast.cancelled': ['broadcastId', 'by', 'cancelled', 'meta'],
   'broadcast.recalled': ['broadcastId', 'by', 'phones', 'cleared', 'failed', 'meta'],
   'broadcast.retried': ['broadcastId', 'priority', 'phones', 'meta'],
+  // `from`/`by`: several hubs, the hub that died and the one resuming (absent after a restart of one hub).
+  'broadcast.resumed': ['broadcastId', 'priority', 'phones', 'meta', 'from', 'by'],
+  'broadcast.fenced': ['broadcastId', 'reason', 'meta'],
   'schedule.ran': ['scheduleId', 'name', 'broadcastId', 'scheduledFor', 'lateMs'],
   'schedule.missed': ['scheduleId', 'name', 'missed', 'newest', 'lateMs', 'sentLate'],
   'schedule.failed': ['scheduleId', 'name', 'error'],

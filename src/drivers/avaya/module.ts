@@ -1,5 +1,6 @@
 import type { HubInfo } from '../../core/driver.js';
 import type { HubContext, HubModule } from '../../core/module.js';
+import { holdPeriodic } from '../../core/singleton.js';
 import { avayaDriver } from './driver.js';
 import { registerAvayaRoutes } from './routes.js';
 import { AvayaService } from './service.js';
@@ -10,6 +11,8 @@ import { AvayaService } from './service.js';
  * hub (keyed by the hub's HubInfo object, which drivers also see), so several hubs can share a process.
  */
 const services = new WeakMap<HubInfo, AvayaService>();
+/** The periodic content sweep's lease, by hub (given up at stop). */
+const unsweep = new WeakMap<HubInfo, () => Promise<void>>();
 
 /** The Avaya service of a composed hub (created on first use). */
 export function avayaServiceOf(hub: HubContext): AvayaService {
@@ -46,9 +49,26 @@ export const avayaModule: HubModule = {
   async start(hub) {
     const s = avayaServiceOf(hub);
     await s.store.sweep(hub.clock.now());
-    s.startSweeper();
+    // Expired push content is swept by one hub at a time (several hubs share it on PostgreSQL).
+    unsweep.set(
+      hub.hub,
+      holdPeriodic(
+        hub.cluster,
+        'avaya:content-sweep',
+        60_000,
+        // A sweep that fails (the store is unreachable) is simply tried again at the next tick.
+        () =>
+          s.store.sweep(hub.clock.now()).then(
+            () => {},
+            () => {},
+          ),
+        hub.logger,
+      ),
+    );
   },
   async stop(hub) {
+    await unsweep.get(hub.hub)?.();
+    unsweep.delete(hub.hub);
     await services.get(hub.hub)?.close();
     services.delete(hub.hub);
   },

@@ -49,7 +49,6 @@ export class AvayaService {
   private readonly o: AvayaServiceOptions;
   /** Phone (host:port) → clock time of the last Subscribe push that reached it. */
   private readonly subscribePushes = new Map<string, number>();
-  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(o: AvayaServiceOptions) {
     this.o = o;
@@ -127,15 +126,7 @@ export class AvayaService {
     this.subscribePushes.set(phone, this.clock.now());
   }
 
-  /** Starts the periodic sweep of expired content. */
-  startSweeper(everyMs = 60_000): void {
-    // A sweep that fails (the store is unreachable) is simply tried again at the next tick.
-    this.sweeper = setInterval(() => void this.store.sweep(this.clock.now()).catch(() => {}), everyMs);
-    this.sweeper.unref();
-  }
-
   async close(): Promise<void> {
-    if (this.sweeper) clearInterval(this.sweeper);
     this.audio.close();
     await this.o.store.flush?.();
   }

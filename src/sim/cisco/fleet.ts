@@ -30,6 +30,8 @@ export interface CiscoSimOptions {
   digest?: boolean;
   /** Every phone keeps connections alive when the client asks (see SimPhoneOptions.keepAlive). */
   keepAlive?: boolean;
+  /** Every phone answers pushes this many ms late (see SimPhoneOptions.executeDelayMs). */
+  executeDelayMs?: number;
 }
 
 export class CiscoSimFleet {
@@ -61,6 +63,7 @@ export class CiscoSimFleet {
         'tls',
         'digest',
         'keepAlive',
+        'executeDelayMs',
       ] as const) {
         if (opts[key] !== undefined) (o as Record<string, unknown>)[key] = opts[key];
       }

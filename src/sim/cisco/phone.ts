@@ -78,6 +78,8 @@ export interface SimPhoneOptions {
    * most 5 s). Off by default: the simulated phone answers `Connection: close`, as the references describe.
    */
   keepAlive?: boolean;
+  /** A slow phone: every push (`/CGI/Execute`) is answered this many ms late, after it was counted. */
+  executeDelayMs?: number;
 }
 
 interface Screen {
@@ -420,6 +422,7 @@ export class SimPhone {
         : this.sendXml(res, buildErrorObject(1, this.profile.charset));
     this.bytesReceived += body.length;
     this.counters.execute++;
+    if (this.opts.executeDelayMs) await new Promise((r) => setTimeout(r, this.opts.executeDelayMs));
     const auth = await this.authorized(req);
     if (auth === 'missing')
       return this.send(res, 401, '', 'text/plain', { 'WWW-Authenticate': this.challenge() });

@@ -4,8 +4,10 @@ import type {
   BroadcastStore,
   BroadcastTarget,
   Delivery,
+  Priority,
   Template,
   TemplateStore,
+  WriteFence,
 } from '../../alerting/broadcast/types.js';
 import type { WebhookLog, WebhookLogEntry } from '../../alerting/channels/webhook.js';
 import type { CallClaim, CallClaimOptions, IncidentCallClaims } from '../../alerting/emergency/call-claim.js';
@@ -17,6 +19,7 @@ import type {
   LocationStore,
 } from '../../alerting/emergency/types.js';
 import type { Rule, RuleStore } from '../../alerting/rules/types.js';
+import { ConflictError } from '../../core/errors.js';
 import type { Page, PageRequest } from '../../core/paging.js';
 import type { PostgresDatabase, Query } from './database.js';
 import { pageByTime } from './paging.js';
@@ -60,12 +63,48 @@ export class PostgresBroadcastStore implements BroadcastStore {
     return r ? r.ids.map((deviceId, i) => ({ deviceId, kind: r.kinds[i] ?? '' })) : [];
   }
 
-  async updateBroadcast(b: Broadcast): Promise<void> {
-    await this.db.query('UPDATE broadcasts SET state = $1, body = $2 WHERE id = $3', [
-      b.state,
-      JSON.stringify(b),
-      b.id,
-    ]);
+  async updateBroadcast(b: Broadcast, fence?: WriteFence): Promise<void> {
+    const write = (q: Query) =>
+      q('UPDATE broadcasts SET state = $1, body = $2 WHERE id = $3', [b.state, JSON.stringify(b), b.id]);
+    if (!fence) await write(this.db.query);
+    else await this.fenced(fence, write);
+  }
+
+  /**
+   * Runs `write` in a transaction that first share-locks the fence's lease row as it must be: a takeover
+   * (the acquire's UPDATE of that row) waits for the commit, or the write sees the new holder and is refused.
+   */
+  private async fenced(f: WriteFence, write: (q: Query) => Promise<unknown>): Promise<void> {
+    await this.db.tx(async (q) => {
+      const held = await q('SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND token = $3 FOR SHARE', [
+        f.lease,
+        f.holder,
+        f.token,
+      ]);
+      if (held.length !== 1)
+        throw new ConflictError(
+          'LEASE_LOST',
+          `${f.lease}: this hub no longer holds the lease (token ${f.token})`,
+        );
+      await write(q);
+    });
+  }
+
+  async listUnowned(q: {
+    graceMs: number;
+    limit: number;
+  }): Promise<Array<{ id: string; priority: Priority }>> {
+    // The partial index broadcasts_delivering keeps this cheap: only running broadcasts are read.
+    const rows = await this.db.query<{ id: string; priority: Priority }>(
+      `SELECT b.id, b.body::json->>'priority' AS priority FROM broadcasts b
+         LEFT JOIN leases l ON l.name = 'broadcast:' || b.id
+        WHERE b.state = 'delivering'
+          AND (l.name IS NULL
+               OR l.expires_at < (extract(epoch from clock_timestamp()) * 1000)::bigint - $1::bigint)
+        ORDER BY b.created_at, b.seq LIMIT $2`,
+      [q.graceMs, q.limit],
+    );
+    return rows.map((r) => ({ id: r.id, priority: r.priority }));
   }
 
   async getBroadcast(id: string): Promise<Broadcast | undefined> {
@@ -95,7 +134,7 @@ export class PostgresBroadcastStore implements BroadcastStore {
     return bodies<Broadcast>(rows);
   }
 
-  async saveDeliveries(ds: Delivery[]): Promise<void> {
+  async saveDeliveries(ds: Delivery[], fence?: WriteFence): Promise<void> {
     if (ds.length === 0) return;
     // One statement for the whole batch (a thousand phones: one round trip), in the order given.
     const cols = { id: [] as string[], bc: [] as string[], dev: [] as string[], st: [] as string[] };
@@ -109,8 +148,9 @@ export class PostgresBroadcastStore implements BroadcastStore {
     }
     // The same id twice in one batch: the last body wins, at the place of the first (SQLite's row-by-row
     // upsert keeps the first rowid), not an error.
-    await this.db.query(
-      `INSERT INTO broadcast_deliveries (id, broadcast_id, device_id, state, body)
+    const write = (q: Query) =>
+      q(
+        `INSERT INTO broadcast_deliveries (id, broadcast_id, device_id, state, body)
        SELECT id, bc, dev, st, body FROM (
          SELECT DISTINCT ON (id) id, bc, dev, st, body, min(n) OVER (PARTITION BY id) AS first
            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
@@ -118,8 +158,10 @@ export class PostgresBroadcastStore implements BroadcastStore {
            ORDER BY id, n DESC) last
        ORDER BY first
        ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, body = EXCLUDED.body`,
-      [cols.id, cols.bc, cols.dev, cols.st, body],
-    );
+        [cols.id, cols.bc, cols.dev, cols.st, body],
+      );
+    if (!fence) await write(this.db.query);
+    else await this.fenced(fence, write);
   }
 
   async listDeliveries(broadcastId: string): Promise<Delivery[]> {

@@ -1,11 +1,14 @@
+import type Database from 'better-sqlite3';
 import type {
   Broadcast,
   BroadcastState,
   BroadcastStore,
   BroadcastTarget,
   Delivery,
+  Priority,
   Template,
   TemplateStore,
+  WriteFence,
 } from '../../alerting/broadcast/types.js';
 import type { WebhookLog, WebhookLogEntry } from '../../alerting/channels/webhook.js';
 import type { CallClaim, CallClaimOptions, IncidentCallClaims } from '../../alerting/emergency/call-claim.js';
@@ -17,6 +20,7 @@ import type {
   LocationStore,
 } from '../../alerting/emergency/types.js';
 import type { Rule, RuleStore } from '../../alerting/rules/types.js';
+import { ConflictError } from '../../core/errors.js';
 import type { Page, PageRequest } from '../../core/paging.js';
 import type { Db } from './database.js';
 import { pageByTime } from './paging.js';
@@ -37,6 +41,8 @@ export class SqliteBroadcastStore implements BroadcastStore {
   private readonly getD;
   private readonly insT;
   private readonly getT;
+  private fenceQ: Database.Statement<unknown[]> | undefined;
+  private unownedQ: Database.Statement<unknown[]> | undefined;
   constructor(private readonly db: Db) {
     this.ins = db.prepare('INSERT INTO broadcasts (id, created_at, state, body) VALUES (?, ?, ?, ?)');
     this.insT = db.prepare('INSERT INTO broadcast_targets (broadcast_id, body) VALUES (?, ?)');
@@ -49,6 +55,20 @@ export class SqliteBroadcastStore implements BroadcastStore {
     );
     this.listD = db.prepare('SELECT body FROM broadcast_deliveries WHERE broadcast_id = ? ORDER BY rowid');
     this.getD = db.prepare('SELECT body FROM broadcast_deliveries WHERE id = ?');
+  }
+  // Prepared on first use: the leases table belongs to the cluster module's migrations.
+  private get fence() {
+    this.fenceQ ??= this.db.prepare('SELECT 1 FROM leases WHERE name = ? AND holder = ? AND token = ?');
+    return this.fenceQ;
+  }
+  private get unowned() {
+    this.unownedQ ??= this.db.prepare(
+      `SELECT b.id, json_extract(b.body, '$.priority') AS priority FROM broadcasts b
+         LEFT JOIN leases l ON l.name = 'broadcast:' || b.id
+        WHERE b.state = 'delivering' AND (l.name IS NULL OR l.expires_at < ?)
+        ORDER BY b.created_at, b.rowid LIMIT ?`,
+    );
+    return this.unownedQ;
   }
   async insertBroadcast(b: Broadcast, targets?: readonly BroadcastTarget[]): Promise<void> {
     this.db.transaction(() => {
@@ -65,8 +85,25 @@ export class SqliteBroadcastStore implements BroadcastStore {
     const r = parse<{ ids: string[]; kinds: string[] }>(this.getT.get(broadcastId) as BodyRow | undefined);
     return r ? r.ids.map((deviceId, i) => ({ deviceId, kind: r.kinds[i] ?? '' })) : [];
   }
-  async updateBroadcast(b: Broadcast): Promise<void> {
-    this.upd.run(b.state, JSON.stringify(b), b.id);
+  async updateBroadcast(b: Broadcast, fence?: WriteFence): Promise<void> {
+    this.db.transaction(() => {
+      if (fence) this.checkFence(fence);
+      this.upd.run(b.state, JSON.stringify(b), b.id);
+    })();
+  }
+  /** The fence of the PostgreSQL store, inside the caller's transaction (one hub per file: always held). */
+  private checkFence(f: WriteFence): void {
+    if (!this.fence.get(f.lease, f.holder, f.token))
+      throw new ConflictError(
+        'LEASE_LOST',
+        `${f.lease}: this hub no longer holds the lease (token ${f.token})`,
+      );
+  }
+  async listUnowned(q: {
+    graceMs: number;
+    limit: number;
+  }): Promise<Array<{ id: string; priority: Priority }>> {
+    return this.unowned.all(Date.now() - q.graceMs, q.limit) as Array<{ id: string; priority: Priority }>;
   }
   async getBroadcast(id: string): Promise<Broadcast | undefined> {
     return parse<Broadcast>(this.getB.get(id) as BodyRow | undefined);
@@ -100,8 +137,9 @@ export class SqliteBroadcastStore implements BroadcastStore {
     args.push(q.limit);
     return (this.db.prepare(sql).all(...args) as BodyRow[]).map((r) => JSON.parse(r.body) as Broadcast);
   }
-  async saveDeliveries(ds: Delivery[]): Promise<void> {
+  async saveDeliveries(ds: Delivery[], fence?: WriteFence): Promise<void> {
     this.db.transaction((list: Delivery[]) => {
+      if (fence && list.length > 0) this.checkFence(fence);
       for (const d of list) this.saveD.run(d.id, d.broadcastId, d.deviceId, d.state, JSON.stringify(d));
     })(ds);
   }

@@ -91,4 +91,9 @@ export const broadcastMigrations: Migration[] = [
       CREATE UNIQUE INDEX incidents_live_call ON incidents(source_device, call_key) WHERE call_live = 1;
     `,
   },
+  {
+    version: 5,
+    name: 'running broadcasts found without reading the others (hubs resume those whose lease ran out)',
+    sql: `CREATE INDEX broadcasts_delivering ON broadcasts(created_at) WHERE state = 'delivering';`,
+  },
 ];
