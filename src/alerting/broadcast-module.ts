@@ -264,7 +264,10 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
     locations,
     incidents: stores.incidents,
     // A store several hubs share: a live call's incident is claimed there first (exactly once).
-    ...(hub.storeBackend === 'postgres' ? { claims: stores.incidents } : {}),
+    // …and each open incident is in the custody of one hub, which escalates it (another takes it over).
+    ...(hub.storeBackend === 'postgres'
+      ? { claims: stores.incidents, custody: hub.cluster, acks: stores.kv }
+      : {}),
     devices: hub.devices,
     channels: dispatcher,
     clock: hub.clock,

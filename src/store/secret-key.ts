@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { SwitchboardError } from '../core/errors.js';
 import { SECRET_KEY_BYTES } from '../core/secret-box.js';
 
@@ -26,6 +27,8 @@ export function loadSecretKey(file: string, mayCreate: boolean): { key: Buffer; 
         { field: 'secrets.keyFile' },
       );
     const key = randomBytes(SECRET_KEY_BYTES);
+    // A hub on PostgreSQL has no SQLite file to create the data directory: the key file's folder may be new.
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     writeFileSync(file, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
     return { key, created: true };
   }

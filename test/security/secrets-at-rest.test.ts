@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { SecretBox } from '../../src/core/secret-box.js';
+import { SECRET_KEY_BYTES, SecretBox } from '../../src/core/secret-box.js';
+import { loadSecretKey } from '../../src/store/secret-key.js';
 import { sqliteCoreStores } from '../../src/store/sqlite/core-stores.js';
 import { openDatabase } from '../../src/store/sqlite/database.js';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations/index.js';
@@ -81,6 +82,20 @@ describe('SecretBox', () => {
       expect.objectContaining({ code: 'SECRET_KEY_INVALID' }),
     );
   });
+  it('creates the key file in a data directory that does not exist yet (a hub on PostgreSQL creates no SQLite file)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-key-'));
+    try {
+      const file = join(dir, 'new', 'data', 'secrets.key');
+      const made = loadSecretKey(file, true);
+      expect(made.created).toBe(true);
+      expect(made.key.length).toBe(SECRET_KEY_BYTES);
+      expect(loadSecretKey(file, false).key.equals(made.key)).toBe(true);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('secrets.keyFile names the key file: it is not read into the configuration like other …File keys', () => {
     const dir = tmp();
     const f = join(dir, 'cfg.yaml');

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { EventBus, Subscription } from '../../core/bus.js';
 import { type Clock, systemClock, type TimerHandle } from '../../core/clock.js';
+import type { Cluster } from '../../core/cluster.js';
 import { csvCell } from '../../core/csv.js';
 import type { Device, Location } from '../../core/devices.js';
 import { errorMessage, NotFoundError, ValidationError } from '../../core/errors.js';
 import type { HubEvent } from '../../core/events.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { WriteBehind } from '../../core/serial.js';
+import type { KvStore } from '../../core/store.js';
 import type { BroadcastEngine } from '../broadcast/engine.js';
 import type { TemplateService } from '../broadcast/templates.js';
 import {
@@ -89,6 +91,14 @@ export const DEFAULT_EMERGENCY: EmergencyOptions = {
   resumeWithinSeconds: 3600,
 };
 
+/** Where acknowledgements are kept apart when several hubs share the store (EmergencyDeps.acks). */
+const ACK_NS = 'incident-ack';
+interface StoredAck {
+  at: string;
+  by: string;
+  note: string;
+}
+
 export interface EmergencyDeps {
   bus: EventBus;
   engine: BroadcastEngine;
@@ -101,6 +111,17 @@ export interface EmergencyDeps {
    * (exactly once across hubs). Absent for the embedded store (one hub: the in-memory check is enough).
    */
   claims?: IncidentCallClaims;
+  /**
+   * Set when several hubs share the store: each open incident is in the custody of one hub (the lease
+   * `incident:<id>`, core/cluster.ts), which runs its escalation. When that hub dies another hub takes the
+   * lease and takes the incident up (resend to phones that did not accept, escalation re-armed).
+   */
+  custody?: Pick<Cluster, 'hold' | 'ttlMs' | 'renewMs'>;
+  /**
+   * With `custody`: acknowledgements are also kept here (namespace `incident-ack`), where the whole-incident
+   * writes of the hub that has the incident cannot overwrite them; that hub checks before it escalates.
+   */
+  acks?: Pick<KvStore, 'get' | 'set'>;
   devices: { list(q?: { group?: string }): Device[]; listGroups(): Array<{ id: string; members: number }> };
   /**
    * Everyone told about an incident besides the phones (src/alerting/channels: PubSub, webhooks, email,
@@ -160,6 +181,9 @@ export class EmergencyService {
   private readonly drills = new Map<string, number>();
   private pending = new Set<Promise<unknown>>();
   private stopped = false;
+  /** Incidents whose custody lease this hub holds or tries to hold: id → give it up. */
+  private readonly custodies = new Map<string, () => Promise<void>>();
+  private custodySweep: TimerHandle | undefined;
 
   constructor(private readonly deps: EmergencyDeps) {
     this.clock = deps.clock ?? systemClock;
@@ -203,6 +227,90 @@ export class EmergencyService {
       },
     });
     await this.resume();
+    if (this.deps.custody) this.sweepCustody();
+  }
+
+  /**
+   * Several hubs: every `2 × renewMs` this hub looks for open incidents it does not know and asks for
+   * their custody, with a grace (the hub that opened one, or that took it over with its PBX link, asks
+   * without). The lease is refused while the incident's hub renews it; when that hub dies, one hub gets it
+   * and takes the incident up.
+   */
+  private sweepCustody(): void {
+    const c = this.deps.custody;
+    if (!c || this.stopped) return;
+    this.custodySweep = this.clock.setTimeout(() => {
+      this.custodySweep = undefined;
+      const o = this.deps.options;
+      const since = new Date(
+        this.clock.now() - Math.max(o.resumeWithinSeconds, o.maxCallSeconds) * 1000,
+      ).toISOString();
+      this.track(
+        this.deps.incidents.listOpen({ since, limit: 500 }).then(
+          (list) => {
+            const open = new Set(list.map((i) => i.id));
+            for (const i of list) if (!i.acknowledgedAt) this.keepCustody(i.id, c.ttlMs + c.renewMs);
+            // Acknowledged (or aged out) meanwhile: nothing left to escalate.
+            for (const id of [...this.custodies.keys()])
+              if (!open.has(id)) {
+                const mine = this.open.get(id);
+                // Not written yet (a new incident of this hub) or still open here: kept.
+                if (!mine || mine.acknowledgedAt) this.releaseCustody(id);
+              }
+          },
+          () => {},
+        ),
+      );
+      this.sweepCustody();
+    }, 2 * c.renewMs);
+    this.custodySweep.unref?.();
+  }
+
+  /** Asks for the custody of an incident (this hub runs its escalation while it holds it). */
+  private keepCustody(id: string, graceMs = 0): void {
+    const c = this.deps.custody;
+    if (!c || this.custodies.has(id) || this.stopped) return;
+    this.custodies.set(
+      id,
+      c.hold(`incident:${id}`, {
+        graceMs: () => (this.open.has(id) ? 0 : graceMs),
+        // The store unreachable: the escalation goes on (two hubs escalating beats none).
+        keepOnStoreError: true,
+        onAcquired: () => {
+          const mine = this.open.get(id);
+          if (mine) {
+            if (!mine.acknowledgedAt) this.reschedule(mine);
+            return;
+          }
+          // The hub that had it stopped: take it up from the store.
+          this.track(
+            Promise.all([this.deps.incidents.get(id), this.ackStored(id)]).then(([stored, ack]) => {
+              if (ack) this.releaseCustody(id);
+              else if (stored && !this.open.has(id)) return this.takeUp(stored, 'takeover');
+            }),
+          );
+        },
+        onMissed: () => {
+          // Another hub has it: that hub escalates; this one only keeps its copy for attaching events.
+          const t = this.timers.get(id);
+          if (t) this.clock.clearTimeout(t);
+          this.timers.delete(id);
+        },
+      }),
+    );
+  }
+
+  private releaseCustody(id: string): void {
+    const u = this.custodies.get(id);
+    this.custodies.delete(id);
+    if (u) this.track(u());
+  }
+
+  private reschedule(i: Incident): void {
+    const t = this.timers.get(i.id);
+    if (t) this.clock.clearTimeout(t);
+    this.timers.delete(i.id);
+    this.schedule(i);
   }
 
   /**
@@ -214,6 +322,11 @@ export class EmergencyService {
     this.stopped = true;
     this.sub?.unsubscribe();
     this.sub = undefined;
+    if (this.custodySweep) this.clock.clearTimeout(this.custodySweep);
+    this.custodySweep = undefined;
+    // Given up, so another hub takes the open incidents over at once.
+    await Promise.allSettled([...this.custodies.values()].map((u) => u()));
+    this.custodies.clear();
     for (const t of this.timers.values()) this.clock.clearTimeout(t);
     this.timers.clear();
     for (const r of this.reannounce.values()) this.clock.clearTimeout(r.timer);
@@ -524,6 +637,7 @@ export class EmergencyService {
   /** Keeps the live object of an incident (timers, reports and acks update the same record). */
   private remember(i: Incident): void {
     this.open.set(i.id, i);
+    if (!i.acknowledgedAt) this.keepCustody(i.id);
     if (i.callKey && !i.callEndedAt) this.live.set(i.callKey, i);
     // Bounded: 911 calls are rare; the oldest entries go first.
     for (const k of this.open.keys()) {
@@ -700,6 +814,53 @@ export class EmergencyService {
     const t = this.clock.setTimeout(() => {
       this.timers.delete(i.id);
       if (i.acknowledgedAt || this.stopped) return;
+      if (this.deps.custody) {
+        // Several hubs: an acknowledgement may have reached another hub; the store says.
+        this.track(
+          this.ackStored(i.id).then(
+            (ack) => {
+              if (ack) this.ackedElsewhere(i, ack);
+              else this.escalate(i);
+            },
+            () => this.escalate(i),
+          ),
+        );
+        return;
+      }
+      this.escalate(i);
+    }, delay);
+    this.timers.set(i.id, t);
+  }
+
+  /** An acknowledgement another hub stored (the incident's own record, or the ack kept apart). */
+  private async ackStored(id: string): Promise<StoredAck | undefined> {
+    const [kept, stored] = await Promise.all([
+      this.deps.acks?.get<StoredAck>(ACK_NS, id).catch(() => undefined),
+      this.deps.incidents.get(id),
+    ]);
+    if (kept?.at) return kept;
+    return stored?.acknowledgedAt
+      ? { at: stored.acknowledgedAt, by: stored.acknowledgedBy ?? '', note: stored.acknowledgedNote ?? '' }
+      : undefined;
+  }
+
+  /** Acknowledged on another hub: this hub's copy follows (and is stored so), without escalating. */
+  private ackedElsewhere(i: Incident, a: StoredAck): void {
+    if (i.acknowledgedAt) return;
+    this.note(i, 'acknowledged', { by: a.by, elsewhere: true, ...(a.note ? { note: a.note } : {}) });
+    i.acknowledgedAt = a.at;
+    i.acknowledgedBy = a.by;
+    i.acknowledgedNote = a.note || null;
+    i.state = 'acknowledged';
+    this.save(i);
+    this.releaseCustody(i.id);
+    this.log.info({ incidentId: i.id, by: i.acknowledgedBy }, '911 incident acknowledged on another hub');
+  }
+
+  private escalate(i: Incident): void {
+    const o = this.deps.options;
+    {
+      if (i.acknowledgedAt || this.stopped || this.timers.has(i.id)) return;
       i.escalations++;
       const groups =
         o.escalationGroup && o.escalationGroup !== o.group ? [o.group, o.escalationGroup] : [o.group];
@@ -717,8 +878,7 @@ export class EmergencyService {
       });
       this.tell(i, 'escalated', ev);
       this.schedule(i);
-    }, delay);
-    this.timers.set(i.id, t);
+    }
   }
 
   /**
@@ -898,6 +1058,16 @@ export class EmergencyService {
       const t = this.timers.get(i.id);
       if (t) this.clock.clearTimeout(t);
       this.timers.delete(i.id);
+      this.releaseCustody(i.id);
+      const acks = this.deps.acks;
+      if (acks) {
+        const ack: StoredAck = {
+          at: i.acknowledgedAt,
+          by: i.acknowledgedBy ?? '',
+          note: i.acknowledgedNote ?? '',
+        };
+        void this.writes.write('incident', () => acks.set(ACK_NS, i.id, ack));
+      }
       const ev = this.deps.bus.emit({
         source: 'hub',
         type: 'incident.acknowledged',
