@@ -487,7 +487,7 @@ export const ClusterSchema = Type.Object(
     configPollMs: Type.Integer({
       minimum: 50,
       maximum: 60_000,
-      default: 1000,
+      default: 500,
       description:
         'How often a hub compares the configuration versions in the store (devices, groups, templates, rules, 911 locations, schedules, API keys, users) and reloads what another hub or the CLI changed. A PostgreSQL notification usually applies a change sooner; this bounds the delay when one is lost.',
     }),

@@ -49,7 +49,7 @@ declare module './module.js' {
 
 export interface ConfigSyncOptions {
   changes: ConfigChanges;
-  /** How often the versions are compared (a missed notification applies within this). Default 1000 ms. */
+  /** How often the versions are compared (a missed notification applies within this). Default 500 ms. */
   pollMs?: number;
   /** How long a notification waits for more of the same burst before the reload runs. Default 20 ms. */
   debounceMs?: number;
@@ -57,7 +57,7 @@ export interface ConfigSyncOptions {
   logger?: Logger;
 }
 
-export const CONFIG_SYNC_DEFAULTS = { pollMs: 1000, debounceMs: 20 } as const;
+export const CONFIG_SYNC_DEFAULTS = { pollMs: 500, debounceMs: 20 } as const;
 
 function checkMs(name: string, v: number | undefined, def: number, min: number, max: number): number {
   const x = v ?? def;
