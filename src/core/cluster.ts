@@ -192,11 +192,6 @@ export class Cluster {
     return this.held.get(name)?.token !== undefined;
   }
 
-  /** The current token of a lease this hub holds. */
-  token(name: string): number | undefined {
-    return this.held.get(name)?.token;
-  }
-
   status(): HeldLease[] {
     return [...this.held.values()].map((h) => ({
       name: h.name,
@@ -205,16 +200,6 @@ export class Cluster {
       since: h.since !== undefined ? new Date(h.since).toISOString() : null,
       error: h.error,
     }));
-  }
-
-  /** Tries a lease now instead of at its next tick (e.g. when its holder announced it gave it up). */
-  poke(name: string): void {
-    const h = this.held.get(name);
-    if (h && !h.busy && !h.stopped) {
-      if (h.timer) this.clock.clearTimeout(h.timer);
-      h.timer = undefined;
-      void this.attempt(h);
-    }
   }
 
   private async attempt(h: Holding): Promise<void> {

@@ -284,9 +284,10 @@ export class EmergencyService {
           }
           // The hub that had it stopped: take it up from the store.
           this.track(
-            Promise.all([this.deps.incidents.get(id), this.ackStored(id)]).then(([stored, ack]) => {
-              if (ack) this.releaseCustody(id);
-              else if (stored && !this.open.has(id)) return this.takeUp(stored, 'takeover');
+            this.deps.incidents.get(id).then(async (stored) => {
+              if (!stored) return;
+              if (await this.ackStored(id, stored)) this.releaseCustody(id);
+              else if (!this.open.has(id)) await this.takeUp(stored, 'takeover');
             }),
           );
         },
@@ -410,11 +411,7 @@ export class EmergencyService {
         this.sameLateCall(e, callKey).then(
           (same) => {
             if (!same) return this.openIncident(e, callKey, test, late);
-            this.attach(same, e, callKey, late);
-            // Re-driven by a hub that took the PBX link over: the incident of a hub that stopped must have
-            // alerted (takeUp resends to the phones that did not accept).
-            if (d.takeover === true && !this.open.has(same.id) && !same.acknowledgedAt)
-              return this.takeUp(same, 'takeover');
+            return this.attachOrTakeUp(same, e, callKey, late);
           },
           (err: unknown) => {
             this.log.error({ err: errorMessage(err) }, 'incidents could not be read: opening a new one');
@@ -427,6 +424,23 @@ export class EmergencyService {
     const same = callKey ? this.sameLiveCall(e, callKey) : undefined;
     if (same) this.attach(same, e, callKey, late);
     else this.openIncident(e, callKey, test, late);
+  }
+
+  /**
+   * An emergency event for a call that already has an incident: attached. When this hub took the PBX link
+   * over during the call (`takeover`) and does not know the incident, the hub that opened it stopped: the
+   * incident is taken up, so that it has alerted (phones that accepted are not alerted again; duplicates
+   * only for deliveries that hub had not recorded yet).
+   */
+  private attachOrTakeUp(
+    same: Incident,
+    e: HubEvent,
+    callKey: string | null,
+    late: boolean,
+  ): Promise<void> | undefined {
+    const orphan = e.data.takeover === true && !this.open.has(same.id) && !same.acknowledgedAt;
+    this.attach(this.open.get(same.id) ?? same, e, callKey, late);
+    return orphan ? this.takeUp(same, 'takeover') : undefined;
   }
 
   /** An emergency event for a call that already has an incident: noted on it. */
@@ -557,13 +571,7 @@ export class EmergencyService {
           .then(
             (c) => {
               if (c.created) this.opened(incident, e, callKey, test, late, drill, extension);
-              else if (d.takeover === true && !this.open.has(c.incident.id) && !c.incident.acknowledgedAt) {
-                // The hub that opened it stopped (this hub took its PBX link over during the call): make
-                // sure it alerted. Phones that accepted are not alerted again; others are (duplicates
-                // only for deliveries that hub had not recorded yet).
-                this.attach(c.incident, e, callKey, late);
-                return this.takeUp(c.incident, 'takeover');
-              } else this.attach(this.open.get(c.incident.id) ?? c.incident, e, callKey, late);
+              else return this.attachOrTakeUp(c.incident, e, callKey, late);
             },
             (err: unknown) => {
               // The store is unreachable: alert anyway (a duplicate alert beats none) and say so.
@@ -833,10 +841,10 @@ export class EmergencyService {
   }
 
   /** An acknowledgement another hub stored (the incident's own record, or the ack kept apart). */
-  private async ackStored(id: string): Promise<StoredAck | undefined> {
+  private async ackStored(id: string, known?: Incident): Promise<StoredAck | undefined> {
     const [kept, stored] = await Promise.all([
       this.deps.acks?.get<StoredAck>(ACK_NS, id).catch(() => undefined),
-      this.deps.incidents.get(id),
+      known ?? this.deps.incidents.get(id),
     ]);
     if (kept?.at) return kept;
     return stored?.acknowledgedAt
@@ -859,26 +867,24 @@ export class EmergencyService {
 
   private escalate(i: Incident): void {
     const o = this.deps.options;
-    {
-      if (i.acknowledgedAt || this.stopped || this.timers.has(i.id)) return;
-      i.escalations++;
-      const groups =
-        o.escalationGroup && o.escalationGroup !== o.group ? [o.group, o.escalationGroup] : [o.group];
-      for (const g of groups) if (!i.notifiedGroups.includes(g)) i.notifiedGroups.push(g);
-      i.state = 'unacknowledged';
-      this.log.warn(
-        { incidentId: i.id, escalation: i.escalations, groups, extension: i.caller.extension },
-        '911 alert not acknowledged: escalating',
-      );
-      this.notify(i, { groups }, i.escalations);
-      const ev = this.deps.bus.emit({
-        source: 'hub',
-        type: 'incident.escalated',
-        data: { incidentId: i.id, escalation: i.escalations, groups },
-      });
-      this.tell(i, 'escalated', ev);
-      this.schedule(i);
-    }
+    if (i.acknowledgedAt || this.stopped || this.timers.has(i.id)) return;
+    i.escalations++;
+    const groups =
+      o.escalationGroup && o.escalationGroup !== o.group ? [o.group, o.escalationGroup] : [o.group];
+    for (const g of groups) if (!i.notifiedGroups.includes(g)) i.notifiedGroups.push(g);
+    i.state = 'unacknowledged';
+    this.log.warn(
+      { incidentId: i.id, escalation: i.escalations, groups, extension: i.caller.extension },
+      '911 alert not acknowledged: escalating',
+    );
+    this.notify(i, { groups }, i.escalations);
+    const ev = this.deps.bus.emit({
+      source: 'hub',
+      type: 'incident.escalated',
+      data: { incidentId: i.id, escalation: i.escalations, groups },
+    });
+    this.tell(i, 'escalated', ev);
+    this.schedule(i);
   }
 
   /**
@@ -909,50 +915,46 @@ export class EmergencyService {
    * the link takeover re-drove its call): resends the alert to the phones of its groups that had not
    * accepted any of its alerts, and re-arms its escalation.
    */
-  private async takeUp(stored: Incident, why: 'restart' | 'takeover'): Promise<void> {
-    {
-      const i = stored;
-      this.remember(i);
-      const served = new Set<string>();
-      for (const b of i.broadcasts) {
-        let ds: Awaited<ReturnType<BroadcastEngine['deliveries']>>;
-        try {
-          ds = await this.deps.engine.deliveries(b);
-        } catch {
-          continue;
-        }
-        const running = this.deps.engine.isRunning(b);
-        if (running) this.follow(i, b);
-        // A phone took the alert, or the engine's resumed broadcast is still serving it.
-        for (const d of ds)
-          if (
-            d.state === 'accepted' ||
-            d.state === 'displayed' ||
-            d.state === 'acknowledged' ||
-            (running && (d.state === 'queued' || d.state === 'sent'))
-          )
-            served.add(d.deviceId);
+  private async takeUp(i: Incident, why: 'restart' | 'takeover'): Promise<void> {
+    this.remember(i);
+    const served = new Set<string>();
+    for (const b of i.broadcasts) {
+      let ds: Awaited<ReturnType<BroadcastEngine['deliveries']>>;
+      try {
+        ds = await this.deps.engine.deliveries(b);
+      } catch {
+        continue;
       }
-      const phones = new Set<string>();
-      for (const g of i.notifiedGroups)
-        for (const d of this.deps.devices.list({ group: g })) phones.add(d.id);
-      const missing = [...phones].filter((id) => !served.has(id));
-      this.note(i, 'resumed', { phones: missing.length, ...(why === 'takeover' ? { takeover: true } : {}) });
-      this.log.warn(
-        { incidentId: i.id, state: i.state, escalations: i.escalations, resend: missing.length },
-        why === 'takeover'
-          ? 'open 911 incident of a hub that stopped taken over with its PBX link'
-          : 'open 911 incident resumed after a restart',
-      );
-      if (missing.length > 0) this.notify(i, { devices: missing }, i.escalations, 'resumed');
-      else this.save(i);
-      this.deps.bus.emit({
-        source: 'hub',
-        type: 'incident.resumed',
-        data: { incidentId: i.id, resent: missing.length, ...(why === 'takeover' ? { takeover: true } : {}) },
-      });
-      this.schedule(i);
+      const running = this.deps.engine.isRunning(b);
+      if (running) this.follow(i, b);
+      // A phone took the alert, or the engine's resumed broadcast is still serving it.
+      for (const d of ds)
+        if (
+          d.state === 'accepted' ||
+          d.state === 'displayed' ||
+          d.state === 'acknowledged' ||
+          (running && (d.state === 'queued' || d.state === 'sent'))
+        )
+          served.add(d.deviceId);
     }
+    const phones = new Set<string>();
+    for (const g of i.notifiedGroups) for (const d of this.deps.devices.list({ group: g })) phones.add(d.id);
+    const missing = [...phones].filter((id) => !served.has(id));
+    this.note(i, 'resumed', { phones: missing.length, ...(why === 'takeover' ? { takeover: true } : {}) });
+    this.log.warn(
+      { incidentId: i.id, state: i.state, escalations: i.escalations, resend: missing.length },
+      why === 'takeover'
+        ? 'open 911 incident of a hub that stopped taken over with its PBX link'
+        : 'open 911 incident resumed after a restart',
+    );
+    if (missing.length > 0) this.notify(i, { devices: missing }, i.escalations, 'resumed');
+    else this.save(i);
+    this.deps.bus.emit({
+      source: 'hub',
+      type: 'incident.resumed',
+      data: { incidentId: i.id, resent: missing.length, ...(why === 'takeover' ? { takeover: true } : {}) },
+    });
+    this.schedule(i);
   }
 
   /** A call event from a PBX whose link came back: this call is still there (re-announced). */
