@@ -272,6 +272,20 @@ export const EmergencyConfigSchema = Type.Object(
       default: 3000,
       description: 'Timeout of one phone probe (a phone that does not answer within it is unreachable).',
     }),
+    probeConcurrency: Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      default: 32,
+      description:
+        'Probes in flight at once in a round (a site with hundreds of security phones is probed a few at a time, not all at once). A phone that answered an alert delivery within the last interval is not probed in that round.',
+    }),
+    probeRatePerSecond: Type.Integer({
+      minimum: 0,
+      maximum: 10_000,
+      default: 50,
+      description:
+        'Probes started per second at most (0 = no limit). A round over N phones takes at least N / this seconds, so the next probe of a phone comes after max(probeIntervalSeconds, that) plus the interval: 1,000 security phones are each probed about every 25 s, 10 phones every 5 s.',
+    }),
     linkStartGraceMs: Type.Integer({
       minimum: 0,
       maximum: 600_000,

@@ -129,6 +129,7 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
       backoff: { initialMs: c.backoffMs, maxMs: c.backoffMaxMs },
       busyRetry: { attempts: c.busyRetryAttempts, initialMs: c.busyRetryMs, maxMs: c.busyRetryMs * 8 },
       actionTimeoutMs: c.actionTimeoutMs,
+      writeBehindMs: hub.config.store.writeBehindMs,
       busyPolicies: c.busyPolicy,
       multicast: {
         baseAddress: c.multicast.baseAddress,
@@ -313,6 +314,8 @@ export function broadcastRuntime(hub: HubContext): BroadcastRuntime {
       escalationGroup: e.escalationGroup,
       probeIntervalSeconds: e.probeIntervalSeconds,
       probeTimeoutMs: e.probeTimeoutMs,
+      probeConcurrency: e.probeConcurrency,
+      probeRatePerSecond: e.probeRatePerSecond,
       degradedNoticeSeconds: e.degradedNoticeSeconds,
       linkStartGraceMs: e.linkStartGraceMs,
       storageCheckSeconds: e.storageCheckSeconds,

@@ -35,7 +35,7 @@ import {
   WebhookDeliveriesSchema,
 } from './api-schemas.js';
 import { broadcastFromBody } from './broadcast/body.js';
-import { countStates } from './broadcast/report.js';
+import { countStates, fullCounts } from './broadcast/report.js';
 import { BroadcastInputSchema } from './broadcast/schema.js';
 import { templateVariables } from './broadcast/template.js';
 import type { Broadcast, Delivery, Template } from './broadcast/types.js';
@@ -112,7 +112,7 @@ export async function registerBroadcastRoutes(
     ...b,
     counts: engine.isRunning(b.id)
       ? await engine.counts(b.id)
-      : countStates(await stores.broadcasts.listDeliveries(b.id)),
+      : fullCounts(await stores.broadcasts.countDeliveries(b.id)),
   });
 
   // ------------------------------------------------------------------ broadcasts

@@ -11,6 +11,7 @@ import {
 } from './events.js';
 import { type Logger, silentLogger } from './logger.js';
 import { backoffDelay } from './retry.js';
+import { scheduleWrite } from './serial.js';
 import type { EventListQuery, EventStore } from './store.js';
 
 export type EventHandler = (e: HubEvent) => void;
@@ -45,6 +46,8 @@ export interface EventBusOptions {
    * lost (only while someone follows the feed). Default 2 s.
    */
   feedPollMs?: number;
+  /** Write-behind delay of the event batches (`scheduleWrite`); 0 (the default) writes on the next turn. */
+  writeDelayMs?: number;
 }
 
 export const EVENT_BUS_DEFAULTS = {
@@ -137,6 +140,7 @@ export class EventBus implements EventEmitter {
   private pollTimer: TimerHandle | undefined;
   private readonly unwatch: (() => void) | undefined;
   private readonly limits: Limits;
+  private readonly writeDelayMs: number;
   private readonly clock: Clock;
   private readonly log: Logger;
   private closed = false;
@@ -152,6 +156,13 @@ export class EventBus implements EventEmitter {
     private readonly opts: EventBusOptions = {},
   ) {
     this.limits = limitsOf(opts);
+    this.writeDelayMs = opts.writeDelayMs ?? 0;
+    if (!Number.isSafeInteger(this.writeDelayMs) || this.writeDelayMs < 0)
+      throw new ValidationError(
+        'EVENT_BUS_BAD_OPTION',
+        `writeDelayMs must be an integer ≥ 0, got ${String(opts.writeDelayMs)}`,
+        { field: 'writeDelayMs' },
+      );
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger ?? silentLogger;
     this.seq = lastSeq;
@@ -200,7 +211,7 @@ export class EventBus implements EventEmitter {
     // While a retry is waiting the store is refusing: the retry writes these too.
     if (!this.scheduled && this.retryTimer === undefined) {
       this.scheduled = true;
-      setImmediate(() => void this.flush());
+      scheduleWrite(this.writeDelayMs, () => void this.flush());
     }
     for (const s of this.local) {
       if (!matchesFilter(event, s.filter)) continue;

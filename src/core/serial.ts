@@ -63,6 +63,18 @@ export class WriteBehind {
   }
 }
 
+/**
+ * When write-behind batches (events, broadcast delivery records, Avaya push content) go to the store: on the
+ * next event-loop turn (`delayMs` 0), or `delayMs` later so that one transaction carries the records of many
+ * turns (during a 1,000-phone alert a turn-by-turn flush was hundreds of small commits). Readers of these
+ * stores flush or consult the pending records first, so the delay is invisible to them; a kill -9 loses at
+ * most the records of the last `delayMs` (config `store.writeBehindMs`, docs/performance.md).
+ */
+export function scheduleWrite(delayMs: number, fn: () => void): void {
+  if (delayMs > 0) setTimeout(fn, delayMs);
+  else setImmediate(fn);
+}
+
 /** Work that waits for a slot: `high` in submission order; `low` behind every high task (see Semaphore). */
 export type SlotPriority = 'high' | 'low';
 

@@ -86,6 +86,7 @@ async function composeHub(
     logger: logger.child({ module: 'events' }),
     bufferMax: config.events.bufferMax,
     feedPollMs: config.events.feedPollMs,
+    writeDelayMs: config.store.writeBehindMs,
   });
   const modules = orderModules(
     opts.replaceModules ? (opts.modules ?? []) : [...MODULES, ...(opts.modules ?? [])],

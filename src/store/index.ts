@@ -143,7 +143,7 @@ async function openSqlite(config: Config, opts: OpenStoresOptions): Promise<Open
   }
   const core = sqliteCoreStores(db);
   const pubsub: PubSubStore = new SqlitePubSubStore(db);
-  const avayaContent = new SqliteContentStore(db);
+  const avayaContent = new SqliteContentStore(db, config.store.writeBehindMs);
   const stores: StorePorts = {
     ...core,
     ...sqliteBroadcastStores(db),

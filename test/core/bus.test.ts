@@ -317,5 +317,27 @@ describe('EventBus: a store that refuses writes', () => {
     expect(() => new EventBus(s, 0, { bufferMax: 0 })).toThrow(/bufferMax/);
     expect(() => new EventBus(s, 0, { feedPollMs: 1.5 })).toThrow(/feedPollMs/);
     expect(() => new EventBus(s, 0, { bufferMax: 1000, batchMax: 2000 })).toThrow(/batchMax/);
+    expect(() => new EventBus(s, 0, { writeDelayMs: -1 })).toThrow(/writeDelayMs/);
+  });
+
+  it('writeDelayMs: the events of many turns within the window go to the store in one write, in order', async () => {
+    const s = new MemStore(new Table(), 'bus');
+    const bus = new EventBus(s, 0, { writeDelayMs: 30 });
+    const local: number[] = [];
+    bus.subscribe((ev) => local.push(ev.seq));
+    for (let i = 0; i < 5; i++) {
+      bus.emit(e(i));
+      await new Promise((r) => setImmediate(r));
+    }
+    // Subscribers had each event at once; the store nothing yet (five turns, one pending write).
+    expect(local).toEqual([1, 2, 3, 4, 5]);
+    expect(s.writes).toBe(0);
+    await waitFor(() => s.writes > 0);
+    expect(s.writes).toBe(1);
+    expect(s.table.rows.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
+    // A reader flushes first: nothing pending is ever missing from a list.
+    bus.emit(e(5));
+    expect((await bus.list({})).map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    await bus.close();
   });
 });

@@ -303,6 +303,10 @@ export function alertingStoreContract(backend: AlertingBackend): void {
         expect(await s.broadcasts.getDelivery('nope')).toBeUndefined();
         expect((await s.broadcasts.listDeliveries('other')).map((d) => d.id)).toEqual(['other:d1']);
         expect(await s.broadcasts.listDeliveries('nope')).toEqual([]);
+        // The counts by state come from the same rows (the list page's summary reads only these).
+        expect(await s.broadcasts.countDeliveries('bc')).toEqual({ queued: 499, failed: 1, sent: 1 });
+        expect(await s.broadcasts.countDeliveries('other')).toEqual({ queued: 1 });
+        expect(await s.broadcasts.countDeliveries('nope')).toEqual({});
       });
 
       it('a batch with a bad delivery stores none of it (one transaction)', async () => {

@@ -15,7 +15,7 @@ import type { EventEmitter } from '../../core/events.js';
 import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import { backoffDelay } from '../../core/retry.js';
-import { KeyedSerialQueue, Semaphore, WriteBehind } from '../../core/serial.js';
+import { KeyedSerialQueue, Semaphore, scheduleWrite, WriteBehind } from '../../core/serial.js';
 import { buildReport, countStates } from './report.js';
 import { validateBroadcastInput } from './schema.js';
 import {
@@ -49,6 +49,8 @@ export interface BroadcastEngineOptions {
   busyPolicies: Record<Priority, BusyPolicy>;
   /** Minimum interval between `broadcast.progress` events of one broadcast. */
   progressIntervalMs: number;
+  /** Write-behind delay of the delivery records (`scheduleWrite`; 0 = the next event-loop turn). */
+  writeBehindMs?: number;
   /**
    * Optional extras (a Cisco tone, audio) wait until no alert is in flight or queued, so that they never
    * slow the alerts down; after this long they queue like an alert.
@@ -1584,7 +1586,7 @@ export class BroadcastEngine {
     this.dirty.add(d);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      scheduleWrite(this.options.writeBehindMs ?? 0, () => void this.flush());
     }
   }
 

@@ -20,6 +20,11 @@ export function emptyCounts(): Record<DeliveryState, number> {
   };
 }
 
+/** Full counts (every state, 0 where none) from a store's partial ones. */
+export function fullCounts(partial: Partial<Record<DeliveryState, number>>): Record<DeliveryState, number> {
+  return { ...emptyCounts(), ...partial };
+}
+
 export function countStates(ds: Iterable<Delivery>): Record<DeliveryState, number> {
   const c = emptyCounts();
   for (const d of ds) c[d.state]++;

@@ -336,6 +336,8 @@ export interface BroadcastStore {
   /** Inserts or updates many deliveries in one transaction (refused as a whole when fenced out). */
   saveDeliveries(ds: Delivery[], fence?: WriteFence): Promise<void>;
   listDeliveries(broadcastId: string): Promise<Delivery[]>;
+  /** How many deliveries of the broadcast are in each state (states with none may be absent). */
+  countDeliveries(broadcastId: string): Promise<Partial<Record<DeliveryState, number>>>;
   getDelivery(id: string): Promise<Delivery | undefined>;
 }
 

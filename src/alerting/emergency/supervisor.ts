@@ -61,6 +61,10 @@ export interface SupervisorOptions {
   probeIntervalSeconds: number;
   /** Timeout of one probe. */
   probeTimeoutMs: number;
+  /** Probes in flight at once within a round. */
+  probeConcurrency: number;
+  /** Probes started per second at most (0 = no limit): a large security group is probed over a longer round. */
+  probeRatePerSecond: number;
   /** Seconds of continuous degradation before the notice to the security phones and the email relay (0 = none). */
   degradedNoticeSeconds: number;
   /** A PBX link not up this long after the hub started (or the PBX was added) counts as down. */
@@ -75,6 +79,8 @@ export const DEFAULT_SUPERVISOR: SupervisorOptions = {
   escalationGroup: '',
   probeIntervalSeconds: 5,
   probeTimeoutMs: 3000,
+  probeConcurrency: 32,
+  probeRatePerSecond: 50,
   degradedNoticeSeconds: 60,
   linkStartGraceMs: 10_000,
   storageCheckSeconds: 30,
@@ -133,7 +139,12 @@ interface PhoneState {
   authError?: string;
   problem?: ProbeResult['problem'];
   downSince?: number;
+  /** When a probe (not a delivery) last answered: the problems only a probe sees are re-read at least every PROBE_FORCE_ROUNDS rounds. */
+  probedAt?: number;
 }
+
+/** A phone heard from by deliveries is still probed once in this many rounds (its probe-only `problem`). */
+const PROBE_FORCE_ROUNDS = 12;
 
 /**
  * Supervises the 911 path before any emergency: the PBX links (from `pbx.link` events), the security and
@@ -522,31 +533,77 @@ export class EmergencySupervisor {
     this.probing = true;
     // Each round reads the groups afresh (bounds how long a change the bus did not announce goes unseen).
     this.supervisedIds = undefined;
+    const o = this.deps.options;
+    const intervalMs = o.probeIntervalSeconds * 1000;
+    const started = this.clock.now();
+    // A phone that accepted an alert within the last interval answered something costlier than a probe: it
+    // is not probed again this round (during a 1,000-phone broadcast the round would double the hub's work),
+    // except every PROBE_FORCE_ROUNDS rounds, for what only a probe sees.
+    const due = this.supervisedPhones().filter(([, d]) => {
+      const p = this.phones.get(d.id);
+      return !(
+        p?.reachable === true &&
+        p.checkedAt !== undefined &&
+        started - p.checkedAt < intervalMs &&
+        p.probedAt !== undefined &&
+        started - p.probedAt < intervalMs * PROBE_FORCE_ROUNDS
+      );
+    });
+    const probeOne = async ([group, d]: [string, Device]): Promise<void> => {
+      const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(o.probeTimeoutMs)]);
+      let r: ProbeResult | undefined;
+      try {
+        r = await probe(d, signal);
+      } catch (e) {
+        r = { reachable: false, error: errorMessage(e).slice(0, 200) };
+      }
+      if (this.abort.signal.aborted || r === undefined) return;
+      const p = this.phoneOf(d.id);
+      const was = p.reachable;
+      const now = this.clock.now();
+      this.mark(p, r.reachable, now, r.error);
+      if (r.reachable) {
+        p.problem = r.problem;
+        p.probedAt = now;
+      }
+      if (!r.reachable && was !== false)
+        this.log.warn({ device: d.id, group, err: r.error }, 'a security phone does not answer its probe');
+      else if (r.reachable && was === false)
+        this.log.info({ device: d.id, group }, 'a security phone answers again');
+    };
+    // At most probeConcurrency probes in flight, and their starts paced at probeRatePerSecond: the
+    // steady load of probing stays bounded however many phones are supervised (1,000 phones at 50/s: a
+    // 20 s round), and an alert that arrives meanwhile competes with a trickle, not a burst.
+    const gapMs = o.probeRatePerSecond > 0 ? 1000 / o.probeRatePerSecond : 0;
+    let nextStart = this.clock.now();
+    const paced = async (): Promise<void> => {
+      if (gapMs === 0) return;
+      const now = this.clock.now();
+      const wait = nextStart - now;
+      nextStart = Math.max(now, nextStart) + gapMs;
+      if (wait <= 0) return;
+      const signal = this.abort.signal;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          signal.removeEventListener('abort', done);
+          this.clock.clearTimeout(t);
+          resolve();
+        };
+        const t = this.clock.setTimeout(done, wait);
+        t.unref?.();
+        signal.addEventListener('abort', done, { once: true });
+      });
+    };
     try {
+      let next = 0;
       await Promise.all(
-        this.supervisedPhones().map(async ([group, d]) => {
-          const signal = AbortSignal.any([
-            this.abort.signal,
-            AbortSignal.timeout(this.deps.options.probeTimeoutMs),
-          ]);
-          let r: ProbeResult | undefined;
-          try {
-            r = await probe(d, signal);
-          } catch (e) {
-            r = { reachable: false, error: errorMessage(e).slice(0, 200) };
+        Array.from({ length: Math.min(o.probeConcurrency, due.length) }, async () => {
+          while (next < due.length && !this.abort.signal.aborted) {
+            const item = due[next++]!;
+            await paced();
+            if (this.abort.signal.aborted) return;
+            await probeOne(item);
           }
-          if (this.abort.signal.aborted || r === undefined) return;
-          const p = this.phoneOf(d.id);
-          const was = p.reachable;
-          this.mark(p, r.reachable, this.clock.now(), r.error);
-          if (r.reachable) p.problem = r.problem;
-          if (!r.reachable && was !== false)
-            this.log.warn(
-              { device: d.id, group, err: r.error },
-              'a security phone does not answer its probe',
-            );
-          else if (r.reachable && was === false)
-            this.log.info({ device: d.id, group }, 'a security phone answers again');
         }),
       );
     } finally {

@@ -4,6 +4,7 @@ import type {
   BroadcastStore,
   BroadcastTarget,
   Delivery,
+  DeliveryState,
   Priority,
   Template,
   TemplateStore,
@@ -162,6 +163,16 @@ export class PostgresBroadcastStore implements BroadcastStore {
       );
     if (!fence) await write(this.db.query);
     else await this.fenced(fence, write);
+  }
+
+  async countDeliveries(broadcastId: string): Promise<Partial<Record<DeliveryState, number>>> {
+    const r = await this.db.query<{ state: DeliveryState; n: string }>(
+      'SELECT state, COUNT(*) AS n FROM broadcast_deliveries WHERE broadcast_id = $1 GROUP BY state',
+      [broadcastId],
+    );
+    const out: Partial<Record<DeliveryState, number>> = {};
+    for (const row of r) out[row.state] = Number(row.n);
+    return out;
   }
 
   async listDeliveries(broadcastId: string): Promise<Delivery[]> {

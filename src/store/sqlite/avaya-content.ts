@@ -1,3 +1,4 @@
+import { scheduleWrite } from '../../core/serial.js';
 import {
   type AudioSpec,
   CONTENT_ID_RE,
@@ -57,7 +58,11 @@ export class SqliteContentStore implements ContentStore {
   private bumps = new Map<string, [number, number]>();
   private scheduled = false;
 
-  constructor(db: Db) {
+  /** @param writeBehindMs delay of the batch writes (`scheduleWrite`; 0 = the next event-loop turn). */
+  constructor(
+    db: Db,
+    private readonly writeBehindMs = 0,
+  ) {
     this.ins = db.prepare(
       `INSERT INTO avaya_content (id, kind, content_type, body, audio_json, audio_data, device_id, created_at, expires_at, fetches)
        VALUES (@id, @kind, @content_type, @body, @audio_json, @audio_data, @device_id, @created_at, @expires_at, @fetches)`,
@@ -144,7 +149,7 @@ export class SqliteContentStore implements ContentStore {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => {
+    scheduleWrite(this.writeBehindMs, () => {
       if (!this.scheduled) return;
       try {
         this.writeNow();

@@ -5,6 +5,7 @@ import type {
   BroadcastStore,
   BroadcastTarget,
   Delivery,
+  DeliveryState,
   Priority,
   Template,
   TemplateStore,
@@ -38,6 +39,7 @@ export class SqliteBroadcastStore implements BroadcastStore {
   private readonly getB;
   private readonly saveD;
   private readonly listD;
+  private readonly countD;
   private readonly getD;
   private readonly insT;
   private readonly getT;
@@ -54,6 +56,9 @@ export class SqliteBroadcastStore implements BroadcastStore {
        ON CONFLICT(id) DO UPDATE SET state = excluded.state, body = excluded.body`,
     );
     this.listD = db.prepare('SELECT body FROM broadcast_deliveries WHERE broadcast_id = ? ORDER BY rowid');
+    this.countD = db.prepare(
+      'SELECT state, COUNT(*) AS n FROM broadcast_deliveries WHERE broadcast_id = ? GROUP BY state',
+    );
     this.getD = db.prepare('SELECT body FROM broadcast_deliveries WHERE id = ?');
   }
   // Prepared on first use: the leases table belongs to the cluster module's migrations.
@@ -145,6 +150,13 @@ export class SqliteBroadcastStore implements BroadcastStore {
   }
   async listDeliveries(broadcastId: string): Promise<Delivery[]> {
     return (this.listD.all(broadcastId) as BodyRow[]).map((r) => JSON.parse(r.body) as Delivery);
+  }
+
+  async countDeliveries(broadcastId: string): Promise<Partial<Record<DeliveryState, number>>> {
+    const out: Partial<Record<DeliveryState, number>> = {};
+    for (const r of this.countD.all(broadcastId) as Array<{ state: DeliveryState; n: number }>)
+      out[r.state] = r.n;
+    return out;
   }
   async getDelivery(id: string): Promise<Delivery | undefined> {
     return parse<Delivery>(this.getD.get(id) as BodyRow | undefined);
