@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
-import { KeyedSerialQueue, Semaphore, type SlotPriority } from '../../src/core/serial.js';
+import {
+  KeyedSerialQueue,
+  Semaphore,
+  type SlotPriority,
+  scheduleWrite,
+  TurnPacer,
+} from '../../src/core/serial.js';
 
 /** A task that runs until released, recording when it started. */
 function gate(log: string[], name: string) {
@@ -130,5 +136,46 @@ describe('KeyedSerialQueue', () => {
     await Promise.all(r);
     await tick();
     expect(q.activeKeys).toBe(0);
+  });
+});
+
+describe('TurnPacer', () => {
+  it('lets at most `burst` starts through per event-loop turn, in order, with I/O turns between bursts', async () => {
+    const pacer = new TurnPacer(4);
+    const turn = { n: 0 };
+    const ticker = setInterval(() => {}, 1000);
+    let stop = false;
+    const count = async () => {
+      while (!stop) {
+        await new Promise((r) => setImmediate(r));
+        turn.n++;
+      }
+    };
+    void count();
+    const started: Array<[number, number]> = [];
+    await Promise.all(
+      Array.from({ length: 10 }, async (_, i) => {
+        await pacer.next();
+        started.push([i, turn.n]);
+      }),
+    );
+    stop = true;
+    clearInterval(ticker);
+    expect(started.map(([i]) => i)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const perTurn = new Map<number, number>();
+    for (const [, t] of started) perTurn.set(t, (perTurn.get(t) ?? 0) + 1);
+    expect([...perTurn.values()]).toEqual([4, 4, 2]);
+    // Room again once a turn has passed.
+    await new Promise((r) => setImmediate(r));
+    expect(pacer.next()).toBeUndefined();
+    expect(() => new TurnPacer(0)).toThrow(RangeError);
+  });
+
+  it('scheduleWrite: 0 runs on the next turn, a delay runs after it', async () => {
+    const order: string[] = [];
+    scheduleWrite(15, () => order.push('delayed'));
+    scheduleWrite(0, () => order.push('next turn'));
+    await new Promise((r) => setTimeout(r, 40));
+    expect(order).toEqual(['next turn', 'delayed']);
   });
 });

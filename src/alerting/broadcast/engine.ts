@@ -15,7 +15,13 @@ import type { EventEmitter } from '../../core/events.js';
 import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import { backoffDelay } from '../../core/retry.js';
-import { KeyedSerialQueue, Semaphore, scheduleWrite, WriteBehind } from '../../core/serial.js';
+import { KeyedSerialQueue, Semaphore, scheduleWrite, TurnPacer, WriteBehind } from '../../core/serial.js';
+
+/** Phone attempts started per event-loop turn at most (see TurnPacer). */
+const START_BURST = 16;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 import { buildReport, countStates } from './report.js';
 import { validateBroadcastInput } from './schema.js';
 import {
@@ -204,6 +210,8 @@ export class BroadcastEngine {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly sem: Semaphore;
+  /** Attempts start at most START_BURST per event-loop turn (TurnPacer): the first phones are not held up. */
+  private readonly pacer = new TurnPacer(START_BURST);
   private readonly serial = new KeyedSerialQueue();
   private readonly runs = new Map<string, Run>();
   private dirty = new Set<Delivery>();
@@ -656,14 +664,17 @@ export class BroadcastEngine {
       run.devices.set(del.id, d);
       if (b.ack) run.tokens.set(del.id, token);
     }
-    // The broadcast and its targets are on disk before the first phone is contacted (one transaction, two
-    // rows): a restart resumes it from them. The per-phone records are written with their outcomes, in
-    // batches, behind the alerts (flush()), not 10,000 `queued` rows up front.
+    // The broadcast and its targets (one transaction, two rows) are written right behind the first burst of
+    // phones (TurnPacer: the first START_BURST attempts start in this turn, the write in the next; writing
+    // 10,000 targets first held every phone up by ~150 ms). A restart resumes the broadcast from them; a
+    // hub killed within that one turn had answered no one yet (the API's 201 waits for durable()), and an
+    // emergency's incident is taken up again on restart, its alert resent to every phone that had not
+    // accepted it. The per-phone records are written with their outcomes, in batches, behind the alerts
+    // (flush()), not 10,000 `queued` rows up front.
     const targets = devices.map((d) => ({ deviceId: d.id, kind: d.kind }));
     if (this.deps.ownership)
       run.lease = { name: broadcastLeaseName(b.id), token: undefined, fenced: false, unhold: undefined };
     // Several hubs: the lease first, then the row, so that no other hub ever sees it running unowned.
-    // Alone (SQLite), the row is written before the first phone is contacted (the write starts at once).
     run.stored = this.storedWrite(
       'broadcast',
       this.deps.ownership
@@ -671,7 +682,10 @@ export class BroadcastEngine {
             await this.claimLease(run);
             await this.deps.store.insertBroadcast(b, targets);
           }
-        : () => this.deps.store.insertBroadcast(b, targets),
+        : async () => {
+            await nextTurn();
+            await this.deps.store.insertBroadcast(b, targets);
+          },
     );
     this.runs.set(b.id, run);
     this.deps.runner.prime?.(devices);
@@ -1366,7 +1380,10 @@ export class BroadcastEngine {
       else {
         // Per-phone queue first, then a concurrency slot: a slot is never held while waiting for a phone.
         attempt = await this.serial.run(device.id, async () => {
-          const a = await this.sem.run(() => this.attemptOnce(run, d, device, planner, whisper));
+          const a = await this.sem.run(async () => {
+            await this.pacer.next();
+            return this.attemptOnce(run, d, device, planner, whisper);
+          });
           if (a.kind === 'ok') {
             this.accepted(run, d, a.displayed);
             if (a.displayRef !== undefined) this.awaitDisplay(run, d, a.displayRef);

@@ -562,8 +562,9 @@ describe('broadcast engine: restarts', async () => {
       targets: { all: true },
     });
     const store = h.stores.broadcasts;
-    // Before the first phone is contacted only the broadcast and its targets are on disk (two rows), not
+    // Right behind the first burst of phones only the broadcast and its targets are on disk (two rows), not
     // one `queued` row per phone: the records are written with their outcomes, behind the alerts.
+    await h.engine.durable(b.id);
     expect((await store.getBroadcast(b.id))!.state).toBe('delivering');
     expect(await store.listDeliveries(b.id)).toEqual([]);
     expect((await store.listTargets(b.id)).map((t) => `${t.deviceId}:${t.kind}`).sort()).toEqual([
@@ -603,6 +604,8 @@ describe('broadcast engine: restarts', async () => {
     await h.phone('a', 'slow:60000');
     await h.phone('b', 'slow:60000');
     const b = h.engine.start({ title: 'Lunch', text: 'Pizza', targets: { all: true } });
+    // The broadcast's row is written one turn after the first phones were started (then the crash).
+    await h.engine.durable(b.id);
     const next = nextProcess(h!);
     expect(await next.recoverAll()).toEqual({ closed: 1, resumed: [] });
     const stored = (await h.stores.broadcasts.getBroadcast(b.id))!;
