@@ -327,8 +327,8 @@ if (store !== 'sqlite' && store !== 'postgres') {
   process.exit(2);
 }
 process.env.SWITCHBOARD_BIN ??= 'dist';
-if (process.env.SWITCHBOARD_BIN === 'dist' && !existsSync('dist/cli/main.js')) {
-  console.error('dist/cli/main.js not found: run `npm run build` first (or SWITCHBOARD_BIN=tsx)');
+if (process.env.SWITCHBOARD_BIN === 'dist' && !existsSync('dist/switchboard.mjs')) {
+  console.error('dist/switchboard.mjs not found: run `npm run build` first (or SWITCHBOARD_BIN=tsx)');
   process.exit(2);
 }
 const median = (xs: number[]) => percentile(xs, 50);

@@ -156,8 +156,10 @@ async function startSwitchboard(
     acc = await new Accounts(new SqlitePubSubStore(db)).create('bench');
     db.close();
   }
-  const useDist = existsSync(join(ROOT, 'dist/cli/main.js')) && process.env.SWITCHBOARD_BIN !== 'tsx';
-  const cmd = useDist ? [join(ROOT, 'dist/cli/main.js')] : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
+  const useDist = existsSync(join(ROOT, 'dist/switchboard.mjs')) && process.env.SWITCHBOARD_BIN !== 'tsx';
+  const cmd = useDist
+    ? [join(ROOT, 'dist/switchboard.mjs')]
+    : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
   // PUBSUB_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server.
   const nodeArgs = (process.env.PUBSUB_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const procs: ChildProcess[] = [];

@@ -69,8 +69,8 @@ console.log(loadLine('figures are only comparable on an idle machine'));
 
 /** The hub (`switchboard serve`, from dist/ unless SWITCHBOARD_BIN=tsx) in its own process. */
 async function startHubProcess(): Promise<{ url: string; stop(): Promise<void> }> {
-  if (process.env.SWITCHBOARD_BIN !== 'tsx' && !existsSync('dist/cli/main.js')) {
-    console.error('dist/cli/main.js not found: run `npm run build` first (or SWITCHBOARD_BIN=tsx)');
+  if (process.env.SWITCHBOARD_BIN !== 'tsx' && !existsSync('dist/switchboard.mjs')) {
+    console.error('dist/switchboard.mjs not found: run `npm run build` first (or SWITCHBOARD_BIN=tsx)');
     process.exit(2);
   }
   process.env.SWITCHBOARD_BIN ??= 'dist';

@@ -1,6 +1,6 @@
 /**
  * Issue 13, attack 3: slow bodies and idle long-polls must not starve the hub. Starts the real hub
- * (`dist/cli/main.js serve`, its own process), then from this process opens `--slow` connections that
+ * (`dist/switchboard.mjs serve`, its own process), then from this process opens `--slow` connections that
  * send a request head and trickle a body one byte every 10 s (spread over 127.0.0.2–5, under the
  * per-address cap) and `--polls` idle PubSub long-polls (127.0.0.6–9). While they are open it times
  * `--probes` sequential requests each to /healthz, the API (GET /api/devices) and a PubSub publish, against
@@ -21,9 +21,9 @@ const SLOW = Math.floor(argNumber('slow', 1000));
 const POLLS = Math.floor(argNumber('polls', 1000));
 const PROBES = Math.floor(argNumber('probes', 200));
 const REQUEST_TIMEOUT_MS = Math.floor(argNumber('request-timeout-ms', 10_000));
-const main = join(process.cwd(), 'dist/cli/main.js');
+const main = join(process.cwd(), 'dist/switchboard.mjs');
 if (!existsSync(main)) {
-  console.error('dist/cli/main.js not found: run `npm run build` first');
+  console.error('dist/switchboard.mjs not found: run `npm run build` first');
   process.exit(2);
 }
 

@@ -6,7 +6,7 @@
  * Runs the built CLI (`npm run build` first). Prints wall time and, on Linux, CPU time (user+system of
  * the child, 10 ms resolution: less sensitive than wall time to other processes on a shared machine).
  *
- *   npm run build && npm run bench -- startup [--runs 10] [--quick] [--cli other/dist/cli/main.js]
+ *   npm run build && npm run bench -- startup [--runs 10] [--quick] [--cli other/dist/switchboard.mjs]
  *   (--quick: the hub's cold start only; --cli: measure another checkout's build)
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -18,10 +18,10 @@ import { freePort } from '../test/helpers/postgres.js';
 import { argNumber, argString, loadLine, machineLine, percentile } from './_machine.js';
 
 const runs = Math.max(1, Math.floor(argNumber('runs', 10)));
-// --cli <path>: another build's dist/cli/main.js (A/B against another checkout).
-const main = resolve(argString('cli', join(process.cwd(), 'dist/cli/main.js')));
+// --cli <path>: another build's dist/switchboard.mjs (A/B against another checkout).
+const main = resolve(argString('cli', join(process.cwd(), 'dist/switchboard.mjs')));
 if (!existsSync(main)) {
-  console.error('dist/cli/main.js not found: run `npm run build` first');
+  console.error('dist/switchboard.mjs not found: run `npm run build` first');
   process.exit(2);
 }
 

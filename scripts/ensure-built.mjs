@@ -14,7 +14,11 @@ function newest(dir) {
 }
 
 const stamp = 'dist/.built';
-if (!existsSync(stamp) || Math.max(newest('src'), newest('specs')) > statSync(stamp).mtimeMs) {
+if (
+  !existsSync(stamp) ||
+  !existsSync('dist/switchboard.mjs') ||
+  Math.max(newest('src'), newest('specs')) > statSync(stamp).mtimeMs
+) {
   console.error('switchboard: building (npm run build)…');
   execSync('npm run build', { stdio: 'inherit' });
 }

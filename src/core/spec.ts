@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { type Static, type TSchema, Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { parse as parseYaml } from 'yaml';
+import { TREE_ROOT } from '../version.js';
 import { ValidationError } from './errors.js';
 import { formatProblems, schemaProblems } from './schema-errors.js';
 
@@ -322,7 +323,7 @@ export function compileSpec(text: string, file: string): CompiledSpec {
  * Where the build puts compiled specs: `dist/specs/` when running from `dist/`. Running from `src/`
  * (tsx, tests), `src/specs/` does not exist and the YAML is parsed.
  */
-export const COMPILED_SPEC_DIR = fileURLToPath(new URL('../specs/', import.meta.url));
+export const COMPILED_SPEC_DIR = fileURLToPath(new URL('specs/', TREE_ROOT));
 
 /** The compiled form of `yamlPath` in `dir`, if it is there and was compiled from exactly `text`. */
 function compiledFor(yamlPath: string, text: string, dir: string): ControlSpec | undefined {

@@ -100,7 +100,7 @@ describe('deploy/switchboard.service', () => {
       file,
       text.replace(
         /^ExecStart=.*$/m,
-        `ExecStart=${process.execPath} ${join(ROOT, 'dist/cli/main.js')} serve`,
+        `ExecStart=${process.execPath} ${join(ROOT, 'dist/switchboard.mjs')} serve`,
       ),
     );
     const r = spawnSync(analyze, ['verify', file], { encoding: 'utf8', timeout: 60_000 });

@@ -15,7 +15,7 @@ export interface SpawnedHub {
 
 /**
  * Runs the real `switchboard` command as a child process, from the TypeScript sources through tsx (so the
- * tests do not depend on a prior build). `SWITCHBOARD_BIN=dist` runs the built dist/cli/main.js instead.
+ * tests do not depend on a prior build). `SWITCHBOARD_BIN=dist` runs the built bundle dist/switchboard.mjs instead.
  */
 export function spawnSwitchboard(
   args: string[],
@@ -26,7 +26,7 @@ export function spawnSwitchboard(
 ): SpawnedHub {
   const useDist = process.env.SWITCHBOARD_BIN === 'dist';
   const cmd = useDist
-    ? [fileURLToPath(new URL('dist/cli/main.js', `file://${ROOT}`))]
+    ? [fileURLToPath(new URL('dist/switchboard.mjs', `file://${ROOT}`))]
     : ['--import', 'tsx', fileURLToPath(new URL('src/cli/main.ts', `file://${ROOT}`))];
   const [file, argv] = where.bin ? [where.bin, args] : [process.execPath, [...nodeArgs, ...cmd, ...args]];
   const proc = spawn(file, argv, {

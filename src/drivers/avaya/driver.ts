@@ -17,6 +17,7 @@ import {
 } from '../../core/errors.js';
 import { type ControlSpec, findAction, loadSpecFile, validateParams } from '../../core/spec.js';
 import type { ToneName } from '../../media/tone.js';
+import { PACKAGE_ROOT } from '../../version.js';
 import { avayaAlertPlanner } from './alert.js';
 import {
   type AudioPacketSize,
@@ -39,7 +40,7 @@ import { type AudioSource, type AvayaService, SUBSCRIBE_PUSH_INTERVAL_MS } from 
  * The `avaya` driver: one session per phone; every action stores content on the Trusted Push Server and
  * sends one Push Message (serialised per phone by the initiator).
  */
-export const AVAYA_SPEC_PATH = fileURLToPath(new URL('../../../specs/avaya.yaml', import.meta.url));
+export const AVAYA_SPEC_PATH = fileURLToPath(new URL('specs/avaya.yaml', PACKAGE_ROOT));
 
 export const AvayaDeviceSettingsSchema = Type.Object(
   {

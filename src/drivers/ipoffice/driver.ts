@@ -4,6 +4,7 @@ import type { Device } from '../../core/devices.js';
 import type { ActionResult, Driver, DriverContext } from '../../core/driver.js';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
 import { loadSpecFile } from '../../core/spec.js';
+import { PACKAGE_ROOT } from '../../version.js';
 import type { ClientOptions } from './client.js';
 import type { Devlink3TlsOptions } from './connection.js';
 import { LinkGate } from './link-gate.js';
@@ -13,7 +14,7 @@ import { KNOWN_FLAGS } from './packets.js';
 import { DEFAULT_EMERGENCY_NUMBERS, DEFAULT_TEST_NUMBERS } from './tracker.js';
 import { decodeFileText } from './users.js';
 
-export const IPOFFICE_SPEC_URL = new URL('../../../specs/ipoffice.yaml', import.meta.url);
+export const IPOFFICE_SPEC_URL = new URL('specs/ipoffice.yaml', PACKAGE_ROOT);
 
 const Digits = Type.String({ pattern: '^[0-9*#+ -]{1,32}$' });
 

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { parse as parseYaml } from 'yaml';
 import { ValidationError } from '../../core/errors.js';
 import { formatProblems, schemaProblems } from '../../core/schema-errors.js';
+import { TREE_ROOT } from '../../version.js';
 
 /**
  * Simulator scenarios as data (YAML). Each step sends one DevLink3 event tuple after `delay_ms`:
@@ -89,7 +90,7 @@ export function parseScenario(text: string, file: string): Scenario {
   return s;
 }
 
-export const SCENARIO_DIR = new URL('./scenarios/', import.meta.url);
+export const SCENARIO_DIR = new URL('sim/ipoffice/scenarios/', TREE_ROOT);
 
 /** The built-in scenarios (src/sim/ipoffice/scenarios/*.yaml), by name. */
 export function builtinScenarios(): Map<string, Scenario> {
