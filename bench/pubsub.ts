@@ -28,7 +28,7 @@
  * off, its default).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -63,6 +63,7 @@ if (args.includes('--help')) {
       '  --no-nchan           default mode: leave Nchan out',
       '  --idle N             default mode: idle long-polls for the memory figure (default 10000, 2000 with --quick)',
       'env: PUBSUB_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the hubs',
+      "     PUBSUB_BENCH_HUB_LOG_DIR=/tmp/logs keeps each hub's log (warn and above) in that folder",
       '',
     ].join('\n'),
   );
@@ -164,7 +165,9 @@ async function startSwitchboard(
   const nodeArgs = (process.env.PUBSUB_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const procs: ChildProcess[] = [];
   const bases: string[] = [];
-  for (const dataDir of dirs) {
+  // PUBSUB_BENCH_HUB_LOG_DIR=/tmp/logs keeps each hub's log (warn and above) as <dir>/<target>-<n>.log.
+  const logDir = process.env.PUBSUB_BENCH_HUB_LOG_DIR;
+  for (const [n, dataDir] of dirs.entries()) {
     const port = await freePort();
     const proc = spawn(
       process.execPath,
@@ -191,9 +194,15 @@ async function startSwitchboard(
           SWITCHBOARD_PUBSUB_DEDUP_WINDOW: '0',
           ...(pg ? { SWITCHBOARD_STORE_URL: pg.url } : {}),
         },
-        stdio: ['ignore', 'ignore', 'inherit'],
+        stdio: ['ignore', logDir ? 'pipe' : 'ignore', 'inherit'],
       },
     );
+    if (logDir) {
+      mkdirSync(logDir, { recursive: true });
+      proc.stdout!.pipe(
+        createWriteStream(join(logDir, `${name.replace(/\W+/g, '_')}-${n}.log`), { flags: 'a' }),
+      );
+    }
     procs.push(proc);
     bases.push(`http://127.0.0.1:${port}`);
   }

@@ -31,6 +31,24 @@ export class StoreUnavailableError extends SwitchboardError {
 }
 
 /**
+ * The database answered, but could not do the operation in time: a statement ran past
+ * `store.statementTimeoutMs` (PostgreSQL 57014), a lock could not be taken (55P03), or a deadlock or
+ * serialization failure came back after every retry (40P01, 40001). The operation did not happen (its
+ * transaction was rolled back). HTTP 503, retryable: the caller tries again, as for STORE_UNAVAILABLE; the
+ * connection itself is fine, so `/readyz` stays ready.
+ */
+export class StoreBusyError extends SwitchboardError {
+  constructor(detail: string, cause?: unknown) {
+    super('STORE_BUSY', `the store is busy (${detail}); the operation did not happen, retry shortly`, {
+      status: 503,
+      retryable: true,
+      details: { retryAfterSeconds: 1 },
+      cause,
+    });
+  }
+}
+
+/**
  * A row with the same key exists already (two hubs, or two requests, adding the same device, key, user or
  * event at once): the insert did not happen. HTTP 409. Every backend raises it with this code, so the
  * caller that checked "absent" first and lost the race answers the same conflict on any backend.

@@ -98,6 +98,63 @@ describe.skipIf(!pgAvail.bin)(
       await old.close();
     });
 
+    it('a publish that waits past the statement timeout (a lock held elsewhere) fails with STORE_BUSY (503, retryable), and the next one works', async () => {
+      const url = await freshDatabase();
+      const store = new PostgresPubSubStore({ url, poolSize: 2, statementTimeoutMs: 300 });
+      await store.open();
+      const sid = (await new Accounts(store).create('busy')).accountSid;
+      const m = (id: string) => ({
+        id,
+        accountSid: sid,
+        queue: 'q',
+        message: {
+          Url: `/${sid}/q`,
+          Hostname: 'hub',
+          AccountSid: sid,
+          FormParams: { k: id },
+          Created: new Date().toISOString(),
+          Id: id,
+        },
+        bytes: 10,
+        createdAt: Date.now(),
+        expiresAt: Date.now() + 60_000,
+      });
+      const opts = () => ({ now: Date.now(), maxQueueLength: 100, maxQueuesPerAccount: 10 });
+      await store.insert(m('m1'), opts());
+      // Another connection holds the queue's count row (as a long transaction of another hub would).
+      const other = new PostgresDatabase({ url, poolSize: 1 });
+      let release!: () => void;
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      let locked!: () => void;
+      const isLocked = new Promise<void>((r) => {
+        locked = r;
+      });
+      const tx = other.tx(async (q) => {
+        await q('SELECT depth FROM pubsub_queues WHERE account_sid = $1 AND queue = $2 FOR UPDATE', [
+          sid,
+          'q',
+        ]);
+        locked();
+        await held;
+      });
+      await isLocked;
+      await expect(store.insert(m('m2'), opts())).rejects.toMatchObject({
+        code: 'STORE_BUSY',
+        status: 503,
+        retryable: true,
+        details: { retryAfterSeconds: 1 },
+      });
+      release();
+      await tx;
+      // The connection is fine: the store stays reachable and the publish goes through when retried.
+      expect(store.db.reachable).toBe(true);
+      expect(await store.insert(m('m2'), opts())).toEqual({ stored: true });
+      await other.close();
+      await store.close();
+    });
+
     it('refuses a URL that is not postgres:// and bad timeouts, naming the field', () => {
       expect(() => new PostgresDatabase({ url: 'mysql://x' })).toThrow(/postgres:\/\//);
       expect(() => new PostgresDatabase({ url: 'postgres://x/y', connectTimeoutMs: 0 })).toThrow(

@@ -15,7 +15,7 @@ function pgLib(): Pg {
 import { ValidationError } from '../../core/errors.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { backoffDelay } from '../../core/retry.js';
-import { StoreUnavailableError, StoreValueError } from '../errors.js';
+import { StoreBusyError, StoreUnavailableError, StoreValueError } from '../errors.js';
 import { type Migration, planMigrations } from '../migration.js';
 import { POSTGRES_MIGRATIONS } from './migrations/index.js';
 
@@ -82,6 +82,8 @@ const UNAVAILABLE_NODE = new Set([
 ]);
 const UNAVAILABLE_SQLSTATE = new Set(['57P01', '57P02', '57P03', '53300']);
 const RETRY_SQLSTATE = new Set(['40P01', '40001']);
+/** Statement timeout (statement_timeout), lock not available (lock_timeout, NOWAIT). */
+const BUSY_SQLSTATE = new Set(['57014', '55P03']);
 
 function sqlState(e: unknown): string | undefined {
   const c = (e as { code?: unknown } | null)?.code;
@@ -104,6 +106,12 @@ function unavailable(e: unknown): StoreUnavailableError {
   const msg = e instanceof Error ? e.message : String(e);
   // pg's messages name the host and port at most, never the password.
   return new StoreUnavailableError(`PostgreSQL: ${code ? `${code} ` : ''}${msg.slice(0, 200)}`, e);
+}
+
+function busy(e: unknown): StoreBusyError {
+  const code = sqlState(e);
+  const msg = e instanceof Error ? e.message : String(e);
+  return new StoreBusyError(`PostgreSQL: ${code ? `${code} ` : ''}${msg.slice(0, 200)}`, e);
 }
 
 function positive(name: string, v: number | undefined, def: number): number {
@@ -226,7 +234,10 @@ export class PostgresDatabase {
           throw unavailable(e);
         }
         // A deadlock or serialization failure rolled the whole statement/transaction back: run it again.
-        if (RETRY_SQLSTATE.has(sqlState(e) ?? '') && attempt < 4) continue;
+        const state = sqlState(e) ?? '';
+        if (RETRY_SQLSTATE.has(state) && attempt < 4) continue;
+        // Rolled back and retryable, but not now: a 503 the caller retries, never a 500.
+        if (RETRY_SQLSTATE.has(state) || BUSY_SQLSTATE.has(state)) throw busy(e);
         // A NUL character in a text value: PostgreSQL cannot store it (SQLite can).
         if (sqlState(e) === '22021') throw new StoreValueError(e);
         throw e;
