@@ -60,6 +60,7 @@ if (args.includes('--help')) {
       '  --subscribers A,B    --cluster: subscriber counts (default 100, or 100,1000 without --quick)',
       '  --clients N          load processes (default 2 with --cluster, else 1)',
       '  --messages N         messages per run (default 1000-6000 by subscriber count)',
+      '  --warmup N           messages sent to each target before it is measured, not measured (default 1000; 0: none)',
       '  --no-nchan           default mode: leave Nchan out',
       '  --idle N             default mode: idle long-polls for the memory figure (default 10000, 2000 with --quick)',
       'env: PUBSUB_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the hubs',
@@ -96,6 +97,12 @@ function MESSAGES(n: number): number {
   return n === 1 ? 3000 : 6000;
 }
 const IN_FLIGHT = 64;
+/**
+ * Messages sent to every target (Nchan too) before its measured runs, not measured: a freshly started hub
+ * compiles its hot paths (V8's JIT, the route schemas it compiles on first use) during its first thousand
+ * messages; a hub in service has done so long ago. `--warmup 0` measures from the first message.
+ */
+const WARMUP = Math.max(0, Math.floor(argNumber('warmup', 1000)));
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 function rssKiB(pids: number[]): number {
@@ -456,7 +463,17 @@ function runLine(name: string, r: RunResult): string {
   return `  ${name.padEnd(16)} ${String(r.subscribers).padStart(5)} subs: ${r.delivered}/${r.messages} msgs${r.duplicates ? ` (+${r.duplicates} redelivered)` : ''} in ${r.seconds.toFixed(2)} s = ${r.perSecond.toFixed(0)} msg/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms; CPU per msg: servers ${r.serverUsPerMsg.toFixed(0)} µs, backend ${r.backendUsPerMsg.toFixed(0)} µs; load ${loadavg()[0]!.toFixed(1)}\n`;
 }
 
+/** The unmeasured warm-up run of a target (see WARMUP). */
+async function warmUp(t: Target): Promise<void> {
+  if (WARMUP === 0) return;
+  const r = await throughput(t, 100, WARMUP);
+  process.stdout.write(
+    `  ${t.spec.name.padEnd(16)} warm-up, not measured: ${r.delivered}/${WARMUP} msgs, ${r.perSecond.toFixed(0)} msg/s\n`,
+  );
+}
+
 async function throughputRuns(t: Target): Promise<RunResult[]> {
+  await warmUp(t);
   const runs: RunResult[] = [];
   for (const n of SUBSCRIBERS) {
     const r = await throughput(t, n, MESSAGES(n));
@@ -497,7 +514,7 @@ async function measure(
 }
 
 const patternLine = (where: string) =>
-  `pattern: ${CLIENTS} load process(es), ${IN_FLIGHT} publishes in flight in all, N subscribers long-polling their own queue; ${where}; all on 127.0.0.1\n\n`;
+  `pattern: ${CLIENTS} load process(es), ${IN_FLIGHT} publishes in flight in all, N subscribers long-polling their own queue; ${where}; ${WARMUP ? `each target first gets ${WARMUP} messages, not measured (--warmup)` : 'no warm-up'}; all on 127.0.0.1\n\n`;
 
 /** `--store postgres`: SQLite and PostgreSQL behind the same hub code, in one run. */
 async function compareStores(): Promise<void> {
@@ -600,6 +617,7 @@ async function cluster(): Promise<void> {
       startSwitchboard('SB 3 hubs PG', { url: await createDatabase(pg, 'sb_three'), cluster: pg }, 3),
     );
     await add(startNchan(mod, 'Nchan 3 on Redis', { instances: 3, redis }));
+    for (const t of targets) await warmUp(t);
     const all = new Map<string, RunResult[]>();
     for (let round = 1; round <= ROUNDS; round++) {
       if (ROUNDS > 1) process.stdout.write(`round ${round}/${ROUNDS}\n`);

@@ -219,23 +219,28 @@ export class PubSubService {
         expiresAt: now + this.opts.dedupWindowMs,
       };
     }
-    const res = await this.store.insert(
-      {
-        id,
-        accountSid: p.accountSid,
-        queue: p.queue,
-        message,
-        bytes,
-        createdAt: now,
-        expiresAt: now + this.opts.retentionMs,
-      },
-      {
-        now,
-        dedup,
-        maxQueueLength: this.opts.maxQueueLength,
-        maxQueuesPerAccount: this.opts.maxQueuesPerAccount,
-      },
-    );
+    const key = this.key(p.accountSid, p.queue);
+    // A poll of this hub waits on the queue: the store may lease the message to it as it stores it (when the
+    // queue holds nothing else), which saves the claim that would follow.
+    const waiting = this.waiters.get(key)?.[0];
+    const stored: StoredMessage = {
+      id,
+      accountSid: p.accountSid,
+      queue: p.queue,
+      message,
+      bytes,
+      createdAt: now,
+      expiresAt: now + this.opts.retentionMs,
+    };
+    const res = await this.store.insert(stored, {
+      now,
+      dedup,
+      maxQueueLength: this.opts.maxQueueLength,
+      maxQueuesPerAccount: this.opts.maxQueuesPerAccount,
+      ...(waiting && !waiting.closed
+        ? { leaseTo: { session: waiting.session, leaseUntil: now + this.opts.leaseMs } }
+        : {}),
+    });
     if (!res.stored) {
       this.counters.duplicates++;
       this.remember({
@@ -257,6 +262,7 @@ export class PubSubService {
     this.counters.published++;
     this.pendingPublishes.set(id, false);
     try {
+      if (res.leased && waiting) await this.handOff(waiting, stored);
       await this.dispatch(p.accountSid, p.queue);
     } catch (e) {
       // The message is stored; a failed hand-off only delays it to the next poll.
@@ -453,6 +459,21 @@ export class PubSubService {
     if (list.length === 0) this.waiters.delete(key);
   }
 
+  /**
+   * A message the store leased to `w`'s session as it stored it: delivered to that poll, in the order of the
+   * queue's dispatches. If the poll ended meanwhile, the lease is released and the message goes to the next
+   * waiter (or the next poll) like any ready message.
+   */
+  private async handOff(w: Waiter, m: StoredMessage): Promise<void> {
+    // Synchronously, in the insert's own continuation: a claim committed in the same batch resolves after
+    // this insert, so a later message a dispatch claimed cannot reach the poll before this one (FIFO).
+    if (!w.closed) {
+      w.deliver([m]);
+      return;
+    }
+    await this.store.release([m.id]);
+  }
+
   /** Hands ready messages of a queue to its waiting subscribers, oldest waiter first. */
   private dispatch(accountSid: string, queue: string): Promise<void> {
     const key = this.key(accountSid, queue);
@@ -475,7 +496,10 @@ export class PubSubService {
           await this.store.release(got.map((m) => m.id));
           continue;
         }
-        w.deliver(got);
+        // A message handed to this poll by a publish while the claim was in flight took a place.
+        const over = got.splice(Math.max(0, w.capacity - w.messages.length));
+        if (got.length > 0) w.deliver(got);
+        if (over.length > 0) await this.store.release(over.map((m) => m.id));
       }
     });
   }

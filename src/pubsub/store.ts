@@ -62,9 +62,16 @@ export interface InsertOptions {
   dedup?: { key: string; expiresAt: number };
   maxQueueLength: number;
   maxQueuesPerAccount: number;
+  /**
+   * A subscriber of this hub is waiting on the queue: when the queue holds no other message (so FIFO
+   * cannot be broken), the message is stored already leased to this session (pending, as a claim leases
+   * it), in the same transaction, and the result says `leased: true`; the caller hands it to that poll
+   * without a claim. A backend may ignore it (then the message is stored ready and claimed as usual).
+   */
+  leaseTo?: { session: string; leaseUntil: number };
 }
 
-export type InsertResult = { stored: true } | { stored: false; duplicateOf: string };
+export type InsertResult = { stored: true; leased?: boolean } | { stored: false; duplicateOf: string };
 
 export interface QueueStats {
   accountSid: string;

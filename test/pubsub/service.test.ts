@@ -127,6 +127,84 @@ describe('queue service', () => {
     expect(svc.waiting(sid, 'a/b')).toBe(0);
   });
 
+  it('a publish to an empty queue with a poll waiting is stored leased to it (no claim), and is acknowledged by its next poll', async () => {
+    const p = await svc.poll({
+      accountSid: sid,
+      queue: 'h',
+      session: 's1',
+      timeoutMs: 5000,
+      onMessage: () => {},
+    });
+    let claims = 0;
+    const claim = store.claim.bind(store);
+    store.claim = (...a) => {
+      claims++;
+      return claim(...a);
+    };
+    const r = await pub('h', { K: 'one' });
+    expect(r.delivered).toBe(true);
+    expect((await p.result).map((m) => m.FormParams.K)).toEqual(['one']);
+    expect(claims).toBe(0);
+    // Leased as pending, as a claim leases: not acknowledged before its response completed…
+    const row = db.prepare('SELECT lease_session, deliveries FROM pubsub_messages WHERE id = ?').get(r.id);
+    expect(row).toEqual({ lease_session: 's1\u0001pending', deliveries: 1 });
+    p.delivered();
+    await new Promise((res) => setImmediate(res));
+    // …and acknowledged by the session's next poll.
+    expect((await pollOnce('h', 's1')).msgs).toEqual([]);
+    expect(await store.depth(sid, 'h')).toBe(0);
+  });
+
+  it('hand-off keeps FIFO: a later message claimed in the same commit does not overtake it', async () => {
+    const got: string[] = [];
+    const p = await svc.poll({
+      accountSid: sid,
+      queue: 'f',
+      session: 's1',
+      timeoutMs: 5000,
+      onMessage: (m) => got.push(m.FormParams.K as string),
+    });
+    // A (handed off), B (stored ready, since the queue is no longer empty) and a claim, in one commit.
+    const a = pub('f', { K: 'A' });
+    const b = pub('f', { K: 'B' });
+    const second = svc.poll({
+      accountSid: sid,
+      queue: 'f',
+      session: 's2',
+      timeoutMs: 5000,
+      onMessage: () => {},
+    });
+    await Promise.all([a, b]);
+    expect(got).toEqual(['A']);
+    expect((await p.result).map((m) => m.FormParams.K)).toEqual(['A']);
+    const q2 = await second;
+    expect((await q2.result).map((m) => m.FormParams.K)).toEqual(['B']);
+  });
+
+  it('no hand-off when the queue holds a message (FIFO); a poll that ended meanwhile releases what was leased to it', async () => {
+    await pub('g', { K: 'first' });
+    const late = await pub('g', { K: 'second' });
+    const row = db.prepare('SELECT lease_session FROM pubsub_messages WHERE id = ?').get(late.id);
+    expect(row).toEqual({ lease_session: null });
+    expect((await pollOnce('g', 's1')).msgs.map((m) => m.FormParams.K)).toEqual(['first', 'second']);
+
+    // The waiting poll is cancelled (client gone) while the publish is being stored: released, ready again.
+    const p = await svc.poll({
+      accountSid: sid,
+      queue: 'e',
+      session: 's3',
+      timeoutMs: 5000,
+      onMessage: () => {},
+    });
+    const r = pub('e', { K: 'x' });
+    p.cancel();
+    const done = await r;
+    expect(done.delivered).toBe(false);
+    const again = db.prepare('SELECT lease_session FROM pubsub_messages WHERE id = ?').get(done.id);
+    expect(again).toEqual({ lease_session: null });
+    expect((await pollOnce('e', 's4')).msgs.map((m) => m.FormParams.K)).toEqual(['x']);
+  });
+
   it('times out with an empty list', async () => {
     const p = await svc.poll({
       accountSid: sid,

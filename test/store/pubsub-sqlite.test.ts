@@ -99,6 +99,9 @@ describe('SQLite PubSub store: cached accounts and sessions', () => {
       const opts = { clock, defaultTtlMs: 60_000, maxTtlMs: 3_600_000, maxPerAccount: 10 };
       const accounts = new Accounts(store, clock);
       const sessions = new Sessions(store, opts);
+      // A change made by another process is seen from the next event-loop turn (the next request): the
+      // database is asked at most once per turn whether another connection committed.
+      const nextTurn = () => new Promise((r) => setImmediate(r));
       const a = await accounts.create('cache');
       const s1 = await sessions.create(a.accountSid);
       expect((await sessions.resolve(s1.token)).accountSid).toBe(a.accountSid);
@@ -108,6 +111,7 @@ describe('SQLite PubSub store: cached accounts and sessions', () => {
       expect((await sessions.resolve(s1.token)).accountSid).toBe(a.accountSid);
       // …but any commit by another connection empties the cache (PRAGMA data_version).
       cli.prepare("UPDATE pubsub_accounts SET name = 'renamed' WHERE sid = ?").run(a.accountSid);
+      await nextTurn();
       await expect(sessions.resolve(s1.token)).rejects.toMatchObject({ code: 'PUBSUB_SESSION_EXPIRED' });
       db.prepare('UPDATE pubsub_sessions SET expires_at = ? WHERE account_sid = ?').run(
         now + 60_000,
@@ -119,6 +123,7 @@ describe('SQLite PubSub store: cached accounts and sessions', () => {
       expect((await sessions.resolve(s2.token)).accountSid).toBe(a.accountSid);
       expect(await accounts.verify(a.accountSid, a.authToken)).toBe(true);
       const rotated = await new Accounts(other, clock).rotate(a.accountSid);
+      await nextTurn();
       await expect(sessions.resolve(s2.token)).rejects.toMatchObject({ code: 'PUBSUB_SESSION_INVALID' });
       expect(await accounts.verify(a.accountSid, a.authToken)).toBe(false);
       expect(await accounts.verify(a.accountSid, rotated.authToken)).toBe(true);
@@ -141,6 +146,7 @@ describe('SQLite PubSub store: cached accounts and sessions', () => {
       expect(await accounts.exists(a.accountSid)).toBe(true);
       expect(await accounts.verify(a.accountSid, again.authToken)).toBe(true);
       await new Accounts(other, clock).remove(a.accountSid);
+      await nextTurn();
       expect(await accounts.exists(a.accountSid)).toBe(false);
       expect(await accounts.verify(a.accountSid, again.authToken)).toBe(false);
       await expect(sessions.resolve(s5.token)).rejects.toMatchObject({ code: 'PUBSUB_SESSION_INVALID' });

@@ -93,6 +93,10 @@ export class SqlitePubSubStore implements PubSubStore {
       msgInsert: p(
         'INSERT INTO pubsub_messages (id, account_sid, queue, payload, bytes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
+      msgInsertLeased: p(
+        `INSERT INTO pubsub_messages (id, account_sid, queue, payload, bytes, created_at, expires_at, lease_session, lease_until, deliveries)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+      ),
       claimSelect: p(
         `SELECT id, account_sid, queue, payload, bytes, created_at, expires_at FROM pubsub_messages
          WHERE account_sid = ? AND queue = ? AND expires_at > ? AND (lease_until IS NULL OR lease_until <= ?)
@@ -139,17 +143,14 @@ export class SqlitePubSubStore implements PubSubStore {
       } else {
         if (depth >= o.maxQueueLength) throw queueFullError(m.queue, depth, o.maxQueueLength);
       }
-      this.s.msgInsert.run(
-        m.id,
-        m.accountSid,
-        m.queue,
-        encodeMessage(m.message),
-        m.bytes,
-        m.createdAt,
-        m.expiresAt,
-      );
+      // An empty queue (no message ready or leased) with a subscriber of this hub waiting: stored leased to
+      // it, as a claim would lease it, so the waiting poll gets it without a claim.
+      const leased = o.leaseTo !== undefined && depth <= 0;
+      const row = [m.id, m.accountSid, m.queue, encodeMessage(m.message), m.bytes, m.createdAt, m.expiresAt];
+      if (leased) this.s.msgInsertLeased.run(...row, pendingLease(o.leaseTo!.session), o.leaseTo!.leaseUntil);
+      else this.s.msgInsert.run(...row);
       if (o.dedup) this.s.dedupPut.run(m.accountSid, m.queue, o.dedup.key, m.id, o.dedup.expiresAt);
-      return { stored: true };
+      return leased ? { stored: true, leased: true } : { stored: true };
     };
 
     // One transaction per batch, no savepoint per write (each cost two more statements per publish). A write
@@ -182,9 +183,18 @@ export class SqlitePubSubStore implements PubSubStore {
     };
   }
 
-  /** The auth cache, emptied first when another connection committed since the last look. */
+  /**
+   * The auth cache, emptied first when another connection committed since the last look. The database is
+   * asked (`PRAGMA data_version`, a statement) at most once per event-loop turn: the requests of one turn
+   * share the answer, and a change made by another process is seen from the next turn.
+   */
   private cache(): SqlitePubSubStore['authCache'] {
     const c = this.authCache;
+    if (this.versionCheckedThisTurn) return c;
+    this.versionCheckedThisTurn = true;
+    setImmediate(() => {
+      this.versionCheckedThisTurn = false;
+    });
     const v = this.dataVersion.get() as number;
     if (v !== c.version) {
       c.version = v;
@@ -192,6 +202,7 @@ export class SqlitePubSubStore implements PubSubStore {
     }
     return c;
   }
+  private versionCheckedThisTurn = false;
   private dropAuthCache(): void {
     this.authCache.accounts.clear();
     this.authCache.sessions.clear();
