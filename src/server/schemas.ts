@@ -1,6 +1,6 @@
 import type { SwaggerTransform } from '@fastify/swagger';
 import type { FastifySchema } from 'fastify';
-import { type TSchema, Type } from 'typebox';
+import { type Static, type TSchema, type TUnsafe, Type } from 'typebox';
 
 /**
  * Response schemas shared by the core routes and every module's routes (they become the OpenAPI
@@ -73,11 +73,17 @@ export function Open<P extends Parameters<typeof Type.Object>[0]>(
   return Type.Object(properties, { ...options, additionalProperties: true });
 }
 
-/** `T | null`. */
-export function Nullable<T extends TSchema>(
-  schema: T,
-): ReturnType<typeof Type.Union<[T, ReturnType<typeof Type.Null>]>> {
-  return Type.Union([schema, Type.Null()]);
+/**
+ * `T | null`. A schema with a single `type` gets OpenAPI 3.0's `nullable: true` (the document is 3.0.3,
+ * where `{ type: 'null' }` does not exist; Ajv and fast-json-stringify both read it). Not `anyOf`:
+ * fast-json-stringify serializes an `anyOf` by running an Ajv validator on every value, compiled on the
+ * first response that reaches it (≈ 18 ms each: the first incident list after a start paid 135 ms of them
+ * while the 911 alert was going out). Other schemas (a union) stay `anyOf [T, null]`.
+ */
+export function Nullable<T extends TSchema>(schema: T): TUnsafe<Static<T> | null> {
+  if (typeof (schema as { type?: unknown }).type === 'string')
+    return Type.Unsafe<Static<T> | null>({ ...schema, nullable: true });
+  return Type.Unsafe<Static<T> | null>(Type.Union([schema, Type.Null()]));
 }
 
 /**
