@@ -129,7 +129,14 @@ export class Devlink3Simulator {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private stopped = false;
   /** Counts for tests and the CLI. */
-  readonly stats = { connections: 0, authFailures: 0, eventsSent: 0, refusedConnections: 0 };
+  readonly stats = {
+    connections: 0,
+    authFailures: 0,
+    eventsSent: 0,
+    refusedConnections: 0,
+    /** Date.now() when the last bytes were handed to a socket (what a bench measures from). */
+    lastWriteAt: 0,
+  };
   faults: SimFaults;
   /** The SMDR output (when `smdr` is configured). */
   smdr: SimSmdr | undefined;
@@ -479,6 +486,7 @@ export class Devlink3Simulator {
       }
       const all = c.queue.length === 1 ? c.queue[0]! : Buffer.concat(c.queue);
       c.queue = [];
+      this.stats.lastWriteAt = Date.now();
       c.socket.write(all);
     };
     if (delay > 0) {
