@@ -157,7 +157,7 @@ describePostgres('PostgreSQL core stores', ({ cluster, db: freshDatabase }) => {
       expect.arrayContaining([
         { module: 'audit', v: 1 },
         { module: 'core', v: 2 },
-        { module: 'pubsub', v: 1 },
+        { module: 'pubsub', v: 2 },
         { module: 'security', v: 2 },
       ]),
     );

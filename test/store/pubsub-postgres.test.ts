@@ -67,20 +67,26 @@ describe.skipIf(!pgAvail.bin)(
       const rows = await dbs[0]!.query<{ module: string; version: number }>(
         'SELECT module, version FROM schema_migrations ORDER BY module, version',
       );
-      expect(rows.filter((r) => r.module === 'pubsub')).toEqual([{ module: 'pubsub', version: 1 }]);
+      expect(rows.filter((r) => r.module === 'pubsub')).toEqual([
+        { module: 'pubsub', version: 1 },
+        { module: 'pubsub', version: 2 },
+      ]);
       expect(new Set(rows.map((r) => r.module))).toEqual(new Set(Object.keys(POSTGRES_MIGRATIONS)));
       const newer = {
         ...POSTGRES_MIGRATIONS,
-        pubsub: [...POSTGRES_MIGRATIONS.pubsub!, { version: 2, name: 'two', sql: 'CREATE TABLE t2 (x int)' }],
+        pubsub: [
+          ...POSTGRES_MIGRATIONS.pubsub!,
+          { version: 3, name: 'three', sql: 'CREATE TABLE t3 (x int)' },
+        ],
       };
       const next = new PostgresDatabase({ url, migrations: newer });
       await next.open();
-      // This code knows pubsub version 1 only.
+      // This code knows pubsub versions 1 and 2 only.
       const old = new PostgresPubSubStore({ url });
       await expect(old.open()).rejects.toMatchObject({
         code: 'STORE_TOO_NEW',
         message: expect.stringContaining(
-          'pubsub schema version 2 but this version of Switchboard knows up to 1',
+          'pubsub schema version 3 but this version of Switchboard knows up to 2',
         ),
       });
       await expect(old.getAccount('x')).rejects.toMatchObject({ code: 'STORE_TOO_NEW' });
@@ -153,6 +159,57 @@ describe.skipIf(!pgAvail.bin)(
       expect(await store.insert(m('m2'), opts())).toEqual({ stored: true });
       await other.close();
       await store.close();
+    });
+
+    it('two hubs cache accounts and sessions; a rotation, a deletion or a change in psql reaches the other hub at once', async () => {
+      const url = await freshDatabase();
+      const a = new PostgresPubSubStore({ url, poolSize: 2 });
+      const b = new PostgresPubSubStore({ url, poolSize: 2 });
+      const psql = new PostgresDatabase({ url, poolSize: 1 });
+      await Promise.all([a.open(), b.open(), psql.open()]);
+      let reads = 0;
+      const query = b.db.query;
+      Object.defineProperty(b.db, 'query', {
+        value: (sql: string, params?: unknown[]) => {
+          if (/FROM pubsub_(accounts|sessions) WHERE/.test(sql)) reads++;
+          return query(sql, params);
+        },
+      });
+      const accA = new Accounts(a);
+      const accB = new Accounts(b);
+      const sid = (await accA.create('cached')).accountSid;
+      const hash = 'f'.repeat(64);
+      await a.createSession(
+        { tokenHash: hash, accountSid: sid, createdAt: Date.now(), expiresAt: Date.now() + 60_000 },
+        10,
+        Date.now(),
+      );
+      // The first look-ups read and start listening; once the LISTEN is in, look-ups come from memory.
+      await waitFor(async () => {
+        const before = reads;
+        await b.getAccount(sid);
+        await b.getSession(hash);
+        return reads === before;
+      });
+      expect(await b.getSession(hash)).toMatchObject({ accountSid: sid });
+
+      // Rotation on hub A ends the session everywhere: hub B hears it and reads again.
+      const rotated = await accA.rotate(sid);
+      await waitFor(async () => (await b.getSession(hash)) === undefined);
+      expect(await accB.verify(sid, rotated.authToken)).toBe(true);
+
+      // A change made outside any hub (an operator in psql) is heard too.
+      await b.getAccount(sid);
+      await psql.query("UPDATE pubsub_accounts SET name = 'renamed' WHERE sid = $1", [sid]);
+      await waitFor(async () => (await b.getAccount(sid))?.name === 'renamed');
+
+      // Deletion on hub A: gone on hub B.
+      await accA.remove(sid);
+      await waitFor(async () => (await b.getAccount(sid)) === undefined);
+      expect(await accB.exists(sid)).toBe(false);
+      await psql.close();
+      await a.close();
+      await b.close();
     });
 
     it('refuses a URL that is not postgres:// and bad timeouts, naming the field', () => {

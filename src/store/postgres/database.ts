@@ -59,7 +59,10 @@ export type Query = <R = Record<string, unknown>>(sql: string, params?: unknown[
 
 export interface Listener {
   notify(payload: string): void;
-  /** The LISTEN connection is (re)established: notifications may have been missed before. */
+  /**
+   * The LISTEN on this channel is (re)established (also once after `listen` on a connection that was up
+   * already): notifications may have been missed before.
+   */
   reconnected(): void;
 }
 
@@ -294,8 +297,16 @@ export class PostgresDatabase {
     }
     set.add(l);
     if (!this.listenClient && !this.listenConnecting) this.connectListener();
-    else if (fresh && this.listenClient)
-      this.listenClient.query(`LISTEN ${ident(channel)}`).catch(() => this.dropListener());
+    else if (fresh && this.listenClient) {
+      // A channel added on a live connection: its listeners hear `reconnected` once the LISTEN is in.
+      const client = this.listenClient;
+      client.query(`LISTEN ${ident(channel)}`).then(
+        () => {
+          if (this.listenClient === client) for (const x of set) x.reconnected();
+        },
+        () => this.dropListener(),
+      );
+    } else if (this.listenClient) l.reconnected();
     return () => {
       set.delete(l);
     };

@@ -27,6 +27,11 @@ import { PostgresDatabase, type PostgresOptions } from './database.js';
 
 /** NOTIFY channel of PubSub wake-ups. The payload is JSON `[origin, accountSid, queue]`. */
 export const PUBSUB_CHANNEL = 'switchboard_pubsub';
+/** NOTIFY channel of account and session changes (triggers, migration 2): hubs drop their auth cache. */
+export const PUBSUB_AUTH_CHANNEL = 'switchboard_pubsub_auth';
+/** A cached account or session is read again after this long, notice or not (a bound, not the mechanism). */
+const AUTH_CACHE_MAX_AGE_MS = 10_000;
+const AUTH_CACHE_MAX = 10_000;
 /** NOTIFY payloads must stay under 8,000 bytes; a longer one becomes a "re-check everything". */
 const MAX_NOTIFY_BYTES = 7000;
 
@@ -83,11 +88,58 @@ export class PostgresPubSubStore implements PubSubStore {
     this.db = opts instanceof PostgresDatabase ? opts : new PostgresDatabase(opts);
   }
 
+  /**
+   * Accounts and sessions read on every PubSub request, cached while this hub hears the database's
+   * notices of their changes (`PUBSUB_AUTH_CHANNEL`, sent by triggers whoever changes them). Dropped on
+   * every notice, on this store's own changes, and when the LISTEN connection comes back (notices may have
+   * been missed); not used at all while that connection is down; an entry is read again after
+   * AUTH_CACHE_MAX_AGE_MS in any case. A look-up that was in flight when a notice came is not cached.
+   * Sessions that were not found are never cached. Session expiry is checked by the caller against the
+   * record's expiresAt, cached or not.
+   */
+  private readonly auth = {
+    live: false,
+    generation: 0,
+    accounts: new Map<string, { v: AccountRecord | undefined; at: number }>(),
+    sessions: new Map<string, { v: SessionRecord; at: number }>(),
+  };
+  private unlistenAuth: (() => void) | undefined;
+
   open(): Promise<void> {
     return this.db.open();
   }
   close(): Promise<void> {
+    this.unlistenAuth?.();
+    this.auth.live = false;
+    this.dropAuthCache();
     return this.db.close();
+  }
+
+  private dropAuthCache(): void {
+    this.auth.generation++;
+    this.auth.accounts.clear();
+    this.auth.sessions.clear();
+  }
+  /**
+   * True when cached entries may be used: the notices are heard. The first look-up starts listening (the
+   * CLI, which looks up nothing, opens no LISTEN connection for it).
+   */
+  private authCacheOn(): boolean {
+    this.unlistenAuth ??= this.db.listen(PUBSUB_AUTH_CHANNEL, {
+      notify: () => this.dropAuthCache(),
+      reconnected: () => {
+        this.dropAuthCache();
+        this.auth.live = true;
+      },
+    });
+    return this.auth.live && this.db.listening();
+  }
+  private static fresh<V>(e: { v: V; at: number } | undefined): e is { v: V; at: number } {
+    return e !== undefined && Date.now() - e.at < AUTH_CACHE_MAX_AGE_MS;
+  }
+  private static keep<V>(m: Map<string, { v: V; at: number }>, k: string, v: V): void {
+    if (m.size >= AUTH_CACHE_MAX) m.clear();
+    m.set(k, { v, at: Date.now() });
   }
 
   watch(w: QueueWatcher): () => void {
@@ -113,14 +165,21 @@ export class PostgresPubSubStore implements PubSubStore {
   }
 
   async createAccount(a: AccountRecord): Promise<void> {
+    this.dropAuthCache();
     await this.db.query(
       'INSERT INTO pubsub_accounts (sid, name, token_hash, token_salt, created_at, rotated_at) VALUES ($1, $2, $3, $4, $5, $6)',
       [a.sid, a.name, a.tokenHash, a.tokenSalt, a.createdAt, a.rotatedAt],
     );
   }
   async getAccount(sid: string): Promise<AccountRecord | undefined> {
+    const on = this.authCacheOn();
+    const hit = on ? this.auth.accounts.get(sid) : undefined;
+    if (PostgresPubSubStore.fresh(hit)) return hit.v;
+    const gen = this.auth.generation;
     const [r] = await this.db.query<AccountRow>('SELECT * FROM pubsub_accounts WHERE sid = $1', [sid]);
-    return r ? toAccount(r) : undefined;
+    const v = r ? toAccount(r) : undefined;
+    if (on && gen === this.auth.generation) PostgresPubSubStore.keep(this.auth.accounts, sid, v);
+    return v;
   }
   async listAccounts(): Promise<AccountRecord[]> {
     return (
@@ -128,6 +187,7 @@ export class PostgresPubSubStore implements PubSubStore {
     ).map(toAccount);
   }
   async updateAccountToken(sid: string, tokenHash: string, tokenSalt: string, at: number): Promise<boolean> {
+    this.dropAuthCache();
     // A rotated AuthToken ends every session made with the old one (same statement: atomic).
     const [r] = await this.db.query<{ n: number }>(
       `WITH u AS (UPDATE pubsub_accounts SET token_hash = $1, token_salt = $2, rotated_at = $3 WHERE sid = $4 RETURNING sid),
@@ -138,6 +198,7 @@ export class PostgresPubSubStore implements PubSubStore {
     return (r?.n ?? 0) > 0;
   }
   async deleteAccount(sid: string): Promise<boolean> {
+    this.dropAuthCache();
     const r = await this.db.query('DELETE FROM pubsub_accounts WHERE sid = $1 RETURNING sid', [sid]);
     return r.length > 0;
   }
@@ -159,11 +220,17 @@ export class PostgresPubSubStore implements PubSubStore {
     });
   }
   async getSession(tokenHash: string): Promise<SessionRecord | undefined> {
+    const on = this.authCacheOn();
+    const hit = on ? this.auth.sessions.get(tokenHash) : undefined;
+    if (PostgresPubSubStore.fresh(hit)) return hit.v;
+    const gen = this.auth.generation;
     const [r] = await this.db.query<SessionRow>(
       'SELECT token_hash, account_sid, created_at, expires_at FROM pubsub_sessions WHERE token_hash = $1',
       [tokenHash],
     );
-    return r ? toSession(r) : undefined;
+    const v = r ? toSession(r) : undefined;
+    if (v && on && gen === this.auth.generation) PostgresPubSubStore.keep(this.auth.sessions, tokenHash, v);
+    return v;
   }
 
   /**

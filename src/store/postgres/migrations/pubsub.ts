@@ -131,4 +131,22 @@ export const pubsubMigrations: Migration[] = [
       END $fn$;
     `,
   },
+  {
+    version: 2,
+    name: 'NOTIFY on account and session changes (hubs cache them)',
+    // Statement-level triggers: whoever changes an account or ends a session (a hub, the CLI, an operator
+    // in psql), every hub hears it and drops its cached accounts and sessions. New sessions need no notice
+    // (a hub never caches a session it did not find).
+    sql: `
+      CREATE FUNCTION pubsub_auth_changed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        PERFORM pg_notify('switchboard_pubsub_auth', '');
+        RETURN NULL;
+      END $fn$;
+      CREATE TRIGGER pubsub_accounts_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pubsub_accounts
+        FOR EACH STATEMENT EXECUTE FUNCTION pubsub_auth_changed();
+      CREATE TRIGGER pubsub_sessions_changed AFTER UPDATE OR DELETE OR TRUNCATE ON pubsub_sessions
+        FOR EACH STATEMENT EXECUTE FUNCTION pubsub_auth_changed();
+    `,
+  },
 ];
