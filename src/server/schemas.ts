@@ -100,6 +100,16 @@ export function serviceValidatedBody(schema: object): { swaggerTransform: Swagge
   };
 }
 
+/**
+ * A service-validated body (see `serviceValidatedBody`) with the id from the URL: `{ ...body, id }` for
+ * whatever the body is, so the service sees and refuses it exactly as before (a text body spreads its
+ * characters like `{ ...'ab' }`; null, numbers and booleans spread nothing).
+ */
+export function bodyWithId(body: unknown, id: string): Record<string, unknown> & { id: string } {
+  const fields = typeof body === 'string' ? { ...body.split('') } : typeof body === 'object' ? body : {};
+  return { ...fields, id };
+}
+
 /** An `ActionResult` (`src/core/driver.ts`) as the API returns it. */
 export const ActionResultSchema = Type.Object({
   ok: Type.Boolean(),
