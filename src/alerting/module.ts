@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { charsetOf } from '../core/charset.js';
 import { AuthError, ConflictError, errorMessage, NotFoundError, ValidationError } from '../core/errors.js';
@@ -207,10 +208,11 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 export async function registerAlertingRoutes(
-  app: FastifyInstance,
+  root: FastifyInstance,
   hub: HubContext,
   rt: AlertingRuntime,
 ): Promise<void> {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const cap = hub.config.cap;
   // CAP bodies arrive as bytes and are decoded by their own XML declaration (else the Content-Type
   // charset, else UTF-8), so an ISO-8859-1 alert reads right. Bounded: a little above cap.maxBytes (the
@@ -244,7 +246,7 @@ export async function registerAlertingRoutes(
         throw new ConflictError('CAP_DISABLED', 'CAP ingest is off: set cap.enabled to true', {
           field: 'cap.enabled',
         });
-      return rt.ingest.acceptDocument(req.body as string, 'api');
+      return rt.ingest.acceptDocument(req.body, 'api');
     },
   );
 
@@ -271,7 +273,7 @@ export async function registerAlertingRoutes(
       },
     },
     async (req) => {
-      const q = req.query as { limit?: number };
+      const q = req.query;
       return { enabled: cap.enabled, feeds: rt.poller.feeds(), alerts: await rt.ingest.list(q.limit ?? 100) };
     },
   );
@@ -299,7 +301,7 @@ export async function registerAlertingRoutes(
       },
     },
     async (req) => {
-      const q = req.query as { limit?: number; incidentId?: string };
+      const q = req.query;
       return {
         channels: rt.registry.list().map((c) => ({ ...c.describe(), id: c.id, kind: c.kind })),
         log: await rt.channelLog.list({
@@ -324,12 +326,12 @@ export async function registerAlertingRoutes(
         },
       },
     },
-    async (req: FastifyRequest, reply) => {
+    async (req, reply) => {
       const f = cap.feed;
       if (f.access === 'off')
         throw new NotFoundError('CAP_FEED_OFF', 'the CAP feed is off (cap.feed.access)');
       if (f.access === 'token') {
-        const given = bearer(req) ?? (req.query as { token?: string }).token ?? '';
+        const given = bearer(req) ?? req.query.token ?? '';
         if (!sameSecret(given, f.token))
           throw new AuthError(
             'CAP_FEED_TOKEN',
@@ -376,8 +378,8 @@ export async function registerAlertingRoutes(
       },
     },
     async (req, reply) => {
-      const token = (req.query as { token: string }).token;
-      const digits = (req.body as { Digits?: string } | undefined)?.Digits ?? '';
+      const token = req.query.token;
+      const digits = req.body?.Digits ?? '';
       // The acknowledgement never fails the platform's request (the callee hears "Acknowledged" once the
       // key is taken); a failure (the incident gone) is logged. Works whether the store is sync or async.
       const r = answerVoiceCall(rt.voiceBook, token, digits, voiceUrl(hub), (incidentId, by) => {

@@ -1,9 +1,10 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { AuthError, NotFoundError, ValidationError } from '../core/errors.js';
 import type { HubContext } from '../core/module.js';
 import { compareSort, PageQueryFields } from '../core/paging.js';
-import { errors, noContent, serviceValidatedBody } from '../server/schemas.js';
+import { bodyWithId, errors, noContent, sendNoContent, serviceValidatedBody } from '../server/schemas.js';
 import {
   BroadcastCancelledSchema,
   BroadcastListSchema,
@@ -38,6 +39,7 @@ import { broadcastFromBody } from './broadcast/body.js';
 import { countStates, fullCounts } from './broadcast/report.js';
 import { BroadcastInputSchema } from './broadcast/schema.js';
 import { templateVariables } from './broadcast/template.js';
+import { assertTemplateInput } from './broadcast/templates.js';
 import type { Broadcast, Delivery, Template } from './broadcast/types.js';
 import type { BroadcastRuntime } from './broadcast-module.js';
 import { coverageReport, isValidTimeZone } from './emergency/alert-text.js';
@@ -97,10 +99,11 @@ export const CreateBroadcastSchema = Type.Object(
 );
 
 export async function registerBroadcastRoutes(
-  app: FastifyInstance,
+  root: FastifyInstance,
   hub: HubContext,
   rt: BroadcastRuntime,
 ): Promise<void> {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const { engine, templates, rules, emergency, stores } = rt;
   const who = (req: unknown) => (req as { apiKey?: { name?: string } }).apiKey?.name ?? 'api';
   // The signed-in principal (a session's local user, else the API key's name).
@@ -129,7 +132,7 @@ export async function registerBroadcastRoutes(
       },
     },
     async (req, reply) => {
-      const input = broadcastFromBody(req.body as Record<string, unknown>, templates);
+      const input = broadcastFromBody(req.body, templates);
       const b = engine.start(input, { createdBy: who(req) });
       // 201 once the broadcast and its targets are in the store: an accepted broadcast survives this hub
       // (another hub resumes it). Delivery has started meanwhile; a store error answers that error.
@@ -149,7 +152,7 @@ export async function registerBroadcastRoutes(
       },
     },
     async (req) => {
-      const q = req.query as Static<typeof ListQuery>;
+      const q = req.query;
       const page = await rt.stores.broadcasts.pageBroadcasts(
         { limit: q.limit ?? 50, cursor: q.cursor, sort: 'createdAt', order: q.order ?? 'desc', q: q.q },
         { before: q.before, state: q.state },
@@ -179,8 +182,8 @@ export async function registerBroadcastRoutes(
       },
     },
     async (req) => {
-      const { id } = req.params as { id: string };
-      const { sort } = req.query as { sort?: 'name' | 'location' };
+      const { id } = req.params;
+      const { sort } = req.query;
       const b = await engine.get(id);
       const ds = await engine.deliveries(id);
       const devices = new Map(hub.devices.list().map((d) => [d.id, d]));
@@ -214,7 +217,7 @@ export async function registerBroadcastRoutes(
       },
     },
     async (req) => {
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       const r = await rt.control.cancel(id, by(req));
       return { broadcast: r.broadcast, report: r.broadcast.report, cancelled: r.cancelled };
     },
@@ -233,7 +236,7 @@ export async function registerBroadcastRoutes(
       },
     },
     async (req) => {
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       const r = await rt.control.recall(id, by(req));
       return {
         broadcast: r.broadcast,
@@ -257,7 +260,7 @@ export async function registerBroadcastRoutes(
       },
     },
     async (req, reply) => {
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       const r = await rt.control.retry(id, by(req));
       return reply.status(202).send({ broadcast: r.broadcast, phones: r.phones });
     },
@@ -265,12 +268,17 @@ export async function registerBroadcastRoutes(
 
   // Phone-facing acknowledgement: no API key; the unguessable per-delivery token authorises. GET (Cisco
   // softkey URL, Avaya WML link) and POST. Answers in the phone's own format.
+  const AckParams = Type.Object({
+    id: Type.String({ maxLength: 100 }),
+    token: Type.String({ maxLength: 100 }),
+  });
+  const AckQuery = Type.Object({ by: Type.Optional(Type.String({ maxLength: 200 })) });
   const ack = async (
-    req: { params: unknown; query: unknown; headers: Record<string, unknown> },
+    req: { params: Static<typeof AckParams>; query: Static<typeof AckQuery> },
     reply: FastifyReply,
   ) => {
-    const { id, token } = req.params as { id: string; token: string };
-    const by = (req.query as { by?: string }).by;
+    const { id, token } = req.params;
+    const by = req.query.by;
     try {
       const r = await engine.acknowledge(id, token, by);
       const text = r.first
@@ -296,11 +304,6 @@ export async function registerBroadcastRoutes(
       throw e;
     }
   };
-  const AckParams = Type.Object({
-    id: Type.String({ maxLength: 100 }),
-    token: Type.String({ maxLength: 100 }),
-  });
-  const AckQuery = Type.Object({ by: Type.Optional(Type.String({ maxLength: 200 })) });
   app.get(
     '/alerts/ack/:id/:token',
     {
@@ -332,6 +335,29 @@ export async function registerBroadcastRoutes(
 
   // Phone-facing: the alert again while it is open (the target of a 911 alert's Exit softkey and of its
   // repeats), the closing page once someone acknowledged it. Same token as the acknowledgement link.
+  // The reply is untyped: a Latin-1 page is sent as bytes (a Buffer), which the string schema does not name.
+  const showAgain = async (req: { params: Static<typeof AckParams> }, reply: FastifyReply) => {
+    const { id, token } = req.params;
+    const notFound = () =>
+      reply
+        .status(404)
+        .header('content-type', 'text/plain; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .send('unknown or invalid alert link\n');
+    try {
+      const r = await engine.showPage(id, token);
+      if (!r.page) return notFound();
+      const latin1 = /iso-8859-1/i.test(r.page.contentType);
+      return reply
+        .status(200)
+        .header('content-type', r.page.contentType)
+        .header('cache-control', 'no-store')
+        .send(latin1 ? Buffer.from(r.page.body, 'latin1') : r.page.body);
+    } catch (e) {
+      if (e instanceof AuthError) return notFound();
+      throw e;
+    }
+  };
   app.get(
     '/alerts/show/:id/:token',
     {
@@ -343,28 +369,7 @@ export async function registerBroadcastRoutes(
         response: { 200: PhonePageSchema, 404: PhoneNotFoundSchema },
       },
     },
-    async (req, reply) => {
-      const { id, token } = req.params as { id: string; token: string };
-      const notFound = () =>
-        reply
-          .status(404)
-          .header('content-type', 'text/plain; charset=utf-8')
-          .header('cache-control', 'no-store')
-          .send('unknown or invalid alert link\n');
-      try {
-        const r = await engine.showPage(id, token);
-        if (!r.page) return notFound();
-        const latin1 = /iso-8859-1/i.test(r.page.contentType);
-        return reply
-          .status(200)
-          .header('content-type', r.page.contentType)
-          .header('cache-control', 'no-store')
-          .send(latin1 ? Buffer.from(r.page.body, 'latin1') : r.page.body);
-      } catch (e) {
-        if (e instanceof AuthError) return notFound();
-        throw e;
-      }
-    },
+    showAgain,
   );
 
   // ------------------------------------------------------------------ templates
@@ -397,7 +402,7 @@ export async function registerBroadcastRoutes(
         response: { 200: TemplateOneSchema, ...errors(400, 401, 404) },
       },
     },
-    async (req) => withVariables(templates.require((req.params as { id: string }).id)),
+    async (req) => withVariables(templates.require(req.params.id)),
   );
   app.put(
     '/api/templates/:id',
@@ -411,8 +416,11 @@ export async function registerBroadcastRoutes(
       },
       config: serviceValidatedBody(TemplateBody),
     },
-    async (req) =>
-      await templates.put({ ...(req.body as object), id: (req.params as { id: string }).id } as never),
+    async (req) => {
+      const input = bodyWithId(req.body, req.params.id);
+      assertTemplateInput(input);
+      return await templates.put(input);
+    },
   );
   app.delete(
     '/api/templates/:id',
@@ -425,8 +433,8 @@ export async function registerBroadcastRoutes(
       },
     },
     async (req, reply) => {
-      await templates.remove((req.params as { id: string }).id);
-      return reply.status(204).send();
+      await templates.remove(req.params.id);
+      return sendNoContent(reply);
     },
   );
   app.post(
@@ -441,10 +449,7 @@ export async function registerBroadcastRoutes(
       },
     },
     async (req) => {
-      const t = templates.render(
-        (req.params as { id: string }).id,
-        (req.body as { vars?: Record<string, unknown> }).vars ?? {},
-      );
+      const t = templates.render(req.params.id, req.body.vars ?? {});
       return { title: t.title, text: t.text };
     },
   );
@@ -483,7 +488,7 @@ export async function registerBroadcastRoutes(
         response: { 200: RuleOneSchema, ...errors(400, 401, 404) },
       },
     },
-    async (req) => redactRule(rules.get((req.params as { id: string }).id)),
+    async (req) => redactRule(rules.get(req.params.id)),
   );
   app.put(
     '/api/rules/:id',
@@ -498,8 +503,7 @@ export async function registerBroadcastRoutes(
       },
       config: serviceValidatedBody(RulePutBody),
     },
-    async (req) =>
-      redactRule(await rules.put({ ...(req.body as object), id: (req.params as { id: string }).id })),
+    async (req) => redactRule(await rules.put(bodyWithId(req.body, req.params.id))),
   );
   app.post(
     '/api/rules/validate',
@@ -514,7 +518,7 @@ export async function registerBroadcastRoutes(
     async (req) => {
       const { validateRule } = await import('./rules/engine.js');
       validateRule(req.body, rt.validation());
-      return { ok: true };
+      return { ok: true as const };
     },
   );
   app.delete(
@@ -528,8 +532,8 @@ export async function registerBroadcastRoutes(
       },
     },
     async (req, reply) => {
-      await rules.remove((req.params as { id: string }).id);
-      return reply.status(204).send();
+      await rules.remove(req.params.id);
+      return sendNoContent(reply);
     },
   );
   app.get(
@@ -546,7 +550,7 @@ export async function registerBroadcastRoutes(
       },
     },
     async (req) => {
-      const q = req.query as { limit?: number; rule?: string };
+      const q = req.query;
       return {
         deliveries: await stores.webhooks.list({
           limit: q.limit ?? 100,
@@ -579,7 +583,7 @@ export async function registerBroadcastRoutes(
       },
     },
     async (req) => {
-      const { extension } = req.params as { extension: string };
+      const { extension } = req.params;
       const r = emergency.locate(extension, '');
       return { extension, entry: r.entry ?? null, location: r.location };
     },
@@ -613,8 +617,8 @@ export async function registerBroadcastRoutes(
       },
     },
     async (req) => {
-      const { extension } = req.params as { extension: string };
-      const tz = (req.body as { timeZone?: string }).timeZone;
+      const { extension } = req.params;
+      const tz = req.body.timeZone;
       if (tz && !isValidTimeZone(tz))
         throw new ValidationError(
           'LOCATION_TIMEZONE_INVALID',
@@ -624,7 +628,7 @@ export async function registerBroadcastRoutes(
           },
         );
       const entry: LocationEntry = {
-        ...(req.body as object),
+        ...req.body,
         extension,
         updatedAt: new Date(hub.clock.now()).toISOString(),
       };
@@ -643,11 +647,11 @@ export async function registerBroadcastRoutes(
       },
     },
     async (req, reply) => {
-      if (!(await rt.locations.remove((req.params as { extension: string }).extension)))
+      if (!(await rt.locations.remove(req.params.extension)))
         throw new NotFoundError('LOCATION_NOT_FOUND', 'no such extension in the location table', {
           field: 'extension',
         });
-      return reply.status(204).send();
+      return sendNoContent(reply);
     },
   );
   app.post(
@@ -668,8 +672,8 @@ export async function registerBroadcastRoutes(
       const text =
         typeof body === 'string'
           ? body
-          : typeof (body as { csv?: unknown })?.csv === 'string'
-            ? (body as { csv: string }).csv
+          : typeof body === 'object' && body !== null && 'csv' in body && typeof body.csv === 'string'
+            ? body.csv
             : undefined;
       if (text === undefined)
         throw new ValidationError('LOCATIONS_CSV_INVALID', 'csv: send text/csv or { "csv": "..." }', {
@@ -713,7 +717,7 @@ export async function registerBroadcastRoutes(
       },
     },
     async (req, reply) => {
-      const q = req.query as Static<typeof IncQuery>;
+      const q = req.query;
       if (q.format !== 'csv' && (q.cursor || q.q || q.order)) {
         const page = await rt.stores.incidents.page(
           {
@@ -767,8 +771,8 @@ export async function registerBroadcastRoutes(
       // The authenticated principal (auth hook): a session's local user, else the API key's name.
       const by = req.principal?.name;
       if (!by) throw new AuthError('UNAUTHENTICATED', 'acknowledging needs a signed-in user or an API key');
-      const note = (req.body as Static<typeof AckBody>).note?.trim() ?? '';
-      const incident = await emergency.acknowledge((req.params as { id: string }).id, by, note);
+      const note = req.body.note?.trim() ?? '';
+      const incident = await emergency.acknowledge(req.params.id, by, note);
       req.log.info({ incident: incident.id, by }, 'incident acknowledged from the API');
       return { incident };
     },
@@ -784,7 +788,7 @@ export async function registerBroadcastRoutes(
       },
     },
     async (req) => {
-      const i = await emergency.get((req.params as { id: string }).id);
+      const i = await emergency.get(req.params.id);
       const deliveries = (
         await Promise.all(
           i.broadcasts.map(async (b) => {

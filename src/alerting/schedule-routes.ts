@@ -1,13 +1,15 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { described, errors, noContent } from '../server/schemas.js';
+import { described, errors, noContent, sendNoContent } from '../server/schemas.js';
 import { ScheduleListSchema, ScheduleSchema } from './api-schemas.js';
 import { ScheduleInputSchema, SchedulePatchSchema, type Scheduler } from './broadcast/schedules.js';
 
 const Id = Type.Object({ id: Type.String({ maxLength: 100 }) });
 
 /** `/api/schedules`: scheduled (one-off) and recurring (cron) broadcasts; see docs/broadcasts.md. */
-export function registerScheduleRoutes(app: FastifyInstance, scheduler: Scheduler): void {
+export function registerScheduleRoutes(root: FastifyInstance, scheduler: Scheduler): void {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const by = (req: { principal?: { name?: string } }) => req.principal?.name ?? 'api';
   app.get(
     '/api/schedules',
@@ -48,7 +50,7 @@ export function registerScheduleRoutes(app: FastifyInstance, scheduler: Schedule
         response: { 200: described(ScheduleSchema, 'The schedule'), ...errors(400, 401, 404) },
       },
     },
-    async (req) => await scheduler.get((req.params as { id: string }).id),
+    async (req) => await scheduler.get(req.params.id),
   );
   app.patch(
     '/api/schedules/:id',
@@ -61,7 +63,7 @@ export function registerScheduleRoutes(app: FastifyInstance, scheduler: Schedule
         response: { 200: described(ScheduleSchema, 'The schedule'), ...errors(400, 401, 404) },
       },
     },
-    async (req) => await scheduler.update((req.params as { id: string }).id, req.body),
+    async (req) => await scheduler.update(req.params.id, req.body),
   );
   for (const [verb, paused] of [
     ['pause', true],
@@ -77,7 +79,7 @@ export function registerScheduleRoutes(app: FastifyInstance, scheduler: Schedule
           response: { 200: described(ScheduleSchema, 'The schedule'), ...errors(400, 401, 404) },
         },
       },
-      async (req) => await scheduler.update((req.params as { id: string }).id, { paused }),
+      async (req) => await scheduler.update(req.params.id, { paused }),
     );
   app.delete(
     '/api/schedules/:id',
@@ -90,8 +92,8 @@ export function registerScheduleRoutes(app: FastifyInstance, scheduler: Schedule
       },
     },
     async (req, reply) => {
-      await scheduler.remove((req.params as { id: string }).id);
-      return reply.status(204).send();
+      await scheduler.remove(req.params.id);
+      return sendNoContent(reply);
     },
   );
 }

@@ -81,6 +81,28 @@ export type DeviceInput = {
 
 export type DevicePatch = Partial<Omit<DeviceInput, 'id' | 'kind'>>;
 
+function checkDeviceInput(input: unknown, partial: boolean): void {
+  const schema = partial ? Type.Partial(DeviceInputSchema) : DeviceInputSchema;
+  const problems = schemaProblems(schema, input);
+  if (problems.length > 0) {
+    const first = problems[0]!;
+    throw new ValidationError('DEVICE_INVALID', formatProblems(problems).join('; '), { field: first.path });
+  }
+}
+
+/**
+ * Checks a device to add from outside (an API body) against DeviceInputSchema: DEVICE_INVALID naming the
+ * first bad field. `DeviceService.add` checks again (callers in the code are typed, not trusted).
+ */
+export function assertDeviceInput(input: unknown): asserts input is DeviceInput {
+  checkDeviceInput(input, false);
+}
+
+/** `assertDeviceInput` for a change (every field optional; `DeviceService.update` checks again). */
+export function assertDevicePatch(input: unknown): asserts input is DevicePatch {
+  checkDeviceInput(input, true);
+}
+
 export const GroupInputSchema = Type.Object(
   {
     id: Type.String({ pattern: ID_PATTERN }),
@@ -249,12 +271,8 @@ export class DeviceRegistry {
   }
 
   private validateInput(input: unknown, partial: boolean): void {
-    const schema = partial ? Type.Partial(DeviceInputSchema) : DeviceInputSchema;
-    const problems = schemaProblems(schema, input);
-    if (problems.length > 0) {
-      const first = problems[0]!;
-      throw new ValidationError('DEVICE_INVALID', formatProblems(problems).join('; '), { field: first.path });
-    }
+    if (partial) assertDevicePatch(input);
+    else assertDeviceInput(input);
   }
 
   private validateSettings(kind: string, settings: Record<string, unknown>): Record<string, unknown> {

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { ValidationError } from '../core/errors.js';
@@ -170,10 +171,11 @@ export function settingsModule(): SettingsModule {
         server.closeAllConnections();
       });
     },
-    async routes(app: FastifyInstance, hub: HubContext) {
+    async routes(root: FastifyInstance, hub: HubContext) {
+      const app = root.withTypeProvider<TypeBoxTypeProvider>();
       const cfg = hub.config.provisioning;
       const st = of(hub);
-      st.scope = app;
+      st.scope = root;
       if (cfg.enabled && cfg.https.enabled) {
         // Read the key pair now, so that a bad path fails the start before anything listens.
         st.pem = {
@@ -303,7 +305,7 @@ export function settingsModule(): SettingsModule {
           },
         },
         async (req) => {
-          const q = req.query as Record<string, string | string[] | boolean | undefined>;
+          const q = req.query;
           const list = q.var === undefined ? [] : Array.isArray(q.var) ? q.var : [String(q.var)];
           const vars = parseVariableAssignments(list, 'var');
           if (q.model === undefined && vars.MODEL4 === undefined) {
@@ -362,8 +364,8 @@ export function settingsModule(): SettingsModule {
           },
         },
         async (req, reply) => {
-          const { name } = req.params as { name: string };
-          const ua = (req.query as { ua?: string }).ua ?? '';
+          const { name } = req.params;
+          const ua = req.query.ua ?? '';
           const f = await svc.serve(name, ua);
           const d = f ? await svc.decoded(name, ua) : undefined;
           if (!f || d === undefined) {
@@ -406,7 +408,7 @@ export function settingsModule(): SettingsModule {
           },
         },
         async (req, reply) => {
-          const b = req.body as { name?: string; text?: string; file?: string; previous?: string };
+          const b = req.body;
           const name = b.name ?? b.file ?? '46xxsettings.txt';
           // A served file is decoded exactly as the CLI decodes a file on disk: same verdict.
           const served = b.text === undefined && b.file ? await svc.decoded(b.file, '') : undefined;
@@ -465,7 +467,7 @@ export function settingsModule(): SettingsModule {
               { status: 415 },
             );
           }
-          const name = (req.query as { name?: string }).name ?? '46xxsettings.txt';
+          const name = req.query.name ?? '46xxsettings.txt';
           const d = decodeSettingsBytes(req.body, name);
           return lintSettings({ name, text: d.text, encoding: d.encoding });
         },

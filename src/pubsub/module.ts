@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { Type } from 'typebox';
@@ -8,7 +9,7 @@ import { AttemptLimiter, reserveAll, SlowDown } from '../core/limiter.js';
 import type { Logger } from '../core/logger.js';
 import type { HubContext, HubModule } from '../core/module.js';
 import { decodeXmlBytes, withUtf8Declaration } from '../core/xml-read.js';
-import { described, errors, noContent } from '../server/schemas.js';
+import { described, errors, noContent, sendNoContent } from '../server/schemas.js';
 import { Accounts, rateLimited, Sessions } from './accounts.js';
 import {
   callSidOf,
@@ -109,8 +110,18 @@ export function createPubSubRuntime(opts: {
   };
 }
 
-/** OpenAPI description of a relay route (no validation: the handlers parse the seed's formats). */
+/** OpenAPI description of a relay route (no body or query validation: the handlers parse the seed's formats). */
 const doc = (description: string) => ({ tags: ['pubsub relay (seed 001)'], description, security: [] });
+
+/**
+ * The relay's URL parameters. No limits here: the route's pattern bounds the AccountSid and the queue name
+ * is checked by parseQueueName, each answering the relay's own errors (PUBSUB_UNKNOWN_ACCOUNT, …).
+ */
+const RelaySid = { sid: Type.String({ description: 'The AccountSid.' }) };
+const RelayParams = Type.Object({
+  ...RelaySid,
+  '*': Type.String({ description: 'The queue name (a path; `.xml` for call control).' }),
+});
 
 const CORS = {
   'Access-Control-Allow-Origin': '*',
@@ -188,7 +199,8 @@ function publicUrlOf(req: FastifyRequest): string {
  * segment has the AccountSid shape (`AC` + 32 hex) are routed here, so `/api`, `/avaya`, `/cisco`,
  * `/healthz`, `/metrics`, `/46xx…` and the console stay reachable.
  */
-export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntime): Promise<void> {
+export async function registerRelayRoutes(root: FastifyInstance, rt: PubSubRuntime): Promise<void> {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const s = rt.settings;
   app.removeAllContentTypeParsers();
   // Bodies arrive as bytes and are decoded by their declared charset: an XML body by its own declaration,
@@ -288,24 +300,32 @@ export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntim
       });
     }
   };
-  const noQueue = async (req: FastifyRequest) => {
-    await checkAccount((req.params as { sid: string }).sid);
+  const noQueue = async (sid: string) => {
+    await checkAccount(sid);
     parseQueueName('');
   };
   // `/<AccountSid>` alone is left to the settings server's root file route (find-my-way allows one regex
   // parameter per position); `/<AccountSid>/` with an empty queue name answers the helpful error.
-  app.route({ method: ['GET', 'POST'], url: `${sidRoute}/`, schema: { hide: true }, handler: noQueue });
+  app.route({
+    method: ['GET', 'POST'],
+    url: `${sidRoute}/`,
+    schema: { hide: true, params: Type.Object(RelaySid) },
+    handler: (req) => noQueue(req.params.sid),
+  });
   app.options(`${sidRoute}/*`, options);
 
   app.get(
     `${sidRoute}/*`,
     {
-      schema: doc(
-        'Subscribe: long-poll a queue (timeout=5s; session token in Authorization or session). Streams a JSON list of up to 10 messages.',
-      ),
+      schema: {
+        ...doc(
+          'Subscribe: long-poll a queue (timeout=5s; session token in Authorization or session). Streams a JSON list of up to 10 messages.',
+        ),
+        params: RelayParams,
+      },
     },
     async (req, reply) => {
-      const { sid } = req.params as { sid: string; '*': string };
+      const { sid } = req.params;
       const token = tokenOf(req);
       if (!token)
         throw new PubSubAuthError(
@@ -313,7 +333,7 @@ export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntim
           'a session token is required: get one from /auth and pass it in the Authorization header or the session parameter',
         );
       const session = await rt.sessions.authorize(token, sid);
-      const queue = parseQueueName((req.params as { '*': string })['*']);
+      const queue = parseQueueName(req.params['*']);
       const timeoutText = firstQuery(req.query, 'timeout');
       const timeoutMs =
         timeoutText === undefined
@@ -375,14 +395,17 @@ export async function registerRelayRoutes(app: FastifyInstance, rt: PubSubRuntim
   app.post(
     `${sidRoute}/*`,
     {
-      schema: doc(
-        'Publish form parameters, JSON or Call XML to a queue. A POST to a .xml queue with CallSid is a call-control request answered with the application XML.',
-      ),
+      schema: {
+        ...doc(
+          'Publish form parameters, JSON or Call XML to a queue. A POST to a .xml queue with CallSid is a call-control request answered with the application XML.',
+        ),
+        params: RelayParams,
+      },
     },
     async (req, reply) => {
-      const { sid } = req.params as { sid: string };
+      const { sid } = req.params;
       await checkAccount(sid);
-      const queue = parseQueueName((req.params as { '*': string })['*']);
+      const queue = parseQueueName(req.params['*']);
       const qi = req.url.indexOf('?');
       const query = new URLSearchParams(qi >= 0 ? req.url.slice(qi + 1) : '');
       const rawBody = typeof req.body === 'string' ? req.body : '';
@@ -528,7 +551,8 @@ const NewAccountSchema = Type.Object({
 const SidParams = Type.Object({ sid: Type.String({ pattern: '^AC[0-9a-f]{32}$' }) });
 
 /** Admin API for the console under /api/pubsub (API-key auth comes from the app). */
-export async function registerAdminRoutes(app: FastifyInstance, rt: PubSubRuntime): Promise<void> {
+export async function registerAdminRoutes(root: FastifyInstance, rt: PubSubRuntime): Promise<void> {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     '/api/pubsub/accounts',
     {
@@ -565,7 +589,7 @@ export async function registerAdminRoutes(app: FastifyInstance, rt: PubSubRuntim
       },
     },
     async (req, reply) => {
-      const name = (req.body as { name?: string } | undefined)?.name ?? '';
+      const name = req.body?.name ?? '';
       reply.code(201);
       return rt.accounts.create(name);
     },
@@ -583,7 +607,7 @@ export async function registerAdminRoutes(app: FastifyInstance, rt: PubSubRuntim
         },
       },
     },
-    async (req) => rt.accounts.rotate((req.params as { sid: string }).sid),
+    async (req) => rt.accounts.rotate(req.params.sid),
   );
   app.delete(
     '/api/pubsub/accounts/:sid',
@@ -596,8 +620,8 @@ export async function registerAdminRoutes(app: FastifyInstance, rt: PubSubRuntim
       },
     },
     async (req, reply) => {
-      await rt.accounts.remove((req.params as { sid: string }).sid);
-      return reply.code(204).send();
+      await rt.accounts.remove(req.params.sid);
+      return sendNoContent(reply);
     },
   );
   const QueueSchema = Type.Object({
@@ -622,7 +646,7 @@ export async function registerAdminRoutes(app: FastifyInstance, rt: PubSubRuntim
       },
     },
     async (req) => {
-      const q = await rt.service.queueStats((req.query as { accountSid?: string }).accountSid);
+      const q = await rt.service.queueStats(req.query.accountSid);
       return {
         queues: q.map((x) => ({
           accountSid: x.accountSid,
@@ -667,7 +691,7 @@ export async function registerAdminRoutes(app: FastifyInstance, rt: PubSubRuntim
     },
     async (req) => ({
       publishes: rt.service
-        .recentPublishes((req.query as { limit?: number }).limit ?? 50)
+        .recentPublishes(req.query.limit ?? 50)
         .map((p) => ({ ...p, at: new Date(p.at).toISOString() })),
     }),
   );

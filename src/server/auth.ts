@@ -246,8 +246,8 @@ function parseObject(payload: unknown): Record<string, unknown> {
 
 /** What a route acted on: its URL parameters (`id=x1`), else the id it answered. */
 function targetOf(req: FastifyRequest, facts: Record<string, unknown>): string | null {
-  const params = req.params as Record<string, string> | undefined;
-  const parts = Object.entries(params ?? {}).map(([k, v]) => `${k}=${String(v).slice(0, 100)}`);
+  const params = typeof req.params === 'object' && req.params !== null ? req.params : {};
+  const parts = Object.entries(params).map(([k, v]) => `${k}=${String(v).slice(0, 100)}`);
   if (parts.length) return parts.join(' ');
   return facts.id !== undefined ? `id=${String(facts.id)}` : null;
 }
@@ -265,7 +265,8 @@ function auditRequest(audit: AuditLog, req: FastifyRequest, status: number, payl
     : { actorKind: 'anonymous', actorId: null, actorName: null };
   const base = { ...actor, address: req.ip };
   if (policy.audit === 'signin') {
-    const user = (req.body as { username?: unknown } | undefined)?.username;
+    const body = req.body;
+    const user = typeof body === 'object' && body !== null && 'username' in body ? body.username : undefined;
     const name = typeof user === 'string' ? user.slice(0, 64) : null;
     if (status === 201) {
       const out = parseObject(payload) as { id?: string; role?: string };

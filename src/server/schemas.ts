@@ -1,5 +1,5 @@
 import type { SwaggerTransform } from '@fastify/swagger';
-import type { FastifySchema } from 'fastify';
+import type { FastifyReply, FastifySchema } from 'fastify';
 import { type Static, type TSchema, type TUnsafe, Type } from 'typebox';
 
 /**
@@ -63,6 +63,15 @@ export function noContent(description: string): ReturnType<typeof Type.Null> {
 }
 
 /**
+ * Answers `204 No Content` without a body. A route typed by its schemas (TypeBox type provider) sees the
+ * `noContent` schema as `null` and would demand `send(null)`, which serializes `"null"` before Fastify drops
+ * it; this sends nothing, as `reply.status(204).send()` always did.
+ */
+export function sendNoContent(reply: FastifyReply): FastifyReply {
+  return reply.status(204).send();
+}
+
+/**
  * An object whose listed properties are documented and whose other properties are passed through
  * (a response record; see the note at the top).
  */
@@ -95,6 +104,16 @@ export function serviceValidatedBody(schema: object): { swaggerTransform: Swagge
   return {
     swaggerTransform: ({ schema: routeSchema, url }) => ({ schema: { ...routeSchema, body: schema }, url }),
   };
+}
+
+/**
+ * A service-validated body (see `serviceValidatedBody`) with the id from the URL: `{ ...body, id }` for
+ * whatever the body is, so the service sees and refuses it exactly as before (a text body spreads its
+ * characters like `{ ...'ab' }`; null, numbers and booleans spread nothing).
+ */
+export function bodyWithId(body: unknown, id: string): Record<string, unknown> & { id: string } {
+  const fields = typeof body === 'string' ? { ...body.split('') } : typeof body === 'object' ? body : {};
+  return { ...fields, id };
 }
 
 /** An `ActionResult` (`src/core/driver.ts`) as the API returns it. */

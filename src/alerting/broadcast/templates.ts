@@ -47,6 +47,11 @@ const EMERGENCY_TEMPLATE_OLD: Array<Pick<TemplateInput, 'title' | 'text'>> = [
  * Stored, reusable broadcast templates with {{variables}}. Read from the store by `load` and kept in memory
  * (a 911 alert renders one without waiting for a query); writes go to the store first.
  */
+/** Checks a template from outside (an API body) against TemplateInputSchema: TEMPLATE_INVALID naming the field. */
+export function assertTemplateInput(input: unknown): asserts input is TemplateInput {
+  assertValid(TemplateInputSchema, input, 'TEMPLATE_INVALID');
+}
+
 export class TemplateService {
   private byId = new Map<string, Template>();
 
@@ -78,7 +83,7 @@ export class TemplateService {
   }
 
   async put(input: TemplateInput): Promise<Template> {
-    assertValid(TemplateInputSchema, input, 'TEMPLATE_INVALID');
+    assertTemplateInput(input);
     checkTemplate(input.title, 'title');
     checkTemplate(input.text, 'text');
     const now = new Date(this.clock.now()).toISOString();

@@ -34,10 +34,10 @@ export interface AlertNotice {
 }
 
 /** What a channel reports after a send that worked: a provider id and small, non-secret facts. */
-export interface ChannelReceipt {
+export type ChannelReceipt = {
   id?: string;
   detail?: Record<string, string | number | boolean>;
-}
+};
 
 /** How one moment went on one channel (after every attempt), for its incident timeline entry. */
 export type ChannelResult =

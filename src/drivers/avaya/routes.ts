@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { isSwitchboardError, NotFoundError, ValidationError } from '../../core/errors.js';
@@ -66,7 +67,8 @@ function rtpLPortOf(req: FastifyRequest): number | undefined {
   return n;
 }
 
-export function registerAvayaRoutes(app: FastifyInstance, service: () => AvayaService): void {
+export function registerAvayaRoutes(root: FastifyInstance, service: () => AvayaService): void {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) {
     app.addContentTypeParser(
       'application/x-www-form-urlencoded',
@@ -76,9 +78,8 @@ export function registerAvayaRoutes(app: FastifyInstance, service: () => AvayaSe
       },
     );
   }
-  const contentHandler = async (req: FastifyRequest, reply: FastifyReply) => {
+  const contentHandler = async (id: string, req: FastifyRequest, reply: FastifyReply) => {
     const s = service();
-    const { id } = req.params as { id: string };
     if (!CONTENT_ID_RE.test(id)) throw new NotFoundError('AVAYA_NO_CONTENT', 'no such push content');
     const item = await s.store.fetch(id, s.clock.now());
     if (!item) throw new NotFoundError('AVAYA_NO_CONTENT', 'no such push content (expired or never pushed)');
@@ -137,8 +138,12 @@ export function registerAvayaRoutes(app: FastifyInstance, service: () => AvayaSe
     ),
   };
   const contentErrors = phoneErrorHandler('wml');
-  app.get('/avaya/content/:id', { schema: contentSchema, errorHandler: contentErrors }, contentHandler);
-  app.post('/avaya/content/:id', { schema: contentSchema, errorHandler: contentErrors }, contentHandler);
+  app.get('/avaya/content/:id', { schema: contentSchema, errorHandler: contentErrors }, (req, reply) =>
+    contentHandler(req.params.id, req, reply),
+  );
+  app.post('/avaya/content/:id', { schema: contentSchema, errorHandler: contentErrors }, (req, reply) =>
+    contentHandler(req.params.id, req, reply),
+  );
 
   app.get(
     '/avaya/subscribe',

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Device } from '../../core/devices.js';
@@ -32,8 +33,8 @@ function same(a: string, b: string): boolean {
 
 type Fields = Record<string, unknown>;
 function fields(req: FastifyRequest): Fields {
-  const q = (req.query ?? {}) as Fields;
-  const b = req.body && typeof req.body === 'object' ? (req.body as Fields) : {};
+  const q = req.query && typeof req.query === 'object' ? req.query : {};
+  const b = req.body && typeof req.body === 'object' ? req.body : {};
   return { ...q, ...b };
 }
 const one = (v: unknown): string | undefined =>
@@ -168,7 +169,8 @@ function requireCisco(hub: HubContext, id: string): void {
     );
 }
 
-export function registerCiscoRoutes(app: FastifyInstance, hub: HubContext): void {
+export function registerCiscoRoutes(root: FastifyInstance, hub: HubContext): void {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const auth = hub.config.cisco.authentication;
   const limiter = new AttemptLimiter({
     max: auth.maxFailuresPerAddress,
@@ -332,9 +334,9 @@ export function registerCiscoRoutes(app: FastifyInstance, hub: HubContext): void
       },
     },
     async (req) => {
-      const id = (req.params as { id: string }).id;
+      const id = req.params.id;
       requireCisco(hub, id);
-      return hub.actions.execute(id, 'object_text', req.body as Record<string, unknown>);
+      return hub.actions.execute(id, 'object_text', req.body);
     },
   );
   app.post(
@@ -354,9 +356,9 @@ export function registerCiscoRoutes(app: FastifyInstance, hub: HubContext): void
       },
     },
     async (req) => {
-      const id = (req.params as { id: string }).id;
+      const id = req.params.id;
       requireCisco(hub, id);
-      const b = req.body as { uris: string[]; priority?: 0 | 1 | 2 };
+      const b = req.body;
       if (b.uris.length === 0)
         throw new ValidationError('CISCO_EXECUTE_EMPTY', 'uris: at least one URI', { field: 'uris' });
       const [first, ...more] = b.uris;

@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { csvText } from '../../core/csv.js';
@@ -8,6 +9,7 @@ import { described, errors } from '../../server/schemas.js';
 import { type IpofficeSettings, ipofficeDriver } from './driver.js';
 import { parseSmdrRecord, SMDR_FIELDS } from './smdr.js';
 import { SmdrService } from './smdr-service.js';
+import type { CallSummary } from './tracker.js';
 
 const smdrServices = new WeakMap<HubContext, SmdrService>();
 
@@ -86,7 +88,8 @@ export const ipofficeModule: HubModule = {
   // The 911 rule (broadcast) listens before the first DevLink3 event can arrive.
   after: ['broadcast'],
   drivers: () => [ipofficeDriver()],
-  routes(app: FastifyInstance, hub: HubContext) {
+  routes(root: FastifyInstance, hub: HubContext) {
+    const app = root.withTypeProvider<TypeBoxTypeProvider>();
     app.get(
       '/api/ipoffice/:id/calls',
       {
@@ -102,10 +105,11 @@ export const ipofficeModule: HubModule = {
         },
       },
       async (req) => {
-        const { id } = req.params as { id: string };
+        const { id } = req.params;
         requireIpoffice(hub, id);
         const r = await hub.actions.execute(id, 'list_calls', {});
-        return { calls: (r.data as { calls: unknown[] }).calls };
+        // What the driver's list_calls answers (driver.ts: the tracker's summaries).
+        return { calls: (r.data as { calls: CallSummary[] }).calls };
       },
     );
     app.get(
@@ -144,15 +148,9 @@ export const ipofficeModule: HubModule = {
         },
       },
       async (req, reply) => {
-        const { id } = req.params as { id: string };
+        const { id } = req.params;
         requireIpoffice(hub, id);
-        const q = req.query as {
-          from?: string;
-          to?: string;
-          callId?: string;
-          limit?: number;
-          format?: string;
-        };
+        const q = req.query;
         const rows = await smdrService(hub).store.list({
           deviceId: id,
           limit: q.limit ?? 1000,
@@ -215,7 +213,7 @@ export const ipofficeModule: HubModule = {
         },
       },
       async (req) => {
-        const { id } = req.params as { id: string };
+        const { id } = req.params;
         requireIpoffice(hub, id);
         return (
           smdrService(hub).status(id) ?? {
@@ -245,8 +243,8 @@ export const ipofficeModule: HubModule = {
         },
       },
       async (req) => {
-        const { id } = req.params as { id: string };
-        const q = req.query as { refresh?: boolean };
+        const { id } = req.params;
+        const q = req.query;
         requireIpoffice(hub, id);
         const r = await hub.actions.execute(id, 'list_users', { refresh: q.refresh ?? false });
         const users = (

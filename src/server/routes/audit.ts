@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { AUDIT_PAGE_MAX, type AuditOutcome } from '../../core/audit.js';
@@ -25,6 +26,9 @@ const Filters = {
   until: Type.Optional(Type.String({ maxLength: 40, description: 'ISO 8601 time, exclusive.' })),
 };
 
+/** The page size when `limit` is not given (Ajv fills it in; the type still says optional). */
+const PAGE_DEFAULT = 100;
+
 interface FilterQuery {
   actor?: string;
   action?: string;
@@ -43,7 +47,8 @@ function filters(q: FilterQuery): FilterQuery {
  * The audit trail (admins: `audit:read`): `GET /api/audit` pages newest first with a cursor (`next` →
  * `?cursor=`), `GET /api/audit.csv` exports the same filters (at most `audit.exportMaxRows` rows).
  */
-export function registerAuditRoutes(app: FastifyInstance, hub: Hub): void {
+export function registerAuditRoutes(root: FastifyInstance, hub: Hub): void {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     '/api/audit',
     {
@@ -53,7 +58,9 @@ export function registerAuditRoutes(app: FastifyInstance, hub: Hub): void {
         querystring: Type.Object(
           {
             ...Filters,
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: AUDIT_PAGE_MAX, default: 100 })),
+            limit: Type.Optional(
+              Type.Integer({ minimum: 1, maximum: AUDIT_PAGE_MAX, default: PAGE_DEFAULT }),
+            ),
             cursor: Type.Optional(
               Type.String({ pattern: '^[0-9]{1,15}$', description: 'The `next` of the previous page.' }),
             ),
@@ -88,8 +95,12 @@ export function registerAuditRoutes(app: FastifyInstance, hub: Hub): void {
       },
     },
     async (req) => {
-      const { limit, cursor, ...rest } = req.query as FilterQuery & { limit: number; cursor?: string };
-      return await hub.audit.page({ ...filters(rest), limit, ...(cursor ? { before: Number(cursor) } : {}) });
+      const { limit, cursor, ...rest } = req.query;
+      return await hub.audit.page({
+        ...filters(rest),
+        limit: limit ?? PAGE_DEFAULT,
+        ...(cursor ? { before: Number(cursor) } : {}),
+      });
     },
   );
   app.get(
@@ -110,7 +121,7 @@ export function registerAuditRoutes(app: FastifyInstance, hub: Hub): void {
       },
     },
     async (req, reply) => {
-      const q = filters(req.query as FilterQuery);
+      const q = filters(req.query);
       if (q.since && q.until && Date.parse(q.since) >= Date.parse(q.until))
         throw new ValidationError('AUDIT_QUERY_INVALID', 'until: must be after since', { field: 'until' });
       const text = await hub.audit.csv({ ...q, max: hub.config.audit.exportMaxRows });

@@ -1,15 +1,23 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { isSessionName } from '../../core/apikeys.js';
 import type { Device } from '../../core/devices.js';
-import { redactDevice } from '../../core/devices.js';
+import { assertDeviceInput, assertDevicePatch, redactDevice } from '../../core/devices.js';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
 import { PageQueryFields, pageOf, type SortValue } from '../../core/paging.js';
-import { PERMISSIONS, type Permission, parseScopes, ROLES, type Role } from '../../core/roles.js';
+import { PERMISSIONS, parseScopes, ROLES } from '../../core/roles.js';
 import { paramsSchema } from '../../core/spec.js';
 import { assertMayGrant, creatorOf } from '../auth.js';
 import type { Hub } from '../compose.js';
-import { ActionResultSchema, described, errors, noContent, serviceValidatedBody } from '../schemas.js';
+import {
+  ActionResultSchema,
+  described,
+  errors,
+  noContent,
+  sendNoContent,
+  serviceValidatedBody,
+} from '../schemas.js';
 import {
   DeviceCreateBody,
   DeviceListSchema,
@@ -59,7 +67,8 @@ export const deviceKeys = {
   },
 };
 
-export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
+export function registerCoreRoutes(root: FastifyInstance, hub: Hub): void {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const show = (d: Device) => redactDevice(d, hub.devices.kindInfo(d.kind));
 
   // ---- devices
@@ -88,11 +97,9 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       },
     },
     async (req) => {
-      const { sort, order, limit, cursor, q, ...filter } = req.query as Record<string, string | undefined> & {
-        limit?: number;
-      };
+      const { sort, order, limit, cursor, q, ...filter } = req.query;
       const page = pageOf(
-        hub.devices.list(filter as Record<string, string>),
+        hub.devices.list(filter),
         {
           sort: sort ?? 'id',
           order: order === 'desc' ? 'desc' : 'asc',
@@ -117,7 +124,11 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       },
       config: serviceValidatedBody(DeviceCreateBody),
     },
-    async (req, reply) => reply.status(201).send(show(await hub.devices.add(req.body as never))),
+    async (req, reply) => {
+      const input = req.body;
+      assertDeviceInput(input);
+      return reply.status(201).send(show(await hub.devices.add(input)));
+    },
   );
   app.get(
     '/api/devices/:id',
@@ -129,7 +140,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
         response: { 200: described(DeviceSchema, 'The device'), ...errors(400, 401, 404) },
       },
     },
-    async (req) => show(hub.devices.require((req.params as { id: string }).id)),
+    async (req) => show(hub.devices.require(req.params.id)),
   );
   app.patch(
     '/api/devices/:id',
@@ -142,7 +153,11 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       },
       config: serviceValidatedBody(DevicePatchBody),
     },
-    async (req) => show(await hub.devices.update((req.params as { id: string }).id, req.body as never)),
+    async (req) => {
+      const patch = req.body;
+      assertDevicePatch(patch);
+      return show(await hub.devices.update(req.params.id, patch));
+    },
   );
   app.delete(
     '/api/devices/:id',
@@ -155,8 +170,8 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       },
     },
     async (req, reply) => {
-      await hub.devices.remove((req.params as { id: string }).id);
-      return reply.status(204).send();
+      await hub.devices.remove(req.params.id);
+      return sendNoContent(reply);
     },
   );
   app.get(
@@ -169,7 +184,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
         response: { 200: VariablesSchema, ...errors(400, 401, 404) },
       },
     },
-    async (req) => ({ variables: hub.actions.variables((req.params as { id: string }).id) }),
+    async (req) => ({ variables: hub.actions.variables(req.params.id) }),
   );
   app.post(
     '/api/devices/:id/actions/:actionId',
@@ -193,7 +208,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       },
     },
     async (req) => {
-      const p = req.params as { id: string; actionId: string };
+      const p = req.params;
       return hub.actions.execute(p.id, p.actionId, req.body ?? {});
     },
   );
@@ -211,7 +226,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       },
     },
     async (req) => {
-      const p = req.params as { id: string; macroId: string };
+      const p = req.params;
       return hub.actions.runMacro(p.id, p.macroId, req.body ?? {}, {
         subscribe: (f, handler) => {
           const sub = hub.bus.subscribe((e) => handler(e.data), {
@@ -255,7 +270,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       },
     },
     async (req) => {
-      const kind = (req.params as { kind: string }).kind;
+      const kind = req.params.kind;
       const d = hub.drivers.get(kind);
       if (!d)
         throw new NotFoundError('DRIVER_NOT_FOUND', `no driver for device kind ${JSON.stringify(kind)}`, {
@@ -291,8 +306,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
         response: { 200: GroupPutSchema, ...errors(400, 401) },
       },
     },
-    async (req) =>
-      await hub.devices.putGroup({ ...((req.body as object) ?? {}), id: (req.params as { id: string }).id }),
+    async (req) => await hub.devices.putGroup({ ...(req.body ?? {}), id: req.params.id }),
   );
   app.get(
     '/api/groups/:id',
@@ -305,7 +319,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       },
     },
     async (req) => {
-      const g = hub.devices.getGroup((req.params as { id: string }).id);
+      const g = hub.devices.getGroup(req.params.id);
       return { ...g, members: g.members.map(show) };
     },
   );
@@ -320,8 +334,8 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       },
     },
     async (req, reply) => {
-      await hub.devices.removeGroup((req.params as { id: string }).id);
-      return reply.status(204).send();
+      await hub.devices.removeGroup(req.params.id);
+      return sendNoContent(reply);
     },
   );
 
@@ -360,7 +374,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
       },
     },
     async (req, reply) => {
-      const b = req.body as { name: string; role?: Role; scopes?: Permission[] };
+      const b = req.body;
       if (isSessionName(b.name.trim()))
         throw new ValidationError('APIKEY_NAME_INVALID', 'name: session:… is reserved for sign-in sessions', {
           field: 'name',
@@ -391,7 +405,7 @@ export function registerCoreRoutes(app: FastifyInstance, hub: Hub): void {
         response: { 200: KeyInfoSchema, ...errors(400, 401, 404) },
       },
     },
-    async (req) => await hub.apiKeys.revoke((req.params as { id: string }).id),
+    async (req) => await hub.apiKeys.revoke(req.params.id),
   );
   app.get(
     '/api/system',

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { EventFilter, HubEvent } from '../../core/events.js';
@@ -25,7 +26,8 @@ function parseTypes(t: string | undefined): string[] | undefined {
 /** Max bytes buffered for a slow SSE client before it is disconnected (it can resume with Last-Event-ID). */
 const SSE_MAX_BUFFER = 4 * 1024 * 1024;
 
-export function registerEventRoutes(app: FastifyInstance, hub: Hub): void {
+export function registerEventRoutes(root: FastifyInstance, hub: Hub): void {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const streams = new Set<ServerResponse>();
   app.addHook('preClose', async () => {
     for (const s of streams) s.end();
@@ -64,15 +66,7 @@ export function registerEventRoutes(app: FastifyInstance, hub: Hub): void {
       },
     },
     async (req) => {
-      const q = req.query as {
-        after: number;
-        before?: number;
-        limit: number;
-        order?: 'asc' | 'desc';
-        q?: string;
-        type?: string;
-        source?: string;
-      };
+      const q = req.query;
       const types = parseTypes(q.type);
       const filter: EventFilter = { ...(types ? { types } : {}), ...(q.source ? { source: q.source } : {}) };
       const plain = q.order !== 'desc' && q.before === undefined && !q.q;
@@ -116,7 +110,7 @@ export function registerEventRoutes(app: FastifyInstance, hub: Hub): void {
       },
     },
     (req, reply) => {
-      const q = req.query as { after?: number; type?: string; source?: string };
+      const q = req.query;
       const lastId = Number(req.headers['last-event-id']);
       const after = Number.isInteger(lastId) && lastId >= 0 ? lastId : q.after;
       const types = parseTypes(q.type);

@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { isSwitchboardError, ValidationError } from '../../core/errors.js';
@@ -36,7 +37,8 @@ interface SessionAnswer {
  * redirects); `POST /api/session/oidc/exchange` trades the one-time code for the session token. All four
  * are public (they are the sign-in); the session they make is checked like any other.
  */
-export function registerOidcRoutes(app: FastifyInstance, hub: Hub): void {
+export function registerOidcRoutes(root: FastifyInstance, hub: Hub): void {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const cfg = hub.config.auth.oidc;
   // hub.hub.publicUrl is what phones are given (the phone listener's URL when there is one): the
   // callback is on the management listener, so then it needs http.publicUrl or auth.oidc.redirectUrl.
@@ -97,7 +99,7 @@ export function registerOidcRoutes(app: FastifyInstance, hub: Hub): void {
       },
     },
     async (req, reply) => {
-      const url = await oidc.start((req.query as { return?: string }).return);
+      const url = await oidc.start(req.query.return);
       return reply.header('cache-control', 'no-store').redirect(url.href, 302);
     },
   );
@@ -186,7 +188,6 @@ export function registerOidcRoutes(app: FastifyInstance, hub: Hub): void {
         response: { 201: SessionAnswerSchema, ...errors(400, 401, 404) },
       },
     },
-    async (req, reply) =>
-      reply.status(201).send(oidc.redeem((req.body as { code: string }).code) as SessionAnswer),
+    async (req, reply) => reply.status(201).send(oidc.redeem(req.body.code) as SessionAnswer),
   );
 }

@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Config } from '../../config/schema.js';
@@ -6,7 +7,7 @@ import { LimitError, ValidationError } from '../../core/errors.js';
 import type { Role } from '../../core/roles.js';
 import { SessionService, UserService } from '../../core/users.js';
 import type { Hub } from '../compose.js';
-import { described, errors, noContent } from '../schemas.js';
+import { described, errors, noContent, sendNoContent } from '../schemas.js';
 
 /** A session's sliding expiry and absolute cap for a role (`auth.sessionsByRole`, else the defaults). */
 export function sessionExpiryFor(auth: Config['auth'], role: Role): SessionExpiry {
@@ -45,7 +46,8 @@ export const WhoAmISchema = described(
  * `auth.sessionsByRole`). `GET /api/session` says who the caller is and what it may do (the console hides
  * the rest); `DELETE /api/session` revokes the token it is called with (sign out).
  */
-export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
+export function registerSessionRoutes(root: FastifyInstance, hub: Hub): void {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const now = () => new Date(hub.clock.now());
   const sessions = new SessionService(
     new UserService(hub.stores.users, now),
@@ -95,7 +97,7 @@ export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
       },
     },
     async (req, reply) => {
-      const { username, password } = req.body as { username: string; password: string };
+      const { username, password } = req.body;
       const s = await sessions.signIn(username, password, req.ip).catch((e: unknown) => {
         const retry = e instanceof LimitError ? e.details?.retryAfterSeconds : undefined;
         if (typeof retry === 'number') reply.header('Retry-After', String(retry));
@@ -159,7 +161,7 @@ export function registerSessionRoutes(app: FastifyInstance, hub: Hub): void {
           'this request carries an API key, not a session token; revoke keys with DELETE /api/keys/:id',
         );
       await hub.apiKeys.revoke(who.id, 'signed-out');
-      return reply.status(204).send();
+      return sendNoContent(reply);
     },
   );
 }

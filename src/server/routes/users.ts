@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { ConflictError } from '../../core/errors.js';
@@ -28,7 +29,8 @@ const UserSchema = Type.Object({
   disabledAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
 });
 
-export function registerUserRoutes(app: FastifyInstance, hub: Hub): void {
+export function registerUserRoutes(root: FastifyInstance, hub: Hub): void {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const users = new UserService(hub.stores.users, () => new Date(hub.clock.now()));
   /** Refuses to leave no enabled admin user (the CLI can still make one: break-glass). */
   const keepAnAdmin = async (u: PublicUser, next: { role?: Role; disabled?: boolean }) => {
@@ -80,7 +82,7 @@ export function registerUserRoutes(app: FastifyInstance, hub: Hub): void {
       },
     },
     async (req, reply) => {
-      const b = req.body as { name: string; password: string; role: Role };
+      const b = req.body;
       assertMayGrant(req.principal, { role: b.role, scopes: null });
       return reply.status(201).send(await users.create(b.name, b.password, b.role));
     },
@@ -110,8 +112,8 @@ export function registerUserRoutes(app: FastifyInstance, hub: Hub): void {
       },
     },
     async (req) => {
-      const { name } = req.params as { name: string };
-      const b = req.body as { role?: Role; disabled?: boolean; password?: string };
+      const { name } = req.params;
+      const b = req.body;
       let u = await users.get(name);
       await keepAnAdmin(u, b);
       if (b.role !== undefined) assertMayGrant(req.principal, { role: b.role, scopes: null });
