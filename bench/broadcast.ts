@@ -19,8 +19,7 @@
  * database per size); the `SUMMARY broadcast-store …` line gives PostgreSQL/SQLite of the median last-phone
  * time (the goal: ≤ 1.2).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { type Fleet as AvayaFleet, startFleet as startAvayaFleet } from '../src/sim/avaya/fleet.js';
@@ -29,25 +28,13 @@ import { builtinScenarios } from '../src/sim/ipoffice/scenario.js';
 import { Devlink3Simulator } from '../src/sim/ipoffice/server.js';
 import { createDatabase, type PostgresCluster, startPostgres } from '../test/helpers/postgres.js';
 import { spawnSwitchboard } from '../test/helpers/process.js';
+import { freePort, hubApi, hubReady, type Json, until, writeHubConfig } from './_api.js';
 import { loadLine, machineLine, percentile } from './_machine.js';
 import { cpuMs, postgresPids } from './_proc.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
-
-type Json = Record<string, unknown>;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 /** utime+stime (ms) and RSS/peak RSS (MiB) of a process, from /proc. */
@@ -58,22 +45,6 @@ function procStats(pid: number): { cpuMs: number; rssMiB: number; hwmMiB: number
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
   return { cpuMs: (ticks * 1000) / 100, rssMiB: kb('VmRSS') / 1024, hwmMiB: kb('VmHWM') / 1024 };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    // A poll that fails (the hub too busy to accept within undici's 10 s on a loaded machine) is "not yet".
-    let failed: unknown;
-    const v = await fn().catch((e: unknown) => {
-      failed = e;
-      return undefined;
-    });
-    if (v !== undefined) return v;
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${what}${failed ? `: ${String(failed)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 interface RunFigures {
@@ -102,46 +73,22 @@ async function runSize(
     port: 0,
     credentials: { bench: 'bench-pw' },
   }).start();
-  writeFileSync(
-    join(dir, 'switchboard.yaml'),
-    [
-      `dataDir: ${JSON.stringify(join(dir, 'data'))}`,
-      `http: { host: 127.0.0.1, port: ${port} }`,
-      'log: { level: warn }',
-      `auth: { apiKeys: [${JSON.stringify(key)}] }`,
-      `broadcast: { concurrency: ${concurrency}, actionTimeoutMs: 10000 }`,
-      'emergency: { escalateAfterSeconds: 0, queue: "" }',
-      '',
-    ].join('\n'),
-  );
+  const config = writeHubConfig(dir, port, key, [
+    `broadcast: { concurrency: ${concurrency}, actionTimeoutMs: 10000 }`,
+    'emergency: { escalateAfterSeconds: 0, queue: "" }',
+  ]);
   const profDir = arg('hub-cpu-prof', '');
   const hub = spawnSwitchboard(
-    ['serve', '-c', join(dir, 'switchboard.yaml')],
+    ['serve', '-c', config],
     pg ? { SWITCHBOARD_STORE_URL: pg.url } : {},
     profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
   );
   const fleets: CiscoSimFleet[] = [];
   const avayaFleets: AvayaFleet[] = [];
   const url = `http://127.0.0.1:${port}`;
-  const api = async <T = Json>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${key}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
-    return (text ? JSON.parse(text) : {}) as T;
-  };
+  const api = hubApi(url, key);
   try {
-    await until(
-      'the hub',
-      async () => ((await fetch(`${url}/healthz`).catch(() => undefined))?.ok ? true : undefined),
-      180_000,
-    );
+    await hubReady(url);
     const setupStart = Date.now();
     const nCisco = Math.round(n * mix);
     for (let left = nCisco, k = 0; left > 0; k++) {
