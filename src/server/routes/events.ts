@@ -138,11 +138,20 @@ export function registerEventRoutes(root: FastifyInstance, hub: Hub): void {
       const sub = hub.bus.feed(send, { filter, ...(after !== undefined ? { after } : {}) });
       // A replay that failed (store unreachable) would leave a gap: end the stream so the client
       // reconnects with Last-Event-ID and gets the events once the store answers again.
+      // Ends the stream once: several reasons can arrive together (a revocation and the periodic check
+      // both finding the credential gone), and a second end() would be a 'write after end' error that
+      // nothing handles (an uncaught exception in the hub).
+      const endStream = (comment: string) => {
+        if (res.writableEnded || res.destroyed) return;
+        res.end(comment);
+      };
       sub.ready.catch((err: unknown) => {
         req.log.warn({ err }, 'event stream replay failed: ending the stream');
-        res.end(': replay failed, reconnect\n\n');
+        endStream(': replay failed, reconnect\n\n');
       });
-      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      const heartbeat = setInterval(() => {
+        if (!res.writableEnded && !res.destroyed) res.write(': keep-alive\n\n');
+      }, 15_000);
       heartbeat.unref();
       // The stream lives only as long as its credential: revoked here (at once), or elsewhere (the CLI
       // disabling a user, another process) or expired (within auth.streamRecheckMs).
@@ -152,8 +161,9 @@ export function registerEventRoutes(root: FastifyInstance, hub: Hub): void {
         hub.apiKeys.isLive(keyId).then(
           (live) => {
             if (live) return;
+            if (res.writableEnded || res.destroyed) return;
             req.log.info({ key: keyId }, 'credential revoked or expired: ending event stream');
-            res.end(': credential revoked\n\n');
+            endStream(': credential revoked\n\n');
           },
           // The store is unreachable: the stream stays; the next check decides.
           (err: unknown) => req.log.warn({ err }, 'event stream credential check failed'),
