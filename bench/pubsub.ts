@@ -199,6 +199,9 @@ async function startSwitchboard(
           SWITCHBOARD_PUBSUB_MAX_POLLS_PER_SESSION: '100000',
           SWITCHBOARD_PUBSUB_MAX_QUEUES_PER_ACCOUNT: '100000',
           SWITCHBOARD_PUBSUB_DEDUP_WINDOW: '0',
+          // Every subscriber and idle long-poll comes from 127.0.0.1: the per-address cap (512 by default,
+          // a LAN safeguard) would close the 1,000-subscriber run's and the idle run's connections.
+          SWITCHBOARD_HTTP_MAX_CONNECTIONS_PER_ADDRESS: '100000',
           ...(pg ? { SWITCHBOARD_STORE_URL: pg.url } : {}),
         },
         stdio: ['ignore', logDir ? 'pipe' : 'ignore', 'inherit'],
