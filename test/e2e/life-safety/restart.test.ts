@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimPhone } from '../../../src/sim/cisco/phone.js';
 import { builtinScenarios } from '../../../src/sim/ipoffice/scenario.js';
@@ -95,6 +97,22 @@ describe('life safety: restarts in the middle of a 911 alert (real process, simu
       const st = (id: string) => d.find((x) => x.deviceId === id)?.state;
       return st('desk-a') === 'failed' && st('desk-silent') === 'sent';
     });
+    // The API shows the live records; the store gets a record once its phone has an outcome (a phone still
+    // in flight is resumed from the broadcast's stored targets). Kill once desk-a's failure is stored, so what
+    // the restart finds is known (a kill before that write resumes desk-a with desk-silent: seen in CI).
+    const db = new Database(join(hub.dir, 'data', 'switchboard.db'), { readonly: true, fileMustExist: true });
+    try {
+      await until("desk-a's failure to be stored", () => {
+        const rows = db.prepare('SELECT device_id AS id, state FROM broadcast_deliveries').all() as {
+          id: string;
+          state: string;
+        }[];
+        const st = (id: string) => rows.find((r) => r.id === id)?.state;
+        return st('desk-a') === 'failed' && ['queued', 'sent', undefined].includes(st('desk-silent'));
+      });
+    } finally {
+      db.close();
+    }
     expect(await hub.kill('SIGKILL')).toBe('SIGKILL');
     // desk-a comes back while the hub is down.
     phone = new SimPhone({
