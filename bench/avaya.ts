@@ -30,10 +30,11 @@ import { argString, loadLine, machineLine, percentile } from './_machine.js';
 
 if (process.argv.includes('--help')) {
   console.log(
-    'npm run bench -- avaya [--sizes 100,1000] [--concurrency 64] [--audio-seconds 10]\n' +
+    'npm run bench -- avaya [--sizes 100,1000] [--concurrency 64] [--audio-seconds 10] [--hub-cpu-prof <dir>]\n' +
       '  --sizes: phones per measured round (after a 20-phone warm-up round); a new simulator process per round\n' +
       '  --concurrency: Top Line pushes in flight (one at a time per phone)\n' +
       '  --audio-seconds: length of the unicast audio push for the RTP pacing figures\n' +
+      '  --hub-cpu-prof: writes a V8 CPU profile of the hub (not the simulator or this bench) into <dir>\n' +
       '  The hub runs from dist/ (npm run build first); SWITCHBOARD_BIN=tsx runs it (and the simulator) from the sources',
   );
   process.exit(0);
@@ -42,6 +43,7 @@ if (process.argv.includes('--help')) {
 const sizes = argString('sizes', '100,1000').split(',').map(Number);
 const concurrency = Number(argString('concurrency', '64'));
 const audioSeconds = Number(argString('audio-seconds', '10'));
+const profDir = argString('hub-cpu-prof', '');
 if (!sizes.every((n) => Number.isInteger(n) && n > 0) || !(concurrency >= 1) || !(audioSeconds > 0)) {
   console.error(
     '--sizes takes positive integers (100,1000), --concurrency and --audio-seconds positive numbers',
@@ -155,11 +157,11 @@ const dir = mkdtempSync(join(os.tmpdir(), 'sb-bench-avaya-'));
 const key = `sbk_bench_${Math.random().toString(16).slice(2)}${Date.now()}`;
 const port = await freePort();
 const url = `http://127.0.0.1:${port}`;
-const hub = spawnSwitchboard([
-  'serve',
-  '-c',
-  writeHubConfig(dir, port, key, ['avaya: { contentTtlS: 600 }']),
-]);
+const hub = spawnSwitchboard(
+  ['serve', '-c', writeHubConfig(dir, port, key, ['avaya: { contentTtlS: 600 }'])],
+  {},
+  profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
+);
 const sims = new Set<SpawnedHub>();
 let stopping = false;
 let hubGone = false;

@@ -462,7 +462,7 @@ export const StoreSchema = Type.Object(
       maximum: 1000,
       default: 20,
       description:
-        'Events, broadcast delivery records and Avaya push content are written behind the work, in batches: one transaction per this many milliseconds (0 = one per event-loop turn). Alerts never wait for it; a hub killed outright loses at most the records of this window (a broadcast it was delivering is resumed from its stored targets).',
+        'Events, audit entries, broadcast delivery records and Avaya push content are written behind the work, in batches: one transaction per this many milliseconds (0 = one per event-loop turn). Alerts and API answers never wait for it; a hub killed outright loses at most the records of this window (a broadcast it was delivering is resumed from its stored targets).',
     }),
   },
   { additionalProperties: false, default: {} },

@@ -155,7 +155,7 @@ async function composeHub(
   const pruner = prunePeriodically('event log', config.events.pruneIntervalMinutes, () =>
     stores.events.prune({ before: daysAgo(config.events.retentionDays), keep: config.events.maxEvents }),
   );
-  const audit = new AuditLog(stores.audit, () => clock.now(), logger);
+  const audit = new AuditLog(stores.audit, () => clock.now(), logger, config.store.writeBehindMs);
   // The audit trail keeps its own retention (audit.retentionDays, default one year).
   const stopAuditEvents = auditHubEvents(bus, audit);
   const auditPruner = prunePeriodically('audit trail', config.audit.pruneIntervalMinutes, () =>
@@ -221,6 +221,8 @@ async function composeHub(
       // Leases are given up, so another hub takes the singleton work over at once.
       await cluster.close();
       await actions.closeAll();
+      // The audit entries still waiting for their batch are stored before the store closes.
+      await audit.flush();
       try {
         await bus.close();
       } finally {

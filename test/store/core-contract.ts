@@ -562,6 +562,24 @@ export function coreStoreContract(backend: CoreBackend): void {
         expect(next.map((e) => e.seq)).toEqual([seqs[2], seqs[1], seqs[0]]);
       });
 
+      it('appendMany stores a batch in its order (seq follows it), with nulls and unicode; an empty batch is nothing', async () => {
+        await s.audit.appendMany([]);
+        expect(await s.audit.list({ limit: 10 })).toEqual([]);
+        const batch = Array.from({ length: 300 }, (_, i) =>
+          audit(i % 7, {
+            action: `a.${i}`,
+            actorName: i % 3 === 0 ? null : `n ${UNICODE}`,
+            target: i % 2 ? null : `id=${i}`,
+            detail: { i, t: UNICODE },
+          }),
+        );
+        await s.audit.appendMany(batch);
+        const got = (await s.audit.list({ limit: 1000 })).reverse();
+        expect(got.map(({ seq: _, ...e }) => e)).toEqual(batch);
+        expect(got.map((e) => e.seq)).toEqual([...got.map((e) => e.seq)].sort((a, b) => a - b));
+        expect(await s.audit.append(audit(9000))).toBeGreaterThan(got.at(-1)!.seq);
+      });
+
       it('filters: actor (name or id), action exact or `prefix.*` (literal _), outcome, since ≤ time < until', async () => {
         await s.audit.append(audit(0, { actorName: 'ops', actorId: 'k1', action: 'device.added' }));
         await s.audit.append(audit(1000, { actorName: null, actorId: 'ops', action: 'device.removed' }));

@@ -16,6 +16,20 @@ export class PostgresAuditStore implements AuditStore {
     );
     return r!.seq;
   }
+  /** One statement: the entries' columns as nine text arrays, inserted in their order (seq follows it). */
+  async appendMany(entries: readonly Omit<AuditEntry, 'seq'>[]): Promise<void> {
+    if (entries.length === 0) return;
+    const cols: unknown[][] = Array.from({ length: 9 }, () => []);
+    for (const e of entries) auditColumns(e).forEach((v, i) => cols[i]!.push(v));
+    await this.db.query(
+      `INSERT INTO audit_log (${AUDIT_INSERT_COLUMNS})
+       SELECT c1, c2, c3, c4, c5, c6, c7, c8, c9
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                     $8::text[], $9::text[]) WITH ORDINALITY AS t(c1, c2, c3, c4, c5, c6, c7, c8, c9, n)
+        ORDER BY n`,
+      cols,
+    );
+  }
   async list(q: AuditQuery): Promise<AuditEntry[]> {
     const { args, p } = binder('postgres');
     const sql = `SELECT * FROM audit_log${auditWhereSql(q, p)} ORDER BY seq DESC LIMIT ${p(q.limit)}`;

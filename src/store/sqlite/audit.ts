@@ -11,6 +11,12 @@ export class SqliteAuditStore implements AuditStore {
   async append(e: Omit<AuditEntry, 'seq'>): Promise<number> {
     return Number(this.insert.run(...auditColumns(e)).lastInsertRowid);
   }
+  async appendMany(entries: readonly Omit<AuditEntry, 'seq'>[]): Promise<void> {
+    if (entries.length === 0) return;
+    this.db.transaction(() => {
+      for (const e of entries) this.insert.run(...auditColumns(e));
+    })();
+  }
   async list(q: AuditQuery): Promise<AuditEntry[]> {
     const { args, p } = binder('sqlite');
     const sql = `SELECT * FROM audit_log${auditWhereSql(q, p)} ORDER BY seq DESC LIMIT ${p(q.limit)}`;
