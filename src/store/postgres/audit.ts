@@ -20,7 +20,10 @@ export class PostgresAuditStore implements AuditStore {
   async appendMany(entries: readonly Omit<AuditEntry, 'seq'>[]): Promise<void> {
     if (entries.length === 0) return;
     const cols: unknown[][] = Array.from({ length: 9 }, () => []);
-    for (const e of entries) auditColumns(e).forEach((v, i) => cols[i]!.push(v));
+    for (const e of entries) {
+      const row = auditColumns(e);
+      for (let i = 0; i < row.length; i++) cols[i]!.push(row[i]);
+    }
     await this.db.query(
       `INSERT INTO audit_log (${AUDIT_INSERT_COLUMNS})
        SELECT c1, c2, c3, c4, c5, c6, c7, c8, c9
