@@ -6,7 +6,11 @@
  * same run with the same client: nginx (one worker) serving a static file of the same bytes, when
  * /usr/sbin/nginx is installed (`apt-get install nginx-light`). Ends with a `SUMMARY settings …` line.
  *
- *   npm run build && npm run bench -- settings [--seconds 5] [--concurrency 8]
+ *   npm run build && npm run bench -- settings [--seconds 5] [--concurrency 8] [--warmup-seconds 1]
+ *     [--hub-cpu-prof <dir>]
+ *
+ * Every measured load (hub and nginx alike) follows an unmeasured one of --warmup-seconds against the same
+ * URL (0: none): the first target measured otherwise paid the hub's JIT warm-up alone.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,11 +23,18 @@ import { provisioningConfig } from '../src/provisioning/config.js';
 import { evaluateSettings } from '../src/provisioning/evaluate.js';
 import { freePort } from '../test/helpers/postgres.js';
 import { spawnSwitchboard } from '../test/helpers/process.js';
-import { argNumber, loadLine, machineLine } from './_machine.js';
+import { argNumber, argString, loadLine, machineLine } from './_machine.js';
 import { nginxInstalled, startNginx, waitHttp200 } from './_nginx.js';
 
 const seconds = argNumber('seconds', 5);
 const concurrency = Math.floor(argNumber('concurrency', 8));
+const warmupSeconds = Number(argString('warmup-seconds', '1'));
+/** --hub-cpu-prof <dir>: a V8 CPU profile of the hub (not of the load generator) is written there. */
+const profDir = argString('hub-cpu-prof', '');
+if (!(warmupSeconds >= 0)) {
+  console.error('--warmup-seconds takes a number of seconds (0: no warm-up)');
+  process.exit(2);
+}
 const prov = {
   pushNotifications: true,
   noUserSourceNumbers: ['SET_CDNL="911","9911"', 'EQNX_CONTACT_MATCHING_MIN_DIGITS=8'],
@@ -87,7 +98,11 @@ async function startHubProcess(): Promise<{ url: string; stop(): Promise<void> }
       provisioning: prov,
     }),
   );
-  const hub = spawnSwitchboard(['serve', '-c', cfg]);
+  const hub = spawnSwitchboard(
+    ['serve', '-c', cfg],
+    {},
+    profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
+  );
   const url = `http://127.0.0.1:${port}`;
   await waitHttp200(`${url}/healthz`);
   return {
@@ -103,14 +118,23 @@ async function startHubProcess(): Promise<{ url: string; stop(): Promise<void> }
 // Over HTTP from the running hub.
 const running = await startHubProcess();
 const LOAD = fileURLToPath(new URL('./_load.ts', import.meta.url));
-/** Runs the load generator in its own process against `url`; resolves with its figures. */
-function load(
+/** Runs the load generator in its own process against `url` (after its warm-up); resolves with its figures. */
+async function load(
   url: string,
   ua: string,
   keepAlive: boolean,
 ): Promise<{ ok: number; failed: number; seconds: number; p50: number; p99: number }> {
+  if (warmupSeconds > 0) await loadFor(url, ua, keepAlive, warmupSeconds);
+  return loadFor(url, ua, keepAlive, seconds);
+}
+function loadFor(
+  url: string,
+  ua: string,
+  keepAlive: boolean,
+  secs: number,
+): Promise<{ ok: number; failed: number; seconds: number; p50: number; p99: number }> {
   return new Promise((resolve, reject) => {
-    const args = ['--import', 'tsx', LOAD, url, String(seconds), String(concurrency), ua];
+    const args = ['--import', 'tsx', LOAD, url, String(secs), String(concurrency), ua];
     if (keepAlive) args.push('keepalive');
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -163,7 +187,7 @@ try {
     summary.push(`req_per_s_${key}=${rate.toFixed(0)}`);
     console.log(
       `${label}: ${rate.toFixed(0)} req/s over HTTP (load generator in its own process, concurrency ${concurrency}, ` +
-        `${keepAlive ? 'keep-alive' : 'a connection per request'}, ${seconds}s), p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, failed ${r.failed}`,
+        `${keepAlive ? 'keep-alive' : 'a connection per request'}, ${seconds}s after ${warmupSeconds}s unmeasured), p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, failed ${r.failed}`,
     );
   }
 } finally {
