@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type AuditEntry, type AuditInput, AuditLog, type AuditStore } from '../../src/core/audit.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { SqliteAuditStore } from '../../src/store/sqlite/audit.js';
 import { type Db, openDatabase } from '../../src/store/sqlite/database.js';
 
@@ -92,12 +93,7 @@ describe('AuditLog batches', () => {
       },
     };
     const error = vi.fn();
-    const log = new AuditLog(
-      failing,
-      Date.now,
-      { error } as unknown as ConstructorParameters<typeof AuditLog>[2],
-      0,
-    );
+    const log = new AuditLog(failing, Date.now, { ...silentLogger, error }, 0);
     await expect(log.record(entry(1))).resolves.toBeUndefined();
     expect(error).toHaveBeenCalledTimes(1);
     expect(error.mock.calls[0]![0]).toMatchObject({ actions: '1 entries (device.action)' });
