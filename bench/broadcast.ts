@@ -17,7 +17,7 @@
  * --store postgres: every size runs twice in the same run, first on the embedded SQLite store, then with the
  * hub on PostgreSQL (`store.url`; a throw-away durable cluster from Debian's binaries, fsync on, a fresh
  * database per size); the `SUMMARY broadcast-store …` line gives PostgreSQL/SQLite of the median last-phone
- * time (the goal: ≤ 1.2).
+ * time (the goal: ≤ 1.2). --pg-stats N adds, per run, the N statements that took PostgreSQL the most time.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -30,6 +30,7 @@ import { createDatabase, type PostgresCluster, startPostgres } from '../test/hel
 import { spawnSwitchboard } from '../test/helpers/process.js';
 import { freePort, hubApi, hubReady, type Json, until, writeHubConfig } from './_api.js';
 import { loadLine, machineLine, percentile } from './_machine.js';
+import { pgStatsPrint, pgStatsReset, pgStatsSettings } from './_pgstats.js';
 import { cpuMs, postgresPids } from './_proc.js';
 
 function arg(name: string, def: string): string {
@@ -174,6 +175,7 @@ async function runSize(
       // Let the hub settle (GC after the registration burst or the last run), then measure from the record.
       await new Promise((r) => setTimeout(r, 1500));
       const before = procStats(hub.proc.pid!);
+      if (pg && pgStats) await pgStatsReset(pg.cluster);
       const db0 = pg ? cpuMs(postgresPids(pg.cluster)) : 0;
       const asked = Date.now();
       pbx.playSync(builtinScenarios().get('emergency')!, { ext: '4001', name: 'Alice Able', number: '911' });
@@ -230,6 +232,7 @@ async function runSize(
       );
       const after = procStats(hub.proc.pid!);
       const dbCpu = pg ? cpuMs(postgresPids(pg.cluster)) - db0 : 0;
+      if (pg && pgStats) await pgStatsPrint(pg.cluster, pgStats, `run ${run}`);
       const lat = status.deliveries.filter((d) => d.acceptedAt).map((d) => Date.parse(d.acceptedAt!) - t0);
       const failed = status.deliveries.filter((d) => d.state === 'failed');
       const reasons: Record<string, number> = {};
@@ -265,8 +268,9 @@ async function runSize(
 
 if (process.argv.includes('--help')) {
   console.log(
-    'npm run bench -- broadcast [--phones 1000,10000] [--runs 1] [--concurrency 256] [--cisco-share 0.5] [--cisco-keep-alive] [--hub-cpu-prof <dir>] [--store sqlite|postgres]\n' +
-      '  --store postgres: each size on SQLite and then on PostgreSQL (durable throw-away cluster), in the same run',
+    'npm run bench -- broadcast [--phones 1000,10000] [--runs 1] [--concurrency 256] [--cisco-share 0.5] [--cisco-keep-alive] [--hub-cpu-prof <dir>] [--store sqlite|postgres] [--pg-stats 10]\n' +
+      '  --store postgres: each size on SQLite and then on PostgreSQL (durable throw-away cluster), in the same run\n' +
+      '  --pg-stats N: with --store postgres, print the N statements that took PostgreSQL the most time in each run (pg_stat_statements)',
   );
   process.exit(0);
 }
@@ -276,6 +280,7 @@ const runs = Math.max(1, Math.floor(Number(arg('runs', '1')) || 1));
 const mix = Math.min(1, Math.max(0, Number(arg('cisco-share', '0.5'))));
 const keepAlive = process.argv.includes('--cisco-keep-alive');
 const store = arg('store', 'sqlite');
+const pgStats = Math.max(0, Math.floor(Number(arg('pg-stats', '0')) || 0));
 if (store !== 'sqlite' && store !== 'postgres') {
   console.error(`--store must be sqlite or postgres, not ${store}`);
   process.exit(2);
@@ -303,7 +308,10 @@ function report(n: number, storeName: string, figs: RunFigures[]): (k: keyof Run
   return m;
 }
 
-const cluster = store === 'postgres' ? await startPostgres({ durable: true }) : undefined;
+const cluster =
+  store === 'postgres'
+    ? await startPostgres({ durable: true, ...(pgStats ? { settings: pgStatsSettings } : {}) })
+    : undefined;
 try {
   for (const n of sizes) {
     const lite = report(n, 'SQLite', await runSize(n, concurrency, runs));

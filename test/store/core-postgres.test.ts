@@ -118,6 +118,56 @@ describePostgres('PostgreSQL core stores', ({ cluster, db: freshDatabase }) => {
     for (const x of dbs) await x.close();
   });
 
+  it('events_insert finds stored ids by index as the table grows: no plan from when it was small scans it whole', async () => {
+    const url = await freshDatabase();
+    const db = new PostgresDatabase({ url });
+    await db.open();
+    const { default: pg } = await import('pg');
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    const call = (ids: string[]) =>
+      c.query<{ event_id: string; event_seq: string }>(
+        'SELECT event_id, event_seq FROM events_insert($1, $2, $3, $4, $5, $6)',
+        [
+          ids,
+          ids.map(() => '2026-01-01T00:00:00.000Z'),
+          ids.map(() => 's'),
+          ids.map(() => 't'),
+          ids.map(() => '{}'),
+          'o',
+        ],
+      );
+    try {
+      // A hub's first batches, on a small table: PL/pgSQL would settle on a plan for this size.
+      for (let b = 0; b < 10; b++) await call(Array.from({ length: 5 }, (_, i) => `evt_${b * 5 + i + 1}`));
+      // The table grows (a busy hour), with no ANALYZE in between.
+      await c.query(
+        `INSERT INTO events (seq, id, time, source, type, data)
+         SELECT 50 + g, 'evt_' || (50 + g), '2026-01-01T00:00:00.000Z', 's', 't', '{}' FROM generate_series(1, 20000) g`,
+      );
+      await c.query('BEGIN');
+      // A retried batch: two ids stored already, three new.
+      const r = await call(['evt_7', 'evt_20050', 'evt_new1', 'evt_new2', 'evt_new3']);
+      expect(Object.fromEntries(r.rows.map((x) => [x.event_id, Number(x.event_seq)]))).toEqual({
+        evt_7: 7,
+        evt_20050: 20050,
+        evt_new1: 20051,
+        evt_new2: 20052,
+        evt_new3: 20053,
+      });
+      const scans = await c.query<{ seq_scan: string; idx_scan: string }>(
+        "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'events'",
+      );
+      // Version 1 of the function kept hashing the whole table (sequential scans) for every batch.
+      expect(Number(scans.rows[0]!.seq_scan)).toBe(0);
+      expect(Number(scans.rows[0]!.idx_scan)).toBeGreaterThan(0);
+      await c.query('COMMIT');
+    } finally {
+      await c.end();
+      await db.close();
+    }
+  });
+
   it('a NUL character in a text column is refused with STORE_VALUE_INVALID (400); nothing is stored', async () => {
     const db = new PostgresDatabase({ url: await freshDatabase() });
     const s = postgresCoreStores(db);

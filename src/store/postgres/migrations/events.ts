@@ -3,6 +3,29 @@ import type { Migration } from '../../migration.js';
 /** NOTIFY channel of event wake-ups; the payload is JSON `[origin, highest seq]`. */
 export const EVENTS_CHANNEL = 'switchboard_events';
 
+/** events_insert's opening (every version): the sequence lock, then the base to number from. */
+const LOCK_AND_BASE = `      DECLARE
+        base BIGINT;
+        top BIGINT;
+      BEGIN
+        -- 0x53574556 = "SWEV": held until commit, so commit order = seq order across hubs.
+        PERFORM pg_advisory_xact_lock(1398228310);
+        SELECT GREATEST(
+          COALESCE((SELECT s.last FROM event_sequence s WHERE s.id = 1), 0),
+          COALESCE((SELECT MAX(e.seq) FROM events e), 0)
+        ) INTO base;
+`;
+
+/** events_insert's close (every version): the high-water mark, and the wake-up of the other hubs. */
+const SEQUENCE_AND_NOTIFY = `        SELECT COALESCE(MAX(e.seq), 0) INTO top FROM events e;
+        IF top > base THEN
+          INSERT INTO event_sequence (id, last) VALUES (1, top)
+            ON CONFLICT (id) DO UPDATE SET last = EXCLUDED.last;
+          PERFORM pg_notify('${EVENTS_CHANNEL}', json_build_array(p_origin, top)::text);
+        END IF;
+      END
+`;
+
 /**
  * One global event sequence for several hubs on one database (PostgreSQL only: on SQLite one hub owns the
  * file and its bus numbers events).
@@ -32,17 +55,7 @@ export const eventsMigrations: Migration[] = [
       CREATE FUNCTION events_insert(
         p_id TEXT[], p_time TEXT[], p_source TEXT[], p_type TEXT[], p_data TEXT[], p_origin TEXT
       ) RETURNS TABLE (event_id TEXT, event_seq BIGINT) LANGUAGE plpgsql AS $fn$
-      DECLARE
-        base BIGINT;
-        top BIGINT;
-      BEGIN
-        -- 0x53574556 = "SWEV": held until commit, so commit order = seq order across hubs.
-        PERFORM pg_advisory_xact_lock(1398228310);
-        SELECT GREATEST(
-          COALESCE((SELECT s.last FROM event_sequence s WHERE s.id = 1), 0),
-          COALESCE((SELECT MAX(e.seq) FROM events e), 0)
-        ) INTO base;
-        RETURN QUERY
+${LOCK_AND_BASE}        RETURN QUERY
           WITH batch AS (
             SELECT x.id, x.time, x.source, x.type, x.data, row_number() OVER (ORDER BY x.n) AS k
             FROM unnest(p_id, p_time, p_source, p_type, p_data) WITH ORDINALITY AS x(id, time, source, type, data, n)
@@ -55,14 +68,41 @@ export const eventsMigrations: Migration[] = [
           SELECT ins.id, ins.seq FROM ins
           UNION ALL
           SELECT e.id, e.seq FROM events e WHERE e.id = ANY (p_id);
-        SELECT COALESCE(MAX(e.seq), 0) INTO top FROM events e;
-        IF top > base THEN
-          INSERT INTO event_sequence (id, last) VALUES (1, top)
-            ON CONFLICT (id) DO UPDATE SET last = EXCLUDED.last;
-          PERFORM pg_notify('${EVENTS_CHANNEL}', json_build_array(p_origin, top)::text);
-        END IF;
-      END
-      $fn$;
+${SEQUENCE_AND_NOTIFY}      $fn$;
+    `,
+  },
+  {
+    version: 2,
+    name: 'events_insert finds stored ids by index, whatever the table statistics say',
+    // Version 1 asked "already stored?" as an anti-join and a `= ANY` scan over events. PL/pgSQL keeps a
+    // statement's generic plan for the connection's life, so a plan made while the table was small (a new
+    // site, a hub's first batches) went on hashing the whole table for every batch as it grew: 12 ms per
+    // batch at 12,000 events in the broadcast bench, growing with the table until autovacuum's next ANALYZE.
+    // Now the plan is made for each call, from the table's current size (`plan_cache_mode`), and the
+    // question is a scalar subquery per id, which the planner never turns into a join: one unique-index
+    // probe per event.
+    sql: `
+      CREATE OR REPLACE FUNCTION events_insert(
+        p_id TEXT[], p_time TEXT[], p_source TEXT[], p_type TEXT[], p_data TEXT[], p_origin TEXT
+      ) RETURNS TABLE (event_id TEXT, event_seq BIGINT) LANGUAGE plpgsql
+      SET plan_cache_mode = force_custom_plan AS $fn$
+${LOCK_AND_BASE}        RETURN QUERY
+          WITH input AS MATERIALIZED (
+            SELECT x.id, x.time, x.source, x.type, x.data, x.n,
+                   (SELECT e.seq FROM events e WHERE e.id = x.id) AS stored_seq
+            FROM unnest(p_id, p_time, p_source, p_type, p_data) WITH ORDINALITY AS x(id, time, source, type, data, n)
+          ), batch AS (
+            SELECT i.id, i.time, i.source, i.type, i.data, row_number() OVER (ORDER BY i.n) AS k
+            FROM input i WHERE i.stored_seq IS NULL
+          ), ins AS (
+            INSERT INTO events (seq, id, time, source, type, data)
+            SELECT base + b.k, b.id, b.time, b.source, b.type, b.data FROM batch b ORDER BY b.k
+            RETURNING events.id, events.seq
+          )
+          SELECT ins.id, ins.seq FROM ins
+          UNION ALL
+          SELECT i.id, i.stored_seq FROM input i WHERE i.stored_seq IS NOT NULL;
+${SEQUENCE_AND_NOTIFY}      $fn$;
     `,
   },
 ];
