@@ -250,3 +250,47 @@ export class Semaphore {
     this.timer = h;
   }
 }
+
+/** One caller's item in a group commit, settled by the commit that carries it. */
+export interface GroupMember<I, O> {
+  item: I;
+  resolve: (v: O) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Group commit, self-clocked: an item added while fewer than `inFlight` commits run goes at once; items
+ * added meanwhile wait and go together, up to `max` per commit, when one finishes. No timer and no added
+ * delay: under load the groups grow by themselves, alone an item goes as soon as it comes. `commit` settles
+ * every member of its group; if it throws, the members it did not settle are rejected with that error.
+ * Pure scheduling, no I/O.
+ */
+export class GroupCommit<I, O> {
+  private waiting: Array<GroupMember<I, O>> = [];
+  private running = 0;
+  constructor(
+    private readonly commit: (group: Array<GroupMember<I, O>>) => Promise<void>,
+    private readonly opts: { inFlight: number; max: number },
+  ) {}
+
+  add(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.waiting.push({ item, resolve, reject });
+      this.start();
+    });
+  }
+
+  private start(): void {
+    if (this.running >= this.opts.inFlight || this.waiting.length === 0) return;
+    const group = this.waiting.splice(0, Math.max(1, this.opts.max));
+    this.running++;
+    void this.commit(group)
+      .catch((e: unknown) => {
+        for (const m of group) m.reject(e);
+      })
+      .finally(() => {
+        this.running--;
+        this.start();
+      });
+  }
+}

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import {
+  GroupCommit,
   KeyedSerialQueue,
   Semaphore,
   type SlotPriority,
@@ -177,5 +178,55 @@ describe('TurnPacer', () => {
     scheduleWrite(0, () => order.push('next turn'));
     await new Promise((r) => setTimeout(r, 40));
     expect(order).toEqual(['next turn', 'delayed']);
+  });
+});
+
+describe('GroupCommit', () => {
+  it('goes at once while fewer than inFlight commits run; later items wait and go together, at most max per group', async () => {
+    const groups: number[][] = [];
+    const gates: Array<() => void> = [];
+    const g = new GroupCommit<number, string>(
+      async (group) => {
+        groups.push(group.map((m) => m.item));
+        await new Promise<void>((r) => gates.push(r));
+        for (const m of group) m.resolve(`v${m.item}`);
+      },
+      { inFlight: 2, max: 3 },
+    );
+    const all = Array.from({ length: 8 }, (_, i) => g.add(i));
+    // Two alone (the in-flight slots), the rest waiting.
+    expect(groups).toEqual([[0], [1]]);
+    gates.shift()!();
+    await new Promise((r) => setImmediate(r));
+    expect(groups).toEqual([[0], [1], [2, 3, 4]]);
+    while (groups.length < 4 || gates.length) {
+      gates.shift()?.();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(groups).toEqual([[0], [1], [2, 3, 4], [5, 6, 7]]);
+    expect(await Promise.all(all)).toEqual(['v0', 'v1', 'v2', 'v3', 'v4', 'v5', 'v6', 'v7']);
+  });
+
+  it('a commit that throws rejects the members it did not settle, and the next group still goes', async () => {
+    let calls = 0;
+    const g = new GroupCommit<number, number>(
+      async (group) => {
+        calls++;
+        if (calls === 2) {
+          group[0]!.resolve(-1);
+          throw new Error('store down');
+        }
+        for (const m of group) m.resolve(m.item);
+      },
+      { inFlight: 1, max: 10 },
+    );
+    const r = await Promise.allSettled([g.add(1), g.add(2), g.add(3), g.add(4)]);
+    expect(r.map((x) => (x.status === 'fulfilled' ? x.value : (x.reason as Error).message))).toEqual([
+      1,
+      -1,
+      'store down',
+      'store down',
+    ]);
+    expect(await g.add(5)).toBe(5);
   });
 });

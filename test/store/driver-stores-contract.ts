@@ -116,6 +116,53 @@ export function driverStoresContract(backend: DriverStoresBackend): void {
         expect((await s.content.get(it1.id))?.fetches).toBe(21);
         expect((await peer.content.get(it1.id))?.fetches).toBe(21);
       });
+
+      it('a burst of puts (a broadcast to hundreds of phones): every item stored whole, each under its own id', async () => {
+        const items = Array.from({ length: 300 }, (_, i) =>
+          i % 50 === 0
+            ? item({
+                kind: 'audio',
+                body: '',
+                audio: { codec: 'PCMU', packetSizeMs: 20, audioTimerS: 30 },
+                audioData: new Uint8Array(randomBytes(1000 + i)),
+                deviceId: `avaya-${i}`,
+              })
+            : item({
+                body: `<AvayaPhoneIPPush><Text>${i} ${UNICODE}</Text></AvayaPhoneIPPush>`,
+                deviceId: `avaya-${i}`,
+              }),
+        );
+        const put = await Promise.all(items.map((x) => s.content.put(x)));
+        expect(new Set(put.map((p) => p.id)).size).toBe(300);
+        await flush(s);
+        const got = await Promise.all(put.map((p) => s.content.get(p.id)));
+        for (const [i, g] of got.entries()) expect(g).toEqual({ ...items[i], id: put[i]!.id, fetches: 0 });
+        expect(await s.content.count()).toBe(300);
+      });
+
+      it('a burst of fetches: each counted once (exactly one sees 1: the first fetch), expired ones neither served nor counted', async () => {
+        const live = await s.content.put(item());
+        const gone = await s.content.put(item({ expiresAt: T0 + 10 }));
+        const others = await Promise.all(Array.from({ length: 40 }, () => s.content.put(item())));
+        await flush(s);
+        const got = await Promise.all([
+          ...Array.from({ length: 10 }, (_, i) => s.content.fetch(live.id, T0 + 1 + i)),
+          s.content.fetch(gone.id, T0 + 20),
+          ...others.map((o) => s.content.fetch(o.id, T0 + 5)),
+        ]);
+        // Concurrent requests have no order among themselves; each sees its own count.
+        expect(
+          got
+            .slice(0, 10)
+            .map((g) => g?.fetches)
+            .sort((a, b) => a! - b!),
+        ).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        expect(got[10]).toBeUndefined();
+        expect(got.slice(11).map((g) => g?.fetches)).toEqual(others.map(() => 1));
+        await flush(s);
+        expect((await s.content.get(live.id))?.fetches).toBe(10);
+        expect((await s.content.get(gone.id))?.fetches).toBe(0);
+      });
     });
 
     describe('SMDR call history', () => {

@@ -21,6 +21,32 @@ describePostgres('PostgreSQL driver stores', ({ cluster }) => {
     create: () => postgresStoreSets(cluster(), storesOf),
   });
 
+  it('a burst of puts with one value PostgreSQL refuses (a NUL): only that put fails, the others are stored', async () => {
+    const db = new PostgresDatabase({ url: await freshPostgresDatabase(cluster()) });
+    const s = storesOf(db);
+    const now = Date.now();
+    const item = (body: string) => ({
+      kind: 'display' as const,
+      contentType: 'text/xml',
+      body,
+      createdAt: now,
+      expiresAt: now + 60_000,
+    });
+    const r = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => s.content.put(item(i === 7 ? 'a\u0000b' : `<x>${i}</x>`))),
+    );
+    expect(r.filter((x) => x.status === 'rejected')).toHaveLength(1);
+    expect((r[7] as PromiseRejectedResult).reason).toMatchObject({
+      code: 'STORE_VALUE_INVALID',
+      status: 400,
+    });
+    for (const [i, x] of r.entries())
+      if (i !== 7 && x.status === 'fulfilled')
+        expect((await s.content.get(x.value.id))?.body).toBe(`<x>${i}</x>`);
+    expect(await s.content.count()).toBe(19);
+    await db.close();
+  });
+
   it('server stopped: content and SMDR fail fast with STORE_UNAVAILABLE; started again: they recover', async () => {
     const db = new PostgresDatabase({ url: await freshPostgresDatabase(cluster()), connectTimeoutMs: 2000 });
     const s = storesOf(db);

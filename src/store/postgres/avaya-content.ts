@@ -1,3 +1,5 @@
+import { isSwitchboardError } from '../../core/errors.js';
+import { GroupCommit, type GroupMember } from '../../core/serial.js';
 import {
   type AudioSpec,
   CONTENT_ID_RE,
@@ -40,32 +42,61 @@ function fromRow(r: Row): ContentItem {
   };
 }
 
+/** Group commit of puts and of fetches: statements in flight at once, and the largest group. */
+const GROUP = { inFlight: 2, max: 200 } as const;
+
 /**
  * Avaya push content on PostgreSQL (migration `avaya` 1, the SQLite table), written through: `put`
  * resolves once the row is committed, so the phone that was pushed the href can fetch it from any hub. A
  * fetch counts itself and checks expiry in one statement (two hubs serving the same content both count).
+ *
+ * A broadcast puts content for hundreds of phones at once, and their fetches come back together: puts and
+ * fetches are each committed in groups (`GroupCommit`: one statement for the ones that arrive while the
+ * previous ones are in flight, no added delay), not one round trip each.
  */
 export class PostgresContentStore implements ContentStore {
+  private readonly puts = new GroupCommit<ContentItem, ContentItem>((g) => this.putGroup(g), GROUP);
+  private readonly fetches = new GroupCommit<{ id: string; now: number }, ContentItem | undefined>(
+    (g) => this.fetchGroup(g),
+    GROUP,
+  );
+
   constructor(private readonly db: PostgresDatabase) {}
 
-  async put(item: Omit<ContentItem, 'id' | 'fetches'>): Promise<ContentItem> {
-    const it: ContentItem = { ...item, id: newContentId(), fetches: 0 };
-    await this.db.query(
-      `INSERT INTO avaya_content (${COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [
-        it.id,
-        it.kind,
-        it.contentType,
-        it.body,
-        it.audio ? JSON.stringify(it.audio) : null,
-        it.audioData ? Buffer.from(it.audioData) : null,
-        it.deviceId ?? null,
-        it.createdAt,
-        it.expiresAt,
-        0,
-      ],
-    );
-    return { ...it };
+  put(item: Omit<ContentItem, 'id' | 'fetches'>): Promise<ContentItem> {
+    return this.puts.add({ ...item, id: newContentId(), fetches: 0 });
+  }
+
+  private async putGroup(group: Array<GroupMember<ContentItem, ContentItem>>): Promise<void> {
+    const col = <T>(f: (it: ContentItem) => T) => group.map((m) => f(m.item));
+    try {
+      await this.db.query(
+        `INSERT INTO avaya_content (${COLS})
+         SELECT x.*, 0 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[],
+                                   $7::text[], $8::bigint[], $9::bigint[])
+           AS x(id, kind, content_type, body, audio_json, audio_data, device_id, created_at, expires_at)`,
+        [
+          col((it) => it.id),
+          col((it) => it.kind),
+          col((it) => it.contentType),
+          col((it) => it.body),
+          col((it) => (it.audio ? JSON.stringify(it.audio) : null)),
+          col((it) => (it.audioData ? Buffer.from(it.audioData) : null)),
+          col((it) => it.deviceId ?? null),
+          col((it) => it.createdAt),
+          col((it) => it.expiresAt),
+        ],
+      );
+    } catch (e) {
+      // Nothing of the group was stored. A value the store refuses (a NUL in a body) fails only its own
+      // put: each goes again alone. An unreachable store fails them all.
+      if (group.length > 1 && isSwitchboardError(e) && !e.retryable) {
+        for (const m of group) await this.putGroup([m]).catch(m.reject);
+        return;
+      }
+      throw e;
+    }
+    for (const m of group) m.resolve({ ...m.item });
   }
 
   async get(id: string): Promise<ContentItem | undefined> {
@@ -76,12 +107,41 @@ export class PostgresContentStore implements ContentStore {
 
   async fetch(id: string, now: number): Promise<ContentItem | undefined> {
     if (!CONTENT_ID_RE.test(id)) return undefined;
-    const [r] = await this.db.query<Row>(
-      `UPDATE avaya_content SET fetches = fetches + 1, last_fetch_at = $2 WHERE id = $1 AND expires_at > $2
-       RETURNING ${COLS}`,
-      [id, now],
+    return this.fetches.add({ id, now });
+  }
+
+  /**
+   * One UPDATE for the group. Fetches of the same content in one group count once each, in the order they
+   * came (the first sees the lowest count: `fetches === 1` is the phone's first fetch); the group's latest
+   * time is the one checked against expiry and kept as the last fetch.
+   */
+  private async fetchGroup(
+    group: Array<GroupMember<{ id: string; now: number }, ContentItem | undefined>>,
+  ): Promise<void> {
+    const rows = await this.db.query<Row>(
+      `UPDATE avaya_content c SET fetches = c.fetches + u.n, last_fetch_at = u.last
+       FROM (SELECT x.id, count(*)::int AS n, max(x.now) AS last
+               FROM unnest($1::text[], $2::bigint[]) AS x(id, now) GROUP BY x.id) u
+       WHERE c.id = u.id AND c.expires_at > u.last
+       RETURNING ${COLS.split(', ')
+         .map((c) => `c.${c}`)
+         .join(', ')}`,
+      [group.map((m) => m.item.id), group.map((m) => m.item.now)],
     );
-    return r ? fromRow(r) : undefined;
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const asked = new Map<string, number>();
+    for (const m of group) asked.set(m.item.id, (asked.get(m.item.id) ?? 0) + 1);
+    const seen = new Map<string, number>();
+    for (const m of group) {
+      const r = byId.get(m.item.id);
+      if (!r) {
+        m.resolve(undefined);
+        continue;
+      }
+      const k = (seen.get(r.id) ?? 0) + 1;
+      seen.set(r.id, k);
+      m.resolve(fromRow({ ...r, fetches: r.fetches - asked.get(r.id)! + k }));
+    }
   }
 
   sweep(now: number): Promise<number> {

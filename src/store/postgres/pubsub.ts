@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { KeyedSerialQueue } from '../../core/serial.js';
+import { GroupCommit, type GroupMember, KeyedSerialQueue } from '../../core/serial.js';
 import { queueFullError, tooManyQueuesError, tooManySessionsError } from '../../pubsub/errors.js';
 import { encodeMessage } from '../../pubsub/protocol.js';
 import {
@@ -52,12 +52,7 @@ const INSERT_BATCHES_IN_FLIGHT = 2;
 /** Largest group of publishes in one statement. */
 const INSERT_BATCH_MAX = 200;
 
-interface PendingInsert {
-  m: StoredMessage;
-  o: InsertOptions;
-  resolve: (r: InsertResult) => void;
-  reject: (e: unknown) => void;
-}
+type PendingInsert = GroupMember<{ m: StoredMessage; o: InsertOptions }, InsertResult>;
 
 /**
  * PostgreSQL implementation of the PubSub store, for several hubs sharing one site's queues. Same
@@ -80,9 +75,14 @@ export class PostgresPubSubStore implements PubSubStore {
    * messages to be redelivered when their lease runs out.
    */
   private readonly perSession = new KeyedSerialQueue();
-  /** Publishes waiting for a batch slot (group commit), and the batches in flight. */
-  private pendingInserts: PendingInsert[] = [];
-  private insertBatches = 0;
+  /** Publishes, committed in groups (see `insert`). */
+  private readonly inserts = new GroupCommit<PendingInsert['item'], InsertResult>(
+    (b) => this.insertBatch(b),
+    {
+      inFlight: INSERT_BATCHES_IN_FLIGHT,
+      max: INSERT_BATCH_MAX,
+    },
+  );
 
   constructor(opts: PostgresOptions | PostgresDatabase) {
     this.db = opts instanceof PostgresDatabase ? opts : new PostgresDatabase(opts);
@@ -242,31 +242,18 @@ export class PostgresPubSubStore implements PubSubStore {
    * nothing of it was stored and each publish runs again alone, so only the one over the limit fails.
    */
   insert(m: StoredMessage, o: InsertOptions): Promise<InsertResult> {
-    return new Promise((resolve, reject) => {
-      this.pendingInserts.push({ m, o, resolve, reject });
-      this.startInsertBatch();
-    });
-  }
-
-  private startInsertBatch(): void {
-    if (this.insertBatches >= INSERT_BATCHES_IN_FLIGHT || this.pendingInserts.length === 0) return;
-    const batch = this.pendingInserts.splice(0, INSERT_BATCH_MAX);
-    this.insertBatches++;
-    void this.insertBatch(batch).finally(() => {
-      this.insertBatches--;
-      this.startInsertBatch();
-    });
+    return this.inserts.add({ m, o });
   }
 
   private async insertBatch(batch: PendingInsert[]): Promise<void> {
     if (batch.length === 1) {
       const p = batch[0]!;
-      await this.insertOne(p.m, p.o).then(p.resolve, p.reject);
+      await this.insertOne(p.item.m, p.item.o).then(p.resolve, p.reject);
       return;
     }
     // Queue rows are locked in (account, queue) order, the order every hub's batches and the count
     // triggers use, so two hubs' batches do not deadlock. The sort is stable: FIFO within a queue holds.
-    const sorted = [...batch].sort((a, b) =>
+    const sorted = [...batch].sort(({ item: a }, { item: b }) =>
       a.m.accountSid === b.m.accountSid
         ? a.m.queue < b.m.queue
           ? -1
@@ -277,7 +264,7 @@ export class PostgresPubSubStore implements PubSubStore {
           ? -1
           : 1,
     );
-    const col = <T>(f: (p: PendingInsert) => T) => sorted.map(f);
+    const col = <T>(f: (p: PendingInsert['item']) => T) => sorted.map((p) => f(p.item));
     let rows: Array<{ ord: number; dup: string | null }>;
     try {
       rows = await this.db.query<{ ord: number; dup: string | null }>(
@@ -311,7 +298,7 @@ export class PostgresPubSubStore implements PubSubStore {
         return;
       }
       // Rolled back whole: each publish again alone, in the order they were made.
-      for (const p of batch) await this.insertOne(p.m, p.o).then(p.resolve, p.reject);
+      for (const p of batch) await this.insertOne(p.item.m, p.item.o).then(p.resolve, p.reject);
       return;
     }
     const dup = new Map(rows.map((r) => [r.ord, r.dup]));

@@ -97,6 +97,11 @@ export class SqliteContentStore implements ContentStore {
   }
 
   async get(id: string): Promise<ContentItem | undefined> {
+    return this.read(id);
+  }
+
+  /** The item as stored plus what is counted but not yet written (synchronous: no await between read and count). */
+  private read(id: string): ContentItem | undefined {
     if (!CONTENT_ID_RE.test(id)) return undefined;
     const p = this.pending.get(id);
     if (p) return { ...p };
@@ -108,7 +113,8 @@ export class SqliteContentStore implements ContentStore {
   }
 
   async fetch(id: string, now: number): Promise<ContentItem | undefined> {
-    const it = await this.get(id);
+    // Read and count in one synchronous step, so that concurrent fetches each see their own count.
+    const it = this.read(id);
     if (!it || it.expiresAt <= now) return undefined;
     const p = this.pending.get(id);
     if (p) p.fetches++;
