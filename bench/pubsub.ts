@@ -43,6 +43,7 @@ import { SqlitePubSubStore } from '../src/store/sqlite/pubsub.js';
 import { createDatabase, freePort, type PostgresCluster, startPostgres } from '../test/helpers/postgres.js';
 import { argNumber, argString, loadLine, machineLine, percentile } from './_machine.js';
 import { type RunningNginx, startNginx } from './_nginx.js';
+import { pgStatsPrint, pgStatsReset, pgStatsSettings } from './_pgstats.js';
 import { cpuMs, postgresPids, withChildren } from './_proc.js';
 import { type PubSubTargetSpec, switchboardSession } from './_pubsub-client.js';
 import type { LoadJob, LoadResult } from './_pubsub-load.js';
@@ -59,6 +60,7 @@ if (args.includes('--help')) {
       '  --rounds N           --cluster: each target runs N times, in turns; medians are reported (default 1 with --quick, else 3)',
       '  --subscribers A,B    --cluster: subscriber counts (default 100, or 100,1000 without --quick)',
       '  --clients N          load processes (default 2 with --cluster, else 1)',
+      '  --pg-stats N         --cluster: after each PostgreSQL run, the N statements that took PostgreSQL the most time (pg_stat_statements)',
       '  --messages N         messages per run (default 1000-6000 by subscriber count)',
       '  --warmup N           messages sent to each target before it is measured, not measured (default 1000; 0: none)',
       '  --no-nchan           default mode: leave Nchan out',
@@ -72,6 +74,10 @@ if (args.includes('--help')) {
 }
 const QUICK = args.includes('--quick');
 const CLUSTER = args.includes('--cluster');
+const PG_STATS = Math.max(
+  0,
+  Math.floor(Number(args[args.indexOf('--pg-stats') + 1]) || 0) * (args.includes('--pg-stats') ? 1 : 0),
+);
 const STORE = argString('store', 'sqlite');
 if (STORE !== 'sqlite' && STORE !== 'postgres') {
   console.error(`--store must be sqlite or postgres, not ${STORE}`);
@@ -605,7 +611,7 @@ async function cluster(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const pg = await startPostgres({ durable: true });
+    const pg = await startPostgres({ durable: true, ...(PG_STATS ? { settings: pgStatsSettings } : {}) });
     stops.push(() => pg.stop());
     const redis = await startRedis();
     stops.push(() => redis.stop());
@@ -626,8 +632,11 @@ async function cluster(): Promise<void> {
       if (ROUNDS > 1) process.stdout.write(`round ${round}/${ROUNDS}\n`);
       for (const n of SUBSCRIBERS)
         for (const t of targets) {
+          const onPg = PG_STATS > 0 && t.spec.name.includes('PG');
+          if (onPg) await pgStatsReset(pg);
           const r = await throughput(t, n, MESSAGES(n));
           process.stdout.write(runLine(t.spec.name, r));
+          if (onPg) await pgStatsPrint(pg, PG_STATS, `${t.spec.name}, ${n} subscribers`);
           const key = `${t.spec.name}|${n}`;
           all.set(key, [...(all.get(key) ?? []), r]);
         }

@@ -65,30 +65,42 @@ export class PostgresBroadcastStore implements BroadcastStore {
   }
 
   async updateBroadcast(b: Broadcast, fence?: WriteFence): Promise<void> {
-    const write = (q: Query) =>
-      q('UPDATE broadcasts SET state = $1, body = $2 WHERE id = $3', [b.state, JSON.stringify(b), b.id]);
-    if (!fence) await write(this.db.query);
-    else await this.fenced(fence, write);
+    await this.fenced(
+      fence,
+      (guard) => `UPDATE broadcasts SET state = $1, body = $2 WHERE id = $3 AND ${guard}`,
+      [b.state, JSON.stringify(b), b.id],
+    );
   }
 
   /**
-   * Runs `write` in a transaction that first share-locks the fence's lease row as it must be: a takeover
-   * (the acquire's UPDATE of that row) waits for the commit, or the write sees the new holder and is refused.
+   * Runs a write, fenced when `f` is given: one statement that first share-locks the fence's lease row as
+   * it must be (a takeover, the acquire's UPDATE of that row, waits for the commit) and writes only if it
+   * was found; otherwise nothing is written and LEASE_LOST is thrown. `write(guard)` gives the statement
+   * with `guard` (a condition, evaluated once before any row) in its WHERE. One round trip, where BEGIN,
+   * the lock, the write and COMMIT took four.
    */
-  private async fenced(f: WriteFence, write: (q: Query) => Promise<unknown>): Promise<void> {
-    await this.db.tx(async (q) => {
-      const held = await q('SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND token = $3 FOR SHARE', [
-        f.lease,
-        f.holder,
-        f.token,
-      ]);
-      if (held.length !== 1)
-        throw new ConflictError(
-          'LEASE_LOST',
-          `${f.lease}: this hub no longer holds the lease (token ${f.token})`,
-        );
-      await write(q);
-    });
+  private async fenced(
+    f: WriteFence | undefined,
+    write: (guard: string) => string,
+    params: unknown[],
+  ): Promise<void> {
+    if (!f) {
+      await this.db.query(write('TRUE'), params);
+      return;
+    }
+    const n = params.length;
+    const [r] = await this.db.query<{ held: number }>(
+      `WITH fence AS MATERIALIZED (
+         SELECT 1 FROM leases WHERE name = $${n + 1} AND holder = $${n + 2} AND token = $${n + 3} FOR SHARE),
+       w AS (${write('EXISTS (SELECT 1 FROM fence)')})
+       SELECT (SELECT count(*) FROM fence)::int AS held`,
+      [...params, f.lease, f.holder, f.token],
+    );
+    if (r?.held !== 1)
+      throw new ConflictError(
+        'LEASE_LOST',
+        `${f.lease}: this hub no longer holds the lease (token ${f.token})`,
+      );
   }
 
   async listUnowned(q: {
@@ -149,20 +161,20 @@ export class PostgresBroadcastStore implements BroadcastStore {
     }
     // The same id twice in one batch: the last body wins, at the place of the first (SQLite's row-by-row
     // upsert keeps the first rowid), not an error.
-    const write = (q: Query) =>
-      q(
+    await this.fenced(
+      fence,
+      (guard) =>
         `INSERT INTO broadcast_deliveries (id, broadcast_id, device_id, state, body)
        SELECT id, bc, dev, st, body FROM (
          SELECT DISTINCT ON (id) id, bc, dev, st, body, min(n) OVER (PARTITION BY id) AS first
            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
              WITH ORDINALITY AS t(id, bc, dev, st, body, n)
            ORDER BY id, n DESC) last
+       WHERE ${guard}
        ORDER BY first
        ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, body = EXCLUDED.body`,
-        [cols.id, cols.bc, cols.dev, cols.st, body],
-      );
-    if (!fence) await write(this.db.query);
-    else await this.fenced(fence, write);
+      [cols.id, cols.bc, cols.dev, cols.st, body],
+    );
   }
 
   async countDeliveries(broadcastId: string): Promise<Partial<Record<DeliveryState, number>>> {
