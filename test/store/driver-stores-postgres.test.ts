@@ -47,6 +47,43 @@ describePostgres('PostgreSQL driver stores', ({ cluster }) => {
     await db.close();
   });
 
+  it('two hubs fetching the same items at once, in opposite orders: every fetch counted, no deadlock', async () => {
+    const url = await freshPostgresDatabase(cluster());
+    const dbs = [new PostgresDatabase({ url }), new PostgresDatabase({ url })];
+    const [a, b] = dbs.map((d) => storesOf(d)) as [ReturnType<typeof storesOf>, ReturnType<typeof storesOf>];
+    const now = Date.now();
+    const items = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        a.content.put({
+          kind: 'display',
+          contentType: 'text/xml',
+          body: `<x>${i}</x>`,
+          createdAt: now,
+          expiresAt: now + 60_000,
+        }),
+      ),
+    );
+    const deadlocks = async () =>
+      Number(
+        (
+          await dbs[0]!.query<{ n: string }>(
+            'SELECT deadlocks AS n FROM pg_stat_database WHERE datname = current_database()',
+          )
+        )[0]!.n,
+      );
+    const before = await deadlocks();
+    for (let round = 0; round < 10; round++)
+      await Promise.all([
+        ...items.map((it) => a.content.fetch(it.id, now + 1)),
+        ...[...items].reverse().map((it) => b.content.fetch(it.id, now + 1)),
+      ]);
+    for (const it of items) expect((await a.content.get(it.id))?.fetches).toBe(20);
+    // pg_stat_database is updated when a backend reports: give the statistics a moment.
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(await deadlocks()).toBe(before);
+    for (const d of dbs) await d.close();
+  }, 60_000);
+
   it('server stopped: content and SMDR fail fast with STORE_UNAVAILABLE; started again: they recover', async () => {
     const db = new PostgresDatabase({ url: await freshPostgresDatabase(cluster()), connectTimeoutMs: 2000 });
     const s = storesOf(db);

@@ -9,7 +9,7 @@ import {
   newContentId,
 } from '../../drivers/avaya/content-store.js';
 import type { PostgresDatabase } from './database.js';
-import { countOf } from './sql.js';
+import { countOf, NO_FLUSH_WAIT } from './sql.js';
 
 interface Row {
   id: string;
@@ -113,16 +113,23 @@ export class PostgresContentStore implements ContentStore {
   /**
    * One UPDATE for the group. Fetches of the same content in one group count once each, in the order they
    * came (the first sees the lowest count: `fetches === 1` is the phone's first fetch); the group's latest
-   * time is the one checked against expiry and kept as the last fetch.
+   * time is the one checked against expiry and kept as the last fetch. The rows are locked in id order
+   * first, so that two groups (two hubs, or two groups in flight here) sharing rows never deadlock. The
+   * count does not wait for the WAL flush (NO_FLUSH_WAIT): the phone is answered without a disk write, and
+   * only a crash of PostgreSQL itself could lose a count.
    */
   private async fetchGroup(
     group: Array<GroupMember<{ id: string; now: number }, ContentItem | undefined>>,
   ): Promise<void> {
     const rows = await this.db.query<Row>(
-      `UPDATE avaya_content c SET fetches = c.fetches + u.n, last_fetch_at = u.last
-       FROM (SELECT x.id, count(*)::int AS n, max(x.now) AS last
-               FROM unnest($1::text[], $2::bigint[]) AS x(id, now) GROUP BY x.id) u
-       WHERE c.id = u.id AND c.expires_at > u.last
+      `WITH u AS MATERIALIZED (
+         SELECT x.id, count(*)::int AS n, max(x.now) AS last
+           FROM unnest($1::text[], $2::bigint[]) AS x(id, now) GROUP BY x.id),
+       l AS MATERIALIZED (
+         SELECT c.id, u.n, u.last FROM avaya_content c JOIN u ON u.id = c.id
+          WHERE c.expires_at > u.last ORDER BY c.id FOR UPDATE OF c)
+       UPDATE avaya_content c SET fetches = c.fetches + l.n, last_fetch_at = l.last
+       FROM l, ${NO_FLUSH_WAIT} WHERE c.id = l.id
        RETURNING ${COLS.split(', ')
          .map((c) => `c.${c}`)
          .join(', ')}`,

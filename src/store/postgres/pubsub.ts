@@ -24,6 +24,7 @@ import {
   toStats,
 } from '../pubsub-rows.js';
 import { PostgresDatabase, type PostgresOptions } from './database.js';
+import { NO_FLUSH_WAIT } from './sql.js';
 
 /** NOTIFY channel of PubSub wake-ups. The payload is JSON `[origin, accountSid, queue]`. */
 export const PUBSUB_CHANNEL = 'switchboard_pubsub';
@@ -39,13 +40,12 @@ type SeqRow = MessageRow & { seq: number };
 
 const MSG_COLS = 'seq, id, account_sid, queue, payload, bytes, created_at, expires_at';
 
-/**
- * Joined into the statements that move a message's lease (claim, delivery mark, acknowledgement): their
- * commit does not wait for the WAL flush (`synchronous_commit = off` for that transaction only). Losing
- * such a change in a crash of PostgreSQL itself (not of a hub) redelivers messages, as a lease that runs out
- * does; it never loses one. Publishes keep waiting for the flush: an acknowledged publish is durable.
+/*
+ * The statements that move a message's lease (claim, delivery mark, acknowledgement) join NO_FLUSH_WAIT:
+ * losing such a change in a crash of PostgreSQL itself (not of a hub) redelivers messages, as a lease that
+ * runs out does; it never loses one. Publishes keep waiting for the flush: an acknowledged publish is
+ * durable.
  */
-const NO_FLUSH_WAIT = "(SELECT set_config('synchronous_commit', 'off', true)) AS no_flush_wait";
 
 /** Group commit: publishes arriving while this many batches are in flight wait and go together. */
 const INSERT_BATCHES_IN_FLIGHT = 2;

@@ -83,3 +83,11 @@ export async function countOf(q: Query, sql: string, params: unknown[]): Promise
   const [r] = await q<{ n: number }>(`WITH d AS (${sql} RETURNING 1) SELECT count(*) AS n FROM d`, params);
   return r?.n ?? 0;
 }
+
+/**
+ * Joined into the FROM of a statement whose commit need not wait for the WAL flush
+ * (`synchronous_commit = off` for that transaction only): the change is visible to every hub at once, and
+ * only a crash of PostgreSQL itself (not of a hub) can lose it. For changes whose loss costs a repeat,
+ * never data: a lease move, a fetch counter.
+ */
+export const NO_FLUSH_WAIT = "(SELECT set_config('synchronous_commit', 'off', true)) AS no_flush_wait";
