@@ -40,6 +40,8 @@ export interface LoadResult {
   endMs: number;
   /** Publish → arrival latency of each message, ms. */
   latencies: number[];
+  /** This load process's CPU (user + system) from `go` to the end of the measurement, ms. */
+  cpuMs: number;
 }
 
 /** Server index for publishing message `k` to a queue polled on server `home`: always another one. */
@@ -105,6 +107,7 @@ async function main(job: LoadJob): Promise<void> {
     lines.on('close', () => process.exit(1));
   });
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   let next = 0;
   let published = 0;
   let publishErrors = 0;
@@ -128,6 +131,7 @@ async function main(job: LoadJob): Promise<void> {
   if (seen.size >= expected) resolveAll();
   await Promise.race([all, new Promise((r) => setTimeout(r, job.timeoutMs))]);
   const end = performance.now();
+  const cpu = process.cpuUsage(cpu0);
   stopped = true;
   subAgent.destroy();
   pubAgent.destroy();
@@ -141,6 +145,7 @@ async function main(job: LoadJob): Promise<void> {
     startMs: performance.timeOrigin + start,
     endMs: performance.timeOrigin + end,
     latencies,
+    cpuMs: (cpu.user + cpu.system) / 1000,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);

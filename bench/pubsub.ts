@@ -385,6 +385,17 @@ interface RunResult {
   /** Server CPU (all hubs or nginx processes) and backend CPU (PostgreSQL, Redis) per delivered message, µs. */
   serverUsPerMsg: number;
   backendUsPerMsg: number;
+  /** The load processes' CPU per delivered message, µs. */
+  loadUsPerMsg: number;
+  /** Share of the machine's CPU time (all cores, from /proc/stat) that was busy during the run, 0..1. */
+  machineBusy: number;
+}
+
+/** Busy and total jiffies of all cores (/proc/stat's first line): busy = everything but idle and iowait. */
+function machineJiffies(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
 }
 
 /** Starts one load process and resolves once it reports ready. */
@@ -442,10 +453,12 @@ async function throughput(t: Target, n: number, messages: number): Promise<RunRe
   const loads = await Promise.all(jobs.map(startLoad));
   const cpu0 = cpuMs(t.pids());
   const db0 = cpuMs(t.backendPids());
+  const m0 = machineJiffies();
   for (const l of loads) l.go();
   const results = await Promise.all(loads.map((l) => l.result));
   const cpu1 = cpuMs(t.pids());
   const db1 = cpuMs(t.backendPids());
+  const m1 = machineJiffies();
   for (const r of results)
     if (r.publishErrors)
       process.stderr.write(`${t.spec.name}: ${r.publishErrors} publishes failed: ${r.firstError}\n`);
@@ -465,11 +478,14 @@ async function throughput(t: Target, n: number, messages: number): Promise<RunRe
     serverUsPerMsg: ((cpu1 - cpu0) * 1000) / Math.max(1, delivered),
     // PostgreSQL backends that exit during the run take their CPU time with them: a lower bound, never < 0.
     backendUsPerMsg: (Math.max(0, db1 - db0) * 1000) / Math.max(1, delivered),
+    loadUsPerMsg: (results.reduce((sum, r) => sum + r.cpuMs, 0) * 1000) / Math.max(1, delivered),
+    // Includes the settle after the last message; a figure near 1 means the cores were the limit.
+    machineBusy: (m1.busy - m0.busy) / Math.max(1, m1.total - m0.total),
   };
 }
 
 function runLine(name: string, r: RunResult): string {
-  return `  ${name.padEnd(16)} ${String(r.subscribers).padStart(5)} subs: ${r.delivered}/${r.messages} msgs${r.duplicates ? ` (+${r.duplicates} redelivered)` : ''} in ${r.seconds.toFixed(2)} s = ${r.perSecond.toFixed(0)} msg/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms; CPU per msg: servers ${r.serverUsPerMsg.toFixed(0)} µs, backend ${r.backendUsPerMsg.toFixed(0)} µs; load ${loadavg()[0]!.toFixed(1)}\n`;
+  return `  ${name.padEnd(16)} ${String(r.subscribers).padStart(5)} subs: ${r.delivered}/${r.messages} msgs${r.duplicates ? ` (+${r.duplicates} redelivered)` : ''} in ${r.seconds.toFixed(2)} s = ${r.perSecond.toFixed(0)} msg/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms; CPU per msg: servers ${r.serverUsPerMsg.toFixed(0)} µs, backend ${r.backendUsPerMsg.toFixed(0)} µs, load processes ${r.loadUsPerMsg.toFixed(0)} µs; machine ${(100 * r.machineBusy).toFixed(0)}% busy; load ${loadavg()[0]!.toFixed(1)}\n`;
 }
 
 /** The unmeasured warm-up run of a target (see WARMUP). */
@@ -644,14 +660,14 @@ async function cluster(): Promise<void> {
     const get = (name: string, n: number) => medianRun(all.get(`${name}|${n}`)!);
     process.stdout.write(
       `\nmedians of ${ROUNDS} round(s); CPU µs per message (servers + backend) from /proc\n` +
-        'subscribers | target           |  msg/s  p50 ms  p99 ms | server µs/msg  backend µs/msg\n',
+        'subscribers | target           |  msg/s  p50 ms  p99 ms | server µs/msg  backend µs/msg  load µs/msg  machine busy\n',
     );
     for (const n of SUBSCRIBERS)
       for (const t of targets) {
         const r = get(t.spec.name, n);
         process.stdout.write(
           `${String(n).padStart(11)} | ${t.spec.name.padEnd(16)} | ${r.perSecond.toFixed(0).padStart(6)} ${r.p50.toFixed(1).padStart(7)} ${r.p99.toFixed(1).padStart(7)} | ` +
-            `${r.serverUsPerMsg.toFixed(0).padStart(13)} ${r.backendUsPerMsg.toFixed(0).padStart(15)}\n`,
+            `${r.serverUsPerMsg.toFixed(0).padStart(13)} ${r.backendUsPerMsg.toFixed(0).padStart(15)} ${r.loadUsPerMsg.toFixed(0).padStart(12)} ${(100 * r.machineBusy).toFixed(0).padStart(12)}%\n`,
         );
       }
     const n = SUBSCRIBERS.includes(100) ? 100 : SUBSCRIBERS[0]!;
@@ -666,7 +682,7 @@ async function cluster(): Promise<void> {
       `SUMMARY pubsub-cluster subs=${n} rounds=${ROUNDS} clients=${CLIENTS} sqlite_1=${f(lite)} pg_1=${f(one)} pg_3=${f(three)} nchan_redis_3=${f(nchan)} ` +
         `three_vs_one=${(three.perSecond / one.perSecond).toFixed(2)} three_vs_sqlite=${(three.perSecond / lite.perSecond).toFixed(2)} ` +
         `three_vs_nchan_redis=${(three.perSecond / nchan.perSecond).toFixed(2)} pg_3_p50_ms=${three.p50.toFixed(1)} pg_3_p99_ms=${three.p99.toFixed(1)} ` +
-        `nchan_redis_p50_ms=${nchan.p50.toFixed(1)} nchan_redis_p99_ms=${nchan.p99.toFixed(1)} load1=${loadavg()[0]!.toFixed(1)}\n`,
+        `nchan_redis_p50_ms=${nchan.p50.toFixed(1)} nchan_redis_p99_ms=${nchan.p99.toFixed(1)} pg_1_machine_busy=${one.machineBusy.toFixed(2)} pg_3_machine_busy=${three.machineBusy.toFixed(2)} load1=${loadavg()[0]!.toFixed(1)}\n`,
     );
     process.stdout.write(
       'notes: the hubs commit every publish to disk before answering (PostgreSQL fsync on, synchronous_commit on; lease moves do not wait for the flush) and NOTIFY the other hubs; Nchan keeps messages in Redis memory (no persistence). Backend CPU is a lower bound (PostgreSQL backends that exit during a run are not counted). Goals: three_vs_one ≥ 1.4, three_vs_nchan_redis ≥ 1.0.\n',
