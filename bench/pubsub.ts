@@ -600,6 +600,8 @@ function medianRun(rs: RunResult[]): RunResult {
     p99: med((r) => r.p99),
     serverUsPerMsg: med((r) => r.serverUsPerMsg),
     backendUsPerMsg: med((r) => r.backendUsPerMsg),
+    loadUsPerMsg: med((r) => r.loadUsPerMsg),
+    machineBusy: med((r) => r.machineBusy),
   };
 }
 
