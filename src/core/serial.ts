@@ -285,6 +285,10 @@ export class GroupCommit<I, O> {
     const group = this.waiting.splice(0, Math.max(1, this.opts.max));
     this.running++;
     void this.commit(group)
+      .then(() => {
+        // A commit that forgot a member must not leave its caller waiting forever (settling twice is a no-op).
+        for (const m of group) m.reject(new Error('group commit ended without settling this item'));
+      })
       .catch((e: unknown) => {
         for (const m of group) m.reject(e);
       })

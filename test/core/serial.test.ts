@@ -229,4 +229,20 @@ describe('GroupCommit', () => {
     ]);
     expect(await g.add(5)).toBe(5);
   });
+
+  it('a member the commit forgot is rejected, not left waiting', async () => {
+    const g = new GroupCommit<number, number>(
+      async (group) => {
+        group[0]!.resolve(group[0]!.item);
+      },
+      { inFlight: 1, max: 10 },
+    );
+    const r = await Promise.allSettled([g.add(1), g.add(2), g.add(3)]);
+    expect(r[0]).toEqual({ status: 'fulfilled', value: 1 });
+    expect(r[1]).toEqual({ status: 'fulfilled', value: 2 });
+    expect(r[2]).toMatchObject({
+      status: 'rejected',
+      reason: { message: expect.stringContaining('without settling') },
+    });
+  });
 });
