@@ -13,6 +13,17 @@ export class StoreVersionError extends SwitchboardError {
   }
 }
 
+/** The database server is older than the oldest the migrations support: refuse to start, saying which. */
+export class StoreServerTooOldError extends SwitchboardError {
+  constructor(server: string, needed: string) {
+    super(
+      'STORE_SERVER_TOO_OLD',
+      `the database server is ${server}; Switchboard needs ${needed} or later (store.url)`,
+      { status: 500, details: { server, needed } },
+    );
+  }
+}
+
 /**
  * The database cannot be reached right now (connection refused or lost, server restarting): the
  * operation did not happen, or for a write whose answer was lost, may have happened (publishers retry

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { requireServerVersion } from '../../src/store/postgres/database.js';
 import { sqliteCoreStores } from '../../src/store/sqlite/core-stores.js';
 import { migrationsApplied, openDatabase, StoreVersionError } from '../../src/store/sqlite/database.js';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations/index.js';
@@ -103,5 +104,23 @@ describe('roles migration (issue 18)', async () => {
       /security schema version 3 but this version of Switchboard knows up to 2/,
     );
     rmSync(d, { recursive: true, force: true });
+  });
+});
+
+describe('PostgreSQL server version', () => {
+  it('refuses a server older than PostgreSQL 12 with STORE_SERVER_TOO_OLD, naming both versions', () => {
+    expect(() => requireServerVersion('110022', '11.22 (Debian 11.22-1)')).toThrow(
+      expect.objectContaining({
+        code: 'STORE_SERVER_TOO_OLD',
+        message: expect.stringContaining(
+          'PostgreSQL 11.22 (Debian 11.22-1); Switchboard needs PostgreSQL 12',
+        ),
+      }),
+    );
+    expect(() => requireServerVersion(undefined, undefined)).toThrow(
+      expect.objectContaining({ code: 'STORE_SERVER_TOO_OLD' }),
+    );
+    expect(() => requireServerVersion('120000', '12.0')).not.toThrow();
+    expect(() => requireServerVersion('150018', '15.18')).not.toThrow();
   });
 });

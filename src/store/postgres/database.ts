@@ -15,7 +15,7 @@ function pgLib(): Pg {
 import { ValidationError } from '../../core/errors.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { backoffDelay } from '../../core/retry.js';
-import { StoreBusyError, StoreUnavailableError, StoreValueError } from '../errors.js';
+import { StoreBusyError, StoreServerTooOldError, StoreUnavailableError, StoreValueError } from '../errors.js';
 import { type Migration, planMigrations } from '../migration.js';
 import { POSTGRES_MIGRATIONS } from './migrations/index.js';
 
@@ -85,6 +85,14 @@ const UNAVAILABLE_NODE = new Set([
 ]);
 const UNAVAILABLE_SQLSTATE = new Set(['57P01', '57P02', '57P03', '53300']);
 const RETRY_SQLSTATE = new Set(['40P01', '40001']);
+/** PostgreSQL 12.0 (`server_version_num`): the oldest server the migrations run on. */
+const MIN_SERVER_VERSION_NUM = 120000;
+
+/** Throws STORE_SERVER_TOO_OLD below PostgreSQL 12 (`server_version_num`, `server_version` as the server says). */
+export function requireServerVersion(num: string | undefined, text: string | undefined): void {
+  if (!(Number(num) >= MIN_SERVER_VERSION_NUM))
+    throw new StoreServerTooOldError(`PostgreSQL ${text ?? num ?? '(version unknown)'}`, 'PostgreSQL 12');
+}
 /** Statement timeout (statement_timeout), lock not available (lock_timeout, NOWAIT). */
 const BUSY_SQLSTATE = new Set(['57014', '55P03']);
 
@@ -262,6 +270,11 @@ export class PostgresDatabase {
   }
 
   private async migrate(q: Query): Promise<void> {
+    // The migrations use PostgreSQL 12 features (AS MATERIALIZED, plan_cache_mode): say so, not a SQL error.
+    const [ver] = await q<{ num: string; text: string }>(
+      "SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS text",
+    );
+    requireServerVersion(ver?.num, ver?.text);
     // 0x5357424d = "SWBM": one lock key for every Switchboard migration in this database.
     await q('SELECT pg_advisory_xact_lock(1398227533)');
     await q(`CREATE TABLE IF NOT EXISTS schema_migrations (
