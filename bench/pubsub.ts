@@ -74,10 +74,7 @@ if (args.includes('--help')) {
 }
 const QUICK = args.includes('--quick');
 const CLUSTER = args.includes('--cluster');
-const PG_STATS = Math.max(
-  0,
-  Math.floor(Number(args[args.indexOf('--pg-stats') + 1]) || 0) * (args.includes('--pg-stats') ? 1 : 0),
-);
+const PG_STATS = Math.max(0, Math.floor(Number(argString('pg-stats', '0')) || 0));
 const STORE = argString('store', 'sqlite');
 if (STORE !== 'sqlite' && STORE !== 'postgres') {
   console.error(`--store must be sqlite or postgres, not ${STORE}`);

@@ -258,24 +258,41 @@ export interface GroupMember<I, O> {
   reject: (e: unknown) => void;
 }
 
+/** A member as the group commit keeps it: whether its caller has its answer. */
+type Member<I, O> = GroupMember<I, O> & { settled: boolean };
+
 /**
  * Group commit, self-clocked: an item added while fewer than `inFlight` commits run goes at once; items
  * added meanwhile wait and go together, up to `max` per commit, when one finishes. No timer and no added
  * delay: under load the groups grow by themselves, alone an item goes as soon as it comes. `commit` settles
- * every member of its group; if it throws, the members it did not settle are rejected with that error.
- * Pure scheduling, no I/O.
+ * every member of its group. If it throws an error for which `alone(error)` is true (one member's value,
+ * not the store: nothing of the group was kept), the members it did not settle are committed again one by
+ * one, in order, so that only the one at fault fails; any other error rejects them all. A member the commit
+ * leaves unsettled is rejected, never left waiting. Pure scheduling, no I/O.
  */
 export class GroupCommit<I, O> {
-  private waiting: Array<GroupMember<I, O>> = [];
+  private waiting: Array<Member<I, O>> = [];
   private running = 0;
   constructor(
     private readonly commit: (group: Array<GroupMember<I, O>>) => Promise<void>,
-    private readonly opts: { inFlight: number; max: number },
+    private readonly opts: { inFlight: number; max: number; alone?: (e: unknown) => boolean },
   ) {}
 
   add(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
-      this.waiting.push({ item, resolve, reject });
+      const m: Member<I, O> = {
+        item,
+        settled: false,
+        resolve: (v) => {
+          m.settled = true;
+          resolve(v);
+        },
+        reject: (e) => {
+          m.settled = true;
+          reject(e);
+        },
+      };
+      this.waiting.push(m);
       this.start();
     });
   }
@@ -284,17 +301,22 @@ export class GroupCommit<I, O> {
     if (this.running >= this.opts.inFlight || this.waiting.length === 0) return;
     const group = this.waiting.splice(0, Math.max(1, this.opts.max));
     this.running++;
-    void this.commit(group)
-      .then(() => {
-        // A commit that forgot a member must not leave its caller waiting forever (settling twice is a no-op).
-        for (const m of group) m.reject(new Error('group commit ended without settling this item'));
-      })
-      .catch((e: unknown) => {
-        for (const m of group) m.reject(e);
-      })
-      .finally(() => {
-        this.running--;
-        this.start();
-      });
+    void this.run(group).finally(() => {
+      this.running--;
+      this.start();
+    });
+  }
+
+  private async run(group: Array<Member<I, O>>): Promise<void> {
+    try {
+      await this.commit(group);
+    } catch (e) {
+      const left = group.filter((m) => !m.settled);
+      if (left.length > 1 && this.opts.alone?.(e)) for (const m of left) await this.run([m]);
+      else for (const m of left) m.reject(e);
+      return;
+    }
+    for (const m of group)
+      if (!m.settled) m.reject(new Error('group commit ended without settling this item'));
   }
 }

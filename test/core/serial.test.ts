@@ -230,6 +230,35 @@ describe('GroupCommit', () => {
     expect(await g.add(5)).toBe(5);
   });
 
+  it("alone: a group refused for one member's value is committed again one by one, so only that member fails", async () => {
+    const groups: number[][] = [];
+    const g = new GroupCommit<number, number>(
+      async (group) => {
+        groups.push(group.map((m) => m.item));
+        if (group.some((m) => m.item === 3)) throw Object.assign(new Error('bad value'), { bad: true });
+        for (const m of group) m.resolve(m.item * 10);
+      },
+      { inFlight: 1, max: 10, alone: (e) => (e as { bad?: boolean }).bad === true },
+    );
+    const r = await Promise.allSettled([1, 2, 3, 4].map((x) => g.add(x)));
+    expect(r.map((x) => (x.status === 'fulfilled' ? x.value : (x.reason as Error).message))).toEqual([
+      10,
+      20,
+      'bad value',
+      40,
+    ]);
+    expect(groups).toEqual([[1], [2, 3, 4], [2], [3], [4]]);
+    // Any other error rejects the whole group at once.
+    const h = new GroupCommit<number, number>(
+      async () => {
+        throw new Error('store down');
+      },
+      { inFlight: 1, max: 10, alone: () => false },
+    );
+    const down = await Promise.allSettled([h.add(1), h.add(2), h.add(3)]);
+    expect(down.every((x) => x.status === 'rejected')).toBe(true);
+  });
+
   it('a member the commit forgot is rejected, not left waiting', async () => {
     const g = new GroupCommit<number, number>(
       async (group) => {

@@ -19,7 +19,7 @@ export class PostgresAuditStore implements AuditStore {
   /** One statement: the entries' columns as nine text arrays, inserted in their order (seq follows it). */
   async appendMany(entries: readonly Omit<AuditEntry, 'seq'>[]): Promise<void> {
     if (entries.length === 0) return;
-    const cols: unknown[][] = Array.from({ length: 9 }, () => []);
+    const cols: unknown[][] = AUDIT_INSERT_COLUMNS.split(',').map(() => []);
     for (const e of entries) {
       const row = auditColumns(e);
       for (let i = 0; i < row.length; i++) cols[i]!.push(row[i]);

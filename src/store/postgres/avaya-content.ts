@@ -45,6 +45,11 @@ function fromRow(r: Row): ContentItem {
 /** Group commit of puts and of fetches: statements in flight at once, and the largest group. */
 const GROUP = { inFlight: 2, max: 200 } as const;
 
+/** The columns as the fetch's UPDATE returns them (`c.` the updated row). */
+const C_COLS = COLS.split(', ')
+  .map((c) => `c.${c}`)
+  .join(', ');
+
 /**
  * Avaya push content on PostgreSQL (migration `avaya` 1, the SQLite table), written through: `put`
  * resolves once the row is committed, so the phone that was pushed the href can fetch it from any hub. A
@@ -55,7 +60,11 @@ const GROUP = { inFlight: 2, max: 200 } as const;
  * previous ones are in flight, no added delay), not one round trip each.
  */
 export class PostgresContentStore implements ContentStore {
-  private readonly puts = new GroupCommit<ContentItem, ContentItem>((g) => this.putGroup(g), GROUP);
+  private readonly puts = new GroupCommit<ContentItem, ContentItem>((g) => this.putGroup(g), {
+    ...GROUP,
+    // A value the store refuses (a NUL in a body) fails only its own put; an unreachable store fails them all.
+    alone: (e) => isSwitchboardError(e) && !e.retryable,
+  });
   private readonly fetches = new GroupCommit<{ id: string; now: number }, ContentItem | undefined>(
     (g) => this.fetchGroup(g),
     GROUP,
@@ -69,33 +78,23 @@ export class PostgresContentStore implements ContentStore {
 
   private async putGroup(group: Array<GroupMember<ContentItem, ContentItem>>): Promise<void> {
     const col = <T>(f: (it: ContentItem) => T) => group.map((m) => f(m.item));
-    try {
-      await this.db.query(
-        `INSERT INTO avaya_content (${COLS})
-         SELECT x.*, 0 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[],
-                                   $7::text[], $8::bigint[], $9::bigint[])
-           AS x(id, kind, content_type, body, audio_json, audio_data, device_id, created_at, expires_at)`,
-        [
-          col((it) => it.id),
-          col((it) => it.kind),
-          col((it) => it.contentType),
-          col((it) => it.body),
-          col((it) => (it.audio ? JSON.stringify(it.audio) : null)),
-          col((it) => (it.audioData ? Buffer.from(it.audioData) : null)),
-          col((it) => it.deviceId ?? null),
-          col((it) => it.createdAt),
-          col((it) => it.expiresAt),
-        ],
-      );
-    } catch (e) {
-      // Nothing of the group was stored. A value the store refuses (a NUL in a body) fails only its own
-      // put: each goes again alone. An unreachable store fails them all.
-      if (group.length > 1 && isSwitchboardError(e) && !e.retryable) {
-        for (const m of group) await this.putGroup([m]).catch(m.reject);
-        return;
-      }
-      throw e;
-    }
+    await this.db.query(
+      `INSERT INTO avaya_content (${COLS})
+       SELECT x.*, 0 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[],
+                                 $7::text[], $8::bigint[], $9::bigint[])
+         AS x(id, kind, content_type, body, audio_json, audio_data, device_id, created_at, expires_at)`,
+      [
+        col((it) => it.id),
+        col((it) => it.kind),
+        col((it) => it.contentType),
+        col((it) => it.body),
+        col((it) => (it.audio ? JSON.stringify(it.audio) : null)),
+        col((it) => (it.audioData ? Buffer.from(it.audioData) : null)),
+        col((it) => it.deviceId ?? null),
+        col((it) => it.createdAt),
+        col((it) => it.expiresAt),
+      ],
+    );
     for (const m of group) m.resolve({ ...m.item });
   }
 
@@ -130,9 +129,7 @@ export class PostgresContentStore implements ContentStore {
           WHERE c.expires_at > u.last ORDER BY c.id FOR UPDATE OF c)
        UPDATE avaya_content c SET fetches = c.fetches + l.n, last_fetch_at = l.last
        FROM l, ${NO_FLUSH_WAIT} WHERE c.id = l.id
-       RETURNING ${COLS.split(', ')
-         .map((c) => `c.${c}`)
-         .join(', ')}`,
+       RETURNING ${C_COLS}`,
       [group.map((m) => m.item.id), group.map((m) => m.item.now)],
     );
     const byId = new Map(rows.map((r) => [r.id, r]));

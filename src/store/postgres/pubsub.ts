@@ -81,6 +81,11 @@ export class PostgresPubSubStore implements PubSubStore {
     {
       inFlight: INSERT_BATCHES_IN_FLIGHT,
       max: INSERT_BATCH_MAX,
+      // A limit (queue full, too many queues) rolled the group back whole: each publish again alone.
+      alone: (e) => {
+        const code = (e as { code?: string }).code;
+        return code === 'SBQ01' || code === 'SBQ02';
+      },
     },
   );
 
@@ -248,7 +253,7 @@ export class PostgresPubSubStore implements PubSubStore {
   private async insertBatch(batch: PendingInsert[]): Promise<void> {
     if (batch.length === 1) {
       const p = batch[0]!;
-      await this.insertOne(p.item.m, p.item.o).then(p.resolve, p.reject);
+      p.resolve(await this.insertOne(p.item.m, p.item.o));
       return;
     }
     // Queue rows are locked in (account, queue) order, the order every hub's batches and the count
@@ -265,42 +270,30 @@ export class PostgresPubSubStore implements PubSubStore {
           : 1,
     );
     const col = <T>(f: (p: PendingInsert['item']) => T) => sorted.map((p) => f(p.item));
-    let rows: Array<{ ord: number; dup: string | null }>;
-    try {
-      rows = await this.db.query<{ ord: number; dup: string | null }>(
-        `SELECT x.ord::int AS ord, pubsub_insert(x.id, x.account, x.queue, x.payload, x.bytes, x.created, x.expires, x.now,
-                  x.dkey, x.dexp, x.maxlen, x.maxq, $14, x.notify) AS dup
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[], $7::bigint[],
-                     $8::bigint[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[])
-              WITH ORDINALITY AS x(id, account, queue, payload, bytes, created, expires, now, dkey, dexp, maxlen, maxq, notify, ord)
-         ORDER BY x.ord`,
-        [
-          col((p) => p.m.id),
-          col((p) => p.m.accountSid),
-          col((p) => p.m.queue),
-          col((p) => encodeMessage(p.m.message)),
-          col((p) => p.m.bytes),
-          col((p) => p.m.createdAt),
-          col((p) => p.m.expiresAt),
-          col((p) => p.o.now),
-          col((p) => p.o.dedup?.key ?? null),
-          col((p) => p.o.dedup?.expiresAt ?? null),
-          col((p) => p.o.maxQueueLength),
-          col((p) => p.o.maxQueuesPerAccount),
-          col((p) => this.notifyPayload(p.m.accountSid, p.m.queue)),
-          PUBSUB_CHANNEL,
-        ],
-      );
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (code !== 'SBQ01' && code !== 'SBQ02') {
-        for (const p of batch) p.reject(e);
-        return;
-      }
-      // Rolled back whole: each publish again alone, in the order they were made.
-      for (const p of batch) await this.insertOne(p.item.m, p.item.o).then(p.resolve, p.reject);
-      return;
-    }
+    const rows = await this.db.query<{ ord: number; dup: string | null }>(
+      `SELECT x.ord::int AS ord, pubsub_insert(x.id, x.account, x.queue, x.payload, x.bytes, x.created, x.expires, x.now,
+                x.dkey, x.dexp, x.maxlen, x.maxq, $14, x.notify) AS dup
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[], $7::bigint[],
+                   $8::bigint[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[])
+            WITH ORDINALITY AS x(id, account, queue, payload, bytes, created, expires, now, dkey, dexp, maxlen, maxq, notify, ord)
+       ORDER BY x.ord`,
+      [
+        col((p) => p.m.id),
+        col((p) => p.m.accountSid),
+        col((p) => p.m.queue),
+        col((p) => encodeMessage(p.m.message)),
+        col((p) => p.m.bytes),
+        col((p) => p.m.createdAt),
+        col((p) => p.m.expiresAt),
+        col((p) => p.o.now),
+        col((p) => p.o.dedup?.key ?? null),
+        col((p) => p.o.dedup?.expiresAt ?? null),
+        col((p) => p.o.maxQueueLength),
+        col((p) => p.o.maxQueuesPerAccount),
+        col((p) => this.notifyPayload(p.m.accountSid, p.m.queue)),
+        PUBSUB_CHANNEL,
+      ],
+    );
     const dup = new Map(rows.map((r) => [r.ord, r.dup]));
     for (const [i, p] of sorted.entries()) {
       const d = dup.get(i + 1) ?? null;

@@ -16,6 +16,19 @@ const LOCK_AND_BASE = `      DECLARE
         ) INTO base;
 `;
 
+/**
+ * events_insert's insert (every version): the `batch` CTE's new events numbered from `base` in their order,
+ * answered with the ids and seqs stored; the statement goes on with the rows of ids stored before.
+ */
+const INSERT_BATCH = `          ), ins AS (
+            INSERT INTO events (seq, id, time, source, type, data)
+            SELECT base + b.k, b.id, b.time, b.source, b.type, b.data FROM batch b ORDER BY b.k
+            RETURNING events.id, events.seq
+          )
+          SELECT ins.id, ins.seq FROM ins
+          UNION ALL
+`;
+
 /** events_insert's close (every version): the high-water mark, and the wake-up of the other hubs. */
 const SEQUENCE_AND_NOTIFY = `        SELECT COALESCE(MAX(e.seq), 0) INTO top FROM events e;
         IF top > base THEN
@@ -60,14 +73,7 @@ ${LOCK_AND_BASE}        RETURN QUERY
             SELECT x.id, x.time, x.source, x.type, x.data, row_number() OVER (ORDER BY x.n) AS k
             FROM unnest(p_id, p_time, p_source, p_type, p_data) WITH ORDINALITY AS x(id, time, source, type, data, n)
             WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = x.id)
-          ), ins AS (
-            INSERT INTO events (seq, id, time, source, type, data)
-            SELECT base + b.k, b.id, b.time, b.source, b.type, b.data FROM batch b ORDER BY b.k
-            RETURNING events.id, events.seq
-          )
-          SELECT ins.id, ins.seq FROM ins
-          UNION ALL
-          SELECT e.id, e.seq FROM events e WHERE e.id = ANY (p_id);
+${INSERT_BATCH}          SELECT e.id, e.seq FROM events e WHERE e.id = ANY (p_id);
 ${SEQUENCE_AND_NOTIFY}      $fn$;
     `,
   },
@@ -94,14 +100,7 @@ ${LOCK_AND_BASE}        RETURN QUERY
           ), batch AS (
             SELECT i.id, i.time, i.source, i.type, i.data, row_number() OVER (ORDER BY i.n) AS k
             FROM input i WHERE i.stored_seq IS NULL
-          ), ins AS (
-            INSERT INTO events (seq, id, time, source, type, data)
-            SELECT base + b.k, b.id, b.time, b.source, b.type, b.data FROM batch b ORDER BY b.k
-            RETURNING events.id, events.seq
-          )
-          SELECT ins.id, ins.seq FROM ins
-          UNION ALL
-          SELECT i.id, i.stored_seq FROM input i WHERE i.stored_seq IS NOT NULL;
+${INSERT_BATCH}          SELECT i.id, i.stored_seq FROM input i WHERE i.stored_seq IS NOT NULL;
 ${SEQUENCE_AND_NOTIFY}      $fn$;
     `,
   },
