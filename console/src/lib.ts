@@ -200,6 +200,33 @@ export function applyCallEvent(
   return m;
 }
 
+/** A `call.*` event that arrived while a snapshot of the live calls was being read. */
+export interface CallDelta {
+  type: string;
+  call: Call;
+}
+
+/**
+ * The live calls after a snapshot (`GET /api/ipoffice/{id}/calls` on every PBX): the snapshot, with the
+ * events that arrived while it was being read applied over it in order. A call that ended while the
+ * snapshot was on its way is not shown as live for ever, and a call the console still shows but the hub
+ * no longer has (an end it missed) goes. A call once flagged emergency in `previous` stays flagged while
+ * it is the same call (same key and start).
+ */
+export function mergeCallSnapshot(
+  previous: ReadonlyMap<string, Call>,
+  snapshot: ReadonlyMap<string, Call>,
+  during: readonly CallDelta[],
+): Map<string, Call> {
+  let m = new Map<string, Call>();
+  for (const [k, c] of snapshot) {
+    const p = previous.get(k);
+    m.set(k, p?.emergency && p.startedAt === c.startedAt ? { ...c, emergency: true } : c);
+  }
+  for (const d of during) m = applyCallEvent(m, d.type, d.call);
+  return m;
+}
+
 /** Finds the image in a screenshot result (`data` with base64 bytes and a content type) as a data: URL. */
 export function imageFrom(data: unknown): string | null {
   if (!data || typeof data !== 'object') return null;

@@ -11,8 +11,12 @@ export interface Paged<T> {
   rows: T[];
   /** All rows matching the filters (when the hub says; audit pages do not). */
   total: number | undefined;
-  /** 0-based page number. */
+  /** 0-based number of the page shown (its rows are `rows`). */
   index: number;
+  /** 0-based number of the page asked for: `index` once it has loaded. */
+  requested: number;
+  /** The rows shown are the page asked for, with the filters asked for (nothing is on its way). */
+  settled: boolean;
   hasNext: boolean;
   next(): void;
   prev(): void;
@@ -47,16 +51,21 @@ export function usePaged<T>(
   const cursors = pos.key === key ? pos.cursors : [undefined];
   const setCursors = (f: (cs: Array<string | undefined>) => Array<string | undefined>) =>
     setPos((p) => ({ key, cursors: f(p.key === key ? p.cursors : [undefined]) }));
+  // The rows on screen, with the page they are (`index`, `at`: its cursors and filters): while the next
+  // page loads, the range and the buttons go on describing the rows shown, not the page asked for.
   const [state, setState] = useState<{
     rows: T[];
     total: number | undefined;
     next: string | null;
     loaded: boolean;
-  }>({ rows: [], total: undefined, next: null, loaded: false });
+    index: number;
+    at: string;
+  }>({ rows: [], total: undefined, next: null, loaded: false, index: 0, at: '' });
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<ApiError | Error | undefined>(undefined);
   const [tick, setTick] = useState(0);
   const cursor = cursors[cursors.length - 1];
+  const at = JSON.stringify([key, cursors]);
   useEffect(() => {
     if (path === null) return;
     const c = new AbortController();
@@ -76,6 +85,8 @@ export function usePaged<T>(
           total: typeof d.total === 'number' ? d.total : undefined,
           next: more ? String(next) : null,
           loaded: true,
+          index: cursors.length - 1,
+          at,
         });
         setError(undefined);
       })
@@ -88,14 +99,21 @@ export function usePaged<T>(
     return () => c.abort();
   }, [key, cursor, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
+  // Next moves on from the page shown only once it is the page asked for: a second click while that page
+  // loads (or after the filters changed) would pair the shown page's `next` cursor with another page.
+  const settled = state.at === at;
   return {
-    ...state,
-    index: cursors.length - 1,
+    rows: state.rows,
+    total: state.total,
+    loaded: state.loaded,
+    index: state.index,
     hasNext: state.next !== null,
     next: () => {
       const n = state.next;
-      if (n !== null) setCursors((cs) => [...cs, n]);
+      if (n !== null && settled) setCursors((cs) => [...cs, n]);
     },
+    requested: cursors.length - 1,
+    settled,
     prev: () => setCursors((cs) => (cs.length > 1 ? cs.slice(0, -1) : cs)),
     first: () => setCursors(() => [undefined]),
     loading,
@@ -121,13 +139,13 @@ export function Pager(props: { paged: Paged<unknown>; limit: number; what: strin
         {p.loading ? ' (loading…)' : ''}
       </span>
       <span class="pager-buttons">
-        <button type="button" class="btn" disabled={p.index === 0} onClick={p.first}>
+        <button type="button" class="btn" disabled={p.requested === 0} onClick={p.first}>
           First
         </button>
-        <button type="button" class="btn" disabled={p.index === 0} onClick={p.prev}>
+        <button type="button" class="btn" disabled={p.requested === 0} onClick={p.prev}>
           Previous
         </button>
-        <button type="button" class="btn" disabled={!p.hasNext} onClick={p.next}>
+        <button type="button" class="btn" disabled={!p.hasNext || !p.settled} onClick={p.next}>
           Next
         </button>
       </span>

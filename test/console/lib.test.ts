@@ -9,6 +9,7 @@ import {
   imageFrom,
   initialValues,
   type JsonSchema,
+  mergeCallSnapshot,
   progressOf,
   reachability,
   sortCalls,
@@ -154,6 +155,34 @@ describe('console helpers', () => {
     expect(m.size).toBe(2);
     m = applyCallEvent(m, 'call.ended', e({ callKey: 'a' }));
     expect([...m.keys()]).toEqual(['ipo|b']);
+  });
+
+  it('a snapshot of the live calls: events that came while it was read win; a call it no longer has goes', () => {
+    const e = (d: Record<string, unknown>) => callFrom('ipo', d, () => '2026-01-01T00:00:00Z');
+    const shown = new Map([
+      ['ipo|ghost', e({ callKey: 'ghost' })], // its end was missed: the hub no longer has it
+      ['ipo|911', e({ callKey: '911', emergency: true })],
+    ]);
+    // Read while 'a' was still up; 'a' ended and 'b' started before the snapshot came back.
+    const snap = new Map([
+      ['ipo|a', e({ callKey: 'a' })],
+      ['ipo|911', e({ callKey: '911' })],
+    ]);
+    const m = mergeCallSnapshot(shown, snap, [
+      { type: 'call.ended', call: e({ callKey: 'a' }) },
+      { type: 'call.started', call: e({ callKey: 'b' }) },
+    ]);
+    expect([...m.keys()].sort()).toEqual(['ipo|911', 'ipo|b']);
+    expect(m.get('ipo|911')?.emergency).toBe(true);
+    // The same key reused by a later call is a new call: the earlier flag does not carry over.
+    const reused = mergeCallSnapshot(
+      shown,
+      new Map([['ipo|911', callFrom('ipo', { callKey: '911' }, () => '2026-01-01T00:05:00Z')]]),
+      [],
+    );
+    expect(reused.get('ipo|911')?.emergency).toBe(false);
+    // Nothing came while it was read: the snapshot as it is.
+    expect([...mergeCallSnapshot(new Map(), snap, []).keys()]).toEqual(['ipo|a', 'ipo|911']);
   });
 
   it('finds the screenshot image in an action result, and refuses non-images', () => {

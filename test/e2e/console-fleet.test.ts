@@ -281,6 +281,29 @@ describe('the console for a 24/7 organisation (issue 18)', () => {
     expect(await firstCell.textContent()).toBe('Phone 51');
     await page.getByRole('button', { name: 'Previous' }).click();
     await expect.poll(() => firstCell.textContent(), WAIT).toBe('Phone 1');
+    // While the next page is on its way (held here for 2 s) the range still describes the rows shown,
+    // and Next waits for it: a second click does not skip a page (seen in CI: "51–100" over page one).
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    await page.route(/\/api\/devices\?.*cursor=/, async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.getByRole('button', { name: 'Next' }).click();
+    await expect.poll(() => range.textContent(), WAIT).toMatch(/loading/);
+    expect(await range.textContent()).toMatch(/^Phones 1–50 of 10,000/);
+    expect(await firstCell.textContent()).toBe('Phone 1');
+    expect(await page.getByRole('button', { name: 'Next' }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Next' }).click({ force: true });
+    release();
+    await expect.poll(() => range.textContent(), WAIT).toBe('Phones 51–100 of 10,000');
+    expect(await firstCell.textContent()).toBe('Phone 51');
+    await page.unroute(/\/api\/devices\?.*cursor=/);
+    await page.getByRole('button', { name: 'Previous' }).click();
+    await expect.poll(() => range.textContent(), WAIT).toBe('Phones 1–50 of 10,000');
+    expect(await firstCell.textContent()).toBe('Phone 1');
     // Natural sort, newest-last order: Phone 10000 first when reversed (not Phone 9999).
     await page.getByLabel('Order').selectOption('desc');
     await expect.poll(() => firstCell.textContent(), WAIT).toBe('Phone 10000');

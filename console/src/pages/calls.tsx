@@ -1,6 +1,6 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, api, type HubEvent, onStreamState, type StreamState } from '../api.js';
-import { applyCallEvent, type Call, callFrom, sortCalls } from '../lib.js';
+import { applyCallEvent, type Call, type CallDelta, callFrom, mergeCallSnapshot, sortCalls } from '../lib.js';
 import { Pager, useDebounced, usePaged } from '../paging.js';
 import {
   Badge,
@@ -36,6 +36,10 @@ const STATE_TONE: Record<string, 'ok' | 'warn' | 'info' | 'muted'> = {
 /** Ended calls per page, and at most this many in a CSV export. */
 const HISTORY_PAGE = 50;
 const HISTORY_MAX = 2000;
+/** How often the live calls are read again from the hub (a call whose end was missed goes within this). */
+const CALLS_RESYNC_MS = 30_000;
+/** Call events kept while a snapshot is on its way; beyond this the snapshot is read again. */
+const MAX_DELTAS = 5000;
 
 interface Link {
   state: string;
@@ -60,55 +64,92 @@ export function CallsPage() {
   const rows = useMemo(() => history.rows.map((e) => callFrom(e.source, e.data)), [history.rows]);
   const now = useNow();
 
-  // Snapshot: the PBXs, their live calls and the recent history (stored call.ended events).
+  // Snapshot: the PBXs and their live calls, read again every CALLS_RESYNC_MS and when the event stream
+  // comes back, so that a call whose end the console missed does not stay on screen. The call events that
+  // arrive while a snapshot is on its way are kept and applied over it (mergeCallSnapshot): a call that
+  // ends in that window is not resurrected by the snapshot read before it ended.
+  const during = useRef<CallDelta[] | null>(null);
+  const snapshot = useRef<{ running: boolean; again: boolean; signal: AbortSignal | null }>({
+    running: false,
+    again: false,
+    signal: null,
+  });
+  const loadSnapshot = useCallback(async (): Promise<void> => {
+    const s = snapshot.current;
+    const signal = s.signal;
+    if (!signal || signal.aborted) return;
+    if (s.running) {
+      s.again = true;
+      return;
+    }
+    s.running = true;
+    during.current = [];
+    try {
+      const { devices } = await api<{ devices: Device[] }>('/api/devices', {
+        query: { kind: 'ipoffice' },
+        signal,
+      });
+      setPbxs(devices);
+      const live = new Map<string, Call>();
+      const unread = new Set<string>();
+      for (const d of devices) {
+        try {
+          const r = await api<{ calls?: Record<string, unknown>[] } | Record<string, unknown>[]>(
+            `/api/ipoffice/${encodeURIComponent(d.id)}/calls`,
+            { signal },
+          );
+          const list = Array.isArray(r) ? r : (r.calls ?? []);
+          for (const x of list) {
+            const call = callFrom(d.id, x);
+            live.set(call.key, call);
+          }
+          setCallsApi('ok');
+        } catch (e) {
+          unread.add(d.id);
+          if (e instanceof ApiError && e.missing) setCallsApi('missing');
+          else if ((e as Error).name !== 'AbortError') setError(e as Error);
+        }
+        try {
+          const v = await api<{ variables: Record<string, unknown> }>(
+            `/api/devices/${encodeURIComponent(d.id)}/variables`,
+            { signal },
+          );
+          const ls = v.variables.link_state ?? v.variables.linkState;
+          if (ls !== undefined)
+            setLinks((old) => ({ ...old, [d.id]: old[d.id] ?? { state: str(ls), time: '' } }));
+        } catch {
+          // variables are optional
+        }
+      }
+      if (signal.aborted) return;
+      const deltas = during.current ?? [];
+      // Too many events to keep while it was read: the snapshot is read again (s.again), not merged.
+      if (deltas.length >= MAX_DELTAS) return;
+      setCalls((old) => {
+        // A PBX whose calls could not be read keeps what the console had for it.
+        for (const [k, c] of old) if (unread.has(c.source) && !live.has(k)) live.set(k, c);
+        return mergeCallSnapshot(old, live, deltas);
+      });
+    } catch (e) {
+      if ((e as Error).name !== 'AbortError') setError(e as Error);
+    } finally {
+      during.current = null;
+      s.running = false;
+      if (s.again && !signal.aborted) {
+        s.again = false;
+        void loadSnapshot();
+      }
+    }
+  }, []);
   useEffect(() => {
     const c = new AbortController();
-    void (async () => {
-      try {
-        const { devices } = await api<{ devices: Device[] }>('/api/devices', {
-          query: { kind: 'ipoffice' },
-          signal: c.signal,
-        });
-        setPbxs(devices);
-        const live = new Map<string, Call>();
-        for (const d of devices) {
-          try {
-            const r = await api<{ calls?: Record<string, unknown>[] } | Record<string, unknown>[]>(
-              `/api/ipoffice/${encodeURIComponent(d.id)}/calls`,
-              { signal: c.signal },
-            );
-            const list = Array.isArray(r) ? r : (r.calls ?? []);
-            for (const x of list) {
-              const call = callFrom(d.id, x);
-              live.set(call.key, call);
-            }
-            setCallsApi('ok');
-          } catch (e) {
-            if (e instanceof ApiError && e.missing) setCallsApi('missing');
-            else if ((e as Error).name !== 'AbortError') setError(e as Error);
-          }
-          try {
-            const v = await api<{ variables: Record<string, unknown> }>(
-              `/api/devices/${encodeURIComponent(d.id)}/variables`,
-              { signal: c.signal },
-            );
-            const ls = v.variables.link_state ?? v.variables.linkState;
-            if (ls !== undefined)
-              setLinks((old) => ({ ...old, [d.id]: old[d.id] ?? { state: str(ls), time: '' } }));
-          } catch {
-            // variables are optional
-          }
-        }
-        setCalls((old) => {
-          const m = new Map(live);
-          for (const [k, v] of old) m.set(k, v);
-          return m;
-        });
-      } catch (e) {
-        if ((e as Error).name !== 'AbortError') setError(e as Error);
-      }
-    })();
-    return () => c.abort();
+    snapshot.current.signal = c.signal;
+    void loadSnapshot();
+    const t = setInterval(() => void loadSnapshot(), CALLS_RESYNC_MS);
+    return () => {
+      clearInterval(t);
+      c.abort();
+    };
   }, []);
 
   useEvents(['call.', 'pbx.link'], (e) => {
@@ -122,13 +163,25 @@ export function CallsPage() {
     const call = callFrom(e.source, e.data);
     if (!call.callKey) return;
     if (e.type === 'call.rejected') return;
+    if (during.current) {
+      if (during.current.length < MAX_DELTAS) during.current.push({ type: e.type, call });
+      else snapshot.current.again = true; // too many to keep: read the calls again once this one is done
+    }
     setCalls((old) => applyCallEvent(old, e.type, call));
     if (e.type === 'call.ended') history.reload();
   });
 
   const live = useMemo(() => sortCalls(calls.values()), [calls]);
   const [stream, setStream] = useState<StreamState>('connecting');
-  useEffect(() => onStreamState(setStream), []);
+  useEffect(() => {
+    let was: StreamState | null = null;
+    return onStreamState((st) => {
+      setStream(st);
+      // Back after a drop: read the calls again (events may have been missed past the hub's history).
+      if (st === 'live' && was === 'retrying') void loadSnapshot();
+      was = st;
+    });
+  }, []);
   const emergencies = live.filter((c) => c.emergency);
 
   const [exporting, setExporting] = useState(false);

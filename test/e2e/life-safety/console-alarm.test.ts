@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { builtinScenarios } from '../../../src/sim/ipoffice/scenario.js';
+import { randomCall } from '../../../src/sim/ipoffice/generator.js';
+import { builtinScenarios, renderStep, type TemplateContext } from '../../../src/sim/ipoffice/scenario.js';
 import { Devlink3Simulator } from '../../../src/sim/ipoffice/server.js';
 import { type ConsoleBrowser, ensureConsoleBuilt, openConsole } from '../../helpers/browser.js';
 import { ROOT, type SpawnedHub, spawnSwitchboard } from '../../helpers/process.js';
@@ -316,6 +317,67 @@ describe('the security desk alarm (Chromium, `switchboard demo`)', () => {
     await dialog.getByRole('button', { name: 'Acknowledge' }).click();
     await dialog.waitFor({ state: 'detached' });
   }, 90_000);
+
+  it('Live calls: a call that ends while the page reads the live calls is not left on screen (seen in CI)', async () => {
+    // An internal call 4001 → 4002 on the test PBX, its records sent one at a time.
+    const steps = randomCall({ random: () => 0.1, extensions: ['4001', '4002'], timeScaleMs: 0 }).steps;
+    const ctx: TemplateContext = {
+      node: pbx.nodeId,
+      vars: {},
+      newCallId: () => 880_001,
+      newEndSuffix: (() => {
+        let n = 880_000;
+        return () => ++n;
+      })(),
+      now: () => Date.now(),
+    };
+    const ids = new Map<string, string>();
+    const emit = (i: number) => pbx.emitDelta3(renderStep(steps[i]!.delta3!, ctx, ids));
+    const liveCalls = async () =>
+      (await api<{ calls: Json[] }>('GET', '/api/ipoffice/ipo-test/calls')).body.calls.map((c) =>
+        String(c.callKey),
+      );
+    emit(0);
+    emit(1);
+    let key = '';
+    await expect
+      .poll(async () => {
+        key = (await liveCalls()).find((k) => k.endsWith(':880001')) ?? '';
+        return key;
+      }, WAIT)
+      .not.toBe('');
+    // The page reads the PBXs' calls, then their variables: the call ends (and its call.ended event
+    // reaches the page) after its calls were read, before the page has put them on screen.
+    let ended = false;
+    await page.route('**/api/devices/ipo-test/variables', async (route) => {
+      if (!ended) {
+        ended = true;
+        emit(2);
+        emit(3);
+        await waitFor(async () => !(await liveCalls()).includes(key), 10_000, 'the call to end on the hub');
+        await new Promise((r) => setTimeout(r, 1500));
+      }
+      await route.continue();
+    });
+    try {
+      await goto('system');
+      await goto('calls');
+      await expect.poll(() => ended, WAIT).toBe(true);
+      await expect.poll(() => page.locator('.state-loading').count(), WAIT).toBe(0);
+      // Not left as a live call (the page reads the calls again only every 30 s: this is sooner).
+      await page.waitForTimeout(2000);
+      expect(await page.locator(`tr[data-call="${key}"]`).count()).toBe(0);
+      // It is in the history.
+      await expect
+        .poll(
+          () => page.locator('section[aria-labelledby="history-title"] tbody tr').first().textContent(),
+          WAIT,
+        )
+        .toMatch(/4001/);
+    } finally {
+      await page.unroute('**/api/devices/ipo-test/variables');
+    }
+  }, 60_000);
 
   it('a PBX link that goes down is a red banner on every page; the security phones show their reachability', async () => {
     await goto('phones');
