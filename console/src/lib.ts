@@ -200,6 +200,35 @@ export function applyCallEvent(
   return m;
 }
 
+/** What the console shows of a PBX link held by another hub (several hubs). */
+export const LINK_ON_ANOTHER_HUB = 'on another hub';
+
+/**
+ * The state of a PBX's link that a `pbx.link` event tells, or undefined when the event is about another
+ * hub's place (several hubs share one stream): a standby's own link (`role: standby`) or a hub without a
+ * link (`elsewhere`). Only the active link carries the calls, so only it colours the badge.
+ */
+export function linkStateOfEvent(data: Record<string, unknown>): string | undefined {
+  if (data.role === 'standby' || data.state === 'elsewhere') return undefined;
+  return str(data.state ?? data.status);
+}
+
+/**
+ * The state of a PBX's link from its variables on this hub (`link_state`, `link_role`): a hub that holds
+ * neither link or only the standby one says the link is on another hub (not "stopped", not red).
+ */
+export function linkStateOfVariables(v: Record<string, unknown>): string | undefined {
+  if (v.link_role === 'none' || v.link_role === 'standby') return LINK_ON_ANOTHER_HUB;
+  const ls = v.link_state ?? v.linkState;
+  return ls === undefined ? undefined : str(ls);
+}
+
+/** The badge tone of a link state: up is ok, on another hub is neutral, anything else is bad. */
+export function linkTone(state: string | undefined): 'ok' | 'muted' | 'bad' {
+  if (state === undefined || state === LINK_ON_ANOTHER_HUB) return 'muted';
+  return /^(up|connected|ok)$/i.test(state) ? 'ok' : 'bad';
+}
+
 /** A `call.*` event that arrived while a snapshot of the live calls was being read. */
 export interface CallDelta {
   type: string;

@@ -9,6 +9,10 @@ import {
   imageFrom,
   initialValues,
   type JsonSchema,
+  LINK_ON_ANOTHER_HUB,
+  linkStateOfEvent,
+  linkStateOfVariables,
+  linkTone,
   mergeCallSnapshot,
   progressOf,
   reachability,
@@ -183,6 +187,28 @@ describe('console helpers', () => {
     expect(reused.get('ipo|911')?.emergency).toBe(false);
     // Nothing came while it was read: the snapshot as it is.
     expect([...mergeCallSnapshot(new Map(), snap, []).keys()]).toEqual(['ipo|a', 'ipo|911']);
+  });
+
+  it('PBX link badge with several hubs: only the active link colours it; a hub without it says so, not red', () => {
+    // Every hub's events share one stream: the standby's own link and a hub without a link are not the link.
+    expect(linkStateOfEvent({ state: 'up' })).toBe('up');
+    expect(linkStateOfEvent({ state: 'down', reason: 'timeout' })).toBe('down');
+    expect(linkStateOfEvent({ state: 'down', role: 'standby' })).toBeUndefined();
+    expect(linkStateOfEvent({ state: 'elsewhere', reason: 'another hub holds the link' })).toBeUndefined();
+    // This hub's variables: the link it holds, or another hub's.
+    expect(linkStateOfVariables({ link_state: 'up', link_role: 'active' })).toBe('up');
+    expect(linkStateOfVariables({ link_state: 'down' })).toBe('down'); // a lone hub (or an older one)
+    expect(linkStateOfVariables({ link_state: 'stopped', link_role: 'none' })).toBe(LINK_ON_ANOTHER_HUB);
+    expect(linkStateOfVariables({ link_state: 'up', link_role: 'standby' })).toBe(LINK_ON_ANOTHER_HUB);
+    expect(linkStateOfVariables({})).toBeUndefined();
+    expect([undefined, LINK_ON_ANOTHER_HUB, 'up', 'UP', 'down', 'auth-failed'].map(linkTone)).toEqual([
+      'muted',
+      'muted',
+      'ok',
+      'ok',
+      'bad',
+      'bad',
+    ]);
   });
 
   it('finds the screenshot image in an action result, and refuses non-images', () => {

@@ -1,6 +1,16 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, api, type HubEvent, onStreamState, type StreamState } from '../api.js';
-import { applyCallEvent, type Call, type CallDelta, callFrom, mergeCallSnapshot, sortCalls } from '../lib.js';
+import {
+  applyCallEvent,
+  type Call,
+  type CallDelta,
+  callFrom,
+  linkStateOfEvent,
+  linkStateOfVariables,
+  linkTone,
+  mergeCallSnapshot,
+  sortCalls,
+} from '../lib.js';
 import { Pager, useDebounced, usePaged } from '../paging.js';
 import {
   Badge,
@@ -11,7 +21,6 @@ import {
   formatTime,
   Loading,
   PageHeader,
-  str,
   toCsv,
   useEvents,
   useNow,
@@ -106,6 +115,8 @@ export function CallsPage() {
           setCallsApi('ok');
         } catch (e) {
           unread.add(d.id);
+          // Several hubs: this hub has no link to that PBX; its calls come from the event stream only.
+          if (e instanceof ApiError && e.code === 'DEVLINK3_LINK_ELSEWHERE') continue;
           if (e instanceof ApiError && e.missing) setCallsApi('missing');
           else if ((e as Error).name !== 'AbortError') setError(e as Error);
         }
@@ -114,9 +125,8 @@ export function CallsPage() {
             `/api/devices/${encodeURIComponent(d.id)}/variables`,
             { signal },
           );
-          const ls = v.variables.link_state ?? v.variables.linkState;
-          if (ls !== undefined)
-            setLinks((old) => ({ ...old, [d.id]: old[d.id] ?? { state: str(ls), time: '' } }));
+          const ls = linkStateOfVariables(v.variables);
+          if (ls !== undefined) setLinks((old) => ({ ...old, [d.id]: old[d.id] ?? { state: ls, time: '' } }));
         } catch {
           // variables are optional
         }
@@ -154,10 +164,8 @@ export function CallsPage() {
 
   useEvents(['call.', 'pbx.link'], (e) => {
     if (e.type === 'pbx.link') {
-      setLinks((old) => ({
-        ...old,
-        [e.source]: { state: str(e.data.state ?? e.data.status), time: e.time },
-      }));
+      const st = linkStateOfEvent(e.data);
+      if (st !== undefined) setLinks((old) => ({ ...old, [e.source]: { state: st, time: e.time } }));
       return;
     }
     const call = callFrom(e.source, e.data);
@@ -263,13 +271,10 @@ export function CallsPage() {
           <ul class="chips">
             {pbxs.map((p) => {
               const l = links[p.id];
-              const up = l && /^(up|connected|ok)$/i.test(l.state);
               return (
                 <li key={p.id} class="chip">
                   <span>{p.name || p.id}</span>{' '}
-                  <Badge tone={!l ? 'muted' : up ? 'ok' : 'bad'}>
-                    {l ? `link ${l.state}` : 'link state unknown'}
-                  </Badge>
+                  <Badge tone={linkTone(l?.state)}>{l ? `link ${l.state}` : 'link state unknown'}</Badge>
                 </li>
               );
             })}

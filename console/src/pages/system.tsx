@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
+import { linkStateOfEvent, linkStateOfVariables, linkTone } from '../lib.js';
 import { can, useWho } from '../session.js';
 import {
   Async,
@@ -8,7 +9,6 @@ import {
   formatDuration,
   formatTime,
   PageHeader,
-  str,
   useApi,
   useEvents,
 } from '../ui.js';
@@ -46,9 +46,10 @@ export function SystemPage() {
   const keys = useApi<{ keys: ApiKey[] }>(mayKeys ? '/api/keys' : null, {}, [mayKeys]);
   const pbxs = useApi<{ devices: Device[] }>('/api/devices', { query: { kind: 'ipoffice' } });
   const [links, setLinks] = useState<Record<string, { state: string; time: string }>>({});
-  useEvents(['pbx.link'], (e) =>
-    setLinks((o) => ({ ...o, [e.source]: { state: str(e.data.state ?? e.data.status), time: e.time } })),
-  );
+  useEvents(['pbx.link'], (e) => {
+    const st = linkStateOfEvent(e.data);
+    if (st !== undefined) setLinks((o) => ({ ...o, [e.source]: { state: st, time: e.time } }));
+  });
   // The current link state of each PBX (its `link_state` variable); pbx.link events update it live.
   useEffect(() => {
     const c = new AbortController();
@@ -57,8 +58,8 @@ export function SystemPage() {
         signal: c.signal,
       })
         .then((v) => {
-          const st = v.variables.link_state ?? v.variables.linkState;
-          if (st !== undefined) setLinks((o) => ({ ...o, [p.id]: o[p.id] ?? { state: str(st), time: '' } }));
+          const st = linkStateOfVariables(v.variables);
+          if (st !== undefined) setLinks((o) => ({ ...o, [p.id]: o[p.id] ?? { state: st, time: '' } }));
         })
         .catch(() => {});
     }
@@ -138,7 +139,7 @@ export function SystemPage() {
                     return (
                       <li key={p.id}>
                         {p.name || p.id} <span class="mono muted">{p.address}</span>{' '}
-                        <Badge tone={!l ? 'muted' : /^(up|connected)$/i.test(l.state) ? 'ok' : 'bad'}>
+                        <Badge tone={linkTone(l?.state)}>
                           {l ? `link ${l.state}` : 'link state unknown'}
                         </Badge>
                       </li>

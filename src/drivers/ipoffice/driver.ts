@@ -7,6 +7,7 @@ import { loadSpecFile } from '../../core/spec.js';
 import { PACKAGE_ROOT } from '../../version.js';
 import type { ClientOptions } from './client.js';
 import type { Devlink3TlsOptions } from './connection.js';
+import { Devlink3ElsewhereError } from './errors.js';
 import { LinkGate } from './link-gate.js';
 import { LinkLease } from './link-lease.js';
 import { Devlink3Monitor } from './monitor.js';
@@ -266,6 +267,8 @@ export function ipofficeDriver(): Driver<IpofficeSettings> {
       const run = async (id: string, params: Record<string, unknown>): Promise<ActionResult> => {
         switch (id) {
           case 'list_calls':
+            // Without a link (another hub holds it) the tracker is stale or empty: say so, not "no calls".
+            if (gate.role === 'none') throw new Devlink3ElsewhereError(device.id);
             return { ok: true, outcome: 'calls', data: { calls: monitor.tracker.list() } };
           case 'list_users': {
             const users =

@@ -1,4 +1,11 @@
-import { AuthError, DeviceError, LimitError, ProtocolError, TimeoutError } from '../../core/errors.js';
+import {
+  AuthError,
+  ConflictError,
+  DeviceError,
+  LimitError,
+  ProtocolError,
+  TimeoutError,
+} from '../../core/errors.js';
 
 /**
  * DevLink3 error codes. Every failure of the codec, the client or the simulator surfaces as one of these
@@ -18,6 +25,7 @@ export type Devlink3Code =
   | 'DEVLINK3_READ_FILE_FAILED'
   | 'DEVLINK3_TIMEOUT'
   | 'DEVLINK3_NOT_CONNECTED'
+  | 'DEVLINK3_LINK_ELSEWHERE'
   | 'DEVLINK3_CONNECT_FAILED';
 
 /** Bytes or text from the PBX that do not follow the DevLink3 description. */
@@ -47,6 +55,20 @@ export class Devlink3RefusedError extends DeviceError {}
 export class Devlink3TimeoutError extends TimeoutError {}
 
 export class Devlink3LimitError extends LimitError {}
+
+/**
+ * Several hubs: another hub holds this IP Office's DevLink3 link (this hub has neither the active nor the
+ * standby link), so this hub does not know the PBX's calls (HTTP 409, `DEVLINK3_LINK_ELSEWHERE`).
+ */
+export class Devlink3ElsewhereError extends ConflictError {
+  constructor(deviceId: string) {
+    super(
+      'DEVLINK3_LINK_ELSEWHERE',
+      `another hub holds the DevLink3 link of ${deviceId} (this hub has no link to it): ask a hub whose link_role (GET /api/devices/${deviceId}/variables) is active or standby; every hub's event stream carries the call events`,
+      { retryable: true },
+    );
+  }
+}
 
 export function isDevlink3Code(e: unknown, code: Devlink3Code): boolean {
   return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === code;

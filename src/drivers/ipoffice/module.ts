@@ -96,11 +96,12 @@ export const ipofficeModule: HubModule = {
         schema: {
           tags: ['ipoffice'],
           summary: 'Live calls of an IP Office',
-          description: 'Calls in progress as tracked from DevLink3 Delta3 records (flat summaries).',
+          description:
+            'Calls in progress as tracked from DevLink3 Delta3 records (flat summaries). With several hubs, a hub that holds neither the active nor the standby link of this IP Office answers 409 DEVLINK3_LINK_ELSEWHERE (it does not know the calls; its event stream still carries them).',
           params: Params,
           response: {
             200: described(Type.Object({ calls: Type.Array(CallSchema) }), 'Calls in progress'),
-            ...errors(400, 401, 404, 502, 504),
+            ...errors(400, 401, 404, 409, 502, 504),
           },
         },
       },

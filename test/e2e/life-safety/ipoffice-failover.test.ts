@@ -124,6 +124,16 @@ describePostgres(
       expect(['hub-b', 'hub-c']).toContain(r.standby!.holder);
       // Two monitoring links at the PBX (IP Office allows three): the active and the standby.
       await until('two DevLink3 links at the PBX', () => pbx.stats.connections >= 2);
+      // The hub with neither link does not know the calls: it says so (409), it does not answer "no calls".
+      const linked = new Set([r.active!.holder, r.standby!.holder]);
+      for (const h of hubs) {
+        const calls = await until(`${h.instance}: GET /calls answers for its role`, async () => {
+          const x = await h.api<Json>('GET', '/api/ipoffice/ipo-1/calls');
+          const want = linked.has(h.instance) ? 200 : 409;
+          return x.status === want ? x : undefined;
+        });
+        if (!linked.has(h.instance)) expect((calls.body.error as Json).code).toBe('DEVLINK3_LINK_ELSEWHERE');
+      }
       for (const h of hubs) {
         const ready = await until(`${h.instance} ready for 911`, async () => {
           const x = await h.api<Json>('GET', '/api/emergency');
