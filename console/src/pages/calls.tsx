@@ -60,6 +60,8 @@ export function CallsPage() {
   const [calls, setCalls] = useState<Map<string, Call>>(new Map());
   const [links, setLinks] = useState<Record<string, Link>>({});
   const [error, setError] = useState<Error | null>(null);
+  // The last reading of the live calls failed (cleared by the next one that succeeds).
+  const [readError, setReadError] = useState<Error | null>(null);
   const [callsApi, setCallsApi] = useState<'ok' | 'missing' | 'unknown'>('unknown');
   const [search, setSearch] = useState('');
   const q = useDebounced(search.trim());
@@ -93,6 +95,7 @@ export function CallsPage() {
     }
     s.running = true;
     during.current = [];
+    let failed: Error | null = null;
     try {
       const { devices } = await api<{ devices: Device[] }>('/api/devices', {
         query: { kind: 'ipoffice' },
@@ -115,10 +118,10 @@ export function CallsPage() {
           setCallsApi('ok');
         } catch (e) {
           unread.add(d.id);
-          // Several hubs: this hub has no link to that PBX; its calls come from the event stream only.
-          if (e instanceof ApiError && e.code === 'DEVLINK3_LINK_ELSEWHERE') continue;
-          if (e instanceof ApiError && e.missing) setCallsApi('missing');
-          else if ((e as Error).name !== 'AbortError') setError(e as Error);
+          // Several hubs: this hub has no link to that PBX (not an error); its calls come from the events.
+          if (e instanceof ApiError && e.code === 'DEVLINK3_LINK_ELSEWHERE') setCallsApi('ok');
+          else if (e instanceof ApiError && e.missing) setCallsApi('missing');
+          else if ((e as Error).name !== 'AbortError') failed = e as Error;
         }
         try {
           const v = await api<{ variables: Record<string, unknown> }>(
@@ -132,6 +135,7 @@ export function CallsPage() {
         }
       }
       if (signal.aborted) return;
+      setReadError(failed);
       const deltas = during.current ?? [];
       // Too many events to keep while it was read: the snapshot is read again (s.again), not merged.
       if (deltas.length >= MAX_DELTAS) return;
@@ -141,7 +145,7 @@ export function CallsPage() {
         return mergeCallSnapshot(old, live, deltas);
       });
     } catch (e) {
-      if ((e as Error).name !== 'AbortError') setError(e as Error);
+      if ((e as Error).name !== 'AbortError') setReadError(e as Error);
     } finally {
       during.current = null;
       s.running = false;
@@ -180,6 +184,7 @@ export function CallsPage() {
   });
 
   const live = useMemo(() => sortCalls(calls.values()), [calls]);
+  const shownError = error ?? readError;
   const [stream, setStream] = useState<StreamState>('connecting');
   useEffect(() => {
     let was: StreamState | null = null;
@@ -257,11 +262,17 @@ export function CallsPage() {
         description="Calls in progress on each IP Office, updated live from DevLink3."
       />
 
-      {error && <ErrorState error={error} what="calls" />}
+      {shownError && (
+        <ErrorState
+          error={shownError}
+          what="calls"
+          {...(error ? {} : { onRetry: () => void loadSnapshot() })}
+        />
+      )}
 
       <section aria-labelledby="pbx-title" class="section">
         <h2 id="pbx-title">PBX links</h2>
-        {pbxs === null && !error && <Loading what="PBXs" />}
+        {pbxs === null && !shownError && <Loading what="PBXs" />}
         {pbxs?.length === 0 && (
           <EmptyState title="No IP Office configured">
             Add one with <code>switchboard devices add --kind ipoffice …</code> to see its calls here.

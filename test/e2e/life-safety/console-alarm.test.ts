@@ -379,6 +379,26 @@ describe('the security desk alarm (Chromium, `switchboard demo`)', () => {
     }
   }, 60_000);
 
+  it('Live calls: a failed reading of the calls is said, with Try again; the next reading clears it', async () => {
+    await page.route(
+      '**/api/ipoffice/ipo-test/calls',
+      (route) =>
+        route.fulfill({
+          status: 503,
+          contentType: 'application/json',
+          body: JSON.stringify({ error: { code: 'STORE_UNAVAILABLE', message: 'the store is unavailable' } }),
+        }),
+      { times: 1 },
+    );
+    await goto('system');
+    await goto('calls');
+    const alert = page.locator('.state-error', { hasText: 'Could not load calls' });
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain('STORE_UNAVAILABLE');
+    await alert.getByRole('button', { name: 'Try again' }).click();
+    await alert.waitFor({ state: 'detached' });
+  }, 60_000);
+
   it('a PBX link that goes down is a red banner on every page; the security phones show their reachability', async () => {
     await goto('phones');
     await pbx.stop();
