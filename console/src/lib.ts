@@ -192,12 +192,17 @@ export function applyCallEvent(
   call: Call,
 ): Map<string, Call> {
   const m = new Map(calls);
+  putCallEvent(m, type, call);
+  return m;
+}
+
+/** applyCallEvent on `m` itself. */
+function putCallEvent(m: Map<string, Call>, type: string, call: Call): void {
   if (type === 'call.ended') m.delete(call.key);
   else if (type !== 'call.rejected') {
     const prev = m.get(call.key);
     m.set(call.key, { ...call, emergency: call.emergency || prev?.emergency === true });
   }
-  return m;
 }
 
 /** What the console shows of a PBX link held by another hub (several hubs). */
@@ -239,20 +244,23 @@ export interface CallDelta {
  * The live calls after a snapshot (`GET /api/ipoffice/{id}/calls` on every PBX): the snapshot, with the
  * events that arrived while it was being read applied over it in order. A call that ended while the
  * snapshot was on its way is not shown as live for ever, and a call the console still shows but the hub
- * no longer has (an end it missed) goes. A call once flagged emergency in `previous` stays flagged while
- * it is the same call (same key and start).
+ * no longer has (an end it missed) goes. The PBXs in `unread` (their calls could not be read) keep what
+ * `previous` had for them. A call once flagged emergency in `previous` stays flagged while it is the same
+ * call (same key and start).
  */
 export function mergeCallSnapshot(
   previous: ReadonlyMap<string, Call>,
   snapshot: ReadonlyMap<string, Call>,
   during: readonly CallDelta[],
+  unread: ReadonlySet<string> = new Set(),
 ): Map<string, Call> {
-  let m = new Map<string, Call>();
+  const m = new Map<string, Call>();
+  for (const [k, c] of previous) if (unread.has(c.source)) m.set(k, c);
   for (const [k, c] of snapshot) {
     const p = previous.get(k);
     m.set(k, p?.emergency && p.startedAt === c.startedAt ? { ...c, emergency: true } : c);
   }
-  for (const d of during) m = applyCallEvent(m, d.type, d.call);
+  for (const d of during) putCallEvent(m, d.type, d.call);
   return m;
 }
 

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api, type HubEvent, type RequestOptions, subscribe } from './api.js';
-import { formatDuration } from './lib.js';
+import { formatDuration, linkStateOfEvent, linkStateOfVariables } from './lib.js';
 
 export { formatDuration, str, toCsv } from './lib.js';
 
@@ -51,6 +51,39 @@ export function useEvents(prefixes: string[], fn: (e: HubEvent) => void): void {
       }),
     [key],
   );
+}
+
+/** A PBX link's state as the console shows it, and when a `pbx.link` event said so ('' from the variables). */
+export interface PbxLink {
+  state: string;
+  time: string;
+}
+
+/**
+ * The link state of each PBX in `ids`: its variables on this hub first (`link_state`, `link_role`), then
+ * every `pbx.link` event about the link that carries the calls (linkStateOfEvent).
+ */
+export function usePbxLinks(ids: readonly string[]): Record<string, PbxLink> {
+  const [links, setLinks] = useState<Record<string, PbxLink>>({});
+  useEvents(['pbx.link'], (e) => {
+    const state = linkStateOfEvent(e.data);
+    if (state !== undefined) setLinks((o) => ({ ...o, [e.source]: { state, time: e.time } }));
+  });
+  const key = ids.join('\n');
+  useEffect(() => {
+    const c = new AbortController();
+    for (const id of ids)
+      api<{ variables: Record<string, unknown> }>(`/api/devices/${encodeURIComponent(id)}/variables`, {
+        signal: c.signal,
+      })
+        .then((v) => {
+          const state = linkStateOfVariables(v.variables);
+          if (state !== undefined) setLinks((o) => ({ ...o, [id]: o[id] ?? { state, time: '' } }));
+        })
+        .catch(() => {}); // variables are optional: the badge says "link state unknown"
+    return () => c.abort();
+  }, [key]);
+  return links;
 }
 
 /** A clock that ticks every second (for durations and ages). */

@@ -187,6 +187,10 @@ describe('console helpers', () => {
     expect(reused.get('ipo|911')?.emergency).toBe(false);
     // Nothing came while it was read: the snapshot as it is.
     expect([...mergeCallSnapshot(new Map(), snap, []).keys()]).toEqual(['ipo|a', 'ipo|911']);
+    // A PBX whose calls could not be read keeps what was shown for it; the others follow the snapshot.
+    const other = callFrom('ipo-2', { callKey: 'x' }, () => '2026-01-01T00:00:00Z');
+    const kept = mergeCallSnapshot(new Map([...shown, [other.key, other]]), snap, [], new Set(['ipo-2']));
+    expect([...kept.keys()].sort()).toEqual(['ipo-2|x', 'ipo|911', 'ipo|a']);
   });
 
   it('PBX link badge with several hubs: only the active link colours it; a hub without it says so, not red', () => {

@@ -5,8 +5,6 @@ import {
   type Call,
   type CallDelta,
   callFrom,
-  linkStateOfEvent,
-  linkStateOfVariables,
   linkTone,
   mergeCallSnapshot,
   sortCalls,
@@ -24,6 +22,7 @@ import {
   toCsv,
   useEvents,
   useNow,
+  usePbxLinks,
 } from '../ui.js';
 import { DrillButton } from './drill.js';
 
@@ -50,15 +49,9 @@ const CALLS_RESYNC_MS = 30_000;
 /** Call events kept while a snapshot is on its way; beyond this the snapshot is read again. */
 const MAX_DELTAS = 5000;
 
-interface Link {
-  state: string;
-  time: string;
-}
-
 export function CallsPage() {
   const [pbxs, setPbxs] = useState<Device[] | null>(null);
   const [calls, setCalls] = useState<Map<string, Call>>(new Map());
-  const [links, setLinks] = useState<Record<string, Link>>({});
   const [error, setError] = useState<Error | null>(null);
   // The last reading of the live calls failed (cleared by the next one that succeeds).
   const [readError, setReadError] = useState<Error | null>(null);
@@ -123,27 +116,13 @@ export function CallsPage() {
           else if (e instanceof ApiError && e.missing) setCallsApi('missing');
           else if ((e as Error).name !== 'AbortError') failed = e as Error;
         }
-        try {
-          const v = await api<{ variables: Record<string, unknown> }>(
-            `/api/devices/${encodeURIComponent(d.id)}/variables`,
-            { signal },
-          );
-          const ls = linkStateOfVariables(v.variables);
-          if (ls !== undefined) setLinks((old) => ({ ...old, [d.id]: old[d.id] ?? { state: ls, time: '' } }));
-        } catch {
-          // variables are optional
-        }
       }
       if (signal.aborted) return;
       setReadError(failed);
       const deltas = during.current ?? [];
       // Too many events to keep while it was read: the snapshot is read again (s.again), not merged.
       if (deltas.length >= MAX_DELTAS) return;
-      setCalls((old) => {
-        // A PBX whose calls could not be read keeps what the console had for it.
-        for (const [k, c] of old) if (unread.has(c.source) && !live.has(k)) live.set(k, c);
-        return mergeCallSnapshot(old, live, deltas);
-      });
+      setCalls((old) => mergeCallSnapshot(old, live, deltas, unread));
     } catch (e) {
       if ((e as Error).name !== 'AbortError') setReadError(e as Error);
     } finally {
@@ -166,12 +145,8 @@ export function CallsPage() {
     };
   }, []);
 
-  useEvents(['call.', 'pbx.link'], (e) => {
-    if (e.type === 'pbx.link') {
-      const st = linkStateOfEvent(e.data);
-      if (st !== undefined) setLinks((old) => ({ ...old, [e.source]: { state: st, time: e.time } }));
-      return;
-    }
+  const links = usePbxLinks((pbxs ?? []).map((p) => p.id));
+  useEvents(['call.'], (e) => {
     const call = callFrom(e.source, e.data);
     if (!call.callKey) return;
     if (e.type === 'call.rejected') return;

@@ -1,6 +1,6 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { linkStateOfEvent, linkStateOfVariables, linkTone } from '../lib.js';
+import { linkTone } from '../lib.js';
 import { can, useWho } from '../session.js';
 import {
   Async,
@@ -10,7 +10,7 @@ import {
   formatTime,
   PageHeader,
   useApi,
-  useEvents,
+  usePbxLinks,
 } from '../ui.js';
 
 interface SystemInfo {
@@ -45,26 +45,7 @@ export function SystemPage() {
   const mayKeys = can('keys:manage');
   const keys = useApi<{ keys: ApiKey[] }>(mayKeys ? '/api/keys' : null, {}, [mayKeys]);
   const pbxs = useApi<{ devices: Device[] }>('/api/devices', { query: { kind: 'ipoffice' } });
-  const [links, setLinks] = useState<Record<string, { state: string; time: string }>>({});
-  useEvents(['pbx.link'], (e) => {
-    const st = linkStateOfEvent(e.data);
-    if (st !== undefined) setLinks((o) => ({ ...o, [e.source]: { state: st, time: e.time } }));
-  });
-  // The current link state of each PBX (its `link_state` variable); pbx.link events update it live.
-  useEffect(() => {
-    const c = new AbortController();
-    for (const p of pbxs.data?.devices ?? []) {
-      api<{ variables: Record<string, unknown> }>(`/api/devices/${encodeURIComponent(p.id)}/variables`, {
-        signal: c.signal,
-      })
-        .then((v) => {
-          const st = linkStateOfVariables(v.variables);
-          if (st !== undefined) setLinks((o) => ({ ...o, [p.id]: o[p.id] ?? { state: st, time: '' } }));
-        })
-        .catch(() => {});
-    }
-    return () => c.abort();
-  }, [pbxs.data]);
+  const links = usePbxLinks((pbxs.data?.devices ?? []).map((p) => p.id));
   const [name, setName] = useState('');
   const [created, setCreated] = useState<{ name: string; key: string } | null>(null);
   const [err, setErr] = useState<string | null>(null);

@@ -346,23 +346,27 @@ describe('the security desk alarm (Chromium, `switchboard demo`)', () => {
         return key;
       }, WAIT)
       .not.toBe('');
-    // The page reads the PBXs' calls, then their variables: the call ends (and its call.ended event
-    // reaches the page) after its calls were read, before the page has put them on screen.
+    // The page's reading of the calls is answered with the call in it, and held while the call ends (and its
+    // call.ended event reaches the page): the answer arrives after the end, as from a slow or busy hub.
     let ended = false;
-    await page.route('**/api/devices/ipo-test/variables', async (route) => {
+    let heldAnswer = '';
+    await page.route('**/api/ipoffice/ipo-test/calls', async (route) => {
+      const response = await route.fetch();
       if (!ended) {
         ended = true;
+        heldAnswer = await response.text();
         emit(2);
         emit(3);
         await waitFor(async () => !(await liveCalls()).includes(key), 10_000, 'the call to end on the hub');
         await new Promise((r) => setTimeout(r, 1500));
       }
-      await route.continue();
+      await route.fulfill({ response });
     });
     try {
       await goto('system');
       await goto('calls');
       await expect.poll(() => ended, WAIT).toBe(true);
+      expect(heldAnswer).toContain(key);
       await expect.poll(() => page.locator('.state-loading').count(), WAIT).toBe(0);
       // Not left as a live call (the page reads the calls again only every 30 s: this is sooner).
       await page.waitForTimeout(2000);
@@ -375,7 +379,7 @@ describe('the security desk alarm (Chromium, `switchboard demo`)', () => {
         )
         .toMatch(/4001/);
     } finally {
-      await page.unroute('**/api/devices/ipo-test/variables');
+      await page.unroute('**/api/ipoffice/ipo-test/calls');
     }
   }, 60_000);
 
